@@ -1,0 +1,55 @@
+/** Zod schemas of the EIP-712 field kinds, each with the bounds the wire enforces. */
+import { getAddress } from 'ethers'
+import { z } from 'zod'
+
+const UINT256_MAX = (1n << 256n) - 1n
+export const UINT32_MAX = 0xffff_ffff
+
+export const LIMITS = {
+  shortString: 256,
+  moduleRepo: 256,
+  moduleCommit: 64,
+  modulePath: 256,
+  inputs: 16 * 1024,
+  cid: 128,
+  multiaddr: 256,
+  multiaddrs: 8,
+  modules: 64,
+  trusted: 32,
+  mediators: 8,
+  /** amounts above this are rejected: 10^30 wei is far beyond any real token supply */
+  maxAmount: 10n ** 30n
+} as const
+
+/** An Ethereum address; normalised to its checksummed form. */
+export const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address')
+  .transform((value, ctx) => {
+    try {
+      return getAddress(value)
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'bad address checksum' })
+      return z.NEVER
+    }
+  })
+
+/** A uint256 as a canonical decimal string (no sign, no leading zeros). */
+export const uint256 = z.string().max(78).regex(/^(0|[1-9][0-9]*)$/, 'expected a decimal integer string')
+  .refine(v => BigInt(v) <= UINT256_MAX, 'exceeds uint256')
+
+/** A token amount in wei: a uint256 bounded by LIMITS.maxAmount. */
+export const wei = uint256.refine(v => BigInt(v) <= LIMITS.maxAmount, 'amount too large')
+
+/** uint64 milliseconds (absolute time or duration); bounded to what a JS number holds exactly. */
+export const millis = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+
+export const uint32 = z.number().int().min(0).max(UINT32_MAX)
+export const int32 = z.number().int().min(-0x8000_0000).max(0x7fff_ffff)
+
+export const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 32 bytes of hex').transform(v => v.toLowerCase())
+
+/** A content id (CIDv0 or CIDv1 in base32/base58); the empty string only where a schema allows it. */
+export const cid = z.string().min(1).max(LIMITS.cid).regex(/^[A-Za-z0-9]+$/, 'expected a CID')
+
+export const boundedString = (max: number): z.ZodString => z.string().max(max)
+
+export const addressList = (max: number): z.ZodArray<typeof address> => z.array(address).max(max)

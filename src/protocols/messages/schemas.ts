@@ -1,0 +1,159 @@
+/** One schema per message type: every field bounded, unknown fields rejected. */
+import { z } from 'zod'
+import type { MessageType } from './eip712-types.ts'
+import { address, addressList, boundedString, bytes32, cid, int32, LIMITS, millis, uint256, uint32, wei } from './fields.ts'
+
+const common = { author: address, nonce: uint256, expiry: millis }
+
+const machine = {
+  cpu: uint32,
+  gpu: uint32,
+  gpuVramMb: uint32,
+  ramMb: uint32,
+  diskMb: uint32
+}
+
+export const ResourceOfferSchema = z.strictObject({
+  ...common,
+  slot: uint32,
+  ...machine,
+  modules: z.array(z.string().min(1).max(LIMITS.moduleRepo)).max(LIMITS.modules),
+  price: wei,
+  resultsCollateral: wei,
+  timeoutCollateral: wei,
+  trustedMediators: addressList(LIMITS.trusted).min(1),
+  trustedSolvers: addressList(LIMITS.trusted).min(1),
+  multiaddrs: z.array(z.string().min(1).max(LIMITS.multiaddr)).max(LIMITS.multiaddrs)
+})
+
+export const JobOfferSchema = z.strictObject({
+  ...common,
+  moduleRepo: z.string().min(1).max(LIMITS.moduleRepo),
+  moduleCommit: z.string().regex(/^[0-9a-f]{7,64}$/, 'expected a commit hash'),
+  modulePath: boundedString(LIMITS.modulePath),
+  specHash: bytes32,
+  inputs: boundedString(LIMITS.inputs),
+  ...machine,
+  maxPrice: wei,
+  maxSolverFee: wei,
+  paymentCollateral: wei,
+  timeoutCollateral: wei,
+  trustedMediators: addressList(LIMITS.trusted).min(1),
+  trustedSolvers: addressList(LIMITS.trusted).min(1),
+  matchDeadline: millis,
+  agreeWithin: millis,
+  submitWithin: millis,
+  judgeWithin: millis,
+  mediateWithin: millis
+}).refine(o => BigInt(o.paymentCollateral) >= BigInt(o.maxPrice) + BigInt(o.maxSolverFee),
+  { message: 'paymentCollateral must cover maxPrice + maxSolverFee', path: ['paymentCollateral'] })
+
+export const MatchProposalSchema = z.strictObject({
+  ...common,
+  jobOfferId: bytes32,
+  resourceOfferId: bytes32,
+  jobCreator: address,
+  resourceProvider: address,
+  price: wei,
+  solverFee: wei,
+  mediators: addressList(LIMITS.mediators).min(1)
+})
+
+export const DealSchema = z.strictObject({
+  jobCreator: address,
+  resourceProvider: address,
+  solver: address,
+  nonce: uint256,
+  expiry: millis,
+  jobOfferId: bytes32,
+  resourceOfferId: bytes32,
+  matchProposalId: bytes32,
+  specHash: bytes32,
+  mediators: addressList(LIMITS.mediators).min(1),
+  price: wei,
+  solverFee: wei,
+  mediatorFee: wei,
+  paymentCollateral: wei,
+  jobCreatorTimeoutCollateral: wei,
+  resultsCollateral: wei,
+  timeoutCollateral: wei,
+  agreeDeadline: millis,
+  submitDeadline: millis,
+  judgeDeadline: millis,
+  mediateDeadline: millis
+}).superRefine((d, ctx) => {
+  const issue = (path: string, message: string): void => { ctx.addIssue({ code: 'custom', path: [path], message }) }
+  if (d.jobCreator === d.resourceProvider) issue('resourceProvider', 'the two parties must differ')
+  if (d.mediators.includes(d.jobCreator) || d.mediators.includes(d.resourceProvider)) issue('mediators', 'a party cannot mediate its own deal')
+  if (new Set(d.mediators).size !== d.mediators.length) issue('mediators', 'duplicate mediator')
+  if (BigInt(d.paymentCollateral) < BigInt(d.price) + BigInt(d.solverFee) + BigInt(d.mediatorFee)) {
+    issue('paymentCollateral', 'must cover price + solverFee + mediatorFee')
+  }
+  if (BigInt(d.timeoutCollateral) < BigInt(d.mediatorFee)) issue('timeoutCollateral', 'must cover mediatorFee')
+  if (d.expiry !== d.agreeDeadline) issue('expiry', 'must equal agreeDeadline')
+  if (!(d.agreeDeadline <= d.submitDeadline && d.submitDeadline <= d.judgeDeadline && d.judgeDeadline <= d.mediateDeadline)) {
+    issue('submitDeadline', 'deadlines must be ordered agree <= submit <= judge <= mediate')
+  }
+})
+
+export const ResultsSubmittedSchema = z.strictObject({
+  ...common,
+  dealId: bytes32,
+  resultsCid: cid,
+  exitCode: int32,
+  cpuMs: millis,
+  durationMs: millis
+})
+
+export const ResultsAcceptedSchema = z.strictObject({ ...common, dealId: bytes32, resultsCid: cid })
+
+export const ResultsChallengedSchema = z.strictObject({ ...common, dealId: bytes32, resultsCid: cid, mediator: address })
+
+export const MediationVerdictSchema = z.strictObject({
+  ...common,
+  dealId: bytes32,
+  resultsCid: cid,
+  mediatorCid: z.union([cid, z.literal('')]),
+  providerAtFault: z.boolean()
+})
+
+export const MediatorAnnouncementSchema = z.strictObject({
+  ...common,
+  fee: wei,
+  capacity: uint32,
+  multiaddrs: z.array(z.string().min(1).max(LIMITS.multiaddr)).max(LIMITS.multiaddrs)
+})
+
+export const MESSAGE_SCHEMAS = {
+  ResourceOffer: ResourceOfferSchema,
+  JobOffer: JobOfferSchema,
+  MatchProposal: MatchProposalSchema,
+  Deal: DealSchema,
+  ResultsSubmitted: ResultsSubmittedSchema,
+  ResultsAccepted: ResultsAcceptedSchema,
+  ResultsChallenged: ResultsChallengedSchema,
+  MediationVerdict: MediationVerdictSchema,
+  MediatorAnnouncement: MediatorAnnouncementSchema
+} as const satisfies Record<MessageType, z.ZodType>
+
+export type ResourceOffer = z.output<typeof ResourceOfferSchema>
+export type JobOffer = z.output<typeof JobOfferSchema>
+export type MatchProposal = z.output<typeof MatchProposalSchema>
+export type Deal = z.output<typeof DealSchema>
+export type ResultsSubmitted = z.output<typeof ResultsSubmittedSchema>
+export type ResultsAccepted = z.output<typeof ResultsAcceptedSchema>
+export type ResultsChallenged = z.output<typeof ResultsChallengedSchema>
+export type MediationVerdict = z.output<typeof MediationVerdictSchema>
+export type MediatorAnnouncement = z.output<typeof MediatorAnnouncementSchema>
+
+export interface MessagePayloads {
+  ResourceOffer: ResourceOffer
+  JobOffer: JobOffer
+  MatchProposal: MatchProposal
+  Deal: Deal
+  ResultsSubmitted: ResultsSubmitted
+  ResultsAccepted: ResultsAccepted
+  ResultsChallenged: ResultsChallenged
+  MediationVerdict: MediationVerdict
+  MediatorAnnouncement: MediatorAnnouncement
+}

@@ -1,0 +1,159 @@
+/**
+ * Who is paid what when a deal ends: the outcome table of DESIGN §6 as one pure function.
+ * The settlement contract computes the same payouts and is tested against this function.
+ *
+ * What a deal locks once agreed:
+ *   job creator:       paymentCollateral (>= price + solverFee + mediatorFee) + jobCreatorTimeoutCollateral
+ *   resource provider: resultsCollateral + timeoutCollateral (>= mediatorFee)
+ * Every outcome pays out exactly what was locked (nothing goes to an owner):
+ *   Accepted           provider: price + its collaterals; solver: solverFee;
+ *                      creator: the rest of its payment collateral + its timeout collateral
+ *   MediationAccepted  as Accepted, and the creator (at fault) pays the mediator's fee
+ *   MediationRejected  creator: all it locked + the provider's results collateral (slashed);
+ *                      mediator: fee, paid from the provider's timeout collateral; provider: the rest
+ *   TimeoutSubmit      creator: all it locked + the provider's timeout collateral (slashed);
+ *                      provider: its results collateral
+ *   TimeoutJudge       provider: price + the creator's timeout collateral (slashed) + its collaterals;
+ *                      solver: solverFee; creator: the rest of its payment collateral
+ *   TimeoutMediate     both get back all they locked (a silent mediator's stake is slashed by the
+ *                      contract's mediator registry, not from the deal's funds)
+ */
+import type { Deal } from '../protocols/messages/schemas.ts'
+import type { DealOutcome } from './deal-states.ts'
+
+export type Role = 'jobCreator' | 'resourceProvider' | 'mediator' | 'solver'
+export const PAYOUT_ROLES: readonly Role[] = ['jobCreator', 'resourceProvider', 'mediator', 'solver']
+
+/** The mediator is named only for the mediation outcomes: the one that signed the verdict. */
+export type Evidence =
+  | { outcome: 'Accepted' | 'TimeoutSubmit' | 'TimeoutJudge' | 'TimeoutMediate' }
+  | { outcome: 'MediationAccepted' | 'MediationRejected', mediator: string }
+
+export interface Transfer {
+  role: Role
+  to: string
+  amount: bigint
+}
+
+export interface Slash {
+  from: Role
+  to: Role
+  amount: bigint
+}
+
+export interface Settlement {
+  outcome: DealOutcome
+  locked: bigint
+  /** by role, including zeros, in PAYOUT_ROLES order */
+  payouts: Record<Role, bigint>
+  /** the non-zero payouts, in PAYOUT_ROLES order */
+  transfers: Transfer[]
+  slashed: Slash[]
+}
+
+export class SettleError extends Error {
+  override readonly name = 'SettleError'
+  constructor (readonly code: 'UNKNOWN_OUTCOME' | 'MEDIATOR_NOT_IN_DEAL' | 'UNDERCOLLATERALISED', message: string) {
+    super(`${code}: ${message}`)
+  }
+}
+
+interface Amounts {
+  price: bigint
+  solverFee: bigint
+  mediatorFee: bigint
+  payment: bigint
+  creatorTimeout: bigint
+  results: bigint
+  providerTimeout: bigint
+}
+
+function amountsOf (deal: Deal): Amounts {
+  return {
+    price: BigInt(deal.price),
+    solverFee: BigInt(deal.solverFee),
+    mediatorFee: BigInt(deal.mediatorFee),
+    payment: BigInt(deal.paymentCollateral),
+    creatorTimeout: BigInt(deal.jobCreatorTimeoutCollateral),
+    results: BigInt(deal.resultsCollateral),
+    providerTimeout: BigInt(deal.timeoutCollateral)
+  }
+}
+
+/** Funds locked by each party once the deal is agreed. */
+export function lockedBy (deal: Deal): { jobCreator: bigint, resourceProvider: bigint } {
+  const a = amountsOf(deal)
+  return { jobCreator: a.payment + a.creatorTimeout, resourceProvider: a.results + a.providerTimeout }
+}
+
+export function settle (deal: Deal, evidence: Evidence): Settlement {
+  const a = amountsOf(deal)
+  if (a.payment < a.price + a.solverFee + a.mediatorFee || a.providerTimeout < a.mediatorFee) {
+    throw new SettleError('UNDERCOLLATERALISED', 'the deal\'s collaterals do not cover its price and fees')
+  }
+  const p: Record<Role, bigint> = { jobCreator: 0n, resourceProvider: 0n, mediator: 0n, solver: 0n }
+  const slashed: Slash[] = []
+  let mediator: string | undefined
+  const outcome = evidence.outcome
+  switch (outcome) {
+    case 'Accepted':
+      p.resourceProvider = a.price + a.results + a.providerTimeout
+      p.solver = a.solverFee
+      p.jobCreator = a.payment - a.price - a.solverFee + a.creatorTimeout
+      break
+    case 'MediationAccepted':
+      mediator = mediatorOf(deal, evidence.mediator)
+      p.resourceProvider = a.price + a.results + a.providerTimeout
+      p.solver = a.solverFee
+      p.mediator = a.mediatorFee
+      p.jobCreator = a.payment - a.price - a.solverFee - a.mediatorFee + a.creatorTimeout
+      break
+    case 'MediationRejected':
+      mediator = mediatorOf(deal, evidence.mediator)
+      p.jobCreator = a.payment + a.creatorTimeout + a.results
+      p.mediator = a.mediatorFee
+      p.resourceProvider = a.providerTimeout - a.mediatorFee
+      slashed.push({ from: 'resourceProvider', to: 'jobCreator', amount: a.results })
+      break
+    case 'TimeoutSubmit':
+      p.jobCreator = a.payment + a.creatorTimeout + a.providerTimeout
+      p.resourceProvider = a.results
+      slashed.push({ from: 'resourceProvider', to: 'jobCreator', amount: a.providerTimeout })
+      break
+    case 'TimeoutJudge':
+      p.resourceProvider = a.price + a.creatorTimeout + a.results + a.providerTimeout
+      p.solver = a.solverFee
+      p.jobCreator = a.payment - a.price - a.solverFee
+      slashed.push({ from: 'jobCreator', to: 'resourceProvider', amount: a.creatorTimeout })
+      break
+    case 'TimeoutMediate':
+      p.jobCreator = a.payment + a.creatorTimeout
+      p.resourceProvider = a.results + a.providerTimeout
+      break
+    default: {
+      const never: never = outcome
+      throw new SettleError('UNKNOWN_OUTCOME', `unknown outcome ${String(never)}`)
+    }
+  }
+  const to: Record<Role, string> = {
+    jobCreator: deal.jobCreator,
+    resourceProvider: deal.resourceProvider,
+    mediator: mediator ?? '',
+    solver: deal.solver
+  }
+  const transfers = PAYOUT_ROLES.filter(r => p[r] > 0n).map(role => ({ role, to: to[role], amount: p[role] }))
+  const locked = lockedBy(deal)
+  return {
+    outcome,
+    locked: locked.jobCreator + locked.resourceProvider,
+    payouts: p,
+    transfers,
+    slashed: slashed.filter(s => s.amount > 0n)
+  }
+}
+
+function mediatorOf (deal: Deal, mediator: string): string {
+  const found = deal.mediators.find(m => m.toLowerCase() === mediator.toLowerCase())
+  if (found === undefined) throw new SettleError('MEDIATOR_NOT_IN_DEAL', `mediator ${mediator} is not named in the deal`)
+  return found
+}

@@ -81,6 +81,7 @@ export const EIP712_TYPES = {
     { name: 'resourceProvider', type: 'address' },
     { name: 'price', type: 'uint256' },
     { name: 'solverFee', type: 'uint256' },
+    { name: 'mediatorFee', type: 'uint256' },
     { name: 'mediators', type: 'address[]' }
   ],
   Deal: [

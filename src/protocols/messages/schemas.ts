@@ -56,6 +56,7 @@ export const MatchProposalSchema = z.strictObject({
   resourceProvider: address,
   price: wei,
   solverFee: wei,
+  mediatorFee: wei,
   mediators: addressList(LIMITS.mediators).min(1)
 })
 

@@ -1,0 +1,39 @@
+/** A signed message as it travels: its type, its EIP-712 payload and its authors' signatures. */
+import { z } from 'zod'
+import { MESSAGE_TYPES, type MessageType } from './eip712-types.ts'
+import type { MessagePayloads } from './schemas.ts'
+
+export const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte signature')
+
+/** The wire shape; `message` is checked by the type's own schema afterwards. */
+export const EnvelopeSchema = z.strictObject({
+  type: z.enum(MESSAGE_TYPES as [MessageType, ...MessageType[]]),
+  message: z.record(z.string(), z.unknown()),
+  /** one per signer, in `signersOf` order; a Deal carries the job creator's, then the provider's */
+  signatures: z.array(signature).min(1).max(2)
+})
+
+export interface Envelope<T extends MessageType = MessageType> {
+  type: T
+  message: MessagePayloads[T]
+  signatures: string[]
+}
+
+/** A message that passed schema, signature (and, if asked, expiry) checks. */
+export interface Verified<T extends MessageType = MessageType> {
+  type: T
+  /** the EIP-712 hash: the message id */
+  id: string
+  message: MessagePayloads[T]
+  signers: string[]
+  envelope: Envelope<T>
+}
+
+/** The addresses that must sign a message of this type, in signature order. */
+export function signersOf<T extends MessageType> (type: T, message: MessagePayloads[T]): string[] {
+  if (type === 'Deal') {
+    const deal = message as MessagePayloads['Deal']
+    return [deal.jobCreator, deal.resourceProvider]
+  }
+  return [(message as { author: string }).author]
+}

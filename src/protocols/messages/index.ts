@@ -1,0 +1,7 @@
+export * from './eip712-types.ts'
+export * from './errors.ts'
+export * from './fields.ts'
+export * from './schemas.ts'
+export * from './envelope.ts'
+export * from './signing.ts'
+export * from './codec.ts'

@@ -1,0 +1,101 @@
+/** EIP-712 ids, signatures and verification (ethers v6). Pure: keys and time are arguments. */
+import { recoverAddress, Signature, TypedDataEncoder, type Wallet } from 'ethers'
+import { typesFor, type LilypadDomain, type MessageType } from './eip712-types.ts'
+import { EnvelopeSchema, signersOf, type Envelope, type Verified } from './envelope.ts'
+import { MessageError } from './errors.ts'
+import { MESSAGE_SCHEMAS, type MessagePayloads } from './schemas.ts'
+
+/** The message id: its EIP-712 hash under the domain. */
+export function messageId<T extends MessageType> (domain: LilypadDomain, type: T, message: MessagePayloads[T]): string {
+  return TypedDataEncoder.hash(domain, typesFor(type), message)
+}
+
+/** Validates a payload against its type's schema; returns the normalised payload. */
+export function parsePayload<T extends MessageType> (type: T, message: unknown): MessagePayloads[T] {
+  const schema = MESSAGE_SCHEMAS[type]
+  if (schema === undefined) throw new MessageError('UNKNOWN_TYPE', `unknown message type ${String(type)}`)
+  const parsed = schema.safeParse(message)
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]
+    throw new MessageError('INVALID_SCHEMA', `${type}.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`,
+      { issues: parsed.error.issues.map(i => ({ path: i.path.join('.'), message: i.message })) })
+  }
+  return parsed.data as MessagePayloads[T]
+}
+
+/** Signs a payload with one key (synchronously; the key never leaves the caller). */
+export function signPayload<T extends MessageType> (wallet: Pick<Wallet, 'signingKey'>, domain: LilypadDomain, type: T, message: MessagePayloads[T]): string {
+  return wallet.signingKey.sign(messageId(domain, type, message)).serialized
+}
+
+/** Builds a signed envelope. For a Deal, pass the co-signature already collected (if any). */
+export function signMessage<T extends MessageType> (
+  wallet: Pick<Wallet, 'signingKey' | 'address'>, domain: LilypadDomain, type: T, message: MessagePayloads[T], existing: string[] = []
+): Envelope<T> {
+  const payload = parsePayload(type, message)
+  const signers = signersOf(type, payload)
+  const index = signers.findIndex(s => s === wallet.address)
+  if (index < 0) throw new MessageError('WRONG_SIGNER', `${wallet.address} is not an author of this ${type}`)
+  const signatures = signers.map((_, i) => i === index ? signPayload(wallet, domain, type, payload) : existing[i])
+  while (signatures.length > 0 && signatures[signatures.length - 1] === undefined) signatures.pop()
+  if (signatures.includes(undefined)) throw new MessageError('MISSING_SIGNATURE', `${type} must be signed by ${signers[0]} first`)
+  return { type, message: payload, signatures: signatures as string[] }
+}
+
+export interface VerifyOptions {
+  /** if set, a message whose expiry is before this time (ms) is rejected */
+  now?: number
+  /** accept a Deal carrying only the job creator's signature (a deal on its way to the provider) */
+  partial?: boolean
+}
+
+const cache = new Map<string, Verified>()
+const CACHE_LIMIT = 4096
+
+/**
+ * Checks an envelope: shape, schema, every required signature, and expiry. Throws MessageError.
+ * Deterministic, so results are memoised by content (a replay verifies each message once).
+ */
+export function verifyEnvelope (domain: LilypadDomain, envelope: unknown, options: VerifyOptions = {}): Verified {
+  const key = `${domain.chainId}:${domain.verifyingContract}:${options.partial === true ? 'p' : 'f'}:${JSON.stringify(envelope)}`
+  let verified = cache.get(key)
+  if (verified === undefined) {
+    verified = verifyUncached(domain, envelope, options.partial === true)
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
+    cache.set(key, verified)
+  }
+  if (options.now !== undefined && (verified.message as { expiry: number }).expiry < options.now) {
+    throw new MessageError('EXPIRED', `${verified.type} ${verified.id} expired at ${(verified.message as { expiry: number }).expiry}`)
+  }
+  return verified
+}
+
+function verifyUncached (domain: LilypadDomain, envelope: unknown, partial: boolean): Verified {
+  const shape = EnvelopeSchema.safeParse(envelope)
+  if (!shape.success) {
+    const first = shape.error.issues[0]
+    const code = first?.path[0] === 'signatures' ? 'MISSING_SIGNATURE' : first?.path[0] === 'type' ? 'UNKNOWN_TYPE' : 'INVALID_SCHEMA'
+    throw new MessageError(code, `envelope.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`)
+  }
+  const { type, signatures } = shape.data
+  const message = parsePayload(type, shape.data.message)
+  const id = messageId(domain, type, message)
+  const required = signersOf(type, message)
+  const needed = partial && type === 'Deal' ? 1 : required.length
+  if (signatures.length < needed || signatures.length > required.length) {
+    throw new MessageError('MISSING_SIGNATURE', `${type} needs ${required.length} signature(s), has ${signatures.length}`)
+  }
+  const signers = signatures.map((sig, i) => {
+    let recovered: string
+    try {
+      recovered = recoverAddress(id, Signature.from(sig))
+    } catch {
+      throw new MessageError('BAD_SIGNATURE', `signature ${i} of ${type} ${id} is malformed`)
+    }
+    if (recovered !== required[i]) {
+      throw new MessageError('WRONG_SIGNER', `${type} ${id} signature ${i} is by ${recovered}, expected ${required[i]}`)
+    }
+    return recovered
+  })
+  return { type, id, message, signers, envelope: { type, message, signatures } as Envelope }
+}

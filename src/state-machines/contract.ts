@@ -8,7 +8,8 @@
  *   deterministic and unique within the machine's stream: handlers are idempotent by that id.
  *   The result of an effect comes back as an input event carrying `effect: <output id>`.
  * - Deadlines live in `context.deadlines` (name → absolute ms). The runtime arms one timer per entry
- *   and, when one passes while still present, logs `{ type: 'timer.fired', timer: <name>, at }`.
+ *   and, when one passes while still present, logs `{ type: 'timer.fired', timer: <name>, deadline, at }`
+ *   (once per name and deadline value).
  */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -29,6 +30,7 @@ export interface InputEvent {
 export interface TimerFired extends InputEvent {
   type: 'timer.fired'
   timer: string
+  deadline: number
 }
 
 export type Deadlines = Record<string, number>

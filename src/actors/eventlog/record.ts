@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto'
+import { canonicalJson } from './canonical-json.ts'
+import type { Json } from '../../state-machines/contract.ts'
+
+/** Bumped whenever the shape of a stored record changes; stored in every record as `v`. */
+export const LOG_SCHEMA_VERSION = 1
+
+/** The `prev` of the first record. */
+export const GENESIS_PREV = '0'.repeat(64)
+
+export interface LogRecord<T extends Json = Json> {
+  v: number
+  seq: number
+  /** ms since the epoch, when the record was appended */
+  at: number
+  type: string
+  data: T
+  /** hash of the previous record, GENESIS_PREV for the first */
+  prev: string
+  /** sha256 of the canonical JSON (RFC 8785) of this record without `hash` */
+  hash: string
+}
+
+export type UnsealedRecord = Omit<LogRecord, 'hash'>
+
+export class LogIntegrityError extends Error {
+  override readonly name = 'LogIntegrityError'
+  constructor (readonly code: 'ERR_LOG_DECODE' | 'ERR_LOG_HASH' | 'ERR_LOG_CHAIN' | 'ERR_LOG_SEQ' | 'ERR_LOG_SCHEMA' | 'ERR_LOG_CHECKPOINT',
+    readonly seq: number, message: string) {
+    super(`record ${seq}: ${message}`)
+  }
+}
+
+function sha256Hex (text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex')
+}
+
+/** Seals a record: returns it with its hash, and the exact UTF-8 JSON text to store. */
+export function sealRecord (body: UnsealedRecord): { record: LogRecord, stored: string } {
+  const hash = sha256Hex(canonicalJson(body))
+  const record: LogRecord = { ...body, hash }
+  return { record, stored: canonicalJson(record) }
+}
+
+/**
+ * Decodes a stored record and checks its hash against the exact stored bytes.
+ * Records are stored in canonical form with keys sorted, so the fields after `hash`
+ * (prev, seq, type, v) form a suffix that can be rebuilt from the parsed values: removing the
+ * `hash` member from the stored text gives the hashed body without re-encoding `data`.
+ */
+export function openRecord (stored: string, expectedSeq: number): LogRecord {
+  let record: LogRecord
+  try {
+    record = JSON.parse(stored) as LogRecord
+  } catch (err) {
+    throw new LogIntegrityError('ERR_LOG_DECODE', expectedSeq, `stored value is not JSON (${(err as Error).message})`)
+  }
+  if (record === null || typeof record !== 'object' || typeof record.hash !== 'string' || typeof record.prev !== 'string' ||
+      typeof record.type !== 'string' || typeof record.seq !== 'number' || typeof record.at !== 'number' || !('data' in record)) {
+    throw new LogIntegrityError('ERR_LOG_DECODE', expectedSeq, 'stored value is not a log record')
+  }
+  if (record.v !== LOG_SCHEMA_VERSION) {
+    throw new LogIntegrityError('ERR_LOG_SCHEMA', expectedSeq, `schema version ${String(record.v)} is not ${LOG_SCHEMA_VERSION}`)
+  }
+  if (record.seq !== expectedSeq) {
+    throw new LogIntegrityError('ERR_LOG_SEQ', expectedSeq, `holds seq ${record.seq}`)
+  }
+  const tail = `"prev":${JSON.stringify(record.prev)},"seq":${record.seq},"type":${JSON.stringify(record.type)},"v":${record.v}}`
+  const withHash = `"hash":${JSON.stringify(record.hash)},${tail}`
+  if (!stored.endsWith(withHash)) {
+    throw new LogIntegrityError('ERR_LOG_HASH', expectedSeq, 'stored value is not in canonical form')
+  }
+  const body = stored.slice(0, stored.length - withHash.length) + tail
+  if (sha256Hex(body) !== record.hash) {
+    throw new LogIntegrityError('ERR_LOG_HASH', expectedSeq, 'hash does not match the stored content')
+  }
+  return record
+}

@@ -1,0 +1,25 @@
+import { Command, CommanderError } from 'commander'
+import { registerAudit } from './commands/audit.ts'
+
+export function buildProgram (): Command {
+  const program = new Command('lilypad')
+    .description('A trustless peer-to-peer compute marketplace: run jobs, provide compute, mediate, audit.')
+    .showHelpAfterError()
+    .exitOverride()
+  registerAudit(program)
+  return program
+}
+
+/** Runs the CLI and returns the process exit code; errors a user can cause get one clear line. */
+export async function main (argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode
+    process.stderr.write(`lilypad: ${(err as Error).message}\n`)
+    if (process.env.LILYPAD_DEBUG) process.stderr.write(`${(err as Error).stack}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest'
+import { Wallet } from 'ethers'
+import { Level } from 'level'
+import { EventLog } from '../../../src/actors/eventlog/event-log.ts'
+import { Bucket, seqKey } from '../../../src/actors/eventlog/keys.ts'
+import { GENESIS_PREV, LogIntegrityError, openRecord, sealRecord } from '../../../src/actors/eventlog/record.ts'
+import { checkpointSigner, type CheckpointData } from '../../../src/actors/eventlog/checkpoint.ts'
+import { canonicalJson } from '../../../src/actors/eventlog/canonical-json.ts'
+import { useTempDirs } from '../../support/temp-dir.ts'
+
+const tempDir = useTempDirs()
+const wallet = new Wallet('0x' + '11'.repeat(32))
+const signer = { address: wallet.address, signDigest: (d: string) => wallet.signingKey.sign(d).serialized }
+
+async function all (log: EventLog, from = 1) {
+  const out = []
+  for await (const r of log.read(from)) out.push(r)
+  return out
+}
+
+describe('canonical JSON', () => {
+  it('sorts keys at every depth and drops undefined members, whatever the insertion order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, 'x', null], c: true }, u: undefined })).toBe('{"a":{"c":true,"d":[1,"x",null]},"b":1}')
+    expect(canonicalJson({ a: { c: true, d: [1, 'x', null] }, b: 1 })).toBe(canonicalJson({ b: 1, a: { d: [1, 'x', null], c: true } }))
+  })
+  it('refuses values JSON cannot hold', () => {
+    expect(() => canonicalJson(Number.NaN)).toThrow(TypeError)
+    expect(() => canonicalJson(10n)).toThrow(TypeError)
+  })
+})
+
+describe('records', () => {
+  it('hash the canonical record without its hash, and open only what was sealed', () => {
+    const { record, stored } = sealRecord({ v: 1, seq: 1, at: 5, type: 't', data: { z: 1, a: 'é\u2028' }, prev: GENESIS_PREV })
+    expect(record.hash).toMatch(/^[0-9a-f]{64}$/)
+    expect(openRecord(stored, 1)).toEqual(record)
+    expect(() => openRecord(stored, 2)).toThrow(/holds seq 1/)
+    const tampered = stored.replace('"z":1', '"z":2')
+    expect(() => openRecord(tampered, 1)).toThrowError(LogIntegrityError)
+  })
+})
+
+describe('EventLog', () => {
+  it('starts with a genesis record naming the node, then appends, reads and keeps its head', async () => {
+    const log = await EventLog.open(await tempDir(), { signer })
+    const genesis = log.head()
+    expect(genesis).toMatchObject({ seq: 1, type: 'genesis', prev: GENESIS_PREV, data: { node: wallet.address } })
+    const written = await log.append([{ type: 'a', data: { n: 1 } }, { type: 'b', data: { n: 2 } }])
+    expect(written.map(r => r.seq)).toEqual([2, 3])
+    expect(written[1]!.prev).toBe(written[0]!.hash)
+    expect(log.head()).toEqual(written[1])
+    const read = await all(log)
+    expect(read.map(r => r.type)).toEqual(['genesis', 'a', 'b'])
+    expect((await all(log, 3)).map(r => r.seq)).toEqual([3])
+    await log.close()
+  })
+
+  it('reopens where it left off and keeps chaining', async () => {
+    const dir = await tempDir()
+    let log = await EventLog.open(dir)
+    await log.append([{ type: 'a', data: 1 }])
+    const head = log.head()
+    await log.close()
+    log = await EventLog.open(dir)
+    expect(log.head()).toEqual(head)
+    const [next] = await log.append([{ type: 'b', data: 2 }])
+    expect(next!.prev).toBe(head.hash)
+    expect((await all(log)).length).toBe(3)
+    await log.close()
+  })
+
+  it('serialises concurrent appenders: batches never interleave and seqs have no gaps', async () => {
+    const log = await EventLog.open(await tempDir())
+    await Promise.all(Array.from({ length: 20 }, (_, writer) =>
+      log.append(Array.from({ length: 5 }, (_, i) => ({ type: 'w', data: { writer, i } })))))
+    const records = (await all(log)).slice(1)
+    expect(records.map(r => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 2))
+    for (let b = 0; b < 20; b++) {
+      const batch = records.slice(b * 5, b * 5 + 5).map(r => r.data as { writer: number, i: number })
+      expect(new Set(batch.map(d => d.writer)).size).toBe(1)
+      expect(batch.map(d => d.i)).toEqual([0, 1, 2, 3, 4])
+    }
+    await log.close()
+  })
+
+  it('writes a checkpoint of the head every N records, signed by the node key', async () => {
+    const log = await EventLog.open(await tempDir(), { signer, checkpointEvery: 10 })
+    await log.append(Array.from({ length: 25 }, (_, i) => ({ type: 'x', data: i })))
+    const records = await all(log)
+    const checkpoints = records.filter(r => r.type === 'checkpoint')
+    expect(checkpoints.length).toBe(2)
+    for (const cp of checkpoints) {
+      const data = cp.data as CheckpointData
+      const covered = records.find(r => r.seq === data.seq)!
+      expect(cp.seq).toBe(data.seq + 1)
+      expect(data.hash).toBe(covered.hash)
+      expect(checkpointSigner(data)).toBe(wallet.address)
+    }
+    await log.close()
+  })
+
+  it('stops reading at a record whose stored bytes were changed, naming its seq', async () => {
+    const dir = await tempDir()
+    const log = await EventLog.open(dir)
+    await log.append(Array.from({ length: 5 }, (_, i) => ({ type: 'x', data: { i } })))
+    await log.close()
+    const raw = new Level<string, string>(dir, { valueEncoding: 'utf8' })
+    const bucket = raw.sublevel<string, string>(Bucket.records, { valueEncoding: 'utf8' })
+    const value = (await bucket.get(seqKey(4)))!
+    await bucket.put(seqKey(4), value.replace('"i":2', '"i":7'))
+    await raw.close()
+    const reopened = await EventLog.open(dir)
+    await expect(all(reopened)).rejects.toMatchObject({ code: 'ERR_LOG_HASH', seq: 4 })
+    await reopened.close()
+  })
+
+  it('detects a record removed from the middle of the chain', async () => {
+    const dir = await tempDir()
+    const log = await EventLog.open(dir)
+    await log.append(Array.from({ length: 5 }, (_, i) => ({ type: 'x', data: { i } })))
+    await log.close()
+    const raw = new Level<string, string>(dir, { valueEncoding: 'utf8' })
+    await raw.sublevel<string, string>(Bucket.records, { valueEncoding: 'utf8' }).del(seqKey(3))
+    await raw.close()
+    const reopened = await EventLog.open(dir)
+    await expect(all(reopened)).rejects.toMatchObject({ code: 'ERR_LOG_SEQ', seq: 3 })
+    await reopened.close()
+  })
+
+  it('refuses a second process on the same folder with a clear message', async () => {
+    const dir = await tempDir()
+    const log = await EventLog.open(dir)
+    await expect(EventLog.open(dir)).rejects.toThrow(/cannot open the event log .*node running/)
+    await log.close()
+  })
+})

@@ -1,0 +1,264 @@
+import { once } from 'node:events'
+import type { Readable } from 'node:stream'
+import { finished } from 'node:stream/promises'
+import Docker from 'dockerode'
+import { CappedFileWriter } from '../results/capped-writer.ts'
+import { ExecutionError, type ExecutionResult } from '../results/execution.ts'
+import { prepareResultsDir, readExitCode, resultsPaths, writeExitCode } from '../results/layout.ts'
+import { containerName, DEADLINE_LABEL, JOB_LABEL } from './container-name.ts'
+import { resolveImage } from './image.ts'
+import { envList, type DockerJob, type DockerResources } from './job.ts'
+
+export interface DockerExecutorOptions {
+  docker?: Docker
+  /** what a job gets when its spec names no limit */
+  defaultResources?: Required<DockerResources>
+  stdoutLimitBytes?: number
+  stderrLimitBytes?: number
+  tmpfsBytes?: number
+  pullTimeoutMs?: number
+  /** accept tags such as `busybox:latest` (never on a network node: parties could run different bytes) */
+  allowUnpinnedImages?: boolean
+  /** `uid:gid` inside the container; by default the node's own, so outputs belong to the node */
+  user?: string
+  namePrefix?: string
+}
+
+const MiB = 1024 * 1024
+const DEFAULTS = {
+  defaultResources: { cpuMilli: 1000, memoryBytes: 512 * MiB, pids: 256 },
+  stdoutLimitBytes: 10 * MiB,
+  stderrLimitBytes: 10 * MiB,
+  tmpfsBytes: 64 * MiB,
+  pullTimeoutMs: 300_000,
+  namePrefix: 'lilypad-job-'
+}
+/** how long to wait for the log stream to drain once the container has stopped */
+const LOG_DRAIN_MS = 5_000
+
+export interface JobContainer {
+  jobId: string
+  containerId: string
+  name: string
+  running: boolean
+}
+
+/**
+ * Runs each job in its own locked-down container: no network, no privileges, all capabilities
+ * dropped, read-only root, writable `/outputs` and `/tmp` only, memory/cpu/pids limits and a hard
+ * timeout. Idempotent by job id: a second `run` of a job reattaches to its container if it still
+ * runs, or returns the results it left if it finished.
+ */
+export class DockerExecutor {
+  readonly docker: Docker
+  private readonly options: typeof DEFAULTS & DockerExecutorOptions
+  private readonly inFlight = new Map<string, Promise<ExecutionResult>>()
+
+  constructor (options: DockerExecutorOptions = {}) {
+    this.options = { ...DEFAULTS, ...options }
+    this.docker = options.docker ?? new Docker()
+  }
+
+  /** Fails with DOCKER_UNAVAILABLE when no engine answers. */
+  async ping (): Promise<void> {
+    try {
+      await this.docker.ping()
+    } catch (err) {
+      throw new ExecutionError('DOCKER_UNAVAILABLE', `no Docker engine answers (${(err as Error).message}); start dockerd or set DOCKER_HOST`, { cause: err })
+    }
+  }
+
+  run (job: DockerJob, signal?: AbortSignal): Promise<ExecutionResult> {
+    const running = this.inFlight.get(job.jobId)
+    if (running !== undefined) return running
+    const p = this.runOnce(job, signal).finally(() => this.inFlight.delete(job.jobId))
+    this.inFlight.set(job.jobId, p)
+    return p
+  }
+
+  /**
+   * Creates and starts the job's container and returns without waiting for it (a later `run`
+   * collects it). Does nothing when the container already exists.
+   */
+  async start (job: DockerJob, signal?: AbortSignal): Promise<void> {
+    validate(job)
+    if (await this.findContainer(job.jobId) !== undefined) return
+    await this.createAndStart(job, signal)
+  }
+
+  /** The containers this executor's prefix owns, e.g. to clean up after a restart. */
+  async list (): Promise<JobContainer[]> {
+    const all = await this.docker.listContainers({ all: true, filters: { label: [JOB_LABEL] } })
+    return all
+      .filter(c => c.Names.some(n => n.startsWith(`/${this.options.namePrefix}`)))
+      .map(c => ({ jobId: c.Labels[JOB_LABEL] ?? '', containerId: c.Id, name: (c.Names[0] ?? '').slice(1), running: c.State === 'running' }))
+  }
+
+  /** Kills and removes a job's container, if any. */
+  async remove (jobId: string): Promise<void> {
+    const c = this.docker.getContainer(containerName(this.options.namePrefix, jobId))
+    await c.remove({ force: true, v: true }).catch(ignoreNotFound)
+  }
+
+  private async runOnce (job: DockerJob, signal?: AbortSignal): Promise<ExecutionResult> {
+    validate(job)
+    throwIfCancelled(job, signal)
+    let container = await this.findContainer(job.jobId)
+    if (container === undefined) {
+      const finishedCode = await readExitCode(job.resultsDir)
+      if (finishedCode !== undefined) return recoveredResult(job, finishedCode)
+      container = await this.createAndStart(job, signal)
+    }
+    return await this.collect(job, container, signal)
+  }
+
+  private async findContainer (jobId: string): Promise<Docker.Container | undefined> {
+    const c = this.docker.getContainer(containerName(this.options.namePrefix, jobId))
+    try {
+      const info = await c.inspect()
+      return info.Config.Labels?.[JOB_LABEL] === jobId ? c : undefined
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined
+      throw new ExecutionError('DOCKER_UNAVAILABLE', `cannot inspect the container of job ${jobId}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  private async createAndStart (job: DockerJob, signal?: AbortSignal): Promise<Docker.Container> {
+    const imageId = await resolveImage(this.docker, job.image, {
+      allowUnpinned: this.options.allowUnpinnedImages, pullTimeoutMs: this.options.pullTimeoutMs, signal
+    })
+    throwIfCancelled(job, signal)
+    const paths = await prepareResultsDir(job.resultsDir)
+    const r = { ...this.options.defaultResources, ...definedOnly(job.resources ?? {}) }
+    const logBudget = Math.ceil(4 * (this.options.stdoutLimitBytes + this.options.stderrLimitBytes) / MiB) + 1
+    const name = containerName(this.options.namePrefix, job.jobId)
+    let container: Docker.Container
+    try {
+      container = await this.docker.createContainer({
+        name,
+        Image: imageId,
+        Entrypoint: job.entrypoint,
+        Cmd: job.cmd,
+        Env: envList(job.env),
+        WorkingDir: job.workingDir,
+        User: this.options.user ?? hostUser(),
+        Labels: { [JOB_LABEL]: job.jobId, [DEADLINE_LABEL]: String(Date.now() + job.timeoutMs) },
+        NetworkDisabled: true,
+        AttachStdin: false,
+        OpenStdin: false,
+        Tty: false,
+        HostConfig: {
+          NetworkMode: 'none',
+          Privileged: false,
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges'],
+          ReadonlyRootfs: true,
+          Binds: [`${paths.outputs}:/outputs:rw`],
+          Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${this.options.tmpfsBytes}` },
+          Memory: r.memoryBytes,
+          MemorySwap: r.memoryBytes,
+          NanoCpus: Math.round(r.cpuMilli * 1e6),
+          PidsLimit: r.pids,
+          IpcMode: 'private',
+          LogConfig: { Type: 'json-file', Config: { 'max-size': `${logBudget}m`, 'max-file': '1' } }
+        }
+      })
+    } catch (err) {
+      // another process created it first (a restart racing its predecessor): collect that one
+      if ((err as { statusCode?: number }).statusCode === 409) return this.docker.getContainer(name)
+      throw new ExecutionError('EXECUTION_FAILED', `cannot create a container for job ${job.jobId}: ${(err as Error).message}`, { cause: err })
+    }
+    try {
+      await container.start()
+    } catch (err) {
+      await container.remove({ force: true }).catch(ignoreNotFound)
+      throw new ExecutionError('EXECUTION_FAILED', `cannot start the container of job ${job.jobId}: ${firstLine(err)}`, { cause: err })
+    }
+    return container
+  }
+
+  /** Streams the container's logs into capped files, enforces its deadline, and cleans up. */
+  private async collect (job: DockerJob, container: Docker.Container, signal?: AbortSignal): Promise<ExecutionResult> {
+    const info = await container.inspect()
+    const startedAt = Date.parse(info.State.StartedAt) || Date.now()
+    const deadline = Number(info.Config.Labels?.[DEADLINE_LABEL] ?? Date.now() + job.timeoutMs)
+    const paths = resultsPaths(job.resultsDir)
+    const stdout = new CappedFileWriter(paths.stdout, this.options.stdoutLimitBytes)
+    const stderr = new CappedFileWriter(paths.stderr, this.options.stderrLimitBytes)
+    let timedOut = false
+    let cancelled = false
+    const kill = (): void => { container.kill({ signal: 'SIGKILL' }).catch(() => undefined) }
+    const timer = setTimeout(() => { timedOut = true; kill() }, Math.max(0, deadline - Date.now()))
+    const onAbort = (): void => { cancelled = true; kill() }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal?.aborted) onAbort()
+    try {
+      const logs = await container.logs({ follow: true, stdout: true, stderr: true }) as unknown as Readable
+      container.modem.demuxStream(logs, stdout, stderr)
+      const exited = await container.wait({ condition: 'not-running' }) as { StatusCode: number }
+      await Promise.race([once(logs, 'end'), once(logs, 'close'), sleep(LOG_DRAIN_MS)])
+      logs.destroy()
+      const state = (await container.inspect()).State
+      stdout.end(); stderr.end()
+      await Promise.all([finished(stdout), finished(stderr)])
+      if (cancelled) throw new ExecutionError('EXECUTION_CANCELLED', `job ${job.jobId} was cancelled`)
+      const exitCode = state.ExitCode ?? exited.StatusCode
+      await writeExitCode(job.resultsDir, exitCode)
+      return {
+        jobId: job.jobId,
+        resultsDir: job.resultsDir,
+        exitCode,
+        timedOut,
+        oomKilled: state.OOMKilled === true,
+        stdoutTruncated: stdout.truncated,
+        stderrTruncated: stderr.truncated,
+        durationMs: Math.max(0, (Date.parse(state.FinishedAt) || Date.now()) - startedAt),
+        recovered: false
+      }
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      stdout.destroy(); stderr.destroy()
+      await container.remove({ force: true, v: true }).catch(ignoreNotFound)
+    }
+  }
+}
+
+function validate (job: DockerJob): void {
+  if (typeof job.jobId !== 'string' || job.jobId.length === 0) throw new ExecutionError('BAD_JOB_SPEC', 'a job needs a non-empty jobId')
+  if (typeof job.image !== 'string' || job.image.length === 0) throw new ExecutionError('BAD_JOB_SPEC', `job ${job.jobId} names no image`)
+  if (!(Number.isFinite(job.timeoutMs) && job.timeoutMs > 0)) throw new ExecutionError('BAD_JOB_SPEC', `job ${job.jobId} needs a positive timeoutMs`)
+  if (typeof job.resultsDir !== 'string' || job.resultsDir.length === 0) throw new ExecutionError('BAD_JOB_SPEC', `job ${job.jobId} needs a resultsDir`)
+}
+
+function throwIfCancelled (job: DockerJob, signal?: AbortSignal): void {
+  if (signal?.aborted) throw new ExecutionError('EXECUTION_CANCELLED', `job ${job.jobId} was cancelled`)
+}
+
+function recoveredResult (job: DockerJob, exitCode: number): ExecutionResult {
+  return {
+    jobId: job.jobId, resultsDir: job.resultsDir, exitCode, timedOut: false, oomKilled: false,
+    stdoutTruncated: false, stderrTruncated: false, durationMs: 0, recovered: true
+  }
+}
+
+function definedOnly<T extends object> (o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+function hostUser (): string | undefined {
+  return typeof process.getuid === 'function' ? `${process.getuid()}:${process.getgid?.() ?? 0}` : undefined
+}
+
+function ignoreNotFound (err: unknown): void {
+  const status = (err as { statusCode?: number }).statusCode
+  if (status !== 404 && status !== 409) throw err
+}
+
+function firstLine (err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0] ?? ''
+}
+
+function sleep (ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms).unref())
+}

@@ -1,0 +1,65 @@
+import type Docker from 'dockerode'
+import { ExecutionError } from '../results/execution.ts'
+
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/
+const DIGEST_REF = /^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$/
+
+/** True when `ref` names exactly one image: `sha256:<id>` or `name@sha256:<digest>`. */
+export function isPinnedImage (ref: string): boolean {
+  return IMAGE_ID.test(ref) || DIGEST_REF.test(ref)
+}
+
+export interface ResolveImageOptions {
+  allowUnpinned?: boolean
+  pullTimeoutMs?: number
+  signal?: AbortSignal
+}
+
+/**
+ * Returns the local image id for `ref`, pulling it when it is missing and names a registry
+ * (a `name@sha256:` reference). A bare image id can only come from the local engine.
+ */
+export async function resolveImage (docker: Docker, ref: string, options: ResolveImageOptions = {}): Promise<string> {
+  if (!options.allowUnpinned && !isPinnedImage(ref)) {
+    throw new ExecutionError('IMAGE_NOT_PINNED',
+      `image ${JSON.stringify(ref)} is not pinned: use sha256:<image id> or name@sha256:<digest>, so every party runs the same bytes`)
+  }
+  const local = await inspectImage(docker, ref)
+  if (local !== undefined) return local
+  if (IMAGE_ID.test(ref)) {
+    throw new ExecutionError('IMAGE_NOT_FOUND', `image ${ref} is not present in the local Docker engine and an image id cannot be pulled`)
+  }
+  await pull(docker, ref, options)
+  const pulled = await inspectImage(docker, ref)
+  if (pulled === undefined) throw new ExecutionError('IMAGE_NOT_FOUND', `image ${ref} is still missing after a pull`)
+  return pulled
+}
+
+async function inspectImage (docker: Docker, ref: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(ref).inspect()).Id
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined
+    throw new ExecutionError('DOCKER_UNAVAILABLE', `cannot inspect image ${ref}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+async function pull (docker: Docker, ref: string, options: ResolveImageOptions): Promise<void> {
+  const signals = [AbortSignal.timeout(options.pullTimeoutMs ?? 300_000)]
+  if (options.signal) signals.push(options.signal)
+  const abortSignal = AbortSignal.any(signals)
+  try {
+    const stream = await docker.pull(ref, { abortSignal })
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(stream, (err: Error | null) => err ? reject(err) : resolve())
+      abortSignal.addEventListener('abort', () => reject(abortSignal.reason as Error), { once: true })
+    })
+  } catch (err) {
+    if (options.signal?.aborted) throw new ExecutionError('EXECUTION_CANCELLED', `pulling ${ref} was cancelled`, { cause: err })
+    throw new ExecutionError('IMAGE_PULL_FAILED', `image ${ref} is not present locally and could not be pulled: ${firstLine(err)}`, { cause: err })
+  }
+}
+
+function firstLine (err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0] ?? ''
+}

@@ -1,0 +1,31 @@
+/** One container job, in the executor's terms (the module model maps Bacalhau specs onto it). */
+export interface DockerJob {
+  /** stable id (the deal id): names the container, so a second call after a crash finds it */
+  jobId: string
+  /** `sha256:<image id>` or `name@sha256:<digest>` */
+  image: string
+  entrypoint?: string[]
+  /** Bacalhau's `Parameters`: arguments after the entrypoint */
+  cmd?: string[]
+  /** `K=V` strings (Bacalhau's `EnvironmentVariables`) or a map */
+  env?: string[] | Record<string, string>
+  workingDir?: string
+  resources?: DockerResources
+  timeoutMs: number
+  /** the folder that receives stdout, stderr, exitCode and outputs/ */
+  resultsDir: string
+}
+
+export interface DockerResources {
+  /** thousandths of a CPU */
+  cpuMilli?: number
+  memoryBytes?: number
+  /** most processes and threads the container may have at once */
+  pids?: number
+}
+
+export function envList (env: DockerJob['env']): string[] {
+  if (env === undefined) return []
+  if (Array.isArray(env)) return env
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`)
+}

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest'
+import { EventLog } from '../../../src/actors/eventlog/event-log.ts'
+import { ActorRuntime, type EffectHandler } from '../../../src/actors/runtime/actor-runtime.ts'
+import { auditLog } from '../../../src/actors/audit.ts'
+import type { MachineOutput } from '../../../src/state-machines/contract.ts'
+import type { LogRecord } from '../../../src/actors/eventlog/record.ts'
+import { testDefinitions } from '../../support/job-machine.ts'
+import { ManualClock } from '../../support/manual-clock.ts'
+import { useTempDirs } from '../../support/temp-dir.ts'
+
+const tempDir = useTempDirs()
+
+async function records (log: EventLog): Promise<LogRecord[]> {
+  const out: LogRecord[] = []
+  for await (const r of log.read(1)) out.push(r)
+  return out
+}
+
+function harness (clock = new ManualClock()) {
+  const sent: MachineOutput[] = []
+  const work: string[] = []
+  const effects: Record<string, EffectHandler> = {
+    work: async (output) => {
+      work.push(output.id)
+      return { type: 'work.done', result: `did ${String(output.payload)}` }
+    },
+    'send.message': async (output) => { sent.push(output) }
+  }
+  return { clock, sent, work, effects }
+}
+
+describe('ActorRuntime', () => {
+  it('logs each input with its outputs, carries the outputs out and feeds effect results back', async () => {
+    const dir = await tempDir()
+    const log = await EventLog.open(dir)
+    const h = harness()
+    const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    await runtime.spawn('job:1', 'test-job', { job: '1', timeoutMs: 1000 })
+    await runtime.send('job:1', { type: 'start', payload: 'moo' })
+    await runtime.settled()
+    await new Promise(resolve => setTimeout(resolve, 10))
+    await runtime.settled()
+    expect(runtime.snapshot('job:1')!.value).toBe('done')
+    expect(h.work).toEqual(['work:1'])
+    expect(h.sent).toMatchObject([{ type: 'send.message', id: 'notify:1', body: 'did moo' }])
+    const types = (await records(log)).map(r => r.type)
+    expect(types).toEqual(['genesis', 'stream.open', 'input', 'output', 'ack', 'input', 'output', 'ack'])
+    expect(runtime.pendingOutputs()).toEqual([])
+    await runtime.stop()
+    await log.close()
+  })
+
+  it('replays a live run into the very same states and outputs', async () => {
+    const dir = await tempDir()
+    const log = await EventLog.open(dir)
+    const h = harness()
+    const live = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    for (let i = 0; i < 5; i++) {
+      await live.spawn(`job:${i}`, 'test-job', { job: String(i), timeoutMs: 100 * (i + 1) })
+      if (i % 2 === 0) await live.send(`job:${i}`, { type: 'start', payload: `p${i}` })
+    }
+    await new Promise(resolve => setTimeout(resolve, 10))
+    h.clock.advance(1000)
+    await live.settled()
+    const liveStates = Object.fromEntries(live.streams().map(s => [s, live.snapshot(s)!.value]))
+    const liveContexts = Object.fromEntries(live.streams().map(s => [s, live.snapshot(s)!.context]))
+    await live.stop()
+
+    const replayed = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: {}, clock: h.clock })
+    expect(Object.fromEntries(replayed.streams().map(s => [s, replayed.snapshot(s)!.value]))).toEqual(liveStates)
+    expect(Object.fromEntries(replayed.streams().map(s => [s, replayed.snapshot(s)!.context]))).toEqual(liveContexts)
+    await replayed.stop()
+
+    const report = await auditLog(log, testDefinitions)
+    expect(report.ok).toBe(true)
+    expect(report.replayed.outputs).toBe((await records(log)).filter(r => r.type === 'output').length)
+    await log.close()
+  })
+
+  it('fires a deadline once, as a logged input, and not again after a restart', async () => {
+    const dir = await tempDir()
+    const log = await EventLog.open(dir)
+    const h = harness()
+    const effects = { ...h.effects, work: () => new Promise<never>(() => {}) }
+    const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects, clock: h.clock })
+    await runtime.spawn('job:t', 'test-job', { job: 't', timeoutMs: 500 })
+    await runtime.send('job:t', { type: 'start' })
+    h.clock.advance(499)
+    await runtime.settled()
+    expect(runtime.snapshot('job:t')!.value).toBe('working')
+    h.clock.advance(1)
+    await runtime.settled()
+    expect(runtime.snapshot('job:t')!.value).toBe('timedOut')
+    const fired = (await records(log)).filter(r => r.type === 'input' && (r.data as { event: { type: string } }).event.type === 'timer.fired')
+    expect(fired).toHaveLength(1)
+    expect((fired[0]!.data as { event: { at: number, deadline: number } }).event).toMatchObject({ timer: 'giveUp', at: h.clock.now() })
+    await runtime.stop()
+    const again = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    h.clock.advance(10_000)
+    await again.settled()
+    expect((await records(log)).filter(r => r.type === 'input' && (r.data as { event: { type: string } }).event.type === 'timer.fired')).toHaveLength(1)
+    await again.stop()
+    await log.close()
+  })
+
+  it('re-arms timers on restart, including deadlines that passed while the node was down', async () => {
+    const dir = await tempDir()
+    let log = await EventLog.open(dir)
+    const clock = new ManualClock()
+    const hanging = { work: () => new Promise<never>(() => {}), 'send.message': async () => {} }
+    const first = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: hanging, clock })
+    await first.spawn('job:a', 'test-job', { job: 'a', timeoutMs: 1_000 })
+    await first.spawn('job:b', 'test-job', { job: 'b', timeoutMs: 60_000 })
+    await first.send('job:a', { type: 'start' })
+    await first.send('job:b', { type: 'start' })
+    await first.stop()
+    await log.close()
+
+    clock.advance(5_000) // the node was down past job a's deadline
+    log = await EventLog.open(dir)
+    const second = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: hanging, clock })
+    expect(clock.armed()).toBeGreaterThanOrEqual(1)
+    await new Promise(resolve => setTimeout(resolve, 5))
+    await second.settled()
+    expect(second.snapshot('job:a')!.value).toBe('timedOut')
+    expect(second.snapshot('job:b')!.value).toBe('working')
+    clock.advance(60_000)
+    await second.settled()
+    expect(second.snapshot('job:b')!.value).toBe('timedOut')
+    await second.stop()
+    await log.close()
+  })
+
+  it('turns a failed effect into an effect.failed input and an acknowledgement that says why', async () => {
+    const log = await EventLog.open(await tempDir())
+    const h = harness()
+    const effects = { ...h.effects, work: async () => { throw new Error('disk full') } }
+    const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects, clock: h.clock })
+    await runtime.spawn('job:f', 'test-job', { job: 'f', timeoutMs: 1000 })
+    await runtime.send('job:f', { type: 'start' })
+    await new Promise(resolve => setTimeout(resolve, 10))
+    await runtime.settled()
+    expect(runtime.snapshot('job:f')!.value).toBe('failed')
+    const ack = (await records(log)).find(r => r.type === 'ack')
+    expect(ack!.data).toMatchObject({ stream: 'job:f', id: 'work:f', error: 'disk full' })
+    await runtime.stop()
+    await log.close()
+  })
+
+  it('rejects inputs for streams that do not exist, logging nothing', async () => {
+    const log = await EventLog.open(await tempDir())
+    const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions })
+    const before = log.length
+    await expect(runtime.send('nope', { type: 'start' })).rejects.toMatchObject({ code: 'ERR_UNKNOWN_STREAM' })
+    await expect(runtime.spawn('x', 'no-such-machine')).rejects.toThrow(/unknown machine/)
+    expect(log.length).toBe(before)
+    await runtime.stop()
+    await log.close()
+  })
+
+  it('restarts from the newest matching snapshot, and ignores one that does not match', async () => {
+    const dir = await tempDir()
+    let log = await EventLog.open(dir)
+    const h = harness()
+    const runtime = await ActorRuntime.start({ snapshotEvery: 20 }, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    for (let i = 0; i < 30; i++) {
+      await runtime.spawn(`job:${i}`, 'test-job', { job: String(i), timeoutMs: 1000 })
+      await runtime.send(`job:${i}`, { type: 'start', payload: String(i) })
+    }
+    await new Promise(resolve => setTimeout(resolve, 20))
+    await runtime.settled()
+    await runtime.stop()
+    const states = Object.fromEntries(runtime.streams().map(s => [s, runtime.snapshot(s)!.context]))
+
+    const fromSnapshot = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    expect(fromSnapshot.startReport.fromSnapshot).toBeGreaterThan(0)
+    expect(fromSnapshot.startReport.replayed).toBeLessThan(log.length)
+    expect(Object.fromEntries(fromSnapshot.streams().map(s => [s, fromSnapshot.snapshot(s)!.context]))).toEqual(states)
+    await fromSnapshot.stop()
+
+    // a newer machine version makes every snapshot stale: full replay, same state
+    const bumped = { 'test-job': { ...testDefinitions['test-job']!, version: 2 } }
+    const full = await ActorRuntime.start({}, { log, definitions: bumped, effects: h.effects, clock: h.clock })
+    expect(full.startReport.fromSnapshot).toBe(0)
+    expect(Object.fromEntries(full.streams().map(s => [s, full.snapshot(s)!.context]))).toEqual(states)
+    await full.stop()
+
+    // a snapshot whose hash does not match the log is ignored
+    const newest = (await log.snapshots.newestFirst().next()).value!
+    await log.snapshots.put(newest.seq + 1, newest.value.replace(/"seq":\d+/, `"seq":${newest.seq + 1}`))
+    await log.close()
+    log = await EventLog.open(dir)
+    const guarded = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    expect(guarded.startReport.fromSnapshot).toBe(newest.seq)
+    await guarded.stop()
+    await log.close()
+  })
+})

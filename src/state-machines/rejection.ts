@@ -1,0 +1,55 @@
+/** Why a machine refused an input. Refused inputs change nothing and are reported as an output. */
+import { id as keccakText } from 'ethers'
+import { isMessageError, type MessageErrorCode } from '../protocols/messages/errors.ts'
+import type { InputEvent, MachineOutput } from './contract.ts'
+
+export const VIOLATION_CODES = [
+  'WRONG_STATE', // the message or event does not fit the current state
+  'WRONG_PARTY', // signed by someone who has no say here
+  'WRONG_DEAL', // about another deal, offer or proposal
+  'INCONSISTENT', // its terms contradict what was agreed or offered
+  'LATE', // arrived after the deadline that governs it
+  'EARLY_TIMER', // a timer event before its deadline, or for a deadline not armed
+  'NO_CAPACITY', // no free slot or mediation capacity
+  'UNTRUSTED', // from a solver or mediator not trusted
+  'UNKNOWN_EVENT', // not an input this machine understands
+  'DUPLICATE' // already applied
+] as const
+
+export type ViolationCode = typeof VIOLATION_CODES[number]
+export type RejectionCode = ViolationCode | MessageErrorCode
+
+export class ProtocolViolation extends Error {
+  override readonly name = 'ProtocolViolation'
+  constructor (readonly code: ViolationCode, message: string) {
+    super(`${code}: ${message}`)
+  }
+}
+
+export function violation (code: ViolationCode, message: string): never {
+  throw new ProtocolViolation(code, message)
+}
+
+/** The handler name of the output that reports a refused input. */
+export const INPUT_REJECTED = 'input.rejected'
+
+export function rejectionCode (err: unknown): RejectionCode | undefined {
+  if (err instanceof ProtocolViolation) return err.code
+  if (isMessageError(err)) return err.code
+  return undefined
+}
+
+/** Deterministic output for a refused input; the id is derived from the event itself. */
+export function rejectedOutput (event: InputEvent, err: unknown): MachineOutput {
+  const code = rejectionCode(err)
+  if (code === undefined) throw err
+  const envelope = event.envelope as { type?: unknown } | undefined
+  return {
+    type: INPUT_REJECTED,
+    id: `rejected:${event.at}:${keccakText(JSON.stringify(event)).slice(2, 18)}`,
+    code,
+    reason: (err as Error).message,
+    eventType: event.type,
+    ...(typeof envelope?.type === 'string' ? { messageType: envelope.type } : {})
+  }
+}

@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import type { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import Docker from 'dockerode'
@@ -194,9 +193,10 @@ export class DockerExecutor {
     if (signal?.aborted) onAbort()
     try {
       const logs = await container.logs({ follow: true, stdout: true, stderr: true }) as unknown as Readable
+      const drained = finished(logs).catch(() => undefined)
       container.modem.demuxStream(logs, stdout, stderr)
       const exited = await container.wait({ condition: 'not-running' }) as { StatusCode: number }
-      await Promise.race([once(logs, 'end'), once(logs, 'close'), sleep(LOG_DRAIN_MS)])
+      await Promise.race([drained, sleep(LOG_DRAIN_MS)])
       logs.destroy()
       const state = (await container.inspect()).State
       stdout.end(); stderr.end()

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Escrow} from "./Escrow.sol";
+import {
+    AcceptedDeal,
+    Deal,
+    DealHashing,
+    DealState,
+    MediationVerdict,
+    ResultsAccepted,
+    ResultsChallenged,
+    ResultsSubmitted,
+    Role,
+    SignedDeal
+} from "./DealTypes.sol";
+
+/// @notice Escrow and settlement of deals (DESIGN §6 and §8). Deals are agreed off chain; the chain
+/// sees a deal only when it settles, unless a party takes one of the slow paths: a results commitment,
+/// a challenge naming the mediator, a deadline claim. Every path takes the signed messages as
+/// evidence and checks their EIP-712 signatures; every deal settles at most once; every payout is an
+/// event. Settlement moves funds between deposits inside the contract, never to an outside address.
+contract LilypadSettlement is Escrow, EIP712 {
+    using DealHashing for Deal;
+    using DealHashing for ResultsSubmitted;
+    using DealHashing for ResultsAccepted;
+    using DealHashing for ResultsChallenged;
+    using DealHashing for MediationVerdict;
+
+    struct DealRecord {
+        DealState state; // JobOffered (never seen), ResultsSubmitted, Mediating or Settled
+        DealState outcome; // the outcome that settled it
+        bool locked; // its funds were taken from the deposits at agreement (lockDeal)
+        address mediator; // named by the challenge
+    }
+
+    mapping(bytes32 => DealRecord) internal _deals;
+    /// @notice keccak256 of the results CID committed by the provider or named by the challenge
+    mapping(bytes32 => bytes32) public resultsCidHash;
+
+    event DealLocked(bytes32 indexed dealId, uint256 jobCreatorAmount, uint256 resourceProviderAmount);
+    event ResultsCommitted(bytes32 indexed dealId, address indexed resourceProvider, string resultsCid);
+    event Challenged(bytes32 indexed dealId, address indexed mediator, string resultsCid);
+    event DealSettled(bytes32 indexed dealId, DealState outcome);
+    event Payout(bytes32 indexed dealId, address indexed payee, Role role, uint256 amount);
+    event Slashed(bytes32 indexed dealId, Role from, Role to, uint256 amount);
+    event SettlementSkipped(bytes32 indexed dealId);
+
+    error BadSignature(bytes32 digest);
+    error WrongSigner(address expected, address actual);
+    error WrongAuthor(address expected, address actual);
+    error WrongDeal(bytes32 expected, bytes32 actual);
+    error AlreadySettled(bytes32 dealId);
+    error AlreadyLocked(bytes32 dealId);
+    error DeadlineNotPassed(bytes32 dealId, uint64 deadline, uint256 nowMs);
+    error DeadlinePassed(bytes32 dealId, uint64 deadline, uint256 nowMs);
+    error ResultsAlreadyCommitted(bytes32 dealId);
+    error NoResultsCommitted(bytes32 dealId);
+    error AlreadyChallenged(bytes32 dealId);
+    error NotChallenged(bytes32 dealId);
+    error ResultsMismatch(bytes32 dealId);
+    error MediatorNotInDeal(bytes32 dealId, address mediator);
+    error NotClaimant(bytes32 dealId, address caller);
+    error Undercollateralised(bytes32 dealId);
+    error BadDeadlines(bytes32 dealId);
+    error NotAnOutcome(DealState state);
+
+    uint256 private constant C = uint256(Role.JobCreator);
+    uint256 private constant RP = uint256(Role.ResourceProvider);
+    uint256 private constant M = uint256(Role.Mediator);
+    uint256 private constant S = uint256(Role.Solver);
+
+    constructor(IERC20 token_, uint64 withdrawDelay_) Escrow(token_, withdrawDelay_) EIP712("Lilypad", "1") {}
+
+    // ---------------------------------------------------------------- views
+
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @notice A deal's id: its EIP-712 hash under this contract's domain, as the wire computes it.
+    function dealId(Deal calldata deal) external view returns (bytes32) {
+        return _hashTypedDataV4(deal.hash());
+    }
+
+    function dealRecord(bytes32 id)
+        external
+        view
+        returns (DealState state, DealState outcome, bool locked, address mediator)
+    {
+        DealRecord memory r = _deals[id];
+        return (r.state, r.outcome, r.locked, r.mediator);
+    }
+
+    /// @notice What each role receives for an outcome, in Role order (mirrors settle() in TypeScript).
+    function payouts(Deal calldata deal, DealState outcome) external pure returns (uint256[4] memory p) {
+        (p,,,) = _payouts(deal, outcome);
+    }
+
+    // ---------------------------------------------------------------- happy path
+
+    /// @notice Settles a deal whose results the job creator accepted.
+    function settleAccepted(SignedDeal calldata signed, ResultsAccepted calldata acceptance, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        (bytes32 id, DealRecord memory r) = _open(signed);
+        _checkAcceptance(id, signed.deal, acceptance, signature);
+        _settle(id, signed.deal, r, DealState.Accepted, address(0));
+    }
+
+    /// @notice Settles many accepted deals in one transaction. Deals already settled are skipped (and
+    /// reported by an event), so a batch is not lost to one that was settled meanwhile; any other bad
+    /// entry reverts the whole batch.
+    function settleBatch(AcceptedDeal[] calldata items) external nonReentrant returns (uint256 settled) {
+        for (uint256 i = 0; i < items.length; ++i) {
+            AcceptedDeal calldata item = items[i];
+            bytes32 id = _hashTypedDataV4(item.signed.deal.hash());
+            DealRecord memory r = _deals[id];
+            if (r.state == DealState.Settled) {
+                emit SettlementSkipped(id);
+                continue;
+            }
+            _checkDeal(id, item.signed);
+            _checkAcceptance(id, item.signed.deal, item.acceptance, item.acceptanceSignature);
+            _settle(id, item.signed.deal, r, DealState.Accepted, address(0));
+            ++settled;
+        }
+    }
+
+    /// @notice Takes both parties' locked amounts from their deposits now, for a deal too large to
+    /// leave to first-come-first-served settlement against free deposits.
+    function lockDeal(SignedDeal calldata signed) external nonReentrant {
+        (bytes32 id, DealRecord memory r) = _open(signed);
+        if (r.locked) revert AlreadyLocked(id);
+        Deal calldata d = signed.deal;
+        uint256 fromCreator = d.paymentCollateral + d.jobCreatorTimeoutCollateral;
+        uint256 fromProvider = d.resultsCollateral + d.timeoutCollateral;
+        _debit(d.jobCreator, fromCreator);
+        _debit(d.resourceProvider, fromProvider);
+        _deals[id].locked = true;
+        emit DealLocked(id, fromCreator, fromProvider);
+    }
+
+    // ---------------------------------------------------------------- optimistic disputes (DESIGN §8)
+
+    /// @notice The provider's results commitment, before the submit deadline: it defeats a TimeoutSubmit
+    /// claim and is what a TimeoutJudge claim needs.
+    function commitResults(SignedDeal calldata signed, ResultsSubmitted calldata results, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        (bytes32 id, DealRecord memory r) = _open(signed);
+        Deal calldata d = signed.deal;
+        if (r.state == DealState.ResultsSubmitted) revert ResultsAlreadyCommitted(id);
+        if (r.state == DealState.Mediating) revert AlreadyChallenged(id);
+        _notAfter(id, d.submitDeadline);
+        if (results.dealId != id) revert WrongDeal(id, results.dealId);
+        _checkMessage(results.hash(), signature, results.author, d.resourceProvider);
+        _deals[id].state = DealState.ResultsSubmitted;
+        resultsCidHash[id] = keccak256(bytes(results.resultsCid));
+        emit ResultsCommitted(id, d.resourceProvider, results.resultsCid);
+    }
+
+    /// @notice The job creator's challenge, before the judge deadline, naming one of the deal's mediators.
+    function challengeResults(SignedDeal calldata signed, ResultsChallenged calldata challenge, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        (bytes32 id, DealRecord memory r) = _open(signed);
+        Deal calldata d = signed.deal;
+        if (r.state == DealState.Mediating) revert AlreadyChallenged(id);
+        _notAfter(id, d.judgeDeadline);
+        if (challenge.dealId != id) revert WrongDeal(id, challenge.dealId);
+        _checkMessage(challenge.hash(), signature, challenge.author, d.jobCreator);
+        if (!_isMediator(d, challenge.mediator)) revert MediatorNotInDeal(id, challenge.mediator);
+        bytes32 cidHash = keccak256(bytes(challenge.resultsCid));
+        if (r.state == DealState.ResultsSubmitted) {
+            if (resultsCidHash[id] != cidHash) revert ResultsMismatch(id);
+        } else {
+            resultsCidHash[id] = cidHash;
+        }
+        _deals[id].state = DealState.Mediating;
+        _deals[id].mediator = challenge.mediator;
+        emit Challenged(id, challenge.mediator, challenge.resultsCid);
+    }
+
+    /// @notice Settles a challenged deal with the verdict of the mediator the challenge named.
+    function settleVerdict(SignedDeal calldata signed, MediationVerdict calldata verdict, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        (bytes32 id, DealRecord memory r) = _open(signed);
+        if (r.state != DealState.Mediating) revert NotChallenged(id);
+        _notAfter(id, signed.deal.mediateDeadline);
+        if (verdict.dealId != id) revert WrongDeal(id, verdict.dealId);
+        _checkMessage(verdict.hash(), signature, verdict.author, r.mediator);
+        if (keccak256(bytes(verdict.resultsCid)) != resultsCidHash[id]) revert ResultsMismatch(id);
+        DealState outcome = verdict.providerAtFault ? DealState.MediationRejected : DealState.MediationAccepted;
+        _settle(id, signed.deal, r, outcome, r.mediator);
+    }
+
+    /// @notice The job creator's claim that no results were committed before the submit deadline.
+    function claimTimeoutSubmit(SignedDeal calldata signed) external nonReentrant {
+        (bytes32 id, DealRecord memory r) = _open(signed);
+        Deal calldata d = signed.deal;
+        if (msg.sender != d.jobCreator) revert NotClaimant(id, msg.sender);
+        if (r.state == DealState.ResultsSubmitted) revert ResultsAlreadyCommitted(id);
+        if (r.state == DealState.Mediating) revert AlreadyChallenged(id);
+        _after(id, d.submitDeadline);
+        _settle(id, d, r, DealState.TimeoutSubmit, address(0));
+    }
+
+    /// @notice The provider's claim that its committed results were neither accepted nor challenged in time.
+    function claimTimeoutJudge(SignedDeal calldata signed) external nonReentrant {
+        (bytes32 id, DealRecord memory r) = _open(signed);
+        Deal calldata d = signed.deal;
+        if (msg.sender != d.resourceProvider) revert NotClaimant(id, msg.sender);
+        if (r.state == DealState.Mediating) revert AlreadyChallenged(id);
+        if (r.state != DealState.ResultsSubmitted) revert NoResultsCommitted(id);
+        _after(id, d.judgeDeadline);
+        _settle(id, d, r, DealState.TimeoutJudge, address(0));
+    }
+
+    /// @notice Either party's claim that the named mediator gave no verdict before the mediate deadline.
+    function claimTimeoutMediate(SignedDeal calldata signed) external nonReentrant {
+        (bytes32 id, DealRecord memory r) = _open(signed);
+        Deal calldata d = signed.deal;
+        if (msg.sender != d.jobCreator && msg.sender != d.resourceProvider) revert NotClaimant(id, msg.sender);
+        if (r.state != DealState.Mediating) revert NotChallenged(id);
+        _after(id, d.mediateDeadline);
+        _settle(id, d, r, DealState.TimeoutMediate, address(0));
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev The deal's id and record, once its signatures and terms check out and it is not settled.
+    function _open(SignedDeal calldata signed) internal view returns (bytes32 id, DealRecord memory r) {
+        id = _hashTypedDataV4(signed.deal.hash());
+        r = _deals[id];
+        if (r.state == DealState.Settled) revert AlreadySettled(id);
+        _checkDeal(id, signed);
+    }
+
+    function _checkDeal(bytes32 id, SignedDeal calldata signed) internal pure {
+        Deal calldata d = signed.deal;
+        _checkSigner(id, signed.jobCreatorSignature, d.jobCreator);
+        _checkSigner(id, signed.resourceProviderSignature, d.resourceProvider);
+        if (d.paymentCollateral < d.price + d.solverFee + d.mediatorFee || d.timeoutCollateral < d.mediatorFee) {
+            revert Undercollateralised(id);
+        }
+        if (!(d.agreeDeadline <= d.submitDeadline && d.submitDeadline <= d.judgeDeadline
+                && d.judgeDeadline <= d.mediateDeadline)) revert BadDeadlines(id);
+    }
+
+    function _checkAcceptance(bytes32 id, Deal calldata d, ResultsAccepted calldata a, bytes calldata signature)
+        internal
+        view
+    {
+        if (a.dealId != id) revert WrongDeal(id, a.dealId);
+        _checkMessage(a.hash(), signature, a.author, d.jobCreator);
+    }
+
+    function _checkMessage(bytes32 structHash, bytes calldata signature, address author, address expected)
+        internal
+        view
+    {
+        if (author != expected) revert WrongAuthor(expected, author);
+        _checkSigner(_hashTypedDataV4(structHash), signature, expected);
+    }
+
+    function _checkSigner(bytes32 digest, bytes calldata signature, address expected) internal pure {
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        if (err != ECDSA.RecoverError.NoError) revert BadSignature(digest);
+        if (signer != expected) revert WrongSigner(expected, signer);
+    }
+
+    function _isMediator(Deal calldata d, address mediator) internal pure returns (bool) {
+        for (uint256 i = 0; i < d.mediators.length; ++i) {
+            if (d.mediators[i] == mediator) return true;
+        }
+        return false;
+    }
+
+    function _nowMs() internal view returns (uint256) {
+        return block.timestamp * 1000;
+    }
+
+    function _notAfter(bytes32 id, uint64 deadline) internal view {
+        if (_nowMs() > deadline) revert DeadlinePassed(id, deadline, _nowMs());
+    }
+
+    function _after(bytes32 id, uint64 deadline) internal view {
+        if (_nowMs() <= deadline) revert DeadlineNotPassed(id, deadline, _nowMs());
+    }
+
+    /// @dev The outcome table of DESIGN §6, exactly as src/state-machines/settle.ts computes it: every
+    /// outcome pays out what the deal locked; slashed collateral goes to the injured party.
+    function _payouts(Deal calldata d, DealState outcome)
+        internal
+        pure
+        returns (uint256[4] memory p, Role slashFrom, Role slashTo, uint256 slashed)
+    {
+        if (outcome == DealState.Accepted) {
+            p[RP] = d.price + d.resultsCollateral + d.timeoutCollateral;
+            p[S] = d.solverFee;
+            p[C] = d.paymentCollateral - d.price - d.solverFee + d.jobCreatorTimeoutCollateral;
+        } else if (outcome == DealState.MediationAccepted) {
+            p[RP] = d.price + d.resultsCollateral + d.timeoutCollateral;
+            p[S] = d.solverFee;
+            p[M] = d.mediatorFee;
+            p[C] = d.paymentCollateral - d.price - d.solverFee - d.mediatorFee + d.jobCreatorTimeoutCollateral;
+        } else if (outcome == DealState.MediationRejected) {
+            p[C] = d.paymentCollateral + d.jobCreatorTimeoutCollateral + d.resultsCollateral;
+            p[M] = d.mediatorFee;
+            p[RP] = d.timeoutCollateral - d.mediatorFee;
+            (slashFrom, slashTo, slashed) = (Role.ResourceProvider, Role.JobCreator, d.resultsCollateral);
+        } else if (outcome == DealState.TimeoutSubmit) {
+            p[C] = d.paymentCollateral + d.jobCreatorTimeoutCollateral + d.timeoutCollateral;
+            p[RP] = d.resultsCollateral;
+            (slashFrom, slashTo, slashed) = (Role.ResourceProvider, Role.JobCreator, d.timeoutCollateral);
+        } else if (outcome == DealState.TimeoutJudge) {
+            p[RP] = d.price + d.jobCreatorTimeoutCollateral + d.resultsCollateral + d.timeoutCollateral;
+            p[S] = d.solverFee;
+            p[C] = d.paymentCollateral - d.price - d.solverFee;
+            (slashFrom, slashTo, slashed) = (Role.JobCreator, Role.ResourceProvider, d.jobCreatorTimeoutCollateral);
+        } else if (outcome == DealState.TimeoutMediate) {
+            p[C] = d.paymentCollateral + d.jobCreatorTimeoutCollateral;
+            p[RP] = d.resultsCollateral + d.timeoutCollateral;
+        } else {
+            revert NotAnOutcome(outcome);
+        }
+    }
+
+    function _settle(bytes32 id, Deal calldata d, DealRecord memory r, DealState outcome, address mediator) internal {
+        if (!r.locked) {
+            _debit(d.jobCreator, d.paymentCollateral + d.jobCreatorTimeoutCollateral);
+            _debit(d.resourceProvider, d.resultsCollateral + d.timeoutCollateral);
+        }
+        _deals[id] = DealRecord(DealState.Settled, outcome, r.locked, r.mediator);
+        emit DealSettled(id, outcome);
+        (uint256[4] memory p, Role slashFrom, Role slashTo, uint256 slashed) = _payouts(d, outcome);
+        address[4] memory payee = [d.jobCreator, d.resourceProvider, mediator, d.solver];
+        for (uint256 role = 0; role < 4; ++role) {
+            if (p[role] == 0) continue;
+            _credit(payee[role], p[role]);
+            emit Payout(id, payee[role], Role(role), p[role]);
+        }
+        if (slashed > 0) emit Slashed(id, slashFrom, slashTo, slashed);
+    }
+}

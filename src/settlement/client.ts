@@ -1,0 +1,221 @@
+/**
+ * The chain adapter: one account's view of the settlement contract. Every write goes through one
+ * TxSender (nonces, confirmations) and every revert comes back as a SettlementError with a code.
+ */
+import { Contract, Wallet, type ContractTransactionReceipt, type Interface, type JsonRpcProvider } from 'ethers'
+import { DEAL_STATES, type DealState } from '../state-machines/deal-states.ts'
+import { combinedInterface, loadArtifacts } from './artifacts.ts'
+import { SettlementError, toSettlementError } from './errors.ts'
+import { parseLogs, watchEvents, type SettlementEvent, type WatchOptions } from './events.ts'
+import {
+  messageId, settlementDomain,
+  type AcceptedDeal, type Deal, type MediationVerdict, type ResultsAccepted, type ResultsChallenged, type ResultsSubmitted, type SignedDeal
+} from './evidence.ts'
+import type { LilypadDomain } from '../protocols/messages/eip712-types.ts'
+import { connectProvider } from './provider.ts'
+import { TxSender } from './tx-sender.ts'
+
+export interface SettlementClientOptions {
+  rpcUrl: string
+  privateKey: string
+  settlementAddress: string
+  /** block confirmations to wait for (default 1) */
+  confirmations?: number
+  pollingIntervalMs?: number
+  chainId?: bigint | number
+}
+
+export interface SettlementReceipt {
+  hash: string
+  blockNumber: number
+  gasUsed: bigint
+  events: SettlementEvent[]
+}
+
+export interface DealRecord {
+  state: DealState
+  /** the outcome that settled the deal, when state is Settled */
+  outcome: DealState | undefined
+  locked: boolean
+  mediator: string | undefined
+}
+
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
+
+export class SettlementClient {
+  readonly address: string
+  readonly domain: LilypadDomain
+  private readonly sender: TxSender
+
+  constructor (
+    readonly wallet: Wallet,
+    readonly settlement: Contract,
+    readonly token: Contract,
+    readonly iface: Interface,
+    chainId: bigint,
+    options: { confirmations?: number } = {}
+  ) {
+    this.address = settlement.target as string
+    this.domain = settlementDomain(chainId, this.address)
+    this.sender = new TxSender(wallet, iface, options)
+  }
+
+  static async connect (options: SettlementClientOptions): Promise<SettlementClient> {
+    const artifacts = await loadArtifacts()
+    const provider = await connectProvider(options.rpcUrl, { chainId: options.chainId, pollingIntervalMs: options.pollingIntervalMs })
+    const wallet = new Wallet(options.privateKey, provider)
+    const iface = combinedInterface(artifacts)
+    const settlement = new Contract(options.settlementAddress, artifacts.settlement.abi as never, wallet)
+    let tokenAddress: string
+    try {
+      tokenAddress = await settlement.getFunction('token').staticCall() as string
+    } catch (err) {
+      provider.destroy()
+      throw new SettlementError('CHAIN_UNAVAILABLE', `no settlement contract answers at ${options.settlementAddress}: ${toSettlementError(err, iface).message}`)
+    }
+    const token = new Contract(tokenAddress, artifacts.token.abi as never, wallet)
+    const { chainId } = await provider.getNetwork()
+    return new SettlementClient(wallet, settlement, token, iface, chainId, { confirmations: options.confirmations })
+  }
+
+  get provider (): JsonRpcProvider {
+    return this.wallet.provider as JsonRpcProvider
+  }
+
+  close (): void {
+    this.provider.destroy()
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  dealId (deal: Deal): string {
+    return messageId(this.domain, 'Deal', deal)
+  }
+
+  async balanceOf (account: string = this.wallet.address): Promise<bigint> {
+    return await this.call('balanceOf', account) as bigint
+  }
+
+  async tokenBalanceOf (account: string = this.wallet.address): Promise<bigint> {
+    try {
+      return await this.token.getFunction('balanceOf').staticCall(account) as bigint
+    } catch (err) {
+      throw toSettlementError(err, this.iface)
+    }
+  }
+
+  async withdrawalOf (account: string = this.wallet.address): Promise<{ amount: bigint, unlockAt: number } | undefined> {
+    const [amount, unlockAt] = await this.call('withdrawalOf', account) as [bigint, bigint]
+    return unlockAt === 0n ? undefined : { amount, unlockAt: Number(unlockAt) }
+  }
+
+  async withdrawDelaySeconds (): Promise<number> {
+    return Number(await this.call('withdrawDelay'))
+  }
+
+  async dealRecord (dealId: string): Promise<DealRecord> {
+    const [state, outcome, locked, mediator] = await this.call('dealRecord', dealId) as [bigint, bigint, boolean, string]
+    const settled = DEAL_STATES[Number(state)] === 'Settled'
+    return {
+      state: stateName(state),
+      outcome: settled ? stateName(outcome) : undefined,
+      locked,
+      mediator: mediator === ZERO_ADDRESS ? undefined : mediator
+    }
+  }
+
+  // ---------------------------------------------------------------- deposits
+
+  /** Approves the contract for `amount` if needed, then deposits it. */
+  async deposit (amount: bigint): Promise<SettlementReceipt> {
+    const allowance = await this.token.getFunction('allowance').staticCall(this.wallet.address, this.address) as bigint
+    if (allowance < amount) {
+      const approve = this.token.getFunction('approve')
+      await this.sender.send(async ({ nonce }) => await approve.send(this.address, amount, { nonce }))
+    }
+    return await this.write('deposit', [amount])
+  }
+
+  async requestWithdrawal (amount: bigint): Promise<SettlementReceipt> {
+    return await this.write('requestWithdrawal', [amount])
+  }
+
+  async withdraw (): Promise<SettlementReceipt> {
+    return await this.write('withdraw', [])
+  }
+
+  // ---------------------------------------------------------------- settlement
+
+  async settleAccepted (signed: SignedDeal, acceptance: ResultsAccepted, signature: string): Promise<SettlementReceipt> {
+    return await this.write('settleAccepted', [signed, acceptance, signature])
+  }
+
+  async settleBatch (items: AcceptedDeal[]): Promise<SettlementReceipt> {
+    if (items.length === 0) throw new SettlementError('BAD_EVIDENCE', 'an empty batch')
+    return await this.write('settleBatch', [items])
+  }
+
+  async lockDeal (signed: SignedDeal): Promise<SettlementReceipt> {
+    return await this.write('lockDeal', [signed])
+  }
+
+  async commitResults (signed: SignedDeal, results: ResultsSubmitted, signature: string): Promise<SettlementReceipt> {
+    return await this.write('commitResults', [signed, results, signature])
+  }
+
+  async challengeResults (signed: SignedDeal, challenge: ResultsChallenged, signature: string): Promise<SettlementReceipt> {
+    return await this.write('challengeResults', [signed, challenge, signature])
+  }
+
+  async settleVerdict (signed: SignedDeal, verdict: MediationVerdict, signature: string): Promise<SettlementReceipt> {
+    return await this.write('settleVerdict', [signed, verdict, signature])
+  }
+
+  async claimTimeoutSubmit (signed: SignedDeal): Promise<SettlementReceipt> {
+    return await this.write('claimTimeoutSubmit', [signed])
+  }
+
+  async claimTimeoutJudge (signed: SignedDeal): Promise<SettlementReceipt> {
+    return await this.write('claimTimeoutJudge', [signed])
+  }
+
+  async claimTimeoutMediate (signed: SignedDeal): Promise<SettlementReceipt> {
+    return await this.write('claimTimeoutMediate', [signed])
+  }
+
+  // ---------------------------------------------------------------- events
+
+  watch (options: WatchOptions): () => void {
+    return watchEvents(this.provider, this.address, this.iface, options)
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private async call (name: string, ...args: unknown[]): Promise<unknown> {
+    try {
+      return await this.settlement.getFunction(name).staticCall(...args)
+    } catch (err) {
+      throw toSettlementError(err, this.iface)
+    }
+  }
+
+  private async write (name: string, args: unknown[]): Promise<SettlementReceipt> {
+    const fn = this.settlement.getFunction(name)
+    const receipt: ContractTransactionReceipt = await this.sender.send(
+      async ({ nonce }) => await fn.send(...args, { nonce }),
+      async () => await fn.staticCall(...args)
+    )
+    return {
+      hash: receipt.hash,
+      blockNumber: receipt.blockNumber,
+      gasUsed: receipt.gasUsed,
+      events: parseLogs(this.iface, this.address, receipt.logs)
+    }
+  }
+}
+
+function stateName (index: bigint): DealState {
+  const name = DEAL_STATES[Number(index)]
+  if (name === undefined) throw new SettlementError('REVERTED', `the contract returned an unknown deal state ${index}`)
+  return name
+}

@@ -1,0 +1,135 @@
+/**
+ * Errors of the chain adapter, each with a stable `code`. Reverts of the contracts are decoded from
+ * their custom errors into one of these, with a message a person can act on.
+ */
+import type { Interface, Result } from 'ethers'
+
+export type SettlementErrorCode =
+  | 'INSUFFICIENT_DEPOSIT'
+  | 'BAD_SIGNATURE'
+  | 'WRONG_SIGNER'
+  | 'WRONG_AUTHOR'
+  | 'WRONG_DEAL'
+  | 'ALREADY_SETTLED'
+  | 'ALREADY_LOCKED'
+  | 'DEADLINE_NOT_PASSED'
+  | 'DEADLINE_PASSED'
+  | 'RESULTS_ALREADY_COMMITTED'
+  | 'NO_RESULTS_COMMITTED'
+  | 'ALREADY_CHALLENGED'
+  | 'NOT_CHALLENGED'
+  | 'RESULTS_MISMATCH'
+  | 'MEDIATOR_NOT_IN_DEAL'
+  | 'NOT_CLAIMANT'
+  | 'UNDERCOLLATERALISED'
+  | 'BAD_DEADLINES'
+  | 'ZERO_AMOUNT'
+  | 'NO_WITHDRAWAL_REQUESTED'
+  | 'WITHDRAWAL_NOT_READY'
+  | 'TOKEN_INSUFFICIENT_BALANCE'
+  | 'TOKEN_INSUFFICIENT_ALLOWANCE'
+  | 'REVERTED'
+  | 'TRANSACTION_FAILED'
+  | 'CHAIN_UNAVAILABLE'
+  | 'DEV_CHAIN_UNAVAILABLE'
+  | 'BAD_EVIDENCE'
+
+export class SettlementError extends Error {
+  override readonly name = 'SettlementError'
+  constructor (
+    readonly code: SettlementErrorCode,
+    message: string,
+    /** the contract error's name and arguments, when the chain reverted */
+    readonly revert?: { name: string, args: Record<string, unknown> }
+  ) {
+    super(`${code}: ${message}`)
+  }
+}
+
+const short = (v: unknown): string => {
+  const s = String(v)
+  return /^0x[0-9a-fA-F]{64}$/.test(s) ? `${s.slice(0, 10)}…` : s
+}
+
+const msToIso = (ms: unknown): string => new Date(Number(ms)).toISOString()
+
+type Describe = (a: Record<string, unknown>) => [SettlementErrorCode, string]
+
+/** Contract custom error → code and message. */
+const REVERTS: Record<string, Describe> = {
+  InsufficientDeposit: a => ['INSUFFICIENT_DEPOSIT', `insufficient deposit: ${String(a.account)} has ${String(a.available)} but ${String(a.needed)} is needed`],
+  BadSignature: a => ['BAD_SIGNATURE', `bad signature: not a valid ECDSA signature over ${short(a.digest)}`],
+  WrongSigner: a => ['WRONG_SIGNER', `bad signature: signed by ${String(a.actual)}, expected ${String(a.expected)}`],
+  WrongAuthor: a => ['WRONG_AUTHOR', `the message's author is ${String(a.actual)}, expected ${String(a.expected)}`],
+  WrongDeal: a => ['WRONG_DEAL', `the message is about deal ${short(a.actual)}, not ${short(a.expected)}`],
+  AlreadySettled: a => ['ALREADY_SETTLED', `deal ${short(a.dealId)} is already settled`],
+  AlreadyLocked: a => ['ALREADY_LOCKED', `deal ${short(a.dealId)} is already locked`],
+  DeadlineNotPassed: a => ['DEADLINE_NOT_PASSED', `deadline not passed for deal ${short(a.dealId)}: it is ${msToIso(a.deadline)}, chain time is ${msToIso(a.nowMs)}`],
+  DeadlinePassed: a => ['DEADLINE_PASSED', `deadline passed for deal ${short(a.dealId)}: it was ${msToIso(a.deadline)}, chain time is ${msToIso(a.nowMs)}`],
+  ResultsAlreadyCommitted: a => ['RESULTS_ALREADY_COMMITTED', `results of deal ${short(a.dealId)} were committed on chain in time`],
+  NoResultsCommitted: a => ['NO_RESULTS_COMMITTED', `no results of deal ${short(a.dealId)} were committed on chain`],
+  AlreadyChallenged: a => ['ALREADY_CHALLENGED', `deal ${short(a.dealId)} is already challenged`],
+  NotChallenged: a => ['NOT_CHALLENGED', `deal ${short(a.dealId)} was not challenged on chain`],
+  ResultsMismatch: a => ['RESULTS_MISMATCH', `the results CID differs from the one on chain for deal ${short(a.dealId)}`],
+  MediatorNotInDeal: a => ['MEDIATOR_NOT_IN_DEAL', `${String(a.mediator)} is not a mediator of deal ${short(a.dealId)}`],
+  NotClaimant: a => ['NOT_CLAIMANT', `${String(a.caller)} may not make this claim on deal ${short(a.dealId)}`],
+  Undercollateralised: a => ['UNDERCOLLATERALISED', `deal ${short(a.dealId)}: collaterals do not cover its price and fees`],
+  BadDeadlines: a => ['BAD_DEADLINES', `deal ${short(a.dealId)}: deadlines are not ordered agree <= submit <= judge <= mediate`],
+  ZeroAmount: () => ['ZERO_AMOUNT', 'the amount must be more than zero'],
+  NoWithdrawalRequested: a => ['NO_WITHDRAWAL_REQUESTED', `${String(a.account)} has not requested a withdrawal`],
+  WithdrawalNotReady: a => ['WITHDRAWAL_NOT_READY', `withdrawal delay not over: ${String(a.account)} may withdraw at ${new Date(Number(a.unlockAt) * 1000).toISOString()}, chain time is ${new Date(Number(a.blockTime) * 1000).toISOString()}`],
+  ERC20InsufficientBalance: a => ['TOKEN_INSUFFICIENT_BALANCE', `${String(a.sender)} holds ${String(a.balance)} tokens but ${String(a.needed)} are needed`],
+  ERC20InsufficientAllowance: a => ['TOKEN_INSUFFICIENT_ALLOWANCE', `the settlement contract may spend ${String(a.allowance)} of ${String(a.spender)}'s tokens but ${String(a.needed)} are needed`]
+}
+
+function argsOf (result: Result, names: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  names.forEach((name, i) => { out[name] = result[i] })
+  return out
+}
+
+/** Finds revert data (0x…) anywhere ethers may have put it. */
+export function revertDataOf (err: unknown): string | undefined {
+  const seen = new Set<unknown>()
+  const visit = (v: unknown, depth: number): string | undefined => {
+    if (v === null || typeof v !== 'object' || seen.has(v) || depth > 5) return undefined
+    seen.add(v)
+    const o = v as Record<string, unknown>
+    if (typeof o.data === 'string' && /^0x[0-9a-fA-F]{8,}$/.test(o.data)) return o.data
+    for (const key of ['error', 'info', 'cause', 'receipt']) {
+      const found = visit(o[key], depth + 1)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  return visit(err, 0)
+}
+
+/** Turns an error from a contract call into a SettlementError (or returns undefined if it carries no revert data). */
+export function decodeRevert (err: unknown, iface: Interface): SettlementError | undefined {
+  if (err instanceof SettlementError) return err
+  const data = revertDataOf(err)
+  if (data === undefined) return undefined
+  const parsed = (() => {
+    try { return iface.parseError(data) } catch { return null }
+  })()
+  if (parsed === null) return new SettlementError('REVERTED', `the contract reverted with unknown data ${data.slice(0, 74)}`)
+  const names = parsed.fragment.inputs.map(i => i.name)
+  const args = argsOf(parsed.args, names)
+  const describe = REVERTS[parsed.name]
+  if (describe === undefined) return new SettlementError('REVERTED', `the contract reverted: ${parsed.name}(${names.map(n => String(args[n])).join(', ')})`, { name: parsed.name, args })
+  const [code, message] = describe(args)
+  return new SettlementError(code, message, { name: parsed.name, args })
+}
+
+/** A plain-language SettlementError for anything a chain call threw. */
+export function toSettlementError (err: unknown, iface: Interface): SettlementError {
+  const decoded = decodeRevert(err, iface)
+  if (decoded !== undefined) return decoded
+  const e = err as { code?: string, shortMessage?: string, message?: string }
+  const text = e.shortMessage ?? e.message ?? String(err)
+  if (e.code === 'NETWORK_ERROR' || e.code === 'TIMEOUT' || /ECONNREFUSED|fetch failed|socket hang up/.test(text)) {
+    return new SettlementError('CHAIN_UNAVAILABLE', `the chain did not answer: ${text}`)
+  }
+  return new SettlementError('TRANSACTION_FAILED', text)
+}

@@ -140,7 +140,7 @@ function timeout (timer: string, state: 'TimeoutMatch' | 'TimeoutAgree' | 'Timeo
 }
 
 const { guards, actions } = examinedImplementations<DealContext>(examiners)
-declare const dealActions: {
+interface DealActions {
   apply: ActionFunction<DealContext, InputEvent, InputEvent, { kind: string }, never, never, never, never, MachineOutput>
   reject: ActionFunction<DealContext, InputEvent, InputEvent, { kinds?: string[] } | undefined, never, never, never, never, MachineOutput>
 }
@@ -165,7 +165,7 @@ export const dealMachine = setup({
     emitted: {} as MachineOutput
   },
   guards,
-  actions: actions as unknown as typeof dealActions
+  actions: actions as unknown as DealActions
 }).createMachine({
   id: 'deal',
   context: ({ input }) => {

@@ -1,0 +1,37 @@
+/** The machines of every role, by name: the runtime and `lilypad audit` find machines here. */
+import type { AnyStateMachine } from 'xstate'
+import { dealMachine } from './deal.machine.ts'
+import { jobCreatorMachine } from './job-creator.machine.ts'
+import { mediatorMachine } from './mediator.machine.ts'
+import { resourceProviderMachine } from './resource-provider.machine.ts'
+import { solverMachine } from './solver.machine.ts'
+
+export interface RegisteredMachine {
+  name: string
+  /** bumped whenever a change would make old snapshots or logs replay differently */
+  version: number
+  machine: AnyStateMachine
+}
+
+export const machines: Record<string, RegisteredMachine> = {
+  deal: { name: 'deal', version: 1, machine: dealMachine },
+  'job-creator': { name: 'job-creator', version: 1, machine: jobCreatorMachine },
+  'resource-provider': { name: 'resource-provider', version: 1, machine: resourceProviderMachine },
+  solver: { name: 'solver', version: 1, machine: solverMachine },
+  mediator: { name: 'mediator', version: 1, machine: mediatorMachine }
+}
+
+export * from './contract.ts'
+export * from './deal-states.ts'
+export * from './settle.ts'
+export * from './matcher.ts'
+export * from './check-decision.ts'
+export * from './rejection.ts'
+export { outputsOf, start, step } from './step.ts'
+export { MESSAGE_RECEIVED, type DomainJson, type MessageReceived } from './common.ts'
+export { buildDeal, checkProposal, dealId } from './deal-terms.ts'
+export { dealMachine, type DealContext, type DealMachineInput } from './deal.machine.ts'
+export { jobCreatorMachine, JOB_OFFERS_TOPIC, type JobCreatorInput, type JobCreatorContext } from './job-creator.machine.ts'
+export { resourceProviderMachine, RESOURCE_OFFERS_TOPIC, DEALS_TOPIC, type ResourceProviderInput, type SlotTerms } from './resource-provider.machine.ts'
+export { solverMachine, type SolverInput } from './solver.machine.ts'
+export { mediatorMachine, VERDICTS_TOPIC, type MediatorInput } from './mediator.machine.ts'

@@ -1,0 +1,208 @@
+/**
+ * The job creator, one machine per job: publish the offer, take the first valid match, sign the
+ * deal, wait for results, fetch and verify them (checking with probability p, decided from the deal
+ * id and the creator's secret), then accept or challenge; claim the deadlines that favour it.
+ */
+import type { Deal, JobOffer } from '../protocols/messages/schemas.ts'
+import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
+import { shouldCheck } from './check-decision.ts'
+import { expectAttachment, expectMessage, expectTimer, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
+import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './deal-terms.ts'
+import type { DealState } from './deal-states.ts'
+import { deciderMachine, type Decision } from './decider.ts'
+import { violation } from './rejection.ts'
+import { ownMessage } from './verified-own.ts'
+
+export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
+
+export interface JobCreatorInput {
+  domain: DomainJson
+  /** the job offer to publish; its author is this node */
+  job: JobOffer
+  /** 32-byte hex; with the deal id it decides whether to check results */
+  secret: string
+  /** probability of checking results, in [0, 1] */
+  checkRate: number
+  at: number
+}
+
+export type JobCreatorPhase = 'offering' | 'agreeing' | 'awaitingResults' | 'fetching' | 'verifying' | 'challenged' | 'done'
+
+export interface JobCreatorContext {
+  domain: DomainJson
+  job: JobOffer
+  jobOfferId: string
+  secret: string
+  checkRate: number
+  phase: JobCreatorPhase
+  deal: Deal | null
+  dealId: string | null
+  resultsId: string | null
+  resultsCid: string | null
+  checked: boolean | null
+  mediator: string | null
+  /** the deal state this job ended in (when phase is 'done') */
+  outcome: DealState | null
+  deadlines: Deadlines
+}
+
+type D = Decision<JobCreatorContext>
+
+function init (input: JobCreatorInput): JobCreatorContext {
+  const job = ownMessage(input.domain, 'JobOffer', input.job)
+  if (!(input.checkRate >= 0 && input.checkRate <= 1)) throw new RangeError('checkRate must be within [0, 1]')
+  if (!/^0x[0-9a-fA-F]{64}$/.test(input.secret)) throw new RangeError('secret must be 32 bytes of hex')
+  return {
+    domain: input.domain,
+    job: job.message,
+    jobOfferId: job.id,
+    secret: input.secret,
+    checkRate: input.checkRate,
+    phase: 'offering',
+    deal: null,
+    dealId: null,
+    resultsId: null,
+    resultsCid: null,
+    checked: null,
+    mediator: null,
+    outcome: null,
+    deadlines: { matchDeadline: job.message.matchDeadline }
+  }
+}
+
+function initialOutputs (c: JobCreatorContext): MachineOutput[] {
+  return [publishOutput(`publish:${c.jobOfferId}`, 'JobOffer', c.job, JOB_OFFERS_TOPIC)]
+}
+
+function inPhase (c: JobCreatorContext, ...phases: JobCreatorPhase[]): void {
+  if (!phases.includes(c.phase)) violation('WRONG_STATE', `not expected while ${c.phase}`)
+}
+
+function theDeal (c: JobCreatorContext): { deal: Deal, dealId: string } {
+  if (c.deal === null || c.dealId === null) return violation('WRONG_STATE', 'no deal yet')
+  return { deal: c.deal, dealId: c.dealId }
+}
+
+function done (c: JobCreatorContext, outcome: DealState, outputs: MachineOutput[] = [], extra: Partial<JobCreatorContext> = {}): D {
+  return { context: { ...c, ...extra, phase: 'done', outcome, deadlines: {} }, outputs }
+}
+
+function accept (c: JobCreatorContext, at: number, checked: boolean): D {
+  const { deal, dealId } = theDeal(c)
+  const message = { author: c.job.author, nonce: String(at), expiry: deal.mediateDeadline, dealId, resultsCid: c.resultsCid ?? '' }
+  return done(c, 'Accepted', [sendOutput(`accept:${dealId}`, 'ResultsAccepted', message, [deal.resourceProvider])], { checked })
+}
+
+function challenge (c: JobCreatorContext, at: number, checked: boolean): D {
+  const { deal, dealId } = theDeal(c)
+  const mediator = deal.mediators[0] as string
+  const message = { author: c.job.author, nonce: String(at), expiry: deal.mediateDeadline, dealId, resultsCid: c.resultsCid ?? '', mediator }
+  return {
+    context: { ...c, phase: 'challenged', checked, mediator, deadlines: { mediateDeadline: deal.mediateDeadline } },
+    outputs: [
+      sendOutput(`challenge:${dealId}`, 'ResultsChallenged', message, [deal.resourceProvider, mediator],
+        { attach: [dealId, c.resultsId ?? '', c.jobOfferId] }),
+      { type: 'chain.challenge', id: `chain-challenge:${dealId}`, dealId, mediator, evidence: [dealId, `challenge:${dealId}`] }
+    ]
+  }
+}
+
+function onMessage (c: JobCreatorContext, e: InputEvent): D {
+  const type = (e.envelope as { type?: string } | undefined)?.type
+  switch (type) {
+    case 'MatchProposal': {
+      inPhase(c, 'offering')
+      const proposal = expectMessage(c.domain, e.envelope, 'MatchProposal', e.at)
+      if (e.at > c.job.matchDeadline) violation('LATE', 'the match deadline has passed')
+      const offer = expectAttachment(c.domain, e as never, 'ResourceOffer')
+      const job = ownMessage(c.domain, 'JobOffer', c.job)
+      checkProposal(job, offer, proposal)
+      const deal = buildDeal(job, offer, proposal)
+      const dealId = dealIdOf(c.domain, deal)
+      return {
+        context: { ...c, phase: 'agreeing', deal, dealId, deadlines: { agreeDeadline: deal.agreeDeadline } },
+        outputs: [sendOutput(`sign-deal:${dealId}`, 'Deal', deal, [deal.resourceProvider])]
+      }
+    }
+    case 'Deal': {
+      inPhase(c, 'agreeing')
+      const { deal } = theDeal(c)
+      const signed = expectMessage(c.domain, e.envelope, 'Deal', e.at)
+      expectSameDeal(deal, signed.message)
+      return { context: { ...c, phase: 'awaitingResults', deadlines: { submitDeadline: deal.submitDeadline } }, outputs: [] }
+    }
+    case 'ResultsSubmitted': {
+      inPhase(c, 'awaitingResults')
+      const { deal, dealId } = theDeal(c)
+      const results = expectMessage(c.domain, e.envelope, 'ResultsSubmitted', e.at)
+      if (results.message.dealId !== dealId) violation('WRONG_DEAL', 'results for another deal')
+      if (!sameAddress(results.message.author, deal.resourceProvider)) violation('WRONG_PARTY', 'results not by the provider')
+      if (e.at > deal.submitDeadline) violation('LATE', 'results after the submit deadline')
+      return {
+        context: { ...c, phase: 'fetching', resultsId: results.id, resultsCid: results.message.resultsCid, deadlines: { judgeDeadline: deal.judgeDeadline } },
+        outputs: [{ type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: results.message.resultsCid, from: deal.resourceProvider }]
+      }
+    }
+    case 'MediationVerdict': {
+      inPhase(c, 'challenged')
+      const { dealId } = theDeal(c)
+      const v = expectMessage(c.domain, e.envelope, 'MediationVerdict', e.at)
+      if (v.message.dealId !== dealId) violation('WRONG_DEAL', 'verdict on another deal')
+      if (c.mediator === null || !sameAddress(v.message.author, c.mediator)) violation('WRONG_PARTY', 'verdict not by the challenged mediator')
+      if (v.message.resultsCid !== c.resultsCid) violation('INCONSISTENT', 'verdict on other results')
+      if (!v.message.providerAtFault) return done(c, 'MediationAccepted')
+      return done(c, 'MediationRejected', [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome: 'MediationRejected', evidence: [dealId, v.id] }])
+    }
+    default:
+      return violation('WRONG_STATE', `a job creator does not take ${String(type)} messages`)
+  }
+}
+
+function decide (c: JobCreatorContext, e: InputEvent): D {
+  switch (e.type) {
+    case 'message.received':
+      return onMessage(c, e)
+    case 'results.fetched': {
+      inPhase(c, 'fetching')
+      const { deal, dealId } = theDeal(c)
+      if (e.effect !== `fetch:${dealId}`) violation('WRONG_DEAL', 'the result of another fetch')
+      if (e.at > deal.judgeDeadline) violation('LATE', 'fetched after the judge deadline')
+      if (e.ok !== true) return challenge(c, e.at, false)
+      if (!shouldCheck(dealId, c.secret, c.checkRate)) return accept(c, e.at, false)
+      return {
+        context: { ...c, phase: 'verifying', checked: true },
+        outputs: [{ type: 'job.run', id: `verify:${dealId}`, dealId, purpose: 'verify', job: c.job as never }]
+      }
+    }
+    case 'job.finished': {
+      inPhase(c, 'verifying')
+      const { deal, dealId } = theDeal(c)
+      if (e.effect !== `verify:${dealId}`) violation('WRONG_DEAL', 'the result of another run')
+      if (e.at > deal.judgeDeadline) violation('LATE', 'verified after the judge deadline')
+      return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : challenge(c, e.at, true)
+    }
+    case 'timer.fired': {
+      const timer = expectTimer(c.deadlines, e)
+      const dealId = c.dealId ?? ''
+      switch (timer) {
+        case 'matchDeadline': return done(c, 'TimeoutMatch')
+        case 'agreeDeadline':
+          if (e.at < c.job.matchDeadline) {
+            return { context: { ...c, phase: 'offering', deal: null, dealId: null, deadlines: { matchDeadline: c.job.matchDeadline } }, outputs: [] }
+          }
+          return done(c, 'TimeoutAgree')
+        case 'submitDeadline':
+          return done(c, 'TimeoutSubmit', [{ type: 'chain.claim', id: `claim:${dealId}`, dealId, claim: 'TimeoutSubmit', evidence: [dealId] }])
+        case 'judgeDeadline': return done(c, 'TimeoutJudge')
+        case 'mediateDeadline':
+          return done(c, 'TimeoutMediate', [{ type: 'chain.claim', id: `claim:${dealId}`, dealId, claim: 'TimeoutMediate', evidence: [dealId] }])
+        default: return violation('EARLY_TIMER', `unknown timer ${timer}`)
+      }
+    }
+    default:
+      return violation('UNKNOWN_EVENT', `a job creator does not take ${e.type}`)
+  }
+}
+
+export const jobCreatorDecider = { init, initialOutputs, decide }
+export const jobCreatorMachine = deciderMachine('job-creator', jobCreatorDecider)

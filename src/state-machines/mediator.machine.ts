@@ -1,0 +1,153 @@
+/**
+ * The mediator, one machine per node: takes a challenge for a deal that names it (with the deal,
+ * the submitted results and the job offer attached), fetches the results and re-runs the job,
+ * compares the CIDs and signs a verdict. Results it cannot fetch count against the provider.
+ * It claims its fee only through the verdict it signed, and nothing when it missed the deadline.
+ */
+import type { Deal, JobOffer } from '../protocols/messages/schemas.ts'
+import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
+import { expectAttachment, expectMessage, expectTimer, includesAddress, sameAddress, sendOutput, type DomainJson } from './common.ts'
+import { deciderMachine, type Decision } from './decider.ts'
+import { violation } from './rejection.ts'
+
+export const VERDICTS_TOPIC = 'lilypad/verdicts'
+
+export interface MediatorInput {
+  domain: DomainJson
+  self: string
+  /** how many mediations may run at once */
+  capacity: number
+  at: number
+}
+
+interface Mediation {
+  deal: Deal
+  job: JobOffer
+  resultsCid: string
+  fetched: boolean | null
+  rerunCid: string | null
+  state: 'running' | 'decided' | 'missed'
+  providerAtFault: boolean | null
+}
+
+export interface MediatorContext {
+  domain: DomainJson
+  self: string
+  capacity: number
+  mediations: Record<string, Mediation>
+  deadlines: Deadlines
+}
+
+type C = MediatorContext
+type D = Decision<C>
+
+function init (input: MediatorInput): C {
+  return { domain: input.domain, self: input.self, capacity: input.capacity, mediations: {}, deadlines: {} }
+}
+
+function running (c: C, dealId: string): Mediation {
+  const m = c.mediations[dealId]
+  if (m === undefined) return violation('WRONG_DEAL', `no mediation of ${dealId}`)
+  if (m.state !== 'running') violation('WRONG_STATE', `the mediation of ${dealId} is ${m.state}`)
+  return m
+}
+
+function withoutTimer (c: C, dealId: string): Deadlines {
+  const deadlines = { ...c.deadlines }
+  delete deadlines[`mediate:${dealId}`]
+  return deadlines
+}
+
+/** Once both the fetch and the re-run are in, decide and sign. */
+function maybeDecide (c: C, dealId: string, m: Mediation, at: number): D {
+  if (m.fetched === null || m.rerunCid === null) return { context: { ...c, mediations: { ...c.mediations, [dealId]: m } }, outputs: [] }
+  const providerAtFault = !m.fetched || m.rerunCid !== m.resultsCid
+  const verdict = {
+    author: c.self,
+    nonce: String(at),
+    expiry: m.deal.mediateDeadline,
+    dealId,
+    resultsCid: m.resultsCid,
+    mediatorCid: m.rerunCid,
+    providerAtFault
+  }
+  const outcome = providerAtFault ? 'MediationRejected' : 'MediationAccepted'
+  return {
+    context: { ...c, mediations: { ...c.mediations, [dealId]: { ...m, state: 'decided', providerAtFault } }, deadlines: withoutTimer(c, dealId) },
+    outputs: [
+      sendOutput(`verdict:${dealId}`, 'MediationVerdict', verdict, [m.deal.jobCreator, m.deal.resourceProvider], { topic: VERDICTS_TOPIC }),
+      { type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome, evidence: [dealId, `verdict:${dealId}`] }
+    ]
+  }
+}
+
+function onChallenge (c: C, e: InputEvent): D {
+  const challenge = expectMessage(c.domain, e.envelope, 'ResultsChallenged', e.at)
+  if (!sameAddress(challenge.message.mediator, c.self)) violation('WRONG_PARTY', 'the challenge names another mediator')
+  const deal = expectAttachment(c.domain, e as never, 'Deal')
+  const dealId = challenge.message.dealId
+  if (deal.id !== dealId) violation('WRONG_DEAL', 'the attached deal is another one')
+  if (!includesAddress(deal.message.mediators, c.self)) violation('UNTRUSTED', 'the deal does not name this mediator')
+  if (!sameAddress(challenge.message.author, deal.message.jobCreator)) violation('WRONG_PARTY', 'the challenge is not by the job creator')
+  const results = expectAttachment(c.domain, e as never, 'ResultsSubmitted')
+  if (results.message.dealId !== dealId || !sameAddress(results.message.author, deal.message.resourceProvider)) {
+    violation('INCONSISTENT', 'the attached results are not the provider\'s for this deal')
+  }
+  if (results.message.resultsCid !== challenge.message.resultsCid) violation('INCONSISTENT', 'the challenge names other results')
+  const job = expectAttachment(c.domain, e as never, 'JobOffer')
+  if (job.id !== deal.message.jobOfferId) violation('INCONSISTENT', 'the attached job offer is not the deal\'s')
+  if (e.at > deal.message.judgeDeadline) violation('LATE', 'challenged after the judge deadline')
+  if (c.mediations[dealId] !== undefined) violation('DUPLICATE', 'already mediating this deal')
+  const active = Object.values(c.mediations).filter(m => m.state === 'running').length
+  if (active >= c.capacity) violation('NO_CAPACITY', `already running ${active} mediations`)
+  const from = deal.message.resourceProvider
+  return {
+    context: {
+      ...c,
+      mediations: { ...c.mediations, [dealId]: { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'running', providerAtFault: null } },
+      deadlines: { ...c.deadlines, [`mediate:${dealId}`]: deal.message.mediateDeadline }
+    },
+    outputs: [
+      { type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: results.message.resultsCid, from },
+      { type: 'job.run', id: `rerun:${dealId}`, dealId, purpose: 'mediate', job: job.message as never }
+    ]
+  }
+}
+
+function effectDeal (e: InputEvent, prefix: string): string {
+  return typeof e.effect === 'string' && e.effect.startsWith(prefix) ? e.effect.slice(prefix.length) : ''
+}
+
+function decide (c: C, e: InputEvent): D {
+  switch (e.type) {
+    case 'message.received': {
+      const type = (e.envelope as { type?: string } | undefined)?.type
+      if (type !== 'ResultsChallenged') violation('WRONG_STATE', `a mediator does not take ${String(type)} messages`)
+      return onChallenge(c, e)
+    }
+    case 'results.fetched': {
+      const dealId = effectDeal(e, 'fetch:')
+      const m = running(c, dealId)
+      if (m.fetched !== null) violation('DUPLICATE', 'fetch already reported')
+      return maybeDecide(c, dealId, { ...m, fetched: e.ok === true }, e.at)
+    }
+    case 'job.finished': {
+      const dealId = effectDeal(e, 'rerun:')
+      const m = running(c, dealId)
+      if (m.rerunCid !== null) violation('DUPLICATE', 're-run already reported')
+      if (typeof e.resultsCid !== 'string' || e.resultsCid === '') violation('INCONSISTENT', 'a finished run needs its results CID')
+      return maybeDecide(c, dealId, { ...m, rerunCid: e.resultsCid }, e.at)
+    }
+    case 'timer.fired': {
+      const timer = expectTimer(c.deadlines, e)
+      const dealId = timer.startsWith('mediate:') ? timer.slice('mediate:'.length) : ''
+      const m = running(c, dealId)
+      return { context: { ...c, mediations: { ...c.mediations, [dealId]: { ...m, state: 'missed' } }, deadlines: withoutTimer(c, dealId) }, outputs: [] }
+    }
+    default:
+      return violation('UNKNOWN_EVENT', `a mediator does not take ${e.type}`)
+  }
+}
+
+export const mediatorDecider = { init, initialOutputs: (): MachineOutput[] => [], decide }
+export const mediatorMachine = deciderMachine('mediator', mediatorDecider)

@@ -1,0 +1,258 @@
+/**
+ * The resource provider, one machine per node: offers its configured slots, evaluates proposals
+ * and deals against its own offer and free slots, signs at most one deal per slot, runs the job,
+ * submits results, answers challenges, and claims the deadlines that favour it.
+ */
+import type { Deal, ResourceOffer } from '../protocols/messages/schemas.ts'
+import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
+import { expectAttachment, expectMessage, expectTimer, includesAddress, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
+import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './deal-terms.ts'
+import type { DealState } from './deal-states.ts'
+import { deciderMachine, type Decision } from './decider.ts'
+import { violation } from './rejection.ts'
+import { ownMessage } from './verified-own.ts'
+
+export const RESOURCE_OFFERS_TOPIC = 'lilypad/resource-offers'
+export const DEALS_TOPIC = 'lilypad/deals'
+
+export type SlotTerms = Omit<ResourceOffer, 'author' | 'nonce' | 'expiry' | 'slot'>
+
+export interface ResourceProviderInput {
+  domain: DomainJson
+  self: string
+  slots: SlotTerms[]
+  /** how long each published offer stays valid before it is renewed */
+  offerTtlMs?: number
+  /** results not accepted this long before the submit deadline are committed on chain */
+  commitMarginMs?: number
+  at: number
+}
+
+interface SlotState {
+  terms: SlotTerms
+  offer: ResourceOffer
+  offerId: string
+  dealId: string | null
+}
+
+interface ProposalState {
+  slot: number
+  proposal: InputEvent['envelope']
+  jobOffer: InputEvent['envelope']
+  expiry: number
+}
+
+interface DealRecord {
+  slot: number
+  deal: Deal
+  state: DealState
+  jobOffer: InputEvent['envelope']
+  resultsCid: string | null
+  mediator: string | null
+}
+
+export interface ResourceProviderContext {
+  domain: DomainJson
+  self: string
+  offerTtlMs: number
+  commitMarginMs: number
+  slots: SlotState[]
+  proposals: Record<string, ProposalState>
+  deals: Record<string, DealRecord>
+  deadlines: Deadlines
+}
+
+type C = ResourceProviderContext
+type D = Decision<C>
+
+function offerFor (c: Pick<C, 'domain' | 'self' | 'offerTtlMs'>, slot: number, terms: SlotTerms, at: number): { offer: ResourceOffer, offerId: string } {
+  const own = ownMessage(c.domain, 'ResourceOffer', { ...terms, author: c.self, nonce: String(at), expiry: at + c.offerTtlMs, slot })
+  return { offer: own.message, offerId: own.id }
+}
+
+function init (input: ResourceProviderInput): C {
+  const base = { domain: input.domain, self: input.self, offerTtlMs: input.offerTtlMs ?? 10 * 60_000, commitMarginMs: input.commitMarginMs ?? 60_000 }
+  const deadlines: Deadlines = {}
+  const slots = input.slots.map((terms, slot) => {
+    const { offer, offerId } = offerFor(base, slot, terms, input.at)
+    deadlines[`offer:${slot}`] = offer.expiry
+    return { terms, offer, offerId, dealId: null }
+  })
+  return { ...base, slots, proposals: {}, deals: {}, deadlines }
+}
+
+function initialOutputs (c: C): MachineOutput[] {
+  return c.slots.map(s => publishOutput(`offer:${s.offerId}`, 'ResourceOffer', s.offer, RESOURCE_OFFERS_TOPIC))
+}
+
+function withoutKeys<T> (record: Record<string, T>, drop: (key: string, value: T) => boolean): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).filter(([k, v]) => !drop(k, v)))
+}
+
+/** Ends a deal: records its final state, drops its timers, frees and re-offers its slot. */
+function finish (c: C, dealId: string, state: DealState, at: number, outputs: MachineOutput[] = []): D {
+  const record = c.deals[dealId] as DealRecord
+  const slots = [...c.slots]
+  const slot = slots[record.slot] as SlotState
+  const { offer, offerId } = offerFor(c, record.slot, slot.terms, at)
+  slots[record.slot] = { ...slot, offer, offerId, dealId: null }
+  const deadlines = withoutKeys(c.deadlines, k => k.endsWith(`:${dealId}`))
+  deadlines[`offer:${record.slot}`] = offer.expiry
+  return {
+    context: { ...c, slots, deals: { ...c.deals, [dealId]: { ...record, state } }, deadlines },
+    outputs: [...outputs, publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)]
+  }
+}
+
+function dealIn (c: C, dealId: unknown, ...states: DealState[]): DealRecord {
+  const record = typeof dealId === 'string' ? c.deals[dealId] : undefined
+  if (record === undefined) return violation('WRONG_DEAL', `no deal ${String(dealId)} here`)
+  if (!states.includes(record.state)) violation('WRONG_STATE', `deal ${String(dealId)} is ${record.state}`)
+  return record
+}
+
+function onMessage (c: C, e: InputEvent): D {
+  const type = (e.envelope as { type?: string } | undefined)?.type
+  switch (type) {
+    case 'MatchProposal': {
+      const proposal = expectMessage(c.domain, e.envelope, 'MatchProposal', e.at)
+      const slot = c.slots.findIndex(s => s.offerId === proposal.message.resourceOfferId)
+      if (slot < 0) violation('WRONG_DEAL', 'the proposal names no current offer of ours')
+      if ((c.slots[slot] as SlotState).dealId !== null) violation('NO_CAPACITY', `slot ${slot} is taken`)
+      if (c.proposals[proposal.id] !== undefined) violation('DUPLICATE', 'proposal already received')
+      const job = expectAttachment(c.domain, e as never, 'JobOffer')
+      checkProposal(job, ownMessage(c.domain, 'ResourceOffer', (c.slots[slot] as SlotState).offer), proposal)
+      const live = withoutKeys(c.proposals, (_, p) => p.expiry < e.at)
+      return { context: { ...c, proposals: { ...live, [proposal.id]: { slot, proposal: e.envelope, jobOffer: job.envelope as never, expiry: proposal.message.expiry } } }, outputs: [] }
+    }
+    case 'Deal': {
+      const signed = expectMessage(c.domain, e.envelope, 'Deal', e.at, { partial: true })
+      if (!sameAddress(signed.message.resourceProvider, c.self)) violation('WRONG_PARTY', 'not our deal')
+      if (c.deals[signed.id] !== undefined) violation('DUPLICATE', 'deal already signed')
+      if (signed.envelope.signatures.length !== 1) violation('INCONSISTENT', 'expected a deal signed by the job creator only')
+      const pending = c.proposals[signed.message.matchProposalId]
+      if (pending === undefined) violation('WRONG_DEAL', 'the deal follows no proposal we hold')
+      const slot = c.slots[pending.slot] as SlotState
+      if (slot.dealId !== null) violation('NO_CAPACITY', `slot ${pending.slot} is taken`)
+      const proposal = expectMessage(c.domain, pending.proposal, 'MatchProposal', e.at, { ignoreExpiry: true })
+      const job = expectMessage(c.domain, pending.jobOffer, 'JobOffer', e.at, { ignoreExpiry: true })
+      if (proposal.message.resourceOfferId !== slot.offerId) violation('WRONG_DEAL', 'the offer was renewed since')
+      expectSameDeal(buildDeal(job, ownMessage(c.domain, 'ResourceOffer', slot.offer), proposal), signed.message)
+      const dealId = dealIdOf(c.domain, signed.message)
+      const slots = [...c.slots]
+      slots[pending.slot] = { ...slot, dealId }
+      const deal = signed.message
+      return {
+        context: {
+          ...c,
+          slots,
+          proposals: withoutKeys(c.proposals, (_, p) => p.slot === pending.slot),
+          deals: { ...c.deals, [dealId]: { slot: pending.slot, deal, state: 'Agreed', jobOffer: pending.jobOffer, resultsCid: null, mediator: null } },
+          deadlines: { ...c.deadlines, [`submit:${dealId}`]: deal.submitDeadline }
+        },
+        outputs: [
+          sendOutput(`cosign:${dealId}`, 'Deal', deal, [deal.jobCreator], { signatures: signed.envelope.signatures, topic: DEALS_TOPIC }),
+          { type: 'job.run', id: `run:${dealId}`, dealId, purpose: 'execute', job: job.message as never }
+        ]
+      }
+    }
+    case 'ResultsAccepted': {
+      const accepted = expectMessage(c.domain, e.envelope, 'ResultsAccepted', e.at)
+      const record = dealIn(c, accepted.message.dealId, 'ResultsSubmitted')
+      if (!sameAddress(accepted.message.author, record.deal.jobCreator)) violation('WRONG_PARTY', 'not by the job creator')
+      if (accepted.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'acceptance of other results')
+      const dealId = accepted.message.dealId
+      return finish(c, dealId, 'Accepted', e.at, [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome: 'Accepted', evidence: [dealId, accepted.id] }])
+    }
+    case 'ResultsChallenged': {
+      const challenge = expectMessage(c.domain, e.envelope, 'ResultsChallenged', e.at)
+      const dealId = challenge.message.dealId
+      const record = dealIn(c, dealId, 'ResultsSubmitted')
+      if (!sameAddress(challenge.message.author, record.deal.jobCreator)) violation('WRONG_PARTY', 'not by the job creator')
+      if (challenge.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'challenge of other results')
+      if (!includesAddress(record.deal.mediators, challenge.message.mediator)) violation('UNTRUSTED', 'the mediator is not named in the deal')
+      if (e.at > record.deal.judgeDeadline) violation('LATE', 'challenge after the judge deadline')
+      const deadlines = withoutKeys(c.deadlines, k => k === `judge:${dealId}` || k === `commit:${dealId}`)
+      deadlines[`mediate:${dealId}`] = record.deal.mediateDeadline
+      return {
+        context: { ...c, deals: { ...c.deals, [dealId]: { ...record, state: 'Mediating', mediator: challenge.message.mediator } }, deadlines },
+        outputs: [{ type: 'results.provide', id: `provide:${dealId}`, dealId, resultsCid: record.resultsCid ?? '', to: challenge.message.mediator }]
+      }
+    }
+    case 'MediationVerdict': {
+      const v = expectMessage(c.domain, e.envelope, 'MediationVerdict', e.at)
+      const dealId = v.message.dealId
+      const record = dealIn(c, dealId, 'Mediating')
+      if (record.mediator === null || !sameAddress(v.message.author, record.mediator)) violation('WRONG_PARTY', 'not by the challenged mediator')
+      if (v.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'verdict on other results')
+      if (v.message.providerAtFault) return finish(c, dealId, 'MediationRejected', e.at)
+      return finish(c, dealId, 'MediationAccepted', e.at, [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome: 'MediationAccepted', evidence: [dealId, v.id] }])
+    }
+    default:
+      return violation('WRONG_STATE', `a resource provider does not take ${String(type)} messages`)
+  }
+}
+
+function onTimer (c: C, e: InputEvent): D {
+  const timer = expectTimer(c.deadlines, e)
+  const [kind, key] = timer.split(':') as [string, string]
+  if (kind === 'offer') {
+    const slot = Number(key)
+    const state = c.slots[slot] as SlotState
+    const deadlines = withoutKeys(c.deadlines, k => k === timer)
+    if (state.dealId !== null) return { context: { ...c, deadlines }, outputs: [] }
+    const { offer, offerId } = offerFor(c, slot, state.terms, e.at)
+    const slots = [...c.slots]
+    slots[slot] = { ...state, offer, offerId }
+    deadlines[timer] = offer.expiry
+    return { context: { ...c, slots, deadlines }, outputs: [publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)] }
+  }
+  const record = dealIn(c, key, 'Agreed', 'ResultsSubmitted', 'Mediating')
+  switch (kind) {
+    case 'submit': return finish(c, key, 'TimeoutSubmit', e.at)
+    case 'commit':
+      return {
+        context: { ...c, deadlines: withoutKeys(c.deadlines, k => k === timer) },
+        outputs: [{ type: 'chain.commitResults', id: `commit:${key}`, dealId: key, resultsCid: record.resultsCid ?? '' }]
+      }
+    case 'judge': return finish(c, key, 'TimeoutJudge', e.at, [{ type: 'chain.claim', id: `claim:${key}`, dealId: key, claim: 'TimeoutJudge', evidence: [key] }])
+    case 'mediate': return finish(c, key, 'TimeoutMediate', e.at, [{ type: 'chain.claim', id: `claim:${key}`, dealId: key, claim: 'TimeoutMediate', evidence: [key] }])
+    default: return violation('EARLY_TIMER', `unknown timer ${timer}`)
+  }
+}
+
+function decide (c: C, e: InputEvent): D {
+  switch (e.type) {
+    case 'message.received': return onMessage(c, e)
+    case 'timer.fired': return onTimer(c, e)
+    case 'job.finished': {
+      const dealId = typeof e.effect === 'string' && e.effect.startsWith('run:') ? e.effect.slice(4) : ''
+      const record = dealIn(c, dealId, 'Agreed')
+      if (e.at > record.deal.submitDeadline) violation('LATE', 'the run finished after the submit deadline')
+      if (typeof e.resultsCid !== 'string' || e.resultsCid === '') violation('INCONSISTENT', 'a finished run needs its results CID')
+      const message = {
+        author: c.self,
+        nonce: String(e.at),
+        expiry: record.deal.mediateDeadline,
+        dealId,
+        resultsCid: e.resultsCid,
+        exitCode: typeof e.exitCode === 'number' ? e.exitCode : 0,
+        cpuMs: typeof e.cpuMs === 'number' ? e.cpuMs : 0,
+        durationMs: typeof e.durationMs === 'number' ? e.durationMs : 0
+      }
+      const results = ownMessage(c.domain, 'ResultsSubmitted', message)
+      const deadlines = withoutKeys(c.deadlines, k => k === `submit:${dealId}`)
+      deadlines[`judge:${dealId}`] = record.deal.judgeDeadline
+      deadlines[`commit:${dealId}`] = Math.min(record.deal.submitDeadline, Math.max(e.at, record.deal.submitDeadline - c.commitMarginMs))
+      return {
+        context: { ...c, deals: { ...c.deals, [dealId]: { ...record, state: 'ResultsSubmitted', resultsCid: e.resultsCid } }, deadlines },
+        outputs: [sendOutput(`results:${dealId}`, 'ResultsSubmitted', results.message, [record.deal.jobCreator])]
+      }
+    }
+    default:
+      return violation('UNKNOWN_EVENT', `a resource provider does not take ${e.type}`)
+  }
+}
+
+export const resourceProviderDecider = { init, initialOutputs, decide }
+export const resourceProviderMachine = deciderMachine('resource-provider', resourceProviderDecider)

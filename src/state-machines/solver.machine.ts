@@ -1,0 +1,169 @@
+/**
+ * The solver, one machine per node: an order book of live offers. Offers arriving close together
+ * are matched in one round (the `matchRound` deadline, `batchDelayMs` after the first of them):
+ * expired offers are dropped, then each waiting job, oldest first, gets the cheapest-then-oldest
+ * matching free offer. An offer with a proposal out is not proposed again until that proposal
+ * expires or the deal is agreed.
+ */
+import type { Envelope } from '../protocols/messages/envelope.ts'
+import type { JobOffer, ResourceOffer } from '../protocols/messages/schemas.ts'
+import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
+import { expectMessage, expectTimer, includesAddress, sendOutput, type DomainJson } from './common.ts'
+import { jobForMatching, offerForMatching } from './deal-terms.ts'
+import { deciderMachine, type Decision } from './decider.ts'
+import { OrderBook, type MatchableJob, type MatchableOffer } from './matcher.ts'
+import { violation } from './rejection.ts'
+
+export interface SolverInput {
+  domain: DomainJson
+  self: string
+  /** asked of each job (capped by the job's maxSolverFee), wei as a decimal string */
+  solverFee: string
+  /** the mediation fee written into deals, wei as a decimal string */
+  mediatorFee: string
+  proposalTtlMs?: number
+  batchDelayMs?: number
+  at: number
+}
+
+interface Entry {
+  envelope: Envelope
+  receivedAt: number
+  /** an outstanding proposal holds this entry until then */
+  heldUntil: number
+}
+
+export interface SolverContext {
+  domain: DomainJson
+  self: string
+  solverFee: string
+  mediatorFee: string
+  proposalTtlMs: number
+  batchDelayMs: number
+  offers: Record<string, Entry>
+  jobs: Record<string, Entry>
+  deadlines: Deadlines
+}
+
+type C = SolverContext
+type D = Decision<C>
+
+function init (input: SolverInput): C {
+  return {
+    domain: input.domain,
+    self: input.self,
+    solverFee: input.solverFee,
+    mediatorFee: input.mediatorFee,
+    proposalTtlMs: input.proposalTtlMs ?? 15_000,
+    batchDelayMs: input.batchDelayMs ?? 50,
+    offers: {},
+    jobs: {},
+    deadlines: {}
+  }
+}
+
+const unchanged = (c: C): D => ({ context: c, outputs: [] })
+
+function armRound (c: C, at: number): Deadlines {
+  return c.deadlines.matchRound !== undefined ? c.deadlines : { ...c.deadlines, matchRound: at + c.batchDelayMs }
+}
+
+function onMessage (c: C, e: InputEvent): D {
+  const type = (e.envelope as { type?: string } | undefined)?.type
+  switch (type) {
+    case 'ResourceOffer': {
+      const offer = expectMessage(c.domain, e.envelope, 'ResourceOffer', e.at)
+      if (c.offers[offer.id] !== undefined) violation('DUPLICATE', 'offer already in the book')
+      if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
+      // a newer offer for the same slot replaces the older one
+      const offers = Object.fromEntries(Object.entries(c.offers).filter(([, o]) => {
+        const m = o.envelope.message as ResourceOffer
+        return !(m.author === offer.message.author && m.slot === offer.message.slot)
+      }))
+      offers[offer.id] = { envelope: offer.envelope, receivedAt: e.at, heldUntil: 0 }
+      return { context: { ...c, offers, deadlines: armRound(c, e.at) }, outputs: [] }
+    }
+    case 'JobOffer': {
+      const job = expectMessage(c.domain, e.envelope, 'JobOffer', e.at)
+      if (c.jobs[job.id] !== undefined) violation('DUPLICATE', 'job already in the book')
+      if (e.at > job.message.matchDeadline) violation('LATE', 'the job\'s match deadline has passed')
+      if (!includesAddress(job.message.trustedSolvers, c.self)) return unchanged(c)
+      return { context: { ...c, jobs: { ...c.jobs, [job.id]: { envelope: job.envelope, receivedAt: e.at, heldUntil: 0 } }, deadlines: armRound(c, e.at) }, outputs: [] }
+    }
+    case 'Deal': {
+      // an agreed deal (gossiped): its offers leave the book
+      const deal = expectMessage(c.domain, e.envelope, 'Deal', e.at, { ignoreExpiry: true })
+      const { jobOfferId, resourceOfferId } = deal.message
+      if (c.jobs[jobOfferId] === undefined && c.offers[resourceOfferId] === undefined) return unchanged(c)
+      const jobs = { ...c.jobs }
+      const offers = { ...c.offers }
+      delete jobs[jobOfferId]
+      delete offers[resourceOfferId]
+      return { context: { ...c, jobs, offers }, outputs: [] }
+    }
+    default:
+      return violation('WRONG_STATE', `a solver does not take ${String(type)} messages`)
+  }
+}
+
+function round (c: C, at: number): D {
+  const offers = Object.fromEntries(Object.entries(c.offers).filter(([, o]) => (o.envelope.message as ResourceOffer).expiry >= at))
+  const jobs = Object.fromEntries(Object.entries(c.jobs).filter(([, j]) => {
+    const m = j.envelope.message as JobOffer
+    return m.expiry >= at && m.matchDeadline >= at
+  }))
+  const free: Array<MatchableOffer & { message: ResourceOffer }> = []
+  for (const [id, o] of Object.entries(offers)) {
+    if (o.heldUntil < at) free.push({ ...offerForMatching(id, o.envelope.message as ResourceOffer, o.receivedAt), message: o.envelope.message as ResourceOffer })
+  }
+  const waiting: Array<MatchableJob & { message: JobOffer }> = []
+  for (const [id, j] of Object.entries(jobs)) {
+    if (j.heldUntil < at) waiting.push({ ...jobForMatching(id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
+  }
+  const outputs: MachineOutput[] = []
+  const expiry = at + c.proposalTtlMs
+  const mediatorFee = BigInt(c.mediatorFee)
+  for (const { job, offer, mediators } of new OrderBook(free, c.self).matchAll(waiting)) {
+    const maxFee = BigInt(job.message.maxSolverFee)
+    const fee = BigInt(c.solverFee) < maxFee ? BigInt(c.solverFee) : maxFee
+    // a proposal whose deal could not be collateralised is not worth sending
+    if (BigInt(job.message.paymentCollateral) < offer.price + fee + mediatorFee) continue
+    if (BigInt(offer.message.timeoutCollateral) < mediatorFee) continue
+    const proposal = {
+      author: c.self,
+      nonce: String(at),
+      expiry,
+      jobOfferId: job.id,
+      resourceOfferId: offer.id,
+      jobCreator: job.message.author,
+      resourceProvider: offer.message.author,
+      price: offer.message.price,
+      solverFee: fee.toString(),
+      mediatorFee: c.mediatorFee,
+      mediators
+    }
+    outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))
+    offers[offer.id] = { ...(offers[offer.id] as Entry), heldUntil: expiry }
+    jobs[job.id] = { ...(jobs[job.id] as Entry), heldUntil: expiry }
+  }
+  const deadlines: Deadlines = { ...c.deadlines }
+  delete deadlines.matchRound
+  // held entries come back when their proposals expire
+  const held = [...Object.values(offers), ...Object.values(jobs)].filter(x => x.heldUntil >= at)
+  if (held.length > 0 && Object.keys(jobs).length > 0) deadlines.matchRound = Math.min(...held.map(x => x.heldUntil)) + 1
+  return { context: { ...c, offers, jobs, deadlines }, outputs }
+}
+
+function decide (c: C, e: InputEvent): D {
+  switch (e.type) {
+    case 'message.received': return onMessage(c, e)
+    case 'timer.fired':
+      expectTimer(c.deadlines, e, 'matchRound')
+      return round(c, e.at)
+    default:
+      return violation('UNKNOWN_EVENT', `a solver does not take ${e.type}`)
+  }
+}
+
+export const solverDecider = { init, initialOutputs: (): MachineOutput[] => [], decide }
+export const solverMachine = deciderMachine('solver', solverDecider)

@@ -1,0 +1,12 @@
+/** A node's own message as a Verified value (it knows its id and content; the runtime signs it). */
+import type { MessageType } from '../protocols/messages/eip712-types.ts'
+import type { Envelope, Verified } from '../protocols/messages/envelope.ts'
+import type { MessagePayloads } from '../protocols/messages/schemas.ts'
+import { messageId, parsePayload } from '../protocols/messages/signing.ts'
+import { toDomain, type DomainJson } from './common.ts'
+
+export function ownMessage<T extends MessageType> (domain: DomainJson, type: T, message: MessagePayloads[T]): Verified<T> {
+  const payload = parsePayload(type, message)
+  const author = (payload as { author?: string }).author ?? ''
+  return { type, id: messageId(toDomain(domain), type, payload), message: payload, signers: [author], envelope: { type, message: payload, signatures: [] } as Envelope<T> }
+}

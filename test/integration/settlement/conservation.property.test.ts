@@ -1,0 +1,104 @@
+/**
+ * Over random sequences of deposits, deals, outcomes and withdrawals run on the real contract, the
+ * token held by the contract always equals the sum of the deposits (funds are conserved), every
+ * deposit equals what a simple model predicts, and a settlement that would overdraw a deposit is
+ * refused instead (no balance goes negative).
+ */
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEAL_OUTCOMES, type DealOutcome } from '../../../src/state-machines/deal-states.ts'
+import { lockedBy, settle } from '../../../src/state-machines/settle.ts'
+import { SettlementError } from '../../../src/settlement/index.ts'
+import { makeDeal, sign, startFixture, type Fixture, type Party } from './fixture.ts'
+import { passDeadline, reachOutcome } from './outcomes.ts'
+
+let f: Fixture
+beforeAll(async () => { f = await startFixture() })
+afterAll(async () => { await f?.stop() })
+
+const depositors = ['jobCreator', 'resourceProvider'] as const
+const watched: Party[] = ['jobCreator', 'resourceProvider', 'mediator', 'solver']
+
+const amount = (max: number): fc.Arbitrary<bigint> => fc.bigInt({ min: 0n, max: BigInt(max) })
+
+const terms = fc.record({
+  price: amount(500),
+  solverFee: amount(50),
+  mediatorFee: amount(50),
+  paymentExtra: amount(200),
+  jobCreatorTimeoutCollateral: amount(200),
+  resultsCollateral: amount(300),
+  timeoutExtra: amount(100)
+})
+
+const action = fc.oneof(
+  fc.record({ kind: fc.constant('deposit' as const), who: fc.constantFrom(...depositors), amount: fc.bigInt({ min: 1n, max: 2500n }) }),
+  fc.record({ kind: fc.constant('deal' as const), terms, outcome: fc.constantFrom<DealOutcome>(...DEAL_OUTCOMES) }),
+  fc.record({ kind: fc.constant('withdraw' as const), who: fc.constantFrom(...depositors, 'mediator' as const, 'solver' as const), fraction: fc.integer({ min: 1, max: 100 }) })
+)
+
+describe('conservation of funds', () => {
+  it('holds over random sequences of deposits, deals, outcomes and withdrawals', async () => {
+    const settlementAddress = f.deployment.settlement
+    const reader = f.clients.outsider
+    const balancesNow = async (): Promise<bigint[]> => await Promise.all(watched.map(async p => await reader.balanceOf(f.wallets[p].address)))
+
+    await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 8 }), async actions => {
+      // The model starts from the chain as earlier runs left it.
+      const model = new Map<Party, bigint>()
+      ;(await balancesNow()).forEach((b, i) => model.set(watched[i] as Party, b))
+      const tokensOutside = await Promise.all(watched.map(async p => await reader.tokenBalanceOf(f.wallets[p].address)))
+      const totalBefore = tokensOutside.reduce((a, b) => a + b, 0n) + await reader.tokenBalanceOf(settlementAddress)
+
+      for (const a of actions) {
+        if (a.kind === 'deposit') {
+          await f.clients[a.who].deposit(a.amount)
+          model.set(a.who, (model.get(a.who) ?? 0n) + a.amount)
+        } else if (a.kind === 'withdraw') {
+          const held = model.get(a.who) ?? 0n
+          const want = held * BigInt(a.fraction) / 100n
+          if (want === 0n) continue
+          await f.clients[a.who].requestWithdrawal(want)
+          const request = await f.clients[a.who].withdrawalOf()
+          await passDeadline(f, (request?.unlockAt ?? 0) * 1000)
+          await f.clients[a.who].withdraw()
+          model.set(a.who, held - want)
+        } else {
+          const t = a.terms
+          const deal = await makeDeal(f, {
+            price: String(t.price),
+            solverFee: String(t.solverFee),
+            mediatorFee: String(t.mediatorFee),
+            paymentCollateral: String(t.price + t.solverFee + t.mediatorFee + t.paymentExtra),
+            jobCreatorTimeoutCollateral: String(t.jobCreatorTimeoutCollateral),
+            resultsCollateral: String(t.resultsCollateral),
+            timeoutCollateral: String(t.mediatorFee + t.timeoutExtra)
+          })
+          const locked = lockedBy(deal)
+          const affordable = (model.get('jobCreator') ?? 0n) >= locked.jobCreator && (model.get('resourceProvider') ?? 0n) >= locked.resourceProvider
+          const outcome = await reachOutcome(f, await sign(f, deal), a.outcome).then(() => 'settled', (e: unknown) => e)
+          if (!affordable) {
+            expect(outcome).toBeInstanceOf(SettlementError)
+            expect((outcome as SettlementError).code).toBe('INSUFFICIENT_DEPOSIT')
+            continue
+          }
+          expect(outcome).toBe('settled')
+          const s = settle(deal, a.outcome === 'MediationAccepted' || a.outcome === 'MediationRejected'
+            ? { outcome: a.outcome, mediator: f.wallets.mediator.address }
+            : { outcome: a.outcome })
+          model.set('jobCreator', (model.get('jobCreator') ?? 0n) - locked.jobCreator + s.payouts.jobCreator)
+          model.set('resourceProvider', (model.get('resourceProvider') ?? 0n) - locked.resourceProvider + s.payouts.resourceProvider)
+          model.set('mediator', (model.get('mediator') ?? 0n) + s.payouts.mediator)
+          model.set('solver', (model.get('solver') ?? 0n) + s.payouts.solver)
+        }
+        const onChain = await balancesNow()
+        expect(onChain).toEqual(watched.map(p => model.get(p)))
+        for (const b of onChain) expect(b).toBeGreaterThanOrEqual(0n)
+        // everything the contract holds is someone's deposit
+        expect(await reader.tokenBalanceOf(settlementAddress)).toBe(onChain.reduce((x, y) => x + y, 0n))
+      }
+      const tokensAfter = await Promise.all(watched.map(async p => await reader.tokenBalanceOf(f.wallets[p].address)))
+      expect(tokensAfter.reduce((a, b) => a + b, 0n) + await reader.tokenBalanceOf(settlementAddress)).toBe(totalBefore)
+    }), { numRuns: 12 })
+  })
+})

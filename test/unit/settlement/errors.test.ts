@@ -1,0 +1,53 @@
+import { AbiCoder, Interface } from 'ethers'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { combinedInterface, loadArtifacts } from '../../../src/settlement/artifacts.ts'
+import { decodeRevert, revertDataOf, SettlementError, toSettlementError } from '../../../src/settlement/errors.ts'
+
+let iface: Interface
+beforeAll(async () => { iface = combinedInterface(await loadArtifacts()) }, 120_000)
+
+/** Errors the settlement paths cannot raise (we recover signatures with tryRecover, the token is ours). */
+const UNREACHABLE = new Set([
+  'ReentrancyGuardReentrantCall', 'SafeERC20FailedOperation', 'ECDSAInvalidSignature', 'ECDSAInvalidSignatureLength',
+  'ECDSAInvalidSignatureS', 'InvalidShortString', 'StringTooLong', 'OwnableUnauthorizedAccount', 'OwnableInvalidOwner',
+  'ERC20InvalidSender', 'ERC20InvalidReceiver', 'ERC20InvalidApprover', 'ERC20InvalidSpender', 'NotAnOutcome'
+])
+
+function sampleArgs (types: readonly string[]): unknown[] {
+  return types.map(t => t === 'address' ? '0x' + '12'.repeat(20) : t === 'bytes32' ? '0x' + 'ab'.repeat(32) : t === 'uint8' ? 1 : 1_700_000_000_000n)
+}
+
+describe('revert decoding', () => {
+  it('gives every reachable contract error its own code and a message without raw data', () => {
+    const errors = iface.fragments.filter(f => f.type === 'error') as Array<{ name: string, inputs: Array<{ type: string }> }>
+    expect(errors.length).toBeGreaterThan(20)
+    for (const e of errors.filter(e => !UNREACHABLE.has(e.name))) {
+      const data = iface.encodeErrorResult(e.name, sampleArgs(e.inputs.map(i => i.type)))
+      const decoded = decodeRevert({ code: 'CALL_EXCEPTION', info: { error: { data } } }, iface)
+      expect(decoded, e.name).toBeInstanceOf(SettlementError)
+      expect(decoded?.code, e.name).not.toBe('REVERTED')
+      expect(decoded?.revert?.name).toBe(e.name)
+      expect(decoded?.message).not.toMatch(/0x[0-9a-f]{70}/)
+    }
+  })
+
+  it('names the parties and amounts of an insufficient deposit', () => {
+    const data = iface.encodeErrorResult('InsufficientDeposit', ['0x' + '12'.repeat(20), 500n, 20n])
+    const err = toSettlementError({ data }, iface)
+    expect(err.code).toBe('INSUFFICIENT_DEPOSIT')
+    expect(err.message).toBe('INSUFFICIENT_DEPOSIT: insufficient deposit: 0x1212121212121212121212121212121212121212 has 20 but 500 is needed')
+  })
+
+  it('finds revert data nested where ethers puts it', () => {
+    expect(revertDataOf({ error: { error: { data: '0xdeadbeef' } } })).toBe('0xdeadbeef')
+    expect(revertDataOf({ data: '0x' })).toBeUndefined()
+  })
+
+  it('reports unknown revert data, a dead chain and anything else with distinct codes', () => {
+    const unknown = '0x12345678' + AbiCoder.defaultAbiCoder().encode(['uint256'], [1]).slice(2)
+    expect(toSettlementError({ data: unknown }, iface).code).toBe('REVERTED')
+    expect(toSettlementError(new Error('connect ECONNREFUSED 127.0.0.1:1'), iface).code).toBe('CHAIN_UNAVAILABLE')
+    expect(toSettlementError({ code: 'INSUFFICIENT_FUNDS', shortMessage: 'insufficient funds for gas' }, iface).message)
+      .toBe('TRANSACTION_FAILED: insufficient funds for gas')
+  })
+})

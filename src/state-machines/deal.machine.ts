@@ -140,7 +140,7 @@ function timeout (timer: string, state: 'TimeoutMatch' | 'TimeoutAgree' | 'Timeo
 }
 
 const { guards, actions } = examinedImplementations<DealContext>(examiners)
-interface DealActions {
+type DealActions = {
   apply: ActionFunction<DealContext, InputEvent, InputEvent, { kind: string }, never, never, never, never, MachineOutput>
   reject: ActionFunction<DealContext, InputEvent, InputEvent, { kinds?: string[] } | undefined, never, never, never, never, MachineOutput>
 }

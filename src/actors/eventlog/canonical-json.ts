@@ -13,15 +13,25 @@ export function canonicalJson (value: unknown): string {
       return JSON.stringify(value)
     case 'object': {
       if (value === null) return 'null'
-      if (Array.isArray(value)) return `[${value.map(item => item === undefined ? 'null' : canonicalJson(item)).join(',')}]`
+      if (Array.isArray(value)) {
+        let text = '['
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i]
+          text += (i === 0 ? '' : ',') + (item === undefined ? 'null' : canonicalJson(item))
+        }
+        return text + ']'
+      }
       const record = value as Record<string, unknown>
-      const members: string[] = []
-      for (const key of Object.keys(record).sort()) {
+      const keys = Object.keys(record).sort()
+      let text = '{'
+      let first = true
+      for (const key of keys) {
         const item = record[key]
         if (item === undefined || typeof item === 'function') continue
-        members.push(`${JSON.stringify(key)}:${canonicalJson(item)}`)
+        text += (first ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(item)
+        first = false
       }
-      return `{${members.join(',')}}`
+      return text + '}'
     }
     default:
       throw new TypeError(`cannot encode a ${typeof value} as JSON`)

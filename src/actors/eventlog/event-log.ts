@@ -114,13 +114,13 @@ export class EventLog {
     if (entries.length === 0) return []
     const at = this.options.now()
     const sealed: LogRecord[] = []
-    const ops: Array<{ type: 'put', key: string, value: string }> = []
+    const ops: Array<{ type: 'put', key: string, value: Buffer }> = []
     let prev = this.last
     const push = (type: string, data: Json | object): void => {
       const seq = (prev?.seq ?? 0) + 1
       const { record, stored } = sealRecord({ v: LOG_SCHEMA_VERSION, seq, at, type, data: data as Json, prev: prev?.hash ?? GENESIS_PREV })
       sealed.push(record)
-      ops.push({ type: 'put', key: seqKey(seq), value: stored })
+      ops.push({ type: 'put', key: seqKey(seq), value: Buffer.from(stored, 'utf8') })
       prev = record
     }
     const every = this.options.checkpointEvery
@@ -130,8 +130,9 @@ export class EventLog {
         push(RecordType.checkpoint, signCheckpoint(this.options.signer, prev.seq, prev.hash))
       }
     }
-    // classic-level honours `sync` on batches; abstract-level's types do not list it
-    await this.records.batch(ops, { sync: this.options.sync } as object)
+    // Values go in as UTF-8 bytes (classic-level writes buffers about twice as fast as strings)
+    // and are read back as strings. classic-level honours `sync` on batches; the types omit it.
+    await this.records.batch(ops as never, { valueEncoding: 'buffer', sync: this.options.sync } as object)
     this.last = prev
     this.headSeq = prev?.seq ?? 0
     return sealed

@@ -35,11 +35,16 @@ function sha256Hex (text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex')
 }
 
-/** Seals a record: returns it with its hash, and the exact UTF-8 JSON text to store. */
+/**
+ * Seals a record: returns it with its hash, and the exact UTF-8 JSON text to store. Keys sort as
+ * at, data, hash, prev, seq, type, v, so the canonical text of the record is the canonical text of
+ * its body with the hash member spliced in before `prev`: `data` is encoded once.
+ */
 export function sealRecord (body: UnsealedRecord): { record: LogRecord, stored: string } {
-  const hash = sha256Hex(canonicalJson(body))
-  const record: LogRecord = { ...body, hash }
-  return { record, stored: canonicalJson(record) }
+  const head = `{"at":${canonicalJson(body.at)},"data":${canonicalJson(body.data)}`
+  const tail = `"prev":${JSON.stringify(body.prev)},"seq":${canonicalJson(body.seq)},"type":${JSON.stringify(body.type)},"v":${canonicalJson(body.v)}}`
+  const hash = sha256Hex(`${head},${tail}`)
+  return { record: { ...body, hash }, stored: `${head},"hash":"${hash}",${tail}` }
 }
 
 /**

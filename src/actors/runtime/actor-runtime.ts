@@ -78,7 +78,7 @@ export class ActorRuntime {
     report: StartReport
   ) {
     this.clock = modules.clock ?? systemClock
-    this.lastSnapshotSeq = state.seq
+    this.lastSnapshotSeq = report.fromSnapshot
     this.startReport = report
   }
 
@@ -151,13 +151,18 @@ export class ActorRuntime {
     await this.queue
   }
 
-  /** Stops timers and aborts running effects (they resume on the next start); the log stays open. */
+  /**
+   * Stops timers and aborts running effects (they resume on the next start), then snapshots the
+   * state so the next start is quick; the log stays open.
+   */
   async stop (): Promise<void> {
+    if (this.stopped) return
     this.stopped = true
     for (const { cancel } of this.timers.values()) cancel()
     this.timers.clear()
     for (const controller of this.inflight.values()) controller.abort()
     await this.queue
+    if (this.options.snapshotEvery > 0 && this.state.seq - this.lastSnapshotSeq > 0) await this.writeSnapshot()
   }
 
   private enqueue<T> (job: () => Promise<T>): Promise<T> {
@@ -230,6 +235,12 @@ export class ActorRuntime {
   private async maybeSnapshot (): Promise<void> {
     const every = this.options.snapshotEvery
     if (every <= 0 || this.state.seq - this.lastSnapshotSeq < every) return
+    await this.writeSnapshot()
+  }
+
+  /** Writes a snapshot of every stream at the current head, so the next start replays only what follows. */
+  async writeSnapshot (): Promise<void> {
+    if (this.state.seq === this.lastSnapshotSeq) return
     this.lastSnapshotSeq = this.state.seq
     await this.modules.log.snapshots.put(this.state.seq, this.state.toSnapshot())
   }

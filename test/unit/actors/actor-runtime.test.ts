@@ -54,7 +54,7 @@ describe('ActorRuntime', () => {
     const dir = await tempDir()
     const log = await EventLog.open(dir)
     const h = harness()
-    const live = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    const live = await ActorRuntime.start({ snapshotEvery: 0 }, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
     for (let i = 0; i < 5; i++) {
       await live.spawn(`job:${i}`, 'test-job', { job: String(i), timeoutMs: 100 * (i + 1) })
       if (i % 2 === 0) await live.send(`job:${i}`, { type: 'start', payload: `p${i}` })
@@ -67,6 +67,7 @@ describe('ActorRuntime', () => {
     await live.stop()
 
     const replayed = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: {}, clock: h.clock })
+    expect(replayed.startReport).toMatchObject({ fromSnapshot: 0, replayed: log.length })
     expect(Object.fromEntries(replayed.streams().map(s => [s, replayed.snapshot(s)!.value]))).toEqual(liveStates)
     expect(Object.fromEntries(replayed.streams().map(s => [s, replayed.snapshot(s)!.context]))).toEqual(liveContexts)
     await replayed.stop()
@@ -180,7 +181,7 @@ describe('ActorRuntime', () => {
 
     // a newer machine version makes every snapshot stale: full replay, same state
     const bumped = { 'test-job': { ...testDefinitions['test-job']!, version: 2 } }
-    const full = await ActorRuntime.start({}, { log, definitions: bumped, effects: h.effects, clock: h.clock })
+    const full = await ActorRuntime.start({ snapshotEvery: 0 }, { log, definitions: bumped, effects: h.effects, clock: h.clock })
     expect(full.startReport.fromSnapshot).toBe(0)
     expect(Object.fromEntries(full.streams().map(s => [s, full.snapshot(s)!.context]))).toEqual(states)
     await full.stop()

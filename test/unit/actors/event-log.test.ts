@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { Wallet } from 'ethers'
 import { Level } from 'level'
@@ -33,6 +34,9 @@ describe('records', () => {
   it('hash the canonical record without its hash, and open only what was sealed', () => {
     const { record, stored } = sealRecord({ v: 1, seq: 1, at: 5, type: 't', data: { z: 1, a: 'é\u2028' }, prev: GENESIS_PREV })
     expect(record.hash).toMatch(/^[0-9a-f]{64}$/)
+    expect(stored).toBe(canonicalJson(record))
+    const { hash: _, ...withoutHash } = record
+    expect(record.hash).toBe(createHash('sha256').update(canonicalJson(withoutHash)).digest('hex'))
     expect(openRecord(stored, 1)).toEqual(record)
     expect(() => openRecord(stored, 2)).toThrow(/holds seq 1/)
     const tampered = stored.replace('"z":1', '"z":2')

@@ -252,10 +252,13 @@ export class ActorRuntime {
     const controller = new AbortController()
     this.inflight.set(key, controller)
     const handler = this.modules.effects?.[output.type]
-    const work = handler === undefined
-      ? Promise.reject(new Error(`no effect handler for ${output.type}`))
-      : handler(output, { stream, signal: controller.signal })
-    work.then(
+    if (handler === undefined) {
+      // Nothing to carry it out: acknowledge with the reason, and feed nothing back (a machine that
+      // rejected the feedback would emit another unhandled output, and so on).
+      this.complete(stream, output, key, [], `no effect handler for ${output.type}`).catch((err: Error) => this.modules.onError?.(err))
+      return
+    }
+    handler(output, { stream, signal: controller.signal }).then(
       (result) => this.complete(stream, output, key, result === undefined ? [] : Array.isArray(result) ? result : [result]),
       (err: Error) => {
         if (controller.signal.aborted) {

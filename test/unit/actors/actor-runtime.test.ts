@@ -148,6 +148,22 @@ describe('ActorRuntime', () => {
     await log.close()
   })
 
+  it('acknowledges an output no handler can carry out, with the reason, and feeds nothing back', async () => {
+    const log = await EventLog.open(await tempDir())
+    const h = harness()
+    const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: { 'send.message': h.effects['send.message']! }, clock: h.clock })
+    await runtime.spawn('job:n', 'test-job', { job: 'n', timeoutMs: 1000 })
+    await runtime.send('job:n', { type: 'start' })
+    await new Promise(resolve => setTimeout(resolve, 10))
+    await runtime.settled()
+    expect(runtime.snapshot('job:n')!.value).toBe('working')
+    const all = await records(log)
+    expect(all.at(-1)!.data).toMatchObject({ stream: 'job:n', id: 'work:n', error: 'no effect handler for work' })
+    expect(all.filter(r => r.type === 'input')).toHaveLength(1)
+    await runtime.stop()
+    await log.close()
+  })
+
   it('rejects inputs for streams that do not exist, logging nothing', async () => {
     const log = await EventLog.open(await tempDir())
     const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions })

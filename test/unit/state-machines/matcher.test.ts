@@ -1,0 +1,107 @@
+import { describe, expect, test } from 'vitest'
+import fc from 'fast-check'
+import { compareOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
+
+const SOLVER = '0x00000000000000000000000000000000000000aa'
+const M1 = '0x00000000000000000000000000000000000000m1'.replace('m1', '01')
+const M2 = '0x0000000000000000000000000000000000000002'
+
+const job = (o: Partial<MatchableJob> = {}): MatchableJob => ({
+  id: 'j', cpu: 1000, gpu: 1, gpuVramMb: 8000, ramMb: 2000, diskMb: 10_000, moduleRepo: 'cowsay',
+  maxPrice: 100n, trustedMediators: [M1], trustedSolvers: [SOLVER], receivedAt: 0, ...o
+})
+const offer = (o: Partial<MatchableOffer> = {}): MatchableOffer => ({
+  id: 'o', cpu: 2000, gpu: 1, gpuVramMb: 16_000, ramMb: 4000, diskMb: 20_000, modules: [],
+  price: 50n, trustedMediators: [M1], trustedSolvers: [SOLVER], receivedAt: 0, ...o
+})
+
+describe('mismatch reasons', () => {
+  test('a fitting pair matches', () => {
+    expect(mismatchReason(job(), offer(), SOLVER)).toBeNull()
+  })
+  test.each([
+    ['cpu', {}, { cpu: 999 }],
+    ['gpu', {}, { gpu: 0 }],
+    ['vram', {}, { gpuVramMb: 7999 }],
+    ['ram', {}, { ramMb: 1999 }],
+    ['disk', {}, { diskMb: 9999 }],
+    ['module', {}, { modules: ['other'] }],
+    ['price', { maxPrice: 49n }, {}],
+    ['mediator', { trustedMediators: [M2] }, {}],
+    ['solver', { trustedSolvers: [M2] }, {}],
+    ['solver', {}, { trustedSolvers: [M2] }]
+  ] as const)('%s', (reason, j, o) => {
+    expect(mismatchReason(job(j), offer(o), SOLVER)).toBe(reason)
+    expect(new OrderBook([offer(o)], SOLVER).bestFor(job(j))).toBeUndefined()
+  })
+  test('an allow-list that names the module, or an empty one, allows it; VRAM does not matter without GPUs', () => {
+    expect(mismatchReason(job(), offer({ modules: ['x', 'cowsay'] }), SOLVER)).toBeNull()
+    expect(mismatchReason(job({ gpu: 0, gpuVramMb: 99_999 }), offer({ gpu: 0, gpuVramMb: 0 }), SOLVER)).toBeNull()
+  })
+})
+
+describe('choice', () => {
+  test('the cheapest offer wins, then the oldest', () => {
+    const offers = [
+      offer({ id: 'dear', price: 90n, receivedAt: 0 }),
+      offer({ id: 'cheap-new', price: 40n, receivedAt: 9 }),
+      offer({ id: 'cheap-old', price: 40n, receivedAt: 3 }),
+      offer({ id: 'cheapest-but-small', price: 1n, cpu: 10 })
+    ]
+    const book = new OrderBook(offers, SOLVER)
+    expect(book.bestFor(job())?.offer.id).toBe('cheap-old')
+    book.take('cheap-old')
+    expect(book.bestFor(job())?.offer.id).toBe('cheap-new')
+    book.take('cheap-new')
+    expect(book.bestFor(job())?.offer.id).toBe('dear')
+    book.take('dear')
+    expect(book.bestFor(job())).toBeUndefined()
+  })
+
+  test('an offer is proposed to one job only; older jobs choose first', () => {
+    const book = new OrderBook([offer({ id: 'a', price: 10n }), offer({ id: 'b', price: 20n })], SOLVER)
+    const matches = book.matchAll([job({ id: 'young', receivedAt: 5 }), job({ id: 'old', receivedAt: 1 }), job({ id: 'late', receivedAt: 9 })])
+    expect(matches.map(m => [m.job.id, m.offer.id])).toEqual([['old', 'a'], ['young', 'b']])
+  })
+
+  test('the mediators of a match are those both trust, in the job\'s order', () => {
+    const m = new OrderBook([offer({ trustedMediators: [M2, M1] })], SOLVER).bestFor(job({ trustedMediators: [M1, M2] }))
+    expect(m?.mediators).toEqual([M1, M2])
+  })
+})
+
+describe('the order book agrees with checking every pair', () => {
+  const shapes = [
+    { cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 1000, diskMb: 1000 },
+    { cpu: 4000, gpu: 1, gpuVramMb: 8000, ramMb: 8000, diskMb: 8000 },
+    { cpu: 8000, gpu: 2, gpuVramMb: 16_000, ramMb: 4000, diskMb: 50_000 }
+  ]
+  const mods = ['a', 'b', 'c']
+  const meds = [M1, M2]
+  const offerArb = fc.record({
+    shape: fc.constantFrom(...shapes), modules: fc.subarray(mods), price: fc.bigInt({ min: 1n, max: 20n }),
+    mediators: fc.subarray(meds, { minLength: 1 }), solverOk: fc.boolean(), receivedAt: fc.integer({ min: 0, max: 5 })
+  })
+  const jobArb = fc.record({
+    cpu: fc.integer({ min: 0, max: 9000 }), gpu: fc.integer({ min: 0, max: 2 }), gpuVramMb: fc.integer({ min: 0, max: 17_000 }),
+    ramMb: fc.integer({ min: 0, max: 9000 }), diskMb: fc.integer({ min: 0, max: 60_000 }), moduleRepo: fc.constantFrom(...mods),
+    maxPrice: fc.bigInt({ min: 0n, max: 20n }), mediators: fc.subarray(meds, { minLength: 1 }), receivedAt: fc.integer({ min: 0, max: 5 })
+  })
+
+  test('greedy matching equals the brute-force choice for every job', () => {
+    fc.assert(fc.property(fc.array(offerArb, { maxLength: 25 }), fc.array(jobArb, { maxLength: 25 }), (os, js) => {
+      const offers = os.map((o, i) => ({ id: `o${i}`, ...o.shape, modules: o.modules, price: o.price, trustedMediators: o.mediators, trustedSolvers: o.solverOk ? [SOLVER] : [M2], receivedAt: o.receivedAt }))
+      const jobs = js.map((j, i) => ({ id: `j${i}`, ...j, trustedMediators: j.mediators, trustedSolvers: [SOLVER] }))
+      const fast = new OrderBook(offers, SOLVER).matchAll(jobs).map(m => [m.job.id, m.offer.id])
+      const taken = new Set<string>()
+      const slow: string[][] = []
+      for (const j of [...jobs].sort((a, b) => a.receivedAt - b.receivedAt || (a.id < b.id ? -1 : 1))) {
+        const best = offers.filter(o => !taken.has(o.id) && mismatchReason(j, o, SOLVER) === null).sort(compareOffers)[0]
+        if (best === undefined) continue
+        taken.add(best.id)
+        slow.push([j.id, best.id])
+      }
+      expect(fast).toEqual(slow)
+    }), { numRuns: 300 })
+  })
+})

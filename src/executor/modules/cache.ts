@@ -1,0 +1,172 @@
+// A cache of module repositories (bare clones) and of templates keyed by commit. Fetches of one
+// repository are serialised, within the process and across processes sharing the cache directory.
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, rm, stat, writeFile, rmdir } from 'node:fs/promises'
+import { dirname, join, normalize, isAbsolute } from 'node:path'
+import { git, GitFailure, lastLine } from './git.ts'
+import { ModuleError } from './errors.ts'
+
+export interface ResolvedTemplate {
+  commit: string
+  text: string
+}
+
+export interface ModuleCacheOptions {
+  gitTimeoutMs?: number
+  /** A lock older than this is taken to be left by a crashed process. */
+  staleLockMs?: number
+}
+
+const fullHash = /^[0-9a-f]{40}$/
+
+const inProcessLocks = new Map<string, Promise<unknown>>()
+
+function sleep (ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}
+
+async function exists (path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function checkTemplatePath (templatePath: string): string {
+  const p = normalize(templatePath).replace(/^\.\/+/, '')
+  if (p === '' || p === '.' || isAbsolute(p) || p.startsWith('..') || p.includes('\0')) {
+    throw new ModuleError('MODULE_TEMPLATE_NOT_FOUND', `invalid template path ${JSON.stringify(templatePath)}: must be a relative path inside the repository`)
+  }
+  return p
+}
+
+export class ModuleCache {
+  constructor (readonly dir: string, private readonly opts: ModuleCacheOptions = {}) {}
+
+  private repoKey (repo: string, url: string): string {
+    const safe = repo.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[_.]+/, '').slice(-80)
+    return `${safe}-${createHash('sha256').update(url).digest('hex').slice(0, 12)}`
+  }
+
+  private commitFile (commit: string, templatePath: string): string {
+    return join(this.dir, 'commits', commit, templatePath)
+  }
+
+  /** Resolves `ref` in the repository at `url` to a commit and reads the template at that commit. */
+  async resolve (repo: string, url: string, ref: string, templatePath: string, signal?: AbortSignal): Promise<ResolvedTemplate> {
+    const path = checkTemplatePath(templatePath)
+    if (fullHash.test(ref)) {
+      const cached = await readFile(this.commitFile(ref, path), 'utf8').catch(() => null)
+      if (cached !== null) return { commit: ref, text: cached }
+    }
+    const key = this.repoKey(repo, url)
+    return await this.withLock(key, async () => {
+      const gitDir = join(this.dir, 'repos', `${key}.git`)
+      const fresh = await this.ensureClone(gitDir, repo, url, signal)
+      let commit = fullHash.test(ref) || fresh ? await this.revParse(gitDir, ref, signal) : null
+      if (commit === null) {
+        let fetchError: Error | null = null
+        if (!fresh) {
+          try {
+            await git(['--git-dir', gitDir, 'fetch', '--quiet', '--force', '--prune', '--tags', 'origin', '+refs/heads/*:refs/heads/*'], { timeoutMs: this.opts.gitTimeoutMs, signal })
+          } catch (err) {
+            if (!(err instanceof GitFailure)) throw err
+            fetchError = err
+          }
+        }
+        commit = await this.revParse(gitDir, ref, signal)
+        if (commit === null) {
+          const why = fetchError ? ` (fetch failed: ${lastLine((fetchError as GitFailure).stderr)})` : ''
+          throw new ModuleError('MODULE_REF_NOT_FOUND', `ref ${JSON.stringify(ref)} not found in module repository ${repo}${why}`)
+        }
+      }
+      const text = await this.readTemplate(gitDir, repo, commit, path, signal)
+      const file = this.commitFile(commit, path)
+      await mkdir(dirname(file), { recursive: true })
+      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
+      await writeFile(tmp, text)
+      await rename(tmp, file)
+      return { commit, text }
+    })
+  }
+
+  private async ensureClone (gitDir: string, repo: string, url: string, signal?: AbortSignal): Promise<boolean> {
+    if (await exists(join(gitDir, 'HEAD'))) return false
+    await mkdir(dirname(gitDir), { recursive: true })
+    const tmp = `${gitDir}.${process.pid}.${Date.now()}.tmp`
+    try {
+      await git(['clone', '--bare', '--quiet', '--', url, tmp], { timeoutMs: this.opts.gitTimeoutMs, signal })
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true })
+      if (err instanceof GitFailure) {
+        throw new ModuleError('MODULE_REPO_NOT_FOUND', `cannot fetch module repository ${repo} from ${url}: ${lastLine(err.stderr)}`)
+      }
+      throw err
+    }
+    await rename(tmp, gitDir)
+    return true
+  }
+
+  private async revParse (gitDir: string, ref: string, signal?: AbortSignal): Promise<string | null> {
+    try {
+      const { stdout } = await git(['--git-dir', gitDir, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { signal })
+      const commit = stdout.trim()
+      return fullHash.test(commit) ? commit : null
+    } catch (err) {
+      if (err instanceof GitFailure) return null
+      throw err
+    }
+  }
+
+  private async readTemplate (gitDir: string, repo: string, commit: string, path: string, signal?: AbortSignal): Promise<string> {
+    try {
+      const { stdout } = await git(['--git-dir', gitDir, 'cat-file', 'blob', `${commit}:${path}`], { signal })
+      return stdout
+    } catch (err) {
+      if (err instanceof GitFailure) {
+        throw new ModuleError('MODULE_TEMPLATE_NOT_FOUND', `template ${JSON.stringify(path)} not found in module repository ${repo} at commit ${commit}`)
+      }
+      throw err
+    }
+  }
+
+  private async withLock<T> (key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = inProcessLocks.get(key) ?? Promise.resolve()
+    const run = previous.catch(() => undefined).then(async () => {
+      const release = await this.acquireFileLock(key)
+      try {
+        return await fn()
+      } finally {
+        await release()
+      }
+    })
+    inProcessLocks.set(key, run)
+    try {
+      return await run
+    } finally {
+      if (inProcessLocks.get(key) === run) inProcessLocks.delete(key)
+    }
+  }
+
+  private async acquireFileLock (key: string): Promise<() => Promise<void>> {
+    const lockDir = join(this.dir, 'locks', `${key}.lock`)
+    await mkdir(dirname(lockDir), { recursive: true })
+    const stale = this.opts.staleLockMs ?? 10 * 60_000
+    for (;;) {
+      try {
+        await mkdir(lockDir)
+        return async () => { await rmdir(lockDir).catch(() => undefined) }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+        const st = await stat(lockDir).catch(() => null)
+        if (st !== null && Date.now() - st.mtimeMs > stale) {
+          await rmdir(lockDir).catch(() => undefined)
+          continue
+        }
+        await sleep(25)
+      }
+    }
+  }
+}

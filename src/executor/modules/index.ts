@@ -1,0 +1,6 @@
+export { loadModule, defaultModuleCacheDir, moduleTemplateName, type LoadModuleOptions, type LoadedModule } from './load.ts'
+export { parseModuleRef, DEFAULT_TEMPLATE_PATH, type ModuleRef } from './ref.ts'
+export { parseMirrors, effectiveMirrors, MIRRORS_ENV, type ModuleMirrors } from './mirrors.ts'
+export { ModuleCache } from './cache.ts'
+export { parseModuleSpec, specHash, canonicalJson, type ModuleSpec, type MachineSpec, type JobSpec, type DockerEngine, type WasmEngine, type StorageSpec } from './model.ts'
+export { ModuleError, type ModuleErrorCode } from './errors.ts'

@@ -1,3 +1,4 @@
+/* global WebAssembly */
 // Runs one WASI (preview1) module in a worker thread, so the parent can terminate it at its deadline.
 // Plain JavaScript: a worker is started by Node itself, outside any TypeScript loader.
 import { closeSync, openSync } from 'node:fs'

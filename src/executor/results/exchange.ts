@@ -1,0 +1,88 @@
+import { join } from 'node:path'
+import { withBitswap } from '@helia/bitswap'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { MemoryDatastore } from 'datastore-core'
+import { createHeliaLight, type Helia } from 'helia'
+import type { CID } from 'multiformats/cid'
+import { ResultsError } from './errors.ts'
+import { exportVerified } from './export.ts'
+import type { ResultsStore } from './store.ts'
+
+export interface ResultsExchangeOptions {
+  /** most bytes a fetched result may hold */
+  maxBytes?: number
+  /** how long a whole fetch may take */
+  timeoutMs?: number
+}
+
+export interface FetchResultsOptions {
+  dealId: string
+  /** the peer that holds the results (dialled first); otherwise any connected peer is asked */
+  from?: PeerId | Multiaddr | Multiaddr[]
+  maxBytes?: number
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+const DEFAULTS = { maxBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 }
+const DEAL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/
+
+/**
+ * Serves and fetches results by CID over the node's own libp2p: a Helia node with only bitswap,
+ * built on the libp2p the caller passes in (no transports or services of its own) and on the
+ * node's persistent results blockstore. Fetched blocks are checked against their CIDs by Helia,
+ * and the exported folder is hashed again before it is kept.
+ */
+export class ResultsExchange {
+  private helia: Helia | undefined
+  private readonly options: Required<ResultsExchangeOptions>
+
+  constructor (private readonly libp2p: Libp2p, readonly store: ResultsStore, options: ResultsExchangeOptions = {}) {
+    this.options = { ...DEFAULTS, ...options }
+  }
+
+  async start (): Promise<void> {
+    if (this.helia !== undefined) return
+    const helia = createHeliaLight({ blockstore: this.store.blockstore, datastore: new MemoryDatastore() })
+    Object.defineProperty(helia, 'libp2p', { value: this.libp2p, enumerable: true })
+    withBitswap(helia as Parameters<typeof withBitswap>[0])
+    await helia.start()
+    this.helia = helia
+  }
+
+  async stop (): Promise<void> {
+    const helia = this.helia
+    this.helia = undefined
+    // stopping Helia must not stop the node's libp2p, which Helia did not start
+    await helia?.stop()
+  }
+
+  /** Where fetched results of a deal are kept: `<DATA_DIR>/downloaded-files/<deal-id>/`. */
+  downloadDir (dealId: string): string {
+    if (!DEAL_ID.test(dealId) || dealId === '.' || dealId === '..') {
+      throw new ResultsError('RESULTS_BAD_PATH', `deal id ${JSON.stringify(dealId)} cannot name a folder`)
+    }
+    return join(this.store.dataDir, 'downloaded-files', dealId)
+  }
+
+  /** Fetches results by CID, verifies them, and exports them to the deal's download folder. */
+  async fetch (cid: CID, options: FetchResultsOptions): Promise<string> {
+    const helia = this.helia
+    if (helia === undefined) throw new ResultsError('RESULTS_FETCH_FAILED', 'the results exchange is not started')
+    const dest = this.downloadDir(options.dealId)
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout
+    try {
+      if (options.from !== undefined) await this.libp2p.dial(options.from, { signal })
+      await exportVerified(cid, helia.blockstore, dest, { maxBytes: options.maxBytes ?? this.options.maxBytes, signal })
+      return dest
+    } catch (err) {
+      if (timeout.aborted) throw new ResultsError('RESULTS_FETCH_TIMEOUT', `results ${cid} did not arrive within ${timeoutMs} ms`, { cause: err })
+      if (err instanceof ResultsError) throw err
+      if (options.signal?.aborted) throw new ResultsError('RESULTS_FETCH_FAILED', `fetching results ${cid} was cancelled`, { cause: err })
+      throw new ResultsError('RESULTS_FETCH_FAILED', `cannot fetch results ${cid}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}

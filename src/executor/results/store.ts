@@ -1,0 +1,32 @@
+import { join } from 'node:path'
+import { FsBlockstore } from 'blockstore-fs'
+import type { CID } from 'multiformats/cid'
+import { cidOfPath } from './cid.ts'
+
+/**
+ * The node's persistent blockstore for results, under `<DATA_DIR>/blocks`: adding a results folder
+ * stores its blocks and returns the same CID `ipfs add -r` prints. Helia serves these blocks to
+ * other nodes (see ResultsExchange).
+ */
+export class ResultsStore {
+  private constructor (readonly blockstore: FsBlockstore, readonly dataDir: string) {}
+
+  static async open (dataDir: string): Promise<ResultsStore> {
+    const blockstore = new FsBlockstore(join(dataDir, 'blocks'))
+    await blockstore.open()
+    return new ResultsStore(blockstore, dataDir)
+  }
+
+  /** Stores a results folder's blocks and returns its CID. */
+  async add (dir: string): Promise<CID> {
+    return cidOfPath(dir, { blockstore: this.blockstore })
+  }
+
+  async has (cid: CID): Promise<boolean> {
+    return this.blockstore.has(cid)
+  }
+
+  async close (): Promise<void> {
+    await this.blockstore.close()
+  }
+}

@@ -1,0 +1,98 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cidOfPath } from '../../../src/executor/results/cid.ts'
+import { ResultsExchange } from '../../../src/executor/results/exchange.ts'
+import { ResultsStore } from '../../../src/executor/results/store.ts'
+import { useTempDirs } from '../../support/temp-dir.ts'
+
+const tempDir = useTempDirs()
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() })
+
+interface Peer { libp2p: Libp2p, store: ResultsStore, exchange: ResultsExchange, dataDir: string }
+
+async function peer (): Promise<Peer> {
+  const dataDir = await tempDir()
+  const libp2p = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() }
+  })
+  const store = await ResultsStore.open(dataDir)
+  const exchange = new ResultsExchange(libp2p, store, { timeoutMs: 20_000 })
+  await exchange.start()
+  cleanups.push(async () => { await exchange.stop(); await libp2p.stop(); await store.close() })
+  return { libp2p, store, exchange, dataDir }
+}
+
+async function resultsFolder (bigBytes = 700_000): Promise<string> {
+  const dir = join(await tempDir(), 'results')
+  await mkdir(join(dir, 'outputs', 'nested'), { recursive: true })
+  await writeFile(join(dir, 'stdout'), 'hello\n')
+  await writeFile(join(dir, 'stderr'), '')
+  await writeFile(join(dir, 'exitCode'), '0')
+  const big = Buffer.alloc(bigBytes)
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 9)) & 0xff
+  await writeFile(join(dir, 'outputs', 'nested', 'big.bin'), big)
+  return dir
+}
+
+describe('results transfer by CID between two nodes', () => {
+  it('fetches results over libp2p, verifies them and exports them to downloaded-files/<deal-id>', async () => {
+    const [provider, creator] = [await peer(), await peer()]
+    const dir = await resultsFolder()
+    const cid = await provider.store.add(dir)
+    expect(cid.toString()).toBe((await cidOfPath(dir)).toString())
+    expect(await creator.store.has(cid)).toBe(false)
+
+    const dest = await creator.exchange.fetch(cid, { dealId: 'deal-1', from: provider.libp2p.getMultiaddrs() })
+    expect(dest).toBe(join(creator.dataDir, 'downloaded-files', 'deal-1'))
+    expect(await readFile(join(dest, 'stdout'), 'utf8')).toBe('hello\n')
+    expect(await readFile(join(dest, 'outputs', 'nested', 'big.bin'))).toEqual(await readFile(join(dir, 'outputs', 'nested', 'big.bin')))
+    expect((await cidOfPath(dest)).toString()).toBe(cid.toString())
+    // the blocks are now in the creator's own persistent store
+    expect(await creator.store.has(cid)).toBe(true)
+  })
+
+  it('keeps blocks across a restart of the store', async () => {
+    const dataDir = await tempDir()
+    const dir = await resultsFolder(1000)
+    const first = await ResultsStore.open(dataDir)
+    const cid = await first.add(dir)
+    await first.close()
+    const again = await ResultsStore.open(dataDir)
+    expect(await again.has(cid)).toBe(true)
+    await again.close()
+  })
+
+  it('refuses results over the size limit, and leaves nothing behind', async () => {
+    const [provider, creator] = [await peer(), await peer()]
+    const cid = await provider.store.add(await resultsFolder())
+    await expect(creator.exchange.fetch(cid, { dealId: 'deal-2', from: provider.libp2p.getMultiaddrs(), maxBytes: 100_000 }))
+      .rejects.toMatchObject({ code: 'RESULTS_TOO_LARGE' })
+    await expect(readFile(join(creator.dataDir, 'downloaded-files', 'deal-2', 'stdout'))).rejects.toThrow()
+  })
+
+  it('times out when nobody has the results', async () => {
+    const [provider, creator] = [await peer(), await peer()]
+    const cid = await cidOfPath(await resultsFolder(10)) // never added to any store
+    const started = Date.now()
+    await expect(creator.exchange.fetch(cid, { dealId: 'deal-3', from: provider.libp2p.getMultiaddrs(), timeoutMs: 1_000 }))
+      .rejects.toMatchObject({ code: 'RESULTS_FETCH_TIMEOUT' })
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
+  it('refuses a deal id that could escape the download folder', async () => {
+    const creator = await peer()
+    const cid = await cidOfPath(await resultsFolder(10))
+    await expect(creator.exchange.fetch(cid, { dealId: '../etc' })).rejects.toMatchObject({ code: 'RESULTS_BAD_PATH' })
+  })
+})

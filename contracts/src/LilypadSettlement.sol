@@ -44,8 +44,10 @@ contract LilypadSettlement is Escrow, EIP712 {
     event DealLocked(bytes32 indexed dealId, uint256 jobCreatorAmount, uint256 resourceProviderAmount);
     event ResultsCommitted(bytes32 indexed dealId, address indexed resourceProvider, string resultsCid);
     event Challenged(bytes32 indexed dealId, address indexed mediator, string resultsCid);
+    /// @notice Only for a settlement in which nothing was paid out; otherwise its Payout events tell it.
     event DealSettled(bytes32 indexed dealId, DealState outcome);
-    event Payout(bytes32 indexed dealId, address indexed payee, Role role, uint256 amount);
+    /// @notice One movement of a settlement: `outcome` is its reason.
+    event Payout(bytes32 indexed dealId, address indexed payee, Role role, uint256 amount, DealState outcome);
     event Slashed(bytes32 indexed dealId, Role from, Role to, uint256 amount);
     event SettlementSkipped(bytes32 indexed dealId);
 
@@ -116,7 +118,15 @@ contract LilypadSettlement is Escrow, EIP712 {
     /// reported by an event), so a batch is not lost to one that was settled meanwhile; any other bad
     /// entry reverts the whole batch.
     function settleBatch(AcceptedDeal[] calldata items) external nonReentrant returns (uint256 settled) {
+        uint256 freeMemory;
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
+        }
         for (uint256 i = 0; i < items.length; ++i) {
+            // Nothing allocated for one entry outlives it: reuse its memory instead of growing it.
+            assembly ("memory-safe") {
+                mstore(0x40, freeMemory)
+            }
             AcceptedDeal calldata item = items[i];
             bytes32 id = _hashTypedDataV4(item.signed.deal.hash());
             DealRecord memory r = _deals[id];
@@ -245,10 +255,12 @@ contract LilypadSettlement is Escrow, EIP712 {
         _checkDeal(id, signed);
     }
 
-    function _checkDeal(bytes32 id, SignedDeal calldata signed) internal pure {
+    /// @dev A party that sends the transaction itself consents by doing so: its deal signature is not
+    /// checked (and may be empty), which saves a recovery on the common path of a provider settling.
+    function _checkDeal(bytes32 id, SignedDeal calldata signed) internal view {
         Deal calldata d = signed.deal;
-        _checkSigner(id, signed.jobCreatorSignature, d.jobCreator);
-        _checkSigner(id, signed.resourceProviderSignature, d.resourceProvider);
+        if (msg.sender != d.jobCreator) _checkSigner(id, signed.jobCreatorSignature, d.jobCreator);
+        if (msg.sender != d.resourceProvider) _checkSigner(id, signed.resourceProviderSignature, d.resourceProvider);
         if (d.paymentCollateral < d.price + d.solverFee + d.mediatorFee || d.timeoutCollateral < d.mediatorFee) {
             revert Undercollateralised(id);
         }
@@ -272,8 +284,20 @@ contract LilypadSettlement is Escrow, EIP712 {
         _checkSigner(_hashTypedDataV4(structHash), signature, expected);
     }
 
+    /// @dev Accepts 65-byte signatures (r, s, v) and 64-byte compact ones (r, yParityAndS, EIP-2098),
+    /// read straight from calldata.
     function _checkSigner(bytes32 digest, bytes calldata signature, address expected) internal pure {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        address signer;
+        ECDSA.RecoverError err;
+        if (signature.length == 65) {
+            (signer, err,) = ECDSA.tryRecover(
+                digest, uint8(signature[64]), bytes32(signature[0:32]), bytes32(signature[32:64])
+            );
+        } else if (signature.length == 64) {
+            (signer, err,) = ECDSA.tryRecover(digest, bytes32(signature[0:32]), bytes32(signature[32:64]));
+        } else {
+            revert BadSignature(digest);
+        }
         if (err != ECDSA.RecoverError.NoError) revert BadSignature(digest);
         if (signer != expected) revert WrongSigner(expected, signer);
     }
@@ -341,14 +365,16 @@ contract LilypadSettlement is Escrow, EIP712 {
             _debit(d.resourceProvider, d.resultsCollateral + d.timeoutCollateral);
         }
         _deals[id] = DealRecord(DealState.Settled, outcome, r.locked, r.mediator);
-        emit DealSettled(id, outcome);
         (uint256[4] memory p, Role slashFrom, Role slashTo, uint256 slashed) = _payouts(d, outcome);
         address[4] memory payee = [d.jobCreator, d.resourceProvider, mediator, d.solver];
+        bool paid;
         for (uint256 role = 0; role < 4; ++role) {
             if (p[role] == 0) continue;
             _credit(payee[role], p[role]);
-            emit Payout(id, payee[role], Role(role), p[role]);
+            emit Payout(id, payee[role], Role(role), p[role], outcome);
+            paid = true;
         }
+        if (!paid) emit DealSettled(id, outcome);
         if (slashed > 0) emit Slashed(id, slashFrom, slashTo, slashed);
     }
 }

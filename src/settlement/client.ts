@@ -2,7 +2,7 @@
  * The chain adapter: one account's view of the settlement contract. Every write goes through one
  * TxSender (nonces, confirmations) and every revert comes back as a SettlementError with a code.
  */
-import { Contract, Wallet, type ContractTransactionReceipt, type Interface, type JsonRpcProvider } from 'ethers'
+import { Contract, Signature, Wallet, type ContractTransactionReceipt, type Interface, type JsonRpcProvider } from 'ethers'
 import { DEAL_STATES, type DealState } from '../state-machines/deal-states.ts'
 import { combinedInterface, loadArtifacts } from './artifacts.ts'
 import { SettlementError, toSettlementError } from './errors.ts'
@@ -147,40 +147,56 @@ export class SettlementClient {
   // ---------------------------------------------------------------- settlement
 
   async settleAccepted (signed: SignedDeal, acceptance: ResultsAccepted, signature: string): Promise<SettlementReceipt> {
-    return await this.write('settleAccepted', [signed, acceptance, signature])
+    return await this.write('settleAccepted', [this.evidence(signed), acceptance, compact(signature)])
   }
 
+  /** Settles many accepted deals in one transaction (deals settled meanwhile are skipped, not failed). */
   async settleBatch (items: AcceptedDeal[]): Promise<SettlementReceipt> {
     if (items.length === 0) throw new SettlementError('BAD_EVIDENCE', 'an empty batch')
-    return await this.write('settleBatch', [items])
+    return await this.write('settleBatch', [items.map(i => ({
+      signed: this.evidence(i.signed), acceptance: i.acceptance, acceptanceSignature: compact(i.acceptanceSignature)
+    }))])
   }
 
   async lockDeal (signed: SignedDeal): Promise<SettlementReceipt> {
-    return await this.write('lockDeal', [signed])
+    return await this.write('lockDeal', [this.evidence(signed)])
   }
 
   async commitResults (signed: SignedDeal, results: ResultsSubmitted, signature: string): Promise<SettlementReceipt> {
-    return await this.write('commitResults', [signed, results, signature])
+    return await this.write('commitResults', [this.evidence(signed), results, compact(signature)])
   }
 
   async challengeResults (signed: SignedDeal, challenge: ResultsChallenged, signature: string): Promise<SettlementReceipt> {
-    return await this.write('challengeResults', [signed, challenge, signature])
+    return await this.write('challengeResults', [this.evidence(signed), challenge, compact(signature)])
   }
 
   async settleVerdict (signed: SignedDeal, verdict: MediationVerdict, signature: string): Promise<SettlementReceipt> {
-    return await this.write('settleVerdict', [signed, verdict, signature])
+    return await this.write('settleVerdict', [this.evidence(signed), verdict, compact(signature)])
   }
 
   async claimTimeoutSubmit (signed: SignedDeal): Promise<SettlementReceipt> {
-    return await this.write('claimTimeoutSubmit', [signed])
+    return await this.write('claimTimeoutSubmit', [this.evidence(signed)])
   }
 
   async claimTimeoutJudge (signed: SignedDeal): Promise<SettlementReceipt> {
-    return await this.write('claimTimeoutJudge', [signed])
+    return await this.write('claimTimeoutJudge', [this.evidence(signed)])
   }
 
   async claimTimeoutMediate (signed: SignedDeal): Promise<SettlementReceipt> {
-    return await this.write('claimTimeoutMediate', [signed])
+    return await this.write('claimTimeoutMediate', [this.evidence(signed)])
+  }
+
+  /**
+   * The deal as calldata: signatures in their 64-byte compact form, and none for this account's own
+   * side of the deal, since the contract takes the sender's transaction as its consent.
+   */
+  private evidence (signed: SignedDeal): SignedDeal {
+    const me = this.wallet.address.toLowerCase()
+    return {
+      deal: signed.deal,
+      jobCreatorSignature: signed.deal.jobCreator.toLowerCase() === me ? '0x' : compact(signed.jobCreatorSignature),
+      resourceProviderSignature: signed.deal.resourceProvider.toLowerCase() === me ? '0x' : compact(signed.resourceProviderSignature)
+    }
   }
 
   // ---------------------------------------------------------------- events
@@ -211,6 +227,15 @@ export class SettlementClient {
       gasUsed: receipt.gasUsed,
       events: parseLogs(this.iface, this.address, receipt.logs)
     }
+  }
+}
+
+/** A 65-byte signature as its 64-byte EIP-2098 form; anything else is passed on for the contract to judge. */
+function compact (signature: string): string {
+  try {
+    return Signature.from(signature).compactSerialized
+  } catch {
+    return signature
   }
 }
 

@@ -82,13 +82,22 @@ describe('settlement paths', () => {
     const deal = await makeDeal(f)
     const { signed, acceptance, signature } = await accepted(deal)
     const forged = await signAs(f, 'outsider', 'Deal', deal)
-    const err = await expectCode(f.clients.resourceProvider.settleAccepted({ ...signed, resourceProviderSignature: forged }, acceptance, signature), 'WRONG_SIGNER')
+    const err = await expectCode(f.clients.outsider.settleAccepted({ ...signed, resourceProviderSignature: forged }, acceptance, signature), 'WRONG_SIGNER')
     expect(err.message).toContain(f.wallets.outsider.address)
+    await expectCode(f.clients.outsider.settleAccepted({ ...signed, resourceProviderSignature: '0x' }, acceptance, signature), 'BAD_SIGNATURE')
     const byProvider = await signAs(f, 'resourceProvider', 'ResultsAccepted', acceptance)
     await expectCode(f.clients.resourceProvider.settleAccepted(signed, acceptance, byProvider), 'WRONG_SIGNER')
     await expectCode(f.clients.resourceProvider.settleAccepted({ ...signed, deal: { ...deal, price: '1100' } }, acceptance, signature), 'WRONG_SIGNER')
+    await expectCode(f.clients.outsider.settleAccepted({ ...signed, deal: { ...deal, price: '1100' } }, acceptance, signature), 'WRONG_SIGNER')
     await expectCode(f.clients.resourceProvider.settleAccepted(signed, { ...acceptance, author: f.wallets.outsider.address }, signature), 'WRONG_AUTHOR')
     await expectCode(f.clients.resourceProvider.settleAccepted(signed, { ...acceptance, dealId: '0x' + '55'.repeat(32) }, signature), 'WRONG_DEAL')
+  })
+
+  it('announces a settlement that moved nothing', async () => {
+    const zero = { price: '0', solverFee: '0', mediatorFee: '0', paymentCollateral: '0', jobCreatorTimeoutCollateral: '0', resultsCollateral: '0', timeoutCollateral: '0' }
+    const { signed, acceptance, signature } = await accepted(await makeDeal(f, zero))
+    const receipt = await f.clients.resourceProvider.settleAccepted(signed, acceptance, signature)
+    expect(receipt.events.map(e => [e.name, e.args.outcome])).toEqual([['DealSettled', 4n]])
   })
 
   it('refuses to settle against an insufficient deposit', async () => {
@@ -206,7 +215,7 @@ describe('settlement paths', () => {
     await f.clients.jobCreator.settleAccepted(first.signed, first.acceptance, first.acceptanceSignature)
     const receipt = await f.clients.resourceProvider.settleBatch(items)
     expect(receipt.events.filter(e => e.name === 'SettlementSkipped').map(e => e.args.dealId)).toEqual([first.acceptance.dealId])
-    expect(receipt.events.filter(e => e.name === 'DealSettled')).toHaveLength(2)
+    expect(new Set(receipt.events.filter(e => e.name === 'Payout').map(e => e.args.dealId))).toEqual(new Set(items.slice(1).map(i => i.acceptance.dealId)))
     for (const item of items) expect((await f.clients.outsider.dealRecord(item.acceptance.dealId)).state).toBe('Settled')
   })
 
@@ -229,7 +238,7 @@ describe('settlement paths', () => {
     try {
       const { signed, acceptance, signature } = await accepted(await makeDeal(f))
       await f.clients.resourceProvider.settleAccepted(signed, acceptance, signature)
-      await expect.poll(() => seen, { timeout: 5000, interval: 20 }).toEqual(['DealSettled:', 'Payout:0', 'Payout:1', 'Payout:3'])
+      await expect.poll(() => seen, { timeout: 5000, interval: 20 }).toEqual(['Payout:0', 'Payout:1', 'Payout:3'])
     } finally {
       stop()
     }

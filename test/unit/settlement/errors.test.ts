@@ -1,4 +1,4 @@
-import { AbiCoder, Interface } from 'ethers'
+import { AbiCoder, ErrorFragment, Interface } from 'ethers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { combinedInterface, loadArtifacts } from '../../../src/settlement/artifacts.ts'
 import { decodeRevert, revertDataOf, SettlementError, toSettlementError } from '../../../src/settlement/errors.ts'
@@ -19,7 +19,7 @@ function sampleArgs (types: readonly string[]): unknown[] {
 
 describe('revert decoding', () => {
   it('gives every reachable contract error its own code and a message without raw data', () => {
-    const errors = iface.fragments.filter(f => f.type === 'error') as Array<{ name: string, inputs: Array<{ type: string }> }>
+    const errors = iface.fragments.filter((f): f is ErrorFragment => f.type === 'error')
     expect(errors.length).toBeGreaterThan(20)
     for (const e of errors.filter(e => !UNREACHABLE.has(e.name))) {
       const data = iface.encodeErrorResult(e.name, sampleArgs(e.inputs.map(i => i.type)))

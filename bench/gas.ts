@@ -1,0 +1,109 @@
+/**
+ * Gas of every settlement path on a real EVM (anvil), measured from transaction receipts:
+ * - gas_per_job_batch_{1,10,100}: settleBatch of N accepted deals, divided by N (goal <= 60k at 100),
+ *   compared with MODiCuM's happy path (~1.16M gas a job);
+ * - gas_<outcome>: the settling transaction of each outcome on its own, plus the transactions the
+ *   slow paths need before it (commit, challenge) and the whole path's total;
+ * - deposit, withdrawal request and withdrawal.
+ */
+import { Wallet } from 'ethers'
+import { report } from './report.ts'
+import {
+  deployContracts, signDeal, signMessage, startDevChain, SettlementClient, type AcceptedDeal
+} from '../src/settlement/index.ts'
+import { DEAL_OUTCOMES } from '../src/state-machines/deal-states.ts'
+import { makeDeal, sign, TOKENS, type Fixture, ROLES } from '../test/integration/settlement/fixture.ts'
+import { acceptanceFor, challenge, commit, passDeadline, reachOutcome } from '../test/integration/settlement/outcomes.ts'
+
+const MODICUM_HAPPY_PATH_GAS = 1_160_000
+const EXTRA_CREATORS = 20
+
+export async function run (): Promise<void> {
+  const chain = await startDevChain({ accounts: ROLES.length + 1 + EXTRA_CREATORS })
+  try {
+    const wallets = chain.accounts.slice(1).map(k => new Wallet(k))
+    const deployment = await deployContracts({
+      rpcUrl: chain.rpcUrl,
+      deployerKey: chain.accounts[0] as string,
+      withdrawDelaySeconds: 3600,
+      fund: wallets.map(w => ({ address: w.address, amount: TOKENS }))
+    })
+    const connect = async (w: Wallet): Promise<SettlementClient> => await SettlementClient.connect({
+      rpcUrl: chain.rpcUrl, privateKey: w.privateKey, settlementAddress: deployment.settlement, chainId: chain.chainId
+    })
+    const roleClients = await Promise.all(ROLES.map(async (_r, i) => await connect(wallets[i] as Wallet)))
+    const clients = Object.fromEntries(ROLES.map((r, i) => [r, roleClients[i]])) as Fixture['clients']
+    const f: Fixture = {
+      chain,
+      deployment,
+      clients,
+      wallets: Object.fromEntries(ROLES.map(r => [r, clients[r].wallet])) as Fixture['wallets'],
+      stop: async () => {}
+    }
+    const figure = (metric: string, value: bigint | number, extra: Record<string, unknown> = {}): void => {
+      report({ bench: 'gas', metric, value: Number(value), unit: 'gas', ...extra })
+    }
+
+    // deposits and withdrawals
+    const firstDeposit = await f.clients.jobCreator.deposit(TOKENS / 2n)
+    figure('gas_deposit', firstDeposit.gasUsed, { note: 'first deposit of an account, approval not counted' })
+    await f.clients.resourceProvider.deposit(TOKENS / 2n)
+    const request = await f.clients.outsider.deposit(1000n).then(async () => await f.clients.outsider.requestWithdrawal(400n))
+    figure('gas_withdrawal_request', request.gasUsed)
+    await passDeadline(f, ((await f.clients.outsider.withdrawalOf())?.unlockAt ?? 0) * 1000)
+    figure('gas_withdrawal', (await f.clients.outsider.withdraw()).gasUsed)
+
+    // the single-deal path of every outcome
+    for (const outcome of DEAL_OUTCOMES) {
+      const signed = await sign(f, await makeDeal(f))
+      const before = await f.clients.outsider.provider.getBlockNumber()
+      const receipt = await reachOutcome(f, signed, outcome)
+      let path = 0n
+      for (let b = before + 1; b <= receipt.blockNumber; b++) {
+        const block = await f.clients.outsider.provider.getBlock(b, true)
+        for (const tx of block?.prefetchedTransactions ?? []) {
+          if (tx.to?.toLowerCase() !== deployment.settlement.toLowerCase()) continue
+          path += (await f.clients.outsider.provider.getTransactionReceipt(tx.hash))?.gasUsed ?? 0n
+        }
+      }
+      figure(`gas_${outcome}`, receipt.gasUsed, { path_total: Number(path) })
+    }
+    {
+      const signed = await sign(f, await makeDeal(f))
+      figure('gas_commit_results', (await commit(f, signed)).gasUsed)
+      figure('gas_challenge', (await challenge(f, signed)).gasUsed)
+      const locked = await sign(f, await makeDeal(f))
+      figure('gas_lock_deal', (await f.clients.jobCreator.lockDeal(locked)).gasUsed)
+    }
+
+    // happy-path batches: one creator, then many
+    const accepted = async (creator: Wallet): Promise<AcceptedDeal> => {
+      const deal = await makeDeal(f, { jobCreator: creator.address })
+      const signed = await signDeal(f.clients.jobCreator.domain, deal, creator, f.wallets.resourceProvider)
+      const { acceptance } = await acceptanceFor(f, deal)
+      const a = { ...acceptance, author: creator.address }
+      return { signed, acceptance: a, acceptanceSignature: await signMessage(creator, f.clients.jobCreator.domain, 'ResultsAccepted', a) }
+    }
+    for (const n of [1, 10, 100]) {
+      const items = await Promise.all(Array.from({ length: n }, async () => await accepted(f.wallets.jobCreator)))
+      const receipt = await f.clients.resourceProvider.settleBatch(items)
+      const perJob = Number(receipt.gasUsed) / n
+      figure(`gas_per_job_batch_${n}`, Math.round(perJob), {
+        ...(n === 100 ? { goal: '<=60000' } : {}),
+        baseline: MODICUM_HAPPY_PATH_GAS,
+        ratio: Number((perJob / MODICUM_HAPPY_PATH_GAS).toFixed(4))
+      })
+    }
+    const creators = wallets.slice(ROLES.length, ROLES.length + EXTRA_CREATORS)
+    await Promise.all(creators.map(async c => { const cl = await connect(c); await cl.deposit(TOKENS / 2n); cl.close() }))
+    const items = await Promise.all(Array.from({ length: 100 }, async (_x, i) => await accepted(creators[i % creators.length] as Wallet)))
+    const receipt = await f.clients.resourceProvider.settleBatch(items)
+    figure('gas_per_job_batch_100_20_creators', Math.round(Number(receipt.gasUsed) / 100), {
+      baseline: MODICUM_HAPPY_PATH_GAS,
+      ratio: Number((Number(receipt.gasUsed) / 100 / MODICUM_HAPPY_PATH_GAS).toFixed(4))
+    })
+    for (const c of Object.values(clients)) c.close()
+  } finally {
+    await chain.stop()
+  }
+}

@@ -1,4 +1,5 @@
 /** Test parties, offers and signed messages for one deal, built the way real nodes build them. */
+import { start as startMachine, step as stepMachine } from '../../../src/state-machines/step.ts'
 import { Wallet } from 'ethers'
 import { lilypadDomain } from '../../../src/protocols/messages/eip712-types.ts'
 import type { Envelope } from '../../../src/protocols/messages/envelope.ts'
@@ -153,3 +154,18 @@ export const received = (envelope: Envelope, at: number, attachments?: Envelope[
   ({ type: 'message.received', at, envelope: envelope as never, ...(attachments ? { attachments: attachments as never } : {}) })
 
 export const timer = (name: string, at: number): InputEvent => ({ type: 'timer.fired', timer: name, at })
+
+/** Feeds events one by one; fails the test if any is rejected. */
+export function drive<M extends Parameters<typeof import('../../../src/state-machines/step.ts').step>[0]> (
+  machine: M, input: unknown, events: InputEvent[]
+) {
+  let r = startMachine(machine, input)
+  const outputs = [...r.outputs]
+  for (const e of events) {
+    r = stepMachine(machine, r.snapshot, e)
+    const rejected = r.outputs.filter(o => o.type === 'input.rejected')
+    if (rejected.length > 0) throw new Error(`rejected ${e.type}: ${JSON.stringify(rejected)}`)
+    outputs.push(...r.outputs)
+  }
+  return { snapshot: r.snapshot, outputs, last: r.outputs }
+}

@@ -1,0 +1,161 @@
+import { describe, expect, test } from 'vitest'
+import fc from 'fast-check'
+import { checkDraw, shouldCheck } from '../../../src/state-machines/check-decision.ts'
+import type { InputEvent } from '../../../src/state-machines/contract.ts'
+import { jobCreatorMachine } from '../../../src/state-machines/job-creator.machine.ts'
+import { start, step } from '../../../src/state-machines/step.ts'
+import { domainJson, drive, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
+import { assertReplayProperty } from './replay-property.ts'
+
+const s = scenario()
+const SECRET = '0x' + '5e'.repeat(32)
+const input = (checkRate: number, job = s.job) => ({ domain: domainJson, job, secret: SECRET, checkRate, at: T0 })
+
+const ev = {
+  proposal: received(s.propEnv, T0 + 1, [s.offerEnv]),
+  deal: received(s.dealEnv, T0 + 2),
+  results: received(s.results, T0 + 3),
+  fetched: (ok: boolean): InputEvent => ({ type: 'results.fetched', effect: `fetch:${s.dealId}`, ok, at: T0 + 4 }),
+  verified: (cid: string): InputEvent => ({ type: 'job.finished', effect: `verify:${s.dealId}`, resultsCid: cid, at: T0 + 5 }),
+  verdict: (fault: boolean) => received(s.verdict(fault), T0 + 6)
+}
+const toResults = [ev.proposal, ev.deal, ev.results]
+
+describe('job creator', () => {
+  test('given a job, it publishes the offer and waits for a match', () => {
+    const r = start(jobCreatorMachine, input(0))
+    expect(r.outputs).toEqual([expect.objectContaining({ type: 'message.publish', messageType: 'JobOffer', message: s.job })])
+    expect(r.snapshot.context).toMatchObject({ phase: 'offering', deadlines: { matchDeadline: s.job.matchDeadline } })
+  })
+
+  test('when a valid match arrives, it signs the deal those terms make and sends it to the provider', () => {
+    const r = drive(jobCreatorMachine, input(0), [ev.proposal])
+    expect(r.snapshot.context).toMatchObject({ phase: 'agreeing', dealId: s.dealId, deadlines: { agreeDeadline: s.deal.agreeDeadline } })
+    expect(r.last).toEqual([expect.objectContaining({ type: 'message.send', id: `sign-deal:${s.dealId}`, messageType: 'Deal', message: s.deal, to: [parties.resourceProvider.address] })])
+  })
+
+  test('it takes the first valid match only', () => {
+    const other = scenario({ proposal: { nonce: '8' } })
+    const r = drive(jobCreatorMachine, input(0), [ev.proposal])
+    const second = step(jobCreatorMachine, r.snapshot, received(other.propEnv, T0 + 2, [other.offerEnv]))
+    expect(second.outputs[0]).toMatchObject({ type: 'input.rejected', code: 'WRONG_STATE' })
+  })
+
+  test('when the counter-signed deal arrives, it waits for results until the submit deadline', () => {
+    const r = drive(jobCreatorMachine, input(0), [ev.proposal, ev.deal])
+    expect(r.snapshot.context).toMatchObject({ phase: 'awaitingResults', deadlines: { submitDeadline: s.deal.submitDeadline } })
+  })
+
+  test('when results arrive, it fetches them', () => {
+    const r = drive(jobCreatorMachine, input(0), toResults)
+    expect(r.last).toEqual([{ type: 'results.fetch', id: `fetch:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, from: parties.resourceProvider.address }])
+    expect(r.snapshot.context.deadlines).toEqual({ judgeDeadline: s.deal.judgeDeadline })
+  })
+
+  test('with p = 0, fetched results are accepted without a check', () => {
+    const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(true)])
+    expect(r.snapshot.context).toMatchObject({ phase: 'done', outcome: 'Accepted', checked: false })
+    expect(r.last).toEqual([expect.objectContaining({ type: 'message.send', messageType: 'ResultsAccepted', message: expect.objectContaining({ dealId: s.dealId, resultsCid: s.cid }) })])
+  })
+
+  test('with p = 1, it re-runs the job and accepts matching results', () => {
+    const r = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true)])
+    expect(r.last).toEqual([expect.objectContaining({ type: 'job.run', id: `verify:${s.dealId}`, purpose: 'verify' })])
+    const done = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), ev.verified(s.cid)])
+    expect(done.snapshot.context).toMatchObject({ outcome: 'Accepted', checked: true })
+  })
+
+  test('when its check disagrees, it challenges before the mediator named first and posts the challenge on chain', () => {
+    const r = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), ev.verified(s.otherCid)])
+    expect(r.snapshot.context).toMatchObject({ phase: 'challenged', mediator: parties.mediator.address, deadlines: { mediateDeadline: s.deal.mediateDeadline } })
+    expect(r.last.map(o => o.type)).toEqual(['message.send', 'chain.challenge'])
+    expect(r.last[0]).toMatchObject({ messageType: 'ResultsChallenged', to: [parties.resourceProvider.address, parties.mediator.address] })
+  })
+
+  test('results that cannot be fetched are challenged', () => {
+    const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false)])
+    expect(r.snapshot.context.phase).toBe('challenged')
+  })
+
+  test('a verdict against the provider is settled by the creator; one for the provider ends the job', () => {
+    const fault = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), ev.verdict(true)])
+    expect(fault.snapshot.context.outcome).toBe('MediationRejected')
+    expect(fault.last).toEqual([expect.objectContaining({ type: 'chain.settle', outcome: 'MediationRejected' })])
+    const ok = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), ev.verdict(false)])
+    expect(ok.snapshot.context.outcome).toBe('MediationAccepted')
+    expect(ok.last).toEqual([])
+  })
+
+  describe('deadlines', () => {
+    test('match deadline: the job ends unmatched', () => {
+      const r = drive(jobCreatorMachine, input(0), [timer('matchDeadline', s.job.matchDeadline)])
+      expect(r.snapshot.context).toMatchObject({ phase: 'done', outcome: 'TimeoutMatch', deadlines: {} })
+    })
+    test('agree deadline before the match deadline: it offers again', () => {
+      const r = drive(jobCreatorMachine, input(0), [ev.proposal, timer('agreeDeadline', s.deal.agreeDeadline)])
+      expect(r.snapshot.context).toMatchObject({ phase: 'offering', dealId: null, deadlines: { matchDeadline: s.job.matchDeadline } })
+    })
+    test('agree deadline after the match deadline: TimeoutAgree', () => {
+      const late = scenario({ job: { matchDeadline: T0 + 5_000 } })
+      const r = drive(jobCreatorMachine, input(0, late.job), [received(late.propEnv, T0 + 1, [late.offerEnv]), timer('agreeDeadline', late.deal.agreeDeadline)])
+      expect(r.snapshot.context.outcome).toBe('TimeoutAgree')
+    })
+    test('submit deadline: it claims TimeoutSubmit', () => {
+      const r = drive(jobCreatorMachine, input(0), [ev.proposal, ev.deal, timer('submitDeadline', s.deal.submitDeadline)])
+      expect(r.snapshot.context.outcome).toBe('TimeoutSubmit')
+      expect(r.last).toEqual([expect.objectContaining({ type: 'chain.claim', claim: 'TimeoutSubmit', dealId: s.dealId })])
+    })
+    test('judge deadline while still fetching: TimeoutJudge, nothing to claim', () => {
+      const r = drive(jobCreatorMachine, input(0), [...toResults, timer('judgeDeadline', s.deal.judgeDeadline)])
+      expect(r.snapshot.context.outcome).toBe('TimeoutJudge')
+      expect(r.last).toEqual([])
+    })
+    test('mediate deadline: it claims TimeoutMediate', () => {
+      const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), timer('mediateDeadline', s.deal.mediateDeadline)])
+      expect(r.last).toEqual([expect.objectContaining({ type: 'chain.claim', claim: 'TimeoutMediate' })])
+    })
+    test('a timer before its deadline is rejected', () => {
+      const r = drive(jobCreatorMachine, input(0), [])
+      expect(step(jobCreatorMachine, r.snapshot, timer('matchDeadline', s.job.matchDeadline - 1)).outputs[0]).toMatchObject({ code: 'EARLY_TIMER' })
+    })
+  })
+
+  test.each([
+    ['results by a stranger', toResults.slice(0, 2), () => received(sign(parties.stranger, 'ResultsSubmitted', { ...s.results.message, author: parties.stranger.address }), T0 + 3), 'WRONG_PARTY'],
+    ['a proposal from an untrusted solver', [], () => received(sign(parties.stranger, 'MatchProposal', { ...s.prop, author: parties.stranger.address }), T0 + 1, [s.offerEnv]), 'UNTRUSTED'],
+    ['a fetch result for another deal', toResults, () => ({ type: 'results.fetched', effect: 'fetch:0x00', ok: true, at: T0 + 4 }), 'WRONG_DEAL'],
+    ['a verdict by another mediator', [...toResults, ev.fetched(false)], () => received(s.verdict(true, parties.otherMediator), T0 + 6), 'WRONG_PARTY']
+  ] as const)('%s is rejected and changes nothing', (_, before, event, code) => {
+    const r = drive(jobCreatorMachine, input(0), [...before])
+    const after = step(jobCreatorMachine, r.snapshot, event())
+    expect(after.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code })])
+    expect(after.snapshot.context).toEqual(r.snapshot.context)
+  })
+
+  test('property: rejected inputs change nothing and a replay reproduces the run', () => {
+    const events = fc.constantFrom<InputEvent>(
+      ...toResults, ev.fetched(true), ev.fetched(false), ev.verified(s.cid), ev.verified(s.otherCid), ev.verdict(true), ev.verdict(false),
+      timer('matchDeadline', s.job.matchDeadline), timer('agreeDeadline', s.deal.agreeDeadline), timer('submitDeadline', s.deal.submitDeadline),
+      timer('judgeDeadline', s.deal.judgeDeadline), timer('mediateDeadline', s.deal.mediateDeadline), { type: 'noise', at: T0 }
+    )
+    assertReplayProperty(jobCreatorMachine, input(0.5), events)
+  })
+})
+
+describe('the check decision', () => {
+  test('is deterministic, depends on the secret, and follows the rate', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => '0x' + i.toString(16).padStart(64, '0'))
+    expect(ids.every(id => shouldCheck(id, SECRET, 0) === false)).toBe(true)
+    expect(ids.every(id => shouldCheck(id, SECRET, 1) === true)).toBe(true)
+    const rate = ids.filter(id => shouldCheck(id, SECRET, 0.3)).length / ids.length
+    expect(rate).toBeGreaterThan(0.25)
+    expect(rate).toBeLessThan(0.35)
+    expect(ids.map(id => shouldCheck(id, SECRET, 0.5))).toEqual(ids.map(id => shouldCheck(id, SECRET, 0.5)))
+    const other = '0x' + '77'.repeat(32)
+    expect(ids.filter(id => shouldCheck(id, SECRET, 0.5) !== shouldCheck(id, other, 0.5)).length).toBeGreaterThan(500)
+    expect(checkDraw(ids[0]!, SECRET)).not.toBe(checkDraw(ids[0]!, other))
+  })
+  test('rejects a rate outside [0, 1]', () => {
+    expect(() => shouldCheck(s.dealId, SECRET, 1.5)).toThrow(RangeError)
+  })
+})

@@ -1,0 +1,28 @@
+/** The property every machine must have: rejected inputs change nothing; a replay reproduces everything. */
+import { expect } from 'vitest'
+import fc from 'fast-check'
+import type { AnyStateMachine } from 'xstate'
+import type { InputEvent } from '../../../src/state-machines/contract.ts'
+import { start, step } from '../../../src/state-machines/step.ts'
+
+export function assertReplayProperty (machine: AnyStateMachine, input: unknown, events: fc.Arbitrary<InputEvent>, numRuns = 60): void {
+  fc.assert(fc.property(fc.array(events, { maxLength: 12 }), log => {
+    const run = (): string[] => {
+      const first = start(machine, input)
+      let snap = first.snapshot
+      const trace = [JSON.stringify(first)]
+      for (const e of log) {
+        const r = step(machine, snap, JSON.parse(JSON.stringify(e)) as InputEvent)
+        if (r.outputs.some(o => o.type === 'input.rejected')) {
+          expect(r.outputs).toHaveLength(1)
+          expect(JSON.stringify(r.snapshot.context)).toBe(JSON.stringify(snap.context))
+          expect(r.snapshot.value).toEqual(snap.value)
+        }
+        snap = machine.resolveState(JSON.parse(JSON.stringify(r.snapshot)))
+        trace.push(JSON.stringify(r))
+      }
+      return trace
+    }
+    expect(run()).toEqual(run())
+  }), { numRuns })
+}

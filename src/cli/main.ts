@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { registerAudit } from './commands/audit.ts'
+import { registerModule } from './commands/module.ts'
 
 export function buildProgram (): Command {
   const program = new Command('lilypad')
@@ -7,6 +8,7 @@ export function buildProgram (): Command {
     .showHelpAfterError()
     .exitOverride()
   registerAudit(program)
+  registerModule(program)
   return program
 }
 

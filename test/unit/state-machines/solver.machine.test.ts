@@ -1,0 +1,93 @@
+import { describe, expect, test } from 'vitest'
+import fc from 'fast-check'
+import type { InputEvent } from '../../../src/state-machines/contract.ts'
+import { solverMachine } from '../../../src/state-machines/solver.machine.ts'
+import { step } from '../../../src/state-machines/step.ts'
+import { domainJson, drive, idOf, jobOffer, parties, received, resourceOffer, scenario, sign, T0, timer } from './fixtures.ts'
+import { assertReplayProperty } from './replay-property.ts'
+
+const input = { domain: domainJson, self: parties.solver.address, solverFee: '5', mediatorFee: '50', proposalTtlMs: 10_000, batchDelayMs: 100, at: T0 }
+const job = jobOffer()
+const jobB = jobOffer({ nonce: '2' })
+const cheap = resourceOffer({ price: '500' })
+const dear = resourceOffer({ price: '900', slot: 1 })
+const env = {
+  job: sign(parties.jobCreator, 'JobOffer', job),
+  jobB: sign(parties.jobCreator, 'JobOffer', jobB),
+  cheap: sign(parties.resourceProvider, 'ResourceOffer', cheap),
+  dear: sign(parties.resourceProvider, 'ResourceOffer', dear)
+}
+const round = (at: number) => timer('matchRound', at)
+
+describe('solver', () => {
+  test('given offers, it arms one match round a batch delay after the first', () => {
+    const r = drive(solverMachine, input, [received(env.cheap, T0), received(env.job, T0 + 30)])
+    expect(r.snapshot.context.deadlines).toEqual({ matchRound: T0 + 100 })
+    expect(r.outputs).toEqual([])
+  })
+
+  test('when the round fires, it proposes the cheapest matching offer to both parties, with the offers attached', () => {
+    const r = drive(solverMachine, input, [received(env.dear, T0), received(env.cheap, T0), received(env.job, T0), round(T0 + 100)])
+    expect(r.last).toEqual([expect.objectContaining({
+      type: 'message.send', messageType: 'MatchProposal', to: [parties.jobCreator.address, parties.resourceProvider.address],
+      attach: [idOf('JobOffer', job), idOf('ResourceOffer', cheap)],
+      message: expect.objectContaining({ price: '500', solverFee: '5', mediatorFee: '50', mediators: [parties.mediator.address], expiry: T0 + 100 + 10_000 })
+    })])
+  })
+
+  test('an offer with a proposal out is not proposed again until that proposal expires', () => {
+    const r = drive(solverMachine, input, [received(env.cheap, T0), received(env.job, T0), round(T0 + 100), received(env.jobB, T0 + 200)])
+    expect(r.snapshot.context.deadlines.matchRound).toBe(T0 + 100 + 10_000 + 1)
+    const busy = step(solverMachine, r.snapshot, round(T0 + 10_100))
+    expect(busy.outputs.filter(o => o.type === 'message.send')).toEqual([])
+    const again = step(solverMachine, r.snapshot, round(T0 + 10_101))
+    expect(again.outputs.map(o => (o.attach as string[])[0])).toEqual([idOf('JobOffer', job)])
+  })
+
+  test('an agreed deal takes its offers out of the book', () => {
+    const sc = scenario()
+    const r = drive(solverMachine, input, [received(sc.offerEnv, T0), received(sc.jobEnv, T0), received(sc.dealEnv, T0 + 1)])
+    expect(r.snapshot.context.offers).toEqual({})
+    expect(r.snapshot.context.jobs).toEqual({})
+  })
+
+  test('expired offers and jobs are dropped at the next round', () => {
+    const shortOffer = sign(parties.resourceProvider, 'ResourceOffer', resourceOffer({ expiry: T0 + 50 }))
+    const r = drive(solverMachine, input, [received(shortOffer, T0), received(env.job, T0), round(T0 + 100)])
+    expect(r.snapshot.context.offers).toEqual({})
+    expect(r.last).toEqual([])
+  })
+
+  test('offers that do not accept this solver are left out', () => {
+    const other = sign(parties.resourceProvider, 'ResourceOffer', resourceOffer({ trustedSolvers: [parties.stranger.address] }))
+    const r = drive(solverMachine, input, [received(other, T0)])
+    expect(r.snapshot.context.offers).toEqual({})
+  })
+
+  test('a newer offer for the same slot replaces the older', () => {
+    const newer = sign(parties.resourceProvider, 'ResourceOffer', { ...cheap, nonce: '2', price: '600' })
+    const r = drive(solverMachine, input, [received(env.cheap, T0), received(newer, T0 + 1)])
+    expect(Object.keys(r.snapshot.context.offers)).toEqual([idOf('ResourceOffer', { ...cheap, nonce: '2', price: '600' })])
+  })
+
+  test.each([
+    ['a duplicate offer', [received(env.cheap, T0)], () => received(env.cheap, T0 + 1), 'DUPLICATE'],
+    ['a forged offer', [], () => received({ ...env.cheap, message: { ...cheap, price: '1' } }, T0), 'WRONG_SIGNER'],
+    ['a job past its match deadline', [], () => received(env.job, job.matchDeadline + 1), 'EXPIRED'],
+    ['an early round', [received(env.cheap, T0)], () => round(T0 + 99), 'EARLY_TIMER'],
+    ['results, which a solver does not take', [], () => ({ type: 'message.received', at: T0, envelope: { type: 'ResultsAccepted' } } as InputEvent), 'WRONG_STATE']
+  ] as const)('%s is rejected and changes nothing', (_, before, event, code) => {
+    const r = drive(solverMachine, input, [...before])
+    const after = step(solverMachine, r.snapshot, event())
+    expect(after.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code })])
+    expect(after.snapshot.context).toEqual(r.snapshot.context)
+  })
+
+  test('property: rejected inputs change nothing and a replay reproduces the run', () => {
+    const events = fc.oneof(
+      fc.constantFrom<InputEvent>(received(env.cheap, T0), received(env.dear, T0 + 1), received(env.job, T0 + 2), received(env.jobB, T0 + 3), { type: 'noise', at: T0 }),
+      fc.integer({ min: 0, max: 30_000 }).map(d => round(T0 + d))
+    )
+    assertReplayProperty(solverMachine, input, events)
+  })
+})

@@ -1,0 +1,79 @@
+import { describe, expect, test } from 'vitest'
+import fc from 'fast-check'
+import type { InputEvent } from '../../../src/state-machines/contract.ts'
+import { mediatorMachine } from '../../../src/state-machines/mediator.machine.ts'
+import { step } from '../../../src/state-machines/step.ts'
+import { domainJson, drive, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
+import { assertReplayProperty } from './replay-property.ts'
+
+const s = scenario()
+const input = { domain: domainJson, self: parties.mediator.address, capacity: 1, at: T0 }
+const ev = {
+  challenge: received(s.challenged, T0 + 4, [s.dealEnv, s.results, s.jobEnv]),
+  fetched: (ok: boolean): InputEvent => ({ type: 'results.fetched', effect: `fetch:${s.dealId}`, ok, at: T0 + 5 }),
+  rerun: (cid: string): InputEvent => ({ type: 'job.finished', effect: `rerun:${s.dealId}`, resultsCid: cid, at: T0 + 6 })
+}
+
+describe('mediator', () => {
+  test('when challenged on a deal that names it, it fetches the results and re-runs the job', () => {
+    const r = drive(mediatorMachine, input, [ev.challenge])
+    expect(r.last).toEqual([
+      { type: 'results.fetch', id: `fetch:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, from: parties.resourceProvider.address },
+      expect.objectContaining({ type: 'job.run', id: `rerun:${s.dealId}`, purpose: 'mediate', job: s.job })
+    ])
+    expect(r.snapshot.context.deadlines).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
+  })
+
+  test.each([
+    ['the same CID', true, s.cid, false, 'MediationAccepted'],
+    ['another CID', true, s.otherCid, true, 'MediationRejected'],
+    ['unfetchable results', false, s.cid, true, 'MediationRejected']
+  ] as const)('with %s, it signs a verdict and settles the fee it is owed', (_, fetched, cid, fault, outcome) => {
+    const r = drive(mediatorMachine, input, [ev.challenge, ev.fetched(fetched), ev.rerun(cid)])
+    expect(r.last).toEqual([
+      expect.objectContaining({
+        type: 'message.send', messageType: 'MediationVerdict', to: [parties.jobCreator.address, parties.resourceProvider.address],
+        message: expect.objectContaining({ dealId: s.dealId, resultsCid: s.cid, mediatorCid: cid, providerAtFault: fault })
+      }),
+      expect.objectContaining({ type: 'chain.settle', outcome })
+    ])
+    expect(r.snapshot.context.deadlines).toEqual({})
+  })
+
+  test('the verdict waits for both the fetch and the re-run, in either order', () => {
+    const r = drive(mediatorMachine, input, [ev.challenge, ev.rerun(s.cid)])
+    expect(r.last).toEqual([])
+    expect(drive(mediatorMachine, input, [ev.challenge, ev.rerun(s.cid), ev.fetched(true)]).last[0]).toMatchObject({ messageType: 'MediationVerdict' })
+  })
+
+  test('when the mediate deadline passes first, it gives up and claims nothing', () => {
+    const r = drive(mediatorMachine, input, [ev.challenge, timer(`mediate:${s.dealId}`, s.deal.mediateDeadline)])
+    expect(r.last).toEqual([])
+    expect(r.snapshot.context.mediations[s.dealId]!.state).toBe('missed')
+    expect(step(mediatorMachine, r.snapshot, ev.rerun(s.cid)).outputs[0]).toMatchObject({ code: 'WRONG_STATE' })
+  })
+
+  test.each([
+    ['a challenge naming another mediator', [], () => received(sign(parties.jobCreator, 'ResultsChallenged', { ...s.challenged.message, mediator: parties.otherMediator.address }), T0 + 4, [s.dealEnv, s.results, s.jobEnv]), 'WRONG_PARTY'],
+    ['a challenge without the deal', [], () => received(s.challenged, T0 + 4, [s.results, s.jobEnv]), 'INCONSISTENT'],
+    ['a challenge by the provider', [], () => received(sign(parties.resourceProvider, 'ResultsChallenged', { ...s.challenged.message, author: parties.resourceProvider.address }), T0 + 4, [s.dealEnv, s.results, s.jobEnv]), 'WRONG_PARTY'],
+    ['a challenge after the judge deadline', [], () => ({ ...ev.challenge, at: s.deal.judgeDeadline + 1 }), 'LATE'],
+    ['the same challenge twice', [ev.challenge], () => ev.challenge, 'DUPLICATE'],
+    ['a second challenge beyond capacity', [ev.challenge], () => {
+      const o = scenario({ job: { nonce: '5' } })
+      return received(o.challenged, T0 + 4, [o.dealEnv, o.results, o.jobEnv])
+    }, 'NO_CAPACITY'],
+    ['a re-run result for another deal', [ev.challenge], () => ({ ...ev.rerun(s.cid), effect: 'rerun:0x00' }), 'WRONG_DEAL']
+  ] as const)('%s is rejected and changes nothing', (_, before, event, code) => {
+    const r = drive(mediatorMachine, input, [...before])
+    const after = step(mediatorMachine, r.snapshot, event())
+    expect(after.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code })])
+    expect(after.snapshot.context).toEqual(r.snapshot.context)
+  })
+
+  test('property: rejected inputs change nothing and a replay reproduces the run', () => {
+    const events = fc.constantFrom<InputEvent>(ev.challenge, ev.fetched(true), ev.fetched(false), ev.rerun(s.cid), ev.rerun(s.otherCid),
+      timer(`mediate:${s.dealId}`, s.deal.mediateDeadline), { type: 'noise', at: T0 })
+    assertReplayProperty(mediatorMachine, input, events)
+  })
+})

@@ -232,7 +232,7 @@ describe('deal machine: every path', () => {
   const paths = getSimplePaths(dealMachine, {
     input: { domain: domainJson, jobOffer: s.jobEnv, at: T0 },
     events: all as never,
-    serializeState: (snap) => JSON.stringify((snap as { value: unknown }).value)
+    serializeState: (snap: unknown) => JSON.stringify((snap as { value: unknown }).value)
   } as never)
 
   test('the graph reaches every deal state', () => {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { registerAudit } from './commands/audit.ts'
 import { registerModule } from './commands/module.ts'
+import { registerResults } from './commands/results.ts'
 
 export function buildProgram (): Command {
   const program = new Command('lilypad')
@@ -9,6 +10,7 @@ export function buildProgram (): Command {
     .exitOverride()
   registerAudit(program)
   registerModule(program)
+  registerResults(program)
   return program
 }
 

@@ -4,6 +4,7 @@ import { Command } from 'commander'
 import { readFile, stat } from 'node:fs/promises'
 import { renderModuleTemplate, TemplateError } from '../../executor/template/index.ts'
 import { loadModule, parseModuleSpec, parseMirrors, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
+import { registerModuleCheck } from './module-check.ts'
 
 /** Parses repeated `-i K=V` options into an inputs map. */
 export function collectInput (value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -76,5 +77,6 @@ export function registerModule (program: Command): Command {
         process.exitCode = 1
       }
     })
+  registerModuleCheck(moduleCmd)
   return moduleCmd
 }

@@ -1,0 +1,67 @@
+// `lilypad module check`: runs a module several times locally and reports whether its results CID
+// is stable, the determinism check a module author needs before publishing.
+import type { Command } from 'commander'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DockerExecutor } from '../../executor/docker/executor.ts'
+import { loadModule, parseMirrors, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
+import { checkDeterminism } from '../../executor/results/determinism.ts'
+import { ExecutionError } from '../../executor/results/execution.ts'
+import { ResultsError } from '../../executor/results/errors.ts'
+import { TemplateError } from '../../executor/template/index.ts'
+import { WasmExecutor } from '../../executor/wasm/executor.ts'
+import { collectInput, ModuleInputError } from './module.ts'
+
+interface CheckOptions {
+  input?: Record<string, string>
+  runs: string
+  templatePath?: string
+  cacheDir?: string
+  mirror?: ModuleMirrors
+  keep?: boolean
+  allowUnpinnedImages?: boolean
+}
+
+export function registerModuleCheck (moduleCmd: Command): void {
+  moduleCmd
+    .command('check')
+    .description('Run a module several times locally and report whether its results CID is stable')
+    .argument('<module>', '<name>:<ref>, github.com/<owner>/<repo>:<ref>, or <path>:<ref>')
+    .option('-i, --input <KEY=VALUE>', 'a module input (repeatable)', collectInput)
+    .option('--runs <n>', 'how many times to run it', '2')
+    .option('--template-path <path>', 'template path inside the module repository', 'lilypad_module.json.tmpl')
+    .option('--cache-dir <dir>', 'module cache directory (default <DATA_DIR>/modules)')
+    .option('--mirror <name=repository>', 'fetch a module name or repository from elsewhere (repeatable)', (v: string, prev: ModuleMirrors = {}) => ({ ...prev, ...parseMirrors(v) }))
+    .option('--keep', 'keep each run\'s results folder and print where it is')
+    .option('--allow-unpinned-images', 'accept image tags (the check then proves nothing about other machines)')
+    .action(async (ref: string, opts: CheckOptions) => {
+      const runs = Number(opts.runs)
+      if (!Number.isInteger(runs) || runs < 2 || runs > 100) {
+        process.stderr.write(`lilypad module check: --runs must be a whole number from 2 to 100, not ${JSON.stringify(opts.runs)}\n`)
+        process.exitCode = 2
+        return
+      }
+      const workDir = await mkdtemp(join(tmpdir(), 'lilypad-module-check-'))
+      try {
+        const module = await loadModule({ ref, inputs: opts.input ?? {}, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror })
+        process.stdout.write(`module ${ref} at ${module.commit} (${module.spec.job.engine.type}), ${runs} runs\n`)
+        const executors = {
+          docker: new DockerExecutor({ allowUnpinnedImages: opts.allowUnpinnedImages }),
+          wasm: new WasmExecutor()
+        }
+        const report = await checkDeterminism(module, { runs, workDir, executors })
+        report.runs.forEach((r, i) => {
+          process.stdout.write(`run ${i + 1}: ${r.cid} exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}${opts.keep ? ` ${r.resultsDir}` : ''}\n`)
+        })
+        process.stdout.write(report.stable ? `stable: every run gave ${report.runs[0]?.cid}\n` : 'UNSTABLE: the runs gave different results CIDs\n')
+        if (!report.stable) process.exitCode = 1
+      } catch (err) {
+        if (!(err instanceof TemplateError || err instanceof ModuleError || err instanceof ModuleInputError || err instanceof ExecutionError || err instanceof ResultsError)) throw err
+        process.stderr.write(`lilypad module check: ${err.message}\n`)
+        process.exitCode = 1
+      } finally {
+        if (!opts.keep) await rm(workDir, { recursive: true, force: true })
+      }
+    })
+}

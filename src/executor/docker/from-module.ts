@@ -1,0 +1,29 @@
+import type { JobSpec } from '../modules/model.ts'
+import { ExecutionError } from '../results/execution.ts'
+import type { DockerJob } from './job.ts'
+
+/** Used when a module gives no `Timeout` (Lilypad's templates mostly say 1800 s). */
+export const DEFAULT_JOB_TIMEOUT_MS = 30 * 60_000
+
+/**
+ * The container job for a module's Bacalhau Docker spec. Network requests in the spec are not
+ * honoured: every job runs with no network.
+ */
+export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resultsDir: string }): DockerJob {
+  const engine = job.engine
+  if (engine.type !== 'docker') throw new ExecutionError('BAD_JOB_SPEC', `job ${target.jobId} is not a Docker job (engine: ${engine.type === 'unknown' ? engine.name : engine.type})`)
+  return {
+    jobId: target.jobId,
+    resultsDir: target.resultsDir,
+    image: engine.image,
+    entrypoint: engine.entrypoint.length > 0 ? engine.entrypoint : undefined,
+    cmd: engine.parameters.length > 0 ? engine.parameters : undefined,
+    env: engine.environmentVariables,
+    workingDir: engine.workingDirectory || undefined,
+    resources: {
+      cpuMilli: job.resources.cpuMillis ?? undefined,
+      memoryBytes: job.resources.memoryBytes ?? undefined
+    },
+    timeoutMs: job.timeout > 0 ? job.timeout * 1000 : DEFAULT_JOB_TIMEOUT_MS
+  }
+}

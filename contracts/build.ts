@@ -5,7 +5,8 @@
  *
  * The build is generated, never committed: it is derived from the sources, so a committed copy could
  * only drift from them. A manifest records a hash of the sources, the compiler version and the
- * settings; `ensureContractsBuilt()` rebuilds only when that hash changes (~2 s, once).
+ * settings; `ensureContractsBuilt()` rebuilds only when that hash changes (15-25 s with the IR
+ * optimiser on two cores, once; the IR pipeline saves ~4k gas a job on the batch path).
  *
  * Run by hand with `npx tsx contracts/build.ts [--force]`.
  */
@@ -23,7 +24,7 @@ const MANIFEST = join(CONTRACTS_BUILD, 'manifest.json')
 
 export const SOLC_SETTINGS = {
   optimizer: { enabled: true, runs: 10_000 },
-  viaIR: false,
+  viaIR: true,
   evmVersion: 'cancun',
   outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'], '': ['ast'] } }
 } as const

@@ -109,8 +109,10 @@ contract LilypadSettlement is Escrow, EIP712 {
         external
         nonReentrant
     {
-        (bytes32 id, DealRecord memory r) = _open(signed);
-        _checkAcceptance(id, signed.deal, acceptance, signature);
+        bytes32 id = _hashTypedDataV4(signed.deal.hash());
+        DealRecord memory r = _deals[id];
+        if (r.state == DealState.Settled) revert AlreadySettled(id);
+        _checkAccepted(id, signed, acceptance, signature);
         _settle(id, signed.deal, r, DealState.Accepted, address(0));
     }
 
@@ -134,8 +136,7 @@ contract LilypadSettlement is Escrow, EIP712 {
                 emit SettlementSkipped(id);
                 continue;
             }
-            _checkDeal(id, item.signed);
-            _checkAcceptance(id, item.signed.deal, item.acceptance, item.acceptanceSignature);
+            _checkAccepted(id, item.signed, item.acceptance, item.acceptanceSignature);
             _settle(id, item.signed.deal, r, DealState.Accepted, address(0));
             ++settled;
         }
@@ -261,6 +262,23 @@ contract LilypadSettlement is Escrow, EIP712 {
         Deal calldata d = signed.deal;
         if (msg.sender != d.jobCreator) _checkSigner(id, signed.jobCreatorSignature, d.jobCreator);
         if (msg.sender != d.resourceProvider) _checkSigner(id, signed.resourceProviderSignature, d.resourceProvider);
+        _checkTerms(id, d);
+    }
+
+    /// @dev On the happy path the job creator's signed acceptance names the deal by its id, the EIP-712
+    /// hash of all its terms: that signature binds the creator to the deal, so its deal signature is
+    /// not checked again (one recovery less per job in a batch).
+    function _checkAccepted(bytes32 id, SignedDeal calldata signed, ResultsAccepted calldata a, bytes calldata signature)
+        internal
+        view
+    {
+        Deal calldata d = signed.deal;
+        _checkAcceptance(id, d, a, signature);
+        if (msg.sender != d.resourceProvider) _checkSigner(id, signed.resourceProviderSignature, d.resourceProvider);
+        _checkTerms(id, d);
+    }
+
+    function _checkTerms(bytes32 id, Deal calldata d) internal pure {
         if (d.paymentCollateral < d.price + d.solverFee + d.mediatorFee || d.timeoutCollateral < d.mediatorFee) {
             revert Undercollateralised(id);
         }

@@ -147,14 +147,14 @@ export class SettlementClient {
   // ---------------------------------------------------------------- settlement
 
   async settleAccepted (signed: SignedDeal, acceptance: ResultsAccepted, signature: string): Promise<SettlementReceipt> {
-    return await this.write('settleAccepted', [this.evidence(signed), acceptance, compact(signature)])
+    return await this.write('settleAccepted', [this.acceptedEvidence(signed), acceptance, compact(signature)])
   }
 
   /** Settles many accepted deals in one transaction (deals settled meanwhile are skipped, not failed). */
   async settleBatch (items: AcceptedDeal[]): Promise<SettlementReceipt> {
     if (items.length === 0) throw new SettlementError('BAD_EVIDENCE', 'an empty batch')
     return await this.write('settleBatch', [items.map(i => ({
-      signed: this.evidence(i.signed), acceptance: i.acceptance, acceptanceSignature: compact(i.acceptanceSignature)
+      signed: this.acceptedEvidence(i.signed), acceptance: i.acceptance, acceptanceSignature: compact(i.acceptanceSignature)
     }))])
   }
 
@@ -184,6 +184,11 @@ export class SettlementClient {
 
   async claimTimeoutMediate (signed: SignedDeal): Promise<SettlementReceipt> {
     return await this.write('claimTimeoutMediate', [this.evidence(signed)])
+  }
+
+  /** On the happy path the creator's signed acceptance stands for its deal signature, which is left out. */
+  private acceptedEvidence (signed: SignedDeal): SignedDeal {
+    return { ...this.evidence(signed), jobCreatorSignature: '0x' }
   }
 
   /**

@@ -74,7 +74,8 @@ describe('settlement paths', () => {
   it('rejects a malformed signature', async () => {
     const deal = await makeDeal(f)
     const { signed, acceptance, signature } = await accepted(deal)
-    await expectCode(f.clients.resourceProvider.settleAccepted({ ...signed, jobCreatorSignature: signed.jobCreatorSignature.slice(0, 100) }, acceptance, signature), 'BAD_SIGNATURE')
+    await expectCode(f.clients.outsider.settleAccepted({ ...signed, resourceProviderSignature: signed.resourceProviderSignature.slice(0, 100) }, acceptance, signature), 'BAD_SIGNATURE')
+    await expectCode(f.clients.outsider.lockDeal({ ...signed, jobCreatorSignature: signed.jobCreatorSignature.slice(0, 100) }), 'BAD_SIGNATURE')
     await expectCode(f.clients.resourceProvider.settleAccepted(signed, acceptance, '0x' + '00'.repeat(65)), 'BAD_SIGNATURE')
   })
 
@@ -87,8 +88,11 @@ describe('settlement paths', () => {
     await expectCode(f.clients.outsider.settleAccepted({ ...signed, resourceProviderSignature: '0x' }, acceptance, signature), 'BAD_SIGNATURE')
     const byProvider = await signAs(f, 'resourceProvider', 'ResultsAccepted', acceptance)
     await expectCode(f.clients.resourceProvider.settleAccepted(signed, acceptance, byProvider), 'WRONG_SIGNER')
-    await expectCode(f.clients.resourceProvider.settleAccepted({ ...signed, deal: { ...deal, price: '1100' } }, acceptance, signature), 'WRONG_SIGNER')
-    await expectCode(f.clients.outsider.settleAccepted({ ...signed, deal: { ...deal, price: '1100' } }, acceptance, signature), 'WRONG_SIGNER')
+    // a deal changed after signing: its id changes, so the acceptance no longer names it and the signatures fail
+    const changed = { ...signed, deal: { ...deal, price: '1100' } }
+    await expectCode(f.clients.resourceProvider.settleAccepted(changed, acceptance, signature), 'WRONG_DEAL')
+    await expectCode(f.clients.outsider.lockDeal(changed), 'WRONG_SIGNER')
+    await expectCode(f.clients.jobCreator.claimTimeoutSubmit(changed), 'WRONG_SIGNER')
     await expectCode(f.clients.resourceProvider.settleAccepted(signed, { ...acceptance, author: f.wallets.outsider.address }, signature), 'WRONG_AUTHOR')
     await expectCode(f.clients.resourceProvider.settleAccepted(signed, { ...acceptance, dealId: '0x' + '55'.repeat(32) }, signature), 'WRONG_DEAL')
   })

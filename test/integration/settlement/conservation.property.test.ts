@@ -13,7 +13,7 @@ import { makeDeal, sign, startFixture, type Fixture, type Party } from './fixtur
 import { passDeadline, reachOutcome } from './outcomes.ts'
 
 let f: Fixture
-beforeAll(async () => { f = await startFixture() })
+beforeAll(async () => { f = await startFixture() }, 180_000) // the first run compiles the contracts
 afterAll(async () => { await f?.stop() })
 
 const depositors = ['jobCreator', 'resourceProvider'] as const

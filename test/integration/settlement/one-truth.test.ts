@@ -11,7 +11,7 @@ let f: Fixture
 beforeAll(async () => {
   f = await startFixture()
   await Promise.all([f.clients.jobCreator.deposit(TOKENS), f.clients.resourceProvider.deposit(TOKENS)])
-})
+}, 180_000)
 afterAll(async () => { await f?.stop() })
 
 const AMOUNTS: Array<{ name: string, terms: Partial<Deal> }> = [

@@ -10,7 +10,7 @@ let f: Fixture
 beforeAll(async () => {
   f = await startFixture()
   await depositAll(f)
-})
+}, 180_000)
 afterAll(async () => { await f?.stop() })
 
 async function accepted (deal: Deal): Promise<{ signed: SignedDeal, acceptance: ReturnType<typeof acceptanceOf>, signature: string }> {

@@ -84,17 +84,36 @@ export function compareJobs (a: MatchableJob, b: MatchableJob): number {
 }
 
 const ANY_MODULE = '\u0000any'
+/** mediators beyond this many distinct addresses are checked through a set instead of a bit mask */
+const MASK_BITS = 30
+
+interface Entry<O extends MatchableOffer> {
+  offer: O
+  /** Number(price): monotonic, so it orders exactly except between prices it cannot tell apart */
+  priceNum: number
+  /** bit i set when the offer trusts mediator i */
+  mask: number
+  /** lower-cased mediators, only for offers that trust mediators without a bit */
+  extra: Set<string> | null
+  /** taken offers are unlinked lazily from every group that holds them, when a scan meets them */
+  taken: boolean
+}
+
+function compareEntries<O extends MatchableOffer> (a: Entry<O>, b: Entry<O>): number {
+  if (a.priceNum !== b.priceNum) return a.priceNum - b.priceNum
+  return compareOffers(a.offer, b.offer)
+}
 
 /** One sorted run of offers with union-find links to the next offer still free. */
 class Group<O extends MatchableOffer> {
-  readonly offers: O[] = []
+  readonly entries: Array<Entry<O>> = []
   private next: Int32Array = new Int32Array(0)
   constructor (readonly shape: MachineSpec) {}
 
   seal (): void {
-    this.offers.sort(compareOffers)
-    this.next = new Int32Array(this.offers.length + 1)
-    for (let i = 0; i <= this.offers.length; i++) this.next[i] = i
+    this.entries.sort(compareEntries)
+    this.next = new Int32Array(this.entries.length + 1)
+    for (let i = 0; i <= this.entries.length; i++) this.next[i] = i
   }
 
   /** index of the first free offer at or after i (path-halving find) */
@@ -111,11 +130,17 @@ class Group<O extends MatchableOffer> {
   markTaken (i: number): void { this.next[i] = i + 1 }
 }
 
+function trusts (list: readonly string[], lowerAddress: string): boolean {
+  for (const a of list) if (a.toLowerCase() === lowerAddress) return true
+  return false
+}
+
 export class OrderBook<O extends MatchableOffer = MatchableOffer> {
-  private readonly groups: Group<O>[] = []
+  private readonly groups: Array<Group<O>> = []
   /** module bucket -> groups holding offers that allow it */
-  private readonly byModule = new Map<string, Group<O>[]>()
-  private readonly where = new Map<string, Array<{ group: Group<O>, index: number }>>()
+  private readonly byModule = new Map<string, Array<Group<O>>>()
+  private readonly byId = new Map<string, Entry<O>>()
+  private readonly mediatorBit = new Map<string, number>()
   private readonly solver: string
 
   /** Offers that do not accept this solver are left out at once. */
@@ -123,7 +148,9 @@ export class OrderBook<O extends MatchableOffer = MatchableOffer> {
     this.solver = solver.toLowerCase()
     const groupsByKey = new Map<string, Group<O>>()
     for (const offer of offers) {
-      if (!lower(offer.trustedSolvers).includes(this.solver)) continue
+      if (!trusts(offer.trustedSolvers, this.solver)) continue
+      const entry = this.entryOf(offer)
+      this.byId.set(offer.id, entry)
       const buckets = offer.modules.length === 0 ? [ANY_MODULE] : offer.modules
       for (const bucket of buckets) {
         const key = `${bucket}|${offer.cpu}|${offer.gpu}|${offer.gpuVramMb}|${offer.ramMb}|${offer.diskMb}`
@@ -136,45 +163,58 @@ export class OrderBook<O extends MatchableOffer = MatchableOffer> {
           list.push(group)
           this.byModule.set(bucket, list)
         }
-        group.offers.push(offer)
+        group.entries.push(entry)
       }
     }
-    for (const group of this.groups) {
-      group.seal()
-      group.offers.forEach((offer, index) => {
-        const at = this.where.get(offer.id) ?? []
-        at.push({ group, index })
-        this.where.set(offer.id, at)
-      })
+    for (const group of this.groups) group.seal()
+  }
+
+  private entryOf (offer: O): Entry<O> {
+    let mask = 0
+    let extra: Set<string> | null = null
+    for (const m of offer.trustedMediators) {
+      const key = m.toLowerCase()
+      let bit = this.mediatorBit.get(key)
+      if (bit === undefined && this.mediatorBit.size < MASK_BITS) this.mediatorBit.set(key, bit = this.mediatorBit.size)
+      if (bit !== undefined) mask |= 1 << bit
+      else (extra ??= new Set()).add(key)
     }
+    return { offer, priceNum: Number(offer.price), mask, extra, taken: false }
   }
 
   /** The best free offer for this job, or undefined. Does not take it. */
   bestFor (job: MatchableJob): Match<MatchableJob, O> | undefined {
-    if (!lower(job.trustedSolvers).includes(this.solver)) return undefined
-    let best: O | undefined
-    let bestMediators: string[] = []
+    if (!trusts(job.trustedSolvers, this.solver)) return undefined
+    const jobMediators = job.trustedMediators.map(m => m.toLowerCase())
+    let jobMask = 0
+    for (const m of jobMediators) {
+      const bit = this.mediatorBit.get(m)
+      if (bit !== undefined) jobMask |= 1 << bit
+    }
+    const maxPriceNum = Number(job.maxPrice)
+    let best: Entry<O> | undefined
     for (const bucket of [ANY_MODULE, job.moduleRepo]) {
       for (const group of this.byModule.get(bucket) ?? []) {
         if (!covers(group.shape, job)) continue
-        for (let i = group.firstFree(0); i < group.offers.length; i = group.firstFree(i + 1)) {
-          const offer = group.offers[i]!
-          if (offer.price > job.maxPrice) break
-          if (best !== undefined && compareOffers(offer, best) >= 0) break
-          const mediators = commonMediators(job, offer)
-          if (mediators.length === 0) continue
-          best = offer
-          bestMediators = mediators
+        for (let i = group.firstFree(0); i < group.entries.length; i = group.firstFree(i + 1)) {
+          const entry = group.entries[i]!
+          if (entry.taken) { group.markTaken(i); continue }
+          if (entry.priceNum > maxPriceNum || entry.offer.price > job.maxPrice) break
+          if (best !== undefined && compareEntries(entry, best) >= 0) break
+          if ((entry.mask & jobMask) === 0 && (entry.extra === null || !jobMediators.some(m => entry.extra!.has(m)))) continue
+          best = entry
           break
         }
       }
     }
-    return best === undefined ? undefined : { job, offer: best, mediators: bestMediators }
+    if (best === undefined) return undefined
+    return { job, offer: best.offer, mediators: commonMediators(job, best.offer) }
   }
 
   /** Marks an offer as taken: no later lookup returns it. */
   take (offerId: string): void {
-    for (const { group, index } of this.where.get(offerId) ?? []) group.markTaken(index)
+    const entry = this.byId.get(offerId)
+    if (entry !== undefined) entry.taken = true
   }
 
   /** Greedy matching, oldest job first: each job gets the best offer still free. */

@@ -1,0 +1,87 @@
+/**
+ * Signed messages over direct protocols: a frame is UTF-8 JSON `{ envelope, attachments? }`, where
+ * attachments are signed messages the receiver needs as context (the offers behind a proposal).
+ * The receiver verifies every signature and that the sending peer signed the envelope, before the
+ * message reaches a handler; a frame that fails is refused with INVALID_MESSAGE.
+ */
+import type { PeerId } from '@libp2p/interface'
+import {
+  isMessageError, MAX_ENCODED_SIZE, verifyEnvelope, type Envelope, type LilypadDomain, type Verified
+} from '../messages/index.ts'
+import { MeshError } from './errors.ts'
+import { addressOfPeer } from './peer-identity.ts'
+
+export interface DirectMessage {
+  envelope: Envelope
+  attachments?: Envelope[]
+}
+
+export interface ReceivedDirectMessage {
+  protocol: string
+  peer: PeerId
+  /** the sending peer's Ethereum address, which signed `verified` */
+  address: string
+  verified: Verified
+  /** as received; verify them by type where they matter */
+  attachments: Verified[]
+  /** the raw envelopes, for the event log */
+  envelope: Envelope
+  attachmentEnvelopes: Envelope[]
+}
+
+export const MAX_ATTACHMENTS = 4
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export function encodeDirectMessage (message: DirectMessage): Uint8Array {
+  return encoder.encode(JSON.stringify({ envelope: message.envelope, attachments: message.attachments ?? [] }))
+}
+
+function invalid (message: string): never {
+  throw new MeshError('INVALID_MESSAGE', message)
+}
+
+/**
+ * Decodes and verifies a direct frame. A Deal may carry only the job creator's signature (on its
+ * way to the provider); everything else must be fully signed, unexpired at `now`, and signed by
+ * the sending peer.
+ */
+export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, peer: PeerId, now: number): Omit<ReceivedDirectMessage, 'protocol'> {
+  let value: { envelope?: unknown, attachments?: unknown }
+  try {
+    value = JSON.parse(decoder.decode(frame))
+  } catch {
+    invalid('frame is not UTF-8 JSON')
+  }
+  if (value === null || typeof value !== 'object') invalid('frame is not an object')
+  const attachments = value.attachments ?? []
+  if (!Array.isArray(attachments) || attachments.length > MAX_ATTACHMENTS) invalid(`attachments must be an array of at most ${MAX_ATTACHMENTS}`)
+  const check = (envelope: unknown, what: string, options: { partial?: boolean, now?: number }): Verified => {
+    const type = (envelope as { type?: unknown } | null)?.type
+    const size = encoder.encode(JSON.stringify(envelope)).byteLength
+    if (typeof type === 'string' && type in MAX_ENCODED_SIZE && size > MAX_ENCODED_SIZE[type as keyof typeof MAX_ENCODED_SIZE]) {
+      invalid(`${what} ${type} of ${size} bytes is oversized`)
+    }
+    try {
+      return verifyEnvelope(domain, envelope, options)
+    } catch (err) {
+      if (isMessageError(err)) invalid(`${what}: ${err.message}`)
+      throw err
+    }
+  }
+  const verified = check(value.envelope, 'envelope', { partial: true, now })
+  const address = addressOfPeer(peer)
+  if (address === undefined || !verified.signers.includes(address)) {
+    invalid(`${verified.type} ${verified.id} was sent by ${address ?? peer.toString()}, who did not sign it`)
+  }
+  const checked = attachments.map((a, i) => check(a, `attachment ${i}`, { partial: true }))
+  return {
+    peer,
+    address,
+    verified,
+    attachments: checked,
+    envelope: verified.envelope,
+    attachmentEnvelopes: checked.map(a => a.envelope)
+  }
+}

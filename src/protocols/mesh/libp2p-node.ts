@@ -1,0 +1,63 @@
+/**
+ * The libp2p node factory: TCP, noise, yamux, identify, ping, gossipsub (the maintained
+ * `@libp2p/gossipsub`, successor of `@chainsafe/libp2p-gossipsub` for libp2p 3), bootstrap from
+ * explicit multiaddrs and optional mDNS. The peer id is the node's secp256k1 key.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub, type GossipsubOpts } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { ConnectionGater, Libp2p } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { libp2pPrivateKey } from './peer-identity.ts'
+
+export interface Libp2pNodeOptions {
+  /** 0x-prefixed 32-byte secp256k1 key: the node's Ethereum key */
+  privateKey: string
+  /** listen multiaddrs, e.g. ['/ip4/127.0.0.1/tcp/0'] for a random loopback port */
+  listen: string[]
+  /** multiaddrs (with /p2p/<id>) dialled at start and whenever the node has no peers */
+  bootstrap?: string[]
+  /** find peers on the local network by mDNS (default false) */
+  mdns?: boolean
+  /** connection limits: at most this many open connections (default 64) */
+  maxConnections?: number
+  /** pending inbound connections accepted at once (default 16) */
+  maxIncomingPendingConnections?: number
+  /** ms to establish an outbound connection (default 10 s) */
+  dialTimeoutMs?: number
+  connectionGater?: ConnectionGater
+  gossip?: Partial<GossipsubOpts>
+}
+
+export type Libp2pNode = Libp2p<{ pubsub: GossipSub, identify: unknown, ping: unknown }>
+
+export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Libp2pNode> {
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if ((options.bootstrap ?? []).length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap ?? [], timeout: 0 }))
+  if (options.mdns === true) peerDiscovery.push(mdns())
+  return await createLibp2p({
+    privateKey: libp2pPrivateKey(options.privateKey),
+    addresses: { listen: options.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionGater: options.connectionGater,
+    connectionManager: {
+      maxConnections: options.maxConnections ?? 64,
+      maxIncomingPendingConnections: options.maxIncomingPendingConnections ?? 16,
+      dialTimeout: options.dialTimeoutMs ?? 10_000
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub(options.gossip)
+    }
+  }) as unknown as Libp2pNode
+}

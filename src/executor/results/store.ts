@@ -19,7 +19,19 @@ export class ResultsStore {
 
   /** Stores a results folder's blocks and returns its CID. */
   async add (dir: string): Promise<CID> {
-    return cidOfPath(dir, { blockstore: this.blockstore })
+    // Identical chunks (runs of zeros, repeated output) give the same block more than once;
+    // blockstore-fs is slow to overwrite a block, so each block is written once.
+    const pending = new Map<string, Promise<CID>>()
+    const put = async (cid: CID, bytes: Uint8Array): Promise<CID> => {
+      const key = cid.toString()
+      let p = pending.get(key)
+      if (p === undefined) {
+        p = this.blockstore.has(cid).then(has => has ? cid : this.blockstore.put(cid, bytes))
+        pending.set(key, p)
+      }
+      return p
+    }
+    return cidOfPath(dir, { blockstore: { put } })
   }
 
   async has (cid: CID): Promise<boolean> {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { createCowsayRepo, createCowsayWasmRepo, createModuleRepo, REPO_ROOT } from '../../support/modules.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
@@ -65,14 +65,30 @@ describe('lilypad module check', () => {
 })
 
 describe('lilypad results cid', () => {
+  /** Runs the CLI in this process (its start-up is what the spawned tests above already cover). */
+  async function inProcess (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+    const { main } = await import('../../../src/cli/main.ts')
+    let stdout = ''
+    let stderr = ''
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { stdout += String(s); return true })
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { stderr += String(s); return true })
+    try {
+      const code = await main(['node', 'lilypad', ...args])
+      return { code, stdout, stderr }
+    } finally {
+      out.mockRestore(); err.mockRestore()
+      process.exitCode = undefined
+    }
+  }
+
   it('prints a folder\'s CID as ipfs add -r does', async () => {
     const dir = join(await tempDir(), 'empty')
     await mkdir(dir)
     const r = await lilypad(['results', 'cid', dir], await tempDir())
     expect(r).toMatchObject({ code: 0, stdout: 'QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn\n' })
     await writeFile(join(dir, 'f'), 'hello\n')
-    expect((await lilypad(['results', 'cid', join(dir, 'f')], await tempDir())).stdout).toBe('QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN\n')
-    const bad = await lilypad(['results', 'cid', join(dir, 'nope')], await tempDir())
+    expect(await inProcess(['results', 'cid', join(dir, 'f')])).toMatchObject({ code: 0, stdout: 'QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN\n' })
+    const bad = await inProcess(['results', 'cid', join(dir, 'nope')])
     expect(bad.code).toBe(1)
     expect(bad.stderr).toMatch(/^lilypad results cid: cannot read/)
   })

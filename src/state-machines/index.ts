@@ -35,3 +35,4 @@ export { jobCreatorMachine, JOB_OFFERS_TOPIC, type JobCreatorInput, type JobCrea
 export { resourceProviderMachine, RESOURCE_OFFERS_TOPIC, DEALS_TOPIC, type ResourceProviderInput, type SlotTerms } from './resource-provider.machine.ts'
 export { solverMachine, type SolverInput } from './solver.machine.ts'
 export { mediatorMachine, VERDICTS_TOPIC, type MediatorInput } from './mediator.machine.ts'
+export * from './io.ts'

@@ -3,6 +3,7 @@ import { expect } from 'vitest'
 import fc from 'fast-check'
 import type { AnyStateMachine } from 'xstate'
 import type { InputEvent } from '../../../src/state-machines/contract.ts'
+import { OUTPUT_TYPES } from '../../../src/state-machines/io.ts'
 import { start, step } from '../../../src/state-machines/step.ts'
 
 export function assertReplayProperty (machine: AnyStateMachine, input: unknown, events: fc.Arbitrary<InputEvent>, numRuns = 60): void {
@@ -11,12 +12,20 @@ export function assertReplayProperty (machine: AnyStateMachine, input: unknown, 
       const first = start(machine, input)
       let snap = first.snapshot
       const trace = [JSON.stringify(first)]
+      const ids = new Set(first.outputs.map(o => o.id))
       for (const e of log) {
         const r = step(machine, snap, JSON.parse(JSON.stringify(e)) as InputEvent)
         if (r.outputs.some(o => o.type === 'input.rejected')) {
           expect(r.outputs).toHaveLength(1)
           expect(JSON.stringify(r.snapshot.context)).toBe(JSON.stringify(snap.context))
           expect(r.snapshot.value).toEqual(snap.value)
+        }
+        for (const o of r.outputs) {
+          expect(OUTPUT_TYPES).toContain(o.type)
+          if (o.type === 'input.rejected') continue
+          // handlers are idempotent by id, so a new effect must never reuse one
+          expect(ids.has(o.id), `output id ${o.id} reused`).toBe(false)
+          ids.add(o.id)
         }
         snap = machine.resolveState(JSON.parse(JSON.stringify(r.snapshot)))
         trace.push(JSON.stringify(r))

@@ -90,6 +90,11 @@ export class EventLog {
     return log
   }
 
+  /** A side bucket of the same database, for data kept beside the log (never the records). */
+  bucket (name: 'messages'): StringBucket {
+    return this.db.sublevel<string, string>(Bucket[name], { valueEncoding: 'utf8' })
+  }
+
   /** The newest record. */
   head (): LogRecord {
     if (this.last === undefined) throw new Error('event log head is not loaded')

@@ -4,7 +4,9 @@
  */
 export const Bucket = {
   records: 'r',
-  snapshots: 's'
+  snapshots: 's',
+  /** signed messages a node sent or received (role actors) */
+  messages: 'm'
 } as const
 
 export const SEQ_DIGITS = 16

@@ -3,6 +3,7 @@ import type { InputEvent, Json, MachineOutput } from '../../state-machines/contr
 import { TIMER_FIRED } from '../../state-machines/contract.ts'
 import type { AppendEntry, EventLog } from '../eventlog/event-log.ts'
 import type { LogRecord } from '../eventlog/record.ts'
+import { canonicalJson } from '../eventlog/canonical-json.ts'
 import { deadlinesOf, startMachine, stepMachine, type ActorDefinition, type Step } from './driver.ts'
 import { ActorRecord, outputKey, type AckData, type InputData, type OpenData, type OutputData } from './records.ts'
 import { ReplayState } from './replay-state.ts'
@@ -42,6 +43,11 @@ export interface Change {
   stream: string
   snapshot: AnyMachineSnapshot
   records: LogRecord[]
+}
+
+/** A value as it comes back from the log: canonical JSON, keys sorted, undefined members gone. */
+function asLogged<T> (value: T): T {
+  return JSON.parse(canonicalJson(value ?? null)) as T
 }
 
 export class UnknownStreamError extends Error {
@@ -118,8 +124,9 @@ export class ActorRuntime {
       if (this.state.streams.has(stream)) throw new Error(`stream ${stream} already exists`)
       const definition = this.state.definition(machine)
       if (definition === undefined) throw new Error(`unknown machine ${machine}`)
-      const step = startMachine(definition, input)
-      const data: OpenData = { stream, machine, input }
+      const logged = asLogged(input)
+      const step = startMachine(definition, logged)
+      const data: OpenData = { stream, machine, input: logged }
       return await this.commit(stream, [{ type: ActorRecord.open, data }], [step])
     })
   }
@@ -183,7 +190,8 @@ export class ActorRuntime {
     if (ack !== undefined) entries.push({ type: ActorRecord.ack, data: ack })
     let snapshot = current.snapshot
     for (const input of inputs) {
-      const event = { ...input, at: input.at ?? this.clock.now() } as InputEvent
+      // the machine sees the event exactly as replay will read it back from the log
+      const event = asLogged({ ...input, at: input.at ?? this.clock.now() }) as InputEvent
       const step = stepMachine(definition, snapshot, event)
       const data: InputData = { stream, event }
       entries.push({ type: ActorRecord.input, data })

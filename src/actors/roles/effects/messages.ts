@@ -1,0 +1,73 @@
+import type { Wallet } from 'ethers'
+import type { LilypadDomain, MessageType } from '../../../protocols/messages/eip712-types.ts'
+import type { Envelope } from '../../../protocols/messages/envelope.ts'
+import { messageId, signMessage } from '../../../protocols/messages/signing.ts'
+import type { MachineOutput } from '../../../state-machines/contract.ts'
+import type { EffectHandler } from '../../runtime/actor-runtime.ts'
+import type { MessageStore } from '../message-store.ts'
+import type { MessageTransport } from '../transport.ts'
+
+export interface MessageEffectsModules {
+  domain: LilypadDomain
+  wallet: Pick<Wallet, 'signingKey' | 'address'>
+  store: MessageStore
+  transport: MessageTransport
+  /** waits between delivery attempts to an unreachable party */
+  retryDelaysMs?: number[]
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+}
+
+const DEFAULT_RETRIES = [250, 1000, 2000, 4000, 8000]
+
+function abortableSleep (ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) }, { once: true })
+  })
+}
+
+/** Signs an output's message as this node (adding to signatures already collected, for a Deal). */
+async function signOutput (modules: MessageEffectsModules, output: MachineOutput): Promise<Envelope> {
+  const type = output.messageType as MessageType
+  const existing = Array.isArray(output.signatures) ? output.signatures as string[] : []
+  const envelope = signMessage(modules.wallet, modules.domain, type, output.message as never, existing) as Envelope
+  await modules.store.put(messageId(modules.domain, type, envelope.message), envelope, output.id)
+  return envelope
+}
+
+/**
+ * `message.publish` and `message.send`: sign as this node, keep the signed message, deliver it.
+ * Signing is deterministic (RFC 6979), so carrying an output out again after a crash sends the
+ * very same message, which receivers drop as a duplicate.
+ */
+export function messageEffects (modules: MessageEffectsModules): Record<string, EffectHandler> {
+  const retries = modules.retryDelaysMs ?? DEFAULT_RETRIES
+  const sleep = modules.sleep ?? abortableSleep
+
+  async function deliver (to: string, envelope: Envelope, attachments: Envelope[], signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await modules.transport.send(to, { envelope, attachments }, signal)
+        return
+      } catch (err) {
+        if (signal.aborted || attempt >= retries.length) throw new Error(`cannot deliver ${envelope.type} to ${to}: ${(err as Error).message}`)
+        await sleep(retries[attempt]!, signal)
+      }
+    }
+  }
+
+  return {
+    'message.publish': async (output) => {
+      const envelope = await signOutput(modules, output)
+      await modules.transport.publish(String(output.topic), { envelope, attachments: [] })
+    },
+    'message.send': async (output, { signal }) => {
+      const envelope = await signOutput(modules, output)
+      const attach = Array.isArray(output.attach) ? output.attach as string[] : []
+      const attachments = await Promise.all(attach.filter(id => id !== '').map(id => modules.store.require(id)))
+      const to = Array.isArray(output.to) ? output.to as string[] : []
+      await Promise.all(to.map(address => deliver(address, envelope, attachments, signal)))
+      if (typeof output.topic === 'string') await modules.transport.publish(output.topic, { envelope, attachments: [] })
+    }
+  }
+}

@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto'
+import type { Wallet } from 'ethers'
+import type { JobOffer } from '../../protocols/messages/schemas.ts'
+import { messageId } from '../../protocols/messages/signing.ts'
+import { machines } from '../../state-machines/index.ts'
+import { toDomain, type DomainJson } from '../../state-machines/common.ts'
+import type { ResourceProviderInput, SlotTerms } from '../../state-machines/resource-provider.machine.ts'
+import type { SolverInput } from '../../state-machines/solver.machine.ts'
+import type { MediatorInput } from '../../state-machines/mediator.machine.ts'
+import type { JobCreatorContext, JobCreatorInput } from '../../state-machines/job-creator.machine.ts'
+import { INPUT_REJECTED } from '../../state-machines/rejection.ts'
+import type { MachineOutput } from '../../state-machines/contract.ts'
+import type { EventLog } from '../eventlog/event-log.ts'
+import { ActorRuntime, type Change, type EffectHandler } from '../runtime/actor-runtime.ts'
+import type { Clock } from '../runtime/clock.ts'
+import { systemClock } from '../runtime/clock.ts'
+import { MessageStore } from './message-store.ts'
+import { messageEvent, RoleStream, routeDelivery } from './router.ts'
+import type { Delivery, MessageTransport } from './transport.ts'
+import { messageEffects } from './effects/messages.ts'
+import { jobEffects, type JobRunner } from './effects/jobs.ts'
+import { resultsEffects, type ResultsFetcher } from './effects/results.ts'
+import { chainEffects, type SettlementCalls } from './effects/chain.ts'
+
+export type Role = 'resource-provider' | 'solver' | 'mediator' | 'job-creator'
+export const ROLES: readonly Role[] = ['resource-provider', 'solver', 'mediator', 'job-creator']
+
+export interface RoleHostOptions {
+  roles: readonly Role[]
+  domain: DomainJson
+  resourceProvider?: { slots: SlotTerms[], offerTtlMs?: number, commitMarginMs?: number }
+  solver?: { solverFee: string, mediatorFee: string, proposalTtlMs?: number, batchDelayMs?: number }
+  mediator?: { capacity: number }
+  snapshotEvery?: number
+}
+
+export interface RoleHostModules {
+  log: EventLog
+  wallet: Pick<Wallet, 'signingKey' | 'address'>
+  transport: MessageTransport
+  runner: JobRunner
+  fetcher: ResultsFetcher
+  settlement?: SettlementCalls
+  clock?: Clock
+  /** what the node does with inputs its machines rejected (peer scoring, logs) */
+  onRejected?: (stream: string, output: MachineOutput) => void
+  onError?: (err: Error) => void
+}
+
+export interface JobOptions {
+  /** probability of re-running the job to check the provider's results */
+  checkRate: number
+}
+
+/**
+ * A node's role actors: one runtime over the node's log running a machine per role (and one per
+ * job it created), the effects that connect those machines to the mesh, the executor and the
+ * chain, and the routing of incoming messages to the machines they concern.
+ */
+export class RoleHost {
+  private readonly dealToJob = new Map<string, string>()
+  private readonly store: MessageStore
+
+  private constructor (
+    readonly runtime: ActorRuntime,
+    private readonly options: RoleHostOptions,
+    private readonly modules: RoleHostModules,
+    store: MessageStore
+  ) {
+    this.store = store
+  }
+
+  get address (): string {
+    return this.modules.wallet.address
+  }
+
+  static async start (options: RoleHostOptions, modules: RoleHostModules): Promise<RoleHost> {
+    const store = new MessageStore(modules.log.bucket('messages'))
+    const domain = toDomain(options.domain)
+    const unavailable = (what: string): EffectHandler => async () => { throw new Error(`this node has no ${what}`) }
+    const settlementEffects = modules.settlement === undefined
+      ? Object.fromEntries(['chain.settle', 'chain.claim', 'chain.challenge', 'chain.commitResults'].map(t => [t, unavailable('chain connection')]))
+      : chainEffects({ store, settlement: modules.settlement })
+    let host: RoleHost | undefined = undefined
+    const effects: Record<string, EffectHandler> = {
+      ...messageEffects({ domain, wallet: modules.wallet, store, transport: modules.transport }),
+      ...jobEffects(modules.runner),
+      ...resultsEffects(modules.fetcher),
+      ...settlementEffects,
+      [INPUT_REJECTED]: async (output, { stream }) => { modules.onRejected?.(stream, output) },
+      'deal.outcome': async () => {}
+    }
+    const runtime = await ActorRuntime.start({ snapshotEvery: options.snapshotEvery }, {
+      log: modules.log, definitions: machines, effects, clock: modules.clock, onError: modules.onError
+    })
+    host = new RoleHost(runtime, options, modules, store)
+    for (const stream of runtime.streams()) host.indexJob(stream)
+    runtime.subscribe((change) => host!.indexJob(change.stream))
+    modules.transport.onDelivery((delivery) => { host!.receive(delivery).catch((err: Error) => modules.onError?.(err)) })
+    await host.spawnRoles()
+    return host
+  }
+
+  private now (): number {
+    return (this.modules.clock ?? systemClock).now()
+  }
+
+  private async spawnRoles (): Promise<void> {
+    const { roles, domain } = this.options
+    const self = this.address
+    const at = this.now()
+    const has = (stream: string): boolean => this.runtime.snapshot(stream) !== undefined
+    if (roles.includes('resource-provider') && !has(RoleStream.resourceProvider)) {
+      const rp = this.options.resourceProvider
+      if (rp === undefined || rp.slots.length === 0) throw new Error('a resource provider needs at least one slot')
+      const input: ResourceProviderInput = { domain, self, slots: rp.slots, offerTtlMs: rp.offerTtlMs, commitMarginMs: rp.commitMarginMs, at }
+      await this.runtime.spawn(RoleStream.resourceProvider, 'resource-provider', input as never)
+    }
+    if (roles.includes('solver') && !has(RoleStream.solver)) {
+      const s = this.options.solver ?? { solverFee: '0', mediatorFee: '0' }
+      const input: SolverInput = { domain, self, ...s, at }
+      await this.runtime.spawn(RoleStream.solver, 'solver', input as never)
+    }
+    if (roles.includes('mediator') && !has(RoleStream.mediator)) {
+      const input: MediatorInput = { domain, self, capacity: this.options.mediator?.capacity ?? 4, at }
+      await this.runtime.spawn(RoleStream.mediator, 'mediator', input as never)
+    }
+  }
+
+  /** Logs and applies a message from the mesh in every stream it concerns. */
+  async receive (delivery: Delivery): Promise<string[]> {
+    const domain = toDomain(this.options.domain)
+    for (const envelope of [delivery.envelope, ...delivery.attachments]) {
+      await this.store.put(messageId(domain, envelope.type, envelope.message as never), envelope)
+    }
+    const streams = routeDelivery(delivery, {
+      self: this.address,
+      has: (stream) => this.runtime.snapshot(stream) !== undefined,
+      jobOfDeal: (dealId) => this.dealToJob.get(dealId)
+    })
+    for (const stream of streams) await this.runtime.send(stream, messageEvent(delivery) as never)
+    return streams
+  }
+
+  /**
+   * Publishes a job offer (its author is this node) and follows it to the end; returns its stream.
+   * The creator's secret, which decides whether results get checked, is drawn here.
+   */
+  async submitJob (job: JobOffer, options: JobOptions): Promise<string> {
+    if (!this.options.roles.includes('job-creator')) throw new Error('this node does not run the job-creator role')
+    const id = messageId(toDomain(this.options.domain), 'JobOffer', job)
+    const stream = RoleStream.job(id)
+    const input: JobCreatorInput = {
+      domain: this.options.domain,
+      job,
+      secret: `0x${randomBytes(32).toString('hex')}`,
+      checkRate: options.checkRate,
+      at: this.now()
+    }
+    await this.runtime.spawn(stream, 'job-creator', input as never)
+    return stream
+  }
+
+  job (stream: string): JobCreatorContext | undefined {
+    return this.runtime.snapshot(stream)?.context as JobCreatorContext | undefined
+  }
+
+  /** Calls `listener` with the job's context after every change, until it returns true. */
+  watchJob (stream: string, listener: (context: JobCreatorContext) => boolean | void): () => void {
+    const current = this.job(stream)
+    if (current !== undefined && listener(current) === true) return () => {}
+    const stop = this.runtime.subscribe((change: Change) => {
+      if (change.stream !== stream) return
+      if (listener(change.snapshot.context as JobCreatorContext) === true) stop()
+    })
+    return stop
+  }
+
+  async stop (): Promise<void> {
+    await this.runtime.stop()
+  }
+
+  private indexJob (stream: string): void {
+    if (!stream.startsWith('job:')) return
+    const dealId = (this.runtime.snapshot(stream)?.context as JobCreatorContext | undefined)?.dealId
+    if (typeof dealId === 'string') this.dealToJob.set(dealId, stream)
+  }
+}

@@ -1,0 +1,22 @@
+import type { Envelope } from '../../protocols/messages/envelope.ts'
+
+/** A signed message as it reaches a node, with the signed messages its sender attached as context. */
+export interface Delivery {
+  envelope: Envelope
+  attachments: Envelope[]
+  /** the gossip topic it came on; absent for a direct message */
+  topic?: string
+}
+
+/**
+ * How role actors reach other nodes. The mesh implements it over libp2p (gossipsub for topics,
+ * direct streams for parties); every delivery it hands over has passed its validators.
+ */
+export interface MessageTransport {
+  /** the address this node signs as */
+  readonly address: string
+  publish (topic: string, delivery: Delivery): Promise<void>
+  /** to the node whose key is `address`; rejects when it cannot be reached */
+  send (address: string, delivery: Delivery, signal?: AbortSignal): Promise<void>
+  onDelivery (handler: (delivery: Delivery) => void): void
+}

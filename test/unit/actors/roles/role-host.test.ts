@@ -1,0 +1,138 @@
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Wallet } from 'ethers'
+import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
+import { RoleHost, type Role } from '../../../../src/actors/roles/role-host.ts'
+import type { JobRunner } from '../../../../src/actors/roles/effects/jobs.ts'
+import type { SettlementCalls } from '../../../../src/actors/roles/effects/chain.ts'
+import { auditLog } from '../../../../src/actors/audit.ts'
+import { machines } from '../../../../src/state-machines/index.ts'
+import type { JobOffer } from '../../../../src/protocols/messages/schemas.ts'
+import type { SlotTerms } from '../../../../src/state-machines/resource-provider.machine.ts'
+import { MemoryNetwork } from '../../../support/memory-transport.ts'
+import { useTempDirs } from '../../../support/temp-dir.ts'
+
+const tempDir = useTempDirs()
+const domain = { chainId: '31337', verifyingContract: '0x' + '5e'.repeat(20) }
+const HONEST = 'QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN'
+const OTHER = 'QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn'
+const wallet = (n: number): Wallet => new Wallet('0x' + n.toString(16).padStart(64, '0'))
+const who = { creator: wallet(0xc1), provider: wallet(0xc2), solver: wallet(0xc3), mediator: wallet(0xc4) }
+
+const runnerGiving = (cid: string): JobRunner & { runs: string[] } => {
+  const runs: string[] = []
+  return { runs, run: async (_job, runId) => { runs.push(runId); return { resultsCid: cid, exitCode: 0, durationMs: 5, cpuMs: 0 } } }
+}
+
+function settlementRecorder (): SettlementCalls & { calls: string[] } {
+  const calls: string[] = []
+  const record = (name: string) => async () => { calls.push(name) }
+  return {
+    calls,
+    settleAccepted: record('settleAccepted'),
+    settleVerdict: record('settleVerdict'),
+    challengeResults: record('challengeResults'),
+    commitResults: record('commitResults'),
+    claimTimeoutSubmit: record('claimTimeoutSubmit'),
+    claimTimeoutJudge: record('claimTimeoutJudge'),
+    claimTimeoutMediate: record('claimTimeoutMediate')
+  }
+}
+
+const slot: SlotTerms = {
+  cpu: 4000, gpu: 0, gpuVramMb: 0, ramMb: 8192, diskMb: 65536, modules: [],
+  price: '800', resultsCollateral: '1500', timeoutCollateral: '400',
+  trustedMediators: [who.mediator.address], trustedSolvers: [who.solver.address], multiaddrs: []
+}
+
+function jobOffer (now: number): JobOffer {
+  return {
+    author: who.creator.address, nonce: String(now), expiry: now + 60_000,
+    moduleRepo: '/modules/cowsay', moduleCommit: 'a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2', modulePath: 'lilypad_module.json.tmpl',
+    specHash: '0x' + '12'.repeat(32), inputs: '{"Message":"moo"}',
+    cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 512, diskMb: 1024,
+    maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
+    trustedMediators: [who.mediator.address], trustedSolvers: [who.solver.address],
+    matchDeadline: now + 30_000, agreeWithin: 10_000, submitWithin: 30_000, judgeWithin: 30_000, mediateWithin: 30_000
+  }
+}
+
+const hosts: RoleHost[] = []
+const logs: EventLog[] = []
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map(h => h.stop()))
+  await Promise.all(logs.splice(0).map(l => l.close()))
+})
+
+async function network (runners: { provider: JobRunner, creator: JobRunner, mediator: JobRunner }) {
+  const net = new MemoryNetwork()
+  const dir = await tempDir()
+  const settlement = settlementRecorder()
+  const start = async (name: keyof typeof who, roles: Role[], runner: JobRunner): Promise<RoleHost> => {
+    const log = await EventLog.open(join(dir, name))
+    logs.push(log)
+    const host = await RoleHost.start({
+      roles, domain, resourceProvider: { slots: [slot], commitMarginMs: 5_000 }, solver: { solverFee: '5', mediatorFee: '50', batchDelayMs: 5 }, mediator: { capacity: 2 }
+    }, {
+      log, wallet: who[name], transport: net.join(who[name].address), runner,
+      fetcher: { fetch: async () => true }, settlement
+    })
+    hosts.push(host)
+    return host
+  }
+  const mediator = await start('mediator', ['mediator'], runners.mediator)
+  const solver = await start('solver', ['solver'], runnerGiving(HONEST))
+  const provider = await start('provider', ['resource-provider'], runners.provider)
+  const creator = await start('creator', ['job-creator'], runners.creator)
+  return { net, settlement, mediator, solver, provider, creator }
+}
+
+function finished (host: RoleHost, stream: string): Promise<NonNullable<ReturnType<RoleHost['job']>>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`job stuck: ${JSON.stringify(host.job(stream)?.phase)}`)), 10_000)
+    host.watchJob(stream, (c) => {
+      if (c.phase !== 'done') return false
+      clearTimeout(timer)
+      resolve(c)
+      return true
+    })
+  })
+}
+
+async function expectAudited (): Promise<void> {
+  for (const log of logs) {
+    const rejected: unknown[] = []
+    for await (const r of log.read(1)) {
+      const output = (r.data as { output?: { type: string } }).output
+      if (r.type === 'output' && output?.type === 'input.rejected') rejected.push(output)
+    }
+    expect(rejected, 'an honest run rejects nothing').toEqual([])
+    const report = await auditLog(log, machines)
+    expect(report.failure, JSON.stringify(report.failure)).toBeUndefined()
+  }
+}
+
+describe('RoleHost', () => {
+  it('carries a job from offer to accepted results across four nodes, and every log audits', async () => {
+    const provider = runnerGiving(HONEST)
+    const n = await network({ provider, creator: runnerGiving(HONEST), mediator: runnerGiving(HONEST) })
+    const stream = await n.creator.submitJob(jobOffer(Date.now()), { checkRate: 0 })
+    const job = await finished(n.creator, stream)
+    expect(job).toMatchObject({ outcome: 'Accepted', resultsCid: HONEST, checked: false })
+    expect(provider.runs).toEqual([`run:${job.dealId}`])
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(n.settlement.calls).toEqual(['settleAccepted'])
+    expect(n.net.published.map(p => p.topic)).toContain('lilypad/deals')
+    await expectAudited()
+  })
+
+  it('routes a challenge to the named mediator, whose verdict reaches both parties', async () => {
+    const n = await network({ provider: runnerGiving(HONEST), creator: runnerGiving(OTHER), mediator: runnerGiving(HONEST) })
+    const stream = await n.creator.submitJob(jobOffer(Date.now()), { checkRate: 1 })
+    const job = await finished(n.creator, stream)
+    expect(job).toMatchObject({ outcome: 'MediationAccepted', checked: true, mediator: who.mediator.address })
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(n.settlement.calls).toEqual(expect.arrayContaining(['challengeResults', 'settleVerdict']))
+    await expectAudited()
+  })
+})

@@ -1,0 +1,148 @@
+/**
+ * The simulated settlement chain: escrow balances and the optimistic dispute rules of DESIGN §8,
+ * with payouts from the protocol's own `settle()`. Transactions are included at the next block.
+ *
+ * - A deal exists on chain once both parties signed it; its collaterals are locked then.
+ * - `commitResults` (provider) counts only until the submit deadline.
+ * - `challenge` (job creator) counts only until the judge deadline, naming a mediator of the deal.
+ * - `settle` Accepted needs the creator's acceptance; a mediation outcome needs the mediator's verdict.
+ * - `TimeoutSubmit` fails once results were committed or challenged; `TimeoutJudge` needs a
+ *   commitment and no challenge; `TimeoutMediate` needs a challenge. Each claim checks its deadline
+ *   against block time, and a deal settles once.
+ */
+import type { Deal } from '../src/protocols/messages/schemas.ts'
+import { lockedBy, settle, type DealOutcome, type Settlement } from '../src/state-machines/index.ts'
+
+export interface ChainDeal {
+  dealId: string
+  deal: Deal
+  agreedAt: number
+  committedCid: string | null
+  challengedMediator: string | null
+  settlement: Settlement | null
+  settledAt: number | null
+}
+
+export type ChainTx =
+  | { kind: 'commitResults', dealId: string, resultsCid: string, by: string }
+  | { kind: 'challenge', dealId: string, mediator: string, by: string }
+  | { kind: 'settle', dealId: string, outcome: DealOutcome, by: string, mediator?: string }
+  | { kind: 'claim', dealId: string, outcome: 'TimeoutSubmit' | 'TimeoutJudge' | 'TimeoutMediate', by: string }
+
+export type TxResult = { ok: true, settlement?: Settlement } | { ok: false, reason: string }
+
+export class SimChain {
+  readonly deals = new Map<string, ChainDeal>()
+  readonly balances = new Map<string, bigint>()
+  escrow = 0n
+  readonly initialSupply: bigint
+  readonly rejected = new Map<string, number>()
+  /** every settlement paid out exactly what its deal locked */
+  payoutsMatchLocks = true
+  txs = 0
+
+  constructor (readonly blockTimeMs: number, accounts: Iterable<string>, deposit: bigint) {
+    let supply = 0n
+    for (const a of accounts) { this.balances.set(a, deposit); supply += deposit }
+    this.initialSupply = supply
+  }
+
+  /** When a transaction sent at `at` is included. */
+  inclusion (at: number): number {
+    return (Math.floor(at / this.blockTimeMs) + 1) * this.blockTimeMs
+  }
+
+  /** A deal signed by both parties: lock both sides' funds. Idempotent. */
+  agree (dealId: string, deal: Deal, at: number): void {
+    if (this.deals.has(dealId)) return
+    const locked = lockedBy(deal)
+    this.move(deal.jobCreator, -locked.jobCreator)
+    this.move(deal.resourceProvider, -locked.resourceProvider)
+    this.escrow += locked.jobCreator + locked.resourceProvider
+    this.deals.set(dealId, { dealId, deal, agreedAt: at, committedCid: null, challengedMediator: null, settlement: null, settledAt: null })
+  }
+
+  apply (tx: ChainTx, blockTime: number): TxResult {
+    this.txs++
+    const d = this.deals.get(tx.dealId)
+    if (d === undefined) return this.fail('UNKNOWN_DEAL')
+    if (d.settlement !== null) return this.fail('ALREADY_SETTLED')
+    const deal = d.deal
+    switch (tx.kind) {
+      case 'commitResults':
+        if (blockTime > deal.submitDeadline) return this.fail('COMMIT_LATE')
+        d.committedCid = tx.resultsCid
+        return { ok: true }
+      case 'challenge':
+        if (blockTime > deal.judgeDeadline) return this.fail('CHALLENGE_LATE')
+        if (d.challengedMediator !== null) return this.fail('ALREADY_CHALLENGED')
+        d.challengedMediator = tx.mediator
+        return { ok: true }
+      case 'settle':
+        if (tx.outcome === 'Accepted') {
+          if (d.challengedMediator !== null) return this.fail('CHALLENGED')
+          return this.close(d, { outcome: 'Accepted' }, blockTime)
+        }
+        if (tx.outcome === 'MediationAccepted' || tx.outcome === 'MediationRejected') {
+          const mediator = tx.mediator ?? d.challengedMediator
+          if (mediator == null) return this.fail('NO_VERDICT')
+          return this.close(d, { outcome: tx.outcome, mediator }, blockTime)
+        }
+        return this.fail('NOT_SETTLEABLE')
+      case 'claim':
+        switch (tx.outcome) {
+          case 'TimeoutSubmit':
+            if (blockTime <= deal.submitDeadline) return this.fail('TOO_EARLY')
+            if (d.committedCid !== null || d.challengedMediator !== null) return this.fail('RESULTS_COMMITTED')
+            break
+          case 'TimeoutJudge':
+            if (blockTime <= deal.judgeDeadline) return this.fail('TOO_EARLY')
+            if (d.committedCid === null) return this.fail('NOT_COMMITTED')
+            if (d.challengedMediator !== null) return this.fail('CHALLENGED')
+            break
+          case 'TimeoutMediate':
+            if (blockTime <= deal.mediateDeadline) return this.fail('TOO_EARLY')
+            if (d.challengedMediator === null) return this.fail('NOT_CHALLENGED')
+            break
+        }
+        return this.close(d, { outcome: tx.outcome }, blockTime)
+    }
+  }
+
+  /** Deals agreed on chain and never settled. */
+  unsettled (): ChainDeal[] {
+    return [...this.deals.values()].filter(d => d.settlement === null)
+  }
+
+  /** Balances plus escrow equal the initial supply, and escrow holds exactly what open deals lock. */
+  fundsConserved (): boolean {
+    let total = this.escrow
+    for (const b of this.balances.values()) total += b
+    let open = 0n
+    for (const d of this.unsettled()) {
+      const l = lockedBy(d.deal)
+      open += l.jobCreator + l.resourceProvider
+    }
+    return this.payoutsMatchLocks && total === this.initialSupply && open === this.escrow
+  }
+
+  private close (d: ChainDeal, evidence: Parameters<typeof settle>[1], at: number): TxResult {
+    const s = settle(d.deal, evidence)
+    let paid = 0n
+    for (const t of s.transfers) { this.move(t.to, t.amount); paid += t.amount }
+    if (paid !== s.locked) this.payoutsMatchLocks = false
+    this.escrow -= s.locked
+    d.settlement = s
+    d.settledAt = at
+    return { ok: true, settlement: s }
+  }
+
+  private move (account: string, amount: bigint): void {
+    this.balances.set(account, (this.balances.get(account) ?? 0n) + amount)
+  }
+
+  private fail (reason: string): TxResult {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
+    return { ok: false, reason }
+  }
+}

@@ -1,0 +1,123 @@
+/** What a simulation run is made of: its population, behaviours, economics, timing and network. */
+import type { NetworkOptions } from './network.ts'
+import type { SignatureMode } from './signatures.ts'
+
+export interface ProviderProfile {
+  label: string
+  /** probability that a job's results are made up instead of computed */
+  cheatRate: number
+  /** accepts deals and never runs them */
+  lazy: boolean
+}
+
+export interface CreatorProfile {
+  label: string
+  /** the check rate p the job creator's machine is given */
+  checkRate: number
+  /** its verification claims a different CID, so it challenges honest results */
+  challengesHonest: boolean
+}
+
+export interface MediatorProfile {
+  label: string
+  /** providers (node indices) whose results it vouches for without comparing */
+  colludesWith: ReadonlySet<number>
+}
+
+export interface Population {
+  solvers: number
+  mediators: number
+  providers: number
+  creators: number
+}
+
+export interface Economics {
+  price: bigint
+  /** what running one job costs whoever runs it (provider, checking creator, mediator) */
+  computeCost: bigint
+  solverFee: bigint
+  mediatorFee: bigint
+  /** k: the provider's results collateral is k times the price */
+  collateralMultiple: number
+  providerTimeoutCollateral: bigint
+  creatorTimeoutCollateral: bigint
+  deposit: bigint
+}
+
+export interface Timing {
+  t0: number
+  /** jobs arrive as a Poisson process over this window */
+  arrivalWindowMs: number
+  matchWindowMs: number
+  submitWithinMs: number
+  judgeWithinMs: number
+  mediateWithinMs: number
+  proposalTtlMs: number
+  offerTtlMs: number
+  /** a job runs for minJobMs plus an exponential with this mean */
+  minJobMs: number
+  meanJobExtraMs: number
+  fetchMs: number
+  blockTimeMs: number
+  /** the simulation stops here even if something is still pending */
+  horizonMs: number
+}
+
+export interface SimConfig {
+  scenario: string
+  seed: string
+  signatures: SignatureMode
+  population: Population
+  jobs: number
+  slotsPerProvider: number
+  mediatorCapacity: number
+  /** how many solvers each shard's jobs and offers trust */
+  solversPerShard: number
+  economics: Economics
+  timing: Timing
+  network: NetworkOptions
+  provider: (index: number, shard: number) => ProviderProfile
+  creator: (index: number, shard: number) => CreatorProfile
+  mediator: (index: number) => MediatorProfile
+  /** offline windows [from, to) per node index (solvers, mediators, providers, creators in that order) */
+  offline: Map<number, Array<[number, number]>>
+}
+
+export const HONEST_PROVIDER: ProviderProfile = { label: 'resource-provider', cheatRate: 0, lazy: false }
+export const HONEST_MEDIATOR: MediatorProfile = { label: 'mediator', colludesWith: new Set() }
+
+export function defaultEconomics (): Economics {
+  return {
+    price: 1_000_000n,
+    computeCost: 500_000n,
+    solverFee: 10_000n,
+    mediatorFee: 50_000n,
+    collateralMultiple: 2,
+    providerTimeoutCollateral: 500_000n,
+    creatorTimeoutCollateral: 500_000n,
+    deposit: 10n ** 15n
+  }
+}
+
+export function defaultTiming (): Timing {
+  return {
+    t0: 1_800_000_000_000,
+    arrivalWindowMs: 600_000,
+    matchWindowMs: 60_000,
+    submitWithinMs: 300_000,
+    judgeWithinMs: 120_000,
+    mediateWithinMs: 300_000,
+    proposalTtlMs: 15_000,
+    offerTtlMs: 600_000,
+    minJobMs: 5_000,
+    meanJobExtraMs: 25_000,
+    fetchMs: 500,
+    blockTimeMs: 2_000,
+    horizonMs: 0
+  }
+}
+
+/** The results collateral a provider offers: k times the price. */
+export function resultsCollateral (e: Economics): bigint {
+  return e.price * BigInt(Math.round(e.collateralMultiple * 1000)) / 1000n
+}

@@ -1,0 +1,206 @@
+/** The named scenarios: each turns the command-line knobs into a full run configuration. */
+import {
+  defaultEconomics, defaultTiming, HONEST_MEDIATOR, HONEST_PROVIDER,
+  type CreatorProfile, type MediatorProfile, type Population, type ProviderProfile, type SimConfig
+} from './config.ts'
+import { DEFAULT_NETWORK, type Partition } from './network.ts'
+import { Prng } from './prng.ts'
+import type { SignatureMode } from './signatures.ts'
+
+export interface ScenarioOptions {
+  nodes: number
+  jobs: number
+  seed: string
+  signatures: SignatureMode
+  /** the job creators' check rate */
+  p?: number
+  /** the share of providers that cheat */
+  q?: number
+  /** collateral multiple */
+  k?: number
+  /** message loss rate */
+  loss?: number
+}
+
+export class SimUsageError extends Error {
+  override readonly name = 'SimUsageError'
+  constructor (readonly code: 'UNKNOWN_SCENARIO' | 'BAD_OPTION' | 'TOO_SMALL', message: string) {
+    super(message)
+  }
+}
+
+export function population (nodes: number, minSolvers = 1): Population {
+  const solvers = Math.max(minSolvers, Math.round(nodes / 500))
+  const mediators = Math.max(2, Math.round(nodes / 200))
+  const rest = nodes - solvers - mediators
+  if (rest < 2) throw new SimUsageError('TOO_SMALL', `${nodes} nodes leave no room for providers and job creators (need at least ${solvers + mediators + 2})`)
+  const providers = Math.ceil(rest / 2)
+  return { solvers, mediators, providers, creators: rest - providers }
+}
+
+/** Sizes the arrival window so that providers are busy about half the time. */
+function baseConfig (name: string, o: ScenarioOptions, minSolvers = 1): SimConfig {
+  const pop = population(o.nodes, minSolvers)
+  const timing = defaultTiming()
+  const meanJob = timing.minJobMs + timing.meanJobExtraMs
+  const slots = 1
+  timing.arrivalWindowMs = Math.max(60_000, Math.round(o.jobs * meanJob / (pop.providers * slots * 0.5)))
+  timing.horizonMs = timing.arrivalWindowMs + timing.matchWindowMs + timing.proposalTtlMs + timing.submitWithinMs +
+    timing.judgeWithinMs + timing.mediateWithinMs + 600_000
+  const economics = defaultEconomics()
+  if (o.k !== undefined) economics.collateralMultiple = o.k
+  const checkRate = o.p ?? 0.1
+  return {
+    scenario: name,
+    seed: o.seed,
+    signatures: o.signatures,
+    population: pop,
+    jobs: o.jobs,
+    slotsPerProvider: slots,
+    mediatorCapacity: 10_000,
+    solversPerShard: 1,
+    economics,
+    timing,
+    network: { ...DEFAULT_NETWORK, loss: o.loss ?? 0, partitions: [] },
+    provider: () => HONEST_PROVIDER,
+    creator: () => ({ label: 'job-creator', checkRate, challengesHonest: false }),
+    mediator: () => HONEST_MEDIATOR,
+    offline: new Map()
+  }
+}
+
+const providerRange = (c: SimConfig): [number, number] => {
+  const start = c.population.solvers + c.population.mediators
+  return [start, start + c.population.providers]
+}
+
+/** A deterministic choice of a share of providers, from the seed. */
+function chosenProviders (c: SimConfig, share: number, label: string, filter: (index: number) => boolean = () => true): Set<number> {
+  const [from, to] = providerRange(c)
+  const rng = new Prng(`${c.seed}:${label}`)
+  const out = new Set<number>()
+  for (let i = from; i < to; i++) if (filter(i) && rng.chance(share)) out.add(i)
+  return out
+}
+
+function cheater (label = 'resource-provider (cheating)'): ProviderProfile {
+  return { label, cheatRate: 1, lazy: false }
+}
+
+export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptions) => SimConfig }> = {
+  honest: {
+    about: 'everyone honest: the baseline',
+    build: o => baseConfig('honest', o)
+  },
+  cheating: {
+    about: 'a share q of providers make up results; creators check at rate p; collateral k x price',
+    build: o => {
+      const c = baseConfig('cheating', { ...o, p: o.p ?? 0.2 })
+      const cheats = chosenProviders(c, o.q ?? 0.2, 'cheaters')
+      c.provider = i => cheats.has(i) ? cheater() : HONEST_PROVIDER
+      return c
+    }
+  },
+  collusion: {
+    about: 'cheating providers of shard 0 collude with the mediator that shard prefers',
+    build: o => {
+      const c = baseConfig('collusion', { ...o, p: o.p ?? 0.5 })
+      const shards = Math.max(1, c.population.solvers)
+      const [from] = providerRange(c)
+      const cheats = chosenProviders(c, o.q ?? 0.5, 'colluders', i => (i - from) % shards === 0)
+      const colluder = c.population.solvers // the first mediator: shard 0's first choice
+      c.provider = i => cheats.has(i) ? cheater('resource-provider (colluding)') : HONEST_PROVIDER
+      c.mediator = (i): MediatorProfile => i === colluder ? { label: 'mediator (colluding)', colludesWith: cheats } : HONEST_MEDIATOR
+      return c
+    }
+  },
+  lazy: {
+    about: 'some providers take deals and never run them; others go offline mid-run (deadlines)',
+    build: o => {
+      const c = baseConfig('lazy', o)
+      const lazy = chosenProviders(c, o.q ?? 0.1, 'lazy')
+      const away = chosenProviders(c, 0.1, 'offline', i => !lazy.has(i))
+      const t = c.timing
+      const from = t.t0 + Math.round(t.arrivalWindowMs * 0.3)
+      for (const i of away) c.offline.set(i, [[from, from + t.submitWithinMs * 2]])
+      c.provider = (i): ProviderProfile => lazy.has(i)
+        ? { label: 'resource-provider (lazy)', cheatRate: 0, lazy: true }
+        : away.has(i) ? { ...HONEST_PROVIDER, label: 'resource-provider (offline)' } : HONEST_PROVIDER
+      return c
+    }
+  },
+  challengers: {
+    about: 'some job creators challenge honest results (they always "check" and claim a mismatch)',
+    build: o => {
+      const c = baseConfig('challengers', o)
+      const rng = new Prng(`${c.seed}:challengers`)
+      const share = o.q ?? 0.1
+      const p = o.p ?? 0.1
+      const bad = new Set<number>()
+      const first = c.population.solvers + c.population.mediators + c.population.providers
+      for (let i = first; i < first + c.population.creators; i++) if (rng.chance(share)) bad.add(i)
+      c.creator = (i): CreatorProfile => bad.has(i)
+        ? { label: 'job-creator (challenging)', checkRate: 1, challengesHonest: true }
+        : { label: 'job-creator', checkRate: p, challengesHonest: false }
+      return c
+    }
+  },
+  churn: {
+    about: 'providers and creators drop off and come back at random',
+    build: o => {
+      const c = baseConfig('churn', o)
+      const rng = new Prng(`${c.seed}:churn`)
+      const t = c.timing
+      const first = c.population.solvers + c.population.mediators
+      const total = first + c.population.providers + c.population.creators
+      for (let i = first; i < total; i++) {
+        if (!rng.chance(o.q ?? 0.3)) continue
+        const windows: Array<[number, number]> = []
+        let at = t.t0 + rng.exponential(t.arrivalWindowMs / 2)
+        for (let k = 0; k < 3 && at < t.t0 + t.arrivalWindowMs; k++) {
+          const end = at + rng.between(30_000, 180_000)
+          windows.push([Math.round(at), Math.round(end)])
+          at = end + rng.exponential(t.arrivalWindowMs / 2)
+        }
+        if (windows.length > 0) c.offline.set(i, windows)
+      }
+      return c
+    }
+  },
+  partition: {
+    about: 'a third of providers and creators is cut off from the rest for two minutes',
+    build: o => {
+      const c = baseConfig('partition', o)
+      const rng = new Prng(`${c.seed}:partition`)
+      const t = c.timing
+      const first = c.population.solvers + c.population.mediators
+      const total = first + c.population.providers + c.population.creators
+      const side = new Set<number>()
+      for (let i = first; i < total; i++) if (rng.chance(o.q ?? 0.33)) side.add(i)
+      const from = t.t0 + Math.round(t.arrivalWindowMs * 0.4)
+      const partition: Partition = { from, to: from + 120_000, side }
+      c.network.partitions = [partition]
+      return c
+    }
+  },
+  solvers: {
+    about: 'solvers fail: each shard trusts two solvers, and the first solver crashes for good a fifth of the way in',
+    build: o => {
+      const c = baseConfig('solvers', o, 2)
+      c.solversPerShard = 2
+      const t = c.timing
+      c.offline.set(0, [[t.t0 + Math.round(t.arrivalWindowMs * 0.2), Number.MAX_SAFE_INTEGER]])
+      return c
+    }
+  },
+  lossy: {
+    about: 'the network loses messages (default 1%)',
+    build: o => baseConfig('lossy', { ...o, loss: o.loss ?? 0.01 })
+  }
+}
+
+export function buildScenario (name: string, o: ScenarioOptions): SimConfig {
+  const s = SCENARIOS[name]
+  if (s === undefined) throw new SimUsageError('UNKNOWN_SCENARIO', `unknown scenario "${name}" (scenarios: ${[...Object.keys(SCENARIOS), 'sweep'].join(', ')})`)
+  return s.build(o)
+}

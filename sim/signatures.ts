@@ -1,0 +1,125 @@
+/**
+ * Signing for the simulator, in one of two modes:
+ * - `ecdsa`: every message is signed with the node's secp256k1 key (EIP-712, as the real nodes do)
+ *   and the machines verify it by key recovery. Correct, and about 1 ms per signature and several
+ *   per verification: right for small runs and the invariant tests.
+ * - `fast`: a stand-in that keeps every check the machines make but costs microseconds. A signature
+ *   is the message's EIP-712 hash followed by the signer's index; while the stand-in is installed,
+ *   key recovery returns that index's public key when the hash matches (and falls back to real
+ *   recovery otherwise). A wrong author, a changed message or a missing signature is still
+ *   rejected, exactly as before; what is lost is only unforgeability, which no simulated party
+ *   attacks. Used for runs at scale.
+ */
+import { keccak256, SigningKey, TypedDataEncoder, Wallet } from 'ethers'
+import { lilypadDomain, type LilypadDomain, type MessageType } from '../src/protocols/messages/eip712-types.ts'
+import { signersOf, type Envelope } from '../src/protocols/messages/envelope.ts'
+import { MessageError } from '../src/protocols/messages/errors.ts'
+import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
+import { messageId, parsePayload, signMessage } from '../src/protocols/messages/signing.ts'
+import type { DomainJson } from '../src/state-machines/index.ts'
+import type { Identity } from './identities.ts'
+
+export type SignatureMode = 'ecdsa' | 'fast'
+export const SIGNATURE_MODES: readonly SignatureMode[] = ['ecdsa', 'fast']
+
+export interface Signed<T extends MessageType = MessageType> {
+  id: string
+  envelope: Envelope<T>
+}
+
+export class Signer {
+  private readonly wallets = new Map<number, Wallet>()
+  readonly domain: LilypadDomain
+
+  constructor (readonly mode: SignatureMode, domain: DomainJson) {
+    this.domain = lilypadDomain(BigInt(domain.chainId), domain.verifyingContract)
+  }
+
+  sign<T extends MessageType> (who: Identity, type: T, message: MessagePayloads[T], existing: string[] = []): Signed<T> {
+    if (this.mode === 'ecdsa') {
+      const envelope = signMessage(this.wallet(who), this.domain, type, message, existing)
+      return { id: messageId(this.domain, type, envelope.message), envelope }
+    }
+    const payload = parsePayload(type, message)
+    const id = messageId(this.domain, type, payload)
+    const signers = signersOf(type, payload)
+    const index = signers.indexOf(who.address)
+    if (index < 0) throw new MessageError('WRONG_SIGNER', `${who.address} is not an author of this ${type}`)
+    const signatures = signers.map((_, i) => i === index ? fastSignature(id, who.index) : existing[i])
+    while (signatures.length > 0 && signatures[signatures.length - 1] === undefined) signatures.pop()
+    if (signatures.includes(undefined)) throw new MessageError('MISSING_SIGNATURE', `${type} must be signed by ${signers[0]} first`)
+    return { id, envelope: { type, message: payload, signatures: signatures as string[] } }
+  }
+
+  private wallet (who: Identity): Wallet {
+    let w = this.wallets.get(who.index)
+    if (w === undefined) this.wallets.set(who.index, w = new Wallet(who.privateKey))
+    return w
+  }
+}
+
+/** r = the digest, s = the signer's index + 1, v = 27. */
+export function fastSignature (digest: string, index: number): string {
+  return digest.toLowerCase() + (index + 1).toString(16).padStart(64, '0') + '1b'
+}
+
+type Recover = typeof SigningKey.recoverPublicKey
+type Hash = typeof TypedDataEncoder.hash
+
+/**
+ * Installs the run's accelerators and returns a function that removes them:
+ * - the EIP-712 hash is memoised by content and reuses one encoder per type set (identical
+ *   results: the same ethers code computes them, only once);
+ * - with `fast` signatures, key recovery understands the stand-in signatures of these identities.
+ */
+export function installAccelerators (options: { identities?: readonly Identity[], memoLimit?: number } = {}): () => void {
+  const originalHash: Hash = TypedDataEncoder.hash
+  const originalRecover: Recover = SigningKey.recoverPublicKey
+  const limit = options.memoLimit ?? 100_000
+  const encoders = new Map<string, TypedDataEncoder>()
+  const domains = new Map<string, string>()
+  const memo = new Map<string, string>()
+
+  const hash: Hash = (domain, types, value) => {
+    let key: string
+    try {
+      key = `${String(domain.chainId)}|${String(domain.verifyingContract)}|${String(domain.name)}|${String(domain.version)}|${JSON.stringify(types)}|${JSON.stringify(value)}`
+    } catch {
+      return originalHash(domain, types, value)
+    }
+    const hit = memo.get(key)
+    if (hit !== undefined) return hit
+    const typesKey = JSON.stringify(types)
+    let encoder = encoders.get(typesKey)
+    if (encoder === undefined) encoders.set(typesKey, encoder = TypedDataEncoder.from(types))
+    const domainKey = `${String(domain.chainId)}|${String(domain.verifyingContract)}|${String(domain.name)}|${String(domain.version)}|${String(domain.salt)}`
+    let domainHash = domains.get(domainKey)
+    if (domainHash === undefined) domains.set(domainKey, domainHash = TypedDataEncoder.hashDomain(domain))
+    const digest = keccakOf(domainHash, encoder.hash(value))
+    if (memo.size >= limit) memo.delete(memo.keys().next().value as string)
+    memo.set(key, digest)
+    return digest
+  }
+  TypedDataEncoder.hash = hash
+
+  const identities = options.identities
+  if (identities !== undefined) {
+    SigningKey.recoverPublicKey = ((digest, signature) => {
+      const sig = typeof signature === 'string' ? { r: signature.slice(0, 66), s: '0x' + signature.slice(66, 130) } : signature as { r?: unknown, s?: unknown }
+      if (typeof digest === 'string' && typeof sig.r === 'string' && typeof sig.s === 'string' &&
+          sig.r.toLowerCase() === digest.toLowerCase() && /^0x0{48}[0-9a-f]{16}$/.test(sig.s)) {
+        const who = identities[parseInt(sig.s.slice(50), 16) - 1]
+        if (who !== undefined) return who.publicKey
+      }
+      return originalRecover(digest, signature)
+    }) as Recover
+  }
+  return () => {
+    TypedDataEncoder.hash = originalHash
+    SigningKey.recoverPublicKey = originalRecover
+  }
+}
+
+function keccakOf (domainHash: string, structHash: string): string {
+  return keccak256('0x1901' + domainHash.slice(2) + structHash.slice(2))
+}

@@ -1,0 +1,39 @@
+/** The run's table, as plain text: the same summary always prints the same bytes. */
+import type { Summary } from './summary.ts'
+
+export function formatTable (s: Summary): string {
+  const lines: string[] = []
+  const row = (k: string, v: string): void => { lines.push(`  ${k.padEnd(26)} ${v}`) }
+  lines.push(`scenario ${s.scenario}  seed ${s.seed}  nodes ${s.nodes}  jobs ${s.jobs}`)
+  row('completion rate', `${pct(s.completionRate)} (${s.completed}/${s.jobs})`)
+  row('job latency median', seconds(s.latencyMedianMs))
+  row('job latency p99', seconds(s.latencyP99Ms))
+  row('jobs in a final state', `${s.finalJobs}/${s.jobs}`)
+  row('deals left unsettled', String(s.unsettledDeals))
+  row('cheats caught', `${s.cheatsCaught}/${s.cheats} (undetected ${s.cheatsUndetected})`)
+  row('honest results rejected', String(s.honestRejected))
+  row('funds conserved', s.fundsConserved ? 'yes' : 'no')
+  row('outcomes', Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', '))
+  row('virtual time', seconds(s.virtualEndMs))
+  row('machine steps', String(s.steps))
+  lines.push('')
+  lines.push(`  ${'participant'.padEnd(36)} ${'nodes'.padStart(6)} ${'deals'.padStart(7)} ${'profit/node'.padStart(14)} ${'profit total'.padStart(16)}`)
+  for (const p of s.profits) {
+    lines.push(`  ${p.label.padEnd(36)} ${String(p.nodes).padStart(6)} ${String(p.deals).padStart(7)} ${p.perNode.toString().padStart(14)} ${p.total.toString().padStart(16)}`)
+  }
+  const rejected = Object.entries(s.rejections)
+  if (rejected.length > 0) {
+    lines.push('')
+    lines.push('  inputs refused or dropped:')
+    for (const [k, v] of rejected) lines.push(`    ${k.padEnd(52)} ${v}`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+function pct (x: number): string {
+  return `${(x * 100).toFixed(1)}%`
+}
+
+function seconds (ms: number | null): string {
+  return ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`
+}

@@ -1,0 +1,538 @@
+/**
+ * The simulation engine: the real role machines of `src/state-machines`, stepped purely, with
+ * virtual time, a simulated network and simulated effects (job runs, results fetches, chain
+ * transactions). Every message a machine sends is signed and verified by the protocol's own code.
+ */
+import type { Envelope } from '../src/protocols/messages/envelope.ts'
+import type { MessageType } from '../src/protocols/messages/eip712-types.ts'
+import type { Deal, JobOffer, ResourceOffer } from '../src/protocols/messages/schemas.ts'
+import {
+  DEALS_TOPIC, JOB_OFFERS_TOPIC, machines, RESOURCE_OFFERS_TOPIC, start, step,
+  type DealOutcome, type DealState, type DomainJson, type InputEvent, type MachineOutput, type SlotTerms
+} from '../src/state-machines/index.ts'
+import { SimChain, type ChainTx } from './chain.ts'
+import { resultsCollateral, type CreatorProfile, type MediatorProfile, type ProviderProfile, type SimConfig } from './config.ts'
+import { EventQueue } from './event-queue.ts'
+import { makeIdentities, type Identity } from './identities.ts'
+import { SimNetwork } from './network.ts'
+import { Prng } from './prng.ts'
+import { Signer } from './signatures.ts'
+
+export type NodeKind = 'solver' | 'mediator' | 'resource-provider' | 'job-creator'
+
+type Snapshot = ReturnType<typeof start>['snapshot']
+
+export interface Instance {
+  node: SimNode
+  machine: typeof machines[string]['machine']
+  snapshot: Snapshot
+  armed: Map<string, number>
+  jobOfferId?: string
+}
+
+export interface SimNode {
+  index: number
+  kind: NodeKind
+  label: string
+  shard: number
+  identity: Identity
+  offline: Array<[number, number]>
+  instance: Instance | null
+  jobs: Map<string, Instance>
+  byDeal: Map<string, Instance>
+  /** compute spent running, checking or re-running jobs */
+  cost: bigint
+  provider?: ProviderProfile
+  creator?: CreatorProfile
+  mediator?: MediatorProfile
+}
+
+export interface JobRecord {
+  n: number
+  jobOfferId: string
+  creator: number
+  createdAt: number
+  dealId: string | null
+  provider: number | null
+  /** the state the job creator's machine ended in */
+  creatorOutcome: DealState | null
+  doneAt: number | null
+  /** the outcome the chain settled */
+  outcome: DealOutcome | null
+  settledAt: number | null
+  resultsCid: string | null
+  honestCid: string
+  cheated: boolean
+}
+
+type SimEvent =
+  | { at: number, kind: 'job', creator: number, n: number }
+  | { at: number, kind: 'start', node: number }
+  | { at: number, kind: 'deliver', to: number, envelope: Envelope, attachments: Envelope[] }
+  | { at: number, kind: 'timer', inst: Instance, name: string, due: number }
+  | { at: number, kind: 'effect', inst: Instance, event: InputEvent }
+  | { at: number, kind: 'tx', tx: ChainTx }
+  | { at: number, kind: 'sweep' }
+
+interface Stored { envelope: Envelope, keepUntil: number }
+
+const SWEEP_EVERY_MS = 60_000
+
+export class World {
+  readonly nodes: SimNode[] = []
+  readonly byAddress = new Map<string, SimNode>()
+  readonly jobs = new Map<string, JobRecord>()
+  readonly jobList: JobRecord[] = []
+  readonly chain: SimChain
+  readonly network: SimNetwork
+  readonly rejections = new Map<string, number>()
+  readonly domain: DomainJson = { chainId: '31337', verifyingContract: '0x' + '5e'.repeat(20) }
+  /** machine transitions taken */
+  steps = 0
+  now: number
+  private readonly queue = new EventQueue<SimEvent>()
+  private readonly signer: Signer
+  private readonly store = new Map<string, Stored>()
+  private readonly verdicts = new Map<string, string>()
+  private readonly rng: { arrivals: Prng, jobs: Prng, runs: Prng, secrets: Prng }
+  private creatorsDone = 0
+  private pendingTx = 0
+  private arrivalsLeft: number
+  readonly identities: Identity[]
+
+  constructor (readonly config: SimConfig, identities?: Identity[]) {
+    const root = new Prng(`${config.scenario}:${config.seed}`)
+    this.rng = { arrivals: root.fork('arrivals'), jobs: root.fork('jobs'), runs: root.fork('runs'), secrets: root.fork('secrets') }
+    this.network = new SimNetwork(config.network, root.fork('network'))
+    this.signer = new Signer(config.signatures, this.domain)
+    this.now = config.timing.t0
+    const p = config.population
+    const total = p.solvers + p.mediators + p.providers + p.creators
+    this.identities = identities ?? makeIdentities(total)
+    if (this.identities.length < total) throw new RangeError(`need ${total} identities, got ${this.identities.length}`)
+    this.arrivalsLeft = config.jobs
+    this.buildNodes()
+    this.chain = new SimChain(config.timing.blockTimeMs, this.nodes.map(n => n.identity.address), config.economics.deposit)
+    this.schedule()
+  }
+
+  /** Runs to the end: every job final, or the horizon. Returns the number of machine steps. */
+  run (): number {
+    const horizon = this.config.timing.t0 + this.config.timing.horizonMs
+    for (;;) {
+      const e = this.queue.pop()
+      if (e === undefined || e.at > horizon) break
+      this.now = e.at
+      this.handle(e)
+      if (this.arrivalsLeft === 0 && this.creatorsDone === this.jobList.length && this.pendingTx === 0 &&
+          this.chain.unsettled().length === 0) break
+    }
+    return this.steps
+  }
+
+  shards (): number {
+    return Math.max(1, this.config.population.solvers)
+  }
+
+  // --- population -----------------------------------------------------------------------------
+
+  private buildNodes (): void {
+    const c = this.config
+    const p = c.population
+    const add = (kind: NodeKind, shard: number): SimNode => {
+      const index = this.nodes.length
+      const node: SimNode = {
+        index, kind, label: kind, shard, identity: this.identities[index] as Identity,
+        offline: c.offline.get(index) ?? [], instance: null, jobs: new Map(), byDeal: new Map(), cost: 0n
+      }
+      this.nodes.push(node)
+      this.byAddress.set(node.identity.address, node)
+      return node
+    }
+    for (let i = 0; i < p.solvers; i++) add('solver', i)
+    for (let i = 0; i < p.mediators; i++) {
+      const n = add('mediator', i % this.shards())
+      n.mediator = c.mediator(n.index)
+      n.label = n.mediator.label
+    }
+    for (let i = 0; i < p.providers; i++) {
+      const n = add('resource-provider', i % this.shards())
+      n.provider = c.provider(n.index, n.shard)
+      n.label = n.provider.label
+    }
+    for (let i = 0; i < p.creators; i++) {
+      const n = add('job-creator', i % this.shards())
+      n.creator = c.creator(n.index, n.shard)
+      n.label = n.creator.label
+    }
+  }
+
+  /** The solvers a shard trusts: its own and the next ones. */
+  trustedSolvers (shard: number): string[] {
+    const s = this.config.population.solvers
+    const out: string[] = []
+    for (let i = 0; i < Math.min(this.config.solversPerShard, s); i++) out.push((this.nodes[(shard + i) % s] as SimNode).identity.address)
+    return out
+  }
+
+  /** The mediators a shard trusts, in order of preference: up to three, starting at its own. */
+  trustedMediators (shard: number): string[] {
+    const { solvers, mediators } = this.config.population
+    const out: string[] = []
+    for (let i = 0; i < Math.min(3, mediators); i++) out.push((this.nodes[solvers + (shard + i) % mediators] as SimNode).identity.address)
+    return out
+  }
+
+  private schedule (): void {
+    const t = this.config.timing
+    // solvers and mediators first, so that no offer is published before its solver listens
+    for (const n of this.nodes) this.queue.push({ at: t.t0 + (n.kind === 'resource-provider' ? 100 + this.rng.arrivals.int(500) : 0), kind: 'start', node: n.index })
+    const creators = this.nodes.filter(n => n.kind === 'job-creator')
+    if (creators.length === 0 && this.config.jobs > 0) throw new RangeError('jobs need at least one job creator')
+    const mean = t.arrivalWindowMs / Math.max(1, this.config.jobs)
+    let at = t.t0 + 1_000
+    for (let n = 0; n < this.config.jobs; n++) {
+      at += this.rng.arrivals.exponential(mean)
+      this.queue.push({ at: Math.round(at), kind: 'job', creator: this.rng.arrivals.pick(creators).index, n })
+    }
+    this.queue.push({ at: t.t0 + SWEEP_EVERY_MS, kind: 'sweep' })
+  }
+
+  // --- the event loop -------------------------------------------------------------------------
+
+  private handle (e: SimEvent): void {
+    switch (e.kind) {
+      case 'start': return this.startNode(this.nodes[e.node] as SimNode, e.at)
+      case 'job': {
+        const node = this.nodes[e.creator] as SimNode
+        const back = this.offlineUntil(node, e.at)
+        if (back !== null) { this.queue.push({ ...e, at: back }); return }
+        this.arrivalsLeft--
+        return this.newJob(node, e.n, e.at)
+      }
+      case 'deliver': {
+        const node = this.nodes[e.to] as SimNode
+        if (this.offlineUntil(node, e.at) !== null) { this.count('offline-drop'); return }
+        const inst = this.route(node, e.envelope)
+        if (inst === null) { this.count('unrouted'); return }
+        const event: InputEvent = { type: 'message.received', at: e.at, envelope: e.envelope as never }
+        if (e.attachments.length > 0) event.attachments = e.attachments as never
+        return this.apply(inst, event)
+      }
+      case 'timer': {
+        const deadlines = (e.inst.snapshot.context as { deadlines?: Record<string, number> }).deadlines ?? {}
+        if (deadlines[e.name] !== e.due) return
+        const back = this.offlineUntil(e.inst.node, e.at)
+        if (back !== null) { this.queue.push({ ...e, at: back }); return }
+        return this.apply(e.inst, { type: 'timer.fired', timer: e.name, deadline: e.due, at: e.at } as InputEvent)
+      }
+      case 'effect': {
+        const back = this.offlineUntil(e.inst.node, e.at)
+        if (back !== null) { this.queue.push({ ...e, at: back }); return }
+        return this.apply(e.inst, { ...e.event, at: e.at })
+      }
+      case 'tx': {
+        this.pendingTx--
+        const result = this.chain.apply(e.tx, e.at)
+        if (result.ok && result.settlement !== undefined) {
+          const d = this.chain.deals.get(e.tx.dealId)
+          const job = d === undefined ? undefined : this.jobs.get(d.deal.jobOfferId)
+          if (job !== undefined) { job.outcome = result.settlement.outcome; job.settledAt = e.at }
+        }
+        return
+      }
+      case 'sweep': {
+        for (const [id, s] of this.store) if (s.keepUntil < e.at) this.store.delete(id)
+        if (this.queue.size > 0) this.queue.push({ at: e.at + SWEEP_EVERY_MS, kind: 'sweep' })
+      }
+    }
+  }
+
+  private offlineUntil (node: SimNode, at: number): number | null {
+    for (const [from, to] of node.offline) if (at >= from && at < to) return to
+    return null
+  }
+
+  private route (node: SimNode, envelope: Envelope): Instance | null {
+    if (node.kind !== 'job-creator') return node.instance
+    const m = envelope.message as { jobOfferId?: string, dealId?: string }
+    if (m.jobOfferId !== undefined) return node.jobs.get(m.jobOfferId) ?? null
+    if (m.dealId !== undefined) return node.byDeal.get(m.dealId) ?? null
+    return null
+  }
+
+  // --- machines -------------------------------------------------------------------------------
+
+  private startNode (node: SimNode, at: number): void {
+    const c = this.config
+    const e = c.economics
+    const self = node.identity.address
+    let input: unknown
+    switch (node.kind) {
+      case 'solver':
+        input = { domain: this.domain, self, solverFee: e.solverFee.toString(), mediatorFee: e.mediatorFee.toString(), proposalTtlMs: c.timing.proposalTtlMs, at }
+        break
+      case 'mediator':
+        input = { domain: this.domain, self, capacity: c.mediatorCapacity, at }
+        break
+      case 'resource-provider': {
+        const terms: SlotTerms = {
+          cpu: 4000, gpu: 0, gpuVramMb: 0, ramMb: 8192, diskMb: 65536, modules: [],
+          price: e.price.toString(),
+          resultsCollateral: resultsCollateral(e).toString(),
+          timeoutCollateral: e.providerTimeoutCollateral.toString(),
+          trustedMediators: this.trustedMediators(node.shard),
+          trustedSolvers: this.trustedSolvers(node.shard),
+          multiaddrs: []
+        }
+        input = { domain: this.domain, self, slots: Array.from({ length: c.slotsPerProvider }, () => terms), offerTtlMs: c.timing.offerTtlMs, at }
+        break
+      }
+      case 'job-creator':
+        return
+    }
+    const machine = machines[node.kind]!.machine
+    const started = start(machine, input)
+    const inst: Instance = { node, machine, snapshot: started.snapshot, armed: new Map() }
+    node.instance = inst
+    this.steps++
+    for (const out of started.outputs) this.output(inst, out, at)
+    this.arm(inst, at)
+  }
+
+  private newJob (node: SimNode, n: number, at: number): void {
+    const c = this.config
+    const e = c.economics
+    const t = c.timing
+    const matchDeadline = at + t.matchWindowMs
+    const job: JobOffer = {
+      author: node.identity.address,
+      nonce: String(n),
+      expiry: matchDeadline,
+      moduleRepo: 'github.com/Lilypad-Tech/lilypad-module-cowsay',
+      moduleCommit: 'a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2',
+      modulePath: 'lilypad_module.json.tmpl',
+      specHash: this.rng.jobs.bytes32(),
+      inputs: `{"Message":"job ${n}"}`,
+      cpu: 1000,
+      gpu: 0,
+      gpuVramMb: 0,
+      ramMb: 512,
+      diskMb: 1024,
+      maxPrice: e.price.toString(),
+      maxSolverFee: e.solverFee.toString(),
+      paymentCollateral: (e.price + e.solverFee + e.mediatorFee).toString(),
+      timeoutCollateral: e.creatorTimeoutCollateral.toString(),
+      trustedMediators: this.trustedMediators(node.shard),
+      trustedSolvers: this.trustedSolvers(node.shard),
+      matchDeadline,
+      agreeWithin: t.proposalTtlMs,
+      submitWithin: t.submitWithinMs,
+      judgeWithin: t.judgeWithinMs,
+      mediateWithin: t.mediateWithinMs
+    }
+    const profile = node.creator as CreatorProfile
+    const machine = machines['job-creator']!.machine
+    const started = start(machine, { domain: this.domain, job, secret: this.rng.secrets.bytes32(), checkRate: profile.checkRate, at })
+    const jobOfferId = (started.snapshot.context as { jobOfferId: string }).jobOfferId
+    const inst: Instance = { node, machine, snapshot: started.snapshot, armed: new Map(), jobOfferId }
+    node.jobs.set(jobOfferId, inst)
+    const record: JobRecord = {
+      n, jobOfferId, creator: node.index, createdAt: at, dealId: null, provider: null, creatorOutcome: null, doneAt: null,
+      outcome: null, settledAt: null, resultsCid: null, honestCid: honestCid(jobOfferId), cheated: false
+    }
+    this.jobs.set(jobOfferId, record)
+    this.jobList.push(record)
+    this.steps++
+    for (const out of started.outputs) this.output(inst, out, at)
+    this.arm(inst, at)
+  }
+
+  private apply (inst: Instance, event: InputEvent): void {
+    const r = step(inst.machine, inst.snapshot, event)
+    inst.snapshot = r.snapshot
+    this.steps++
+    if (inst.jobOfferId !== undefined) this.afterCreatorStep(inst, event.at)
+    for (const out of r.outputs) this.output(inst, out, event.at)
+    this.arm(inst, event.at)
+  }
+
+  private afterCreatorStep (inst: Instance, at: number): void {
+    const ctx = inst.snapshot.context as { dealId: string | null, phase: string, outcome: DealState | null }
+    const job = this.jobs.get(inst.jobOfferId as string) as JobRecord
+    if (ctx.dealId !== null && !inst.node.byDeal.has(ctx.dealId)) inst.node.byDeal.set(ctx.dealId, inst)
+    if (ctx.phase === 'done' && job.doneAt === null) {
+      job.doneAt = at
+      job.creatorOutcome = ctx.outcome
+      this.creatorsDone++
+      inst.armed.clear()
+      inst.node.jobs.delete(job.jobOfferId)
+      if (job.dealId !== null) inst.node.byDeal.delete(job.dealId)
+    }
+  }
+
+  /** Arms one timer per deadline the machine holds (once per name and value). */
+  private arm (inst: Instance, at: number): void {
+    const deadlines = (inst.snapshot.context as { deadlines?: Record<string, number> }).deadlines ?? {}
+    for (const name of inst.armed.keys()) if (deadlines[name] === undefined) inst.armed.delete(name)
+    for (const name in deadlines) {
+      const due = deadlines[name] as number
+      if (inst.armed.get(name) === due) continue
+      inst.armed.set(name, due)
+      this.queue.push({ at: Math.max(due, at), kind: 'timer', inst, name, due })
+    }
+  }
+
+  // --- outputs: messages and effects ----------------------------------------------------------
+
+  private output (inst: Instance, out: MachineOutput, at: number): void {
+    switch (out.type) {
+      case 'message.send':
+      case 'message.publish':
+        return this.sendMessage(inst.node, out, at)
+      case 'job.run':
+        return this.runJob(inst, out, at)
+      case 'results.fetch':
+        return this.fetchResults(inst, out, at)
+      case 'results.provide':
+        return
+      case 'chain.settle':
+        return this.transact(at, { kind: 'settle', dealId: out.dealId as string, outcome: out.outcome as DealOutcome, by: inst.node.identity.address, ...(this.verdicts.has(out.dealId as string) ? { mediator: this.verdicts.get(out.dealId as string) } : {}) })
+      case 'chain.claim':
+        return this.transact(at, { kind: 'claim', dealId: out.dealId as string, outcome: out.claim as 'TimeoutSubmit', by: inst.node.identity.address })
+      case 'chain.challenge':
+        return this.transact(at, { kind: 'challenge', dealId: out.dealId as string, mediator: out.mediator as string, by: inst.node.identity.address })
+      case 'chain.commitResults':
+        return this.transact(at, { kind: 'commitResults', dealId: out.dealId as string, resultsCid: out.resultsCid as string, by: inst.node.identity.address })
+      case 'input.rejected':
+        return this.count(`rejected:${String(out.code)}${out.messageType !== undefined ? `:${String(out.messageType)}` : `:${String(out.eventType)}`}`)
+      default:
+        return this.count(`unknown-output:${out.type}`)
+    }
+  }
+
+  private transact (at: number, tx: ChainTx): void {
+    this.pendingTx++
+    this.queue.push({ at: this.chain.inclusion(at), kind: 'tx', tx })
+  }
+
+  private sendMessage (node: SimNode, out: MachineOutput, at: number): void {
+    const type = out.messageType as MessageType
+    const { id, envelope } = this.signer.sign(node.identity, type, out.message as never, (out.signatures as string[] | undefined) ?? [])
+    this.keep(id, envelope as Envelope, at)
+    if (type === 'Deal' && envelope.signatures.length === 2) {
+      const deal = envelope.message as Deal
+      this.chain.agree(id, deal, at)
+      const job = this.jobs.get(deal.jobOfferId)
+      if (job !== undefined) { job.dealId = id; job.provider = this.byAddress.get(deal.resourceProvider)?.index ?? null }
+    }
+    if (type === 'MediationVerdict') this.verdicts.set((envelope.message as { dealId: string }).dealId, node.identity.address)
+    const attachments: Envelope[] = []
+    for (const a of (out.attach as string[] | undefined) ?? []) {
+      const found = this.store.get(a)
+      if (found !== undefined) attachments.push(found.envelope)
+    }
+    for (const to of (out.to as string[] | undefined) ?? []) {
+      const target = this.byAddress.get(to)
+      if (target !== undefined) this.deliver(node, target, envelope as Envelope, attachments, at)
+    }
+    const topic = out.topic as string | undefined
+    if (topic !== undefined) for (const target of this.subscribers(topic, envelope as Envelope)) this.deliver(node, target, envelope as Envelope, [], at)
+  }
+
+  /** Gossip reaches the solvers a message concerns (others would only drop it). */
+  private subscribers (topic: string, envelope: Envelope): SimNode[] {
+    let addresses: readonly string[] = []
+    if (topic === JOB_OFFERS_TOPIC) addresses = (envelope.message as JobOffer).trustedSolvers
+    else if (topic === RESOURCE_OFFERS_TOPIC) addresses = (envelope.message as ResourceOffer).trustedSolvers
+    else if (topic === DEALS_TOPIC) addresses = [(envelope.message as Deal).solver]
+    const out: SimNode[] = []
+    for (const a of addresses) {
+      const n = this.byAddress.get(a)
+      if (n !== undefined && n.kind === 'solver') out.push(n)
+    }
+    return out
+  }
+
+  private deliver (from: SimNode, to: SimNode, envelope: Envelope, attachments: Envelope[], at: number): void {
+    const delay = this.network.transit(from.index, to.index, at)
+    if (delay === null) return
+    this.queue.push({ at: at + delay, kind: 'deliver', to: to.index, envelope, attachments })
+  }
+
+  private keep (id: string, envelope: Envelope, at: number): void {
+    const m = envelope.message as { expiry?: number, mediateDeadline?: number, matchDeadline?: number, submitWithin?: number, judgeWithin?: number, mediateWithin?: number }
+    let keepUntil = m.mediateDeadline ?? m.expiry ?? at
+    if (envelope.type === 'JobOffer') keepUntil = (m.matchDeadline ?? at) + (m.submitWithin ?? 0) + (m.judgeWithin ?? 0) + (m.mediateWithin ?? 0) + this.config.timing.proposalTtlMs
+    const old = this.store.get(id)
+    if (old !== undefined && old.envelope.signatures.length > envelope.signatures.length) return
+    this.store.set(id, { envelope, keepUntil })
+  }
+
+  private runJob (inst: Instance, out: MachineOutput, at: number): void {
+    const node = inst.node
+    const dealId = out.dealId as string
+    const chainDeal = this.chain.deals.get(dealId)
+    const jobOfferId = chainDeal?.deal.jobOfferId ?? inst.jobOfferId ?? ''
+    const job = this.jobs.get(jobOfferId)
+    const honest = job?.honestCid ?? honestCid(jobOfferId)
+    const t = this.config.timing
+    const duration = Math.round(t.minJobMs + this.rng.runs.exponential(t.meanJobExtraMs))
+    let cid = honest
+    let took = duration
+    const cost = this.config.economics.computeCost
+    if (node.kind === 'resource-provider') {
+      const profile = node.provider as ProviderProfile
+      if (profile.lazy) return
+      if (profile.cheatRate > 0 && this.rng.runs.chance(profile.cheatRate)) {
+        cid = fakeCid(jobOfferId, node.identity.address)
+        took = 1_000
+        if (job !== undefined) job.cheated = true
+      } else {
+        node.cost += cost
+      }
+      if (job !== undefined) job.resultsCid = cid
+    } else if (node.kind === 'job-creator') {
+      if ((node.creator as CreatorProfile).challengesHonest) {
+        cid = fakeCid(jobOfferId, node.identity.address)
+      } else {
+        node.cost += cost
+      }
+    } else if (node.kind === 'mediator') {
+      const provider = chainDeal === undefined ? undefined : this.byAddress.get(chainDeal.deal.resourceProvider)
+      if (provider !== undefined && (node.mediator as MediatorProfile).colludesWith.has(provider.index) && job?.resultsCid != null) {
+        cid = job.resultsCid
+        took = 1_000
+      } else {
+        node.cost += cost
+      }
+    }
+    this.queue.push({
+      at: at + took,
+      kind: 'effect',
+      inst,
+      event: { type: 'job.finished', at: at + took, effect: out.id, resultsCid: cid, exitCode: 0, cpuMs: took, durationMs: took }
+    })
+  }
+
+  private fetchResults (inst: Instance, out: MachineOutput, at: number): void {
+    const from = this.byAddress.get(out.from as string)
+    const arrives = at + this.config.timing.fetchMs
+    const ok = from !== undefined && this.offlineUntil(from, arrives) === null && this.network.connected(inst.node.index, from.index, at)
+    this.queue.push({ at: arrives, kind: 'effect', inst, event: { type: 'results.fetched', at: arrives, effect: out.id, ok } })
+  }
+
+  private count (what: string): void {
+    this.rejections.set(what, (this.rejections.get(what) ?? 0) + 1)
+  }
+}
+
+/** The CID every honest run of a job produces: derived from the job alone. */
+export function honestCid (jobOfferId: string): string {
+  return 'bafk' + jobOfferId.slice(2, 58)
+}
+
+/** What a party that did not run the job claims: derived from the job and who made it up. */
+export function fakeCid (jobOfferId: string, who: string): string {
+  return 'bafx' + jobOfferId.slice(2, 42) + who.slice(2, 18).toLowerCase()
+}

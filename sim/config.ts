@@ -91,9 +91,9 @@ export function defaultEconomics (): Economics {
     price: 1_000_000n,
     computeCost: 500_000n,
     solverFee: 10_000n,
-    mediatorFee: 50_000n,
+    mediatorFee: 600_000n,
     collateralMultiple: 2,
-    providerTimeoutCollateral: 500_000n,
+    providerTimeoutCollateral: 1_000_000n,
     creatorTimeoutCollateral: 500_000n,
     deposit: 10n ** 15n
   }

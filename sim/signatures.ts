@@ -102,6 +102,19 @@ export function installAccelerators (options: { identities?: readonly Identity[]
   }
   TypedDataEncoder.hash = hash
 
+  // Addresses are checksummed (a keccak each) every time a message is parsed: memoise short inputs.
+  const shortHashes = new Map<string, Uint8Array>()
+  keccak256.register((data: Uint8Array) => {
+    if (data.length > 64) return keccak256._(data)
+    const key = Buffer.from(data.buffer, data.byteOffset, data.length).toString('latin1')
+    let out = shortHashes.get(key)
+    if (out === undefined) {
+      if (shortHashes.size >= limit) shortHashes.clear()
+      shortHashes.set(key, out = keccak256._(data))
+    }
+    return out
+  })
+
   const identities = options.identities
   if (identities !== undefined) {
     SigningKey.recoverPublicKey = ((digest, signature) => {
@@ -116,6 +129,7 @@ export function installAccelerators (options: { identities?: readonly Identity[]
   }
   return () => {
     TypedDataEncoder.hash = originalHash
+    keccak256.register(keccak256._)
     SigningKey.recoverPublicKey = originalRecover
   }
 }

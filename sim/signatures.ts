@@ -80,16 +80,28 @@ export function installAccelerators (options: { identities?: readonly Identity[]
   const domains = new Map<string, string>()
   const memo = new Map<string, string>()
 
+  // one key per type set: its struct names and field names and types, computed once per types object
+  const typeKeys = new WeakMap<object, string>()
+  const typesKeyOf = (types: Record<string, Array<{ name: string, type: string }>>): string => {
+    let key = typeKeys.get(types)
+    if (key === undefined) {
+      key = Object.keys(types).map(t => `${t}(${(types[t] ?? []).map(f => `${f.type} ${f.name}`).join(',')})`).join('')
+      typeKeys.set(types, key)
+    }
+    return key
+  }
+
   const hash: Hash = (domain, types, value) => {
     let key: string
+    let typesKey: string
     try {
-      key = `${String(domain.chainId)}|${String(domain.verifyingContract)}|${String(domain.name)}|${String(domain.version)}|${JSON.stringify(types)}|${JSON.stringify(value)}`
+      typesKey = typesKeyOf(types as Record<string, Array<{ name: string, type: string }>>)
+      key = `${String(domain.chainId)}|${String(domain.verifyingContract)}|${String(domain.name)}|${String(domain.version)}|${typesKey}|${JSON.stringify(value)}`
     } catch {
       return originalHash(domain, types, value)
     }
     const hit = memo.get(key)
     if (hit !== undefined) return hit
-    const typesKey = JSON.stringify(types)
     let encoder = encoders.get(typesKey)
     if (encoder === undefined) encoders.set(typesKey, encoder = TypedDataEncoder.from(types))
     const domainKey = `${String(domain.chainId)}|${String(domain.verifyingContract)}|${String(domain.name)}|${String(domain.version)}|${String(domain.salt)}`

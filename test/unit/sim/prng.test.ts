@@ -1,0 +1,62 @@
+import { describe, expect, test } from 'vitest'
+import { EventQueue } from '../../../sim/event-queue.ts'
+import { Prng } from '../../../sim/prng.ts'
+
+describe('seeded generator', () => {
+  test('the same seed gives the same stream, another seed another', () => {
+    const a = new Prng('seed-1')
+    const b = new Prng('seed-1')
+    const c = new Prng('seed-2')
+    const xs = Array.from({ length: 50 }, () => a.nextU32())
+    expect(Array.from({ length: 50 }, () => b.nextU32())).toEqual(xs)
+    expect(Array.from({ length: 50 }, () => c.nextU32())).not.toEqual(xs)
+  })
+
+  test('floats are uniform in [0, 1): mean and spread of many draws', () => {
+    const r = new Prng(7)
+    const n = 20_000
+    let sum = 0
+    let below = 0
+    for (let i = 0; i < n; i++) {
+      const x = r.float()
+      expect(x).toBeGreaterThanOrEqual(0)
+      expect(x).toBeLessThan(1)
+      sum += x
+      if (x < 0.1) below++
+    }
+    expect(sum / n).toBeCloseTo(0.5, 1)
+    expect(below / n).toBeGreaterThan(0.09)
+    expect(below / n).toBeLessThan(0.11)
+  })
+
+  test('forked streams do not depend on draws made on the parent afterwards', () => {
+    const a = new Prng('x')
+    const b = new Prng('x')
+    const fa = a.fork('net')
+    b.nextU32()
+    const fb = new Prng('x').fork('net')
+    expect(fa.nextU32()).toBe(fb.nextU32())
+    expect(a.fork('other').nextU32()).not.toBe(new Prng('x').fork('net').nextU32())
+  })
+
+  test('exponential draws have the asked mean', () => {
+    const r = new Prng(3)
+    let sum = 0
+    for (let i = 0; i < 20_000; i++) sum += r.exponential(100)
+    expect(sum / 20_000).toBeGreaterThan(95)
+    expect(sum / 20_000).toBeLessThan(105)
+  })
+})
+
+describe('event queue', () => {
+  test('pops earliest first, and events at the same time in insertion order', () => {
+    const q = new EventQueue<{ at: number, name: string }>()
+    const r = new Prng(1)
+    const items = Array.from({ length: 500 }, (_, i) => ({ at: r.int(50), name: `e${i}` }))
+    for (const it of items) q.push(it)
+    const out: Array<{ at: number, name: string }> = []
+    for (let e = q.pop(); e !== undefined; e = q.pop()) out.push(e)
+    const expected = items.map((it, i) => ({ ...it, i })).sort((a, b) => a.at - b.at || a.i - b.i).map(({ at, name }) => ({ at, name }))
+    expect(out).toEqual(expected)
+  })
+})

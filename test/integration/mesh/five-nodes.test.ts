@@ -33,7 +33,7 @@ describe('five mesh nodes on 127.0.0.1', () => {
 
   beforeAll(async () => {
     const options = { gossip: { heartbeatInterval: 100, seenTTL: SEEN_TTL } }
-    ;[a, b, c, d] = await Promise.all([1, 2, 3, 4].map(n => meshNode(n, options)))
+    ;[a, b, c, d] = await Promise.all([1, 2, 3, 4].map(n => meshNode(n, options))) as [MeshNode, MeshNode, MeshNode, MeshNode]
     for (const node of honest()) inbox.set(node, new Inbox(node, [OFFERS, 'job-offers']))
     // a square with one diagonal: d is two hops from a
     await connect(a, b)

@@ -1,0 +1,26 @@
+import { describe, expect, test } from 'vitest'
+import { parseCommandLine } from '../../../sim/cli-args.ts'
+import { buildScenario, population, SimUsageError } from '../../../sim/scenarios.ts'
+
+function codeOf (f: () => unknown): string | undefined {
+  try { f() } catch (err) { return err instanceof SimUsageError ? err.code : String(err) }
+  return undefined
+}
+
+describe('command line', () => {
+  test('reads the scenario and its knobs; small runs sign with ECDSA, large ones fast', () => {
+    const small = parseCommandLine(['cheating', '--nodes', '50', '--jobs', '100', '--seed', 'x', '--p', '0.3', '--k', '4'])
+    expect(small).toMatchObject({ scenario: 'cheating', options: { nodes: 50, jobs: 100, seed: 'x', p: 0.3, k: 4, signatures: 'ecdsa' } })
+    expect(parseCommandLine(['honest', '--jobs', '100000']).options.signatures).toBe('fast')
+    expect(parseCommandLine(['honest', '--jobs', '10', '--signatures', 'fast']).options.signatures).toBe('fast')
+  })
+
+  test('bad input is one clear error with a stable code', () => {
+    expect(codeOf(() => parseCommandLine([]))).toBe('UNKNOWN_SCENARIO')
+    expect(codeOf(() => parseCommandLine(['honest', '--nodes', 'many']))).toBe('BAD_OPTION')
+    expect(codeOf(() => parseCommandLine(['honest', '--p', '1.5']))).toBe('BAD_OPTION')
+    expect(codeOf(() => parseCommandLine(['honest', '--signatures', 'none']))).toBe('BAD_OPTION')
+    expect(codeOf(() => buildScenario('nonsense', { nodes: 10, jobs: 1, seed: '1', signatures: 'fast' }))).toBe('UNKNOWN_SCENARIO')
+    expect(codeOf(() => population(3))).toBe('TOO_SMALL')
+  })
+})

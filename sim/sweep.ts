@@ -79,8 +79,8 @@ const COLOURS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02
 
 /** A self-contained SVG line chart: closed-form curves, measured points, the honest line, thresholds. */
 export function renderSweepSvg (r: SweepResult): string {
-  const W = 760; const H = 480
-  const m = { left: 70, right: 180, top: 40, bottom: 60 }
+  const W = 820; const H = 480
+  const m = { left: 70, right: 230, top: 40, bottom: 60 }
   const pMax = Math.max(...r.points.map(pt => pt.p), 0.1)
   const ys = [...r.points.flatMap(pt => [pt.expected, pt.cheater]).filter(Number.isFinite), r.honestExpected, 1]
   const yMin = Math.floor(Math.min(...ys) * 2) / 2
@@ -104,7 +104,7 @@ export function renderSweepSvg (r: SweepResult): string {
   out.push(`<text x="${f((m.left + x(pMax)) / 2)}" y="${H - 15}" text-anchor="middle">check rate p</text>`)
   out.push(`<text transform="translate(18 ${f(H / 2)}) rotate(-90)" text-anchor="middle">profit per deal (x price)</text>`)
   out.push(`<line x1="${m.left}" y1="${f(y(r.honestExpected))}" x2="${f(x(pMax))}" y2="${f(y(r.honestExpected))}" stroke="black" stroke-dasharray="6 4"/>`)
-  out.push(`<text x="${f(x(pMax) + 6)}" y="${f(y(r.honestExpected) + 4)}">honest work</text>`)
+  out.push(`<text x="${m.left + 6}" y="${f(y(r.honestExpected) - 6)}">honest work</text>`)
   r.thresholds.forEach((t, i) => {
     const colour = COLOURS[i % COLOURS.length] as string
     const e = { ...r.economics, collateralMultiple: t.k }

@@ -2,6 +2,9 @@ import { Command, CommanderError } from 'commander'
 import { registerAudit } from './commands/audit.ts'
 import { registerModule } from './commands/module.ts'
 import { registerResults } from './commands/results.ts'
+import { registerNode } from './commands/node.ts'
+import { registerDevnet } from './commands/devnet.ts'
+import { registerRun } from './commands/run.ts'
 
 export function buildProgram (): Command {
   const program = new Command('lilypad')
@@ -11,6 +14,9 @@ export function buildProgram (): Command {
   registerAudit(program)
   registerModule(program)
   registerResults(program)
+  registerNode(program)
+  registerRun(program)
+  registerDevnet(program)
   return program
 }
 

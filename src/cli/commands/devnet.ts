@@ -1,0 +1,46 @@
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { startDemoNetwork } from '../demo/demo-network.ts'
+
+export function defaultDevnetDir (env: NodeJS.ProcessEnv = process.env): string {
+  return env.LILYPAD_DEVNET_DIR ?? join(env.DATA_DIR ?? join(homedir(), '.lilypad'), 'devnet')
+}
+
+interface DevnetFlags { dir?: string, providers: string, solvers: string, mediators: string, engine?: 'docker' | 'wasm' }
+
+export function registerDevnet (program: Command): void {
+  program.command('devnet')
+    .description('start a local chain with the contracts deployed and funded accounts, and a mesh covering every role')
+    .option('--dir <dir>', 'where the devnet keeps its nodes and devnet.json (default ~/.lilypad/devnet)')
+    .option('--providers <n>', 'resource providers', '2')
+    .option('--solvers <n>', 'solvers', '2')
+    .option('--mediators <n>', 'mediators', '1')
+    .option('--engine <engine>', 'what cowsay runs on: docker or wasm (default: docker when an engine answers)')
+    .action(async (flags: DevnetFlags) => {
+      const dir = resolve(flags.dir ?? defaultDevnetDir())
+      const devnet = await startDemoNetwork({
+        dir,
+        providers: Number(flags.providers),
+        solvers: Number(flags.solvers),
+        mediators: Number(flags.mediators),
+        engine: flags.engine,
+        log: (line) => process.stderr.write(`devnet: ${line}\n`)
+      })
+      const { info } = devnet
+      process.stdout.write([
+        `devnet is up: chain ${info.rpcUrl} (id ${info.chainId}), settlement ${info.settlementAddress}`,
+        ...info.nodes.map(n => `  ${n.name.padEnd(12)} ${n.address}  ${n.multiaddrs[0] ?? ''}`),
+        `written to ${join(dir, 'devnet.json')}; in another shell:`,
+        `  npx lilypad run cowsay:v0.0.1 -i Message=moo${flags.dir === undefined ? '' : ` --devnet-dir ${dir}`}`,
+        'Ctrl-C stops it.',
+        ''
+      ].join('\n'))
+      await new Promise<void>((done) => {
+        process.once('SIGINT', () => done())
+        process.once('SIGTERM', () => done())
+      })
+      process.stderr.write('devnet: stopping\n')
+      await devnet.stop()
+    })
+}

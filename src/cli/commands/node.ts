@@ -1,0 +1,93 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { LilypadNode } from '../../node/node.ts'
+import { resolveSettings, SettingsError, type NodeSettings, type RawSettings } from '../../node/settings.ts'
+import { slotsFromSettings } from '../../node/slots.ts'
+import { startApi } from '../../node/api.ts'
+import type { Role } from '../../actors/roles/role-host.ts'
+
+const TEST_NETWORKS = ['devnet', 'test']
+
+export async function startNodeFromSettings (settings: NodeSettings): Promise<LilypadNode> {
+  if (settings.corruptOutputs && !TEST_NETWORKS.includes(settings.network)) {
+    throw new SettingsError(`corrupting outputs is a fault for test networks only (${TEST_NETWORKS.join(', ')}), not ${settings.network}`)
+  }
+  if (settings.rpcUrl === undefined || settings.settlementAddress === undefined) {
+    throw new SettingsError('a node needs a chain: set WEB3_RPC_URL and WEB3_SETTLEMENT_ADDRESS (or --rpc-url and --settlement)')
+  }
+  const slots = settings.roles.includes('resource-provider') ? await slotsFromSettings(settings) : []
+  return await LilypadNode.start({
+    dataDir: settings.dataDir,
+    roles: settings.roles,
+    network: settings.network,
+    listen: settings.listen,
+    bootstrap: settings.bootstrap,
+    chain: { rpcUrl: settings.rpcUrl, settlementAddress: settings.settlementAddress },
+    slots,
+    solver: { solverFee: settings.solverFee, mediatorFee: settings.mediatorFee },
+    mediator: { capacity: settings.mediatorCapacity },
+    mirrors: settings.mirrors,
+    docker: settings.docker,
+    corruptOutputs: settings.corruptOutputs
+  })
+}
+
+/** Runs a node until SIGINT or SIGTERM, then stops it in order. */
+async function runDaemon (options: RawSettings & { settlement?: string }): Promise<void> {
+  const { settlement, ...flags } = options
+  const settings = resolveSettings({ ...flags, settlementAddress: settlement })
+  const node = await startNodeFromSettings(settings)
+  const api = settings.apiPort === undefined ? undefined : await startApi(node, settings.roles, settings.apiPort)
+  const info = {
+    address: node.address,
+    peerId: node.mesh.peerId.toString(),
+    roles: settings.roles,
+    multiaddrs: node.mesh.multiaddrs().map(String),
+    api: api === undefined ? null : `http://127.0.0.1:${api.port}`,
+    pid: process.pid
+  }
+  await writeFile(join(settings.dataDir, 'node.json'), JSON.stringify(info, null, 2) + '\n')
+  process.stdout.write(`lilypad node ${info.address} (${settings.roles.join(', ')}) listening on ${info.multiaddrs.join(' ')}\n`)
+  await new Promise<void>((resolve) => {
+    const stop = (): void => { resolve() }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  api?.server.close()
+  await node.stop()
+}
+
+function nodeOptions (command: Command): Command {
+  return command
+    .option('--data-dir <dir>', 'where the node keeps its key, log and results (DATA_DIR; default ~/.lilypad)')
+    .option('--config <file>', 'a JSON config file (default <data-dir>/config.json)')
+    .option('--network <name>', 'network name in gossip topics (LILYPAD_NETWORK; default devnet)')
+    .option('--listen <multiaddrs>', 'comma-separated listen addresses (LILYPAD_LISTEN)')
+    .option('--bootstrap <multiaddrs>', 'comma-separated peers to join through (LILYPAD_BOOTSTRAP)')
+    .option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint (WEB3_RPC_URL)')
+    .option('--settlement <address>', 'the settlement contract (WEB3_SETTLEMENT_ADDRESS)')
+    .option('--solvers <addresses>', 'trusted solvers (SERVICE_SOLVER)')
+    .option('--mediators <addresses>', 'trusted mediators (SERVICE_MEDIATORS)')
+    .option('--offer-cpu <milli>', 'milli-cores per slot (OFFER_CPU; default: detected)')
+    .option('--offer-gpu <n>', 'GPUs per slot (OFFER_GPU)')
+    .option('--offer-ram <mb>', 'MB of memory per slot (OFFER_RAM)')
+    .option('--offer-slots <n>', 'jobs run at once (OFFER_SLOTS; default 1)')
+    .option('--price <wei>', 'price per job (OFFER_PRICE)')
+    .option('--api-port <port>', 'serve /health and /status on 127.0.0.1 (LILYPAD_API_PORT)')
+}
+
+export function registerNode (program: Command): void {
+  nodeOptions(program.command('node'))
+    .description('run a peer node daemon with the given roles')
+    .option('--roles <roles>', 'comma-separated: resource-provider, solver, mediator, job-creator')
+    .action(async (options: RawSettings) => { await runDaemon(options) })
+  const single: Array<[string, Role, string]> = [
+    ['resource-provider', 'resource-provider', 'offer this machine\'s compute and run jobs'],
+    ['solver', 'solver', 'match job offers with resource offers'],
+    ['mediator', 'mediator', 're-run disputed jobs and sign verdicts']
+  ]
+  for (const [name, role, description] of single) {
+    nodeOptions(program.command(name)).description(description).action(async (options: RawSettings) => { await runDaemon({ ...options, roles: [role] }) })
+  }
+}

@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { runJob, JobError, type JobPhase, type JobResult } from '../../node/job-client.ts'
+import type { DevnetInfo } from '../../node/devnet.ts'
+import { defaultDevnetDir } from './devnet.ts'
+
+export interface RunFlags {
+  input: string[]
+  network: string
+  devnetDir?: string
+  mediationChance: string
+  maxPrice?: string
+  json?: boolean
+}
+
+/** Exit codes of `lilypad run`: what went wrong, for scripts. */
+export const RUN_EXIT = { ok: 0, failed: 1, badInput: 2, noMatch: 3, noDeposit: 4, noNetwork: 5 } as const
+
+function parseInputs (pairs: string[]): Record<string, string> {
+  const inputs: Record<string, string> = {}
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    if (at <= 0) throw new JobError('FAILED', `-i takes KEY=VALUE, not ${JSON.stringify(pair)}`)
+    inputs[pair.slice(0, at)] = pair.slice(at + 1)
+  }
+  return inputs
+}
+
+async function loadDevnet (dir: string): Promise<DevnetInfo> {
+  const file = join(dir, 'devnet.json')
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as DevnetInfo
+  } catch {
+    throw new JobError('NO_PEERS', `no devnet found at ${file}: start one with \`lilypad devnet\``)
+  }
+}
+
+const LABEL: Record<JobPhase, string> = {
+  offered: 'offered', matched: 'matched', agreed: 'agreed, running', results: 'results', verifying: 'verifying', verified: 'verified', settled: 'settled'
+}
+
+export async function runCommand (module: string, flags: RunFlags, out = (t: string) => process.stdout.write(t), err = (t: string) => process.stderr.write(t)): Promise<number> {
+  const p = Number(flags.mediationChance)
+  if (!(p >= 0 && p <= 1)) {
+    err(`lilypad run: --mediation-chance must be between 0 and 1, not ${flags.mediationChance}\n`)
+    return RUN_EXIT.badInput
+  }
+  let inputs: Record<string, string>
+  try {
+    inputs = parseInputs(flags.input)
+  } catch (e) {
+    err(`lilypad run: ${(e as Error).message}\n`)
+    return RUN_EXIT.badInput
+  }
+  try {
+    if (flags.network !== 'devnet') throw new JobError('NO_PEERS', `unknown network ${flags.network}: only devnet is configured here`)
+    const dir = resolve(flags.devnetDir ?? defaultDevnetDir())
+    const devnet = await loadDevnet(dir)
+    const result = await runJob({
+      module,
+      inputs,
+      dataDir: process.env.DATA_DIR ?? join(dir, 'job-creator'),
+      privateKey: process.env.WEB3_PRIVATE_KEY ?? devnet.jobCreatorKey,
+      network: devnet.network,
+      rpcUrl: devnet.rpcUrl,
+      settlementAddress: devnet.settlementAddress,
+      bootstrap: devnet.bootstrap,
+      solvers: devnet.solvers,
+      mediators: devnet.mediators,
+      mirrors: devnet.mirrors,
+      checkRate: p,
+      maxPrice: flags.maxPrice === undefined ? undefined : BigInt(flags.maxPrice),
+      onPhase: flags.json === true ? undefined : (phase, detail) => err(`  ${(LABEL[phase] ?? phase).padEnd(16)} ${Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`)
+    })
+    out(flags.json === true ? JSON.stringify(result) + '\n' : describe(result))
+    return RUN_EXIT.ok
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    if (flags.json === true && e instanceof JobError && e.result !== undefined) out(JSON.stringify({ ...e.result, error: e.message }) + '\n')
+    err(`lilypad run: ${(e as Error).message}\n`)
+    switch (code) {
+      case 'NO_MATCH': return RUN_EXIT.noMatch
+      case 'NO_DEPOSIT': return RUN_EXIT.noDeposit
+      case 'NO_PEERS': return RUN_EXIT.noNetwork
+      case 'MODULE_REF_INVALID': case 'MODULE_REPO_NOT_FOUND': case 'MODULE_REF_NOT_FOUND': case 'MODULE_TEMPLATE_NOT_FOUND':
+        return RUN_EXIT.badInput
+      default: return RUN_EXIT.failed
+    }
+  }
+}
+
+function describe (result: JobResult): string {
+  return [
+    `deal ${result.dealId ?? '-'}: ${result.outcome}${result.checked === true ? ' (results re-run and checked)' : ''}${result.settled ? ', settled on chain' : ''}`,
+    `results ${result.resultsCid ?? '-'} in ${result.resultsDir ?? '-'}`,
+    '',
+    result.stdout ?? '(no stdout)',
+    ''
+  ].join('\n')
+}
+
+export function registerRun (program: Command): void {
+  program.command('run')
+    .description('run a module on the network and print its results')
+    .argument('<module>', 'cowsay:v0.0.1, github.com/owner/repo:ref, or a local repository path:ref')
+    .option('-i, --input <KEY=VALUE>', 'a module input (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+    .option('--network <name>', 'the network to run on', 'devnet')
+    .option('--devnet-dir <dir>', 'where `lilypad devnet` wrote devnet.json (default ~/.lilypad/devnet)')
+    .option('--mediation-chance <p>', 'probability of re-running the job to check the results', '0')
+    .option('--max-price <wei>', 'the most this job may cost')
+    .option('--json', 'print one machine-readable result')
+    .action(async (module: string, flags: RunFlags) => {
+      process.exitCode = await runCommand(module, flags)
+    })
+}

@@ -1,0 +1,32 @@
+import { createServer, type Server } from 'node:http'
+import type { LilypadNode } from './node.ts'
+
+/** The node's local HTTP API on 127.0.0.1: `GET /health` and `GET /status`. */
+export async function startApi (node: LilypadNode, roles: string[], port: number): Promise<{ server: Server, port: number }> {
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(body))
+    }
+    if (req.method !== 'GET') return reply(405, { error: 'only GET' })
+    if (req.url === '/health') return reply(200, { ok: true })
+    if (req.url === '/status') {
+      return reply(200, {
+        address: node.address,
+        peerId: node.mesh.peerId.toString(),
+        roles,
+        multiaddrs: node.mesh.multiaddrs().map(String),
+        peers: node.mesh.libp2p.getPeers().length,
+        streams: node.host.runtime.streams().length,
+        logRecords: node.log.length
+      })
+    }
+    reply(404, { error: 'not found' })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve())
+  })
+  const address = server.address()
+  return { server, port: typeof address === 'object' && address !== null ? address.port : port }
+}

@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { computeAddress } from 'ethers'
+import { startDevChain, type DevChain } from '../settlement/dev-chain.ts'
+import { deployContracts } from '../settlement/deploy.ts'
+import { SettlementClient } from '../settlement/client.ts'
+import type { Role } from '../actors/roles/role-host.ts'
+
+/** What a client needs to use a running devnet; written to `<dir>/devnet.json`. */
+export interface DevnetInfo {
+  network: string
+  rpcUrl: string
+  chainId: string
+  settlementAddress: string
+  bootstrap: string[]
+  solvers: string[]
+  mediators: string[]
+  /** a funded account with a deposit, for `lilypad run` */
+  jobCreatorKey: string
+  mirrors: Record<string, string>
+  nodes: Array<{ name: string, roles: Role[], address: string, dataDir: string, pid: number, multiaddrs: string[] }>
+}
+
+export interface DevnetOptions {
+  dir: string
+  providers?: number
+  solvers?: number
+  mediators?: number
+  /** module name or repository → local repository (how an offline network finds its modules) */
+  mirrors?: Record<string, string>
+  /** test networks only: these providers corrupt their outputs */
+  cheatingProviders?: number
+  log?: (line: string) => void
+}
+
+export interface Devnet {
+  info: DevnetInfo
+  chain: DevChain
+  stop: () => Promise<void>
+}
+
+const BIN = fileURLToPath(new URL('../../bin/lilypad.js', import.meta.url))
+const TOKEN = 10n ** 18n
+export const DEVNET_NETWORK = 'devnet'
+
+function waitForFile (path: string, child: ChildProcess, stderr: () => string, timeoutMs = 60_000): Promise<string> {
+  const started = Date.now()
+  return new Promise((resolvePromise, reject) => {
+    const poll = (): void => {
+      readFile(path, 'utf8').then(resolvePromise, () => {
+        if (child.exitCode !== null) return reject(new Error(`node exited (${child.exitCode}) before starting: ${stderr().trim().split('\n').slice(-3).join(' | ')}`))
+        if (Date.now() - started > timeoutMs) return reject(new Error(`node did not start within ${timeoutMs} ms`))
+        setTimeout(poll, 100)
+      })
+    }
+    poll()
+  })
+}
+
+/**
+ * A whole local network in one call: a dev chain with the contracts deployed, funded accounts
+ * with deposits in escrow, and node processes covering every role on 127.0.0.1.
+ */
+export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
+  const log = options.log ?? (() => {})
+  const dir = resolve(options.dir)
+  const plan: Array<{ name: string, roles: Role[], cheat: boolean }> = []
+  for (let i = 0; i < (options.solvers ?? 2); i++) plan.push({ name: `solver-${i + 1}`, roles: ['solver'], cheat: false })
+  for (let i = 0; i < (options.mediators ?? 1); i++) plan.push({ name: `mediator-${i + 1}`, roles: ['mediator'], cheat: false })
+  for (let i = 0; i < (options.providers ?? 2); i++) plan.push({ name: `provider-${i + 1}`, roles: ['resource-provider'], cheat: i < (options.cheatingProviders ?? 0) })
+
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  log('starting the dev chain')
+  const chain = await startDevChain({ accounts: plan.length + 2 })
+  const children: ChildProcess[] = []
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.map(child => new Promise<void>(done => {
+      if (child.exitCode !== null || child.signalCode !== null) return done()
+      child.once('exit', () => done())
+      child.kill('SIGTERM')
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
+    })))
+    await chain.stop()
+  }
+  try {
+    const [deployerKey, jobCreatorKey, ...nodeKeys] = chain.accounts as [string, string, ...string[]]
+    const everyone = [jobCreatorKey, ...nodeKeys].map(k => computeAddress(k))
+    log('deploying the token and settlement contracts')
+    const deployment = await deployContracts({ rpcUrl: chain.rpcUrl, deployerKey, fund: everyone.map(address => ({ address, amount: 1000n * TOKEN })) })
+    const settlementAddress = deployment.settlement
+    log('depositing collateral in escrow for every account')
+    for (const key of [jobCreatorKey, ...nodeKeys]) {
+      const client = await SettlementClient.connect({ rpcUrl: chain.rpcUrl, privateKey: key, settlementAddress })
+      await client.deposit(100n * TOKEN)
+      client.close()
+    }
+    const addressOf = (name: string): string => computeAddress(nodeKeys[plan.findIndex(p => p.name === name)]!)
+    const solvers = plan.filter(p => p.roles.includes('solver')).map(p => addressOf(p.name))
+    const mediators = plan.filter(p => p.roles.includes('mediator')).map(p => addressOf(p.name))
+    const nodes: DevnetInfo['nodes'] = []
+    const bootstrap: string[] = []
+    for (const [index, node] of plan.entries()) {
+      const dataDir = join(dir, 'nodes', node.name)
+      await mkdir(dataDir, { recursive: true })
+      const args = [BIN, 'node', '--roles', node.roles.join(','), '--data-dir', dataDir, '--network', DEVNET_NETWORK,
+        '--listen', '/ip4/127.0.0.1/tcp/0', '--rpc-url', chain.rpcUrl, '--settlement', settlementAddress,
+        '--solvers', solvers.join(','), '--mediators', mediators.join(',')]
+      if (bootstrap.length > 0) args.push('--bootstrap', bootstrap.join(','))
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        WEB3_PRIVATE_KEY: nodeKeys[index]!,
+        LILYPAD_MODULE_MIRRORS: JSON.stringify(options.mirrors ?? {}),
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        ...(node.cheat ? { LILYPAD_TEST_CORRUPT_OUTPUTS: '1' } : {})
+      }
+      const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      children.push(child)
+      let stderr = ''
+      child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-20_000) })
+      child.stdout!.resume()
+      const started = JSON.parse(await waitForFile(join(dataDir, 'node.json'), child, () => stderr)) as { address: string, multiaddrs: string[] }
+      const reachable = started.multiaddrs.filter(a => a.includes('/127.0.0.1/'))
+      if (bootstrap.length < 3) bootstrap.push(`${reachable[0]}`)
+      nodes.push({ name: node.name, roles: node.roles, address: started.address, dataDir, pid: child.pid ?? 0, multiaddrs: reachable })
+      log(`${node.name} (${node.roles.join(', ')}) is up: ${started.address}`)
+    }
+    const info: DevnetInfo = {
+      network: DEVNET_NETWORK,
+      rpcUrl: chain.rpcUrl,
+      chainId: chain.chainId.toString(),
+      settlementAddress,
+      bootstrap: nodes.map(n => n.multiaddrs[0]!).filter(Boolean),
+      solvers,
+      mediators,
+      jobCreatorKey,
+      mirrors: options.mirrors ?? {},
+      nodes
+    }
+    await writeFile(join(dir, 'devnet.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })
+    return { info, chain, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}

@@ -1,0 +1,74 @@
+import type { PeerId } from '@libp2p/interface'
+import type { MessageType } from '../protocols/messages/eip712-types.ts'
+import { DIRECT_PROTOCOLS } from '../protocols/mesh/direct.ts'
+import type { MeshNode } from '../protocols/mesh/mesh-node.ts'
+import { addressOfPeer } from '../protocols/mesh/peer-identity.ts'
+import { MACHINE_TOPICS, TOPIC_NAMES, type TopicName } from '../protocols/mesh/topics.ts'
+import type { Delivery, MessageTransport } from '../actors/roles/transport.ts'
+
+const NEGOTIATION: readonly MessageType[] = ['MatchProposal', 'Deal']
+
+function protocolFor (type: MessageType): string {
+  return NEGOTIATION.includes(type) ? DIRECT_PROTOCOLS.deal : DIRECT_PROTOCOLS.results
+}
+
+const machineTopicOf = Object.fromEntries(Object.entries(MACHINE_TOPICS).map(([machine, name]) => [name, machine])) as Record<TopicName, string>
+
+/**
+ * The role actors' transport over the libp2p mesh: machine topics become gossip topics, messages
+ * to a party go over a direct protocol to the peer whose key is that party's address (a secp256k1
+ * peer id carries its public key, so every peer's address is known from its id). The node's own
+ * publications are also handed to its own roles, as gossipsub does not echo them.
+ */
+export class MeshTransport implements MessageTransport {
+  private handler: ((delivery: Delivery) => void) | undefined
+
+  constructor (private readonly mesh: MeshNode) {}
+
+  get address (): string {
+    return this.mesh.address
+  }
+
+  async start (): Promise<void> {
+    for (const name of TOPIC_NAMES) {
+      this.mesh.onMessage(name, (d) => this.handler?.({ envelope: d.envelope, attachments: [], topic: machineTopicOf[name] }))
+    }
+    for (const protocol of [DIRECT_PROTOCOLS.deal, DIRECT_PROTOCOLS.results]) {
+      await this.mesh.handleDirect(protocol, (message) => {
+        this.handler?.({ envelope: message.envelope, attachments: message.attachmentEnvelopes })
+      })
+    }
+  }
+
+  onDelivery (handler: (delivery: Delivery) => void): void {
+    this.handler = handler
+  }
+
+  async publish (topic: string, delivery: Delivery): Promise<void> {
+    const name = MACHINE_TOPICS[topic]
+    if (name === undefined) throw new Error(`no gossip topic for ${topic}`)
+    await this.mesh.publish(name, delivery.envelope)
+    const local = { envelope: structuredClone(delivery.envelope), attachments: [], topic }
+    setImmediate(() => this.handler?.(local))
+  }
+
+  async send (address: string, delivery: Delivery, signal?: AbortSignal): Promise<void> {
+    if (address.toLowerCase() === this.address.toLowerCase()) {
+      const local = structuredClone({ envelope: delivery.envelope, attachments: delivery.attachments })
+      setImmediate(() => this.handler?.(local))
+      return
+    }
+    const peer = await this.peerOf(address)
+    await this.mesh.sendDirect(peer, protocolFor(delivery.envelope.type), { envelope: delivery.envelope, attachments: delivery.attachments }, { signal })
+  }
+
+  /** The peer whose key is `address`, among the peers this node knows. */
+  private async peerOf (address: string): Promise<PeerId> {
+    const wanted = address.toLowerCase()
+    const match = (peer: PeerId): boolean => addressOfPeer(peer)?.toLowerCase() === wanted
+    const connected = this.mesh.libp2p.getPeers().find(match)
+    if (connected !== undefined) return connected
+    for (const peer of await this.mesh.libp2p.peerStore.all()) if (match(peer.id)) return peer.id
+    throw new Error(`no known peer has the address ${address}`)
+  }
+}

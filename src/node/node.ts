@@ -1,0 +1,171 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Wallet } from 'ethers'
+import pino, { type Logger } from 'pino'
+import { EventLog } from '../actors/eventlog/event-log.ts'
+import { RoleHost, type Role } from '../actors/roles/role-host.ts'
+import { ModuleRunner } from '../actors/roles/module-runner.ts'
+import type { ResultsFetcher } from '../actors/roles/effects/results.ts'
+import type { SlotTerms } from '../state-machines/resource-provider.machine.ts'
+import type { DomainJson } from '../state-machines/common.ts'
+import { lilypadDomain } from '../protocols/messages/eip712-types.ts'
+import { createMeshNode, type MeshNode } from '../protocols/mesh/mesh-node.ts'
+import { addressOfPeer } from '../protocols/mesh/peer-identity.ts'
+import { DockerExecutor } from '../executor/docker/executor.ts'
+import { WasmExecutor } from '../executor/wasm/executor.ts'
+import { ResultsStore } from '../executor/results/store.ts'
+import { ResultsExchange } from '../executor/results/exchange.ts'
+import { parseCid } from '../executor/results/cid.ts'
+import type { Executors } from '../executor/results/determinism.ts'
+import type { ModuleMirrors } from '../executor/modules/mirrors.ts'
+import { SettlementClient } from '../settlement/client.ts'
+import { loadNodeKey, type NodeKey } from './node-key.ts'
+import { MeshTransport } from './mesh-transport.ts'
+
+export interface ChainOptions {
+  rpcUrl: string
+  settlementAddress: string
+}
+
+export interface NodeOptions {
+  dataDir: string
+  roles: Role[]
+  /** network name in gossip topics */
+  network: string
+  listen: string[]
+  bootstrap: string[]
+  /** where deals settle; without it the node signs under `domain` and cannot settle */
+  chain?: ChainOptions
+  domain?: DomainJson
+  slots?: SlotTerms[]
+  solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number, proposalTtlMs?: number }
+  mediator?: { capacity: number }
+  mirrors?: ModuleMirrors
+  /** run Docker modules (default: when an engine answers) */
+  docker?: boolean
+  /** test networks only: the provider alters its outputs, so mediation can be exercised */
+  corruptOutputs?: boolean
+  logger?: Logger
+}
+
+/**
+ * The composition root: builds a node's parts in order (key, log, chain, mesh, results, executors,
+ * role actors) and stops them in reverse. Nothing is lost on stop: every input is already logged.
+ */
+export class LilypadNode {
+  private constructor (
+    readonly key: NodeKey,
+    readonly log: EventLog,
+    readonly mesh: MeshNode,
+    readonly results: ResultsStore,
+    readonly exchange: ResultsExchange,
+    readonly host: RoleHost,
+    readonly settlement: SettlementClient | undefined,
+    readonly domain: DomainJson,
+    readonly logger: Logger
+  ) {}
+
+  get address (): string {
+    return this.key.address
+  }
+
+  static async start (options: NodeOptions, env: NodeJS.ProcessEnv = process.env): Promise<LilypadNode> {
+    const logger = options.logger ?? pino({ level: env.LOG_LEVEL ?? 'info' })
+    await mkdir(options.dataDir, { recursive: true })
+    const key = await loadNodeKey(options.dataDir, env)
+    const cleanups: Array<() => Promise<void> | void> = []
+    try {
+      const log = await EventLog.open(join(options.dataDir, 'log'), { signer: key.signer })
+      cleanups.push(() => log.close())
+
+      let settlement: SettlementClient | undefined
+      let domain: DomainJson
+      if (options.chain !== undefined) {
+        settlement = await SettlementClient.connect({ rpcUrl: options.chain.rpcUrl, privateKey: key.privateKey, settlementAddress: options.chain.settlementAddress })
+        cleanups.push(() => settlement!.close())
+        domain = { chainId: String(settlement.domain.chainId), verifyingContract: settlement.address }
+      } else if (options.domain !== undefined) {
+        domain = options.domain
+      } else {
+        throw new Error('a node needs a chain to settle on (WEB3_RPC_URL and the settlement contract address)')
+      }
+
+      const mesh = await createMeshNode({
+        privateKey: key.privateKey,
+        network: options.network,
+        domain: lilypadDomain(BigInt(domain.chainId), domain.verifyingContract),
+        listen: options.listen,
+        bootstrap: options.bootstrap,
+        onError: (err, context) => logger.warn({ err, context }, 'mesh')
+      })
+      cleanups.push(() => mesh.stop())
+
+      const results = await ResultsStore.open(options.dataDir)
+      cleanups.push(() => results.close())
+      const exchange = new ResultsExchange(mesh.libp2p, results)
+      await exchange.start()
+      cleanups.push(() => exchange.stop())
+
+      const executors: Executors = { wasm: new WasmExecutor() }
+      if (options.docker !== false) {
+        const docker = new DockerExecutor()
+        const answers = await docker.ping().then(() => true, () => false)
+        if (answers) executors.docker = docker
+        else if (options.docker === true) throw new Error('Docker was asked for, and no Docker engine answers')
+      }
+
+      const transport = new MeshTransport(mesh)
+      await transport.start()
+      const fetcher: ResultsFetcher = {
+        fetch: async (cid, from, dealId, signal) => {
+          const peer = mesh.libp2p.getPeers().find(p => addressOfPeer(p)?.toLowerCase() === from.toLowerCase())
+          try {
+            await exchange.fetch(parseCid(cid), { dealId, from: peer, signal })
+            return true
+          } catch (err) {
+            logger.warn({ err, cid, dealId }, 'results fetch failed')
+            return false
+          }
+        }
+      }
+      const multiaddrs = mesh.multiaddrs().map(a => a.toString())
+      const slots = (options.slots ?? []).map(slot => ({ ...slot, multiaddrs: slot.multiaddrs.length > 0 ? slot.multiaddrs : multiaddrs.slice(0, 4) }))
+      const host = await RoleHost.start({
+        roles: options.roles,
+        domain,
+        resourceProvider: { slots },
+        solver: options.solver,
+        mediator: options.mediator
+      }, {
+        log,
+        wallet: new Wallet(key.privateKey),
+        transport,
+        runner: new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, corruptOutputs: options.corruptOutputs }, { executors, results }),
+        fetcher,
+        settlement,
+        onRejected: (stream, output) => logger.debug({ stream, code: output.code, reason: output.reason }, 'input rejected'),
+        onError: (err) => logger.error({ err }, 'role actors')
+      })
+      cleanups.push(() => host.stop())
+      logger.info({ address: key.address, peerId: mesh.peerId.toString(), roles: options.roles, listen: multiaddrs }, 'node started')
+      return new LilypadNode(key, log, mesh, results, exchange, host, settlement, domain, logger).withCleanups(cleanups)
+    } catch (err) {
+      for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined)
+      throw err
+    }
+  }
+
+  private cleanups: Array<() => Promise<void> | void> = []
+
+  private withCleanups (cleanups: Array<() => Promise<void> | void>): this {
+    this.cleanups = cleanups
+    return this
+  }
+
+  /** Stops in reverse order of start; the log closes last, after every queued input is written. */
+  async stop (): Promise<void> {
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      await Promise.resolve(cleanup()).catch((err: Error) => this.logger.warn({ err }, 'stopping'))
+    }
+  }
+}

@@ -1,0 +1,176 @@
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { getAddress } from 'ethers'
+import { ROLES, type Role } from '../actors/roles/role-host.ts'
+
+/**
+ * A node's settings: from flags, then the environment (Lilypad's names where one exists), then a
+ * JSON config file, then defaults. Every setting has a name, a default and one place here.
+ */
+export interface NodeSettings {
+  dataDir: string
+  roles: Role[]
+  network: string
+  listen: string[]
+  bootstrap: string[]
+  rpcUrl?: string
+  settlementAddress?: string
+  /** solvers and mediators this node trusts (its offers name them) */
+  solvers: string[]
+  mediators: string[]
+  offer: {
+    /** per slot; detected from the machine when absent */
+    cpu?: number
+    gpu?: number
+    gpuVramMb?: number
+    ramMb?: number
+    diskMb?: number
+    slots: number
+    price: string
+    resultsCollateral: string
+    timeoutCollateral: string
+    modules: string[]
+  }
+  solverFee: string
+  mediatorFee: string
+  mediatorCapacity: number
+  mirrors: Record<string, string>
+  docker?: boolean
+  apiPort?: number
+  corruptOutputs: boolean
+}
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError'
+  readonly code = 'ERR_SETTINGS'
+}
+
+export type RawSettings = Partial<Record<keyof NodeSettings | 'offerCpu' | 'offerGpu' | 'offerRam' | 'offerDisk' | 'offerSlots' | 'price' | 'config', unknown>>
+
+const ENV: Record<string, string> = {
+  dataDir: 'DATA_DIR',
+  roles: 'LILYPAD_ROLES',
+  network: 'LILYPAD_NETWORK',
+  listen: 'LILYPAD_LISTEN',
+  bootstrap: 'LILYPAD_BOOTSTRAP',
+  rpcUrl: 'WEB3_RPC_URL',
+  settlementAddress: 'WEB3_SETTLEMENT_ADDRESS',
+  solvers: 'SERVICE_SOLVER',
+  mediators: 'SERVICE_MEDIATORS',
+  offerCpu: 'OFFER_CPU',
+  offerGpu: 'OFFER_GPU',
+  offerRam: 'OFFER_RAM',
+  offerDisk: 'OFFER_DISK',
+  offerSlots: 'OFFER_SLOTS',
+  price: 'OFFER_PRICE',
+  solverFee: 'SOLVER_FEE',
+  mediatorFee: 'MEDIATOR_FEE',
+  apiPort: 'LILYPAD_API_PORT',
+  corruptOutputs: 'LILYPAD_TEST_CORRUPT_OUTPUTS'
+}
+
+export const DEFAULTS = {
+  network: 'devnet',
+  listen: ['/ip4/0.0.0.0/tcp/0'],
+  price: '1000000000000000',
+  resultsCollateral: '2000000000000000',
+  timeoutCollateral: '1000000000000000',
+  solverFee: '10000000000000',
+  mediatorFee: '100000000000000',
+  mediatorCapacity: 4
+}
+
+export function defaultDataDir (env: NodeJS.ProcessEnv = process.env): string {
+  return env.DATA_DIR ?? join(homedir(), '.lilypad')
+}
+
+function list (value: unknown): string[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined
+  if (Array.isArray(value)) return value.map(String).filter(v => v !== '')
+  return String(value).split(',').map(v => v.trim()).filter(v => v !== '')
+}
+
+function int (name: string, value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new SettingsError(`${name} must be a whole number ≥ 0, not ${JSON.stringify(value)}`)
+  return n
+}
+
+function wei (name: string, value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined
+  const text = String(value)
+  if (!/^\d+$/.test(text)) throw new SettingsError(`${name} must be an amount in wei (digits only), not ${JSON.stringify(value)}`)
+  return BigInt(text).toString()
+}
+
+function addresses (name: string, value: unknown): string[] {
+  return (list(value) ?? []).map(a => {
+    try {
+      return getAddress(a)
+    } catch {
+      throw new SettingsError(`${name}: ${a} is not an Ethereum address`)
+    }
+  })
+}
+
+/** Reads the JSON config file named by `--config`, or `<dataDir>/config.json` when it exists. */
+function readConfigFile (path: string | undefined, dataDir: string): RawSettings {
+  const file = path ?? join(dataDir, 'config.json')
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    if (path === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw new SettingsError(`cannot read the config file ${file}: ${(err as Error).message}`)
+  }
+  try {
+    return JSON.parse(text) as RawSettings
+  } catch (err) {
+    throw new SettingsError(`the config file ${file} is not JSON: ${(err as Error).message}`)
+  }
+}
+
+export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = process.env): NodeSettings {
+  const early = (key: string): unknown => flags[key as keyof RawSettings] ?? (ENV[key] !== undefined ? env[ENV[key]!] : undefined)
+  const dataDir = resolve(String(early('dataDir') ?? defaultDataDir(env)))
+  const file = readConfigFile(flags.config as string | undefined, dataDir)
+  const pick = (key: string): unknown => early(key) ?? file[key as keyof RawSettings]
+
+  const roles = (list(pick('roles')) ?? ['resource-provider']) as Role[]
+  for (const role of roles) {
+    if (!ROLES.includes(role)) throw new SettingsError(`unknown role ${role} (roles: ${ROLES.join(', ')})`)
+  }
+  const docker = pick('docker')
+  const mirrors = pick('mirrors')
+  return {
+    dataDir,
+    roles,
+    network: String(pick('network') ?? DEFAULTS.network),
+    listen: list(pick('listen')) ?? DEFAULTS.listen,
+    bootstrap: list(pick('bootstrap')) ?? [],
+    rpcUrl: pick('rpcUrl') as string | undefined,
+    settlementAddress: pick('settlementAddress') === undefined ? undefined : addresses('settlement address', pick('settlementAddress'))[0],
+    solvers: addresses('SERVICE_SOLVER', pick('solvers')),
+    mediators: addresses('SERVICE_MEDIATORS', pick('mediators')),
+    offer: {
+      cpu: int('OFFER_CPU', pick('offerCpu')),
+      gpu: int('OFFER_GPU', pick('offerGpu')),
+      ramMb: int('OFFER_RAM', pick('offerRam')),
+      diskMb: int('OFFER_DISK', pick('offerDisk')),
+      slots: int('OFFER_SLOTS', pick('offerSlots')) ?? 1,
+      price: wei('OFFER_PRICE', pick('price')) ?? DEFAULTS.price,
+      resultsCollateral: wei('results collateral', pick('resultsCollateral')) ?? DEFAULTS.resultsCollateral,
+      timeoutCollateral: wei('timeout collateral', pick('timeoutCollateral')) ?? DEFAULTS.timeoutCollateral,
+      modules: list(pick('modules')) ?? []
+    },
+    solverFee: wei('SOLVER_FEE', pick('solverFee')) ?? DEFAULTS.solverFee,
+    mediatorFee: wei('MEDIATOR_FEE', pick('mediatorFee')) ?? DEFAULTS.mediatorFee,
+    mediatorCapacity: int('mediator capacity', pick('mediatorCapacity')) ?? DEFAULTS.mediatorCapacity,
+    mirrors: typeof mirrors === 'object' && mirrors !== null ? mirrors as Record<string, string> : {},
+    docker: docker === undefined ? undefined : docker === true || docker === 'true',
+    apiPort: int('LILYPAD_API_PORT', pick('apiPort')),
+    corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1'
+  }
+}

@@ -1,0 +1,31 @@
+import type { SlotTerms } from '../state-machines/resource-provider.machine.ts'
+import { detectCapacity } from './capacity.ts'
+import { SettingsError, type NodeSettings } from './settings.ts'
+
+/**
+ * The resource provider's slots: the configured machine (OFFER_CPU, …) or, where a figure is not
+ * configured, the detected one divided evenly among the slots.
+ */
+export async function slotsFromSettings (settings: NodeSettings): Promise<SlotTerms[]> {
+  if (settings.solvers.length === 0) throw new SettingsError('a resource provider must name the solvers it trusts (SERVICE_SOLVER)')
+  if (settings.mediators.length === 0) throw new SettingsError('a resource provider must name the mediators it trusts (SERVICE_MEDIATORS)')
+  const detected = await detectCapacity(settings.dataDir)
+  const n = Math.max(1, settings.offer.slots)
+  const share = (configured: number | undefined, total: number): number => configured ?? Math.floor(total / n)
+  const slot: SlotTerms = {
+    cpu: share(settings.offer.cpu, detected.cpu),
+    gpu: settings.offer.gpu ?? Math.floor(detected.gpu / n),
+    gpuVramMb: settings.offer.gpuVramMb ?? (detected.gpu >= n ? detected.gpuVramMb : 0),
+    ramMb: share(settings.offer.ramMb, detected.ramMb),
+    diskMb: share(settings.offer.diskMb, detected.diskMb),
+    modules: settings.offer.modules,
+    price: settings.offer.price,
+    resultsCollateral: settings.offer.resultsCollateral,
+    timeoutCollateral: settings.offer.timeoutCollateral,
+    trustedMediators: settings.mediators,
+    trustedSolvers: settings.solvers,
+    multiaddrs: []
+  }
+  if (slot.gpu > detected.gpu) throw new SettingsError(`OFFER_GPU is ${slot.gpu}, and this machine has ${detected.gpu} GPU(s)`)
+  return Array.from({ length: n }, () => ({ ...slot }))
+}

@@ -5,6 +5,7 @@ import { registerResults } from './commands/results.ts'
 import { registerNode } from './commands/node.ts'
 import { registerDevnet } from './commands/devnet.ts'
 import { registerRun } from './commands/run.ts'
+import { registerDemo } from './commands/demo.ts'
 
 export function buildProgram (): Command {
   const program = new Command('lilypad')
@@ -17,6 +18,7 @@ export function buildProgram (): Command {
   registerNode(program)
   registerRun(program)
   registerDevnet(program)
+  registerDemo(program)
   return program
 }
 

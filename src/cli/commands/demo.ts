@@ -1,0 +1,69 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { startDemoNetwork } from '../demo/demo-network.ts'
+import { runJob, type JobPhase } from '../../node/job-client.ts'
+import { EventLog } from '../../actors/eventlog/event-log.ts'
+import { auditLog } from '../../actors/audit.ts'
+import { roleDefinitions } from '../definitions.ts'
+
+const say = (line: string): void => { process.stdout.write(`${line}\n`) }
+
+/**
+ * `npm run demo`: a whole local network (dev chain, two providers, two solvers, a mediator) runs
+ * cowsay for a job creator, the deal settles on chain, and every node's log is audited.
+ */
+export async function runDemo (options: { dir?: string, message: string, engine?: 'docker' | 'wasm' }): Promise<number> {
+  const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'lilypad-demo-'))
+  say(`lilypad demo: a local network in ${dir}`)
+  const network = await startDemoNetwork({ dir: join(dir, 'devnet'), engine: options.engine, log: (line) => say(`  ${line}`) })
+  const { info } = network
+  let ok = false
+  const jobDir = join(dir, 'job-creator')
+  try {
+    say(`\n$ lilypad run cowsay:v0.0.1 -i Message=${options.message}   (on ${network.engine === 'docker' ? 'Docker' : 'WASM'})`)
+    const result = await runJob({
+      module: 'cowsay:v0.0.1',
+      inputs: { Message: options.message },
+      dataDir: jobDir,
+      privateKey: info.jobCreatorKey,
+      network: info.network,
+      rpcUrl: info.rpcUrl,
+      settlementAddress: info.settlementAddress,
+      bootstrap: info.bootstrap,
+      solvers: info.solvers,
+      mediators: info.mediators,
+      mirrors: info.mirrors,
+      onPhase: (phase: JobPhase, detail) => say(`  ${phase.padEnd(10)} ${Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`)
+    })
+    say(`\ndeal ${result.dealId}: ${result.outcome}${result.settled ? ', settled on chain' : ''}; results ${result.resultsCid}`)
+    say(result.stdout ?? '(no stdout)')
+    ok = result.outcome === 'Accepted'
+  } finally {
+    say('stopping the network')
+    await network.stop()
+  }
+  say('\n$ lilypad audit <each node\'s data dir>')
+  for (const [name, dataDir] of [...info.nodes.map(n => [n.name, n.dataDir] as const), ['job-creator', jobDir] as const]) {
+    const log = await EventLog.open(join(dataDir, 'log'), { inspect: true })
+    const report = await auditLog(log, roleDefinitions())
+    await log.close()
+    const deals = report.streams.map(s => `${s.stream.startsWith('job:') ? 'job' : s.stream}`).join(', ')
+    say(`  ${name.padEnd(12)} ${report.ok ? 'OK    ' : 'FAILED'} ${String(report.records).padStart(5)} records, ${report.replayed.outputs} outputs replayed exactly  [${deals}]${report.failure === undefined ? '' : `  record ${report.failure.seq}: ${report.failure.reason}`}`)
+    ok &&= report.ok
+  }
+  say(ok ? '\ndemo finished: the job ran, was paid for on chain, and every log audits.' : '\ndemo FAILED')
+  return ok ? 0 : 1
+}
+
+export function registerDemo (program: Command): void {
+  program.command('demo')
+    .description('start a local network, run cowsay through it, print the result and audit every node')
+    .option('--dir <dir>', 'keep the network\'s files here (default: a new temporary folder)')
+    .option('--message <text>', 'what the cow says', 'moo')
+    .option('--engine <engine>', 'docker or wasm (default: docker when an engine answers)')
+    .action(async (flags: { dir?: string, message: string, engine?: 'docker' | 'wasm' }) => {
+      process.exitCode = await runDemo(flags)
+    })
+}

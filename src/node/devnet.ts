@@ -19,6 +19,8 @@ export interface DevnetInfo {
   mediators: string[]
   /** a funded account with a deposit, for `lilypad run` */
   jobCreatorKey: string
+  /** every job creator account (the first is `jobCreatorKey`) */
+  jobCreatorKeys: string[]
   mirrors: Record<string, string>
   nodes: Array<{ name: string, roles: Role[], address: string, dataDir: string, pid: number, multiaddrs: string[] }>
 }
@@ -32,18 +34,62 @@ export interface DevnetOptions {
   mirrors?: Record<string, string>
   /** test networks only: these providers corrupt their outputs */
   cheatingProviders?: number
+  /** funded job creator accounts (default 1) */
+  jobCreators?: number
   log?: (line: string) => void
+}
+
+/** One node process of a devnet, for tests that kill and restart nodes. */
+export interface DevnetNode {
+  name: string
+  readonly process: ChildProcess
+  /** ends the process with a signal and waits for it to exit */
+  kill: (signal?: NodeJS.Signals) => Promise<void>
+  /** starts the process again on the same data directory and key; resolves once it is up */
+  restart: () => Promise<void>
+  stderr: () => string
 }
 
 export interface Devnet {
   info: DevnetInfo
   chain: DevChain
+  nodes: DevnetNode[]
+  node: (name: string) => DevnetNode
   stop: () => Promise<void>
 }
 
 const BIN = fileURLToPath(new URL('../../bin/lilypad.js', import.meta.url))
 const TOKEN = 10n ** 18n
 export const DEVNET_NETWORK = 'devnet'
+
+interface StartedNode { address: string, multiaddrs: string[] }
+
+/** Spawns a node process and keeps what it needs to kill and restart it. */
+function spawnNode (name: string, args: string[], env: NodeJS.ProcessEnv, infoFile: string): DevnetNode & { ready: Promise<StartedNode> } {
+  let child!: ChildProcess
+  let stderr = ''
+  const launch = async (): Promise<StartedNode> => {
+    await rm(infoFile, { force: true })
+    child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-20_000) })
+    child.stdout!.resume()
+    return JSON.parse(await waitForFile(infoFile, child, () => stderr)) as StartedNode
+  }
+  const ready = launch()
+  return {
+    name,
+    ready,
+    get process () { return child },
+    stderr: () => stderr,
+    kill: (signal = 'SIGTERM') => new Promise<void>(done => {
+      if (child.exitCode !== null || child.signalCode !== null) return done()
+      child.once('exit', () => done())
+      child.kill(signal)
+      if (signal !== 'SIGKILL') setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
+    }),
+    restart: async () => { await launch() }
+  }
+}
 
 function waitForFile (path: string, child: ChildProcess, stderr: () => string, timeoutMs = 60_000): Promise<string> {
   const started = Date.now()
@@ -74,25 +120,23 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
   log('starting the dev chain')
-  const chain = await startDevChain({ accounts: plan.length + 2 })
-  const children: ChildProcess[] = []
+  const creators = Math.max(1, options.jobCreators ?? 1)
+  const chain = await startDevChain({ accounts: plan.length + 1 + creators })
+  const handles: DevnetNode[] = []
   const stop = async (): Promise<void> => {
-    await Promise.all(children.map(child => new Promise<void>(done => {
-      if (child.exitCode !== null || child.signalCode !== null) return done()
-      child.once('exit', () => done())
-      child.kill('SIGTERM')
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
-    })))
+    await Promise.all(handles.map(handle => handle.kill('SIGTERM')))
     await chain.stop()
   }
   try {
-    const [deployerKey, jobCreatorKey, ...nodeKeys] = chain.accounts as [string, string, ...string[]]
-    const everyone = [jobCreatorKey, ...nodeKeys].map(k => computeAddress(k))
+    const [deployerKey, ...rest] = chain.accounts as [string, ...string[]]
+    const jobCreatorKeys = rest.slice(0, creators)
+    const nodeKeys = rest.slice(creators)
+    const everyone = [...jobCreatorKeys, ...nodeKeys].map(k => computeAddress(k))
     log('deploying the token and settlement contracts')
     const deployment = await deployContracts({ rpcUrl: chain.rpcUrl, deployerKey, fund: everyone.map(address => ({ address, amount: 1000n * TOKEN })) })
     const settlementAddress = deployment.settlement
     log('depositing collateral in escrow for every account')
-    for (const key of [jobCreatorKey, ...nodeKeys]) {
+    for (const key of [...jobCreatorKeys, ...nodeKeys]) {
       const client = await SettlementClient.connect({ rpcUrl: chain.rpcUrl, privateKey: key, settlementAddress })
       await client.deposit(100n * TOKEN)
       client.close()
@@ -116,15 +160,12 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
         ...(node.cheat ? { LILYPAD_TEST_CORRUPT_OUTPUTS: '1' } : {})
       }
-      const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-      children.push(child)
-      let stderr = ''
-      child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-20_000) })
-      child.stdout!.resume()
-      const started = JSON.parse(await waitForFile(join(dataDir, 'node.json'), child, () => stderr)) as { address: string, multiaddrs: string[] }
+      const handle = spawnNode(node.name, args, env, join(dataDir, 'node.json'))
+      handles.push(handle)
+      const started = await handle.ready
       const reachable = started.multiaddrs.filter(a => a.includes('/127.0.0.1/'))
       if (bootstrap.length < 3) bootstrap.push(`${reachable[0]}`)
-      nodes.push({ name: node.name, roles: node.roles, address: started.address, dataDir, pid: child.pid ?? 0, multiaddrs: reachable })
+      nodes.push({ name: node.name, roles: node.roles, address: started.address, dataDir, pid: handle.process.pid ?? 0, multiaddrs: reachable })
       log(`${node.name} (${node.roles.join(', ')}) is up: ${started.address}`)
     }
     const info: DevnetInfo = {
@@ -135,12 +176,18 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       bootstrap: nodes.map(n => n.multiaddrs[0]!).filter(Boolean),
       solvers,
       mediators,
-      jobCreatorKey,
+      jobCreatorKey: jobCreatorKeys[0]!,
+      jobCreatorKeys,
       mirrors: options.mirrors ?? {},
       nodes
     }
     await writeFile(join(dir, 'devnet.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })
-    return { info, chain, stop }
+    const byName = (name: string): DevnetNode => {
+      const found = handles.find(h => h.name === name)
+      if (found === undefined) throw new Error(`no devnet node ${name}`)
+      return found
+    }
+    return { info, chain, nodes: handles, node: byName, stop }
   } catch (err) {
     await stop()
     throw err

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises'
+import { rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import { LilypadNode } from '../../node/node.ts'
@@ -47,7 +47,10 @@ async function runDaemon (options: RawSettings & { settlement?: string }): Promi
     api: api === undefined ? null : `http://127.0.0.1:${api.port}`,
     pid: process.pid
   }
-  await writeFile(join(settings.dataDir, 'node.json'), JSON.stringify(info, null, 2) + '\n')
+  // written whole or not at all: tools wait for this file to learn that the node is up
+  const infoFile = join(settings.dataDir, 'node.json')
+  await writeFile(`${infoFile}.tmp`, JSON.stringify(info, null, 2) + '\n')
+  await rename(`${infoFile}.tmp`, infoFile)
   process.stdout.write(`lilypad node ${info.address} (${settings.roles.join(', ')}) listening on ${info.multiaddrs.join(' ')}\n`)
   await new Promise<void>((resolve) => {
     const stop = (): void => { resolve() }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash as digest } from 'node:crypto'
 import { canonicalJson } from './canonical-json.ts'
 import type { Json } from '../../state-machines/contract.ts'
 
@@ -31,8 +31,9 @@ export class LogIntegrityError extends Error {
   }
 }
 
+// the one-shot hash is several times faster than createHash() for records this small
 function sha256Hex (text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex')
+  return digest('sha256', text, 'hex')
 }
 
 /**

@@ -1,0 +1,47 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { resolveSettings, DEFAULTS } from '../../../src/node/settings.ts'
+import { slotsFromSettings } from '../../../src/node/slots.ts'
+import { useTempDirs } from '../../support/temp-dir.ts'
+
+const tempDir = useTempDirs()
+const A = '0x' + '11'.repeat(20)
+const B = '0x' + '22'.repeat(20)
+
+describe('node settings', () => {
+  it('take flags over the environment over the config file over defaults', async () => {
+    const dataDir = await tempDir()
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ network: 'from-file', price: '7', offerRam: 100, solvers: [A] }))
+    const env = { DATA_DIR: dataDir, OFFER_RAM: '200', SERVICE_MEDIATORS: B }
+    const s = resolveSettings({ network: 'from-flag' }, env)
+    expect(s.network).toBe('from-flag')
+    expect(s.offer.ramMb).toBe(200)
+    expect(s.offer.price).toBe('7')
+    expect(s.solvers).toEqual(['0x1111111111111111111111111111111111111111'])
+    expect(s.mediators).toEqual(['0x2222222222222222222222222222222222222222'])
+    expect(s.solverFee).toBe(DEFAULTS.solverFee)
+    expect(s.roles).toEqual(['resource-provider'])
+  })
+
+  it('explain bad values in one line', async () => {
+    const dataDir = await tempDir()
+    expect(() => resolveSettings({ dataDir, roles: 'miner' }, {})).toThrow(/unknown role miner/)
+    expect(() => resolveSettings({ dataDir }, { OFFER_CPU: 'lots' })).toThrow(/OFFER_CPU must be a whole number/)
+    expect(() => resolveSettings({ dataDir }, { SERVICE_SOLVER: 'bob' })).toThrow(/SERVICE_SOLVER: bob is not an Ethereum address/)
+    expect(() => resolveSettings({ dataDir, price: '1.5' }, {})).toThrow(/OFFER_PRICE must be an amount in wei/)
+    await writeFile(join(dataDir, 'config.json'), '{ not json')
+    expect(() => resolveSettings({ dataDir }, {})).toThrow(/is not JSON/)
+  })
+
+  it('give a provider slots from its configured or detected machine, trusting its solvers and mediators', async () => {
+    const dataDir = await tempDir()
+    const s = resolveSettings({ dataDir, offerCpu: 1500, offerSlots: 2, solvers: A, mediators: B }, {})
+    const slots = await slotsFromSettings(s)
+    expect(slots).toHaveLength(2)
+    expect(slots[0]).toMatchObject({ cpu: 1500, gpu: 0, trustedSolvers: [s.solvers[0]], trustedMediators: [s.mediators[0]] })
+    expect(slots[0]!.ramMb).toBeGreaterThan(0)
+    await expect(slotsFromSettings(resolveSettings({ dataDir, mediators: B }, {}))).rejects.toThrow(/SERVICE_SOLVER/)
+    await expect(slotsFromSettings(resolveSettings({ dataDir, solvers: A, mediators: B, offerGpu: 8 }, {}))).rejects.toThrow(/OFFER_GPU is 8/)
+  })
+})

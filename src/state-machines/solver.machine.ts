@@ -64,8 +64,14 @@ function init (input: SolverInput): C {
 
 const unchanged = (c: C): D => ({ context: c, outputs: [] })
 
+/**
+ * A new offer or job is matched one batch delay after it arrives. A round already armed sooner
+ * stays; one armed later (for held entries whose proposals have yet to expire) must not delay it.
+ */
 function armRound (c: C, at: number): Deadlines {
-  return c.deadlines.matchRound !== undefined ? c.deadlines : { ...c.deadlines, matchRound: at + c.batchDelayMs }
+  const soon = at + c.batchDelayMs
+  const armed = c.deadlines.matchRound
+  return armed !== undefined && armed <= soon ? c.deadlines : { ...c.deadlines, matchRound: soon }
 }
 
 function onMessage (c: C, e: InputEvent): D {

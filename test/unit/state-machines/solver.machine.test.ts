@@ -36,12 +36,20 @@ describe('solver', () => {
   })
 
   test('an offer with a proposal out is not proposed again until that proposal expires', () => {
-    const r = drive(solverMachine, input, [received(env.cheap, T0), received(env.job, T0), round(T0 + 100), received(env.jobB, T0 + 200)])
+    const r = drive(solverMachine, input, [received(env.cheap, T0), received(env.job, T0), round(T0 + 100), received(env.jobB, T0 + 200), round(T0 + 300)])
+    expect(r.last).toEqual([])
     expect(r.snapshot.context.deadlines.matchRound).toBe(T0 + 100 + 10_000 + 1)
     const busy = step(solverMachine, r.snapshot, round(T0 + 10_100))
     expect(busy.outputs.filter(o => o.type === 'message.send')).toEqual([])
     const again = step(solverMachine, r.snapshot, round(T0 + 10_101))
     expect(again.outputs.map(o => (o.attach as string[])[0])).toEqual([idOf('JobOffer', job)])
+  })
+
+  test('a job that arrives while a proposal is out is matched a batch delay later, not when that proposal expires', () => {
+    const r = drive(solverMachine, input, [received(env.cheap, T0), received(env.dear, T0), received(env.job, T0), round(T0 + 100), received(env.jobB, T0 + 200)])
+    expect(r.snapshot.context.deadlines.matchRound).toBe(T0 + 300)
+    const next = step(solverMachine, r.snapshot, round(T0 + 300))
+    expect(next.outputs.map(o => o.attach)).toEqual([[idOf('JobOffer', jobB), idOf('ResourceOffer', dear)]])
   })
 
   test('an agreed deal takes its offers out of the book', () => {

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs'
+import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { EventLog } from '../../actors/eventlog/event-log.ts'
@@ -25,11 +27,19 @@ export async function runAudit (dataDir: string, options: AuditCommandOptions,
     return 2
   }
   let log: EventLog
+  let copy: string | undefined
   try {
     log = await EventLog.open(folder, { inspect: true })
   } catch (err) {
-    process.stderr.write(`lilypad audit: ${(err as Error).message}\n`)
-    return 2
+    if (!/lock/i.test((err as Error).message)) {
+      process.stderr.write(`lilypad audit: ${(err as Error).message}\n`)
+      return 2
+    }
+    // a running node holds the database: audit a copy of it as it is now
+    copy = await mkdtemp(join(tmpdir(), 'lilypad-audit-'))
+    await cp(folder, copy, { recursive: true })
+    log = await EventLog.open(copy, { inspect: true })
+    process.stderr.write(`lilypad audit: the node is running; auditing a copy of its log as of now\n`)
   }
   const deal = options.deal
   const matches = deal === undefined ? undefined : (stream: string) => stream === deal || stream.endsWith(`:${deal}`)
@@ -38,6 +48,7 @@ export async function runAudit (dataDir: string, options: AuditCommandOptions,
     report = await auditLog(log, definitions, { historyOf: matches })
   } finally {
     await log.close()
+    if (copy !== undefined) await rm(copy, { recursive: true, force: true })
   }
   if (deal !== undefined && report.history?.length === 0 && report.ok) {
     process.stderr.write(`lilypad audit: no stream or deal ${deal} in this log\n`)

@@ -90,6 +90,19 @@ describe('lilypad audit', () => {
     expect((await capture(dataDir)).code).toBe(0)
   })
 
+  it('audits a copy of the log of a node that is running', async () => {
+    const dataDir = await nodeDataDir()
+    const running = await EventLog.open(join(dataDir, 'log'))
+    try {
+      const { code, text } = await capture(dataDir)
+      expect(code).toBe(0)
+      expect(text).toMatch(/: OK/)
+      expect(text).toMatch(/streams\s+12/)
+    } finally {
+      await running.close()
+    }
+  })
+
   it('catches a rewritten log whose hashes hold but whose outputs do not follow from its inputs', async () => {
     const dataDir = await tempDir()
     const log = await EventLog.open(join(dataDir, 'log'), { signer })

@@ -11,9 +11,13 @@ const impureModules = [
 const impurePatterns = ['@libp2p/*', '@chainsafe/*', 'helia', '@helia/*', '**/actors/**', '**/executor/**', '**/settlement/**', '**/node/**', '**/cli/**', '**/protocols/mesh/**']
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'contracts/build/**', 'coverage/**', '.data/**'] },
+  { ignores: ['node_modules/**', 'contracts/build/**', 'coverage/**', '.data/**', '.scratch*', '.scratch*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', performance: 'readonly' } }
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

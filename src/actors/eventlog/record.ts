@@ -48,11 +48,13 @@ export function sealRecord (body: UnsealedRecord): { record: LogRecord, stored: 
   return { record: { ...body, hash }, stored: `${head},"hash":"${hash}",${tail}` }
 }
 
+const HASH_MEMBER = '"hash":"'
+
 /**
- * Decodes a stored record and checks its hash against the exact stored bytes.
- * Records are stored in canonical form with keys sorted, so the fields after `hash`
- * (prev, seq, type, v) form a suffix that can be rebuilt from the parsed values: removing the
- * `hash` member from the stored text gives the hashed body without re-encoding `data`.
+ * Decodes a stored record and checks its hash against the exact stored bytes. The hashed body is
+ * the stored text without its top-level `"hash":"…",` member, which is the last occurrence of
+ * `"hash":"` in the text: only prev (hex), seq, type (a JSON string, its quotes escaped) and v
+ * follow it, and none of them can hold that text.
  */
 export function openRecord (stored: string, expectedSeq: number): LogRecord {
   let record: LogRecord
@@ -71,13 +73,12 @@ export function openRecord (stored: string, expectedSeq: number): LogRecord {
   if (record.seq !== expectedSeq) {
     throw new LogIntegrityError('ERR_LOG_SEQ', expectedSeq, `holds seq ${record.seq}`)
   }
-  const tail = `"prev":${JSON.stringify(record.prev)},"seq":${record.seq},"type":${JSON.stringify(record.type)},"v":${record.v}}`
-  const withHash = `"hash":${JSON.stringify(record.hash)},${tail}`
-  if (!stored.endsWith(withHash)) {
+  const at = stored.lastIndexOf(HASH_MEMBER)
+  const end = at + HASH_MEMBER.length + record.hash.length
+  if (at < 0 || record.hash.length !== 64 || stored.slice(at + HASH_MEMBER.length, end) !== record.hash || stored.slice(end, end + 2) !== '",') {
     throw new LogIntegrityError('ERR_LOG_HASH', expectedSeq, 'stored value is not in canonical form')
   }
-  const body = stored.slice(0, stored.length - withHash.length) + tail
-  if (sha256Hex(body) !== record.hash) {
+  if (sha256Hex(stored.slice(0, at) + stored.slice(end + 2)) !== record.hash) {
     throw new LogIntegrityError('ERR_LOG_HASH', expectedSeq, 'hash does not match the stored content')
   }
   return record

@@ -39,6 +39,8 @@ describe('records', () => {
     expect(record.hash).toBe(createHash('sha256').update(canonicalJson(withoutHash)).digest('hex'))
     expect(openRecord(stored, 1)).toEqual(record)
     expect(() => openRecord(stored, 2)).toThrow(/holds seq 1/)
+    const nested = sealRecord({ v: 1, seq: 2, at: 5, type: 'say "hash":"x"', data: { hash: 'f'.repeat(64), list: [{ hash: 'a' }] }, prev: record.hash })
+    expect(openRecord(nested.stored, 2)).toEqual(nested.record)
     const tampered = stored.replace('"z":1', '"z":2')
     expect(() => openRecord(tampered, 1)).toThrowError(LogIntegrityError)
   })

@@ -19,8 +19,13 @@ export interface ChainDeal {
   agreedAt: number
   committedCid: string | null
   challengedMediator: string | null
-  settlement: Settlement | null
-  settledAt: number | null
+}
+
+/** What remains of a deal once settled (the rest is dropped: large runs settle many). */
+export interface ClosedDeal {
+  jobOfferId: string
+  outcome: DealOutcome
+  settledAt: number
 }
 
 export type ChainTx =
@@ -29,10 +34,12 @@ export type ChainTx =
   | { kind: 'settle', dealId: string, outcome: DealOutcome, by: string, mediator?: string }
   | { kind: 'claim', dealId: string, outcome: 'TimeoutSubmit' | 'TimeoutJudge' | 'TimeoutMediate', by: string }
 
-export type TxResult = { ok: true, settlement?: Settlement } | { ok: false, reason: string }
+export type TxResult = { ok: true, settlement?: Settlement, jobOfferId?: string } | { ok: false, reason: string }
 
 export class SimChain {
+  /** deals agreed and not yet settled */
   readonly deals = new Map<string, ChainDeal>()
+  readonly closed = new Map<string, ClosedDeal>()
   readonly balances = new Map<string, bigint>()
   escrow = 0n
   readonly initialSupply: bigint
@@ -54,19 +61,19 @@ export class SimChain {
 
   /** A deal signed by both parties: lock both sides' funds. Idempotent. */
   agree (dealId: string, deal: Deal, at: number): void {
-    if (this.deals.has(dealId)) return
+    if (this.deals.has(dealId) || this.closed.has(dealId)) return
     const locked = lockedBy(deal)
     this.move(deal.jobCreator, -locked.jobCreator)
     this.move(deal.resourceProvider, -locked.resourceProvider)
     this.escrow += locked.jobCreator + locked.resourceProvider
-    this.deals.set(dealId, { dealId, deal, agreedAt: at, committedCid: null, challengedMediator: null, settlement: null, settledAt: null })
+    this.deals.set(dealId, { dealId, deal, agreedAt: at, committedCid: null, challengedMediator: null })
   }
 
   apply (tx: ChainTx, blockTime: number): TxResult {
     this.txs++
+    if (this.closed.has(tx.dealId)) return this.fail('ALREADY_SETTLED')
     const d = this.deals.get(tx.dealId)
     if (d === undefined) return this.fail('UNKNOWN_DEAL')
-    if (d.settlement !== null) return this.fail('ALREADY_SETTLED')
     const deal = d.deal
     switch (tx.kind) {
       case 'commitResults':
@@ -111,7 +118,7 @@ export class SimChain {
 
   /** Deals agreed on chain and never settled. */
   unsettled (): ChainDeal[] {
-    return [...this.deals.values()].filter(d => d.settlement === null)
+    return [...this.deals.values()]
   }
 
   /** Balances plus escrow equal the initial supply, and escrow holds exactly what open deals lock. */
@@ -132,9 +139,9 @@ export class SimChain {
     for (const t of s.transfers) { this.move(t.to, t.amount); paid += t.amount }
     if (paid !== s.locked) this.payoutsMatchLocks = false
     this.escrow -= s.locked
-    d.settlement = s
-    d.settledAt = at
-    return { ok: true, settlement: s }
+    this.deals.delete(d.dealId)
+    this.closed.set(d.dealId, { jobOfferId: d.deal.jobOfferId, outcome: s.outcome, settledAt: at })
+    return { ok: true, settlement: s, jobOfferId: d.deal.jobOfferId }
   }
 
   private move (account: string, amount: bigint): void {

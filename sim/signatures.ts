@@ -75,7 +75,7 @@ type Hash = typeof TypedDataEncoder.hash
 export function installAccelerators (options: { identities?: readonly Identity[], memoLimit?: number } = {}): () => void {
   const originalHash: Hash = TypedDataEncoder.hash
   const originalRecover: Recover = SigningKey.recoverPublicKey
-  const limit = options.memoLimit ?? 100_000
+  const limit = options.memoLimit ?? 20_000
   const encoders = new Map<string, TypedDataEncoder>()
   const domains = new Map<string, string>()
   const memo = new Map<string, string>()

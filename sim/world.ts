@@ -234,9 +234,8 @@ export class World {
       case 'tx': {
         this.pendingTx--
         const result = this.chain.apply(e.tx, e.at)
-        if (result.ok && result.settlement !== undefined) {
-          const d = this.chain.deals.get(e.tx.dealId)
-          const job = d === undefined ? undefined : this.jobs.get(d.deal.jobOfferId)
+        if (result.ok && result.settlement !== undefined && result.jobOfferId !== undefined) {
+          const job = this.jobs.get(result.jobOfferId)
           if (job !== undefined) { job.outcome = result.settlement.outcome; job.settledAt = e.at }
         }
         return

@@ -10,7 +10,9 @@ export async function run (): Promise<void> {
   const jobs = Number(process.env.SIM_BENCH_JOBS ?? 100_000)
   const config = buildScenario('honest', { nodes, jobs, seed: '1', signatures: 'fast' })
   const started = performance.now()
-  const { summary } = simulate(config)
+  const { summary } = simulate(config, {
+    progress: (arrived, total) => { process.stderr.write(`sim: ${arrived}/${total} jobs arrived after ${((performance.now() - started) / 1000).toFixed(0)} s\n`) }
+  })
   const seconds = (performance.now() - started) / 1000
   const size = `${short(nodes)}_nodes_${short(jobs)}_jobs`
   report({ bench: 'sim', metric: `sim_${size}_s`, value: round(seconds), unit: 's', goal: '<=60', jobs, nodes, completion: round(summary.completionRate) })

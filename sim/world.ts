@@ -100,6 +100,9 @@ export class World {
   private arrivalsLeft: number
   readonly identities: Identity[]
 
+  /** called after every tenth of the jobs has arrived (for long runs) */
+  onProgress: ((arrived: number, total: number) => void) | null = null
+
   constructor (readonly config: SimConfig, identities?: Identity[]) {
     const root = new Prng(`${config.scenario}:${config.seed}`)
     this.rng = { arrivals: root.fork('arrivals'), jobs: root.fork('jobs'), runs: root.fork('runs'), secrets: root.fork('secrets') }
@@ -208,6 +211,9 @@ export class World {
         const back = this.offlineUntil(node, e.at)
         if (back !== null) { this.queue.push({ ...e, at: back }); return }
         this.arrivalsLeft--
+        if (this.onProgress !== null && (this.config.jobs - this.arrivalsLeft) % Math.max(1, Math.floor(this.config.jobs / 10)) === 0) {
+          this.onProgress(this.config.jobs - this.arrivalsLeft, this.config.jobs)
+        }
         return this.newJob(node, e.n, e.at)
       }
       case 'deliver': {

@@ -7,6 +7,8 @@ import type { StringBucket } from '../eventlog/event-log.ts'
  * beside the log so that re-sent outputs and evidence survive a restart.
  */
 export class MessageStore {
+  private readonly waiting = new Map<string, Array<() => void>>()
+
   constructor (private readonly bucket: StringBucket) {}
 
   /** Stores an envelope; a Deal keeps the copy with the most signatures. */
@@ -17,6 +19,11 @@ export class MessageStore {
     const ops = [{ type: 'put' as const, key: `id:${id}`, value: text }]
     if (alias !== undefined) ops.push({ type: 'put' as const, key: `out:${alias}`, value: text })
     await this.bucket.batch(ops)
+    for (const key of [id, alias]) {
+      if (key === undefined) continue
+      for (const wake of this.waiting.get(key) ?? []) wake()
+      this.waiting.delete(key)
+    }
   }
 
   async get (idOrOutputId: string): Promise<Envelope | undefined> {
@@ -25,8 +32,25 @@ export class MessageStore {
     return text === undefined ? undefined : JSON.parse(text) as Envelope
   }
 
-  async require (idOrOutputId: string): Promise<Envelope> {
-    const envelope = await this.get(idOrOutputId)
+  /**
+   * The message, waiting up to `waitMs` for it: an output may name as evidence a message that a
+   * sibling output of the same transition is still signing.
+   */
+  async require (idOrOutputId: string, waitMs = 5_000): Promise<Envelope> {
+    // listen before looking, so that a put landing in between is not missed
+    let wake!: () => void
+    const stored = new Promise<void>((resolve) => { wake = resolve })
+    this.waiting.set(idOrOutputId, [...(this.waiting.get(idOrOutputId) ?? []), wake])
+    let envelope = await this.get(idOrOutputId)
+    if (envelope === undefined) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([stored, new Promise<void>(resolve => { timer = setTimeout(resolve, waitMs) })])
+      clearTimeout(timer)
+      envelope = await this.get(idOrOutputId)
+    }
+    const rest = (this.waiting.get(idOrOutputId) ?? []).filter(w => w !== wake)
+    if (rest.length > 0) this.waiting.set(idOrOutputId, rest)
+    else this.waiting.delete(idOrOutputId)
     if (envelope === undefined) throw new Error(`no signed message ${idOrOutputId} is known to this node`)
     return envelope
   }

@@ -11,8 +11,16 @@ export interface SignedDealEvidence {
 }
 
 /** The settlement calls role actors make (the chain adapter's, narrowed). */
+export interface AcceptedEvidence {
+  signed: SignedDealEvidence
+  acceptance: ResultsAccepted
+  acceptanceSignature: string
+}
+
 export interface SettlementCalls {
   settleAccepted (signed: SignedDealEvidence, acceptance: ResultsAccepted, signature: string): Promise<unknown>
+  /** many accepted deals in one transaction; deals already settled are skipped by the contract */
+  settleBatch (items: AcceptedEvidence[]): Promise<unknown>
   settleVerdict (signed: SignedDealEvidence, verdict: MediationVerdict, signature: string): Promise<unknown>
   challengeResults (signed: SignedDealEvidence, challenge: ResultsChallenged, signature: string): Promise<unknown>
   commitResults (signed: SignedDealEvidence, results: ResultsSubmitted, signature: string): Promise<unknown>
@@ -23,17 +31,58 @@ export interface SettlementCalls {
 
 /** Errors that mean another party already did what this output asks: settlement is first come, first served. */
 const DONE_ALREADY = new Set(['ALREADY_SETTLED', 'ALREADY_CHALLENGED', 'RESULTS_ALREADY_COMMITTED'])
+/** Errors worth another try: the chain did not answer, or the transaction did not make it. */
+const TRANSIENT = new Set(['CHAIN_UNAVAILABLE', 'TRANSACTION_FAILED'])
 
 export interface ChainEffectsModules {
   store: MessageStore
   settlement: SettlementCalls
+  /** accepted deals settle together: the first waits this long for others (0: one transaction each) */
+  batchWindowMs?: number
+  maxBatch?: number
+  retryDelaysMs?: number[]
 }
 
 /**
- * `chain.settle`, `chain.claim`, `chain.challenge`, `chain.commitResults`: put the signed messages
- * named as evidence on chain. A transaction another party already made counts as done.
+ * Collects accepted deals for one `settleBatch` transaction: the happy path touches the chain once
+ * for many deals. Each caller resolves or fails with the transaction that carried its deal.
  */
-export function chainEffects ({ store, settlement }: ChainEffectsModules): Record<string, EffectHandler> {
+export class AcceptedBatcher {
+  private pending: Array<{ item: AcceptedEvidence, resolve: () => void, reject: (err: unknown) => void }> = []
+  private timer: NodeJS.Timeout | undefined
+
+  constructor (private readonly settleBatch: (items: AcceptedEvidence[]) => Promise<unknown>, private readonly windowMs: number, private readonly max: number) {}
+
+  add (item: AcceptedEvidence): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ item, resolve, reject })
+      if (this.pending.length >= this.max) this.flush()
+      else this.timer ??= setTimeout(() => this.flush(), this.windowMs)
+    })
+  }
+
+  private flush (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    const batch = this.pending.splice(0, this.max)
+    if (batch.length === 0) return
+    this.settleBatch(batch.map(b => b.item)).then(
+      () => { for (const b of batch) b.resolve() },
+      (err: unknown) => { for (const b of batch) b.reject(err) }
+    )
+    if (this.pending.length > 0) this.timer = setTimeout(() => this.flush(), this.windowMs)
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/**
+ * `chain.settle`, `chain.claim`, `chain.challenge`, `chain.commitResults`: put the signed messages
+ * named as evidence on chain. Accepted deals settle in batches; a transaction another party already
+ * made counts as done; a chain that does not answer is tried again a few times.
+ */
+export function chainEffects ({ store, settlement, batchWindowMs = 1000, maxBatch = 100, retryDelaysMs = [500, 2000, 5000, 10_000] }: ChainEffectsModules): Record<string, EffectHandler> {
+  const batcher = batchWindowMs > 0 ? new AcceptedBatcher(items => settlement.settleBatch(items), batchWindowMs, maxBatch) : undefined
   async function signedDeal (dealId: string): Promise<SignedDealEvidence> {
     const envelope = await store.require(dealId) as Envelope<'Deal'>
     if (envelope.signatures.length !== 2) throw new Error(`deal ${dealId} is not signed by both parties`)
@@ -44,10 +93,16 @@ export function chainEffects ({ store, settlement }: ChainEffectsModules): Recor
     return { message: envelope.message as T, signature: envelope.signatures[0]! }
   }
   const once = async (call: () => Promise<unknown>): Promise<void> => {
-    try {
-      await call()
-    } catch (err) {
-      if (!DONE_ALREADY.has((err as { code?: string }).code ?? '')) throw err
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await call()
+        return
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? ''
+        if (DONE_ALREADY.has(code)) return
+        if (!TRANSIENT.has(code) || attempt >= retryDelaysMs.length) throw err
+        await sleep(retryDelaysMs[attempt]!)
+      }
     }
   }
   const evidenceOf = (output: MachineOutput): unknown[] => Array.isArray(output.evidence) ? output.evidence : []
@@ -58,7 +113,9 @@ export function chainEffects ({ store, settlement }: ChainEffectsModules): Recor
       const proof = evidenceOf(output)[1]
       if (output.outcome === 'Accepted') {
         const accepted = await evidence<ResultsAccepted>(proof)
-        await once(() => settlement.settleAccepted(deal, accepted.message, accepted.signature))
+        await once(() => batcher !== undefined
+          ? batcher.add({ signed: deal, acceptance: accepted.message, acceptanceSignature: accepted.signature })
+          : settlement.settleAccepted(deal, accepted.message, accepted.signature))
       } else {
         const verdict = await evidence<MediationVerdict>(proof)
         await once(() => settlement.settleVerdict(deal, verdict.message, verdict.signature))

@@ -30,6 +30,7 @@ function settlementRecorder (): SettlementCalls & { calls: string[] } {
   return {
     calls,
     settleAccepted: record('settleAccepted'),
+    settleBatch: record('settleBatch'),
     settleVerdict: record('settleVerdict'),
     challengeResults: record('challengeResults'),
     commitResults: record('commitResults'),
@@ -120,8 +121,8 @@ describe('RoleHost', () => {
     const job = await finished(n.creator, stream)
     expect(job).toMatchObject({ outcome: 'Accepted', resultsCid: HONEST, checked: false })
     expect(provider.runs).toEqual([`run:${job.dealId}`])
-    await new Promise(resolve => setTimeout(resolve, 50))
-    expect(n.settlement.calls).toEqual(['settleAccepted'])
+    await new Promise(resolve => setTimeout(resolve, 1200))
+    expect(n.settlement.calls).toEqual(['settleBatch'])
     expect(n.net.published.map(p => p.topic)).toContain('lilypad/deals')
     await expectAudited()
   })

@@ -4,6 +4,7 @@
  * the node's composition root uses; it knows messages, never machines.
  */
 import type { GossipsubMessage, GossipsubOpts, Message } from '@libp2p/gossipsub'
+import type { RPC } from '@libp2p/gossipsub/message'
 import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -140,8 +141,19 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     maxConnections: options.maxConnections,
     connectionGater: blockList.gater(),
     gossip: {
+      // StrictSign stays: its signed `from` is the only proof of who published a message (relays
+      // keep it), and the validators bind each message's author to it (WRONG_AUTHOR). Without it
+      // a peer could republish anyone's signed offer unpunished; the EIP-712 signature proves
+      // authorship, not publication.
       globalSignaturePolicy: StrictSign,
       msgIdFn: (msg: Message) => gossipMessageId(msg.data),
+      // The same content id, computed before gossipsub checks the envelope's libp2p signature:
+      // the copies a node gets from its other mesh peers (about 3.5 of each message in a
+      // 30-node mesh) are dropped as duplicates unverified, instead of each costing a signature
+      // check. Ids depend on the data alone either way, so what counts as a duplicate is
+      // unchanged; only a copy with a broken libp2p signature of data already seen is now
+      // ignored as a duplicate rather than penalised.
+      fastMsgIdFn: (msg: RPC.Message) => Buffer.from(gossipMessageId(msg.data ?? new Uint8Array(0))).toString('base64'),
       allowPublishToZeroTopicPeers: true,
       ignoreDuplicatePublishError: true,
       emitSelf: false,

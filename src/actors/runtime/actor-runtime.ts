@@ -4,7 +4,7 @@ import { TIMER_FIRED } from '../../state-machines/contract.ts'
 import type { AppendEntry, EventLog } from '../eventlog/event-log.ts'
 import type { LogRecord } from '../eventlog/record.ts'
 import { canonicalJson } from '../eventlog/canonical-json.ts'
-import { deadlinesOf, startMachine, stepMachine, type ActorDefinition, type Step } from './driver.ts'
+import { startMachine, stepMachine, type ActorDefinition, type Step } from './driver.ts'
 import { ActorRecord, outputKey, type AckData, type InputData, type OpenData, type OutputData } from './records.ts'
 import { ReplayState } from './replay-state.ts'
 import { systemClock, type Clock } from './clock.ts'
@@ -298,8 +298,7 @@ export class ActorRuntime {
   /** Arms one timer per deadline in the stream's state; disarms the ones that went away. */
   private syncTimers (stream: string): void {
     if (this.stopped) return
-    const snapshot = this.state.streams.get(stream)?.snapshot
-    const deadlines = snapshot === undefined ? {} : deadlinesOf(snapshot)
+    const deadlines = this.state.streams.get(stream)?.deadlines ?? {}
     const prefix = `${stream}\u0000`
     for (const [key, timer] of this.timers) {
       if (!key.startsWith(prefix)) continue
@@ -317,7 +316,7 @@ export class ActorRuntime {
         if (this.stopped) return
         this.enqueue(async () => {
           const still = this.state.streams.get(stream)
-          if (still === undefined || deadlinesOf(still.snapshot)[name] !== deadline || this.state.hasFired(stream, name, deadline)) return
+          if (still === undefined || still.deadlines[name] !== deadline || this.state.hasFired(stream, name, deadline)) return
           await this.applyInputs(stream, [{ type: TIMER_FIRED, timer: name, deadline }])
         }).catch((err: Error) => this.modules.onError?.(err))
       })

@@ -1,10 +1,11 @@
+import { hash } from 'node:crypto'
 import type { AnyMachineSnapshot } from 'xstate'
-import type { Json, MachineOutput } from '../../state-machines/contract.ts'
+import type { Deadlines, Json, MachineOutput } from '../../state-machines/contract.ts'
 import { TIMER_FIRED } from '../../state-machines/contract.ts'
 import type { LogRecord } from '../eventlog/record.ts'
 import { canonicalJson } from '../eventlog/canonical-json.ts'
 import { ActorRecord, outputKey, type AckData, type InputData, type OpenData, type OutputData } from './records.ts'
-import { persistState, restoreState, startMachine, stepMachine, type ActorDefinition, type Step } from './driver.ts'
+import { deadlinesOf, persistState, restoreState, startMachine, stepMachine, type ActorDefinition, type Step } from './driver.ts'
 
 export class ReplayMismatchError extends Error {
   override readonly name = 'ReplayMismatchError'
@@ -14,9 +15,41 @@ export class ReplayMismatchError extends Error {
   }
 }
 
-export interface StreamState {
-  machine: string
-  snapshot: AnyMachineSnapshot
+/**
+ * One stream's machine state. A stream restored from a snapshot keeps its persisted form until
+ * something needs the machine snapshot: most streams of a long log are finished deals that a
+ * restart never touches, so restoring them lazily keeps restarts short.
+ */
+export class StreamState {
+  private resolved: AnyMachineSnapshot | undefined
+  private persisted: Json | undefined
+
+  constructor (readonly machine: string, private readonly definition: ActorDefinition, from: { snapshot: AnyMachineSnapshot } | { persisted: Json }) {
+    if ('snapshot' in from) this.resolved = from.snapshot
+    else this.persisted = from.persisted
+  }
+
+  get snapshot (): AnyMachineSnapshot {
+    if (this.resolved === undefined) {
+      this.resolved = restoreState(this.definition, this.persisted!)
+      this.persisted = undefined
+    }
+    return this.resolved
+  }
+
+  set snapshot (snapshot: AnyMachineSnapshot) {
+    this.resolved = snapshot
+    this.persisted = undefined
+  }
+
+  get deadlines (): Deadlines {
+    if (this.resolved !== undefined) return deadlinesOf(this.resolved)
+    return ((this.persisted as { context?: { deadlines?: Deadlines } } | null)?.context?.deadlines) ?? {}
+  }
+
+  persist (): Json {
+    return this.resolved === undefined ? this.persisted! : persistState(this.definition, this.resolved)
+  }
 }
 
 export interface PendingOutput {
@@ -25,7 +58,7 @@ export interface PendingOutput {
   seq: number
 }
 
-const SNAPSHOT_FORMAT = 1
+const SNAPSHOT_FORMAT = 2
 
 /**
  * The state a log folds into: every stream's machine state, the outputs not yet acknowledged and
@@ -59,7 +92,7 @@ export class ReplayState {
         const definition = this.definition(machine)
         if (definition === undefined) throw new ReplayMismatchError(record.seq, `unknown machine ${machine}`)
         const result = step ?? startMachine(definition, input)
-        this.streams.set(stream, { machine, snapshot: result.snapshot })
+        this.streams.set(stream, new StreamState(machine, definition, { snapshot: result.snapshot }))
         this.expect(stream, result.outputs)
         break
       }
@@ -110,53 +143,48 @@ export class ReplayState {
     return this.fired.has(firedKey(stream, timer, deadline))
   }
 
+  /**
+   * A snapshot: a header line (format, position in the log, machine versions, checksum of the
+   * body), then the body. Snapshots are not in the log's hash chain; the checksum catches one that
+   * was damaged on disk, and the log position one that belongs to another history.
+   */
   toSnapshot (): string {
     const streams: Array<[string, string, Json]> = []
     for (const [name, state] of this.streams) {
-      streams.push([name, state.machine, persistState(this.definition(state.machine)!, state.snapshot)])
+      streams.push([name, state.machine, state.persist()])
     }
     const versions: Record<string, number> = {}
     for (const [name, definition] of Object.entries(this.definitions)) versions[name] = definition.version
-    return JSON.stringify({
-      format: SNAPSHOT_FORMAT,
-      seq: this.seq,
-      hash: this.hash,
-      versions,
-      streams,
-      pending: [...this.pending.values()],
-      fired: [...this.fired]
-    })
+    const body = JSON.stringify({ streams, pending: [...this.pending.values()], fired: [...this.fired] })
+    const header = { format: SNAPSHOT_FORMAT, seq: this.seq, hash: this.hash, versions, checksum: hash('sha256', body, 'hex') }
+    return `${JSON.stringify(header)}\n${body}`
   }
 
   /** Restores from a snapshot; returns undefined when it does not match these definitions. */
   static fromSnapshot (definitions: Record<string, ActorDefinition>, text: string): ReplayState | undefined {
-    let parsed: {
-      format: number, seq: number, hash: string, versions: Record<string, number>,
-      streams: Array<[string, string, Json]>, pending: PendingOutput[], fired: string[]
-    }
+    const newline = text.indexOf('\n')
+    let header: { format: number, seq: number, hash: string, versions: Record<string, number>, checksum: string }
+    let body: { streams: Array<[string, string, Json]>, pending: PendingOutput[], fired: string[] }
     try {
-      parsed = JSON.parse(text)
+      header = JSON.parse(text.slice(0, newline))
+      if (header?.format !== SNAPSHOT_FORMAT || hash('sha256', text.slice(newline + 1), 'hex') !== header.checksum) return undefined
+      body = JSON.parse(text.slice(newline + 1))
     } catch {
       return undefined
     }
-    if (parsed?.format !== SNAPSHOT_FORMAT) return undefined
     const state = new ReplayState(definitions)
-    for (const [machine, version] of Object.entries(parsed.versions ?? {})) {
+    for (const [machine, version] of Object.entries(header.versions ?? {})) {
       if (state.definition(machine)?.version !== version) return undefined
     }
-    try {
-      for (const [stream, machine, persisted] of parsed.streams) {
-        const definition = state.definition(machine)
-        if (definition === undefined) return undefined
-        state.streams.set(stream, { machine, snapshot: restoreState(definition, persisted) })
-      }
-    } catch {
-      return undefined
+    for (const [stream, machine, persisted] of body.streams) {
+      const definition = state.definition(machine)
+      if (definition === undefined || persisted === null || typeof persisted !== 'object') return undefined
+      state.streams.set(stream, new StreamState(machine, definition, { persisted }))
     }
-    for (const pending of parsed.pending) state.pending.set(outputKey(pending.stream, pending.output.id), pending)
-    for (const key of parsed.fired) state.fired.add(key)
-    state.seq = parsed.seq
-    state.hash = parsed.hash
+    for (const pending of body.pending) state.pending.set(outputKey(pending.stream, pending.output.id), pending)
+    for (const key of body.fired) state.fired.add(key)
+    state.seq = header.seq
+    state.hash = header.hash
     return state
   }
 

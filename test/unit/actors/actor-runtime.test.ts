@@ -177,7 +177,7 @@ describe('ActorRuntime', () => {
 
   it('restarts from the newest matching snapshot, and ignores one that does not match', async () => {
     const dir = await tempDir()
-    let log = await EventLog.open(dir)
+    const log = await EventLog.open(dir)
     const h = harness()
     const runtime = await ActorRuntime.start({ snapshotEvery: 20 }, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
     for (let i = 0; i < 30; i++) {
@@ -202,14 +202,18 @@ describe('ActorRuntime', () => {
     expect(Object.fromEntries(full.streams().map(s => [s, full.snapshot(s)!.context]))).toEqual(states)
     await full.stop()
 
-    // a snapshot whose hash does not match the log is ignored
+    // a snapshot whose log position does not match the log is ignored
     const newest = (await log.snapshots.newestFirst().next()).value!
     await log.snapshots.put(newest.seq + 1, newest.value.replace(/"seq":\d+/, `"seq":${newest.seq + 1}`))
-    await log.close()
-    log = await EventLog.open(dir)
-    const guarded = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    const guarded = await ActorRuntime.start({ snapshotEvery: 0 }, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
     expect(guarded.startReport.fromSnapshot).toBe(newest.seq)
     await guarded.stop()
+    // and so is one damaged on disk: its checksum fails, and the state comes from elsewhere
+    await log.snapshots.put(newest.seq, newest.value.replace('"done"', '"dune"'))
+    const checked = await ActorRuntime.start({ snapshotEvery: 0 }, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    expect(checked.startReport.fromSnapshot).not.toBe(newest.seq)
+    expect(Object.fromEntries(checked.streams().map(s => [s, checked.snapshot(s)!.context]))).toEqual(states)
+    await checked.stop()
     await log.close()
   })
 })

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { loadModule, type LoadedModule } from '../executor/modules/load.ts'
 import type { JobOffer } from '../protocols/messages/schemas.ts'
 import { gossipTopic } from '../protocols/mesh/topics.ts'
+import { addressOfPeer } from '../protocols/mesh/peer-identity.ts'
 import type { JobCreatorContext } from '../state-machines/job-creator.machine.ts'
 import { LilypadNode } from './node.ts'
 import { DEFAULTS } from './settings.ts'
@@ -129,7 +130,7 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
     if (deposit < needed) {
       throw new JobError('NO_DEPOSIT', `the escrow deposit of ${node.address} is ${deposit} wei; this job needs ${needed} wei`)
     }
-    await waitForGossipPeers(node, options.network)
+    await waitForGossipPeers(node, options.network, options.solvers)
     const stream = await node.host.submitJob(offer, { checkRate: options.checkRate ?? 0 })
     phase('offered', { module: `${module.repo}@${module.commit.slice(0, 12)}` })
     const final = await new Promise<JobCreatorContext>((resolve) => {
@@ -172,14 +173,28 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
   }
 }
 
-/** Gossip reaches nobody until a peer subscribes to the topic: wait for one (15 s at most). */
-async function waitForGossipPeers (node: LilypadNode, network: string): Promise<void> {
+/**
+ * A job offer is flood-published to the subscribers this node knows when it publishes, and what
+ * matters is that the solvers it trusts hear it: wait until one of them has subscribed (15 s at
+ * most), then briefly for the others, so the offer reaches each of them directly and not a hop
+ * later through a peer that happened to subscribe first.
+ */
+async function waitForGossipPeers (node: LilypadNode, network: string, solvers: string[], graceMs = 1_000): Promise<void> {
   const topic = gossipTopic(network, 'job-offers')
-  for (let i = 0; i < 150; i++) {
-    if (node.mesh.libp2p.services.pubsub.getSubscribers(topic).length > 0) return
-    await sleep(100)
+  const trusted = new Set(solvers.map(s => s.toLowerCase()))
+  const heard = (): number => node.mesh.libp2p.services.pubsub.getSubscribers(topic)
+    .filter(peer => trusted.size === 0 || trusted.has(addressOfPeer(peer)?.toLowerCase() ?? '')).length
+  const wanted = Math.max(1, trusted.size)
+  const started = Date.now()
+  let firstAt: number | undefined
+  while (Date.now() - started < 15_000) {
+    const count = heard()
+    if (count >= wanted) return
+    if (count > 0) firstAt ??= Date.now()
+    if (firstAt !== undefined && Date.now() - firstAt >= graceMs) return
+    await sleep(firstAt === undefined ? 100 : 20)
   }
-  throw new JobError('NO_PEERS', 'no peer of the network answered: is it running (lilypad devnet)?')
+  throw new JobError('NO_PEERS', 'no solver of the network answered: is it running (lilypad devnet)?')
 }
 
 /** Settlement is off the critical path: report it if it lands soon. */

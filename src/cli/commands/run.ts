@@ -11,6 +11,7 @@ export interface RunFlags {
   devnetDir?: string
   mediationChance: string
   maxPrice?: string
+  matchWithin?: string
   json?: boolean
 }
 
@@ -46,6 +47,11 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     err(`lilypad run: --mediation-chance must be between 0 and 1, not ${flags.mediationChance}\n`)
     return RUN_EXIT.badInput
   }
+  const matchWithinMs = flags.matchWithin === undefined ? undefined : Number(flags.matchWithin)
+  if (matchWithinMs !== undefined && !(Number.isInteger(matchWithinMs) && matchWithinMs > 0)) {
+    err(`lilypad run: --match-within takes a whole number of milliseconds, not ${flags.matchWithin}\n`)
+    return RUN_EXIT.badInput
+  }
   let inputs: Record<string, string>
   try {
     inputs = parseInputs(flags.input)
@@ -71,6 +77,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
       mirrors: devnet.mirrors,
       checkRate: p,
       maxPrice: flags.maxPrice === undefined ? undefined : BigInt(flags.maxPrice),
+      matchWithinMs,
       onPhase: flags.json === true ? undefined : (phase, detail) => err(`  ${(LABEL[phase] ?? phase).padEnd(16)} ${Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`)
     })
     out(flags.json === true ? JSON.stringify(result) + '\n' : describe(result))
@@ -109,6 +116,7 @@ export function registerRun (program: Command): void {
     .option('--devnet-dir <dir>', 'where `lilypad devnet` wrote devnet.json (default ~/.lilypad/devnet)')
     .option('--mediation-chance <p>', 'probability of re-running the job to check the results', '0')
     .option('--max-price <wei>', 'the most this job may cost')
+    .option('--match-within <ms>', 'how long to look for a provider before giving up (default 60000)')
     .option('--json', 'print one machine-readable result')
     .action(async (module: string, flags: RunFlags) => {
       process.exitCode = await runCommand(module, flags)

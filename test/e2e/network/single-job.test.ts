@@ -1,0 +1,103 @@
+/**
+ * One job at a time through a whole devnet (dev chain, two providers, two solvers, a mediator, each
+ * its own process on 127.0.0.1; cowsay on Docker), driven by the `lilypad run` command itself.
+ */
+import { mkdtemp } from 'node:fs/promises'
+import { join } from 'node:path'
+import { computeAddress } from 'ethers'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { SettlementClient } from '../../../src/settlement/client.ts'
+import { lockedBy, settle } from '../../../src/state-machines/settle.ts'
+import { cidOfPath } from '../../../src/executor/results/cid.ts'
+import { COWSAY_IMAGE_PLACEHOLDER, createModuleRepo, ensureCowsayImage } from '../../../src/cli/demo/demo-modules.ts'
+import type { JobResult } from '../../../src/node/job-client.ts'
+import { RUN_EXIT } from '../../../src/cli/commands/run.ts'
+import { startE2eNetwork, type E2eNetwork } from './e2e-network.ts'
+import { creatorDeals, readLog } from './node-logs.ts'
+import { errorLines, lilypad } from './cli.ts'
+
+describe('one job through the network, with `lilypad run`', () => {
+  let net: E2eNetwork
+  let chain: SettlementClient
+
+  beforeAll(async () => {
+    net = await startE2eNetwork()
+    const { info } = net.devnet
+    chain = await SettlementClient.connect({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
+  }, 300_000)
+
+  afterAll(async () => {
+    chain?.close()
+    await net?.stop()
+  }, 60_000)
+
+  afterEach(async () => {
+    await net.auditEverything()
+  }, 60_000)
+
+  it('runs cowsay on a provider, fetches the results by CID, accepts them, settles on chain and moves escrow exactly as settle() says', async () => {
+    const { info } = net.devnet
+    const creator = computeAddress(info.jobCreatorKey)
+    const everyone = [creator, ...info.nodes.map(n => n.address)]
+    const balances = async (): Promise<Map<string, bigint>> => new Map(await Promise.all(everyone.map(async a => [a, await chain.balanceOf(a)] as const)))
+    const before = await balances()
+
+    const dataDir = await net.jobDir('happy')
+    const run = await lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--devnet-dir', join(net.root, 'devnet'), '--json'], { DATA_DIR: dataDir })
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(RUN_EXIT.ok)
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as JobResult
+    expect(result).toMatchObject({ outcome: 'Accepted', checked: false, settled: true })
+    expect(result.stdout).toContain('< moo >')
+    // what the creator fetched is what the provider announced: the folder hashes to the deal's results CID
+    expect((await cidOfPath(result.resultsDir!)).toString()).toBe(result.resultsCid)
+    expect(await chain.dealRecord(result.dealId!)).toMatchObject({ state: 'Settled', outcome: 'Accepted' })
+
+    // the deal as the job creator signed it, from its own log
+    const [deal, ...others] = creatorDeals(await readLog('job creator', join(dataDir, 'log')))
+    expect(others).toEqual([])
+    expect(deal!.dealId).toBe(result.dealId)
+    expect(deal!.deal.resourceProvider).toBe(result.provider)
+    const payouts = settle(deal!.deal, { outcome: 'Accepted' }).payouts
+    const locked = lockedBy(deal!.deal)
+    const expected = new Map(everyone.map(a => [a, 0n]))
+    const add = (address: string, amount: bigint): void => { expected.set(address, expected.get(address)! + amount) }
+    add(deal!.deal.jobCreator, payouts.jobCreator - locked.jobCreator)
+    add(deal!.deal.resourceProvider, payouts.resourceProvider - locked.resourceProvider)
+    add(deal!.deal.solver, payouts.solver)
+    expect(deal!.deal.jobCreator).toBe(creator)
+    expect(info.solvers).toContain(deal!.deal.solver)
+    expect(payouts.resourceProvider - locked.resourceProvider).toBeGreaterThan(0n)
+
+    const after = await balances()
+    const moved = new Map(everyone.map(a => [a, after.get(a)! - before.get(a)!]))
+    expect(moved).toEqual(expected)
+  }, 120_000)
+
+  it('explains what a user got wrong in one line, with an exit code for each: unknown module, no provider matches, no devnet', async () => {
+    const devnetDir = join(net.root, 'devnet')
+    // a module whose machine asks for more GPUs than any provider offers
+    const imageId = await ensureCowsayImage()
+    const gpuModule = await createModuleRepo('cowsay', {
+      into: join(net.root, 'modules', 'cowsay-many-gpus'),
+      substitutions: { '"gpu": 0': '"gpu": 64', [COWSAY_IMAGE_PLACEHOLDER]: imageId }
+    })
+    const scratch = (name: string): Promise<string> => mkdtemp(join(net.root, `${name}-`))
+    const [unknownModule, noMatch, noDevnet] = await Promise.all([
+      lilypad(['run', 'cowsay:v9.9.9', '-i', 'Message=moo', '--devnet-dir', devnetDir], { DATA_DIR: await scratch('unknown-module') }),
+      lilypad(['run', `${gpuModule.path}:v0.0.1`, '-i', 'Message=moo', '--devnet-dir', devnetDir, '--match-within', '3000'], { DATA_DIR: await net.jobDir('no-match') }),
+      lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--devnet-dir', join(net.root, 'no-devnet-here')], { DATA_DIR: await scratch('no-devnet') })
+    ])
+
+    expect(unknownModule.code).toBe(RUN_EXIT.badInput)
+    expect(errorLines(unknownModule.stderr)).toEqual([expect.stringMatching(/ref "v9\.9\.9" not found in module repository/)])
+    expect(noMatch.code).toBe(RUN_EXIT.noMatch)
+    expect(errorLines(noMatch.stderr)).toEqual(['lilypad run: no resource provider matched this job before its match deadline'])
+    expect(noDevnet.code).toBe(RUN_EXIT.noNetwork)
+    expect(errorLines(noDevnet.stderr)).toEqual([expect.stringMatching(/^lilypad run: no devnet found at .*no-devnet-here\/devnet\.json: start one with `lilypad devnet`$/)])
+    for (const run of [unknownModule, noMatch, noDevnet]) {
+      expect(run.stderr).not.toMatch(/^\s+at /m)
+      expect(run.stdout).toBe('')
+    }
+  }, 120_000)
+})

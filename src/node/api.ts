@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:http'
 import type { LilypadNode } from './node.ts'
+import { dealStatuses } from './deal-status.ts'
 
-/** The node's local HTTP API on 127.0.0.1: `GET /health` and `GET /status`. */
+/**
+ * The node's local HTTP API on 127.0.0.1: `GET /health` and `GET /status`. The status names, for
+ * each deal this node's machines hold, the deal state it is in, so that operators (and fault tests)
+ * can follow deals from outside the process.
+ */
 export async function startApi (node: LilypadNode, roles: string[], port: number): Promise<{ server: Server, port: number }> {
   const server = createServer((req, res) => {
     const reply = (status: number, body: unknown): void => {
@@ -11,6 +16,12 @@ export async function startApi (node: LilypadNode, roles: string[], port: number
     if (req.method !== 'GET') return reply(405, { error: 'only GET' })
     if (req.url === '/health') return reply(200, { ok: true })
     if (req.url === '/status') {
+      const runtime = node.host.runtime
+      const snapshots = runtime.streams().map(stream => {
+        const snapshot = runtime.snapshot(stream)!
+        // streams are named for their role (one job-creator stream per job: job:<offer id>)
+        return { stream, machine: stream.startsWith('job:') ? 'job-creator' : stream, context: snapshot.context as unknown }
+      })
       return reply(200, {
         address: node.address,
         peerId: node.mesh.peerId.toString(),
@@ -18,7 +29,11 @@ export async function startApi (node: LilypadNode, roles: string[], port: number
         multiaddrs: node.mesh.multiaddrs().map(String),
         peers: node.mesh.libp2p.getPeers().length,
         streams: node.host.runtime.streams().length,
-        logRecords: node.log.length
+        logRecords: node.log.length,
+        replayed: runtime.startReport.replayed,
+        resumedOutputs: runtime.startReport.resumed,
+        pendingOutputs: runtime.pendingOutputs().length,
+        deals: dealStatuses(snapshots, Date.now())
       })
     }
     reply(404, { error: 'not found' })

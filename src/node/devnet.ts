@@ -36,6 +36,12 @@ export interface DevnetOptions {
   cheatingProviders?: number
   /** funded job creator accounts (default 1) */
   jobCreators?: number
+  /** serve each node's HTTP API (`/status`) on a free port of 127.0.0.1 */
+  api?: boolean
+  /** settings written to a node's `config.json`, by node name (e.g. a provider's allowed `modules`) */
+  nodeConfig?: Record<string, Record<string, unknown>>
+  /** start the nodes after the first three all at once (default: one after another) */
+  parallelStart?: boolean
   log?: (line: string) => void
 }
 
@@ -48,6 +54,8 @@ export interface DevnetNode {
   /** starts the process again on the same data directory and key; resolves once it is up */
   restart: () => Promise<void>
   stderr: () => string
+  /** what the running (or last) process wrote to its node.json */
+  started: () => StartedNode | undefined
 }
 
 export interface Devnet {
@@ -62,18 +70,23 @@ const BIN = fileURLToPath(new URL('../../bin/lilypad.js', import.meta.url))
 const TOKEN = 10n ** 18n
 export const DEVNET_NETWORK = 'devnet'
 
-interface StartedNode { address: string, multiaddrs: string[] }
+export interface StartedNode { address: string, multiaddrs: string[], api?: string | null }
 
-/** Spawns a node process and keeps what it needs to kill and restart it. */
-function spawnNode (name: string, args: string[], env: NodeJS.ProcessEnv, infoFile: string): DevnetNode & { ready: Promise<StartedNode> } {
+/**
+ * Spawns a node process and keeps what it needs to kill and restart it. A restart listens on the
+ * port the first process got, so peers and bootstrap lists that name it stay right.
+ */
+function spawnNode (name: string, args: (restart: StartedNode | undefined) => string[], env: NodeJS.ProcessEnv, infoFile: string): DevnetNode & { ready: Promise<StartedNode> } {
   let child!: ChildProcess
   let stderr = ''
+  let last: StartedNode | undefined
   const launch = async (): Promise<StartedNode> => {
     await rm(infoFile, { force: true })
-    child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    child = spawn(process.execPath, args(last), { env, stdio: ['ignore', 'pipe', 'pipe'] })
     child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-20_000) })
     child.stdout!.resume()
-    return JSON.parse(await waitForFile(infoFile, child, () => stderr)) as StartedNode
+    last = JSON.parse(await waitForFile(infoFile, child, () => stderr)) as StartedNode
+    return last
   }
   const ready = launch()
   return {
@@ -81,6 +94,7 @@ function spawnNode (name: string, args: string[], env: NodeJS.ProcessEnv, infoFi
     ready,
     get process () { return child },
     stderr: () => stderr,
+    started: () => last,
     kill: (signal = 'SIGTERM') => new Promise<void>(done => {
       if (child.exitCode !== null || child.signalCode !== null) return done()
       child.once('exit', () => done())
@@ -146,13 +160,25 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
     const mediators = plan.filter(p => p.roles.includes('mediator')).map(p => addressOf(p.name))
     const nodes: DevnetInfo['nodes'] = []
     const bootstrap: string[] = []
-    for (const [index, node] of plan.entries()) {
+    const reachable = (started: StartedNode): string[] => started.multiaddrs.filter(a => a.includes('/127.0.0.1/'))
+    const launchNode = async (index: number, node: typeof plan[number]): Promise<void> => {
       const dataDir = join(dir, 'nodes', node.name)
       await mkdir(dataDir, { recursive: true })
-      const args = [BIN, 'node', '--roles', node.roles.join(','), '--data-dir', dataDir, '--network', DEVNET_NETWORK,
-        '--listen', '/ip4/127.0.0.1/tcp/0', '--rpc-url', chain.rpcUrl, '--settlement', settlementAddress,
-        '--solvers', solvers.join(','), '--mediators', mediators.join(',')]
-      if (bootstrap.length > 0) args.push('--bootstrap', bootstrap.join(','))
+      const config = options.nodeConfig?.[node.name]
+      if (config !== undefined) await writeFile(join(dataDir, 'config.json'), JSON.stringify(config, null, 2) + '\n')
+      const firstBootstrap = [...bootstrap]
+      const args = (restart: StartedNode | undefined): string[] => {
+        const port = restart === undefined ? '0' : (reachable(restart)[0]?.split('/')[4] ?? '0')
+        // a restarted node joins through every other node, wherever the first ones are
+        const peers = restart === undefined
+          ? firstBootstrap
+          : handles.filter(h => h.name !== node.name).flatMap(h => reachable(h.started() ?? { address: '', multiaddrs: [] }).slice(0, 1))
+        return [BIN, 'node', '--roles', node.roles.join(','), '--data-dir', dataDir, '--network', DEVNET_NETWORK,
+          '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--rpc-url', chain.rpcUrl, '--settlement', settlementAddress,
+          '--solvers', solvers.join(','), '--mediators', mediators.join(','),
+          ...(options.api === true ? ['--api-port', '0'] : []),
+          ...(peers.length > 0 ? ['--bootstrap', peers.join(',')] : [])]
+      }
       const env: NodeJS.ProcessEnv = {
         ...process.env,
         WEB3_PRIVATE_KEY: nodeKeys[index]!,
@@ -163,11 +189,16 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       const handle = spawnNode(node.name, args, env, join(dataDir, 'node.json'))
       handles.push(handle)
       const started = await handle.ready
-      const reachable = started.multiaddrs.filter(a => a.includes('/127.0.0.1/'))
-      if (bootstrap.length < 3) bootstrap.push(`${reachable[0]}`)
-      nodes.push({ name: node.name, roles: node.roles, address: started.address, dataDir, pid: handle.process.pid ?? 0, multiaddrs: reachable })
+      nodes[index] = { name: node.name, roles: node.roles, address: started.address, dataDir, pid: handle.process.pid ?? 0, multiaddrs: reachable(started) }
       log(`${node.name} (${node.roles.join(', ')}) is up: ${started.address}`)
     }
+    const first = options.parallelStart === true ? Math.min(3, plan.length) : plan.length
+    for (const [index, node] of plan.entries()) {
+      if (index >= first) break
+      await launchNode(index, node)
+      if (bootstrap.length < 3) bootstrap.push(`${nodes[index]!.multiaddrs[0]}`)
+    }
+    await Promise.all(plan.map((node, index) => index >= first ? launchNode(index, node) : undefined))
     const info: DevnetInfo = {
       network: DEVNET_NETWORK,
       rpcUrl: chain.rpcUrl,

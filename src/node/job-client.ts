@@ -28,6 +28,12 @@ export interface RunJobOptions {
   /** how long to look for a match before giving up */
   matchWithinMs?: number
   submitWithinMs?: number
+  /** how long after the submit deadline the results may be judged (default 60 s) */
+  judgeWithinMs?: number
+  /** how long after the judge deadline a mediator may take (default 120 s) */
+  mediateWithinMs?: number
+  /** test networks only: check every result and challenge it, honest or not (recorded in the log) */
+  challengeHonestResults?: boolean
   onPhase?: (phase: JobPhase, detail: Record<string, unknown>) => void
 }
 
@@ -61,6 +67,7 @@ function sleep (ms: number): Promise<void> {
 /** The job offer for a loaded module: its pinned commit and spec hash, its machine, our terms. */
 export function jobOfferFor (module: LoadedModule, inputs: Record<string, string>, o: {
   author: string, now: number, solvers: string[], mediators: string[], maxPrice: bigint, matchWithinMs: number, submitWithinMs: number
+  judgeWithinMs?: number, mediateWithinMs?: number
 }): JobOffer {
   const machine = module.spec.machine
   const maxSolverFee = BigInt(DEFAULTS.solverFee) * 10n
@@ -88,8 +95,8 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
     matchDeadline: o.now + o.matchWithinMs,
     agreeWithin: 10_000,
     submitWithin: o.submitWithinMs,
-    judgeWithin: 60_000,
-    mediateWithin: 120_000
+    judgeWithin: o.judgeWithinMs ?? 60_000,
+    mediateWithin: o.mediateWithinMs ?? 120_000
   }
 }
 
@@ -113,7 +120,8 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
     listen: ['/ip4/127.0.0.1/tcp/0'],
     bootstrap: options.bootstrap,
     chain: { rpcUrl: options.rpcUrl, settlementAddress: options.settlementAddress },
-    mirrors: options.mirrors
+    mirrors: options.mirrors,
+    challengeHonestResults: options.challengeHonestResults
   }, { ...process.env, WEB3_PRIVATE_KEY: options.privateKey, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })
   try {
     const offer = jobOfferFor(module, options.inputs, {
@@ -123,7 +131,9 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
       mediators: options.mediators,
       maxPrice: options.maxPrice ?? BigInt(DEFAULTS.price) * 10n,
       matchWithinMs: options.matchWithinMs ?? 60_000,
-      submitWithinMs: options.submitWithinMs ?? 120_000
+      submitWithinMs: options.submitWithinMs ?? 120_000,
+      judgeWithinMs: options.judgeWithinMs,
+      mediateWithinMs: options.mediateWithinMs
     })
     const needed = BigInt(offer.paymentCollateral) + BigInt(offer.timeoutCollateral)
     const deposit = await node.settlement!.balanceOf()
@@ -131,7 +141,7 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
       throw new JobError('NO_DEPOSIT', `the escrow deposit of ${node.address} is ${deposit} wei; this job needs ${needed} wei`)
     }
     await waitForGossipPeers(node, options.network, options.solvers)
-    const stream = await node.host.submitJob(offer, { checkRate: options.checkRate ?? 0 })
+    const stream = await node.host.submitJob(offer, { checkRate: options.challengeHonestResults === true ? 1 : options.checkRate ?? 0 })
     phase('offered', { module: `${module.repo}@${module.commit.slice(0, 12)}` })
     const final = await new Promise<JobCreatorContext>((resolve) => {
       node.host.watchJob(stream, (c) => {

@@ -21,6 +21,7 @@ import type { ModuleMirrors } from '../executor/modules/mirrors.ts'
 import { SettlementClient } from '../settlement/client.ts'
 import { loadNodeKey, type NodeKey } from './node-key.ts'
 import { MeshTransport } from './mesh-transport.ts'
+import { assertFaultAllowed, recordFault, type Fault } from './faults.ts'
 
 export interface ChainOptions {
   rpcUrl: string
@@ -45,6 +46,8 @@ export interface NodeOptions {
   docker?: boolean
   /** test networks only: the provider alters its outputs, so mediation can be exercised */
   corruptOutputs?: boolean
+  /** test networks only: the job creator's checks alter its own re-run, so it challenges honest results */
+  challengeHonestResults?: boolean
   logger?: Logger
 }
 
@@ -77,6 +80,13 @@ export class LilypadNode {
     try {
       const log = await EventLog.open(join(options.dataDir, 'log'), { signer: key.signer })
       cleanups.push(() => log.close())
+      const faults: Fault[] = []
+      if (options.corruptOutputs === true) faults.push('corrupt-outputs')
+      if (options.challengeHonestResults === true) faults.push('challenge-honest-results')
+      for (const fault of faults) {
+        assertFaultAllowed(fault, options.network)
+        await recordFault(log, fault, { network: options.network, roles: options.roles })
+      }
 
       let settlement: SettlementClient | undefined
       let domain: DomainJson
@@ -140,7 +150,7 @@ export class LilypadNode {
         log,
         wallet: new Wallet(key.privateKey),
         transport,
-        runner: new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, corruptOutputs: options.corruptOutputs }, { executors, results }),
+        runner: new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, corruptOutputs: faults.length > 0 }, { executors, results }),
         fetcher,
         settlement,
         onRejected: (stream, output) => logger.debug({ stream, code: output.code, reason: output.reason }, 'input rejected'),

@@ -1,0 +1,122 @@
+// A job creator in its own process, for fault tests: `node --import tsx fault-harness-job.ts <config.json>`.
+// It offers one job (or, when its data directory already holds one, follows that job again after a
+// crash), prints one JSON line per change of the job's phase and a last `done` line once the deal is
+// final and settled, then stops. With `crashAt` it kills itself (SIGKILL) as soon as its log records
+// that phase: the record is written, the outputs it caused are not yet carried out.
+import '../../src/polyfills.ts'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { LilypadNode } from '../../src/node/node.ts'
+import { jobOfferFor } from '../../src/node/job-client.ts'
+import { loadModule } from '../../src/executor/modules/load.ts'
+import { gossipTopic } from '../../src/protocols/mesh/topics.ts'
+import { DEFAULTS } from '../../src/node/settings.ts'
+import type { JobCreatorContext, JobCreatorPhase } from '../../src/state-machines/job-creator.machine.ts'
+
+export interface FaultJobConfig {
+  dataDir: string
+  privateKey: string
+  network: string
+  rpcUrl: string
+  settlementAddress: string
+  bootstrap: string[]
+  solvers: string[]
+  mediators: string[]
+  mirrors: Record<string, string>
+  module: string
+  inputs: Record<string, string>
+  checkRate: number
+  challengeHonestResults: boolean
+  matchWithinMs: number
+  submitWithinMs: number
+  judgeWithinMs: number
+  mediateWithinMs: number
+  /** 0: a free port */
+  port: number
+  crashAt?: JobCreatorPhase
+}
+
+export interface FaultJobLine {
+  event: 'started' | 'phase' | 'done'
+  phase?: JobCreatorPhase
+  jobOfferId?: string
+  dealId?: string | null
+  outcome?: string | null
+  resultsCid?: string | null
+  checked?: boolean | null
+  deal?: JobCreatorContext['deal']
+  settled?: boolean
+  multiaddrs?: string[]
+  resumed?: boolean
+}
+
+const say = (line: FaultJobLine): void => { process.stdout.write(JSON.stringify(line) + '\n') }
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+async function main (): Promise<void> {
+  const config = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as FaultJobConfig
+  const module = await loadModule({ ref: config.module, inputs: config.inputs, cacheDir: join(config.dataDir, 'modules'), mirrors: config.mirrors })
+  const node = await LilypadNode.start({
+    dataDir: config.dataDir,
+    roles: ['job-creator'],
+    network: config.network,
+    listen: [`/ip4/127.0.0.1/tcp/${config.port}`],
+    bootstrap: config.bootstrap,
+    chain: { rpcUrl: config.rpcUrl, settlementAddress: config.settlementAddress },
+    mirrors: config.mirrors,
+    challengeHonestResults: config.challengeHonestResults
+  }, { ...process.env, WEB3_PRIVATE_KEY: config.privateKey, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })
+  const { runtime } = node.host
+  let stream = runtime.streams().find(s => s.startsWith('job:'))
+  const resumed = stream !== undefined
+  say({ event: 'started', resumed, multiaddrs: node.mesh.multiaddrs().map(String) })
+  if (stream === undefined) {
+    const topic = gossipTopic(config.network, 'job-offers')
+    for (let i = 0; i < 300 && node.mesh.libp2p.services.pubsub.getSubscribers(topic).length === 0; i++) await sleep(100)
+    const offer = jobOfferFor(module, config.inputs, {
+      author: node.address,
+      now: Date.now(),
+      solvers: config.solvers,
+      mediators: config.mediators,
+      maxPrice: BigInt(DEFAULTS.price) * 10n,
+      matchWithinMs: config.matchWithinMs,
+      submitWithinMs: config.submitWithinMs,
+      judgeWithinMs: config.judgeWithinMs,
+      mediateWithinMs: config.mediateWithinMs
+    })
+    // a creator that challenges honest results checks every one of them
+    stream = await node.host.submitJob(offer, { checkRate: config.challengeHonestResults ? 1 : config.checkRate })
+  }
+  const jobStream = stream
+  let lastPhase: JobCreatorPhase | undefined
+  const final = await new Promise<JobCreatorContext>((resolve) => {
+    node.host.watchJob(jobStream, (c) => {
+      if (c.phase !== lastPhase) {
+        lastPhase = c.phase
+        say({ event: 'phase', phase: c.phase, jobOfferId: c.jobOfferId, dealId: c.dealId, resultsCid: c.resultsCid })
+        // synchronously, before the runtime carries out the outputs of the record just written
+        if (!resumed && config.crashAt === c.phase) process.kill(process.pid, 'SIGKILL')
+      }
+      if (c.phase !== 'done') return false
+      resolve(c)
+      return true
+    })
+  })
+  // the outputs of the last step (an acceptance, a claim) must be carried out before stopping
+  for (let i = 0; i < 600 && runtime.pendingOutputs().some(p => p.stream === jobStream); i++) await sleep(100)
+  let settled = false
+  if (final.dealId !== null && final.deal !== null) {
+    for (let i = 0; i < 300 && !settled; i++) {
+      const record = await node.settlement!.dealRecord(final.dealId).catch(() => undefined)
+      settled = record?.state === 'Settled'
+      if (!settled) await sleep(100)
+    }
+  }
+  say({ event: 'done', jobOfferId: final.jobOfferId, dealId: final.dealId, outcome: final.outcome, resultsCid: final.resultsCid, checked: final.checked, deal: final.deal, settled })
+  await node.stop()
+}
+
+main().then(() => process.exit(0), (err: Error) => {
+  process.stderr.write(`fault job: ${err.stack ?? err.message}\n`)
+  process.exit(1)
+})

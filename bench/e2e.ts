@@ -1,0 +1,175 @@
+// npm run bench -- e2e: a job through a whole devnet (dev chain, two one-slot providers, two
+// solvers, a mediator, each its own process; cowsay on Docker) against a bare `docker run` of the
+// same image in the same run; how long matching takes and where that time goes; and how many deals
+// a minute the devnet's providers sustain when job creators keep them busy.
+import '../src/polyfills.ts'
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { startDemoNetwork, type DemoNetwork } from '../src/cli/demo/demo-network.ts'
+import { ensureCowsayImage } from '../src/cli/demo/demo-modules.ts'
+import { runJob, type JobResult } from '../src/node/job-client.ts'
+import type { InputData, OpenData, OutputData } from '../src/actors/runtime/records.ts'
+import { readLiveLog, readLog, type NodeLog } from '../test/e2e/network/node-logs.ts'
+import { report, round } from './report.ts'
+
+const exec = promisify(execFile)
+/** sequential runs, each beside a bare `docker run` */
+const ROUNDS = 3
+/** job creators that keep the providers busy, and the jobs each runs back to back */
+const CREATORS = 4
+const JOBS_EACH = 3
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+async function bareDockerRun (imageId: string, message: string): Promise<number> {
+  const started = performance.now()
+  await exec('docker', ['run', '--rm', '--network', 'none', '--entrypoint', '/usr/local/bin/cowsay', imageId, message])
+  return performance.now() - started
+}
+
+function cowsay (net: DemoNetwork, creator: number, message: string, dataDir: string): Promise<JobResult> {
+  const { info } = net
+  return runJob({
+    module: 'cowsay:v0.0.1',
+    inputs: { Message: message },
+    dataDir,
+    privateKey: info.jobCreatorKeys[creator]!,
+    network: info.network,
+    rpcUrl: info.rpcUrl,
+    settlementAddress: info.settlementAddress,
+    bootstrap: info.bootstrap,
+    solvers: info.solvers,
+    mediators: info.mediators,
+    mirrors: info.mirrors
+  })
+}
+
+interface MatchSteps {
+  /** the offer logged by the creator → the first solver logs it (gossip) */
+  gossip: number
+  /** the first solver logs the offer → it logs a proposal (its match round) */
+  round: number
+  /** the first proposal logged by a solver → the creator logs it (direct stream) */
+  proposal: number
+}
+
+/** Where the time from offer to match went, from the creator's and the solvers' own logs. */
+function matchSteps (creator: NodeLog, solvers: NodeLog[]): MatchSteps | undefined {
+  const open = creator.records.find(r => r.type === 'stream.open' && (r.data as OpenData).stream.startsWith('job:'))
+  if (open === undefined) return undefined
+  const jobOfferId = (open.data as OpenData).stream.slice('job:'.length)
+  const job = (open.data as OpenData).input as { job: { author: string, nonce: string } }
+  const proposalIn = creator.records.find(r => r.type === 'input' && (r.data as InputData).event.type === 'message.received' &&
+    ((r.data as InputData).event.envelope as { type?: string } | undefined)?.type === 'MatchProposal')
+  const heard: number[] = []
+  const proposed: number[] = []
+  for (const solver of solvers) {
+    for (const r of solver.records) {
+      if (r.type === 'input') {
+        const envelope = (r.data as InputData).event.envelope as { type?: string, message?: { author?: string, nonce?: string } } | undefined
+        if (envelope?.type === 'JobOffer' && envelope.message?.author === job.job.author && envelope.message.nonce === job.job.nonce) heard.push(r.at)
+      }
+      if (r.type === 'output') {
+        const output = (r.data as OutputData).output
+        if (output.messageType === 'MatchProposal' && (output.attach as string[] | undefined)?.[0] === jobOfferId) proposed.push(r.at)
+      }
+    }
+  }
+  if (proposalIn === undefined || heard.length === 0 || proposed.length === 0) return undefined
+  const firstHeard = Math.min(...heard)
+  const firstProposed = Math.min(...proposed)
+  return { gossip: firstHeard - open.at, round: firstProposed - firstHeard, proposal: proposalIn.at - firstProposed }
+}
+
+export async function run (): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'lilypad-bench-e2e-'))
+  const net = await startDemoNetwork({ dir: join(root, 'devnet'), engine: 'docker', jobCreators: CREATORS })
+  try {
+    const imageId = await ensureCowsayImage()
+    await bareDockerRun(imageId, 'warm')
+    await cowsay(net, 0, 'warm', join(root, 'warm'))
+
+    // one job at a time, each beside a bare docker run of the same container
+    const runs: JobResult[] = []
+    const bare: number[] = []
+    const dirs: string[] = []
+    for (let i = 0; i < ROUNDS; i++) {
+      dirs.push(join(root, `round-${i}`))
+      runs.push(await cowsay(net, 0, `moo ${i}`, dirs[i]!))
+      bare.push(await bareDockerRun(imageId, `moo ${i}`))
+    }
+    if (runs.some(r => r.outcome !== 'Accepted' || r.timings.verified === undefined)) throw new Error(`a job did not complete: ${JSON.stringify(runs.map(r => r.outcome))}`)
+    const verified = median(runs.map(r => r.timings.verified!))
+    const settled = median(runs.map(r => r.timings.settled ?? Number.NaN))
+    const offered = median(runs.map(r => r.timings.offered!))
+    const baseline = median(bare)
+    report({
+      bench: 'e2e',
+      metric: 'run_vs_docker_ratio',
+      value: round(verified / baseline),
+      unit: 'ratio',
+      goal: '<=1.3',
+      baseline: round(baseline),
+      ratio: round(verified / baseline),
+      run_ms: round(verified),
+      node_up_and_offered_ms: round(offered),
+      settled_ms: round(settled),
+      settled_ratio: round(settled / baseline),
+      rounds: ROUNDS,
+      note: 'median wall time of runJob on the devnet until the results are fetched and verified (settlement is after it, off the critical path: settled_ms) vs `docker run --rm --network none` of the same image and command'
+    })
+
+    const solverLogs = await Promise.all(net.info.nodes.filter(n => n.roles.includes('solver')).map(n => readLiveLog(n.name, n.dataDir, join(root, 'log-copies'))))
+    const steps = (await Promise.all(dirs.map(dir => readLog(dir, join(dir, 'log'))))).map(log => matchSteps(log, solverLogs)).filter(s => s !== undefined)
+    const toMatch = median(runs.map(r => r.timings.matched! - r.timings.offered!))
+    report({
+      bench: 'e2e',
+      metric: 'time_to_match_ms',
+      value: round(toMatch),
+      unit: 'ms',
+      gossip_ms: round(median(steps.map(s => s.gossip))),
+      solver_round_ms: round(median(steps.map(s => s.round))),
+      proposal_delivery_ms: round(median(steps.map(s => s.proposal))),
+      rounds: ROUNDS,
+      note: 'median time from the job offer to its first match proposal at the job creator; the steps are read from the creator\'s and the solvers\' logs'
+    })
+
+    // job creators keep both providers busy: deals completed per minute of wall time
+    const started = performance.now()
+    const loops = Array.from({ length: CREATORS }, async (_, creator) => {
+      const outcomes: string[] = []
+      for (let j = 0; j < JOBS_EACH; j++) {
+        const result = await cowsay(net, creator, `load ${creator}.${j}`, join(root, `load-${creator}-${j}`)).catch((err: Error) => ({ outcome: err.message }))
+        outcomes.push(result.outcome)
+      }
+      return outcomes
+    })
+    const outcomes = (await Promise.all(loops)).flat()
+    const minutes = (performance.now() - started) / 60_000
+    const accepted = outcomes.filter(o => o === 'Accepted').length
+    const providers = net.info.nodes.filter(n => n.roles.includes('resource-provider')).length
+    report({
+      bench: 'e2e',
+      metric: 'deals_per_minute',
+      value: round(accepted / minutes),
+      unit: 'deals/min',
+      providers,
+      slots: providers,
+      job_creators: CREATORS,
+      jobs: outcomes.length,
+      accepted,
+      wall_s: round(minutes * 60),
+      note: 'cowsay deals accepted per minute while job creators run jobs back to back against the devnet\'s one-slot providers (each job creator starts its own node per job)'
+    })
+  } finally {
+    await net.stop()
+    await rm(root, { recursive: true, force: true })
+  }
+}

@@ -9,6 +9,9 @@
  *   below, a peer that sends 3 invalid messages on a topic no longer receives our gossip (< -50),
  *   4 are not published to (< -100), and 5 are graylisted (< -200): every RPC from them is dropped
  *   unread until the count decays. A buggy but honest peer that slips once recovers within minutes.
+ * - A copy of a message already seen is a duplicate, dropped before any check (the fast message id
+ *   of topics.ts), so a copy with a broken libp2p signature of known content costs its sender
+ *   nothing: it also costs us nothing, since it is never verified.
  * - Direct protocols report abuse (oversized frames, invalid messages) into the app-specific score
  *   (P5), weight 1, so the same graylist applies to a peer that misbehaves off gossip.
  * - Many peers behind one IP (P6) cost -5 per peer beyond 10 squared; loopback is exempt because

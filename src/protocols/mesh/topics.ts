@@ -58,7 +58,13 @@ export function topicNameOf (network: string, topic: string): TopicName | undefi
   return (TOPIC_NAMES as readonly string[]).includes(name) ? name as TopicName : undefined
 }
 
-/** Gossip message id: SHA-256 of the message bytes. */
+/**
+ * Gossip message id: SHA-256 of the message bytes. The mesh node gives gossipsub the same id as
+ * its fast id too, so a copy of a message already seen is dropped before its libp2p signature is
+ * checked. The libp2p signature itself (StrictSign) is kept: the EIP-712 signature proves who wrote
+ * a message, but only gossipsub's signed `from` proves who published it, and the validators reject
+ * a message whose author is not its publisher (WRONG_AUTHOR).
+ */
 export function gossipMessageId (data: Uint8Array): Uint8Array {
   return createHash('sha256').update(data).digest()
 }

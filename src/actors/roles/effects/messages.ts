@@ -12,12 +12,13 @@ export interface MessageEffectsModules {
   wallet: Pick<Wallet, 'signingKey' | 'address'>
   store: MessageStore
   transport: MessageTransport
-  /** waits between delivery attempts to an unreachable party */
+  /** waits between delivery attempts to an unreachable party; the last one repeats */
   retryDelaysMs?: number[]
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+  now?: () => number
 }
 
-const DEFAULT_RETRIES = [250, 1000, 2000, 4000, 8000]
+const DEFAULT_RETRIES = [250, 1000, 2000, 4000, 5000]
 
 function abortableSleep (ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -43,15 +44,22 @@ async function signOutput (modules: MessageEffectsModules, output: MachineOutput
 export function messageEffects (modules: MessageEffectsModules): Record<string, EffectHandler> {
   const retries = modules.retryDelaysMs ?? DEFAULT_RETRIES
   const sleep = modules.sleep ?? abortableSleep
+  const now = modules.now ?? Date.now
 
+  /**
+   * Delivers until the party takes the message or the message expires: a party that is down for a
+   * while (a restart) still gets what was sent to it, as long as it still means something.
+   */
   async function deliver (to: string, envelope: Envelope, attachments: Envelope[], signal: AbortSignal): Promise<void> {
+    const expiry = (envelope.message as { expiry?: number }).expiry ?? 0
     for (let attempt = 0; ; attempt++) {
       try {
         await modules.transport.send(to, { envelope, attachments }, signal)
         return
       } catch (err) {
-        if (signal.aborted || attempt >= retries.length) throw new Error(`cannot deliver ${envelope.type} to ${to}: ${(err as Error).message}`)
-        await sleep(retries[attempt]!, signal)
+        const wait = retries[Math.min(attempt, retries.length - 1)]!
+        if (signal.aborted || now() + wait > expiry) throw new Error(`cannot deliver ${envelope.type} to ${to} before it expires: ${(err as Error).message}`)
+        await sleep(wait, signal)
       }
     }
   }

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { Wallet } from 'ethers'
+import { messageEffects } from '../../../../src/actors/roles/effects/messages.ts'
+import { MessageStore } from '../../../../src/actors/roles/message-store.ts'
+import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
+import { lilypadDomain } from '../../../../src/protocols/messages/eip712-types.ts'
+import type { Delivery, MessageTransport } from '../../../../src/actors/roles/transport.ts'
+import { useTempDirs } from '../../../support/temp-dir.ts'
+
+const tempDir = useTempDirs()
+const wallet = new Wallet('0x' + '42'.repeat(32))
+const domain = lilypadDomain(31337n, '0x' + '5e'.repeat(20))
+const T0 = 1_800_000_000_000
+
+function accepted (expiry: number) {
+  return { author: wallet.address, nonce: '1', expiry, dealId: '0x' + '01'.repeat(32), resultsCid: 'QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN' }
+}
+
+async function harness (failures: number) {
+  const log = await EventLog.open(await tempDir())
+  const sent: Delivery[] = []
+  let clock = T0
+  let calls = 0
+  const transport: MessageTransport = {
+    address: wallet.address,
+    publish: async () => {},
+    send: async (_to, delivery) => {
+      calls++
+      if (calls <= failures) throw new Error('connection refused')
+      sent.push(delivery)
+    },
+    onDelivery: () => {}
+  }
+  const effects = messageEffects({
+    domain, wallet, store: new MessageStore(log.bucket('messages')), transport,
+    retryDelaysMs: [1000, 5000], sleep: async (ms) => { clock += ms }, now: () => clock
+  })
+  return { log, sent, effects, calls: () => calls }
+}
+
+describe('message effects', () => {
+  it('keep delivering to a party that is down until it takes the message', async () => {
+    const h = await harness(20)
+    await h.effects['message.send']!({ type: 'message.send', id: 'accept:1', messageType: 'ResultsAccepted', message: accepted(T0 + 600_000), to: ['0x' + 'bb'.repeat(20)] } as never,
+      { stream: 'job', signal: new AbortController().signal })
+    expect(h.calls()).toBe(21)
+    expect(h.sent).toHaveLength(1)
+    expect(h.sent[0]!.envelope.signatures).toHaveLength(1)
+    await h.log.close()
+  })
+
+  it('give up once the message would expire before the next attempt', async () => {
+    const h = await harness(Infinity)
+    const send = h.effects['message.send']!({ type: 'message.send', id: 'accept:2', messageType: 'ResultsAccepted', message: accepted(T0 + 12_000), to: ['0x' + 'bb'.repeat(20)] } as never,
+      { stream: 'job', signal: new AbortController().signal })
+    await expect(send).rejects.toThrow(/before it expires: connection refused/)
+    expect(h.calls()).toBe(4) // at +0, +1 s, +6 s and +11 s; the next would be after +12 s
+    await h.log.close()
+  })
+})

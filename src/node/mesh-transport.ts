@@ -12,6 +12,10 @@ function protocolFor (type: MessageType): string {
   return NEGOTIATION.includes(type) ? DIRECT_PROTOCOLS.deal : DIRECT_PROTOCOLS.results
 }
 
+/** match proposal ids remembered, so that a deal arriving after its proposal is not held */
+const SEEN_PROPOSALS = 1024
+const HAND_OVER_GAP_MS = 50
+
 const machineTopicOf = Object.fromEntries(Object.entries(MACHINE_TOPICS).map(([machine, name]) => [name, machine])) as Record<TopicName, string>
 
 /**
@@ -22,8 +26,10 @@ const machineTopicOf = Object.fromEntries(Object.entries(MACHINE_TOPICS).map(([m
  */
 export class MeshTransport implements MessageTransport {
   private handler: ((delivery: Delivery) => void) | undefined
+  private readonly proposalsSeen = new Set<string>()
+  private readonly dealsWaiting = new Map<string, { timer: NodeJS.Timeout, release: () => void }>()
 
-  constructor (private readonly mesh: MeshNode) {}
+  constructor (private readonly mesh: MeshNode, private readonly dealWaitMs = 2_000) {}
 
   get address (): string {
     return this.mesh.address
@@ -35,9 +41,43 @@ export class MeshTransport implements MessageTransport {
     }
     for (const protocol of [DIRECT_PROTOCOLS.deal, DIRECT_PROTOCOLS.results]) {
       await this.mesh.handleDirect(protocol, (message) => {
-        this.handler?.({ envelope: message.envelope, attachments: message.attachmentEnvelopes })
+        this.receiveDirect(message.verified.id, { envelope: message.envelope, attachments: message.attachmentEnvelopes })
       })
     }
+  }
+
+  /**
+   * A solver sends its proposal to the job creator and the provider at once, so the creator's
+   * signed deal can reach the provider before the solver's copy of the proposal does, and the
+   * machine rejects a deal that follows no proposal it holds. Such a deal waits for its proposal
+   * (at most `dealWaitMs`) and is handed over just after it: the gap lets the node log the
+   * proposal first, as handing over starts an asynchronous write.
+   */
+  private receiveDirect (id: string, delivery: Delivery): void {
+    const { envelope } = delivery
+    if (envelope.type === 'MatchProposal') {
+      this.proposalsSeen.add(id)
+      if (this.proposalsSeen.size > SEEN_PROPOSALS) this.proposalsSeen.delete(this.proposalsSeen.values().next().value as string)
+      this.handler?.(delivery)
+      const waiting = this.dealsWaiting.get(id)
+      if (waiting !== undefined) {
+        clearTimeout(waiting.timer)
+        setTimeout(waiting.release, HAND_OVER_GAP_MS).unref()
+      }
+      return
+    }
+    const proposalId = (envelope.message as { matchProposalId?: unknown }).matchProposalId
+    const waitsForProposal = envelope.type === 'Deal' && envelope.signatures.length === 1 &&
+      typeof proposalId === 'string' && !this.proposalsSeen.has(proposalId) && !this.dealsWaiting.has(proposalId)
+    if (!waitsForProposal) {
+      this.handler?.(delivery)
+      return
+    }
+    const release = (): void => {
+      this.dealsWaiting.delete(proposalId)
+      this.handler?.(delivery)
+    }
+    this.dealsWaiting.set(proposalId, { timer: setTimeout(release, this.dealWaitMs).unref(), release })
   }
 
   onDelivery (handler: (delivery: Delivery) => void): void {

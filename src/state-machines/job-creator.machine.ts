@@ -8,7 +8,7 @@ import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { shouldCheck } from './check-decision.ts'
 import { expectAttachment, expectMessage, expectTimer, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
 import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './deal-terms.ts'
-import type { DealState } from './deal-states.ts'
+import { isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { violation } from './rejection.ts'
 import { ownMessage } from './verified-own.ts'
@@ -180,6 +180,13 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       if (e.effect !== `verify:${dealId}`) violation('WRONG_DEAL', 'the result of another run')
       if (e.at > deal.judgeDeadline) violation('LATE', 'verified after the judge deadline')
       return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : challenge(c, e.at, true)
+    }
+    case 'chain.settled': {
+      // the chain's outcome is the deal's, whoever settled it: a claim of ours may have been overtaken
+      const { dealId } = theDeal(c)
+      if (e.dealId !== dealId) violation('WRONG_DEAL', 'settlement of another deal')
+      if (!isDealOutcome(e.outcome)) violation('INCONSISTENT', `not a deal outcome: ${String(e.outcome)}`)
+      return done(c, e.outcome)
     }
     case 'timer.fired': {
       const timer = expectTimer(c.deadlines, e)

@@ -7,7 +7,7 @@ import type { Deal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectAttachment, expectMessage, expectTimer, includesAddress, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
 import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './deal-terms.ts'
-import type { DealState } from './deal-states.ts'
+import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { violation } from './rejection.ts'
 import { ownMessage } from './verified-own.ts'
@@ -103,6 +103,8 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
     outputs: [...outputs, publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)]
   }
 }
+
+const LIVE: DealState[] = ['Agreed', 'ResultsSubmitted', 'Mediating']
 
 function dealIn (c: C, dealId: unknown, ...states: DealState[]): DealRecord {
   const record = typeof dealId === 'string' ? c.deals[dealId] : undefined
@@ -248,6 +250,14 @@ function decide (c: C, e: InputEvent): D {
         context: { ...c, deals: { ...c.deals, [dealId]: { ...record, state: 'ResultsSubmitted', resultsCid: e.resultsCid } }, deadlines },
         outputs: [sendOutput(`results:${dealId}`, 'ResultsSubmitted', results.message, [record.deal.jobCreator])]
       }
+    }
+    case 'chain.settled': {
+      // the chain's outcome is the deal's, whoever settled it: a claim of ours may have been overtaken
+      const record = dealIn(c, e.dealId, ...LIVE, ...DEAL_OUTCOMES)
+      if (!isDealOutcome(e.outcome)) violation('INCONSISTENT', `not a deal outcome: ${String(e.outcome)}`)
+      const dealId = e.dealId as string
+      if (LIVE.includes(record.state)) return finish(c, dealId, e.outcome, e.at)
+      return { context: { ...c, deals: { ...c.deals, [dealId]: { ...record, state: e.outcome } } }, outputs: [] }
     }
     default:
       return violation('UNKNOWN_EVENT', `a resource provider does not take ${e.type}`)

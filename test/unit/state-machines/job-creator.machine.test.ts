@@ -114,6 +114,22 @@ describe('job creator', () => {
       const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), timer('mediateDeadline', s.deal.mediateDeadline)])
       expect(r.last).toEqual([expect.objectContaining({ type: 'chain.claim', claim: 'TimeoutMediate' })])
     })
+    test('given a TimeoutSubmit claim the chain refused, when the chain settles the deal TimeoutJudge, it records TimeoutJudge', () => {
+      const claimed = drive(jobCreatorMachine, input(0), [ev.proposal, ev.deal, timer('submitDeadline', s.deal.submitDeadline)])
+      const settled = { type: 'chain.settled', effect: `claim:${s.dealId}`, dealId: s.dealId, outcome: 'TimeoutJudge', at: s.deal.judgeDeadline + 1 }
+      const r = step(jobCreatorMachine, claimed.snapshot, settled)
+      expect(r.snapshot.context).toMatchObject({ phase: 'done', outcome: 'TimeoutJudge', deadlines: {} })
+      expect(r.outputs).toEqual([])
+    })
+    test.each([
+      ['another deal', { dealId: '0x' + '00'.repeat(32), outcome: 'TimeoutJudge' }, 'WRONG_DEAL'],
+      ['no outcome', { dealId: s.dealId, outcome: 'Settled' }, 'INCONSISTENT']
+    ])('a settlement of %s is rejected and changes nothing', (_, fields, code) => {
+      const claimed = drive(jobCreatorMachine, input(0), [ev.proposal, ev.deal, timer('submitDeadline', s.deal.submitDeadline)])
+      const r = step(jobCreatorMachine, claimed.snapshot, { type: 'chain.settled', effect: `claim:${s.dealId}`, ...fields, at: s.deal.judgeDeadline + 1 })
+      expect(r.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code })])
+      expect(r.snapshot.context).toEqual(claimed.snapshot.context)
+    })
     test('a timer before its deadline is rejected', () => {
       const r = drive(jobCreatorMachine, input(0), [])
       expect(step(jobCreatorMachine, r.snapshot, timer('matchDeadline', s.job.matchDeadline - 1)).outputs[0]).toMatchObject({ code: 'EARLY_TIMER' })

@@ -105,6 +105,31 @@ describe('resource provider', () => {
       expect(r.snapshot.context.deals[s.dealId]!.state).toBe('TimeoutSubmit')
       expect(r.last.map(o => o.type)).toEqual(['message.publish'])
     })
+    test('given a TimeoutJudge claim the chain refused, when the chain settles the deal as mediated, it records that outcome', () => {
+      const claimed = drive(resourceProviderMachine, input, [...toSubmitted, timer(`judge:${s.dealId}`, s.deal.judgeDeadline)])
+      const settled = { type: 'chain.settled', effect: `claim:${s.dealId}`, dealId: s.dealId, outcome: 'MediationRejected', at: s.deal.mediateDeadline }
+      const r = step(resourceProviderMachine, claimed.snapshot, settled)
+      expect(r.snapshot.context.deals[s.dealId]!.state).toBe('MediationRejected')
+      expect(r.snapshot.context.slots).toEqual(claimed.snapshot.context.slots)
+      expect(r.outputs).toEqual([])
+    })
+    test('when the chain settles a deal still running here, the deal ends with that outcome and its slot is offered again', () => {
+      const running = drive(resourceProviderMachine, input, [ev.proposal, ev.deal])
+      const r = step(resourceProviderMachine, running.snapshot, { type: 'chain.settled', effect: `claim:${s.dealId}`, dealId: s.dealId, outcome: 'TimeoutSubmit', at: s.deal.submitDeadline + 1 })
+      expect(r.snapshot.context.deals[s.dealId]!.state).toBe('TimeoutSubmit')
+      expect(r.snapshot.context.slots[0]!.dealId).toBeNull()
+      expect(Object.keys(r.snapshot.context.deadlines).filter(k => k.endsWith(s.dealId))).toEqual([])
+      expect(r.outputs.map(o => o.type)).toEqual(['message.publish'])
+    })
+    test.each([
+      ['a deal it does not hold', { dealId: '0x' + '00'.repeat(32), outcome: 'Accepted' }, 'WRONG_DEAL'],
+      ['no outcome', { dealId: s.dealId, outcome: 'Settled' }, 'INCONSISTENT']
+    ])('a settlement of %s is rejected and changes nothing', (_, fields, code) => {
+      const r = drive(resourceProviderMachine, input, [...toSubmitted])
+      const after = step(resourceProviderMachine, r.snapshot, { type: 'chain.settled', effect: `claim:${s.dealId}`, ...fields, at: T0 + 9 })
+      expect(after.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code })])
+      expect(after.snapshot.context).toEqual(r.snapshot.context)
+    })
     test('offer expiry: a free slot is offered again with a new nonce', () => {
       const r = drive(resourceProviderMachine, input, [timer('offer:1', T0 + TTL)])
       expect(r.last).toEqual([expect.objectContaining({ type: 'message.publish', message: { ...s.offer, slot: 1, nonce: String(T0 + TTL), expiry: T0 + 2 * TTL } })])

@@ -49,4 +49,28 @@ describe('chain effects', () => {
     await effects['chain.claim']!({ type: 'chain.claim', id: 'y', dealId: 'deal', claim: 'TimeoutJudge' }, context)
     await expect(effects['chain.claim']!({ type: 'chain.claim', id: 'z', dealId: 'deal', claim: 'TimeoutSubmit' }, context)).rejects.toThrow('too early')
   })
+
+  it('answers a claim with the outcome the chain settled, also when the claim was refused because the deal went another way', async () => {
+    const records = [{ state: 'ResultsSubmitted' }, { state: 'Settled', outcome: 'TimeoutJudge' }]
+    const settlement = calls({
+      claimTimeoutSubmit: async () => { throw Object.assign(new Error('committed'), { code: 'RESULTS_ALREADY_COMMITTED' }) },
+      claimTimeoutMediate: async () => { throw Object.assign(new Error('committed'), { code: 'RESULTS_ALREADY_COMMITTED' }) },
+      dealRecord: async () => records.length > 1 ? records.shift()! : records[0]!
+    })
+    const effects = chainEffects({ store, settlement, settledPollMs: 1 })
+    const context = { stream: 's', signal: new AbortController().signal }
+    expect(await effects['chain.claim']!({ type: 'chain.claim', id: 'c', dealId: 'deal', claim: 'TimeoutSubmit' }, context))
+      .toEqual([{ type: 'chain.settled', dealId: 'deal', outcome: 'TimeoutJudge' }])
+    // the same refusal is no reason to give up a TimeoutMediate claim: it is an error there
+    await expect(effects['chain.claim']!({ type: 'chain.claim', id: 'm', dealId: 'deal', claim: 'TimeoutMediate' }, context)).rejects.toThrow('committed')
+  })
+
+  it('stops waiting for the settlement when the runtime stops, so that the effect is resumed on the next start', async () => {
+    const settlement = calls({ claimTimeoutJudge: async () => {}, dealRecord: async () => ({ state: 'ResultsSubmitted' }) })
+    const effects = chainEffects({ store, settlement, settledPollMs: 5 })
+    const controller = new AbortController()
+    const pending = effects['chain.claim']!({ type: 'chain.claim', id: 'j', dealId: 'deal', claim: 'TimeoutJudge' }, { stream: 's', signal: controller.signal })
+    setTimeout(() => controller.abort(), 20)
+    await expect(pending).rejects.toThrow('stopped before deal deal settled')
+  })
 })

@@ -105,7 +105,13 @@ function spawnNode (name: string, args: (restart: StartedNode | undefined) => st
   }
 }
 
-function waitForFile (path: string, child: ChildProcess, stderr: () => string, timeoutMs = 60_000): Promise<string> {
+/**
+ * How long a node may take to write its info file: a two-core machine starting many nodes at once,
+ * or a node replaying its log after a crash, has been measured at 20-75 s.
+ */
+const START_TIMEOUT_MS = 120_000
+
+function waitForFile (path: string, child: ChildProcess, stderr: () => string, timeoutMs = START_TIMEOUT_MS): Promise<string> {
   const started = Date.now()
   return new Promise((resolvePromise, reject) => {
     const poll = (): void => {

@@ -89,21 +89,25 @@ async function main (): Promise<void> {
   }
   const jobStream = stream
   let lastPhase: JobCreatorPhase | undefined
-  const final = await new Promise<JobCreatorContext>((resolve) => {
+  let latest: JobCreatorContext | undefined
+  const ended = await new Promise<JobCreatorContext>((resolve) => {
     node.host.watchJob(jobStream, (c) => {
+      latest = c
       if (c.phase !== lastPhase) {
         lastPhase = c.phase
         say({ event: 'phase', phase: c.phase, jobOfferId: c.jobOfferId, dealId: c.dealId, resultsCid: c.resultsCid })
         // synchronously, before the runtime carries out the outputs of the record just written
         if (!resumed && config.crashAt === c.phase) process.kill(process.pid, 'SIGKILL')
       }
-      if (c.phase !== 'done') return false
-      resolve(c)
-      return true
+      if (c.phase === 'done') resolve(c)
+      // kept watching: a claim answers with the outcome the chain settled, which may differ
+      return false
     })
   })
-  // the outputs of the last step (an acceptance, a claim) must be carried out before stopping
-  for (let i = 0; i < 600 && runtime.pendingOutputs().some(p => p.stream === jobStream); i++) await sleep(100)
+  // the outputs of the last step (an acceptance, a claim) must be carried out before stopping; a
+  // claim is done when the chain has settled the deal, which may wait for another party's claim
+  for (let i = 0; i < 1800 && runtime.pendingOutputs().some(p => p.stream === jobStream); i++) await sleep(100)
+  const final = latest ?? ended
   let settled = false
   if (final.dealId !== null && final.deal !== null) {
     for (let i = 0; i < 300 && !settled; i++) {

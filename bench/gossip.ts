@@ -94,18 +94,21 @@ async function propagation (threads: number, offers: Array<{ from: number, envel
       const started = await host.ask<Record<number, string>>({ cmd: 'start', indices, keyBase: KEY_BASE })
       for (const [i, addr] of Object.entries(started)) addrs[Number(i)] = addr
     }))
+    let failedDials = 0
     for (let k = 1; k <= DIALS_PER_NODE; k++) {
       const links = Array.from({ length: NODES }, (_, i) => [i, (i + k * k * 3 + 1) % NODES] as const).filter(([i, j]) => i !== j)
       await Promise.all(hosts.map(async (host, h) => {
-        await host.ask({ cmd: 'dial', links: links.filter(([i]) => i % threads === h).map(([i, j]) => [i, addrs[j] as string]) })
+        failedDials += await host.ask<number>({ cmd: 'dial', links: links.filter(([i]) => i % threads === h).map(([i, j]) => [i, addrs[j] as string]) })
       }))
     }
     const formed = Date.now()
-    while (Date.now() - formed < 20_000) {
-      const sizes = (await Promise.all(hosts.map(async h => await h.ask<number[]>({ cmd: 'meshSizes' })))).flat()
-      if (sizes.every(s => s >= 3)) break
+    let smallest = 0
+    while (Date.now() - formed < 30_000) {
+      smallest = Math.min(...(await Promise.all(hosts.map(async h => await h.ask<number[]>({ cmd: 'meshSizes' })))).flat())
+      if (smallest >= 3) break
       await sleep(100)
     }
+    if (smallest < 3) process.stderr.write(`bench gossip: after 30 s a node still has only ${smallest} mesh peer(s); ${failedDials} dial(s) failed\n`)
     const cpuBefore = process.cpuUsage()
     for (const [i, { from, envelope }] of offers.entries()) {
       const { id, sentAt: at } = await hostOf(from).ask<{ id: string, sentAt: number }>({ cmd: 'publish', index: from, envelope })

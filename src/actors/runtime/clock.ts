@@ -17,7 +17,9 @@ export const systemClock: Clock = {
       if (delay > MAX_DELAY) {
         handle = setTimeout(arm, MAX_DELAY)
       } else {
-        handle = setTimeout(fire, Math.max(0, delay))
+        // setTimeout may call back a millisecond before `at` by Date.now(): a timer logged before
+        // its deadline would be refused by its machine, and never fired again
+        handle = setTimeout(() => { if (Date.now() >= at) fire(); else arm() }, Math.max(0, delay))
       }
       handle.unref?.()
     }

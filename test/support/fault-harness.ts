@@ -121,7 +121,7 @@ export class FaultJob {
     return this.line(`phase ${phase}`, l => l.event === 'phase' && l.phase === phase, timeoutMs)
   }
 
-  done (timeoutMs = 180_000): Promise<FaultJobLine> {
+  done (timeoutMs = 300_000): Promise<FaultJobLine> {
     return this.line('the end of its job', l => l.event === 'done', timeoutMs)
   }
 
@@ -216,7 +216,7 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
     const res = await fetch(`${api}/status`, { signal: AbortSignal.timeout(2000) })
     return await res.json() as { deals: DealStatus[], resumedOutputs: number, pendingOutputs: number }
   }
-  const waitFor: FaultNetwork['waitFor'] = async (node, what, test, timeoutMs = 60_000) =>
+  const waitFor: FaultNetwork['waitFor'] = async (node, what, test, timeoutMs = 150_000) =>
     await until(`${node}: ${what}`, timeoutMs, async () => (await status(node)).deals.find(test))
 
   return {

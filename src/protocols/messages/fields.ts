@@ -21,15 +21,34 @@ export const LIMITS = {
   maxAmount: 10n ** 30n
 } as const
 
+const checksums = new Map<string, string | null>()
+const CHECKSUM_CACHE_LIMIT = 16_384
+
+/**
+ * The checksummed form of an address, or null when its mixed case is a wrong checksum. Memoised:
+ * the same few addresses appear in every message, and each checksum costs a keccak.
+ */
+function checksummed (value: string): string | null {
+  let known = checksums.get(value)
+  if (known === undefined) {
+    try {
+      known = getAddress(value)
+    } catch {
+      known = null
+    }
+    if (checksums.size >= CHECKSUM_CACHE_LIMIT) checksums.delete(checksums.keys().next().value as string)
+    checksums.set(value, known)
+  }
+  return known
+}
+
 /** An Ethereum address; normalised to its checksummed form. */
 export const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address')
   .transform((value, ctx) => {
-    try {
-      return getAddress(value)
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'bad address checksum' })
-      return z.NEVER
-    }
+    const normalised = checksummed(value)
+    if (normalised !== null) return normalised
+    ctx.addIssue({ code: 'custom', message: 'bad address checksum' })
+    return z.NEVER
   })
 
 /** A uint256 as a canonical decimal string (no sign, no leading zeros). */

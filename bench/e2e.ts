@@ -154,6 +154,7 @@ export async function run (): Promise<void> {
     const outcomes = (await Promise.all(loops)).flat()
     const minutes = (performance.now() - started) / 60_000
     const accepted = outcomes.filter(o => o === 'Accepted').length
+    const failures = [...new Set(outcomes.filter(o => o !== 'Accepted'))]
     const providers = net.info.nodes.filter(n => n.roles.includes('resource-provider')).length
     report({
       bench: 'e2e',
@@ -166,6 +167,7 @@ export async function run (): Promise<void> {
       jobs: outcomes.length,
       accepted,
       wall_s: round(minutes * 60),
+      ...(failures.length > 0 ? { failures } : {}),
       note: 'cowsay deals accepted per minute while job creators run jobs back to back against the devnet\'s one-slot providers (each job creator starts its own node per job)'
     })
   } finally {

@@ -43,6 +43,8 @@ export interface JobCreatorContext {
   mediator: string | null
   /** the deal state this job ended in (when phase is 'done') */
   outcome: DealState | null
+  /** deals whose agreement fell through: the provider never co-signed; their proposals are not taken again */
+  failedDeals: string[]
   deadlines: Deadlines
 }
 
@@ -66,6 +68,7 @@ function init (input: JobCreatorInput): JobCreatorContext {
     checked: null,
     mediator: null,
     outcome: null,
+    failedDeals: [],
     deadlines: { matchDeadline: job.message.matchDeadline }
   }
 }
@@ -119,6 +122,7 @@ function onMessage (c: JobCreatorContext, e: InputEvent): D {
       checkProposal(job, offer, proposal)
       const deal = buildDeal(job, offer, proposal)
       const dealId = dealIdOf(c.domain, deal)
+      if (c.failedDeals.includes(dealId)) violation('DUPLICATE', 'an agreement on this proposal already fell through')
       return {
         context: { ...c, phase: 'agreeing', deal, dealId, deadlines: { agreeDeadline: deal.agreeDeadline } },
         outputs: [sendOutput(`sign-deal:${dealId}`, 'Deal', deal, [deal.resourceProvider])]
@@ -195,7 +199,8 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
         case 'matchDeadline': return done(c, 'TimeoutMatch')
         case 'agreeDeadline':
           if (e.at < c.job.matchDeadline) {
-            return { context: { ...c, phase: 'offering', deal: null, dealId: null, deadlines: { matchDeadline: c.job.matchDeadline } }, outputs: [] }
+            const failedDeals = c.dealId === null ? c.failedDeals : [...c.failedDeals, c.dealId].slice(-16)
+            return { context: { ...c, phase: 'offering', deal: null, dealId: null, failedDeals, deadlines: { matchDeadline: c.job.matchDeadline } }, outputs: [] }
           }
           return done(c, 'TimeoutAgree')
         case 'submitDeadline':

@@ -95,6 +95,13 @@ describe('job creator', () => {
       const r = drive(jobCreatorMachine, input(0), [ev.proposal, timer('agreeDeadline', s.deal.agreeDeadline)])
       expect(r.snapshot.context).toMatchObject({ phase: 'offering', dealId: null, deadlines: { matchDeadline: s.job.matchDeadline } })
     })
+    test('a proposal whose agreement fell through is not taken again', () => {
+      const r = drive(jobCreatorMachine, input(0), [ev.proposal, timer('agreeDeadline', s.deal.agreeDeadline)])
+      expect(r.snapshot.context).toMatchObject({ phase: 'offering', dealId: null, failedDeals: [s.dealId] })
+      const again = step(jobCreatorMachine, r.snapshot, ev.proposal)
+      expect(again.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'DUPLICATE' })])
+      expect(again.snapshot.context).toEqual(r.snapshot.context)
+    })
     test('agree deadline after the match deadline: TimeoutAgree', () => {
       const late = scenario({ job: { matchDeadline: T0 + 5_000 } })
       const r = drive(jobCreatorMachine, input(0, late.job), [received(late.propEnv, T0 + 1, [late.offerEnv]), timer('agreeDeadline', late.deal.agreeDeadline)])

@@ -113,28 +113,19 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
     options.onPhase?.(name, detail)
   }
   const checkRate = options.challengeHonestResults === true ? 1 : options.checkRate ?? 0
-  // the module and the node are independent: fetch one while the other starts
-  const [loaded, booted] = await Promise.allSettled([
-    loadModule({ ref: options.module, inputs: options.inputs, cacheDir: join(options.dataDir, 'modules'), mirrors: options.mirrors }),
-    LilypadNode.start({
-      dataDir: options.dataDir,
-      roles: ['job-creator'],
-      network: options.network,
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      bootstrap: options.bootstrap,
-      chain: { rpcUrl: options.rpcUrl, settlementAddress: options.settlementAddress },
-      mirrors: options.mirrors,
-      // a creator runs jobs only to check results: without checks it need not wait for Docker to answer
-      docker: checkRate > 0 ? undefined : false,
-      challengeHonestResults: options.challengeHonestResults
-    }, { ...process.env, WEB3_PRIVATE_KEY: options.privateKey, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })
-  ])
-  if (loaded.status === 'rejected' || booted.status === 'rejected') {
-    if (booted.status === 'fulfilled') await booted.value.stop()
-    throw loaded.status === 'rejected' ? loaded.reason : (booted as PromiseRejectedResult).reason
-  }
-  const module = loaded.value
-  const node = booted.value
+  const module = await loadModule({ ref: options.module, inputs: options.inputs, cacheDir: join(options.dataDir, 'modules'), mirrors: options.mirrors })
+  const node = await LilypadNode.start({
+    dataDir: options.dataDir,
+    roles: ['job-creator'],
+    network: options.network,
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: options.bootstrap,
+    chain: { rpcUrl: options.rpcUrl, settlementAddress: options.settlementAddress },
+    mirrors: options.mirrors,
+    // a creator runs jobs only to check results: without checks it need not wait for Docker to answer
+    docker: checkRate > 0 ? undefined : false,
+    challengeHonestResults: options.challengeHonestResults
+  }, { ...process.env, WEB3_PRIVATE_KEY: options.privateKey, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })
   try {
     const offer = jobOfferFor(module, options.inputs, {
       author: node.address,

@@ -225,9 +225,11 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   await serveOffers(direct, () => state.liveOffers(now()).filter(o => OFFER_TOPICS.includes(o.topic)), limits.maxFrameBytes)
 
   const syncOnConnect = options.syncOnConnect ?? true
+  // a sync cut short by our own stop is no fault of the peer's, nor worth a warning
+  let stopping = false
   const onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     if (!syncOnConnect || !event.detail.protocols.includes(DIRECT_PROTOCOLS.offers)) return
-    syncOffers(event.detail.peerId).catch(err => { onError(err, `offer sync with ${event.detail.peerId.toString()}`) })
+    syncOffers(event.detail.peerId).catch(err => { if (!stopping) onError(err, `offer sync with ${event.detail.peerId.toString()}`) })
   }
   libp2p.addEventListener('peer:identify', onIdentify as never)
   const onDiscovery = (event: CustomEvent<PeerInfo>): void => {
@@ -297,6 +299,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     validationCounters: () => adapter.counters(),
     validationCount: filter => adapter.countOf(filter),
     stop: async () => {
+      stopping = true
       clearInterval(reannounce)
       libp2p.removeEventListener('peer:identify', onIdentify as never)
       libp2p.removeEventListener('peer:discovery', onDiscovery)

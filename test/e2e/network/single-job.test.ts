@@ -4,7 +4,7 @@
  */
 import { mkdtemp } from 'node:fs/promises'
 import { join } from 'node:path'
-import { computeAddress } from 'ethers'
+import { computeAddress, Wallet } from 'ethers'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { SettlementClient } from '../../../src/settlement/client.ts'
 import { lockedBy, settle } from '../../../src/state-machines/settle.ts'
@@ -74,7 +74,7 @@ describe('one job through the network, with `lilypad run`', () => {
     expect(moved).toEqual(expected)
   }, 120_000)
 
-  it('explains what a user got wrong in one line, with an exit code for each: unknown module, no provider matches, no devnet', async () => {
+  it('explains what a user got wrong in one line, with an exit code for each: unknown module, no provider matches, no deposit, no devnet', async () => {
     const devnetDir = join(net.root, 'devnet')
     // a module whose machine asks for more GPUs than any provider offers
     const imageId = await ensureCowsayImage()
@@ -83,9 +83,11 @@ describe('one job through the network, with `lilypad run`', () => {
       substitutions: { '"gpu": 0': '"gpu": 64', [COWSAY_IMAGE_PLACEHOLDER]: imageId }
     })
     const scratch = (name: string): Promise<string> => mkdtemp(join(net.root, `${name}-`))
-    const [unknownModule, noMatch, noDevnet] = await Promise.all([
+    const [unknownModule, noMatch, noDeposit, noDevnet] = await Promise.all([
       lilypad(['run', 'cowsay:v9.9.9', '-i', 'Message=moo', '--devnet-dir', devnetDir], { DATA_DIR: await scratch('unknown-module') }),
       lilypad(['run', `${gpuModule.path}:v0.0.1`, '-i', 'Message=moo', '--devnet-dir', devnetDir, '--match-within', '3000'], { DATA_DIR: await net.jobDir('no-match') }),
+      // an account with nothing in escrow: its node starts, and stops at once, saying why
+      lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--devnet-dir', devnetDir], { DATA_DIR: await net.jobDir('no-deposit'), WEB3_PRIVATE_KEY: Wallet.createRandom().privateKey }),
       lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--devnet-dir', join(net.root, 'no-devnet-here')], { DATA_DIR: await scratch('no-devnet') })
     ])
 
@@ -93,9 +95,11 @@ describe('one job through the network, with `lilypad run`', () => {
     expect(errorLines(unknownModule.stderr)).toEqual([expect.stringMatching(/ref "v9\.9\.9" not found in module repository/)])
     expect(noMatch.code).toBe(RUN_EXIT.noMatch)
     expect(errorLines(noMatch.stderr)).toEqual(['lilypad run: no resource provider matched this job before its match deadline'])
+    expect(noDeposit.code).toBe(RUN_EXIT.noDeposit)
+    expect(errorLines(noDeposit.stderr)).toEqual([expect.stringMatching(/^lilypad run: the escrow deposit of 0x[0-9a-fA-F]{40} is 0 wei; this job needs \d+ wei$/)])
     expect(noDevnet.code).toBe(RUN_EXIT.noNetwork)
     expect(errorLines(noDevnet.stderr)).toEqual([expect.stringMatching(/^lilypad run: no devnet found at .*no-devnet-here\/devnet\.json: start one with `lilypad devnet`$/)])
-    for (const run of [unknownModule, noMatch, noDevnet]) {
+    for (const run of [unknownModule, noMatch, noDeposit, noDevnet]) {
       expect(run.stderr).not.toMatch(/^\s+at /m)
       expect(run.stdout).toBe('')
     }

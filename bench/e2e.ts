@@ -120,6 +120,7 @@ export async function run (): Promise<void> {
       ratio: round(verified / baseline),
       run_ms: round(verified),
       node_up_and_offered_ms: round(offered),
+      phases_ms: Object.fromEntries((['offered', 'matched', 'agreed', 'results', 'verified'] as const).map(p => [p, round(median(runs.map(r => r.timings[p] ?? Number.NaN)))])),
       settled_ms: round(settled),
       settled_ratio: round(settled / baseline),
       rounds: ROUNDS,

@@ -119,25 +119,33 @@ export class EventLog {
     if (entries.length === 0) return []
     const at = this.options.now()
     const sealed: LogRecord[] = []
-    const ops: Array<{ type: 'put', key: string, value: Buffer }> = []
+    // one chained batch on the root database, keys carrying the records bucket's prefix: about
+    // twice as fast as an array batch through the sublevel, which re-encodes every operation
+    const batch = this.db.batch()
+    const prefix = this.records.prefix
     let prev = this.last
     const push = (type: string, data: Json | object): void => {
       const seq = (prev?.seq ?? 0) + 1
       const { record, stored } = sealRecord({ v: LOG_SCHEMA_VERSION, seq, at, type, data: data as Json, prev: prev?.hash ?? GENESIS_PREV })
       sealed.push(record)
-      ops.push({ type: 'put', key: seqKey(seq), value: Buffer.from(stored, 'utf8') })
+      batch.put(prefix + seqKey(seq), Buffer.from(stored, 'utf8') as never, { valueEncoding: 'buffer' })
       prev = record
     }
     const every = this.options.checkpointEvery
-    for (const entry of entries) {
-      push(entry.type, entry.data)
-      if (every > 0 && this.options.signer !== undefined && prev !== undefined && prev.seq % every === 0) {
-        push(RecordType.checkpoint, signCheckpoint(this.options.signer, prev.seq, prev.hash))
+    try {
+      for (const entry of entries) {
+        push(entry.type, entry.data)
+        if (every > 0 && this.options.signer !== undefined && prev !== undefined && prev.seq % every === 0) {
+          push(RecordType.checkpoint, signCheckpoint(this.options.signer, prev.seq, prev.hash))
+        }
       }
+    } catch (err) {
+      await batch.close()
+      throw err
     }
-    // Values go in as UTF-8 bytes (classic-level writes buffers about twice as fast as strings)
-    // and are read back as strings. classic-level honours `sync` on batches; the types omit it.
-    await this.records.batch(ops as never, { valueEncoding: 'buffer', sync: this.options.sync } as object)
+    // values go in as UTF-8 bytes (classic-level writes buffers about twice as fast as strings) and
+    // are read back as strings; classic-level honours `sync` on a batch write, the types omit it
+    await batch.write({ sync: this.options.sync } as object)
     this.last = prev
     this.headSeq = prev?.seq ?? 0
     return sealed

@@ -133,6 +133,17 @@ describe('EventLog', () => {
     await reopened.close()
   })
 
+  it('writes nothing of a batch holding a value JSON cannot encode', async () => {
+    const log = await EventLog.open(await tempDir())
+    const head = log.head()
+    await expect(log.append([{ type: 'a', data: 1 }, { type: 'b', data: { n: 10n } as never }])).rejects.toThrow(TypeError)
+    expect(log.head()).toEqual(head)
+    expect((await all(log)).map(r => r.type)).toEqual(['genesis'])
+    const [next] = await log.append([{ type: 'c', data: 2 }])
+    expect(next!.seq).toBe(2)
+    await log.close()
+  })
+
   it('refuses a second process on the same folder with a clear message', async () => {
     const dir = await tempDir()
     const log = await EventLog.open(dir)

@@ -168,10 +168,13 @@ export class EventLog {
     if (prevHash === undefined) throw new LogIntegrityError('ERR_LOG_SEQ', from - 1, 'is missing')
     let expected = from
     const iterator = this.records.iterator({ gte: seqKey(from), lte: seqKey(end) })
+    // the next page is read (off the main thread) while this one is checked
+    let next = iterator.nextv(1000)
     try {
       while (true) {
-        const entries = await iterator.nextv(1000)
+        const entries = await next
         if (entries.length === 0) break
+        next = iterator.nextv(1000)
         for (const [, value] of entries) {
           const record = openRecord(value, expected)
           if (record.prev !== prevHash) {
@@ -183,6 +186,7 @@ export class EventLog {
         }
       }
     } finally {
+      await next.catch(() => undefined)
       await iterator.close()
     }
     if (expected <= end) throw new LogIntegrityError('ERR_LOG_SEQ', expected, 'is missing')

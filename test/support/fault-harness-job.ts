@@ -7,26 +7,16 @@ import '../../src/polyfills.ts'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LilypadNode } from '../../src/node/node.ts'
-import { jobOfferFor } from '../../src/node/job-client.ts'
+import { jobOfferFor, type RunJobOptions } from '../../src/node/job-client.ts'
 import { loadModule } from '../../src/executor/modules/load.ts'
 import { gossipTopic } from '../../src/protocols/mesh/topics.ts'
 import { DEFAULTS } from '../../src/node/settings.ts'
 import type { JobCreatorContext, JobCreatorPhase } from '../../src/state-machines/job-creator.machine.ts'
 
-export interface FaultJobConfig {
-  dataDir: string
-  privateKey: string
-  network: string
-  rpcUrl: string
-  settlementAddress: string
-  bootstrap: string[]
-  solvers: string[]
-  mediators: string[]
-  mirrors: Record<string, string>
-  module: string
-  inputs: Record<string, string>
-  checkRate: number
-  challengeHonestResults: boolean
+/** What `lilypad run` takes, all of it required here, plus where to listen and where to crash. */
+export interface FaultJobConfig extends Required<Pick<RunJobOptions,
+  'dataDir' | 'privateKey' | 'network' | 'rpcUrl' | 'settlementAddress' | 'bootstrap' | 'solvers' | 'mediators' |
+  'mirrors' | 'module' | 'inputs' | 'checkRate' | 'challengeHonestResults'>> {
   matchWithinMs: number
   submitWithinMs: number
   judgeWithinMs: number

@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import { startDemoNetwork, type DemoNetwork } from '../src/cli/demo/demo-network.ts'
 import { ensureCowsayImage } from '../src/cli/demo/demo-modules.ts'
 import { runJob, type JobResult } from '../src/node/job-client.ts'
+import { devnetJobOptions } from '../src/node/devnet.ts'
 import type { InputData, OpenData, OutputData } from '../src/actors/runtime/records.ts'
 import { readLiveLog, readLog, type NodeLog } from '../test/e2e/network/node-logs.ts'
 import { report, round } from './report.ts'
@@ -40,14 +41,7 @@ function cowsay (net: DemoNetwork, creator: number, message: string, dataDir: st
     module: 'cowsay:v0.0.1',
     inputs: { Message: message },
     dataDir,
-    privateKey: info.jobCreatorKeys[creator]!,
-    network: info.network,
-    rpcUrl: info.rpcUrl,
-    settlementAddress: info.settlementAddress,
-    bootstrap: info.bootstrap,
-    solvers: info.solvers,
-    mediators: info.mediators,
-    mirrors: info.mirrors
+    ...devnetJobOptions(info, creator)
   })
 }
 

@@ -25,6 +25,25 @@ export interface DevnetInfo {
   nodes: Array<{ name: string, roles: Role[], address: string, dataDir: string, pid: number, multiaddrs: string[] }>
 }
 
+/** How a job creator joins a devnet: the connection and trust settings of `runJob`, for one of its funded accounts. */
+export function devnetJobOptions (info: DevnetInfo, creator = 0): {
+  privateKey: string, network: string, rpcUrl: string, settlementAddress: string,
+  bootstrap: string[], solvers: string[], mediators: string[], mirrors: Record<string, string>
+} {
+  const privateKey = (info.jobCreatorKeys ?? [info.jobCreatorKey])[creator]
+  if (privateKey === undefined) throw new Error(`the devnet has no job creator account number ${creator + 1}`)
+  return {
+    privateKey,
+    network: info.network,
+    rpcUrl: info.rpcUrl,
+    settlementAddress: info.settlementAddress,
+    bootstrap: info.bootstrap,
+    solvers: info.solvers,
+    mediators: info.mediators,
+    mirrors: info.mirrors
+  }
+}
+
 export interface DevnetOptions {
   dir: string
   providers?: number

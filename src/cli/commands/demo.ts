@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { startDemoNetwork } from '../demo/demo-network.ts'
 import { runJob, type JobPhase } from '../../node/job-client.ts'
+import { devnetJobOptions } from '../../node/devnet.ts'
 import { EventLog } from '../../actors/eventlog/event-log.ts'
 import { auditLog } from '../../actors/audit.ts'
 import { roleDefinitions } from '../definitions.ts'
@@ -27,14 +28,7 @@ export async function runDemo (options: { dir?: string, message: string, engine?
       module: 'cowsay:v0.0.1',
       inputs: { Message: options.message },
       dataDir: jobDir,
-      privateKey: info.jobCreatorKey,
-      network: info.network,
-      rpcUrl: info.rpcUrl,
-      settlementAddress: info.settlementAddress,
-      bootstrap: info.bootstrap,
-      solvers: info.solvers,
-      mediators: info.mediators,
-      mirrors: info.mirrors,
+      ...devnetJobOptions(info),
       onPhase: (phase: JobPhase, detail) => say(`  ${phase.padEnd(10)} ${Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`)
     })
     say(`\ndeal ${result.dealId}: ${result.outcome}${result.settled ? ', settled on chain' : ''}; results ${result.resultsCid}`)

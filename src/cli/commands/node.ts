@@ -7,12 +7,7 @@ import { slotsFromSettings } from '../../node/slots.ts'
 import { startApi } from '../../node/api.ts'
 import type { Role } from '../../actors/roles/role-host.ts'
 
-const TEST_NETWORKS = ['devnet', 'test']
-
 export async function startNodeFromSettings (settings: NodeSettings): Promise<LilypadNode> {
-  if (settings.corruptOutputs && !TEST_NETWORKS.includes(settings.network)) {
-    throw new SettingsError(`corrupting outputs is a fault for test networks only (${TEST_NETWORKS.join(', ')}), not ${settings.network}`)
-  }
   if (settings.rpcUrl === undefined || settings.settlementAddress === undefined) {
     throw new SettingsError('a node needs a chain: set WEB3_RPC_URL and WEB3_SETTLEMENT_ADDRESS (or --rpc-url and --settlement)')
   }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { runJob, JobError, type JobPhase, type JobResult } from '../../node/job-client.ts'
-import type { DevnetInfo } from '../../node/devnet.ts'
+import { devnetJobOptions, type DevnetInfo } from '../../node/devnet.ts'
 import { defaultDevnetDir } from './devnet.ts'
 
 export interface RunFlags {
@@ -67,14 +67,8 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
       module,
       inputs,
       dataDir: process.env.DATA_DIR ?? join(dir, 'job-creator'),
+      ...devnetJobOptions(devnet),
       privateKey: process.env.WEB3_PRIVATE_KEY ?? devnet.jobCreatorKey,
-      network: devnet.network,
-      rpcUrl: devnet.rpcUrl,
-      settlementAddress: devnet.settlementAddress,
-      bootstrap: devnet.bootstrap,
-      solvers: devnet.solvers,
-      mediators: devnet.mediators,
-      mirrors: devnet.mirrors,
       checkRate: p,
       maxPrice: flags.maxPrice === undefined ? undefined : BigInt(flags.maxPrice),
       matchWithinMs,

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { expect } from 'vitest'
 import { startDemoNetwork, type DemoNetwork } from '../../../src/cli/demo/demo-network.ts'
 import { runJob, type JobResult, type RunJobOptions } from '../../../src/node/job-client.ts'
-import type { DevnetOptions } from '../../../src/node/devnet.ts'
+import { devnetJobOptions, type DevnetOptions } from '../../../src/node/devnet.ts'
 import { creatorDeals, providerDeals, readLiveLog, readLog, type DealView, type NodeLog } from './node-logs.ts'
 
 export interface E2eNetwork {
@@ -49,14 +49,7 @@ export async function startE2eNetwork (options: Omit<DevnetOptions, 'dir' | 'mir
     runCowsay: async (message, { creator = 0, ...o }) => await runJob({
       module: 'cowsay:v0.0.1',
       inputs: { Message: message },
-      privateKey: info.jobCreatorKeys[creator]!,
-      network: info.network,
-      rpcUrl: info.rpcUrl,
-      settlementAddress: info.settlementAddress,
-      bootstrap: info.bootstrap,
-      solvers: info.solvers,
-      mediators: info.mediators,
-      mirrors: info.mirrors,
+      ...devnetJobOptions(info, creator),
       ...o
     }),
     auditEverything: async () => {

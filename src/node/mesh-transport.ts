@@ -29,7 +29,8 @@ export class MeshTransport implements MessageTransport {
   private readonly proposalsSeen = new Set<string>()
   private readonly dealsWaiting = new Map<string, { timer: NodeJS.Timeout, release: () => void }>()
 
-  constructor (private readonly mesh: MeshNode, private readonly dealWaitMs = 2_000) {}
+  // a proposal lives 15 s (the solver's proposal TTL): under load its copy can trail the deal by seconds
+  constructor (private readonly mesh: MeshNode, private readonly dealWaitMs = 10_000) {}
 
   get address (): string {
     return this.mesh.address

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { LevelDatastore } from 'datastore-level'
 import { Wallet } from 'ethers'
 import pino, { type Logger } from 'pino'
 import { EventLog } from '../actors/eventlog/event-log.ts'
@@ -100,8 +101,14 @@ export class LilypadNode {
         throw new Error('a node needs a chain to settle on (WEB3_RPC_URL and the settlement contract address)')
       }
 
+      // a restarted node must still reach the parties of its open deals, which it may have met only
+      // through their own dials: the peer store keeps their addresses on disk
+      const peers = new LevelDatastore(join(options.dataDir, 'peers'))
+      await peers.open()
+      cleanups.push(() => peers.close())
       const mesh = await createMeshNode({
         privateKey: key.privateKey,
+        datastore: peers,
         network: options.network,
         domain: lilypadDomain(BigInt(domain.chainId), domain.verifyingContract),
         listen: options.listen,

@@ -1,7 +1,8 @@
 /**
  * The libp2p node factory: TCP, noise, yamux, identify, ping, gossipsub (the maintained
  * `@libp2p/gossipsub`, successor of `@chainsafe/libp2p-gossipsub` for libp2p 3), bootstrap from
- * explicit multiaddrs and optional mDNS. The peer id is the node's secp256k1 key.
+ * explicit multiaddrs and optional mDNS. The peer id is the node's secp256k1 key. Given a datastore,
+ * the peer store (peers' addresses and keys) outlives a restart.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -10,6 +11,7 @@ import { gossipsub, type GossipsubOpts } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { ConnectionGater, Libp2p } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -32,6 +34,8 @@ export interface Libp2pNodeOptions {
   /** ms to establish an outbound connection (default 10 s) */
   dialTimeoutMs?: number
   connectionGater?: ConnectionGater
+  /** where the peer store lives (default: memory, forgotten on restart) */
+  datastore?: Datastore
   gossip?: Partial<GossipsubOpts>
 }
 
@@ -43,6 +47,7 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Lib
   if (options.mdns === true) peerDiscovery.push(mdns())
   return await createLibp2p({
     privateKey: libp2pPrivateKey(options.privateKey),
+    ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
     addresses: { listen: options.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],

@@ -7,6 +7,7 @@ import type { GossipsubMessage, GossipsubOpts, Message } from '@libp2p/gossipsub
 import type { RPC } from '@libp2p/gossipsub/message'
 import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { encodeEnvelope, verifyEnvelope, type Envelope, type LilypadDomain, type Verified } from '../messages/index.ts'
@@ -37,6 +38,8 @@ export interface MeshNodeOptions {
   bootstrap?: string[]
   mdns?: boolean
   maxConnections?: number
+  /** keeps the peer store (addresses of peers met) across restarts; default in memory */
+  datastore?: Datastore
   /** topics to subscribe to (default all) */
   topics?: readonly TopicName[]
   direct?: Partial<DirectLimits>
@@ -139,6 +142,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     bootstrap: options.bootstrap,
     mdns: options.mdns,
     maxConnections: options.maxConnections,
+    datastore: options.datastore,
     connectionGater: blockList.gater(),
     gossip: {
       // StrictSign stays: its signed `from` is the only proof of who published a message (relays

@@ -113,6 +113,8 @@ export class LilypadNode {
         domain: lilypadDomain(BigInt(domain.chainId), domain.verifyingContract),
         listen: options.listen,
         bootstrap: options.bootstrap,
+        // offers synced before the role actors listen would be lost: the sync starts once they do
+        syncOnConnect: false,
         onError: (err, context) => logger.warn({ err, context }, 'mesh')
       })
       cleanups.push(() => mesh.stop())
@@ -164,6 +166,7 @@ export class LilypadNode {
         onError: (err) => logger.error({ err }, 'role actors')
       })
       cleanups.push(() => host.stop())
+      mesh.startOfferSync()
       logger.info({ address: key.address, peerId: mesh.peerId.toString(), roles: options.roles, listen: multiaddrs }, 'node started')
       return new LilypadNode(key, log, mesh, results, exchange, host, settlement, domain, logger).withCleanups(cleanups)
     } catch (err) {

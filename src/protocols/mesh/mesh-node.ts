@@ -47,7 +47,10 @@ export interface MeshNodeOptions {
   maxQueuedValidations?: number
   /** how often our own live offers are gossiped again (default 150 s: longer than gossipsub's 120 s seen window) */
   reannounceIntervalMs?: number
-  /** ask each newly identified peer for its live offers (default true) */
+  /**
+   * ask each newly identified peer for its live offers, from the start (default true); false
+   * leaves it to `startOfferSync`, for a node whose handlers are not attached yet
+   */
   syncOnConnect?: boolean
   /** most offers taken from one peer's sync (default 2000) */
   maxSyncOffers?: number
@@ -93,6 +96,8 @@ export interface MeshNode {
   handleRaw: (protocol: string, handler: (frame: Uint8Array, peer: PeerId, signal: AbortSignal) => Promise<Uint8Array> | Uint8Array) => Promise<void>
   /** asks a peer for its live offers; returns how many were new and valid */
   syncOffers: (peer: PeerId | Multiaddr | string, options?: SendOptions) => Promise<number>
+  /** from now on asks each newly identified peer for its live offers, and asks every peer connected now */
+  startOfferSync: () => void
   /** the live offers this node holds (own and others') */
   liveOffers: () => Array<{ topic: TopicName, id: string, author: string, expiry: number, own: boolean }>
   /** blocks a peer (ban or partition): hangs up and refuses connections until `ungate` */
@@ -228,14 +233,26 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   for (const topicString of topicStrings.keys()) pubsub.subscribe(topicString)
   await serveOffers(direct, () => state.liveOffers(now()).filter(o => OFFER_TOPICS.includes(o.topic)), limits.maxFrameBytes)
 
-  const syncOnConnect = options.syncOnConnect ?? true
   // a sync cut short by our own stop is no fault of the peer's, nor worth a warning
   let stopping = false
+  let syncing = false
+  const syncWith = (peer: PeerId): void => {
+    syncOffers(peer).catch(err => { if (!stopping) onError(err, `offer sync with ${peer.toString()}`) })
+  }
   const onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
-    if (!syncOnConnect || !event.detail.protocols.includes(DIRECT_PROTOCOLS.offers)) return
-    syncOffers(event.detail.peerId).catch(err => { if (!stopping) onError(err, `offer sync with ${event.detail.peerId.toString()}`) })
+    if (!syncing || !event.detail.protocols.includes(DIRECT_PROTOCOLS.offers)) return
+    syncWith(event.detail.peerId)
   }
   libp2p.addEventListener('peer:identify', onIdentify as never)
+  const startOfferSync = (): void => {
+    if (syncing) return
+    syncing = true
+    // peers identified before now were skipped: ask those that serve offers
+    for (const peer of libp2p.getPeers()) {
+      libp2p.peerStore.get(peer).then(p => { if (p.protocols.includes(DIRECT_PROTOCOLS.offers)) syncWith(peer) }, () => undefined)
+    }
+  }
+  if (options.syncOnConnect ?? true) startOfferSync()
   const onDiscovery = (event: CustomEvent<PeerInfo>): void => {
     if (blockList.isBlocked(event.detail.id) || libp2p.getConnections(event.detail.id).length > 0) return
     libp2p.dial(event.detail.id).catch(err => { onError(err, `dial ${event.detail.id.toString()}`) })
@@ -290,6 +307,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
       await direct.handle(protocol, async ({ frame, peer, signal }) => await handler(frame, peer, signal))
     },
     syncOffers,
+    startOfferSync,
     liveOffers: () => state.liveOffers(now()).map(o => ({ topic: o.topic, id: o.id, author: o.author, expiry: o.expiry, own: o.own })),
     gate: async (peer, reason) => {
       const id = toPeerId(peer)

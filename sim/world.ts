@@ -128,7 +128,7 @@ export class World {
       this.now = e.at
       this.handle(e)
       if (this.arrivalsLeft === 0 && this.creatorsDone === this.jobList.length && this.pendingTx === 0 &&
-          this.chain.unsettled().length === 0) break
+          this.chain.deals.size === 0) break
     }
     return this.steps
   }

@@ -11,7 +11,7 @@ import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './
 import { isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { violation } from './rejection.ts'
-import { ownMessage } from './verified-own.ts'
+import { ownMessage, ownVerified } from './verified-own.ts'
 
 export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
 
@@ -118,7 +118,7 @@ function onMessage (c: JobCreatorContext, e: InputEvent): D {
       const proposal = expectMessage(c.domain, e.envelope, 'MatchProposal', e.at)
       if (e.at > c.job.matchDeadline) violation('LATE', 'the match deadline has passed')
       const offer = expectAttachment(c.domain, e as never, 'ResourceOffer')
-      const job = ownMessage(c.domain, 'JobOffer', c.job)
+      const job = ownVerified('JobOffer', c.jobOfferId, c.job)
       checkProposal(job, offer, proposal)
       const deal = buildDeal(job, offer, proposal)
       const dealId = dealIdOf(c.domain, deal)

@@ -10,7 +10,7 @@ import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { violation } from './rejection.ts'
-import { ownMessage } from './verified-own.ts'
+import { ownMessage, ownVerified } from './verified-own.ts'
 
 export const RESOURCE_OFFERS_TOPIC = 'lilypad/resource-offers'
 export const DEALS_TOPIC = 'lilypad/deals'
@@ -120,10 +120,11 @@ function onMessage (c: C, e: InputEvent): D {
       const proposal = expectMessage(c.domain, e.envelope, 'MatchProposal', e.at)
       const slot = c.slots.findIndex(s => s.offerId === proposal.message.resourceOfferId)
       if (slot < 0) violation('WRONG_DEAL', 'the proposal names no current offer of ours')
-      if ((c.slots[slot] as SlotState).dealId !== null) violation('NO_CAPACITY', `slot ${slot} is taken`)
+      const own = c.slots[slot] as SlotState
+      if (own.dealId !== null) violation('NO_CAPACITY', `slot ${slot} is taken`)
       if (c.proposals[proposal.id] !== undefined) violation('DUPLICATE', 'proposal already received')
       const job = expectAttachment(c.domain, e as never, 'JobOffer')
-      checkProposal(job, ownMessage(c.domain, 'ResourceOffer', (c.slots[slot] as SlotState).offer), proposal)
+      checkProposal(job, ownVerified('ResourceOffer', own.offerId, own.offer), proposal)
       const live = withoutKeys(c.proposals, (_, p) => p.expiry < e.at)
       return { context: { ...c, proposals: { ...live, [proposal.id]: { slot, proposal: e.envelope, jobOffer: job.envelope as never, expiry: proposal.message.expiry } } }, outputs: [] }
     }
@@ -139,7 +140,7 @@ function onMessage (c: C, e: InputEvent): D {
       const proposal = expectMessage(c.domain, pending.proposal, 'MatchProposal', e.at, { ignoreExpiry: true })
       const job = expectMessage(c.domain, pending.jobOffer, 'JobOffer', e.at, { ignoreExpiry: true })
       if (proposal.message.resourceOfferId !== slot.offerId) violation('WRONG_DEAL', 'the offer was renewed since')
-      expectSameDeal(buildDeal(job, ownMessage(c.domain, 'ResourceOffer', slot.offer), proposal), signed.message)
+      expectSameDeal(buildDeal(job, ownVerified('ResourceOffer', slot.offerId, slot.offer), proposal), signed.message)
       const dealId = dealIdOf(c.domain, signed.message)
       const slots = [...c.slots]
       slots[pending.slot] = { ...slot, dealId }

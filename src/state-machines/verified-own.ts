@@ -7,6 +7,11 @@ import { toDomain, type DomainJson } from './common.ts'
 
 export function ownMessage<T extends MessageType> (domain: DomainJson, type: T, message: MessagePayloads[T]): Verified<T> {
   const payload = parsePayload(type, message)
+  return ownVerified(type, messageId(toDomain(domain), type, payload), payload)
+}
+
+/** One of its own messages that `ownMessage` built and checked before, under the id it gave then. */
+export function ownVerified<T extends MessageType> (type: T, id: string, payload: MessagePayloads[T]): Verified<T> {
   const author = (payload as { author?: string }).author ?? ''
-  return { type, id: messageId(toDomain(domain), type, payload), message: payload, signers: [author], envelope: { type, message: payload, signatures: [] } as Envelope<T> }
+  return { type, id, message: payload, signers: [author], envelope: { type, message: payload, signatures: [] } as Envelope<T> }
 }

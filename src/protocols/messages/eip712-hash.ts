@@ -77,7 +77,7 @@ const writeBool: WordWriter = (value, out, at) => {
 }
 
 const checksummed = new Set<string>()
-const CHECKSUM_MEMO_LIMIT = 4096
+const CHECKSUM_MEMO_LIMIT = 16_384
 
 /** EIP-55: a mixed-case address must carry its checksum (as ethers' getAddress insists). */
 function hasValidChecksum (address: string): boolean {

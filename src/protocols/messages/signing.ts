@@ -9,16 +9,32 @@ import { hashTypedMessage } from './eip712-hash.ts'
 import type { LilypadDomain, MessageType } from './eip712-types.ts'
 import { EnvelopeSchema, signersOf, type Envelope, type Verified } from './envelope.ts'
 import { MessageError } from './errors.ts'
+import { BoundedMemo, jsonKey } from './memo.ts'
 import { recoverSigner } from './recover-signer.ts'
 import { MESSAGE_SCHEMAS, type MessagePayloads } from './schemas.ts'
 
+const MEMO_LIMIT = 4096
+/** `domain|type|JSON of the message` → its id */
+const ids = new BoundedMemo<string>(MEMO_LIMIT)
+/** `type|JSON of a valid payload` → JSON of the normalised payload */
+const payloads = new BoundedMemo<string>(MEMO_LIMIT)
+
 /** The message id: its EIP-712 hash under the domain. */
 export function messageId<T extends MessageType> (domain: LilypadDomain, type: T, message: MessagePayloads[T]): string {
-  return hashTypedMessage(domain, type, message)
+  const json = jsonKey(message)
+  if (json === undefined) return hashTypedMessage(domain, type, message)
+  const key = `${domain.name}|${domain.version}|${domain.chainId}|${domain.verifyingContract}|${String(domain.salt)}|${type}|${json}`
+  let id = ids.get(key)
+  if (id === undefined) ids.set(key, id = hashTypedMessage(domain, type, message))
+  return id
 }
 
-/** Validates a payload against its type's schema; returns the normalised payload. */
+/** Validates a payload against its type's schema; returns the normalised payload (a new object). */
 export function parsePayload<T extends MessageType> (type: T, message: unknown): MessagePayloads[T] {
+  const json = jsonKey(message)
+  const key = json === undefined ? undefined : `${type}|${json}`
+  const known = key === undefined ? undefined : payloads.get(key)
+  if (known !== undefined) return JSON.parse(known) as MessagePayloads[T]
   const schema = MESSAGE_SCHEMAS[type]
   if (schema === undefined) throw new MessageError('UNKNOWN_TYPE', `unknown message type ${String(type)}`)
   const parsed = schema.safeParse(message)
@@ -27,6 +43,7 @@ export function parsePayload<T extends MessageType> (type: T, message: unknown):
     throw new MessageError('INVALID_SCHEMA', `${type}.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`,
       { issues: parsed.error.issues.map(i => ({ path: i.path.join('.'), message: i.message })) })
   }
+  if (key !== undefined) payloads.set(key, JSON.stringify(parsed.data))
   return parsed.data as MessagePayloads[T]
 }
 
@@ -56,8 +73,7 @@ export interface VerifyOptions {
   partial?: boolean
 }
 
-const cache = new Map<string, Verified>()
-const CACHE_LIMIT = 4096
+const verified = new BoundedMemo<Verified>(MEMO_LIMIT)
 
 /**
  * Checks an envelope: shape, schema, every required signature, and expiry. Throws MessageError.
@@ -65,16 +81,12 @@ const CACHE_LIMIT = 4096
  */
 export function verifyEnvelope (domain: LilypadDomain, envelope: unknown, options: VerifyOptions = {}): Verified {
   const key = `${domain.chainId}:${domain.verifyingContract}:${options.partial === true ? 'p' : 'f'}:${JSON.stringify(envelope)}`
-  let verified = cache.get(key)
-  if (verified === undefined) {
-    verified = verifyUncached(domain, envelope, options.partial === true)
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
-    cache.set(key, verified)
+  let result = verified.get(key)
+  if (result === undefined) verified.set(key, result = verifyUncached(domain, envelope, options.partial === true))
+  if (options.now !== undefined && (result.message as { expiry: number }).expiry < options.now) {
+    throw new MessageError('EXPIRED', `${result.type} ${result.id} expired at ${(result.message as { expiry: number }).expiry}`)
   }
-  if (options.now !== undefined && (verified.message as { expiry: number }).expiry < options.now) {
-    throw new MessageError('EXPIRED', `${verified.type} ${verified.id} expired at ${(verified.message as { expiry: number }).expiry}`)
-  }
-  return verified
+  return result
 }
 
 function verifyUncached (domain: LilypadDomain, envelope: unknown, partial: boolean): Verified {

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { Wallet } from 'ethers'
 import {
   decodeAndVerify, DealSchema, EIP712_TYPES, encodeEnvelope, encodeTypeString, lilypadDomain, MAX_ENCODED_SIZE,
-  MESSAGE_SCHEMAS, MESSAGE_TYPES, messageId, signMessage, verifyEnvelope, type MessageError
+  MESSAGE_SCHEMAS, MESSAGE_TYPES, messageId, parsePayload, signMessage, verifyEnvelope, type MessageError
 } from '../../../src/protocols/messages/index.ts'
 import { domain, parties, scenario, T0 } from '../state-machines/fixtures.ts'
 
@@ -44,6 +44,19 @@ describe('EIP-712 types and schemas', () => {
   test('the id changes with the domain (chain id, contract)', () => {
     const other = lilypadDomain(1n, domain.verifyingContract)
     expect(messageId(other, 'ResultsAccepted', s.accepted.message)).not.toBe(messageId(domain, 'ResultsAccepted', s.accepted.message))
+  })
+
+  test('parsing and hashing again (memoised by content) give the same answers, and a fresh payload each time', () => {
+    const m = { ...s.accepted.message, author: s.accepted.message.author.toLowerCase() }
+    const first = parsePayload('ResultsAccepted', m)
+    const again = parsePayload('ResultsAccepted', m)
+    expect(again).toEqual(first)
+    expect(again).not.toBe(first)
+    expect(again.author).toBe(s.accepted.message.author)
+    first.resultsCid = 'bafkchanged'
+    expect(parsePayload('ResultsAccepted', m).resultsCid).toBe(m.resultsCid)
+    expect(messageId(domain, 'ResultsAccepted', first)).not.toBe(messageId(domain, 'ResultsAccepted', again))
+    expect(codeOf(() => parsePayload('ResultsAccepted', { ...m, resultsCid: '' }))).toBe('INVALID_SCHEMA')
   })
 })
 

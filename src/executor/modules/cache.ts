@@ -1,7 +1,8 @@
 // A cache of module repositories (bare clones) and of templates keyed by commit. Fetches of one
 // repository are serialised, within the process and across processes sharing the cache directory.
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, rm, stat, writeFile, rmdir } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { dirname, join, normalize, isAbsolute } from 'node:path'
 import { git, GitFailure, lastLine } from './git.ts'
 import { ModuleError } from './errors.ts'
@@ -150,6 +151,11 @@ export class ModuleCache {
     }
   }
 
+  /**
+   * A lock is a directory (mkdir is atomic) holding the owner's host and pid. A lock whose owner
+   * process on this host is gone was left by a crash (a SIGKILLed node) and is taken over at once;
+   * one whose owner cannot be told is taken to be stale after `staleLockMs`.
+   */
   private async acquireFileLock (key: string): Promise<() => Promise<void>> {
     const lockDir = join(this.dir, 'locks', `${key}.lock`)
     await mkdir(dirname(lockDir), { recursive: true })
@@ -157,16 +163,33 @@ export class ModuleCache {
     for (;;) {
       try {
         await mkdir(lockDir)
-        return async () => { await rmdir(lockDir).catch(() => undefined) }
+        await writeFile(join(lockDir, 'owner'), JSON.stringify({ host: hostname(), pid: process.pid }))
+        return async () => { await rm(lockDir, { recursive: true, force: true }).catch(() => undefined) }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
         const st = await stat(lockDir).catch(() => null)
-        if (st !== null && Date.now() - st.mtimeMs > stale) {
-          await rmdir(lockDir).catch(() => undefined)
+        if (st !== null && (Date.now() - st.mtimeMs > stale || await ownerIsGone(lockDir))) {
+          await rm(lockDir, { recursive: true, force: true }).catch(() => undefined)
           continue
         }
         await sleep(25)
       }
     }
+  }
+}
+
+async function ownerIsGone (lockDir: string): Promise<boolean> {
+  let owner: { host?: unknown, pid?: unknown }
+  try {
+    owner = JSON.parse(await readFile(join(lockDir, 'owner'), 'utf8')) as typeof owner
+  } catch {
+    return false // being written, or left by an older version: the age decides
+  }
+  if (owner.host !== hostname() || typeof owner.pid !== 'number' || owner.pid === process.pid) return false
+  try {
+    process.kill(owner.pid, 0)
+    return false
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH'
   }
 }

@@ -1,8 +1,8 @@
 // Module references, mirrors and the commit-keyed cache, against git repositories made in a temporary
 // folder (never the network).
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync, readdirSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -136,6 +136,29 @@ describe('loadModule', () => {
     const loads = await Promise.all(Array.from({ length: 8 }, (_, i) =>
       loadModule({ ref: i % 2 === 0 ? 'cowsay:v0.0.1' : 'cowsay:v0.0.2', cacheDir, mirrors: { cowsay: repo }, inputs: { Message: String(i) } })))
     expect(loads.map(l => l.commit)).toEqual(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? v1 : v2)))
+  })
+
+  it('takes over at once a lock left by a process that died, and waits on one whose owner lives', async () => {
+    const cacheDir = join(dir, 'cache-lock')
+    const load = (): Promise<unknown> => loadModule({ ref: 'cowsay:v0.0.1', cacheDir, mirrors: { cowsay: repo } })
+    await load()
+    const key = readdirSync(join(cacheDir, 'repos'))[0]!.replace(/\.git$/, '')
+    const lockDir = join(cacheDir, 'locks', `${key}.lock`)
+    const leaveLock = (pid: number): void => {
+      mkdirSync(lockDir)
+      writeFileSync(join(lockDir, 'owner'), JSON.stringify({ host: hostname(), pid }))
+    }
+    // a SIGKILLed node leaves its lock behind; its restart must not wait out the stale age (10 min)
+    leaveLock(spawnSync('true').pid!)
+    await load()
+    expect(existsSync(lockDir)).toBe(false)
+
+    leaveLock(process.ppid)
+    const waiting = load()
+    const early = await Promise.race([waiting.then(() => 'loaded'), new Promise(resolve => setTimeout(() => resolve('waiting'), 500))])
+    expect(early).toBe('waiting')
+    rmSync(lockDir, { recursive: true })
+    await waiting
   })
 
   it('says clearly when the repository, the ref or the template is missing', async () => {

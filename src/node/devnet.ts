@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { computeAddress } from 'ethers'
 import { startDevChain, type DevChain } from '../settlement/dev-chain.ts'
@@ -102,6 +103,9 @@ function spawnNode (name: string, args: (restart: StartedNode | undefined) => st
   const launch = async (): Promise<StartedNode> => {
     await rm(infoFile, { force: true })
     child = spawn(process.execPath, args(last), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // every start of the node appends to one file beside its data, to read after a crash or a test
+    const logFile = createWriteStream(join(dirname(infoFile), 'node.log'), { flags: 'a' })
+    child.stderr!.pipe(logFile)
     child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-20_000) })
     child.stdout!.resume()
     last = JSON.parse(await waitForFile(infoFile, child, () => stderr)) as StartedNode

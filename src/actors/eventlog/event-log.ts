@@ -40,6 +40,8 @@ export interface GenesisData {
 }
 
 type Db = Level<string, string>
+
+const READ_PAGE = 1000
 export type StringBucket = AbstractSublevel<Db, string | Buffer | Uint8Array, string, string>
 
 /**
@@ -168,14 +170,19 @@ export class EventLog {
     let prevHash = from <= 1 ? GENESIS_PREV : (await this.get(from - 1))?.hash
     if (prevHash === undefined) throw new LogIntegrityError('ERR_LOG_SEQ', from - 1, 'is missing')
     let expected = from
-    const iterator = this.records.iterator({ gte: seqKey(from), lte: seqKey(end) })
+    // values only, from the root database (each record holds its seq), in pages of up to
+    // READ_PAGE records: classic-level otherwise ends a page at 16 KiB, some 40 records
+    const prefix = this.records.prefix
+    const iterator = this.db.iterator({
+      gte: prefix + seqKey(from), lte: prefix + seqKey(end), keys: false, highWaterMarkBytes: READ_PAGE * 1024
+    })
     // the next page is read (off the main thread) while this one is checked
-    let next = iterator.nextv(1000)
+    let next = iterator.nextv(READ_PAGE)
     try {
       while (true) {
         const entries = await next
         if (entries.length === 0) break
-        next = iterator.nextv(1000)
+        next = iterator.nextv(READ_PAGE)
         for (const [, value] of entries) {
           const record = openRecord(value, expected)
           if (record.prev !== prevHash) {

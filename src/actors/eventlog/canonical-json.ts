@@ -6,11 +6,13 @@
 export function canonicalJson (value: unknown): string {
   switch (typeof value) {
     case 'string':
+      return quote(value)
     case 'boolean':
-      return JSON.stringify(value)
+      return value ? 'true' : 'false'
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError(`cannot encode ${value} as JSON`)
-      return JSON.stringify(value)
+      // what JSON.stringify writes for a finite number, -0 included
+      return String(value)
     case 'object': {
       if (value === null) return 'null'
       if (Array.isArray(value)) {
@@ -28,7 +30,7 @@ export function canonicalJson (value: unknown): string {
       for (const key of keys) {
         const item = record[key]
         if (item === undefined || typeof item === 'function') continue
-        text += (first ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(item)
+        text += (first ? '' : ',') + quote(key) + ':' + canonicalJson(item)
         first = false
       }
       return text + '}'
@@ -36,4 +38,14 @@ export function canonicalJson (value: unknown): string {
     default:
       throw new TypeError(`cannot encode a ${typeof value} as JSON`)
   }
+}
+
+// the characters JSON.stringify escapes: controls, quote, backslash, and surrogates (it escapes
+// lone ones; a string with a pair goes the slow way too)
+// eslint-disable-next-line no-control-regex
+const ESCAPED = /[\u0000-\u001f"\\\ud800-\udfff]/
+
+/** JSON.stringify of a string, without calling it for the many strings that need no escape. */
+function quote (text: string): string {
+  return ESCAPED.test(text) ? JSON.stringify(text) : `"${text}"`
 }

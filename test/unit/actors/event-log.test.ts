@@ -24,6 +24,14 @@ describe('canonical JSON', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, 'x', null], c: true }, u: undefined })).toBe('{"a":{"c":true,"d":[1,"x",null]},"b":1}')
     expect(canonicalJson({ a: { c: true, d: [1, 'x', null] }, b: 1 })).toBe(canonicalJson({ b: 1, a: { d: [1, 'x', null], c: true } }))
   })
+  it('writes strings and numbers exactly as JSON.stringify does', () => {
+    for (let code = 0; code < 0x10000; code++) {
+      const text = `a${String.fromCharCode(code)}b`
+      if (canonicalJson(text) !== JSON.stringify(text)) expect(canonicalJson(text)).toBe(JSON.stringify(text))
+    }
+    const values = ['', 'plain', 'é😀', '\ud83d', 'line\u2028', 0, -0, 1.5, 1e21, 1e-7, 5e-324, Number.MAX_VALUE, 0.1 + 0.2, true, false]
+    for (const value of values) expect(canonicalJson({ [String(value)]: value })).toBe(JSON.stringify({ [String(value)]: value }))
+  })
   it('refuses values JSON cannot hold', () => {
     expect(() => canonicalJson(Number.NaN)).toThrow(TypeError)
     expect(() => canonicalJson(10n)).toThrow(TypeError)

@@ -82,11 +82,11 @@ function onMessage (c: C, e: InputEvent): D {
       if (c.offers[offer.id] !== undefined) violation('DUPLICATE', 'offer already in the book')
       if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
       // a newer offer for the same slot replaces the older one
-      const offers = Object.fromEntries(Object.entries(c.offers).filter(([, o]) => {
+      const others = kept(c.offers, o => {
         const m = o.envelope.message as ResourceOffer
         return !(m.author === offer.message.author && m.slot === offer.message.slot)
-      }))
-      offers[offer.id] = { envelope: offer.envelope, receivedAt: e.at, heldUntil: 0 }
+      })
+      const offers = { ...others, [offer.id]: { envelope: offer.envelope, receivedAt: e.at, heldUntil: 0 } }
       return { context: { ...c, offers, deadlines: armRound(c, e.at) }, outputs: [] }
     }
     case 'JobOffer': {
@@ -101,32 +101,47 @@ function onMessage (c: C, e: InputEvent): D {
       const deal = expectMessage(c.domain, e.envelope, 'Deal', e.at, { ignoreExpiry: true })
       const { jobOfferId, resourceOfferId } = deal.message
       if (c.jobs[jobOfferId] === undefined && c.offers[resourceOfferId] === undefined) return unchanged(c)
-      const jobs = { ...c.jobs }
-      const offers = { ...c.offers }
-      delete jobs[jobOfferId]
-      delete offers[resourceOfferId]
-      return { context: { ...c, jobs, offers }, outputs: [] }
+      return { context: { ...c, jobs: without(c.jobs, jobOfferId), offers: without(c.offers, resourceOfferId) }, outputs: [] }
     }
     default:
       return violation('WRONG_STATE', `a solver does not take ${String(type)} messages`)
   }
 }
 
+type BookOffer = MatchableOffer & { message: ResourceOffer }
+const bookOffers = new WeakMap<Entry, BookOffer>()
+
+/** An offer's terms for matching: derived once per entry (a free offer waits through many rounds). */
+function bookOffer (id: string, entry: Entry): BookOffer {
+  let offer = bookOffers.get(entry)
+  if (offer === undefined) {
+    const message = entry.envelope.message as ResourceOffer
+    offer = { ...offerForMatching(id, message, entry.receivedAt), message }
+    bookOffers.set(entry, offer)
+  }
+  return offer
+}
+
 function round (c: C, at: number): D {
-  const offers = Object.fromEntries(Object.entries(c.offers).filter(([, o]) => (o.envelope.message as ResourceOffer).expiry >= at))
-  const jobs = Object.fromEntries(Object.entries(c.jobs).filter(([, j]) => {
+  const offers = kept(c.offers, o => (o.envelope.message as ResourceOffer).expiry >= at)
+  const jobs = kept(c.jobs, j => {
     const m = j.envelope.message as JobOffer
     return m.expiry >= at && m.matchDeadline >= at
-  }))
-  const free: Array<MatchableOffer & { message: ResourceOffer }> = []
-  for (const [id, o] of Object.entries(offers)) {
-    if (o.heldUntil < at) free.push({ ...offerForMatching(id, o.envelope.message as ResourceOffer, o.receivedAt), message: o.envelope.message as ResourceOffer })
-  }
+  })
   const waiting: Array<MatchableJob & { message: JobOffer }> = []
-  for (const [id, j] of Object.entries(jobs)) {
+  for (const id in jobs) {
+    const j = jobs[id] as Entry
     if (j.heldUntil < at) waiting.push({ ...jobForMatching(id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
   }
+  if (waiting.length === 0) return roundDone(c, offers, jobs, at, [])
+  const free: BookOffer[] = []
+  for (const id in offers) {
+    const o = offers[id] as Entry
+    if (o.heldUntil < at) free.push(bookOffer(id, o))
+  }
   const outputs: MachineOutput[] = []
+  const heldOffers = { ...offers }
+  const heldJobs = { ...jobs }
   const expiry = at + c.proposalTtlMs
   const mediatorFee = BigInt(c.mediatorFee)
   for (const { job, offer, mediators } of new OrderBook(free, c.self).matchAll(waiting)) {
@@ -149,15 +164,40 @@ function round (c: C, at: number): D {
       mediators
     }
     outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))
-    offers[offer.id] = { ...(offers[offer.id] as Entry), heldUntil: expiry }
-    jobs[job.id] = { ...(jobs[job.id] as Entry), heldUntil: expiry }
+    heldOffers[offer.id] = { ...(heldOffers[offer.id] as Entry), heldUntil: expiry }
+    heldJobs[job.id] = { ...(heldJobs[job.id] as Entry), heldUntil: expiry }
   }
+  return roundDone(c, heldOffers, heldJobs, at, outputs)
+}
+
+/** The book after a round; held entries come back when their proposals expire. */
+function roundDone (c: C, offers: Record<string, Entry>, jobs: Record<string, Entry>, at: number, outputs: MachineOutput[]): D {
   const deadlines: Deadlines = { ...c.deadlines }
   delete deadlines.matchRound
-  // held entries come back when their proposals expire
-  const held = [...Object.values(offers), ...Object.values(jobs)].filter(x => x.heldUntil >= at)
-  if (held.length > 0 && Object.keys(jobs).length > 0) deadlines.matchRound = Math.min(...held.map(x => x.heldUntil)) + 1
+  let next = Infinity
+  let anyJob = false
+  for (const id in offers) if ((offers[id] as Entry).heldUntil >= at) next = Math.min(next, (offers[id] as Entry).heldUntil)
+  for (const id in jobs) {
+    anyJob = true
+    if ((jobs[id] as Entry).heldUntil >= at) next = Math.min(next, (jobs[id] as Entry).heldUntil)
+  }
+  if (next !== Infinity && anyJob) deadlines.matchRound = next + 1
   return { context: { ...c, offers, jobs, deadlines }, outputs }
+}
+
+/** The entries `keep` accepts: the same record when it accepts them all (a round mostly drops none). */
+function kept (book: Record<string, Entry>, keep: (entry: Entry) => boolean): Record<string, Entry> {
+  for (const id in book) {
+    if (!keep(book[id] as Entry)) return Object.fromEntries(Object.entries(book).filter(([, e]) => keep(e)))
+  }
+  return book
+}
+
+function without (book: Record<string, Entry>, id: string): Record<string, Entry> {
+  if (book[id] === undefined) return book
+  const out = { ...book }
+  delete out[id]
+  return out
 }
 
 function decide (c: C, e: InputEvent): D {

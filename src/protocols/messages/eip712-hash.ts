@@ -107,9 +107,31 @@ const writeBytes32: WordWriter = (value, out, at) => {
   out.set(hexToBytes(value.slice(2)), at)
 }
 
+/**
+ * Strings and arrays hash to a word of their own, and most of them repeat from message to message
+ * (module names, trusted lists, empty lists): each is hashed once while it stays in this memo.
+ */
+const memoHashes = new Map<string, Uint8Array>()
+const HASH_MEMO_LIMIT = 4096
+const MEMO_MAX_LENGTH = 1024
+
+function memoised (key: string, hash: () => Uint8Array): Uint8Array {
+  if (key.length > MEMO_MAX_LENGTH) return hash()
+  let out = memoHashes.get(key)
+  if (out === undefined) {
+    out = hash()
+    if (memoHashes.size >= HASH_MEMO_LIMIT) memoHashes.delete(memoHashes.keys().next().value as string)
+    memoHashes.set(key, out)
+  }
+  return out
+}
+
 function stringHash (value: unknown): Uint8Array {
-  if (typeof value !== 'string' || SURROGATE.test(value)) throw unsupported
-  return keccak_256(utf8.encode(value))
+  if (typeof value !== 'string') throw unsupported
+  return memoised(`string:${value}`, () => {
+    if (SURROGATE.test(value)) throw unsupported
+    return keccak_256(utf8.encode(value))
+  })
 }
 
 const writeString: WordWriter = (value, out, at) => {
@@ -128,12 +150,16 @@ const ATOMIC: Record<string, WordWriter> = {
 }
 
 /** `T[]`: the keccak of its elements' words, concatenated. */
-function arrayWriter (element: WordWriter): WordWriter {
-  return (value, out, at) => {
-    if (!Array.isArray(value)) throw unsupported
+function arrayWriter (type: string, element: WordWriter): WordWriter {
+  const hash = (value: unknown[]): Uint8Array => {
     const words = new Uint8Array(value.length * WORD)
     for (let i = 0; i < value.length; i++) element(value[i], words, i * WORD)
-    out.set(keccak_256(words), at)
+    return keccak_256(words)
+  }
+  return (value, out, at) => {
+    if (!Array.isArray(value)) throw unsupported
+    const strings = value.every(v => typeof v === 'string')
+    out.set(strings ? memoised(`${type}:${JSON.stringify(value)}`, () => hash(value)) : hash(value), at)
   }
 }
 
@@ -141,7 +167,7 @@ function writerFor (type: string): WordWriter {
   const element = type.endsWith('[]') ? type.slice(0, -2) : undefined
   const atomic = ATOMIC[element ?? type]
   if (atomic === undefined) throw new Error(`no EIP-712 encoder for field type ${type}`)
-  return element === undefined ? atomic : arrayWriter(atomic)
+  return element === undefined ? atomic : arrayWriter(type, atomic)
 }
 
 interface StructEncoder {

@@ -57,6 +57,14 @@ describe('EIP-712 hash: the fast encoder equals ethers\' TypedDataEncoder', () =
     }), { numRuns: 60 })
   })
 
+  test('strings and lists hashed before (memoised) hash as ethers hashes them, however their elements split', () => {
+    const offer = { ...scenario().offerEnv.message }
+    for (const modules of [['a,b'], ['a', 'b'], ['a\u0000b'], ['a', 'b'], ['"a","b"'], [], ['a,b']]) {
+      const message = { ...offer, modules }
+      expect(hashTypedMessage(domain, 'ResourceOffer', message)).toBe(TypedDataEncoder.hash(domain, typesFor('ResourceOffer'), message))
+    }
+  })
+
   test('the messages of a whole deal, as signed, hash as ethers hashes them', () => {
     const s = scenario()
     for (const env of [s.jobEnv, s.accepted, s.results, s.dealEnv, s.halfSigned]) {

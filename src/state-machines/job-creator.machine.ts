@@ -15,6 +15,15 @@ import { ownMessage, ownVerified } from './verified-own.ts'
 
 export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
 
+/**
+ * A deal the job creator signed binds it as soon as the provider co-signs, and the provider may do
+ * so until the agree deadline by its own clock: its co-signature can arrive a little after that
+ * deadline. The job creator waits this long past it before it takes the deal as fallen through and
+ * signs another, so that an honest provider's agreement is never left behind (it would run the job
+ * and claim its pay for a deal the job creator had forgotten).
+ */
+export const AGREE_GRACE_MS = 5_000
+
 export interface JobCreatorInput {
   domain: DomainJson
   /** the job offer to publish; its author is this node */
@@ -124,14 +133,15 @@ function onMessage (c: JobCreatorContext, e: InputEvent): D {
       const dealId = dealIdOf(c.domain, deal)
       if (c.failedDeals.includes(dealId)) violation('DUPLICATE', 'an agreement on this proposal already fell through')
       return {
-        context: { ...c, phase: 'agreeing', deal, dealId, deadlines: { agreeDeadline: deal.agreeDeadline } },
+        context: { ...c, phase: 'agreeing', deal, dealId, deadlines: { agreeDeadline: deal.agreeDeadline + AGREE_GRACE_MS } },
         outputs: [sendOutput(`sign-deal:${dealId}`, 'Deal', deal, [deal.resourceProvider])]
       }
     }
     case 'Deal': {
       inPhase(c, 'agreeing')
       const { deal } = theDeal(c)
-      const signed = expectMessage(c.domain, e.envelope, 'Deal', e.at)
+      // the deal's expiry is its agree deadline; a co-signature arriving in the grace after it binds
+      const signed = expectMessage(c.domain, e.envelope, 'Deal', e.at, { ignoreExpiry: true })
       expectSameDeal(deal, signed.message)
       return { context: { ...c, phase: 'awaitingResults', deadlines: { submitDeadline: deal.submitDeadline } }, outputs: [] }
     }

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { checkDraw, shouldCheck } from '../../../src/state-machines/check-decision.ts'
 import type { InputEvent } from '../../../src/state-machines/contract.ts'
-import { jobCreatorMachine } from '../../../src/state-machines/job-creator.machine.ts'
+import { AGREE_GRACE_MS, jobCreatorMachine } from '../../../src/state-machines/job-creator.machine.ts'
 import { start, step } from '../../../src/state-machines/step.ts'
 import { domainJson, drive, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
@@ -30,7 +30,7 @@ describe('job creator', () => {
 
   test('when a valid match arrives, it signs the deal those terms make and sends it to the provider', () => {
     const r = drive(jobCreatorMachine, input(0), [ev.proposal])
-    expect(r.snapshot.context).toMatchObject({ phase: 'agreeing', dealId: s.dealId, deadlines: { agreeDeadline: s.deal.agreeDeadline } })
+    expect(r.snapshot.context).toMatchObject({ phase: 'agreeing', dealId: s.dealId, deadlines: { agreeDeadline: s.deal.agreeDeadline + AGREE_GRACE_MS } })
     expect(r.last).toEqual([expect.objectContaining({ type: 'message.send', id: `sign-deal:${s.dealId}`, messageType: 'Deal', message: s.deal, to: [parties.resourceProvider.address] })])
   })
 
@@ -92,11 +92,25 @@ describe('job creator', () => {
       expect(r.snapshot.context).toMatchObject({ phase: 'done', outcome: 'TimeoutMatch', deadlines: {} })
     })
     test('agree deadline before the match deadline: it offers again', () => {
-      const r = drive(jobCreatorMachine, input(0), [ev.proposal, timer('agreeDeadline', s.deal.agreeDeadline)])
+      const r = drive(jobCreatorMachine, input(0), [ev.proposal, timer('agreeDeadline', s.deal.agreeDeadline + AGREE_GRACE_MS)])
       expect(r.snapshot.context).toMatchObject({ phase: 'offering', dealId: null, deadlines: { matchDeadline: s.job.matchDeadline } })
     })
+    test('a co-signature arriving just after the agree deadline binds: the provider signed in time by its clock', () => {
+      const late = received(s.dealEnv, s.deal.agreeDeadline + AGREE_GRACE_MS - 1)
+      const r = drive(jobCreatorMachine, input(0), [ev.proposal, late])
+      expect(r.snapshot.context).toMatchObject({ phase: 'awaitingResults', dealId: s.dealId, deadlines: { submitDeadline: s.deal.submitDeadline } })
+    })
+    test('no co-signature within the grace after the agree deadline: the deal fell through', () => {
+      const r = drive(jobCreatorMachine, input(0), [ev.proposal])
+      const early = step(jobCreatorMachine, r.snapshot, timer('agreeDeadline', s.deal.agreeDeadline))
+      expect(early.outputs).toEqual([expect.objectContaining({ type: 'input.rejected' })])
+      const fired = step(jobCreatorMachine, r.snapshot, timer('agreeDeadline', s.deal.agreeDeadline + AGREE_GRACE_MS))
+      expect(fired.snapshot.context).toMatchObject({ phase: 'offering', dealId: null, failedDeals: [s.dealId] })
+      const after = step(jobCreatorMachine, fired.snapshot, received(s.dealEnv, s.deal.agreeDeadline + AGREE_GRACE_MS + 1))
+      expect(after.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_STATE' })])
+    })
     test('a proposal whose agreement fell through is not taken again', () => {
-      const r = drive(jobCreatorMachine, input(0), [ev.proposal, timer('agreeDeadline', s.deal.agreeDeadline)])
+      const r = drive(jobCreatorMachine, input(0), [ev.proposal, timer('agreeDeadline', s.deal.agreeDeadline + AGREE_GRACE_MS)])
       expect(r.snapshot.context).toMatchObject({ phase: 'offering', dealId: null, failedDeals: [s.dealId] })
       const again = step(jobCreatorMachine, r.snapshot, ev.proposal)
       expect(again.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'DUPLICATE' })])
@@ -104,7 +118,7 @@ describe('job creator', () => {
     })
     test('agree deadline after the match deadline: TimeoutAgree', () => {
       const late = scenario({ job: { matchDeadline: T0 + 5_000 } })
-      const r = drive(jobCreatorMachine, input(0, late.job), [received(late.propEnv, T0 + 1, [late.offerEnv]), timer('agreeDeadline', late.deal.agreeDeadline)])
+      const r = drive(jobCreatorMachine, input(0, late.job), [received(late.propEnv, T0 + 1, [late.offerEnv]), timer('agreeDeadline', late.deal.agreeDeadline + AGREE_GRACE_MS)])
       expect(r.snapshot.context.outcome).toBe('TimeoutAgree')
     })
     test('submit deadline: it claims TimeoutSubmit', () => {
@@ -158,7 +172,7 @@ describe('job creator', () => {
   test('property: rejected inputs change nothing and a replay reproduces the run', () => {
     const events = fc.constantFrom<InputEvent>(
       ...toResults, ev.fetched(true), ev.fetched(false), ev.verified(s.cid), ev.verified(s.otherCid), ev.verdict(true), ev.verdict(false),
-      timer('matchDeadline', s.job.matchDeadline), timer('agreeDeadline', s.deal.agreeDeadline), timer('submitDeadline', s.deal.submitDeadline),
+      timer('matchDeadline', s.job.matchDeadline), timer('agreeDeadline', s.deal.agreeDeadline + AGREE_GRACE_MS), timer('submitDeadline', s.deal.submitDeadline),
       timer('judgeDeadline', s.deal.judgeDeadline), timer('mediateDeadline', s.deal.mediateDeadline), { type: 'noise', at: T0 }
     )
     assertReplayProperty(jobCreatorMachine, input(0.5), events)

@@ -15,7 +15,7 @@ import { lilypadDomain, type LilypadDomain, type MessageType } from '../src/prot
 import { signersOf, type Envelope } from '../src/protocols/messages/envelope.ts'
 import { MessageError } from '../src/protocols/messages/errors.ts'
 import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
-import { messageId, parsePayload, signMessage } from '../src/protocols/messages/signing.ts'
+import { checkedPayload, messageId, signMessage } from '../src/protocols/messages/signing.ts'
 import type { DomainJson } from '../src/state-machines/index.ts'
 import type { Identity } from './identities.ts'
 
@@ -40,8 +40,7 @@ export class Signer {
       const envelope = signMessage(this.wallet(who), this.domain, type, message, existing)
       return { id: messageId(this.domain, type, envelope.message), envelope }
     }
-    const payload = parsePayload(type, message)
-    const id = messageId(this.domain, type, payload)
+    const { payload, id } = checkedPayload(this.domain, type, message)
     const signers = signersOf(type, payload)
     const index = signers.indexOf(who.address)
     if (index < 0) throw new MessageError('WRONG_SIGNER', `${who.address} is not an author of this ${type}`)

@@ -1,6 +1,7 @@
 /** The deal both parties sign, derived from the two offers and the proposal, so both build the same one. */
-import { messageId } from '../protocols/messages/signing.ts'
-import { DealSchema, type Deal, type JobOffer, type MatchProposal, type ResourceOffer } from '../protocols/messages/schemas.ts'
+import { isMessageError } from '../protocols/messages/errors.ts'
+import { messageId, parsePayload } from '../protocols/messages/signing.ts'
+import type { Deal, JobOffer, MatchProposal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Verified } from '../protocols/messages/envelope.ts'
 import { includesAddress, sameAddress, toDomain, type DomainJson } from './common.ts'
 import { mismatchReason, type MatchableJob, type MatchableOffer } from './matcher.ts'
@@ -89,9 +90,13 @@ export function buildDeal (job: Verified<'JobOffer'>, offer: Verified<'ResourceO
     judgeDeadline,
     mediateDeadline: judgeDeadline + j.mediateWithin
   }
-  const parsed = DealSchema.safeParse(terms)
-  if (!parsed.success) violation('INCONSISTENT', `the deal these terms make is invalid: ${parsed.error.issues[0]?.message ?? ''}`)
-  return parsed.data
+  try {
+    return parsePayload('Deal', terms)
+  } catch (err) {
+    if (!isMessageError(err)) throw err
+    const issues = err.details?.issues as Array<{ message: string }> | undefined
+    return violation('INCONSISTENT', `the deal these terms make is invalid: ${issues?.[0]?.message ?? ''}`)
+  }
 }
 
 export function dealId (domain: DomainJson, deal: Deal): string {

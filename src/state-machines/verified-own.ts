@@ -2,12 +2,12 @@
 import type { MessageType } from '../protocols/messages/eip712-types.ts'
 import type { Envelope, Verified } from '../protocols/messages/envelope.ts'
 import type { MessagePayloads } from '../protocols/messages/schemas.ts'
-import { messageId, parsePayload } from '../protocols/messages/signing.ts'
+import { checkedPayload } from '../protocols/messages/signing.ts'
 import { toDomain, type DomainJson } from './common.ts'
 
 export function ownMessage<T extends MessageType> (domain: DomainJson, type: T, message: MessagePayloads[T]): Verified<T> {
-  const payload = parsePayload(type, message)
-  return ownVerified(type, messageId(toDomain(domain), type, payload), payload)
+  const { payload, id } = checkedPayload(toDomain(domain), type, message)
+  return ownVerified(type, id, payload)
 }
 
 /** One of its own messages that `ownMessage` built and checked before, under the id it gave then. */

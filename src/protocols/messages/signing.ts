@@ -21,7 +21,21 @@ const payloads = new BoundedMemo<string>(MEMO_LIMIT)
 
 /** The message id: its EIP-712 hash under the domain. */
 export function messageId<T extends MessageType> (domain: LilypadDomain, type: T, message: MessagePayloads[T]): string {
-  const json = jsonKey(message)
+  return idOf(domain, type, message, jsonKey(message))
+}
+
+/** Validates a payload against its type's schema; returns the normalised payload (a new object). */
+export function parsePayload<T extends MessageType> (type: T, message: unknown): MessagePayloads[T] {
+  return normalise(type, message).payload
+}
+
+/** A payload validated and normalised, with its id: what signing and verifying a message both need. */
+export function checkedPayload<T extends MessageType> (domain: LilypadDomain, type: T, message: unknown): { payload: MessagePayloads[T], id: string } {
+  const { payload, json } = normalise(type, message)
+  return { payload, id: idOf(domain, type, payload, json) }
+}
+
+function idOf (domain: LilypadDomain, type: MessageType, message: object, json: string | undefined): string {
   if (json === undefined) return hashTypedMessage(domain, type, message)
   const key = `${domain.name}|${domain.version}|${domain.chainId}|${domain.verifyingContract}|${String(domain.salt)}|${type}|${json}`
   let id = ids.get(key)
@@ -29,12 +43,12 @@ export function messageId<T extends MessageType> (domain: LilypadDomain, type: T
   return id
 }
 
-/** Validates a payload against its type's schema; returns the normalised payload (a new object). */
-export function parsePayload<T extends MessageType> (type: T, message: unknown): MessagePayloads[T] {
-  const json = jsonKey(message)
-  const key = json === undefined ? undefined : `${type}|${json}`
+/** The normalised payload and its JSON text. */
+function normalise<T extends MessageType> (type: T, message: unknown): { payload: MessagePayloads[T], json: string | undefined } {
+  const input = jsonKey(message)
+  const key = input === undefined ? undefined : `${type}|${input}`
   const known = key === undefined ? undefined : payloads.get(key)
-  if (known !== undefined) return JSON.parse(known) as MessagePayloads[T]
+  if (known !== undefined) return { payload: JSON.parse(known) as MessagePayloads[T], json: known }
   const schema = MESSAGE_SCHEMAS[type]
   if (schema === undefined) throw new MessageError('UNKNOWN_TYPE', `unknown message type ${String(type)}`)
   const parsed = schema.safeParse(message)
@@ -43,8 +57,9 @@ export function parsePayload<T extends MessageType> (type: T, message: unknown):
     throw new MessageError('INVALID_SCHEMA', `${type}.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`,
       { issues: parsed.error.issues.map(i => ({ path: i.path.join('.'), message: i.message })) })
   }
-  if (key !== undefined) payloads.set(key, JSON.stringify(parsed.data))
-  return parsed.data as MessagePayloads[T]
+  const json = jsonKey(parsed.data)
+  if (key !== undefined && json !== undefined) payloads.set(key, json)
+  return { payload: parsed.data as MessagePayloads[T], json }
 }
 
 /** Signs a payload with one key (synchronously; the key never leaves the caller). */
@@ -56,11 +71,11 @@ export function signPayload<T extends MessageType> (wallet: Pick<Wallet, 'signin
 export function signMessage<T extends MessageType> (
   wallet: Pick<Wallet, 'signingKey' | 'address'>, domain: LilypadDomain, type: T, message: MessagePayloads[T], existing: string[] = []
 ): Envelope<T> {
-  const payload = parsePayload(type, message)
+  const { payload, id } = checkedPayload(domain, type, message)
   const signers = signersOf(type, payload)
   const index = signers.findIndex(s => s === wallet.address)
   if (index < 0) throw new MessageError('WRONG_SIGNER', `${wallet.address} is not an author of this ${type}`)
-  const signatures = signers.map((_, i) => i === index ? signPayload(wallet, domain, type, payload) : existing[i])
+  const signatures = signers.map((_, i) => i === index ? wallet.signingKey.sign(id).serialized : existing[i])
   while (signatures.length > 0 && signatures[signatures.length - 1] === undefined) signatures.pop()
   if (signatures.includes(undefined)) throw new MessageError('MISSING_SIGNATURE', `${type} must be signed by ${signers[0]} first`)
   return { type, message: payload, signatures: signatures as string[] }
@@ -97,8 +112,7 @@ function verifyUncached (domain: LilypadDomain, envelope: unknown, partial: bool
     throw new MessageError(code, `envelope.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`)
   }
   const { type, signatures } = shape.data
-  const message = parsePayload(type, shape.data.message)
-  const id = messageId(domain, type, message)
+  const { payload: message, id } = checkedPayload(domain, type, shape.data.message)
   const required = signersOf(type, message)
   const needed = partial && type === 'Deal' ? 1 : required.length
   if (signatures.length < needed || signatures.length > required.length) {

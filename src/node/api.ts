@@ -1,17 +1,28 @@
 import { createServer, type Server } from 'node:http'
 import type { LilypadNode } from './node.ts'
 import { dealStatuses } from './deal-status.ts'
+import { JobBoard, type JobBoardOptions } from './job-board.ts'
+import { handleJobs } from './job-api.ts'
 
 /**
  * The node's local HTTP API on 127.0.0.1: `GET /health` and `GET /status`. The status names, for
  * each deal this node's machines hold, the deal state it is in, so that operators (and fault tests)
- * can follow deals from outside the process.
+ * can follow deals from outside the process. Given `jobs` (a job-creator node's job settings), it
+ * also takes jobs: `POST /jobs`, `GET /jobs/<id>`, `GET /jobs/<id>/events` (job-api.ts).
  */
-export async function startApi (node: LilypadNode, roles: string[], port: number): Promise<{ server: Server, port: number }> {
+export async function startApi (node: LilypadNode, roles: string[], port: number, jobs?: JobBoardOptions): Promise<{ server: Server, port: number }> {
+  const board = jobs === undefined ? undefined : new JobBoard(node, jobs)
   const server = createServer((req, res) => {
     const reply = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' })
       res.end(JSON.stringify(body))
+    }
+    if (board !== undefined && req.url?.startsWith('/jobs') === true) {
+      handleJobs(board, req, res, reply).then(
+        (handled) => { if (!handled) reply(404, { error: 'not found' }) },
+        (err: Error) => { if (!res.headersSent) reply(500, { error: err.message.split('\n')[0] }) }
+      )
+      return
     }
     if (req.method !== 'GET') return reply(405, { error: 'only GET' })
     if (req.url === '/health') return reply(200, { ok: true })

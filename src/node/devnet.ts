@@ -23,6 +23,8 @@ export interface DevnetInfo {
   /** every job creator account (the first is `jobCreatorKey`) */
   jobCreatorKeys: string[]
   mirrors: Record<string, string>
+  /** the API of the devnet's job-creator node, which `lilypad run` submits to (when it has one) */
+  jobCreatorApi?: string
   nodes: Array<{ name: string, roles: Role[], address: string, dataDir: string, pid: number, multiaddrs: string[] }>
 }
 
@@ -58,6 +60,8 @@ export interface DevnetOptions {
   jobCreators?: number
   /** serve each node's HTTP API (`/status`) on a free port of 127.0.0.1 */
   api?: boolean
+  /** also run a job-creator node, with its API (`jobCreatorApi` in devnet.json), for `lilypad run` to submit to */
+  jobCreatorNode?: boolean
   /** settings written to a node's `config.json`, by node name (e.g. a provider's allowed `modules`) */
   nodeConfig?: Record<string, Record<string, unknown>>
   /** start the nodes after the first three all at once (default: one after another) */
@@ -159,6 +163,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
   for (let i = 0; i < (options.solvers ?? 2); i++) plan.push({ name: `solver-${i + 1}`, roles: ['solver'], cheat: false })
   for (let i = 0; i < (options.mediators ?? 1); i++) plan.push({ name: `mediator-${i + 1}`, roles: ['mediator'], cheat: false })
   for (let i = 0; i < (options.providers ?? 2); i++) plan.push({ name: `provider-${i + 1}`, roles: ['resource-provider'], cheat: i < (options.cheatingProviders ?? 0) })
+  if (options.jobCreatorNode === true) plan.push({ name: 'job-creator', roles: ['job-creator'], cheat: false })
 
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
@@ -189,6 +194,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
     const mediators = plan.filter(p => p.roles.includes('mediator')).map(p => addressOf(p.name))
     const nodes: DevnetInfo['nodes'] = []
     const bootstrap: string[] = []
+    let jobCreatorApi: string | undefined
     const reachable = (started: StartedNode): string[] => started.multiaddrs.filter(a => a.includes('/127.0.0.1/'))
     const launchNode = async (index: number, node: typeof plan[number]): Promise<void> => {
       const dataDir = join(dir, 'nodes', node.name)
@@ -205,7 +211,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
         return [BIN, 'node', '--roles', node.roles.join(','), '--data-dir', dataDir, '--network', DEVNET_NETWORK,
           '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--rpc-url', chain.rpcUrl, '--settlement', settlementAddress,
           '--solvers', solvers.join(','), '--mediators', mediators.join(','),
-          ...(options.api === true ? ['--api-port', '0'] : []),
+          ...(options.api === true || node.roles.includes('job-creator') ? ['--api-port', '0'] : []),
           ...(peers.length > 0 ? ['--bootstrap', peers.join(',')] : [])]
       }
       const env: NodeJS.ProcessEnv = {
@@ -219,6 +225,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       handles.push(handle)
       const started = await handle.ready
       nodes[index] = { name: node.name, roles: node.roles, address: started.address, dataDir, pid: handle.process.pid ?? 0, multiaddrs: reachable(started) }
+      if (node.roles.includes('job-creator')) jobCreatorApi = started.api ?? undefined
       log(`${node.name} (${node.roles.join(', ')}) is up: ${started.address}`)
     }
     const first = options.parallelStart === true ? Math.min(3, plan.length) : plan.length
@@ -239,6 +246,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       jobCreatorKey: jobCreatorKeys[0]!,
       jobCreatorKeys,
       mirrors: options.mirrors ?? {},
+      ...(jobCreatorApi === undefined ? {} : { jobCreatorApi }),
       nodes
     }
     await writeFile(join(dir, 'devnet.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })

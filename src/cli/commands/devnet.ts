@@ -25,6 +25,7 @@ export function registerDevnet (program: Command): void {
         solvers: Number(flags.solvers),
         mediators: Number(flags.mediators),
         engine: flags.engine,
+        jobCreatorNode: true,
         log: (line) => process.stderr.write(`devnet: ${line}\n`)
       })
       const { info } = devnet

@@ -33,7 +33,11 @@ async function runDaemon (options: RawSettings & { settlement?: string }): Promi
   const { settlement, ...flags } = options
   const settings = resolveSettings({ ...flags, settlementAddress: settlement })
   const node = await startNodeFromSettings(settings)
-  const api = settings.apiPort === undefined ? undefined : await startApi(node, settings.roles, settings.apiPort)
+  // a job creator's API takes jobs, under the trust settings of the node
+  const jobs = settings.roles.includes('job-creator')
+    ? { network: settings.network, solvers: settings.solvers, mediators: settings.mediators, mirrors: settings.mirrors, dataDir: settings.dataDir }
+    : undefined
+  const api = settings.apiPort === undefined ? undefined : await startApi(node, settings.roles, settings.apiPort, jobs)
   const info = {
     address: node.address,
     peerId: node.mesh.peerId.toString(),
@@ -72,7 +76,7 @@ function nodeOptions (command: Command): Command {
     .option('--offer-ram <mb>', 'MB of memory per slot (OFFER_RAM)')
     .option('--offer-slots <n>', 'jobs run at once (OFFER_SLOTS; default 1)')
     .option('--price <wei>', 'price per job (OFFER_PRICE)')
-    .option('--api-port <port>', 'serve /health and /status on 127.0.0.1 (LILYPAD_API_PORT)')
+    .option('--api-port <port>', 'serve /health, /status (and /jobs on a job creator) on 127.0.0.1 (LILYPAD_API_PORT)')
 }
 
 export function registerNode (program: Command): void {

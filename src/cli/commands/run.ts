@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { runJob, JobError, type JobPhase, type JobResult } from '../../node/job-client.ts'
+import { runJobOnNode } from '../../node/job-api-client.ts'
 import { devnetJobOptions, type DevnetInfo } from '../../node/devnet.ts'
 import { defaultDevnetDir } from './devnet.ts'
 
@@ -12,6 +13,8 @@ export interface RunFlags {
   mediationChance: string
   maxPrice?: string
   matchWithin?: string
+  /** a running job-creator node's API to submit to (LILYPAD_NODE_API) */
+  node?: string
   json?: boolean
 }
 
@@ -59,21 +62,37 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     err(`lilypad run: ${(e as Error).message}\n`)
     return RUN_EXIT.badInput
   }
+  if (flags.maxPrice !== undefined && !/^[0-9]+$/.test(flags.maxPrice)) {
+    err(`lilypad run: --max-price takes a whole number of wei, not ${flags.maxPrice}\n`)
+    return RUN_EXIT.badInput
+  }
+  const onPhase = flags.json === true ? undefined : (phase: JobPhase, detail: Record<string, unknown>) => err(`  ${(LABEL[phase] ?? phase).padEnd(16)} ${Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`)
   try {
-    if (flags.network !== 'devnet') throw new JobError('NO_PEERS', `unknown network ${flags.network}: only devnet is configured here`)
-    const dir = resolve(flags.devnetDir ?? defaultDevnetDir())
-    const devnet = await loadDevnet(dir)
-    const result = await runJob({
-      module,
-      inputs,
-      dataDir: process.env.DATA_DIR ?? join(dir, 'job-creator'),
-      ...devnetJobOptions(devnet),
-      privateKey: process.env.WEB3_PRIVATE_KEY ?? devnet.jobCreatorKey,
-      checkRate: p,
-      maxPrice: flags.maxPrice === undefined ? undefined : BigInt(flags.maxPrice),
-      matchWithinMs,
-      onPhase: flags.json === true ? undefined : (phase, detail) => err(`  ${(LABEL[phase] ?? phase).padEnd(16)} ${Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`)
-    })
+    let result: JobResult
+    const api = flags.node ?? process.env.LILYPAD_NODE_API
+    if (api !== undefined && api !== '') {
+      result = await runJobOnNode(api, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs }, onPhase)
+    } else {
+      if (flags.network !== 'devnet') throw new JobError('NO_PEERS', `unknown network ${flags.network}: only devnet is configured here`)
+      const dir = resolve(flags.devnetDir ?? defaultDevnetDir())
+      const devnet = await loadDevnet(dir)
+      // the devnet's job-creator node takes the job, unless it must be signed by a key of one's own
+      if (devnet.jobCreatorApi !== undefined && process.env.WEB3_PRIVATE_KEY === undefined) {
+        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs }, onPhase)
+      } else {
+        result = await runJob({
+          module,
+          inputs,
+          dataDir: process.env.DATA_DIR ?? join(dir, 'job-creator'),
+          ...devnetJobOptions(devnet),
+          privateKey: process.env.WEB3_PRIVATE_KEY ?? devnet.jobCreatorKey,
+          checkRate: p,
+          maxPrice: flags.maxPrice === undefined ? undefined : BigInt(flags.maxPrice),
+          matchWithinMs,
+          onPhase
+        })
+      }
+    }
     out(flags.json === true ? JSON.stringify(result) + '\n' : describe(result))
     return RUN_EXIT.ok
   } catch (e) {
@@ -84,6 +103,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
       case 'NO_MATCH': return RUN_EXIT.noMatch
       case 'NO_DEPOSIT': return RUN_EXIT.noDeposit
       case 'NO_PEERS': return RUN_EXIT.noNetwork
+      case 'BAD_INPUT':
       case 'MODULE_REF_INVALID': case 'MODULE_REPO_NOT_FOUND': case 'MODULE_REF_NOT_FOUND': case 'MODULE_TEMPLATE_NOT_FOUND':
         return RUN_EXIT.badInput
       default: return RUN_EXIT.failed
@@ -111,6 +131,7 @@ export function registerRun (program: Command): void {
     .option('--mediation-chance <p>', 'probability of re-running the job to check the results', '0')
     .option('--max-price <wei>', 'the most this job may cost')
     .option('--match-within <ms>', 'how long to look for a provider before giving up (default 60000)')
+    .option('--node <api-url>', 'submit to a running job-creator node\'s API (LILYPAD_NODE_API; default: the devnet\'s, if it has one)')
     .option('--json', 'print one machine-readable result')
     .action(async (module: string, flags: RunFlags) => {
       process.exitCode = await runCommand(module, flags)

@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { JobBoard } from './job-board.ts'
+import { JobError } from './job-on-node.ts'
+import { BadRequest, parseJobRequest } from './job-request.ts'
+
+const MAX_BODY = 64 * 1024
+const LOCAL_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
+
+type Reply = (status: number, body: unknown) => void
+
+/**
+ * `POST /jobs`, `GET /jobs/<id>` and `GET /jobs/<id>/events` (server-sent events: each phase as
+ * `event: phase`, then `event: done` with the job's view) on a job-creator node's API. Answers
+ * false when the path is not one of these. Requests must name a local host (no DNS rebinding)
+ * and a submission must be JSON (no cross-site form posts).
+ */
+export async function handleJobs (board: JobBoard, req: IncomingMessage, res: ServerResponse, reply: Reply): Promise<boolean> {
+  const path = (req.url ?? '').split('?')[0]!
+  const match = /^\/jobs(?:\/([0-9a-zA-Z]+)(\/events)?)?\/?$/.exec(path)
+  if (match === null) return false
+  if (!LOCAL_HOST.test(req.headers.host ?? '')) { reply(403, { error: 'the API answers only requests to 127.0.0.1 or localhost' }); return true }
+  const [, id, events] = match
+  if (id === undefined) {
+    if (req.method !== 'POST') { reply(405, { error: 'POST a job to /jobs' }); return true }
+    await submit(board, req, reply)
+    return true
+  }
+  if (req.method !== 'GET') { reply(405, { error: 'only GET' }); return true }
+  const view = board.get(id)
+  if (view === undefined) { reply(404, { error: `no job ${id} on this node` }); return true }
+  if (events === undefined) { reply(200, view); return true }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  const send = (event: string, data: unknown): void => { res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`) }
+  for (const phase of view.phases) send('phase', phase)
+  if (view.done) {
+    send('done', view)
+    res.end()
+    return true
+  }
+  const stop = board.subscribe(id, (event) => {
+    if (event !== 'done') return send('phase', event)
+    send('done', board.get(id))
+    res.end()
+  })
+  res.once('close', stop)
+  return true
+}
+
+async function submit (board: JobBoard, req: IncomingMessage, reply: Reply): Promise<void> {
+  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return reply(415, { error: 'a job is submitted as application/json' })
+  let body: unknown
+  try {
+    body = JSON.parse(await readBody(req))
+  } catch (err) {
+    return reply(err instanceof BadRequest ? 413 : 400, { error: err instanceof BadRequest ? err.message : 'the body is not valid JSON' })
+  }
+  try {
+    const view = await board.submit(parseJobRequest(body))
+    reply(202, view)
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0]
+    if (err instanceof BadRequest) return reply(400, { error: message, code: 'BAD_INPUT' })
+    if (err instanceof JobError) return reply(err.code === 'NO_PEERS' ? 503 : 409, { error: message, code: err.code })
+    reply(500, { error: message, code: 'FAILED' })
+  }
+}
+
+function readBody (req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= MAX_BODY) chunks.push(chunk)
+    })
+    req.on('end', () => size > MAX_BODY ? reject(new BadRequest(`the body is over ${MAX_BODY} bytes`)) : resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}

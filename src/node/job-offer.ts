@@ -1,0 +1,39 @@
+import type { LoadedModule } from '../executor/modules/load.ts'
+import type { JobOffer } from '../protocols/messages/schemas.ts'
+import { DEFAULTS } from './settings.ts'
+
+/** The job offer for a loaded module: its pinned commit and spec hash, its machine, our terms. */
+export function jobOfferFor (module: LoadedModule, inputs: Record<string, string>, o: {
+  author: string, now: number, solvers: string[], mediators: string[], maxPrice: bigint, matchWithinMs: number, submitWithinMs: number
+  judgeWithinMs?: number, mediateWithinMs?: number
+}): JobOffer {
+  const machine = module.spec.machine
+  const maxSolverFee = BigInt(DEFAULTS.solverFee) * 10n
+  const mediatorFee = BigInt(DEFAULTS.mediatorFee) * 10n
+  return {
+    author: o.author,
+    nonce: String(o.now),
+    expiry: o.now + o.matchWithinMs,
+    moduleRepo: module.repo,
+    moduleCommit: module.commit,
+    modulePath: module.templatePath,
+    specHash: module.specHash,
+    inputs: JSON.stringify(inputs),
+    cpu: Math.max(0, Math.round(machine.cpu)),
+    gpu: machine.gpu,
+    gpuVramMb: Math.max(0, ...machine.gpus.map(g => g.vram)),
+    ramMb: Math.max(0, Math.round(machine.ram)),
+    diskMb: Math.max(0, Math.round(machine.disk)),
+    maxPrice: o.maxPrice.toString(),
+    maxSolverFee: maxSolverFee.toString(),
+    paymentCollateral: (o.maxPrice + maxSolverFee + mediatorFee).toString(),
+    timeoutCollateral: BigInt(DEFAULTS.timeoutCollateral).toString(),
+    trustedMediators: o.mediators,
+    trustedSolvers: o.solvers,
+    matchDeadline: o.now + o.matchWithinMs,
+    agreeWithin: 10_000,
+    submitWithin: o.submitWithinMs,
+    judgeWithin: o.judgeWithinMs ?? 60_000,
+    mediateWithin: o.mediateWithinMs ?? 120_000
+  }
+}

@@ -1,0 +1,165 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { LoadedModule } from '../executor/modules/load.ts'
+import { gossipTopic } from '../protocols/mesh/topics.ts'
+import { addressOfPeer } from '../protocols/mesh/peer-identity.ts'
+import type { JobCreatorContext } from '../state-machines/job-creator.machine.ts'
+import type { LilypadNode } from './node.ts'
+import { DEFAULTS } from './settings.ts'
+import { jobOfferFor } from './job-offer.ts'
+
+export type JobPhase = 'offered' | 'matched' | 'agreed' | 'results' | 'verifying' | 'verified' | 'settled'
+
+export interface JobResult {
+  outcome: string
+  dealId: string | null
+  resultsCid: string | null
+  resultsDir: string | null
+  stdout: string | null
+  checked: boolean | null
+  settled: boolean
+  provider: string | null
+  timings: Partial<Record<JobPhase, number>>
+}
+
+export type JobErrorCode = 'BAD_INPUT' | 'NO_DEPOSIT' | 'NO_PEERS' | 'NO_MATCH' | 'FAILED'
+
+export class JobError extends Error {
+  override readonly name = 'JobError'
+  constructor (readonly code: JobErrorCode, message: string, readonly result?: JobResult) {
+    super(message)
+  }
+}
+
+/** A job's terms: whom it trusts, what it pays, how long each step may take. */
+export interface JobTerms {
+  solvers: string[]
+  mediators: string[]
+  network: string
+  /** probability of re-running the job to check the results (MODiCuM's p) */
+  checkRate: number
+  maxPrice?: bigint
+  /** how long to look for a match before giving up */
+  matchWithinMs?: number
+  submitWithinMs?: number
+  /** how long after the submit deadline the results may be judged (default 60 s) */
+  judgeWithinMs?: number
+  /** how long after the judge deadline a mediator may take (default 120 s) */
+  mediateWithinMs?: number
+}
+
+/** Called once per phase, in order, as the job reaches it. */
+export type PhaseListener = (phase: JobPhase, detail: Record<string, unknown>) => void
+
+const PHASE_OF: Record<string, JobPhase | undefined> = {
+  offering: 'offered', agreeing: 'matched', awaitingResults: 'agreed', fetching: 'results', verifying: 'verifying'
+}
+
+function sleep (ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/**
+ * Offers a loaded module as a job from a running job-creator node: checks its escrow deposit covers
+ * the job, waits until the trusted solvers listen, and submits. Returns the job's stream.
+ */
+export async function submitOnNode (node: LilypadNode, module: LoadedModule, inputs: Record<string, string>, terms: JobTerms): Promise<string> {
+  const offer = jobOfferFor(module, inputs, {
+    author: node.address,
+    now: Date.now(),
+    solvers: terms.solvers,
+    mediators: terms.mediators,
+    maxPrice: terms.maxPrice ?? BigInt(DEFAULTS.price) * 10n,
+    matchWithinMs: terms.matchWithinMs ?? 60_000,
+    submitWithinMs: terms.submitWithinMs ?? 120_000,
+    judgeWithinMs: terms.judgeWithinMs,
+    mediateWithinMs: terms.mediateWithinMs
+  })
+  const needed = BigInt(offer.paymentCollateral) + BigInt(offer.timeoutCollateral)
+  const deposit = await node.settlement!.balanceOf()
+  if (deposit < needed) {
+    throw new JobError('NO_DEPOSIT', `the escrow deposit of ${node.address} is ${deposit} wei; this job needs ${needed} wei`)
+  }
+  await waitForGossipPeers(node, terms.network, terms.solvers)
+  return await node.host.submitJob(offer, { checkRate: terms.checkRate })
+}
+
+/**
+ * Follows a submitted job through its phases until the deal is final, then reads its results (the
+ * result so far goes to `onVerified`) and reports settlement if it lands soon. Throws a JobError (with the result) when the deal failed.
+ */
+export async function followOnNode (
+  node: LilypadNode, stream: string, phase: PhaseListener, timings: JobResult['timings'], onVerified?: (result: JobResult) => void
+): Promise<JobResult> {
+  const final = await new Promise<JobCreatorContext>((resolve) => {
+    node.host.watchJob(stream, (c) => {
+      const current = PHASE_OF[c.phase]
+      if (current === 'matched' || c.dealId !== null) phase('matched', { deal: c.dealId })
+      if (c.phase === 'awaitingResults' || c.resultsCid !== null) phase('agreed', { provider: c.deal?.resourceProvider })
+      if (c.resultsCid !== null) phase('results', { cid: c.resultsCid })
+      if (c.phase === 'verifying') phase('verifying', {})
+      if (c.phase !== 'done') return false
+      resolve(c)
+      return true
+    })
+  })
+  const result: JobResult = {
+    outcome: final.outcome ?? 'unknown',
+    dealId: final.dealId,
+    resultsCid: final.resultsCid,
+    resultsDir: null,
+    stdout: null,
+    checked: final.checked,
+    settled: false,
+    provider: final.deal?.resourceProvider ?? null,
+    timings
+  }
+  if (final.outcome === 'TimeoutMatch') throw new JobError('NO_MATCH', 'no resource provider matched this job before its match deadline', result)
+  if (final.dealId !== null && (final.outcome === 'Accepted' || final.outcome === 'MediationAccepted')) {
+    result.resultsDir = node.exchange.downloadDir(final.dealId)
+    result.stdout = await readFile(join(result.resultsDir, 'stdout'), 'utf8').catch(() => null)
+    onVerified?.(result)
+    phase('verified', { outcome: final.outcome, checked: final.checked })
+    result.settled = await waitForSettlement(node, final.dealId)
+    if (result.settled) phase('settled', {})
+  }
+  if (final.outcome !== 'Accepted' && final.outcome !== 'MediationAccepted') {
+    throw new JobError('FAILED', `the deal ended ${final.outcome}`, result)
+  }
+  return result
+}
+
+/**
+ * A job offer is flood-published to the subscribers this node knows when it publishes, and what
+ * matters is that the solvers it trusts hear it: wait until one of them has subscribed (15 s at
+ * most), then briefly for the others, so the offer reaches each of them directly and not a hop
+ * later through a peer that happened to subscribe first.
+ */
+async function waitForGossipPeers (node: LilypadNode, network: string, solvers: string[], graceMs = 1_000): Promise<void> {
+  const topic = gossipTopic(network, 'job-offers')
+  const trusted = new Set(solvers.map(s => s.toLowerCase()))
+  const heard = (): number => node.mesh.libp2p.services.pubsub.getSubscribers(topic)
+    .filter(peer => trusted.size === 0 || trusted.has(addressOfPeer(peer)?.toLowerCase() ?? '')).length
+  const wanted = Math.max(1, trusted.size)
+  const started = Date.now()
+  let firstAt: number | undefined
+  while (Date.now() - started < 15_000) {
+    const count = heard()
+    if (count >= wanted) return
+    if (count > 0) firstAt ??= Date.now()
+    if (firstAt !== undefined && Date.now() - firstAt >= graceMs) return
+    await sleep(firstAt === undefined ? 100 : 20)
+  }
+  throw new JobError('NO_PEERS', 'no solver of the network answered: is it running (lilypad devnet)?')
+}
+
+/** Settlement is off the critical path: report it if it lands soon. */
+async function waitForSettlement (node: LilypadNode, dealId: string, withinMs = 20_000): Promise<boolean> {
+  const until = Date.now() + withinMs
+  while (Date.now() < until) {
+    const record = await node.settlement!.dealRecord(dealId).catch(() => undefined)
+    if (record?.state === 'Settled') return true
+    await sleep(250)
+  }
+  return false
+}

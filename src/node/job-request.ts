@@ -1,0 +1,41 @@
+/**
+ * What `POST /jobs` takes: the options of `lilypad run` as JSON. `parseJobRequest` checks every
+ * field and throws a BadRequest with a one-line reason for the first that is wrong.
+ */
+export interface JobRequest {
+  /** `cowsay:v0.0.1`, `github.com/owner/repo:ref`, or a local repository path:ref */
+  module: string
+  inputs: Record<string, string>
+  /** probability of re-running the job to check the results (default 0) */
+  mediationChance: number
+  /** the most this job may cost, in wei (a decimal string) */
+  maxPrice?: string
+  /** how long to look for a provider before giving up */
+  matchWithinMs?: number
+}
+
+export class BadRequest extends Error {
+  override readonly name = 'BadRequest'
+}
+
+const FIELDS = new Set(['module', 'inputs', 'mediationChance', 'maxPrice', 'matchWithinMs'])
+const DAY_MS = 86_400_000
+
+export function parseJobRequest (body: unknown): JobRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('the body must be a JSON object')
+  const fields = body as Record<string, unknown>
+  const unknown = Object.keys(fields).find(key => !FIELDS.has(key))
+  if (unknown !== undefined) throw new BadRequest(`unknown field ${JSON.stringify(unknown)}`)
+  const { module, inputs = {}, mediationChance = 0, maxPrice, matchWithinMs } = fields
+  if (typeof module !== 'string' || module.trim() === '') throw new BadRequest('module must be a module reference such as cowsay:v0.0.1')
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new BadRequest('inputs must be an object of strings')
+  for (const [key, value] of Object.entries(inputs)) {
+    if (key === '' || typeof value !== 'string') throw new BadRequest(`input ${JSON.stringify(key)} must be a non-empty name with a string value`)
+  }
+  if (typeof mediationChance !== 'number' || !(mediationChance >= 0 && mediationChance <= 1)) throw new BadRequest('mediationChance must be a number between 0 and 1')
+  if (maxPrice !== undefined && (typeof maxPrice !== 'string' || !/^[0-9]{1,78}$/.test(maxPrice))) throw new BadRequest('maxPrice must be a whole number of wei, as a decimal string')
+  if (matchWithinMs !== undefined && (typeof matchWithinMs !== 'number' || !Number.isInteger(matchWithinMs) || matchWithinMs <= 0 || matchWithinMs > DAY_MS)) {
+    throw new BadRequest('matchWithinMs must be a whole number of milliseconds, at most a day')
+  }
+  return { module, inputs: inputs as Record<string, string>, mediationChance, maxPrice, matchWithinMs }
+}

@@ -1,0 +1,104 @@
+/**
+ * Jobs submitted to a running job-creator node (the devnet's, with its API on 127.0.0.1) instead of
+ * a node started per job: through the HTTP API itself, and through `lilypad run --node` and
+ * `lilypad run` finding the node in devnet.json.
+ */
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { JobView } from '../../../src/node/job-board.ts'
+import type { JobResult } from '../../../src/node/job-client.ts'
+import { RUN_EXIT } from '../../../src/cli/commands/run.ts'
+import { startE2eNetwork, type E2eNetwork } from './e2e-network.ts'
+import { creatorDeals, providerDeals } from './node-logs.ts'
+import { errorLines, lilypad } from './cli.ts'
+
+describe('jobs through a running job-creator node', () => {
+  let net: E2eNetwork
+  let api: string
+
+  beforeAll(async () => {
+    net = await startE2eNetwork({ providers: 1, solvers: 1, mediators: 1, jobCreatorNode: true })
+    api = net.devnet.info.jobCreatorApi!
+    expect(api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+  }, 300_000)
+
+  afterAll(async () => {
+    await net?.stop()
+  }, 60_000)
+
+  afterEach(async () => {
+    const logs = await net.auditEverything()
+    // every deal the node signed is the provider's deal, with the same terms and outcome
+    const provider = providerDeals(logs.nodes.get('provider-1')!)
+    for (const deal of creatorDeals(logs.nodes.get('job-creator')!)) {
+      expect(provider.get(deal.dealId)?.deal).toEqual(deal.deal)
+      expect(provider.get(deal.dealId)?.outcome).toBe(deal.outcome)
+    }
+  }, 60_000)
+
+  const post = async (body: string, contentType = 'application/json'): Promise<{ status: number, body: Record<string, unknown> }> => {
+    const res = await fetch(`${api}/jobs`, { method: 'POST', headers: { 'content-type': contentType }, body })
+    return { status: res.status, body: await res.json() as Record<string, unknown> }
+  }
+
+  it('POST /jobs offers the job and answers its id; GET /jobs/<id> follows it to the cow; bad input is a 400 with a one-line reason', async () => {
+    const submitted = await post(JSON.stringify({ module: 'cowsay:v0.0.1', inputs: { Message: 'api' } }))
+    expect(submitted.status).toBe(202)
+    const id = submitted.body.id as string
+    expect(id).toMatch(/^[0-9a-zA-Z]+$/)
+
+    const bad = await Promise.all([
+      post('{"module":'),
+      post(JSON.stringify({ module: 42 })),
+      post(JSON.stringify({ module: 'cowsay:v0.0.1', inputs: { Message: 1 } })),
+      post(JSON.stringify({ module: 'cowsay:v0.0.1', mediationChance: 2 })),
+      post(JSON.stringify({ module: 'cowsay:v0.0.1', colour: 'red' })),
+      post(JSON.stringify({ module: 'cowsay:v9.9.9' }))
+    ])
+    expect(bad.map(b => b.status)).toEqual([400, 400, 400, 400, 400, 400])
+    for (const { body } of bad) {
+      expect(typeof body.error).toBe('string')
+      expect(body.error).not.toMatch(/\n|\bat \S+:\d+/)
+    }
+    expect(bad[5]!.body.error).toMatch(/ref "v9\.9\.9" not found in module repository/)
+    expect((await post('module=cowsay', 'application/x-www-form-urlencoded')).status).toBe(415)
+    expect((await fetch(`${api}/jobs/nosuchjob`)).status).toBe(404)
+
+    let view: JobView
+    do {
+      await new Promise(resolve => setTimeout(resolve, 200))
+      view = await (await fetch(`${api}/jobs/${id}`)).json() as JobView
+    } while (!view.done)
+    expect(view.error).toBeNull()
+    expect(view.phases.map(p => p.phase)).toEqual(expect.arrayContaining(['offered', 'matched', 'agreed', 'results', 'verified']))
+    expect(view.result).toMatchObject({ outcome: 'Accepted', checked: false })
+    expect(view.result!.stdout).toContain('< api >')
+  }, 120_000)
+
+  it('`lilypad run --node <api>` and `lilypad run` on a devnet with a job-creator node submit to it, with live phases and exit codes', async () => {
+    const devnetDir = join(net.root, 'devnet')
+    const [viaFlag, viaDevnet, unknownModule, noNode] = await Promise.all([
+      lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=flag', '--node', api, '--json']),
+      lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=devnet', '--devnet-dir', devnetDir]),
+      lilypad(['run', 'cowsay:v9.9.9', '-i', 'Message=moo'], { LILYPAD_NODE_API: api }),
+      lilypad(['run', 'cowsay:v0.0.1', '--node', 'http://127.0.0.1:9'])
+    ])
+
+    expect(viaFlag.code).toBe(RUN_EXIT.ok)
+    const result = JSON.parse(viaFlag.stdout.trim().split('\n').pop()!) as JobResult
+    expect(result).toMatchObject({ outcome: 'Accepted', checked: false })
+    expect(result.stdout).toContain('< flag >')
+    expect(result.timings.verified).toBeGreaterThan(0)
+
+    expect(viaDevnet.code).toBe(RUN_EXIT.ok)
+    expect(viaDevnet.stdout).toContain('< devnet >')
+    for (const phase of ['offered', 'matched', 'agreed, running', 'results', 'verified']) expect(viaDevnet.stderr).toMatch(new RegExp(`^  ${phase}`, 'm'))
+    // the devnet's node ran it: no per-job node was started in the devnet folder
+    expect(viaDevnet.stdout).toContain(join(devnetDir, 'nodes', 'job-creator'))
+
+    expect(unknownModule.code).toBe(RUN_EXIT.badInput)
+    expect(errorLines(unknownModule.stderr)).toEqual([expect.stringMatching(/ref "v9\.9\.9" not found in module repository/)])
+    expect(noNode.code).toBe(RUN_EXIT.noNetwork)
+    expect(errorLines(noNode.stderr)).toEqual(['lilypad run: no job-creator node answers at http://127.0.0.1:9: is it running?'])
+  }, 120_000)
+})

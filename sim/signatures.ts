@@ -64,12 +64,11 @@ export function fastSignature (digest: string, index: number): string {
 
 type Recover = typeof SigningKey.recoverPublicKey
 type Hash = typeof TypedDataEncoder.hash
-type ComputePublicKey = typeof SigningKey.computePublicKey
 
 /**
  * Installs the run's accelerators and returns a function that removes them:
  * - the EIP-712 hash is memoised by content and reuses one encoder per type set (identical
- *   results: the same ethers code computes them, only once), and so is a public key's normal form;
+ *   results: the same ethers code computes them, only once);
  * - with `fast` signatures, key recovery understands the stand-in signatures of these identities.
  */
 export function installAccelerators (options: { identities?: readonly Identity[], memoLimit?: number } = {}): () => void {
@@ -127,21 +126,6 @@ export function installAccelerators (options: { identities?: readonly Identity[]
     return out
   })
 
-  // Recovery ends in the address of a public key, which parses the key and checks it is on the curve.
-  const originalComputePublicKey: ComputePublicKey = SigningKey.computePublicKey
-  const publicKeys = new Map<string, string>()
-  SigningKey.computePublicKey = ((key, compressed) => {
-    if (typeof key !== 'string') return originalComputePublicKey(key, compressed)
-    const memoKey = `${key}|${Boolean(compressed)}`
-    let out = publicKeys.get(memoKey)
-    if (out === undefined) {
-      out = originalComputePublicKey(key, compressed)
-      if (publicKeys.size >= limit) publicKeys.clear()
-      publicKeys.set(memoKey, out)
-    }
-    return out
-  }) as ComputePublicKey
-
   const identities = options.identities
   if (identities !== undefined) {
     SigningKey.recoverPublicKey = ((digest, signature) => {
@@ -158,7 +142,6 @@ export function installAccelerators (options: { identities?: readonly Identity[]
     TypedDataEncoder.hash = originalHash
     keccak256.register(keccak256._)
     SigningKey.recoverPublicKey = originalRecover
-    SigningKey.computePublicKey = originalComputePublicKey
   }
 }
 

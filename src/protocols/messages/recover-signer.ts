@@ -10,13 +10,13 @@
  */
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
-import { recoverAddress, Signature, SigningKey } from 'ethers'
+import { computeAddress, Signature, SigningKey } from 'ethers'
 import { recover } from 'tiny-secp256k1'
 
 /**
  * The simulator swaps ethers' `SigningKey.recoverPublicKey` for one that understands its
- * stand-in signatures; while such a replacement is installed, recovery goes through ethers so
- * that it is honoured.
+ * stand-in signatures; while such a replacement is installed, recovery goes through it (as ethers'
+ * `recoverAddress` would) so that it is honoured.
  */
 const ETHERS_RECOVER = SigningKey.recoverPublicKey
 
@@ -25,6 +25,20 @@ export class SignatureFormatError extends Error {
 }
 
 const SIGNATURE_HEX = /^0x[0-9a-fA-F]{130}$/
+
+const addresses = new Map<string, string>()
+const ADDRESS_MEMO_LIMIT = 16_384
+
+/** ethers' `computeAddress`, in lower case and memoised: the same signers' keys come back again and again. */
+function addressOf (publicKey: string): string {
+  let address = addresses.get(publicKey)
+  if (address === undefined) {
+    address = computeAddress(publicKey).toLowerCase()
+    if (addresses.size >= ADDRESS_MEMO_LIMIT) addresses.clear()
+    addresses.set(publicKey, address)
+  }
+  return address
+}
 
 function recoveryBit (v: number): 0 | 1 {
   if (v === 0 || v === 27) return 0
@@ -41,7 +55,7 @@ function recoveryBit (v: number): 0 | 1 {
 export function recoverSigner (digest: string, signature: string): string {
   if (SigningKey.recoverPublicKey !== ETHERS_RECOVER) {
     try {
-      return recoverAddress(digest, Signature.from(signature)).toLowerCase()
+      return addressOf(SigningKey.recoverPublicKey(digest, Signature.from(signature)))
     } catch (err) {
       throw new SignatureFormatError(err instanceof Error ? err.message : String(err))
     }

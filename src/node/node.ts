@@ -109,6 +109,7 @@ export class LilypadNode {
       const mesh = await createMeshNode({
         privateKey: key.privateKey,
         datastore: peers,
+        peerRouting: true,
         network: options.network,
         domain: lilypadDomain(BigInt(domain.chainId), domain.verifyingContract),
         listen: options.listen,

@@ -11,6 +11,7 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, type GossipsubOpts } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { ConnectionGater, Libp2p } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { mdns } from '@libp2p/mdns'
@@ -38,6 +39,11 @@ export interface Libp2pNodeOptions {
   connectionGater?: ConnectionGater
   /** where the peer store lives (default: memory, forgotten on restart) */
   datastore?: Datastore
+  /**
+   * find the addresses of peers known only by id (a job creator whose offer came through relays)
+   * with a Kademlia DHT of the mesh's own (protocol `/lilypad/<network>/kad/1.0.0`); off by default
+   */
+  peerRouting?: { network: string }
   gossip?: Partial<GossipsubOpts>
 }
 
@@ -66,7 +72,13 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Lib
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub(options.gossip)
+      pubsub: gossipsub(options.gossip),
+      ...(options.peerRouting !== undefined
+        ? {
+            // a LAN-style DHT: every node serves it, and loopback or private addresses are kept
+            dht: kadDHT({ protocol: `/lilypad/${options.peerRouting.network}/kad/1.0.0`, clientMode: false, peerInfoMapper: passthroughMapper })
+          }
+        : {})
     }
   }) as unknown as Libp2pNode
 }

@@ -40,6 +40,8 @@ export interface MeshNodeOptions {
   maxConnections?: number
   /** keeps the peer store (addresses of peers met) across restarts; default in memory */
   datastore?: Datastore
+  /** looks up the addresses of peers known by id only, through a DHT among the mesh's nodes (default false) */
+  peerRouting?: boolean
   /** topics to subscribe to (default all) */
   topics?: readonly TopicName[]
   direct?: Partial<DirectLimits>
@@ -148,6 +150,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     mdns: options.mdns,
     maxConnections: options.maxConnections,
     datastore: options.datastore,
+    peerRouting: options.peerRouting === true ? { network } : undefined,
     connectionGater: blockList.gater(),
     gossip: {
       // StrictSign stays: its signed `from` is the only proof of who published a message (relays

@@ -1,7 +1,9 @@
 // npm run bench -- e2e: a job through a whole devnet (dev chain, two one-slot providers, two
-// solvers, a mediator, each its own process; cowsay on Docker) against a bare `docker run` of the
-// same image in the same run; how long matching takes and where that time goes; and how many deals
-// a minute the devnet's providers sustain when job creators keep them busy.
+// solvers, a mediator and a job-creator node, each its own process; cowsay on Docker) against a
+// bare `docker run` of the same image in the same run, submitted to the running job-creator node
+// (`lilypad run --node`) and, for comparison, from a node started for the job (`runJob`); how long
+// matching takes and where that time goes; and how many deals a minute the devnet's providers
+// sustain when job creators keep them busy.
 import '../src/polyfills.ts'
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -11,6 +13,7 @@ import { promisify } from 'node:util'
 import { startDemoNetwork, type DemoNetwork } from '../src/cli/demo/demo-network.ts'
 import { ensureCowsayImage } from '../src/cli/demo/demo-modules.ts'
 import { runJob, type JobResult } from '../src/node/job-client.ts'
+import { runJobOnNode } from '../src/node/job-api-client.ts'
 import { devnetJobOptions } from '../src/node/devnet.ts'
 import type { InputData, OpenData, OutputData } from '../src/actors/runtime/records.ts'
 import { readLiveLog, readLog, type NodeLog } from '../test/e2e/network/node-logs.ts'
@@ -45,6 +48,11 @@ function cowsay (net: DemoNetwork, creator: number, message: string, dataDir: st
   })
 }
 
+/** cowsay submitted to the devnet's running job-creator node, through its API */
+function cowsayOnNode (net: DemoNetwork, message: string): Promise<JobResult> {
+  return runJobOnNode(net.info.jobCreatorApi!, { module: 'cowsay:v0.0.1', inputs: { Message: message }, mediationChance: 0 })
+}
+
 interface MatchSteps {
   /** the offer logged by the creator → the first solver logs it (gossip) */
   gossip: number
@@ -54,13 +62,17 @@ interface MatchSteps {
   proposal: number
 }
 
-/** Where the time from offer to match went, from the creator's and the solvers' own logs. */
-function matchSteps (creator: NodeLog, solvers: NodeLog[]): MatchSteps | undefined {
-  const open = creator.records.find(r => r.type === 'stream.open' && (r.data as OpenData).stream.startsWith('job:'))
-  if (open === undefined) return undefined
-  const jobOfferId = (open.data as OpenData).stream.slice('job:'.length)
+/** Where the time from offer to match went for each job of a creator, from its own and the solvers' logs. */
+function matchSteps (creator: NodeLog, solvers: NodeLog[]): MatchSteps[] {
+  return creator.records.filter(r => r.type === 'stream.open' && (r.data as OpenData).stream.startsWith('job:'))
+    .map(open => jobMatchSteps(creator, open, solvers)).filter(s => s !== undefined)
+}
+
+function jobMatchSteps (creator: NodeLog, open: NodeLog['records'][number], solvers: NodeLog[]): MatchSteps | undefined {
+  const stream = (open.data as OpenData).stream
+  const jobOfferId = stream.slice('job:'.length)
   const job = (open.data as OpenData).input as { job: { author: string, nonce: string } }
-  const proposalIn = creator.records.find(r => r.type === 'input' && (r.data as InputData).event.type === 'message.received' &&
+  const proposalIn = creator.records.find(r => r.type === 'input' && (r.data as InputData).stream === stream && (r.data as InputData).event.type === 'message.received' &&
     ((r.data as InputData).event.envelope as { type?: string } | undefined)?.type === 'MatchProposal')
   const heard: number[] = []
   const proposed: number[] = []
@@ -82,89 +94,118 @@ function matchSteps (creator: NodeLog, solvers: NodeLog[]): MatchSteps | undefin
   return { gossip: firstHeard - open.at, round: firstProposed - firstHeard, proposal: proposalIn.at - firstProposed }
 }
 
+/** The figure of `run_vs_docker_ratio` for a set of runs against the bare docker runs beside them. */
+function runVsDocker (metric: string, runs: JobResult[], baseline: number, offeredName: string, note: string): void {
+  if (runs.some(r => r.outcome !== 'Accepted' || r.timings.verified === undefined)) throw new Error(`a job did not complete: ${JSON.stringify(runs.map(r => r.outcome))}`)
+  const verified = median(runs.map(r => r.timings.verified!))
+  const settled = median(runs.map(r => r.timings.settled ?? Number.NaN))
+  report({
+    bench: 'e2e',
+    metric,
+    value: round(verified / baseline),
+    unit: 'ratio',
+    goal: '<=1.3',
+    baseline: round(baseline),
+    ratio: round(verified / baseline),
+    run_ms: round(verified),
+    [offeredName]: round(median(runs.map(r => r.timings.offered!))),
+    phases_ms: Object.fromEntries((['offered', 'matched', 'agreed', 'results', 'verified'] as const).map(p => [p, round(median(runs.map(r => r.timings[p] ?? Number.NaN)))])),
+    settled_ms: round(settled),
+    settled_ratio: round(settled / baseline),
+    rounds: runs.length,
+    note
+  })
+}
+
+/** Deals accepted per minute while `CREATORS` loops run `JOBS_EACH` jobs each, back to back. */
+async function dealsPerMinute (net: DemoNetwork, metric: string, job: (creator: number, j: number) => Promise<JobResult>, note: string): Promise<void> {
+  const started = performance.now()
+  const loops = Array.from({ length: CREATORS }, async (_, creator) => {
+    const outcomes: string[] = []
+    for (let j = 0; j < JOBS_EACH; j++) {
+      const result = await job(creator, j).catch((err: Error) => ({ outcome: err.message }))
+      outcomes.push(result.outcome)
+    }
+    return outcomes
+  })
+  const outcomes = (await Promise.all(loops)).flat()
+  const minutes = (performance.now() - started) / 60_000
+  const accepted = outcomes.filter(o => o === 'Accepted').length
+  const failures = [...new Set(outcomes.filter(o => o !== 'Accepted'))]
+  const providers = net.info.nodes.filter(n => n.roles.includes('resource-provider')).length
+  report({
+    bench: 'e2e',
+    metric,
+    value: round(accepted / minutes),
+    unit: 'deals/min',
+    providers,
+    slots: providers,
+    job_creators: CREATORS,
+    jobs: outcomes.length,
+    accepted,
+    wall_s: round(minutes * 60),
+    ...(failures.length > 0 ? { failures } : {}),
+    note
+  })
+}
+
 export async function run (): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'lilypad-bench-e2e-'))
-  const net = await startDemoNetwork({ dir: join(root, 'devnet'), engine: 'docker', jobCreators: CREATORS })
+  const net = await startDemoNetwork({ dir: join(root, 'devnet'), engine: 'docker', jobCreators: CREATORS, jobCreatorNode: true })
   try {
     const imageId = await ensureCowsayImage()
     await bareDockerRun(imageId, 'warm')
     await cowsay(net, 0, 'warm', join(root, 'warm'))
+    await cowsayOnNode(net, 'warm')
 
-    // one job at a time, each beside a bare docker run of the same container
-    const runs: JobResult[] = []
+    // one job at a time, each beside a bare docker run of the same container: submitted to the
+    // running job-creator node, then from a node started for the job
+    const onNode: JobResult[] = []
+    const perJobNode: JobResult[] = []
     const bare: number[] = []
     const dirs: string[] = []
     for (let i = 0; i < ROUNDS; i++) {
+      onNode.push(await cowsayOnNode(net, `moo ${i}`))
+      bare.push(await bareDockerRun(imageId, `moo ${i}`))
       dirs.push(join(root, `round-${i}`))
-      runs.push(await cowsay(net, 0, `moo ${i}`, dirs[i]!))
+      perJobNode.push(await cowsay(net, 0, `moo ${i}`, dirs[i]!))
       bare.push(await bareDockerRun(imageId, `moo ${i}`))
     }
-    if (runs.some(r => r.outcome !== 'Accepted' || r.timings.verified === undefined)) throw new Error(`a job did not complete: ${JSON.stringify(runs.map(r => r.outcome))}`)
-    const verified = median(runs.map(r => r.timings.verified!))
-    const settled = median(runs.map(r => r.timings.settled ?? Number.NaN))
-    const offered = median(runs.map(r => r.timings.offered!))
     const baseline = median(bare)
-    report({
-      bench: 'e2e',
-      metric: 'run_vs_docker_ratio',
-      value: round(verified / baseline),
-      unit: 'ratio',
-      goal: '<=1.3',
-      baseline: round(baseline),
-      ratio: round(verified / baseline),
-      run_ms: round(verified),
-      node_up_and_offered_ms: round(offered),
-      phases_ms: Object.fromEntries((['offered', 'matched', 'agreed', 'results', 'verified'] as const).map(p => [p, round(median(runs.map(r => r.timings[p] ?? Number.NaN)))])),
-      settled_ms: round(settled),
-      settled_ratio: round(settled / baseline),
-      rounds: ROUNDS,
-      note: 'median wall time of runJob on the devnet until the results are fetched and verified (settlement is after it, off the critical path: settled_ms) vs `docker run --rm --network none` of the same image and command'
-    })
+    runVsDocker('run_vs_docker_ratio', onNode, baseline, 'submitted_and_offered_ms',
+      'median wall time of `lilypad run --node` (runJobOnNode: POST /jobs to the devnet\'s running job-creator node, phases by server-sent events) until the results are fetched and verified (settlement is after it, off the critical path: settled_ms) vs `docker run --rm --network none` of the same image and command')
+    runVsDocker('run_vs_docker_ratio_per_job_node', perJobNode, baseline, 'node_up_and_offered_ms',
+      'the same with a job-creator node started for each job (runJob: `lilypad run` without a node to submit to)')
 
     const solverLogs = await Promise.all(net.info.nodes.filter(n => n.roles.includes('solver')).map(n => readLiveLog(n.name, n.dataDir, join(root, 'log-copies'))))
-    const steps = (await Promise.all(dirs.map(dir => readLog(dir, join(dir, 'log'))))).map(log => matchSteps(log, solverLogs)).filter(s => s !== undefined)
-    const toMatch = median(runs.map(r => r.timings.matched! - r.timings.offered!))
+    const creatorNode = net.info.nodes.find(n => n.roles.includes('job-creator'))!
+    // the node's first job was the warm-up
+    const steps = matchSteps(await readLiveLog(creatorNode.name, creatorNode.dataDir, join(root, 'log-copies')), solverLogs).slice(1)
+    const perJobSteps = (await Promise.all(dirs.map(dir => readLog(dir, join(dir, 'log'))))).flatMap(log => matchSteps(log, solverLogs))
+    const toMatch = (runs: JobResult[]): number => median(runs.map(r => r.timings.matched! - r.timings.offered!))
     report({
       bench: 'e2e',
       metric: 'time_to_match_ms',
-      value: round(toMatch),
+      value: round(toMatch(onNode)),
       unit: 'ms',
       gossip_ms: round(median(steps.map(s => s.gossip))),
       solver_round_ms: round(median(steps.map(s => s.round))),
       proposal_delivery_ms: round(median(steps.map(s => s.proposal))),
+      per_job_node: {
+        value: round(toMatch(perJobNode)),
+        gossip_ms: round(median(perJobSteps.map(s => s.gossip))),
+        solver_round_ms: round(median(perJobSteps.map(s => s.round))),
+        proposal_delivery_ms: round(median(perJobSteps.map(s => s.proposal)))
+      },
       rounds: ROUNDS,
-      note: 'median time from the job offer to its first match proposal at the job creator; the steps are read from the creator\'s and the solvers\' logs'
+      note: 'median time from the job offer to its first match proposal at the job creator (the running job-creator node; per_job_node: a node started per job); the steps are read from the creator\'s and the solvers\' logs'
     })
 
     // job creators keep both providers busy: deals completed per minute of wall time
-    const started = performance.now()
-    const loops = Array.from({ length: CREATORS }, async (_, creator) => {
-      const outcomes: string[] = []
-      for (let j = 0; j < JOBS_EACH; j++) {
-        const result = await cowsay(net, creator, `load ${creator}.${j}`, join(root, `load-${creator}-${j}`)).catch((err: Error) => ({ outcome: err.message }))
-        outcomes.push(result.outcome)
-      }
-      return outcomes
-    })
-    const outcomes = (await Promise.all(loops)).flat()
-    const minutes = (performance.now() - started) / 60_000
-    const accepted = outcomes.filter(o => o === 'Accepted').length
-    const failures = [...new Set(outcomes.filter(o => o !== 'Accepted'))]
-    const providers = net.info.nodes.filter(n => n.roles.includes('resource-provider')).length
-    report({
-      bench: 'e2e',
-      metric: 'deals_per_minute',
-      value: round(accepted / minutes),
-      unit: 'deals/min',
-      providers,
-      slots: providers,
-      job_creators: CREATORS,
-      jobs: outcomes.length,
-      accepted,
-      wall_s: round(minutes * 60),
-      ...(failures.length > 0 ? { failures } : {}),
-      note: 'cowsay deals accepted per minute while job creators run jobs back to back against the devnet\'s one-slot providers (each job creator starts its own node per job)'
-    })
+    await dealsPerMinute(net, 'deals_per_minute', (creator, j) => cowsayOnNode(net, `load ${creator}.${j}`),
+      'cowsay deals accepted per minute while clients submit jobs back to back to the devnet\'s running job-creator node, against its one-slot providers')
+    await dealsPerMinute(net, 'deals_per_minute_per_job_node', (creator, j) => cowsay(net, creator, `load ${creator}.${j}`, join(root, `load-${creator}-${j}`)),
+      'the same with each job creator starting its own node per job')
   } finally {
     await net.stop()
     await rm(root, { recursive: true, force: true })

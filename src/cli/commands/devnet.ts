@@ -32,6 +32,7 @@ export function registerDevnet (program: Command): void {
       process.stdout.write([
         `devnet is up: chain ${info.rpcUrl} (id ${info.chainId}), settlement ${info.settlementAddress}`,
         ...info.nodes.map(n => `  ${n.name.padEnd(12)} ${n.address}  ${n.multiaddrs[0] ?? ''}`),
+        ...(info.jobCreatorApi === undefined ? [] : [`the job-creator node takes jobs at ${info.jobCreatorApi} (POST /jobs)`]),
         `written to ${join(dir, 'devnet.json')}; in another shell:`,
         `  npx lilypad run cowsay:v0.0.1 -i Message=moo${flags.dir === undefined ? '' : ` --devnet-dir ${dir}`}`,
         'Ctrl-C stops it.',

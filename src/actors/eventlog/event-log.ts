@@ -162,9 +162,34 @@ export class EventLog {
 
   /**
    * Streams records from `from` (inclusive), checking each record's hash and its link to the one
-   * before; stops at the head as it was when called, or at `to`.
+   * before; stops at the head as it was when called, or at `to`. A record that fails its checks
+   * ends the stream with a LogIntegrityError, after every record before it.
    */
-  async * read (from = 1, to?: number): AsyncGenerator<LogRecord> {
+  read (from = 1, to?: number): AsyncIterableIterator<LogRecord> {
+    // records come a checked page at a time and are handed out from it: an async generator
+    // yielding each record would cost more per record than its checks
+    const pages = this.pages(from, to)
+    let page: LogRecord[] = []
+    let index = 0
+    return {
+      [Symbol.asyncIterator] () { return this },
+      async next (): Promise<IteratorResult<LogRecord>> {
+        while (index === page.length) {
+          const result = await pages.next()
+          if (result.done === true) return { done: true, value: undefined }
+          page = result.value
+          index = 0
+        }
+        return { done: false, value: page[index++] as LogRecord }
+      },
+      async return (): Promise<IteratorResult<LogRecord>> {
+        await pages.return(undefined)
+        return { done: true, value: undefined }
+      }
+    }
+  }
+
+  private async * pages (from: number, to: number | undefined): AsyncGenerator<LogRecord[]> {
     const end = Math.min(to ?? Infinity, this.headSeq)
     if (from > end) return
     let prevHash = from <= 1 ? GENESIS_PREV : (await this.get(from - 1))?.hash
@@ -183,15 +208,22 @@ export class EventLog {
         const entries = await next
         if (entries.length === 0) break
         next = iterator.nextv(READ_PAGE)
-        for (const [, value] of entries) {
-          const record = openRecord(value, expected)
-          if (record.prev !== prevHash) {
-            throw new LogIntegrityError('ERR_LOG_CHAIN', expected, 'does not link to the record before it')
+        const records: LogRecord[] = []
+        try {
+          for (const [, value] of entries) {
+            const record = openRecord(value, expected)
+            if (record.prev !== prevHash) {
+              throw new LogIntegrityError('ERR_LOG_CHAIN', expected, 'does not link to the record before it')
+            }
+            records.push(record)
+            prevHash = record.hash
+            expected++
           }
-          prevHash = record.hash
-          expected++
-          yield record
+        } catch (err) {
+          if (records.length > 0) yield records
+          throw err
         }
+        yield records
       }
     } finally {
       await next.catch(() => undefined)

@@ -128,6 +128,28 @@ describe('EventLog', () => {
     await reopened.close()
   })
 
+  it('reads across pages: any range, every record before a damaged one, and an early stop', async () => {
+    const dir = await tempDir()
+    const log = await EventLog.open(dir)
+    await log.append(Array.from({ length: 2600 }, (_, i) => ({ type: 'x', data: { i } })))
+    expect((await all(log)).map(r => r.seq)).toEqual(Array.from({ length: 2601 }, (_, i) => i + 1))
+    const range = []
+    for await (const r of log.read(999, 2002)) range.push(r.seq)
+    expect(range).toEqual(Array.from({ length: 1004 }, (_, i) => i + 999))
+    for await (const r of log.read(1)) if (r.seq === 1500) break
+    await log.close()
+    const raw = new Level<string, string>(dir, { valueEncoding: 'utf8' })
+    const bucket = raw.sublevel<string, string>(Bucket.records, { valueEncoding: 'utf8' })
+    const value = (await bucket.get(seqKey(1500)))!
+    await bucket.put(seqKey(1500), value.replace('"i":1498', '"i":1497'))
+    await raw.close()
+    const reopened = await EventLog.open(dir)
+    const seen: number[] = []
+    await expect((async () => { for await (const r of reopened.read(1)) seen.push(r.seq) })()).rejects.toMatchObject({ code: 'ERR_LOG_HASH', seq: 1500 })
+    expect(seen).toEqual(Array.from({ length: 1499 }, (_, i) => i + 1))
+    await reopened.close()
+  })
+
   it('detects a record removed from the middle of the chain', async () => {
     const dir = await tempDir()
     const log = await EventLog.open(dir)

@@ -107,11 +107,11 @@ function spawnNode (name: string, args: (restart: StartedNode | undefined) => st
   const launch = async (): Promise<StartedNode> => {
     await rm(infoFile, { force: true })
     child = spawn(process.execPath, args(last), { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    // every start of the node appends to one file beside its data, to read after a crash or a test
+    // every start of the node appends its output to one file beside its data, to read after a crash
     const logFile = createWriteStream(join(dirname(infoFile), 'node.log'), { flags: 'a' })
+    child.stdout!.pipe(logFile)
     child.stderr!.pipe(logFile)
     child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-20_000) })
-    child.stdout!.resume()
     last = JSON.parse(await waitForFile(infoFile, child, () => stderr)) as StartedNode
     return last
   }

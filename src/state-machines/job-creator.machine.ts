@@ -4,6 +4,7 @@
  * id and the creator's secret), then accept or challenge; claim the deadlines that favour it.
  */
 import type { Deal, JobOffer } from '../protocols/messages/schemas.ts'
+import { DEAL_DELIVERY_GRACE_MS } from '../protocols/messages/delivery.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { shouldCheck } from './check-decision.ts'
 import { expectAttachment, expectMessage, expectTimer, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
@@ -16,13 +17,13 @@ import { ownMessage, ownVerified } from './verified-own.ts'
 export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
 
 /**
- * A deal the job creator signed binds it as soon as the provider co-signs, and the provider may do
- * so until the agree deadline by its own clock: its co-signature can arrive a little after that
- * deadline. The job creator waits this long past it before it takes the deal as fallen through and
- * signs another, so that an honest provider's agreement is never left behind (it would run the job
- * and claim its pay for a deal the job creator had forgotten).
+ * A deal the job creator signed binds it as soon as the provider co-signs, which the provider may do
+ * until the agree deadline by its own clock. The job creator takes the deal as fallen through (and
+ * signs another) only once the co-signature's delivery grace after that deadline has passed too, so
+ * an honest provider's agreement is never left behind: it would run the job and claim its pay for a
+ * deal the job creator had forgotten.
  */
-export const AGREE_GRACE_MS = 5_000
+export const AGREE_GRACE_MS = DEAL_DELIVERY_GRACE_MS
 
 export interface JobCreatorInput {
   domain: DomainJson

@@ -6,6 +6,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import {
+  DEAL_DELIVERY_GRACE_MS,
   isMessageError, MAX_ENCODED_SIZE, verifyEnvelope, type Envelope, type LilypadDomain, type Verified
 } from '../messages/index.ts'
 import { MeshError } from './errors.ts'
@@ -70,7 +71,10 @@ export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, p
       throw err
     }
   }
-  const verified = check(value.envelope, 'envelope', { partial: true, now })
+  // a Deal is judged against its delivery grace: its expiry is the agree deadline, and the
+  // provider's co-signature may arrive just after it (the machines hold their own deadlines)
+  const type = (value.envelope as { type?: unknown } | null)?.type
+  const verified = check(value.envelope, 'envelope', { partial: true, now: type === 'Deal' ? now - DEAL_DELIVERY_GRACE_MS : now })
   const address = addressOfPeer(peer)
   if (address === undefined || !verified.signers.includes(address)) {
     invalid(`${verified.type} ${verified.id} was sent by ${address ?? peer.toString()}, who did not sign it`)

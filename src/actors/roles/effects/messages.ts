@@ -2,6 +2,7 @@ import type { Wallet } from 'ethers'
 import type { LilypadDomain, MessageType } from '../../../protocols/messages/eip712-types.ts'
 import type { Envelope } from '../../../protocols/messages/envelope.ts'
 import { messageId, signMessage } from '../../../protocols/messages/signing.ts'
+import { deliverableUntil } from '../../../protocols/messages/delivery.ts'
 import type { MachineOutput } from '../../../state-machines/contract.ts'
 import type { EffectHandler } from '../../runtime/actor-runtime.ts'
 import type { MessageStore } from '../message-store.ts'
@@ -51,7 +52,7 @@ export function messageEffects (modules: MessageEffectsModules): Record<string, 
    * while (a restart) still gets what was sent to it, as long as it still means something.
    */
   async function deliver (to: string, envelope: Envelope, attachments: Envelope[], signal: AbortSignal): Promise<void> {
-    const expiry = (envelope.message as { expiry?: number }).expiry ?? 0
+    const expiry = deliverableUntil(envelope.type, (envelope.message as { expiry?: number }).expiry ?? 0)
     for (let attempt = 0; ; attempt++) {
       try {
         await modules.transport.send(to, { envelope, attachments }, signal)
@@ -74,8 +75,12 @@ export function messageEffects (modules: MessageEffectsModules): Record<string, 
       const attach = Array.isArray(output.attach) ? output.attach as string[] : []
       const attachments = await Promise.all(attach.filter(id => id !== '').map(id => modules.store.require(id)))
       const to = Array.isArray(output.to) ? output.to as string[] : []
-      await Promise.all(to.map(address => deliver(address, envelope, attachments, signal)))
-      if (typeof output.topic === 'string') await modules.transport.publish(output.topic, { envelope, attachments: [] })
+      // published whether or not the parties take it at once: an agreed deal is news to the mesh
+      // (solvers, mediators) and a second way to the job creator
+      const publishing = typeof output.topic === 'string' ? modules.transport.publish(output.topic, { envelope, attachments: [] }) : undefined
+      const sent = await Promise.allSettled([...to.map(address => deliver(address, envelope, attachments, signal)), ...(publishing === undefined ? [] : [publishing])])
+      const failed = sent.find(r => r.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
     }
   }
 }

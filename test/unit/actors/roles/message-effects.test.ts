@@ -6,6 +6,8 @@ import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
 import { lilypadDomain } from '../../../../src/protocols/messages/eip712-types.ts'
 import type { Delivery, MessageTransport } from '../../../../src/actors/roles/transport.ts'
 import { useTempDirs } from '../../../support/temp-dir.ts'
+import { DEAL_DELIVERY_GRACE_MS } from '../../../../src/protocols/messages/delivery.ts'
+import { parties, scenario } from '../../state-machines/fixtures.ts'
 
 const tempDir = useTempDirs()
 const wallet = new Wallet('0x' + '42'.repeat(32))
@@ -16,14 +18,15 @@ function accepted (expiry: number) {
   return { author: wallet.address, nonce: '1', expiry, dealId: '0x' + '01'.repeat(32), resultsCid: 'QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN' }
 }
 
-async function harness (failures: number) {
+async function harness (failures: number, signer: Wallet = wallet) {
   const log = await EventLog.open(await tempDir())
   const sent: Delivery[] = []
+  const published: Delivery[] = []
   let clock = T0
   let calls = 0
   const transport: MessageTransport = {
-    address: wallet.address,
-    publish: async () => {},
+    address: signer.address,
+    publish: async (_topic, delivery) => { published.push(delivery) },
     send: async (_to, delivery) => {
       calls++
       if (calls <= failures) throw new Error('connection refused')
@@ -32,10 +35,10 @@ async function harness (failures: number) {
     onDelivery: () => {}
   }
   const effects = messageEffects({
-    domain, wallet, store: new MessageStore(log.bucket('messages')), transport,
+    domain, wallet: signer, store: new MessageStore(log.bucket('messages')), transport,
     retryDelaysMs: [1000, 5000], sleep: async (ms) => { clock += ms }, now: () => clock
   })
-  return { log, sent, effects, calls: () => calls }
+  return { log, sent, published, effects, calls: () => calls, clock: () => clock }
 }
 
 describe('message effects', () => {
@@ -55,6 +58,22 @@ describe('message effects', () => {
       { stream: 'job', signal: new AbortController().signal })
     await expect(send).rejects.toThrow(/before it expires: connection refused/)
     expect(h.calls()).toBe(4) // at +0, +1 s, +6 s and +11 s; the next would be after +12 s
+    await h.log.close()
+  })
+
+  it('keep delivering a co-signed deal through the grace after its expiry, and publish it even when its party is unreachable', async () => {
+    const s = scenario()
+    const h = await harness(Infinity, parties.resourceProvider)
+    const cosign = h.effects['message.send']!({
+      type: 'message.send', id: `cosign:${s.dealId}`, messageType: 'Deal', message: s.deal, to: [parties.jobCreator.address],
+      signatures: s.halfSigned.signatures, topic: 'lilypad/deals'
+    } as never, { stream: 'resource-provider', signal: new AbortController().signal })
+    await expect(cosign).rejects.toThrow(/before it expires/)
+    // tried until the grace after the agree deadline (the deal's expiry), not just until it
+    expect(h.clock()).toBeGreaterThan(s.deal.agreeDeadline)
+    expect(h.clock()).toBeLessThanOrEqual(s.deal.agreeDeadline + DEAL_DELIVERY_GRACE_MS)
+    expect(h.published).toHaveLength(1)
+    expect(h.published[0]!.envelope.signatures).toHaveLength(2)
     await h.log.close()
   })
 })

@@ -11,7 +11,7 @@ import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectMessage, expectTimer, includesAddress, sendOutput, type DomainJson } from './common.ts'
 import { jobForMatching, offerForMatching } from './deal-terms.ts'
 import { deciderMachine, type Decision } from './decider.ts'
-import { OrderBook, type MatchableJob, type MatchableOffer } from './matcher.ts'
+import { matchOffers, type MatchableJob, type MatchableOffer } from './matcher.ts'
 import { violation } from './rejection.ts'
 
 export interface SolverInput {
@@ -144,7 +144,7 @@ function round (c: C, at: number): D {
   const heldJobs = { ...jobs }
   const expiry = at + c.proposalTtlMs
   const mediatorFee = BigInt(c.mediatorFee)
-  for (const { job, offer, mediators } of new OrderBook(free, c.self).matchAll(waiting)) {
+  for (const { job, offer, mediators } of matchOffers(free, waiting, c.self)) {
     const maxFee = BigInt(job.message.maxSolverFee)
     const fee = BigInt(c.solverFee) < maxFee ? BigInt(c.solverFee) : maxFee
     // a proposal whose deal could not be collateralised is not worth sending

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { compareOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
+import { compareOffers, matchByScan, matchOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
 
 const SOLVER = '0x00000000000000000000000000000000000000aa'
 const M1 = '0x00000000000000000000000000000000000000m1'.replace('m1', '01')
@@ -102,6 +102,16 @@ describe('the order book agrees with checking every pair', () => {
         slow.push([j.id, best.id])
       }
       expect(fast).toEqual(slow)
+    }), { numRuns: 300 })
+  })
+
+  test('scanning the offers for each job (as a round with few jobs does) makes the same matches as the book', () => {
+    fc.assert(fc.property(fc.array(offerArb, { maxLength: 25 }), fc.array(jobArb, { maxLength: 6 }), (os, js) => {
+      const offers = os.map((o, i) => ({ id: `o${i}`, ...o.shape, modules: o.modules, price: o.price, trustedMediators: o.mediators, trustedSolvers: o.solverOk ? [SOLVER] : [M2], receivedAt: o.receivedAt }))
+      const jobs = js.map((j, i) => ({ id: `j${i}`, ...j, trustedMediators: j.mediators, trustedSolvers: [SOLVER.toUpperCase().replace('0X', '0x')] }))
+      const book = new OrderBook(offers, SOLVER).matchAll(jobs)
+      expect(matchByScan(offers, jobs, SOLVER)).toEqual(book)
+      expect(matchOffers(offers, jobs, SOLVER)).toEqual(book)
     }), { numRuns: 300 })
   })
 })

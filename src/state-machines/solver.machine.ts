@@ -33,6 +33,10 @@ interface Entry {
   heldUntil: number
 }
 
+interface OfferEntry extends Entry {
+  id: string
+}
+
 export interface SolverContext {
   domain: DomainJson
   self: string
@@ -40,7 +44,8 @@ export interface SolverContext {
   mediatorFee: string
   proposalTtlMs: number
   batchDelayMs: number
-  offers: Record<string, Entry>
+  /** in order of arrival: a list, because every offer event changes it and a list copies cheaply */
+  offers: OfferEntry[]
   jobs: Record<string, Entry>
   deadlines: Deadlines
 }
@@ -56,7 +61,7 @@ function init (input: SolverInput): C {
     mediatorFee: input.mediatorFee,
     proposalTtlMs: input.proposalTtlMs ?? 15_000,
     batchDelayMs: input.batchDelayMs ?? 50,
-    offers: {},
+    offers: [],
     jobs: {},
     deadlines: {}
   }
@@ -79,14 +84,14 @@ function onMessage (c: C, e: InputEvent): D {
   switch (type) {
     case 'ResourceOffer': {
       const offer = expectMessage(c.domain, e.envelope, 'ResourceOffer', e.at)
-      if (c.offers[offer.id] !== undefined) violation('DUPLICATE', 'offer already in the book')
+      if (c.offers.some(o => o.id === offer.id)) violation('DUPLICATE', 'offer already in the book')
       if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
       // a newer offer for the same slot replaces the older one
-      const others = kept(c.offers, o => {
+      const offers = c.offers.filter(o => {
         const m = o.envelope.message as ResourceOffer
         return !(m.author === offer.message.author && m.slot === offer.message.slot)
       })
-      const offers = { ...others, [offer.id]: { envelope: offer.envelope, receivedAt: e.at, heldUntil: 0 } }
+      offers.push({ id: offer.id, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0 })
       return { context: { ...c, offers, deadlines: armRound(c, e.at) }, outputs: [] }
     }
     case 'JobOffer': {
@@ -100,8 +105,10 @@ function onMessage (c: C, e: InputEvent): D {
       // an agreed deal (gossiped): its offers leave the book
       const deal = expectMessage(c.domain, e.envelope, 'Deal', e.at, { ignoreExpiry: true })
       const { jobOfferId, resourceOfferId } = deal.message
-      if (c.jobs[jobOfferId] === undefined && c.offers[resourceOfferId] === undefined) return unchanged(c)
-      return { context: { ...c, jobs: without(c.jobs, jobOfferId), offers: without(c.offers, resourceOfferId) }, outputs: [] }
+      const offered = c.offers.some(o => o.id === resourceOfferId)
+      if (c.jobs[jobOfferId] === undefined && !offered) return unchanged(c)
+      const offers = offered ? c.offers.filter(o => o.id !== resourceOfferId) : c.offers
+      return { context: { ...c, jobs: without(c.jobs, jobOfferId), offers }, outputs: [] }
     }
     default:
       return violation('WRONG_STATE', `a solver does not take ${String(type)} messages`)
@@ -109,21 +116,22 @@ function onMessage (c: C, e: InputEvent): D {
 }
 
 type BookOffer = MatchableOffer & { message: ResourceOffer }
-const bookOffers = new WeakMap<Entry, BookOffer>()
+const bookOffers = new WeakMap<OfferEntry, BookOffer>()
 
 /** An offer's terms for matching: derived once per entry (a free offer waits through many rounds). */
-function bookOffer (id: string, entry: Entry): BookOffer {
+function bookOffer (entry: OfferEntry): BookOffer {
   let offer = bookOffers.get(entry)
   if (offer === undefined) {
     const message = entry.envelope.message as ResourceOffer
-    offer = { ...offerForMatching(id, message, entry.receivedAt), message }
+    offer = { ...offerForMatching(entry.id, message, entry.receivedAt), message }
     bookOffers.set(entry, offer)
   }
   return offer
 }
 
 function round (c: C, at: number): D {
-  const offers = kept(c.offers, o => (o.envelope.message as ResourceOffer).expiry >= at)
+  const live = (o: OfferEntry): boolean => (o.envelope.message as ResourceOffer).expiry >= at
+  const offers = c.offers.every(live) ? c.offers : c.offers.filter(live)
   const jobs = kept(c.jobs, j => {
     const m = j.envelope.message as JobOffer
     return m.expiry >= at && m.matchDeadline >= at
@@ -134,13 +142,9 @@ function round (c: C, at: number): D {
     if (j.heldUntil < at) waiting.push({ ...jobForMatching(id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
   }
   if (waiting.length === 0) return roundDone(c, offers, jobs, at, [])
-  const free: BookOffer[] = []
-  for (const id in offers) {
-    const o = offers[id] as Entry
-    if (o.heldUntil < at) free.push(bookOffer(id, o))
-  }
+  const free = offers.filter(o => o.heldUntil < at).map(bookOffer)
   const outputs: MachineOutput[] = []
-  const heldOffers = { ...offers }
+  const proposed = new Set<string>()
   const heldJobs = { ...jobs }
   const expiry = at + c.proposalTtlMs
   const mediatorFee = BigInt(c.mediatorFee)
@@ -164,19 +168,20 @@ function round (c: C, at: number): D {
       mediators
     }
     outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))
-    heldOffers[offer.id] = { ...(heldOffers[offer.id] as Entry), heldUntil: expiry }
+    proposed.add(offer.id)
     heldJobs[job.id] = { ...(heldJobs[job.id] as Entry), heldUntil: expiry }
   }
+  const heldOffers = proposed.size === 0 ? offers : offers.map(o => proposed.has(o.id) ? { ...o, heldUntil: expiry } : o)
   return roundDone(c, heldOffers, heldJobs, at, outputs)
 }
 
 /** The book after a round; held entries come back when their proposals expire. */
-function roundDone (c: C, offers: Record<string, Entry>, jobs: Record<string, Entry>, at: number, outputs: MachineOutput[]): D {
+function roundDone (c: C, offers: OfferEntry[], jobs: Record<string, Entry>, at: number, outputs: MachineOutput[]): D {
   const deadlines: Deadlines = { ...c.deadlines }
   delete deadlines.matchRound
   let next = Infinity
   let anyJob = false
-  for (const id in offers) if ((offers[id] as Entry).heldUntil >= at) next = Math.min(next, (offers[id] as Entry).heldUntil)
+  for (const o of offers) if (o.heldUntil >= at) next = Math.min(next, o.heldUntil)
   for (const id in jobs) {
     anyJob = true
     if ((jobs[id] as Entry).heldUntil >= at) next = Math.min(next, (jobs[id] as Entry).heldUntil)

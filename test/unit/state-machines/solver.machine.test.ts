@@ -55,27 +55,27 @@ describe('solver', () => {
   test('an agreed deal takes its offers out of the book', () => {
     const sc = scenario()
     const r = drive(solverMachine, input, [received(sc.offerEnv, T0), received(sc.jobEnv, T0), received(sc.dealEnv, T0 + 1)])
-    expect(r.snapshot.context.offers).toEqual({})
+    expect(r.snapshot.context.offers).toEqual([])
     expect(r.snapshot.context.jobs).toEqual({})
   })
 
   test('expired offers and jobs are dropped at the next round', () => {
     const shortOffer = sign(parties.resourceProvider, 'ResourceOffer', resourceOffer({ expiry: T0 + 50 }))
     const r = drive(solverMachine, input, [received(shortOffer, T0), received(env.job, T0), round(T0 + 100)])
-    expect(r.snapshot.context.offers).toEqual({})
+    expect(r.snapshot.context.offers).toEqual([])
     expect(r.last).toEqual([])
   })
 
   test('offers that do not accept this solver are left out', () => {
     const other = sign(parties.resourceProvider, 'ResourceOffer', resourceOffer({ trustedSolvers: [parties.stranger.address] }))
     const r = drive(solverMachine, input, [received(other, T0)])
-    expect(r.snapshot.context.offers).toEqual({})
+    expect(r.snapshot.context.offers).toEqual([])
   })
 
   test('a newer offer for the same slot replaces the older', () => {
     const newer = sign(parties.resourceProvider, 'ResourceOffer', { ...cheap, nonce: '2', price: '600' })
     const r = drive(solverMachine, input, [received(env.cheap, T0), received(newer, T0 + 1)])
-    expect(Object.keys(r.snapshot.context.offers)).toEqual([idOf('ResourceOffer', { ...cheap, nonce: '2', price: '600' })])
+    expect(r.snapshot.context.offers.map(o => o.id)).toEqual([idOf('ResourceOffer', { ...cheap, nonce: '2', price: '600' })])
   })
 
   test.each([

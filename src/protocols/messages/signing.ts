@@ -58,7 +58,11 @@ function normalise<T extends MessageType> (type: T, message: unknown): { payload
       { issues: parsed.error.issues.map(i => ({ path: i.path.join('.'), message: i.message })) })
   }
   const json = jsonKey(parsed.data)
-  if (key !== undefined && json !== undefined) payloads.set(key, json)
+  if (json !== undefined) {
+    if (key !== undefined) payloads.set(key, json)
+    // the normalised payload is what gets parsed next (by the signer, by receivers)
+    if (json !== input) payloads.set(`${type}|${json}`, json)
+  }
   return { payload: parsed.data as MessagePayloads[T], json }
 }
 

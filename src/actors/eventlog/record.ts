@@ -44,8 +44,11 @@ function sha256Hex (text: string): string {
 export function sealRecord (body: UnsealedRecord): { record: LogRecord, stored: string } {
   const head = `{"at":${canonicalJson(body.at)},"data":${canonicalJson(body.data)}`
   const tail = `"prev":${JSON.stringify(body.prev)},"seq":${canonicalJson(body.seq)},"type":${JSON.stringify(body.type)},"v":${canonicalJson(body.v)}}`
-  const hash = sha256Hex(`${head},${tail}`)
-  return { record: { ...body, hash }, stored: `${head},"hash":"${hash}",${tail}` }
+  const text = `${head},${tail}`
+  const hash = sha256Hex(text)
+  // cut from the hashed text, which hashing made flat: writing `head` again would walk the many
+  // small strings canonicalJson joined a second time
+  return { record: { ...body, hash }, stored: `${text.slice(0, head.length)},"hash":"${hash}",${text.slice(head.length + 1)}` }
 }
 
 const HASH_MEMBER = '"hash":"'

@@ -104,7 +104,7 @@ export class MeshTransport implements MessageTransport {
   }
 
   /** The peer whose key is `address`, among the peers this node knows. */
-  private async peerOf (address: string): Promise<PeerId> {
+  async peerOf (address: string): Promise<PeerId> {
     const wanted = address.toLowerCase()
     const match = (peer: PeerId): boolean => addressOfPeer(peer)?.toLowerCase() === wanted
     const connected = this.mesh.libp2p.getPeers().find(match)

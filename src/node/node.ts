@@ -6,22 +6,20 @@ import pino, { type Logger } from 'pino'
 import { EventLog } from '../actors/eventlog/event-log.ts'
 import { RoleHost, type Role } from '../actors/roles/role-host.ts'
 import { ModuleRunner } from '../actors/roles/module-runner.ts'
-import type { ResultsFetcher } from '../actors/roles/effects/results.ts'
 import type { SlotTerms } from '../state-machines/resource-provider.machine.ts'
 import type { DomainJson } from '../state-machines/common.ts'
 import { lilypadDomain } from '../protocols/messages/eip712-types.ts'
 import { createMeshNode, type MeshNode } from '../protocols/mesh/mesh-node.ts'
-import { addressOfPeer } from '../protocols/mesh/peer-identity.ts'
 import { DockerExecutor } from '../executor/docker/executor.ts'
 import { WasmExecutor } from '../executor/wasm/executor.ts'
 import { ResultsStore } from '../executor/results/store.ts'
 import { ResultsExchange } from '../executor/results/exchange.ts'
-import { parseCid } from '../executor/results/cid.ts'
 import type { Executors } from '../executor/results/determinism.ts'
 import type { ModuleMirrors } from '../executor/modules/mirrors.ts'
 import { SettlementClient } from '../settlement/client.ts'
 import { loadNodeKey, type NodeKey } from './node-key.ts'
 import { MeshTransport } from './mesh-transport.ts'
+import { resultsFetcher } from './results-fetcher.ts'
 import { assertFaultAllowed, recordFault, type Fault } from './faults.ts'
 
 export interface ChainOptions {
@@ -136,18 +134,7 @@ export class LilypadNode {
 
       const transport = new MeshTransport(mesh)
       await transport.start()
-      const fetcher: ResultsFetcher = {
-        fetch: async (cid, from, dealId, signal) => {
-          const peer = mesh.libp2p.getPeers().find(p => addressOfPeer(p)?.toLowerCase() === from.toLowerCase())
-          try {
-            await exchange.fetch(parseCid(cid), { dealId, from: peer, signal })
-            return true
-          } catch (err) {
-            logger.warn({ err, cid, dealId }, 'results fetch failed')
-            return false
-          }
-        }
-      }
+      const fetcher = resultsFetcher(mesh, transport, exchange, logger)
       const multiaddrs = mesh.multiaddrs().map(a => a.toString())
       const slots = (options.slots ?? []).map(slot => ({ ...slot, multiaddrs: slot.multiaddrs.length > 0 ? slot.multiaddrs : multiaddrs.slice(0, 4) }))
       const host = await RoleHost.start({

@@ -1,0 +1,38 @@
+import type { Logger } from 'pino'
+import type { ResultsFetcher } from '../actors/roles/effects/results.ts'
+import { parseCid } from '../executor/results/cid.ts'
+import type { ResultsExchange } from '../executor/results/exchange.ts'
+import type { MeshNode } from '../protocols/mesh/mesh-node.ts'
+import type { MeshTransport } from './mesh-transport.ts'
+
+/** How often a fetch checks that it is still connected to the party holding the results. */
+const REDIAL_MS = 2_000
+
+/**
+ * Results are fetched by CID over bitswap, which asks the peers it is connected to. The party that
+ * holds them may be down for a while (a restart) or not connected at all: while the fetch runs, the
+ * node keeps dialling it (by its address's peer id: peer store, then the mesh's DHT), and bitswap
+ * sends its want list again to the peer once connected.
+ */
+export function resultsFetcher (mesh: MeshNode, transport: MeshTransport, exchange: ResultsExchange, logger: Logger): ResultsFetcher {
+  return {
+    fetch: async (cid, from, dealId, signal) => {
+      const dialOnce = async (): Promise<void> => {
+        const peer = await transport.peerOf(from)
+        if (mesh.libp2p.getConnections(peer).length === 0) await mesh.libp2p.dial(peer, { signal })
+      }
+      const redial = (): void => { dialOnce().catch(err => logger.debug({ err, from, dealId }, 'results holder not reachable yet')) }
+      redial()
+      const timer = setInterval(redial, REDIAL_MS)
+      try {
+        await exchange.fetch(parseCid(cid), { dealId, signal })
+        return true
+      } catch (err) {
+        logger.warn({ err, cid, dealId }, 'results fetch failed')
+        return false
+      } finally {
+        clearInterval(timer)
+      }
+    }
+  }
+}

@@ -18,12 +18,12 @@ export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
 
 /**
  * A deal the job creator signed binds it as soon as the provider co-signs, which the provider may do
- * until the agree deadline by its own clock. The job creator takes the deal as fallen through (and
- * signs another) only once the co-signature's delivery grace after that deadline has passed too, so
- * an honest provider's agreement is never left behind: it would run the job and claim its pay for a
- * deal the job creator had forgotten.
+ * until the agree deadline by its own clock; its co-signature may be delivered in a grace after that
+ * deadline (a provider that cannot deliver it by then drops the deal). The job creator takes the
+ * deal as fallen through (and signs another) only after that grace and a margin more, so that a
+ * co-signature its node took in is always stepped before the deadline's timer.
  */
-export const AGREE_GRACE_MS = DEAL_DELIVERY_GRACE_MS
+export const AGREE_GRACE_MS = DEAL_DELIVERY_GRACE_MS + 2_000
 
 export interface JobCreatorInput {
   domain: DomainJson

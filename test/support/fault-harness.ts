@@ -44,6 +44,8 @@ export interface FaultNetworkOptions {
   deadlines: FaultDeadlines
   /** seconds each job sleeps before it answers, so that a run is long enough to be caught */
   runSeconds: number
+  /** seconds a job sleeps when its name (its Message input) starts with `slow-`: it holds its provider's slot */
+  slowRunSeconds: number
   log?: (line: string) => void
 }
 
@@ -170,7 +172,7 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
     into: join(o.dir, 'module'),
     substitutions: {
       [COWSAY_IMAGE_PLACEHOLDER]: imageId,
-      '"/usr/local/bin/cowsay",': `"/bin/sh", "-c", "sleep ${o.runSeconds}; exec /usr/local/bin/cowsay \\"$0\\"",`
+      '"/usr/local/bin/cowsay",': `"/bin/sh", "-c", "case \\"$0\\" in slow-*) sleep ${o.slowRunSeconds};; *) sleep ${o.runSeconds};; esac; exec /usr/local/bin/cowsay \\"$0\\"",`
     }
   })
   const providers = o.cheatingProviders + o.honestProviders
@@ -205,6 +207,7 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
   const initial = new Map<string, bigint>()
   for (const account of accounts) initial.set(account.toLowerCase(), await client.balanceOf(account))
   const jobDirs: string[] = []
+  const jobs: FaultJob[] = []
   let nextKey = 0
   const configDir = join(o.dir, 'jobs')
   await mkdir(configDir, { recursive: true })
@@ -240,7 +243,7 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
       if (nextKey >= info.jobCreatorKeys.length) throw new Error('no funded job creator account left')
       const dataDir = join(o.dir, 'jobs', name)
       jobDirs.push(dataDir)
-      return new FaultJob(name, {
+      const job = new FaultJob(name, {
         dataDir,
         privateKey: info.jobCreatorKeys[nextKey++]!,
         network: info.network,
@@ -256,6 +259,8 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
         challengeHonestResults: options.challengeHonestResults ?? false,
         ...o.deadlines
       }, configDir)
+      jobs.push(job)
+      return job
     },
     checkDeal: async (done, parties) => {
       const detail: string[] = []
@@ -325,6 +330,8 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
       return { ok, lines }
     },
     stop: async () => {
+      // a job creator still following a case that failed would hold its log open
+      await Promise.all(jobs.map(async job => { job.kill(); await job.exited() }))
       client.close()
       await devnet.stop()
     },

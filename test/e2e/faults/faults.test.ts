@@ -139,6 +139,24 @@ const same = (p: string): string => p
 const withMediator = (p: string): string[] => [p, 'mediator-1']
 const alone = (p: string): string[] => [p]
 
+/**
+ * A slow job holds the provider's only slot, so a second job for it waits in the solver's book
+ * (JobOffered) while the solver is killed and restarted: the restarted solver must still know the
+ * job and the provider's offer, and match them once the slot is free.
+ */
+const solverJobOffered: Lane = async (net, provider) => {
+  const first = net.job('slow-solver-JobOffered', { provider })
+  await first.start()
+  const firstId = await first.jobOfferId()
+  await net.waitFor(provider, 'the slow job agreed', of(firstId)('Agreed'))
+  const second = net.job('solver-JobOffered', { provider })
+  await second.start()
+  const id = await second.jobOfferId()
+  await net.killWhen('solver-1', 'JobOffered', of(id)('JobOffered'))
+  await net.restart('solver-1')
+  return await finish(net, { name: 'solver killed at JobOffered', role: 'solver', state: 'JobOffered', restarted: 'at once', expected: ['Accepted', 'Accepted'] }, [first, second], [provider])
+}
+
 const lanes: Record<string, Lane[]> = {
   'provider-1': [
     cheatingProviderChallenged,
@@ -146,24 +164,22 @@ const lanes: Record<string, Lane[]> = {
     nodeCrash(same, 'resource provider', 'Mediating', 1, 'MediationRejected', withMediator),
     nodeCrash(() => 'mediator-1', 'mediator', 'Mediating', 1, 'MediationRejected', withMediator)
   ],
-  'provider-2': [falseChallenge, mediatorSilent],
-  // Out of the matrix until fixed (see the issue): a provider killed at Agreed or at
-  // ResultsSubmitted and restarted cannot deliver its co-signed deal or its results, because after
-  // a restart it knows no peer for the job creator's address ("no known peer has the address");
-  // and solverJobOffered cannot hold a job at JobOffered on the solver: the first job ends before
-  // the second one's creator has started and offered, so the second is matched at once.
-  'provider-3': [providerGone, nodeCrashWhileMatched(same, 'resource provider')],
-  'provider-4': [creatorSilent],
+  'provider-2': [falseChallenge, mediatorSilent, solverJobOffered],
+  'provider-3': [providerGone, nodeCrashWhileMatched(same, 'resource provider'), nodeCrash(same, 'resource provider', 'Agreed', 0, 'Accepted', alone)],
+  'provider-4': [creatorSilent, nodeCrash(same, 'resource provider', 'ResultsSubmitted', 1, 'Accepted', alone)],
   'provider-5': [
     creatorCrash('offering', 'JobOffered', 0, 'Accepted', alone),
     creatorCrash('agreeing', 'Matched', 0, 'Accepted', alone),
     creatorCrash('awaitingResults', 'Agreed', 0, 'Accepted', alone),
     creatorCrash('fetching', 'ResultsSubmitted', 0, 'Accepted', alone),
-    creatorCrash('verifying', 'ResultsSubmitted (checking)', 1, 'Accepted', alone)
-    // out until fixed: offers published while the solver is down are lost to it until their
-    // renewal (10 min), so its restart leaves the provider another lane freed meanwhile unmatched
+    creatorCrash('verifying', 'ResultsSubmitted (checking)', 1, 'Accepted', alone),
+    nodeCrashWhileMatched(() => 'solver-1', 'solver')
   ]
 }
+
+/** FAULTS_LANES=provider-3,provider-5 runs those lanes only (to work on a case; CI runs them all). */
+const chosenLanes = Object.entries(lanes).filter(([provider]) =>
+  process.env.FAULTS_LANES === undefined || process.env.FAULTS_LANES.split(',').includes(provider))
 
 async function waitSettled (net: FaultNetwork, dealId: string, timeoutMs: number): Promise<{ outcome: string | undefined }> {
   const end = Date.now() + timeoutMs
@@ -195,9 +211,10 @@ describe('faults, end to end', () => {
       jobCreators: 24,
       deadlines: DEADLINES,
       runSeconds: 2,
+      slowRunSeconds: 60,
       log: (line) => { if (process.env.FAULTS_VERBOSE !== undefined) process.stdout.write(`  [${((Date.now() - started) / 1000).toFixed(1)} s] ${line}\n`) }
     })
-    for (const [provider, cases] of Object.entries(lanes)) {
+    for (const [provider, cases] of chosenLanes) {
       let previous: Promise<unknown> = Promise.resolve()
       for (const [i, run] of cases.entries()) {
         const result = previous.then(() => run(net, provider), () => run(net, provider))
@@ -225,7 +242,7 @@ describe('faults, end to end', () => {
     }
   }
 
-  for (const [provider, cases] of Object.entries(lanes)) {
+  for (const [provider, cases] of chosenLanes) {
     for (const [i] of cases.entries()) {
       it(`case ${provider}#${i}`, async () => { await expectCase(`${provider}#${i}`) }, 400_000)
     }
@@ -298,8 +315,10 @@ describe('faults, end to end', () => {
     expect(audits.filter(a => a.exitCode !== 0).map(a => `${a.name}: ${a.report.failure?.reason ?? ''}`)).toEqual([])
     expect(doubled).toEqual([])
     expect(leftover.map(c => c.Names[0])).toEqual([])
-    expect(faultRecords('provider-1')).toBeGreaterThan(0)
-    expect(faultRecords('job false-challenge')).toBe(1)
-    expect(faultRecords('job cheat-challenged')).toBe(0)
+    if (chosenLanes.some(([p]) => p === 'provider-1')) {
+      expect(faultRecords('provider-1')).toBeGreaterThan(0)
+      expect(faultRecords('job cheat-challenged')).toBe(0)
+    }
+    if (chosenLanes.some(([p]) => p === 'provider-2')) expect(faultRecords('job false-challenge')).toBe(1)
   }, 600_000)
 })

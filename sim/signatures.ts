@@ -15,7 +15,7 @@ import { lilypadDomain, type LilypadDomain, type MessageType } from '../src/prot
 import { signersOf, type Envelope } from '../src/protocols/messages/envelope.ts'
 import { MessageError } from '../src/protocols/messages/errors.ts'
 import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
-import { checkedPayload, messageId, signMessage } from '../src/protocols/messages/signing.ts'
+import { checkedPayload, messageId, setMessageMemoLimit, signMessage } from '../src/protocols/messages/signing.ts'
 import type { DomainJson } from '../src/state-machines/index.ts'
 import type { Identity } from './identities.ts'
 
@@ -69,12 +69,14 @@ type Hash = typeof TypedDataEncoder.hash
  * Installs the run's accelerators and returns a function that removes them:
  * - the EIP-712 hash is memoised by content and reuses one encoder per type set (identical
  *   results: the same ethers code computes them, only once);
- * - with `fast` signatures, key recovery understands the stand-in signatures of these identities.
+ * - with `fast` signatures, key recovery understands the stand-in signatures of these identities;
+ * - the protocol's message memos hold as many messages as these (one process runs every node).
  */
 export function installAccelerators (options: { identities?: readonly Identity[], memoLimit?: number } = {}): () => void {
   const originalHash: Hash = TypedDataEncoder.hash
   const originalRecover: Recover = SigningKey.recoverPublicKey
-  const limit = options.memoLimit ?? 20_000
+  const limit = options.memoLimit ?? 40_000
+  const previousMessageMemoLimit = setMessageMemoLimit(limit)
   const encoders = new Map<string, TypedDataEncoder>()
   const domains = new Map<string, string>()
   const memo = new Map<string, string>()
@@ -142,6 +144,7 @@ export function installAccelerators (options: { identities?: readonly Identity[]
     TypedDataEncoder.hash = originalHash
     keccak256.register(keccak256._)
     SigningKey.recoverPublicKey = originalRecover
+    setMessageMemoLimit(previousMessageMemoLimit)
   }
 }
 

@@ -4,17 +4,20 @@
  * it, each receiver, and again when it comes back attached to another message): each is done once.
  */
 
-/** At most `limit` entries; the oldest goes first. */
+/** At most `limit` entries; the oldest go first. */
 export class BoundedMemo<V> {
   private readonly entries = new Map<string, V>()
-  constructor (private readonly limit: number) {}
+  constructor (public limit: number) {}
 
   get (key: string): V | undefined {
     return this.entries.get(key)
   }
 
   set (key: string, value: V): void {
-    if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value as string)
+    if (this.entries.size >= this.limit) {
+      const keys = this.entries.keys()
+      while (this.entries.size >= Math.max(1, this.limit)) this.entries.delete(keys.next().value as string)
+    }
     this.entries.set(key, value)
   }
 }

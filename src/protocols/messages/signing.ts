@@ -18,6 +18,17 @@ const MEMO_LIMIT = 4096
 const ids = new BoundedMemo<string>(MEMO_LIMIT)
 /** `type|JSON of a valid payload` → JSON of the normalised payload */
 const payloads = new BoundedMemo<string>(MEMO_LIMIT)
+const verified = new BoundedMemo<Verified>(MEMO_LIMIT)
+
+/**
+ * Sets how many messages each memo holds (4096 unless set); returns the previous limit. A node
+ * sees its own traffic; a simulation of thousands of nodes in one process sees all of theirs.
+ */
+export function setMessageMemoLimit (limit: number): number {
+  const previous = ids.limit
+  for (const memo of [ids, payloads, verified]) memo.limit = limit
+  return previous
+}
 
 /** The message id: its EIP-712 hash under the domain. */
 export function messageId<T extends MessageType> (domain: LilypadDomain, type: T, message: MessagePayloads[T]): string {
@@ -91,8 +102,6 @@ export interface VerifyOptions {
   /** accept a Deal carrying only the job creator's signature (a deal on its way to the provider) */
   partial?: boolean
 }
-
-const verified = new BoundedMemo<Verified>(MEMO_LIMIT)
 
 /**
  * Checks an envelope: shape, schema, every required signature, and expiry. Throws MessageError.

@@ -2,17 +2,26 @@ import type { Logger } from 'pino'
 import type { ResultsFetcher } from '../actors/roles/effects/results.ts'
 import { parseCid } from '../executor/results/cid.ts'
 import type { ResultsExchange } from '../executor/results/exchange.ts'
+import { ResultsError } from '../executor/results/errors.ts'
 import type { MeshNode } from '../protocols/mesh/mesh-node.ts'
 import type { MeshTransport } from './mesh-transport.ts'
 
 /** How often a fetch checks that it is still connected to the party holding the results. */
 const REDIAL_MS = 2_000
+/**
+ * A want that went unanswered (a stream reset under load, a holder that restarted) is not asked
+ * again by bitswap until another peer connects: each attempt lasts this long, then asks afresh.
+ */
+const ATTEMPT_MS = 15_000
+/** How long a fetch keeps trying in all. */
+const FETCH_BUDGET_MS = 10 * 60_000
 
 /**
  * Results are fetched by CID over bitswap, which asks the peers it is connected to. The party that
  * holds them may be down for a while (a restart) or not connected at all: while the fetch runs, the
  * node keeps dialling it (by its address's peer id: peer store, then the mesh's DHT), and bitswap
- * sends its want list again to the peer once connected.
+ * sends its want list again to the peer once connected. An attempt that times out is made again,
+ * until the fetch's budget is spent; results that do not match their CID end it at once.
  */
 export function resultsFetcher (mesh: MeshNode, transport: MeshTransport, exchange: ResultsExchange, logger: Logger): ResultsFetcher {
   return {
@@ -24,9 +33,18 @@ export function resultsFetcher (mesh: MeshNode, transport: MeshTransport, exchan
       const redial = (): void => { dialOnce().catch(err => logger.debug({ err, from, dealId }, 'results holder not reachable yet')) }
       redial()
       const timer = setInterval(redial, REDIAL_MS)
+      const until = Date.now() + FETCH_BUDGET_MS
       try {
-        await exchange.fetch(parseCid(cid), { dealId, signal })
-        return true
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await exchange.fetch(parseCid(cid), { dealId, signal, timeoutMs: Math.min(ATTEMPT_MS, Math.max(1, until - Date.now())) })
+            return true
+          } catch (err) {
+            const again = isResultsError(err, 'RESULTS_FETCH_TIMEOUT') && !signal.aborted && Date.now() < until
+            if (!again) throw err
+            logger.info({ cid, dealId, attempt }, 'results not here yet: asking again')
+          }
+        }
       } catch (err) {
         logger.warn({ err, cid, dealId }, 'results fetch failed')
         return false
@@ -35,4 +53,8 @@ export function resultsFetcher (mesh: MeshNode, transport: MeshTransport, exchan
       }
     }
   }
+}
+
+function isResultsError (err: unknown, code: ResultsError['code']): boolean {
+  return err instanceof ResultsError && err.code === code
 }

@@ -258,7 +258,8 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   if (options.syncOnConnect ?? true) startOfferSync()
   const onDiscovery = (event: CustomEvent<PeerInfo>): void => {
     if (blockList.isBlocked(event.detail.id) || libp2p.getConnections(event.detail.id).length > 0) return
-    libp2p.dial(event.detail.id).catch(err => { onError(err, `dial ${event.detail.id.toString()}`) })
+    // a discovered peer may be long gone (the DHT remembers peers that left): no fault of anyone's
+    libp2p.dial(event.detail.id).catch(() => undefined)
   }
   libp2p.addEventListener('peer:discovery', onDiscovery)
 

@@ -13,7 +13,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { encodeEnvelope, verifyEnvelope, type Envelope, type LilypadDomain, type Verified } from '../messages/index.ts'
 import { decodeDirectMessage, encodeDirectMessage, type DirectMessage, type ReceivedDirectMessage } from './direct-messages.ts'
 import { DEFAULT_DIRECT_LIMITS, DIRECT_PROTOCOLS, DirectProtocols, type DirectLimits, type SendOptions } from './direct.ts'
-import { MeshError } from './errors.ts'
+import { isMeshError, MeshError } from './errors.ts'
 import { PeerBlockList } from './gater.ts'
 import { createLibp2pNode, type Libp2pNode } from './libp2p-node.ts'
 import { MeshState } from './mesh-state.ts'
@@ -240,7 +240,8 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   let stopping = false
   let syncing = false
   const syncWith = (peer: PeerId): void => {
-    syncOffers(peer).catch(err => { if (!stopping) onError(err, `offer sync with ${peer.toString()}`) })
+    // only a peer serving bad offers is worth a warning; one that hung up or left mid-sync is not
+    syncOffers(peer).catch(err => { if (!stopping && isMeshError(err, 'INVALID_MESSAGE')) onError(err, `offer sync with ${peer.toString()}`) })
   }
   const onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     if (!syncing || !event.detail.protocols.includes(DIRECT_PROTOCOLS.offers)) return

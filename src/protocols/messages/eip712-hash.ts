@@ -13,6 +13,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { TypedDataEncoder } from 'ethers'
 import { EIP712_TYPES, encodeTypeString, typesFor, type LilypadDomain, type MessageType } from './eip712-types.ts'
+import { BoundedMemo } from './memo.ts'
 
 const WORD = 32
 const utf8 = new TextEncoder()
@@ -111,8 +112,7 @@ const writeBytes32: WordWriter = (value, out, at) => {
  * Strings and arrays hash to a word of their own, and most of them repeat from message to message
  * (module names, trusted lists, empty lists): each is hashed once while it stays in this memo.
  */
-const memoHashes = new Map<string, Uint8Array>()
-const HASH_MEMO_LIMIT = 4096
+const memoHashes = new BoundedMemo<Uint8Array>(4096)
 const MEMO_MAX_LENGTH = 1024
 
 function memoised (key: string, hash: () => Uint8Array): Uint8Array {
@@ -120,7 +120,6 @@ function memoised (key: string, hash: () => Uint8Array): Uint8Array {
   let out = memoHashes.get(key)
   if (out === undefined) {
     out = hash()
-    if (memoHashes.size >= HASH_MEMO_LIMIT) memoHashes.delete(memoHashes.keys().next().value as string)
     memoHashes.set(key, out)
   }
   return out

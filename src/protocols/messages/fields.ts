@@ -1,6 +1,7 @@
 /** Zod schemas of the EIP-712 field kinds, each with the bounds the wire enforces. */
 import { getAddress } from 'ethers'
 import { z } from 'zod'
+import { BoundedMemo } from './memo.ts'
 
 const UINT256_MAX = (1n << 256n) - 1n
 export const UINT32_MAX = 0xffff_ffff
@@ -21,8 +22,7 @@ export const LIMITS = {
   maxAmount: 10n ** 30n
 } as const
 
-const checksums = new Map<string, string | null>()
-const CHECKSUM_CACHE_LIMIT = 16_384
+const checksums = new BoundedMemo<string | null>(16_384)
 
 /**
  * The checksummed form of an address, or null when its mixed case is a wrong checksum. Memoised:
@@ -36,7 +36,6 @@ function checksummed (value: string): string | null {
     } catch {
       known = null
     }
-    if (checksums.size >= CHECKSUM_CACHE_LIMIT) checksums.delete(checksums.keys().next().value as string)
     checksums.set(value, known)
   }
   return known

@@ -13,26 +13,49 @@ import { BoundedMemo, jsonKey } from './memo.ts'
 import { recoverSigner } from './recover-signer.ts'
 import { MESSAGE_SCHEMAS, type MessagePayloads } from './schemas.ts'
 
-const MEMO_LIMIT = 4096
-/** `domain|type|JSON of the message` → its id */
-const ids = new BoundedMemo<string>(MEMO_LIMIT)
-/** `type|JSON of a valid payload` → JSON of the normalised payload */
-const payloads = new BoundedMemo<string>(MEMO_LIMIT)
-const verified = new BoundedMemo<Verified>(MEMO_LIMIT)
+let memoLimit = 4096
+/** per message type: what is known of each JSON text of a message of that type */
+const knownTexts = new Map<string, BoundedMemo<Known>>()
+/** per domain, full or partial: the verification of each JSON text of an envelope */
+const verifications = new Map<string, BoundedMemo<Verified>>()
+
+/** What is known of one JSON text of a message. */
+interface Known {
+  text: string
+  /** what it normalises to, once it parsed (itself when it is normal) */
+  normal?: Known
+  /** its id under each domain it was hashed in */
+  ids?: Map<string, string>
+}
+
+function memoIn<V> (memos: Map<string, BoundedMemo<V>>, name: string): BoundedMemo<V> {
+  let memo = memos.get(name)
+  if (memo === undefined) memos.set(name, memo = new BoundedMemo<V>(memoLimit))
+  return memo
+}
+
+function knownText (type: MessageType, text: string): Known {
+  const memo = memoIn(knownTexts, type)
+  let known = memo.get(text)
+  if (known === undefined) memo.set(text, known = { text })
+  return known
+}
 
 /**
  * Sets how many messages each memo holds (4096 unless set); returns the previous limit. A node
  * sees its own traffic; a simulation of thousands of nodes in one process sees all of theirs.
  */
 export function setMessageMemoLimit (limit: number): number {
-  const previous = ids.limit
-  for (const memo of [ids, payloads, verified]) memo.limit = limit
+  const previous = memoLimit
+  memoLimit = limit
+  for (const memos of [knownTexts, verifications]) for (const memo of memos.values()) memo.limit = limit
   return previous
 }
 
 /** The message id: its EIP-712 hash under the domain. */
 export function messageId<T extends MessageType> (domain: LilypadDomain, type: T, message: MessagePayloads[T]): string {
-  return idOf(domain, type, message, jsonKey(message))
+  const text = MESSAGE_SCHEMAS[type] === undefined ? undefined : jsonKey(message)
+  return text === undefined ? hashTypedMessage(domain, type, message) : idOf(domain, type, message, knownText(type, text))
 }
 
 /** Validates a payload against its type's schema; returns the normalised payload (a new object). */
@@ -42,39 +65,38 @@ export function parsePayload<T extends MessageType> (type: T, message: unknown):
 
 /** A payload validated and normalised, with its id: what signing and verifying a message both need. */
 export function checkedPayload<T extends MessageType> (domain: LilypadDomain, type: T, message: unknown): { payload: MessagePayloads[T], id: string } {
-  const { payload, json } = normalise(type, message)
-  return { payload, id: idOf(domain, type, payload, json) }
+  const { payload, known } = normalise(type, message)
+  return { payload, id: known === undefined ? hashTypedMessage(domain, type, payload) : idOf(domain, type, payload, known) }
 }
 
-function idOf (domain: LilypadDomain, type: MessageType, message: object, json: string | undefined): string {
-  if (json === undefined) return hashTypedMessage(domain, type, message)
-  const key = `${domain.name}|${domain.version}|${domain.chainId}|${domain.verifyingContract}|${String(domain.salt)}|${type}|${json}`
-  let id = ids.get(key)
-  if (id === undefined) ids.set(key, id = hashTypedMessage(domain, type, message))
+function idOf (domain: LilypadDomain, type: MessageType, message: object, known: Known): string {
+  const key = `${domain.name}|${domain.version}|${domain.chainId}|${domain.verifyingContract}|${String(domain.salt)}`
+  let id = known.ids?.get(key)
+  if (id === undefined) (known.ids ??= new Map()).set(key, id = hashTypedMessage(domain, type, message))
   return id
 }
 
-/** The normalised payload and its JSON text. */
-function normalise<T extends MessageType> (type: T, message: unknown): { payload: MessagePayloads[T], json: string | undefined } {
-  const input = jsonKey(message)
-  const key = input === undefined ? undefined : `${type}|${input}`
-  const known = key === undefined ? undefined : payloads.get(key)
-  if (known !== undefined) return { payload: JSON.parse(known) as MessagePayloads[T], json: known }
+/** The normalised payload (a new object), and what is known of its text. */
+function normalise<T extends MessageType> (type: T, message: unknown): { payload: MessagePayloads[T], known: Known | undefined } {
   const schema = MESSAGE_SCHEMAS[type]
   if (schema === undefined) throw new MessageError('UNKNOWN_TYPE', `unknown message type ${String(type)}`)
+  const text = jsonKey(message)
+  const input = text === undefined ? undefined : knownText(type, text)
+  if (input?.normal !== undefined) return { payload: JSON.parse(input.normal.text) as MessagePayloads[T], known: input.normal }
   const parsed = schema.safeParse(message)
   if (!parsed.success) {
     const first = parsed.error.issues[0]
     throw new MessageError('INVALID_SCHEMA', `${type}.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`,
       { issues: parsed.error.issues.map(i => ({ path: i.path.join('.'), message: i.message })) })
   }
-  const json = jsonKey(parsed.data)
-  if (json !== undefined) {
-    if (key !== undefined) payloads.set(key, json)
-    // the normalised payload is what gets parsed next (by the signer, by receivers)
-    if (json !== input) payloads.set(`${type}|${json}`, json)
-  }
-  return { payload: parsed.data as MessagePayloads[T], json }
+  const payload = parsed.data as MessagePayloads[T]
+  const normalText = jsonKey(payload)
+  if (normalText === undefined) return { payload, known: undefined }
+  // the normal text is what gets parsed next (by the signer, by receivers)
+  const normal = input !== undefined && normalText === text ? input : knownText(type, normalText)
+  normal.normal = normal
+  if (input !== undefined) input.normal = normal
+  return { payload, known: normal }
 }
 
 /** Signs a payload with one key (synchronously; the key never leaves the caller). */
@@ -108,9 +130,10 @@ export interface VerifyOptions {
  * Deterministic, so results are memoised by content (a replay verifies each message once).
  */
 export function verifyEnvelope (domain: LilypadDomain, envelope: unknown, options: VerifyOptions = {}): Verified {
-  const key = `${domain.chainId}:${domain.verifyingContract}:${options.partial === true ? 'p' : 'f'}:${JSON.stringify(envelope)}`
-  let result = verified.get(key)
-  if (result === undefined) verified.set(key, result = verifyUncached(domain, envelope, options.partial === true))
+  const memo = memoIn(verifications, `${domain.chainId}:${domain.verifyingContract}:${options.partial === true ? 'partial' : 'full'}`)
+  const key = JSON.stringify(envelope)
+  let result = memo.get(key)
+  if (result === undefined) memo.set(key, result = verifyUncached(domain, envelope, options.partial === true))
   if (options.now !== undefined && (result.message as { expiry: number }).expiry < options.now) {
     throw new MessageError('EXPIRED', `${result.type} ${result.id} expired at ${(result.message as { expiry: number }).expiry}`)
   }

@@ -43,12 +43,14 @@ function sha256Hex (text: string): string {
  */
 export function sealRecord (body: UnsealedRecord): { record: LogRecord, stored: string } {
   const head = `{"at":${canonicalJson(body.at)},"data":${canonicalJson(body.data)}`
-  const tail = `"prev":${JSON.stringify(body.prev)},"seq":${canonicalJson(body.seq)},"type":${JSON.stringify(body.type)},"v":${canonicalJson(body.v)}}`
+  const tail = `"prev":${canonicalJson(body.prev)},"seq":${canonicalJson(body.seq)},"type":${canonicalJson(body.type)},"v":${canonicalJson(body.v)}}`
   const text = `${head},${tail}`
   const hash = sha256Hex(text)
+  // member by member: spreading `body` took a third of the time of sealing
+  const record = { v: body.v, seq: body.seq, at: body.at, type: body.type, data: body.data, prev: body.prev, hash }
   // cut from the hashed text, which hashing made flat: writing `head` again would walk the many
   // small strings canonicalJson joined a second time
-  return { record: { ...body, hash }, stored: `${text.slice(0, head.length)},"hash":"${hash}",${text.slice(head.length + 1)}` }
+  return { record, stored: `${text.slice(0, head.length)},"hash":"${hash}",${text.slice(head.length + 1)}` }
 }
 
 const HASH_MEMBER = '"hash":"'

@@ -84,7 +84,7 @@ describe('jobs through a running job-creator node', () => {
       lilypad(['run', 'cowsay:v0.0.1', '--node', 'http://127.0.0.1:9'])
     ])
 
-    expect(viaFlag.code).toBe(RUN_EXIT.ok)
+    expect(viaFlag.code, viaFlag.stderr).toBe(RUN_EXIT.ok)
     const result = JSON.parse(viaFlag.stdout.trim().split('\n').pop()!) as JobResult
     expect(result).toMatchObject({ outcome: 'Accepted', checked: false })
     expect(result.stdout).toContain('< flag >')

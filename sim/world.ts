@@ -76,6 +76,9 @@ type SimEvent =
 
 interface Stored { envelope: Envelope, keepUntil: number }
 
+/** The messages machines attach to others: offers to a proposal; the deal, its results and its job offer to a challenge. */
+const ATTACHED: ReadonlySet<string> = new Set(['JobOffer', 'ResourceOffer', 'Deal', 'ResultsSubmitted'])
+
 const SWEEP_EVERY_MS = 60_000
 
 export class World {
@@ -465,10 +468,15 @@ export class World {
     this.queue.push({ at: at + delay, kind: 'deliver', to: to.index, envelope, attachments })
   }
 
+  /**
+   * Keeps a message that may be attached to a later one, while it may: offers until they expire
+   * (a solver proposes only live ones), and what a challenge carries until the deal's judge deadline.
+   */
   private keep (id: string, envelope: Envelope, at: number): void {
-    const m = envelope.message as { expiry?: number, mediateDeadline?: number, matchDeadline?: number, submitWithin?: number, judgeWithin?: number, mediateWithin?: number }
-    let keepUntil = m.mediateDeadline ?? m.expiry ?? at
-    if (envelope.type === 'JobOffer') keepUntil = (m.matchDeadline ?? at) + (m.submitWithin ?? 0) + (m.judgeWithin ?? 0) + (m.mediateWithin ?? 0) + this.config.timing.proposalTtlMs
+    if (!ATTACHED.has(envelope.type)) return
+    const m = envelope.message as { expiry?: number, judgeDeadline?: number, matchDeadline?: number, submitWithin?: number, judgeWithin?: number }
+    let keepUntil = m.judgeDeadline ?? m.expiry ?? at
+    if (envelope.type === 'JobOffer') keepUntil = (m.matchDeadline ?? at) + this.config.timing.proposalTtlMs + (m.submitWithin ?? 0) + (m.judgeWithin ?? 0)
     const old = this.store.get(id)
     if (old !== undefined && old.envelope.signatures.length > envelope.signatures.length) return
     this.store.set(id, { envelope, keepUntil })

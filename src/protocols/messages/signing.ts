@@ -14,13 +14,14 @@ import { recoverSigner } from './recover-signer.ts'
 import { MESSAGE_SCHEMAS, type MessagePayloads } from './schemas.ts'
 
 let memoLimit = 4096
-/** per message type: what is known of each JSON text of a message of that type */
-const knownTexts = new Map<string, BoundedMemo<Known>>()
+/** what is known of each JSON text of a message */
+const knownTexts = new BoundedMemo<Known>(memoLimit)
 /** per domain, full or partial: the verification of each JSON text of an envelope */
 const verifications = new Map<string, BoundedMemo<Verified>>()
 
-/** What is known of one JSON text of a message. */
+/** What is known of one JSON text of a message of one type. */
 interface Known {
+  type: MessageType
   text: string
   /** what it normalises to, once it parsed (itself when it is normal) */
   normal?: Known
@@ -35,9 +36,8 @@ function memoIn<V> (memos: Map<string, BoundedMemo<V>>, name: string): BoundedMe
 }
 
 function knownText (type: MessageType, text: string): Known {
-  const memo = memoIn(knownTexts, type)
-  let known = memo.get(text)
-  if (known === undefined) memo.set(text, known = { text })
+  let known = knownTexts.get(text)
+  if (known === undefined || known.type !== type) knownTexts.set(text, known = { type, text })
   return known
 }
 
@@ -48,7 +48,8 @@ function knownText (type: MessageType, text: string): Known {
 export function setMessageMemoLimit (limit: number): number {
   const previous = memoLimit
   memoLimit = limit
-  for (const memos of [knownTexts, verifications]) for (const memo of memos.values()) memo.limit = limit
+  knownTexts.limit = limit
+  for (const memo of verifications.values()) memo.limit = limit
   return previous
 }
 

@@ -19,9 +19,9 @@ export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
 /**
  * A deal the job creator signed binds it as soon as the provider co-signs, which the provider may do
  * until the agree deadline by its own clock; its co-signature may be delivered in a grace after that
- * deadline (a provider that cannot deliver it by then drops the deal). The job creator takes the
- * deal as fallen through (and signs another) only after that grace and a margin more, so that a
- * co-signature its node took in is always stepped before the deadline's timer.
+ * deadline. The job creator takes the deal as fallen through (and signs another) only after that
+ * grace and a margin more, so that a co-signature its node took in is always stepped before the
+ * deadline's timer.
  */
 export const AGREE_GRACE_MS = DEAL_DELIVERY_GRACE_MS + 2_000
 

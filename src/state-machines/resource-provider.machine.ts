@@ -252,15 +252,6 @@ function decide (c: C, e: InputEvent): D {
         outputs: [sendOutput(`results:${dealId}`, 'ResultsSubmitted', results.message, [record.deal.jobCreator])]
       }
     }
-    case 'effect.failed': {
-      // our co-signature never reached the job creator, even in its delivery grace after the agree
-      // deadline: for the job creator the deal fell through, so it is no deal of ours either (no
-      // results owed, no claim to make); a run still going ends unused
-      const dealId = typeof e.effect === 'string' && e.effect.startsWith('cosign:') ? e.effect.slice('cosign:'.length) : ''
-      if (dealId === '') violation('UNKNOWN_EVENT', `no failure of ${String(e.effect)} is handled`)
-      dealIn(c, dealId, 'Agreed', 'ResultsSubmitted')
-      return finish(c, dealId, 'TimeoutAgree', e.at)
-    }
     case 'chain.settled': {
       // the chain's outcome is the deal's, whoever settled it: a claim of ours may have been overtaken
       const record = dealIn(c, e.dealId, ...LIVE, ...DEAL_OUTCOMES)

@@ -3,8 +3,8 @@ import type { MessageType } from './eip712-types.ts'
 /**
  * How long after its expiry (the agree deadline) a fully signed Deal may still be delivered: the
  * provider co-signs until that deadline by its own clock, and its co-signature travels after it.
- * A provider that cannot deliver it by then drops the deal; the job creator holds a deal it signed
- * open a little longer than this, so a co-signature delivered in time always counts.
+ * The job creator holds a deal it signed open a little longer than this, so a co-signature
+ * delivered in time always counts.
  */
 export const DEAL_DELIVERY_GRACE_MS = 5_000
 

@@ -46,20 +46,6 @@ describe('resource provider', () => {
     expect(r.snapshot.context.deadlines[`submit:${s.dealId}`]).toBe(s.deal.submitDeadline)
   })
 
-  test('a co-signature that never reached the job creator ends the deal: slot free again, no results owed, nothing to claim', () => {
-    const failed = (at: number): InputEvent => ({ type: 'effect.failed', effect: `cosign:${s.dealId}`, error: 'cannot deliver Deal before it expires', at })
-    for (const before of [[ev.proposal, ev.deal], toSubmitted]) {
-      const r = drive(resourceProviderMachine, input, [...before, failed(T0 + 9)])
-      expect(r.snapshot.context.deals[s.dealId]!.state).toBe('TimeoutAgree')
-      expect(r.snapshot.context.slots[0]!.dealId).toBeNull()
-      expect(Object.keys(r.snapshot.context.deadlines).filter(k => k.endsWith(s.dealId))).toEqual([])
-      expect(r.last).toEqual([expect.objectContaining({ type: 'message.publish', messageType: 'ResourceOffer' })])
-    }
-    const other = drive(resourceProviderMachine, input, [ev.proposal, ev.deal])
-    const unknown = step(resourceProviderMachine, other.snapshot, { type: 'effect.failed', effect: `results:${s.dealId}`, error: 'x', at: T0 + 9 })
-    expect(unknown.outputs).toEqual([expect.objectContaining({ type: 'input.rejected' })])
-  })
-
   test('it signs at most one deal per slot', () => {
     const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL }, job: { nonce: '2' }, proposal: { nonce: '8' } })
     const r = drive(resourceProviderMachine, input, [ev.proposal, received(other.propEnv, T0 + 1, [other.jobEnv]), ev.deal])

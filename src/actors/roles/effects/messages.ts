@@ -75,9 +75,12 @@ export function messageEffects (modules: MessageEffectsModules): Record<string, 
       const attach = Array.isArray(output.attach) ? output.attach as string[] : []
       const attachments = await Promise.all(attach.filter(id => id !== '').map(id => modules.store.require(id)))
       const to = Array.isArray(output.to) ? output.to as string[] : []
-      await Promise.all(to.map(address => deliver(address, envelope, attachments, signal)))
-      // published once its parties have it: a co-signed deal that never reached its job creator is no deal
-      if (typeof output.topic === 'string') await modules.transport.publish(output.topic, { envelope, attachments: [] })
+      // published whether or not the parties take it at once: an agreed deal is news to the mesh
+      // (solvers, mediators) and a second way to the job creator
+      const publishing = typeof output.topic === 'string' ? modules.transport.publish(output.topic, { envelope, attachments: [] }) : undefined
+      const sent = await Promise.allSettled([...to.map(address => deliver(address, envelope, attachments, signal)), ...(publishing === undefined ? [] : [publishing])])
+      const failed = sent.find(r => r.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
     }
   }
 }

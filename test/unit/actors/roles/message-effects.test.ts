@@ -61,7 +61,7 @@ describe('message effects', () => {
     await h.log.close()
   })
 
-  it('keep delivering a co-signed deal through the grace after its expiry, and do not publish a deal its job creator never got', async () => {
+  it('keep delivering a co-signed deal through the grace after its expiry, and publish it even when its party is unreachable', async () => {
     const s = scenario()
     const h = await harness(Infinity, parties.resourceProvider)
     const cosign = h.effects['message.send']!({
@@ -72,7 +72,8 @@ describe('message effects', () => {
     // tried until the grace after the agree deadline (the deal's expiry), not just until it
     expect(h.clock()).toBeGreaterThan(s.deal.agreeDeadline)
     expect(h.clock()).toBeLessThanOrEqual(s.deal.agreeDeadline + DEAL_DELIVERY_GRACE_MS)
-    expect(h.published).toEqual([])
+    expect(h.published).toHaveLength(1)
+    expect(h.published[0]!.envelope.signatures).toHaveLength(2)
     await h.log.close()
   })
 })

@@ -142,19 +142,36 @@ interface OfferTraits {
   solvers: string[]
   mediators: string[]
   priceNum: number
+  /** priceNum is the price exactly */
+  exact: boolean
+  /** offers with the same terms number match the same jobs: all they differ in is age and id */
+  terms: number
 }
 
 const offerTraits = new WeakMap<MatchableOffer, OfferTraits>()
+const termsNumbers = new Map<string, number>()
+let lastTerms = 0
 
 function traitsOf (offer: MatchableOffer): OfferTraits {
   let traits = offerTraits.get(offer)
   if (traits === undefined) {
     const shape = `${offer.cpu}|${offer.gpu}|${offer.gpuVramMb}|${offer.ramMb}|${offer.diskMb}`
+    const solvers = lower(offer.trustedSolvers)
+    const mediators = lower(offer.trustedMediators)
+    const priceNum = Number(offer.price)
+    const termsKey = JSON.stringify([shape, offer.modules, String(offer.price), mediators, solvers])
+    let terms = termsNumbers.get(termsKey)
+    if (terms === undefined) {
+      if (termsNumbers.size >= 4096) termsNumbers.clear() // numbers are never reused
+      termsNumbers.set(termsKey, terms = ++lastTerms)
+    }
     traits = {
       groups: (offer.modules.length === 0 ? [ANY_MODULE] : offer.modules).map(bucket => ({ bucket, key: `${bucket}|${shape}` })),
-      solvers: lower(offer.trustedSolvers),
-      mediators: lower(offer.trustedMediators),
-      priceNum: Number(offer.price)
+      solvers,
+      mediators,
+      priceNum,
+      exact: Number.isSafeInteger(priceNum) && BigInt(priceNum) === offer.price,
+      terms
     }
     offerTraits.set(offer, traits)
   }
@@ -271,24 +288,34 @@ export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (o
   for (const job of [...jobs].sort(compareJobs)) {
     if (!trusts(job.trustedSolvers, s)) continue
     const jobMediators = new Set(lower(job.trustedMediators))
-    let best: O | undefined
-    let bestPriceNum = 0
+    const fitting = new Map<number, boolean>()
+    let best: { offer: O, traits: OfferTraits } | undefined
     for (const offer of offers) {
       if (taken.has(offer)) continue
       const traits = traitsOf(offer)
-      if (!traits.solvers.includes(s) || !covers(offer, job) || offer.price > job.maxPrice) continue
-      if (!traits.groups.some(g => g.bucket === ANY_MODULE || g.bucket === job.moduleRepo)) continue
-      if (!traits.mediators.some(m => jobMediators.has(m))) continue
-      // the book's order: cheapest (as a number, then exactly), then oldest, then smallest id
-      if (best !== undefined && (traits.priceNum > bestPriceNum || (traits.priceNum === bestPriceNum && compareOffers(offer, best) >= 0))) continue
-      best = offer
-      bestPriceNum = traits.priceNum
+      let fits = fitting.get(traits.terms)
+      if (fits === undefined) fitting.set(traits.terms, fits = fitsJob(offer, traits, job, s, jobMediators))
+      if (fits && (best === undefined || before(offer, traits, best.offer, best.traits))) best = { offer, traits }
     }
     if (best === undefined) continue
-    taken.add(best)
-    out.push({ job, offer: best, mediators: commonMediators(job, best) })
+    taken.add(best.offer)
+    out.push({ job, offer: best.offer, mediators: commonMediators(job, best.offer) })
   }
   return out
+}
+
+function fitsJob (offer: MatchableOffer, traits: OfferTraits, job: MatchableJob, solver: string, jobMediators: Set<string>): boolean {
+  return traits.solvers.includes(solver) && covers(offer, job) && offer.price <= job.maxPrice &&
+    traits.groups.some(g => g.bucket === ANY_MODULE || g.bucket === job.moduleRepo) &&
+    traits.mediators.some(m => jobMediators.has(m))
+}
+
+/** The book's order: cheapest (as a number, then exactly), then oldest, then smallest id. */
+function before (a: MatchableOffer, ta: OfferTraits, b: MatchableOffer, tb: OfferTraits): boolean {
+  if (ta.priceNum !== tb.priceNum) return ta.priceNum < tb.priceNum
+  if (!ta.exact || !tb.exact) return compareOffers(a, b) < 0
+  if (a.receivedAt !== b.receivedAt) return a.receivedAt < b.receivedAt
+  return a.id < b.id
 }
 
 function covers (shape: MachineSpec, job: MachineSpec): boolean {

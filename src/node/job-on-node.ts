@@ -133,7 +133,8 @@ export async function followOnNode (
  * A job offer is flood-published to the subscribers this node knows when it publishes, and what
  * matters is that the solvers it trusts hear it: wait until one of them has subscribed (15 s at
  * most), then briefly for the others, so the offer reaches each of them directly and not a hop
- * later through a peer that happened to subscribe first.
+ * later through a peer that happened to subscribe first. Trusted solvers it met but is no longer
+ * connected to are dialled again first.
  */
 async function waitForGossipPeers (node: LilypadNode, network: string, solvers: string[], graceMs = 1_000): Promise<void> {
   const topic = gossipTopic(network, 'job-offers')
@@ -141,6 +142,12 @@ async function waitForGossipPeers (node: LilypadNode, network: string, solvers: 
   const heard = (): number => node.mesh.libp2p.services.pubsub.getSubscribers(topic)
     .filter(peer => trusted.size === 0 || trusted.has(addressOfPeer(peer)?.toLowerCase() ?? '')).length
   const wanted = Math.max(1, trusted.size)
+  // a long-running node may have lost its connection to a solver it met: dial those it knows again
+  const libp2p = node.mesh.libp2p
+  for (const peer of await libp2p.peerStore.all()) {
+    const address = addressOfPeer(peer.id)?.toLowerCase()
+    if (address !== undefined && trusted.has(address) && libp2p.getConnections(peer.id).length === 0) libp2p.dial(peer.id).catch(() => undefined)
+  }
   const started = Date.now()
   let firstAt: number | undefined
   while (Date.now() - started < 15_000) {

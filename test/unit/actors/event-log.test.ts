@@ -19,6 +19,15 @@ async function all (log: EventLog, from = 1) {
   return out
 }
 
+/** Changes a stored record's text behind the log's back (a raw LevelDB put). */
+async function tamper (dir: string, seq: number, from: string, to: string): Promise<void> {
+  const raw = new Level<string, string>(dir, { valueEncoding: 'utf8' })
+  const bucket = raw.sublevel<string, string>(Bucket.records, { valueEncoding: 'utf8' })
+  const value = (await bucket.get(seqKey(seq)))!
+  await bucket.put(seqKey(seq), value.replace(from, to))
+  await raw.close()
+}
+
 describe('canonical JSON', () => {
   it('sorts keys at every depth and drops undefined members, whatever the insertion order', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, 'x', null], c: true }, u: undefined })).toBe('{"a":{"c":true,"d":[1,"x",null]},"b":1}')
@@ -118,11 +127,7 @@ describe('EventLog', () => {
     const log = await EventLog.open(dir)
     await log.append(Array.from({ length: 5 }, (_, i) => ({ type: 'x', data: { i } })))
     await log.close()
-    const raw = new Level<string, string>(dir, { valueEncoding: 'utf8' })
-    const bucket = raw.sublevel<string, string>(Bucket.records, { valueEncoding: 'utf8' })
-    const value = (await bucket.get(seqKey(4)))!
-    await bucket.put(seqKey(4), value.replace('"i":2', '"i":7'))
-    await raw.close()
+    await tamper(dir, 4, '"i":2', '"i":7')
     const reopened = await EventLog.open(dir)
     await expect(all(reopened)).rejects.toMatchObject({ code: 'ERR_LOG_HASH', seq: 4 })
     await reopened.close()
@@ -138,11 +143,7 @@ describe('EventLog', () => {
     expect(range).toEqual(Array.from({ length: 1004 }, (_, i) => i + 999))
     for await (const r of log.read(1)) if (r.seq === 1500) break
     await log.close()
-    const raw = new Level<string, string>(dir, { valueEncoding: 'utf8' })
-    const bucket = raw.sublevel<string, string>(Bucket.records, { valueEncoding: 'utf8' })
-    const value = (await bucket.get(seqKey(1500)))!
-    await bucket.put(seqKey(1500), value.replace('"i":1498', '"i":1497'))
-    await raw.close()
+    await tamper(dir, 1500, '"i":1498', '"i":1497')
     const reopened = await EventLog.open(dir)
     const seen: number[] = []
     await expect((async () => { for await (const r of reopened.read(1)) seen.push(r.seq) })()).rejects.toMatchObject({ code: 'ERR_LOG_HASH', seq: 1500 })

@@ -22,6 +22,7 @@ import { DirectPenalties, peerScoreParams, SCORE_THRESHOLDS } from './scoring.ts
 import { SeenCache } from './seen-cache.ts'
 import { fetchOffers, serveOffers } from './offer-sync.ts'
 import { gossipMessageId, gossipTopic, OFFER_TOPICS, TOPIC_MESSAGE_TYPE, TOPIC_NAMES, type TopicName } from './topics.ts'
+import { watchGossipLinks } from './gossip-link-watch.ts'
 import { GossipValidationAdapter, type ValidationCounter } from './validation-adapter.ts'
 import { remember } from './validators.ts'
 
@@ -56,6 +57,8 @@ export interface MeshNodeOptions {
   syncOnConnect?: boolean
   /** most offers taken from one peer's sync (default 2000) */
   maxSyncOffers?: number
+  /** how often connected peers are checked for a gossip link gossipsub lost (default 5 s; 0: never) */
+  gossipLinkCheckMs?: number
   /** gossipsub settings to override (e.g. heartbeat interval, seen TTL) */
   gossip?: Partial<GossipsubOpts>
   now?: () => number
@@ -274,6 +277,15 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     }
   }, options.reannounceIntervalMs ?? 150_000)
   reannounce.unref()
+  const linkCheckMs = options.gossipLinkCheckMs ?? 5_000
+  const linkWatch = linkCheckMs > 0
+    ? watchGossipLinks(libp2p, pubsub, {
+      intervalMs: linkCheckMs,
+      // connections are timed by the wall clock, whatever clock messages are checked against
+      now: Date.now,
+      onRepair: peer => { onError(new Error(`gossip with ${peer.toString()} was lost on an open connection: reconnecting`), 'gossip link watch') }
+    })
+    : undefined
 
   const node: MeshNode = {
     peerId: libp2p.peerId,
@@ -328,6 +340,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     stop: async () => {
       stopping = true
       clearInterval(reannounce)
+      linkWatch?.stop()
       libp2p.removeEventListener('peer:identify', onIdentify as never)
       libp2p.removeEventListener('peer:discovery', onDiscovery)
       await libp2p.stop()

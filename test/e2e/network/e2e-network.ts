@@ -66,7 +66,9 @@ export async function startE2eNetwork (options: Omit<DevnetOptions, 'dir' | 'mir
     },
     stop: async () => {
       await devnet.stop()
-      await rm(root, { recursive: true, force: true })
+      // LILYPAD_E2E_KEEP=1 keeps every node's data directory and node.log for a look afterwards
+      if (process.env.LILYPAD_E2E_KEEP === undefined) await rm(root, { recursive: true, force: true })
+      else console.log(`e2e network kept at ${root}`)
     }
   }
 }

@@ -10,7 +10,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, type GossipsubOpts } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { ConnectionGater, Libp2p } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
@@ -47,7 +47,7 @@ export interface Libp2pNodeOptions {
   gossip?: Partial<GossipsubOpts>
 }
 
-export type Libp2pNode = Libp2p<{ pubsub: GossipSub, identify: unknown, ping: unknown }>
+export type Libp2pNode = Libp2p<{ pubsub: GossipSub, identify: unknown, identifyPush: unknown, ping: unknown }>
 
 export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Libp2pNode> {
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
@@ -71,6 +71,9 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Lib
     },
     services: {
       identify: identify(),
+      // protocols a node serves after its peers identified it (the results exchange starts after
+      // the mesh) reach them too: without it a peer never sends bitswap wants on that connection
+      identifyPush: identifyPush(),
       ping: ping(),
       pubsub: gossipsub(options.gossip),
       ...(options.peerRouting !== undefined

@@ -56,4 +56,22 @@ describe('results fetcher', () => {
     expect(await fetching).toBe(true)
     expect(await readFile(join(creatorExchange.downloadDir('deal-1'), 'stdout'), 'utf8')).toBe('moo\n')
   }, 60_000)
+
+  it('gets results from a holder whose exchange started after it connected (identify push tells the protocol)', async () => {
+    const creator = await meshNode(2, { syncOnConnect: false })
+    const creatorExchange = await withExchange(creator)
+    // a node connects as its mesh starts, and its results exchange starts after that
+    const holder = await meshNode(1, { syncOnConnect: false })
+    await holder.dial(creator.multiaddrs()[0]!.toString())
+    await waitFor(() => creator.libp2p.getPeers().length === 1, 5000, 'the connection')
+    await sleep(300)
+    const holderExchange = await withExchange(holder)
+    const dir = join(await tempDir(), 'results')
+    await mkdir(dir)
+    await writeFile(join(dir, 'stdout'), 'late\n')
+    const cid = await holderExchange.store.add(dir)
+
+    await creatorExchange.fetch(cid, { dealId: 'deal-2', timeoutMs: 10_000 })
+    expect(await readFile(join(creatorExchange.downloadDir('deal-2'), 'stdout'), 'utf8')).toBe('late\n')
+  }, 60_000)
 })

@@ -95,8 +95,10 @@ async function main (): Promise<void> {
     })
   })
   // the outputs of the last step (an acceptance, a claim) must be carried out before stopping; a
-  // claim is done when the chain has settled the deal, which may wait for another party's claim
-  for (let i = 0; i < 1800 && runtime.pendingOutputs().some(p => p.stream === jobStream); i++) await sleep(100)
+  // claim is done when the chain has settled the deal, which may wait for another party's claim.
+  // A results fetch still running is moot once the deal is final (its judge deadline passed)
+  const owed = (): boolean => runtime.pendingOutputs().some(p => p.stream === jobStream && p.output.type !== 'results.fetch')
+  for (let i = 0; i < 1800 && owed(); i++) await sleep(100)
   const final = latest ?? ended
   let settled = false
   if (final.dealId !== null && final.deal !== null) {

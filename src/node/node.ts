@@ -22,6 +22,13 @@ import { MeshTransport } from './mesh-transport.ts'
 import { resultsFetcher } from './results-fetcher.ts'
 import { assertFaultAllowed, recordFault, type Fault } from './faults.ts'
 
+/**
+ * A node's solver matches a new job or offer this long after it arrives (the machine's default,
+ * 50 ms, is for the simulator): messages of one burst still meet in one round, and a job is not
+ * kept waiting on the critical path of `lilypad run`.
+ */
+const SOLVER_BATCH_DELAY_MS = 10
+
 export interface ChainOptions {
   rpcUrl: string
   settlementAddress: string
@@ -141,7 +148,7 @@ export class LilypadNode {
         roles: options.roles,
         domain,
         resourceProvider: { slots },
-        solver: options.solver,
+        solver: options.solver === undefined ? undefined : { batchDelayMs: SOLVER_BATCH_DELAY_MS, ...options.solver },
         mediator: options.mediator
       }, {
         log,

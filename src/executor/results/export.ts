@@ -8,6 +8,10 @@ import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 import { cidOfPath } from './cid.ts'
 import { ResultsError } from './errors.ts'
+import { prefetchDag } from './prefetch.ts'
+
+/** Bytes of blocks fetched beyond `maxBytes` of content: the DAG's folders and file nodes. */
+const PREFETCH_ALLOWANCE = 1024 * 1024
 
 export interface ExportOptions {
   /** most bytes of file content written; more aborts the export */
@@ -46,6 +50,8 @@ export async function exportVerified (cid: CID, blockstore: Pick<Blockstore, 'ge
     }
   }
   try {
+    // blocks may carry a little framing beyond the content the limit is about
+    await prefetchDag(cid, blockstore, { maxBytes: options.maxBytes + PREFETCH_ALLOWANCE, signal: options.signal })
     const root = await exporter(cid, blockstore, { signal: options.signal })
     // a folder's contents go straight into dest; a single file becomes dest/result
     const top = root.type === 'directory' ? dest : join(dest, 'result')

@@ -2,9 +2,10 @@ import { Level } from 'level'
 import type { AbstractSublevel } from 'abstract-level'
 import type { Json } from '../../state-machines/contract.ts'
 import { Bucket, seqKey } from './keys.ts'
-import { GENESIS_PREV, LOG_SCHEMA_VERSION, LogIntegrityError, openRecord, sealRecord, type LogRecord } from './record.ts'
+import { GENESIS_PREV, LOG_SCHEMA_VERSION, LogIntegrityError, decodeRecord, hashMismatch, openRecord, sealRecord, type LogRecord } from './record.ts'
 import { signCheckpoint, type LogSigner } from './checkpoint.ts'
 import { SnapshotStore } from './snapshot-store.ts'
+import { HashChecker } from './hash-checker.ts'
 
 export interface AppendEntry {
   type: string
@@ -26,6 +27,11 @@ export interface EventLogOptions {
    * is written, and appends are refused. For audits.
    */
   inspect?: boolean
+  /**
+   * Reads of at least this many records check the records' hashes on a worker thread (a second
+   * core) while they are decoded here (Infinity: never).
+   */
+  hashWorkerFrom?: number
 }
 
 export const RecordType = {
@@ -44,6 +50,8 @@ export type StringBucket = AbstractSublevel<Db, string | Buffer | Uint8Array, st
 
 /** Records read from the database at a time. */
 const READ_PAGE = 1000
+/** shorter reads keep to this thread: the hash worker is a thread and some 10 MB, and takes some 40 ms to start */
+const HASH_WORKER_FROM = 5 * READ_PAGE
 
 /**
  * The node's append-only, hash-chained event log in LevelDB. Appends are serialised and each is
@@ -55,6 +63,8 @@ export class EventLog {
   private last: LogRecord | undefined
   private headSeq = 0
   private closed = false
+  /** started by the first read long enough to use it; null when it could not start */
+  private hashes: HashChecker | null | undefined
 
   private constructor (
     private readonly db: Db,
@@ -79,6 +89,7 @@ export class EventLog {
       now: options.now ?? Date.now,
       sync: options.sync ?? false,
       inspect: options.inspect ?? false,
+      hashWorkerFrom: options.hashWorkerFrom ?? HASH_WORKER_FROM,
       signer: options.signer
     })
     for await (const [key, value] of records.iterator({ reverse: true, limit: 1 })) {
@@ -196,23 +207,34 @@ export class EventLog {
     let prevHash = from <= 1 ? GENESIS_PREV : (await this.get(from - 1))?.hash
     if (prevHash === undefined) throw new LogIntegrityError('ERR_LOG_SEQ', from - 1, 'is missing')
     let expected = from
+    const hashes = end - from + 1 >= this.options.hashWorkerFrom ? this.hashChecker() : undefined
     // values only, from the root database (each record holds its seq), in pages of up to
     // READ_PAGE records: classic-level otherwise ends a page at 16 KiB, some 40 records
     const prefix = this.records.prefix
     const iterator = this.db.iterator({
       gte: prefix + seqKey(from), lte: prefix + seqKey(end), keys: false, highWaterMarkBytes: READ_PAGE * 1024
     })
-    // the next page is read (off the main thread) while this one is checked
+    // the next page is read (off the main thread) while this one is checked; with the hash worker,
+    // the page after this one is read first, so that the worker checks it while this one is decoded
     let next = iterator.nextv(READ_PAGE)
+    const take = async (): Promise<{ texts: string[], verdict?: Promise<number> } | undefined> => {
+      const entries = await next
+      if (entries.length === 0) return undefined
+      next = iterator.nextv(READ_PAGE)
+      const texts = entries.map(([, value]) => value)
+      return { texts, verdict: hashes?.check(texts) }
+    }
     try {
-      while (true) {
-        const entries = await next
-        if (entries.length === 0) break
-        next = iterator.nextv(READ_PAGE)
+      let page = await take()
+      while (page !== undefined) {
+        const following = hashes === undefined ? undefined : await take()
+        const { texts, verdict } = page
+        const first = expected
         const records: LogRecord[] = []
+        let failure: unknown
         try {
-          for (const [, value] of entries) {
-            const record = openRecord(value, expected)
+          for (const text of texts) {
+            const record = verdict === undefined ? openRecord(text, expected) : decodeRecord(text, expected)
             if (record.prev !== prevHash) {
               throw new LogIntegrityError('ERR_LOG_CHAIN', expected, 'does not link to the record before it')
             }
@@ -221,10 +243,20 @@ export class EventLog {
             expected++
           }
         } catch (err) {
-          if (records.length > 0) yield records
-          throw err
+          failure = err
         }
-        yield records
+        if (verdict !== undefined) {
+          // openRecord checks a record's hash after every other check of it, and its link after that
+          const bad = await verdict
+          const chainBreak = failure instanceof LogIntegrityError && failure.code === 'ERR_LOG_CHAIN'
+          if (bad >= 0 && (bad < records.length || (bad === records.length && chainBreak))) {
+            failure = hashMismatch(first + bad)
+            records.length = bad
+          }
+        }
+        if (records.length > 0) yield records
+        if (failure !== undefined) throw failure
+        page = hashes === undefined ? await take() : following
       }
     } finally {
       await next.catch(() => undefined)
@@ -233,10 +265,16 @@ export class EventLog {
     if (expected <= end) throw new LogIntegrityError('ERR_LOG_SEQ', expected, 'is missing')
   }
 
+  private hashChecker (): HashChecker | undefined {
+    if (this.hashes === undefined && !this.closed) this.hashes = HashChecker.start() ?? null
+    return this.hashes ?? undefined
+  }
+
   async close (): Promise<void> {
     if (this.closed) return
     await this.tail
     this.closed = true
+    await this.hashes?.close()
     await this.db.close()
   }
 }

@@ -54,6 +54,9 @@ export function sealRecord (body: UnsealedRecord): { record: LogRecord, stored: 
 }
 
 const HASH_MEMBER = '"hash":"'
+const HASH_HEX_LENGTH = 64
+/** `"hash":"<64 hex>",` */
+const HASH_MEMBER_LENGTH = HASH_MEMBER.length + HASH_HEX_LENGTH + 2
 
 /**
  * Decodes a stored record and checks its hash against the exact stored bytes. The hashed body is
@@ -62,6 +65,33 @@ const HASH_MEMBER = '"hash":"'
  * follow it, and none of them can hold that text.
  */
 export function openRecord (stored: string, expectedSeq: number): LogRecord {
+  const record = decode(stored, expectedSeq)
+  if (bodyHash(stored, hashMemberAt(stored, record, expectedSeq)) !== record.hash) throw hashMismatch(expectedSeq)
+  return record
+}
+
+/**
+ * Every check of openRecord but its last, the hash itself, which the caller makes apart (with
+ * storedHashHolds, or as the hash worker does).
+ */
+export function decodeRecord (stored: string, expectedSeq: number): LogRecord {
+  const record = decode(stored, expectedSeq)
+  hashMemberAt(stored, record, expectedSeq)
+  return record
+}
+
+/** Whether the hash member of a stored record holds the hash of the rest of its text. */
+export function storedHashHolds (stored: string): boolean {
+  const at = stored.lastIndexOf(HASH_MEMBER)
+  const stated = stored.slice(at + HASH_MEMBER.length, at + HASH_MEMBER.length + HASH_HEX_LENGTH)
+  return at >= 0 && bodyHash(stored, at) === stated
+}
+
+export function hashMismatch (seq: number): LogIntegrityError {
+  return new LogIntegrityError('ERR_LOG_HASH', seq, 'hash does not match the stored content')
+}
+
+function decode (stored: string, expectedSeq: number): LogRecord {
   let record: LogRecord
   try {
     record = JSON.parse(stored) as LogRecord
@@ -78,13 +108,19 @@ export function openRecord (stored: string, expectedSeq: number): LogRecord {
   if (record.seq !== expectedSeq) {
     throw new LogIntegrityError('ERR_LOG_SEQ', expectedSeq, `holds seq ${record.seq}`)
   }
+  return record
+}
+
+/** Where the record's hash member starts, checking that it is where canonical form puts it. */
+function hashMemberAt (stored: string, record: LogRecord, expectedSeq: number): number {
   const at = stored.lastIndexOf(HASH_MEMBER)
   const end = at + HASH_MEMBER.length + record.hash.length
-  if (at < 0 || record.hash.length !== 64 || stored.slice(at + HASH_MEMBER.length, end) !== record.hash || stored.slice(end, end + 2) !== '",') {
+  if (at < 0 || record.hash.length !== HASH_HEX_LENGTH || stored.slice(at + HASH_MEMBER.length, end) !== record.hash || stored.slice(end, end + 2) !== '",') {
     throw new LogIntegrityError('ERR_LOG_HASH', expectedSeq, 'stored value is not in canonical form')
   }
-  if (sha256Hex(stored.slice(0, at) + stored.slice(end + 2)) !== record.hash) {
-    throw new LogIntegrityError('ERR_LOG_HASH', expectedSeq, 'hash does not match the stored content')
-  }
-  return record
+  return at
+}
+
+function bodyHash (stored: string, memberAt: number): string {
+  return sha256Hex(stored.slice(0, memberAt) + stored.slice(memberAt + HASH_MEMBER_LENGTH))
 }

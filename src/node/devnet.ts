@@ -106,7 +106,9 @@ function spawnNode (name: string, args: (restart: StartedNode | undefined) => st
   let last: StartedNode | undefined
   const launch = async (): Promise<StartedNode> => {
     await rm(infoFile, { force: true })
-    child = spawn(process.execPath, args(last), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // LILYPAD_NODE_CPU_PROF=<dir>: each node process writes a V8 CPU profile there when it stops
+    const profile = env.LILYPAD_NODE_CPU_PROF !== undefined && env.LILYPAD_NODE_CPU_PROF !== '' ? ['--cpu-prof', `--cpu-prof-dir=${env.LILYPAD_NODE_CPU_PROF}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`] : []
+    child = spawn(process.execPath, [...profile, ...args(last)], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     // every start of the node appends its output to one file beside its data, to read after a crash
     const logFile = createWriteStream(join(dirname(infoFile), 'node.log'), { flags: 'a' })
     child.stdout!.pipe(logFile)

@@ -26,13 +26,15 @@ export async function prefetchDag (root: CID, blockstore: Pick<Blockstore, 'get'
     const next: CID[] = []
     for (let i = 0; i < level.length; i += BATCH) {
       await Promise.all(level.slice(i, i + BATCH).map(async cid => {
+        // only a folder or file node is decoded for its links; a leaf's bytes are just counted
+        const links = cid.code === dagPb.code
         const chunks: Uint8Array[] = []
         for await (const chunk of blockstore.get(cid, { signal: options.signal })) {
           bytes += chunk.length
           if (bytes > options.maxBytes) throw new ResultsError('RESULTS_TOO_LARGE', `results ${root} hold more than ${options.maxBytes} bytes of blocks`)
-          chunks.push(chunk)
+          if (links) chunks.push(chunk)
         }
-        if (cid.code !== dagPb.code) return
+        if (!links) return
         for (const link of dagPb.decode(Buffer.concat(chunks)).Links) {
           const key = link.Hash.toString()
           if (seen.has(key)) continue

@@ -3,7 +3,6 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 export interface GossipLinkWatchOptions {
   /** how often connections are compared with the peers gossipsub knows */
   intervalMs: number
-  now: () => number
   /** a peer found deaf twice in a row, about to be reconnected */
   onRepair: (peer: PeerId) => void
 }
@@ -26,7 +25,8 @@ export function watchGossipLinks (libp2p: Libp2p, pubsub: GossipRouter, options:
   let busy = false
   const check = async (): Promise<void> => {
     const known = new Set(pubsub.getPeers().map(p => p.toString()))
-    const settledBefore = options.now() - options.intervalMs
+    // connections are timed by the wall clock, whatever clock the node checks messages against
+    const settledBefore = Date.now() - options.intervalMs
     const found = new Map<string, PeerId>()
     for (const connection of libp2p.getConnections()) {
       const peer = connection.remotePeer

@@ -281,8 +281,6 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   const linkWatch = linkCheckMs > 0
     ? watchGossipLinks(libp2p, pubsub, {
       intervalMs: linkCheckMs,
-      // connections are timed by the wall clock, whatever clock messages are checked against
-      now: Date.now,
       onRepair: peer => { onError(new Error(`gossip with ${peer.toString()} was lost on an open connection: reconnecting`), 'gossip link watch') }
     })
     : undefined

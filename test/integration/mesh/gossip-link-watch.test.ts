@@ -29,12 +29,18 @@ describe('gossip link watch', () => {
   const subscribed = (node: MeshNode, peer: MeshNode): boolean =>
     node.libp2p.services.pubsub.getSubscribers(topic(node)).some(p => p.equals(peer.peerId))
 
-  it('finds a peer gossipsub lost while connected and reconnects it, so that its gossip arrives again', async () => {
-    const a = await meshNode(1, { gossipLinkCheckMs: 300 })
-    const b = await meshNode(2, { gossipLinkCheckMs: 300 })
+  /** Two nodes, each checking its links every `checkMs` (0: no watch), connected and subscribed to each other. */
+  async function connectedPair (checkA: number, checkB: number): Promise<[MeshNode, MeshNode]> {
+    const a = await meshNode(1, { gossipLinkCheckMs: checkA })
+    const b = await meshNode(2, { gossipLinkCheckMs: checkB })
     nodes.push(a, b)
     await a.dial(b.multiaddrs()[0]!)
     await waitFor(() => subscribed(a, b) && subscribed(b, a), 5000, 'both subscriptions')
+    return [a, b]
+  }
+
+  it('finds a peer gossipsub lost while connected and reconnects it, so that its gossip arrives again', async () => {
+    const [a, b] = await connectedPair(300, 300)
 
     // the reset stream fails to read on b, which drops a from gossipsub, connection and all open
     expect(resetPubsubStreams(a, b)).toBeGreaterThan(0)
@@ -48,11 +54,7 @@ describe('gossip link watch', () => {
   }, 30_000)
 
   it('without the watch, the peer stays lost while the connection lasts', async () => {
-    const a = await meshNode(1, { gossipLinkCheckMs: 0 })
-    const b = await meshNode(2, { gossipLinkCheckMs: 0 })
-    nodes.push(a, b)
-    await a.dial(b.multiaddrs()[0]!)
-    await waitFor(() => subscribed(a, b) && subscribed(b, a), 5000, 'both subscriptions')
+    const [a, b] = await connectedPair(0, 0)
     resetPubsubStreams(a, b)
     await waitFor(() => !subscribed(b, a), 5000, 'gossipsub forgetting the peer')
     await sleep(1500)
@@ -61,11 +63,7 @@ describe('gossip link watch', () => {
   }, 30_000)
 
   it('leaves alone a peer gossipsub knows', async () => {
-    const a = await meshNode(1, { gossipLinkCheckMs: 100 })
-    const b = await meshNode(2, { gossipLinkCheckMs: 0 })
-    nodes.push(a, b)
-    await a.dial(b.multiaddrs()[0]!)
-    await waitFor(() => subscribed(a, b), 5000, 'the subscription')
+    const [a, b] = await connectedPair(100, 0)
     const connection = a.libp2p.getConnections(b.peerId)[0]!
     await sleep(600)
     expect(a.libp2p.getConnections(b.peerId).map(c => c.id)).toEqual([connection.id])

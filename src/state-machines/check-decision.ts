@@ -3,7 +3,7 @@
  * 2^256, below the check rate p. Deterministic on replay; the provider, not knowing the secret,
  * cannot predict it.
  */
-import { keccak_256 } from '@noble/hashes/sha3.js'
+import { keccak256 } from '../protocols/messages/keccak.ts'
 import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js'
 
 const SCALE = 1_000_000n
@@ -12,7 +12,7 @@ const BYTES32 = /^0x[0-9a-fA-F]{64}$/
 /** keccak256 of the two 32-byte values packed (as Solidity's abi.encodePacked(bytes32, bytes32)), as a number. */
 export function checkDraw (dealId: string, secret: string): bigint {
   if (!BYTES32.test(dealId) || !BYTES32.test(secret)) throw new TypeError('a check draw takes a deal id and a secret of 32 bytes each')
-  return BigInt('0x' + bytesToHex(keccak_256(concatBytes(hexToBytes(dealId.slice(2)), hexToBytes(secret.slice(2))))))
+  return BigInt('0x' + bytesToHex(keccak256(concatBytes(hexToBytes(dealId.slice(2)), hexToBytes(secret.slice(2))))))
 }
 
 export function shouldCheck (dealId: string, secret: string, checkRate: number): boolean {

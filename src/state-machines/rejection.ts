@@ -1,5 +1,5 @@
 /** Why a machine refused an input. Refused inputs change nothing and are reported as an output. */
-import { keccak_256 } from '@noble/hashes/sha3.js'
+import { keccak256 } from '../protocols/messages/keccak.ts'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { isMessageError, type MessageErrorCode } from '../protocols/messages/errors.ts'
 import type { InputEvent, MachineOutput } from './contract.ts'
@@ -47,7 +47,7 @@ export function rejectedOutput (event: InputEvent, err: unknown): MachineOutput 
   const envelope = event.envelope as { type?: unknown } | undefined
   return {
     type: INPUT_REJECTED,
-    id: `rejected:${event.at}:${bytesToHex(keccak_256(utf8ToBytes(JSON.stringify(event)))).slice(0, 16)}`,
+    id: `rejected:${event.at}:${bytesToHex(keccak256(utf8ToBytes(JSON.stringify(event)))).slice(0, 16)}`,
     code,
     reason: (err as Error).message,
     eventType: event.type,

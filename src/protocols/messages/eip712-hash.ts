@@ -9,7 +9,7 @@
  * handle (a hex number, a missing field, an address with a bad checksum, a lone surrogate in a
  * string) goes to ethers instead, so odd input gets ethers' own result or error.
  */
-import { keccak_256 } from '@noble/hashes/sha3.js'
+import { keccak256 } from './keccak.ts'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { TypedDataEncoder } from 'ethers'
 import { EIP712_TYPES, encodeTypeString, typesFor, type LilypadDomain, type MessageType } from './eip712-types.ts'
@@ -86,7 +86,7 @@ function hasValidChecksum (address: string): boolean {
   const lower = hex.toLowerCase()
   if (hex === lower || hex === hex.toUpperCase()) return true
   if (checksummed.has(address)) return true
-  const hash = keccak_256(utf8.encode(lower))
+  const hash = keccak256(utf8.encode(lower))
   for (let i = 0; i < 40; i++) {
     const c = hex.charCodeAt(i)
     if (c < 0x41) continue // a digit
@@ -129,7 +129,7 @@ function stringHash (value: unknown): Uint8Array {
   if (typeof value !== 'string') throw unsupported
   return memoised(`string:${value}`, () => {
     if (SURROGATE.test(value)) throw unsupported
-    return keccak_256(utf8.encode(value))
+    return keccak256(utf8.encode(value))
   })
 }
 
@@ -153,7 +153,7 @@ function arrayWriter (type: string, element: WordWriter): WordWriter {
   const hash = (value: unknown[]): Uint8Array => {
     const words = new Uint8Array(value.length * WORD)
     for (let i = 0; i < value.length; i++) element(value[i], words, i * WORD)
-    return keccak_256(words)
+    return keccak256(words)
   }
   return (value, out, at) => {
     if (!Array.isArray(value)) throw unsupported
@@ -175,7 +175,7 @@ interface StructEncoder {
 }
 
 const STRUCTS = new Map<string, StructEncoder>(Object.entries(EIP712_TYPES).map(([type, fields]) => [type, {
-  typeHash: keccak_256(utf8.encode(encodeTypeString(type as MessageType))),
+  typeHash: keccak256(utf8.encode(encodeTypeString(type as MessageType))),
   fields: fields.map(f => ({ name: f.name, write: writerFor(f.type) }))
 }]))
 
@@ -187,7 +187,7 @@ function structHash (struct: StructEncoder, message: Record<string, unknown>): U
     const field = struct.fields[i] as StructEncoder['fields'][number]
     field.write(message[field.name], encoded, (i + 1) * WORD)
   }
-  return keccak_256(encoded)
+  return keccak256(encoded)
 }
 
 const separators = new Map<string, Uint8Array>()
@@ -221,5 +221,5 @@ export function hashTypedMessage (domain: LilypadDomain, type: MessageType, mess
   digestInput[1] = 0x01
   digestInput.set(domainSeparator(domain), 2)
   digestInput.set(struct, 2 + WORD)
-  return '0x' + bytesToHex(keccak_256(digestInput))
+  return '0x' + bytesToHex(keccak256(digestInput))
 }

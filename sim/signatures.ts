@@ -15,7 +15,7 @@ import { lilypadDomain, type LilypadDomain, type MessageType } from '../src/prot
 import { signersOf, type Envelope } from '../src/protocols/messages/envelope.ts'
 import { MessageError } from '../src/protocols/messages/errors.ts'
 import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
-import { checkedPayload, messageId, setMessageMemoLimit, signMessage } from '../src/protocols/messages/signing.ts'
+import { checkedPayload, messageId, setMessageMemoLimit, setSharedPayloads, signMessage } from '../src/protocols/messages/signing.ts'
 import type { DomainJson } from '../src/state-machines/index.ts'
 import type { Identity } from './identities.ts'
 
@@ -38,7 +38,7 @@ export class Signer {
   sign<T extends MessageType> (who: Identity, type: T, message: MessagePayloads[T], existing: string[] = []): Signed<T> {
     if (this.mode === 'ecdsa') {
       const envelope = signMessage(this.wallet(who), this.domain, type, message, existing)
-      return { id: messageId(this.domain, type, envelope.message), envelope }
+      return { id: messageId(this.domain, type, envelope.message), envelope: frozen(envelope) }
     }
     const { payload, id } = checkedPayload(this.domain, type, message)
     const signers = signersOf(type, payload)
@@ -47,7 +47,7 @@ export class Signer {
     const signatures = signers.map((_, i) => i === index ? fastSignature(id, who.index) : existing[i])
     while (signatures.length > 0 && signatures[signatures.length - 1] === undefined) signatures.pop()
     if (signatures.includes(undefined)) throw new MessageError('MISSING_SIGNATURE', `${type} must be signed by ${signers[0]} first`)
-    return { id, envelope: { type, message: payload, signatures: signatures as string[] } }
+    return { id, envelope: frozen({ type, message: payload, signatures: signatures as string[] }) }
   }
 
   private wallet (who: Identity): Wallet {
@@ -57,12 +57,21 @@ export class Signer {
   }
 }
 
+/** An envelope that cannot change (its payload is the shared frozen one): verified once by identity. */
+function frozen<T extends MessageType> (envelope: Envelope<T>): Envelope<T> {
+  Object.freeze(envelope.signatures)
+  return Object.freeze(envelope)
+}
+
 /** r = the digest, s = the signer's index + 1, v = 27. */
 export function fastSignature (digest: string, index: number): string {
   return digest.toLowerCase() + (index + 1).toString(16).padStart(64, '0') + '1b'
 }
 
 type Recover = typeof SigningKey.recoverPublicKey
+
+/** 65 bytes whose v is one ethers accepts (27, 28, 0, 1, or an EIP-155 value of 35 or more) */
+const READABLE = /^0x[0-9a-f]{128}(1[bc]|0[01]|2[3-9a-f]|[3-9a-f][0-9a-f])$/i
 type Hash = typeof TypedDataEncoder.hash
 
 /**
@@ -70,13 +79,15 @@ type Hash = typeof TypedDataEncoder.hash
  * - the EIP-712 hash is memoised by content and reuses one encoder per type set (identical
  *   results: the same ethers code computes them, only once);
  * - with `fast` signatures, key recovery understands the stand-in signatures of these identities;
- * - the protocol's message memos hold as many messages as these (one process runs every node).
+ * - the protocol's message memos hold as many messages as these (one process runs every node), and
+ *   share one frozen payload per message among all the nodes (see `setSharedPayloads`).
  */
 export function installAccelerators (options: { identities?: readonly Identity[], memoLimit?: number } = {}): () => void {
   const originalHash: Hash = TypedDataEncoder.hash
   const originalRecover: Recover = SigningKey.recoverPublicKey
   const limit = options.memoLimit ?? 40_000
   const previousMessageMemoLimit = setMessageMemoLimit(limit)
+  const previousShared = setSharedPayloads(true)
   const encoders = new Map<string, TypedDataEncoder>()
   const domains = new Map<string, string>()
   const memo = new Map<string, string>()
@@ -131,9 +142,12 @@ export function installAccelerators (options: { identities?: readonly Identity[]
   const identities = options.identities
   if (identities !== undefined) {
     SigningKey.recoverPublicKey = ((digest, signature) => {
-      const sig = typeof signature === 'string' ? { r: signature.slice(0, 66), s: '0x' + signature.slice(66, 130) } : signature as { r?: unknown, s?: unknown }
+      // a signature as text is taken only in a form ethers' Signature.from reads (65 bytes, a valid v)
+      const sig = typeof signature === 'string'
+        ? (READABLE.test(signature) ? { r: signature.slice(0, 66), s: '0x' + signature.slice(66, 130) } : {})
+        : signature as { r?: unknown, s?: unknown }
       if (typeof digest === 'string' && typeof sig.r === 'string' && typeof sig.s === 'string' &&
-          sig.r.toLowerCase() === digest.toLowerCase() && /^0x0{48}[0-9a-f]{16}$/.test(sig.s)) {
+          sig.r.toLowerCase() === digest.toLowerCase() && /^0x0{48}[0-9a-f]{16}$/i.test(sig.s)) {
         const who = identities[parseInt(sig.s.slice(50), 16) - 1]
         if (who !== undefined) return who.publicKey
       }
@@ -145,6 +159,7 @@ export function installAccelerators (options: { identities?: readonly Identity[]
     keccak256.register(keccak256._)
     SigningKey.recoverPublicKey = originalRecover
     setMessageMemoLimit(previousMessageMemoLimit)
+    setSharedPayloads(previousShared)
   }
 }
 

@@ -105,6 +105,7 @@ export function dealId (domain: DomainJson, deal: Deal): string {
 
 /** Throws unless `received` is exactly the deal these offers and this proposal make. */
 export function expectSameDeal (expected: Deal, received: Deal): void {
+  if (expected === received) return // one payload (shared payloads hand out one per message)
   const a = JSON.stringify(expected)
   const b = JSON.stringify(received)
   if (a !== b) violation('INCONSISTENT', 'the deal differs from the terms of the offers and proposal')

@@ -10,7 +10,7 @@
  */
 import { keccak256 } from './keccak.ts'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
-import { computeAddress, Signature, SigningKey } from 'ethers'
+import { computeAddress, SigningKey } from 'ethers'
 import { recover } from 'tiny-secp256k1'
 
 /**
@@ -55,7 +55,8 @@ function recoveryBit (v: number): 0 | 1 {
 export function recoverSigner (digest: string, signature: string): string {
   if (SigningKey.recoverPublicKey !== ETHERS_RECOVER) {
     try {
-      return addressOf(SigningKey.recoverPublicKey(digest, Signature.from(signature)))
+      // the replacement reads the signature itself, as ethers' own recovery does (with Signature.from)
+      return addressOf(SigningKey.recoverPublicKey(digest, signature))
     } catch (err) {
       throw new SignatureFormatError(err instanceof Error ? err.message : String(err))
     }

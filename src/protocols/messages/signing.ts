@@ -27,11 +27,72 @@ interface Known {
   normal?: Known
   /** its id under each domain it was hashed in */
   ids?: Map<string, string>
+  /** with shared payloads: the one frozen payload handed out for this (normal) text */
+  payload?: object
 }
 
-function memoIn<V> (memos: Map<string, BoundedMemo<V>>, name: string): BoundedMemo<V> {
+/**
+ * Shared payloads (off unless a simulation turns them on, see `setSharedPayloads`): parsing hands
+ * out one deeply frozen payload per normal text instead of a fresh copy each time, and a payload or
+ * envelope that comes back by identity is recognised without writing its JSON again. A frozen value
+ * cannot change, so what is known of its text holds for it.
+ */
+let shared = false
+/** the frozen payloads handed out, and what is known of their text */
+let frozenPayloads = new WeakMap<object, Known>()
+/** per verification memo: the verification of each frozen envelope checked before */
+const frozenVerifications = new Map<string, WeakMap<object, Verified>>()
+
+/**
+ * Turns shared payloads on or off; returns the previous setting. A node keeps them off (every
+ * caller gets a payload of its own); a simulation whose every party runs in one process, and whose
+ * machines never change a payload in place, turns them on.
+ */
+export function setSharedPayloads (on: boolean): boolean {
+  const previous = shared
+  if (on !== shared) {
+    frozenPayloads = new WeakMap()
+    frozenVerifications.clear()
+  }
+  shared = on
+  return previous
+}
+
+function deepFreeze<T> (value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** The shared frozen payload of a normal text (made on first use). */
+function sharedPayload (normal: Known): object {
+  if (normal.payload === undefined) {
+    normal.payload = deepFreeze(JSON.parse(normal.text) as object)
+    frozenPayloads.set(normal.payload, normal)
+  }
+  return normal.payload
+}
+
+/** What is known of a frozen payload handed out before as a payload of this type, if it is one. */
+function knownPayload (type: MessageType, message: unknown): Known | undefined {
+  if (!shared || typeof message !== 'object' || message === null) return undefined
+  const known = frozenPayloads.get(message)
+  return known?.type === type ? known : undefined
+}
+
+/** An envelope that cannot change: frozen, with frozen signatures and a shared payload. */
+function isFrozenEnvelope (envelope: unknown): envelope is Envelope {
+  if (!shared || typeof envelope !== 'object' || envelope === null || !Object.isFrozen(envelope)) return false
+  const { type, message, signatures } = envelope as { type?: unknown, message?: unknown, signatures?: unknown }
+  return typeof type === 'string' && Array.isArray(signatures) && Object.isFrozen(signatures) &&
+    knownPayload(type as MessageType, message) !== undefined
+}
+
+function memoIn<M> (memos: Map<string, M>, name: string, make: () => M): M {
   let memo = memos.get(name)
-  if (memo === undefined) memos.set(name, memo = new BoundedMemo<V>(memoLimit))
+  if (memo === undefined) memos.set(name, memo = make())
   return memo
 }
 
@@ -55,6 +116,8 @@ export function setMessageMemoLimit (limit: number): number {
 
 /** The message id: its EIP-712 hash under the domain. */
 export function messageId<T extends MessageType> (domain: LilypadDomain, type: T, message: MessagePayloads[T]): string {
+  const frozen = knownPayload(type, message)
+  if (frozen !== undefined) return idOf(domain, type, message, frozen)
   const text = MESSAGE_SCHEMAS[type] === undefined ? undefined : jsonKey(message)
   return text === undefined ? hashTypedMessage(domain, type, message) : idOf(domain, type, message, knownText(type, text))
 }
@@ -81,9 +144,14 @@ function idOf (domain: LilypadDomain, type: MessageType, message: object, known:
 function normalise<T extends MessageType> (type: T, message: unknown): { payload: MessagePayloads[T], known: Known | undefined } {
   const schema = MESSAGE_SCHEMAS[type]
   if (schema === undefined) throw new MessageError('UNKNOWN_TYPE', `unknown message type ${String(type)}`)
+  const frozen = knownPayload(type, message)
+  if (frozen !== undefined) return { payload: message as MessagePayloads[T], known: frozen }
   const text = jsonKey(message)
   const input = text === undefined ? undefined : knownText(type, text)
-  if (input?.normal !== undefined) return { payload: JSON.parse(input.normal.text) as MessagePayloads[T], known: input.normal }
+  if (input?.normal !== undefined) {
+    const payload = shared ? sharedPayload(input.normal) : JSON.parse(input.normal.text)
+    return { payload: payload as MessagePayloads[T], known: input.normal }
+  }
   const parsed = schema.safeParse(message)
   if (!parsed.success) {
     const first = parsed.error.issues[0]
@@ -97,6 +165,7 @@ function normalise<T extends MessageType> (type: T, message: unknown): { payload
   const normal = input !== undefined && normalText === text ? input : knownText(type, normalText)
   normal.normal = normal
   if (input !== undefined) input.normal = normal
+  if (shared) return { payload: sharedPayload(normal) as MessagePayloads[T], known: normal }
   return { payload, known: normal }
 }
 
@@ -131,10 +200,19 @@ export interface VerifyOptions {
  * Deterministic, so results are memoised by content (a replay verifies each message once).
  */
 export function verifyEnvelope (domain: LilypadDomain, envelope: unknown, options: VerifyOptions = {}): Verified {
-  const memo = memoIn(verifications, `${domain.chainId}:${domain.verifyingContract}:${options.partial === true ? 'partial' : 'full'}`)
-  const key = JSON.stringify(envelope)
-  let result = memo.get(key)
-  if (result === undefined) memo.set(key, result = verifyUncached(domain, envelope, options.partial === true))
+  const name = `${domain.chainId}:${domain.verifyingContract}:${options.partial === true ? 'partial' : 'full'}`
+  const frozen = isFrozenEnvelope(envelope) ? memoIn(frozenVerifications, name, () => new WeakMap()) : undefined
+  let result: Verified | undefined
+  if (frozen !== undefined) {
+    // an envelope is mostly met again as the same object: its text is not worth writing
+    result = frozen.get(envelope as object)
+    if (result === undefined) frozen.set(envelope as object, result = verifyUncached(domain, envelope, options.partial === true))
+  } else {
+    const memo = memoIn(verifications, name, () => new BoundedMemo<Verified>(memoLimit))
+    const key = JSON.stringify(envelope)
+    result = memo.get(key)
+    if (result === undefined) memo.set(key, result = verifyUncached(domain, envelope, options.partial === true))
+  }
   if (options.now !== undefined && (result.message as { expiry: number }).expiry < options.now) {
     throw new MessageError('EXPIRED', `${result.type} ${result.id} expired at ${(result.message as { expiry: number }).expiry}`)
   }
@@ -149,7 +227,9 @@ function verifyUncached (domain: LilypadDomain, envelope: unknown, partial: bool
     throw new MessageError(code, `envelope.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`)
   }
   const { type, signatures } = shape.data
-  const { payload: message, id } = checkedPayload(domain, type, shape.data.message)
+  // the record the envelope schema copied has the same JSON text as a shared payload it copied
+  const original = (envelope as { message?: unknown }).message
+  const { payload: message, id } = checkedPayload(domain, type, knownPayload(type, original) !== undefined ? original : shape.data.message)
   const required = signersOf(type, message)
   const needed = partial && type === 'Deal' ? 1 : required.length
   if (signatures.length < needed || signatures.length > required.length) {

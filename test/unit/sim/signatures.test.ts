@@ -2,9 +2,10 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { SigningKey, TypedDataEncoder, Wallet } from 'ethers'
 import { isMessageError } from '../../../src/protocols/messages/errors.ts'
 import { lilypadDomain, typesFor } from '../../../src/protocols/messages/eip712-types.ts'
+import { recoverSigner, SignatureFormatError } from '../../../src/protocols/messages/recover-signer.ts'
 import { verifyEnvelope } from '../../../src/protocols/messages/signing.ts'
 import { makeIdentities } from '../../../sim/identities.ts'
-import { installAccelerators, Signer } from '../../../sim/signatures.ts'
+import { fastSignature, installAccelerators, Signer } from '../../../sim/signatures.ts'
 
 const domainJson = { chainId: '31337', verifyingContract: '0x' + '5e'.repeat(20) }
 const domain = lilypadDomain(31337n, domainJson.verifyingContract)
@@ -47,6 +48,17 @@ describe('fast signatures', () => {
     expect(verifyEnvelope(domain, good).signers).toEqual([ids[1]!.address])
     expect(code(() => verifyEnvelope(domain, tampered))).toBe('WRONG_SIGNER')
     expect(code(() => verifyEnvelope(domain, forged))).toBe('WRONG_SIGNER')
+  })
+
+  test('a stand-in signature is read as text only where ethers\' Signature.from reads it (a valid v)', () => {
+    uninstall = installAccelerators({ identities: ids })
+    const digest = '0x' + '3c'.repeat(32)
+    const sig = fastSignature(digest, 2)
+    expect(recoverSigner(digest, sig)).toBe(ids[2]!.address.toLowerCase())
+    expect(recoverSigner(digest, sig.toUpperCase().replace('0X', '0x'))).toBe(ids[2]!.address.toLowerCase())
+    for (const v of ['1c', '00', '01', '25', 'ff']) expect(recoverSigner(digest, sig.slice(0, -2) + v)).toBe(ids[2]!.address.toLowerCase())
+    for (const v of ['02', '1a', '1d', '22']) expect(() => recoverSigner(digest, sig.slice(0, -2) + v)).toThrow(SignatureFormatError)
+    expect(() => recoverSigner(digest, sig.slice(0, -4))).toThrow(SignatureFormatError)
   })
 
   test('a real ECDSA signature still verifies while the stand-in is installed', () => {

@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, test } from 'vitest'
+import {
+  checkedPayload, messageId, parsePayload, setSharedPayloads, verifyEnvelope, type Envelope, type MessageError
+} from '../../../src/protocols/messages/index.ts'
+import { domain, scenario, T0 } from '../state-machines/fixtures.ts'
+
+const s = scenario()
+
+afterEach(() => { setSharedPayloads(false) })
+
+function codeOf (fn: () => unknown): string | undefined {
+  try { fn() } catch (err) { return (err as MessageError).code }
+  return undefined
+}
+
+/** A deep copy, so that nothing is known of it by identity. */
+const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
+
+/** An envelope as the simulator sends it: frozen, around the shared payload of its message. */
+function frozenEnvelope<E extends Envelope> (envelope: E): E {
+  const message = parsePayload(envelope.type, copy(envelope.message))
+  return Object.freeze({ type: envelope.type, message, signatures: Object.freeze([...envelope.signatures]) }) as E
+}
+
+describe('shared payloads (a simulation\'s setting; nodes keep it off)', () => {
+  test('off: every parse hands out a payload of its own', () => {
+    const a = parsePayload('JobOffer', copy(s.job))
+    const b = parsePayload('JobOffer', copy(s.job))
+    expect(a).not.toBe(b)
+    expect(Object.isFrozen(a)).toBe(false)
+  })
+
+  test('on: one deeply frozen payload per message, whatever form it came in, with the same id', () => {
+    const before = checkedPayload(domain, 'JobOffer', copy(s.job))
+    expect(setSharedPayloads(true)).toBe(false)
+    const a = checkedPayload(domain, 'JobOffer', copy(s.job))
+    const b = checkedPayload(domain, 'JobOffer', { ...copy(s.job), author: s.job.author.toLowerCase() })
+    expect(b.payload).toBe(a.payload)
+    expect(a.payload).toEqual(before.payload)
+    expect(a.id).toBe(before.id)
+    expect(Object.isFrozen(a.payload)).toBe(true)
+    expect(Object.isFrozen(a.payload.trustedSolvers)).toBe(true)
+    // handed back by identity: the same payload and id
+    expect(checkedPayload(domain, 'JobOffer', a.payload)).toEqual(a)
+    expect(messageId(domain, 'JobOffer', a.payload)).toBe(before.id)
+    // a payload of one type is not taken for another
+    expect(codeOf(() => parsePayload('ResourceOffer', a.payload as never))).toBe('INVALID_SCHEMA')
+    expect(setSharedPayloads(false)).toBe(true)
+    expect(parsePayload('JobOffer', a.payload)).not.toBe(a.payload)
+  })
+
+  test('on: a frozen envelope is verified once, and its expiry still checked each time', () => {
+    setSharedPayloads(true)
+    const env = frozenEnvelope(s.accepted)
+    const first = verifyEnvelope(domain, env)
+    expect(verifyEnvelope(domain, env)).toBe(first)
+    expect(first).toEqual(verifyEnvelope(domain, copy(s.accepted)))
+    expect(codeOf(() => verifyEnvelope(domain, env, { now: s.accepted.message.expiry + 1 }))).toBe('EXPIRED')
+    expect(verifyEnvelope(domain, env, { now: T0 })).toBe(first)
+  })
+
+  test('on: a frozen envelope that fails is refused every time, with the same code as a plain copy', () => {
+    setSharedPayloads(true)
+    const wrongSigner = frozenEnvelope({ ...s.accepted, signatures: s.results.signatures })
+    const missing = frozenEnvelope({ ...s.dealEnv, signatures: s.halfSigned.signatures })
+    for (let i = 0; i < 2; i++) {
+      expect(codeOf(() => verifyEnvelope(domain, wrongSigner))).toBe('WRONG_SIGNER')
+      expect(codeOf(() => verifyEnvelope(domain, missing))).toBe('MISSING_SIGNATURE')
+    }
+    expect(verifyEnvelope(domain, missing, { partial: true }).signers).toEqual([s.deal.jobCreator])
+    expect(codeOf(() => verifyEnvelope(domain, copy(missing)))).toBe('MISSING_SIGNATURE')
+  })
+})

@@ -14,7 +14,6 @@ function protocolFor (type: MessageType): string {
 
 /** match proposal ids remembered, so that a deal arriving after its proposal is not held */
 const SEEN_PROPOSALS = 1024
-const HAND_OVER_GAP_MS = 50
 
 const machineTopicOf = Object.fromEntries(Object.entries(MACHINE_TOPICS).map(([machine, name]) => [name, machine])) as Record<TopicName, string>
 
@@ -51,8 +50,8 @@ export class MeshTransport implements MessageTransport {
    * A solver sends its proposal to the job creator and the provider at once, so the creator's
    * signed deal can reach the provider before the solver's copy of the proposal does, and the
    * machine rejects a deal that follows no proposal it holds. Such a deal waits for its proposal
-   * (at most `dealWaitMs`) and is handed over just after it: the gap lets the node log the
-   * proposal first, as handing over starts an asynchronous write.
+   * (at most `dealWaitMs`) and is handed over right after it (the role host applies deliveries in
+   * the order it is handed them).
    */
   private receiveDirect (id: string, delivery: Delivery): void {
     const { envelope } = delivery
@@ -63,7 +62,7 @@ export class MeshTransport implements MessageTransport {
       const waiting = this.dealsWaiting.get(id)
       if (waiting !== undefined) {
         clearTimeout(waiting.timer)
-        setTimeout(waiting.release, HAND_OVER_GAP_MS).unref()
+        waiting.release()
       }
       return
     }

@@ -60,6 +60,7 @@ export interface JobOptions {
 export class RoleHost {
   private readonly dealToJob = new Map<string, string>()
   private readonly store: MessageStore
+  private storing: Promise<void> = Promise.resolve()
 
   private constructor (
     readonly runtime: ActorRuntime,
@@ -127,12 +128,15 @@ export class RoleHost {
     }
   }
 
-  /** Logs and applies a message from the mesh in every stream it concerns. */
+  /**
+   * Logs and applies a message from the mesh in every stream it concerns. Deliveries reach the
+   * machines in the order they arrived: each is stored only after the one before it, so a deal
+   * handed over just after its proposal cannot overtake it while the proposal's offers are stored.
+   */
   async receive (delivery: Delivery): Promise<string[]> {
-    const domain = toDomain(this.options.domain)
-    for (const envelope of [delivery.envelope, ...delivery.attachments]) {
-      await this.store.put(messageId(domain, envelope.type, envelope.message as never), envelope)
-    }
+    const stored = this.storing.then(() => this.storeDelivery(delivery))
+    this.storing = stored.catch(() => undefined)
+    await stored
     const streams = routeDelivery(delivery, {
       self: this.address,
       has: (stream) => this.runtime.snapshot(stream) !== undefined,
@@ -140,6 +144,13 @@ export class RoleHost {
     })
     for (const stream of streams) await this.runtime.send(stream, messageEvent(delivery) as never)
     return streams
+  }
+
+  private async storeDelivery (delivery: Delivery): Promise<void> {
+    const domain = toDomain(this.options.domain)
+    for (const envelope of [delivery.envelope, ...delivery.attachments]) {
+      await this.store.put(messageId(domain, envelope.type, envelope.message as never), envelope)
+    }
   }
 
   /**

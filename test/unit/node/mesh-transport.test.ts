@@ -38,13 +38,13 @@ async function transport (dealWaitMs = 2_000): Promise<{ receive: (m: { id: stri
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 describe('mesh transport: a deal and the proposal it follows come from two senders', () => {
-  test('a deal that overtook its proposal is handed over just after the proposal', async () => {
+  test('a deal that overtook its proposal is handed over right after the proposal', async () => {
     const { receive, handed } = await transport()
     receive(deal('p1'))
     expect(handed).toEqual([])
     receive(proposal('p1'))
-    expect(handed).toEqual(['MatchProposal:p1'])
-    await sleep(100)
+    expect(handed).toEqual(['MatchProposal:p1', 'Deal:p1'])
+    await sleep(50)
     expect(handed).toEqual(['MatchProposal:p1', 'Deal:p1'])
   })
 

@@ -6,8 +6,9 @@ import { RoleHost, type Role } from '../../../../src/actors/roles/role-host.ts'
 import type { JobRunner } from '../../../../src/actors/roles/effects/jobs.ts'
 import type { SettlementCalls } from '../../../../src/actors/roles/effects/chain.ts'
 import { auditLog } from '../../../../src/actors/audit.ts'
-import { machines } from '../../../../src/state-machines/index.ts'
 import type { JobOffer } from '../../../../src/protocols/messages/schemas.ts'
+import type { Envelope } from '../../../../src/protocols/messages/envelope.ts'
+import { JOB_OFFERS_TOPIC, machines } from '../../../../src/state-machines/index.ts'
 import type { SlotTerms } from '../../../../src/state-machines/resource-provider.machine.ts'
 import { MemoryNetwork } from '../../../support/memory-transport.ts'
 import { useTempDirs } from '../../../support/temp-dir.ts'
@@ -136,4 +137,24 @@ describe('RoleHost', () => {
     expect(n.settlement.calls).toEqual(expect.arrayContaining(['challengeResults', 'settleVerdict']))
     await expectAudited()
   })
+
+  it('applies deliveries in the order they arrived, however many messages each carries', async () => {
+    const n = await network({ provider: runnerGiving(HONEST), creator: runnerGiving(HONEST), mediator: runnerGiving(HONEST) })
+    const now = Date.now()
+    const offer = (nonce: number): Envelope => ({ type: 'JobOffer', message: { ...jobOffer(now), nonce: String(nonce) }, signatures: ['0x00'] })
+    // the first carries three attachments to store, the second none: stored in parallel, the second would overtake
+    const deliveries = [
+      { envelope: offer(1), attachments: [offer(11), offer(12), offer(13)], topic: JOB_OFFERS_TOPIC },
+      { envelope: offer(2), attachments: [], topic: JOB_OFFERS_TOPIC }
+    ]
+    await Promise.all(deliveries.map(d => n.solver.receive(d)))
+    const solverLog = logs[1]!
+    const nonces: string[] = []
+    for await (const r of solverLog.read(1)) {
+      const event = (r.data as { event?: { type: string, envelope?: Envelope } }).event
+      if (r.type === 'input' && event?.envelope?.type === 'JobOffer') nonces.push((event.envelope!.message as { nonce: string }).nonce)
+    }
+    expect(nonces).toEqual(['1', '2'])
+  })
 })
+

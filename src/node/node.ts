@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { LevelDatastore } from 'datastore-level'
 import { Wallet } from 'ethers'
 import pino, { type Logger } from 'pino'
 import { EventLog } from '../actors/eventlog/event-log.ts'
@@ -12,6 +11,7 @@ import { lilypadDomain } from '../protocols/messages/eip712-types.ts'
 import { createMeshNode, type MeshNode } from '../protocols/mesh/mesh-node.ts'
 import { DockerExecutor } from '../executor/docker/executor.ts'
 import { WasmExecutor } from '../executor/wasm/executor.ts'
+import { PeerDatastore } from './peer-datastore.ts'
 import { ResultsStore } from '../executor/results/store.ts'
 import { ResultsExchange } from '../executor/results/exchange.ts'
 import type { Executors } from '../executor/results/determinism.ts'
@@ -108,8 +108,7 @@ export class LilypadNode {
 
       // a restarted node must still reach the parties of its open deals, which it may have met only
       // through their own dials: the peer store keeps their addresses on disk
-      const peers = new LevelDatastore(join(options.dataDir, 'peers'))
-      await peers.open()
+      const peers = await PeerDatastore.open(join(options.dataDir, 'peers'))
       cleanups.push(() => peers.close())
       const mesh = await createMeshNode({
         privateKey: key.privateKey,

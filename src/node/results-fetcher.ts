@@ -37,7 +37,8 @@ export function resultsFetcher (mesh: MeshNode, transport: MeshTransport, exchan
       try {
         for (let attempt = 1; ; attempt++) {
           try {
-            await exchange.fetch(parseCid(cid), { dealId, signal, timeoutMs: Math.min(ATTEMPT_MS, Math.max(1, until - Date.now())) })
+            const holder = await transport.peerOf(from).catch(() => undefined)
+            await exchange.fetch(parseCid(cid), { dealId, signal, holder, timeoutMs: Math.min(ATTEMPT_MS, Math.max(1, until - Date.now())) })
             return true
           } catch (err) {
             const again = isResultsError(err, 'RESULTS_FETCH_TIMEOUT') && !signal.aborted && Date.now() < until

@@ -6,7 +6,8 @@ import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight, type Helia } from 'helia'
 import type { CID } from 'multiformats/cid'
 import { ResultsError } from './errors.ts'
-import { exportVerified } from './export.ts'
+import { exportVerified, PREFETCH_ALLOWANCE } from './export.ts'
+import { prefetchDag } from './prefetch.ts'
 import type { ResultsStore } from './store.ts'
 
 export interface ResultsExchangeOptions {
@@ -20,10 +21,24 @@ export interface FetchResultsOptions {
   dealId: string
   /** the peer that holds the results (dialled first); otherwise any connected peer is asked */
   from?: PeerId | Multiaddr | Multiaddr[]
+  /**
+   * the peer that holds the results, asked alone first: bitswap sends its wants to every connected
+   * peer, each answer (mostly "do not have") costing a stream on both sides, a level of the DAG at a time
+   */
+  holder?: PeerId
   maxBytes?: number
   timeoutMs?: number
   signal?: AbortSignal
 }
+
+/**
+ * Bitswap waits this long after a want before sending its want list (its default is 10 ms). The
+ * results prefetch asks for a whole DAG level at once, so there is nothing to gather: each level
+ * of a results folder cost the full wait, on the job's critical path.
+ */
+const WANTLIST_DEBOUNCE_MS = 1
+/** how long the holder alone is asked for the results before every connected peer is */
+const HOLDER_ALONE_MS = 2_000
 
 const DEFAULTS = { maxBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 }
 const DEAL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/
@@ -46,7 +61,7 @@ export class ResultsExchange {
     if (this.helia !== undefined) return
     const helia = createHeliaLight({ blockstore: this.store.blockstore, datastore: new MemoryDatastore() })
     Object.defineProperty(helia, 'libp2p', { value: this.libp2p, enumerable: true })
-    withBitswap(helia as Parameters<typeof withBitswap>[0])
+    withBitswap(helia as Parameters<typeof withBitswap>[0], { sendWantlistDebounce: WANTLIST_DEBOUNCE_MS })
     await helia.start()
     this.helia = helia
   }
@@ -76,7 +91,9 @@ export class ResultsExchange {
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout
     try {
       if (options.from !== undefined) await this.libp2p.dial(options.from, { signal })
-      await exportVerified(cid, helia.blockstore, dest, { maxBytes: options.maxBytes ?? this.options.maxBytes, signal })
+      const maxBytes = options.maxBytes ?? this.options.maxBytes
+      if (options.holder !== undefined) await fetchFromHolder(helia, cid, options.holder, maxBytes, signal)
+      await exportVerified(cid, helia.blockstore, dest, { maxBytes, signal })
       return dest
     } catch (err) {
       if (timeout.aborted) throw new ResultsError('RESULTS_FETCH_TIMEOUT', `results ${cid} did not arrive within ${timeoutMs} ms`, { cause: err })
@@ -84,5 +101,21 @@ export class ResultsExchange {
       if (options.signal?.aborted) throw new ResultsError('RESULTS_FETCH_FAILED', `fetching results ${cid} was cancelled`, { cause: err })
       throw new ResultsError('RESULTS_FETCH_FAILED', `cannot fetch results ${cid}: ${(err as Error).message}`, { cause: err })
     }
+  }
+}
+
+/**
+ * Brings the DAG into the blockstore from its holder alone, through a bitswap session with that one
+ * peer. Whatever this cannot bring (a holder not connected, or not answering within
+ * `HOLDER_ALONE_MS`) the export then asks of every connected peer; results too large end it.
+ */
+async function fetchFromHolder (helia: Helia, cid: CID, holder: PeerId, maxBytes: number, signal: AbortSignal): Promise<void> {
+  const session = helia.blockstore.createSession(cid, { providers: [holder.toCID()], signal })
+  try {
+    await prefetchDag(cid, session, { maxBytes: maxBytes + PREFETCH_ALLOWANCE, signal: AbortSignal.any([signal, AbortSignal.timeout(HOLDER_ALONE_MS)]) })
+  } catch (err) {
+    if (err instanceof ResultsError) throw err
+  } finally {
+    session.close()
   }
 }

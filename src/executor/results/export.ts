@@ -11,7 +11,7 @@ import { ResultsError } from './errors.ts'
 import { prefetchDag } from './prefetch.ts'
 
 /** Bytes of blocks fetched beyond `maxBytes` of content: the DAG's folders and file nodes. */
-const PREFETCH_ALLOWANCE = 1024 * 1024
+export const PREFETCH_ALLOWANCE = 1024 * 1024
 
 export interface ExportOptions {
   /** most bytes of file content written; more aborts the export */

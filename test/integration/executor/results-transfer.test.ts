@@ -95,4 +95,42 @@ describe('results transfer by CID between two nodes', () => {
     const cid = await cidOfPath(await resultsFolder(10))
     await expect(creator.exchange.fetch(cid, { dealId: '../etc' })).rejects.toMatchObject({ code: 'RESULTS_BAD_PATH' })
   })
+
+  it('asks the holder alone when it is named: a connected bystander gets no wants', async () => {
+    const [provider, creator, bystander] = [await peer(), await peer(), await peer()]
+    const wantsSeen = await countBitswapStreams(bystander.libp2p)
+    await creator.libp2p.dial(bystander.libp2p.getMultiaddrs())
+    await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
+    const cid = await provider.store.add(await resultsFolder(10_000))
+
+    await creator.exchange.fetch(cid, { dealId: 'deal-h', holder: provider.libp2p.peerId })
+    expect(await readFile(join(creator.exchange.downloadDir('deal-h'), 'stdout'), 'utf8')).toBe('hello\n')
+    expect(wantsSeen()).toBe(0)
+
+    // without a holder named, bitswap asks every connected peer
+    const other = await provider.store.add(await resultsFolder(20_000))
+    await creator.exchange.fetch(other, { dealId: 'deal-b' })
+    expect(wantsSeen()).toBeGreaterThan(0)
+  })
+
+  it('falls back to every connected peer when the named holder lacks the results', async () => {
+    const [provider, creator, stranger] = [await peer(), await peer(), await peer()]
+    await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
+    await creator.libp2p.dial(stranger.libp2p.getMultiaddrs())
+    const cid = await provider.store.add(await resultsFolder(10_000))
+
+    const dest = await creator.exchange.fetch(cid, { dealId: 'deal-f', holder: stranger.libp2p.peerId })
+    expect((await cidOfPath(dest)).toString()).toBe(cid.toString())
+  })
 })
+
+/** Counts the bitswap streams a peer is opened by others: the bystander has no results exchange, only the protocol. */
+async function countBitswapStreams (libp2p: Libp2p): Promise<() => number> {
+  let streams = 0
+  const protocol = '/ipfs/bitswap/1.2.0'
+  // the bystander's own exchange serves bitswap; replace its handler with one that counts and closes
+  await libp2p.unhandle(protocol)
+  await libp2p.handle(protocol, async (stream) => { streams++; await stream.close().catch(() => undefined) })
+  return () => streams
+}
+

@@ -16,7 +16,19 @@ export interface ModuleCacheOptions {
   gitTimeoutMs?: number
   /** A lock older than this is taken to be left by a crashed process. */
   staleLockMs?: number
+  /**
+   * How long a tag, once resolved, is taken as it is without asking the repository again (default
+   * 60 s; 0: always ask). Branches are always fetched again. Tags are not meant to move, and a
+   * node taking jobs one after another would otherwise pay a fetch, a lock and three git processes
+   * for every job it submits.
+   */
+  tagTrustMs?: number
 }
+
+const TAG_TRUST_MS = 60_000
+
+/** Tags resolved lately, by cache folder, repository and tag: the commit and when it was resolved. */
+const resolvedTags = new Map<string, { commit: string, at: number }>()
 
 const fullHash = /^[0-9a-f]{40}$/
 
@@ -63,8 +75,15 @@ export class ModuleCache {
       if (cached !== null) return { commit: ref, text: cached }
     }
     const key = this.repoKey(repo, url)
+    const gitDir = join(this.dir, 'repos', `${key}.git`)
+    const tagKey = `${gitDir}\u0000${ref}`
+    const trustMs = this.opts.tagTrustMs ?? TAG_TRUST_MS
+    const tag = resolvedTags.get(tagKey)
+    if (tag !== undefined && Date.now() - tag.at < trustMs) {
+      const cached = await readFile(this.commitFile(tag.commit, path), 'utf8').catch(() => null)
+      if (cached !== null) return { commit: tag.commit, text: cached }
+    }
     return await this.withLock(key, async () => {
-      const gitDir = join(this.dir, 'repos', `${key}.git`)
       const fresh = await this.ensureClone(gitDir, repo, url, signal)
       let commit = fullHash.test(ref) || fresh ? await this.revParse(gitDir, ref, signal) : null
       if (commit === null) {
@@ -89,6 +108,10 @@ export class ModuleCache {
       const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
       await writeFile(tmp, text)
       await rename(tmp, file)
+      if (trustMs > 0 && !fullHash.test(ref) && await this.isTag(gitDir, ref, signal)) {
+        if (resolvedTags.size >= 1024) resolvedTags.clear()
+        resolvedTags.set(tagKey, { commit, at: Date.now() })
+      }
       return { commit, text }
     })
   }
@@ -117,6 +140,16 @@ export class ModuleCache {
       return fullHash.test(commit) ? commit : null
     } catch (err) {
       if (err instanceof GitFailure) return null
+      throw err
+    }
+  }
+
+  private async isTag (gitDir: string, ref: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const { stdout } = await git(['--git-dir', gitDir, 'rev-parse', '--verify', '--quiet', '--symbolic-full-name', '--end-of-options', ref], { signal })
+      return stdout.trim().startsWith('refs/tags/')
+    } catch (err) {
+      if (err instanceof GitFailure) return false
       throw err
     }
   }

@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadModule, parseModuleRef, parseMirrors, ModuleError } from '../../../../src/executor/modules/index.ts'
+import { loadModule, ModuleCache, parseModuleRef, parseMirrors, ModuleError } from '../../../../src/executor/modules/index.ts'
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url))
 const cowsayTemplate = readFileSync(resolve(repoRoot, '../shared/fixtures/modules/Lilypad-Tech__lilypad-module-cowsay.tmpl'), 'utf8')
@@ -120,6 +120,19 @@ describe('loadModule', () => {
     expect(after.spec.machine.cpu).toBe(2000)
   })
 
+  it('takes a tag it resolved lately as it is, without asking the repository again', async () => {
+    const cacheDir = join(dir, 'cache-t')
+    const copy = join(dir, 'tag-copy')
+    execFileSync('git', ['clone', '-q', repo, copy])
+    const first = await loadModule({ ref: `${copy}:v0.0.1`, cacheDir })
+    // the tag moves in the repository (which tags are not meant to do)
+    git(copy, 'tag', '-f', 'v0.0.1', v2)
+    expect((await loadModule({ ref: `${copy}:v0.0.1`, cacheDir, inputs: { Message: 'again' } })).commit).toBe(first.commit)
+    const cache = new ModuleCache(cacheDir, { tagTrustMs: 0 })
+    expect((await cache.resolve(copy, copy, 'v0.0.1', 'lilypad_module.json.tmpl')).commit).toBe(v2)
+    rmSync(copy, { recursive: true, force: true })
+  })
+
   it('serves a commit from its cache once fetched, even when the repository is gone', async () => {
     const cacheDir = join(dir, 'cache-e')
     const copy = join(dir, 'copy')
@@ -140,7 +153,8 @@ describe('loadModule', () => {
 
   it('takes over at once a lock left by a process that died, and waits on one whose owner lives', async () => {
     const cacheDir = join(dir, 'cache-lock')
-    const load = (): Promise<unknown> => loadModule({ ref: 'cowsay:v0.0.1', cacheDir, mirrors: { cowsay: repo } })
+    // a branch: a tag resolved a moment ago would be served without the lock
+    const load = (): Promise<unknown> => loadModule({ ref: 'cowsay:main', cacheDir, mirrors: { cowsay: repo } })
     await load()
     const key = readdirSync(join(cacheDir, 'repos'))[0]!.replace(/\.git$/, '')
     const lockDir = join(cacheDir, 'locks', `${key}.lock`)

@@ -13,7 +13,8 @@ export class MessageStore {
 
   /** Stores an envelope; a Deal keeps the copy with the most signatures. */
   async put (id: string, envelope: Envelope, alias?: string): Promise<void> {
-    const existing = await this.get(id)
+    // only a Deal gathers signatures; any other message is the same text whoever stores it
+    const existing = envelope.type === 'Deal' ? await this.get(id) : undefined
     const keep = existing !== undefined && existing.signatures.length > envelope.signatures.length ? existing : envelope
     const text = JSON.stringify(keep)
     const ops = [{ type: 'put' as const, key: `id:${id}`, value: text }]

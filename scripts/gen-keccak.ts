@@ -1,5 +1,8 @@
-// Writes src/protocols/messages/keccak-f1600.ts: the Keccak-f[1600] permutation unrolled into
-// straight-line code over 50 local 32-bit halves, its constants derived here from FIPS 202.
+// Writes the two Keccak-f[1600] permutations of src/protocols/messages, their constants derived
+// here from FIPS 202:
+// - keccak-f1600.ts: unrolled into straight-line JavaScript over 50 local 32-bit halves;
+// - keccak-wasm.ts: a WebAssembly module (emitted here byte by byte, no toolchain) whose 64-bit
+//   lanes live in locals, with one function that absorbs whole padded blocks.
 // Run: npx tsx scripts/gen-keccak.ts
 import { writeFileSync } from 'node:fs'
 
@@ -113,3 +116,120 @@ ${all.map(i => `  state[${2 * i}] = ${lo(i)}\n  state[${2 * i + 1}] = ${hi(i)}`)
 }
 `
 writeFileSync(new URL('../src/protocols/messages/keccak-f1600.ts', import.meta.url), source)
+
+// --- WebAssembly ------------------------------------------------------------------------------
+
+/** Memory layout of the module: the state's first four lanes (the digest), the round constants, the input. */
+export const WASM_RC_AT = 256
+export const WASM_INPUT_AT = 512
+const WASM_PAGES = 2
+
+const u32leb = (n: number): number[] => {
+  const out: number[] = []
+  do {
+    let byte = n & 0x7f
+    n >>>= 7
+    if (n !== 0) byte |= 0x80
+    out.push(byte)
+  } while (n !== 0)
+  return out
+}
+const vec = (items: number[][]): number[] => [...u32leb(items.length), ...items.flat()]
+const section = (id: number, body: number[]): number[] => [id, ...u32leb(body.length), ...body]
+const name = (text: string): number[] => [...u32leb(text.length), ...Buffer.from(text, 'utf8')]
+
+const I32 = 0x7f
+const I64 = 0x7e
+const op = {
+  block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, end: 0x0b, void: 0x40,
+  get: 0x20, set: 0x21,
+  i32Const: 0x41, i32Eqz: 0x45, i32LtU: 0x49, i32Add: 0x6a, i32Sub: 0x6b, i32Shl: 0x74,
+  i64Load: 0x29, i64Store: 0x37, i64Const: 0x42, i64And: 0x83, i64Xor: 0x85, i64Rotl: 0x89
+}
+
+/** absorb(blocks): xors each 136-byte block from WASM_INPUT_AT into a zero state and permutes; writes the first 32 bytes of the state at 0. */
+function absorbBody (): number[] {
+  // locals: 0 blocks (param), 1 ptr, 2 round, then i64: a 3..27, c 28..32, d 33..37, b 38..62
+  const ptr = 1
+  const round = 2
+  const a = (i: number): number => 3 + i
+  const c = (x: number): number => 28 + x
+  const d = (x: number): number => 33 + x
+  const b = (i: number): number => 38 + i
+  const r = rhoOffsets()
+  const code: number[] = []
+  const get = (l: number): void => { code.push(op.get, ...u32leb(l)) }
+  const set = (l: number): void => { code.push(op.set, ...u32leb(l)) }
+  const i64const = (n: number): void => { code.push(op.i64Const, n & 0x7f) } // only small n (0..63) are used
+  code.push(op.i32Const, ...u32leb(WASM_INPUT_AT)); set(ptr)
+  code.push(op.block, op.void, op.loop, op.void)
+  get(0); code.push(op.i32Eqz, op.brIf, 1)
+  for (let i = 0; i < 17; i++) {
+    get(a(i)); get(ptr); code.push(op.i64Load, 3, ...u32leb(8 * i), op.i64Xor); set(a(i))
+  }
+  code.push(op.i32Const, 0); set(round)
+  code.push(op.loop, op.void)
+  for (let x = 0; x < 5; x++) {
+    get(a(x)); for (let y = 1; y < 5; y++) { get(a(x + 5 * y)); code.push(op.i64Xor) }
+    set(c(x))
+  }
+  for (let x = 0; x < 5; x++) {
+    get(c((x + 4) % 5)); get(c((x + 1) % 5)); i64const(1); code.push(op.i64Rotl, op.i64Xor); set(d(x))
+  }
+  for (let x = 0; x < 5; x++) {
+    for (let y = 0; y < 5; y++) {
+      const i = x + 5 * y
+      const j = y + 5 * ((2 * x + 3 * y) % 5)
+      get(a(i)); get(d(x)); code.push(op.i64Xor)
+      if ((r[i] as number) !== 0) { i64const(r[i] as number); code.push(op.i64Rotl) }
+      set(b(j))
+    }
+  }
+  for (let y = 0; y < 5; y++) {
+    for (let x = 0; x < 5; x++) {
+      const i = x + 5 * y
+      get(b(i)); get(b((x + 1) % 5 + 5 * y)); code.push(op.i64Const, 0x7f, op.i64Xor) // ~b = b ^ -1
+      get(b((x + 2) % 5 + 5 * y)); code.push(op.i64And, op.i64Xor); set(a(i))
+    }
+  }
+  get(a(0)); get(round); code.push(op.i32Const, 3, op.i32Shl, op.i64Load, 3, ...u32leb(WASM_RC_AT), op.i64Xor); set(a(0))
+  get(round); code.push(op.i32Const, 1, op.i32Add); set(round)
+  get(round); code.push(op.i32Const, 24, op.i32LtU, op.brIf, 0, op.end)
+  get(ptr); code.push(op.i32Const, ...u32leb(136), op.i32Add); set(ptr)
+  get(0); code.push(op.i32Const, 1, op.i32Sub); set(0)
+  code.push(op.br, 0, op.end, op.end)
+  for (let i = 0; i < 4; i++) { code.push(op.i32Const, 0); get(a(i)); code.push(op.i64Store, 3, ...u32leb(8 * i)) }
+  code.push(op.end)
+  const locals = vec([[...u32leb(2), I32], [...u32leb(60), I64]])
+  return [...locals, ...code]
+}
+
+function wasmModule (): Uint8Array {
+  const constants: number[] = []
+  for (const [l, h] of rc) for (const word of [l, h]) for (let k = 0; k < 4; k++) constants.push(word >>> (8 * k) & 0xff)
+  const body = absorbBody()
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec([[I32]]), ...vec([])]])), // type 0: (i32) -> ()
+    ...section(3, vec([[0]])), // one function, of type 0
+    ...section(5, vec([[0x00, ...u32leb(WASM_PAGES)]])), // memory: min pages, no max
+    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('absorb'), 0x00, 0]])),
+    ...section(10, vec([[...u32leb(body.length), ...body]])),
+    ...section(11, vec([[0x00, op.i32Const, ...u32leb(WASM_RC_AT), op.end, ...vec(constants.map(x => [x]))]]))
+  ]
+  return Uint8Array.from(bytes)
+}
+
+const wasm = wasmModule()
+const wasmSource = `// Generated by scripts/gen-keccak.ts: do not edit by hand.
+/**
+ * A WebAssembly module with one function, absorb(blocks): from a zero Keccak-f[1600] state it xors
+ * in each 136-byte block found from byte ${WASM_INPUT_AT} of its memory and permutes, then writes the
+ * first 32 bytes of the state at byte 0. The round constants live at byte ${WASM_RC_AT}; the memory
+ * is ${WASM_PAGES} pages of 64 KiB.
+ */
+export const KECCAK_WASM_INPUT_AT = ${WASM_INPUT_AT}
+export const KECCAK_WASM_PAGES = ${WASM_PAGES}
+export const KECCAK_WASM = '${Buffer.from(wasm).toString('base64')}'
+`
+writeFileSync(new URL('../src/protocols/messages/keccak-wasm.ts', import.meta.url), wasmSource)

@@ -22,7 +22,16 @@ export const LIMITS = {
   maxAmount: 10n ** 30n
 } as const
 
-const checksums = new BoundedMemo<string | null>(16_384)
+const CHECKSUM_MEMO_LIMIT = 16_384
+const checksums = new BoundedMemo<string | null>(CHECKSUM_MEMO_LIMIT)
+
+/**
+ * Lets the checksum memo hold at least `limit` addresses (16,384 unless raised): a simulation in
+ * which every node runs in one process meets more distinct addresses than a node does.
+ */
+export function setChecksumMemoLimit (limit: number): void {
+  checksums.limit = Math.max(CHECKSUM_MEMO_LIMIT, limit)
+}
 
 /**
  * The checksummed form of an address, or null when its mixed case is a wrong checksum. Memoised:

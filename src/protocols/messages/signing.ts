@@ -9,6 +9,7 @@ import { hashTypedMessage } from './eip712-hash.ts'
 import type { LilypadDomain, MessageType } from './eip712-types.ts'
 import { EnvelopeSchema, signersOf, type Envelope, type Verified } from './envelope.ts'
 import { MessageError } from './errors.ts'
+import { setChecksumMemoLimit } from './fields.ts'
 import { BoundedMemo, jsonKey } from './memo.ts'
 import { recoverSigner } from './recover-signer.ts'
 import { MESSAGE_SCHEMAS, type MessagePayloads } from './schemas.ts'
@@ -103,14 +104,16 @@ function knownText (type: MessageType, text: string): Known {
 }
 
 /**
- * Sets how many messages each memo holds (4096 unless set); returns the previous limit. A node
- * sees its own traffic; a simulation of thousands of nodes in one process sees all of theirs.
+ * Sets how many messages each memo holds (4096 unless set), and lets the address checksum memo
+ * hold as many addresses; returns the previous limit. A node sees its own traffic; a simulation
+ * of thousands of nodes in one process sees all of theirs.
  */
 export function setMessageMemoLimit (limit: number): number {
   const previous = memoLimit
   memoLimit = limit
   knownTexts.limit = limit
   for (const memo of verifications.values()) memo.limit = limit
+  setChecksumMemoLimit(limit)
   return previous
 }
 
@@ -165,7 +168,11 @@ function normalise<T extends MessageType> (type: T, message: unknown): { payload
   const normal = input !== undefined && normalText === text ? input : knownText(type, normalText)
   normal.normal = normal
   if (input !== undefined) input.normal = normal
-  if (shared) return { payload: sharedPayload(normal) as MessagePayloads[T], known: normal }
+  if (shared) {
+    // the schema's output is a new object (its arrays too) whose text is the normal one: it is the payload
+    if (normal.payload === undefined) frozenPayloads.set(normal.payload = deepFreeze(payload), normal)
+    return { payload: normal.payload as MessagePayloads[T], known: normal }
+  }
   return { payload, known: normal }
 }
 

@@ -5,6 +5,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight, type Helia } from 'helia'
 import type { CID } from 'multiformats/cid'
+import { fetchBlocks, serveBlocks, stopServingBlocks } from './block-transfer.ts'
 import { ResultsError } from './errors.ts'
 import { exportVerified, PREFETCH_ALLOWANCE } from './export.ts'
 import { prefetchDag } from './prefetch.ts'
@@ -63,12 +64,14 @@ export class ResultsExchange {
     Object.defineProperty(helia, 'libp2p', { value: this.libp2p, enumerable: true })
     withBitswap(helia as Parameters<typeof withBitswap>[0], { sendWantlistDebounce: WANTLIST_DEBOUNCE_MS })
     await helia.start()
+    await serveBlocks(this.libp2p, this.store.blockstore)
     this.helia = helia
   }
 
   async stop (): Promise<void> {
     const helia = this.helia
     this.helia = undefined
+    if (helia !== undefined) await stopServingBlocks(this.libp2p).catch(() => undefined)
     // stopping Helia must not stop the node's libp2p, which Helia did not start
     await helia?.stop()
   }
@@ -92,8 +95,8 @@ export class ResultsExchange {
     try {
       if (options.from !== undefined) await this.libp2p.dial(options.from, { signal })
       const maxBytes = options.maxBytes ?? this.options.maxBytes
-      if (options.holder !== undefined) await fetchFromHolder(helia, cid, options.holder, maxBytes, signal)
-      await exportVerified(cid, helia.blockstore, dest, { maxBytes, signal })
+      const whole = options.holder !== undefined && await this.fetchFromHolder(helia, cid, options.holder, maxBytes, signal)
+      await exportVerified(cid, helia.blockstore, dest, { maxBytes, signal, local: whole })
       return dest
     } catch (err) {
       if (timeout.aborted) throw new ResultsError('RESULTS_FETCH_TIMEOUT', `results ${cid} did not arrive within ${timeoutMs} ms`, { cause: err })
@@ -102,20 +105,25 @@ export class ResultsExchange {
       throw new ResultsError('RESULTS_FETCH_FAILED', `cannot fetch results ${cid}: ${(err as Error).message}`, { cause: err })
     }
   }
-}
 
-/**
- * Brings the DAG into the blockstore from its holder alone, through a bitswap session with that one
- * peer. Whatever this cannot bring (a holder not connected, or not answering within
- * `HOLDER_ALONE_MS`) the export then asks of every connected peer; results too large end it.
- */
-async function fetchFromHolder (helia: Helia, cid: CID, holder: PeerId, maxBytes: number, signal: AbortSignal): Promise<void> {
-  const session = helia.blockstore.createSession(cid, { providers: [holder.toCID()], signal })
-  try {
-    await prefetchDag(cid, session, { maxBytes: maxBytes + PREFETCH_ALLOWANCE, signal: AbortSignal.any([signal, AbortSignal.timeout(HOLDER_ALONE_MS)]) })
-  } catch (err) {
-    if (err instanceof ResultsError) throw err
-  } finally {
-    session.close()
+  /**
+   * Brings the DAG into the blockstore from its holder alone: first every block at once on one
+   * stream (block-transfer.ts), then, for whatever that did not bring, through a bitswap session
+   * with that one peer. Whatever this cannot bring (a holder not connected, or not answering
+   * within `HOLDER_ALONE_MS`) the export then asks of every connected peer; results too large end it.
+   * Returns true when every block came in the first step.
+   */
+  private async fetchFromHolder (helia: Helia, cid: CID, holder: PeerId, maxBytes: number, signal: AbortSignal): Promise<boolean> {
+    const alone = AbortSignal.any([signal, AbortSignal.timeout(HOLDER_ALONE_MS)])
+    if (await fetchBlocks(this.libp2p, holder, cid, this.store.blockstore, alone).catch(() => false)) return true
+    const session = helia.blockstore.createSession(cid, { providers: [holder.toCID()], signal })
+    try {
+      await prefetchDag(cid, session, { maxBytes: maxBytes + PREFETCH_ALLOWANCE, signal: alone })
+    } catch (err) {
+      if (err instanceof ResultsError) throw err
+    } finally {
+      session.close()
+    }
+    return false
   }
 }

@@ -16,6 +16,8 @@ export const PREFETCH_ALLOWANCE = 1024 * 1024
 export interface ExportOptions {
   /** most bytes of file content written; more aborts the export */
   maxBytes: number
+  /** every block is in the blockstore already: nothing to bring first */
+  local?: boolean
   signal?: AbortSignal
 }
 
@@ -51,7 +53,7 @@ export async function exportVerified (cid: CID, blockstore: Pick<Blockstore, 'ge
   }
   try {
     // blocks may carry a little framing beyond the content the limit is about
-    await prefetchDag(cid, blockstore, { maxBytes: options.maxBytes + PREFETCH_ALLOWANCE, signal: options.signal })
+    if (options.local !== true) await prefetchDag(cid, blockstore, { maxBytes: options.maxBytes + PREFETCH_ALLOWANCE, signal: options.signal })
     const root = await exporter(cid, blockstore, { signal: options.signal })
     // a folder's contents go straight into dest; a single file becomes dest/result
     const top = root.type === 'directory' ? dest : join(dest, 'result')

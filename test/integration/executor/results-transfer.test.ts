@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -9,6 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { cidOfPath } from '../../../src/executor/results/cid.ts'
 import { ResultsExchange } from '../../../src/executor/results/exchange.ts'
 import { ResultsStore } from '../../../src/executor/results/store.ts'
+import { fetchBlocks, MAX_BYTES, RESULTS_BLOCKS_PROTOCOL } from '../../../src/executor/results/block-transfer.ts'
+import { lpStream } from '@libp2p/utils'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
@@ -123,6 +126,68 @@ describe('results transfer by CID between two nodes', () => {
     expect((await cidOfPath(dest)).toString()).toBe(cid.toString())
   })
 })
+
+describe('results blocks in one round trip from their holder', () => {
+  it('brings every block of a results folder, each checked against its CID, and the export needs nothing more', async () => {
+    const [provider, creator] = [await peer(), await peer()]
+    const cid = await provider.store.add(await resultsFolder(300_000))
+    await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
+    expect(await fetchBlocks(creator.libp2p, provider.libp2p.peerId, cid, creator.store.blockstore, AbortSignal.timeout(10_000))).toBe(true)
+    expect(await creator.store.has(cid)).toBe(true)
+    // offline: every block is local now
+    await provider.exchange.stop()
+    await provider.libp2p.stop()
+    const dest = await creator.exchange.fetch(cid, { dealId: 'deal-local', timeoutMs: 2000 })
+    expect((await cidOfPath(dest)).toString()).toBe(cid.toString())
+  })
+
+  it('leaves to bitswap the results over the size the holder answers with', async () => {
+    const [provider, creator] = [await peer(), await peer()]
+    await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
+    const dir = await resultsFolder(1_000)
+    await writeFile(join(dir, 'outputs', 'random.bin'), randomBytes(MAX_BYTES + 100_000))
+    const big = await provider.store.add(dir)
+    expect(await fetchBlocks(creator.libp2p, provider.libp2p.peerId, big, creator.store.blockstore, AbortSignal.timeout(10_000))).toBe(false)
+    const dest = await creator.exchange.fetch(big, { dealId: 'deal-big', holder: provider.libp2p.peerId })
+    expect((await cidOfPath(dest)).toString()).toBe(big.toString())
+  })
+
+  it('refuses a block that does not hash to its CID, and one that nothing before it links to', async () => {
+    const [liar, creator] = [await peer(), await peer()]
+    const honest = await peer()
+    const cid = await honest.store.add(await resultsFolder(10_000))
+    const root = await readAll(honest.store.blockstore.get(cid))
+    await liar.exchange.stop()
+    const answer = async (frames: Uint8Array[]): Promise<void> => {
+      await liar.libp2p.unhandle(RESULTS_BLOCKS_PROTOCOL).catch(() => undefined)
+      await liar.libp2p.handle(RESULTS_BLOCKS_PROTOCOL, async (stream) => {
+        const lp = lpStream(stream)
+        await lp.read()
+        for (const frame of [...frames, new Uint8Array(0)]) await lp.write(frame)
+        await stream.close()
+      })
+    }
+    await creator.libp2p.dial(liar.libp2p.getMultiaddrs())
+    const fetch = (): Promise<boolean> => fetchBlocks(creator.libp2p, liar.libp2p.peerId, cid, creator.store.blockstore, AbortSignal.timeout(5000))
+
+    const tampered = Uint8Array.from(root)
+    tampered[tampered.length - 1] ^= 1
+    await answer([Buffer.concat([cid.bytes, tampered])])
+    await expect(fetch()).rejects.toThrow(/does not hash to its CID/)
+
+    const stranger = await honest.store.add(join(await resultsFolder(5_000), 'stdout'))
+    await answer([Buffer.concat([stranger.bytes, await readAll(honest.store.blockstore.get(stranger))])])
+    await expect(fetch()).rejects.toThrow(/no block before it links to/)
+    expect(await creator.store.has(cid)).toBe(false)
+    expect(await creator.store.has(stranger)).toBe(false)
+  })
+})
+
+async function readAll (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  for await (const chunk of chunks) parts.push(chunk)
+  return Buffer.concat(parts)
+}
 
 /** Counts the bitswap streams a peer is opened by others: the bystander has no results exchange, only the protocol. */
 async function countBitswapStreams (libp2p: Libp2p): Promise<() => number> {

@@ -171,7 +171,7 @@ describe('results blocks in one round trip from their holder', () => {
     const fetch = (): Promise<boolean> => fetchBlocks(creator.libp2p, liar.libp2p.peerId, cid, creator.store.blockstore, AbortSignal.timeout(5000))
 
     const tampered = Uint8Array.from(root)
-    tampered[tampered.length - 1] ^= 1
+    tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1
     await answer([Buffer.concat([cid.bytes, tampered])])
     await expect(fetch()).rejects.toThrow(/does not hash to its CID/)
 

@@ -10,12 +10,13 @@
  * fetches over bitswap.
  *
  * Frames are length-prefixed: the request is the root CID's bytes; each answer frame is a block's
- * CID bytes followed by the block; an empty frame ends the answer.
+ * CID bytes followed by the block; an empty frame ends the answer. A peer asking more than
+ * `requestsPerSecond` times a second gets empty answers (a few bytes asked, megabytes sent back).
  */
 import { createHash } from 'node:crypto'
 import * as dagPb from '@ipld/dag-pb'
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { lpStream, RateLimiter } from '@libp2p/utils'
 import type { Blockstore } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
 
@@ -38,13 +39,19 @@ function linksOf (cid: CID, block: Uint8Array): CID[] {
 }
 
 /** Answers requests for the blocks under a root, from the node's results blockstore. */
-export async function serveBlocks (libp2p: Libp2p, blockstore: Pick<Blockstore, 'get' | 'has'>): Promise<void> {
-  await libp2p.handle(RESULTS_BLOCKS_PROTOCOL, async (stream: Stream) => {
+export async function serveBlocks (libp2p: Libp2p, blockstore: Pick<Blockstore, 'get' | 'has'>, options: { requestsPerSecond?: number } = {}): Promise<void> {
+  const limiter = new RateLimiter({ points: options.requestsPerSecond ?? 10, duration: 1 })
+  await libp2p.handle(RESULTS_BLOCKS_PROTOCOL, async (stream: Stream, connection: Connection) => {
     const signal = AbortSignal.timeout(30_000)
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
     try {
       const root = CID.decode((await lp.read({ signal })).subarray())
       let level = [root]
+      try {
+        limiter.consume(connection.remotePeer.toString())
+      } catch {
+        level = []
+      }
       let bytes = 0
       const sent = new Set<string>()
       while (level.length > 0) {

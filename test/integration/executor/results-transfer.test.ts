@@ -12,6 +12,7 @@ import { ResultsExchange } from '../../../src/executor/results/exchange.ts'
 import { ResultsStore } from '../../../src/executor/results/store.ts'
 import { fetchBlocks, MAX_BYTES, RESULTS_BLOCKS_PROTOCOL } from '../../../src/executor/results/block-transfer.ts'
 import { lpStream } from '@libp2p/utils'
+import { MemoryBlockstore } from 'blockstore-core'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
@@ -150,6 +151,18 @@ describe('results blocks in one round trip from their holder', () => {
     expect(await fetchBlocks(creator.libp2p, provider.libp2p.peerId, big, creator.store.blockstore, AbortSignal.timeout(10_000))).toBe(false)
     const dest = await creator.exchange.fetch(big, { dealId: 'deal-big', holder: provider.libp2p.peerId })
     expect((await cidOfPath(dest)).toString()).toBe(big.toString())
+  })
+
+  it('answers a peer that asks too often with nothing, and bitswap still brings the results', async () => {
+    const [provider, creator] = [await peer(), await peer()]
+    await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
+    const cid = await provider.store.add(await resultsFolder(1_000))
+    // all at once, so that they fall in one second however busy the machine is
+    const answers = await Promise.all(Array.from({ length: 14 }, async () =>
+      await fetchBlocks(creator.libp2p, provider.libp2p.peerId, cid, new MemoryBlockstore(), AbortSignal.timeout(10_000))))
+    expect(answers.filter(whole => whole)).toHaveLength(10)
+    const dest = await creator.exchange.fetch(cid, { dealId: 'deal-often', holder: provider.libp2p.peerId })
+    expect((await cidOfPath(dest)).toString()).toBe(cid.toString())
   })
 
   it('refuses a block that does not hash to its CID, and one that nothing before it links to', async () => {

@@ -114,10 +114,15 @@ export class PeerDatastore extends BaseDatastore {
 
   private changed (key: Key): void {
     this.dirty.add(key.toString())
+    this.flushLater()
+  }
+
+  /** A flush that failed keeps its changes and is tried again a moment later. */
+  private flushLater (): void {
     if (this.timer !== undefined || this.closed) return
     this.timer = setTimeout(() => {
       this.timer = undefined
-      this.flush().catch(() => undefined)
+      this.flush().catch(() => { this.flushLater() })
     }, this.flushEveryMs)
     this.timer.unref()
   }

@@ -14,11 +14,11 @@
  * `requestsPerSecond` times a second gets empty answers (a few bytes asked, megabytes sent back).
  */
 import { createHash } from 'node:crypto'
-import * as dagPb from '@ipld/dag-pb'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream, RateLimiter } from '@libp2p/utils'
 import type { Blockstore } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
+import { linksOf } from './prefetch.ts'
 
 export const RESULTS_BLOCKS_PROTOCOL = '/lilypad/results-blocks/1.0.0'
 
@@ -34,8 +34,27 @@ async function readBlock (blockstore: Pick<Blockstore, 'get'>, cid: CID, signal?
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
 }
 
-function linksOf (cid: CID, block: Uint8Array): CID[] {
-  return cid.code === dagPb.code ? dagPb.decode(block).Links.map(link => link.Hash) : []
+/**
+ * The blocks of the DAG under `root` that the blockstore holds, a level at a time, until the next
+ * would pass `MAX_BYTES`. A block it lacks is skipped, and so are the blocks below it.
+ */
+async function * heldBlocks (root: CID, blockstore: Pick<Blockstore, 'get' | 'has'>, signal: AbortSignal): AsyncGenerator<[CID, Uint8Array]> {
+  const seen = new Set<string>()
+  let level = [root]
+  let bytes = 0
+  while (level.length > 0) {
+    const next: CID[] = []
+    for (const cid of level) {
+      if (seen.has(cid.toString()) || !(await blockstore.has(cid))) continue
+      seen.add(cid.toString())
+      const block = await readBlock(blockstore, cid, signal)
+      bytes += block.length
+      if (bytes > MAX_BYTES) return
+      yield [cid, block]
+      next.push(...linksOf(cid, block))
+    }
+    level = next
+  }
 }
 
 /** Answers requests for the blocks under a root, from the node's results blockstore. */
@@ -46,26 +65,8 @@ export async function serveBlocks (libp2p: Libp2p, blockstore: Pick<Blockstore, 
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
     try {
       const root = CID.decode((await lp.read({ signal })).subarray())
-      let level = [root]
-      try {
-        limiter.consume(connection.remotePeer.toString())
-      } catch {
-        level = []
-      }
-      let bytes = 0
-      const sent = new Set<string>()
-      while (level.length > 0) {
-        const next: CID[] = []
-        for (const cid of level) {
-          if (sent.has(cid.toString()) || !(await blockstore.has(cid))) continue
-          const block = await readBlock(blockstore, cid, signal)
-          bytes += block.length
-          if (bytes > MAX_BYTES) { level = []; next.length = 0; break }
-          sent.add(cid.toString())
-          await lp.write(Buffer.concat([cid.bytes, block]), { signal })
-          next.push(...linksOf(cid, block))
-        }
-        level = next
+      if (withinRate(limiter, connection.remotePeer)) {
+        for await (const [cid, block] of heldBlocks(root, blockstore, signal)) await lp.write(Buffer.concat([cid.bytes, block]), { signal })
       }
       await lp.write(new Uint8Array(0), { signal })
       await stream.close({ signal })
@@ -73,6 +74,15 @@ export async function serveBlocks (libp2p: Libp2p, blockstore: Pick<Blockstore, 
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
   }, { maxInboundStreams: 32 })
+}
+
+function withinRate (limiter: RateLimiter, peer: PeerId): boolean {
+  try {
+    limiter.consume(peer.toString())
+    return true
+  } catch {
+    return false
+  }
 }
 
 export async function stopServingBlocks (libp2p: Libp2p): Promise<void> {

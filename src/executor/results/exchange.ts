@@ -23,8 +23,9 @@ export interface FetchResultsOptions {
   /** the peer that holds the results (dialled first); otherwise any connected peer is asked */
   from?: PeerId | Multiaddr | Multiaddr[]
   /**
-   * the peer that holds the results, asked alone first: bitswap sends its wants to every connected
-   * peer, each answer (mostly "do not have") costing a stream on both sides, a level of the DAG at a time
+   * the peer that holds the results, asked alone first (every block on one stream, then a bitswap
+   * session with it): plain bitswap sends its wants to every connected peer, each answer (mostly
+   * "do not have") costing a stream on both sides, a level of the DAG at a time
    */
   holder?: PeerId
   maxBytes?: number

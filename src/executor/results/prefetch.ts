@@ -6,6 +6,11 @@ import { ResultsError } from './errors.ts'
 /** Blocks asked for at once: bitswap sends the wants of one batch in one message. */
 const BATCH = 64
 
+/** The blocks a block links to: a folder's or file's children; none for a raw leaf. */
+export function linksOf (cid: CID, block: Uint8Array): CID[] {
+  return cid.code === dagPb.code ? dagPb.decode(block).Links.map(link => link.Hash) : []
+}
+
 export interface PrefetchOptions {
   /** most bytes of blocks fetched; more aborts the prefetch */
   maxBytes: number
@@ -35,11 +40,11 @@ export async function prefetchDag (root: CID, blockstore: Pick<Blockstore, 'get'
           if (links) chunks.push(chunk)
         }
         if (!links) return
-        for (const link of dagPb.decode(Buffer.concat(chunks)).Links) {
-          const key = link.Hash.toString()
+        for (const link of linksOf(cid, Buffer.concat(chunks))) {
+          const key = link.toString()
           if (seen.has(key)) continue
           seen.add(key)
-          next.push(link.Hash)
+          next.push(link)
         }
       }))
     }

@@ -31,10 +31,15 @@ interface Entry {
   receivedAt: number
   /** an outstanding proposal holds this entry until then */
   heldUntil: number
+  /** the entry is dropped after this: an offer's expiry; a job's expiry or match deadline, whichever is first */
+  until: number
 }
 
+/** An offer's id, author and slot are copied out of its envelope: every offer event compares them with the whole book. */
 interface OfferEntry extends Entry {
   id: string
+  author: string
+  slot: number
 }
 
 export interface SolverContext {
@@ -84,14 +89,15 @@ function onMessage (c: C, e: InputEvent): D {
   switch (type) {
     case 'ResourceOffer': {
       const offer = expectMessage(c.domain, e.envelope, 'ResourceOffer', e.at)
-      if (c.offers.some(o => o.id === offer.id)) violation('DUPLICATE', 'offer already in the book')
+      const { author, slot, expiry } = offer.message
+      // one pass: a duplicate is refused, and a newer offer for the same slot replaces the older one
+      const offers: OfferEntry[] = []
+      for (const o of c.offers) {
+        if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
+        if (o.author !== author || o.slot !== slot) offers.push(o)
+      }
       if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
-      // a newer offer for the same slot replaces the older one
-      const offers = c.offers.filter(o => {
-        const m = o.envelope.message as ResourceOffer
-        return !(m.author === offer.message.author && m.slot === offer.message.slot)
-      })
-      offers.push({ id: offer.id, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0 })
+      offers.push({ id: offer.id, author, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry })
       return { context: { ...c, offers, deadlines: armRound(c, e.at) }, outputs: [] }
     }
     case 'JobOffer': {
@@ -99,15 +105,16 @@ function onMessage (c: C, e: InputEvent): D {
       if (c.jobs[job.id] !== undefined) violation('DUPLICATE', 'job already in the book')
       if (e.at > job.message.matchDeadline) violation('LATE', 'the job\'s match deadline has passed')
       if (!includesAddress(job.message.trustedSolvers, c.self)) return unchanged(c)
-      return { context: { ...c, jobs: { ...c.jobs, [job.id]: { envelope: job.envelope, receivedAt: e.at, heldUntil: 0 } }, deadlines: armRound(c, e.at) }, outputs: [] }
+      const until = Math.min(job.message.expiry, job.message.matchDeadline)
+      return { context: { ...c, jobs: { ...c.jobs, [job.id]: { envelope: job.envelope, receivedAt: e.at, heldUntil: 0, until } }, deadlines: armRound(c, e.at) }, outputs: [] }
     }
     case 'Deal': {
       // an agreed deal (gossiped): its offers leave the book
       const deal = expectMessage(c.domain, e.envelope, 'Deal', e.at, { ignoreExpiry: true })
       const { jobOfferId, resourceOfferId } = deal.message
-      const offered = c.offers.some(o => o.id === resourceOfferId)
-      if (c.jobs[jobOfferId] === undefined && !offered) return unchanged(c)
-      const offers = offered ? c.offers.filter(o => o.id !== resourceOfferId) : c.offers
+      const offered = c.offers.findIndex(o => o.id === resourceOfferId)
+      if (c.jobs[jobOfferId] === undefined && offered < 0) return unchanged(c)
+      const offers = offered < 0 ? c.offers : c.offers.toSpliced(offered, 1)
       return { context: { ...c, jobs: without(c.jobs, jobOfferId), offers }, outputs: [] }
     }
     default:
@@ -130,19 +137,29 @@ function bookOffer (entry: OfferEntry): BookOffer {
 }
 
 function round (c: C, at: number): D {
-  const live = (o: OfferEntry): boolean => (o.envelope.message as ResourceOffer).expiry >= at
-  const offers = c.offers.every(live) ? c.offers : c.offers.filter(live)
-  const jobs = kept(c.jobs, j => {
-    const m = j.envelope.message as JobOffer
-    return m.expiry >= at && m.matchDeadline >= at
-  })
+  const jobs = kept(c.jobs, j => j.until >= at)
+  /** when the first held entry comes back */
+  let next = Infinity
   const waiting: Array<MatchableJob & { message: JobOffer }> = []
   for (const id in jobs) {
     const j = jobs[id] as Entry
     if (j.heldUntil < at) waiting.push({ ...jobForMatching(id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
+    else next = Math.min(next, j.heldUntil)
   }
-  if (waiting.length === 0) return roundDone(c, offers, jobs, at, [])
-  const free = offers.filter(o => o.heldUntil < at).map(bookOffer)
+  // one pass over the book: expired offers leave it, free ones are matched if a job waits
+  let offers = c.offers
+  const free: BookOffer[] = []
+  for (let i = 0; i < c.offers.length; i++) {
+    const o = c.offers[i] as OfferEntry
+    if (o.until < at) {
+      if (offers === c.offers) offers = c.offers.slice(0, i)
+      continue
+    }
+    if (offers !== c.offers) offers.push(o)
+    if (o.heldUntil >= at) next = Math.min(next, o.heldUntil)
+    else if (waiting.length > 0) free.push(bookOffer(o))
+  }
+  if (waiting.length === 0) return roundDone(c, offers, jobs, next, [])
   const outputs: MachineOutput[] = []
   const proposed = new Set<string>()
   const heldJobs = { ...jobs }
@@ -170,22 +187,18 @@ function round (c: C, at: number): D {
     outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))
     proposed.add(offer.id)
     heldJobs[job.id] = { ...(heldJobs[job.id] as Entry), heldUntil: expiry }
+    next = Math.min(next, expiry)
   }
   const heldOffers = proposed.size === 0 ? offers : offers.map(o => proposed.has(o.id) ? { ...o, heldUntil: expiry } : o)
-  return roundDone(c, heldOffers, heldJobs, at, outputs)
+  return roundDone(c, heldOffers, heldJobs, next, outputs)
 }
 
-/** The book after a round; held entries come back when their proposals expire. */
-function roundDone (c: C, offers: OfferEntry[], jobs: Record<string, Entry>, at: number, outputs: MachineOutput[]): D {
+/** The book after a round; held entries come back at `next` (if any job is left to match). */
+function roundDone (c: C, offers: OfferEntry[], jobs: Record<string, Entry>, next: number, outputs: MachineOutput[]): D {
   const deadlines: Deadlines = { ...c.deadlines }
   delete deadlines.matchRound
-  let next = Infinity
   let anyJob = false
-  for (const o of offers) if (o.heldUntil >= at) next = Math.min(next, o.heldUntil)
-  for (const id in jobs) {
-    anyJob = true
-    if ((jobs[id] as Entry).heldUntil >= at) next = Math.min(next, (jobs[id] as Entry).heldUntil)
-  }
+  for (const _ in jobs) { anyJob = true; break }
   if (next !== Infinity && anyJob) deadlines.matchRound = next + 1
   return { context: { ...c, offers, jobs, deadlines }, outputs }
 }

@@ -15,6 +15,9 @@ function protocolFor (type: MessageType): string {
 /** match proposal ids remembered, so that a deal arriving after its proposal is not held */
 const SEEN_PROPOSALS = 1024
 
+/** deliveries kept for the role actors while they start (replaying their log can take seconds) */
+const EARLY_LIMIT = 10_000
+
 const machineTopicOf = Object.fromEntries(Object.entries(MACHINE_TOPICS).map(([machine, name]) => [name, machine])) as Record<TopicName, string>
 
 /**
@@ -25,6 +28,8 @@ const machineTopicOf = Object.fromEntries(Object.entries(MACHINE_TOPICS).map(([m
  */
 export class MeshTransport implements MessageTransport {
   private handler: ((delivery: Delivery) => void) | undefined
+  /** what came before anyone listened: handed over, in order, by `onDelivery` */
+  private readonly early: Delivery[] = []
   private readonly proposalsSeen = new Set<string>()
   private readonly dealsWaiting = new Map<string, { timer: NodeJS.Timeout, release: () => void }>()
 
@@ -37,10 +42,13 @@ export class MeshTransport implements MessageTransport {
 
   async start (): Promise<void> {
     for (const name of TOPIC_NAMES) {
-      this.mesh.onMessage(name, (d) => this.handler?.({ envelope: d.envelope, attachments: [], topic: machineTopicOf[name] }))
+      // gossip is best effort: past the limit it is dropped (offers come back by offer sync)
+      this.mesh.onMessage(name, (d) => { if (!this.full()) this.hand({ envelope: d.envelope, attachments: [], topic: machineTopicOf[name] }) })
     }
     for (const protocol of [DIRECT_PROTOCOLS.deal, DIRECT_PROTOCOLS.results]) {
       await this.mesh.handleDirect(protocol, (message) => {
+        // a direct message is acknowledged once taken: one the node cannot keep yet is refused, and the sender tries again
+        if (this.full()) throw new Error('this node is starting and holds too many messages already')
         this.receiveDirect(message.verified.id, { envelope: message.envelope, attachments: message.attachmentEnvelopes })
       })
     }
@@ -58,7 +66,7 @@ export class MeshTransport implements MessageTransport {
     if (envelope.type === 'MatchProposal') {
       this.proposalsSeen.add(id)
       if (this.proposalsSeen.size > SEEN_PROPOSALS) this.proposalsSeen.delete(this.proposalsSeen.values().next().value as string)
-      this.handler?.(delivery)
+      this.hand(delivery)
       const waiting = this.dealsWaiting.get(id)
       if (waiting !== undefined) {
         clearTimeout(waiting.timer)
@@ -70,18 +78,32 @@ export class MeshTransport implements MessageTransport {
     const waitsForProposal = envelope.type === 'Deal' && envelope.signatures.length === 1 &&
       typeof proposalId === 'string' && !this.proposalsSeen.has(proposalId) && !this.dealsWaiting.has(proposalId)
     if (!waitsForProposal) {
-      this.handler?.(delivery)
+      this.hand(delivery)
       return
     }
     const release = (): void => {
       this.dealsWaiting.delete(proposalId)
-      this.handler?.(delivery)
+      this.hand(delivery)
     }
     this.dealsWaiting.set(proposalId, { timer: setTimeout(release, this.dealWaitMs).unref(), release })
   }
 
+  /**
+   * The mesh takes messages as soon as the transport starts, before the role actors listen: a
+   * message dropped then would be lost for good, since its sender counts it delivered.
+   */
   onDelivery (handler: (delivery: Delivery) => void): void {
     this.handler = handler
+    for (const delivery of this.early.splice(0)) handler(delivery)
+  }
+
+  private hand (delivery: Delivery): void {
+    if (this.handler !== undefined) this.handler(delivery)
+    else this.early.push(delivery)
+  }
+
+  private full (): boolean {
+    return this.handler === undefined && this.early.length >= EARLY_LIMIT
   }
 
   async publish (topic: string, delivery: Delivery): Promise<void> {
@@ -89,13 +111,13 @@ export class MeshTransport implements MessageTransport {
     if (name === undefined) throw new Error(`no gossip topic for ${topic}`)
     await this.mesh.publish(name, delivery.envelope)
     const local = { envelope: structuredClone(delivery.envelope), attachments: [], topic }
-    setImmediate(() => this.handler?.(local))
+    setImmediate(() => this.hand(local))
   }
 
   async send (address: string, delivery: Delivery, signal?: AbortSignal): Promise<void> {
     if (address.toLowerCase() === this.address.toLowerCase()) {
       const local = structuredClone({ envelope: delivery.envelope, attachments: delivery.attachments })
-      setImmediate(() => this.handler?.(local))
+      setImmediate(() => this.hand(local))
       return
     }
     const peer = await this.peerOf(address)

@@ -65,3 +65,49 @@ describe('mesh transport: a deal and the proposal it follows come from two sende
     expect(handed).toEqual(['Deal:p9'])
   })
 })
+
+describe('mesh transport: messages that come while the role actors start', () => {
+  /** a transport started, with nobody listening yet */
+  async function starting (): Promise<{ t: MeshTransport, direct: (m: { id: string, envelope: Envelope }) => void, gossip: (envelope: Envelope) => void }> {
+    const direct: DirectHandler[] = []
+    const gossip: Array<(d: { envelope: Envelope }) => void> = []
+    const mesh = {
+      address: '0x0000000000000000000000000000000000000001',
+      onMessage: (_topic: string, handler: (d: { envelope: Envelope }) => void) => { gossip.push(handler); return () => {} },
+      handleDirect: async (_protocol: string, handler: DirectHandler) => { direct.push(handler) }
+    } as unknown as MeshNode
+    const t = new MeshTransport(mesh)
+    await t.start()
+    return {
+      t,
+      direct: (m) => { direct[0]!({ verified: { id: m.id }, envelope: m.envelope, attachmentEnvelopes: [] } as unknown as ReceivedDirectMessage) },
+      gossip: (envelope) => { gossip[0]!({ envelope }) }
+    }
+  }
+  const nonce = (d: Delivery): string => (d.envelope.message as { nonce: string }).nonce
+
+  test('are kept, and handed over in the order they came when the role actors listen', async () => {
+    const { t, direct, gossip } = await starting()
+    direct(proposal('p1'))
+    gossip(proposal('g1').envelope)
+    direct(proposal('p2'))
+    const handed: string[] = []
+    t.onDelivery(d => { handed.push(nonce(d)) })
+    expect(handed).toEqual(['p1', 'g1', 'p2'])
+    direct(proposal('p3'))
+    expect(handed).toEqual(['p1', 'g1', 'p2', 'p3'])
+  })
+
+  test('past the limit, a direct message is refused (its sender tries again) and gossip is dropped', async () => {
+    const { t, direct, gossip } = await starting()
+    for (let i = 0; i < 10_000; i++) direct(proposal(`p${i}`))
+    expect(() => { direct(proposal('over')) }).toThrow(/starting/)
+    gossip(proposal('dropped').envelope)
+    const handed: string[] = []
+    t.onDelivery(d => { handed.push(nonce(d)) })
+    expect(handed).toHaveLength(10_000)
+    expect(handed.at(-1)).toBe('p9999')
+    direct(proposal('later'))
+    expect(handed.at(-1)).toBe('later')
+  })
+})

@@ -289,13 +289,20 @@ export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (o
     if (!trusts(job.trustedSolvers, s)) continue
     const jobMediators = new Set(lower(job.trustedMediators))
     const fitting = new Map<number, boolean>()
+    // offers side by side mostly share their terms: the last answer is kept at hand
+    let lastTerms = -1
+    let lastFits = false
     let best: { offer: O, traits: OfferTraits } | undefined
     for (const offer of offers) {
-      if (taken.has(offer)) continue
+      if (taken.size > 0 && taken.has(offer)) continue
       const traits = traitsOf(offer)
-      let fits = fitting.get(traits.terms)
-      if (fits === undefined) fitting.set(traits.terms, fits = fitsJob(offer, traits, job, s, jobMediators))
-      if (fits && (best === undefined || before(offer, traits, best.offer, best.traits))) best = { offer, traits }
+      if (traits.terms !== lastTerms) {
+        let fits = fitting.get(traits.terms)
+        if (fits === undefined) fitting.set(traits.terms, fits = fitsJob(offer, traits, job, s, jobMediators))
+        lastTerms = traits.terms
+        lastFits = fits
+      }
+      if (lastFits && (best === undefined || before(offer, traits, best.offer, best.traits))) best = { offer, traits }
     }
     if (best === undefined) continue
     taken.add(best.offer)

@@ -123,15 +123,18 @@ function onMessage (c: C, e: InputEvent): D {
 }
 
 type BookOffer = MatchableOffer & { message: ResourceOffer }
-const bookOffers = new WeakMap<OfferEntry, BookOffer>()
+const bookOffers = new WeakMap<object, BookOffer>()
 
-/** An offer's terms for matching: derived once per entry (a free offer waits through many rounds). */
+/**
+ * An offer's terms for matching: derived once per offer (a free offer waits through many rounds),
+ * keyed by its envelope, which stays the same object while a proposal holds the entry and frees it.
+ */
 function bookOffer (entry: OfferEntry): BookOffer {
-  let offer = bookOffers.get(entry)
-  if (offer === undefined) {
+  let offer = bookOffers.get(entry.envelope)
+  if (offer === undefined || offer.id !== entry.id || offer.receivedAt !== entry.receivedAt) {
     const message = entry.envelope.message as ResourceOffer
     offer = { ...offerForMatching(entry.id, message, entry.receivedAt), message }
-    bookOffers.set(entry, offer)
+    bookOffers.set(entry.envelope, offer)
   }
   return offer
 }

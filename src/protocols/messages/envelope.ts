@@ -13,6 +13,9 @@ export const EnvelopeSchema = z.strictObject({
   signatures: z.array(signature).min(1).max(2)
 })
 
+/** The wire shape of an envelope whose message is already known to be a checked payload of its type (see shared payloads). */
+export const KnownPayloadEnvelopeSchema = EnvelopeSchema.extend({ message: z.unknown() })
+
 export interface Envelope<T extends MessageType = MessageType> {
   type: T
   message: MessagePayloads[T]

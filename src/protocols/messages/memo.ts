@@ -27,6 +27,11 @@ export class BoundedMemo<V> {
     }
     this.newer.set(key, value)
   }
+
+  clear (): void {
+    this.newer = new Map()
+    this.older = new Map()
+  }
 }
 
 /** The JSON text of a value, or undefined for one JSON cannot write (a bigint, a cycle): not memoised. */

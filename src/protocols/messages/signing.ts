@@ -7,7 +7,7 @@
 import { getAddress, type Wallet } from 'ethers'
 import { hashTypedMessage } from './eip712-hash.ts'
 import type { LilypadDomain, MessageType } from './eip712-types.ts'
-import { EnvelopeSchema, signersOf, type Envelope, type Verified } from './envelope.ts'
+import { EnvelopeSchema, KnownPayloadEnvelopeSchema, signersOf, type Envelope, type Verified } from './envelope.ts'
 import { MessageError } from './errors.ts'
 import { setChecksumMemoLimit } from './fields.ts'
 import { BoundedMemo, jsonKey } from './memo.ts'
@@ -54,6 +54,8 @@ export function setSharedPayloads (on: boolean): boolean {
   if (on !== shared) {
     frozenPayloads = new WeakMap()
     frozenVerifications.clear()
+    // a text's shared payload belongs to the setting it was made under: one made before is not known now
+    knownTexts.clear()
   }
   shared = on
   return previous
@@ -227,7 +229,10 @@ export function verifyEnvelope (domain: LilypadDomain, envelope: unknown, option
 }
 
 function verifyUncached (domain: LilypadDomain, envelope: unknown, partial: boolean): Verified {
-  const shape = EnvelopeSchema.safeParse(envelope)
+  const { type: claimed, message: original } = (envelope ?? {}) as { type?: unknown, message?: unknown }
+  // a shared payload was checked by its schema when it was made: the record check would only repeat it
+  const knownMessage = typeof claimed === 'string' && knownPayload(claimed as MessageType, original) !== undefined
+  const shape = (knownMessage ? KnownPayloadEnvelopeSchema : EnvelopeSchema).safeParse(envelope)
   if (!shape.success) {
     const first = shape.error.issues[0]
     const code = first?.path[0] === 'signatures' ? 'MISSING_SIGNATURE' : first?.path[0] === 'type' ? 'UNKNOWN_TYPE' : 'INVALID_SCHEMA'
@@ -235,8 +240,7 @@ function verifyUncached (domain: LilypadDomain, envelope: unknown, partial: bool
   }
   const { type, signatures } = shape.data
   // the record the envelope schema copied has the same JSON text as a shared payload it copied
-  const original = (envelope as { message?: unknown }).message
-  const { payload: message, id } = checkedPayload(domain, type, knownPayload(type, original) !== undefined ? original : shape.data.message)
+  const { payload: message, id } = checkedPayload(domain, type, knownMessage ? original : shape.data.message)
   const required = signersOf(type, message)
   const needed = partial && type === 'Deal' ? 1 : required.length
   if (signatures.length < needed || signatures.length > required.length) {

@@ -70,4 +70,23 @@ describe('shared payloads (a simulation\'s setting; nodes keep it off)', () => {
     expect(verifyEnvelope(domain, missing, { partial: true }).signers).toEqual([s.deal.jobCreator])
     expect(codeOf(() => verifyEnvelope(domain, copy(missing)))).toBe('MISSING_SIGNATURE')
   })
+
+  test('on: an envelope around a shared payload still has its shape checked (only the payload\'s is known)', () => {
+    setSharedPayloads(true)
+    const payload = parsePayload('ResultsAccepted', copy(s.accepted.message))
+    const around = (extra: object): unknown => ({ type: 'ResultsAccepted', message: payload, signatures: s.accepted.signatures, ...extra })
+    const cases: Array<[string, object]> = [
+      ['INVALID_SCHEMA', { extra: 1 }],
+      ['MISSING_SIGNATURE', { signatures: ['0x1234'] }],
+      ['MISSING_SIGNATURE', { signatures: [] }],
+      ['UNKNOWN_TYPE', { type: 'Nonsense' }],
+      ['INVALID_SCHEMA', { type: 'JobOffer' }]
+    ]
+    for (const [code, extra] of cases) {
+      expect(codeOf(() => verifyEnvelope(domain, around(extra)))).toBe(code)
+      expect(codeOf(() => verifyEnvelope(domain, Object.freeze(around(extra) as object)))).toBe(code)
+      expect(codeOf(() => verifyEnvelope(domain, copy(around(extra))))).toBe(code)
+    }
+    expect(verifyEnvelope(domain, around({})).message).toEqual(payload)
+  })
 })

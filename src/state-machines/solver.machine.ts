@@ -123,18 +123,15 @@ function onMessage (c: C, e: InputEvent): D {
 }
 
 type BookOffer = MatchableOffer & { message: ResourceOffer }
-const bookOffers = new WeakMap<object, BookOffer>()
+const bookOffers = new WeakMap<OfferEntry, BookOffer>()
 
-/**
- * An offer's terms for matching: derived once per offer (a free offer waits through many rounds),
- * keyed by its envelope, which stays the same object while a proposal holds the entry and frees it.
- */
+/** An offer's terms for matching: derived once per entry (a free offer waits through many rounds). */
 function bookOffer (entry: OfferEntry): BookOffer {
-  let offer = bookOffers.get(entry.envelope)
-  if (offer === undefined || offer.id !== entry.id || offer.receivedAt !== entry.receivedAt) {
+  let offer = bookOffers.get(entry)
+  if (offer === undefined) {
     const message = entry.envelope.message as ResourceOffer
     offer = { ...offerForMatching(entry.id, message, entry.receivedAt), message }
-    bookOffers.set(entry.envelope, offer)
+    bookOffers.set(entry, offer)
   }
   return offer
 }

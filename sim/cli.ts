@@ -11,16 +11,26 @@ import { buildScenario, SimUsageError } from './scenarios.ts'
 import { formatSweep, renderSweepSvg, sweep } from './sweep.ts'
 import { formatTable } from './table.ts'
 
+/** runs of this many jobs or more report their progress on stderr */
+const LONG_RUN_JOBS = 10_000
+
 function main (): void {
   const { scenario, options, out } = parseCommandLine(process.argv.slice(2))
   const started = performance.now()
+  const seconds = (): string => ((performance.now() - started) / 1000).toFixed(0)
   if (scenario === 'sweep') {
-    const result = sweep(options)
+    const result = sweep(options, undefined, undefined, (done, total, point) => {
+      process.stderr.write(`sweep: ${done}/${total} points (k ${point.k}, p ${point.p}) after ${seconds()} s\n`)
+    })
     writeFileSync(out, renderSweepSvg(result))
     process.stdout.write(formatSweep(result))
     process.stdout.write(`plot written to ${out}\n`)
   } else {
-    const { summary } = simulate(buildScenario(scenario, options))
+    // a long run says how far it got (the table, on stdout, stays the same bytes)
+    const progress = options.jobs >= LONG_RUN_JOBS
+      ? (arrived: number, total: number) => { process.stderr.write(`sim: ${arrived}/${total} jobs arrived after ${seconds()} s\n`) }
+      : undefined
+    const { summary } = simulate(buildScenario(scenario, options), { progress })
     process.stdout.write(`signatures ${options.signatures}\n`)
     process.stdout.write(formatTable(summary))
   }

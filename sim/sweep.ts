@@ -29,7 +29,11 @@ export interface SweepResult {
   honestExpected: number
 }
 
-export function sweep (o: ScenarioOptions, ks: readonly number[] = SWEEP_KS, ps: readonly number[] = SWEEP_PS): SweepResult {
+/** `onPoint` hears of each point as it is measured (a sweep runs one simulation per point). */
+export function sweep (
+  o: ScenarioOptions, ks: readonly number[] = SWEEP_KS, ps: readonly number[] = SWEEP_PS,
+  onPoint?: (done: number, total: number, point: SweepPoint) => void
+): SweepResult {
   const points: SweepPoint[] = []
   const price = Number(defaultEconomics().price)
   for (const k of ks) {
@@ -47,6 +51,7 @@ export function sweep (o: ScenarioOptions, ks: readonly number[] = SWEEP_KS, ps:
         cheaterDeals: cheat?.deals ?? 0,
         expected: cheaterProfitPerDeal(config.economics, p) / price
       })
+      onPoint?.(points.length, ks.length * ps.length, points[points.length - 1] as SweepPoint)
     }
   }
   const e = defaultEconomics()

@@ -19,8 +19,12 @@ describe('sweep', () => {
   test('measured cheater profit falls with p, crosses honest work near p*, and the plot marks the thresholds', () => {
     // p = 0.8, well past p* for both k: at k = 1 and p = 0.5 the expected loss (-0.3 per deal) is
     // within the noise of the ~37 cheating deals a run this small holds
-    const r = sweep({ nodes: 20, jobs: 60, seed: '3', signatures: 'fast', q: 0.5 }, [1, 4], [0, 0.8])
+    const heard: string[] = []
+    const r = sweep({ nodes: 20, jobs: 60, seed: '3', signatures: 'fast', q: 0.5 }, [1, 4], [0, 0.8], (done, total, point) => {
+      heard.push(`${done}/${total} k${point.k} p${point.p}`)
+    })
     expect(r.points).toHaveLength(4)
+    expect(heard).toEqual(['1/4 k1 p0', '2/4 k1 p0.8', '3/4 k4 p0', '4/4 k4 p0.8'])
     for (const k of [1, 4]) {
       const [low, high] = r.points.filter(p => p.k === k)
       expect(low!.cheater).toBeGreaterThan(r.honestExpected)

@@ -6,10 +6,23 @@ import type { SignatureMode } from './signatures.ts'
 /** Runs with at most this many jobs sign with real ECDSA keys unless told otherwise. */
 export const ECDSA_UP_TO_JOBS = 300
 
-function number (value: string | undefined, name: string, fallback: number | undefined, check: (n: number) => boolean = () => true): number | undefined {
+interface Bound {
+  check: (n: number) => boolean
+  /** what the check asks, as the error says it */
+  wanted: string
+}
+
+const ANY: Bound = { check: () => true, wanted: 'a number' }
+const COUNT: Bound = { check: n => Number.isInteger(n) && n > 0, wanted: 'a whole number above 0' }
+const JOBS: Bound = { check: n => Number.isInteger(n) && n >= 0, wanted: 'a whole number, 0 or more' }
+const SHARE: Bound = { check: n => n >= 0 && n <= 1, wanted: 'a share from 0 to 1' }
+const MULTIPLE: Bound = { check: n => n >= 0, wanted: 'a number, 0 or more' }
+const LOSS: Bound = { check: n => n >= 0 && n < 1, wanted: 'a share from 0 up to (not including) 1' }
+
+function number (value: string | undefined, name: string, fallback: number | undefined, bound: Bound = ANY): number | undefined {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isFinite(n) || !check(n)) throw new SimUsageError('BAD_OPTION', `--${name} must be a valid number, got "${value}"`)
+  if (value.trim() === '' || !Number.isFinite(n) || !bound.check(n)) throw new SimUsageError('BAD_OPTION', `--${name} must be ${bound.wanted}, got "${value}"`)
   return n
 }
 
@@ -31,19 +44,18 @@ export function parseCommandLine (argv: string[]): { scenario: string, options: 
   })
   const scenario = positionals[0]
   if (scenario === undefined) throw new SimUsageError('UNKNOWN_SCENARIO', `name a scenario: ${[...Object.keys(SCENARIOS), 'sweep'].join(', ')}`)
-  const jobs = number(values.jobs, 'jobs', 500, n => Number.isInteger(n) && n >= 0) as number
+  const jobs = number(values.jobs, 'jobs', 500, JOBS) as number
   const signatures = (values.signatures ?? (jobs <= ECDSA_UP_TO_JOBS ? 'ecdsa' : 'fast')) as SignatureMode
   if (signatures !== 'ecdsa' && signatures !== 'fast') throw new SimUsageError('BAD_OPTION', `--signatures must be ecdsa or fast, got "${String(values.signatures)}"`)
-  const unit = (n: number): boolean => n >= 0 && n <= 1
   const options: ScenarioOptions = {
-    nodes: number(values.nodes, 'nodes', 100, n => Number.isInteger(n) && n > 0) as number,
+    nodes: number(values.nodes, 'nodes', 100, COUNT) as number,
     jobs,
     seed: values.seed ?? '1',
     signatures,
-    p: number(values.p, 'p', undefined, unit),
-    q: number(values.q, 'q', undefined, unit),
-    k: number(values.k, 'k', undefined, n => n >= 0),
-    loss: number(values.loss, 'loss', undefined, n => n >= 0 && n < 1)
+    p: number(values.p, 'p', undefined, SHARE),
+    q: number(values.q, 'q', undefined, SHARE),
+    k: number(values.k, 'k', undefined, MULTIPLE),
+    loss: number(values.loss, 'loss', undefined, LOSS)
   }
   return { scenario, options, out: values.out ?? 'sim-sweep.svg' }
 }

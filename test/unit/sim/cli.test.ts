@@ -23,4 +23,13 @@ describe('command line', () => {
     expect(codeOf(() => buildScenario('nonsense', { nodes: 10, jobs: 1, seed: '1', signatures: 'fast' }))).toBe('UNKNOWN_SCENARIO')
     expect(codeOf(() => population(3))).toBe('TOO_SMALL')
   })
+
+  test('an option out of its range says what it must be', () => {
+    const message = (argv: string[]): string => { try { parseCommandLine(argv) } catch (err) { return (err as Error).message } return '' }
+    expect(message(['honest', '--p', '2'])).toBe('--p must be a share from 0 to 1, got "2"')
+    expect(message(['honest', '--nodes', '2.5'])).toBe('--nodes must be a whole number above 0, got "2.5"')
+    expect(message(['honest', '--jobs=-5'])).toBe('--jobs must be a whole number, 0 or more, got "-5"')
+    expect(message(['honest', '--loss', '1'])).toBe('--loss must be a share from 0 up to (not including) 1, got "1"')
+    expect(message(['honest', '--k', ''])).toBe('--k must be a number, 0 or more, got ""')
+  })
 })

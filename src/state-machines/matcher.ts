@@ -311,6 +311,37 @@ export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (o
   return out
 }
 
+/**
+ * The matches of `matchByScan` over a book already sorted by `compareOffers`: each job, oldest
+ * first, takes the first usable offer that fits, which is the best one. `usable` gives an entry's
+ * offer, or undefined for an entry that may not be matched now (held, expired); a job reads the book
+ * only up to its match.
+ */
+export function matchInBookOrder<J extends MatchableJob, E, O extends MatchableOffer> (
+  book: readonly E[], jobs: readonly J[], solver: string, usable: (entry: E) => O | undefined
+): Array<Match<J, O>> {
+  const s = solver.toLowerCase()
+  const taken = new Set<O>()
+  const out: Array<Match<J, O>> = []
+  for (const job of [...jobs].sort(compareJobs)) {
+    if (!trusts(job.trustedSolvers, s)) continue
+    const jobMediators = new Set(lower(job.trustedMediators))
+    const fitting = new Map<number, boolean>()
+    for (const entry of book) {
+      const offer = usable(entry)
+      if (offer === undefined || (taken.size > 0 && taken.has(offer))) continue
+      const traits = traitsOf(offer)
+      let fits = fitting.get(traits.terms)
+      if (fits === undefined) fitting.set(traits.terms, fits = fitsJob(offer, traits, job, s, jobMediators))
+      if (!fits) continue
+      taken.add(offer)
+      out.push({ job, offer, mediators: commonMediators(job, offer) })
+      break
+    }
+  }
+  return out
+}
+
 function fitsJob (offer: MatchableOffer, traits: OfferTraits, job: MatchableJob, solver: string, jobMediators: Set<string>): boolean {
   return traits.solvers.includes(solver) && covers(offer, job) && offer.price <= job.maxPrice &&
     traits.groups.some(g => g.bucket === ANY_MODULE || g.bucket === job.moduleRepo) &&

@@ -11,7 +11,7 @@ import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectMessage, expectTimer, includesAddress, sendOutput, type DomainJson } from './common.ts'
 import { jobForMatching, offerForMatching } from './deal-terms.ts'
 import { deciderMachine, type Decision } from './decider.ts'
-import { matchOffers, type MatchableJob, type MatchableOffer } from './matcher.ts'
+import { compareOffers, matchInBookOrder, matchOffers, type MatchableJob, type MatchableOffer } from './matcher.ts'
 import { violation } from './rejection.ts'
 
 export interface SolverInput {
@@ -49,7 +49,7 @@ export interface SolverContext {
   mediatorFee: string
   proposalTtlMs: number
   batchDelayMs: number
-  /** in order of arrival: a list, because every offer event changes it and a list copies cheaply */
+  /** in book order (cheapest, then oldest, then smallest id): a list, because every offer event changes it and a list copies cheaply; a round reads it only up to its matches */
   offers: OfferEntry[]
   jobs: Record<string, Entry>
   deadlines: Deadlines
@@ -97,7 +97,8 @@ function onMessage (c: C, e: InputEvent): D {
         if (o.author !== author || o.slot !== slot) offers.push(o)
       }
       if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
-      offers.push({ id: offer.id, author, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry })
+      const entry: OfferEntry = { id: offer.id, author, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
+      offers.splice(bookPosition(offers, entry), 0, entry)
       return { context: { ...c, offers, deadlines: armRound(c, e.at) }, outputs: [] }
     }
     case 'JobOffer': {
@@ -136,6 +137,22 @@ function bookOffer (entry: OfferEntry): BookOffer {
   return offer
 }
 
+/** Where an entry goes in a book kept in book order (cheapest, then oldest, then smallest id). */
+function bookPosition (offers: readonly OfferEntry[], entry: OfferEntry): number {
+  const offer = bookOffer(entry)
+  let low = 0
+  let high = offers.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if (compareOffers(bookOffer(offers[mid] as OfferEntry), offer) < 0) low = mid + 1
+    else high = mid
+  }
+  return low
+}
+
+/** Below this many waiting jobs a round reads the book in order up to each match; above, it builds an order book. */
+const READ_IN_ORDER_UP_TO_JOBS = 4
+
 function round (c: C, at: number): D {
   const jobs = kept(c.jobs, j => j.until >= at)
   /** when the first held entry comes back */
@@ -146,9 +163,8 @@ function round (c: C, at: number): D {
     if (j.heldUntil < at) waiting.push({ ...jobForMatching(id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
     else next = Math.min(next, j.heldUntil)
   }
-  // one pass over the book: expired offers leave it, free ones are matched if a job waits
+  // one pass over the book: expired offers leave it, held ones say when they come back
   let offers = c.offers
-  const free: BookOffer[] = []
   for (let i = 0; i < c.offers.length; i++) {
     const o = c.offers[i] as OfferEntry
     if (o.until < at) {
@@ -157,15 +173,17 @@ function round (c: C, at: number): D {
     }
     if (offers !== c.offers) offers.push(o)
     if (o.heldUntil >= at) next = Math.min(next, o.heldUntil)
-    else if (waiting.length > 0) free.push(bookOffer(o))
   }
   if (waiting.length === 0) return roundDone(c, offers, jobs, next, [])
+  const matches = waiting.length <= READ_IN_ORDER_UP_TO_JOBS
+    ? matchInBookOrder(offers, waiting, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined)
+    : matchOffers(offers.filter(o => o.heldUntil < at).map(bookOffer), waiting, c.self)
   const outputs: MachineOutput[] = []
   const proposed = new Set<string>()
   const heldJobs = { ...jobs }
   const expiry = at + c.proposalTtlMs
   const mediatorFee = BigInt(c.mediatorFee)
-  for (const { job, offer, mediators } of matchOffers(free, waiting, c.self)) {
+  for (const { job, offer, mediators } of matches) {
     const maxFee = BigInt(job.message.maxSolverFee)
     const fee = BigInt(c.solverFee) < maxFee ? BigInt(c.solverFee) : maxFee
     // a proposal whose deal could not be collateralised is not worth sending

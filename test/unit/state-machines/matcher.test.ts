@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { compareOffers, matchByScan, matchOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
+import { compareOffers, matchByScan, matchInBookOrder, matchOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
 
 const SOLVER = '0x00000000000000000000000000000000000000aa'
 const M1 = '0x00000000000000000000000000000000000000m1'.replace('m1', '01')
@@ -112,6 +112,17 @@ describe('the order book agrees with checking every pair', () => {
       const book = new OrderBook(offers, SOLVER).matchAll(jobs)
       expect(matchByScan(offers, jobs, SOLVER)).toEqual(book)
       expect(matchOffers(offers, jobs, SOLVER)).toEqual(book)
+    }), { numRuns: 300 })
+  })
+
+  test('a book kept in book order, read up to the first usable fit, makes the same matches as the book', () => {
+    fc.assert(fc.property(fc.array(offerArb, { maxLength: 25 }), fc.array(jobArb, { maxLength: 6 }), fc.array(fc.boolean(), { minLength: 25, maxLength: 25 }), (os, js, held) => {
+      const offers = os.map((o, i) => ({ id: `o${i}`, ...o.shape, modules: o.modules, price: o.price, trustedMediators: o.mediators, trustedSolvers: o.solverOk ? [SOLVER] : [M2], receivedAt: o.receivedAt }))
+      const jobs = js.map((j, i) => ({ id: `j${i}`, ...j, trustedMediators: j.mediators, trustedSolvers: [SOLVER] }))
+      const free = offers.filter((_, i) => held[i] !== true)
+      const sorted = [...offers].sort(compareOffers)
+      const inOrder = matchInBookOrder(sorted, jobs, SOLVER, o => held[offers.indexOf(o)] === true ? undefined : o)
+      expect(inOrder).toEqual(new OrderBook(free, SOLVER).matchAll(jobs))
     }), { numRuns: 300 })
   })
 })

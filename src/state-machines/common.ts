@@ -11,8 +11,13 @@ export interface DomainJson {
   verifyingContract: string
 }
 
+const domains = new WeakMap<DomainJson, LilypadDomain>()
+
+/** The EIP-712 domain of a machine's context: one per context domain, so that what is memoised per domain is found again. */
 export function toDomain (domain: DomainJson): LilypadDomain {
-  return lilypadDomain(BigInt(domain.chainId), domain.verifyingContract)
+  let out = domains.get(domain)
+  if (out === undefined) domains.set(domain, out = Object.freeze(lilypadDomain(BigInt(domain.chainId), domain.verifyingContract)))
+  return out
 }
 
 /** The input event by which a message from a peer reaches a machine. */

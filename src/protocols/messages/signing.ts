@@ -138,8 +138,20 @@ export function checkedPayload<T extends MessageType> (domain: LilypadDomain, ty
   return { payload, id: known === undefined ? hashTypedMessage(domain, type, payload) : idOf(domain, type, payload, known) }
 }
 
+/** Per domain object (never changed in place), the texts that name it and its verification memos: domains are few, and mostly the same object again. */
+const domainKeys = new WeakMap<LilypadDomain, { id: string, full: string, partial: string }>()
+
+function domainKeysOf (domain: LilypadDomain): { id: string, full: string, partial: string } {
+  let keys = domainKeys.get(domain)
+  if (keys === undefined) {
+    const id = `${domain.name}|${domain.version}|${domain.chainId}|${domain.verifyingContract}|${String(domain.salt)}`
+    domainKeys.set(domain, keys = { id, full: `${id}:full`, partial: `${id}:partial` })
+  }
+  return keys
+}
+
 function idOf (domain: LilypadDomain, type: MessageType, message: object, known: Known): string {
-  const key = `${domain.name}|${domain.version}|${domain.chainId}|${domain.verifyingContract}|${String(domain.salt)}`
+  const key = domainKeysOf(domain).id
   let id = known.ids?.get(key)
   if (id === undefined) (known.ids ??= new Map()).set(key, id = hashTypedMessage(domain, type, message))
   return id
@@ -209,7 +221,7 @@ export interface VerifyOptions {
  * Deterministic, so results are memoised by content (a replay verifies each message once).
  */
 export function verifyEnvelope (domain: LilypadDomain, envelope: unknown, options: VerifyOptions = {}): Verified {
-  const name = `${domain.chainId}:${domain.verifyingContract}:${options.partial === true ? 'partial' : 'full'}`
+  const name = options.partial === true ? domainKeysOf(domain).partial : domainKeysOf(domain).full
   const frozen = isFrozenEnvelope(envelope) ? memoIn(frozenVerifications, name, () => new WeakMap()) : undefined
   let result: Verified | undefined
   if (frozen !== undefined) {

@@ -285,24 +285,13 @@ export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (o
   const s = solver.toLowerCase()
   const taken = new Set<O>()
   const out: Array<Match<J, O>> = []
-  for (const job of [...jobs].sort(compareJobs)) {
-    if (!trusts(job.trustedSolvers, s)) continue
-    const jobMediators = new Set(lower(job.trustedMediators))
-    const fitting = new Map<number, boolean>()
-    // offers side by side mostly share their terms: the last answer is kept at hand
-    let lastTerms = -1
-    let lastFits = false
+  for (const job of oldestFirst(jobs, s)) {
+    const fits = fitter(job, s)
     let best: { offer: O, traits: OfferTraits } | undefined
     for (const offer of offers) {
       if (taken.size > 0 && taken.has(offer)) continue
       const traits = traitsOf(offer)
-      if (traits.terms !== lastTerms) {
-        let fits = fitting.get(traits.terms)
-        if (fits === undefined) fitting.set(traits.terms, fits = fitsJob(offer, traits, job, s, jobMediators))
-        lastTerms = traits.terms
-        lastFits = fits
-      }
-      if (lastFits && (best === undefined || before(offer, traits, best.offer, best.traits))) best = { offer, traits }
+      if (fits(offer, traits) && (best === undefined || before(offer, traits, best.offer, best.traits))) best = { offer, traits }
     }
     if (best === undefined) continue
     taken.add(best.offer)
@@ -323,23 +312,41 @@ export function matchInBookOrder<J extends MatchableJob, E, O extends MatchableO
   const s = solver.toLowerCase()
   const taken = new Set<O>()
   const out: Array<Match<J, O>> = []
-  for (const job of [...jobs].sort(compareJobs)) {
-    if (!trusts(job.trustedSolvers, s)) continue
-    const jobMediators = new Set(lower(job.trustedMediators))
-    const fitting = new Map<number, boolean>()
+  for (const job of oldestFirst(jobs, s)) {
+    const fits = fitter(job, s)
     for (const entry of book) {
       const offer = usable(entry)
-      if (offer === undefined || (taken.size > 0 && taken.has(offer))) continue
-      const traits = traitsOf(offer)
-      let fits = fitting.get(traits.terms)
-      if (fits === undefined) fitting.set(traits.terms, fits = fitsJob(offer, traits, job, s, jobMediators))
-      if (!fits) continue
+      if (offer === undefined || (taken.size > 0 && taken.has(offer)) || !fits(offer, traitsOf(offer))) continue
       taken.add(offer)
       out.push({ job, offer, mediators: commonMediators(job, offer) })
       break
     }
   }
   return out
+}
+
+/** The jobs that accept this solver (lower case), oldest first. */
+function oldestFirst<J extends MatchableJob> (jobs: Iterable<J>, solver: string): J[] {
+  return [...jobs].filter(job => trusts(job.trustedSolvers, solver)).sort(compareJobs)
+}
+
+/**
+ * Whether an offer fits a job, worked out once per distinct terms (offers with the same terms fit
+ * the same jobs); offers side by side mostly share their terms, so the last answer is kept at hand.
+ */
+function fitter (job: MatchableJob, solver: string): (offer: MatchableOffer, traits: OfferTraits) => boolean {
+  const jobMediators = new Set(lower(job.trustedMediators))
+  const fitting = new Map<number, boolean>()
+  let lastTerms = -1
+  let lastFits = false
+  return (offer, traits) => {
+    if (traits.terms === lastTerms) return lastFits
+    let fits = fitting.get(traits.terms)
+    if (fits === undefined) fitting.set(traits.terms, fits = fitsJob(offer, traits, job, solver, jobMediators))
+    lastTerms = traits.terms
+    lastFits = fits
+    return fits
+  }
 }
 
 function fitsJob (offer: MatchableOffer, traits: OfferTraits, job: MatchableJob, solver: string, jobMediators: Set<string>): boolean {

@@ -301,6 +301,23 @@ export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (o
 }
 
 /**
+ * Greedy matching, oldest job first, of a book kept sorted by `compareOffers`, as
+ * `OrderBook.matchAll` of its usable offers: a few jobs read the book in order up to each match,
+ * more build an order book. `usable` gives an entry's offer, or undefined when it may not be matched now.
+ */
+export function matchBook<J extends MatchableJob, E, O extends MatchableOffer> (
+  book: readonly E[], jobs: readonly J[], solver: string, usable: (entry: E) => O | undefined
+): Array<Match<J, O>> {
+  if (jobs.length <= SCAN_UP_TO_JOBS) return matchInBookOrder(book, jobs, solver, usable)
+  const offers: O[] = []
+  for (const entry of book) {
+    const offer = usable(entry)
+    if (offer !== undefined) offers.push(offer)
+  }
+  return new OrderBook(offers, solver).matchAll(jobs)
+}
+
+/**
  * The matches of `matchByScan` over a book already sorted by `compareOffers`: each job, oldest
  * first, takes the first usable offer that fits, which is the best one. `usable` gives an entry's
  * offer, or undefined for an entry that may not be matched now (held, expired); a job reads the book

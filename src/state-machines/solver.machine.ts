@@ -11,7 +11,7 @@ import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectMessage, expectTimer, includesAddress, sendOutput, type DomainJson } from './common.ts'
 import { jobForMatching, offerForMatching } from './deal-terms.ts'
 import { deciderMachine, type Decision } from './decider.ts'
-import { compareOffers, matchInBookOrder, matchOffers, type MatchableJob, type MatchableOffer } from './matcher.ts'
+import { compareOffers, matchBook, type MatchableJob, type MatchableOffer } from './matcher.ts'
 import { violation } from './rejection.ts'
 
 export interface SolverInput {
@@ -150,9 +150,6 @@ function bookPosition (offers: readonly OfferEntry[], entry: OfferEntry): number
   return low
 }
 
-/** Below this many waiting jobs a round reads the book in order up to each match; above, it builds an order book. */
-const READ_IN_ORDER_UP_TO_JOBS = 4
-
 function round (c: C, at: number): D {
   const jobs = kept(c.jobs, j => j.until >= at)
   /** when the first held entry comes back */
@@ -175,9 +172,7 @@ function round (c: C, at: number): D {
     if (o.heldUntil >= at) next = Math.min(next, o.heldUntil)
   }
   if (waiting.length === 0) return roundDone(c, offers, jobs, next, [])
-  const matches = waiting.length <= READ_IN_ORDER_UP_TO_JOBS
-    ? matchInBookOrder(offers, waiting, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined)
-    : matchOffers(offers.filter(o => o.heldUntil < at).map(bookOffer), waiting, c.self)
+  const matches = matchBook(offers, waiting, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined)
   const outputs: MachineOutput[] = []
   const proposed = new Set<string>()
   const heldJobs = { ...jobs }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { compareOffers, matchByScan, matchInBookOrder, matchOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
+import { compareOffers, matchBook, matchByScan, matchInBookOrder, matchOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
 
 const SOLVER = '0x00000000000000000000000000000000000000aa'
 const M1 = '0x00000000000000000000000000000000000000m1'.replace('m1', '01')
@@ -121,8 +121,10 @@ describe('the order book agrees with checking every pair', () => {
       const jobs = js.map((j, i) => ({ id: `j${i}`, ...j, trustedMediators: j.mediators, trustedSolvers: [SOLVER] }))
       const free = offers.filter((_, i) => held[i] !== true)
       const sorted = [...offers].sort(compareOffers)
-      const inOrder = matchInBookOrder(sorted, jobs, SOLVER, o => held[offers.indexOf(o)] === true ? undefined : o)
+      const usable = (o: typeof offers[number]): typeof o | undefined => held[offers.indexOf(o)] === true ? undefined : o
+      const inOrder = matchInBookOrder(sorted, jobs, SOLVER, usable)
       expect(inOrder).toEqual(new OrderBook(free, SOLVER).matchAll(jobs))
+      expect(matchBook(sorted, jobs, SOLVER, usable)).toEqual(inOrder)
     }), { numRuns: 300 })
   })
 })

@@ -57,10 +57,10 @@ export function dealStatuses (snapshots: RoleSnapshot[], now: number): DealStatu
       }
       case 'solver': {
         const c = context as SolverContext
-        for (const [jobOfferId, entry] of Object.entries(c.jobs)) {
+        for (const entry of c.jobs) {
           const job = entry.envelope.message as JobOffer
           if (job.matchDeadline < now) continue
-          out.push({ role: 'solver', jobOfferId, dealId: null, state: entry.heldUntil >= now ? 'Matched' : 'JobOffered', resultsCid: null })
+          out.push({ role: 'solver', jobOfferId: entry.id, dealId: null, state: entry.heldUntil >= now ? 'Matched' : 'JobOffered', resultsCid: null })
         }
         break
       }

@@ -42,6 +42,10 @@ interface OfferEntry extends Entry {
   slot: number
 }
 
+interface JobEntry extends Entry {
+  id: string
+}
+
 export interface SolverContext {
   domain: DomainJson
   self: string
@@ -51,7 +55,8 @@ export interface SolverContext {
   batchDelayMs: number
   /** in book order (cheapest, then oldest, then smallest id): a list, because every offer event changes it and a list copies cheaply; a round reads it only up to its matches */
   offers: OfferEntry[]
-  jobs: Record<string, Entry>
+  /** in arrival order; a list for the same reasons (a record keyed by ids would be walked as a dictionary) */
+  jobs: JobEntry[]
   deadlines: Deadlines
 }
 
@@ -67,7 +72,7 @@ function init (input: SolverInput): C {
     proposalTtlMs: input.proposalTtlMs ?? 15_000,
     batchDelayMs: input.batchDelayMs ?? 50,
     offers: [],
-    jobs: {},
+    jobs: [],
     deadlines: {}
   }
 }
@@ -82,6 +87,15 @@ function armRound (c: C, at: number): Deadlines {
   const soon = at + c.batchDelayMs
   const armed = c.deadlines.matchRound
   return armed !== undefined && armed <= soon ? c.deadlines : { ...c.deadlines, matchRound: soon }
+}
+
+/** Whether a job in the book is free to match at `at`: held by no proposal, not past its time. */
+function anyWaiting (jobs: readonly JobEntry[], at: number): boolean {
+  return jobs.some(j => j.heldUntil < at && j.until >= at)
+}
+
+function jobIndex (jobs: readonly JobEntry[], id: string): number {
+  return jobs.findIndex(j => j.id === id)
 }
 
 function onMessage (c: C, e: InputEvent): D {
@@ -99,24 +113,28 @@ function onMessage (c: C, e: InputEvent): D {
       if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
       const entry: OfferEntry = { id: offer.id, author, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
       offers.splice(bookPosition(offers, entry), 0, entry)
-      return { context: { ...c, offers, deadlines: armRound(c, e.at) }, outputs: [] }
+      // with no job waiting there is nothing to match it with: the next job, or the round armed for held ones, matches it
+      return { context: { ...c, offers, deadlines: anyWaiting(c.jobs, e.at) ? armRound(c, e.at) : c.deadlines }, outputs: [] }
     }
     case 'JobOffer': {
       const job = expectMessage(c.domain, e.envelope, 'JobOffer', e.at)
-      if (c.jobs[job.id] !== undefined) violation('DUPLICATE', 'job already in the book')
+      if (jobIndex(c.jobs, job.id) >= 0) violation('DUPLICATE', 'job already in the book')
       if (e.at > job.message.matchDeadline) violation('LATE', 'the job\'s match deadline has passed')
       if (!includesAddress(job.message.trustedSolvers, c.self)) return unchanged(c)
       const until = Math.min(job.message.expiry, job.message.matchDeadline)
-      return { context: { ...c, jobs: { ...c.jobs, [job.id]: { envelope: job.envelope, receivedAt: e.at, heldUntil: 0, until } }, deadlines: armRound(c, e.at) }, outputs: [] }
+      const entry: JobEntry = { id: job.id, envelope: job.envelope, receivedAt: e.at, heldUntil: 0, until }
+      return { context: { ...c, jobs: [...c.jobs, entry], deadlines: armRound(c, e.at) }, outputs: [] }
     }
     case 'Deal': {
       // an agreed deal (gossiped): its offers leave the book
       const deal = expectMessage(c.domain, e.envelope, 'Deal', e.at, { ignoreExpiry: true })
       const { jobOfferId, resourceOfferId } = deal.message
       const offered = c.offers.findIndex(o => o.id === resourceOfferId)
-      if (c.jobs[jobOfferId] === undefined && offered < 0) return unchanged(c)
+      const job = jobIndex(c.jobs, jobOfferId)
+      if (job < 0 && offered < 0) return unchanged(c)
       const offers = offered < 0 ? c.offers : c.offers.toSpliced(offered, 1)
-      return { context: { ...c, jobs: without(c.jobs, jobOfferId), offers }, outputs: [] }
+      const jobs = job < 0 ? c.jobs : c.jobs.toSpliced(job, 1)
+      return { context: { ...c, jobs, offers }, outputs: [] }
     }
     default:
       return violation('WRONG_STATE', `a solver does not take ${String(type)} messages`)
@@ -151,13 +169,12 @@ function bookPosition (offers: readonly OfferEntry[], entry: OfferEntry): number
 }
 
 function round (c: C, at: number): D {
-  const jobs = kept(c.jobs, j => j.until >= at)
+  const jobs = c.jobs.every(j => j.until >= at) ? c.jobs : c.jobs.filter(j => j.until >= at)
   /** when the first held entry comes back */
   let next = Infinity
   const waiting: Array<MatchableJob & { message: JobOffer }> = []
-  for (const id in jobs) {
-    const j = jobs[id] as Entry
-    if (j.heldUntil < at) waiting.push({ ...jobForMatching(id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
+  for (const j of jobs) {
+    if (j.heldUntil < at) waiting.push({ ...jobForMatching(j.id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
     else next = Math.min(next, j.heldUntil)
   }
   // one pass over the book: expired offers leave it, held ones say when they come back
@@ -175,7 +192,7 @@ function round (c: C, at: number): D {
   const matches = matchBook(offers, waiting, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined)
   const outputs: MachineOutput[] = []
   const proposed = new Set<string>()
-  const heldJobs = { ...jobs }
+  const heldJobIds = new Set<string>()
   const expiry = at + c.proposalTtlMs
   const mediatorFee = BigInt(c.mediatorFee)
   for (const { job, offer, mediators } of matches) {
@@ -199,36 +216,20 @@ function round (c: C, at: number): D {
     }
     outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))
     proposed.add(offer.id)
-    heldJobs[job.id] = { ...(heldJobs[job.id] as Entry), heldUntil: expiry }
+    heldJobIds.add(job.id)
     next = Math.min(next, expiry)
   }
   const heldOffers = proposed.size === 0 ? offers : offers.map(o => proposed.has(o.id) ? { ...o, heldUntil: expiry } : o)
+  const heldJobs = heldJobIds.size === 0 ? jobs : jobs.map(j => heldJobIds.has(j.id) ? { ...j, heldUntil: expiry } : j)
   return roundDone(c, heldOffers, heldJobs, next, outputs)
 }
 
 /** The book after a round; held entries come back at `next` (if any job is left to match). */
-function roundDone (c: C, offers: OfferEntry[], jobs: Record<string, Entry>, next: number, outputs: MachineOutput[]): D {
+function roundDone (c: C, offers: OfferEntry[], jobs: JobEntry[], next: number, outputs: MachineOutput[]): D {
   const deadlines: Deadlines = { ...c.deadlines }
   delete deadlines.matchRound
-  let anyJob = false
-  for (const _ in jobs) { anyJob = true; break }
-  if (next !== Infinity && anyJob) deadlines.matchRound = next + 1
+  if (next !== Infinity && jobs.length > 0) deadlines.matchRound = next + 1
   return { context: { ...c, offers, jobs, deadlines }, outputs }
-}
-
-/** The entries `keep` accepts: the same record when it accepts them all (a round mostly drops none). */
-function kept (book: Record<string, Entry>, keep: (entry: Entry) => boolean): Record<string, Entry> {
-  for (const id in book) {
-    if (!keep(book[id] as Entry)) return Object.fromEntries(Object.entries(book).filter(([, e]) => keep(e)))
-  }
-  return book
-}
-
-function without (book: Record<string, Entry>, id: string): Record<string, Entry> {
-  if (book[id] === undefined) return book
-  const out = { ...book }
-  delete out[id]
-  return out
 }
 
 function decide (c: C, e: InputEvent): D {

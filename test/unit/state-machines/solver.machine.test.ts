@@ -20,10 +20,22 @@ const env = {
 const round = (at: number) => timer('matchRound', at)
 
 describe('solver', () => {
-  test('given offers, it arms one match round a batch delay after the first', () => {
-    const r = drive(solverMachine, input, [received(env.cheap, T0), received(env.job, T0 + 30)])
+  test('given a job and offers, it arms one match round a batch delay after the first of them', () => {
+    const r = drive(solverMachine, input, [received(env.job, T0), received(env.cheap, T0 + 30), received(env.dear, T0 + 60)])
     expect(r.snapshot.context.deadlines).toEqual({ matchRound: T0 + 100 })
     expect(r.outputs).toEqual([])
+  })
+
+  test('an offer arms no round while no job waits: the next job arms it', () => {
+    const offersOnly = drive(solverMachine, input, [received(env.cheap, T0)])
+    expect(offersOnly.snapshot.context.deadlines).toEqual({})
+    const r = drive(solverMachine, input, [received(env.cheap, T0), received(env.job, T0 + 30)])
+    expect(r.snapshot.context.deadlines).toEqual({ matchRound: T0 + 130 })
+  })
+
+  test('an offer arriving while every job is held by a proposal leaves the round armed for their return', () => {
+    const r = drive(solverMachine, input, [received(env.cheap, T0), received(env.job, T0), round(T0 + 100), received(env.dear, T0 + 200)])
+    expect(r.snapshot.context.deadlines).toEqual({ matchRound: T0 + 100 + 10_000 + 1 })
   })
 
   test('when the round fires, it proposes the cheapest matching offer to both parties, with the offers attached', () => {
@@ -56,7 +68,7 @@ describe('solver', () => {
     const sc = scenario()
     const r = drive(solverMachine, input, [received(sc.offerEnv, T0), received(sc.jobEnv, T0), received(sc.dealEnv, T0 + 1)])
     expect(r.snapshot.context.offers).toEqual([])
-    expect(r.snapshot.context.jobs).toEqual({})
+    expect(r.snapshot.context.jobs).toEqual([])
   })
 
   test('expired offers and jobs are dropped at the next round', () => {

@@ -59,12 +59,24 @@ export const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-by
     return z.NEVER
   })
 
+const DIGITS = /^[0-9]+$/
+
+/**
+ * Whether a decimal string is at most `max`: one with fewer digits is, without a BigInt being made
+ * of it. A string that is not all digits passes here: the format check refuses it (and BigInt
+ * would throw on it).
+ */
+function atMost (max: bigint): (v: string) => boolean {
+  const digits = max.toString().length
+  return v => v.length < digits || !DIGITS.test(v) || (v.length === digits && BigInt(v) <= max)
+}
+
 /** A uint256 as a canonical decimal string (no sign, no leading zeros). */
 export const uint256 = z.string().max(78).regex(/^(0|[1-9][0-9]*)$/, 'expected a decimal integer string')
-  .refine(v => BigInt(v) <= UINT256_MAX, 'exceeds uint256')
+  .refine(atMost(UINT256_MAX), 'exceeds uint256')
 
 /** A token amount in wei: a uint256 bounded by LIMITS.maxAmount. */
-export const wei = uint256.refine(v => BigInt(v) <= LIMITS.maxAmount, 'amount too large')
+export const wei = uint256.refine(atMost(LIMITS.maxAmount), 'amount too large')
 
 /** uint64 milliseconds (absolute time or duration); bounded to what a JS number holds exactly. */
 export const millis = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)

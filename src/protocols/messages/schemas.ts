@@ -5,6 +5,18 @@ import { address, addressList, boundedString, bytes32, cid, int32, LIMITS, milli
 
 const common = { author: address, nonce: uint256, expiry: millis }
 
+const DIGITS = /^[0-9]+$/
+
+/**
+ * Whether an amount covers the sum of others. These rules run even when a field failed its own
+ * check; an amount that is not a decimal string is that field's error, so the rule passes on it
+ * (rather than throw while converting it).
+ */
+function covers (total: string, ...parts: string[]): boolean {
+  if (!DIGITS.test(total) || !parts.every(p => DIGITS.test(p))) return true
+  return BigInt(total) >= parts.reduce((sum, p) => sum + BigInt(p), 0n)
+}
+
 const machine = {
   cpu: uint32,
   gpu: uint32,
@@ -45,7 +57,7 @@ export const JobOfferSchema = z.strictObject({
   submitWithin: millis,
   judgeWithin: millis,
   mediateWithin: millis
-}).refine(o => BigInt(o.paymentCollateral) >= BigInt(o.maxPrice) + BigInt(o.maxSolverFee),
+}).refine(o => covers(o.paymentCollateral, o.maxPrice, o.maxSolverFee),
   { message: 'paymentCollateral must cover maxPrice + maxSolverFee', path: ['paymentCollateral'] })
 
 export const MatchProposalSchema = z.strictObject({
@@ -87,10 +99,8 @@ export const DealSchema = z.strictObject({
   if (d.jobCreator === d.resourceProvider) issue('resourceProvider', 'the two parties must differ')
   if (d.mediators.includes(d.jobCreator) || d.mediators.includes(d.resourceProvider)) issue('mediators', 'a party cannot mediate its own deal')
   if (new Set(d.mediators).size !== d.mediators.length) issue('mediators', 'duplicate mediator')
-  if (BigInt(d.paymentCollateral) < BigInt(d.price) + BigInt(d.solverFee) + BigInt(d.mediatorFee)) {
-    issue('paymentCollateral', 'must cover price + solverFee + mediatorFee')
-  }
-  if (BigInt(d.timeoutCollateral) < BigInt(d.mediatorFee)) issue('timeoutCollateral', 'must cover mediatorFee')
+  if (!covers(d.paymentCollateral, d.price, d.solverFee, d.mediatorFee)) issue('paymentCollateral', 'must cover price + solverFee + mediatorFee')
+  if (!covers(d.timeoutCollateral, d.mediatorFee)) issue('timeoutCollateral', 'must cover mediatorFee')
   if (d.expiry !== d.agreeDeadline) issue('expiry', 'must equal agreeDeadline')
   if (!(d.agreeDeadline <= d.submitDeadline && d.submitDeadline <= d.judgeDeadline && d.judgeDeadline <= d.mediateDeadline)) {
     issue('submitDeadline', 'deadlines must be ordered agree <= submit <= judge <= mediate')

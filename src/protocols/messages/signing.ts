@@ -9,10 +9,20 @@ import { hashTypedMessage } from './eip712-hash.ts'
 import type { LilypadDomain, MessageType } from './eip712-types.ts'
 import { EnvelopeSchema, KnownPayloadEnvelopeSchema, signersOf, type Envelope, type Verified } from './envelope.ts'
 import { MessageError } from './errors.ts'
+import { compileFastParse, type FastParse } from './fast-parse.ts'
 import { setChecksumMemoLimit } from './fields.ts'
 import { BoundedMemo, jsonKey } from './memo.ts'
 import { recoverSigner } from './recover-signer.ts'
 import { MESSAGE_SCHEMAS, type MessagePayloads } from './schemas.ts'
+
+/** per type, the fast path that accepts valid payloads (zod decides the rest) */
+const fastParsers = new Map<string, FastParse | null>()
+
+function fastParserOf (type: MessageType): FastParse | null {
+  let parser = fastParsers.get(type)
+  if (parser === undefined) fastParsers.set(type, parser = compileFastParse(MESSAGE_SCHEMAS[type]))
+  return parser
+}
 
 let memoLimit = 4096
 /** what is known of each JSON text of a message */
@@ -169,7 +179,8 @@ function normalise<T extends MessageType> (type: T, message: unknown): { payload
     const payload = shared ? sharedPayload(input.normal) : JSON.parse(input.normal.text)
     return { payload: payload as MessagePayloads[T], known: input.normal }
   }
-  const parsed = schema.safeParse(message)
+  const fast = fastParserOf(type)?.(message)
+  const parsed = fast !== undefined ? { success: true as const, data: fast } : schema.safeParse(message)
   if (!parsed.success) {
     const first = parsed.error.issues[0]
     throw new MessageError('INVALID_SCHEMA', `${type}.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`,

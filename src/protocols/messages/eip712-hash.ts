@@ -30,11 +30,18 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/
 const SURROGATE = /[\uD800-\uDFFF]/
 
+/** Writes n (below 2^256) big-endian into its word, from its hex digits (a BigInt shift per byte costs more). */
 function writeBigInt (n: bigint, out: Uint8Array, at: number): void {
-  for (let i = at + WORD - 1; i >= at && n > 0n; i--) {
-    out[i] = Number(n & 0xffn)
-    n >>= 8n
+  const hex = n.toString(16)
+  let i = at + WORD - 1
+  for (let end = hex.length; end > 0; end -= 2, i--) {
+    const low = nibble(hex.charCodeAt(end - 1))
+    out[i] = end >= 2 ? (nibble(hex.charCodeAt(end - 2)) << 4) | low : low
   }
+}
+
+function nibble (code: number): number {
+  return code <= 0x39 ? code - 0x30 : code - 0x57 // '0'-'9', 'a'-'f' (BigInt's hex is lower case)
 }
 
 function writeSafeInteger (n: number, out: Uint8Array, at: number): void {
@@ -82,10 +89,10 @@ const CHECKSUM_MEMO_LIMIT = 16_384
 
 /** EIP-55: a mixed-case address must carry its checksum (as ethers' getAddress insists). */
 function hasValidChecksum (address: string): boolean {
+  if (checksummed.has(address)) return true
   const hex = address.slice(2)
   const lower = hex.toLowerCase()
   if (hex === lower || hex === hex.toUpperCase()) return true
-  if (checksummed.has(address)) return true
   const hash = keccak256(utf8.encode(lower))
   for (let i = 0; i < 40; i++) {
     const c = hex.charCodeAt(i)
@@ -193,8 +200,21 @@ function structHash (struct: StructEncoder, message: Record<string, unknown>): U
 const separators = new Map<string, Uint8Array>()
 const SEPARATOR_MEMO_LIMIT = 64
 
+/** per domain object (machines reuse theirs): its separator, without writing its key */
+const separatorOf = new WeakMap<LilypadDomain, Uint8Array>()
+
 /** The domain separator, computed by ethers once per domain. */
 function domainSeparator (domain: LilypadDomain): Uint8Array {
+  let known = separatorOf.get(domain)
+  if (known === undefined) {
+    known = separatorByKey(domain)
+    // only a domain that cannot change may be known by identity
+    if (Object.isFrozen(domain)) separatorOf.set(domain, known)
+  }
+  return known
+}
+
+function separatorByKey (domain: LilypadDomain): Uint8Array {
   const key = `${String(domain.name)}|${String(domain.version)}|${String(domain.chainId)}|${String(domain.verifyingContract)}|${String(domain.salt)}`
   let separator = separators.get(key)
   if (separator === undefined) {

@@ -173,20 +173,26 @@ function normalise<T extends MessageType> (type: T, message: unknown): { payload
   if (schema === undefined) throw new MessageError('UNKNOWN_TYPE', `unknown message type ${String(type)}`)
   const frozen = knownPayload(type, message)
   if (frozen !== undefined) return { payload: message as MessagePayloads[T], known: frozen }
+  // a valid payload parses fast, and is then known by its normal text: its own text is not worth writing
+  const fast = fastParserOf(type)?.(message)
+  if (fast !== undefined) return settled(type, fast as MessagePayloads[T], undefined, undefined)
   const text = jsonKey(message)
   const input = text === undefined ? undefined : knownText(type, text)
   if (input?.normal !== undefined) {
     const payload = shared ? sharedPayload(input.normal) : JSON.parse(input.normal.text)
     return { payload: payload as MessagePayloads[T], known: input.normal }
   }
-  const fast = fastParserOf(type)?.(message)
-  const parsed = fast !== undefined ? { success: true as const, data: fast } : schema.safeParse(message)
+  const parsed = schema.safeParse(message)
   if (!parsed.success) {
     const first = parsed.error.issues[0]
     throw new MessageError('INVALID_SCHEMA', `${type}.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`,
       { issues: parsed.error.issues.map(i => ({ path: i.path.join('.'), message: i.message })) })
   }
-  const payload = parsed.data as MessagePayloads[T]
+  return settled(type, parsed.data as MessagePayloads[T], input, text)
+}
+
+/** A parsed payload and what is known of its normal text (and of the input text it came from, if that was looked up). */
+function settled<T extends MessageType> (type: T, payload: MessagePayloads[T], input: Known | undefined, text: string | undefined): { payload: MessagePayloads[T], known: Known | undefined } {
   const normalText = jsonKey(payload)
   if (normalText === undefined) return { payload, known: undefined }
   // the normal text is what gets parsed next (by the signer, by receivers)
@@ -194,7 +200,7 @@ function normalise<T extends MessageType> (type: T, message: unknown): { payload
   normal.normal = normal
   if (input !== undefined) input.normal = normal
   if (shared) {
-    // the schema's output is a new object (its arrays too) whose text is the normal one: it is the payload
+    // the parsed output is a new object (its arrays too) whose text is the normal one: it is the payload
     if (normal.payload === undefined) frozenPayloads.set(normal.payload = deepFreeze(payload), normal)
     return { payload: normal.payload as MessagePayloads[T], known: normal }
   }

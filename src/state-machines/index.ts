@@ -17,7 +17,7 @@ export const machines: Record<string, RegisteredMachine> = {
   deal: { name: 'deal', version: 1, machine: dealMachine },
   'job-creator': { name: 'job-creator', version: 3, machine: jobCreatorMachine },
   'resource-provider': { name: 'resource-provider', version: 2, machine: resourceProviderMachine },
-  solver: { name: 'solver', version: 4, machine: solverMachine },
+  solver: { name: 'solver', version: 5, machine: solverMachine },
   mediator: { name: 'mediator', version: 1, machine: mediatorMachine }
 }
 

@@ -35,11 +35,22 @@ interface Entry {
   until: number
 }
 
-/** An offer's id, author and slot are copied out of its envelope: every offer event compares them with the whole book. */
+/**
+ * An offer's id, author and slot are copied out of its envelope: offer, deal and round events
+ * compare them with the whole book. So are the first 32 bits of the id and of the author, which the
+ * entry holds inline: comparing them first spares reading the strings of entries that differ.
+ */
 interface OfferEntry extends Entry {
   id: string
+  idTag: number
   author: string
+  authorTag: number
   slot: number
+}
+
+/** The first 32 bits of a 0x-prefixed hex id or address. */
+function tagOf (hex: string): number {
+  return parseInt(hex.slice(2, 10), 16)
 }
 
 interface JobEntry extends Entry {
@@ -94,6 +105,21 @@ function anyWaiting (jobs: readonly JobEntry[], at: number): boolean {
   return jobs.some(j => j.heldUntil < at && j.until >= at)
 }
 
+function offerIndex (offers: readonly OfferEntry[], id: string): number {
+  const tag = tagOf(id)
+  return offers.findIndex(o => o.idTag === tag && o.id === id)
+}
+
+/** The book with the proposed offers held until `until`. */
+function held (offers: readonly OfferEntry[], proposed: readonly string[], until: number): OfferEntry[] {
+  const out = [...offers]
+  for (const id of proposed) {
+    const i = offerIndex(out, id)
+    if (i >= 0) out[i] = { ...(out[i] as OfferEntry), heldUntil: until }
+  }
+  return out
+}
+
 function jobIndex (jobs: readonly JobEntry[], id: string): number {
   return jobs.findIndex(j => j.id === id)
 }
@@ -104,14 +130,16 @@ function onMessage (c: C, e: InputEvent): D {
     case 'ResourceOffer': {
       const offer = expectMessage(c.domain, e.envelope, 'ResourceOffer', e.at)
       const { author, slot, expiry } = offer.message
-      // one pass: a duplicate is refused, and a newer offer for the same slot replaces the older one
+      const authorTag = tagOf(author)
+      // one pass: a newer offer for the same slot replaces the older one, and the same offer again is
+      // refused (it has the same slot: its id is only compared there)
       const offers: OfferEntry[] = []
       for (const o of c.offers) {
-        if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
-        if (o.author !== author || o.slot !== slot) offers.push(o)
+        if (o.authorTag !== authorTag || o.slot !== slot || o.author !== author) offers.push(o)
+        else if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
       }
       if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
-      const entry: OfferEntry = { id: offer.id, author, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
+      const entry: OfferEntry = { id: offer.id, idTag: tagOf(offer.id), author, authorTag, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
       offers.splice(bookPosition(offers, entry), 0, entry)
       // with no job waiting there is nothing to match it with: the next job, or the round armed for held ones, matches it
       return { context: { ...c, offers, deadlines: anyWaiting(c.jobs, e.at) ? armRound(c, e.at) : c.deadlines }, outputs: [] }
@@ -129,7 +157,7 @@ function onMessage (c: C, e: InputEvent): D {
       // an agreed deal (gossiped): its offers leave the book
       const deal = expectMessage(c.domain, e.envelope, 'Deal', e.at, { ignoreExpiry: true })
       const { jobOfferId, resourceOfferId } = deal.message
-      const offered = c.offers.findIndex(o => o.id === resourceOfferId)
+      const offered = offerIndex(c.offers, resourceOfferId)
       const job = jobIndex(c.jobs, jobOfferId)
       if (job < 0 && offered < 0) return unchanged(c)
       const offers = offered < 0 ? c.offers : c.offers.toSpliced(offered, 1)
@@ -191,7 +219,7 @@ function round (c: C, at: number): D {
   if (waiting.length === 0) return roundDone(c, offers, jobs, next, [])
   const matches = matchBook(offers, waiting, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined)
   const outputs: MachineOutput[] = []
-  const proposed = new Set<string>()
+  const proposed: string[] = []
   const heldJobIds = new Set<string>()
   const expiry = at + c.proposalTtlMs
   const mediatorFee = BigInt(c.mediatorFee)
@@ -215,11 +243,11 @@ function round (c: C, at: number): D {
       mediators
     }
     outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))
-    proposed.add(offer.id)
+    proposed.push(offer.id)
     heldJobIds.add(job.id)
     next = Math.min(next, expiry)
   }
-  const heldOffers = proposed.size === 0 ? offers : offers.map(o => proposed.has(o.id) ? { ...o, heldUntil: expiry } : o)
+  const heldOffers = proposed.length === 0 ? offers : held(offers, proposed, expiry)
   const heldJobs = heldJobIds.size === 0 ? jobs : jobs.map(j => heldJobIds.has(j.id) ? { ...j, heldUntil: expiry } : j)
   return roundDone(c, heldOffers, heldJobs, next, outputs)
 }

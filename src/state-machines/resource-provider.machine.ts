@@ -85,8 +85,14 @@ function initialOutputs (c: C): MachineOutput[] {
   return c.slots.map(s => publishOutput(`offer:${s.offerId}`, 'ResourceOffer', s.offer, RESOURCE_OFFERS_TOPIC))
 }
 
+/** A copy of the record without the entries `drop` picks, in the same order. */
 function withoutKeys<T> (record: Record<string, T>, drop: (key: string, value: T) => boolean): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).filter(([k, v]) => !drop(k, v)))
+  const out: Record<string, T> = {}
+  for (const key in record) {
+    const value = record[key] as T
+    if (!drop(key, value)) out[key] = value
+  }
+  return out
 }
 
 /** Ends a deal: records its final state, drops its timers, frees and re-offers its slot. */

@@ -3,55 +3,84 @@ export interface Timed {
   at: number
 }
 
-interface Slot<T> { at: number, seq: number, item: T }
-
+/**
+ * A binary heap kept as parallel arrays: each event's time and insertion number sit in typed arrays,
+ * so ordering the heap reads two contiguous arrays instead of an object per comparison (a run holds
+ * tens of thousands of events, and each comparison would otherwise be a miss in the cache).
+ */
 export class EventQueue<T extends Timed> {
-  private heap: Array<Slot<T>> = []
+  private ats = new Float64Array(1024)
+  private seqs = new Float64Array(1024)
+  private items: Array<T | undefined> = new Array<T | undefined>(1024)
+  private length = 0
   private seq = 0
 
-  get size (): number { return this.heap.length }
+  get size (): number { return this.length }
 
   push (item: T): void {
-    const slot = { at: item.at, seq: this.seq++, item }
-    const heap = this.heap
-    heap.push(slot)
-    let i = heap.length - 1
+    if (this.length === this.ats.length) this.grow()
+    const at = item.at
+    const seq = this.seq++
+    const { ats, seqs, items } = this
+    let i = this.length++
     while (i > 0) {
       const parent = (i - 1) >> 1
-      if (!before(slot, heap[parent]!)) break
-      heap[i] = heap[parent]!
+      const pa = ats[parent] as number
+      if (pa < at || (pa === at && (seqs[parent] as number) < seq)) break
+      ats[i] = pa
+      seqs[i] = seqs[parent] as number
+      items[i] = items[parent]
       i = parent
     }
-    heap[i] = slot
+    ats[i] = at
+    seqs[i] = seq
+    items[i] = item
   }
 
   pop (): T | undefined {
-    const heap = this.heap
-    const top = heap[0]
-    if (top === undefined) return undefined
-    const last = heap.pop()!
-    if (heap.length > 0) {
+    if (this.length === 0) return undefined
+    const { ats, seqs, items } = this
+    const top = items[0]
+    const n = --this.length
+    const at = ats[n] as number
+    const seq = seqs[n] as number
+    const last = items[n]
+    items[n] = undefined
+    if (n > 0) {
       let i = 0
-      const n = heap.length
       for (;;) {
         const l = 2 * i + 1
         if (l >= n) break
         const r = l + 1
-        const child = r < n && before(heap[r]!, heap[l]!) ? r : l
-        if (!before(heap[child]!, last)) break
-        heap[i] = heap[child]!
+        const child = r < n && before(ats[r] as number, seqs[r] as number, ats[l] as number, seqs[l] as number) ? r : l
+        if (!before(ats[child] as number, seqs[child] as number, at, seq)) break
+        ats[i] = ats[child] as number
+        seqs[i] = seqs[child] as number
+        items[i] = items[child]
         i = child
       }
-      heap[i] = last
+      ats[i] = at
+      seqs[i] = seq
+      items[i] = last
     }
-    return top.item
+    return top
   }
 
   peekAt (): number | undefined {
-    return this.heap[0]?.at
+    return this.length === 0 ? undefined : this.ats[0]
+  }
+
+  private grow (): void {
+    const ats = new Float64Array(this.ats.length * 2)
+    ats.set(this.ats)
+    const seqs = new Float64Array(this.seqs.length * 2)
+    seqs.set(this.seqs)
+    this.ats = ats
+    this.seqs = seqs
+    this.items.length = ats.length
   }
 }
 
-function before<T> (a: Slot<T>, b: Slot<T>): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
+function before (at: number, seq: number, otherAt: number, otherSeq: number): boolean {
+  return at < otherAt || (at === otherAt && seq < otherSeq)
 }

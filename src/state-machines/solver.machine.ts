@@ -1,8 +1,8 @@
 /**
- * The solver, one machine per node: an order book of live offers. Offers arriving close together
- * are matched in one round (the `matchRound` deadline, `batchDelayMs` after the first of them):
- * expired offers are dropped, then each waiting job, oldest first, gets the cheapest-then-oldest
- * matching free offer. An offer with a proposal out is not proposed again until that proposal
+ * The solver, one machine per node: an order book of live offers. Jobs and offers arriving close
+ * together are matched in one round (the `matchRound` deadline, `batchDelayMs` after the first of
+ * them; an offer arms it only while a job waits): expired offers are dropped, then each waiting
+ * job, oldest first, gets the cheapest-then-oldest matching free offer. An offer with a proposal out is not proposed again until that proposal
  * expires or the deal is agreed.
  */
 import type { Envelope } from '../protocols/messages/envelope.ts'

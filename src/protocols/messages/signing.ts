@@ -49,8 +49,13 @@ interface Known {
  * cannot change, so what is known of its text holds for it.
  */
 let shared = false
-/** the frozen payloads handed out, and what is known of their text */
-let frozenPayloads = new WeakMap<object, Known>()
+/**
+ * A frozen payload handed out carries what is known of its text under this key: a property of its
+ * own, not enumerable, so that no copy, JSON text or schema sees it. (A weak map from payloads made
+ * every lookup a probe into a table of every live payload, and every collection walk that table.)
+ * A new key is made whenever the setting changes, so payloads made before are not known after.
+ */
+let KNOWN: symbol = Symbol('known payload')
 /** per verification memo: the verification of each frozen envelope checked before */
 const frozenVerifications = new Map<string, WeakMap<object, Verified>>()
 
@@ -62,7 +67,7 @@ const frozenVerifications = new Map<string, WeakMap<object, Verified>>()
 export function setSharedPayloads (on: boolean): boolean {
   const previous = shared
   if (on !== shared) {
-    frozenPayloads = new WeakMap()
+    KNOWN = Symbol('known payload')
     frozenVerifications.clear()
     // a text's shared payload belongs to the setting it was made under: one made before is not known now
     knownTexts.clear()
@@ -79,20 +84,23 @@ function deepFreeze<T> (value: T): T {
   return value
 }
 
+/** Freezes a payload as the shared one of a normal text, marked with what is known of that text. */
+function share (payload: object, normal: Known): object {
+  Object.defineProperty(payload, KNOWN, { value: normal })
+  normal.payload = deepFreeze(payload)
+  return payload
+}
+
 /** The shared frozen payload of a normal text (made on first use). */
 function sharedPayload (normal: Known): object {
-  if (normal.payload === undefined) {
-    normal.payload = deepFreeze(JSON.parse(normal.text) as object)
-    frozenPayloads.set(normal.payload, normal)
-  }
-  return normal.payload
+  return normal.payload ?? share(JSON.parse(normal.text) as object, normal)
 }
 
 /** What is known of a frozen payload handed out before as a payload of this type, if it is one. */
 function knownPayload (type: MessageType, message: unknown): Known | undefined {
   if (!shared || typeof message !== 'object' || message === null) return undefined
-  const known = frozenPayloads.get(message)
-  return known?.type === type ? known : undefined
+  const known = (message as Record<symbol, Known | undefined>)[KNOWN]
+  return known?.type === type && Object.isFrozen(message) ? known : undefined
 }
 
 /** An envelope that cannot change: frozen, with frozen signatures and a shared payload. */
@@ -201,8 +209,7 @@ function settled<T extends MessageType> (type: T, payload: MessagePayloads[T], i
   if (input !== undefined) input.normal = normal
   if (shared) {
     // the parsed output is a new object (its arrays too) whose text is the normal one: it is the payload
-    if (normal.payload === undefined) frozenPayloads.set(normal.payload = deepFreeze(payload), normal)
-    return { payload: normal.payload as MessagePayloads[T], known: normal }
+    return { payload: (normal.payload ?? share(payload, normal)) as MessagePayloads[T], known: normal }
   }
   return { payload, known: normal }
 }

@@ -16,7 +16,7 @@ import { signersOf, type Envelope } from '../src/protocols/messages/envelope.ts'
 import { MessageError } from '../src/protocols/messages/errors.ts'
 import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
 import { setChecksumMemoLimit } from '../src/protocols/messages/fields.ts'
-import { checkedPayload, messageId, setMessageMemoLimit, setSharedPayloads, signMessage } from '../src/protocols/messages/signing.ts'
+import { checkedPayload, messageId, setMessageMemoLimit, setSharedPayloads, shareEnvelope, signMessage } from '../src/protocols/messages/signing.ts'
 import type { DomainJson } from '../src/state-machines/index.ts'
 import type { Identity } from './identities.ts'
 
@@ -39,7 +39,7 @@ export class Signer {
   sign<T extends MessageType> (who: Identity, type: T, message: MessagePayloads[T], existing: string[] = []): Signed<T> {
     if (this.mode === 'ecdsa') {
       const envelope = signMessage(this.wallet(who), this.domain, type, message, existing)
-      return { id: messageId(this.domain, type, envelope.message), envelope: frozen(envelope) }
+      return { id: messageId(this.domain, type, envelope.message), envelope: shareEnvelope(envelope) }
     }
     const { payload, id } = checkedPayload(this.domain, type, message)
     const signers = signersOf(type, payload)
@@ -48,7 +48,7 @@ export class Signer {
     const signatures = signers.map((_, i) => i === index ? fastSignature(id, who.index) : existing[i])
     while (signatures.length > 0 && signatures[signatures.length - 1] === undefined) signatures.pop()
     if (signatures.includes(undefined)) throw new MessageError('MISSING_SIGNATURE', `${type} must be signed by ${signers[0]} first`)
-    return { id, envelope: frozen({ type, message: payload, signatures: signatures as string[] }) }
+    return { id, envelope: shareEnvelope({ type, message: payload, signatures: signatures as string[] }) }
   }
 
   private wallet (who: Identity): Wallet {
@@ -56,12 +56,6 @@ export class Signer {
     if (w === undefined) this.wallets.set(who.index, w = new Wallet(who.privateKey))
     return w
   }
-}
-
-/** An envelope that cannot change (its payload is the shared frozen one): verified once by identity. */
-function frozen<T extends MessageType> (envelope: Envelope<T>): Envelope<T> {
-  Object.freeze(envelope.signatures)
-  return Object.freeze(envelope)
 }
 
 /** r = the digest, s = the signer's index + 1, v = 27. */

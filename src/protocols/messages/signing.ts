@@ -56,8 +56,10 @@ let shared = false
  * A new key is made whenever the setting changes, so payloads made before are not known after.
  */
 let KNOWN: symbol = Symbol('known payload')
-/** per verification memo: the verification of each frozen envelope checked before */
+/** per verification memo: the verification of each frozen envelope checked before (one not made by `shareEnvelope`) */
 const frozenVerifications = new Map<string, WeakMap<object, Verified>>()
+/** an envelope made by `shareEnvelope` keeps its own verifications, per verification memo, under this key */
+let VERIFIED: symbol = Symbol('verifications')
 
 /**
  * Turns shared payloads on or off; returns the previous setting. A node keeps them off (every
@@ -68,6 +70,7 @@ export function setSharedPayloads (on: boolean): boolean {
   const previous = shared
   if (on !== shared) {
     KNOWN = Symbol('known payload')
+    VERIFIED = Symbol('verifications')
     frozenVerifications.clear()
     // a text's shared payload belongs to the setting it was made under: one made before is not known now
     knownTexts.clear()
@@ -109,6 +112,16 @@ function isFrozenEnvelope (envelope: unknown): envelope is Envelope {
   const { type, message, signatures } = envelope as { type?: unknown, message?: unknown, signatures?: unknown }
   return typeof type === 'string' && Array.isArray(signatures) && Object.isFrozen(signatures) &&
     knownPayload(type as MessageType, message) !== undefined
+}
+
+/**
+ * Freezes an envelope around a shared payload (its signatures too), with a place of its own for
+ * its verifications: a simulation hands the same envelope to every receiver, and each checks it.
+ */
+export function shareEnvelope<T extends MessageType> (envelope: Envelope<T>): Envelope<T> {
+  Object.freeze(envelope.signatures)
+  if (shared) Object.defineProperty(envelope, VERIFIED, { value: new Map<string, Verified>() })
+  return Object.freeze(envelope)
 }
 
 function memoIn<M> (memos: Map<string, M>, name: string, make: () => M): M {
@@ -248,7 +261,11 @@ export function verifyEnvelope (domain: LilypadDomain, envelope: unknown, option
   const name = options.partial === true ? domainKeysOf(domain).partial : domainKeysOf(domain).full
   const frozen = isFrozenEnvelope(envelope) ? memoIn(frozenVerifications, name, () => new WeakMap()) : undefined
   let result: Verified | undefined
-  if (frozen !== undefined) {
+  const own = frozen === undefined ? undefined : (envelope as Record<symbol, Map<string, Verified> | undefined>)[VERIFIED]
+  if (own !== undefined) {
+    result = own.get(name)
+    if (result === undefined) own.set(name, result = verifyUncached(domain, envelope, options.partial === true))
+  } else if (frozen !== undefined) {
     // an envelope is mostly met again as the same object: its text is not worth writing
     result = frozen.get(envelope as object)
     if (result === undefined) frozen.set(envelope as object, result = verifyUncached(domain, envelope, options.partial === true))

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import {
-  checkedPayload, messageId, parsePayload, setSharedPayloads, verifyEnvelope, type Envelope, type MessageError
+  checkedPayload, messageId, parsePayload, setSharedPayloads, shareEnvelope, verifyEnvelope, type Envelope, type MessageError
 } from '../../../src/protocols/messages/index.ts'
 import { domain, scenario, T0 } from '../state-machines/fixtures.ts'
 
@@ -69,6 +69,23 @@ describe('shared payloads (a simulation\'s setting; nodes keep it off)', () => {
     }
     expect(verifyEnvelope(domain, missing, { partial: true }).signers).toEqual([s.deal.jobCreator])
     expect(codeOf(() => verifyEnvelope(domain, copy(missing)))).toBe('MISSING_SIGNATURE')
+  })
+
+  test('on: an envelope made by shareEnvelope keeps its own verifications, full and partial apart, and failures are not kept', () => {
+    setSharedPayloads(true)
+    const deal = shareEnvelope({ type: 'Deal' as const, message: parsePayload('Deal', copy(s.deal)), signatures: [...s.halfSigned.signatures] })
+    expect(Object.isFrozen(deal) && Object.isFrozen(deal.signatures)).toBe(true)
+    for (let i = 0; i < 2; i++) expect(codeOf(() => verifyEnvelope(domain, deal))).toBe('MISSING_SIGNATURE')
+    const partial = verifyEnvelope(domain, deal, { partial: true })
+    expect(verifyEnvelope(domain, deal, { partial: true })).toBe(partial)
+    expect(partial.signers).toEqual([s.deal.jobCreator])
+    const signed = shareEnvelope({ type: 'Deal' as const, message: deal.message, signatures: [...s.dealEnv.signatures] })
+    expect(verifyEnvelope(domain, signed)).toBe(verifyEnvelope(domain, signed))
+    expect(verifyEnvelope(domain, signed)).toEqual(verifyEnvelope(domain, copy(s.dealEnv)))
+    // what is kept on the payload and the envelope is seen by no copy, text or key list
+    expect(Object.keys(deal)).toEqual(['type', 'message', 'signatures'])
+    expect(JSON.parse(JSON.stringify(deal))).toEqual(copy(s.halfSigned))
+    expect(Object.keys({ ...deal.message })).toEqual(Object.keys(s.deal))
   })
 
   test('on: an envelope around a shared payload still has its shape checked (only the payload\'s is known)', () => {

@@ -27,6 +27,8 @@ export interface Instance {
   machine: typeof machines[string]['machine']
   snapshot: Snapshot
   armed: Map<string, number>
+  /** the deadlines object last armed */
+  armedFor?: object
   jobOfferId?: string
 }
 
@@ -382,6 +384,9 @@ export class World {
   /** Arms one timer per deadline the machine holds (once per name and value). */
   private arm (inst: Instance, at: number): void {
     const deadlines = (inst.snapshot.context as { deadlines?: Record<string, number> }).deadlines ?? {}
+    // a context never changes in place: the same deadlines object holds the same deadlines, all armed
+    if (deadlines === inst.armedFor) return
+    inst.armedFor = deadlines
     for (const name of inst.armed.keys()) if (deadlines[name] === undefined) inst.armed.delete(name)
     for (const name in deadlines) {
       const due = deadlines[name] as number

@@ -76,15 +76,29 @@ function checkOf (check: { _zod: { def: CheckDef, check: (payload: Payload) => u
       const bound = def.value as number
       return def.inclusive === true ? v => (v as number) <= bound : v => (v as number) < bound
     }
-    case 'custom':
-      // a refinement: zod's own check, on a payload of this value
+    case 'custom': {
+      // a refinement: zod's own check, on a payload of this value (a scratch one unless the check is re-entered)
+      const scratch: Payload = { value: undefined, issues: [] }
+      let busy = false
       return v => {
-        const payload: Payload = { value: v, issues: [] }
-        if (def.when !== undefined && !def.when(payload)) return true
-        const result = check._zod.check(payload)
-        // an asynchronous check is zod's to reject (a synchronous parse cannot run it)
-        return !(result instanceof Promise) && payload.issues.length === 0
+        const payload: Payload = busy ? { value: v, issues: [] } : scratch
+        const own = payload === scratch
+        payload.value = v
+        busy = true
+        try {
+          if (def.when !== undefined && !def.when(payload)) return true
+          const result = check._zod.check(payload)
+          // an asynchronous check is zod's to reject (a synchronous parse cannot run it)
+          return !(result instanceof Promise) && payload.issues.length === 0
+        } finally {
+          if (own) {
+            busy = false
+            scratch.value = undefined
+            scratch.issues.length = 0
+          }
+        }
       }
+    }
     default:
       throw new Unsupported()
   }
@@ -167,15 +181,15 @@ function compileNode (internals: ZodInternals): (value: unknown) => unknown {
     case 'object': {
       if (def.catchall?._zod.def.type !== 'never') throw new Unsupported()
       const fields = Object.entries(def.shape ?? {}).map(([key, schema]) => ({ key, parse: compileNode(schema._zod) }))
-      const known = new Set(fields.map(f => f.key))
       const checks = checksOf(internals)
       return v => {
         if (typeof v !== 'object' || v === null || Array.isArray(v)) return FAIL
+        // a plain object's keys are all its own; with as many keys as fields, each of which must
+        // parse (an absent one reads undefined, which parses as nothing), it has no other key
+        const proto = Object.getPrototypeOf(v) as unknown
+        if (proto !== Object.prototype && proto !== null) return FAIL
         let count = 0
-        for (const key in v) {
-          if (!known.has(key) || !Object.hasOwn(v, key)) return FAIL
-          count++
-        }
+        for (const _ in v) count++
         if (count !== fields.length) return FAIL
         const out: Record<string, unknown> = {}
         for (const { key, parse } of fields) {

@@ -59,7 +59,8 @@ export const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-by
     return z.NEVER
   })
 
-const DIGITS = /^[0-9]+$/
+/** digits only (leading zeros and all): what BigInt reads as a decimal */
+export const DIGITS = /^[0-9]+$/
 
 /**
  * Whether a decimal string is at most `max`: one with fewer digits is, without a BigInt being made

@@ -1,11 +1,9 @@
 /** One schema per message type: every field bounded, unknown fields rejected. */
 import { z } from 'zod'
 import type { MessageType } from './eip712-types.ts'
-import { address, addressList, boundedString, bytes32, cid, int32, LIMITS, millis, uint256, uint32, wei } from './fields.ts'
+import { address, addressList, boundedString, bytes32, cid, DIGITS, int32, LIMITS, millis, uint256, uint32, wei } from './fields.ts'
 
 const common = { author: address, nonce: uint256, expiry: millis }
-
-const DIGITS = /^[0-9]+$/
 
 /**
  * Whether an amount covers the sum of others. These rules run even when a field failed its own

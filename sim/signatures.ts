@@ -16,6 +16,7 @@ import { signersOf, type Envelope } from '../src/protocols/messages/envelope.ts'
 import { MessageError } from '../src/protocols/messages/errors.ts'
 import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
 import { setChecksumMemoLimit } from '../src/protocols/messages/fields.ts'
+import { setAddressMemoLimit } from '../src/protocols/messages/recover-signer.ts'
 import { checkedPayload, messageId, setMessageMemoLimit, setSharedPayloads, shareEnvelope, signMessage } from '../src/protocols/messages/signing.ts'
 import type { DomainJson } from '../src/state-machines/index.ts'
 import type { Identity } from './identities.ts'
@@ -87,6 +88,7 @@ export function installAccelerators (options: { identities?: readonly Identity[]
   const previousMessageMemoLimit = setMessageMemoLimit(limit)
   const addressLimit = Math.max(limit, 2 * (options.identities?.length ?? 0))
   setChecksumMemoLimit(addressLimit)
+  setAddressMemoLimit(addressLimit)
   const previousShared = setSharedPayloads(true)
   const encoders = new Map<string, TypedDataEncoder>()
   const domains = new Map<string, string>()

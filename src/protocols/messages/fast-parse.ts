@@ -30,6 +30,7 @@ interface ZodInternals {
     in?: { _zod: ZodInternals }
     out?: { _zod: ZodInternals }
     transform?: (value: unknown, payload: Payload) => unknown
+    entries?: Record<string, unknown>
     coerce?: boolean
   }
 }
@@ -139,6 +140,15 @@ function compileNode (internals: ZodInternals): (value: unknown) => unknown {
       const type = def.type
       const finite = type === 'number'
       return v => (typeof v === type && (!finite || Number.isFinite(v)) && checks(v)) ? v : FAIL
+    }
+    case 'unknown':
+      return v => v
+    case 'enum': {
+      const entries = Object.entries(def.entries ?? {})
+      // a plain string enum only (zod reads other kinds of entries in ways of its own)
+      if (!entries.every(([key, value]) => key === value)) throw new Unsupported()
+      const values = new Set<unknown>(entries.map(([, value]) => value))
+      return v => values.has(v) ? v : FAIL
     }
     case 'array': {
       const element = compileNode((def.element as { _zod: ZodInternals })._zod)

@@ -28,13 +28,23 @@ const SIGNATURE_HEX = /^0x[0-9a-fA-F]{130}$/
 
 const addresses = new Map<string, string>()
 const ADDRESS_MEMO_LIMIT = 16_384
+let addressMemoLimit = ADDRESS_MEMO_LIMIT
+
+/**
+ * Lets the public key memo hold at least `limit` keys (16,384 unless raised): a simulation in which
+ * every node runs in one process meets every node's key, and a memo smaller than that is cleared
+ * over and over (each key costs a point check and two hashes to turn into its address).
+ */
+export function setAddressMemoLimit (limit: number): void {
+  addressMemoLimit = Math.max(ADDRESS_MEMO_LIMIT, limit)
+}
 
 /** ethers' `computeAddress`, in lower case and memoised: the same signers' keys come back again and again. */
 function addressOf (publicKey: string): string {
   let address = addresses.get(publicKey)
   if (address === undefined) {
     address = computeAddress(publicKey).toLowerCase()
-    if (addresses.size >= ADDRESS_MEMO_LIMIT) addresses.clear()
+    if (addresses.size >= addressMemoLimit) addresses.clear()
     addresses.set(publicKey, address)
   }
   return address

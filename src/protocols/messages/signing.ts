@@ -24,6 +24,15 @@ function fastParserOf (type: MessageType): FastParse | null {
   return parser
 }
 
+/** per envelope schema, its fast path (or null) */
+const fastEnvelopes = new Map<object, FastParse | null>()
+
+function fastEnvelope (schema: typeof EnvelopeSchema | typeof KnownPayloadEnvelopeSchema): FastParse | null {
+  let parser = fastEnvelopes.get(schema)
+  if (parser === undefined) fastEnvelopes.set(schema, parser = compileFastParse(schema))
+  return parser
+}
+
 let memoLimit = 4096
 /** what is known of each JSON text of a message */
 const knownTexts = new BoundedMemo<Known>(memoLimit)
@@ -285,7 +294,9 @@ function verifyUncached (domain: LilypadDomain, envelope: unknown, partial: bool
   const { type: claimed, message: original } = (envelope ?? {}) as { type?: unknown, message?: unknown }
   // a shared payload was checked by its schema when it was made: the record check would only repeat it
   const knownMessage = typeof claimed === 'string' && knownPayload(claimed as MessageType, original) !== undefined
-  const shape = (knownMessage ? KnownPayloadEnvelopeSchema : EnvelopeSchema).safeParse(envelope)
+  const schema = knownMessage ? KnownPayloadEnvelopeSchema : EnvelopeSchema
+  const fast = fastEnvelope(schema)?.(envelope) as ReturnType<typeof schema.parse> | undefined
+  const shape = fast !== undefined ? { success: true as const, data: fast } : schema.safeParse(envelope)
   if (!shape.success) {
     const first = shape.error.issues[0]
     const code = first?.path[0] === 'signatures' ? 'MISSING_SIGNATURE' : first?.path[0] === 'type' ? 'UNKNOWN_TYPE' : 'INVALID_SCHEMA'

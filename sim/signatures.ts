@@ -86,7 +86,9 @@ export function installAccelerators (options: { identities?: readonly Identity[]
   const originalRecover: Recover = SigningKey.recoverPublicKey
   const limit = options.memoLimit ?? 4_096
   const previousMessageMemoLimit = setMessageMemoLimit(limit)
-  const addressLimit = Math.max(limit, 2 * (options.identities?.length ?? 0))
+  // the memos keep two generations and drop the older whole: room for four times the identities lets
+  // the newer one alone hold every identity's address
+  const addressLimit = Math.max(limit, 4 * (options.identities?.length ?? 0))
   setChecksumMemoLimit(addressLimit)
   setAddressMemoLimit(addressLimit)
   const previousShared = setSharedPayloads(true)

@@ -101,8 +101,12 @@ function armRound (c: C, at: number): Deadlines {
 }
 
 /** Whether a job in the book is free to match at `at`: held by no proposal, not past its time. */
+function waiting (j: JobEntry, at: number): boolean {
+  return j.heldUntil < at && j.until >= at
+}
+
 function anyWaiting (jobs: readonly JobEntry[], at: number): boolean {
-  return jobs.some(j => j.heldUntil < at && j.until >= at)
+  return jobs.some(j => waiting(j, at))
 }
 
 function offerIndex (offers: readonly OfferEntry[], id: string): number {
@@ -200,9 +204,9 @@ function round (c: C, at: number): D {
   const jobs = c.jobs.every(j => j.until >= at) ? c.jobs : c.jobs.filter(j => j.until >= at)
   /** when the first held entry comes back */
   let next = Infinity
-  const waiting: Array<MatchableJob & { message: JobOffer }> = []
+  const free: Array<MatchableJob & { message: JobOffer }> = []
   for (const j of jobs) {
-    if (j.heldUntil < at) waiting.push({ ...jobForMatching(j.id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
+    if (waiting(j, at)) free.push({ ...jobForMatching(j.id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
     else next = Math.min(next, j.heldUntil)
   }
   // one pass over the book: expired offers leave it, held ones say when they come back
@@ -216,8 +220,8 @@ function round (c: C, at: number): D {
     if (offers !== c.offers) offers.push(o)
     if (o.heldUntil >= at) next = Math.min(next, o.heldUntil)
   }
-  if (waiting.length === 0) return roundDone(c, offers, jobs, next, [])
-  const matches = matchBook(offers, waiting, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined)
+  if (free.length === 0) return roundDone(c, offers, jobs, next, [])
+  const matches = matchBook(offers, free, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined)
   const outputs: MachineOutput[] = []
   const proposed: string[] = []
   const heldJobIds = new Set<string>()

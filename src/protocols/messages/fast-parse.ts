@@ -220,6 +220,15 @@ function isAborted (value: unknown): boolean {
   return typeof value === 'object' && value !== null && Object.isFrozen(value) && (value as { status?: unknown }).status === 'aborted'
 }
 
+const compiled = new WeakMap<object, FastParse | null>()
+
+/** The fast path for a schema, compiled on first use (schemas are module constants, compiled once each). */
+export function fastParseOf (schema: z.ZodType): FastParse | null {
+  let parser = compiled.get(schema)
+  if (parser === undefined) compiled.set(schema, parser = compileFastParse(schema))
+  return parser
+}
+
 /** The fast path for a message schema, or null when it uses a construct this compiler does not know. */
 export function compileFastParse (schema: z.ZodType): FastParse | null {
   try {

@@ -9,29 +9,11 @@ import { hashTypedMessage } from './eip712-hash.ts'
 import type { LilypadDomain, MessageType } from './eip712-types.ts'
 import { EnvelopeSchema, KnownPayloadEnvelopeSchema, signersOf, type Envelope, type Verified } from './envelope.ts'
 import { MessageError } from './errors.ts'
-import { compileFastParse, type FastParse } from './fast-parse.ts'
+import { fastParseOf } from './fast-parse.ts'
 import { setChecksumMemoLimit } from './fields.ts'
 import { BoundedMemo, jsonKey } from './memo.ts'
 import { recoverSigner } from './recover-signer.ts'
 import { MESSAGE_SCHEMAS, type MessagePayloads } from './schemas.ts'
-
-/** per type, the fast path that accepts valid payloads (zod decides the rest) */
-const fastParsers = new Map<string, FastParse | null>()
-
-function fastParserOf (type: MessageType): FastParse | null {
-  let parser = fastParsers.get(type)
-  if (parser === undefined) fastParsers.set(type, parser = compileFastParse(MESSAGE_SCHEMAS[type]))
-  return parser
-}
-
-/** per envelope schema, its fast path (or null) */
-const fastEnvelopes = new Map<object, FastParse | null>()
-
-function fastEnvelope (schema: typeof EnvelopeSchema | typeof KnownPayloadEnvelopeSchema): FastParse | null {
-  let parser = fastEnvelopes.get(schema)
-  if (parser === undefined) fastEnvelopes.set(schema, parser = compileFastParse(schema))
-  return parser
-}
 
 let memoLimit = 4096
 /** what is known of each JSON text of a message */
@@ -204,7 +186,7 @@ function normalise<T extends MessageType> (type: T, message: unknown): { payload
   const frozen = knownPayload(type, message)
   if (frozen !== undefined) return { payload: message as MessagePayloads[T], known: frozen }
   // a valid payload parses fast, and is then known by its normal text: its own text is not worth writing
-  const fast = fastParserOf(type)?.(message)
+  const fast = fastParseOf(schema)?.(message)
   if (fast !== undefined) return settled(type, fast as MessagePayloads[T], undefined, undefined)
   const text = jsonKey(message)
   const input = text === undefined ? undefined : knownText(type, text)
@@ -295,7 +277,7 @@ function verifyUncached (domain: LilypadDomain, envelope: unknown, partial: bool
   // a shared payload was checked by its schema when it was made: the record check would only repeat it
   const knownMessage = typeof claimed === 'string' && knownPayload(claimed as MessageType, original) !== undefined
   const schema = knownMessage ? KnownPayloadEnvelopeSchema : EnvelopeSchema
-  const fast = fastEnvelope(schema)?.(envelope) as ReturnType<typeof schema.parse> | undefined
+  const fast = fastParseOf(schema)?.(envelope) as ReturnType<typeof schema.parse> | undefined
   const shape = fast !== undefined ? { success: true as const, data: fast } : schema.safeParse(envelope)
   if (!shape.success) {
     const first = shape.error.issues[0]

@@ -21,10 +21,11 @@ const knownTexts = new BoundedMemo<Known>(memoLimit)
 /** per domain, full or partial: the verification of each JSON text of an envelope */
 const verifications = new Map<string, BoundedMemo<Verified>>()
 
-/** What is known of one JSON text of a message of one type. */
+/** What is known of one JSON text of a message of one type (or, with shared payloads, of one payload). */
 interface Known {
   type: MessageType
-  text: string
+  /** its JSON text; none for a shared payload known by identity only */
+  text?: string
   /** what it normalises to, once it parsed (itself when it is normal) */
   normal?: Known
   /** its id under each domain it was hashed in */
@@ -35,9 +36,11 @@ interface Known {
 
 /**
  * Shared payloads (off unless a simulation turns them on, see `setSharedPayloads`): parsing hands
- * out one deeply frozen payload per normal text instead of a fresh copy each time, and a payload or
- * envelope that comes back by identity is recognised without writing its JSON again. A frozen value
- * cannot change, so what is known of its text holds for it.
+ * out a deeply frozen payload instead of a fresh copy, and a payload or envelope that comes back by
+ * identity is recognised without being parsed, hashed or written as JSON again. A frozen value
+ * cannot change, so what is known of it holds for it. A payload the fast path accepts is known by
+ * identity only: writing and keeping the JSON text of every new message cost a simulation a twentieth
+ * of its time and much of its heap, and its messages travel as the frozen payloads themselves.
  */
 let shared = false
 /**
@@ -87,7 +90,7 @@ function share (payload: object, normal: Known): object {
 
 /** The shared frozen payload of a normal text (made on first use). */
 function sharedPayload (normal: Known): object {
-  return normal.payload ?? share(JSON.parse(normal.text) as object, normal)
+  return normal.payload ?? share(JSON.parse(normal.text as string) as object, normal)
 }
 
 /** What is known of a frozen payload handed out before as a payload of this type, if it is one. */
@@ -191,7 +194,7 @@ function normalise<T extends MessageType> (type: T, message: unknown): { payload
   const text = jsonKey(message)
   const input = text === undefined ? undefined : knownText(type, text)
   if (input?.normal !== undefined) {
-    const payload = shared ? sharedPayload(input.normal) : JSON.parse(input.normal.text)
+    const payload = shared ? sharedPayload(input.normal) : JSON.parse(input.normal.text as string)
     return { payload: payload as MessagePayloads[T], known: input.normal }
   }
   const parsed = schema.safeParse(message)
@@ -205,6 +208,12 @@ function normalise<T extends MessageType> (type: T, message: unknown): { payload
 
 /** A parsed payload and what is known of its normal text (and of the input text it came from, if that was looked up). */
 function settled<T extends MessageType> (type: T, payload: MessagePayloads[T], input: Known | undefined, text: string | undefined): { payload: MessagePayloads[T], known: Known | undefined } {
+  if (shared && input === undefined) {
+    // the parsed output is a new object (its arrays too): it is the payload, known by identity from here on
+    const known: Known = { type }
+    known.normal = known
+    return { payload: share(payload, known) as MessagePayloads[T], known }
+  }
   const normalText = jsonKey(payload)
   if (normalText === undefined) return { payload, known: undefined }
   // the normal text is what gets parsed next (by the signer, by receivers)

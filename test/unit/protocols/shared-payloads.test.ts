@@ -30,18 +30,20 @@ describe('shared payloads (a simulation\'s setting; nodes keep it off)', () => {
     expect(Object.isFrozen(a)).toBe(false)
   })
 
-  test('on: one deeply frozen payload per message, whatever form it came in, with the same id', () => {
+  test('on: a deeply frozen payload, the same whatever form the message came in, known by identity when it comes back', () => {
     const before = checkedPayload(domain, 'JobOffer', copy(s.job))
     expect(setSharedPayloads(true)).toBe(false)
     const a = checkedPayload(domain, 'JobOffer', copy(s.job))
     const b = checkedPayload(domain, 'JobOffer', { ...copy(s.job), author: s.job.author.toLowerCase() })
-    expect(b.payload).toBe(a.payload)
+    expect(b.payload).toEqual(a.payload)
+    expect(b.id).toBe(a.id)
     expect(a.payload).toEqual(before.payload)
     expect(a.id).toBe(before.id)
     expect(Object.isFrozen(a.payload)).toBe(true)
     expect(Object.isFrozen(a.payload.trustedSolvers)).toBe(true)
     // handed back by identity: the same payload and id
     expect(checkedPayload(domain, 'JobOffer', a.payload)).toEqual(a)
+    expect(checkedPayload(domain, 'JobOffer', a.payload).payload).toBe(a.payload)
     expect(messageId(domain, 'JobOffer', a.payload)).toBe(before.id)
     // a payload of one type is not taken for another
     expect(codeOf(() => parsePayload('ResourceOffer', a.payload as never))).toBe('INVALID_SCHEMA')

@@ -314,5 +314,16 @@ function verifyUncached (domain: LilypadDomain, envelope: unknown, partial: bool
     }
     return expected
   })
-  return { type, id, message, signers, envelope: { type, message, signatures } as Envelope }
+  return { type, id, message, signers, envelope: sameEnvelope(envelope, message) ? envelope : { type, message, signatures } as Envelope }
+}
+
+/**
+ * Whether a checked envelope is already what verification would build: frozen around the payload
+ * it checked, with its keys in order. It is then handed back itself, so that checking it again
+ * (a node keeps the envelopes it verified, and checks them again later) finds its verification.
+ */
+function sameEnvelope (envelope: unknown, message: unknown): envelope is Envelope {
+  if (!isFrozenEnvelope(envelope) || envelope.message !== message) return false
+  const keys = Object.keys(envelope)
+  return keys[0] === 'type' && keys[1] === 'message' && keys[2] === 'signatures'
 }

@@ -59,6 +59,12 @@ describe('shared payloads (a simulation\'s setting; nodes keep it off)', () => {
     expect(first).toEqual(verifyEnvelope(domain, copy(s.accepted)))
     expect(codeOf(() => verifyEnvelope(domain, env, { now: s.accepted.message.expiry + 1 }))).toBe('EXPIRED')
     expect(verifyEnvelope(domain, env, { now: T0 })).toBe(first)
+    // the verified envelope is the frozen one itself, so a node that keeps it finds the check again
+    expect(first.envelope).toBe(env)
+    expect(verifyEnvelope(domain, first.envelope)).toBe(first)
+    const plain = verifyEnvelope(domain, copy(s.accepted))
+    expect(plain.envelope).toEqual(env)
+    expect(Object.isFrozen(plain.envelope)).toBe(false)
   })
 
   test('on: a frozen envelope that fails is refused every time, with the same code as a plain copy', () => {

@@ -15,10 +15,10 @@ export interface RegisteredMachine {
 
 export const machines: Record<string, RegisteredMachine> = {
   deal: { name: 'deal', version: 1, machine: dealMachine },
-  'job-creator': { name: 'job-creator', version: 3, machine: jobCreatorMachine },
-  'resource-provider': { name: 'resource-provider', version: 2, machine: resourceProviderMachine },
-  solver: { name: 'solver', version: 5, machine: solverMachine },
-  mediator: { name: 'mediator', version: 1, machine: mediatorMachine }
+  'job-creator': { name: 'job-creator', version: 4, machine: jobCreatorMachine },
+  'resource-provider': { name: 'resource-provider', version: 3, machine: resourceProviderMachine },
+  solver: { name: 'solver', version: 6, machine: solverMachine },
+  mediator: { name: 'mediator', version: 2, machine: mediatorMachine }
 }
 
 export * from './contract.ts'

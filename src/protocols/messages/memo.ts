@@ -42,3 +42,27 @@ export function jsonKey (value: unknown): string | undefined {
     return undefined
   }
 }
+
+/**
+ * A map that holds its first entry inline, for the many small maps that mostly keep one entry (a
+ * message's id under its one domain, an envelope's one kind of check): a Map each cost a simulation
+ * of millions of messages a sizeable share of its memory and collections.
+ */
+export class SmallMap<V> {
+  private firstKey: string | undefined
+  private firstValue: V | undefined
+  private rest: Map<string, V> | undefined
+
+  get (key: string): V | undefined {
+    return key === this.firstKey ? this.firstValue : this.rest?.get(key)
+  }
+
+  set (key: string, value: V): void {
+    if (this.firstKey === undefined || key === this.firstKey) {
+      this.firstKey = key
+      this.firstValue = value
+    } else {
+      (this.rest ??= new Map()).set(key, value)
+    }
+  }
+}

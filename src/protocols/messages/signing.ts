@@ -11,7 +11,7 @@ import { EnvelopeSchema, KnownPayloadEnvelopeSchema, signersOf, type Envelope, t
 import { MessageError } from './errors.ts'
 import { fastParseOf } from './fast-parse.ts'
 import { setChecksumMemoLimit } from './fields.ts'
-import { BoundedMemo, jsonKey } from './memo.ts'
+import { BoundedMemo, jsonKey, SmallMap } from './memo.ts'
 import { recoverSigner } from './recover-signer.ts'
 import { MESSAGE_SCHEMAS, type MessagePayloads } from './schemas.ts'
 
@@ -29,7 +29,7 @@ interface Known {
   /** what it normalises to, once it parsed (itself when it is normal) */
   normal?: Known
   /** its id under each domain it was hashed in */
-  ids?: Map<string, string>
+  ids?: SmallMap<string>
   /** with shared payloads: the one frozen payload handed out for this (normal) text */
   payload?: object
 }
@@ -114,7 +114,7 @@ function isFrozenEnvelope (envelope: unknown): envelope is Envelope {
  */
 export function shareEnvelope<T extends MessageType> (envelope: Envelope<T>): Envelope<T> {
   Object.freeze(envelope.signatures)
-  if (shared) Object.defineProperty(envelope, VERIFIED, { value: new Map<string, Verified>() })
+  if (shared) Object.defineProperty(envelope, VERIFIED, { value: new SmallMap<Verified>() })
   return Object.freeze(envelope)
 }
 
@@ -178,7 +178,7 @@ function domainKeysOf (domain: LilypadDomain): { id: string, full: string, parti
 function idOf (domain: LilypadDomain, type: MessageType, message: object, known: Known): string {
   const key = domainKeysOf(domain).id
   let id = known.ids?.get(key)
-  if (id === undefined) (known.ids ??= new Map()).set(key, id = hashTypedMessage(domain, type, message))
+  if (id === undefined) (known.ids ??= new SmallMap()).set(key, id = hashTypedMessage(domain, type, message))
   return id
 }
 
@@ -261,7 +261,7 @@ export function verifyEnvelope (domain: LilypadDomain, envelope: unknown, option
   const name = options.partial === true ? domainKeysOf(domain).partial : domainKeysOf(domain).full
   const frozen = isFrozenEnvelope(envelope) ? memoIn(frozenVerifications, name, () => new WeakMap()) : undefined
   let result: Verified | undefined
-  const own = frozen === undefined ? undefined : (envelope as Record<symbol, Map<string, Verified> | undefined>)[VERIFIED]
+  const own = frozen === undefined ? undefined : (envelope as Record<symbol, SmallMap<Verified> | undefined>)[VERIFIED]
   if (own !== undefined) {
     result = own.get(name)
     if (result === undefined) own.set(name, result = verifyUncached(domain, envelope, options.partial === true))

@@ -190,7 +190,11 @@ function compileNode (internals: ZodInternals): (value: unknown) => unknown {
     }
     case 'object': {
       if (def.catchall?._zod.def.type !== 'never') throw new Unsupported()
-      const fields = Object.entries(def.shape ?? {}).map(([key, schema]) => ({ key, parse: compileNode(schema._zod) }))
+      const keys = Object.keys(def.shape ?? {})
+      // in an object literal, a `__proto__` key would set the prototype instead
+      if (keys.includes('__proto__')) throw new Unsupported()
+      const parsers = keys.map(key => compileNode((def.shape as Record<string, { _zod: ZodInternals }>)[key]!._zod))
+      const fields = objectFields(keys, parsers)
       const checks = checksOf(internals)
       return v => {
         if (typeof v !== 'object' || v === null || Array.isArray(v)) return FAIL
@@ -200,19 +204,28 @@ function compileNode (internals: ZodInternals): (value: unknown) => unknown {
         if (proto !== Object.prototype && proto !== null) return FAIL
         let count = 0
         for (const _ in v) count++
-        if (count !== fields.length) return FAIL
-        const out: Record<string, unknown> = {}
-        for (const { key, parse } of fields) {
-          const value = parse((v as Record<string, unknown>)[key])
-          if (value === FAIL) return FAIL
-          out[key] = value
-        }
-        return checks(out) ? out : FAIL
+        if (count !== keys.length) return FAIL
+        const out = fields(v)
+        return out !== FAIL && checks(out) ? out : FAIL
       }
     }
     default:
       throw new Unsupported()
   }
+}
+
+/**
+ * Parses an object's fields into a new object with the schema's keys in order. It is generated per
+ * schema, with the keys written into its code: every object of a type is then read and built with
+ * one hidden class, where a loop shared by all types reading and writing keys that change from
+ * field to field made each access a lookup. The keys are JSON string literals, and come from our
+ * own schemas.
+ */
+function objectFields (keys: readonly string[], parsers: readonly FastParse[]): (v: object) => Record<string, unknown> | undefined {
+  const reads = keys.map((key, i) => `const f${i} = p[${i}](v[${JSON.stringify(key)}]); if (f${i} === undefined) return undefined`)
+  const build = keys.map((key, i) => `${JSON.stringify(key)}: f${i}`)
+  const make = new Function('p', `return function fields (v) {\n${reads.join('\n')}\nreturn { ${build.join(', ')} }\n}`) as (p: readonly FastParse[]) => (v: object) => Record<string, unknown> | undefined
+  return make(parsers)
 }
 
 /** zod's `NEVER`, which a transform returns when it failed */

@@ -81,6 +81,12 @@ describe('the fast parse path', () => {
     expect(compiled).toEqual(Object.keys(MESSAGE_SCHEMAS).filter(t => t !== 'MediationVerdict'))
   })
 
+  test('an object schema with a `__proto__` field gets no fast path (its parser builds objects from literals)', () => {
+    const plain = MESSAGE_SCHEMAS.ResultsAccepted
+    expect(compileFastParse(plain)).not.toBeNull()
+    expect(compileFastParse(plain.extend({ ['__proto__']: plain.shape.author }) as never)).toBeNull()
+  })
+
   for (const [type, valid] of Object.entries(VALID) as Array<[MessageType, object]>) {
     test(`${type}: accepts the valid message with zod's output, key order included`, () => {
       const fast = compileFastParse(MESSAGE_SCHEMAS[type])!

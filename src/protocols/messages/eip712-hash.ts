@@ -62,8 +62,14 @@ function uintWriter (bits: number): WordWriter {
     }
     let n: bigint
     if (typeof value === 'bigint') n = value
-    else if (typeof value === 'string' && DECIMAL.test(value)) n = BigInt(value)
-    else throw unsupported
+    else if (typeof value === 'string' && DECIMAL.test(value)) {
+      // most amounts are small: fifteen digits or fewer are an exact number, written without a BigInt
+      if (value.length <= 15 && maxNumber === Number.MAX_SAFE_INTEGER) {
+        writeSafeInteger(Number(value), out, at)
+        return
+      }
+      n = BigInt(value)
+    } else throw unsupported
     if (n < 0n || n > max) throw unsupported
     writeBigInt(n, out, at)
   }
@@ -178,22 +184,35 @@ function writerFor (type: string): WordWriter {
 
 interface StructEncoder {
   typeHash: Uint8Array
-  fields: ReadonlyArray<{ name: string, write: WordWriter }>
+  size: number
+  /** writes every field's word after the type hash */
+  writeFields: (message: Record<string, unknown>, out: Uint8Array) => void
+}
+
+/**
+ * Writes a struct's fields, generated per type with the field names in its code: each message of
+ * the type is then read with one hidden class, and each field's writer is called from a site of its
+ * own, where a loop shared by every type made each read a keyed lookup. The names are JSON string
+ * literals, and come from our own type definitions.
+ */
+function fieldsWriter (fields: ReadonlyArray<{ name: string, type: string }>): StructEncoder['writeFields'] {
+  const writers = fields.map(f => writerFor(f.type))
+  const body = fields.map((f, i) => `w[${i}](m[${JSON.stringify(f.name)}], out, ${(i + 1) * WORD})`).join('\n')
+  const make = new Function('w', `return function writeFields (m, out) {\n${body}\n}`) as (w: WordWriter[]) => StructEncoder['writeFields']
+  return make(writers)
 }
 
 const STRUCTS = new Map<string, StructEncoder>(Object.entries(EIP712_TYPES).map(([type, fields]) => [type, {
   typeHash: keccak256(utf8.encode(encodeTypeString(type as MessageType))),
-  fields: fields.map(f => ({ name: f.name, write: writerFor(f.type) }))
+  size: (fields.length + 1) * WORD,
+  writeFields: fieldsWriter(fields)
 }]))
 
 /** `hashStruct(message)` by the fast path; throws Unsupported for a value it does not handle. */
 function structHash (struct: StructEncoder, message: Record<string, unknown>): Uint8Array {
-  const encoded = new Uint8Array((struct.fields.length + 1) * WORD)
+  const encoded = new Uint8Array(struct.size)
   encoded.set(struct.typeHash, 0)
-  for (let i = 0; i < struct.fields.length; i++) {
-    const field = struct.fields[i] as StructEncoder['fields'][number]
-    field.write(message[field.name], encoded, (i + 1) * WORD)
-  }
+  struct.writeFields(message, encoded)
   return keccak256(encoded)
 }
 

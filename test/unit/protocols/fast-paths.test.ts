@@ -17,7 +17,12 @@ const uint = (bits: number): fc.Arbitrary<number | string> => bits <= 32
   ? fc.integer({ min: 0, max: 2 ** bits - 1 })
   : bits === 64
     ? fc.oneof(fc.maxSafeNat(), fc.constantFrom(0, Number.MAX_SAFE_INTEGER))
-    : fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }).map(String)
+    : fc.oneof(
+      fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }).map(String),
+      // amounts of up to sixteen digits, around where the hash writes them without a BigInt, some with leading zeros
+      fc.bigInt({ min: 0n, max: 10n ** 16n }).map(String),
+      fc.tuple(fc.nat({ max: 3 }), fc.bigInt({ min: 0n, max: 10n ** 15n })).map(([zeros, n]) => '0'.repeat(zeros) + String(n))
+    )
 
 const ATOMIC: Record<string, fc.Arbitrary<unknown>> = {
   address,

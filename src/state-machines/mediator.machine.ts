@@ -8,6 +8,7 @@ import type { Deal, JobOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectAttachment, expectMessage, expectTimer, includesAddress, sameAddress, sendOutput, type DomainJson } from './common.ts'
 import { deciderMachine, type Decision } from './decider.ts'
+import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { violation } from './rejection.ts'
 
 export const VERDICTS_TOPIC = 'lilypad/verdicts'
@@ -42,7 +43,7 @@ type C = MediatorContext
 type D = Decision<C>
 
 function init (input: MediatorInput): C {
-  return { domain: input.domain, self: input.self, capacity: input.capacity, mediations: {}, deadlines: {} }
+  return { domain: input.domain, self: input.self, capacity: input.capacity, mediations: emptyRecord(), deadlines: emptyRecord() }
 }
 
 function running (c: C, dealId: string): Mediation {
@@ -53,14 +54,13 @@ function running (c: C, dealId: string): Mediation {
 }
 
 function withoutTimer (c: C, dealId: string): Deadlines {
-  const deadlines = { ...c.deadlines }
-  delete deadlines[`mediate:${dealId}`]
-  return deadlines
+  const timer = `mediate:${dealId}`
+  return withoutEntries(c.deadlines, key => key === timer)
 }
 
 /** Once both the fetch and the re-run are in, decide and sign. */
 function maybeDecide (c: C, dealId: string, m: Mediation, at: number): D {
-  if (m.fetched === null || m.rerunCid === null) return { context: { ...c, mediations: { ...c.mediations, [dealId]: m } }, outputs: [] }
+  if (m.fetched === null || m.rerunCid === null) return { context: { ...c, mediations: withEntry(c.mediations, dealId, m) }, outputs: [] }
   const providerAtFault = !m.fetched || m.rerunCid !== m.resultsCid
   const verdict = {
     author: c.self,
@@ -73,7 +73,7 @@ function maybeDecide (c: C, dealId: string, m: Mediation, at: number): D {
   }
   const outcome = providerAtFault ? 'MediationRejected' : 'MediationAccepted'
   return {
-    context: { ...c, mediations: { ...c.mediations, [dealId]: { ...m, state: 'decided', providerAtFault } }, deadlines: withoutTimer(c, dealId) },
+    context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'decided', providerAtFault }), deadlines: withoutTimer(c, dealId) },
     outputs: [
       sendOutput(`verdict:${dealId}`, 'MediationVerdict', verdict, [m.deal.jobCreator, m.deal.resourceProvider], { topic: VERDICTS_TOPIC }),
       { type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome, evidence: [dealId, `verdict:${dealId}`] }
@@ -104,8 +104,8 @@ function onChallenge (c: C, e: InputEvent): D {
   return {
     context: {
       ...c,
-      mediations: { ...c.mediations, [dealId]: { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'running', providerAtFault: null } },
-      deadlines: { ...c.deadlines, [`mediate:${dealId}`]: deal.message.mediateDeadline }
+      mediations: withEntry(c.mediations, dealId, { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'running', providerAtFault: null }),
+      deadlines: withEntry(c.deadlines, `mediate:${dealId}`, deal.message.mediateDeadline)
     },
     outputs: [
       { type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: results.message.resultsCid, from },
@@ -142,7 +142,7 @@ function decide (c: C, e: InputEvent): D {
       const timer = expectTimer(c.deadlines, e)
       const dealId = timer.startsWith('mediate:') ? timer.slice('mediate:'.length) : ''
       const m = running(c, dealId)
-      return { context: { ...c, mediations: { ...c.mediations, [dealId]: { ...m, state: 'missed' } }, deadlines: withoutTimer(c, dealId) }, outputs: [] }
+      return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'missed' }), deadlines: withoutTimer(c, dealId) }, outputs: [] }
     }
     default:
       return violation('UNKNOWN_EVENT', `a mediator does not take ${e.type}`)

@@ -9,6 +9,7 @@ import { expectAttachment, expectMessage, expectTimer, includesAddress, publishO
 import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './deal-terms.ts'
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
+import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { violation } from './rejection.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
 
@@ -72,27 +73,17 @@ function offerFor (c: Pick<C, 'domain' | 'self' | 'offerTtlMs'>, slot: number, t
 
 function init (input: ResourceProviderInput): C {
   const base = { domain: input.domain, self: input.self, offerTtlMs: input.offerTtlMs ?? 10 * 60_000, commitMarginMs: input.commitMarginMs ?? 60_000 }
-  const deadlines: Deadlines = {}
+  const deadlines = emptyRecord<number>()
   const slots = input.slots.map((terms, slot) => {
     const { offer, offerId } = offerFor(base, slot, terms, input.at)
     deadlines[`offer:${slot}`] = offer.expiry
     return { terms, offer, offerId, dealId: null }
   })
-  return { ...base, slots, proposals: {}, deals: {}, deadlines }
+  return { ...base, slots, proposals: emptyRecord(), deals: emptyRecord(), deadlines }
 }
 
 function initialOutputs (c: C): MachineOutput[] {
   return c.slots.map(s => publishOutput(`offer:${s.offerId}`, 'ResourceOffer', s.offer, RESOURCE_OFFERS_TOPIC))
-}
-
-/** A copy of the record without the entries `drop` picks, in the same order. */
-function withoutKeys<T> (record: Record<string, T>, drop: (key: string, value: T) => boolean): Record<string, T> {
-  const out: Record<string, T> = {}
-  for (const key in record) {
-    const value = record[key] as T
-    if (!drop(key, value)) out[key] = value
-  }
-  return out
 }
 
 /** Ends a deal: records its final state, drops its timers, frees and re-offers its slot. */
@@ -102,10 +93,11 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
   const slot = slots[record.slot] as SlotState
   const { offer, offerId } = offerFor(c, record.slot, slot.terms, at)
   slots[record.slot] = { ...slot, offer, offerId, dealId: null }
-  const deadlines = withoutKeys(c.deadlines, k => k.endsWith(`:${dealId}`))
+  const suffix = `:${dealId}`
+  const deadlines = withoutEntries(c.deadlines, k => k.endsWith(suffix))
   deadlines[`offer:${record.slot}`] = offer.expiry
   return {
-    context: { ...c, slots, deals: { ...c.deals, [dealId]: { ...record, state } }, deadlines },
+    context: { ...c, slots, deals: withEntry(c.deals, dealId, { ...record, state }), deadlines },
     outputs: [...outputs, publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)]
   }
 }
@@ -131,8 +123,8 @@ function onMessage (c: C, e: InputEvent): D {
       if (c.proposals[proposal.id] !== undefined) violation('DUPLICATE', 'proposal already received')
       const job = expectAttachment(c.domain, e as never, 'JobOffer')
       checkProposal(job, ownVerified('ResourceOffer', own.offerId, own.offer), proposal)
-      const live = withoutKeys(c.proposals, (_, p) => p.expiry < e.at)
-      return { context: { ...c, proposals: { ...live, [proposal.id]: { slot, proposal: e.envelope, jobOffer: job.envelope as never, expiry: proposal.message.expiry } } }, outputs: [] }
+      const live = withoutEntries(c.proposals, (_, p) => p.expiry < e.at)
+      return { context: { ...c, proposals: withEntry(live, proposal.id, { slot, proposal: e.envelope, jobOffer: job.envelope as never, expiry: proposal.message.expiry }) }, outputs: [] }
     }
     case 'Deal': {
       const signed = expectMessage(c.domain, e.envelope, 'Deal', e.at, { partial: true })
@@ -155,9 +147,9 @@ function onMessage (c: C, e: InputEvent): D {
         context: {
           ...c,
           slots,
-          proposals: withoutKeys(c.proposals, (_, p) => p.slot === pending.slot),
-          deals: { ...c.deals, [dealId]: { slot: pending.slot, deal, state: 'Agreed', jobOffer: pending.jobOffer, resultsCid: null, mediator: null } },
-          deadlines: { ...c.deadlines, [`submit:${dealId}`]: deal.submitDeadline }
+          proposals: withoutEntries(c.proposals, (_, p) => p.slot === pending.slot),
+          deals: withEntry(c.deals, dealId, { slot: pending.slot, deal, state: 'Agreed', jobOffer: pending.jobOffer, resultsCid: null, mediator: null }),
+          deadlines: withEntry(c.deadlines, `submit:${dealId}`, deal.submitDeadline)
         },
         outputs: [
           sendOutput(`cosign:${dealId}`, 'Deal', deal, [deal.jobCreator], { signatures: signed.envelope.signatures, topic: DEALS_TOPIC }),
@@ -181,10 +173,10 @@ function onMessage (c: C, e: InputEvent): D {
       if (challenge.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'challenge of other results')
       if (!includesAddress(record.deal.mediators, challenge.message.mediator)) violation('UNTRUSTED', 'the mediator is not named in the deal')
       if (e.at > record.deal.judgeDeadline) violation('LATE', 'challenge after the judge deadline')
-      const deadlines = withoutKeys(c.deadlines, k => k === `judge:${dealId}` || k === `commit:${dealId}`)
+      const deadlines = withoutEntries(c.deadlines, k => k === `judge:${dealId}` || k === `commit:${dealId}`)
       deadlines[`mediate:${dealId}`] = record.deal.mediateDeadline
       return {
-        context: { ...c, deals: { ...c.deals, [dealId]: { ...record, state: 'Mediating', mediator: challenge.message.mediator } }, deadlines },
+        context: { ...c, deals: withEntry(c.deals, dealId, { ...record, state: 'Mediating', mediator: challenge.message.mediator }), deadlines },
         outputs: [{ type: 'results.provide', id: `provide:${dealId}`, dealId, resultsCid: record.resultsCid ?? '', to: challenge.message.mediator }]
       }
     }
@@ -208,7 +200,7 @@ function onTimer (c: C, e: InputEvent): D {
   if (kind === 'offer') {
     const slot = Number(key)
     const state = c.slots[slot] as SlotState
-    const deadlines = withoutKeys(c.deadlines, k => k === timer)
+    const deadlines = withoutEntries(c.deadlines, k => k === timer)
     if (state.dealId !== null) return { context: { ...c, deadlines }, outputs: [] }
     const { offer, offerId } = offerFor(c, slot, state.terms, e.at)
     const slots = [...c.slots]
@@ -221,7 +213,7 @@ function onTimer (c: C, e: InputEvent): D {
     case 'submit': return finish(c, key, 'TimeoutSubmit', e.at)
     case 'commit':
       return {
-        context: { ...c, deadlines: withoutKeys(c.deadlines, k => k === timer) },
+        context: { ...c, deadlines: withoutEntries(c.deadlines, k => k === timer) },
         outputs: [{ type: 'chain.commitResults', id: `commit:${key}`, dealId: key, resultsCid: record.resultsCid ?? '' }]
       }
     case 'judge': return finish(c, key, 'TimeoutJudge', e.at, [{ type: 'chain.claim', id: `claim:${key}`, dealId: key, claim: 'TimeoutJudge', evidence: [key] }])
@@ -250,11 +242,11 @@ function decide (c: C, e: InputEvent): D {
         durationMs: typeof e.durationMs === 'number' ? e.durationMs : 0
       }
       const results = ownMessage(c.domain, 'ResultsSubmitted', message)
-      const deadlines = withoutKeys(c.deadlines, k => k === `submit:${dealId}`)
+      const deadlines = withoutEntries(c.deadlines, k => k === `submit:${dealId}`)
       deadlines[`judge:${dealId}`] = record.deal.judgeDeadline
       deadlines[`commit:${dealId}`] = Math.min(record.deal.submitDeadline, Math.max(e.at, record.deal.submitDeadline - c.commitMarginMs))
       return {
-        context: { ...c, deals: { ...c.deals, [dealId]: { ...record, state: 'ResultsSubmitted', resultsCid: e.resultsCid } }, deadlines },
+        context: { ...c, deals: withEntry(c.deals, dealId, { ...record, state: 'ResultsSubmitted', resultsCid: e.resultsCid }), deadlines },
         outputs: [sendOutput(`results:${dealId}`, 'ResultsSubmitted', results.message, [record.deal.jobCreator])]
       }
     }
@@ -264,7 +256,7 @@ function decide (c: C, e: InputEvent): D {
       if (!isDealOutcome(e.outcome)) violation('INCONSISTENT', `not a deal outcome: ${String(e.outcome)}`)
       const dealId = e.dealId as string
       if (LIVE.includes(record.state)) return finish(c, dealId, e.outcome, e.at)
-      return { context: { ...c, deals: { ...c.deals, [dealId]: { ...record, state: e.outcome } } }, outputs: [] }
+      return { context: { ...c, deals: withEntry(c.deals, dealId, { ...record, state: e.outcome }) }, outputs: [] }
     }
     default:
       return violation('UNKNOWN_EVENT', `a resource provider does not take ${e.type}`)

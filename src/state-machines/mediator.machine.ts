@@ -58,6 +58,15 @@ function withoutTimer (c: C, dealId: string): Deadlines {
   return withoutEntries(c.deadlines, key => key === timer)
 }
 
+/**
+ * The mediations without those that ended and whose deal's mediate deadline has passed: nothing about
+ * them can come any more (a challenge after the judge deadline is refused as LATE), and a mediator
+ * that runs for months keeps a context the size of its recent mediations. Its log keeps them all.
+ */
+function settledMediationsDropped (c: C, at: number): Record<string, Mediation> {
+  return withoutEntries(c.mediations, (_, m) => m.state !== 'running' && m.deal.mediateDeadline < at)
+}
+
 /** Once both the fetch and the re-run are in, decide and sign. */
 function maybeDecide (c: C, dealId: string, m: Mediation, at: number): D {
   if (m.fetched === null || m.rerunCid === null) return { context: { ...c, mediations: withEntry(c.mediations, dealId, m) }, outputs: [] }
@@ -104,7 +113,7 @@ function onChallenge (c: C, e: InputEvent): D {
   return {
     context: {
       ...c,
-      mediations: withEntry(c.mediations, dealId, { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'running', providerAtFault: null }),
+      mediations: withEntry(settledMediationsDropped(c, e.at), dealId, { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'running', providerAtFault: null }),
       deadlines: withEntry(c.deadlines, `mediate:${dealId}`, deal.message.mediateDeadline)
     },
     outputs: [

@@ -86,7 +86,12 @@ function initialOutputs (c: C): MachineOutput[] {
   return c.slots.map(s => publishOutput(`offer:${s.offerId}`, 'ResourceOffer', s.offer, RESOURCE_OFFERS_TOPIC))
 }
 
-/** Ends a deal: records its final state, drops its timers, frees and re-offers its slot. */
+/**
+ * Ends a deal: records its final state, drops its timers, frees and re-offers its slot. Deals that
+ * ended before are forgotten once their mediate deadline, the last of a deal's deadlines, has passed:
+ * nothing about them can come any more (but the chain's word on one, refused then as WRONG_DEAL), and
+ * a node that runs for months keeps a context the size of its recent deals. Its log keeps them all.
+ */
 function finish (c: C, dealId: string, state: DealState, at: number, outputs: MachineOutput[] = []): D {
   const record = c.deals[dealId] as DealRecord
   const slots = [...c.slots]
@@ -96,8 +101,10 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
   const suffix = `:${dealId}`
   const deadlines = withoutEntries(c.deadlines, k => k.endsWith(suffix))
   deadlines[`offer:${record.slot}`] = offer.expiry
+  const deals = withoutEntries(c.deals, (id, r) => id !== dealId && isDealOutcome(r.state) && r.deal.mediateDeadline < at)
+  deals[dealId] = { ...record, state }
   return {
-    context: { ...c, slots, deals: withEntry(c.deals, dealId, { ...record, state }), deadlines },
+    context: { ...c, slots, deals, deadlines },
     outputs: [...outputs, publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)]
   }
 }

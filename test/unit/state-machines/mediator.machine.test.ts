@@ -40,6 +40,20 @@ describe('mediator', () => {
     expect(r.snapshot.context.deadlines).toEqual({})
   })
 
+  test('a mediation that ended is forgotten when a later challenge comes after its deal\'s mediate deadline', () => {
+    const decided = drive(mediatorMachine, input, [ev.challenge, ev.fetched(true), ev.rerun(s.cid)])
+    expect(decided.snapshot.context.mediations[s.dealId]!.state).toBe('decided')
+    // a deal agreed later, still open to challenge after the first deal's mediate deadline
+    const o = scenario({ job: { nonce: '5' }, proposal: { expiry: s.prop.expiry + s.job.mediateWithin + 10 } })
+    const at = s.deal.mediateDeadline + 1
+    expect(o.deal.judgeDeadline).toBeGreaterThanOrEqual(at)
+    const r = step(mediatorMachine, decided.snapshot, received(o.challenged, at, [o.dealEnv, o.results, o.jobEnv]))
+    expect(Object.keys(r.snapshot.context.mediations)).toEqual([o.dealId])
+    // one that ended within its deadlines is kept
+    const early = step(mediatorMachine, decided.snapshot, received(o.challenged, s.deal.mediateDeadline, [o.dealEnv, o.results, o.jobEnv]))
+    expect(Object.keys(early.snapshot.context.mediations)).toEqual([s.dealId, o.dealId])
+  })
+
   test('the verdict waits for both the fetch and the re-run, in either order', () => {
     const r = drive(mediatorMachine, input, [ev.challenge, ev.rerun(s.cid)])
     expect(r.last).toEqual([])

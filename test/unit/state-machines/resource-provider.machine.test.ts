@@ -130,6 +130,22 @@ describe('resource provider', () => {
       expect(after.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code })])
       expect(after.snapshot.context).toEqual(r.snapshot.context)
     })
+    test('a deal that ended is forgotten once its mediate deadline has passed, and the chain\'s late word on it is then refused', () => {
+      // a second deal, on slot 1, agreed a millisecond later, whose mediate deadline lapses just after the first deal's
+      const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL, slot: 1 }, job: { nonce: '2' }, proposal: { nonce: '8', expiry: s.prop.expiry + 1 } })
+      const ended = drive(resourceProviderMachine, input, [
+        ...toSubmitted, ev.accepted,
+        received(other.propEnv, T0 + 5, [other.jobEnv]), received(other.halfSigned, T0 + 6),
+        { ...ev.finished, effect: `run:${other.dealId}`, at: T0 + 7 }, received(other.challenged, T0 + 8)
+      ])
+      expect(Object.keys(ended.snapshot.context.deals)).toEqual([s.dealId, other.dealId])
+      expect(other.deal.mediateDeadline).toBeGreaterThan(s.deal.mediateDeadline)
+      const r = step(resourceProviderMachine, ended.snapshot, timer(`mediate:${other.dealId}`, other.deal.mediateDeadline))
+      expect(r.snapshot.context.deals[other.dealId]!.state).toBe('TimeoutMediate')
+      expect(Object.keys(r.snapshot.context.deals)).toEqual([other.dealId])
+      const late = step(resourceProviderMachine, r.snapshot, { type: 'chain.settled', effect: `settle:${s.dealId}`, dealId: s.dealId, outcome: 'Accepted', at: other.deal.mediateDeadline + 1 })
+      expect(late.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_DEAL' })])
+    })
     test('offer expiry: a free slot is offered again with a new nonce', () => {
       const r = drive(resourceProviderMachine, input, [timer('offer:1', T0 + TTL)])
       expect(r.last).toEqual([expect.objectContaining({ type: 'message.publish', message: { ...s.offer, slot: 1, nonce: String(T0 + TTL), expiry: T0 + 2 * TTL } })])

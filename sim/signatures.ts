@@ -16,7 +16,7 @@ import { signersOf, type Envelope } from '../src/protocols/messages/envelope.ts'
 import { MessageError } from '../src/protocols/messages/errors.ts'
 import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
 import { setChecksumMemoLimit } from '../src/protocols/messages/fields.ts'
-import { setAddressMemoLimit } from '../src/protocols/messages/recover-signer.ts'
+import { setAddressMemoLimit, setSignerShortcut } from '../src/protocols/messages/recover-signer.ts'
 import { checkedPayload, messageId, setMessageMemoLimit, setSharedPayloads, shareEnvelope, signMessage } from '../src/protocols/messages/signing.ts'
 import type { DomainJson } from '../src/state-machines/index.ts'
 import type { Identity } from './identities.ts'
@@ -69,6 +69,8 @@ type Recover = typeof SigningKey.recoverPublicKey
 /** 65 bytes whose v is one ethers accepts (27, 28, 0, 1, or an EIP-155 value of 35 or more) */
 const READABLE = /^0x[0-9a-f]{128}(1[bc]|0[01]|2[3-9a-f]|[3-9a-f][0-9a-f])$/i
 type Hash = typeof TypedDataEncoder.hash
+/** a digest as the protocol's hash writes it */
+const LOWER_DIGEST = /^0x[0-9a-f]{64}$/
 
 /**
  * Installs the run's accelerators and returns a function that removes them:
@@ -144,7 +146,16 @@ export function installAccelerators (options: { identities?: readonly Identity[]
   })
 
   const identities = options.identities
+  let previousShortcut: ReturnType<typeof setSignerShortcut> = null
   if (identities !== undefined) {
+    const addresses = identities.map(i => i.address.toLowerCase())
+    // a stand-in signature exactly as `fastSignature` writes it names its signer: read without regexes,
+    // case changes or key memo (any other form goes on to the recovery below, which reads every form)
+    previousShortcut = setSignerShortcut((digest, signature) => {
+      if (signature.length !== 132 || !LOWER_DIGEST.test(digest)) return undefined
+      const index = parseInt(signature.slice(114, 130), 16) - 1
+      return addresses[index] !== undefined && signature === fastSignature(digest, index) ? addresses[index] : undefined
+    })
     SigningKey.recoverPublicKey = ((digest, signature) => {
       // a signature as text is taken only in a form ethers' Signature.from reads (65 bytes, a valid v)
       const sig = typeof signature === 'string'
@@ -162,6 +173,7 @@ export function installAccelerators (options: { identities?: readonly Identity[]
     TypedDataEncoder.hash = originalHash
     keccak256.register(keccak256._)
     SigningKey.recoverPublicKey = originalRecover
+    setSignerShortcut(previousShortcut)
     setMessageMemoLimit(previousMessageMemoLimit)
     setSharedPayloads(previousShared)
   }

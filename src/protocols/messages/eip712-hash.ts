@@ -123,27 +123,33 @@ const writeBytes32: WordWriter = (value, out, at) => {
 
 /**
  * Strings and arrays hash to a word of their own, and most of them repeat from message to message
- * (module names, trusted lists, empty lists): each is hashed once while it stays in this memo.
+ * (module names, trusted lists, empty lists): each is hashed once while it stays in its memo. A
+ * memo per kind of value keys them by the value's own text (a string) or its JSON (an array), with
+ * nothing prepended: a string met again is then looked up without being copied.
  */
-const memoHashes = new BoundedMemo<Uint8Array>(4096)
+const MEMO_SIZE = 4096
 const MEMO_MAX_LENGTH = 1024
 
-function memoised (key: string, hash: () => Uint8Array): Uint8Array {
-  if (key.length > MEMO_MAX_LENGTH) return hash()
-  let out = memoHashes.get(key)
+function memoised<V> (memo: BoundedMemo<Uint8Array>, key: string, value: V, hash: (value: V) => Uint8Array): Uint8Array {
+  if (key.length > MEMO_MAX_LENGTH) return hash(value)
+  let out = memo.get(key)
   if (out === undefined) {
-    out = hash()
-    memoHashes.set(key, out)
+    out = hash(value)
+    memo.set(key, out)
   }
   return out
 }
 
+const stringHashes = new BoundedMemo<Uint8Array>(MEMO_SIZE)
+
+function hashString (value: string): Uint8Array {
+  if (SURROGATE.test(value)) throw unsupported
+  return keccak256(utf8.encode(value))
+}
+
 function stringHash (value: unknown): Uint8Array {
   if (typeof value !== 'string') throw unsupported
-  return memoised(`string:${value}`, () => {
-    if (SURROGATE.test(value)) throw unsupported
-    return keccak256(utf8.encode(value))
-  })
+  return memoised(stringHashes, value, value, hashString)
 }
 
 const writeString: WordWriter = (value, out, at) => {
@@ -168,10 +174,11 @@ function arrayWriter (type: string, element: WordWriter): WordWriter {
     for (let i = 0; i < value.length; i++) element(value[i], words, i * WORD)
     return keccak256(words)
   }
+  const memo = new BoundedMemo<Uint8Array>(MEMO_SIZE)
   return (value, out, at) => {
     if (!Array.isArray(value)) throw unsupported
     const strings = value.every(v => typeof v === 'string')
-    out.set(strings ? memoised(`${type}:${JSON.stringify(value)}`, () => hash(value)) : hash(value), at)
+    out.set(strings ? memoised(memo, JSON.stringify(value), value, hash) : hash(value), at)
   }
 }
 

@@ -73,9 +73,10 @@ export class Prng {
 
   /** 32 bytes of hex, e.g. a job creator's check secret. */
   bytes32 (): string {
-    let hex = '0x'
-    for (let i = 0; i < 8; i++) hex += this.nextU32().toString(16).padStart(8, '0')
-    return hex
+    const parts: string[] = ['0x']
+    for (let i = 0; i < 8; i++) parts.push(this.nextU32().toString(16).padStart(8, '0'))
+    // joined into one flat string: a chain of concatenations would be flattened by each reader
+    return parts.join('')
   }
 }
 

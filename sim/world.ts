@@ -259,7 +259,11 @@ export class World {
   }
 
   private offlineUntil (node: SimNode, at: number): number | null {
-    for (const [from, to] of node.offline) if (at >= from && at < to) return to
+    const windows = node.offline
+    for (let i = 0; i < windows.length; i++) {
+      const [from, to] = windows[i] as [number, number]
+      if (at >= from && at < to) return to
+    }
     return null
   }
 

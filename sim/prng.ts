@@ -73,10 +73,9 @@ export class Prng {
 
   /** 32 bytes of hex, e.g. a job creator's check secret. */
   bytes32 (): string {
-    const parts: string[] = ['0x']
-    for (let i = 0; i < 8; i++) parts.push(this.nextU32().toString(16).padStart(8, '0'))
-    // joined into one flat string: a chain of concatenations would be flattened by each reader
-    return parts.join('')
+    const bytes = Buffer.allocUnsafe(32)
+    for (let i = 0; i < 8; i++) bytes.writeUInt32BE(this.nextU32(), 4 * i)
+    return '0x' + bytes.toString('hex')
   }
 }
 

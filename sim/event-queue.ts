@@ -4,14 +4,19 @@ export interface Timed {
 }
 
 /**
- * A binary heap kept as parallel arrays: each event's time and insertion number sit in typed arrays,
- * so ordering the heap reads two contiguous arrays instead of an object per comparison (a run holds
- * tens of thousands of events, and each comparison would otherwise be a miss in the cache).
+ * A binary heap kept as parallel typed arrays: each entry's time, insertion number and the slot that
+ * holds its event. Ordering the heap reads and moves numbers only: no object per comparison (a run
+ * holds tens of thousands of events, and each would be a miss in the cache), and no event reference
+ * moved per level (each such store into the large, old array is recorded for the next scavenge).
+ * An event is stored once, in its slot, until it is popped.
  */
 export class EventQueue<T extends Timed> {
   private ats = new Float64Array(1024)
   private seqs = new Float64Array(1024)
+  private slotOf = new Int32Array(1024)
   private items: Array<T | undefined> = new Array<T | undefined>(1024)
+  /** slots free for new events */
+  private free: number[] = []
   private length = 0
   private seq = 0
 
@@ -21,7 +26,9 @@ export class EventQueue<T extends Timed> {
     if (this.length === this.ats.length) this.grow()
     const at = item.at
     const seq = this.seq++
-    const { ats, seqs, items } = this
+    const slot = this.free.length > 0 ? this.free.pop() as number : this.length
+    this.items[slot] = item
+    const { ats, seqs, slotOf } = this
     let i = this.length++
     while (i > 0) {
       const parent = (i - 1) >> 1
@@ -29,23 +36,25 @@ export class EventQueue<T extends Timed> {
       if (pa < at || (pa === at && (seqs[parent] as number) < seq)) break
       ats[i] = pa
       seqs[i] = seqs[parent] as number
-      items[i] = items[parent]
+      slotOf[i] = slotOf[parent] as number
       i = parent
     }
     ats[i] = at
     seqs[i] = seq
-    items[i] = item
+    slotOf[i] = slot
   }
 
   pop (): T | undefined {
     if (this.length === 0) return undefined
-    const { ats, seqs, items } = this
-    const top = items[0]
+    const { ats, seqs, slotOf, items } = this
+    const topSlot = slotOf[0] as number
+    const top = items[topSlot]
+    items[topSlot] = undefined
+    this.free.push(topSlot)
     const n = --this.length
     const at = ats[n] as number
     const seq = seqs[n] as number
-    const last = items[n]
-    items[n] = undefined
+    const last = slotOf[n] as number
     if (n > 0) {
       let i = 0
       for (;;) {
@@ -56,12 +65,12 @@ export class EventQueue<T extends Timed> {
         if (!before(ats[child] as number, seqs[child] as number, at, seq)) break
         ats[i] = ats[child] as number
         seqs[i] = seqs[child] as number
-        items[i] = items[child]
+        slotOf[i] = slotOf[child] as number
         i = child
       }
       ats[i] = at
       seqs[i] = seq
-      items[i] = last
+      slotOf[i] = last
     }
     return top
   }
@@ -71,13 +80,17 @@ export class EventQueue<T extends Timed> {
   }
 
   private grow (): void {
-    const ats = new Float64Array(this.ats.length * 2)
+    const size = this.ats.length * 2
+    const ats = new Float64Array(size)
     ats.set(this.ats)
-    const seqs = new Float64Array(this.seqs.length * 2)
+    const seqs = new Float64Array(size)
     seqs.set(this.seqs)
+    const slotOf = new Int32Array(size)
+    slotOf.set(this.slotOf)
     this.ats = ats
     this.seqs = seqs
-    this.items.length = ats.length
+    this.slotOf = slotOf
+    this.items.length = size
   }
 }
 

@@ -59,4 +59,27 @@ describe('event queue', () => {
     const expected = items.map((it, i) => ({ ...it, i })).sort((a, b) => a.at - b.at || a.i - b.i).map(({ at, name }) => ({ at, name }))
     expect(out).toEqual(expected)
   })
+
+  test('pushes and pops interleaved, past its first capacity, give the same order as a sorted list', () => {
+    const q = new EventQueue<{ at: number, n: number }>()
+    const r = new Prng(2)
+    let pending: Array<{ at: number, n: number }> = []
+    let now = 0
+    for (let n = 0; n < 8000; n++) {
+      if (r.chance(0.62) || pending.length === 0) {
+        const item = { at: now + r.int(100), n }
+        q.push(item)
+        pending.push(item)
+      } else {
+        pending.sort((a, b) => a.at - b.at || a.n - b.n)
+        const [first, ...rest] = pending
+        const popped = q.pop()
+        expect(popped).toBe(first)
+        now = popped!.at
+        pending = rest
+      }
+      expect(q.size).toBe(pending.length)
+    }
+    expect(pending.length).toBeGreaterThan(1024)
+  })
 })

@@ -76,9 +76,10 @@ const LOWER_DIGEST = /^0x[0-9a-f]{64}$/
  * Installs the run's accelerators and returns a function that removes them:
  * - the EIP-712 hash is memoised by content and reuses one encoder per type set (identical
  *   results: the same ethers code computes them, only once);
- * - with `fast` signatures, key recovery understands the stand-in signatures of these identities;
- * - the protocol's messages share one frozen payload per message among all the nodes (see
- *   `setSharedPayloads`), so a message met again is mostly known by identity: the message memos
+ * - with `fast` signatures, key recovery understands the stand-in signatures of these identities,
+ *   and one exactly as `fastSignature` writes it is read for its signer's address directly;
+ * - the protocol's messages travel as one frozen payload among all the nodes (see
+ *   `setSharedPayloads`), so a message met again is known by identity: the message memos
  *   keep a node's size (memos of 40,000 messages made the heap larger and every collection slower,
  *   and the simulator about 15% slower at 10k nodes), while the address checksum memo holds every
  *   identity's address (one process meets every node's).

@@ -30,7 +30,7 @@ interface Known {
   normal?: Known
   /** its id under each domain it was hashed in */
   ids?: SmallMap<string>
-  /** with shared payloads: the one frozen payload handed out for this (normal) text */
+  /** with shared payloads: the frozen payload handed out for this (normal) text, or that carries this */
   payload?: object
 }
 

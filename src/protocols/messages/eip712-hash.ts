@@ -168,7 +168,7 @@ const ATOMIC: Record<string, WordWriter> = {
 }
 
 /** `T[]`: the keccak of its elements' words, concatenated. */
-function arrayWriter (type: string, element: WordWriter): WordWriter {
+function arrayWriter (element: WordWriter): WordWriter {
   const hash = (value: unknown[]): Uint8Array => {
     const words = new Uint8Array(value.length * WORD)
     for (let i = 0; i < value.length; i++) element(value[i], words, i * WORD)
@@ -186,7 +186,7 @@ function writerFor (type: string): WordWriter {
   const element = type.endsWith('[]') ? type.slice(0, -2) : undefined
   const atomic = ATOMIC[element ?? type]
   if (atomic === undefined) throw new Error(`no EIP-712 encoder for field type ${type}`)
-  return element === undefined ? atomic : arrayWriter(type, atomic)
+  return element === undefined ? atomic : arrayWriter(atomic)
 }
 
 interface StructEncoder {

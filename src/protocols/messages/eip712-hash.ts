@@ -12,6 +12,7 @@
 import { keccak256 } from './keccak.ts'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { TypedDataEncoder } from 'ethers'
+import { generatedOr } from './generated.ts'
 import { EIP712_TYPES, encodeTypeString, typesFor, type LilypadDomain, type MessageType } from './eip712-types.ts'
 import { BoundedMemo } from './memo.ts'
 
@@ -205,8 +206,9 @@ interface StructEncoder {
 function fieldsWriter (fields: ReadonlyArray<{ name: string, type: string }>): StructEncoder['writeFields'] {
   const writers = fields.map(f => writerFor(f.type))
   const body = fields.map((f, i) => `w[${i}](m[${JSON.stringify(f.name)}], out, ${(i + 1) * WORD})`).join('\n')
-  const make = new Function('w', `return function writeFields (m, out) {\n${body}\n}`) as (w: WordWriter[]) => StructEncoder['writeFields']
-  return make(writers)
+  return generatedOr('w', `return function writeFields (m, out) {\n${body}\n}`, writers, () => (message: Record<string, unknown>, out: Uint8Array) => {
+    for (let i = 0; i < fields.length; i++) (writers[i] as WordWriter)(message[(fields[i] as { name: string }).name], out, (i + 1) * WORD)
+  })
 }
 
 const STRUCTS = new Map<string, StructEncoder>(Object.entries(EIP712_TYPES).map(([type, fields]) => [type, {

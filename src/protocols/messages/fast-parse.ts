@@ -11,6 +11,7 @@
  * messages are zod's. A schema using a construct it does not know compiles to no fast path at all.
  */
 import type { z } from 'zod'
+import { generatedOr } from './generated.ts'
 
 /** The parsed (normalised) value, or undefined when zod must decide. */
 export type FastParse = (value: unknown) => unknown
@@ -224,8 +225,15 @@ function compileNode (internals: ZodInternals): (value: unknown) => unknown {
 function objectFields (keys: readonly string[], parsers: readonly FastParse[]): (v: object) => Record<string, unknown> | undefined {
   const reads = keys.map((key, i) => `const f${i} = p[${i}](v[${JSON.stringify(key)}]); if (f${i} === undefined) return undefined`)
   const build = keys.map((key, i) => `${JSON.stringify(key)}: f${i}`)
-  const make = new Function('p', `return function fields (v) {\n${reads.join('\n')}\nreturn { ${build.join(', ')} }\n}`) as (p: readonly FastParse[]) => (v: object) => Record<string, unknown> | undefined
-  return make(parsers)
+  return generatedOr('p', `return function fields (v) {\n${reads.join('\n')}\nreturn { ${build.join(', ')} }\n}`, parsers, () => (v: object) => {
+    const out: Record<string, unknown> = {}
+    for (let i = 0; i < keys.length; i++) {
+      const value = (parsers[i] as FastParse)((v as Record<string, unknown>)[keys[i] as string])
+      if (value === FAIL) return FAIL
+      out[keys[i] as string] = value
+    }
+    return out
+  })
 }
 
 /** zod's `NEVER`, which a transform returns when it failed */

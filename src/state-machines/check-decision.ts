@@ -9,14 +9,40 @@ import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js'
 const SCALE = 1_000_000n
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/
 
+/** keccak256 of the two 32-byte values packed (as Solidity's abi.encodePacked(bytes32, bytes32)), as 64 lower-case hex digits. */
+function drawHex (dealId: string, secret: string): string {
+  if (!BYTES32.test(dealId) || !BYTES32.test(secret)) throw new TypeError('a check draw takes a deal id and a secret of 32 bytes each')
+  return bytesToHex(keccak256(concatBytes(hexToBytes(dealId.slice(2)), hexToBytes(secret.slice(2)))))
+}
+
 /** keccak256 of the two 32-byte values packed (as Solidity's abi.encodePacked(bytes32, bytes32)), as a number. */
 export function checkDraw (dealId: string, secret: string): bigint {
-  if (!BYTES32.test(dealId) || !BYTES32.test(secret)) throw new TypeError('a check draw takes a deal id and a secret of 32 bytes each')
-  return BigInt('0x' + bytesToHex(keccak256(concatBytes(hexToBytes(dealId.slice(2)), hexToBytes(secret.slice(2))))))
+  return BigInt('0x' + drawHex(dealId, secret))
+}
+
+/** p·2^256 (p rounded to millionths): a draw below it is checked. */
+export function checkThreshold (checkRate: number): bigint {
+  if (!(checkRate >= 0 && checkRate <= 1)) throw new RangeError(`check rate must be within [0, 1], got ${checkRate}`)
+  return (BigInt(Math.round(checkRate * Number(SCALE))) << 256n) / SCALE
+}
+
+/** per check rate, its threshold as 64 hex digits, or null when it is 2^256 (every draw is below it) */
+const thresholds = new Map<number, string | null>()
+
+function thresholdHex (checkRate: number): string | null {
+  let hex = thresholds.get(checkRate)
+  if (hex === undefined) {
+    const threshold = checkThreshold(checkRate)
+    hex = threshold >> 256n > 0n ? null : threshold.toString(16).padStart(64, '0')
+    if (thresholds.size >= 64) thresholds.clear()
+    thresholds.set(checkRate, hex)
+  }
+  return hex
 }
 
 export function shouldCheck (dealId: string, secret: string, checkRate: number): boolean {
-  if (!(checkRate >= 0 && checkRate <= 1)) throw new RangeError(`check rate must be within [0, 1], got ${checkRate}`)
-  const threshold = (BigInt(Math.round(checkRate * Number(SCALE))) << 256n) / SCALE
-  return checkDraw(dealId, secret) < threshold
+  const threshold = thresholdHex(checkRate)
+  const draw = drawHex(dealId, secret)
+  // two numbers written as hex digits of the same length, in the same case, compare as their texts do
+  return threshold === null || draw < threshold
 }

@@ -62,12 +62,33 @@ export function checkProposal (job: Verified<'JobOffer'>, offer: Verified<'Resou
 
 /** The deal terms: deadlines follow from the proposal's expiry and the job's durations. */
 export function buildDeal (job: Verified<'JobOffer'>, offer: Verified<'ResourceOffer'>, proposal: Verified<'MatchProposal'>): Deal {
+  try {
+    return parsePayload('Deal', dealTerms(job, offer, proposal))
+  } catch (err) {
+    if (!isMessageError(err)) throw err
+    const issues = err.details?.issues as Array<{ message: string }> | undefined
+    return violation('INCONSISTENT', `the deal these terms make is invalid: ${issues?.[0]?.message ?? ''}`)
+  }
+}
+
+/**
+ * Throws unless `received` is exactly the deal these offers and this proposal make. Their terms are
+ * copied from checked messages, so they are already in normal form: a received deal (checked too)
+ * equal to them field by field is that deal, and they need not be parsed again.
+ */
+export function expectDealOf (job: Verified<'JobOffer'>, offer: Verified<'ResourceOffer'>, proposal: Verified<'MatchProposal'>, received: Deal): void {
+  if (sameFields(dealTerms(job, offer, proposal), received)) return
+  expectSameDeal(buildDeal(job, offer, proposal), received)
+}
+
+/** The deal's fields in the schema's order, as copied from the messages (not yet checked together). */
+export function dealTerms (job: Verified<'JobOffer'>, offer: Verified<'ResourceOffer'>, proposal: Verified<'MatchProposal'>): Deal {
   const j = job.message
   const p: MatchProposal = proposal.message
   const agreeDeadline = p.expiry
   const submitDeadline = agreeDeadline + j.submitWithin
   const judgeDeadline = submitDeadline + j.judgeWithin
-  const terms = {
+  return {
     jobCreator: j.author,
     resourceProvider: offer.message.author,
     solver: p.author,
@@ -89,13 +110,6 @@ export function buildDeal (job: Verified<'JobOffer'>, offer: Verified<'ResourceO
     submitDeadline,
     judgeDeadline,
     mediateDeadline: judgeDeadline + j.mediateWithin
-  }
-  try {
-    return parsePayload('Deal', terms)
-  } catch (err) {
-    if (!isMessageError(err)) throw err
-    const issues = err.details?.issues as Array<{ message: string }> | undefined
-    return violation('INCONSISTENT', `the deal these terms make is invalid: ${issues?.[0]?.message ?? ''}`)
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Deal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectAttachment, expectMessage, expectTimer, includesAddress, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
-import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './deal-terms.ts'
+import { checkProposal, dealId as dealIdOf, expectDealOf } from './deal-terms.ts'
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
@@ -145,7 +145,7 @@ function onMessage (c: C, e: InputEvent): D {
       const proposal = expectMessage(c.domain, pending.proposal, 'MatchProposal', e.at, { ignoreExpiry: true })
       const job = expectMessage(c.domain, pending.jobOffer, 'JobOffer', e.at, { ignoreExpiry: true })
       if (proposal.message.resourceOfferId !== slot.offerId) violation('WRONG_DEAL', 'the offer was renewed since')
-      expectSameDeal(buildDeal(job, ownVerified('ResourceOffer', slot.offerId, slot.offer), proposal), signed.message)
+      expectDealOf(job, ownVerified('ResourceOffer', slot.offerId, slot.offer), proposal, signed.message)
       const dealId = dealIdOf(c.domain, signed.message)
       const slots = [...c.slots]
       slots[pending.slot] = { ...slot, dealId }

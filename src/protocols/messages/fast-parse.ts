@@ -130,7 +130,21 @@ function checksOf (internals: ZodInternals): (value: unknown) => boolean {
   }
 }
 
+/** Fast paths written by hand, per schema node: see `setFastPath`. */
+const handWritten = new WeakMap<object, FastParse>()
+
+/**
+ * Gives a schema a fast path of its own, used wherever the schema appears (in messages, in lists):
+ * for the few field kinds in every message, whose generic path costs more than their checks. Like
+ * every fast path it only accepts: it returns the value zod would, or undefined for zod to decide.
+ */
+export function setFastPath (schema: z.ZodType, parse: FastParse): void {
+  handWritten.set((schema as unknown as { _zod: ZodInternals })._zod, parse)
+}
+
 function compileNode (internals: ZodInternals): (value: unknown) => unknown {
+  const own = handWritten.get(internals)
+  if (own !== undefined) return own
   const def = internals.def
   if (def.coerce === true) throw new Unsupported()
   switch (def.type) {

@@ -1,6 +1,7 @@
 /** Zod schemas of the EIP-712 field kinds, each with the bounds the wire enforces. */
 import { getAddress } from 'ethers'
 import { z } from 'zod'
+import { setFastPath } from './fast-parse.ts'
 import { BoundedMemo } from './memo.ts'
 
 const UINT256_MAX = (1n << 256n) - 1n
@@ -50,14 +51,25 @@ function checksummed (value: string): string | null {
   return known
 }
 
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+
 /** An Ethereum address; normalised to its checksummed form. */
-export const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address')
+export const address = z.string().regex(ADDRESS, 'expected a 20-byte hex address')
   .transform((value, ctx) => {
     const normalised = checksummed(value)
     if (normalised !== null) return normalised
     ctx.addIssue({ code: 'custom', message: 'bad address checksum' })
     return z.NEVER
   })
+
+// An address met before is in the checksum memo, which only ever holds values of the address form:
+// its answer needs no pattern test (a wrong checksum, null there, is zod's to report).
+setFastPath(address, v => {
+  if (typeof v !== 'string') return undefined
+  const known = checksums.get(v)
+  if (known !== undefined) return known ?? undefined
+  return ADDRESS.test(v) ? checksummed(v) ?? undefined : undefined
+})
 
 /** digits only (leading zeros and all): what BigInt reads as a decimal */
 export const DIGITS = /^[0-9]+$/
@@ -85,7 +97,11 @@ export const millis = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 export const uint32 = z.number().int().min(0).max(UINT32_MAX)
 export const int32 = z.number().int().min(-0x8000_0000).max(0x7fff_ffff)
 
-export const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 32 bytes of hex').transform(v => v.toLowerCase())
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/
+
+export const bytes32 = z.string().regex(BYTES32, 'expected 32 bytes of hex').transform(v => v.toLowerCase())
+
+setFastPath(bytes32, v => typeof v === 'string' && BYTES32.test(v) ? v.toLowerCase() : undefined)
 
 /** A content id (CIDv0 or CIDv1 in base32/base58); the empty string only where a schema allows it. */
 export const cid = z.string().min(1).max(LIMITS.cid).regex(/^[A-Za-z0-9]+$/, 'expected a CID')

@@ -93,17 +93,39 @@ export const DealSchema = z.strictObject({
   judgeDeadline: millis,
   mediateDeadline: millis
 }).superRefine((d, ctx) => {
-  const issue = (path: string, message: string): void => { ctx.addIssue({ code: 'custom', path: [path], message }) }
-  if (d.jobCreator === d.resourceProvider) issue('resourceProvider', 'the two parties must differ')
-  if (d.mediators.includes(d.jobCreator) || d.mediators.includes(d.resourceProvider)) issue('mediators', 'a party cannot mediate its own deal')
-  if (new Set(d.mediators).size !== d.mediators.length) issue('mediators', 'duplicate mediator')
-  if (!covers(d.paymentCollateral, d.price, d.solverFee, d.mediatorFee)) issue('paymentCollateral', 'must cover price + solverFee + mediatorFee')
-  if (!covers(d.timeoutCollateral, d.mediatorFee)) issue('timeoutCollateral', 'must cover mediatorFee')
-  if (d.expiry !== d.agreeDeadline) issue('expiry', 'must equal agreeDeadline')
-  if (!(d.agreeDeadline <= d.submitDeadline && d.submitDeadline <= d.judgeDeadline && d.judgeDeadline <= d.mediateDeadline)) {
-    issue('submitDeadline', 'deadlines must be ordered agree <= submit <= judge <= mediate')
-  }
+  for (const [path, message] of dealProblems(d)) ctx.addIssue({ code: 'custom', path: [path], message })
 })
+
+interface DealTerms {
+  jobCreator: string
+  resourceProvider: string
+  mediators: string[]
+  price: string
+  solverFee: string
+  mediatorFee: string
+  paymentCollateral: string
+  timeoutCollateral: string
+  expiry: number
+  agreeDeadline: number
+  submitDeadline: number
+  judgeDeadline: number
+  mediateDeadline: number
+}
+
+/** The rules a deal's fields must keep together, as [field, message] pairs (every deal is checked: no closure per call). */
+function dealProblems (d: DealTerms): Array<[string, string]> {
+  const problems: Array<[string, string]> = []
+  if (d.jobCreator === d.resourceProvider) problems.push(['resourceProvider', 'the two parties must differ'])
+  if (d.mediators.includes(d.jobCreator) || d.mediators.includes(d.resourceProvider)) problems.push(['mediators', 'a party cannot mediate its own deal'])
+  if (d.mediators.some((m, i) => d.mediators.indexOf(m) !== i)) problems.push(['mediators', 'duplicate mediator'])
+  if (!covers(d.paymentCollateral, d.price, d.solverFee, d.mediatorFee)) problems.push(['paymentCollateral', 'must cover price + solverFee + mediatorFee'])
+  if (!covers(d.timeoutCollateral, d.mediatorFee)) problems.push(['timeoutCollateral', 'must cover mediatorFee'])
+  if (d.expiry !== d.agreeDeadline) problems.push(['expiry', 'must equal agreeDeadline'])
+  if (!(d.agreeDeadline <= d.submitDeadline && d.submitDeadline <= d.judgeDeadline && d.judgeDeadline <= d.mediateDeadline)) {
+    problems.push(['submitDeadline', 'deadlines must be ordered agree <= submit <= judge <= mediate'])
+  }
+  return problems
+}
 
 export const ResultsSubmittedSchema = z.strictObject({
   ...common,

@@ -126,3 +126,34 @@ describe('amounts', () => {
     }
   })
 })
+
+describe('the hand-written fast paths of addresses and 32-byte values', () => {
+  const lower = s.job.author.toLowerCase()
+  const badChecksum = s.job.author.slice(0, 2) + [...s.job.author.slice(2)].map(c => c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()).join('')
+  const fast = compileFastParse(MESSAGE_SCHEMAS.ResultsChallenged)!
+  const challenge = (fields: object): unknown => fast({ ...s.challenged.message, ...fields })
+
+  test('an address is normalised to its checksum, the first time and again (from the memo)', () => {
+    const fresh = '0x' + 'c0ffee'.repeat(6) + 'c0ff'
+    for (let i = 0; i < 2; i++) {
+      expect((challenge({ mediator: fresh }) as { mediator: string }).mediator).toBe(MESSAGE_SCHEMAS.ResultsChallenged.parse({ ...s.challenged.message, mediator: fresh }).mediator)
+      expect((challenge({ mediator: lower }) as { mediator: string }).mediator).toBe(s.job.author)
+    }
+  })
+
+  test('a wrong checksum, a wrong length or a non-string is left to zod, before and after zod met it', () => {
+    expect(badChecksum).not.toBe(s.job.author)
+    for (let i = 0; i < 2; i++) {
+      for (const mediator of [badChecksum, lower + '0', lower.slice(0, -1), 42, null]) {
+        expect(challenge({ mediator })).toBeUndefined()
+        expect(MESSAGE_SCHEMAS.ResultsChallenged.safeParse({ ...s.challenged.message, mediator }).success).toBe(false)
+      }
+    }
+  })
+
+  test('32-byte values are lower-cased; any other length or character is left to zod', () => {
+    const upper = s.challenged.message.dealId.toUpperCase().replace('0X', '0x')
+    expect((challenge({ dealId: upper }) as { dealId: string }).dealId).toBe(s.challenged.message.dealId.toLowerCase())
+    for (const dealId of [upper + '0', upper.slice(0, -1), upper.replace(/.$/, 'g'), 7]) expect(challenge({ dealId })).toBeUndefined()
+  })
+})

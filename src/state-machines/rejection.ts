@@ -27,8 +27,20 @@ export class ProtocolViolation extends Error {
   }
 }
 
+/**
+ * Refuses an input. A refusal is an answer, not a fault: its stack would say nothing, and capturing
+ * one cost more than the rest of the refusal (a solver's rival proposals are refused by the hundred).
+ */
 export function violation (code: ViolationCode, message: string): never {
-  throw new ProtocolViolation(code, message)
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  let refusal: ProtocolViolation
+  try {
+    refusal = new ProtocolViolation(code, message)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+  throw refusal
 }
 
 /** The handler name of the output that reports a refused input. */

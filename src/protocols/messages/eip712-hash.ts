@@ -122,6 +122,36 @@ const writeBytes32: WordWriter = (value, out, at) => {
   out.set(hexToBytes(value.slice(2)), at)
 }
 
+/** each hex digit's value by its character code; -1 for any other character */
+const HEX_VALUE = new Int8Array(128).fill(-1)
+for (let c = 0; c < 16; c++) {
+  HEX_VALUE[c.toString(16).charCodeAt(0)] = c
+  HEX_VALUE[c.toString(16).toUpperCase().charCodeAt(0)] = c
+}
+
+/** Writes the `bytes` bytes of a `0x`-prefixed hex value of exactly that length; Unsupported for anything else. */
+function writeHex (value: unknown, bytes: number, out: Uint8Array, at: number): void {
+  if (typeof value !== 'string' || value.length !== 2 + 2 * bytes || value.charCodeAt(0) !== 0x30 || value.charCodeAt(1) !== 0x78) throw unsupported
+  for (let i = 0; i < bytes; i++) {
+    const high = hexDigit(value.charCodeAt(2 + 2 * i))
+    const low = hexDigit(value.charCodeAt(3 + 2 * i))
+    if (high < 0 || low < 0) throw unsupported
+    out[at + i] = (high << 4) | low
+  }
+}
+
+function hexDigit (code: number): number {
+  return code < 128 ? HEX_VALUE[code] as number : -1
+}
+
+/**
+ * The writers for a payload its schema checked (see `hashTypedMessage`): an address there carries a
+ * valid checksum and a 32-byte value is hex, so neither is tested again against its pattern or
+ * checksum. Each is still read digit by digit, and anything else is still left to ethers.
+ */
+const writeCheckedAddress: WordWriter = (value, out, at) => { writeHex(value, 20, out, at + 12) }
+const writeCheckedBytes32: WordWriter = (value, out, at) => { writeHex(value, 32, out, at) }
+
 /**
  * Strings and arrays hash to a word of their own, and most of them repeat from message to message
  * (module names, trusted lists, empty lists): each is hashed once while it stays in its memo. A
@@ -168,14 +198,21 @@ const ATOMIC: Record<string, WordWriter> = {
   string: writeString
 }
 
+const CHECKED_ATOMIC: Record<string, WordWriter> = { ...ATOMIC, address: writeCheckedAddress, bytes32: writeCheckedBytes32 }
+
+/**
+ * Per element type, the hashes of its arrays: shared by both kinds of writer, which give the same
+ * hash for every array both accept (and the checked one meets only arrays the other accepts).
+ */
+const arrayMemos = new Map<string, BoundedMemo<Uint8Array>>()
+
 /** `T[]`: the keccak of its elements' words, concatenated. */
-function arrayWriter (element: WordWriter): WordWriter {
+function arrayWriter (element: WordWriter, memo: BoundedMemo<Uint8Array>): WordWriter {
   const hash = (value: unknown[]): Uint8Array => {
     const words = new Uint8Array(value.length * WORD)
     for (let i = 0; i < value.length; i++) element(value[i], words, i * WORD)
     return keccak256(words)
   }
-  const memo = new BoundedMemo<Uint8Array>(MEMO_SIZE)
   return (value, out, at) => {
     if (!Array.isArray(value)) throw unsupported
     const strings = value.every(v => typeof v === 'string')
@@ -183,18 +220,27 @@ function arrayWriter (element: WordWriter): WordWriter {
   }
 }
 
-function writerFor (type: string): WordWriter {
+function writerFor (type: string, checked: boolean): WordWriter {
   const element = type.endsWith('[]') ? type.slice(0, -2) : undefined
-  const atomic = ATOMIC[element ?? type]
-  if (atomic === undefined) throw new Error(`no EIP-712 encoder for field type ${type}`)
-  return element === undefined ? atomic : arrayWriter(atomic)
+  const atomic = (checked ? CHECKED_ATOMIC : ATOMIC)[element ?? type]
+  if (atomic === undefined || element === undefined) {
+    if (atomic === undefined) throw new Error(`no EIP-712 encoder for field type ${type}`)
+    return atomic
+  }
+  let memo = arrayMemos.get(element)
+  if (memo === undefined) arrayMemos.set(element, memo = new BoundedMemo<Uint8Array>(MEMO_SIZE))
+  return arrayWriter(atomic, memo)
 }
+
+type FieldsWriter = (message: Record<string, unknown>, out: Uint8Array) => void
 
 interface StructEncoder {
   typeHash: Uint8Array
   size: number
   /** writes every field's word after the type hash */
-  writeFields: (message: Record<string, unknown>, out: Uint8Array) => void
+  writeFields: FieldsWriter
+  /** the same, for a payload its schema checked */
+  writeCheckedFields: FieldsWriter
 }
 
 /**
@@ -203,8 +249,8 @@ interface StructEncoder {
  * own, where a loop shared by every type made each read a keyed lookup. The names are JSON string
  * literals, and come from our own type definitions.
  */
-function fieldsWriter (fields: ReadonlyArray<{ name: string, type: string }>): StructEncoder['writeFields'] {
-  const writers = fields.map(f => writerFor(f.type))
+function fieldsWriter (fields: ReadonlyArray<{ name: string, type: string }>, checked: boolean): FieldsWriter {
+  const writers = fields.map(f => writerFor(f.type, checked))
   const body = fields.map((f, i) => `w[${i}](m[${JSON.stringify(f.name)}], out, ${(i + 1) * WORD})`).join('\n')
   return generatedOr('w', `return function writeFields (m, out) {\n${body}\n}`, writers, () => (message: Record<string, unknown>, out: Uint8Array) => {
     for (let i = 0; i < fields.length; i++) (writers[i] as WordWriter)(message[(fields[i] as { name: string }).name], out, (i + 1) * WORD)
@@ -214,14 +260,16 @@ function fieldsWriter (fields: ReadonlyArray<{ name: string, type: string }>): S
 const STRUCTS = new Map<string, StructEncoder>(Object.entries(EIP712_TYPES).map(([type, fields]) => [type, {
   typeHash: keccak256(utf8.encode(encodeTypeString(type as MessageType))),
   size: (fields.length + 1) * WORD,
-  writeFields: fieldsWriter(fields)
+  writeFields: fieldsWriter(fields, false),
+  writeCheckedFields: fieldsWriter(fields, true)
 }]))
 
 /** `hashStruct(message)` by the fast path; throws Unsupported for a value it does not handle. */
-function structHash (struct: StructEncoder, message: Record<string, unknown>): Uint8Array {
+function structHash (struct: StructEncoder, message: Record<string, unknown>, checked: boolean): Uint8Array {
   const encoded = new Uint8Array(struct.size)
   encoded.set(struct.typeHash, 0)
-  struct.writeFields(message, encoded)
+  if (checked) struct.writeCheckedFields(message, encoded)
+  else struct.writeFields(message, encoded)
   return keccak256(encoded)
 }
 
@@ -253,13 +301,17 @@ function separatorByKey (domain: LilypadDomain): Uint8Array {
   return separator
 }
 
-/** The EIP-712 digest of a message: equal to `TypedDataEncoder.hash(domain, typesFor(type), message)`. */
-export function hashTypedMessage (domain: LilypadDomain, type: MessageType, message: object): string {
+/**
+ * The EIP-712 digest of a message: equal to `TypedDataEncoder.hash(domain, typesFor(type), message)`.
+ * `checked` says that the message is a payload its type's schema returned (every address there
+ * with a valid checksum), whose addresses and 32-byte values need no second test.
+ */
+export function hashTypedMessage (domain: LilypadDomain, type: MessageType, message: object, checked = false): string {
   const encoder = STRUCTS.get(type)
   if (encoder === undefined || typeof message !== 'object' || message === null) return TypedDataEncoder.hash(domain, typesFor(type), message as Record<string, unknown>)
   let struct: Uint8Array
   try {
-    struct = structHash(encoder, message as Record<string, unknown>)
+    struct = structHash(encoder, message as Record<string, unknown>, checked)
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err
     return TypedDataEncoder.hash(domain, typesFor(type), message as Record<string, unknown>)

@@ -147,9 +147,9 @@ export function setMessageMemoLimit (limit: number): number {
 /** The message id: its EIP-712 hash under the domain. */
 export function messageId<T extends MessageType> (domain: LilypadDomain, type: T, message: MessagePayloads[T]): string {
   const frozen = knownPayload(type, message)
-  if (frozen !== undefined) return idOf(domain, type, message, frozen)
+  if (frozen !== undefined) return idOf(domain, type, message, frozen, true)
   const text = MESSAGE_SCHEMAS[type] === undefined ? undefined : jsonKey(message)
-  return text === undefined ? hashTypedMessage(domain, type, message) : idOf(domain, type, message, knownText(type, text))
+  return text === undefined ? hashTypedMessage(domain, type, message) : idOf(domain, type, message, knownText(type, text), false)
 }
 
 /** Validates a payload against its type's schema; returns the normalised payload (a new object). */
@@ -160,7 +160,7 @@ export function parsePayload<T extends MessageType> (type: T, message: unknown):
 /** A payload validated and normalised, with its id: what signing and verifying a message both need. */
 export function checkedPayload<T extends MessageType> (domain: LilypadDomain, type: T, message: unknown): { payload: MessagePayloads[T], id: string } {
   const { payload, known } = normalise(type, message)
-  return { payload, id: known === undefined ? hashTypedMessage(domain, type, payload) : idOf(domain, type, payload, known) }
+  return { payload, id: known === undefined ? hashTypedMessage(domain, type, payload, true) : idOf(domain, type, payload, known, true) }
 }
 
 /** Per domain object (never changed in place), the texts that name it and its verification memos: domains are few, and mostly the same object again. */
@@ -175,10 +175,11 @@ function domainKeysOf (domain: LilypadDomain): { id: string, full: string, parti
   return keys
 }
 
-function idOf (domain: LilypadDomain, type: MessageType, message: object, known: Known): string {
+/** The id of a message under a domain, memoised with what is known of it; `checked` when the message is a payload its schema returned. */
+function idOf (domain: LilypadDomain, type: MessageType, message: object, known: Known, checked: boolean): string {
   const key = domainKeysOf(domain).id
   let id = known.ids?.get(key)
-  if (id === undefined) (known.ids ??= new SmallMap()).set(key, id = hashTypedMessage(domain, type, message))
+  if (id === undefined) (known.ids ??= new SmallMap()).set(key, id = hashTypedMessage(domain, type, message, checked))
   return id
 }
 

@@ -62,6 +62,12 @@ describe('EIP-712 hash: the fast encoder equals ethers\' TypedDataEncoder', () =
     }), { numRuns: 60 })
   })
 
+  test.each(MESSAGE_TYPES)('%s: random messages as their schema leaves them (the checked writers), under random domains', type => {
+    fc.assert(fc.property(anyDomain, messageOf(type), (d, message) => {
+      expect(hashTypedMessage(d, type, message, true)).toBe(TypedDataEncoder.hash(d, typesFor(type), message))
+    }), { numRuns: 40 })
+  })
+
   test('strings and lists hashed before (memoised) hash as ethers hashes them, however their elements split', () => {
     const offer = { ...scenario().offerEnv.message }
     for (const modules of [['a,b'], ['a', 'b'], ['a\u0000b'], ['a', 'b'], ['"a","b"'], [], ['a,b']]) {
@@ -100,6 +106,28 @@ describe('EIP-712 hash: the fast encoder equals ethers\' TypedDataEncoder', () =
       expect(ours, JSON.stringify(message, (_, v: unknown) => typeof v === 'bigint' ? `${v}n` : v)).toBe(theirs)
     }
     expect(outcome(() => hashTypedMessage(domain, 'ResultsAccepted', { ...m, author: mixed }))).toBe('throws')
+  })
+
+  test('the checked writers leave every address or 32-byte value they cannot read to ethers: same hash, or the same refusal', () => {
+    const m = scenario().accepted.message
+    const odd: Array<Record<string, unknown>> = [
+      { ...m, author: m.author.slice(2) }, // no 0x
+      { ...m, author: m.author.replace(/^0x/, '0X') },
+      { ...m, author: m.author.slice(0, -1) + 'g' }, // not a hex digit
+      { ...m, author: m.author.slice(0, -1) + '\u0661' }, // a digit, but not an ASCII one
+      { ...m, author: m.author.slice(0, -1) + '\u0141' }, // a character whose low byte is a hex digit's code
+      { ...m, author: m.author + '0' }, // too long
+      { ...m, author: 42 },
+      { ...m, dealId: '0x1234' }, // short bytes32
+      { ...m, dealId: m.dealId.slice(0, -1) + 'z' },
+      { ...m, dealId: m.dealId.toUpperCase().replace('0X', '0x') },
+      { ...m, dealId: undefined }
+    ]
+    for (const message of odd) {
+      const ours = outcome(() => hashTypedMessage(domain, 'ResultsAccepted', message, true))
+      const theirs = outcome(() => TypedDataEncoder.hash(domain, typesFor('ResultsAccepted'), message))
+      expect(ours, JSON.stringify(message)).toBe(theirs)
+    }
   })
 })
 

@@ -148,12 +148,18 @@ interface OfferTraits {
   terms: number
 }
 
+/**
+ * An offer's traits are kept on the offer itself, under a key of their own that no copy or JSON text
+ * sees (a weak map of every offer in every book made each of the many reads a probe into a large
+ * table); on an offer that cannot take them, in a weak map.
+ */
+const TRAITS = Symbol('offer traits')
 const offerTraits = new WeakMap<MatchableOffer, OfferTraits>()
 const termsNumbers = new Map<string, number>()
 let lastTerms = 0
 
 function traitsOf (offer: MatchableOffer): OfferTraits {
-  let traits = offerTraits.get(offer)
+  let traits = (offer as { [TRAITS]?: OfferTraits })[TRAITS] ?? offerTraits.get(offer)
   if (traits === undefined) {
     const shape = `${offer.cpu}|${offer.gpu}|${offer.gpuVramMb}|${offer.ramMb}|${offer.diskMb}`
     const solvers = lower(offer.trustedSolvers)
@@ -173,7 +179,8 @@ function traitsOf (offer: MatchableOffer): OfferTraits {
       exact: Number.isSafeInteger(priceNum) && BigInt(priceNum) === offer.price,
       terms
     }
-    offerTraits.set(offer, traits)
+    if (Object.isExtensible(offer)) Object.defineProperty(offer, TRAITS, { value: traits })
+    else offerTraits.set(offer, traits)
   }
   return traits
 }

@@ -174,15 +174,18 @@ function onMessage (c: C, e: InputEvent): D {
 }
 
 type BookOffer = MatchableOffer & { message: ResourceOffer }
+/** an entry's terms for matching, kept on the entry under a key no copy, snapshot or JSON text sees */
+const BOOK_OFFER = Symbol('book offer')
 const bookOffers = new WeakMap<OfferEntry, BookOffer>()
 
 /** An offer's terms for matching: derived once per entry (a free offer waits through many rounds). */
 function bookOffer (entry: OfferEntry): BookOffer {
-  let offer = bookOffers.get(entry)
+  let offer = (entry as { [BOOK_OFFER]?: BookOffer })[BOOK_OFFER] ?? bookOffers.get(entry)
   if (offer === undefined) {
     const message = entry.envelope.message as ResourceOffer
     offer = { ...offerForMatching(entry.id, message, entry.receivedAt), message }
-    bookOffers.set(entry, offer)
+    if (Object.isExtensible(entry)) Object.defineProperty(entry, BOOK_OFFER, { value: offer })
+    else bookOffers.set(entry, offer)
   }
   return offer
 }

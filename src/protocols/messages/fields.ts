@@ -84,12 +84,16 @@ function atMost (max: bigint): (v: string) => boolean {
   return v => v.length < digits || !DIGITS.test(v) || (v.length === digits && BigInt(v) <= max)
 }
 
+const UINT = /^(0|[1-9][0-9]*)$/
+const withinUint256 = atMost(UINT256_MAX)
+const withinMaxAmount = atMost(LIMITS.maxAmount)
+
 /** A uint256 as a canonical decimal string (no sign, no leading zeros). */
-export const uint256 = z.string().max(78).regex(/^(0|[1-9][0-9]*)$/, 'expected a decimal integer string')
-  .refine(atMost(UINT256_MAX), 'exceeds uint256')
+export const uint256 = z.string().max(78).regex(UINT, 'expected a decimal integer string')
+  .refine(withinUint256, 'exceeds uint256')
 
 /** A token amount in wei: a uint256 bounded by LIMITS.maxAmount. */
-export const wei = uint256.refine(atMost(LIMITS.maxAmount), 'amount too large')
+export const wei = uint256.refine(withinMaxAmount, 'amount too large')
 
 /** uint64 milliseconds (absolute time or duration); bounded to what a JS number holds exactly. */
 export const millis = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
@@ -101,11 +105,26 @@ const BYTES32 = /^0x[0-9a-fA-F]{64}$/
 
 export const bytes32 = z.string().regex(BYTES32, 'expected 32 bytes of hex').transform(v => v.toLowerCase())
 
-setFastPath(bytes32, v => typeof v === 'string' && BYTES32.test(v) ? v.toLowerCase() : undefined)
+const CID = /^[A-Za-z0-9]+$/
 
 /** A content id (CIDv0 or CIDv1 in base32/base58); the empty string only where a schema allows it. */
-export const cid = z.string().min(1).max(LIMITS.cid).regex(/^[A-Za-z0-9]+$/, 'expected a CID')
+export const cid = z.string().min(1).max(LIMITS.cid).regex(CID, 'expected a CID')
 
-export const boundedString = (max: number): z.ZodString => z.string().max(max)
+export const boundedString = (max: number): z.ZodString => {
+  const schema = z.string().max(max)
+  setFastPath(schema, v => typeof v === 'string' && v.length <= max ? v : undefined)
+  return schema
+}
+
+// The field kinds of every message, checked as their schemas check them (the generic fast path runs
+// a closure per check, and zod's own wrapper around each refinement).
+const isUint256 = (v: unknown): v is string => typeof v === 'string' && v.length <= 78 && UINT.test(v) && withinUint256(v)
+setFastPath(uint256, v => isUint256(v) ? v : undefined)
+setFastPath(wei, v => isUint256(v) && withinMaxAmount(v) ? v : undefined)
+setFastPath(millis, v => Number.isSafeInteger(v) && (v as number) >= 0 ? v : undefined)
+setFastPath(uint32, v => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= UINT32_MAX ? v : undefined)
+setFastPath(int32, v => Number.isSafeInteger(v) && (v as number) >= -0x8000_0000 && (v as number) <= 0x7fff_ffff ? v : undefined)
+setFastPath(bytes32, v => typeof v === 'string' && BYTES32.test(v) ? v.toLowerCase() : undefined)
+setFastPath(cid, v => typeof v === 'string' && v.length >= 1 && v.length <= LIMITS.cid && CID.test(v) ? v : undefined)
 
 export const addressList = (max: number): z.ZodArray<typeof address> => z.array(address).max(max)

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import type { z } from 'zod'
 import { compileFastParse } from '../../../src/protocols/messages/fast-parse.ts'
+import * as fields from '../../../src/protocols/messages/fields.ts'
 import { EnvelopeSchema, KnownPayloadEnvelopeSchema } from '../../../src/protocols/messages/envelope.ts'
 import { MessageError } from '../../../src/protocols/messages/errors.ts'
 import { MESSAGE_SCHEMAS, type MessagePayloads } from '../../../src/protocols/messages/schemas.ts'
@@ -155,5 +156,30 @@ describe('the hand-written fast paths of addresses and 32-byte values', () => {
     const upper = s.challenged.message.dealId.toUpperCase().replace('0X', '0x')
     expect((challenge({ dealId: upper }) as { dealId: string }).dealId).toBe(s.challenged.message.dealId.toLowerCase())
     for (const dealId of [upper + '0', upper.slice(0, -1), upper.replace(/.$/, 'g'), 7]) expect(challenge({ dealId })).toBeUndefined()
+  })
+})
+
+describe('the hand-written fast paths of the field kinds', () => {
+  const kinds: Array<[string, z.ZodType]> = [
+    ['uint256', fields.uint256], ['wei', fields.wei], ['millis', fields.millis], ['uint32', fields.uint32], ['int32', fields.int32],
+    ['cid', fields.cid], ['bytes32', fields.bytes32], ['address', fields.address], ['boundedString(5)', fields.boundedString(5)]
+  ]
+  const edges: unknown[] = [
+    '', '0', '00', '01', '1', '1e3', ' 5', '-1', '+1', '9'.repeat(30), '1' + '0'.repeat(30), '1' + '0'.repeat(29), '9'.repeat(78),
+    '115792089237316195423570985008687907853269984665640564039457584007913129639935', // 2^256 - 1
+    '115792089237316195423570985008687907853269984665640564039457584007913129639936', // 2^256
+    '1'.repeat(79), 'abc', 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', 'Qm-x', 'x'.repeat(128), 'x'.repeat(129), 'abcde', 'abcdef',
+    '0x' + 'ab'.repeat(32), '0x' + 'AB'.repeat(32), '0x' + 'ab'.repeat(31), s.job.author, s.job.author.toLowerCase(),
+    0, -0, 1, -1, 1.5, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER + 1, NaN, Infinity, -Infinity, null, undefined, true, [], {}, 5n
+  ]
+  test.each(kinds)('%s: accepts exactly what zod accepts, with zod\'s output', (_, schema) => {
+    const fast = compileFastParse(schema)!
+    expect(fast).not.toBeNull()
+    for (const value of edges) {
+      const zod = schema.safeParse(value)
+      const out = fast(value)
+      expect(out, String(value)).toEqual(zod.success ? zod.data : undefined)
+    }
   })
 })

@@ -1,5 +1,6 @@
 /** The simulator's command line, parsed: a scenario and its knobs. */
 import { parseArgs } from 'node:util'
+import { ENGINES, type Engine } from './engine.ts'
 import { SCENARIOS, SimUsageError, type ScenarioOptions } from './scenarios.ts'
 import type { SignatureMode } from './signatures.ts'
 
@@ -35,6 +36,7 @@ export function parseCommandLine (argv: string[]): { scenario: string, options: 
       jobs: { type: 'string' },
       seed: { type: 'string' },
       signatures: { type: 'string' },
+      engine: { type: 'string' },
       p: { type: 'string' },
       q: { type: 'string' },
       k: { type: 'string' },
@@ -47,11 +49,14 @@ export function parseCommandLine (argv: string[]): { scenario: string, options: 
   const jobs = number(values.jobs, 'jobs', 500, JOBS) as number
   const signatures = (values.signatures ?? (jobs <= ECDSA_UP_TO_JOBS ? 'ecdsa' : 'fast')) as SignatureMode
   if (signatures !== 'ecdsa' && signatures !== 'fast') throw new SimUsageError('BAD_OPTION', `--signatures must be ecdsa or fast, got "${String(values.signatures)}"`)
+  const engine = (values.engine ?? 'decider') as Engine
+  if (!ENGINES.includes(engine)) throw new SimUsageError('BAD_OPTION', `--engine must be ${ENGINES.join(' or ')}, got "${String(values.engine)}"`)
   const options: ScenarioOptions = {
     nodes: number(values.nodes, 'nodes', 100, COUNT) as number,
     jobs,
     seed: values.seed ?? '1',
     signatures,
+    engine,
     p: number(values.p, 'p', undefined, SHARE),
     q: number(values.q, 'q', undefined, SHARE),
     k: number(values.k, 'k', undefined, MULTIPLE),

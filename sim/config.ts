@@ -1,4 +1,5 @@
 /** What a simulation run is made of: its population, behaviours, economics, timing and network. */
+import type { Engine } from './engine.ts'
 import type { NetworkOptions } from './network.ts'
 import type { SignatureMode } from './signatures.ts'
 
@@ -67,6 +68,8 @@ export interface SimConfig {
   scenario: string
   seed: string
   signatures: SignatureMode
+  /** how the role machines are stepped (see engine.ts) */
+  engine: Engine
   population: Population
   jobs: number
   slotsPerProvider: number

@@ -5,6 +5,7 @@ import {
 } from './config.ts'
 import { DEFAULT_NETWORK, type Partition } from './network.ts'
 import { Prng } from './prng.ts'
+import type { Engine } from './engine.ts'
 import type { SignatureMode } from './signatures.ts'
 
 export interface ScenarioOptions {
@@ -12,6 +13,8 @@ export interface ScenarioOptions {
   jobs: number
   seed: string
   signatures: SignatureMode
+  /** how the role machines are stepped (see engine.ts); `decider` unless set */
+  engine?: Engine
   /** the job creators' check rate */
   p?: number
   /** the share of providers that cheat */
@@ -54,6 +57,7 @@ function baseConfig (name: string, o: ScenarioOptions, minSolvers = 1): SimConfi
     scenario: name,
     seed: o.seed,
     signatures: o.signatures,
+    engine: o.engine ?? 'decider',
     population: pop,
     jobs: o.jobs,
     slotsPerProvider: slots,

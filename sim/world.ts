@@ -7,11 +7,12 @@ import type { Envelope } from '../src/protocols/messages/envelope.ts'
 import type { MessageType } from '../src/protocols/messages/eip712-types.ts'
 import type { Deal, JobOffer, ResourceOffer } from '../src/protocols/messages/schemas.ts'
 import {
-  DEALS_TOPIC, JOB_OFFERS_TOPIC, machines, RESOURCE_OFFERS_TOPIC, start, step,
+  DEALS_TOPIC, JOB_OFFERS_TOPIC, RESOURCE_OFFERS_TOPIC,
   type DealOutcome, type DealState, type DomainJson, type InputEvent, type MachineOutput, type SlotTerms
 } from '../src/state-machines/index.ts'
 import { SimChain, type ChainTx } from './chain.ts'
 import { resultsCollateral, type CreatorProfile, type MediatorProfile, type ProviderProfile, type SimConfig } from './config.ts'
+import { stepperFor, type RoleStepper } from './engine.ts'
 import { EventQueue } from './event-queue.ts'
 import { makeIdentities, type Identity } from './identities.ts'
 import { SimNetwork } from './network.ts'
@@ -20,12 +21,12 @@ import { Signer } from './signatures.ts'
 
 export type NodeKind = 'solver' | 'mediator' | 'resource-provider' | 'job-creator'
 
-type Snapshot = ReturnType<typeof start>['snapshot']
-
 export interface Instance {
   node: SimNode
-  machine: typeof machines[string]['machine']
-  snapshot: Snapshot
+  stepper: RoleStepper
+  /** what the stepper steps: an XState snapshot, or the decider's context */
+  state: unknown
+  context: object
   armed: Map<string, number>
   /** the deadlines object last armed */
   armedFor?: object
@@ -96,6 +97,7 @@ export class World {
   steps = 0
   now: number
   private readonly queue = new EventQueue<SimEvent>()
+  private readonly steppers: Record<NodeKind, RoleStepper>
   private readonly signer: Signer
   private readonly store = new Map<string, Stored>()
   private readonly verdicts = new Map<string, string>()
@@ -113,6 +115,13 @@ export class World {
     this.rng = { arrivals: root.fork('arrivals'), jobs: root.fork('jobs'), runs: root.fork('runs'), secrets: root.fork('secrets') }
     this.network = new SimNetwork(config.network, root.fork('network'))
     this.signer = new Signer(config.signatures, this.domain)
+    const engine = config.engine
+    this.steppers = {
+      solver: stepperFor('solver', engine),
+      mediator: stepperFor('mediator', engine),
+      'resource-provider': stepperFor('resource-provider', engine),
+      'job-creator': stepperFor('job-creator', engine)
+    }
     this.now = config.timing.t0
     const p = config.population
     const total = p.solvers + p.mediators + p.providers + p.creators
@@ -231,7 +240,7 @@ export class World {
         return this.apply(inst, event)
       }
       case 'timer': {
-        const deadlines = (e.inst.snapshot.context as { deadlines?: Record<string, number> }).deadlines ?? {}
+        const deadlines = (e.inst.context as { deadlines?: Record<string, number> }).deadlines ?? {}
         if (deadlines[e.name] !== e.due) return
         const back = this.offlineUntil(e.inst.node, e.at)
         if (back !== null) { this.queue.push({ ...e, at: back }); return }
@@ -305,9 +314,9 @@ export class World {
       case 'job-creator':
         return
     }
-    const machine = machines[node.kind]!.machine
-    const started = start(machine, input)
-    const inst: Instance = { node, machine, snapshot: started.snapshot, armed: new Map() }
+    const stepper = this.steppers[node.kind]
+    const started = stepper.start(input)
+    const inst: Instance = { node, stepper, state: started.state, context: started.context, armed: new Map() }
     node.instance = inst
     this.steps++
     for (const out of started.outputs) this.output(inst, out, at)
@@ -346,10 +355,10 @@ export class World {
       mediateWithin: t.mediateWithinMs
     }
     const profile = node.creator as CreatorProfile
-    const machine = machines['job-creator']!.machine
-    const started = start(machine, { domain: this.domain, job, secret: this.rng.secrets.bytes32(), checkRate: profile.checkRate, at })
-    const jobOfferId = (started.snapshot.context as { jobOfferId: string }).jobOfferId
-    const inst: Instance = { node, machine, snapshot: started.snapshot, armed: new Map(), jobOfferId }
+    const stepper = this.steppers['job-creator']
+    const started = stepper.start({ domain: this.domain, job, secret: this.rng.secrets.bytes32(), checkRate: profile.checkRate, at })
+    const jobOfferId = (started.context as { jobOfferId: string }).jobOfferId
+    const inst: Instance = { node, stepper, state: started.state, context: started.context, armed: new Map(), jobOfferId }
     node.jobs.set(jobOfferId, inst)
     const record: JobRecord = {
       n, jobOfferId, creator: node.index, createdAt: at, dealId: null, provider: null, creatorOutcome: null, doneAt: null,
@@ -363,8 +372,9 @@ export class World {
   }
 
   private apply (inst: Instance, event: InputEvent): void {
-    const r = step(inst.machine, inst.snapshot, event)
-    inst.snapshot = r.snapshot
+    const r = inst.stepper.step(inst.state, event)
+    inst.state = r.state
+    inst.context = r.context
     this.steps++
     if (inst.jobOfferId !== undefined) this.afterCreatorStep(inst, event.at)
     for (const out of r.outputs) this.output(inst, out, event.at)
@@ -372,7 +382,7 @@ export class World {
   }
 
   private afterCreatorStep (inst: Instance, at: number): void {
-    const ctx = inst.snapshot.context as { dealId: string | null, phase: string, outcome: DealState | null }
+    const ctx = inst.context as { dealId: string | null, phase: string, outcome: DealState | null }
     const job = this.jobs.get(inst.jobOfferId as string) as JobRecord
     if (ctx.dealId !== null && !inst.node.byDeal.has(ctx.dealId)) inst.node.byDeal.set(ctx.dealId, inst)
     if (ctx.phase === 'done' && job.doneAt === null) {
@@ -387,7 +397,7 @@ export class World {
 
   /** Arms one timer per deadline the machine holds (once per name and value). */
   private arm (inst: Instance, at: number): void {
-    const deadlines = (inst.snapshot.context as { deadlines?: Record<string, number> }).deadlines ?? {}
+    const deadlines = (inst.context as { deadlines?: Record<string, number> }).deadlines ?? {}
     // a context never changes in place: the same deadlines object holds the same deadlines, all armed
     if (deadlines === inst.armedFor) return
     inst.armedFor = deadlines

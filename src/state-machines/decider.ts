@@ -26,7 +26,33 @@ interface Enqueue {
   emit: (event: MachineOutput) => void
 }
 
+/**
+ * One step of a decider machine: the decision, or, when the decider refuses the input, the context
+ * unchanged and the refusal reported. This is the machine's whole transition; stepping it directly
+ * (as the simulator does) gives the machine's contexts and outputs.
+ */
+export function decideOrRefuse<C, I> (decider: Decider<C, I>, context: C, event: InputEvent): Decision<C> {
+  try {
+    return decider.decide(context, event)
+  } catch (err) {
+    return { context, outputs: [rejectedOutput(event, err)] }
+  }
+}
+
+const decidersOf = new WeakMap<object, Decider<object, unknown>>()
+
+/** The decider a machine made by `deciderMachine` wraps, if it is one. */
+export function deciderOf (machine: object): Decider<object, unknown> | undefined {
+  return decidersOf.get(machine)
+}
+
 export function deciderMachine<C extends object, I> (id: string, decider: Decider<C, I>) {
+  const machine = machineOf(id, decider)
+  decidersOf.set(machine, decider as unknown as Decider<object, unknown>)
+  return machine
+}
+
+function machineOf<C extends object, I> (id: string, decider: Decider<C, I>) {
   return setup({
     types: {
       context: {} as C,
@@ -43,13 +69,7 @@ export function deciderMachine<C extends object, I> (id: string, decider: Decide
     on: {
       '*': {
         actions: enqueueActions(({ context, event, enqueue }: { context: C, event: InputEvent, enqueue: Enqueue }) => {
-          let decision: Decision<C>
-          try {
-            decision = decider.decide(context, event)
-          } catch (err) {
-            enqueue.emit(rejectedOutput(event, err))
-            return
-          }
+          const decision = decideOrRefuse(decider, context, event)
           if (decision.context !== context) enqueue.assign(() => decision.context)
           for (const output of decision.outputs) enqueue.emit(output)
         }) as never

@@ -119,9 +119,17 @@ function held (offers: readonly OfferEntry[], proposed: readonly string[], until
   const out = [...offers]
   for (const id of proposed) {
     const i = offerIndex(out, id)
-    if (i >= 0) out[i] = { ...(out[i] as OfferEntry), heldUntil: until }
+    if (i >= 0) out[i] = heldCopy(out[i] as OfferEntry, until)
   }
   return out
+}
+
+/** An entry held until `until`, with the matching terms the entry derived (the same offer, received at the same time). */
+function heldCopy (entry: OfferEntry, until: number): OfferEntry {
+  const copy = { ...entry, heldUntil: until }
+  const terms = (entry as { [BOOK_OFFER]?: BookOffer })[BOOK_OFFER]
+  if (terms !== undefined) Object.defineProperty(copy, BOOK_OFFER, { value: terms })
+  return copy
 }
 
 function jobIndex (jobs: readonly JobEntry[], id: string): number {

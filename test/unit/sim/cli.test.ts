@@ -15,6 +15,13 @@ describe('command line', () => {
     expect(parseCommandLine(['honest', '--jobs', '10', '--signatures', 'fast']).options.signatures).toBe('fast')
   })
 
+  test('the machines are stepped by their deciders unless the xstate engine is asked for', () => {
+    expect(parseCommandLine(['honest']).options.engine).toBe('decider')
+    expect(parseCommandLine(['honest', '--engine', 'xstate']).options.engine).toBe('xstate')
+    expect(buildScenario('honest', { nodes: 10, jobs: 1, seed: '1', signatures: 'fast' }).engine).toBe('decider')
+    expect(codeOf(() => parseCommandLine(['honest', '--engine', 'actors']))).toBe('BAD_OPTION')
+  })
+
   test('bad input is one clear error with a stable code', () => {
     expect(codeOf(() => parseCommandLine([]))).toBe('UNKNOWN_SCENARIO')
     expect(codeOf(() => parseCommandLine(['honest', '--nodes', 'many']))).toBe('BAD_OPTION')

@@ -46,8 +46,10 @@ export function dealStatuses (snapshots: RoleSnapshot[], now: number): DealStatu
       }
       case 'resource-provider': {
         const c = context as ResourceProviderContext
-        for (const [dealId, record] of Object.entries(c.deals)) {
-          out.push({ role: 'resource-provider', jobOfferId: record.deal.jobOfferId, dealId, state: record.state, resultsCid: record.resultsCid })
+        for (const deals of [c.endedDeals, c.deals]) {
+          for (const [dealId, record] of Object.entries(deals)) {
+            out.push({ role: 'resource-provider', jobOfferId: record.deal.jobOfferId, dealId, state: record.state, resultsCid: record.resultsCid })
+          }
         }
         for (const pending of Object.values(c.proposals)) {
           const proposal = (pending.proposal as { message?: MatchProposal } | undefined)?.message

@@ -59,7 +59,14 @@ export interface ResourceProviderContext {
   commitMarginMs: number
   slots: SlotState[]
   proposals: Record<string, ProposalState>
+  /** the deals under way (Agreed, ResultsSubmitted, Mediating): at most one per slot */
   deals: Record<string, DealRecord>
+  /**
+   * The deals that reached an outcome, until their mediate deadline. Kept apart from those under
+   * way, which change at every step: a record is copied whole when it changes, and a busy provider
+   * ends a dozen deals in a mediate window.
+   */
+  endedDeals: Record<string, DealRecord>
   deadlines: Deadlines
 }
 
@@ -79,7 +86,7 @@ function init (input: ResourceProviderInput): C {
     deadlines[`offer:${slot}`] = offer.expiry
     return { terms, offer, offerId, dealId: null }
   })
-  return { ...base, slots, proposals: emptyRecord(), deals: emptyRecord(), deadlines }
+  return { ...base, slots, proposals: emptyRecord(), deals: emptyRecord(), endedDeals: emptyRecord(), deadlines }
 }
 
 function initialOutputs (c: C): MachineOutput[] {
@@ -87,10 +94,11 @@ function initialOutputs (c: C): MachineOutput[] {
 }
 
 /**
- * Ends a deal: records its final state, drops its timers, frees and re-offers its slot. Deals that
- * ended before are forgotten once their mediate deadline, the last of a deal's deadlines, has passed:
- * nothing about them can come any more (but the chain's word on one, refused then as WRONG_DEAL), and
- * a node that runs for months keeps a context the size of its recent deals. Its log keeps them all.
+ * Ends a deal: moves it, in its final state, to the ended deals, drops its timers, frees and
+ * re-offers its slot. Deals that ended before are forgotten once their mediate deadline, the last of
+ * a deal's deadlines, has passed: nothing about them can come any more (but the chain's word on one,
+ * refused then as WRONG_DEAL), and a node that runs for months keeps a context the size of its
+ * recent deals. Its log keeps them all.
  */
 function finish (c: C, dealId: string, state: DealState, at: number, outputs: MachineOutput[] = []): D {
   const record = c.deals[dealId] as DealRecord
@@ -101,10 +109,10 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
   const suffix = `:${dealId}`
   const deadlines = withoutEntries(c.deadlines, k => k.endsWith(suffix))
   deadlines[`offer:${record.slot}`] = offer.expiry
-  const deals = withoutEntries(c.deals, (id, r) => id !== dealId && isDealOutcome(r.state) && r.deal.mediateDeadline < at)
-  deals[dealId] = { ...record, state }
+  const endedDeals = withoutEntries(c.endedDeals, (_, r) => r.deal.mediateDeadline < at)
+  endedDeals[dealId] = { ...record, state }
   return {
-    context: { ...c, slots, deals, deadlines },
+    context: { ...c, slots, deals: withoutEntries(c.deals, id => id === dealId), endedDeals, deadlines },
     outputs: [...outputs, publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)]
   }
 }
@@ -112,7 +120,7 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
 const LIVE: DealState[] = ['Agreed', 'ResultsSubmitted', 'Mediating']
 
 function dealIn (c: C, dealId: unknown, ...states: DealState[]): DealRecord {
-  const record = typeof dealId === 'string' ? c.deals[dealId] : undefined
+  const record = typeof dealId === 'string' ? c.deals[dealId] ?? c.endedDeals[dealId] : undefined
   if (record === undefined) return violation('WRONG_DEAL', `no deal ${String(dealId)} here`)
   if (!states.includes(record.state)) violation('WRONG_STATE', `deal ${String(dealId)} is ${record.state}`)
   return record
@@ -136,7 +144,7 @@ function onMessage (c: C, e: InputEvent): D {
     case 'Deal': {
       const signed = expectMessage(c.domain, e.envelope, 'Deal', e.at, { partial: true })
       if (!sameAddress(signed.message.resourceProvider, c.self)) violation('WRONG_PARTY', 'not our deal')
-      if (c.deals[signed.id] !== undefined) violation('DUPLICATE', 'deal already signed')
+      if (c.deals[signed.id] !== undefined || c.endedDeals[signed.id] !== undefined) violation('DUPLICATE', 'deal already signed')
       if (signed.envelope.signatures.length !== 1) violation('INCONSISTENT', 'expected a deal signed by the job creator only')
       const pending = c.proposals[signed.message.matchProposalId]
       if (pending === undefined) violation('WRONG_DEAL', 'the deal follows no proposal we hold')
@@ -263,7 +271,7 @@ function decide (c: C, e: InputEvent): D {
       if (!isDealOutcome(e.outcome)) violation('INCONSISTENT', `not a deal outcome: ${String(e.outcome)}`)
       const dealId = e.dealId as string
       if (LIVE.includes(record.state)) return finish(c, dealId, e.outcome, e.at)
-      return { context: { ...c, deals: withEntry(c.deals, dealId, { ...record, state: e.outcome }) }, outputs: [] }
+      return { context: { ...c, endedDeals: withEntry(c.endedDeals, dealId, { ...record, state: e.outcome }) }, outputs: [] }
     }
     default:
       return violation('UNKNOWN_EVENT', `a resource provider does not take ${e.type}`)

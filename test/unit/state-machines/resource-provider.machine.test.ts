@@ -69,7 +69,8 @@ describe('resource provider', () => {
     expect(r.last.map(o => o.type)).toEqual(['chain.settle', 'message.publish'])
     expect(r.last[0]).toMatchObject({ outcome: 'Accepted', dealId: s.dealId })
     expect(r.snapshot.context.slots[0]!.dealId).toBeNull()
-    expect(r.snapshot.context.deals[s.dealId]!.state).toBe('Accepted')
+    expect(r.snapshot.context.endedDeals[s.dealId]!.state).toBe('Accepted')
+    expect(r.snapshot.context.deals).toEqual({})
     expect(Object.keys(r.snapshot.context.deadlines).sort()).toEqual(['offer:0', 'offer:1'])
   })
 
@@ -84,7 +85,7 @@ describe('resource provider', () => {
     expect(won.last.map(o => o.type)).toEqual(['chain.settle', 'message.publish'])
     const lost = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged, ev.verdict(true)])
     expect(lost.last.map(o => o.type)).toEqual(['message.publish'])
-    expect(lost.snapshot.context.deals[s.dealId]!.state).toBe('MediationRejected')
+    expect(lost.snapshot.context.endedDeals[s.dealId]!.state).toBe('MediationRejected')
   })
 
   describe('deadlines', () => {
@@ -102,21 +103,22 @@ describe('resource provider', () => {
     })
     test('submit deadline missed: the deal is lost and the slot freed', () => {
       const r = drive(resourceProviderMachine, input, [ev.proposal, ev.deal, timer(`submit:${s.dealId}`, s.deal.submitDeadline)])
-      expect(r.snapshot.context.deals[s.dealId]!.state).toBe('TimeoutSubmit')
+      expect(r.snapshot.context.endedDeals[s.dealId]!.state).toBe('TimeoutSubmit')
       expect(r.last.map(o => o.type)).toEqual(['message.publish'])
     })
     test('given a TimeoutJudge claim the chain refused, when the chain settles the deal as mediated, it records that outcome', () => {
       const claimed = drive(resourceProviderMachine, input, [...toSubmitted, timer(`judge:${s.dealId}`, s.deal.judgeDeadline)])
       const settled = { type: 'chain.settled', effect: `claim:${s.dealId}`, dealId: s.dealId, outcome: 'MediationRejected', at: s.deal.mediateDeadline }
       const r = step(resourceProviderMachine, claimed.snapshot, settled)
-      expect(r.snapshot.context.deals[s.dealId]!.state).toBe('MediationRejected')
+      expect(r.snapshot.context.endedDeals[s.dealId]!.state).toBe('MediationRejected')
       expect(r.snapshot.context.slots).toEqual(claimed.snapshot.context.slots)
       expect(r.outputs).toEqual([])
     })
     test('when the chain settles a deal still running here, the deal ends with that outcome and its slot is offered again', () => {
       const running = drive(resourceProviderMachine, input, [ev.proposal, ev.deal])
       const r = step(resourceProviderMachine, running.snapshot, { type: 'chain.settled', effect: `claim:${s.dealId}`, dealId: s.dealId, outcome: 'TimeoutSubmit', at: s.deal.submitDeadline + 1 })
-      expect(r.snapshot.context.deals[s.dealId]!.state).toBe('TimeoutSubmit')
+      expect(r.snapshot.context.endedDeals[s.dealId]!.state).toBe('TimeoutSubmit')
+      expect(r.snapshot.context.deals[s.dealId]).toBeUndefined()
       expect(r.snapshot.context.slots[0]!.dealId).toBeNull()
       expect(Object.keys(r.snapshot.context.deadlines).filter(k => k.endsWith(s.dealId))).toEqual([])
       expect(r.outputs.map(o => o.type)).toEqual(['message.publish'])
@@ -138,13 +140,23 @@ describe('resource provider', () => {
         received(other.propEnv, T0 + 5, [other.jobEnv]), received(other.halfSigned, T0 + 6),
         { ...ev.finished, effect: `run:${other.dealId}`, at: T0 + 7 }, received(other.challenged, T0 + 8)
       ])
-      expect(Object.keys(ended.snapshot.context.deals)).toEqual([s.dealId, other.dealId])
+      expect(Object.keys(ended.snapshot.context.endedDeals)).toEqual([s.dealId])
+      expect(Object.keys(ended.snapshot.context.deals)).toEqual([other.dealId])
       expect(other.deal.mediateDeadline).toBeGreaterThan(s.deal.mediateDeadline)
       const r = step(resourceProviderMachine, ended.snapshot, timer(`mediate:${other.dealId}`, other.deal.mediateDeadline))
-      expect(r.snapshot.context.deals[other.dealId]!.state).toBe('TimeoutMediate')
-      expect(Object.keys(r.snapshot.context.deals)).toEqual([other.dealId])
+      expect(r.snapshot.context.endedDeals[other.dealId]!.state).toBe('TimeoutMediate')
+      expect(Object.keys(r.snapshot.context.endedDeals)).toEqual([other.dealId])
+      expect(r.snapshot.context.deals).toEqual({})
       const late = step(resourceProviderMachine, r.snapshot, { type: 'chain.settled', effect: `settle:${s.dealId}`, dealId: s.dealId, outcome: 'Accepted', at: other.deal.mediateDeadline + 1 })
       expect(late.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_DEAL' })])
+    })
+    test('a deal signed again is refused as a duplicate, under way or ended', () => {
+      for (const before of [[ev.proposal, ev.deal], [...toSubmitted, ev.accepted]]) {
+        const r = drive(resourceProviderMachine, input, before)
+        const again = step(resourceProviderMachine, r.snapshot, received(s.halfSigned, T0 + 9))
+        expect(again.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'DUPLICATE' })])
+        expect(again.snapshot.context).toEqual(r.snapshot.context)
+      }
     })
     test('offer expiry: a free slot is offered again with a new nonce', () => {
       const r = drive(resourceProviderMachine, input, [timer('offer:1', T0 + TTL)])

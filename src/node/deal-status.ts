@@ -46,10 +46,8 @@ export function dealStatuses (snapshots: RoleSnapshot[], now: number): DealStatu
       }
       case 'resource-provider': {
         const c = context as ResourceProviderContext
-        for (const deals of [c.endedDeals, c.deals]) {
-          for (const [dealId, record] of Object.entries(deals)) {
-            out.push({ role: 'resource-provider', jobOfferId: record.deal.jobOfferId, dealId, state: record.state, resultsCid: record.resultsCid })
-          }
+        for (const [dealId, record] of [...c.endedDeals.map(r => [r.dealId, r] as const), ...Object.entries(c.deals)]) {
+          out.push({ role: 'resource-provider', jobOfferId: record.deal.jobOfferId, dealId, state: record.state, resultsCid: record.resultsCid })
         }
         for (const pending of Object.values(c.proposals)) {
           const proposal = (pending.proposal as { message?: MatchProposal } | undefined)?.message

@@ -52,6 +52,11 @@ interface DealRecord {
   mediator: string | null
 }
 
+/** A deal that reached an outcome, with its id. */
+export interface EndedDeal extends DealRecord {
+  dealId: string
+}
+
 export interface ResourceProviderContext {
   domain: DomainJson
   self: string
@@ -62,11 +67,14 @@ export interface ResourceProviderContext {
   /** the deals under way (Agreed, ResultsSubmitted, Mediating): at most one per slot */
   deals: Record<string, DealRecord>
   /**
-   * The deals that reached an outcome, until their mediate deadline. Kept apart from those under
-   * way, which change at every step: a record is copied whole when it changes, and a busy provider
-   * ends a dozen deals in a mediate window.
+   * The deals that reached an outcome, until their mediate deadline, in the order of those
+   * deadlines. Kept apart from those under way, which change at every step, and as a list in that
+   * order: a busy provider ends a dozen deals in a mediate window, and reading each of them at every
+   * end (as a record keyed by their ids needed, to copy them and to find the lapsed ones) cost more
+   * than all else a deal's end does. The lapsed ones are a prefix, and a deal that ends now mostly
+   * has the latest deadline.
    */
-  endedDeals: Record<string, DealRecord>
+  endedDeals: EndedDeal[]
   deadlines: Deadlines
 }
 
@@ -86,7 +94,7 @@ function init (input: ResourceProviderInput): C {
     deadlines[`offer:${slot}`] = offer.expiry
     return { terms, offer, offerId, dealId: null }
   })
-  return { ...base, slots, proposals: emptyRecord(), deals: emptyRecord(), endedDeals: emptyRecord(), deadlines }
+  return { ...base, slots, proposals: emptyRecord(), deals: emptyRecord(), endedDeals: [], deadlines }
 }
 
 function initialOutputs (c: C): MachineOutput[] {
@@ -109,8 +117,7 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
   const suffix = `:${dealId}`
   const deadlines = withoutEntries(c.deadlines, k => k.endsWith(suffix))
   deadlines[`offer:${record.slot}`] = offer.expiry
-  const endedDeals = withoutEntries(c.endedDeals, (_, r) => r.deal.mediateDeadline < at)
-  endedDeals[dealId] = { ...record, state }
+  const endedDeals = withEnded(c.endedDeals, { ...record, state, dealId }, at)
   return {
     context: { ...c, slots, deals: withoutEntries(c.deals, id => id === dealId), endedDeals, deadlines },
     outputs: [...outputs, publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)]
@@ -119,8 +126,23 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
 
 const LIVE: DealState[] = ['Agreed', 'ResultsSubmitted', 'Mediating']
 
+/** The ended deals with `ended` in its place, less those whose mediate deadline is before `at`. */
+function withEnded (endedDeals: readonly EndedDeal[], ended: EndedDeal, at: number): EndedDeal[] {
+  let lapsed = 0
+  while (lapsed < endedDeals.length && (endedDeals[lapsed] as EndedDeal).deal.mediateDeadline < at) lapsed++
+  const out = endedDeals.slice(lapsed)
+  let i = out.length
+  while (i > 0 && (out[i - 1] as EndedDeal).deal.mediateDeadline > ended.deal.mediateDeadline) i--
+  out.splice(i, 0, ended)
+  return out
+}
+
+function endedDeal (c: C, dealId: string): EndedDeal | undefined {
+  return c.endedDeals.find(r => r.dealId === dealId)
+}
+
 function dealIn (c: C, dealId: unknown, ...states: DealState[]): DealRecord {
-  const record = typeof dealId === 'string' ? c.deals[dealId] ?? c.endedDeals[dealId] : undefined
+  const record = typeof dealId === 'string' ? c.deals[dealId] ?? endedDeal(c, dealId) : undefined
   if (record === undefined) return violation('WRONG_DEAL', `no deal ${String(dealId)} here`)
   if (!states.includes(record.state)) violation('WRONG_STATE', `deal ${String(dealId)} is ${record.state}`)
   return record
@@ -144,7 +166,7 @@ function onMessage (c: C, e: InputEvent): D {
     case 'Deal': {
       const signed = expectMessage(c.domain, e.envelope, 'Deal', e.at, { partial: true })
       if (!sameAddress(signed.message.resourceProvider, c.self)) violation('WRONG_PARTY', 'not our deal')
-      if (c.deals[signed.id] !== undefined || c.endedDeals[signed.id] !== undefined) violation('DUPLICATE', 'deal already signed')
+      if (c.deals[signed.id] !== undefined || endedDeal(c, signed.id) !== undefined) violation('DUPLICATE', 'deal already signed')
       if (signed.envelope.signatures.length !== 1) violation('INCONSISTENT', 'expected a deal signed by the job creator only')
       const pending = c.proposals[signed.message.matchProposalId]
       if (pending === undefined) violation('WRONG_DEAL', 'the deal follows no proposal we hold')
@@ -271,7 +293,8 @@ function decide (c: C, e: InputEvent): D {
       if (!isDealOutcome(e.outcome)) violation('INCONSISTENT', `not a deal outcome: ${String(e.outcome)}`)
       const dealId = e.dealId as string
       if (LIVE.includes(record.state)) return finish(c, dealId, e.outcome, e.at)
-      return { context: { ...c, endedDeals: withEntry(c.endedDeals, dealId, { ...record, state: e.outcome }) }, outputs: [] }
+      const endedDeals = c.endedDeals.map(r => r.dealId === dealId ? { ...r, state: e.outcome as DealState } : r)
+      return { context: { ...c, endedDeals }, outputs: [] }
     }
     default:
       return violation('UNKNOWN_EVENT', `a resource provider does not take ${e.type}`)

@@ -90,7 +90,7 @@ export function providerDeals (log: NodeLog): Map<string, DealView> {
   const c = log.contexts.get('resource-provider') as ResourceProviderContext | undefined
   const deals = new Map<string, DealView>()
   // the deals that ended, then those under way
-  for (const [dealId, record] of [...Object.entries(c?.endedDeals ?? {}), ...Object.entries(c?.deals ?? {})]) {
+  for (const [dealId, record] of [...(c?.endedDeals ?? []).map(r => [r.dealId, r] as const), ...Object.entries(c?.deals ?? {})]) {
     deals.set(dealId, { dealId, jobOfferId: record.deal.jobOfferId, deal: record.deal, resultsCid: record.resultsCid, outcome: record.state })
   }
   return deals

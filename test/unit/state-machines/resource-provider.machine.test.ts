@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { InputEvent } from '../../../src/state-machines/contract.ts'
-import { resourceProviderMachine, type SlotTerms } from '../../../src/state-machines/resource-provider.machine.ts'
+import { resourceProviderMachine, type ResourceProviderContext, type SlotTerms } from '../../../src/state-machines/resource-provider.machine.ts'
 import { step } from '../../../src/state-machines/step.ts'
 import { domainJson, drive, idOf, parties, received, resourceOffer, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
@@ -22,6 +22,9 @@ const ev = {
   verdict: (fault: boolean) => received(s.verdict(fault), T0 + 5)
 }
 const toSubmitted = [ev.proposal, ev.deal, ev.finished]
+
+/** The state a deal that ended was left in. */
+const endedState = (c: ResourceProviderContext, dealId: string): string | undefined => c.endedDeals.find(d => d.dealId === dealId)?.state
 
 describe('resource provider', () => {
   test('given slots, it publishes one offer per slot and arms their renewal', () => {
@@ -69,7 +72,7 @@ describe('resource provider', () => {
     expect(r.last.map(o => o.type)).toEqual(['chain.settle', 'message.publish'])
     expect(r.last[0]).toMatchObject({ outcome: 'Accepted', dealId: s.dealId })
     expect(r.snapshot.context.slots[0]!.dealId).toBeNull()
-    expect(r.snapshot.context.endedDeals[s.dealId]!.state).toBe('Accepted')
+    expect(endedState(r.snapshot.context, s.dealId)).toBe('Accepted')
     expect(r.snapshot.context.deals).toEqual({})
     expect(Object.keys(r.snapshot.context.deadlines).sort()).toEqual(['offer:0', 'offer:1'])
   })
@@ -85,7 +88,7 @@ describe('resource provider', () => {
     expect(won.last.map(o => o.type)).toEqual(['chain.settle', 'message.publish'])
     const lost = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged, ev.verdict(true)])
     expect(lost.last.map(o => o.type)).toEqual(['message.publish'])
-    expect(lost.snapshot.context.endedDeals[s.dealId]!.state).toBe('MediationRejected')
+    expect(endedState(lost.snapshot.context, s.dealId)).toBe('MediationRejected')
   })
 
   describe('deadlines', () => {
@@ -103,21 +106,21 @@ describe('resource provider', () => {
     })
     test('submit deadline missed: the deal is lost and the slot freed', () => {
       const r = drive(resourceProviderMachine, input, [ev.proposal, ev.deal, timer(`submit:${s.dealId}`, s.deal.submitDeadline)])
-      expect(r.snapshot.context.endedDeals[s.dealId]!.state).toBe('TimeoutSubmit')
+      expect(endedState(r.snapshot.context, s.dealId)).toBe('TimeoutSubmit')
       expect(r.last.map(o => o.type)).toEqual(['message.publish'])
     })
     test('given a TimeoutJudge claim the chain refused, when the chain settles the deal as mediated, it records that outcome', () => {
       const claimed = drive(resourceProviderMachine, input, [...toSubmitted, timer(`judge:${s.dealId}`, s.deal.judgeDeadline)])
       const settled = { type: 'chain.settled', effect: `claim:${s.dealId}`, dealId: s.dealId, outcome: 'MediationRejected', at: s.deal.mediateDeadline }
       const r = step(resourceProviderMachine, claimed.snapshot, settled)
-      expect(r.snapshot.context.endedDeals[s.dealId]!.state).toBe('MediationRejected')
+      expect(endedState(r.snapshot.context, s.dealId)).toBe('MediationRejected')
       expect(r.snapshot.context.slots).toEqual(claimed.snapshot.context.slots)
       expect(r.outputs).toEqual([])
     })
     test('when the chain settles a deal still running here, the deal ends with that outcome and its slot is offered again', () => {
       const running = drive(resourceProviderMachine, input, [ev.proposal, ev.deal])
       const r = step(resourceProviderMachine, running.snapshot, { type: 'chain.settled', effect: `claim:${s.dealId}`, dealId: s.dealId, outcome: 'TimeoutSubmit', at: s.deal.submitDeadline + 1 })
-      expect(r.snapshot.context.endedDeals[s.dealId]!.state).toBe('TimeoutSubmit')
+      expect(endedState(r.snapshot.context, s.dealId)).toBe('TimeoutSubmit')
       expect(r.snapshot.context.deals[s.dealId]).toBeUndefined()
       expect(r.snapshot.context.slots[0]!.dealId).toBeNull()
       expect(Object.keys(r.snapshot.context.deadlines).filter(k => k.endsWith(s.dealId))).toEqual([])
@@ -140,15 +143,24 @@ describe('resource provider', () => {
         received(other.propEnv, T0 + 5, [other.jobEnv]), received(other.halfSigned, T0 + 6),
         { ...ev.finished, effect: `run:${other.dealId}`, at: T0 + 7 }, received(other.challenged, T0 + 8)
       ])
-      expect(Object.keys(ended.snapshot.context.endedDeals)).toEqual([s.dealId])
+      expect(ended.snapshot.context.endedDeals.map(d => d.dealId)).toEqual([s.dealId])
       expect(Object.keys(ended.snapshot.context.deals)).toEqual([other.dealId])
       expect(other.deal.mediateDeadline).toBeGreaterThan(s.deal.mediateDeadline)
       const r = step(resourceProviderMachine, ended.snapshot, timer(`mediate:${other.dealId}`, other.deal.mediateDeadline))
-      expect(r.snapshot.context.endedDeals[other.dealId]!.state).toBe('TimeoutMediate')
-      expect(Object.keys(r.snapshot.context.endedDeals)).toEqual([other.dealId])
+      expect(endedState(r.snapshot.context, other.dealId)).toBe('TimeoutMediate')
+      expect(r.snapshot.context.endedDeals.map(d => d.dealId)).toEqual([other.dealId])
       expect(r.snapshot.context.deals).toEqual({})
       const late = step(resourceProviderMachine, r.snapshot, { type: 'chain.settled', effect: `settle:${s.dealId}`, dealId: s.dealId, outcome: 'Accepted', at: other.deal.mediateDeadline + 1 })
       expect(late.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_DEAL' })])
+    })
+    test('ended deals are kept in the order of their mediate deadlines, whatever order they ended in', () => {
+      const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL, slot: 1 }, job: { nonce: '2' }, proposal: { nonce: '8', expiry: s.prop.expiry + 1 } })
+      const otherSubmitted = [received(other.propEnv, T0 + 5, [other.jobEnv]), received(other.halfSigned, T0 + 6), { ...ev.finished, effect: `run:${other.dealId}`, at: T0 + 7 }]
+      // the deal with the later deadline ends first
+      const r = drive(resourceProviderMachine, input, [...toSubmitted, ...otherSubmitted, received(other.accepted, T0 + 8), { ...ev.accepted, at: T0 + 9 }])
+      expect(other.deal.mediateDeadline).toBeGreaterThan(s.deal.mediateDeadline)
+      expect(r.snapshot.context.endedDeals.map(d => d.dealId)).toEqual([s.dealId, other.dealId])
+      expect(r.snapshot.context.endedDeals.map(d => d.state)).toEqual(['Accepted', 'Accepted'])
     })
     test('a deal signed again is refused as a duplicate, under way or ended', () => {
       for (const before of [[ev.proposal, ev.deal], [...toSubmitted, ev.accepted]]) {

@@ -29,6 +29,10 @@ export interface ResourceProviderInput {
   at: number
 }
 
+/**
+ * One slot of the provider's, with its current offer and the deal under way on it, if any. A
+ * deal's deadlines are named after its slot: `submit:0`, `judge:0`, `commit:0`, `mediate:0`.
+ */
 interface SlotState {
   terms: SlotTerms
   offer: ResourceOffer
@@ -37,6 +41,8 @@ interface SlotState {
 }
 
 interface ProposalState {
+  /** the proposal's id */
+  id: string
   slot: number
   proposal: InputEvent['envelope']
   jobOffer: InputEvent['envelope']
@@ -63,7 +69,8 @@ export interface ResourceProviderContext {
   offerTtlMs: number
   commitMarginMs: number
   slots: SlotState[]
-  proposals: Record<string, ProposalState>
+  /** the proposals held for a deal, in the order they came: few, and read whole (a record keyed by their ids made each a new key of a dictionary) */
+  proposals: ProposalState[]
   /** the deals under way (Agreed, ResultsSubmitted, Mediating): at most one per slot */
   deals: Record<string, DealRecord>
   /**
@@ -94,7 +101,7 @@ function init (input: ResourceProviderInput): C {
     deadlines[`offer:${slot}`] = offer.expiry
     return { terms, offer, offerId, dealId: null }
   })
-  return { ...base, slots, proposals: emptyRecord(), deals: emptyRecord(), endedDeals: [], deadlines }
+  return { ...base, slots, proposals: [], deals: emptyRecord(), endedDeals: [], deadlines }
 }
 
 function initialOutputs (c: C): MachineOutput[] {
@@ -114,7 +121,7 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
   const slot = slots[record.slot] as SlotState
   const { offer, offerId } = offerFor(c, record.slot, slot.terms, at)
   slots[record.slot] = { ...slot, offer, offerId, dealId: null }
-  const suffix = `:${dealId}`
+  const suffix = `:${record.slot}`
   const deadlines = withoutEntries(c.deadlines, k => k.endsWith(suffix))
   deadlines[`offer:${record.slot}`] = offer.expiry
   const endedDeals = withEnded(c.endedDeals, { ...record, state, dealId }, at)
@@ -157,18 +164,22 @@ function onMessage (c: C, e: InputEvent): D {
       if (slot < 0) violation('WRONG_DEAL', 'the proposal names no current offer of ours')
       const own = c.slots[slot] as SlotState
       if (own.dealId !== null) violation('NO_CAPACITY', `slot ${slot} is taken`)
-      if (c.proposals[proposal.id] !== undefined) violation('DUPLICATE', 'proposal already received')
+      if (c.proposals.some(p => p.id === proposal.id)) violation('DUPLICATE', 'proposal already received')
       const job = expectAttachment(c.domain, e as never, 'JobOffer')
       checkProposal(job, ownVerified('ResourceOffer', own.offerId, own.offer), proposal)
-      const live = withoutEntries(c.proposals, (_, p) => p.expiry < e.at)
-      return { context: { ...c, proposals: withEntry(live, proposal.id, { slot, proposal: e.envelope, jobOffer: job.envelope as never, expiry: proposal.message.expiry }) }, outputs: [] }
+      const live = c.proposals.filter(p => p.expiry >= e.at)
+      live.push({ id: proposal.id, slot, proposal: e.envelope, jobOffer: job.envelope as never, expiry: proposal.message.expiry })
+      return { context: { ...c, proposals: live }, outputs: [] }
     }
     case 'Deal': {
       const signed = expectMessage(c.domain, e.envelope, 'Deal', e.at, { partial: true })
       if (!sameAddress(signed.message.resourceProvider, c.self)) violation('WRONG_PARTY', 'not our deal')
-      if (c.deals[signed.id] !== undefined || endedDeal(c, signed.id) !== undefined) violation('DUPLICATE', 'deal already signed')
+      const matchProposalId = signed.message.matchProposalId
+      const pending = c.proposals.find(p => p.id === matchProposalId)
+      // a deal signed before left no proposal of its own behind (its slot's proposals went with it,
+      // and the offer they named was renewed since): only then is it looked for among the deals
+      if (pending === undefined && (c.deals[signed.id] !== undefined || endedDeal(c, signed.id) !== undefined)) violation('DUPLICATE', 'deal already signed')
       if (signed.envelope.signatures.length !== 1) violation('INCONSISTENT', 'expected a deal signed by the job creator only')
-      const pending = c.proposals[signed.message.matchProposalId]
       if (pending === undefined) violation('WRONG_DEAL', 'the deal follows no proposal we hold')
       const slot = c.slots[pending.slot] as SlotState
       if (slot.dealId !== null) violation('NO_CAPACITY', `slot ${pending.slot} is taken`)
@@ -184,9 +195,9 @@ function onMessage (c: C, e: InputEvent): D {
         context: {
           ...c,
           slots,
-          proposals: withoutEntries(c.proposals, (_, p) => p.slot === pending.slot),
+          proposals: c.proposals.filter(p => p.slot !== pending.slot),
           deals: withEntry(c.deals, dealId, { slot: pending.slot, deal, state: 'Agreed', jobOffer: pending.jobOffer, resultsCid: null, mediator: null }),
-          deadlines: withEntry(c.deadlines, `submit:${dealId}`, deal.submitDeadline)
+          deadlines: withEntry(c.deadlines, `submit:${pending.slot}`, deal.submitDeadline)
         },
         outputs: [
           sendOutput(`cosign:${dealId}`, 'Deal', deal, [deal.jobCreator], { signatures: signed.envelope.signatures, topic: DEALS_TOPIC }),
@@ -210,8 +221,8 @@ function onMessage (c: C, e: InputEvent): D {
       if (challenge.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'challenge of other results')
       if (!includesAddress(record.deal.mediators, challenge.message.mediator)) violation('UNTRUSTED', 'the mediator is not named in the deal')
       if (e.at > record.deal.judgeDeadline) violation('LATE', 'challenge after the judge deadline')
-      const deadlines = withoutEntries(c.deadlines, k => k === `judge:${dealId}` || k === `commit:${dealId}`)
-      deadlines[`mediate:${dealId}`] = record.deal.mediateDeadline
+      const deadlines = withoutEntries(c.deadlines, k => k === `judge:${record.slot}` || k === `commit:${record.slot}`)
+      deadlines[`mediate:${record.slot}`] = record.deal.mediateDeadline
       return {
         context: { ...c, deals: withEntry(c.deals, dealId, { ...record, state: 'Mediating', mediator: challenge.message.mediator }), deadlines },
         outputs: [{ type: 'results.provide', id: `provide:${dealId}`, dealId, resultsCid: record.resultsCid ?? '', to: challenge.message.mediator }]
@@ -245,16 +256,20 @@ function onTimer (c: C, e: InputEvent): D {
     deadlines[timer] = offer.expiry
     return { context: { ...c, slots, deadlines }, outputs: [publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)] }
   }
-  const record = dealIn(c, key, 'Agreed', 'ResultsSubmitted', 'Mediating')
+  // a deal's deadlines are named after its slot, which holds one deal at a time (names made of deal
+  // ids were a new key of a dictionary each)
+  const dealId = c.slots[Number(key)]?.dealId
+  const record = dealIn(c, dealId, 'Agreed', 'ResultsSubmitted', 'Mediating')
+  const id = dealId as string
   switch (kind) {
-    case 'submit': return finish(c, key, 'TimeoutSubmit', e.at)
+    case 'submit': return finish(c, id, 'TimeoutSubmit', e.at)
     case 'commit':
       return {
         context: { ...c, deadlines: withoutEntries(c.deadlines, k => k === timer) },
-        outputs: [{ type: 'chain.commitResults', id: `commit:${key}`, dealId: key, resultsCid: record.resultsCid ?? '' }]
+        outputs: [{ type: 'chain.commitResults', id: `commit:${id}`, dealId: id, resultsCid: record.resultsCid ?? '' }]
       }
-    case 'judge': return finish(c, key, 'TimeoutJudge', e.at, [{ type: 'chain.claim', id: `claim:${key}`, dealId: key, claim: 'TimeoutJudge', evidence: [key] }])
-    case 'mediate': return finish(c, key, 'TimeoutMediate', e.at, [{ type: 'chain.claim', id: `claim:${key}`, dealId: key, claim: 'TimeoutMediate', evidence: [key] }])
+    case 'judge': return finish(c, id, 'TimeoutJudge', e.at, [{ type: 'chain.claim', id: `claim:${id}`, dealId: id, claim: 'TimeoutJudge', evidence: [id] }])
+    case 'mediate': return finish(c, id, 'TimeoutMediate', e.at, [{ type: 'chain.claim', id: `claim:${id}`, dealId: id, claim: 'TimeoutMediate', evidence: [id] }])
     default: return violation('EARLY_TIMER', `unknown timer ${timer}`)
   }
 }
@@ -279,9 +294,9 @@ function decide (c: C, e: InputEvent): D {
         durationMs: typeof e.durationMs === 'number' ? e.durationMs : 0
       }
       const results = ownMessage(c.domain, 'ResultsSubmitted', message)
-      const deadlines = withoutEntries(c.deadlines, k => k === `submit:${dealId}`)
-      deadlines[`judge:${dealId}`] = record.deal.judgeDeadline
-      deadlines[`commit:${dealId}`] = Math.min(record.deal.submitDeadline, Math.max(e.at, record.deal.submitDeadline - c.commitMarginMs))
+      const deadlines = withoutEntries(c.deadlines, k => k === `submit:${record.slot}`)
+      deadlines[`judge:${record.slot}`] = record.deal.judgeDeadline
+      deadlines[`commit:${record.slot}`] = Math.min(record.deal.submitDeadline, Math.max(e.at, record.deal.submitDeadline - c.commitMarginMs))
       return {
         context: { ...c, deals: withEntry(c.deals, dealId, { ...record, state: 'ResultsSubmitted', resultsCid: e.resultsCid }), deadlines },
         outputs: [sendOutput(`results:${dealId}`, 'ResultsSubmitted', results.message, [record.deal.jobCreator])]

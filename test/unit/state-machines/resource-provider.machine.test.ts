@@ -35,7 +35,7 @@ describe('resource provider', () => {
 
   test('when a proposal for its offer arrives, it holds it; nothing is signed yet', () => {
     const r = drive(resourceProviderMachine, input, [ev.proposal])
-    expect(Object.keys(r.snapshot.context.proposals)).toEqual([idOf('MatchProposal', s.prop)])
+    expect(r.snapshot.context.proposals.map(p => p.id)).toEqual([idOf('MatchProposal', s.prop)])
     expect(r.last).toEqual([])
   })
 
@@ -46,7 +46,7 @@ describe('resource provider', () => {
       expect.objectContaining({ type: 'job.run', id: `run:${s.dealId}`, purpose: 'execute', job: s.job })
     ])
     expect(r.snapshot.context.slots[0]!.dealId).toBe(s.dealId)
-    expect(r.snapshot.context.deadlines[`submit:${s.dealId}`]).toBe(s.deal.submitDeadline)
+    expect(r.snapshot.context.deadlines['submit:0']).toBe(s.deal.submitDeadline)
   })
 
   test('it signs at most one deal per slot', () => {
@@ -64,7 +64,7 @@ describe('resource provider', () => {
       type: 'message.send', messageType: 'ResultsSubmitted', to: [parties.jobCreator.address],
       message: expect.objectContaining({ dealId: s.dealId, resultsCid: s.cid, exitCode: 0, cpuMs: 5, durationMs: 9 })
     })])
-    expect(r.snapshot.context.deadlines).toMatchObject({ [`judge:${s.dealId}`]: s.deal.judgeDeadline, [`commit:${s.dealId}`]: s.deal.submitDeadline - 20_000 })
+    expect(r.snapshot.context.deadlines).toMatchObject({ ['judge:0']: s.deal.judgeDeadline, ['commit:0']: s.deal.submitDeadline - 20_000 })
   })
 
   test('when results are accepted, it settles on chain and offers the slot again', () => {
@@ -80,7 +80,7 @@ describe('resource provider', () => {
   test('when challenged, it provides the results to the mediator', () => {
     const r = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged])
     expect(r.last).toEqual([{ type: 'results.provide', id: `provide:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, to: parties.mediator.address }])
-    expect(r.snapshot.context.deadlines[`mediate:${s.dealId}`]).toBe(s.deal.mediateDeadline)
+    expect(r.snapshot.context.deadlines['mediate:0']).toBe(s.deal.mediateDeadline)
   })
 
   test('a verdict for it is settled; a verdict against it only frees the slot', () => {
@@ -93,24 +93,24 @@ describe('resource provider', () => {
 
   describe('deadlines', () => {
     test('judge deadline: it claims TimeoutJudge', () => {
-      const r = drive(resourceProviderMachine, input, [...toSubmitted, timer(`judge:${s.dealId}`, s.deal.judgeDeadline)])
+      const r = drive(resourceProviderMachine, input, [...toSubmitted, timer('judge:0', s.deal.judgeDeadline)])
       expect(r.last[0]).toMatchObject({ type: 'chain.claim', claim: 'TimeoutJudge' })
     })
     test('commit deadline: results not yet accepted are committed on chain', () => {
-      const r = drive(resourceProviderMachine, input, [...toSubmitted, timer(`commit:${s.dealId}`, s.deal.submitDeadline - 20_000)])
+      const r = drive(resourceProviderMachine, input, [...toSubmitted, timer('commit:0', s.deal.submitDeadline - 20_000)])
       expect(r.last).toEqual([{ type: 'chain.commitResults', id: `commit:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid }])
     })
     test('mediate deadline: it claims TimeoutMediate', () => {
-      const r = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged, timer(`mediate:${s.dealId}`, s.deal.mediateDeadline)])
+      const r = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged, timer('mediate:0', s.deal.mediateDeadline)])
       expect(r.last[0]).toMatchObject({ type: 'chain.claim', claim: 'TimeoutMediate' })
     })
     test('submit deadline missed: the deal is lost and the slot freed', () => {
-      const r = drive(resourceProviderMachine, input, [ev.proposal, ev.deal, timer(`submit:${s.dealId}`, s.deal.submitDeadline)])
+      const r = drive(resourceProviderMachine, input, [ev.proposal, ev.deal, timer('submit:0', s.deal.submitDeadline)])
       expect(endedState(r.snapshot.context, s.dealId)).toBe('TimeoutSubmit')
       expect(r.last.map(o => o.type)).toEqual(['message.publish'])
     })
     test('given a TimeoutJudge claim the chain refused, when the chain settles the deal as mediated, it records that outcome', () => {
-      const claimed = drive(resourceProviderMachine, input, [...toSubmitted, timer(`judge:${s.dealId}`, s.deal.judgeDeadline)])
+      const claimed = drive(resourceProviderMachine, input, [...toSubmitted, timer('judge:0', s.deal.judgeDeadline)])
       const settled = { type: 'chain.settled', effect: `claim:${s.dealId}`, dealId: s.dealId, outcome: 'MediationRejected', at: s.deal.mediateDeadline }
       const r = step(resourceProviderMachine, claimed.snapshot, settled)
       expect(endedState(r.snapshot.context, s.dealId)).toBe('MediationRejected')
@@ -146,7 +146,7 @@ describe('resource provider', () => {
       expect(ended.snapshot.context.endedDeals.map(d => d.dealId)).toEqual([s.dealId])
       expect(Object.keys(ended.snapshot.context.deals)).toEqual([other.dealId])
       expect(other.deal.mediateDeadline).toBeGreaterThan(s.deal.mediateDeadline)
-      const r = step(resourceProviderMachine, ended.snapshot, timer(`mediate:${other.dealId}`, other.deal.mediateDeadline))
+      const r = step(resourceProviderMachine, ended.snapshot, timer('mediate:1', other.deal.mediateDeadline))
       expect(endedState(r.snapshot.context, other.dealId)).toBe('TimeoutMediate')
       expect(r.snapshot.context.endedDeals.map(d => d.dealId)).toEqual([other.dealId])
       expect(r.snapshot.context.deals).toEqual({})
@@ -161,6 +161,13 @@ describe('resource provider', () => {
       expect(other.deal.mediateDeadline).toBeGreaterThan(s.deal.mediateDeadline)
       expect(r.snapshot.context.endedDeals.map(d => d.dealId)).toEqual([s.dealId, other.dealId])
       expect(r.snapshot.context.endedDeals.map(d => d.state)).toEqual(['Accepted', 'Accepted'])
+    })
+    test('a deal\'s deadlines are named after its slot, and go with the deal: a late timer of an ended deal is refused', () => {
+      const submitted = drive(resourceProviderMachine, input, [...toSubmitted])
+      expect(Object.keys(submitted.snapshot.context.deadlines).sort()).toEqual(['commit:0', 'judge:0', 'offer:0', 'offer:1'])
+      const ended = drive(resourceProviderMachine, input, [...toSubmitted, ev.accepted])
+      const late = step(resourceProviderMachine, ended.snapshot, timer('judge:0', s.deal.judgeDeadline))
+      expect(late.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'EARLY_TIMER' })])
     })
     test('a deal signed again is refused as a duplicate, under way or ended', () => {
       for (const before of [[ev.proposal, ev.deal], [...toSubmitted, ev.accepted]]) {
@@ -197,8 +204,8 @@ describe('resource provider', () => {
   test('property: rejected inputs change nothing and a replay reproduces the run', () => {
     const events = fc.constantFrom<InputEvent>(
       ev.proposal, ev.deal, ev.finished, ev.accepted, ev.challenged, ev.verdict(true), ev.verdict(false),
-      timer(`judge:${s.dealId}`, s.deal.judgeDeadline), timer(`submit:${s.dealId}`, s.deal.submitDeadline),
-      timer(`mediate:${s.dealId}`, s.deal.mediateDeadline), timer('offer:0', T0 + TTL), { type: 'noise', at: T0 }
+      timer('judge:0', s.deal.judgeDeadline), timer('submit:0', s.deal.submitDeadline),
+      timer('mediate:0', s.deal.mediateDeadline), timer('offer:0', T0 + TTL), { type: 'noise', at: T0 }
     )
     assertReplayProperty(resourceProviderMachine, input, events)
   })

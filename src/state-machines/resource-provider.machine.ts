@@ -30,8 +30,8 @@ export interface ResourceProviderInput {
 }
 
 /**
- * One slot of the provider's, with its current offer and the deal under way on it, if any. A
- * deal's deadlines are named after its slot: `submit:0`, `judge:0`, `commit:0`, `mediate:0`.
+ * One of the provider's slots: its terms, its current offer, and the id of the deal under way on it,
+ * if any. A deal's deadlines are named after its slot: `submit:0`, `judge:0`, `commit:0`, `mediate:0`.
  */
 interface SlotState {
   terms: SlotTerms

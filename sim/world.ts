@@ -31,6 +31,10 @@ export interface Instance {
   /** the deadlines object last armed */
   armedFor?: object
   jobOfferId?: string
+  /** a job creator's job */
+  job?: JobRecord
+  /** the deal a job creator's messages are routed by, once it has one */
+  routedDeal?: string
 }
 
 export interface SimNode {
@@ -358,12 +362,12 @@ export class World {
     const stepper = this.steppers['job-creator']
     const started = stepper.start({ domain: this.domain, job, secret: this.rng.secrets.bytes32(), checkRate: profile.checkRate, at })
     const jobOfferId = (started.context as { jobOfferId: string }).jobOfferId
-    const inst: Instance = { node, stepper, state: started.state, context: started.context, armed: new Map(), jobOfferId }
-    node.jobs.set(jobOfferId, inst)
     const record: JobRecord = {
       n, jobOfferId, creator: node.index, createdAt: at, dealId: null, provider: null, creatorOutcome: null, doneAt: null,
       outcome: null, settledAt: null, resultsCid: null, honestCid: honestCid(jobOfferId), cheated: false
     }
+    const inst: Instance = { node, stepper, state: started.state, context: started.context, armed: new Map(), jobOfferId, job: record }
+    node.jobs.set(jobOfferId, inst)
     this.jobs.set(jobOfferId, record)
     this.jobList.push(record)
     this.steps++
@@ -383,8 +387,11 @@ export class World {
 
   private afterCreatorStep (inst: Instance, at: number): void {
     const ctx = inst.context as { dealId: string | null, phase: string, outcome: DealState | null }
-    const job = this.jobs.get(inst.jobOfferId as string) as JobRecord
-    if (ctx.dealId !== null && !inst.node.byDeal.has(ctx.dealId)) inst.node.byDeal.set(ctx.dealId, inst)
+    const job = inst.job as JobRecord
+    if (ctx.dealId !== null && ctx.dealId !== inst.routedDeal) {
+      inst.node.byDeal.set(ctx.dealId, inst)
+      inst.routedDeal = ctx.dealId
+    }
     if (ctx.phase === 'done' && job.doneAt === null) {
       job.doneAt = at
       job.creatorOutcome = ctx.outcome

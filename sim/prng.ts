@@ -3,6 +3,8 @@
  * a seed always give the same run. Streams forked by label stay independent of one another: adding
  * draws to one part of the simulation does not shift the numbers another part sees.
  */
+import { hex0x } from '../src/protocols/messages/hex.ts'
+
 export class Prng {
   private a: number
   private b: number
@@ -75,7 +77,7 @@ export class Prng {
   bytes32 (): string {
     const bytes = Buffer.allocUnsafe(32)
     for (let i = 0; i < 8; i++) bytes.writeUInt32BE(this.nextU32(), 4 * i)
-    return '0x' + bytes.toString('hex')
+    return hex0x(bytes)
   }
 }
 

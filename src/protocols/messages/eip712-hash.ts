@@ -9,8 +9,9 @@
  * handle (a hex number, a missing field, an address with a bad checksum, a lone surrogate in a
  * string) goes to ethers instead, so odd input gets ethers' own result or error.
  */
+import { hex0x } from './hex.ts'
 import { keccak256 } from './keccak.ts'
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { hexToBytes } from '@noble/hashes/utils.js'
 import { TypedDataEncoder } from 'ethers'
 import { generatedOr } from './generated.ts'
 import { EIP712_TYPES, encodeTypeString, typesFor, type LilypadDomain, type MessageType } from './eip712-types.ts'
@@ -321,5 +322,5 @@ export function hashTypedMessage (domain: LilypadDomain, type: MessageType, mess
   digestInput[1] = 0x01
   digestInput.set(domainSeparator(domain), 2)
   digestInput.set(struct, 2 + WORD)
-  return '0x' + bytesToHex(keccak256(digestInput))
+  return hex0x(keccak256(digestInput))
 }

@@ -8,8 +8,9 @@
  * - r is the x coordinate of a curve point, and the recovered key is not the point at infinity.
  * High-s signatures below 2^255 are accepted, as ethers accepts them.
  */
+import { hex0x } from './hex.ts'
 import { keccak256 } from './keccak.ts'
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { hexToBytes } from '@noble/hashes/utils.js'
 import { computeAddress, SigningKey } from 'ethers'
 import { recover } from 'tiny-secp256k1'
 
@@ -101,5 +102,5 @@ export function recoverSigner (digest: string, signature: string): string {
     throw new SignatureFormatError(err instanceof Error ? err.message : String(err))
   }
   if (publicKey === null) throw new SignatureFormatError('no key recovers from this signature')
-  return '0x' + bytesToHex(keccak256(publicKey.subarray(1)).subarray(12))
+  return hex0x(keccak256(publicKey.subarray(1)).subarray(12))
 }

@@ -158,6 +158,40 @@ const offerTraits = new WeakMap<MatchableOffer, OfferTraits>()
 const termsNumbers = new Map<string, number>()
 let lastTerms = 0
 
+/**
+ * Gives `to` the traits of `from` when the two offers have the same terms (capacity, modules,
+ * price, mediators, solvers), from which the traits are all derived: a provider's renewed offer
+ * mostly has its last offer's terms, and comparing them costs less than deriving them again.
+ */
+export function inheritTraits (from: MatchableOffer, to: MatchableOffer): void {
+  const traits = (from as { [TRAITS]?: OfferTraits })[TRAITS]
+  if (traits === undefined || (to as { [TRAITS]?: OfferTraits })[TRAITS] !== undefined || !Object.isExtensible(to) || !sameTerms(from, to)) return
+  Object.defineProperty(to, TRAITS, { value: traits })
+}
+
+function sameTerms (a: MatchableOffer, b: MatchableOffer): boolean {
+  return a.cpu === b.cpu && a.gpu === b.gpu && a.gpuVramMb === b.gpuVramMb && a.ramMb === b.ramMb && a.diskMb === b.diskMb &&
+    a.price === b.price && sameList(a.modules, b.modules) && sameList(a.trustedMediators, b.trustedMediators) &&
+    sameList(a.trustedSolvers, b.trustedSolvers)
+}
+
+function sameList (a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** `commonMediators`, with the offer's side read from its traits (its mediators already lower-cased). */
+function sharedMediators (job: Pick<MatchableJob, 'trustedMediators'>, traits: OfferTraits, max = 8): string[] {
+  const out: string[] = []
+  for (const m of job.trustedMediators) {
+    if (out.length === max) break
+    if (traits.mediators.includes(m.toLowerCase())) out.push(m)
+  }
+  return out
+}
+
 function traitsOf (offer: MatchableOffer): OfferTraits {
   let traits = (offer as { [TRAITS]?: OfferTraits })[TRAITS] ?? offerTraits.get(offer)
   if (traits === undefined) {
@@ -302,7 +336,7 @@ export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (o
     }
     if (best === undefined) continue
     taken.add(best.offer)
-    out.push({ job, offer: best.offer, mediators: commonMediators(job, best.offer) })
+    out.push({ job, offer: best.offer, mediators: sharedMediators(job, best.traits) })
   }
   return out
 }
@@ -340,9 +374,11 @@ export function matchInBookOrder<J extends MatchableJob, E, O extends MatchableO
     const fits = fitter(job, s)
     for (const entry of book) {
       const offer = usable(entry)
-      if (offer === undefined || (taken.size > 0 && taken.has(offer)) || !fits(offer, traitsOf(offer))) continue
+      if (offer === undefined || (taken.size > 0 && taken.has(offer))) continue
+      const traits = traitsOf(offer)
+      if (!fits(offer, traits)) continue
       taken.add(offer)
-      out.push({ job, offer, mediators: commonMediators(job, offer) })
+      out.push({ job, offer, mediators: sharedMediators(job, traits) })
       break
     }
   }

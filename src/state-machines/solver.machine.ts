@@ -11,7 +11,7 @@ import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectMessage, expectTimer, includesAddress, sendOutput, type DomainJson } from './common.ts'
 import { jobForMatching, offerForMatching } from './deal-terms.ts'
 import { deciderMachine, type Decision } from './decider.ts'
-import { compareOffers, matchBook, type MatchableJob, type MatchableOffer } from './matcher.ts'
+import { compareOffers, inheritTraits, matchBook, type MatchableJob, type MatchableOffer } from './matcher.ts'
 import { violation } from './rejection.ts'
 
 export interface SolverInput {
@@ -146,12 +146,16 @@ function onMessage (c: C, e: InputEvent): D {
       // one pass: a newer offer for the same slot replaces the older one, and the same offer again is
       // refused (it has the same slot: its id is only compared there)
       const offers: OfferEntry[] = []
+      let replaced: OfferEntry | undefined
       for (const o of c.offers) {
         if (o.authorTag !== authorTag || o.slot !== slot || o.author !== author) offers.push(o)
         else if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
+        else replaced = o
       }
       if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
       const entry: OfferEntry = { id: offer.id, idTag: tagOf(offer.id), author, authorTag, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
+      const previous = (replaced as { [BOOK_OFFER]?: BookOffer } | undefined)?.[BOOK_OFFER]
+      if (previous !== undefined) inheritTraits(previous, bookOffer(entry))
       offers.splice(bookPosition(offers, entry), 0, entry)
       // with no job waiting there is nothing to match it with: the next job, or the round armed for held ones, matches it
       return { context: { ...c, offers, deadlines: anyWaiting(c.jobs, e.at) ? armRound(c, e.at) : c.deadlines }, outputs: [] }

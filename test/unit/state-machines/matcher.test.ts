@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { compareOffers, matchBook, matchByScan, matchInBookOrder, matchOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
+import { compareOffers, inheritTraits, matchBook, matchByScan, matchInBookOrder, matchOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
 
 const SOLVER = '0x00000000000000000000000000000000000000aa'
 const M1 = '0x00000000000000000000000000000000000000m1'.replace('m1', '01')
@@ -112,6 +112,31 @@ describe('the order book agrees with checking every pair', () => {
       const book = new OrderBook(offers, SOLVER).matchAll(jobs)
       expect(matchByScan(offers, jobs, SOLVER)).toEqual(book)
       expect(matchOffers(offers, jobs, SOLVER)).toEqual(book)
+    }), { numRuns: 300 })
+  })
+
+  test('an offer given the traits of an earlier one matches as it would alone, whether their terms are the same or not', () => {
+    const change = fc.constantFrom('none', 'price', 'mediators', 'modules', 'solvers', 'case')
+    fc.assert(fc.property(fc.array(fc.tuple(offerArb, change), { maxLength: 12 }), fc.array(jobArb, { maxLength: 6 }), (os, js) => {
+      const earlier = os.map(([o], i) => ({ id: `e${i}`, ...o.shape, modules: o.modules, price: o.price, trustedMediators: o.mediators, trustedSolvers: o.solverOk ? [SOLVER] : [M2], receivedAt: o.receivedAt }))
+      const renewed = (): MatchableOffer[] => os.map(([, c], i) => {
+        const e = earlier[i] as MatchableOffer
+        return {
+          ...e,
+          id: `r${i}`,
+          receivedAt: e.receivedAt + 1,
+          price: c === 'price' ? e.price + 1n : e.price,
+          trustedMediators: c === 'mediators' ? (e.trustedMediators.length > 1 ? e.trustedMediators.slice(1) : [M1, M2]) : c === 'case' ? e.trustedMediators.map(m => m.toUpperCase().replace('0X', '0x')) : [...e.trustedMediators],
+          modules: c === 'modules' ? [...e.modules, 'z'] : [...e.modules],
+          trustedSolvers: c === 'solvers' ? (e.trustedSolvers[0] === SOLVER ? [M2] : [SOLVER]) : [...e.trustedSolvers]
+        }
+      })
+      const jobs = js.map((j, i) => ({ id: `j${i}`, ...j, trustedMediators: j.mediators, trustedSolvers: [SOLVER] }))
+      matchByScan(earlier, jobs, SOLVER) // derives the earlier offers' traits
+      const inheriting = renewed()
+      inheriting.forEach((o, i) => { inheritTraits(earlier[i] as MatchableOffer, o) })
+      expect(matchByScan(inheriting, jobs, SOLVER)).toEqual(matchByScan(renewed(), jobs, SOLVER))
+      expect(matchInBookOrder([...inheriting].sort(compareOffers), jobs, SOLVER, o => o)).toEqual(new OrderBook(renewed(), SOLVER).matchAll(jobs))
     }), { numRuns: 300 })
   })
 

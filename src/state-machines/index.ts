@@ -16,7 +16,7 @@ export interface RegisteredMachine {
 export const machines: Record<string, RegisteredMachine> = {
   deal: { name: 'deal', version: 1, machine: dealMachine },
   'job-creator': { name: 'job-creator', version: 4, machine: jobCreatorMachine },
-  'resource-provider': { name: 'resource-provider', version: 5, machine: resourceProviderMachine },
+  'resource-provider': { name: 'resource-provider', version: 6, machine: resourceProviderMachine },
   solver: { name: 'solver', version: 6, machine: solverMachine },
   mediator: { name: 'mediator', version: 2, machine: mediatorMachine }
 }

@@ -58,9 +58,10 @@ interface DealRecord {
   mediator: string | null
 }
 
-/** A deal that reached an outcome, with its id. */
+/** A deal that reached an outcome, with its id and (read at every deal's end) its mediate deadline. */
 export interface EndedDeal extends DealRecord {
   dealId: string
+  mediateDeadline: number
 }
 
 export interface ResourceProviderContext {
@@ -124,7 +125,7 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
   const suffix = `:${record.slot}`
   const deadlines = withoutEntries(c.deadlines, k => k.endsWith(suffix))
   deadlines[`offer:${record.slot}`] = offer.expiry
-  const endedDeals = withEnded(c.endedDeals, { ...record, state, dealId }, at)
+  const endedDeals = withEnded(c.endedDeals, { ...record, state, dealId, mediateDeadline: record.deal.mediateDeadline }, at)
   return {
     context: { ...c, slots, deals: withoutEntries(c.deals, id => id === dealId), endedDeals, deadlines },
     outputs: [...outputs, publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)]
@@ -136,10 +137,10 @@ const LIVE: DealState[] = ['Agreed', 'ResultsSubmitted', 'Mediating']
 /** The ended deals with `ended` in its place, less those whose mediate deadline is before `at`. */
 function withEnded (endedDeals: readonly EndedDeal[], ended: EndedDeal, at: number): EndedDeal[] {
   let lapsed = 0
-  while (lapsed < endedDeals.length && (endedDeals[lapsed] as EndedDeal).deal.mediateDeadline < at) lapsed++
+  while (lapsed < endedDeals.length && (endedDeals[lapsed] as EndedDeal).mediateDeadline < at) lapsed++
   const out = endedDeals.slice(lapsed)
   let i = out.length
-  while (i > 0 && (out[i - 1] as EndedDeal).deal.mediateDeadline > ended.deal.mediateDeadline) i--
+  while (i > 0 && (out[i - 1] as EndedDeal).mediateDeadline > ended.mediateDeadline) i--
   out.splice(i, 0, ended)
   return out
 }

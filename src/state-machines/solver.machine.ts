@@ -146,16 +146,12 @@ function onMessage (c: C, e: InputEvent): D {
       // one pass: a newer offer for the same slot replaces the older one, and the same offer again is
       // refused (it has the same slot: its id is only compared there)
       const offers: OfferEntry[] = []
-      let replaced: OfferEntry | undefined
       for (const o of c.offers) {
         if (o.authorTag !== authorTag || o.slot !== slot || o.author !== author) offers.push(o)
         else if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
-        else replaced = o
       }
       if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
       const entry: OfferEntry = { id: offer.id, idTag: tagOf(offer.id), author, authorTag, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
-      const previous = (replaced as { [BOOK_OFFER]?: BookOffer } | undefined)?.[BOOK_OFFER]
-      if (previous !== undefined) inheritTraits(previous, bookOffer(entry))
       offers.splice(bookPosition(offers, entry), 0, entry)
       // with no job waiting there is nothing to match it with: the next job, or the round armed for held ones, matches it
       return { context: { ...c, offers, deadlines: anyWaiting(c.jobs, e.at) ? armRound(c, e.at) : c.deadlines }, outputs: [] }
@@ -186,6 +182,9 @@ function onMessage (c: C, e: InputEvent): D {
 }
 
 type BookOffer = MatchableOffer & { message: ResourceOffer }
+/** per provider, the terms for matching of its last offer met (a memo: it changes no decision, only what is derived again) */
+const lastOffers = new Map<string, BookOffer>()
+const LAST_OFFERS_LIMIT = 65_536
 /** an entry's terms for matching, kept on the entry under a key no copy, snapshot or JSON text sees */
 const BOOK_OFFER = Symbol('book offer')
 const bookOffers = new WeakMap<OfferEntry, BookOffer>()
@@ -196,6 +195,11 @@ function bookOffer (entry: OfferEntry): BookOffer {
   if (offer === undefined) {
     const message = entry.envelope.message as ResourceOffer
     offer = { ...offerForMatching(entry.id, message, entry.receivedAt), message }
+    // a provider's next offer mostly has the terms of its last: it takes the traits derived for them
+    const last = lastOffers.get(message.author)
+    if (last !== undefined) inheritTraits(last, offer)
+    if (lastOffers.size >= LAST_OFFERS_LIMIT) lastOffers.clear()
+    lastOffers.set(message.author, offer)
     if (Object.isExtensible(entry)) Object.defineProperty(entry, BOOK_OFFER, { value: offer })
     else bookOffers.set(entry, offer)
   }

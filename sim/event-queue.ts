@@ -3,132 +3,92 @@ export interface Timed {
   at: number
 }
 
-/** children per node of the heap: a shallower heap, whose siblings' keys share a cache line */
-const ARITY = 4
-
 /**
- * A 4-ary heap kept in typed arrays: each entry's time and insertion number side by side in one
- * array, and the slot that holds its event in another. Ordering the heap reads and moves numbers
- * only: no object per comparison (a run holds tens of thousands of events, and each would be a
- * miss in the cache), and no event reference moved per level (each such store into the large, old
- * array is recorded for the next scavenge). An event is stored once, in its slot, until it is popped.
- *
- * Events added in time order (`pushInOrder`: a run's job arrivals, all known at its start) wait in
- * a list of their own instead of the heap, each with the insertion number it would have had there:
- * the order of every pop is the same, and the heap is smaller by all of them.
+ * A binary heap kept as parallel typed arrays: each entry's time, insertion number and the slot that
+ * holds its event. Ordering the heap reads and moves numbers only: no object per comparison (a run
+ * holds tens of thousands of events, and each would be a miss in the cache), and no event reference
+ * moved per level (each such store into the large, old array is recorded for the next scavenge).
+ * An event is stored once, in its slot, until it is popped.
  */
 export class EventQueue<T extends Timed> {
-  /** per heap position: time at 2i, insertion number at 2i + 1 */
-  private keys = new Float64Array(2 * 1024)
+  private ats = new Float64Array(1024)
+  private seqs = new Float64Array(1024)
   private slotOf = new Int32Array(1024)
   private items: Array<T | undefined> = new Array<T | undefined>(1024)
   /** slots free for new events */
   private free: number[] = []
   private length = 0
   private seq = 0
-  private readonly inOrder: Array<T | undefined> = []
-  private readonly inOrderSeqs: number[] = []
-  private inOrderHead = 0
 
-  get size (): number { return this.length + this.inOrder.length - this.inOrderHead }
+  get size (): number { return this.length }
 
   push (item: T): void {
-    if (this.length === this.slotOf.length) this.grow()
+    if (this.length === this.ats.length) this.grow()
     const at = item.at
     const seq = this.seq++
     const slot = this.free.length > 0 ? this.free.pop() as number : this.length
     this.items[slot] = item
-    const { keys, slotOf } = this
+    const { ats, seqs, slotOf } = this
     let i = this.length++
     while (i > 0) {
-      const parent = ((i - 1) / ARITY) | 0
-      const pa = keys[2 * parent] as number
-      if (pa < at || (pa === at && (keys[2 * parent + 1] as number) < seq)) break
-      keys[2 * i] = pa
-      keys[2 * i + 1] = keys[2 * parent + 1] as number
+      const parent = (i - 1) >> 1
+      const pa = ats[parent] as number
+      if (pa < at || (pa === at && (seqs[parent] as number) < seq)) break
+      ats[i] = pa
+      seqs[i] = seqs[parent] as number
       slotOf[i] = slotOf[parent] as number
       i = parent
     }
-    keys[2 * i] = at
-    keys[2 * i + 1] = seq
+    ats[i] = at
+    seqs[i] = seq
     slotOf[i] = slot
   }
 
-  /** Adds an event no earlier than any added this way before (a RangeError otherwise). */
-  pushInOrder (item: T): void {
-    const last = this.inOrder.length > this.inOrderHead ? this.inOrder[this.inOrder.length - 1] as T : undefined
-    if (last !== undefined && last.at > item.at) throw new RangeError(`events pushed in order must not go back in time (${item.at} after ${last.at})`)
-    this.inOrder.push(item)
-    this.inOrderSeqs.push(this.seq++)
-  }
-
   pop (): T | undefined {
-    if (this.inOrderHead < this.inOrder.length) {
-      const next = this.inOrder[this.inOrderHead] as T
-      if (this.length === 0 || before(next.at, this.inOrderSeqs[this.inOrderHead] as number, this.keys[0] as number, this.keys[1] as number)) {
-        this.inOrder[this.inOrderHead] = undefined
-        this.inOrderHead++
-        if (this.inOrderHead === this.inOrder.length) {
-          this.inOrder.length = 0
-          this.inOrderSeqs.length = 0
-          this.inOrderHead = 0
-        }
-        return next
-      }
-    }
-    return this.popHeap()
-  }
-
-  private popHeap (): T | undefined {
     if (this.length === 0) return undefined
-    const { keys, slotOf, items } = this
+    const { ats, seqs, slotOf, items } = this
     const topSlot = slotOf[0] as number
     const top = items[topSlot]
     items[topSlot] = undefined
     this.free.push(topSlot)
     const n = --this.length
-    const at = keys[2 * n] as number
-    const seq = keys[2 * n + 1] as number
+    const at = ats[n] as number
+    const seq = seqs[n] as number
     const last = slotOf[n] as number
     if (n > 0) {
       let i = 0
       for (;;) {
-        const first = ARITY * i + 1
-        if (first >= n) break
-        // the earliest child
-        let child = first
-        let childAt = keys[2 * first] as number
-        let childSeq = keys[2 * first + 1] as number
-        const end = Math.min(first + ARITY, n)
-        for (let c = first + 1; c < end; c++) {
-          const cAt = keys[2 * c] as number
-          const cSeq = keys[2 * c + 1] as number
-          if (before(cAt, cSeq, childAt, childSeq)) {
-            child = c
-            childAt = cAt
-            childSeq = cSeq
-          }
-        }
-        if (!before(childAt, childSeq, at, seq)) break
-        keys[2 * i] = childAt
-        keys[2 * i + 1] = childSeq
+        const l = 2 * i + 1
+        if (l >= n) break
+        const r = l + 1
+        const child = r < n && before(ats[r] as number, seqs[r] as number, ats[l] as number, seqs[l] as number) ? r : l
+        if (!before(ats[child] as number, seqs[child] as number, at, seq)) break
+        ats[i] = ats[child] as number
+        seqs[i] = seqs[child] as number
         slotOf[i] = slotOf[child] as number
         i = child
       }
-      keys[2 * i] = at
-      keys[2 * i + 1] = seq
+      ats[i] = at
+      seqs[i] = seq
       slotOf[i] = last
     }
     return top
   }
 
+  peekAt (): number | undefined {
+    return this.length === 0 ? undefined : this.ats[0]
+  }
+
   private grow (): void {
-    const size = this.slotOf.length * 2
-    const keys = new Float64Array(2 * size)
-    keys.set(this.keys)
+    const size = this.ats.length * 2
+    const ats = new Float64Array(size)
+    ats.set(this.ats)
+    const seqs = new Float64Array(size)
+    seqs.set(this.seqs)
     const slotOf = new Int32Array(size)
     slotOf.set(this.slotOf)
-    this.keys = keys
+    this.ats = ats
+    this.seqs = seqs
     this.slotOf = slotOf
     this.items.length = size
   }

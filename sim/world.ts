@@ -214,7 +214,7 @@ export class World {
     let at = t.t0 + 1_000
     for (let n = 0; n < this.config.jobs; n++) {
       at += this.rng.arrivals.exponential(mean)
-      this.queue.pushInOrder({ at: Math.round(at), kind: 'job', creator: this.rng.arrivals.pick(creators).index, n })
+      this.queue.push({ at: Math.round(at), kind: 'job', creator: this.rng.arrivals.pick(creators).index, n })
     }
     this.queue.push({ at: t.t0 + SWEEP_EVERY_MS, kind: 'sweep' })
   }

@@ -82,43 +82,4 @@ describe('event queue', () => {
     }
     expect(pending.length).toBeGreaterThan(1024)
   })
-
-  test('events pushed in time order come out in the order they would have come out of the heap, ties included', () => {
-    const r = new Prng(3)
-    const inOrder = new EventQueue<{ at: number, n: number }>()
-    const heapOnly = new EventQueue<{ at: number, n: number }>()
-    let arrival = 0
-    let now = 0
-    const popped: Array<[unknown, unknown]> = []
-    for (let n = 0; n < 6000; n++) {
-      const roll = r.int(10)
-      if (roll < 3) {
-        arrival += r.int(20)
-        const item = { at: arrival, n }
-        inOrder.pushInOrder(item)
-        heapOnly.push(item)
-      } else if (roll < 7) {
-        const item = { at: now + r.int(60), n }
-        inOrder.push(item)
-        heapOnly.push(item)
-      } else {
-        const a = inOrder.pop()
-        const b = heapOnly.pop()
-        popped.push([a, b])
-        if (a !== undefined) now = a.at
-      }
-      expect(inOrder.size).toBe(heapOnly.size)
-    }
-    for (let a = inOrder.pop(); a !== undefined; a = inOrder.pop()) popped.push([a, heapOnly.pop()])
-    expect(heapOnly.pop()).toBeUndefined()
-    for (const [a, b] of popped) expect(a).toBe(b)
-    expect(popped.length).toBeGreaterThan(2000)
-  })
-
-  test('an event pushed in order before the last one so pushed is refused', () => {
-    const q = new EventQueue<{ at: number }>()
-    q.pushInOrder({ at: 5 })
-    q.pushInOrder({ at: 5 })
-    expect(() => q.pushInOrder({ at: 4 })).toThrow(RangeError)
-  })
 })

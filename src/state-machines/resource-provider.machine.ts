@@ -99,7 +99,7 @@ function init (input: ResourceProviderInput): C {
   const deadlines = emptyRecord<number>()
   const slots = input.slots.map((terms, slot) => {
     const { offer, offerId } = offerFor(base, slot, terms, input.at)
-    deadlines[`offer:${slot}`] = offer.expiry
+    deadlines[timerName('offer', slot)] = offer.expiry
     return { terms, offer, offerId, dealId: null }
   })
   return { ...base, slots, proposals: [], deals: emptyRecord(), endedDeals: [], deadlines }
@@ -124,7 +124,7 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
   slots[record.slot] = { ...slot, offer, offerId, dealId: null }
   const suffix = `:${record.slot}`
   const deadlines = withoutEntries(c.deadlines, k => k.endsWith(suffix))
-  deadlines[`offer:${record.slot}`] = offer.expiry
+  deadlines[timerName('offer', record.slot)] = offer.expiry
   const endedDeals = withEnded(c.endedDeals, { ...record, state, dealId, mediateDeadline: record.deal.mediateDeadline }, at)
   return {
     context: { ...c, slots, deals: withoutEntries(c.deals, id => id === dealId), endedDeals, deadlines },
@@ -149,8 +149,27 @@ function endedDeal (c: C, dealId: string): EndedDeal | undefined {
   return c.endedDeals.find(r => r.dealId === dealId)
 }
 
+/**
+ * The key of a deal under way in the record of live deals: its slot's own copy of the id. The id
+ * a message carries is another string of the same text, and looking a key up by it means finding
+ * that text in V8's table of every key, where the slot's copy is that key already.
+ */
+function liveKey (c: C, dealId: string): string | undefined {
+  return c.slots.find(s => s.dealId === dealId)?.dealId ?? undefined
+}
+
+type TimerKind = 'offer' | 'submit' | 'judge' | 'commit' | 'mediate'
+const TIMER_NAMES: Record<TimerKind, string[]> = { offer: [], submit: [], judge: [], commit: [], mediate: [] }
+
+/** A slot's deadline of a kind: the same name each time, a key V8 has already seen (a name written anew is looked up in its table of keys). */
+function timerName (kind: TimerKind, slot: number): string {
+  const names = TIMER_NAMES[kind]
+  return names[slot] ??= `${kind}:${slot}`
+}
+
 function dealIn (c: C, dealId: unknown, ...states: DealState[]): DealRecord {
-  const record = typeof dealId === 'string' ? c.deals[dealId] ?? endedDeal(c, dealId) : undefined
+  const live = typeof dealId === 'string' ? liveKey(c, dealId) : undefined
+  const record = live !== undefined ? c.deals[live] : typeof dealId === 'string' ? endedDeal(c, dealId) : undefined
   if (record === undefined) return violation('WRONG_DEAL', `no deal ${String(dealId)} here`)
   if (!states.includes(record.state)) violation('WRONG_STATE', `deal ${String(dealId)} is ${record.state}`)
   return record
@@ -198,7 +217,7 @@ function onMessage (c: C, e: InputEvent): D {
           slots,
           proposals: c.proposals.filter(p => p.slot !== pending.slot),
           deals: withEntry(c.deals, dealId, { slot: pending.slot, deal, state: 'Agreed', jobOffer: pending.jobOffer, resultsCid: null, mediator: null }),
-          deadlines: withEntry(c.deadlines, `submit:${pending.slot}`, deal.submitDeadline)
+          deadlines: withEntry(c.deadlines, timerName('submit', pending.slot), deal.submitDeadline)
         },
         outputs: [
           sendOutput(`cosign:${dealId}`, 'Deal', deal, [deal.jobCreator], { signatures: signed.envelope.signatures, topic: DEALS_TOPIC }),
@@ -222,10 +241,10 @@ function onMessage (c: C, e: InputEvent): D {
       if (challenge.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'challenge of other results')
       if (!includesAddress(record.deal.mediators, challenge.message.mediator)) violation('UNTRUSTED', 'the mediator is not named in the deal')
       if (e.at > record.deal.judgeDeadline) violation('LATE', 'challenge after the judge deadline')
-      const deadlines = withoutEntries(c.deadlines, k => k === `judge:${record.slot}` || k === `commit:${record.slot}`)
-      deadlines[`mediate:${record.slot}`] = record.deal.mediateDeadline
+      const deadlines = withoutEntries(c.deadlines, k => k === timerName('judge', record.slot) || k === timerName('commit', record.slot))
+      deadlines[timerName('mediate', record.slot)] = record.deal.mediateDeadline
       return {
-        context: { ...c, deals: withEntry(c.deals, dealId, { ...record, state: 'Mediating', mediator: challenge.message.mediator }), deadlines },
+        context: { ...c, deals: withEntry(c.deals, liveKey(c, dealId) as string, { ...record, state: 'Mediating', mediator: challenge.message.mediator }), deadlines },
         outputs: [{ type: 'results.provide', id: `provide:${dealId}`, dealId, resultsCid: record.resultsCid ?? '', to: challenge.message.mediator }]
       }
     }
@@ -295,11 +314,11 @@ function decide (c: C, e: InputEvent): D {
         durationMs: typeof e.durationMs === 'number' ? e.durationMs : 0
       }
       const results = ownMessage(c.domain, 'ResultsSubmitted', message)
-      const deadlines = withoutEntries(c.deadlines, k => k === `submit:${record.slot}`)
-      deadlines[`judge:${record.slot}`] = record.deal.judgeDeadline
-      deadlines[`commit:${record.slot}`] = Math.min(record.deal.submitDeadline, Math.max(e.at, record.deal.submitDeadline - c.commitMarginMs))
+      const deadlines = withoutEntries(c.deadlines, k => k === timerName('submit', record.slot))
+      deadlines[timerName('judge', record.slot)] = record.deal.judgeDeadline
+      deadlines[timerName('commit', record.slot)] = Math.min(record.deal.submitDeadline, Math.max(e.at, record.deal.submitDeadline - c.commitMarginMs))
       return {
-        context: { ...c, deals: withEntry(c.deals, dealId, { ...record, state: 'ResultsSubmitted', resultsCid: e.resultsCid }), deadlines },
+        context: { ...c, deals: withEntry(c.deals, liveKey(c, dealId) as string, { ...record, state: 'ResultsSubmitted', resultsCid: e.resultsCid }), deadlines },
         outputs: [sendOutput(`results:${dealId}`, 'ResultsSubmitted', results.message, [record.deal.jobCreator])]
       }
     }

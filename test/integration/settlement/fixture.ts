@@ -39,6 +39,11 @@ export async function startFixture (): Promise<Fixture> {
       clients,
       wallets,
       stop: async () => {
+        // a transaction's wait() that ethers has resolved may leave a block-number poll behind: stop the
+        // pollers and let a request in flight come back before the providers are destroyed (destroying
+        // one under a request rejects it where nothing awaits it, which fails the run)
+        for (const c of Object.values(clients)) await c.provider.removeAllListeners()
+        await new Promise(resolve => setTimeout(resolve, 200))
         for (const c of Object.values(clients)) c.close()
         await chain.stop()
       }

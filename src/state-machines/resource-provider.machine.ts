@@ -155,7 +155,8 @@ function endedDeal (c: C, dealId: string): EndedDeal | undefined {
  * that text in V8's table of every key, where the slot's copy is that key already.
  */
 function liveKey (c: C, dealId: string): string | undefined {
-  return c.slots.find(s => s.dealId === dealId)?.dealId ?? undefined
+  const slot = c.slots.find(s => s.dealId === dealId)
+  return slot?.dealId ?? undefined
 }
 
 type TimerKind = 'offer' | 'submit' | 'judge' | 'commit' | 'mediate'
@@ -167,9 +168,14 @@ function timerName (kind: TimerKind, slot: number): string {
   return names[slot] ??= `${kind}:${slot}`
 }
 
+/** A deal under way or ended, by id. */
+function dealById (c: C, dealId: string): DealRecord | undefined {
+  const live = liveKey(c, dealId)
+  return live !== undefined ? c.deals[live] : endedDeal(c, dealId)
+}
+
 function dealIn (c: C, dealId: unknown, ...states: DealState[]): DealRecord {
-  const live = typeof dealId === 'string' ? liveKey(c, dealId) : undefined
-  const record = live !== undefined ? c.deals[live] : typeof dealId === 'string' ? endedDeal(c, dealId) : undefined
+  const record = typeof dealId === 'string' ? dealById(c, dealId) : undefined
   if (record === undefined) return violation('WRONG_DEAL', `no deal ${String(dealId)} here`)
   if (!states.includes(record.state)) violation('WRONG_STATE', `deal ${String(dealId)} is ${record.state}`)
   return record

@@ -116,6 +116,15 @@ export class SimChain {
     }
   }
 
+  /** What the contract's `dealRecord` would say of a deal: its state, and its outcome once settled. */
+  record (dealId: string): { state: string, outcome?: string, mediator?: string } {
+    const closed = this.closed.get(dealId)
+    if (closed !== undefined) return { state: 'Settled', outcome: closed.outcome }
+    const d = this.deals.get(dealId)
+    if (d?.challengedMediator != null) return { state: 'Mediating', mediator: d.challengedMediator }
+    return { state: d?.committedCid != null ? 'ResultsSubmitted' : 'JobOffered' }
+  }
+
   /** Deals agreed on chain and never settled. */
   unsettled (): ChainDeal[] {
     return [...this.deals.values()]

@@ -430,6 +430,18 @@ export class World {
         return this.fetchResults(inst, out, at)
       case 'results.provide':
         return
+      // the simulated creators always send their challenge to the mediator as well
+      case 'message.forward':
+        return
+      // the simulated modules all run everywhere: the check before signing passes at once
+      case 'job.prepare':
+        return this.queue.push({ at, kind: 'effect', inst, event: { type: 'job.prepared', at, effect: out.id, ok: true } })
+      case 'chain.readDeposit':
+        return this.queue.push({ at, kind: 'effect', inst, event: { type: 'chain.deposit', at, effect: out.id, account: out.account as string, balance: (this.chain.balances.get(out.account as string) ?? 0n).toString(), withdrawing: '0' } })
+      case 'deal.declined':
+        return this.count(`declined:${String(out.reason).split(':')[0]}`)
+      case 'chain.watch':
+        return this.queue.push({ at: at + this.chain.blockTimeMs, kind: 'effect', inst, event: { type: 'chain.observed', at: at + this.chain.blockTimeMs, effect: out.id, dealId: out.dealId as string, ...this.chain.record(out.dealId as string) } })
       case 'chain.settle':
         return this.transact(at, { kind: 'settle', dealId: out.dealId as string, outcome: out.outcome as DealOutcome, by: inst.node.identity.address, ...(this.verdicts.has(out.dealId as string) ? { mediator: this.verdicts.get(out.dealId as string) } : {}) })
       case 'chain.claim':

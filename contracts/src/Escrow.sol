@@ -6,8 +6,8 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 /// @notice Deposits of one ERC-20 token, held in escrow. A withdrawal is requested first and paid only
-/// after `withdrawDelay`, which is longer than any deal's deadlines: until then the requested funds
-/// stay in the balance and every deal signed against them can still be settled.
+/// after `withdrawDelay`, which no deal's deadlines may exceed, counted from its agree deadline: until
+/// then the requested funds stay in the balance and every deal signed against them can still be settled.
 abstract contract Escrow is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -69,11 +69,17 @@ abstract contract Escrow is ReentrancyGuardTransient {
     }
 
     function _debit(address account, uint256 amount) internal {
+        if (!_tryDebit(account, amount)) revert InsufficientDeposit(account, amount, balanceOf[account]);
+    }
+
+    /// @dev As _debit, but a deposit that falls short is left as it is and false returned.
+    function _tryDebit(address account, uint256 amount) internal returns (bool) {
         uint256 available = balanceOf[account];
-        if (available < amount) revert InsufficientDeposit(account, amount, available);
+        if (available < amount) return false;
         unchecked {
             balanceOf[account] = available - amount;
         }
+        return true;
     }
 
     function _credit(address account, uint256 amount) internal {

@@ -50,6 +50,11 @@ contract LilypadSettlement is Escrow, EIP712 {
     event Payout(bytes32 indexed dealId, address indexed payee, Role role, uint256 amount, DealState outcome);
     event Slashed(bytes32 indexed dealId, Role from, Role to, uint256 amount);
     event SettlementSkipped(bytes32 indexed dealId);
+    /// @notice A batch entry left unsettled: `reason` is the selector of the error settleAccepted would
+    /// revert with for it.
+    event SettlementFailed(bytes32 indexed dealId, bytes4 reason);
+    /// @notice The provider signed results with another CID than the one it committed.
+    event Equivocation(bytes32 indexed dealId, bytes32 committedCidHash, string challengedCid);
 
     error BadSignature(bytes32 digest);
     error WrongSigner(address expected, address actual);
@@ -116,9 +121,9 @@ contract LilypadSettlement is Escrow, EIP712 {
         _settle(id, signed.deal, r, DealState.Accepted, address(0));
     }
 
-    /// @notice Settles many accepted deals in one transaction. Deals already settled are skipped (and
-    /// reported by an event), so a batch is not lost to one that was settled meanwhile; any other bad
-    /// entry reverts the whole batch.
+    /// @notice Settles many accepted deals in one transaction. Deals already settled are skipped, and an
+    /// entry that fails its checks or that a deposit cannot cover is left unsettled, each reported by
+    /// an event: the batch settles what it can and is not lost to one bad entry.
     function settleBatch(AcceptedDeal[] calldata items) external nonReentrant returns (uint256 settled) {
         uint256 freeMemory;
         assembly ("memory-safe") {
@@ -136,18 +141,24 @@ contract LilypadSettlement is Escrow, EIP712 {
                 emit SettlementSkipped(id);
                 continue;
             }
-            _checkAccepted(id, item.signed, item.acceptance, item.acceptanceSignature);
-            _settle(id, item.signed.deal, r, DealState.Accepted, address(0));
+            bytes4 fault = _acceptedFault(id, item.signed, item.acceptance, item.acceptanceSignature);
+            if (fault == 0 && !r.locked && !_tryTake(item.signed.deal)) fault = InsufficientDeposit.selector;
+            if (fault != 0) {
+                emit SettlementFailed(id, fault);
+                continue;
+            }
+            _pay(id, item.signed.deal, r, DealState.Accepted, address(0));
             ++settled;
         }
     }
 
-    /// @notice Takes both parties' locked amounts from their deposits now, for a deal too large to
-    /// leave to first-come-first-served settlement against free deposits.
+    /// @notice Takes both parties' locked amounts from their deposits now, at either party's request, for
+    /// a deal too large to leave to first-come-first-served settlement against free deposits.
     function lockDeal(SignedDeal calldata signed) external nonReentrant {
         (bytes32 id, DealRecord memory r) = _open(signed);
-        if (r.locked) revert AlreadyLocked(id);
         Deal calldata d = signed.deal;
+        if (msg.sender != d.jobCreator && msg.sender != d.resourceProvider) revert NotClaimant(id, msg.sender);
+        if (r.locked) revert AlreadyLocked(id);
         uint256 fromCreator = d.paymentCollateral + d.jobCreatorTimeoutCollateral;
         uint256 fromProvider = d.resultsCollateral + d.timeoutCollateral;
         _debit(d.jobCreator, fromCreator);
@@ -177,10 +188,16 @@ contract LilypadSettlement is Escrow, EIP712 {
     }
 
     /// @notice The job creator's challenge, before the judge deadline, naming one of the deal's mediators.
-    function challengeResults(SignedDeal calldata signed, ResultsChallenged calldata challenge, bytes calldata signature)
-        external
-        nonReentrant
-    {
+    /// Unless it is about the results the provider committed, it comes with the provider's signed
+    /// ResultsSubmitted for the CID it names. If the provider committed another CID, it signed two
+    /// results for one deal: the deal settles at once against it (MediationRejected, no mediator).
+    function challengeResults(
+        SignedDeal calldata signed,
+        ResultsChallenged calldata challenge,
+        bytes calldata signature,
+        ResultsSubmitted calldata results,
+        bytes calldata resultsSignature
+    ) external nonReentrant {
         (bytes32 id, DealRecord memory r) = _open(signed);
         Deal calldata d = signed.deal;
         if (r.state == DealState.Mediating) revert AlreadyChallenged(id);
@@ -189,9 +206,16 @@ contract LilypadSettlement is Escrow, EIP712 {
         _checkMessage(challenge.hash(), signature, challenge.author, d.jobCreator);
         if (!_isMediator(d, challenge.mediator)) revert MediatorNotInDeal(id, challenge.mediator);
         bytes32 cidHash = keccak256(bytes(challenge.resultsCid));
-        if (r.state == DealState.ResultsSubmitted) {
-            if (resultsCidHash[id] != cidHash) revert ResultsMismatch(id);
-        } else {
+        bool committed = r.state == DealState.ResultsSubmitted;
+        if (!committed || resultsCidHash[id] != cidHash) {
+            if (results.dealId != id) revert WrongDeal(id, results.dealId);
+            if (keccak256(bytes(results.resultsCid)) != cidHash) revert ResultsMismatch(id);
+            _checkMessage(results.hash(), resultsSignature, results.author, d.resourceProvider);
+            if (committed) {
+                emit Equivocation(id, resultsCidHash[id], challenge.resultsCid);
+                _settle(id, d, r, DealState.MediationRejected, address(0));
+                return;
+            }
             resultsCidHash[id] = cidHash;
         }
         _deals[id].state = DealState.Mediating;
@@ -214,14 +238,19 @@ contract LilypadSettlement is Escrow, EIP712 {
         _settle(id, signed.deal, r, outcome, r.mediator);
     }
 
-    /// @notice The job creator's claim that no results were committed before the submit deadline.
+    /// @notice The claim that no results were committed before the submit deadline: the job creator's,
+    /// or, once the mediate deadline has passed, the provider's, which closes a deal the creator left
+    /// open (a locked one would otherwise hold the provider's collateral for good).
     function claimTimeoutSubmit(SignedDeal calldata signed) external nonReentrant {
         (bytes32 id, DealRecord memory r) = _open(signed);
         Deal calldata d = signed.deal;
-        if (msg.sender != d.jobCreator) revert NotClaimant(id, msg.sender);
+        uint64 deadline;
+        if (msg.sender == d.jobCreator) deadline = d.submitDeadline;
+        else if (msg.sender == d.resourceProvider) deadline = d.mediateDeadline;
+        else revert NotClaimant(id, msg.sender);
         if (r.state == DealState.ResultsSubmitted) revert ResultsAlreadyCommitted(id);
         if (r.state == DealState.Mediating) revert AlreadyChallenged(id);
-        _after(id, d.submitDeadline);
+        _after(id, deadline);
         _settle(id, d, r, DealState.TimeoutSubmit, address(0));
     }
 
@@ -267,7 +296,8 @@ contract LilypadSettlement is Escrow, EIP712 {
 
     /// @dev On the happy path the job creator's signed acceptance names the deal by its id, the EIP-712
     /// hash of all its terms: that signature binds the creator to the deal, so its deal signature is
-    /// not checked again (one recovery less per job in a batch).
+    /// not checked again (one recovery less per job in a batch). _acceptedFault makes the same checks
+    /// in the same order.
     function _checkAccepted(bytes32 id, SignedDeal calldata signed, ResultsAccepted calldata a, bytes calldata signature)
         internal
         view
@@ -278,12 +308,45 @@ contract LilypadSettlement is Escrow, EIP712 {
         _checkTerms(id, d);
     }
 
-    function _checkTerms(bytes32 id, Deal calldata d) internal pure {
-        if (d.paymentCollateral < d.price + d.solverFee + d.mediatorFee || d.timeoutCollateral < d.mediatorFee) {
-            revert Undercollateralised(id);
+    /// @dev The checks of _checkAccepted, without reverting: the selector of the first error it would
+    /// revert with, or zero.
+    function _acceptedFault(bytes32 id, SignedDeal calldata signed, ResultsAccepted calldata a, bytes calldata signature)
+        internal
+        view
+        returns (bytes4)
+    {
+        Deal calldata d = signed.deal;
+        if (a.dealId != id) return WrongDeal.selector;
+        if (a.author != d.jobCreator) return WrongAuthor.selector;
+        bytes4 fault = _signerFault(_hashTypedDataV4(a.hash()), signature, d.jobCreator);
+        if (fault == 0 && msg.sender != d.resourceProvider) {
+            fault = _signerFault(id, signed.resourceProviderSignature, d.resourceProvider);
         }
-        if (!(d.agreeDeadline <= d.submitDeadline && d.submitDeadline <= d.judgeDeadline
-                && d.judgeDeadline <= d.mediateDeadline)) revert BadDeadlines(id);
+        return fault == 0 ? _termsFault(d) : fault;
+    }
+
+    function _checkTerms(bytes32 id, Deal calldata d) internal view {
+        bytes4 fault = _termsFault(d);
+        if (fault == Undercollateralised.selector) revert Undercollateralised(id);
+        if (fault == BadDeadlines.selector) revert BadDeadlines(id);
+    }
+
+    /// @dev Besides ordered deadlines, a deal must end within the withdrawal delay of its agree
+    /// deadline: no deal, and no lock (see claimTimeoutSubmit), stays open longer than that.
+    function _termsFault(Deal calldata d) internal view returns (bytes4) {
+        if (d.paymentCollateral < d.price + d.solverFee + d.mediatorFee || d.timeoutCollateral < d.mediatorFee) {
+            return Undercollateralised.selector;
+        }
+        uint256 agree = d.agreeDeadline;
+        uint256 mediate = d.mediateDeadline;
+        uint256 judge = d.judgeDeadline;
+        uint256 submit = d.submitDeadline;
+        unchecked {
+            // uint64 deadlines: no sum overflows
+            if (d.expiry > agree || agree > submit || submit > judge || judge > mediate
+                    || mediate > agree + uint256(withdrawDelay) * 1000) return BadDeadlines.selector;
+        }
+        return 0;
     }
 
     function _checkAcceptance(bytes32 id, Deal calldata d, ResultsAccepted calldata a, bytes calldata signature)
@@ -302,10 +365,22 @@ contract LilypadSettlement is Escrow, EIP712 {
         _checkSigner(_hashTypedDataV4(structHash), signature, expected);
     }
 
+    function _checkSigner(bytes32 digest, bytes calldata signature, address expected) internal pure {
+        (address signer, bool valid) = _recover(digest, signature);
+        if (!valid) revert BadSignature(digest);
+        if (signer != expected) revert WrongSigner(expected, signer);
+    }
+
+    function _signerFault(bytes32 digest, bytes calldata signature, address expected) internal pure returns (bytes4) {
+        (address signer, bool valid) = _recover(digest, signature);
+        if (!valid) return BadSignature.selector;
+        if (signer != expected) return WrongSigner.selector;
+        return 0;
+    }
+
     /// @dev Accepts 65-byte signatures (r, s, v) and 64-byte compact ones (r, yParityAndS, EIP-2098),
     /// read straight from calldata.
-    function _checkSigner(bytes32 digest, bytes calldata signature, address expected) internal pure {
-        address signer;
+    function _recover(bytes32 digest, bytes calldata signature) internal pure returns (address signer, bool valid) {
         ECDSA.RecoverError err;
         if (signature.length == 65) {
             (signer, err,) = ECDSA.tryRecover(
@@ -314,10 +389,9 @@ contract LilypadSettlement is Escrow, EIP712 {
         } else if (signature.length == 64) {
             (signer, err,) = ECDSA.tryRecover(digest, bytes32(signature[0:32]), bytes32(signature[32:64]));
         } else {
-            revert BadSignature(digest);
+            return (address(0), false);
         }
-        if (err != ECDSA.RecoverError.NoError) revert BadSignature(digest);
-        if (signer != expected) revert WrongSigner(expected, signer);
+        valid = err == ECDSA.RecoverError.NoError;
     }
 
     function _isMediator(Deal calldata d, address mediator) internal pure returns (bool) {
@@ -382,8 +456,29 @@ contract LilypadSettlement is Escrow, EIP712 {
             _debit(d.jobCreator, d.paymentCollateral + d.jobCreatorTimeoutCollateral);
             _debit(d.resourceProvider, d.resultsCollateral + d.timeoutCollateral);
         }
+        _pay(id, d, r, outcome, mediator);
+    }
+
+    /// @dev As the debits of _settle, both or neither: false, with the deposits untouched, if either
+    /// falls short.
+    function _tryTake(Deal calldata d) internal returns (bool) {
+        uint256 fromCreator = d.paymentCollateral + d.jobCreatorTimeoutCollateral;
+        if (!_tryDebit(d.jobCreator, fromCreator)) return false;
+        if (_tryDebit(d.resourceProvider, d.resultsCollateral + d.timeoutCollateral)) return true;
+        _credit(d.jobCreator, fromCreator);
+        return false;
+    }
+
+    /// @dev Pays out what the deal locked, already taken from the deposits. A mediation outcome without
+    /// a mediator (the provider equivocated) pays the mediator's fee, which nobody earned, to the job
+    /// creator.
+    function _pay(bytes32 id, Deal calldata d, DealRecord memory r, DealState outcome, address mediator) internal {
         _deals[id] = DealRecord(DealState.Settled, outcome, r.locked, r.mediator);
         (uint256[4] memory p, Role slashFrom, Role slashTo, uint256 slashed) = _payouts(d, outcome);
+        if (mediator == address(0) && p[M] != 0) {
+            p[C] += p[M];
+            p[M] = 0;
+        }
         address[4] memory payee = [d.jobCreator, d.resourceProvider, mediator, d.solver];
         bool paid;
         for (uint256 role = 0; role < 4; ++role) {

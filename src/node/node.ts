@@ -157,6 +157,7 @@ export class LilypadNode {
         fetcher,
         settlement,
         onRejected: (stream, output) => logger.debug({ stream, code: output.code, reason: output.reason }, 'input rejected'),
+        onDeclined: (stream, output) => logger.warn({ stream, dealId: output.dealId, reason: output.reason }, 'deal declined before signing'),
         onError: (err) => logger.error({ err }, 'role actors')
       })
       cleanups.push(() => host.stop())

@@ -5,11 +5,11 @@
 import { Contract, Signature, Wallet, type ContractTransactionReceipt, type Interface, type JsonRpcProvider } from 'ethers'
 import { DEAL_STATES, type DealState } from '../state-machines/deal-states.ts'
 import { combinedInterface, loadArtifacts } from './artifacts.ts'
-import { SettlementError, toSettlementError } from './errors.ts'
+import { SettlementError, errorCodeOfSelector, toSettlementError, type SettlementErrorCode } from './errors.ts'
 import { parseLogs, watchEvents, type SettlementEvent, type WatchOptions } from './events.ts'
 import {
   messageId, settlementDomain,
-  type AcceptedDeal, type Deal, type MediationVerdict, type ResultsAccepted, type ResultsChallenged, type ResultsSubmitted, type SignedDeal
+  type AcceptedDeal, type Deal, type MediationVerdict, type ResultsAccepted, type ResultsChallenged, type ResultsSubmitted, type Signed, type SignedDeal
 } from './evidence.ts'
 import type { LilypadDomain } from '../protocols/messages/eip712-types.ts'
 import { connectProvider } from './provider.ts'
@@ -30,6 +30,11 @@ export interface SettlementReceipt {
   blockNumber: number
   gasUsed: bigint
   events: SettlementEvent[]
+}
+
+export interface BatchReceipt extends SettlementReceipt {
+  /** entries the contract left unsettled, with the code settleAccepted would have failed with */
+  failed: Array<{ dealId: string, reason: SettlementErrorCode }>
 }
 
 export interface DealRecord {
@@ -124,6 +129,51 @@ export class SettlementClient {
     }
   }
 
+  /**
+   * The job creator's challenge of a deal as it was posted on chain, read back from the transaction
+   * that posted it: a provider the creator never told learns of the challenge there.
+   */
+  async challengeOf (dealId: string): Promise<Signed<ResultsChallenged> | undefined> {
+    const args = await this.argumentsOf('Challenged', 'challengeResults', dealId)
+    if (args === undefined) return undefined
+    const c = args[1] as Record<string, unknown>
+    const challenge: ResultsChallenged = {
+      author: String(c.author), nonce: String(c.nonce), expiry: Number(c.expiry), dealId: String(c.dealId), resultsCid: String(c.resultsCid), mediator: String(c.mediator)
+    }
+    return { message: challenge, signature: Signature.from(String(args[2])).serialized }
+  }
+
+  /**
+   * The provider's results of a deal as it committed them on chain, read back from the transaction
+   * that committed them: a creator the provider never sent them to learns of them there.
+   */
+  async commitmentOf (dealId: string): Promise<Signed<ResultsSubmitted> | undefined> {
+    const args = await this.argumentsOf('ResultsCommitted', 'commitResults', dealId)
+    if (args === undefined) return undefined
+    const r = args[1] as Record<string, unknown>
+    const results: ResultsSubmitted = {
+      author: String(r.author), nonce: String(r.nonce), expiry: Number(r.expiry), dealId: String(r.dealId), resultsCid: String(r.resultsCid),
+      exitCode: Number(r.exitCode), cpuMs: Number(r.cpuMs), durationMs: Number(r.durationMs)
+    }
+    return { message: results, signature: Signature.from(String(args[2])).serialized }
+  }
+
+  /** The arguments of the last call of `method` that emitted `event` for a deal, if it was a direct call. */
+  private async argumentsOf (event: string, method: string, dealId: string): Promise<readonly unknown[] | undefined> {
+    try {
+      const topic = this.iface.getEvent(event)?.topicHash
+      const logs = await this.provider.getLogs({ address: this.address, topics: [topic ?? null, dealId], fromBlock: 0 })
+      const last = logs.at(-1)
+      if (last === undefined) return undefined
+      const tx = await this.provider.getTransaction(last.transactionHash)
+      const call = tx === null ? null : this.iface.parseTransaction({ data: tx.data, value: tx.value })
+      // a call made through another contract (a wallet) does not carry the arguments on top
+      return call?.name === method ? call.args : undefined
+    } catch (err) {
+      throw toSettlementError(err, this.iface)
+    }
+  }
+
   // ---------------------------------------------------------------- deposits
 
   /** Approves the contract for `amount` if needed, then deposits it. */
@@ -150,12 +200,21 @@ export class SettlementClient {
     return await this.write('settleAccepted', [this.acceptedEvidence(signed), acceptance, compact(signature)])
   }
 
-  /** Settles many accepted deals in one transaction (deals settled meanwhile are skipped, not failed). */
-  async settleBatch (items: AcceptedDeal[]): Promise<SettlementReceipt> {
+  /**
+   * Settles many accepted deals in one transaction. Deals settled meanwhile are skipped; an entry the
+   * contract cannot settle (bad evidence, a deposit that falls short) is left out and reported in
+   * `failed`, for the caller to retry or to take another path.
+   */
+  async settleBatch (items: AcceptedDeal[]): Promise<BatchReceipt> {
     if (items.length === 0) throw new SettlementError('BAD_EVIDENCE', 'an empty batch')
-    return await this.write('settleBatch', [items.map(i => ({
+    const receipt = await this.write('settleBatch', [items.map(i => ({
       signed: this.acceptedEvidence(i.signed), acceptance: i.acceptance, acceptanceSignature: compact(i.acceptanceSignature)
     }))])
+    const failed = receipt.events.filter(e => e.name === 'SettlementFailed').map(e => ({
+      dealId: e.args.dealId as string,
+      reason: errorCodeOfSelector(e.args.reason as string, this.iface)
+    }))
+    return { ...receipt, failed }
   }
 
   async lockDeal (signed: SignedDeal): Promise<SettlementReceipt> {
@@ -166,14 +225,20 @@ export class SettlementClient {
     return await this.write('commitResults', [this.evidence(signed), results, compact(signature)])
   }
 
-  async challengeResults (signed: SignedDeal, challenge: ResultsChallenged, signature: string): Promise<SettlementReceipt> {
-    return await this.write('challengeResults', [this.evidence(signed), challenge, compact(signature)])
+  /**
+   * `results` is the provider's signed ResultsSubmitted for the challenged CID: the contract needs it
+   * unless the provider committed that CID, and settles the deal against the provider at once if it
+   * committed another.
+   */
+  async challengeResults (signed: SignedDeal, challenge: ResultsChallenged, signature: string, results: ResultsSubmitted, resultsSignature: string): Promise<SettlementReceipt> {
+    return await this.write('challengeResults', [this.evidence(signed), challenge, compact(signature), results, compact(resultsSignature)])
   }
 
   async settleVerdict (signed: SignedDeal, verdict: MediationVerdict, signature: string): Promise<SettlementReceipt> {
     return await this.write('settleVerdict', [this.evidence(signed), verdict, compact(signature)])
   }
 
+  /** The job creator's claim after the submit deadline, or the provider's after the mediate deadline. */
   async claimTimeoutSubmit (signed: SignedDeal): Promise<SettlementReceipt> {
     return await this.write('claimTimeoutSubmit', [this.evidence(signed)])
   }

@@ -53,33 +53,33 @@ const short = (v: unknown): string => {
 
 const msToIso = (ms: unknown): string => new Date(Number(ms)).toISOString()
 
-type Describe = (a: Record<string, unknown>) => [SettlementErrorCode, string]
+type Describe = (a: Record<string, unknown>) => string
 
 /** Contract custom error → code and message. */
-const REVERTS: Record<string, Describe> = {
-  InsufficientDeposit: a => ['INSUFFICIENT_DEPOSIT', `insufficient deposit: ${String(a.account)} has ${String(a.available)} but ${String(a.needed)} is needed`],
-  BadSignature: a => ['BAD_SIGNATURE', `bad signature: not a valid ECDSA signature over ${short(a.digest)}`],
-  WrongSigner: a => ['WRONG_SIGNER', `bad signature: signed by ${String(a.actual)}, expected ${String(a.expected)}`],
-  WrongAuthor: a => ['WRONG_AUTHOR', `the message's author is ${String(a.actual)}, expected ${String(a.expected)}`],
-  WrongDeal: a => ['WRONG_DEAL', `the message is about deal ${short(a.actual)}, not ${short(a.expected)}`],
-  AlreadySettled: a => ['ALREADY_SETTLED', `deal ${short(a.dealId)} is already settled`],
-  AlreadyLocked: a => ['ALREADY_LOCKED', `deal ${short(a.dealId)} is already locked`],
-  DeadlineNotPassed: a => ['DEADLINE_NOT_PASSED', `deadline not passed for deal ${short(a.dealId)}: it is ${msToIso(a.deadline)}, chain time is ${msToIso(a.nowMs)}`],
-  DeadlinePassed: a => ['DEADLINE_PASSED', `deadline passed for deal ${short(a.dealId)}: it was ${msToIso(a.deadline)}, chain time is ${msToIso(a.nowMs)}`],
-  ResultsAlreadyCommitted: a => ['RESULTS_ALREADY_COMMITTED', `results of deal ${short(a.dealId)} were committed on chain in time`],
-  NoResultsCommitted: a => ['NO_RESULTS_COMMITTED', `no results of deal ${short(a.dealId)} were committed on chain`],
-  AlreadyChallenged: a => ['ALREADY_CHALLENGED', `deal ${short(a.dealId)} is already challenged`],
-  NotChallenged: a => ['NOT_CHALLENGED', `deal ${short(a.dealId)} was not challenged on chain`],
-  ResultsMismatch: a => ['RESULTS_MISMATCH', `the results CID differs from the one on chain for deal ${short(a.dealId)}`],
-  MediatorNotInDeal: a => ['MEDIATOR_NOT_IN_DEAL', `${String(a.mediator)} is not a mediator of deal ${short(a.dealId)}`],
-  NotClaimant: a => ['NOT_CLAIMANT', `${String(a.caller)} may not make this claim on deal ${short(a.dealId)}`],
-  Undercollateralised: a => ['UNDERCOLLATERALISED', `deal ${short(a.dealId)}: collaterals do not cover its price and fees`],
-  BadDeadlines: a => ['BAD_DEADLINES', `deal ${short(a.dealId)}: deadlines are not ordered agree <= submit <= judge <= mediate`],
-  ZeroAmount: () => ['ZERO_AMOUNT', 'the amount must be more than zero'],
-  NoWithdrawalRequested: a => ['NO_WITHDRAWAL_REQUESTED', `${String(a.account)} has not requested a withdrawal`],
-  WithdrawalNotReady: a => ['WITHDRAWAL_NOT_READY', `withdrawal delay not over: ${String(a.account)} may withdraw at ${new Date(Number(a.unlockAt) * 1000).toISOString()}, chain time is ${new Date(Number(a.blockTime) * 1000).toISOString()}`],
-  ERC20InsufficientBalance: a => ['TOKEN_INSUFFICIENT_BALANCE', `${String(a.sender)} holds ${String(a.balance)} tokens but ${String(a.needed)} are needed`],
-  ERC20InsufficientAllowance: a => ['TOKEN_INSUFFICIENT_ALLOWANCE', `the settlement contract may spend ${String(a.allowance)} of ${String(a.spender)}'s tokens but ${String(a.needed)} are needed`]
+const REVERTS: Record<string, [SettlementErrorCode, Describe]> = {
+  InsufficientDeposit: ['INSUFFICIENT_DEPOSIT', a => `insufficient deposit: ${String(a.account)} has ${String(a.available)} but ${String(a.needed)} is needed`],
+  BadSignature: ['BAD_SIGNATURE', a => `bad signature: not a valid ECDSA signature over ${short(a.digest)}`],
+  WrongSigner: ['WRONG_SIGNER', a => `bad signature: signed by ${String(a.actual)}, expected ${String(a.expected)}`],
+  WrongAuthor: ['WRONG_AUTHOR', a => `the message's author is ${String(a.actual)}, expected ${String(a.expected)}`],
+  WrongDeal: ['WRONG_DEAL', a => `the message is about deal ${short(a.actual)}, not ${short(a.expected)}`],
+  AlreadySettled: ['ALREADY_SETTLED', a => `deal ${short(a.dealId)} is already settled`],
+  AlreadyLocked: ['ALREADY_LOCKED', a => `deal ${short(a.dealId)} is already locked`],
+  DeadlineNotPassed: ['DEADLINE_NOT_PASSED', a => `deadline not passed for deal ${short(a.dealId)}: it is ${msToIso(a.deadline)}, chain time is ${msToIso(a.nowMs)}`],
+  DeadlinePassed: ['DEADLINE_PASSED', a => `deadline passed for deal ${short(a.dealId)}: it was ${msToIso(a.deadline)}, chain time is ${msToIso(a.nowMs)}`],
+  ResultsAlreadyCommitted: ['RESULTS_ALREADY_COMMITTED', a => `results of deal ${short(a.dealId)} were committed on chain in time`],
+  NoResultsCommitted: ['NO_RESULTS_COMMITTED', a => `no results of deal ${short(a.dealId)} were committed on chain`],
+  AlreadyChallenged: ['ALREADY_CHALLENGED', a => `deal ${short(a.dealId)} is already challenged`],
+  NotChallenged: ['NOT_CHALLENGED', a => `deal ${short(a.dealId)} was not challenged on chain`],
+  ResultsMismatch: ['RESULTS_MISMATCH', a => `the results CID differs from the one on chain for deal ${short(a.dealId)}`],
+  MediatorNotInDeal: ['MEDIATOR_NOT_IN_DEAL', a => `${String(a.mediator)} is not a mediator of deal ${short(a.dealId)}`],
+  NotClaimant: ['NOT_CLAIMANT', a => `${String(a.caller)} may not make this claim on deal ${short(a.dealId)}`],
+  Undercollateralised: ['UNDERCOLLATERALISED', a => `deal ${short(a.dealId)}: collaterals do not cover its price and fees`],
+  BadDeadlines: ['BAD_DEADLINES', a => `deal ${short(a.dealId)}: deadlines are not ordered expiry <= agree <= submit <= judge <= mediate, or the mediate deadline is more than the withdrawal delay after the agree deadline`],
+  ZeroAmount: ['ZERO_AMOUNT', () => 'the amount must be more than zero'],
+  NoWithdrawalRequested: ['NO_WITHDRAWAL_REQUESTED', a => `${String(a.account)} has not requested a withdrawal`],
+  WithdrawalNotReady: ['WITHDRAWAL_NOT_READY', a => `withdrawal delay not over: ${String(a.account)} may withdraw at ${new Date(Number(a.unlockAt) * 1000).toISOString()}, chain time is ${new Date(Number(a.blockTime) * 1000).toISOString()}`],
+  ERC20InsufficientBalance: ['TOKEN_INSUFFICIENT_BALANCE', a => `${String(a.sender)} holds ${String(a.balance)} tokens but ${String(a.needed)} are needed`],
+  ERC20InsufficientAllowance: ['TOKEN_INSUFFICIENT_ALLOWANCE', a => `the settlement contract may spend ${String(a.allowance)} of ${String(a.spender)}'s tokens but ${String(a.needed)} are needed`]
 }
 
 function argsOf (result: Result, names: string[]): Record<string, unknown> {
@@ -116,10 +116,16 @@ export function decodeRevert (err: unknown, iface: Interface): SettlementError |
   if (parsed === null) return new SettlementError('REVERTED', `the contract reverted with unknown data ${data.slice(0, 74)}`)
   const names = parsed.fragment.inputs.map(i => i.name)
   const args = argsOf(parsed.args, names)
-  const describe = REVERTS[parsed.name]
-  if (describe === undefined) return new SettlementError('REVERTED', `the contract reverted: ${parsed.name}(${names.map(n => String(args[n])).join(', ')})`, { name: parsed.name, args })
-  const [code, message] = describe(args)
-  return new SettlementError(code, message, { name: parsed.name, args })
+  const known = REVERTS[parsed.name]
+  if (known === undefined) return new SettlementError('REVERTED', `the contract reverted: ${parsed.name}(${names.map(n => String(args[n])).join(', ')})`, { name: parsed.name, args })
+  const [code, describe] = known
+  return new SettlementError(code, describe(args), { name: parsed.name, args })
+}
+
+/** The code of the contract error with this 4-byte selector (as a SettlementFailed event reports it). */
+export function errorCodeOfSelector (selector: string, iface: Interface): SettlementErrorCode {
+  const name = iface.getError(selector)?.name
+  return (name === undefined ? undefined : REVERTS[name]?.[0]) ?? 'REVERTED'
 }
 
 /** A plain-language SettlementError for anything a chain call threw. */

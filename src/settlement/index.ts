@@ -1,9 +1,9 @@
 /** The chain adapter's public surface. */
 export { loadArtifacts, combinedInterface, type SettlementArtifacts } from './artifacts.ts'
-export { SettlementClient, type SettlementClientOptions, type SettlementReceipt, type DealRecord } from './client.ts'
+export { SettlementClient, type SettlementClientOptions, type SettlementReceipt, type BatchReceipt, type DealRecord } from './client.ts'
 export { deployContracts, DEFAULT_WITHDRAW_DELAY_SECONDS, type DeployOptions, type Deployment } from './deploy.ts'
 export { startDevChain, increaseTime, chainTime, snapshot, revertTo, anvilBinary, type DevChain, type DevChainOptions } from './dev-chain.ts'
-export { SettlementError, decodeRevert, toSettlementError, type SettlementErrorCode } from './errors.ts'
+export { SettlementError, decodeRevert, errorCodeOfSelector, toSettlementError, type SettlementErrorCode } from './errors.ts'
 export { parseLogs, watchEvents, type SettlementEvent, type WatchOptions } from './events.ts'
 export { signDeal, signMessage, messageId, settlementDomain, type SignedDeal, type AcceptedDeal, type Signed } from './evidence.ts'
 export { connectProvider, type ProviderOptions } from './provider.ts'

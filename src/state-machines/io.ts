@@ -6,20 +6,31 @@
  * - `message.send` {messageType, message, to[], signatures?, attach?, topic?}: sign (for a Deal, add this
  *   node's signature after `signatures`), send directly to each address in `to`; `attach` lists ids of
  *   signed messages from the log to send along as `attachments`; `topic`, if set, gossips it too.
+ * - `message.forward` {message, to[], attach?}: deliver a signed message kept before, as it was signed.
+ * - `job.prepare` {dealId, job, maxDurationMs}: make sure the job can run here before signing (module,
+ *   spec hash, image, timeout); answer with `job.prepared` {effect, ok, failure?, reason?}.
  * - `job.run` {dealId, purpose: 'execute'|'verify'|'mediate', job}: run the job offer's module; answer with
- *   `job.finished` {effect, resultsCid, exitCode, cpuMs, durationMs}.
+ *   `job.finished` {effect, resultsCid, exitCode, cpuMs, durationMs}. A job that cannot run answers
+ *   with the CID of a deterministic failed-run result, which every party's run reproduces.
  * - `results.fetch` {dealId, resultsCid, from}: fetch results by CID and verify them; answer with
  *   `results.fetched` {effect, ok}.
  * - `results.provide` {dealId, resultsCid, to}: make the results fetchable by `to`.
  * - `chain.settle` {dealId, outcome, evidence[]}, `chain.claim` {dealId, claim, evidence[]},
  *   `chain.challenge` {dealId, mediator, evidence[]}, `chain.commitResults` {dealId, resultsCid}:
  *   settlement transactions; `evidence` lists ids of signed messages (or of outputs that produced one).
+ *   A claim answers with `chain.settled` {dealId, outcome}, or, when the chain shows the creator's
+ *   challenge instead, `chain.challenged` {dealId, envelope} (the challenge as posted), or, when it shows
+ *   the provider's commitment, `chain.committed` {dealId, envelope} (the results as committed).
+ * - `chain.watch` {dealId}: read the deal's record; answer with `chain.observed` {dealId, state, outcome?, mediator?}.
+ * - `chain.readDeposit` {account}: read a deposit; answer with `chain.deposit` {balance, withdrawing}.
+ * - `deal.declined` {dealId, reason}: a deal this node walked away from before signing it.
  * - `deal.outcome` {dealId, outcome, payouts}: the deal machine's report of who is owed what (wei strings).
  * - `input.rejected` {code, reason, eventType, messageType?}: an input that changed nothing; the runtime
  *   may penalise the peer that sent it.
  *
  * Inputs (besides `timer.fired`): `message.received` {envelope, attachments?}, the effect results above,
- * and `chain.settled` {dealId} for the deal machine.
+ * `effect.failed` {effect, error} for an effect that could not be carried out, and `chain.settled`
+ * {dealId} for the deal machine.
  */
 export const OUTPUT_TYPES = [
   'message.publish',
@@ -31,12 +42,20 @@ export const OUTPUT_TYPES = [
   'chain.claim',
   'chain.challenge',
   'chain.commitResults',
+  'chain.watch',
+  'chain.readDeposit',
+  'message.forward',
+  'job.prepare',
   'deal.outcome',
+  'deal.declined',
   'input.rejected'
 ] as const
 
 export type OutputType = typeof OUTPUT_TYPES[number]
 
-export const INPUT_EVENT_TYPES = ['message.received', 'timer.fired', 'job.finished', 'results.fetched', 'chain.settled'] as const
+export const INPUT_EVENT_TYPES = [
+  'message.received', 'timer.fired', 'job.prepared', 'job.finished', 'results.fetched',
+  'chain.settled', 'chain.challenged', 'chain.committed', 'chain.observed', 'chain.deposit', 'effect.failed'
+] as const
 
 export type InputEventType = typeof INPUT_EVENT_TYPES[number]

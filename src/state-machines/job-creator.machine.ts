@@ -100,10 +100,22 @@ function done (c: JobCreatorContext, outcome: DealState, outputs: MachineOutput[
   return { context: { ...c, ...extra, phase: 'done', outcome, deadlines: {} }, outputs }
 }
 
+/**
+ * When the job creator looks at the chain after accepting: once no commitment can come any more (the
+ * submit deadline has passed) and in good time before the judge deadline, halfway between the two.
+ * A provider that committed its results on chain, took the acceptance and stayed silent would claim
+ * TimeoutJudge at the judge deadline and take the creator's timeout collateral; the creator settles
+ * its own acceptance first.
+ */
+export function settleGuardAt (deal: Pick<Deal, 'submitDeadline' | 'judgeDeadline'>): number {
+  return deal.submitDeadline + 1 + Math.floor((deal.judgeDeadline - deal.submitDeadline) / 2)
+}
+
 function accept (c: JobCreatorContext, at: number, checked: boolean): D {
   const { deal, dealId } = theDeal(c)
   const message = { author: c.job.author, nonce: String(at), expiry: deal.mediateDeadline, dealId, resultsCid: c.resultsCid ?? '' }
-  return done(c, 'Accepted', [sendOutput(`accept:${dealId}`, 'ResultsAccepted', message, [deal.resourceProvider])], { checked })
+  const accepted = done(c, 'Accepted', [sendOutput(`accept:${dealId}`, 'ResultsAccepted', message, [deal.resourceProvider])], { checked })
+  return { ...accepted, context: { ...accepted.context, deadlines: { settleGuard: Math.max(at, settleGuardAt(deal)) } } }
 }
 
 function challenge (c: JobCreatorContext, at: number, checked: boolean): D {
@@ -115,7 +127,9 @@ function challenge (c: JobCreatorContext, at: number, checked: boolean): D {
     outputs: [
       sendOutput(`challenge:${dealId}`, 'ResultsChallenged', message, [deal.resourceProvider, mediator],
         { attach: [dealId, c.resultsId ?? '', c.jobOfferId] }),
-      { type: 'chain.challenge', id: `chain-challenge:${dealId}`, dealId, mediator, evidence: [dealId, `challenge:${dealId}`] }
+      // the provider's signed results go with the challenge: a challenge of results the chain has no
+      // commitment of needs them, and results other than those committed prove an equivocation
+      { type: 'chain.challenge', id: `chain-challenge:${dealId}`, dealId, mediator, evidence: [dealId, `challenge:${dealId}`, c.resultsId ?? ''] }
     ]
   }
 }
@@ -196,6 +210,29 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       if (e.at > deal.judgeDeadline) violation('LATE', 'verified after the judge deadline')
       return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : challenge(c, e.at, true)
     }
+    case 'chain.committed': {
+      // our TimeoutSubmit claim met results the provider committed on chain and never sent us: they
+      // are judged as if they had come (else the provider claims TimeoutJudge for results we never saw)
+      const { deal, dealId } = theDeal(c)
+      if (c.outcome !== 'TimeoutSubmit') violation('WRONG_STATE', `not expected after ${String(c.outcome)}`)
+      const results = expectMessage(c.domain, e.envelope, 'ResultsSubmitted', e.at, { ignoreExpiry: true })
+      if (results.message.dealId !== dealId) violation('WRONG_DEAL', 'results for another deal')
+      if (!sameAddress(results.message.author, deal.resourceProvider)) violation('WRONG_PARTY', 'results not by the provider')
+      if (e.at > deal.judgeDeadline) violation('LATE', 'read after the judge deadline')
+      return {
+        context: { ...c, phase: 'fetching', outcome: null, resultsId: results.id, resultsCid: results.message.resultsCid, deadlines: { judgeDeadline: deal.judgeDeadline } },
+        outputs: [{ type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: results.message.resultsCid, from: deal.resourceProvider }]
+      }
+    }
+    case 'chain.observed': {
+      // what the chain holds for our accepted deal at the settle guard
+      const { dealId } = theDeal(c)
+      if (e.effect !== `watch:${dealId}`) violation('WRONG_DEAL', 'the chain\'s word on another deal')
+      if (c.outcome !== 'Accepted') violation('WRONG_STATE', `not expected after ${String(c.outcome)}`)
+      if (e.state === 'Settled' && isDealOutcome(e.outcome)) return done(c, e.outcome)
+      if (e.state !== 'ResultsSubmitted') return { context: c, outputs: [] }
+      return { context: c, outputs: [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome: 'Accepted', evidence: [dealId, `accept:${dealId}`] }] }
+    }
     case 'chain.settled': {
       // the chain's outcome is the deal's, whoever settled it: a claim of ours may have been overtaken
       const { dealId } = theDeal(c)
@@ -208,6 +245,8 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       const dealId = c.dealId ?? ''
       switch (timer) {
         case 'matchDeadline': return done(c, 'TimeoutMatch')
+        case 'settleGuard':
+          return { context: { ...c, deadlines: {} }, outputs: [{ type: 'chain.watch', id: `watch:${dealId}`, dealId }] }
         case 'agreeDeadline':
           if (e.at < c.job.matchDeadline) {
             const failedDeals = c.dealId === null ? c.failedDeals : [...c.failedDeals, c.dealId].slice(-16)

@@ -27,7 +27,8 @@ interface Mediation {
   resultsCid: string
   fetched: boolean | null
   rerunCid: string | null
-  state: 'running' | 'decided' | 'missed'
+  /** confirming: a challenge that came after the judge deadline waits for the chain to show it was posted in time */
+  state: 'confirming' | 'running' | 'decided' | 'missed'
   providerAtFault: boolean | null
 }
 
@@ -105,20 +106,37 @@ function onChallenge (c: C, e: InputEvent): D {
   if (results.message.resultsCid !== challenge.message.resultsCid) violation('INCONSISTENT', 'the challenge names other results')
   const job = expectAttachment(c.domain, e as never, 'JobOffer')
   if (job.id !== deal.message.jobOfferId) violation('INCONSISTENT', 'the attached job offer is not the deal\'s')
-  if (e.at > deal.message.judgeDeadline) violation('LATE', 'challenged after the judge deadline')
-  if (c.mediations[dealId] !== undefined) violation('DUPLICATE', 'already mediating this deal')
-  const active = Object.values(c.mediations).filter(m => m.state === 'running').length
+  // the provider passes the challenge on as well (a creator may challenge and tell no one): the
+  // same challenge twice is one mediation; another one of a deal in mediation is refused
+  const known = c.mediations[dealId]
+  if (known !== undefined && known.resultsCid === challenge.message.resultsCid) return { context: c, outputs: [] }
+  if (known !== undefined) violation('DUPLICATE', 'already mediating this deal')
+  const active = Object.values(c.mediations).filter(m => m.state === 'running' || m.state === 'confirming').length
   if (active >= c.capacity) violation('NO_CAPACITY', `already running ${active} mediations`)
-  const from = deal.message.resourceProvider
+  if (e.at > deal.message.mediateDeadline) violation('LATE', 'challenged after the mediate deadline')
+  const mediation: Mediation = { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'running', providerAtFault: null }
+  if (e.at > deal.message.judgeDeadline) {
+    // a provider passes on a challenge the creator posted on chain and told no one of: it is taken
+    // once the chain shows the deal in mediation before this mediator
+    return {
+      context: { ...c, mediations: withEntry(settledMediationsDropped(c, e.at), dealId, { ...mediation, state: 'confirming' }) },
+      outputs: [{ type: 'chain.watch', id: `confirm:${dealId}`, dealId }]
+    }
+  }
+  return begin({ ...c, mediations: settledMediationsDropped(c, e.at) }, dealId, mediation)
+}
+
+/** Fetches the results and re-runs the job, until the mediate deadline. */
+function begin (c: C, dealId: string, m: Mediation): D {
   return {
     context: {
       ...c,
-      mediations: withEntry(settledMediationsDropped(c, e.at), dealId, { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'running', providerAtFault: null }),
-      deadlines: withEntry(c.deadlines, `mediate:${dealId}`, deal.message.mediateDeadline)
+      mediations: withEntry(c.mediations, dealId, { ...m, state: 'running' }),
+      deadlines: withEntry(c.deadlines, `mediate:${dealId}`, m.deal.mediateDeadline)
     },
     outputs: [
-      { type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: results.message.resultsCid, from },
-      { type: 'job.run', id: `rerun:${dealId}`, dealId, purpose: 'mediate', job: job.message as never }
+      { type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: m.resultsCid, from: m.deal.resourceProvider },
+      { type: 'job.run', id: `rerun:${dealId}`, dealId, purpose: 'mediate', job: m.job as never }
     ]
   }
 }
@@ -146,6 +164,14 @@ function decide (c: C, e: InputEvent): D {
       if (m.rerunCid !== null) violation('DUPLICATE', 're-run already reported')
       if (typeof e.resultsCid !== 'string' || e.resultsCid === '') violation('INCONSISTENT', 'a finished run needs its results CID')
       return maybeDecide(c, dealId, { ...m, rerunCid: e.resultsCid }, e.at)
+    }
+    case 'chain.observed': {
+      const dealId = effectDeal(e, 'confirm:')
+      const m = c.mediations[dealId]
+      if (m?.state !== 'confirming') return violation('WRONG_STATE', `no challenge of ${dealId} awaits the chain`)
+      if (e.state === 'Mediating' && typeof e.mediator === 'string' && sameAddress(e.mediator, c.self)) return begin(c, dealId, m)
+      // not in mediation before us on chain: the late challenge is dropped, and may come again
+      return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId) }, outputs: [] }
     }
     case 'timer.fired': {
       const timer = expectTimer(c.deadlines, e)

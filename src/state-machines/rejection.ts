@@ -14,6 +14,7 @@ export const VIOLATION_CODES = [
   'NO_CAPACITY', // no free slot or mediation capacity
   'UNTRUSTED', // from a solver or mediator not trusted
   'UNKNOWN_EVENT', // not an input this machine understands
+  'UNBOUNDED', // its deadlines reach further than a deal may last
   'DUPLICATE' // already applied
 ] as const
 

@@ -5,10 +5,12 @@
  */
 import type { Deal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
+import type { Verified } from '../protocols/messages/envelope.ts'
 import { expectAttachment, expectMessage, expectTimer, includesAddress, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
 import { checkProposal, dealId as dealIdOf, expectDealOf } from './deal-terms.ts'
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
+import { lockedBy } from './settle.ts'
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { violation } from './rejection.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
@@ -52,10 +54,22 @@ interface ProposalState {
 interface DealRecord {
   slot: number
   deal: Deal
+  /** Matched while the checks before co-signing run; then Agreed, ResultsSubmitted, Mediating */
   state: DealState
   jobOffer: InputEvent['envelope']
   resultsCid: string | null
   mediator: string | null
+  /** while Matched: the creator's signature, and what the checks before co-signing found */
+  signing?: SigningChecks
+}
+
+/** What a provider makes sure of before it co-signs, and so binds its collateral. */
+interface SigningChecks {
+  signatures: string[]
+  /** the job can run here within the deal's submit window (module, spec hash, image, timeout) */
+  runnable: boolean | null
+  /** the creator's free deposit covers this deal beside our other open deals with it */
+  funded: boolean | null
 }
 
 /** A deal that reached an outcome, with its id and (read at every deal's end) its mediate deadline. */
@@ -134,6 +148,10 @@ function finish (c: C, dealId: string, state: DealState, at: number, outputs: Ma
 
 const LIVE: DealState[] = ['Agreed', 'ResultsSubmitted', 'Mediating']
 
+function effectDeal (e: InputEvent, prefix: string): string {
+  return typeof e.effect === 'string' && e.effect.startsWith(prefix) ? e.effect.slice(prefix.length) : ''
+}
+
 /** The ended deals with `ended` in its place, less those whose mediate deadline is before `at`. */
 function withEnded (endedDeals: readonly EndedDeal[], ended: EndedDeal, at: number): EndedDeal[] {
   let lapsed = 0
@@ -159,8 +177,8 @@ function liveKey (c: C, dealId: string): string | undefined {
   return slot?.dealId ?? undefined
 }
 
-type TimerKind = 'offer' | 'submit' | 'judge' | 'commit' | 'mediate'
-const TIMER_NAMES: Record<TimerKind, string[]> = { offer: [], submit: [], judge: [], commit: [], mediate: [] }
+type TimerKind = 'offer' | 'agree' | 'submit' | 'judge' | 'commit' | 'mediate'
+const TIMER_NAMES: Record<TimerKind, string[]> = { offer: [], agree: [], submit: [], judge: [], commit: [], mediate: [] }
 
 /** A slot's deadline of a kind: the same name each time, a key V8 has already seen (a name written anew is looked up in its table of keys). */
 function timerName (kind: TimerKind, slot: number): string {
@@ -179,6 +197,87 @@ function dealIn (c: C, dealId: unknown, ...states: DealState[]): DealRecord {
   if (record === undefined) return violation('WRONG_DEAL', `no deal ${String(dealId)} here`)
   if (!states.includes(record.state)) violation('WRONG_STATE', `deal ${String(dealId)} is ${record.state}`)
   return record
+}
+
+/** An ended deal's record with its state changed: the chain or a verdict had the last word on it. */
+function withEndedState (c: C, dealId: string, state: DealState, mediator?: string): EndedDeal[] {
+  return c.endedDeals.map(r => r.dealId === dealId ? { ...r, state, mediator: mediator ?? r.mediator } : r)
+}
+
+/**
+ * A challenge of our results, signed by the job creator, seen on the wire or on chain. The mediator
+ * it names gets the challenge (with the deal, our results and the job offer) and our results from
+ * us, whether or not the creator told it: a creator that challenges and stays silent must not be
+ * refunded by the mediator's silence. A challenge seen only on the wire is also posted on chain by
+ * us, and the duties to commit our results and to claim the judge deadline stay until the chain
+ * shows a commitment or a challenge (the effects treat either as done): a creator that never posts
+ * its challenge cannot claim TimeoutSubmit against results we were told to mediate.
+ */
+function challenged (c: C, dealId: string, record: DealRecord, challenge: Verified<'ResultsChallenged'>, onWire: boolean): D {
+  if (!sameAddress(challenge.message.author, record.deal.jobCreator)) violation('WRONG_PARTY', 'not by the job creator')
+  if (challenge.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'challenge of other results')
+  const mediator = challenge.message.mediator
+  if (!includesAddress(record.deal.mediators, mediator)) violation('UNTRUSTED', 'the mediator is not named in the deal')
+  const jobOfferId = record.deal.jobOfferId
+  const outputs: MachineOutput[] = [
+    { type: 'results.provide', id: `provide:${dealId}`, dealId, resultsCid: record.resultsCid ?? '', to: mediator },
+    { type: 'message.forward', id: `forward:${dealId}`, message: challenge.id, to: [mediator], attach: [dealId, `results:${dealId}`, jobOfferId] }
+  ]
+  if (onWire) outputs.push({ type: 'chain.challenge', id: `chain-challenge:${dealId}`, dealId, mediator, evidence: [dealId, challenge.id, `results:${dealId}`] })
+  const live = liveKey(c, dealId)
+  if (live === undefined) return { context: { ...c, endedDeals: withEndedState(c, dealId, 'Mediating', mediator) }, outputs }
+  const judge = timerName('judge', record.slot)
+  const commit = timerName('commit', record.slot)
+  const deadlines = onWire ? { ...c.deadlines } : withoutEntries(c.deadlines, k => k === judge || k === commit)
+  deadlines[timerName('mediate', record.slot)] = record.deal.mediateDeadline
+  return { context: { ...c, deals: withEntry(c.deals, live, { ...record, state: 'Mediating', mediator }), deadlines }, outputs }
+}
+
+/**
+ * The longest a deal may last from its signing to its mediate deadline. The settlement contract's
+ * withdrawal delay is longer (a week by default), so a withdrawal asked for after signing is paid
+ * only after every deadline of the deal has passed, with a day to spare for the last claims.
+ */
+export const MAX_DEAL_LIFETIME_MS = 6 * 24 * 3600_000
+
+/** What our open deals with a creator lock of its deposit, beside the one being signed. */
+function lockedWith (c: C, jobCreator: string, except: string): bigint {
+  let locked = 0n
+  for (const [id, r] of Object.entries(c.deals)) {
+    if (id !== except && r.state !== 'Matched' && sameAddress(r.deal.jobCreator, jobCreator)) locked += lockedBy(r.deal).jobCreator
+  }
+  return locked
+}
+
+/** A check before co-signing came back: co-sign once both passed, walk away as soon as one failed. */
+function checked (c: C, dealId: string, patch: Partial<SigningChecks>, at: number, reason?: string): D {
+  const live = liveKey(c, dealId)
+  const record = live === undefined ? undefined : c.deals[live]
+  if (record?.state !== 'Matched' || record.signing === undefined) return violation('WRONG_STATE', `deal ${dealId} is not being signed`)
+  const signing = { ...record.signing, ...patch }
+  if (signing.runnable === false || signing.funded === false) return declined(c, dealId, record, reason ?? 'a check failed')
+  if (signing.runnable !== true || signing.funded !== true) {
+    return { context: { ...c, deals: withEntry(c.deals, live as string, { ...record, signing }) }, outputs: [] }
+  }
+  if (at > record.deal.agreeDeadline) return declined(c, dealId, record, 'the checks ended after the agree deadline')
+  const deal = record.deal
+  const deadlines = withoutEntries(c.deadlines, k => k === timerName('agree', record.slot))
+  deadlines[timerName('submit', record.slot)] = deal.submitDeadline
+  const job = expectMessage(c.domain, record.jobOffer, 'JobOffer', at, { ignoreExpiry: true })
+  const { signing: _done, ...agreed } = record
+  return {
+    context: { ...c, deals: withEntry(c.deals, live as string, { ...agreed, state: 'Agreed' }), deadlines },
+    outputs: [
+      sendOutput(`cosign:${dealId}`, 'Deal', deal, [deal.jobCreator], { signatures: signing.signatures, topic: DEALS_TOPIC }),
+      { type: 'job.run', id: `run:${dealId}`, dealId, purpose: 'execute', job: job.message as never }
+    ]
+  }
+}
+
+/** A deal we never co-signed: nothing binds us; the slot is offered again. */
+function declined (c: C, dealId: string, _record: DealRecord, reason: string): D {
+  const ended = finish(c, dealId, 'TimeoutAgree', 0)
+  return { ...ended, outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason }, ...ended.outputs] }
 }
 
 function onMessage (c: C, e: InputEvent): D {
@@ -213,21 +312,23 @@ function onMessage (c: C, e: InputEvent): D {
       const job = expectMessage(c.domain, pending.jobOffer, 'JobOffer', e.at, { ignoreExpiry: true })
       if (proposal.message.resourceOfferId !== slot.offerId) violation('WRONG_DEAL', 'the offer was renewed since')
       expectDealOf(job, ownVerified('ResourceOffer', slot.offerId, slot.offer), proposal, signed.message)
-      const dealId = dealIdOf(c.domain, signed.message)
+      const deal = signed.message
+      if (deal.mediateDeadline - e.at > MAX_DEAL_LIFETIME_MS) violation('UNBOUNDED', 'the deal lasts longer than a deal may')
+      const dealId = dealIdOf(c.domain, deal)
       const slots = [...c.slots]
       slots[pending.slot] = { ...slot, dealId }
-      const deal = signed.message
+      const signing: SigningChecks = { signatures: signed.envelope.signatures, runnable: null, funded: null }
       return {
         context: {
           ...c,
           slots,
           proposals: c.proposals.filter(p => p.slot !== pending.slot),
-          deals: withEntry(c.deals, dealId, { slot: pending.slot, deal, state: 'Agreed', jobOffer: pending.jobOffer, resultsCid: null, mediator: null }),
-          deadlines: withEntry(c.deadlines, timerName('submit', pending.slot), deal.submitDeadline)
+          deals: withEntry(c.deals, dealId, { slot: pending.slot, deal, state: 'Matched', jobOffer: pending.jobOffer, resultsCid: null, mediator: null, signing }),
+          deadlines: withEntry(c.deadlines, timerName('agree', pending.slot), deal.agreeDeadline)
         },
         outputs: [
-          sendOutput(`cosign:${dealId}`, 'Deal', deal, [deal.jobCreator], { signatures: signed.envelope.signatures, topic: DEALS_TOPIC }),
-          { type: 'job.run', id: `run:${dealId}`, dealId, purpose: 'execute', job: job.message as never }
+          { type: 'job.prepare', id: `prepare:${dealId}`, dealId, job: job.message as never, maxDurationMs: deal.submitDeadline - e.at },
+          { type: 'chain.readDeposit', id: `funds:${dealId}`, dealId, account: deal.jobCreator }
         ]
       }
     }
@@ -243,16 +344,8 @@ function onMessage (c: C, e: InputEvent): D {
       const challenge = expectMessage(c.domain, e.envelope, 'ResultsChallenged', e.at)
       const dealId = challenge.message.dealId
       const record = dealIn(c, dealId, 'ResultsSubmitted')
-      if (!sameAddress(challenge.message.author, record.deal.jobCreator)) violation('WRONG_PARTY', 'not by the job creator')
-      if (challenge.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'challenge of other results')
-      if (!includesAddress(record.deal.mediators, challenge.message.mediator)) violation('UNTRUSTED', 'the mediator is not named in the deal')
       if (e.at > record.deal.judgeDeadline) violation('LATE', 'challenge after the judge deadline')
-      const deadlines = withoutEntries(c.deadlines, k => k === timerName('judge', record.slot) || k === timerName('commit', record.slot))
-      deadlines[timerName('mediate', record.slot)] = record.deal.mediateDeadline
-      return {
-        context: { ...c, deals: withEntry(c.deals, liveKey(c, dealId) as string, { ...record, state: 'Mediating', mediator: challenge.message.mediator }), deadlines },
-        outputs: [{ type: 'results.provide', id: `provide:${dealId}`, dealId, resultsCid: record.resultsCid ?? '', to: challenge.message.mediator }]
-      }
+      return challenged(c, dealId, record, challenge, true)
     }
     case 'MediationVerdict': {
       const v = expectMessage(c.domain, e.envelope, 'MediationVerdict', e.at)
@@ -260,8 +353,10 @@ function onMessage (c: C, e: InputEvent): D {
       const record = dealIn(c, dealId, 'Mediating')
       if (record.mediator === null || !sameAddress(v.message.author, record.mediator)) violation('WRONG_PARTY', 'not by the challenged mediator')
       if (v.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'verdict on other results')
-      if (v.message.providerAtFault) return finish(c, dealId, 'MediationRejected', e.at)
-      return finish(c, dealId, 'MediationAccepted', e.at, [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome: 'MediationAccepted', evidence: [dealId, v.id] }])
+      const outcome = v.message.providerAtFault ? 'MediationRejected' : 'MediationAccepted'
+      const outputs: MachineOutput[] = outcome === 'MediationAccepted' ? [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome, evidence: [dealId, v.id] }] : []
+      if (liveKey(c, dealId) !== undefined) return finish(c, dealId, outcome, e.at, outputs)
+      return { context: { ...c, endedDeals: withEndedState(c, dealId, outcome) }, outputs }
     }
     default:
       return violation('WRONG_STATE', `a resource provider does not take ${String(type)} messages`)
@@ -285,16 +380,22 @@ function onTimer (c: C, e: InputEvent): D {
   // a deal's deadlines are named after its slot, which holds one deal at a time (names made of deal
   // ids were a new key of a dictionary each)
   const dealId = c.slots[Number(key)]?.dealId
-  const record = dealIn(c, dealId, 'Agreed', 'ResultsSubmitted', 'Mediating')
+  const record = dealIn(c, dealId, 'Matched', 'Agreed', 'ResultsSubmitted', 'Mediating')
   const id = dealId as string
   switch (kind) {
+    case 'agree': return declined(c, id, record, 'the checks did not end before the agree deadline')
     case 'submit': return finish(c, id, 'TimeoutSubmit', e.at)
     case 'commit':
       return {
         context: { ...c, deadlines: withoutEntries(c.deadlines, k => k === timer) },
         outputs: [{ type: 'chain.commitResults', id: `commit:${id}`, dealId: id, resultsCid: record.resultsCid ?? '' }]
       }
-    case 'judge': return finish(c, id, 'TimeoutJudge', e.at, [{ type: 'chain.claim', id: `claim:${id}`, dealId: id, claim: 'TimeoutJudge', evidence: [id] }])
+    case 'judge': {
+      const claim: MachineOutput = { type: 'chain.claim', id: `claim:${id}`, dealId: id, claim: 'TimeoutJudge', evidence: [id] }
+      // a challenge seen only on the wire may never have reached the chain: the claim says which
+      if (record.state === 'Mediating') return { context: { ...c, deadlines: withoutEntries(c.deadlines, k => k === timer) }, outputs: [claim] }
+      return finish(c, id, 'TimeoutJudge', e.at, [claim])
+    }
     case 'mediate': return finish(c, id, 'TimeoutMediate', e.at, [{ type: 'chain.claim', id: `claim:${id}`, dealId: id, claim: 'TimeoutMediate', evidence: [id] }])
     default: return violation('EARLY_TIMER', `unknown timer ${timer}`)
   }
@@ -327,6 +428,31 @@ function decide (c: C, e: InputEvent): D {
         context: { ...c, deals: withEntry(c.deals, liveKey(c, dealId) as string, { ...record, state: 'ResultsSubmitted', resultsCid: e.resultsCid }), deadlines },
         outputs: [sendOutput(`results:${dealId}`, 'ResultsSubmitted', results.message, [record.deal.jobCreator])]
       }
+    }
+    case 'job.prepared': {
+      const dealId = effectDeal(e, 'prepare:')
+      return checked(c, dealId, { runnable: e.ok === true }, e.at, `the job cannot run here: ${String(e.reason ?? e.failure ?? 'unknown')}`)
+    }
+    case 'chain.deposit': {
+      const dealId = effectDeal(e, 'funds:')
+      const record = dealIn(c, dealId, 'Matched')
+      const free = BigInt(String(e.balance ?? '0')) - BigInt(String(e.withdrawing ?? '0')) - lockedWith(c, record.deal.jobCreator, dealId)
+      const needed = lockedBy(record.deal).jobCreator
+      return checked(c, dealId, { funded: free >= needed }, e.at, `the job creator's free deposit ${free} does not cover the ${needed} this deal locks`)
+    }
+    case 'effect.failed': {
+      // a check before co-signing that could not be made counts as failed: nothing is signed blind
+      const dealId = effectDeal(e, 'prepare:') || effectDeal(e, 'funds:')
+      const which = String(e.effect).startsWith('prepare:') ? { runnable: false } : { funded: false }
+      return checked(c, dealId, which, e.at, `a check before co-signing failed: ${String(e.error)}`)
+    }
+    case 'chain.challenged': {
+      // a challenge the creator posted on chain, read from there by a claim it overtook
+      const challenge = expectMessage(c.domain, e.envelope, 'ResultsChallenged', e.at, { ignoreExpiry: true })
+      const dealId = challenge.message.dealId
+      const record = dealIn(c, dealId, 'ResultsSubmitted', 'Mediating', 'TimeoutJudge')
+      if (record.state === 'Mediating') return { context: c, outputs: [] }
+      return challenged(c, dealId, record, challenge, false)
     }
     case 'chain.settled': {
       // the chain's outcome is the deal's, whoever settled it: a claim of ours may have been overtaken

@@ -11,6 +11,7 @@
  *   MediationAccepted  as Accepted, and the creator (at fault) pays the mediator's fee
  *   MediationRejected  creator: all it locked + the provider's results collateral (slashed);
  *                      mediator: fee, paid from the provider's timeout collateral; provider: the rest
+ *                      (settled by the provider's equivocation, no mediator: the fee to the creator)
  *   TimeoutSubmit      creator: all it locked + the provider's timeout collateral (slashed);
  *                      provider: its results collateral
  *   TimeoutJudge       provider: price + the creator's timeout collateral (slashed) + its collaterals;
@@ -24,10 +25,15 @@ import type { DealOutcome } from './deal-states.ts'
 export type Role = 'jobCreator' | 'resourceProvider' | 'mediator' | 'solver'
 export const PAYOUT_ROLES: readonly Role[] = ['jobCreator', 'resourceProvider', 'mediator', 'solver']
 
-/** The mediator is named only for the mediation outcomes: the one that signed the verdict. */
+/**
+ * The mediator is named only for the mediation outcomes: the one that signed the verdict. A deal the
+ * provider's equivocation settled (two signed results for one deal, one committed and one challenged)
+ * is MediationRejected without a mediator: the fee no mediator earned goes to the job creator.
+ */
 export type Evidence =
   | { outcome: 'Accepted' | 'TimeoutSubmit' | 'TimeoutJudge' | 'TimeoutMediate' }
-  | { outcome: 'MediationAccepted' | 'MediationRejected', mediator: string }
+  | { outcome: 'MediationAccepted', mediator: string }
+  | { outcome: 'MediationRejected', mediator: string | null }
 
 export interface Transfer {
   role: Role
@@ -109,9 +115,9 @@ export function settle (deal: Deal, evidence: Evidence): Settlement {
       p.jobCreator = a.payment - a.price - a.solverFee - a.mediatorFee + a.creatorTimeout
       break
     case 'MediationRejected':
-      mediator = mediatorOf(deal, evidence.mediator)
-      p.jobCreator = a.payment + a.creatorTimeout + a.results
-      p.mediator = a.mediatorFee
+      mediator = evidence.mediator === null ? undefined : mediatorOf(deal, evidence.mediator)
+      p.jobCreator = a.payment + a.creatorTimeout + a.results + (mediator === undefined ? a.mediatorFee : 0n)
+      p.mediator = mediator === undefined ? 0n : a.mediatorFee
       p.resourceProvider = a.providerTimeout - a.mediatorFee
       slashed.push({ from: 'resourceProvider', to: 'jobCreator', amount: a.results })
       break

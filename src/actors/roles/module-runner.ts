@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { JobOffer } from '../../protocols/messages/schemas.ts'
-import { loadModule } from '../../executor/modules/load.ts'
+import { jobTimeoutMs } from '../../executor/docker/from-module.ts'
+import { loadModule, type LoadedModule } from '../../executor/modules/load.ts'
 import type { ModuleMirrors } from '../../executor/modules/mirrors.ts'
 import { runModuleJob, type Executors } from '../../executor/results/determinism.ts'
+import { ExecutionError } from '../../executor/results/execution.ts'
+import { FAILED_RUN_EXIT_CODE, failureCode, RunFailure, writeFailedRun } from '../../executor/results/failed-run.ts'
 import type { ResultsStore } from '../../executor/results/store.ts'
 import type { JobRun, JobRunner } from './effects/jobs.ts'
 
@@ -33,26 +36,47 @@ function runFolder (runId: string): string {
 /**
  * Runs a job offer's module: fetches the module at the offer's commit, renders it with the offer's
  * inputs, checks the rendered spec against the offer's hash (so every party runs the same thing),
- * runs it, and adds its results folder to the node's blockstore.
+ * runs it, and adds its results folder to the node's blockstore. A run that cannot happen for a
+ * reason of the job's own gives the canonical failed-run results instead (see failed-run.ts).
  */
 export class ModuleRunner implements JobRunner {
   constructor (private readonly options: ModuleRunnerOptions, private readonly modules: ModuleRunnerModules) {}
 
   async run (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun> {
-    const inputs = JSON.parse(job.inputs === '' ? '{}' : job.inputs) as Record<string, string>
-    const module = await loadModule({
-      ref: `${job.moduleRepo}:${job.moduleCommit}`,
-      inputs,
-      templatePath: job.modulePath === '' ? undefined : job.modulePath,
-      cacheDir: join(this.options.dataDir, 'modules'),
-      mirrors: this.options.mirrors,
-      signal
-    })
-    if (module.specHash.toLowerCase() !== job.specHash.toLowerCase()) {
-      throw new SpecMismatchError(`module ${job.moduleRepo}@${job.moduleCommit} renders to spec ${module.specHash}, the offer says ${job.specHash}`)
+    try {
+      return await this.execute(job, runId, signal)
+    } catch (err) {
+      if (signal.aborted) throw err
+      return await this.failed(runId, err)
     }
+  }
+
+  async failed (runId: string, err: unknown): Promise<JobRun> {
+    const failure = failureCode(err)
+    const dir = await writeFailedRun(this.resultsDir(runId), failure)
+    const cid = await this.modules.results.add(dir)
+    return { resultsCid: cid.toString(), exitCode: FAILED_RUN_EXIT_CODE, durationMs: 0, cpuMs: 0, failure }
+  }
+
+  async prepare (job: JobOffer, limits: { maxDurationMs: number }, signal: AbortSignal): Promise<void> {
+    try {
+      const module = await this.load(job, signal)
+      const timeoutMs = jobTimeoutMs(module.spec.job)
+      if (timeoutMs > limits.maxDurationMs) {
+        throw new RunFailure('ERR_TIMEOUT_TOO_LONG',
+          `module ${moduleName(job)} may run for ${seconds(timeoutMs)} (its timeout), longer than the ${seconds(Math.max(0, limits.maxDurationMs))} the deal leaves for the run`)
+      }
+      await this.checkEngine(job, module, signal)
+    } catch (err) {
+      if (signal.aborted || err instanceof RunFailure) throw err
+      throw new RunFailure(failureCode(err), err instanceof Error ? err.message : String(err), { cause: err })
+    }
+  }
+
+  private async execute (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun> {
+    const module = await this.load(job, signal)
     const folder = runFolder(runId)
-    const resultsDir = join(this.options.dataDir, 'results', folder)
+    const resultsDir = this.resultsDir(runId)
     const result = await runModuleJob(module, { jobId: folder, resultsDir }, this.modules.executors, signal)
     if (this.options.corruptOutputs === true) {
       const { writeFile } = await import('node:fs/promises')
@@ -61,4 +85,59 @@ export class ModuleRunner implements JobRunner {
     const cid = await this.modules.results.add(resultsDir)
     return { resultsCid: cid.toString(), exitCode: result.exitCode, durationMs: Math.round(result.durationMs), cpuMs: 0 }
   }
+
+  /** The module at the offer's commit, rendered with its inputs, its spec hash checked against the offer's. */
+  private async load (job: JobOffer, signal: AbortSignal): Promise<LoadedModule> {
+    const module = await loadModule({
+      ref: `${job.moduleRepo}:${job.moduleCommit}`,
+      inputs: parseInputs(job.inputs),
+      templatePath: job.modulePath === '' ? undefined : job.modulePath,
+      cacheDir: join(this.options.dataDir, 'modules'),
+      mirrors: this.options.mirrors,
+      signal
+    })
+    if (module.specHash.toLowerCase() !== job.specHash.toLowerCase()) {
+      throw new SpecMismatchError(`module ${moduleName(job)} renders to spec ${module.specHash}, the offer says ${job.specHash}`)
+    }
+    return module
+  }
+
+  /** The module's engine is here, and a Docker module's image is pinned and present or pullable. */
+  private async checkEngine (job: JobOffer, module: LoadedModule, signal: AbortSignal): Promise<void> {
+    const engine = module.spec.job.engine
+    const { docker, wasm } = this.modules.executors
+    if (engine.type === 'docker') {
+      if (docker === undefined) throw new ExecutionError('DOCKER_UNAVAILABLE', `module ${moduleName(job)} needs Docker, and this node has no Docker engine`)
+      await docker.ensureImage(engine.image, signal)
+    } else if (engine.type === 'wasm') {
+      if (wasm === undefined) throw new ExecutionError('WASM_UNAVAILABLE', `module ${moduleName(job)} needs the WASM executor, and this node has none`)
+    } else {
+      throw new ExecutionError('BAD_JOB_SPEC', `module ${moduleName(job)}: engine ${JSON.stringify(engine.name)} is not supported (Docker or Wasm)`)
+    }
+  }
+
+  private resultsDir (runId: string): string {
+    return join(this.options.dataDir, 'results', runFolder(runId))
+  }
+}
+
+function parseInputs (text: string): Record<string, string> {
+  let inputs: unknown
+  try {
+    inputs = JSON.parse(text === '' ? '{}' : text)
+  } catch (err) {
+    throw new RunFailure('ERR_BAD_INPUTS', `the offer's inputs are not JSON: ${(err as Error).message}`)
+  }
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+    throw new RunFailure('ERR_BAD_INPUTS', 'the offer\'s inputs are not a JSON object of name → value')
+  }
+  return inputs as Record<string, string>
+}
+
+function moduleName (job: JobOffer): string {
+  return `${job.moduleRepo}@${job.moduleCommit}`
+}
+
+function seconds (ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`
 }

@@ -44,6 +44,8 @@ export interface RoleHostModules {
   clock?: Clock
   /** what the node does with inputs its machines rejected (peer scoring, logs) */
   onRejected?: (stream: string, output: MachineOutput) => void
+  /** a deal the provider walked away from before signing, and why */
+  onDeclined?: (stream: string, output: MachineOutput) => void
   onError?: (err: Error) => void
 }
 
@@ -80,8 +82,8 @@ export class RoleHost {
     const domain = toDomain(options.domain)
     const unavailable = (what: string): EffectHandler => async () => { throw new Error(`this node has no ${what}`) }
     const settlementEffects = modules.settlement === undefined
-      ? Object.fromEntries(['chain.settle', 'chain.claim', 'chain.challenge', 'chain.commitResults'].map(t => [t, unavailable('chain connection')]))
-      : chainEffects({ store, settlement: modules.settlement })
+      ? Object.fromEntries(['chain.settle', 'chain.claim', 'chain.challenge', 'chain.commitResults', 'chain.watch'].map(t => [t, unavailable('chain connection')]))
+      : chainEffects({ domain, store, settlement: modules.settlement })
     let host: RoleHost | undefined = undefined
     const effects: Record<string, EffectHandler> = {
       ...messageEffects({ domain, wallet: modules.wallet, store, transport: modules.transport }),
@@ -89,7 +91,8 @@ export class RoleHost {
       ...resultsEffects(modules.fetcher),
       ...settlementEffects,
       [INPUT_REJECTED]: async (output, { stream }) => { modules.onRejected?.(stream, output) },
-      'deal.outcome': async () => {}
+      'deal.outcome': async () => {},
+      'deal.declined': async (output, { stream }) => { modules.onDeclined?.(stream, output) }
     }
     const runtime = await ActorRuntime.start({ snapshotEvery: options.snapshotEvery }, {
       log: modules.log, definitions: machines, effects, clock: modules.clock, onError: modules.onError

@@ -67,6 +67,16 @@ export class DockerExecutor {
     }
   }
 
+  /**
+   * The local id of an image as a job would use it: refused unless pinned (when this executor
+   * requires it), pulled when missing. Lets a provider check an image before it takes a job.
+   */
+  ensureImage (ref: string, signal?: AbortSignal): Promise<string> {
+    return resolveImage(this.docker, ref, {
+      allowUnpinned: this.options.allowUnpinnedImages, pullTimeoutMs: this.options.pullTimeoutMs, signal
+    })
+  }
+
   run (job: DockerJob, signal?: AbortSignal): Promise<ExecutionResult> {
     const running = this.inFlight.get(job.jobId)
     if (running !== undefined) return running
@@ -123,9 +133,7 @@ export class DockerExecutor {
   }
 
   private async createAndStart (job: DockerJob, signal?: AbortSignal): Promise<Docker.Container> {
-    const imageId = await resolveImage(this.docker, job.image, {
-      allowUnpinned: this.options.allowUnpinnedImages, pullTimeoutMs: this.options.pullTimeoutMs, signal
-    })
+    const imageId = await this.ensureImage(job.image, signal)
     throwIfCancelled(job, signal)
     const paths = await prepareResultsDir(job.resultsDir)
     const r = { ...this.options.defaultResources, ...definedOnly(job.resources ?? {}) }

@@ -5,6 +5,11 @@ import type { DockerJob } from './job.ts'
 /** Used when a module gives no `Timeout` (Lilypad's templates mostly say 1800 s). */
 export const DEFAULT_JOB_TIMEOUT_MS = 30 * 60_000
 
+/** How long a module's job may run, whichever its engine. */
+export function jobTimeoutMs (job: JobSpec): number {
+  return job.timeout > 0 ? job.timeout * 1000 : DEFAULT_JOB_TIMEOUT_MS
+}
+
 /**
  * The container job for a module's Bacalhau Docker spec. Network requests in the spec are not
  * honoured: every job runs with no network.
@@ -24,6 +29,6 @@ export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resu
       cpuMilli: job.resources.cpuMillis ?? undefined,
       memoryBytes: job.resources.memoryBytes ?? undefined
     },
-    timeoutMs: job.timeout > 0 ? job.timeout * 1000 : DEFAULT_JOB_TIMEOUT_MS
+    timeoutMs: jobTimeoutMs(job)
   }
 }

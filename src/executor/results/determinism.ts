@@ -21,7 +21,7 @@ export async function runModuleJob (module: LoadedModule, target: { jobId: strin
     return executors.docker.run(dockerJobFromModule(module.spec.job, target), signal)
   }
   if (engine.type === 'wasm') {
-    if (executors.wasm === undefined) throw new ExecutionError('BAD_JOB_SPEC', 'this module needs the WASM executor, and none is configured')
+    if (executors.wasm === undefined) throw new ExecutionError('WASM_UNAVAILABLE', 'this module needs the WASM executor, and none is configured')
     const local = isDirectory(module.fetchedFrom) ? [module.fetchedFrom] : []
     return executors.wasm.run(await wasmJobFromModule(module.spec.job, target, { searchDirs: local }), signal)
   }

@@ -16,6 +16,7 @@ export interface ExecutionResult {
 
 export type ExecutionErrorCode =
   | 'DOCKER_UNAVAILABLE'
+  | 'WASM_UNAVAILABLE'
   | 'IMAGE_NOT_PINNED'
   | 'IMAGE_NOT_FOUND'
   | 'IMAGE_PULL_FAILED'

@@ -1,6 +1,6 @@
 import type { JobSpec } from '../modules/model.ts'
 import { ExecutionError } from '../results/execution.ts'
-import { DEFAULT_JOB_TIMEOUT_MS } from '../docker/from-module.ts'
+import { jobTimeoutMs } from '../docker/from-module.ts'
 import { resolveEntryModule, type ResolveEntryModuleOptions } from './entry-module.ts'
 import type { WasmJob } from './job.ts'
 
@@ -19,6 +19,6 @@ export async function wasmJobFromModule (job: JobSpec, target: { jobId: string, 
     programName: engine.entryModule.path || 'main.wasm',
     args: engine.parameters,
     env: engine.environmentVariables,
-    timeoutMs: job.timeout > 0 ? job.timeout * 1000 : DEFAULT_JOB_TIMEOUT_MS
+    timeoutMs: jobTimeoutMs(job)
   }
 }

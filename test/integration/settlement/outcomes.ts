@@ -1,7 +1,7 @@
 /** Drives a signed deal to an outcome along its real on-chain path: messages, claims and the clock. */
 import { increaseTime, type SettlementReceipt, type SignedDeal } from '../../../src/settlement/index.ts'
 import type { DealOutcome } from '../../../src/state-machines/deal-states.ts'
-import type { Deal } from '../../../src/protocols/messages/schemas.ts'
+import type { Deal, ResultsSubmitted } from '../../../src/protocols/messages/schemas.ts'
 import { CID, OTHER_CID, common, signAs, type Fixture } from './fixture.ts'
 
 export async function passDeadline (f: Fixture, deadlineMs: number): Promise<void> {
@@ -15,14 +15,22 @@ export async function acceptanceFor (f: Fixture, deal: Deal): Promise<{ acceptan
   return { acceptance, signature: await signAs(f, 'jobCreator', 'ResultsAccepted', acceptance) }
 }
 
-export async function commit (f: Fixture, signed: SignedDeal): Promise<SettlementReceipt> {
-  const results = { ...common(f, 'resourceProvider'), dealId: f.clients.jobCreator.dealId(signed.deal), resultsCid: CID, exitCode: 0, cpuMs: 10, durationMs: 20 }
-  return await f.clients.resourceProvider.commitResults(signed, results, await signAs(f, 'resourceProvider', 'ResultsSubmitted', results))
+/** The provider's signed results of a deal. */
+export async function resultsFor (f: Fixture, deal: Deal, resultsCid = CID): Promise<{ results: ResultsSubmitted, signature: string }> {
+  const results = { ...common(f, 'resourceProvider'), dealId: f.clients.jobCreator.dealId(deal), resultsCid, exitCode: 0, cpuMs: 10, durationMs: 20 }
+  return { results, signature: await signAs(f, 'resourceProvider', 'ResultsSubmitted', results) }
 }
 
-export async function challenge (f: Fixture, signed: SignedDeal): Promise<SettlementReceipt> {
-  const c = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(signed.deal), resultsCid: CID, mediator: f.wallets.mediator.address }
-  return await f.clients.jobCreator.challengeResults(signed, c, await signAs(f, 'jobCreator', 'ResultsChallenged', c))
+export async function commit (f: Fixture, signed: SignedDeal, resultsCid = CID): Promise<SettlementReceipt> {
+  const { results, signature } = await resultsFor(f, signed.deal, resultsCid)
+  return await f.clients.resourceProvider.commitResults(signed, results, signature)
+}
+
+/** The job creator's challenge of `resultsCid`, with the provider's signed results of it as evidence. */
+export async function challenge (f: Fixture, signed: SignedDeal, resultsCid = CID): Promise<SettlementReceipt> {
+  const c = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(signed.deal), resultsCid, mediator: f.wallets.mediator.address }
+  const { results, signature } = await resultsFor(f, signed.deal, resultsCid)
+  return await f.clients.jobCreator.challengeResults(signed, c, await signAs(f, 'jobCreator', 'ResultsChallenged', c), results, signature)
 }
 
 /** The settling transaction's receipt. */

@@ -4,6 +4,7 @@ import { settle } from '../../../src/state-machines/settle.ts'
 import type { Deal } from '../../../src/protocols/messages/schemas.ts'
 import { CID, OTHER_CID, common, depositAll, makeDeal, sign, signAs, startFixture, type Fixture } from './fixture.ts'
 import { expectCode, slashesOf, transfersOf } from './assertions.ts'
+import { resultsFor } from './outcomes.ts'
 
 let f: Fixture
 
@@ -25,15 +26,16 @@ function acceptanceOf (dealId: string): { author: string, nonce: string, expiry:
 
 async function committed (deal: Deal): Promise<SignedDeal> {
   const signed = await sign(f, deal)
-  const results = { ...common(f, 'resourceProvider'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: CID, exitCode: 0, cpuMs: 10, durationMs: 20 }
-  await f.clients.resourceProvider.commitResults(signed, results, await signAs(f, 'resourceProvider', 'ResultsSubmitted', results))
+  const { results, signature } = await resultsFor(f, deal)
+  await f.clients.resourceProvider.commitResults(signed, results, signature)
   return signed
 }
 
 async function challenged (deal: Deal, mediator = f.wallets.mediator.address): Promise<SignedDeal> {
   const signed = await committed(deal)
   const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: CID, mediator }
-  await f.clients.jobCreator.challengeResults(signed, challenge, await signAs(f, 'jobCreator', 'ResultsChallenged', challenge))
+  const { results, signature } = await resultsFor(f, deal)
+  await f.clients.jobCreator.challengeResults(signed, challenge, await signAs(f, 'jobCreator', 'ResultsChallenged', challenge), results, signature)
   return signed
 }
 
@@ -122,7 +124,9 @@ describe('settlement paths', () => {
     const signed = await sign(f, deal)
     await expectCode(f.clients.jobCreator.claimTimeoutSubmit(signed), 'DEADLINE_NOT_PASSED')
     await secondsPast(deal.submitDeadline)
-    await expectCode(f.clients.resourceProvider.claimTimeoutSubmit(signed), 'NOT_CLAIMANT')
+    await expectCode(f.clients.outsider.claimTimeoutSubmit(signed), 'NOT_CLAIMANT')
+    // the provider's own claim waits for the mediate deadline
+    await expectCode(f.clients.resourceProvider.claimTimeoutSubmit(signed), 'DEADLINE_NOT_PASSED')
     const receipt = await f.clients.jobCreator.claimTimeoutSubmit(signed)
     const expected = settle(deal, { outcome: 'TimeoutSubmit' })
     expect(transfersOf(receipt)).toEqual(expected.transfers)
@@ -185,14 +189,16 @@ describe('settlement paths', () => {
     const signed = await committed(late)
     await secondsPast(late.judgeDeadline)
     const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(late), resultsCid: CID, mediator: f.wallets.mediator.address }
-    await expectCode(f.clients.jobCreator.challengeResults(signed, challenge, await signAs(f, 'jobCreator', 'ResultsChallenged', challenge)), 'DEADLINE_PASSED')
+    const { results, signature } = await resultsFor(f, late)
+    await expectCode(f.clients.jobCreator.challengeResults(signed, challenge, await signAs(f, 'jobCreator', 'ResultsChallenged', challenge), results, signature), 'DEADLINE_PASSED')
   })
 
-  it('refuses a challenge about other results than the committed ones', async () => {
+  it('refuses a challenge about other results than the committed ones, unless the provider signed them', async () => {
     const deal = await makeDeal(f)
     const signed = await committed(deal)
     const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: OTHER_CID, mediator: f.wallets.mediator.address }
-    await expectCode(f.clients.jobCreator.challengeResults(signed, challenge, await signAs(f, 'jobCreator', 'ResultsChallenged', challenge)), 'RESULTS_MISMATCH')
+    const { results, signature } = await resultsFor(f, deal)
+    await expectCode(f.clients.jobCreator.challengeResults(signed, challenge, await signAs(f, 'jobCreator', 'ResultsChallenged', challenge), results, signature), 'RESULTS_MISMATCH')
   })
 
   it('TimeoutMediate refunds both once the mediate deadline has passed', async () => {

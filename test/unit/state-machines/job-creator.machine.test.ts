@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { checkDraw, shouldCheck } from '../../../src/state-machines/check-decision.ts'
 import type { InputEvent } from '../../../src/state-machines/contract.ts'
-import { AGREE_GRACE_MS, jobCreatorMachine } from '../../../src/state-machines/job-creator.machine.ts'
+import { AGREE_GRACE_MS, jobCreatorMachine, settleGuardAt } from '../../../src/state-machines/job-creator.machine.ts'
 import { start, step } from '../../../src/state-machines/step.ts'
 import { domainJson, drive, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
@@ -56,6 +56,34 @@ describe('job creator', () => {
     const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(true)])
     expect(r.snapshot.context).toMatchObject({ phase: 'done', outcome: 'Accepted', checked: false })
     expect(r.last).toEqual([expect.objectContaining({ type: 'message.send', messageType: 'ResultsAccepted', message: expect.objectContaining({ dealId: s.dealId, resultsCid: s.cid }) })])
+  })
+
+  test('after accepting, it looks at the chain between the submit and judge deadlines and settles its acceptance itself if the provider committed', () => {
+    const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(true)])
+    const guard = settleGuardAt(s.deal)
+    expect(guard).toBeGreaterThan(s.deal.submitDeadline)
+    expect(guard).toBeLessThan(s.deal.judgeDeadline)
+    expect(r.snapshot.context.deadlines).toEqual({ settleGuard: guard })
+    const watch = step(jobCreatorMachine, r.snapshot, timer('settleGuard', guard))
+    expect(watch.outputs).toEqual([{ type: 'chain.watch', id: `watch:${s.dealId}`, dealId: s.dealId }])
+    const observed = (state: string, outcome?: string): InputEvent => ({ type: 'chain.observed', effect: `watch:${s.dealId}`, dealId: s.dealId, state, ...(outcome === undefined ? {} : { outcome }), at: guard + 1 })
+    // a commitment on chain: a provider that took the acceptance could still claim TimeoutJudge
+    expect(step(jobCreatorMachine, watch.snapshot, observed('ResultsSubmitted')).outputs)
+      .toEqual([{ type: 'chain.settle', id: `settle:${s.dealId}`, dealId: s.dealId, outcome: 'Accepted', evidence: [s.dealId, `accept:${s.dealId}`] }])
+    // nothing on chain: nothing can be claimed against the acceptance any more
+    expect(step(jobCreatorMachine, watch.snapshot, observed('JobOffered')).outputs).toEqual([])
+    expect(step(jobCreatorMachine, watch.snapshot, observed('Settled', 'Accepted')).snapshot.context.outcome).toBe('Accepted')
+  })
+
+  test('results the provider committed on chain and never sent, met by its TimeoutSubmit claim, are fetched and judged', () => {
+    const r = drive(jobCreatorMachine, input(0), [ev.proposal, ev.deal, timer('submitDeadline', s.deal.submitDeadline)])
+    expect(r.last).toEqual([expect.objectContaining({ type: 'chain.claim', claim: 'TimeoutSubmit' })])
+    const committed = step(jobCreatorMachine, r.snapshot, { type: 'chain.committed', effect: `claim:${s.dealId}`, dealId: s.dealId, envelope: s.results as never, at: s.deal.submitDeadline + 2 })
+    expect(committed.snapshot.context).toMatchObject({ phase: 'fetching', resultsCid: s.cid, outcome: null, deadlines: { judgeDeadline: s.deal.judgeDeadline } })
+    expect(committed.outputs).toEqual([expect.objectContaining({ type: 'results.fetch', resultsCid: s.cid })])
+    const forged = sign(parties.stranger, 'ResultsSubmitted', { ...s.results.message, author: parties.stranger.address })
+    expect(step(jobCreatorMachine, r.snapshot, { type: 'chain.committed', effect: 'x', dealId: s.dealId, envelope: forged as never, at: s.deal.submitDeadline + 2 }).outputs)
+      .toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_PARTY' })])
   })
 
   test('with p = 1, it re-runs the job and accepts matching results', () => {

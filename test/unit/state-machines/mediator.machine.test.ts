@@ -71,8 +71,10 @@ describe('mediator', () => {
     ['a challenge naming another mediator', [], () => received(sign(parties.jobCreator, 'ResultsChallenged', { ...s.challenged.message, mediator: parties.otherMediator.address }), T0 + 4, [s.dealEnv, s.results, s.jobEnv]), 'WRONG_PARTY'],
     ['a challenge without the deal', [], () => received(s.challenged, T0 + 4, [s.results, s.jobEnv]), 'INCONSISTENT'],
     ['a challenge by the provider', [], () => received(sign(parties.resourceProvider, 'ResultsChallenged', { ...s.challenged.message, author: parties.resourceProvider.address }), T0 + 4, [s.dealEnv, s.results, s.jobEnv]), 'WRONG_PARTY'],
-    ['a challenge after the judge deadline', [], () => ({ ...ev.challenge, at: s.deal.judgeDeadline + 1 }), 'LATE'],
-    ['the same challenge twice', [ev.challenge], () => ev.challenge, 'DUPLICATE'],
+    ['a challenge after the mediate deadline (when it expires)', [], () => ({ ...ev.challenge, at: s.deal.mediateDeadline + 1 }), 'EXPIRED'],
+    ['a challenge of other results of a deal in mediation', [ev.challenge], () => received(
+      sign(parties.jobCreator, 'ResultsChallenged', { ...s.challenged.message, resultsCid: s.otherCid }), T0 + 4,
+      [s.dealEnv, sign(parties.resourceProvider, 'ResultsSubmitted', { ...s.results.message, resultsCid: s.otherCid }), s.jobEnv]), 'DUPLICATE'],
     ['a second challenge beyond capacity', [ev.challenge], () => {
       const o = scenario({ job: { nonce: '5' } })
       return received(o.challenged, T0 + 4, [o.dealEnv, o.results, o.jobEnv])
@@ -83,6 +85,27 @@ describe('mediator', () => {
     const after = step(mediatorMachine, r.snapshot, event())
     expect(after.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code })])
     expect(after.snapshot.context).toEqual(r.snapshot.context)
+  })
+
+  test('a challenge passed on after the judge deadline is taken only once the chain shows the deal in mediation before this mediator', () => {
+    const late = drive(mediatorMachine, input, [{ ...ev.challenge, at: s.deal.judgeDeadline + 1 }])
+    expect(late.last).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}`, dealId: s.dealId }])
+    const observed = (state: string, mediator?: string): InputEvent => ({ type: 'chain.observed', effect: `confirm:${s.dealId}`, dealId: s.dealId, state, ...(mediator === undefined ? {} : { mediator }), at: s.deal.judgeDeadline + 2 })
+    const taken = step(mediatorMachine, late.snapshot, observed('Mediating', parties.mediator.address))
+    expect(taken.outputs.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
+    expect(taken.snapshot.context.deadlines[`mediate:${s.dealId}`]).toBe(s.deal.mediateDeadline)
+    for (const refused of [observed('ResultsSubmitted'), observed('Mediating', parties.otherMediator.address)]) {
+      const dropped = step(mediatorMachine, late.snapshot, refused)
+      expect(dropped.outputs).toEqual([])
+      expect(dropped.snapshot.context.mediations).toEqual({})
+    }
+  })
+
+  test('the same challenge twice (from the creator, and passed on by the provider) is one mediation', () => {
+    const r = drive(mediatorMachine, input, [ev.challenge])
+    const again = step(mediatorMachine, r.snapshot, ev.challenge)
+    expect(again.outputs).toEqual([])
+    expect(again.snapshot.context).toEqual(r.snapshot.context)
   })
 
   test('property: rejected inputs change nothing and a replay reproduces the run', () => {

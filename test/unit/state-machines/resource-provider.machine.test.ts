@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { InputEvent } from '../../../src/state-machines/contract.ts'
-import { resourceProviderMachine, type ResourceProviderContext, type SlotTerms } from '../../../src/state-machines/resource-provider.machine.ts'
+import { MAX_DEAL_LIFETIME_MS, resourceProviderMachine, type ResourceProviderContext, type SlotTerms } from '../../../src/state-machines/resource-provider.machine.ts'
 import { step } from '../../../src/state-machines/step.ts'
 import { domainJson, drive, idOf, parties, received, resourceOffer, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
@@ -16,12 +16,17 @@ const input = { domain: domainJson, self: parties.resourceProvider.address, slot
 const ev = {
   proposal: received(s.propEnv, T0 + 1, [s.jobEnv]),
   deal: received(s.halfSigned, T0 + 2),
+  prepared: { type: 'job.prepared', effect: `prepare:${s.dealId}`, ok: true, at: T0 + 2 } as InputEvent,
+  funded: { type: 'chain.deposit', effect: `funds:${s.dealId}`, balance: '100000', withdrawing: '0', at: T0 + 2 } as InputEvent,
   finished: { type: 'job.finished', effect: `run:${s.dealId}`, resultsCid: s.cid, exitCode: 0, cpuMs: 5, durationMs: 9, at: T0 + 3 } as InputEvent,
   accepted: received(s.accepted, T0 + 4),
   challenged: received(s.challenged, T0 + 4),
   verdict: (fault: boolean) => received(s.verdict(fault), T0 + 5)
 }
-const toSubmitted = [ev.proposal, ev.deal, ev.finished]
+const signed = [ev.proposal, ev.deal, ev.prepared, ev.funded]
+/** The checks before co-signing, passed, for another deal. */
+const checksOf = (dealId: string, at: number): InputEvent[] => [{ ...ev.prepared, effect: `prepare:${dealId}`, at }, { ...ev.funded, effect: `funds:${dealId}`, at }]
+const toSubmitted = [...signed, ev.finished]
 
 /** The state a deal that ended was left in. */
 const endedState = (c: ResourceProviderContext, dealId: string): string | undefined => c.endedDeals.find(d => d.dealId === dealId)?.state
@@ -40,13 +45,63 @@ describe('resource provider', () => {
   })
 
   test('when the creator\'s signed deal matches the proposal and its offer, it co-signs and runs the job', () => {
-    const r = drive(resourceProviderMachine, input, [ev.proposal, ev.deal])
+    const r = drive(resourceProviderMachine, input, signed)
     expect(r.last).toEqual([
       expect.objectContaining({ type: 'message.send', id: `cosign:${s.dealId}`, messageType: 'Deal', message: s.deal, signatures: s.halfSigned.signatures }),
       expect.objectContaining({ type: 'job.run', id: `run:${s.dealId}`, purpose: 'execute', job: s.job })
     ])
     expect(r.snapshot.context.slots[0]!.dealId).toBe(s.dealId)
     expect(r.snapshot.context.deadlines['submit:0']).toBe(s.deal.submitDeadline)
+  })
+
+  test('before co-signing it makes sure it can run the job and that the creator\'s free deposit covers the deal; it co-signs only when both hold', () => {
+    const r = drive(resourceProviderMachine, input, [ev.proposal, ev.deal])
+    expect(r.last).toEqual([
+      { type: 'job.prepare', id: `prepare:${s.dealId}`, dealId: s.dealId, job: s.job, maxDurationMs: s.deal.submitDeadline - (T0 + 2) },
+      { type: 'chain.readDeposit', id: `funds:${s.dealId}`, dealId: s.dealId, account: s.deal.jobCreator }
+    ])
+    expect(r.snapshot.context.deadlines['agree:0']).toBe(s.deal.agreeDeadline)
+    const prepared = step(resourceProviderMachine, r.snapshot, ev.prepared)
+    expect(prepared.outputs).toEqual([])
+    const funded = step(resourceProviderMachine, prepared.snapshot, ev.funded)
+    expect(funded.outputs.map(o => o.id)).toEqual([`cosign:${s.dealId}`, `run:${s.dealId}`])
+    expect(funded.snapshot.context.deadlines['agree:0']).toBeUndefined()
+  })
+
+  test.each([
+    ['a job it cannot run', { ...ev.prepared, ok: false, failure: 'ERR_SPEC_MISMATCH', reason: 'the spec differs' }],
+    ['a creator whose deposit does not cover the deal', { ...ev.funded, balance: '2299' }],
+    ['a creator whose deposit is asked to leave', { ...ev.funded, balance: '100000', withdrawing: '99000' }],
+    ['a check that could not be made', { type: 'effect.failed', effect: `funds:${s.dealId}`, error: 'no chain', at: T0 + 2 }]
+  ] as const)('it walks away from %s: nothing signed, the slot offered again', (_, event) => {
+    const r = drive(resourceProviderMachine, input, [ev.proposal, ev.deal])
+    const declined = step(resourceProviderMachine, r.snapshot, event as InputEvent)
+    expect(declined.outputs.map(o => o.type)).toEqual(['deal.declined', 'message.publish'])
+    expect(declined.snapshot.context.slots[0]!.dealId).toBeNull()
+    expect(endedState(declined.snapshot.context, s.dealId)).toBe('TimeoutAgree')
+    expect(step(resourceProviderMachine, declined.snapshot, ev.funded).outputs).toEqual([expect.objectContaining({ type: 'input.rejected' })])
+  })
+
+  test('checks that outlast the agree deadline end the deal unsigned', () => {
+    const r = drive(resourceProviderMachine, input, [ev.proposal, ev.deal, ev.prepared])
+    const lapsed = step(resourceProviderMachine, r.snapshot, timer('agree:0', s.deal.agreeDeadline))
+    expect(lapsed.outputs.map(o => o.type)).toEqual(['deal.declined', 'message.publish'])
+  })
+
+  test('a deal that lasts longer than a deal may is refused before any check', () => {
+    const long = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL }, job: { judgeWithin: MAX_DEAL_LIFETIME_MS } })
+    const r = drive(resourceProviderMachine, input, [received(long.propEnv, T0 + 1, [long.jobEnv])])
+    expect(step(resourceProviderMachine, r.snapshot, received(long.halfSigned, T0 + 2)).outputs).toEqual([expect.objectContaining({ code: 'UNBOUNDED' })])
+  })
+
+  test('open deals with the same creator count against its deposit', () => {
+    const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL, slot: 1 }, job: { nonce: '2' }, proposal: { nonce: '8' } })
+    const first = drive(resourceProviderMachine, input, [...signed, received(other.propEnv, T0 + 3, [other.jobEnv]), received(other.halfSigned, T0 + 3), { ...ev.prepared, effect: `prepare:${other.dealId}` }])
+    // each deal locks 2300 of the creator's deposit: 4000 covers one, not two
+    const short = step(resourceProviderMachine, first.snapshot, { ...ev.funded, effect: `funds:${other.dealId}`, balance: '4000' })
+    expect(short.outputs[0]).toMatchObject({ type: 'deal.declined' })
+    const enough = step(resourceProviderMachine, first.snapshot, { ...ev.funded, effect: `funds:${other.dealId}`, balance: '4600' })
+    expect(enough.outputs[0]).toMatchObject({ type: 'message.send', id: `cosign:${other.dealId}` })
   })
 
   test('it signs at most one deal per slot', () => {
@@ -77,10 +132,45 @@ describe('resource provider', () => {
     expect(Object.keys(r.snapshot.context.deadlines).sort()).toEqual(['offer:0', 'offer:1'])
   })
 
-  test('when challenged, it provides the results to the mediator', () => {
+  test('when challenged on the wire, it tells the mediator itself and posts the challenge on chain, and keeps its duties to commit and claim', () => {
     const r = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged])
-    expect(r.last).toEqual([{ type: 'results.provide', id: `provide:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, to: parties.mediator.address }])
-    expect(r.snapshot.context.deadlines['mediate:0']).toBe(s.deal.mediateDeadline)
+    const challengeId = idOf('ResultsChallenged', s.challenged.message)
+    expect(r.last).toEqual([
+      { type: 'results.provide', id: `provide:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, to: parties.mediator.address },
+      { type: 'message.forward', id: `forward:${s.dealId}`, message: challengeId, to: [parties.mediator.address], attach: [s.dealId, `results:${s.dealId}`, s.deal.jobOfferId] },
+      { type: 'chain.challenge', id: `chain-challenge:${s.dealId}`, dealId: s.dealId, mediator: parties.mediator.address, evidence: [s.dealId, challengeId, `results:${s.dealId}`] }
+    ])
+    const deadlines = r.snapshot.context.deadlines
+    expect(deadlines['mediate:0']).toBe(s.deal.mediateDeadline)
+    // a creator that never posts its challenge cannot claim TimeoutSubmit: the commitment still goes out
+    expect(deadlines['commit:0']).toBeDefined()
+    const commit = step(resourceProviderMachine, r.snapshot, timer('commit:0', deadlines['commit:0']!))
+    expect(commit.outputs).toEqual([{ type: 'chain.commitResults', id: `commit:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid }])
+    // and at the judge deadline it claims, without giving the deal up: the chain says whether the challenge landed
+    const judge = step(resourceProviderMachine, r.snapshot, timer('judge:0', s.deal.judgeDeadline))
+    expect(judge.outputs).toEqual([expect.objectContaining({ type: 'chain.claim', claim: 'TimeoutJudge' })])
+    expect(judge.snapshot.context.deals[s.dealId]?.state).toBe('Mediating')
+  })
+
+  test('a challenge posted only on chain, read there by its overtaken judge claim, reaches the mediator, and a verdict for it is settled', () => {
+    const claimed = drive(resourceProviderMachine, input, [...toSubmitted, timer('judge:0', s.deal.judgeDeadline)])
+    expect(endedState(claimed.snapshot.context, s.dealId)).toBe('TimeoutJudge')
+    const seen = step(resourceProviderMachine, claimed.snapshot, { type: 'chain.challenged', effect: `claim:${s.dealId}`, dealId: s.dealId, envelope: s.challenged as never, at: s.deal.judgeDeadline + 5 })
+    expect(seen.outputs.map(o => o.type)).toEqual(['results.provide', 'message.forward'])
+    expect(endedState(seen.snapshot.context, s.dealId)).toBe('Mediating')
+    const won = step(resourceProviderMachine, seen.snapshot, received(s.verdict(false), s.deal.judgeDeadline + 10))
+    expect(won.outputs).toEqual([expect.objectContaining({ type: 'chain.settle', outcome: 'MediationAccepted' })])
+    expect(endedState(won.snapshot.context, s.dealId)).toBe('MediationAccepted')
+  })
+
+  test('a challenge seen on chain for live results stops the duties the challenge made moot', () => {
+    const r = drive(resourceProviderMachine, input, [...toSubmitted])
+    const seen = step(resourceProviderMachine, r.snapshot, { type: 'chain.challenged', effect: 'x', dealId: s.dealId, envelope: s.challenged as never, at: T0 + 4 })
+    expect(seen.outputs.map(o => o.type)).toEqual(['results.provide', 'message.forward'])
+    expect(Object.keys(seen.snapshot.context.deadlines).filter(k => k.endsWith(':0') && !k.startsWith('offer'))).toEqual(['mediate:0'])
+    const forged = { ...s.challenged, message: { ...s.challenged.message, resultsCid: 'bafyother' } }
+    expect(step(resourceProviderMachine, r.snapshot, { type: 'chain.challenged', effect: 'x', dealId: s.dealId, envelope: forged as never, at: T0 + 4 }).outputs)
+      .toEqual([expect.objectContaining({ type: 'input.rejected' })])
   })
 
   test('a verdict for it is settled; a verdict against it only frees the slot', () => {
@@ -105,7 +195,7 @@ describe('resource provider', () => {
       expect(r.last[0]).toMatchObject({ type: 'chain.claim', claim: 'TimeoutMediate' })
     })
     test('submit deadline missed: the deal is lost and the slot freed', () => {
-      const r = drive(resourceProviderMachine, input, [ev.proposal, ev.deal, timer('submit:0', s.deal.submitDeadline)])
+      const r = drive(resourceProviderMachine, input, [...signed, timer('submit:0', s.deal.submitDeadline)])
       expect(endedState(r.snapshot.context, s.dealId)).toBe('TimeoutSubmit')
       expect(r.last.map(o => o.type)).toEqual(['message.publish'])
     })
@@ -118,7 +208,7 @@ describe('resource provider', () => {
       expect(r.outputs).toEqual([])
     })
     test('when the chain settles a deal still running here, the deal ends with that outcome and its slot is offered again', () => {
-      const running = drive(resourceProviderMachine, input, [ev.proposal, ev.deal])
+      const running = drive(resourceProviderMachine, input, signed)
       const r = step(resourceProviderMachine, running.snapshot, { type: 'chain.settled', effect: `claim:${s.dealId}`, dealId: s.dealId, outcome: 'TimeoutSubmit', at: s.deal.submitDeadline + 1 })
       expect(endedState(r.snapshot.context, s.dealId)).toBe('TimeoutSubmit')
       expect(r.snapshot.context.deals[s.dealId]).toBeUndefined()
@@ -140,7 +230,7 @@ describe('resource provider', () => {
       const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL, slot: 1 }, job: { nonce: '2' }, proposal: { nonce: '8', expiry: s.prop.expiry + 1 } })
       const ended = drive(resourceProviderMachine, input, [
         ...toSubmitted, ev.accepted,
-        received(other.propEnv, T0 + 5, [other.jobEnv]), received(other.halfSigned, T0 + 6),
+        received(other.propEnv, T0 + 5, [other.jobEnv]), received(other.halfSigned, T0 + 6), ...checksOf(other.dealId, T0 + 6),
         { ...ev.finished, effect: `run:${other.dealId}`, at: T0 + 7 }, received(other.challenged, T0 + 8)
       ])
       expect(ended.snapshot.context.endedDeals.map(d => d.dealId)).toEqual([s.dealId])
@@ -155,7 +245,7 @@ describe('resource provider', () => {
     })
     test('ended deals are kept in the order of their mediate deadlines, whatever order they ended in', () => {
       const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL, slot: 1 }, job: { nonce: '2' }, proposal: { nonce: '8', expiry: s.prop.expiry + 1 } })
-      const otherSubmitted = [received(other.propEnv, T0 + 5, [other.jobEnv]), received(other.halfSigned, T0 + 6), { ...ev.finished, effect: `run:${other.dealId}`, at: T0 + 7 }]
+      const otherSubmitted = [received(other.propEnv, T0 + 5, [other.jobEnv]), received(other.halfSigned, T0 + 6), ...checksOf(other.dealId, T0 + 6), { ...ev.finished, effect: `run:${other.dealId}`, at: T0 + 7 }]
       // the deal with the later deadline ends first
       const r = drive(resourceProviderMachine, input, [...toSubmitted, ...otherSubmitted, received(other.accepted, T0 + 8), { ...ev.accepted, at: T0 + 9 }])
       expect(other.deal.mediateDeadline).toBeGreaterThan(s.deal.mediateDeadline)
@@ -170,7 +260,7 @@ describe('resource provider', () => {
       expect(late.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'EARLY_TIMER' })])
     })
     test('a deal signed again is refused as a duplicate, under way or ended', () => {
-      for (const before of [[ev.proposal, ev.deal], [...toSubmitted, ev.accepted]]) {
+      for (const before of [signed, [...toSubmitted, ev.accepted]]) {
         const r = drive(resourceProviderMachine, input, before)
         const again = step(resourceProviderMachine, r.snapshot, received(s.halfSigned, T0 + 9))
         expect(again.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'DUPLICATE' })])
@@ -203,7 +293,7 @@ describe('resource provider', () => {
 
   test('property: rejected inputs change nothing and a replay reproduces the run', () => {
     const events = fc.constantFrom<InputEvent>(
-      ev.proposal, ev.deal, ev.finished, ev.accepted, ev.challenged, ev.verdict(true), ev.verdict(false),
+      ev.proposal, ev.deal, ev.prepared, ev.funded, ev.finished, ev.accepted, ev.challenged, ev.verdict(true), ev.verdict(false),
       timer('judge:0', s.deal.judgeDeadline), timer('submit:0', s.deal.submitDeadline),
       timer('mediate:0', s.deal.mediateDeadline), timer('offer:0', T0 + TTL), { type: 'noise', at: T0 }
     )

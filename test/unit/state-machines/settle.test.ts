@@ -42,6 +42,13 @@ describe('settle: the outcome table of DESIGN §6', () => {
     expect(() => settle(deal, { outcome: 'MediationRejected', mediator: parties.stranger.address })).toThrow(SettleError)
   })
 
+  test('a deal the provider\'s equivocation settled has no mediator: the fee no one earned goes to the job creator', () => {
+    const s = settle(deal, { outcome: 'MediationRejected', mediator: null })
+    expect(s.payouts).toEqual({ jobCreator: 2000n + 300n + 1500n + 50n, resourceProvider: 400n - 50n, mediator: 0n, solver: 0n })
+    expect(s.slashed).toEqual([{ from: 'resourceProvider', to: 'jobCreator', amount: 1500n }])
+    expect(s.transfers.reduce((sum, t) => sum + t.amount, 0n)).toBe(s.locked)
+  })
+
   test('every outcome is a deal state; the list is ordered as the contract\'s enum', () => {
     for (const o of DEAL_OUTCOMES) expect(DEAL_STATES).toContain(o)
     expect(DEAL_STATES[0]).toBe('JobOffered')

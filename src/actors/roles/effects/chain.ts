@@ -1,4 +1,6 @@
+import type { LilypadDomain } from '../../../protocols/messages/eip712-types.ts'
 import type { Envelope } from '../../../protocols/messages/envelope.ts'
+import { messageId } from '../../../protocols/messages/signing.ts'
 import type { Deal, MediationVerdict, ResultsAccepted, ResultsChallenged, ResultsSubmitted } from '../../../protocols/messages/schemas.ts'
 import type { MachineOutput } from '../../../state-machines/contract.ts'
 import type { EffectHandler, NewInput } from '../../runtime/actor-runtime.ts'
@@ -19,16 +21,24 @@ export interface AcceptedEvidence {
 
 export interface SettlementCalls {
   settleAccepted (signed: SignedDealEvidence, acceptance: ResultsAccepted, signature: string): Promise<unknown>
-  /** many accepted deals in one transaction; deals already settled are skipped by the contract */
-  settleBatch (items: AcceptedEvidence[]): Promise<unknown>
+  /** many accepted deals in one transaction; deals already settled are skipped, those it cannot settle are reported */
+  settleBatch (items: AcceptedEvidence[]): Promise<{ failed?: Array<{ dealId: string, reason: string }> } | void>
   settleVerdict (signed: SignedDealEvidence, verdict: MediationVerdict, signature: string): Promise<unknown>
-  challengeResults (signed: SignedDealEvidence, challenge: ResultsChallenged, signature: string): Promise<unknown>
+  /** `results`: the provider's signed ResultsSubmitted for the challenged CID */
+  challengeResults (signed: SignedDealEvidence, challenge: ResultsChallenged, signature: string, results: ResultsSubmitted, resultsSignature: string): Promise<unknown>
   commitResults (signed: SignedDealEvidence, results: ResultsSubmitted, signature: string): Promise<unknown>
   claimTimeoutSubmit (signed: SignedDealEvidence): Promise<unknown>
   claimTimeoutJudge (signed: SignedDealEvidence): Promise<unknown>
   claimTimeoutMediate (signed: SignedDealEvidence): Promise<unknown>
   /** the chain's record of a deal: its state, and its outcome once settled */
-  dealRecord? (dealId: string): Promise<{ state: string, outcome?: string }>
+  dealRecord? (dealId: string): Promise<{ state: string, outcome?: string, mediator?: string }>
+  /** the job creator's signed challenge of a deal, as it was posted on chain, if it was */
+  challengeOf (dealId: string): Promise<{ message: ResultsChallenged, signature: string } | undefined>
+  /** the provider's signed results of a deal, as they were committed on chain, if they were */
+  commitmentOf (dealId: string): Promise<{ message: ResultsSubmitted, signature: string } | undefined>
+  /** an account's deposit, and the withdrawal it asked for */
+  balanceOf (account: string): Promise<bigint>
+  withdrawalOf (account: string): Promise<{ amount: bigint } | undefined>
 }
 
 /** Errors that mean another party already did what this output asks: settlement is first come, first served. */
@@ -40,13 +50,15 @@ const DONE_ALREADY = new Set(['ALREADY_SETTLED', 'ALREADY_CHALLENGED', 'RESULTS_
  */
 const OVERTAKEN: Record<string, Set<string>> = {
   TimeoutSubmit: new Set(['ALREADY_SETTLED', 'RESULTS_ALREADY_COMMITTED']),
-  TimeoutJudge: new Set(['ALREADY_SETTLED', 'ALREADY_CHALLENGED']),
+  TimeoutJudge: new Set(['ALREADY_SETTLED']),
   TimeoutMediate: new Set(['ALREADY_SETTLED'])
 }
 /** Errors worth another try: the chain did not answer, or the transaction did not make it. */
 const TRANSIENT = new Set(['CHAIN_UNAVAILABLE', 'TRANSACTION_FAILED'])
+const TIMEOUT_SUBMIT_DONE = new Set(['ALREADY_SETTLED'])
 
 export interface ChainEffectsModules {
+  domain: LilypadDomain
   store: MessageStore
   settlement: SettlementCalls
   /** accepted deals settle together: the first waits this long for others (0: one transaction each) */
@@ -66,7 +78,12 @@ export class AcceptedBatcher {
   private pending: Array<{ item: AcceptedEvidence, resolve: () => void, reject: (err: unknown) => void }> = []
   private timer: NodeJS.Timeout | undefined
 
-  constructor (private readonly settleBatch: (items: AcceptedEvidence[]) => Promise<unknown>, private readonly windowMs: number, private readonly max: number) {}
+  constructor (
+    private readonly settleBatch: (items: AcceptedEvidence[]) => Promise<{ failed?: Array<{ dealId: string, reason: string }> } | void>,
+    private readonly dealIdOf: (item: AcceptedEvidence) => string,
+    private readonly windowMs: number,
+    private readonly max: number
+  ) {}
 
   add (item: AcceptedEvidence): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -82,7 +99,15 @@ export class AcceptedBatcher {
     const batch = this.pending.splice(0, this.max)
     if (batch.length === 0) return
     this.settleBatch(batch.map(b => b.item)).then(
-      () => { for (const b of batch) b.resolve() },
+      (receipt) => {
+        // the contract settles what it can: an entry it left out fails alone, with its reason
+        const failed = new Map((receipt?.failed ?? []).map(f => [f.dealId.toLowerCase(), f.reason]))
+        for (const b of batch) {
+          const reason = failed.get(this.dealIdOf(b.item).toLowerCase())
+          if (reason === undefined) b.resolve()
+          else b.reject(Object.assign(new Error(`the batch left the deal unsettled: ${reason}`), { code: reason }))
+        }
+      },
       (err: unknown) => { for (const b of batch) b.reject(err) }
     )
     if (this.pending.length > 0) this.timer = setTimeout(() => this.flush(), this.windowMs)
@@ -100,14 +125,14 @@ const pause = (ms: number, signal: AbortSignal): Promise<void> => new Promise(re
 
 /**
  * `chain.settle`, `chain.claim`, `chain.challenge`, `chain.commitResults`: put the signed messages
- * named as evidence on chain. Accepted deals settle in batches; a transaction another party already
+ * named as evidence on chain; `chain.watch`: read what the chain holds for a deal. Accepted deals settle in batches; a transaction another party already
  * made counts as done; a chain that does not answer is tried again a few times.
  *
  * A settlement or claim answers with `chain.settled` {dealId, outcome}: the outcome the chain holds
  * for the deal, which is the one the parties must record, whoever's transaction settled it.
  */
-export function chainEffects ({ store, settlement, batchWindowMs = 1000, maxBatch = 100, retryDelaysMs = [500, 2000, 5000, 10_000], settledPollMs = 2000, settledWaitMs = 15 * 60_000 }: ChainEffectsModules): Record<string, EffectHandler> {
-  const batcher = batchWindowMs > 0 ? new AcceptedBatcher(items => settlement.settleBatch(items), batchWindowMs, maxBatch) : undefined
+export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000, maxBatch = 100, retryDelaysMs = [500, 2000, 5000, 10_000], settledPollMs = 2000, settledWaitMs = 15 * 60_000 }: ChainEffectsModules): Record<string, EffectHandler> {
+  const batcher = batchWindowMs > 0 ? new AcceptedBatcher(items => settlement.settleBatch(items), item => item.acceptance.dealId, batchWindowMs, maxBatch) : undefined
   async function signedDeal (dealId: string): Promise<SignedDealEvidence> {
     const envelope = await store.require(dealId) as Envelope<'Deal'>
     if (envelope.signatures.length !== 2) throw new Error(`deal ${dealId} is not signed by both parties`)
@@ -144,6 +169,22 @@ export function chainEffects ({ store, settlement, batchWindowMs = 1000, maxBatc
     }
   }
   const evidenceOf = (output: MachineOutput): unknown[] => Array.isArray(output.evidence) ? output.evidence : []
+  /** The challenge the job creator posted on chain, kept as a signed message and handed to the machine. */
+  async function challengeOnChain (dealId: string): Promise<NewInput | undefined> {
+    const posted = await settlement.challengeOf(dealId)
+    if (posted === undefined) return undefined
+    const envelope: Envelope<'ResultsChallenged'> = { type: 'ResultsChallenged', message: posted.message, signatures: [posted.signature] }
+    await store.put(messageId(domain, 'ResultsChallenged', posted.message), envelope)
+    return { type: 'chain.challenged', dealId, envelope: envelope as never }
+  }
+  /** The results the provider committed on chain, kept as a signed message and handed to the machine. */
+  async function commitmentOnChain (dealId: string): Promise<NewInput | undefined> {
+    const committed = await settlement.commitmentOf(dealId)
+    if (committed === undefined) return undefined
+    const envelope: Envelope<'ResultsSubmitted'> = { type: 'ResultsSubmitted', message: committed.message, signatures: [committed.signature] }
+    await store.put(messageId(domain, 'ResultsSubmitted', committed.message), envelope)
+    return { type: 'chain.committed', dealId, envelope: envelope as never }
+  }
 
   return {
     'chain.settle': async (output, { signal }) => {
@@ -164,8 +205,25 @@ export function chainEffects ({ store, settlement, batchWindowMs = 1000, maxBatc
       const deal = await signedDeal(String(output.dealId))
       const overtaken = OVERTAKEN[String(output.claim)]
       switch (output.claim) {
-        case 'TimeoutSubmit': await once(() => settlement.claimTimeoutSubmit(deal), overtaken); break
-        case 'TimeoutJudge': await once(() => settlement.claimTimeoutJudge(deal), overtaken); break
+        case 'TimeoutSubmit':
+          try {
+            await once(() => settlement.claimTimeoutSubmit(deal), TIMEOUT_SUBMIT_DONE)
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'RESULTS_ALREADY_COMMITTED') throw err
+            // results committed but never delivered: the creator judges them from the chain
+            const seen = await commitmentOnChain(String(output.dealId))
+            if (seen !== undefined) return seen
+          }
+          break
+        case 'TimeoutJudge':
+          try {
+            await once(() => settlement.claimTimeoutJudge(deal), overtaken)
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'ALREADY_CHALLENGED') throw err
+            const seen = await challengeOnChain(String(output.dealId))
+            if (seen !== undefined) return seen
+          }
+          break
         case 'TimeoutMediate': await once(() => settlement.claimTimeoutMediate(deal), overtaken); break
         default: throw new Error(`unknown claim ${String(output.claim)}`)
       }
@@ -174,7 +232,29 @@ export function chainEffects ({ store, settlement, batchWindowMs = 1000, maxBatc
     'chain.challenge': async (output) => {
       const deal = await signedDeal(String(output.dealId))
       const challenge = await evidence<ResultsChallenged>(evidenceOf(output)[1])
-      await once(() => settlement.challengeResults(deal, challenge.message, challenge.signature))
+      const results = await evidence<ResultsSubmitted>(evidenceOf(output)[2])
+      await once(() => settlement.challengeResults(deal, challenge.message, challenge.signature, results.message, results.signature))
+      // a challenge of results other than those committed proves an equivocation and settles at once
+      const record = await settlement.dealRecord?.(String(output.dealId))
+      if (record?.state === 'Settled' && record.outcome !== undefined) return [{ type: 'chain.settled', dealId: String(output.dealId), outcome: record.outcome }]
+    },
+    /** A deposit as the exposure check before signing reads it: its balance, and what is asked to leave it. */
+    'chain.readDeposit': async (output) => {
+      const account = String(output.account)
+      const [balance, withdrawal] = await Promise.all([settlement.balanceOf(account), settlement.withdrawalOf(account)])
+      return { type: 'chain.deposit', account, balance: balance.toString(), withdrawing: (withdrawal?.amount ?? 0n).toString() }
+    },
+    /** What the chain holds for a deal now: its state, its outcome once settled. */
+    'chain.watch': async (output) => {
+      const record = await settlement.dealRecord?.(String(output.dealId))
+      if (record === undefined) throw new Error('this node cannot read the chain')
+      return {
+        type: 'chain.observed',
+        dealId: String(output.dealId),
+        state: record.state,
+        ...(record.outcome === undefined ? {} : { outcome: record.outcome }),
+        ...(record.mediator === undefined ? {} : { mediator: record.mediator })
+      }
     },
     'chain.commitResults': async (output) => {
       const deal = await signedDeal(String(output.dealId))

@@ -1,4 +1,5 @@
 import type { JobOffer } from '../../../protocols/messages/schemas.ts'
+import { failureCode } from '../../../executor/results/failed-run.ts'
 import type { EffectHandler } from '../../runtime/actor-runtime.ts'
 
 export interface JobRun {
@@ -6,23 +7,58 @@ export interface JobRun {
   exitCode: number
   durationMs: number
   cpuMs: number
+  /** set when the job could not run: its failure code (see FAILURE_CODES), which its results name */
+  failure?: string
 }
 
 /** Runs a job offer's module and keeps its results; idempotent by `runId`. */
 export interface JobRunner {
+  /** Resolves with a failed run, not a rejection, when the job cannot run; rejects when `signal` aborts it. */
   run (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun>
+  /** Keeps the failed-run results of a run that threw `err`, as `run` would have. */
+  failed (runId: string, err: unknown): Promise<JobRun>
+  /**
+   * Checks, before a provider signs, that the job can run here within `limits`: the module loads,
+   * its spec hash is the offer's, its engine is here, its image is pinned and present or pullable,
+   * its timeout fits. Rejects with an error naming what is wrong and carrying a failure `code`.
+   */
+  prepare (job: JobOffer, limits: { maxDurationMs: number }, signal: AbortSignal): Promise<void>
 }
 
 /**
  * `job.run`: a provider executing a deal, a job creator checking results, a mediator re-running.
- * A run that cannot start (unknown module, spec hash mismatch, no engine) fails the effect; the
- * deal's deadlines then decide the outcome.
+ * Once a deal is signed a run that cannot happen (unknown module, spec hash mismatch, no engine) is
+ * still a result: the canonical failed-run folder, the same on every machine, so it is submitted
+ * and a mediator can reproduce it. A stop of the runtime still fails the effect (it is resumed on
+ * the next start).
+ *
+ * `job.prepare` {job, maxDurationMs}: a provider's check before it signs, answered with
+ * `job.prepared` {ok: true} or {ok: false, failure, reason}. Any failure but a stop is a refusal:
+ * not signing is always safe.
  */
 export function jobEffects (runner: JobRunner): Record<string, EffectHandler> {
   return {
     'job.run': async (output, { signal }) => {
-      const run = await runner.run(output.job as unknown as JobOffer, output.id, signal)
-      return { type: 'job.finished', resultsCid: run.resultsCid, exitCode: run.exitCode, durationMs: run.durationMs, cpuMs: run.cpuMs }
+      let run: JobRun
+      try {
+        run = await runner.run(output.job as unknown as JobOffer, output.id, signal)
+      } catch (err) {
+        if (signal.aborted) throw err
+        run = await runner.failed(output.id, err)
+      }
+      const finished = { type: 'job.finished', resultsCid: run.resultsCid, exitCode: run.exitCode, durationMs: run.durationMs, cpuMs: run.cpuMs }
+      return run.failure === undefined ? finished : { ...finished, failure: run.failure }
+    },
+    'job.prepare': async (output, { signal }) => {
+      const maxDurationMs = output.maxDurationMs
+      if (typeof maxDurationMs !== 'number' || Number.isNaN(maxDurationMs)) throw new Error(`job.prepare ${output.id} needs a maxDurationMs, not ${JSON.stringify(maxDurationMs)}`)
+      try {
+        await runner.prepare(output.job as unknown as JobOffer, { maxDurationMs }, signal)
+        return { type: 'job.prepared', ok: true }
+      } catch (err) {
+        if (signal.aborted) throw err
+        return { type: 'job.prepared', ok: false, failure: failureCode(err), reason: err instanceof Error ? err.message : String(err) }
+      }
     }
   }
 }

@@ -38,7 +38,8 @@ async function signOutput (modules: MessageEffectsModules, output: MachineOutput
 }
 
 /**
- * `message.publish` and `message.send`: sign as this node, keep the signed message, deliver it.
+ * `message.publish` and `message.send`: sign as this node, keep the signed message, deliver it;
+ * `message.forward`: deliver a message kept before, signed by another.
  * Signing is deterministic (RFC 6979), so carrying an output out again after a crash sends the
  * very same message, which receivers drop as a duplicate.
  */
@@ -65,6 +66,12 @@ export function messageEffects (modules: MessageEffectsModules): Record<string, 
     }
   }
 
+  async function attachmentsOf (output: MachineOutput): Promise<Envelope[]> {
+    const attach = Array.isArray(output.attach) ? output.attach as string[] : []
+    return await Promise.all(attach.filter(id => id !== '').map(id => modules.store.require(id)))
+  }
+  const recipients = (output: MachineOutput): string[] => Array.isArray(output.to) ? output.to as string[] : []
+
   return {
     'message.publish': async (output) => {
       const envelope = await signOutput(modules, output)
@@ -72,15 +79,20 @@ export function messageEffects (modules: MessageEffectsModules): Record<string, 
     },
     'message.send': async (output, { signal }) => {
       const envelope = await signOutput(modules, output)
-      const attach = Array.isArray(output.attach) ? output.attach as string[] : []
-      const attachments = await Promise.all(attach.filter(id => id !== '').map(id => modules.store.require(id)))
-      const to = Array.isArray(output.to) ? output.to as string[] : []
+      const attachments = await attachmentsOf(output)
+      const to = recipients(output)
       // published whether or not the parties take it at once: an agreed deal is news to the mesh
       // (solvers, mediators) and a second way to the job creator
       const publishing = typeof output.topic === 'string' ? modules.transport.publish(output.topic, { envelope, attachments: [] }) : undefined
       const sent = await Promise.allSettled([...to.map(address => deliver(address, envelope, attachments, signal)), ...(publishing === undefined ? [] : [publishing])])
       const failed = sent.find(r => r.status === 'rejected')
       if (failed !== undefined) throw failed.reason
+    },
+    /** Passes on a message another party signed, as it was signed: a challenge to the mediator it names. */
+    'message.forward': async (output, { signal }) => {
+      const envelope = await modules.store.require(String(output.message))
+      const attachments = await attachmentsOf(output)
+      await Promise.all(recipients(output).map(address => deliver(address, envelope, attachments, signal)))
     }
   }
 }

@@ -2,13 +2,16 @@ import { describe, expect, it } from 'vitest'
 import { AcceptedBatcher, chainEffects, type AcceptedEvidence, type SettlementCalls } from '../../../../src/actors/roles/effects/chain.ts'
 import type { MessageStore } from '../../../../src/actors/roles/message-store.ts'
 import type { Envelope } from '../../../../src/protocols/messages/envelope.ts'
+import { domain } from '../../state-machines/fixtures.ts'
 
 const item = (n: number): AcceptedEvidence => ({ signed: { deal: { n } as never, jobCreatorSignature: '0x', resourceProviderSignature: '0x' }, acceptance: { n } as never, acceptanceSignature: '0x' })
+
+const dealOf = (i: AcceptedEvidence): string => String((i.acceptance as unknown as { n: number }).n)
 
 describe('AcceptedBatcher', () => {
   it('settles the deals accepted within one window in one transaction, and the next ones in another', async () => {
     const batches: number[][] = []
-    const batcher = new AcceptedBatcher(async (items) => { batches.push(items.map(i => (i.acceptance as unknown as { n: number }).n)) }, 20, 100)
+    const batcher = new AcceptedBatcher(async (items) => { batches.push(items.map(i => (i.acceptance as unknown as { n: number }).n)) }, dealOf, 20, 100)
     await Promise.all([batcher.add(item(1)), batcher.add(item(2)), batcher.add(item(3))])
     await batcher.add(item(4))
     expect(batches).toEqual([[1, 2, 3], [4]])
@@ -19,11 +22,17 @@ describe('AcceptedBatcher', () => {
     const batcher = new AcceptedBatcher(async (items) => {
       batches.push(items.map(i => (i.acceptance as unknown as { n: number }).n))
       if (batches.length === 2) throw new Error('reverted')
-    }, 10_000, 2)
+    }, dealOf, 10_000, 2)
     await Promise.all([batcher.add(item(1)), batcher.add(item(2))])
     const failed = [batcher.add(item(3)), batcher.add(item(4))]
     await expect(Promise.all(failed)).rejects.toThrow('reverted')
     expect(batches).toEqual([[1, 2], [3, 4]])
+  })
+  it('fails alone an accepted deal the contract left out of a batch, with its reason, and settles the rest', async () => {
+    const batcher = new AcceptedBatcher(async (items) => ({ failed: [{ dealId: dealOf(items[1]!), reason: 'INSUFFICIENT_DEPOSIT' }] }), dealOf, 10, 100)
+    const results = await Promise.allSettled([batcher.add(item(1)), batcher.add(item(2)), batcher.add(item(3))])
+    expect(results.map(r => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'INSUFFICIENT_DEPOSIT' })
   })
 })
 
@@ -42,7 +51,7 @@ describe('chain effects', () => {
       claimTimeoutJudge: async () => { throw Object.assign(new Error('settled'), { code: 'ALREADY_SETTLED' }) },
       claimTimeoutSubmit: async () => { throw Object.assign(new Error('too early'), { code: 'DEADLINE_NOT_PASSED' }) }
     })
-    const effects = chainEffects({ store, settlement, retryDelaysMs: [1, 1, 1] })
+    const effects = chainEffects({ domain, store, settlement, retryDelaysMs: [1, 1, 1] })
     const context = { stream: 's', signal: new AbortController().signal }
     await effects['chain.settle']!({ type: 'chain.settle', id: 'x', dealId: 'deal', outcome: 'MediationRejected', evidence: ['deal', 'verdict:deal'] }, context)
     expect(attempts).toBe(3)
@@ -55,9 +64,10 @@ describe('chain effects', () => {
     const settlement = calls({
       claimTimeoutSubmit: async () => { throw Object.assign(new Error('committed'), { code: 'RESULTS_ALREADY_COMMITTED' }) },
       claimTimeoutMediate: async () => { throw Object.assign(new Error('committed'), { code: 'RESULTS_ALREADY_COMMITTED' }) },
+      commitmentOf: async () => undefined,
       dealRecord: async () => records.length > 1 ? records.shift()! : records[0]!
     })
-    const effects = chainEffects({ store, settlement, settledPollMs: 1 })
+    const effects = chainEffects({ domain, store, settlement, settledPollMs: 1 })
     const context = { stream: 's', signal: new AbortController().signal }
     expect(await effects['chain.claim']!({ type: 'chain.claim', id: 'c', dealId: 'deal', claim: 'TimeoutSubmit' }, context))
       .toEqual([{ type: 'chain.settled', dealId: 'deal', outcome: 'TimeoutJudge' }])
@@ -65,9 +75,44 @@ describe('chain effects', () => {
     await expect(effects['chain.claim']!({ type: 'chain.claim', id: 'm', dealId: 'deal', claim: 'TimeoutMediate' }, context)).rejects.toThrow('committed')
   })
 
+  it('answers a judge claim the creator\'s on-chain challenge overtook with that challenge, and a submit claim a commitment overtook with those results', async () => {
+    const put: string[] = []
+    const keeping = { ...store, put: async (id: string) => { put.push(id) } } as unknown as MessageStore
+    const challenge = { author: '0x' + '1'.repeat(40), nonce: '1', expiry: 1, dealId: '0x' + 'd'.repeat(64), resultsCid: 'bafy', mediator: '0x' + '3'.repeat(40) }
+    const results = { author: '0x' + '2'.repeat(40), nonce: '1', expiry: 1, dealId: '0x' + 'd'.repeat(64), resultsCid: 'bafy', exitCode: 0, cpuMs: 1, durationMs: 1 }
+    const settlement = calls({
+      claimTimeoutJudge: async () => { throw Object.assign(new Error('challenged'), { code: 'ALREADY_CHALLENGED' }) },
+      claimTimeoutSubmit: async () => { throw Object.assign(new Error('committed'), { code: 'RESULTS_ALREADY_COMMITTED' }) },
+      challengeOf: async () => ({ message: challenge, signature: '0xc' }),
+      commitmentOf: async () => ({ message: results, signature: '0xr' })
+    })
+    const effects = chainEffects({ domain, store: keeping, settlement, settledPollMs: 1 })
+    const context = { stream: 's', signal: new AbortController().signal }
+    expect(await effects['chain.claim']!({ type: 'chain.claim', id: 'j', dealId: 'deal', claim: 'TimeoutJudge' }, context))
+      .toEqual({ type: 'chain.challenged', dealId: 'deal', envelope: { type: 'ResultsChallenged', message: challenge, signatures: ['0xc'] } })
+    expect(await effects['chain.claim']!({ type: 'chain.claim', id: 's', dealId: 'deal', claim: 'TimeoutSubmit' }, context))
+      .toEqual({ type: 'chain.committed', dealId: 'deal', envelope: { type: 'ResultsSubmitted', message: results, signatures: ['0xr'] } })
+    // both are kept as signed messages: evidence and attachments name them
+    expect(put).toHaveLength(2)
+  })
+
+  it('reads a deposit less its withdrawal for the check before signing, and a deal\'s record for a watch', async () => {
+    const settlement = calls({
+      balanceOf: async () => 5000n,
+      withdrawalOf: async () => ({ amount: 1200n }),
+      dealRecord: async () => ({ state: 'ResultsSubmitted' })
+    })
+    const effects = chainEffects({ domain, store, settlement })
+    const context = { stream: 's', signal: new AbortController().signal }
+    expect(await effects['chain.readDeposit']!({ type: 'chain.readDeposit', id: 'f', account: '0xabc' }, context))
+      .toEqual({ type: 'chain.deposit', account: '0xabc', balance: '5000', withdrawing: '1200' })
+    expect(await effects['chain.watch']!({ type: 'chain.watch', id: 'w', dealId: 'deal' }, context))
+      .toEqual({ type: 'chain.observed', dealId: 'deal', state: 'ResultsSubmitted' })
+  })
+
   it('stops waiting for the settlement when the runtime stops, so that the effect is resumed on the next start', async () => {
     const settlement = calls({ claimTimeoutJudge: async () => {}, dealRecord: async () => ({ state: 'ResultsSubmitted' }) })
-    const effects = chainEffects({ store, settlement, settledPollMs: 5 })
+    const effects = chainEffects({ domain, store, settlement, settledPollMs: 5 })
     const controller = new AbortController()
     const pending = effects['chain.claim']!({ type: 'chain.claim', id: 'j', dealId: 'deal', claim: 'TimeoutJudge' }, { stream: 's', signal: controller.signal })
     setTimeout(() => controller.abort(), 20)

@@ -22,7 +22,12 @@ const who = { creator: wallet(0xc1), provider: wallet(0xc2), solver: wallet(0xc3
 
 const runnerGiving = (cid: string): JobRunner & { runs: string[] } => {
   const runs: string[] = []
-  return { runs, run: async (_job, runId) => { runs.push(runId); return { resultsCid: cid, exitCode: 0, durationMs: 5, cpuMs: 0 } } }
+  return {
+    runs,
+    run: async (_job, runId) => { runs.push(runId); return { resultsCid: cid, exitCode: 0, durationMs: 5, cpuMs: 0 } },
+    failed: async (_runId, err) => { throw err },
+    prepare: async () => {}
+  }
 }
 
 function settlementRecorder (): SettlementCalls & { calls: string[] } {
@@ -37,7 +42,11 @@ function settlementRecorder (): SettlementCalls & { calls: string[] } {
     commitResults: record('commitResults'),
     claimTimeoutSubmit: record('claimTimeoutSubmit'),
     claimTimeoutJudge: record('claimTimeoutJudge'),
-    claimTimeoutMediate: record('claimTimeoutMediate')
+    claimTimeoutMediate: record('claimTimeoutMediate'),
+    challengeOf: async () => undefined,
+    commitmentOf: async () => undefined,
+    balanceOf: async () => 10n ** 24n,
+    withdrawalOf: async () => undefined
   }
 }
 

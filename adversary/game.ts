@@ -1,0 +1,273 @@
+/**
+ * One deal between an honest party and a strategist, with an honest mediator, on the arena's chain.
+ * The honest parties are real machines with real effects; the strategist signs what it likes and
+ * calls the contract as it likes. Messages go where they are addressed: to an honest party's
+ * machine, or to the strategist's inbox.
+ */
+import type { Wallet } from 'ethers'
+import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
+import type { MessageType } from '../src/protocols/messages/eip712-types.ts'
+import type { Envelope } from '../src/protocols/messages/envelope.ts'
+import type { Deal, JobOffer, MatchProposal, ResourceOffer } from '../src/protocols/messages/schemas.ts'
+import { messageId, signMessage } from '../src/protocols/messages/signing.ts'
+import type { SignedDeal } from '../src/settlement/index.ts'
+import { expectMessage, toDomain } from '../src/state-machines/common.ts'
+import { buildDeal } from '../src/state-machines/deal-terms.ts'
+import {
+  jobCreatorMachine, mediatorMachine, resourceProviderMachine, RESOURCE_OFFERS_TOPIC, type SlotTerms
+} from '../src/state-machines/index.ts'
+import type { Arena, Party } from './arena.ts'
+import { HonestParty, type Sent, type World } from './honest-party.ts'
+
+export const HONEST_CID = 'QmYwAPJzv5CZsnAzt8auVZRnG6VZzwBDD3Xc3w8ZvT4qJo'
+export const BAD_CID = 'QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o'
+const MINUTE = 60_000
+
+/** The job's terms, from which both kinds of game build their offers. */
+export function jobTerms (author: string, arena: Arena, at: number, overrides: Partial<JobOffer> = {}): JobOffer {
+  return {
+    author,
+    nonce: String(at),
+    expiry: at + 10 * MINUTE,
+    moduleRepo: 'github.com/Lilypad-Tech/lilypad-module-cowsay',
+    moduleCommit: 'a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2',
+    modulePath: 'lilypad_module.json.tmpl',
+    specHash: '0x' + '12'.repeat(32),
+    inputs: '{"Message":"moo"}',
+    cpu: 1000,
+    gpu: 0,
+    gpuVramMb: 0,
+    ramMb: 512,
+    diskMb: 1024,
+    maxPrice: '1000',
+    maxSolverFee: '10',
+    paymentCollateral: '2000',
+    timeoutCollateral: '300',
+    trustedMediators: [arena.wallets.mediator.address],
+    trustedSolvers: [arena.wallets.solver.address],
+    matchDeadline: at + 10 * MINUTE,
+    agreeWithin: 2 * MINUTE,
+    submitWithin: 10 * MINUTE,
+    judgeWithin: 10 * MINUTE,
+    mediateWithin: 10 * MINUTE,
+    ...overrides
+  }
+}
+
+export function slotTerms (arena: Arena): SlotTerms {
+  return {
+    cpu: 4000,
+    gpu: 0,
+    gpuVramMb: 0,
+    ramMb: 8192,
+    diskMb: 65536,
+    modules: [],
+    price: '800',
+    resultsCollateral: '1500',
+    timeoutCollateral: '400',
+    trustedMediators: [arena.wallets.mediator.address],
+    trustedSolvers: [arena.wallets.solver.address],
+    multiaddrs: ['/ip4/127.0.0.1/tcp/4001']
+  }
+}
+
+export interface GameOptions {
+  /** what every honest run of the job produces (a deterministic failure is a result too) */
+  cid?: string
+  job?: Partial<JobOffer>
+  /** the honest creator's check rate */
+  checkRate?: number
+  /** why the job cannot run on the honest provider's machine, found before signing */
+  unrunnable?: string
+}
+
+export class Game {
+  readonly network: Sent[] = []
+  /** what reached the strategist */
+  readonly inbox: Sent[] = []
+  honest!: HonestParty
+  mediator!: HonestParty
+  deal!: Deal
+  dealId!: string
+  signedDeal!: SignedDeal
+  job!: Envelope<'JobOffer'>
+  cid: string
+
+  constructor (readonly arena: Arena, readonly strategist: Party, readonly options: GameOptions) {
+    this.cid = options.cid ?? HONEST_CID
+  }
+
+  get wallet (): Wallet {
+    return this.arena.wallets[this.strategist]
+  }
+
+  get client (): Arena['clients'][Party] {
+    return this.arena.clients[this.strategist]
+  }
+
+  /** The strategist's signature on a message. */
+  sign<T extends MessageType> (type: T, message: MessagePayloads[T], existing: string[] = []): Envelope<T> {
+    return signMessage(this.wallet, toDomain(this.arena.domain), type, message, existing)
+  }
+
+  signAs<T extends MessageType> (who: Party, type: T, message: MessagePayloads[T]): Envelope<T> {
+    return signMessage(this.arena.wallets[who], toDomain(this.arena.domain), type, message)
+  }
+
+  id<T extends MessageType> (type: T, message: MessagePayloads[T]): string {
+    return messageId(toDomain(this.arena.domain), type, message)
+  }
+
+  private world (): World {
+    const failure = this.options.unrunnable
+    return {
+      prepare: () => failure === undefined ? { ok: true } : { ok: false, failure },
+      run: () => ({ resultsCid: this.cid }),
+      fetched: () => true
+    }
+  }
+
+  async joinMediator (): Promise<void> {
+    this.mediator = await HonestParty.join(this.arena, 'mediator', mediatorMachine, { capacity: 4 }, this.world(), this.network)
+  }
+
+  /** Hands a message to the honest party, as the strategist. */
+  async tell (envelope: Envelope, attachments: Envelope[] = []): Promise<void> {
+    await this.honest.receive({ envelope, attachments })
+    await this.settle()
+  }
+
+  /** Delivers what is on the wire until nothing is. */
+  async settle (): Promise<void> {
+    for (;;) {
+      const sent = this.network.shift()
+      if (sent === undefined) return
+      if (sent.to === undefined) continue
+      const to = [this.honest, this.mediator].find(p => p !== undefined && p.address.toLowerCase() === sent.to?.toLowerCase())
+      if (to === undefined) this.inbox.push(sent)
+      else await to.receive({ envelope: sent.envelope, attachments: sent.attachments })
+    }
+  }
+
+  /**
+   * Moves the chain's clock past `ms`, stopping at each deadline an honest party holds on the way so
+   * that it acts when its node would, not all at once at the end.
+   */
+  async passTo (ms: number): Promise<void> {
+    for (;;) {
+      await this.act()
+      const next = Math.min(...[this.honest, this.mediator].map(p => p.nextDeadline()))
+      if (next >= ms) break
+      await this.arena.passTo(next)
+    }
+    await this.arena.passTo(ms)
+    await this.act()
+  }
+
+  /** Lets the honest parties act on every deadline passed, until none acts. */
+  async act (): Promise<void> {
+    for (;;) {
+      await this.settle()
+      let fired = 0
+      for (const p of [this.honest, this.mediator]) fired += await p.fireDue()
+      await this.settle()
+      if (fired === 0) return
+    }
+  }
+
+  /** The strategist's latest inbox message of a type. */
+  received<T extends MessageType> (type: T): Envelope<T> {
+    const found = [...this.inbox].reverse().find(s => s.envelope.type === type)
+    if (found === undefined) throw new Error(`the strategist received no ${type}`)
+    return found.envelope as Envelope<T>
+  }
+
+  /** Plays the deal out to its end: every deadline passes, and every party acts on it. */
+  async finish (): Promise<void> {
+    for (const deadline of [this.deal.submitDeadline, this.deal.judgeDeadline, this.deal.mediateDeadline]) {
+      if (deadline > await this.arena.now()) await this.passTo(deadline)
+    }
+    await this.passTo(this.deal.mediateDeadline + MINUTE)
+  }
+
+  async close (): Promise<void> {
+    await this.honest?.close()
+    await this.mediator?.close()
+  }
+
+  private dealFrom (job: Envelope<'JobOffer'>, offer: Envelope<'ResourceOffer'>, proposal: Envelope<'MatchProposal'>, at: number): Deal {
+    const domain = this.arena.domain
+    return buildDeal(expectMessage(domain, job, 'JobOffer', at), expectMessage(domain, offer, 'ResourceOffer', at), expectMessage(domain, proposal, 'MatchProposal', at))
+  }
+
+  private proposalFor (job: Envelope<'JobOffer'>, offer: Envelope<'ResourceOffer'>, at: number): Envelope<'MatchProposal'> {
+    const proposal: MatchProposal = {
+      author: this.arena.wallets.solver.address,
+      nonce: String(at),
+      expiry: at + 2 * MINUTE,
+      jobOfferId: this.id('JobOffer', job.message),
+      resourceOfferId: this.id('ResourceOffer', offer.message),
+      jobCreator: job.message.author,
+      resourceProvider: offer.message.author,
+      price: offer.message.price,
+      solverFee: '5',
+      mediatorFee: '50',
+      mediators: [this.arena.wallets.mediator.address]
+    }
+    return this.signAs('solver', 'MatchProposal', proposal)
+  }
+
+  private keep (deal: Deal, signatures: string[]): void {
+    this.deal = deal
+    this.dealId = this.id('Deal', deal)
+    this.signedDeal = { deal, jobCreatorSignature: signatures[0] as string, resourceProviderSignature: signatures[1] as string }
+  }
+
+  /**
+   * The strategist as job creator: its job is matched with the honest provider's offer, it signs the
+   * deal, the provider co-signs and runs the job, and its results reach the strategist.
+   */
+  static async againstProvider (arena: Arena, options: GameOptions = {}): Promise<Game> {
+    const g = new Game(arena, 'jobCreator', options)
+    await g.joinMediator()
+    g.honest = await HonestParty.join(arena, 'resourceProvider', resourceProviderMachine, { slots: [slotTerms(arena)], offerTtlMs: 20 * 60_000, commitMarginMs: 2 * MINUTE }, g.world(), g.network)
+    const offer = g.network.find(s => s.topic === RESOURCE_OFFERS_TOPIC)?.envelope as Envelope<'ResourceOffer'>
+    const at = await arena.now()
+    g.job = g.sign('JobOffer', jobTerms(g.wallet.address, arena, at, options.job))
+    const proposal = g.proposalFor(g.job, offer, at)
+    await g.tell(proposal, [g.job])
+    const deal = g.dealFrom(g.job, offer, proposal, at)
+    const half = g.sign('Deal', deal)
+    await g.tell(half)
+    const cosigned = g.received('Deal')
+    g.keep(deal, cosigned.signatures)
+    return g
+  }
+
+  /**
+   * The strategist as resource provider: its offer is matched with the honest creator's job, the
+   * creator signs the deal and the strategist co-signs it. What the strategist runs is its own affair.
+   */
+  static async againstCreator (arena: Arena, options: GameOptions = {}): Promise<Game> {
+    const g = new Game(arena, 'resourceProvider', options)
+    await g.joinMediator()
+    const at = await arena.now()
+    const job = jobTerms(arena.wallets.jobCreator.address, arena, at, options.job)
+    g.honest = await HonestParty.join(arena, 'jobCreator', jobCreatorMachine, { job, secret: '0x' + '5e'.repeat(32), checkRate: options.checkRate ?? 1 }, g.world(), g.network)
+    g.job = await g.honest.message(g.id('JobOffer', job)) as Envelope<'JobOffer'>
+    const offer: ResourceOffer = { ...slotTerms(arena), author: g.wallet.address, nonce: String(at), expiry: at + 20 * MINUTE, slot: 0 }
+    const offerEnv = g.sign('ResourceOffer', offer)
+    const proposal = g.proposalFor(g.job, offerEnv, at)
+    await g.tell(proposal, [offerEnv])
+    const half = g.received('Deal')
+    const cosigned = g.sign('Deal', half.message, half.signatures)
+    await g.tell(cosigned)
+    g.keep(half.message, cosigned.signatures)
+    return g
+  }
+
+  /** The strategist provider's signed results of the deal. */
+  results (resultsCid: string, nonce = '1'): Envelope<'ResultsSubmitted'> {
+    return this.sign('ResultsSubmitted', { author: this.wallet.address, nonce, expiry: this.deal.mediateDeadline, dealId: this.dealId, resultsCid, exitCode: 0, cpuMs: 1, durationMs: 1 })
+  }
+}

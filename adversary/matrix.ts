@@ -1,0 +1,79 @@
+/**
+ * The adversarial matrix: every strategy played once against an honest party on a real chain, and
+ * what the honest party's deposit gained or lost set against what DESIGN §6 owes it.
+ */
+import { lockedBy, settle, type Evidence } from '../src/state-machines/settle.ts'
+import type { Deal } from '../src/protocols/messages/schemas.ts'
+import type { DealOutcome } from '../src/state-machines/deal-states.ts'
+import { startArena, type Arena } from './arena.ts'
+import { Game } from './game.ts'
+import type { Strategy } from './strategies.ts'
+
+export interface Row {
+  strategy: string
+  honest: 'job creator' | 'provider'
+  owed: DealOutcome | null
+  /** what §6 pays the honest party for the owed outcome, less what it locked */
+  payout: bigint
+  /** what the honest party's deposit gained (or lost) */
+  got: bigint
+  /** what the chain settled the deal to, if anything */
+  outcome: string
+  held: boolean
+  /** inputs the honest party's machine refused along the way (for the reader, not the verdict) */
+  refused: number
+}
+
+function net (deal: Deal, outcome: DealOutcome | null, role: 'jobCreator' | 'resourceProvider', mediator: string): bigint {
+  if (outcome === null) return 0n
+  const evidence = (outcome === 'MediationAccepted' || outcome === 'MediationRejected' ? { outcome, mediator } : { outcome }) as Evidence
+  return settle(deal, evidence).payouts[role] - lockedBy(deal)[role]
+}
+
+export async function playOne (arena: Arena, strategy: Strategy): Promise<Row> {
+  const honestRole = strategy.by === 'job creator' ? 'resourceProvider' : 'jobCreator'
+  const before = await arena.clients[honestRole].balanceOf()
+  let game: Game | undefined
+  try {
+    game = strategy.setup !== undefined
+      ? await strategy.setup(arena)
+      : strategy.by === 'job creator' ? await Game.againstProvider(arena, strategy.options) : await Game.againstCreator(arena, strategy.options)
+    await strategy.play(game)
+    await game.finish()
+    const after = await arena.clients[honestRole].balanceOf()
+    const record = game.deal === undefined ? undefined : await arena.clients.outsider.dealRecord(game.dealId)
+    const payout = game.deal === undefined ? 0n : net(game.deal, strategy.owed, honestRole, arena.wallets.mediator.address)
+    const got = after - before
+    return {
+      strategy: strategy.name,
+      honest: strategy.by === 'job creator' ? 'provider' : 'job creator',
+      owed: strategy.owed,
+      payout,
+      got,
+      outcome: record === undefined ? 'no deal' : record.state === 'Settled' ? String(record.outcome) : `unsettled (${record.state})`,
+      held: got >= payout,
+      refused: game.honest.rejected.length
+    }
+  } finally {
+    await game?.close()
+  }
+}
+
+export async function playAll (strategies: Strategy[], onRow: (row: Row) => void = () => {}): Promise<Row[]> {
+  const arena = await startArena()
+  try {
+    const rows: Row[] = []
+    for (const s of strategies) {
+      const row = await playOne(arena, s)
+      rows.push(row)
+      onRow(row)
+    }
+    return rows
+  } finally {
+    await arena.stop()
+  }
+}
+
+export function formatRow (r: Row): string {
+  return [r.strategy, r.honest, `${r.owed ?? 'no deal'} ${r.payout}`, `${r.got} (${r.outcome})`, r.held ? 'held' : 'LOST'].join(' | ')
+}

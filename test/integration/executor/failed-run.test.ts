@@ -1,0 +1,175 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ModuleRunner } from '../../../src/actors/roles/module-runner.ts'
+import { DockerExecutor } from '../../../src/executor/docker/executor.ts'
+import { loadModule } from '../../../src/executor/modules/load.ts'
+import { cidOfPath, parseCid } from '../../../src/executor/results/cid.ts'
+import type { Executors } from '../../../src/executor/results/determinism.ts'
+import { writeFailedRun, type FailureCode } from '../../../src/executor/results/failed-run.ts'
+import { ResultsStore } from '../../../src/executor/results/store.ts'
+import { WasmExecutor } from '../../../src/executor/wasm/executor.ts'
+import type { JobOffer } from '../../../src/protocols/messages/schemas.ts'
+import { createCowsayRepo, createCowsayWasmRepo, createModuleRepo, ensureCowsayImage, type ModuleRepo } from '../../support/modules.ts'
+import { useTempDirs } from '../../support/temp-dir.ts'
+
+const tempDir = useTempDirs()
+const docker = new DockerExecutor()
+const stores: ResultsStore[] = []
+afterEach(async () => { await Promise.all(stores.splice(0).map(s => s.close())) })
+
+let imageId: string
+beforeAll(async () => {
+  // no skip: CI always runs an engine, so a missing one is a failure with a clear message
+  await docker.ping()
+  imageId = await ensureCowsayImage()
+})
+
+const WRONG_HASH = '0x' + '00'.repeat(32)
+const inputs = { Message: 'moo' }
+
+/** A node's runner with its own data folder: modules cache, results folders and blockstore. */
+async function machine (executors: Executors = { docker, wasm: new WasmExecutor() }): Promise<{ runner: ModuleRunner, store: ResultsStore }> {
+  const dataDir = await tempDir()
+  const store = await ResultsStore.open(dataDir)
+  stores.push(store)
+  return { runner: new ModuleRunner({ dataDir }, { executors, results: store }), store }
+}
+
+async function specHashOf (repo: ModuleRepo): Promise<string> {
+  return (await loadModule({ ref: `${repo.path}:${repo.commit}`, inputs, cacheDir: join(await tempDir(), 'modules') })).specHash
+}
+
+function offer (repo: ModuleRepo, specHash: string): JobOffer {
+  return {
+    author: '0x' + 'c1'.repeat(20), nonce: '1', expiry: 1_900_000_000_000,
+    moduleRepo: repo.path, moduleCommit: repo.commit, modulePath: 'lilypad_module.json.tmpl',
+    specHash, inputs: JSON.stringify(inputs),
+    cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 512, diskMb: 1024,
+    maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
+    trustedMediators: [], trustedSolvers: [],
+    matchDeadline: 1_900_000_030_000, agreeWithin: 10_000, submitWithin: 120_000, judgeWithin: 30_000, mediateWithin: 30_000
+  }
+}
+
+/** A one-off Docker module running `script` in `image`, committed to a fresh repository. */
+async function scriptModule (image: string, script: string): Promise<ModuleRepo> {
+  const into = join(await tempDir(), 'module')
+  await mkdir(into)
+  return createModuleRepo('cowsay', {
+    into,
+    files: {
+      'lilypad_module.json.tmpl': JSON.stringify({
+        machine: { gpu: 0, cpu: 1000, ram: 100 },
+        job: { APIVersion: 'V1beta1', Spec: { Engine: 'Docker', Timeout: 30, Docker: { Image: image, Entrypoint: ['/bin/sh', '-c', script] } } }
+      })
+    }
+  })
+}
+
+async function canonicalCid (code: FailureCode): Promise<string> {
+  return (await cidOfPath(await writeFailedRun(join(await tempDir(), 'canonical'), code))).toString()
+}
+
+const signal = (): AbortSignal => new AbortController().signal
+const limits = { maxDurationMs: 120_000 }
+
+describe('runs that cannot happen', () => {
+  it('a module whose offer names another spec hash gives the same failed-run CID on two machines, and prepare refuses it', async () => {
+    const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
+    const job = offer(repo, WRONG_HASH)
+    const provider = await machine()
+    const mediator = await machine()
+    const ran = await provider.runner.run(job, 'run:0xd1', signal())
+    const reran = await mediator.runner.run(job, 'rerun:0xd1', signal())
+    expect(ran).toEqual({ resultsCid: await canonicalCid('ERR_SPEC_MISMATCH'), exitCode: 125, durationMs: 0, cpuMs: 0, failure: 'ERR_SPEC_MISMATCH' })
+    expect(reran).toEqual(ran)
+    expect(await provider.store.has(parseCid(ran.resultsCid))).toBe(true)
+
+    const refused = provider.runner.prepare(job, limits, signal())
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_SPEC_MISMATCH' })
+    await expect(refused).rejects.toThrow(`module ${repo.path}@${repo.commit} renders to spec ${await specHashOf(repo)}, the offer says ${WRONG_HASH}`)
+  })
+
+  it('prepare accepts a runnable Docker module, and refuses one whose timeout is longer than the deal leaves', async () => {
+    const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
+    const job = offer(repo, await specHashOf(repo))
+    const { runner } = await machine()
+    await runner.prepare(job, limits, signal())
+    const refused = runner.prepare(job, { maxDurationMs: 30_000 }, signal())
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_TIMEOUT_TOO_LONG' })
+    await expect(refused).rejects.toThrow(`module ${repo.path}@${repo.commit} may run for 60 s (its timeout), longer than the 30 s the deal leaves for the run`)
+  })
+
+  it('an image that is not here and cannot be pulled: refused before signing, the same failed run after', async () => {
+    const repo = await scriptModule('sha256:' + '0'.repeat(64), 'echo never')
+    const job = offer(repo, await specHashOf(repo))
+    const provider = await machine()
+    const mediator = await machine()
+    const refused = provider.runner.prepare(job, limits, signal())
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_IMAGE_UNAVAILABLE' })
+    await expect(refused).rejects.toThrow(/image sha256:0{64} is not present in the local Docker engine/)
+    const ran = await provider.runner.run(job, 'run:0xd2', signal())
+    expect(ran).toMatchObject({ resultsCid: await canonicalCid('ERR_IMAGE_UNAVAILABLE'), exitCode: 125, failure: 'ERR_IMAGE_UNAVAILABLE' })
+    expect((await mediator.runner.run(job, 'rerun:0xd2', signal())).resultsCid).toBe(ran.resultsCid)
+  })
+
+  it('an image named by a tag is refused before signing, and is a failed run after', async () => {
+    const repo = await scriptModule('busybox:latest', 'echo never')
+    const job = offer(repo, await specHashOf(repo))
+    const { runner } = await machine()
+    const refused = runner.prepare(job, limits, signal())
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_IMAGE_NOT_PINNED' })
+    await expect(refused).rejects.toThrow(/image "busybox:latest" is not pinned/)
+    expect(await runner.run(job, 'run:0xd3', signal())).toMatchObject({ resultsCid: await canonicalCid('ERR_IMAGE_NOT_PINNED'), exitCode: 125 })
+  })
+
+  it('a node with no Docker engine refuses a Docker module before signing, and fails its run', async () => {
+    const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
+    const job = offer(repo, await specHashOf(repo))
+    const { runner } = await machine({ wasm: new WasmExecutor() })
+    const refused = runner.prepare(job, limits, signal())
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_ENGINE_UNAVAILABLE' })
+    await expect(refused).rejects.toThrow('needs Docker, and this node has no Docker engine')
+    expect(await runner.run(job, 'run:0xd4', signal())).toMatchObject({ resultsCid: await canonicalCid('ERR_ENGINE_UNAVAILABLE'), exitCode: 125 })
+  })
+
+  it.each([
+    ['a symbolic link', 'echo partial > /outputs/a; ln -s /etc/passwd /outputs/link'],
+    ['a FIFO', 'mkfifo /outputs/pipe']
+  ])('%s in /outputs gives the same failed run on two machines, and again after a restart', async (_what, script) => {
+    const repo = await scriptModule(imageId, script)
+    const job = offer(repo, await specHashOf(repo))
+    const provider = await machine()
+    const mediator = await machine()
+    await provider.runner.prepare(job, limits, signal())
+    const ran = await provider.runner.run(job, 'run:0xd5', signal())
+    expect(ran).toMatchObject({ resultsCid: await canonicalCid('ERR_OUTPUTS_REFUSED'), exitCode: 125, failure: 'ERR_OUTPUTS_REFUSED' })
+    expect((await mediator.runner.run(job, 'rerun:0xd5', signal())).resultsCid).toBe(ran.resultsCid)
+    expect((await provider.runner.run(job, 'run:0xd5', signal())).resultsCid).toBe(ran.resultsCid)
+  })
+
+  it('a WASM module: spec hash and timeout are checked before signing, and a mismatch is the same failed run as for Docker', async () => {
+    const repo = await createCowsayWasmRepo({ into: join(await tempDir(), 'cowsay-wasm') })
+    const { runner } = await machine({ wasm: new WasmExecutor() })
+    const good = offer(repo, await specHashOf(repo))
+    await runner.prepare(good, limits, signal())
+    await expect(runner.prepare(good, { maxDurationMs: 10_000 }, signal())).rejects.toMatchObject({ code: 'ERR_TIMEOUT_TOO_LONG' })
+    const wrong = offer(repo, WRONG_HASH)
+    await expect(runner.prepare(wrong, limits, signal())).rejects.toMatchObject({ code: 'ERR_SPEC_MISMATCH' })
+    expect(await runner.run(wrong, 'run:0xd6', signal())).toMatchObject({ resultsCid: await canonicalCid('ERR_SPEC_MISMATCH'), exitCode: 125 })
+  })
+
+  it('a run stopped by the node still rejects, and records no failed run', async () => {
+    const repo = await scriptModule(imageId, 'echo ok')
+    const job = offer(repo, await specHashOf(repo))
+    const { runner } = await machine()
+    const controller = new AbortController()
+    controller.abort()
+    await expect(runner.run(job, 'run:0xd7', controller.signal)).rejects.toThrow()
+    await expect(runner.prepare(job, limits, controller.signal)).rejects.toThrow()
+    const ran = await runner.run(job, 'run:0xd7', signal())
+    expect(ran.exitCode).toBe(0)
+    expect(ran).not.toHaveProperty('failure')
+  })
+})

@@ -9,7 +9,8 @@ import { Wallet } from 'ethers'
 import { chainTime, deployContracts, increaseTime, SettlementClient, startDevChain, type DevChain } from '../src/settlement/index.ts'
 import type { DomainJson } from '../src/state-machines/common.ts'
 
-export const PARTIES = ['jobCreator', 'resourceProvider', 'solver', 'mediator', 'outsider'] as const
+/** `withdrawer` and `racer` are job creators with deposits of their own, which they ask to withdraw */
+export const PARTIES = ['jobCreator', 'resourceProvider', 'solver', 'mediator', 'outsider', 'withdrawer', 'racer'] as const
 export type Party = typeof PARTIES[number]
 
 export const DEPOSIT = 1_000_000n
@@ -43,7 +44,7 @@ export async function startArena (): Promise<Arena> {
     const clients = Object.fromEntries(await Promise.all(PARTIES.map(async p => [p, await SettlementClient.connect({
       rpcUrl: chain.rpcUrl, privateKey: wallets[p].privateKey, settlementAddress: deployment.settlement, chainId: chain.chainId, pollingIntervalMs: 50
     })]))) as Record<Party, SettlementClient>
-    for (const p of ['jobCreator', 'resourceProvider'] as const) await clients[p].deposit(DEPOSIT)
+    for (const p of ['jobCreator', 'resourceProvider', 'withdrawer', 'racer'] as const) await clients[p].deposit(DEPOSIT)
     const provider = clients.outsider.provider
     const now = async (): Promise<number> => (await chainTime(provider)) * 1000
     return {

@@ -4,9 +4,9 @@
  * calls the contract as it likes. Messages go where they are addressed: to an honest party's
  * machine, or to the strategist's inbox.
  */
-import type { Wallet } from 'ethers'
+import { TypedDataEncoder, type Wallet } from 'ethers'
 import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
-import type { MessageType } from '../src/protocols/messages/eip712-types.ts'
+import { typesFor, type MessageType } from '../src/protocols/messages/eip712-types.ts'
 import type { Envelope } from '../src/protocols/messages/envelope.ts'
 import type { Deal, JobOffer, MatchProposal, ResourceOffer } from '../src/protocols/messages/schemas.ts'
 import { messageId, signMessage } from '../src/protocols/messages/signing.ts'
@@ -79,6 +79,12 @@ export interface GameOptions {
   checkRate?: number
   /** why the job cannot run on the honest provider's machine, found before signing */
   unrunnable?: string
+  /** the strategist's account, when not the usual one for its role (one without a deposit, say) */
+  as?: Party
+  /** what the strategist does after its signature and before the honest party's checks */
+  beforeChecks?: (g: Game) => Promise<void>
+  /** the deal the strategist signs instead of the one the offers make */
+  tamper?: (deal: Deal) => Deal
 }
 
 export class Game {
@@ -92,6 +98,9 @@ export class Game {
   signedDeal!: SignedDeal
   job!: Envelope<'JobOffer'>
   cid: string
+
+  /** whether the honest party co-signed (a deal it walked away from binds no one) */
+  cosigned = false
 
   constructor (readonly arena: Arena, readonly strategist: Party, readonly options: GameOptions) {
     this.cid = options.cid ?? HONEST_CID
@@ -108,6 +117,15 @@ export class Game {
   /** The strategist's signature on a message. */
   sign<T extends MessageType> (type: T, message: MessagePayloads[T], existing: string[] = []): Envelope<T> {
     return signMessage(this.wallet, toDomain(this.arena.domain), type, message, existing)
+  }
+
+  /**
+   * The strategist's signature on a message as it is, past the wire's own checks: what a strategist
+   * that does not use this project's library can send. The honest party's checks refuse it.
+   */
+  signAsIs<T extends MessageType> (type: T, message: MessagePayloads[T]): Envelope<T> {
+    const digest = TypedDataEncoder.hash(toDomain(this.arena.domain), typesFor(type), message as unknown as Record<string, unknown>)
+    return { type, message, signatures: [this.wallet.signingKey.sign(digest).serialized] }
   }
 
   signAs<T extends MessageType> (who: Party, type: T, message: MessagePayloads[T]): Envelope<T> {
@@ -228,7 +246,7 @@ export class Game {
    * deal, the provider co-signs and runs the job, and its results reach the strategist.
    */
   static async againstProvider (arena: Arena, options: GameOptions = {}): Promise<Game> {
-    const g = new Game(arena, 'jobCreator', options)
+    const g = new Game(arena, options.as ?? 'jobCreator', options)
     await g.joinMediator()
     g.honest = await HonestParty.join(arena, 'resourceProvider', resourceProviderMachine, { slots: [slotTerms(arena)], offerTtlMs: 20 * 60_000, commitMarginMs: 2 * MINUTE }, g.world(), g.network)
     const offer = g.network.find(s => s.topic === RESOURCE_OFFERS_TOPIC)?.envelope as Envelope<'ResourceOffer'>
@@ -236,11 +254,14 @@ export class Game {
     g.job = g.sign('JobOffer', jobTerms(g.wallet.address, arena, at, options.job))
     const proposal = g.proposalFor(g.job, offer, at)
     await g.tell(proposal, [g.job])
-    const deal = g.dealFrom(g.job, offer, proposal, at)
-    const half = g.sign('Deal', deal)
+    const made = g.dealFrom(g.job, offer, proposal, at)
+    const deal = options.tamper?.(made) ?? made
+    const half = g.signAsIs('Deal', deal)
+    await options.beforeChecks?.(g)
     await g.tell(half)
-    const cosigned = g.received('Deal')
-    g.keep(deal, cosigned.signatures)
+    const cosigned = g.inbox.find(sent => sent.envelope.type === 'Deal')?.envelope
+    g.cosigned = cosigned !== undefined
+    g.keep(deal, cosigned?.signatures ?? half.signatures)
     return g
   }
 
@@ -263,6 +284,7 @@ export class Game {
     const cosigned = g.sign('Deal', half.message, half.signatures)
     await g.tell(cosigned)
     g.keep(half.message, cosigned.signatures)
+    g.cosigned = true
     return g
   }
 

@@ -135,6 +135,7 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
       case 'results.fetch': return [{ type: 'results.fetched', ok: this.world.fetched(output) }]
       case 'results.provide':
       case 'deal.outcome':
+      case 'deal.declined':
         return []
     }
     const handler = this.effects[output.type]

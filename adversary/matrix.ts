@@ -39,10 +39,10 @@ export async function playOne (arena: Arena, strategy: Strategy): Promise<Row> {
       ? await strategy.setup(arena)
       : strategy.by === 'job creator' ? await Game.againstProvider(arena, strategy.options) : await Game.againstCreator(arena, strategy.options)
     await strategy.play(game)
-    await game.finish()
+    if (game.cosigned) await game.finish()
     const after = await arena.clients[honestRole].balanceOf()
-    const record = game.deal === undefined ? undefined : await arena.clients.outsider.dealRecord(game.dealId)
-    const payout = game.deal === undefined ? 0n : net(game.deal, strategy.owed, honestRole, arena.wallets.mediator.address)
+    const record = game.cosigned ? await arena.clients.outsider.dealRecord(game.dealId) : undefined
+    const payout = net(game.deal, strategy.owed, honestRole, arena.wallets.mediator.address)
     const got = after - before
     return {
       strategy: strategy.name,
@@ -50,7 +50,7 @@ export async function playOne (arena: Arena, strategy: Strategy): Promise<Row> {
       owed: strategy.owed,
       payout,
       got,
-      outcome: record === undefined ? 'no deal' : record.state === 'Settled' ? String(record.outcome) : `unsettled (${record.state})`,
+      outcome: record === undefined ? 'not signed' : record.state === 'Settled' ? String(record.outcome) : `unsettled (${record.state})`,
       held: got >= payout,
       refused: game.honest.rejected.length
     }
@@ -75,5 +75,5 @@ export async function playAll (strategies: Strategy[], onRow: (row: Row) => void
 }
 
 export function formatRow (r: Row): string {
-  return [r.strategy, r.honest, `${r.owed ?? 'no deal'} ${r.payout}`, `${r.got} (${r.outcome})`, r.held ? 'held' : 'LOST'].join(' | ')
+  return [r.strategy, r.honest, `${r.owed ?? 'not signed'} ${r.payout}`, `${r.got} (${r.outcome})`, r.held ? 'held' : 'LOST'].join(' | ')
 }

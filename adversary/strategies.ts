@@ -3,12 +3,19 @@
  * the outcome of DESIGN §6 whose payout the honest party is owed. A strategy is a script: what it
  * signs, what it sends, what it posts on chain, and when. The honest party is a real machine.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cidOfPath } from '../src/executor/results/cid.ts'
+import { writeFailedRun, type FailureCode } from '../src/executor/results/failed-run.ts'
 import type { DealOutcome } from '../src/state-machines/deal-states.ts'
 import { BAD_CID, Game, HONEST_CID, type GameOptions } from './game.ts'
 import type { Arena } from './arena.ts'
 
 export interface Strategy {
   name: string
+  /** what the chain records for the deal at the end, when not the owed outcome ('not signed' for a deal the honest party walked away from) */
+  settles?: string
   /** who plays it: the honest party is the other one */
   by: 'job creator' | 'provider'
   /** the outcome whose payout the honest party is owed; null when no deal should be signed at all */
@@ -24,8 +31,17 @@ async function attempt (call: () => Promise<unknown>): Promise<void> {
   await call().catch(() => undefined)
 }
 
-/** A deterministic failed-run result: every honest run of an un-runnable job comes back with it. */
-const failedRun = (code: string): string => `bafkfailed${code.toLowerCase().replace(/[^a-z0-9]/g, '')}`
+const YEAR = 365 * 24 * 3600_000
+
+/** The CID of the failed-run result every honest run of an un-runnable job comes back with. */
+async function failedRunCid (code: FailureCode): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lilypad-failed-run-'))
+  try {
+    return (await cidOfPath(await writeFailedRun(dir, code))).toString()
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
 
 /** Against a provider whose job failed after signing: the strategist refuses the failure, challenges it, and hopes. */
 async function challengeTheFailure (g: Game): Promise<void> {
@@ -35,12 +51,24 @@ async function challengeTheFailure (g: Game): Promise<void> {
   await attempt(async () => await g.client.challengeResults(g.signedDeal, challenge.message, challenge.signatures[0] as string, results.message, results.signatures[0] as string))
 }
 
-const unrunnable = (name: string, code: string): Strategy => ({
+/** A job that fails only once it runs: its failure is a result, submitted, challenged, and reproduced by the mediator. */
+const failsWhenRun = (name: string, code: FailureCode): Strategy => ({
   name,
+  settles: 'MediationAccepted',
   by: 'job creator',
   owed: 'MediationAccepted',
-  options: { cid: failedRun(code) },
+  setup: async (arena) => await Game.againstProvider(arena, { cid: await failedRunCid(code) }),
   play: challengeTheFailure
+})
+
+/** A job the provider's check before signing finds it cannot run: nothing is signed, nothing is owed. */
+const refusedBeforeSigning = (name: string, code: FailureCode): Strategy => ({
+  name,
+  settles: 'not signed',
+  by: 'job creator',
+  owed: null,
+  options: { unrunnable: code },
+  play: async () => {}
 })
 
 export const STRATEGIES: Strategy[] = [
@@ -104,9 +132,50 @@ export const STRATEGIES: Strategy[] = [
       await attempt(async () => await g.client.claimTimeoutSubmit(g.signedDeal))
     }
   },
-  unrunnable('un-runnable job: wrong spec hash, failure challenged', 'ERR_SPEC_MISMATCH'),
-  unrunnable('un-runnable job: symlink in outputs, failure challenged', 'ERR_OUTPUT_SYMLINK'),
-  unrunnable('un-runnable job: FIFO in outputs, failure challenged', 'ERR_OUTPUT_SPECIAL_FILE'),
+  refusedBeforeSigning('un-runnable job: wrong spec hash', 'ERR_SPEC_MISMATCH'),
+  refusedBeforeSigning('un-runnable job: unfetchable repository', 'ERR_MODULE_UNAVAILABLE'),
+  refusedBeforeSigning('un-runnable job: missing image', 'ERR_IMAGE_UNAVAILABLE'),
+  refusedBeforeSigning('un-runnable job: image by tag, not pinned', 'ERR_IMAGE_NOT_PINNED'),
+  refusedBeforeSigning('un-runnable job: module timeout beyond the submit window', 'ERR_TIMEOUT_TOO_LONG'),
+  failsWhenRun('un-runnable job: symlink in outputs, failure challenged', 'ERR_OUTPUTS_REFUSED'),
+  failsWhenRun('un-runnable job: FIFO in outputs, failure challenged', 'ERR_OUTPUTS_REFUSED'),
+  {
+    name: 'zero-deposit creator',
+    settles: 'not signed',
+    by: 'job creator',
+    owed: null,
+    options: { as: 'outsider' },
+    play: async () => {}
+  },
+  {
+    name: 'withdrawal asked for before signing',
+    settles: 'not signed',
+    by: 'job creator',
+    owed: null,
+    options: { as: 'withdrawer', beforeChecks: async (g) => { await g.client.requestWithdrawal(await g.client.balanceOf()) } },
+    play: async () => {}
+  },
+  {
+    name: 'withdrawal raced against settlement',
+    settles: 'Accepted',
+    by: 'job creator',
+    owed: 'Accepted',
+    options: { as: 'racer' },
+    play: async (g) => {
+      await g.client.requestWithdrawal(await g.client.balanceOf())
+      const results = g.received('ResultsSubmitted')
+      await g.tell(g.sign('ResultsAccepted', { author: g.wallet.address, nonce: '1', expiry: g.deal.mediateDeadline, dealId: g.dealId, resultsCid: results.message.resultsCid }))
+      await attempt(async () => await g.client.withdraw())
+    }
+  },
+  {
+    name: 'a decades-long judge window',
+    settles: 'not signed',
+    by: 'job creator',
+    owed: null,
+    options: { tamper: (deal) => ({ ...deal, judgeDeadline: deal.judgeDeadline + 20 * YEAR, mediateDeadline: deal.mediateDeadline + 20 * YEAR }) },
+    play: async (g) => { await attempt(async () => await g.client.lockDeal(g.signedDeal)) }
+  },
   {
     name: 'accept, then claim TimeoutJudge on an early commitment',
     by: 'provider',

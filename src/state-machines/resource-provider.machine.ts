@@ -3,6 +3,7 @@
  * and deals against its own offer and free slots, signs at most one deal per slot, runs the job,
  * submits results, answers challenges, and claims the deadlines that favour it.
  */
+import { LIMITS } from '../protocols/messages/fields.ts'
 import type { Deal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import type { Verified } from '../protocols/messages/envelope.ts'
@@ -238,7 +239,7 @@ function challenged (c: C, dealId: string, record: DealRecord, challenge: Verifi
  * withdrawal delay is longer (a week by default), so a withdrawal asked for after signing is paid
  * only after every deadline of the deal has passed, with a day to spare for the last claims.
  */
-export const MAX_DEAL_LIFETIME_MS = 6 * 24 * 3600_000
+export const MAX_DEAL_LIFETIME_MS = LIMITS.maxDealLifetimeMs
 
 /** What our open deals with a creator lock of its deposit, beside the one being signed. */
 function lockedWith (c: C, jobCreator: string, except: string): bigint {

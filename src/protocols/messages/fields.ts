@@ -20,7 +20,15 @@ export const LIMITS = {
   trusted: 32,
   mediators: 8,
   /** amounts above this are rejected: 10^30 wei is far beyond any real token supply */
-  maxAmount: 10n ** 30n
+  maxAmount: 10n ** 30n,
+  /** the longest any one window of a deal (agree, submit, judge, mediate) may be */
+  maxWindowMs: 2 * 24 * 3600_000,
+  /**
+   * The longest a deal may last, from its signing (and so from its agree deadline) to its mediate
+   * deadline. The settlement contract's withdrawal delay must be longer (a week by default): a
+   * withdrawal asked for after signing is then paid only after every deadline of the deal.
+   */
+  maxDealLifetimeMs: 6 * 24 * 3600_000
 } as const
 
 const CHECKSUM_MEMO_LIMIT = 16_384

@@ -57,6 +57,8 @@ export const JobOfferSchema = z.strictObject({
   mediateWithin: millis
 }).refine(o => covers(o.paymentCollateral, o.maxPrice, o.maxSolverFee),
   { message: 'paymentCollateral must cover maxPrice + maxSolverFee', path: ['paymentCollateral'] })
+  .refine(o => Math.max(o.agreeWithin, o.submitWithin, o.judgeWithin, o.mediateWithin) <= LIMITS.maxWindowMs,
+    { message: `each window may be at most ${LIMITS.maxWindowMs / 3600_000} hours`, path: ['judgeWithin'] })
 
 export const MatchProposalSchema = z.strictObject({
   ...common,
@@ -124,6 +126,7 @@ function dealProblems (d: DealTerms): Array<[string, string]> {
   if (!(d.agreeDeadline <= d.submitDeadline && d.submitDeadline <= d.judgeDeadline && d.judgeDeadline <= d.mediateDeadline)) {
     problems.push(['submitDeadline', 'deadlines must be ordered agree <= submit <= judge <= mediate'])
   }
+  if (d.mediateDeadline - d.agreeDeadline > LIMITS.maxDealLifetimeMs) problems.push(['mediateDeadline', `a deal may last at most ${LIMITS.maxDealLifetimeMs / 3600_000} hours after its agree deadline`])
   return problems
 }
 

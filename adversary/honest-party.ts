@@ -134,7 +134,6 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
       }
       case 'results.fetch': return [{ type: 'results.fetched', ok: this.world.fetched(output) }]
       case 'results.provide':
-      case 'deal.outcome':
       case 'deal.declined':
         return []
     }

@@ -1,6 +1,5 @@
 /** The machines of every role, by name: the runtime and `lilypad audit` find machines here. */
 import type { AnyStateMachine } from 'xstate'
-import { dealMachine } from './deal.machine.ts'
 import { jobCreatorMachine } from './job-creator.machine.ts'
 import { mediatorMachine } from './mediator.machine.ts'
 import { resourceProviderMachine } from './resource-provider.machine.ts'
@@ -14,11 +13,10 @@ export interface RegisteredMachine {
 }
 
 export const machines: Record<string, RegisteredMachine> = {
-  deal: { name: 'deal', version: 1, machine: dealMachine },
-  'job-creator': { name: 'job-creator', version: 4, machine: jobCreatorMachine },
-  'resource-provider': { name: 'resource-provider', version: 6, machine: resourceProviderMachine },
+  'job-creator': { name: 'job-creator', version: 5, machine: jobCreatorMachine },
+  'resource-provider': { name: 'resource-provider', version: 7, machine: resourceProviderMachine },
   solver: { name: 'solver', version: 6, machine: solverMachine },
-  mediator: { name: 'mediator', version: 2, machine: mediatorMachine }
+  mediator: { name: 'mediator', version: 3, machine: mediatorMachine }
 }
 
 export * from './contract.ts'
@@ -30,7 +28,6 @@ export * from './rejection.ts'
 export { outputsOf, start, step } from './step.ts'
 export { MESSAGE_RECEIVED, type DomainJson, type MessageReceived } from './common.ts'
 export { buildDeal, checkProposal, dealId } from './deal-terms.ts'
-export { dealMachine, type DealContext, type DealMachineInput } from './deal.machine.ts'
 export { jobCreatorMachine, JOB_OFFERS_TOPIC, type JobCreatorInput, type JobCreatorContext } from './job-creator.machine.ts'
 export { resourceProviderMachine, RESOURCE_OFFERS_TOPIC, DEALS_TOPIC, type ResourceProviderInput, type SlotTerms } from './resource-provider.machine.ts'
 export { solverMachine, type SolverInput } from './solver.machine.ts'

@@ -24,13 +24,11 @@
  * - `chain.watch` {dealId}: read the deal's record; answer with `chain.observed` {dealId, state, outcome?, mediator?}.
  * - `chain.readDeposit` {account}: read a deposit; answer with `chain.deposit` {balance, withdrawing}.
  * - `deal.declined` {dealId, reason}: a deal this node walked away from before signing it.
- * - `deal.outcome` {dealId, outcome, payouts}: the deal machine's report of who is owed what (wei strings).
  * - `input.rejected` {code, reason, eventType, messageType?}: an input that changed nothing; the runtime
  *   may penalise the peer that sent it.
  *
  * Inputs (besides `timer.fired`): `message.received` {envelope, attachments?}, the effect results above,
- * `effect.failed` {effect, error} for an effect that could not be carried out, and `chain.settled`
- * {dealId} for the deal machine.
+ * and `effect.failed` {effect, error} for an effect that could not be carried out.
  */
 export const OUTPUT_TYPES = [
   'message.publish',
@@ -46,7 +44,6 @@ export const OUTPUT_TYPES = [
   'chain.readDeposit',
   'message.forward',
   'job.prepare',
-  'deal.outcome',
   'deal.declined',
   'input.rejected'
 ] as const

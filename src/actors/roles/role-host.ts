@@ -91,7 +91,6 @@ export class RoleHost {
       ...resultsEffects(modules.fetcher),
       ...settlementEffects,
       [INPUT_REJECTED]: async (output, { stream }) => { modules.onRejected?.(stream, output) },
-      'deal.outcome': async () => {},
       'deal.declined': async (output, { stream }) => { modules.onDeclined?.(stream, output) }
     }
     const runtime = await ActorRuntime.start({ snapshotEvery: options.snapshotEvery }, {

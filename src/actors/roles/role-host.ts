@@ -10,8 +10,9 @@ import type { MediatorInput } from '../../state-machines/mediator.machine.ts'
 import type { JobCreatorContext, JobCreatorInput } from '../../state-machines/job-creator.machine.ts'
 import { INPUT_REJECTED } from '../../state-machines/rejection.ts'
 import type { MachineOutput } from '../../state-machines/contract.ts'
+import type { OutputType } from '../../state-machines/io.ts'
 import type { EventLog } from '../eventlog/event-log.ts'
-import { ActorRuntime, type Change, type EffectHandler } from '../runtime/actor-runtime.ts'
+import { ActorRuntime, type Change, type EffectHandler, type EffectHandlers } from '../runtime/actor-runtime.ts'
 import type { Clock } from '../runtime/clock.ts'
 import { systemClock } from '../runtime/clock.ts'
 import { MessageStore } from './message-store.ts'
@@ -20,7 +21,7 @@ import type { Delivery, MessageTransport } from './transport.ts'
 import { messageEffects } from './effects/messages.ts'
 import { jobEffects, type JobRunner } from './effects/jobs.ts'
 import { resultsEffects, type ResultsFetcher } from './effects/results.ts'
-import { chainEffects, type SettlementCalls } from './effects/chain.ts'
+import { chainEffects, type ChainOutput, type SettlementCalls } from './effects/chain.ts'
 
 export type Role = 'resource-provider' | 'solver' | 'mediator' | 'job-creator'
 export const ROLES: readonly Role[] = ['resource-provider', 'solver', 'mediator', 'job-creator']
@@ -81,11 +82,13 @@ export class RoleHost {
     const store = new MessageStore(modules.log.bucket('messages'))
     const domain = toDomain(options.domain)
     const unavailable = (what: string): EffectHandler => async () => { throw new Error(`this node has no ${what}`) }
-    const settlementEffects = modules.settlement === undefined
-      ? Object.fromEntries(['chain.settle', 'chain.claim', 'chain.challenge', 'chain.commitResults', 'chain.watch'].map(t => [t, unavailable('chain connection')]))
+    const noChain = unavailable('chain connection')
+    const settlementEffects: EffectHandlers<ChainOutput> = modules.settlement === undefined
+      ? { 'chain.settle': noChain, 'chain.claim': noChain, 'chain.challenge': noChain, 'chain.commitResults': noChain, 'chain.watch': noChain, 'chain.readDeposit': noChain }
       : chainEffects({ domain, store, settlement: modules.settlement })
     let host: RoleHost | undefined = undefined
-    const effects: Record<string, EffectHandler> = {
+    // every output type of every machine has its handler here, or this does not compile
+    const effects: EffectHandlers<OutputType> = {
       ...messageEffects({ domain, wallet: modules.wallet, store, transport: modules.transport }),
       ...jobEffects(modules.runner),
       ...resultsEffects(modules.fetcher),

@@ -1,6 +1,7 @@
 import type { AnyMachineSnapshot } from 'xstate'
 import type { InputEvent, Json, MachineOutput } from '../../state-machines/contract.ts'
 import { TIMER_FIRED } from '../../state-machines/contract.ts'
+import type { OutputType } from '../../state-machines/io.ts'
 import type { AppendEntry, EventLog } from '../eventlog/event-log.ts'
 import type { LogRecord } from '../eventlog/record.ts'
 import { canonicalJson } from '../eventlog/canonical-json.ts'
@@ -24,6 +25,9 @@ export interface EffectContext {
  * stream's machine, each with `effect: output.id`, in the same atomic batch as the acknowledgement.
  */
 export type EffectHandler = (output: MachineOutput, context: EffectContext) => Promise<void | NewInput | NewInput[]>
+
+/** Handlers for some of the machines' output types: a node's full set must name every one (io.ts). */
+export type EffectHandlers<K extends OutputType> = Record<K, EffectHandler>
 
 export interface ActorRuntimeOptions {
   /** write a snapshot of every stream after this many records (0: never) */

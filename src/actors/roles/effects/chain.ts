@@ -3,7 +3,7 @@ import type { Envelope } from '../../../protocols/messages/envelope.ts'
 import { messageId } from '../../../protocols/messages/signing.ts'
 import type { Deal, MediationVerdict, ResultsAccepted, ResultsChallenged, ResultsSubmitted } from '../../../protocols/messages/schemas.ts'
 import type { MachineOutput } from '../../../state-machines/contract.ts'
-import type { EffectHandler, NewInput } from '../../runtime/actor-runtime.ts'
+import type { EffectHandlers, NewInput } from '../../runtime/actor-runtime.ts'
 import type { MessageStore } from '../message-store.ts'
 
 export interface SignedDealEvidence {
@@ -56,6 +56,9 @@ const OVERTAKEN: Record<string, Set<string>> = {
 /** Errors worth another try: the chain did not answer, or the transaction did not make it. */
 const TRANSIENT = new Set(['CHAIN_UNAVAILABLE', 'TRANSACTION_FAILED'])
 const TIMEOUT_SUBMIT_DONE = new Set(['ALREADY_SETTLED'])
+
+/** The outputs that put evidence on chain or read it back. */
+export type ChainOutput = 'chain.settle' | 'chain.claim' | 'chain.challenge' | 'chain.commitResults' | 'chain.watch' | 'chain.readDeposit'
 
 export interface ChainEffectsModules {
   domain: LilypadDomain
@@ -131,7 +134,7 @@ const pause = (ms: number, signal: AbortSignal): Promise<void> => new Promise(re
  * A settlement or claim answers with `chain.settled` {dealId, outcome}: the outcome the chain holds
  * for the deal, which is the one the parties must record, whoever's transaction settled it.
  */
-export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000, maxBatch = 100, retryDelaysMs = [500, 2000, 5000, 10_000], settledPollMs = 2000, settledWaitMs = 15 * 60_000 }: ChainEffectsModules): Record<string, EffectHandler> {
+export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000, maxBatch = 100, retryDelaysMs = [500, 2000, 5000, 10_000], settledPollMs = 2000, settledWaitMs = 15 * 60_000 }: ChainEffectsModules): EffectHandlers<ChainOutput> {
   const batcher = batchWindowMs > 0 ? new AcceptedBatcher(items => settlement.settleBatch(items), item => item.acceptance.dealId, batchWindowMs, maxBatch) : undefined
   async function signedDeal (dealId: string): Promise<SignedDealEvidence> {
     const envelope = await store.require(dealId) as Envelope<'Deal'>

@@ -1,6 +1,6 @@
 import type { JobOffer } from '../../../protocols/messages/schemas.ts'
 import { failureCode } from '../../../executor/results/failed-run.ts'
-import type { EffectHandler } from '../../runtime/actor-runtime.ts'
+import type { EffectHandlers } from '../../runtime/actor-runtime.ts'
 
 export interface JobRun {
   resultsCid: string
@@ -36,7 +36,7 @@ export interface JobRunner {
  * `job.prepared` {ok: true} or {ok: false, failure, reason}. Any failure but a stop is a refusal:
  * not signing is always safe.
  */
-export function jobEffects (runner: JobRunner): Record<string, EffectHandler> {
+export function jobEffects (runner: JobRunner): EffectHandlers<'job.prepare' | 'job.run'> {
   return {
     'job.run': async (output, { signal }) => {
       let run: JobRun

@@ -4,7 +4,7 @@ import type { Envelope } from '../../../protocols/messages/envelope.ts'
 import { messageId, signMessage } from '../../../protocols/messages/signing.ts'
 import { deliverableUntil } from '../../../protocols/messages/delivery.ts'
 import type { MachineOutput } from '../../../state-machines/contract.ts'
-import type { EffectHandler } from '../../runtime/actor-runtime.ts'
+import type { EffectHandlers } from '../../runtime/actor-runtime.ts'
 import type { MessageStore } from '../message-store.ts'
 import type { MessageTransport } from '../transport.ts'
 
@@ -43,7 +43,7 @@ async function signOutput (modules: MessageEffectsModules, output: MachineOutput
  * Signing is deterministic (RFC 6979), so carrying an output out again after a crash sends the
  * very same message, which receivers drop as a duplicate.
  */
-export function messageEffects (modules: MessageEffectsModules): Record<string, EffectHandler> {
+export function messageEffects (modules: MessageEffectsModules): EffectHandlers<'message.publish' | 'message.send' | 'message.forward'> {
   const retries = modules.retryDelaysMs ?? DEFAULT_RETRIES
   const sleep = modules.sleep ?? abortableSleep
   const now = modules.now ?? Date.now

@@ -1,4 +1,4 @@
-import type { EffectHandler } from '../../runtime/actor-runtime.ts'
+import type { EffectHandlers } from '../../runtime/actor-runtime.ts'
 
 /** Fetches results by CID from the party that holds them, verifies them and keeps a copy. */
 export interface ResultsFetcher {
@@ -6,7 +6,7 @@ export interface ResultsFetcher {
   fetch (cid: string, from: string, dealId: string, signal: AbortSignal): Promise<boolean>
 }
 
-export function resultsEffects (fetcher: ResultsFetcher): Record<string, EffectHandler> {
+export function resultsEffects (fetcher: ResultsFetcher): EffectHandlers<'results.fetch' | 'results.provide'> {
   return {
     'results.fetch': async (output, { signal }) => {
       const ok = await fetcher.fetch(String(output.resultsCid), String(output.from), String(output.dealId), signal)

@@ -257,7 +257,8 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
           return done(c, 'TimeoutSubmit', [{ type: 'chain.claim', id: `claim:${dealId}`, dealId, claim: 'TimeoutSubmit', evidence: [dealId] }])
         case 'judgeDeadline': return done(c, 'TimeoutJudge')
         case 'mediateDeadline':
-          return done(c, 'TimeoutMediate', [{ type: 'chain.claim', id: `claim:${dealId}`, dealId, claim: 'TimeoutMediate', evidence: [dealId] }])
+          // its own id: a TimeoutSubmit claim may have come first (results read from the chain, then challenged)
+          return done(c, 'TimeoutMediate', [{ type: 'chain.claim', id: `claim-mediate:${dealId}`, dealId, claim: 'TimeoutMediate', evidence: [dealId] }])
         default: return violation('EARLY_TIMER', `unknown timer ${timer}`)
       }
     }

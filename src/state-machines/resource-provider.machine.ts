@@ -392,10 +392,13 @@ function onTimer (c: C, e: InputEvent): D {
         outputs: [{ type: 'chain.commitResults', id: `commit:${id}`, dealId: id, resultsCid: record.resultsCid ?? '' }]
       }
     case 'judge': {
-      const claim: MachineOutput = { type: 'chain.claim', id: `claim:${id}`, dealId: id, claim: 'TimeoutJudge', evidence: [id] }
-      // a challenge seen only on the wire may never have reached the chain: the claim says which
-      if (record.state === 'Mediating') return { context: { ...c, deadlines: withoutEntries(c.deadlines, k => k === timer) }, outputs: [claim] }
-      return finish(c, id, 'TimeoutJudge', e.at, [claim])
+      // a challenge seen only on the wire may never have reached the chain: the claim says which (its
+      // own id: the deal stays in mediation, and a TimeoutMediate claim may follow)
+      if (record.state === 'Mediating') {
+        const claim: MachineOutput = { type: 'chain.claim', id: `claim-judge:${id}`, dealId: id, claim: 'TimeoutJudge', evidence: [id] }
+        return { context: { ...c, deadlines: withoutEntries(c.deadlines, k => k === timer) }, outputs: [claim] }
+      }
+      return finish(c, id, 'TimeoutJudge', e.at, [{ type: 'chain.claim', id: `claim:${id}`, dealId: id, claim: 'TimeoutJudge', evidence: [id] }])
     }
     case 'mediate': return finish(c, id, 'TimeoutMediate', e.at, [{ type: 'chain.claim', id: `claim:${id}`, dealId: id, claim: 'TimeoutMediate', evidence: [id] }])
     default: return violation('EARLY_TIMER', `unknown timer ${timer}`)

@@ -153,6 +153,10 @@ describe('resource provider', () => {
     const judge = step(resourceProviderMachine, r.snapshot, timer('judge:0', s.deal.judgeDeadline))
     expect(judge.outputs).toEqual([expect.objectContaining({ type: 'chain.claim', claim: 'TimeoutJudge' })])
     expect(judge.snapshot.context.deals[s.dealId]?.state).toBe('Mediating')
+    // a TimeoutMediate claim may follow it: every output of a stream has an id of its own
+    const mediate = step(resourceProviderMachine, judge.snapshot, timer('mediate:0', s.deal.mediateDeadline))
+    expect(mediate.outputs[0]).toMatchObject({ type: 'chain.claim', claim: 'TimeoutMediate' })
+    expect(mediate.outputs[0]!.id).not.toBe(judge.outputs[0]!.id)
   })
 
   test('a challenge posted only on chain, read there by its overtaken judge claim, reaches the mediator, and a verdict for it is settled', () => {

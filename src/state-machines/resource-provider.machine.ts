@@ -256,11 +256,11 @@ function checked (c: C, dealId: string, patch: Partial<SigningChecks>, at: numbe
   const record = live === undefined ? undefined : c.deals[live]
   if (record?.state !== 'Matched' || record.signing === undefined) return violation('WRONG_STATE', `deal ${dealId} is not being signed`)
   const signing = { ...record.signing, ...patch }
-  if (signing.runnable === false || signing.funded === false) return declined(c, dealId, record, reason ?? 'a check failed')
+  if (signing.runnable === false || signing.funded === false) return declined(c, dealId, reason ?? 'a check failed', at)
   if (signing.runnable !== true || signing.funded !== true) {
     return { context: { ...c, deals: withEntry(c.deals, live as string, { ...record, signing }) }, outputs: [] }
   }
-  if (at > record.deal.agreeDeadline) return declined(c, dealId, record, 'the checks ended after the agree deadline')
+  if (at > record.deal.agreeDeadline) return declined(c, dealId, 'the checks ended after the agree deadline', at)
   const deal = record.deal
   const deadlines = withoutEntries(c.deadlines, k => k === timerName('agree', record.slot))
   deadlines[timerName('submit', record.slot)] = deal.submitDeadline
@@ -276,8 +276,8 @@ function checked (c: C, dealId: string, patch: Partial<SigningChecks>, at: numbe
 }
 
 /** A deal we never co-signed: nothing binds us; the slot is offered again. */
-function declined (c: C, dealId: string, _record: DealRecord, reason: string): D {
-  const ended = finish(c, dealId, 'TimeoutAgree', 0)
+function declined (c: C, dealId: string, reason: string, at: number): D {
+  const ended = finish(c, dealId, 'TimeoutAgree', at)
   return { ...ended, outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason }, ...ended.outputs] }
 }
 
@@ -384,7 +384,7 @@ function onTimer (c: C, e: InputEvent): D {
   const record = dealIn(c, dealId, 'Matched', 'Agreed', 'ResultsSubmitted', 'Mediating')
   const id = dealId as string
   switch (kind) {
-    case 'agree': return declined(c, id, record, 'the checks did not end before the agree deadline')
+    case 'agree': return declined(c, id, 'the checks did not end before the agree deadline', e.at)
     case 'submit': return finish(c, id, 'TimeoutSubmit', e.at)
     case 'commit':
       return {

@@ -11,10 +11,13 @@
  *   and, when one passes while still present, logs `{ type: 'timer.fired', timer: <name>, deadline, at }`
  *   (once per name and deadline value).
  */
+import type { OutputType } from './io.ts'
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 export interface MachineOutput {
-  type: string
+  /** one of the vocabulary's output types (io.ts): each has its effect handler in every node */
+  type: OutputType
   id: string
   [key: string]: Json | undefined
 }

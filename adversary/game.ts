@@ -288,6 +288,21 @@ export class Game {
     return g
   }
 
+  /** The strategist creator's signed challenge of results, naming the deal's first mediator. */
+  challenge (resultsCid: string): Envelope<'ResultsChallenged'> {
+    return this.sign('ResultsChallenged', { author: this.wallet.address, nonce: '1', expiry: this.deal.mediateDeadline, dealId: this.dealId, resultsCid, mediator: this.deal.mediators[0] as string })
+  }
+
+  /** Posts a challenge on chain with the results it challenges as evidence. */
+  async postChallenge (challenge: Envelope<'ResultsChallenged'>, results: Envelope<'ResultsSubmitted'>): Promise<void> {
+    await this.client.challengeResults(this.signedDeal, challenge.message, challenge.signatures[0] as string, results.message, results.signatures[0] as string)
+  }
+
+  /** Commits results on chain as the strategist provider. */
+  async commit (results: Envelope<'ResultsSubmitted'>): Promise<void> {
+    await this.client.commitResults(this.signedDeal, results.message, results.signatures[0] as string)
+  }
+
   /** The strategist provider's signed results of the deal. */
   results (resultsCid: string, nonce = '1'): Envelope<'ResultsSubmitted'> {
     return this.sign('ResultsSubmitted', { author: this.wallet.address, nonce, expiry: this.deal.mediateDeadline, dealId: this.dealId, resultsCid, exitCode: 0, cpuMs: 1, durationMs: 1 })

@@ -66,7 +66,8 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
     }
     const effects = {
       ...messageEffects({ domain, wallet: arena.wallets[role], store, transport, retryDelaysMs: [1] }),
-      ...chainEffects({ domain, store, settlement: arena.clients[role], batchWindowMs: 0, retryDelaysMs: [], settledPollMs: 1, settledWaitMs: 0 })
+      // accepted deals settle in batches, as a node settles them
+      ...chainEffects({ domain, store, settlement: arena.clients[role], batchWindowMs: 20, retryDelaysMs: [], settledPollMs: 1, settledWaitMs: 0 })
     }
     const first = start(machine, { ...input, domain: arena.domain, self: address, at: await arena.now() })
     const party = new HonestParty(role, machine, arena, log, store, effects, world, first.snapshot)

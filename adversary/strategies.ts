@@ -46,9 +46,9 @@ async function failedRunCid (code: FailureCode): Promise<string> {
 /** Against a provider whose job failed after signing: the strategist refuses the failure, challenges it, and hopes. */
 async function challengeTheFailure (g: Game): Promise<void> {
   const results = g.received('ResultsSubmitted')
-  const challenge = g.sign('ResultsChallenged', { author: g.wallet.address, nonce: '1', expiry: g.deal.mediateDeadline, dealId: g.dealId, resultsCid: results.message.resultsCid, mediator: g.deal.mediators[0] as string })
-  await g.tell(challenge, [])
-  await attempt(async () => await g.client.challengeResults(g.signedDeal, challenge.message, challenge.signatures[0] as string, results.message, results.signatures[0] as string))
+  const challenge = g.challenge(results.message.resultsCid)
+  await g.tell(challenge)
+  await attempt(async () => await g.postChallenge(challenge, results))
 }
 
 /** A job that fails only once it runs: its failure is a result, submitted, challenged, and reproduced by the mediator. */
@@ -71,18 +71,34 @@ const refusedBeforeSigning = (name: string, code: FailureCode): Strategy => ({
   play: async () => {}
 })
 
+/** The strategist creator, having got nowhere, claims TimeoutSubmit once the submit deadline passes. */
+async function claimTimeoutSubmitLater (g: Game): Promise<void> {
+  await g.passTo(g.deal.submitDeadline)
+  await attempt(async () => await g.client.claimTimeoutSubmit(g.signedDeal))
+}
+
+/**
+ * The strategist provider commits `committed` on chain, tells the creator `told` (if anything), and
+ * claims TimeoutJudge once the judge deadline passes.
+ */
+function commitAndClaim (committed: string, told: string | null): (g: Game) => Promise<void> {
+  return async (g) => {
+    await g.commit(g.results(committed, '1'))
+    if (told !== null) await g.tell(g.results(told, told === committed ? '1' : '2'))
+    await g.passTo(g.deal.judgeDeadline)
+    await attempt(async () => await g.client.claimTimeoutJudge(g.signedDeal))
+  }
+}
+
 export const STRATEGIES: Strategy[] = [
   {
     name: 'wire-only challenge, then claim TimeoutSubmit',
     by: 'job creator',
     owed: 'MediationAccepted',
     play: async (g) => {
-      const results = g.received('ResultsSubmitted')
-      const challenge = g.sign('ResultsChallenged', { author: g.wallet.address, nonce: '1', expiry: g.deal.mediateDeadline, dealId: g.dealId, resultsCid: results.message.resultsCid, mediator: g.deal.mediators[0] as string })
       // told to the provider only: not to the mediator, not to the chain
-      await g.tell(challenge)
-      await g.passTo(g.deal.submitDeadline)
-      await attempt(async () => await g.client.claimTimeoutSubmit(g.signedDeal))
+      await g.tell(g.challenge(g.received('ResultsSubmitted').message.resultsCid))
+      await claimTimeoutSubmitLater(g)
     }
   },
   {
@@ -91,8 +107,7 @@ export const STRATEGIES: Strategy[] = [
     owed: 'MediationAccepted',
     play: async (g) => {
       const results = g.received('ResultsSubmitted')
-      const challenge = g.sign('ResultsChallenged', { author: g.wallet.address, nonce: '1', expiry: g.deal.mediateDeadline, dealId: g.dealId, resultsCid: results.message.resultsCid, mediator: g.deal.mediators[0] as string })
-      await g.client.challengeResults(g.signedDeal, challenge.message, challenge.signatures[0] as string, results.message, results.signatures[0] as string)
+      await g.postChallenge(g.challenge(results.message.resultsCid), results)
       await g.passTo(g.deal.mediateDeadline)
       await attempt(async () => await g.client.claimTimeoutMediate(g.signedDeal))
     }
@@ -102,12 +117,10 @@ export const STRATEGIES: Strategy[] = [
     by: 'job creator',
     owed: 'TimeoutJudge',
     play: async (g) => {
-      const made = { author: g.wallet.address, nonce: '2', expiry: g.deal.mediateDeadline, dealId: g.dealId, resultsCid: BAD_CID, exitCode: 0, cpuMs: 1, durationMs: 1 }
-      const forged = g.sign('ResultsSubmitted', made)
-      const challenge = g.sign('ResultsChallenged', { author: g.wallet.address, nonce: '1', expiry: g.deal.mediateDeadline, dealId: g.dealId, resultsCid: BAD_CID, mediator: g.deal.mediators[0] as string })
-      await attempt(async () => await g.client.challengeResults(g.signedDeal, challenge.message, challenge.signatures[0] as string, forged.message, forged.signatures[0] as string))
-      await g.passTo(g.deal.submitDeadline)
-      await attempt(async () => await g.client.claimTimeoutSubmit(g.signedDeal))
+      // "results" signed by the creator itself: the provider never signed this CID
+      const made = g.sign('ResultsSubmitted', { author: g.wallet.address, nonce: '2', expiry: g.deal.mediateDeadline, dealId: g.dealId, resultsCid: BAD_CID, exitCode: 0, cpuMs: 1, durationMs: 1 })
+      await attempt(async () => await g.postChallenge(g.challenge(BAD_CID), made))
+      await claimTimeoutSubmitLater(g)
     }
   },
   {
@@ -118,8 +131,7 @@ export const STRATEGIES: Strategy[] = [
       const elsewhere = '0x' + 'ab'.repeat(32)
       const acceptance = g.sign('ResultsAccepted', { author: g.wallet.address, nonce: '1', expiry: g.deal.mediateDeadline, dealId: elsewhere, resultsCid: HONEST_CID })
       await g.tell(acceptance)
-      await g.passTo(g.deal.submitDeadline)
-      await attempt(async () => await g.client.claimTimeoutSubmit(g.signedDeal))
+      await claimTimeoutSubmitLater(g)
     }
   },
   {
@@ -128,8 +140,7 @@ export const STRATEGIES: Strategy[] = [
     owed: 'TimeoutJudge',
     play: async (g) => {
       await attempt(async () => await g.arena.clients.outsider.lockDeal(g.signedDeal))
-      await g.passTo(g.deal.submitDeadline)
-      await attempt(async () => await g.client.claimTimeoutSubmit(g.signedDeal))
+      await claimTimeoutSubmitLater(g)
     }
   },
   refusedBeforeSigning('un-runnable job: wrong spec hash', 'ERR_SPEC_MISMATCH'),
@@ -156,7 +167,7 @@ export const STRATEGIES: Strategy[] = [
     play: async () => {}
   },
   {
-    name: 'withdrawal raced against settlement',
+    name: 'withdrawal raced against a settlement batch',
     settles: 'Accepted',
     by: 'job creator',
     owed: 'Accepted',
@@ -180,47 +191,24 @@ export const STRATEGIES: Strategy[] = [
     name: 'accept, then claim TimeoutJudge on an early commitment',
     by: 'provider',
     owed: 'Accepted',
-    play: async (g) => {
-      const results = g.results(HONEST_CID)
-      await g.client.commitResults(g.signedDeal, results.message, results.signatures[0] as string)
-      await g.tell(results)
-      await g.passTo(g.deal.judgeDeadline)
-      await attempt(async () => await g.client.claimTimeoutJudge(g.signedDeal))
-    }
+    play: commitAndClaim(HONEST_CID, HONEST_CID)
   },
   {
     name: 'CID equivocation: one CID signed to the creator, another committed',
     by: 'provider',
     owed: 'MediationRejected',
-    play: async (g) => {
-      const committed = g.results(HONEST_CID, '1')
-      await g.client.commitResults(g.signedDeal, committed.message, committed.signatures[0] as string)
-      await g.tell(g.results(BAD_CID, '2'))
-      await g.passTo(g.deal.judgeDeadline)
-      await attempt(async () => await g.client.claimTimeoutJudge(g.signedDeal))
-    }
+    play: commitAndClaim(HONEST_CID, BAD_CID)
   },
   {
     name: 'results committed on chain, never delivered',
     by: 'provider',
     owed: 'Accepted',
-    play: async (g) => {
-      const results = g.results(HONEST_CID)
-      await g.client.commitResults(g.signedDeal, results.message, results.signatures[0] as string)
-      await g.passTo(g.deal.judgeDeadline)
-      await attempt(async () => await g.client.claimTimeoutJudge(g.signedDeal))
-    }
+    play: commitAndClaim(HONEST_CID, null)
   },
   {
     name: 'wrong results, then claim TimeoutJudge',
     by: 'provider',
     owed: 'MediationRejected',
-    play: async (g) => {
-      const results = g.results(BAD_CID)
-      await g.client.commitResults(g.signedDeal, results.message, results.signatures[0] as string)
-      await g.tell(results)
-      await g.passTo(g.deal.judgeDeadline)
-      await attempt(async () => await g.client.claimTimeoutJudge(g.signedDeal))
-    }
+    play: commitAndClaim(BAD_CID, BAD_CID)
   }
 ]

@@ -1,7 +1,7 @@
 import type { LilypadDomain } from '../../../protocols/messages/eip712-types.ts'
 import type { Envelope } from '../../../protocols/messages/envelope.ts'
 import { messageId } from '../../../protocols/messages/signing.ts'
-import type { Deal, MediationVerdict, ResultsAccepted, ResultsChallenged, ResultsSubmitted } from '../../../protocols/messages/schemas.ts'
+import type { Deal, MediationVerdict, MessagePayloads, ResultsAccepted, ResultsChallenged, ResultsSubmitted } from '../../../protocols/messages/schemas.ts'
 import type { MachineOutput } from '../../../state-machines/contract.ts'
 import type { EffectHandlers, NewInput } from '../../runtime/actor-runtime.ts'
 import type { MessageStore } from '../message-store.ts'
@@ -44,18 +44,13 @@ export interface SettlementCalls {
 /** Errors that mean another party already did what this output asks: settlement is first come, first served. */
 const DONE_ALREADY = new Set(['ALREADY_SETTLED', 'ALREADY_CHALLENGED', 'RESULTS_ALREADY_COMMITTED'])
 /**
- * Errors that refuse a claim because the deal went another way on chain: the claim was not valid,
- * and the deal's outcome is whatever the chain settles it to later (a TimeoutSubmit claim after the
- * provider committed its results in time; a TimeoutJudge claim after the job creator challenged).
+ * A claim the chain refuses because the deal was settled meanwhile is done: the deal's outcome is
+ * the one the chain holds. A claim refused because a commitment or a challenge overtook it is
+ * answered with what overtook it, read back from the chain (see claimOrRead).
  */
-const OVERTAKEN: Record<string, Set<string>> = {
-  TimeoutSubmit: new Set(['ALREADY_SETTLED', 'RESULTS_ALREADY_COMMITTED']),
-  TimeoutJudge: new Set(['ALREADY_SETTLED']),
-  TimeoutMediate: new Set(['ALREADY_SETTLED'])
-}
+const SETTLED_ALREADY = new Set(['ALREADY_SETTLED'])
 /** Errors worth another try: the chain did not answer, or the transaction did not make it. */
 const TRANSIENT = new Set(['CHAIN_UNAVAILABLE', 'TRANSACTION_FAILED'])
-const TIMEOUT_SUBMIT_DONE = new Set(['ALREADY_SETTLED'])
 
 /** The outputs that put evidence on chain or read it back. */
 export type ChainOutput = 'chain.settle' | 'chain.claim' | 'chain.challenge' | 'chain.commitResults' | 'chain.watch' | 'chain.readDeposit'
@@ -171,23 +166,32 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
       await pause(settledPollMs, signal)
     }
   }
+  /**
+   * A claim, answered with the deal's settlement; or, when the chain refuses it with `overtakenBy`,
+   * with what overtook it, read back from the chain.
+   */
+  async function claimOrRead (claim: () => Promise<unknown>, done: Set<string>, overtakenBy: string, read: (dealId: string) => Promise<NewInput | undefined>, output: MachineOutput, signal: AbortSignal): Promise<NewInput | NewInput[]> {
+    try {
+      await once(claim, done)
+    } catch (err) {
+      if ((err as { code?: string }).code !== overtakenBy) throw err
+      const seen = await read(String(output.dealId))
+      if (seen !== undefined) return seen
+    }
+    return await settled(String(output.dealId), signal)
+  }
   const evidenceOf = (output: MachineOutput): unknown[] => Array.isArray(output.evidence) ? output.evidence : []
-  /** The challenge the job creator posted on chain, kept as a signed message and handed to the machine. */
-  async function challengeOnChain (dealId: string): Promise<NewInput | undefined> {
-    const posted = await settlement.challengeOf(dealId)
+  /** A signed message read back from the chain, kept as the node keeps messages, and handed to the machine as `event`. */
+  async function keptFromChain<T extends 'ResultsChallenged' | 'ResultsSubmitted'> (type: T, posted: { message: MessagePayloads[T], signature: string } | undefined, event: string, dealId: string): Promise<NewInput | undefined> {
     if (posted === undefined) return undefined
-    const envelope: Envelope<'ResultsChallenged'> = { type: 'ResultsChallenged', message: posted.message, signatures: [posted.signature] }
-    await store.put(messageId(domain, 'ResultsChallenged', posted.message), envelope)
-    return { type: 'chain.challenged', dealId, envelope: envelope as never }
+    const envelope = { type, message: posted.message, signatures: [posted.signature] } as Envelope
+    await store.put(messageId(domain, type, posted.message), envelope)
+    return { type: event, dealId, envelope: envelope as never }
   }
-  /** The results the provider committed on chain, kept as a signed message and handed to the machine. */
-  async function commitmentOnChain (dealId: string): Promise<NewInput | undefined> {
-    const committed = await settlement.commitmentOf(dealId)
-    if (committed === undefined) return undefined
-    const envelope: Envelope<'ResultsSubmitted'> = { type: 'ResultsSubmitted', message: committed.message, signatures: [committed.signature] }
-    await store.put(messageId(domain, 'ResultsSubmitted', committed.message), envelope)
-    return { type: 'chain.committed', dealId, envelope: envelope as never }
-  }
+  const challengeOnChain = async (dealId: string): Promise<NewInput | undefined> =>
+    await keptFromChain('ResultsChallenged', await settlement.challengeOf(dealId), 'chain.challenged', dealId)
+  const commitmentOnChain = async (dealId: string): Promise<NewInput | undefined> =>
+    await keptFromChain('ResultsSubmitted', await settlement.commitmentOf(dealId), 'chain.committed', dealId)
 
   return {
     'chain.settle': async (output, { signal }) => {
@@ -206,28 +210,12 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
     },
     'chain.claim': async (output, { signal }) => {
       const deal = await signedDeal(String(output.dealId))
-      const overtaken = OVERTAKEN[String(output.claim)]
       switch (output.claim) {
-        case 'TimeoutSubmit':
-          try {
-            await once(() => settlement.claimTimeoutSubmit(deal), TIMEOUT_SUBMIT_DONE)
-          } catch (err) {
-            if ((err as { code?: string }).code !== 'RESULTS_ALREADY_COMMITTED') throw err
-            // results committed but never delivered: the creator judges them from the chain
-            const seen = await commitmentOnChain(String(output.dealId))
-            if (seen !== undefined) return seen
-          }
-          break
-        case 'TimeoutJudge':
-          try {
-            await once(() => settlement.claimTimeoutJudge(deal), overtaken)
-          } catch (err) {
-            if ((err as { code?: string }).code !== 'ALREADY_CHALLENGED') throw err
-            const seen = await challengeOnChain(String(output.dealId))
-            if (seen !== undefined) return seen
-          }
-          break
-        case 'TimeoutMediate': await once(() => settlement.claimTimeoutMediate(deal), overtaken); break
+        // results committed but never delivered: the creator judges them from the chain
+        case 'TimeoutSubmit': return await claimOrRead(() => settlement.claimTimeoutSubmit(deal), SETTLED_ALREADY, 'RESULTS_ALREADY_COMMITTED', commitmentOnChain, output, signal)
+        // a challenge posted on chain and told to no one: the provider brings it to the mediator
+        case 'TimeoutJudge': return await claimOrRead(() => settlement.claimTimeoutJudge(deal), SETTLED_ALREADY, 'ALREADY_CHALLENGED', challengeOnChain, output, signal)
+        case 'TimeoutMediate': await once(() => settlement.claimTimeoutMediate(deal), SETTLED_ALREADY); break
         default: throw new Error(`unknown claim ${String(output.claim)}`)
       }
       return await settled(String(output.dealId), signal)

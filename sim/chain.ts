@@ -3,14 +3,18 @@
  * with payouts from the protocol's own `settle()`. Transactions are included at the next block.
  *
  * - A deal exists on chain once both parties signed it; its collaterals are locked then.
- * - `commitResults` (provider) counts only until the submit deadline.
- * - `challenge` (job creator) counts only until the judge deadline, naming a mediator of the deal.
+ * - `commitResults` (provider) counts only until the submit deadline, once, and not after a challenge.
+ * - `challenge` counts only until the judge deadline: anyone may post the job creator's signed
+ *   challenge, which names a mediator of the deal. A challenge of results other than those committed
+ *   comes with the provider's signed results of the CID it names; when the provider committed
+ *   another CID, it signed two results for one deal, and the deal settles at once as
+ *   MediationRejected without a mediator.
  * - `settle` Accepted needs the creator's acceptance; a mediation outcome needs the mediator's verdict.
  * - `TimeoutSubmit` fails once results were committed or challenged; `TimeoutJudge` needs a
  *   commitment and no challenge; `TimeoutMediate` needs a challenge. Each claim checks its deadline
  *   against block time, and a deal settles once.
  */
-import type { Deal } from '../src/protocols/messages/schemas.ts'
+import type { Deal, ResultsChallenged, ResultsSubmitted } from '../src/protocols/messages/schemas.ts'
 import { lockedBy, settle, type DealOutcome, type Settlement } from '../src/state-machines/index.ts'
 
 export interface ChainDeal {
@@ -28,9 +32,10 @@ export interface ClosedDeal {
   settledAt: number
 }
 
+/** A challenge carries the signed messages of its evidence (the creator's challenge, the provider's results), or null for one the poster lacked. */
 export type ChainTx =
   | { kind: 'commitResults', dealId: string, resultsCid: string, by: string }
-  | { kind: 'challenge', dealId: string, mediator: string, by: string }
+  | { kind: 'challenge', dealId: string, by: string, challenge: ResultsChallenged | null, results: ResultsSubmitted | null }
   | { kind: 'settle', dealId: string, outcome: DealOutcome, by: string, mediator?: string }
   | { kind: 'claim', dealId: string, outcome: 'TimeoutSubmit' | 'TimeoutJudge' | 'TimeoutMediate', by: string }
 
@@ -78,13 +83,24 @@ export class SimChain {
     switch (tx.kind) {
       case 'commitResults':
         if (blockTime > deal.submitDeadline) return this.fail('COMMIT_LATE')
+        if (d.committedCid !== null) return this.fail('ALREADY_COMMITTED')
+        if (d.challengedMediator !== null) return this.fail('ALREADY_CHALLENGED')
         d.committedCid = tx.resultsCid
         return { ok: true }
-      case 'challenge':
+      case 'challenge': {
         if (blockTime > deal.judgeDeadline) return this.fail('CHALLENGE_LATE')
         if (d.challengedMediator !== null) return this.fail('ALREADY_CHALLENGED')
-        d.challengedMediator = tx.mediator
+        const c = tx.challenge
+        if (c === null || c.dealId !== d.dealId || !sameAddress(c.author, deal.jobCreator)) return this.fail('NOT_THE_CREATORS_CHALLENGE')
+        if (!deal.mediators.some(m => sameAddress(m, c.mediator))) return this.fail('MEDIATOR_NOT_IN_DEAL')
+        if (c.resultsCid !== d.committedCid) {
+          const r = tx.results
+          if (r === null || r.dealId !== d.dealId || r.resultsCid !== c.resultsCid || !sameAddress(r.author, deal.resourceProvider)) return this.fail('RESULTS_MISMATCH')
+          if (d.committedCid !== null) return this.close(d, { outcome: 'MediationRejected', mediator: null }, blockTime)
+        }
+        d.challengedMediator = c.mediator
         return { ok: true }
+      }
       case 'settle':
         if (tx.outcome === 'Accepted') {
           if (d.challengedMediator !== null) return this.fail('CHALLENGED')
@@ -161,4 +177,8 @@ export class SimChain {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
     return { ok: false, reason }
   }
+}
+
+function sameAddress (a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase()
 }

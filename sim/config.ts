@@ -9,6 +9,16 @@ export interface ProviderProfile {
   cheatRate: number
   /** accepts deals and never runs them */
   lazy: boolean
+  /**
+   * commits its results on chain as soon as it has them, never settles an acceptance, and claims
+   * TimeoutJudge after the judge deadline: the creator's timeout collateral, if the creator stays silent
+   */
+  acceptThenClaim: boolean
+  /**
+   * runs the job and commits the honest CID on chain at once, but tells the job creator a made-up
+   * one: it signs two results for one deal
+   */
+  equivocates: boolean
 }
 
 export interface CreatorProfile {
@@ -17,6 +27,11 @@ export interface CreatorProfile {
   checkRate: number
   /** its verification claims a different CID, so it challenges honest results */
   challengesHonest: boolean
+  /**
+   * tells only the provider of its challenge (not the mediator, not the chain), then claims
+   * TimeoutSubmit after the submit deadline, as if no results had come
+   */
+  wireChallenges: boolean
 }
 
 export interface MediatorProfile {
@@ -86,7 +101,7 @@ export interface SimConfig {
   offline: Map<number, Array<[number, number]>>
 }
 
-export const HONEST_PROVIDER: ProviderProfile = { label: 'resource-provider', cheatRate: 0, lazy: false }
+export const HONEST_PROVIDER: ProviderProfile = { label: 'resource-provider', cheatRate: 0, lazy: false, acceptThenClaim: false, equivocates: false }
 export const HONEST_MEDIATOR: MediatorProfile = { label: 'mediator', colludesWith: new Set() }
 
 export function defaultEconomics (): Economics {

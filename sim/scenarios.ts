@@ -17,7 +17,7 @@ export interface ScenarioOptions {
   engine?: Engine
   /** the job creators' check rate */
   p?: number
-  /** the share of providers that cheat */
+  /** the share of participants that cheat or play a strategy (providers or creators, by scenario) */
   q?: number
   /** collateral multiple */
   k?: number
@@ -67,7 +67,7 @@ function baseConfig (name: string, o: ScenarioOptions, minSolvers = 1): SimConfi
     timing,
     network: { ...DEFAULT_NETWORK, loss: o.loss ?? 0, partitions: [] },
     provider: () => HONEST_PROVIDER,
-    creator: () => ({ label: 'job-creator', checkRate, challengesHonest: false }),
+    creator: () => ({ label: 'job-creator', checkRate, challengesHonest: false, wireChallenges: false }),
     mediator: () => HONEST_MEDIATOR,
     offline: new Map()
   }
@@ -78,17 +78,24 @@ const providerRange = (c: SimConfig): [number, number] => {
   return [start, start + c.population.providers]
 }
 
-/** A deterministic choice of a share of providers, from the seed. */
-function chosenProviders (c: SimConfig, share: number, label: string, filter: (index: number) => boolean = () => true): Set<number> {
-  const [from, to] = providerRange(c)
+const creatorRange = (c: SimConfig): [number, number] => {
+  const [, start] = providerRange(c)
+  return [start, start + c.population.creators]
+}
+
+/** A deterministic choice of a share of the nodes in a range, from the seed. */
+function chosen (c: SimConfig, [from, to]: [number, number], share: number, label: string, filter: (index: number) => boolean = () => true): Set<number> {
   const rng = new Prng(`${c.seed}:${label}`)
   const out = new Set<number>()
   for (let i = from; i < to; i++) if (filter(i) && rng.chance(share)) out.add(i)
   return out
 }
 
+const chosenProviders = (c: SimConfig, share: number, label: string, filter?: (index: number) => boolean): Set<number> => chosen(c, providerRange(c), share, label, filter)
+const chosenCreators = (c: SimConfig, share: number, label: string): Set<number> => chosen(c, creatorRange(c), share, label)
+
 function cheater (label = 'resource-provider (cheating)'): ProviderProfile {
-  return { label, cheatRate: 1, lazy: false }
+  return { ...HONEST_PROVIDER, label, cheatRate: 1 }
 }
 
 export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptions) => SimConfig }> = {
@@ -128,7 +135,7 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
       const from = t.t0 + Math.round(t.arrivalWindowMs * 0.3)
       for (const i of away) c.offline.set(i, [[from, from + t.submitWithinMs * 2]])
       c.provider = (i): ProviderProfile => lazy.has(i)
-        ? { label: 'resource-provider (lazy)', cheatRate: 0, lazy: true }
+        ? { ...HONEST_PROVIDER, label: 'resource-provider (lazy)', lazy: true }
         : away.has(i) ? { ...HONEST_PROVIDER, label: 'resource-provider (offline)' } : HONEST_PROVIDER
       return c
     }
@@ -137,15 +144,11 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
     about: 'some job creators challenge honest results (they always "check" and claim a mismatch)',
     build: o => {
       const c = baseConfig('challengers', o)
-      const rng = new Prng(`${c.seed}:challengers`)
-      const share = o.q ?? 0.1
-      const p = o.p ?? 0.1
-      const bad = new Set<number>()
-      const first = c.population.solvers + c.population.mediators + c.population.providers
-      for (let i = first; i < first + c.population.creators; i++) if (rng.chance(share)) bad.add(i)
-      c.creator = (i): CreatorProfile => bad.has(i)
-        ? { label: 'job-creator (challenging)', checkRate: 1, challengesHonest: true }
-        : { label: 'job-creator', checkRate: p, challengesHonest: false }
+      const bad = chosenCreators(c, o.q ?? 0.1, 'challengers')
+      const honest = c.creator
+      c.creator = (i, shard): CreatorProfile => bad.has(i)
+        ? { label: 'job-creator (challenging)', checkRate: 1, challengesHonest: true, wireChallenges: false }
+        : honest(i, shard)
       return c
     }
   },
@@ -200,6 +203,36 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
   lossy: {
     about: 'the network loses messages (default 1%)',
     build: o => baseConfig('lossy', { ...o, loss: o.loss ?? 0.01 })
+  },
+  'wire-challengers': {
+    about: 'a share q of job creators challenge every result over the wire to the provider only, then claim TimeoutSubmit',
+    build: o => {
+      const c = baseConfig('wire-challengers', o)
+      const bad = chosenCreators(c, o.q ?? 0.1, 'wire-challengers')
+      const honest = c.creator
+      c.creator = (i, shard): CreatorProfile => bad.has(i)
+        ? { label: 'job-creator (wire-challenging)', checkRate: 1, challengesHonest: true, wireChallenges: true }
+        : honest(i, shard)
+      return c
+    }
+  },
+  'accept-then-claim': {
+    about: 'a share q of providers commit results on chain at once, never settle an acceptance, and claim TimeoutJudge',
+    build: o => {
+      const c = baseConfig('accept-then-claim', o)
+      const bad = chosenProviders(c, o.q ?? 0.1, 'accept-then-claim')
+      c.provider = i => bad.has(i) ? { ...HONEST_PROVIDER, label: 'resource-provider (accept-then-claim)', acceptThenClaim: true } : HONEST_PROVIDER
+      return c
+    }
+  },
+  equivocators: {
+    about: 'a share q of providers commit the honest CID on chain and send the job creator a made-up one',
+    build: o => {
+      const c = baseConfig('equivocators', o)
+      const bad = chosenProviders(c, o.q ?? 0.1, 'equivocators')
+      c.provider = i => bad.has(i) ? { ...HONEST_PROVIDER, label: 'resource-provider (equivocating)', equivocates: true } : HONEST_PROVIDER
+      return c
+    }
   }
 }
 

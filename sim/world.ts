@@ -5,7 +5,7 @@
  */
 import type { Envelope } from '../src/protocols/messages/envelope.ts'
 import type { MessageType } from '../src/protocols/messages/eip712-types.ts'
-import type { Deal, JobOffer, ResourceOffer } from '../src/protocols/messages/schemas.ts'
+import type { Deal, JobOffer, ResourceOffer, ResultsChallenged, ResultsSubmitted } from '../src/protocols/messages/schemas.ts'
 import {
   DEALS_TOPIC, JOB_OFFERS_TOPIC, RESOURCE_OFFERS_TOPIC,
   type DealOutcome, type DealState, type DomainJson, type InputEvent, type MachineOutput, type SlotTerms
@@ -35,6 +35,8 @@ export interface Instance {
   job?: JobRecord
   /** the deal a job creator's messages are routed by, once it has one */
   routedDeal?: string
+  /** false once a job creator's instance is done and holds no deadline: nothing is routed to it any more */
+  routed?: boolean
 }
 
 export interface SimNode {
@@ -83,8 +85,15 @@ type SimEvent =
 
 interface Stored { envelope: Envelope, keepUntil: number }
 
-/** The messages machines attach to others: offers to a proposal; the deal, its results and its job offer to a challenge. */
-const ATTACHED: ReadonlySet<string> = new Set(['JobOffer', 'ResourceOffer', 'Deal', 'ResultsSubmitted'])
+/**
+ * The messages machines attach to others or name as evidence: offers to a proposal; the deal, its
+ * results and its job offer to a challenge; a challenge, which the provider forwards and either
+ * party posts on chain.
+ */
+const ATTACHED: ReadonlySet<string> = new Set(['JobOffer', 'ResourceOffer', 'Deal', 'ResultsSubmitted', 'ResultsChallenged'])
+
+/** Messages named later by the id of the output that sent them (`results:<dealId>`, `challenge:<dealId>`), as well as by their own. */
+const NAMED_BY_OUTPUT: ReadonlySet<string> = new Set(['ResultsSubmitted', 'ResultsChallenged'])
 
 const SWEEP_EVERY_MS = 60_000
 
@@ -386,16 +395,21 @@ export class World {
   }
 
   private afterCreatorStep (inst: Instance, at: number): void {
-    const ctx = inst.context as { dealId: string | null, phase: string, outcome: DealState | null }
+    const ctx = inst.context as { dealId: string | null, phase: string, outcome: DealState | null, deadlines: Record<string, number> }
     const job = inst.job as JobRecord
     if (ctx.dealId !== null && ctx.dealId !== inst.routedDeal) {
       inst.node.byDeal.set(ctx.dealId, inst)
       inst.routedDeal = ctx.dealId
     }
-    if (ctx.phase === 'done' && job.doneAt === null) {
+    if (ctx.phase !== 'done') return
+    if (job.doneAt === null) {
       job.doneAt = at
       job.creatorOutcome = ctx.outcome
       this.creatorsDone++
+    }
+    // an accepted job keeps its settle guard: until it fires, the creator still watches the chain
+    if (isEmpty(ctx.deadlines) && inst.routed !== false) {
+      inst.routed = false
       inst.armed.clear()
       inst.node.jobs.delete(job.jobOfferId)
       if (job.dealId !== null) inst.node.byDeal.delete(job.dealId)
@@ -423,6 +437,7 @@ export class World {
     switch (out.type) {
       case 'message.send':
       case 'message.publish':
+        if (out.messageType === 'ResultsChallenged' && inst.node.creator?.wireChallenges === true) return this.challengeOnWireOnly(inst, out, at)
         return this.sendMessage(inst.node, out, at)
       case 'job.run':
         return this.runJob(inst, out, at)
@@ -430,9 +445,8 @@ export class World {
         return this.fetchResults(inst, out, at)
       case 'results.provide':
         return
-      // the simulated creators always send their challenge to the mediator as well
       case 'message.forward':
-        return
+        return this.forward(inst.node, out, at)
       // the simulated modules all run everywhere: the check before signing passes at once
       case 'job.prepare':
         return this.queue.push({ at, kind: 'effect', inst, event: { type: 'job.prepared', at, effect: out.id, ok: true } })
@@ -443,11 +457,13 @@ export class World {
       case 'chain.watch':
         return this.queue.push({ at: at + this.chain.blockTimeMs, kind: 'effect', inst, event: { type: 'chain.observed', at: at + this.chain.blockTimeMs, effect: out.id, dealId: out.dealId as string, ...this.chain.record(out.dealId as string) } })
       case 'chain.settle':
+        if (out.outcome === 'Accepted' && inst.node.provider?.acceptThenClaim === true) return
         return this.transact(at, { kind: 'settle', dealId: out.dealId as string, outcome: out.outcome as DealOutcome, by: inst.node.identity.address, ...(this.verdicts.has(out.dealId as string) ? { mediator: this.verdicts.get(out.dealId as string) } : {}) })
       case 'chain.claim':
         return this.transact(at, { kind: 'claim', dealId: out.dealId as string, outcome: out.claim as 'TimeoutSubmit', by: inst.node.identity.address })
       case 'chain.challenge':
-        return this.transact(at, { kind: 'challenge', dealId: out.dealId as string, mediator: out.mediator as string, by: inst.node.identity.address })
+        if (inst.node.creator?.wireChallenges === true) return
+        return this.transact(at, this.challengeTx(inst.node, out))
       case 'chain.commitResults':
         return this.transact(at, { kind: 'commitResults', dealId: out.dealId as string, resultsCid: out.resultsCid as string, by: inst.node.identity.address })
       case 'input.rejected':
@@ -466,6 +482,7 @@ export class World {
     const type = out.messageType as MessageType
     const { id, envelope } = this.signer.sign(node.identity, type, out.message as never, (out.signatures as string[] | undefined) ?? [])
     this.keep(id, envelope as Envelope, at)
+    if (NAMED_BY_OUTPUT.has(type)) this.keep(out.id, envelope as Envelope, at)
     if (type === 'Deal' && envelope.signatures.length === 2) {
       const deal = envelope.message as Deal
       this.chain.agree(id, deal, at)
@@ -473,17 +490,59 @@ export class World {
       if (job !== undefined) { job.dealId = id; job.provider = this.byAddress.get(deal.resourceProvider)?.index ?? null }
     }
     if (type === 'MediationVerdict') this.verdicts.set((envelope.message as { dealId: string }).dealId, node.identity.address)
-    const attachments: Envelope[] = []
-    for (const a of (out.attach as string[] | undefined) ?? []) {
-      const found = this.store.get(a)
-      if (found !== undefined) attachments.push(found.envelope)
-    }
+    const attachments = this.attachments(out)
     for (const to of (out.to as string[] | undefined) ?? []) {
       const target = this.byAddress.get(to)
       if (target !== undefined) this.deliver(node, target, envelope as Envelope, attachments, at)
     }
     const topic = out.topic as string | undefined
     if (topic !== undefined) for (const target of this.subscribers(topic, envelope as Envelope)) this.deliver(node, target, envelope as Envelope, [], at)
+  }
+
+  private attachments (out: MachineOutput): Envelope[] {
+    const attachments: Envelope[] = []
+    for (const a of (out.attach as string[] | undefined) ?? []) {
+      const found = this.store.get(a)
+      if (found !== undefined) attachments.push(found.envelope)
+    }
+    return attachments
+  }
+
+  /** Delivers a signed message kept before, as it was signed (a provider passes a challenge on to its mediator). */
+  private forward (node: SimNode, out: MachineOutput, at: number): void {
+    const kept = this.store.get(out.message as string)
+    if (kept === undefined) return this.count('forward:unknown-message')
+    const attachments = this.attachments(out)
+    for (const to of (out.to as string[] | undefined) ?? []) {
+      const target = this.byAddress.get(to)
+      if (target !== undefined) this.deliver(node, target, kept.envelope, attachments, at)
+    }
+  }
+
+  /** A challenge as the chain takes it: with the creator's signed challenge and the provider's signed results its evidence names. */
+  private challengeTx (node: SimNode, out: MachineOutput): ChainTx {
+    const [, challengeId, resultsId] = out.evidence as string[]
+    const challenge = this.store.get(challengeId ?? '')?.envelope
+    const results = this.store.get(resultsId ?? '')?.envelope
+    return {
+      kind: 'challenge',
+      dealId: out.dealId as string,
+      by: node.identity.address,
+      challenge: challenge?.type === 'ResultsChallenged' ? challenge.message as ResultsChallenged : null,
+      results: results?.type === 'ResultsSubmitted' ? results.message as ResultsSubmitted : null
+    }
+  }
+
+  /**
+   * A wire challenger's challenge reaches the provider only, and neither the mediator nor the chain
+   * hears of it from the creator; once the submit deadline has passed, the creator claims
+   * TimeoutSubmit, as if no results had come.
+   */
+  private challengeOnWireOnly (inst: Instance, out: MachineOutput, at: number): void {
+    const deal = (inst.context as { deal: Deal }).deal
+    this.sendMessage(inst.node, { ...out, to: [deal.resourceProvider] }, at)
+    const dealId = (out.message as { dealId: string }).dealId
+    this.transact(Math.max(at, deal.submitDeadline), { kind: 'claim', dealId, outcome: 'TimeoutSubmit', by: inst.node.identity.address })
   }
 
   /** Gossip reaches the solvers a message concerns (others would only drop it). */
@@ -508,7 +567,8 @@ export class World {
 
   /**
    * Keeps a message that may be attached to a later one, while it may: offers until they expire
-   * (a solver proposes only live ones), and what a challenge carries until the deal's judge deadline.
+   * (a solver proposes only live ones), what a challenge carries until the deal's judge deadline, and
+   * a challenge until it expires.
    */
   private keep (id: string, envelope: Envelope, at: number): void {
     if (!ATTACHED.has(envelope.type)) return
@@ -542,6 +602,12 @@ export class World {
       } else {
         node.cost += cost
       }
+      if (profile.acceptThenClaim || profile.equivocates) this.strategicRun(node, dealId, cid, at + took)
+      // an equivocator ran the job for the CID it commits, and tells the creator another one
+      if (profile.equivocates) {
+        cid = fakeCid(jobOfferId, node.identity.address)
+        if (job !== undefined) job.cheated = true
+      }
       if (job !== undefined) job.resultsCid = cid
     } else if (node.kind === 'job-creator') {
       if ((node.creator as CreatorProfile).challengesHonest) {
@@ -566,6 +632,19 @@ export class World {
     })
   }
 
+  /**
+   * What a strategic provider does on chain with results it has, beside its machine: commits them at
+   * once; one that accepts and claims also claims TimeoutJudge once the judge deadline has passed.
+   */
+  private strategicRun (node: SimNode, dealId: string, resultsCid: string, finished: number): void {
+    const by = node.identity.address
+    this.transact(finished, { kind: 'commitResults', dealId, resultsCid, by })
+    const judgeDeadline = this.chain.deals.get(dealId)?.deal.judgeDeadline
+    if ((node.provider as ProviderProfile).acceptThenClaim && judgeDeadline !== undefined) {
+      this.transact(Math.max(finished, judgeDeadline), { kind: 'claim', dealId, outcome: 'TimeoutJudge', by })
+    }
+  }
+
   private fetchResults (inst: Instance, out: MachineOutput, at: number): void {
     const from = this.byAddress.get(out.from as string)
     const arrives = at + this.config.timing.fetchMs
@@ -576,6 +655,11 @@ export class World {
   private count (what: string): void {
     this.rejections.set(what, (this.rejections.get(what) ?? 0) + 1)
   }
+}
+
+function isEmpty (record: object): boolean {
+  for (const _ in record) return false
+  return true
 }
 
 /** The CID every honest run of a job produces: derived from the job alone. */

@@ -1,0 +1,129 @@
+import { describe, expect, test } from 'vitest'
+import { SimChain, type ChainTx } from '../../../sim/chain.ts'
+import { defaultEconomics } from '../../../sim/config.ts'
+import { honestProfitPerDeal } from '../../../sim/economics.ts'
+import type { Deal, ResultsChallenged, ResultsSubmitted } from '../../../src/protocols/messages/schemas.ts'
+import type { ProfitRow } from '../../../sim/summary.ts'
+import { expectInvariants, perDeal, row, run } from './helpers.ts'
+
+const T = 1_800_000_000_000
+const CREATOR = '0x' + '11'.repeat(20)
+const PROVIDER = '0x' + '22'.repeat(20)
+const SOLVER = '0x' + '33'.repeat(20)
+const MEDIATOR = '0x' + '44'.repeat(20)
+const DEAL_ID = '0x' + 'de'.repeat(32)
+const HONEST = 'bafkhonest'
+const MADE_UP = 'bafxmadeup'
+
+const deal: Deal = {
+  jobCreator: CREATOR,
+  resourceProvider: PROVIDER,
+  solver: SOLVER,
+  nonce: '1',
+  expiry: T,
+  jobOfferId: '0x' + '01'.repeat(32),
+  resourceOfferId: '0x' + '02'.repeat(32),
+  matchProposalId: '0x' + '03'.repeat(32),
+  specHash: '0x' + '04'.repeat(32),
+  mediators: [MEDIATOR],
+  price: '1000000',
+  solverFee: '10000',
+  mediatorFee: '600000',
+  paymentCollateral: '1610000',
+  jobCreatorTimeoutCollateral: '500000',
+  resultsCollateral: '2000000',
+  timeoutCollateral: '1000000',
+  agreeDeadline: T,
+  submitDeadline: T + 300_000,
+  judgeDeadline: T + 420_000,
+  mediateDeadline: T + 720_000
+}
+
+const challengeOf = (resultsCid: string, author = CREATOR): ResultsChallenged =>
+  ({ author, nonce: '1', expiry: deal.mediateDeadline, dealId: DEAL_ID, resultsCid, mediator: MEDIATOR })
+const resultsOf = (resultsCid: string): ResultsSubmitted =>
+  ({ author: PROVIDER, nonce: '1', expiry: deal.mediateDeadline, dealId: DEAL_ID, resultsCid, exitCode: 0, cpuMs: 1, durationMs: 1 })
+const challengeTx = (by: string, challenge: ResultsChallenged | null, results: ResultsSubmitted | null): ChainTx =>
+  ({ kind: 'challenge', dealId: DEAL_ID, by, challenge, results })
+
+function agreed (): SimChain {
+  const chain = new SimChain(2_000, [CREATOR, PROVIDER, SOLVER, MEDIATOR], 10n ** 15n)
+  chain.agree(DEAL_ID, deal, T)
+  return chain
+}
+
+describe('the simulated chain against strategic parties', () => {
+  test('a challenge of a CID the provider signed beside the one it committed settles at once as MediationRejected, the fee going to the creator', () => {
+    const chain = agreed()
+    expect(chain.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: HONEST, by: PROVIDER }, T + 10_000)).toEqual({ ok: true })
+    const r = chain.apply(challengeTx(CREATOR, challengeOf(MADE_UP), resultsOf(MADE_UP)), T + 40_000)
+    if (!r.ok || r.settlement === undefined) throw new Error(`expected a settlement, got ${JSON.stringify(r)}`)
+    expect(r.settlement.outcome).toBe('MediationRejected')
+    expect(r.settlement.payouts.mediator).toBe(0n)
+    expect(r.settlement.payouts.jobCreator).toBe(1_610_000n + 500_000n + 2_000_000n + 600_000n)
+    expect(chain.record(DEAL_ID)).toEqual({ state: 'Settled', outcome: 'MediationRejected' })
+    expect(chain.fundsConserved()).toBe(true)
+  })
+
+  test('a challenge of the committed CID, or of results without the provider\'s signature on them, is no proof of equivocation', () => {
+    const chain = agreed()
+    chain.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: HONEST, by: PROVIDER }, T + 10_000)
+    expect(chain.apply(challengeTx(CREATOR, challengeOf(MADE_UP), null), T + 40_000)).toEqual({ ok: false, reason: 'RESULTS_MISMATCH' })
+    expect(chain.apply(challengeTx(CREATOR, challengeOf(HONEST), null), T + 40_000)).toEqual({ ok: true })
+    expect(chain.record(DEAL_ID)).toEqual({ state: 'Mediating', mediator: MEDIATOR })
+  })
+
+  test('anyone may post the creator\'s signed challenge: the provider posts it, and the creator\'s TimeoutSubmit and a later commitment fail', () => {
+    const chain = agreed()
+    expect(chain.apply(challengeTx(PROVIDER, challengeOf(HONEST, PROVIDER), resultsOf(HONEST)), T + 40_000)).toEqual({ ok: false, reason: 'NOT_THE_CREATORS_CHALLENGE' })
+    expect(chain.apply(challengeTx(PROVIDER, challengeOf(HONEST), resultsOf(HONEST)), T + 40_000)).toEqual({ ok: true })
+    expect(chain.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: HONEST, by: PROVIDER }, T + 240_000)).toEqual({ ok: false, reason: 'ALREADY_CHALLENGED' })
+    expect(chain.apply({ kind: 'claim', dealId: DEAL_ID, outcome: 'TimeoutSubmit', by: CREATOR }, deal.submitDeadline + 2_000).ok).toBe(false)
+    expect(chain.record(DEAL_ID)).toEqual({ state: 'Mediating', mediator: MEDIATOR })
+  })
+})
+
+describe('strategists lose against the honest machines', () => {
+  test('wire challengers: the provider takes the challenge to the mediator and the chain, no TimeoutSubmit claim succeeds, and the challengers pay for every mediation', () => {
+    const s = run('wire-challengers', { nodes: 300, jobs: 400 })
+    expectInvariants(s, expect)
+    expect(s.outcomes.MediationAccepted).toBeGreaterThan(10)
+    expect(s.outcomes.TimeoutSubmit).toBeUndefined()
+    expect(s.outcomes.TimeoutMediate).toBeUndefined()
+    const bad = row(s, 'job-creator (wire-challenging)')
+    expect(bad.perNode).toBeLessThan(0n)
+    expect(bad.perNode).toBeLessThan(row(s, 'job-creator').perNode)
+  })
+
+  test('accept-then-claim: creators settle their acceptances themselves before the judge deadline, no TimeoutJudge claim succeeds, and the strategy earns what honest work earns and no more', () => {
+    const s = run('accept-then-claim', { nodes: 300, jobs: 400 })
+    expectInvariants(s, expect)
+    expect(s.outcomes.TimeoutJudge).toBeUndefined()
+    const bad = row(s, 'resource-provider (accept-then-claim)')
+    expect(bad.deals).toBeGreaterThan(20)
+    expect(perDeal(bad)).toBe(honestProfitPerDeal(defaultEconomics()))
+    expect(perDeal(bad)).toBeLessThanOrEqual(perDeal(row(s, 'resource-provider')))
+  })
+
+  // an equivocator runs the job for the CID it commits: per deal it earns (price - cost) - p (price (1 + k) + fee),
+  // less than honest work for any p > 0, and less than nothing above p = 500,000 / 3,600,000 = 0.139
+  const equivocators = (p: number): ProfitRow => {
+    const s = run('equivocators', { nodes: 300, jobs: 400, q: 0.3, p })
+    expectInvariants(s, expect)
+    expect(s.cheatsCaught).toBeGreaterThan(0)
+    expect(s.outcomes.MediationRejected).toBe(s.cheatsCaught)
+    expect(s.honestRejected).toBe(0)
+    const bad = row(s, 'resource-provider (equivocating)')
+    expect(bad.deals).toBeGreaterThan(40)
+    expect(bad.perNode).toBeLessThan(row(s, 'resource-provider').perNode)
+    return bad
+  }
+
+  test('equivocators, creators checking at p = 0.1: a checked equivocation settles at once against the provider, and equivocators earn less than honest providers', () => {
+    equivocators(0.1)
+  })
+
+  test('equivocators, creators checking at p = 0.3: equivocators lose money', () => {
+    expect(equivocators(0.3).perNode).toBeLessThan(0n)
+  })
+})

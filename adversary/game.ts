@@ -270,7 +270,7 @@ export class Game {
    * creator signs the deal and the strategist co-signs it. What the strategist runs is its own affair.
    */
   static async againstCreator (arena: Arena, options: GameOptions = {}): Promise<Game> {
-    const g = new Game(arena, 'resourceProvider', options)
+    const g = new Game(arena, options.as ?? 'resourceProvider', options)
     await g.joinMediator()
     const at = await arena.now()
     const job = jobTerms(arena.wallets.jobCreator.address, arena, at, options.job)
@@ -280,7 +280,12 @@ export class Game {
     const offerEnv = g.sign('ResourceOffer', offer)
     const proposal = g.proposalFor(g.job, offerEnv, at)
     await g.tell(proposal, [offerEnv])
-    const half = g.received('Deal')
+    const half = g.inbox.find(sent => sent.envelope.type === 'Deal')?.envelope as Envelope<'Deal'> | undefined
+    if (half === undefined) {
+      // the creator walked away before signing: the deal its terms would have made, signed by no one
+      g.keep(g.dealFrom(g.job, offerEnv, proposal, at), [])
+      return g
+    }
     const cosigned = g.sign('Deal', half.message, half.signatures)
     await g.tell(cosigned)
     g.keep(half.message, cosigned.signatures)

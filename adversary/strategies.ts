@@ -188,6 +188,14 @@ export const STRATEGIES: Strategy[] = [
     play: async (g) => { await attempt(async () => await g.client.lockDeal(g.signedDeal)) }
   },
   {
+    name: 'zero-deposit provider',
+    settles: 'not signed',
+    by: 'provider',
+    owed: null,
+    options: { as: 'outsider' },
+    play: async () => {}
+  },
+  {
     name: 'accept, then claim TimeoutJudge on an early commitment',
     by: 'provider',
     owed: 'Accepted',

@@ -12,6 +12,7 @@ import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './
 import { isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { violation } from './rejection.ts'
+import { lockedBy } from './settle.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
 
 export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
@@ -55,6 +56,8 @@ export interface JobCreatorContext {
   outcome: DealState | null
   /** deals whose agreement fell through: the provider never co-signed; their proposals are not taken again */
   failedDeals: string[]
+  /** while agreeing: whether the provider's free deposit covers its collateral (null: being read) */
+  providerFunded: boolean | null
   deadlines: Deadlines
 }
 
@@ -79,6 +82,7 @@ function init (input: JobCreatorInput): JobCreatorContext {
     mediator: null,
     outcome: null,
     failedDeals: [],
+    providerFunded: null,
     deadlines: { matchDeadline: job.message.matchDeadline }
   }
 }
@@ -147,9 +151,10 @@ function onMessage (c: JobCreatorContext, e: InputEvent): D {
       const deal = buildDeal(job, offer, proposal)
       const dealId = dealIdOf(c.domain, deal)
       if (c.failedDeals.includes(dealId)) violation('DUPLICATE', 'an agreement on this proposal already fell through')
+      // the creator signs only once it knows the provider's collateral is there to compensate it
       return {
-        context: { ...c, phase: 'agreeing', deal, dealId, deadlines: { agreeDeadline: deal.agreeDeadline + AGREE_GRACE_MS } },
-        outputs: [sendOutput(`sign-deal:${dealId}`, 'Deal', deal, [deal.resourceProvider])]
+        context: { ...c, phase: 'agreeing', deal, dealId, providerFunded: null, deadlines: { agreeDeadline: deal.agreeDeadline + AGREE_GRACE_MS } },
+        outputs: [{ type: 'chain.readDeposit', id: `funds:${dealId}`, dealId, account: deal.resourceProvider }]
       }
     }
     case 'Deal': {
@@ -209,6 +214,22 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       if (e.effect !== `verify:${dealId}`) violation('WRONG_DEAL', 'the result of another run')
       if (e.at > deal.judgeDeadline) violation('LATE', 'verified after the judge deadline')
       return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : challenge(c, e.at, true)
+    }
+    case 'chain.deposit':
+    case 'effect.failed': {
+      inPhase(c, 'agreeing')
+      const { deal, dealId } = theDeal(c)
+      if (e.effect !== `funds:${dealId}` || c.providerFunded !== null) violation('WRONG_DEAL', 'the answer to another read')
+      const free = e.type === 'chain.deposit' ? BigInt(String(e.balance ?? '0')) - BigInt(String(e.withdrawing ?? '0')) : -1n
+      if (free >= lockedBy(deal).resourceProvider) {
+        return { context: { ...c, providerFunded: true }, outputs: [sendOutput(`sign-deal:${dealId}`, 'Deal', deal, [deal.resourceProvider])] }
+      }
+      // a provider whose deposit cannot pay what it owes if it fails is no counterparty: another match may come
+      const reason = e.type === 'chain.deposit' ? `the provider's free deposit ${free} does not cover its collateral` : `its deposit could not be read: ${String(e.error)}`
+      return {
+        context: { ...c, phase: 'offering', deal: null, dealId: null, providerFunded: null, failedDeals: [...c.failedDeals, dealId].slice(-16), deadlines: { matchDeadline: c.job.matchDeadline } },
+        outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason }]
+      }
     }
     case 'chain.committed': {
       // our TimeoutSubmit claim met results the provider committed on chain and never sent us: they

@@ -21,6 +21,10 @@ const ev = {
 }
 const toResults = [ev.proposal, ev.deal, ev.results]
 
+function deposit (balance: string, withdrawing = '0'): InputEvent {
+  return { type: 'chain.deposit', effect: `funds:${s.dealId}`, account: parties.resourceProvider.address, balance, withdrawing, at: T0 + 2 }
+}
+
 describe('job creator', () => {
   test('given a job, it publishes the offer and waits for a match', () => {
     const r = start(jobCreatorMachine, input(0))
@@ -28,10 +32,26 @@ describe('job creator', () => {
     expect(r.snapshot.context).toMatchObject({ phase: 'offering', deadlines: { matchDeadline: s.job.matchDeadline } })
   })
 
-  test('when a valid match arrives, it signs the deal those terms make and sends it to the provider', () => {
+  test('when a valid match arrives, it reads the provider\'s deposit, then signs the deal those terms make and sends it to the provider', () => {
     const r = drive(jobCreatorMachine, input(0), [ev.proposal])
     expect(r.snapshot.context).toMatchObject({ phase: 'agreeing', dealId: s.dealId, deadlines: { agreeDeadline: s.deal.agreeDeadline + AGREE_GRACE_MS } })
-    expect(r.last).toEqual([expect.objectContaining({ type: 'message.send', id: `sign-deal:${s.dealId}`, messageType: 'Deal', message: s.deal, to: [parties.resourceProvider.address] })])
+    expect(r.last).toEqual([{ type: 'chain.readDeposit', id: `funds:${s.dealId}`, dealId: s.dealId, account: parties.resourceProvider.address }])
+    // the provider locks 1500 + 400
+    const funded = step(jobCreatorMachine, r.snapshot, deposit('1900'))
+    expect(funded.outputs).toEqual([expect.objectContaining({ type: 'message.send', id: `sign-deal:${s.dealId}`, messageType: 'Deal', message: s.deal, to: [parties.resourceProvider.address] })])
+  })
+
+  test.each([
+    ['a provider whose free deposit does not cover its collateral', deposit('1899')],
+    ['a provider whose deposit is asked to leave', deposit('100000', '99000')],
+    ['a provider whose deposit cannot be read', { type: 'effect.failed', effect: `funds:${s.dealId}`, error: 'no chain', at: T0 + 2 } as InputEvent]
+  ])('it signs nothing with %s, and takes another match', (_, event) => {
+    const r = drive(jobCreatorMachine, input(0), [ev.proposal])
+    const declined = step(jobCreatorMachine, r.snapshot, event)
+    expect(declined.outputs).toEqual([expect.objectContaining({ type: 'deal.declined', dealId: s.dealId })])
+    expect(declined.snapshot.context).toMatchObject({ phase: 'offering', dealId: null, failedDeals: [s.dealId] })
+    const other = scenario({ proposal: { nonce: '8' } })
+    expect(step(jobCreatorMachine, declined.snapshot, received(other.propEnv, T0 + 3, [other.offerEnv])).snapshot.context.phase).toBe('agreeing')
   })
 
   test('it takes the first valid match only', () => {

@@ -7,12 +7,12 @@ import type { Deal, JobOffer } from '../protocols/messages/schemas.ts'
 import { DEAL_DELIVERY_GRACE_MS } from '../protocols/messages/delivery.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { shouldCheck } from './check-decision.ts'
-import { expectAttachment, expectMessage, expectTimer, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
+import { expectAttachment, expectMessage, expectTimer, publishOutput, sendOutput, type DomainJson } from './common.ts'
 import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './deal-terms.ts'
 import { isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { violation } from './rejection.ts'
-import { lockedBy } from './settle.ts'
+import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, settleGuardAt } from './deal-lifecycle.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
 
 export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
@@ -104,17 +104,6 @@ function done (c: JobCreatorContext, outcome: DealState, outputs: MachineOutput[
   return { context: { ...c, ...extra, phase: 'done', outcome, deadlines: {} }, outputs }
 }
 
-/**
- * When the job creator looks at the chain after accepting: once no commitment can come any more (the
- * submit deadline has passed) and in good time before the judge deadline, halfway between the two.
- * A provider that committed its results on chain, took the acceptance and stayed silent would claim
- * TimeoutJudge at the judge deadline and take the creator's timeout collateral; the creator settles
- * its own acceptance first.
- */
-export function settleGuardAt (deal: Pick<Deal, 'submitDeadline' | 'judgeDeadline'>): number {
-  return deal.submitDeadline + 1 + Math.floor((deal.judgeDeadline - deal.submitDeadline) / 2)
-}
-
 function accept (c: JobCreatorContext, at: number, checked: boolean): D {
   const { deal, dealId } = theDeal(c)
   const message = { author: c.job.author, nonce: String(at), expiry: deal.mediateDeadline, dealId, resultsCid: c.resultsCid ?? '' }
@@ -169,9 +158,8 @@ function onMessage (c: JobCreatorContext, e: InputEvent): D {
       inPhase(c, 'awaitingResults')
       const { deal, dealId } = theDeal(c)
       const results = expectMessage(c.domain, e.envelope, 'ResultsSubmitted', e.at)
-      if (results.message.dealId !== dealId) violation('WRONG_DEAL', 'results for another deal')
-      if (!sameAddress(results.message.author, deal.resourceProvider)) violation('WRONG_PARTY', 'results not by the provider')
-      if (e.at > deal.submitDeadline) violation('LATE', 'results after the submit deadline')
+      expectResultsOf(deal, dealId, results)
+      expectBy(e.at, deal.submitDeadline, 'results')
       return {
         context: { ...c, phase: 'fetching', resultsId: results.id, resultsCid: results.message.resultsCid, deadlines: { judgeDeadline: deal.judgeDeadline } },
         outputs: [{ type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: results.message.resultsCid, from: deal.resourceProvider }]
@@ -181,9 +169,7 @@ function onMessage (c: JobCreatorContext, e: InputEvent): D {
       inPhase(c, 'challenged')
       const { dealId } = theDeal(c)
       const v = expectMessage(c.domain, e.envelope, 'MediationVerdict', e.at)
-      if (v.message.dealId !== dealId) violation('WRONG_DEAL', 'verdict on another deal')
-      if (c.mediator === null || !sameAddress(v.message.author, c.mediator)) violation('WRONG_PARTY', 'verdict not by the challenged mediator')
-      if (v.message.resultsCid !== c.resultsCid) violation('INCONSISTENT', 'verdict on other results')
+      expectVerdictOf(dealId, v, c.mediator, c.resultsCid)
       if (!v.message.providerAtFault) return done(c, 'MediationAccepted')
       return done(c, 'MediationRejected', [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome: 'MediationRejected', evidence: [dealId, v.id] }])
     }
@@ -200,7 +186,7 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       inPhase(c, 'fetching')
       const { deal, dealId } = theDeal(c)
       if (e.effect !== `fetch:${dealId}`) violation('WRONG_DEAL', 'the result of another fetch')
-      if (e.at > deal.judgeDeadline) violation('LATE', 'fetched after the judge deadline')
+      expectBy(e.at, deal.judgeDeadline, 'a fetch')
       if (e.ok !== true) return challenge(c, e.at, false)
       if (!shouldCheck(dealId, c.secret, c.checkRate)) return accept(c, e.at, false)
       return {
@@ -212,7 +198,7 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       inPhase(c, 'verifying')
       const { deal, dealId } = theDeal(c)
       if (e.effect !== `verify:${dealId}`) violation('WRONG_DEAL', 'the result of another run')
-      if (e.at > deal.judgeDeadline) violation('LATE', 'verified after the judge deadline')
+      expectBy(e.at, deal.judgeDeadline, 'a check')
       return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : challenge(c, e.at, true)
     }
     case 'chain.deposit':
@@ -220,12 +206,14 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       inPhase(c, 'agreeing')
       const { deal, dealId } = theDeal(c)
       if (e.effect !== `funds:${dealId}` || c.providerFunded !== null) violation('WRONG_DEAL', 'the answer to another read')
-      const free = e.type === 'chain.deposit' ? BigInt(String(e.balance ?? '0')) - BigInt(String(e.withdrawing ?? '0')) : -1n
-      if (free >= lockedBy(deal).resourceProvider) {
+      const deposit = e.type === 'chain.deposit' ? depositOf(e) : undefined
+      if (deposit !== undefined && depositCovers(deposit, providerLock(deal))) {
         return { context: { ...c, providerFunded: true }, outputs: [sendOutput(`sign-deal:${dealId}`, 'Deal', deal, [deal.resourceProvider])] }
       }
       // a provider whose deposit cannot pay what it owes if it fails is no counterparty: another match may come
-      const reason = e.type === 'chain.deposit' ? `the provider's free deposit ${free} does not cover its collateral` : `its deposit could not be read: ${String(e.error)}`
+      const reason = deposit !== undefined
+        ? `the provider's deposit ${deposit.balance} (${deposit.withdrawing} leaving) does not cover the ${providerLock(deal)} this deal locks`
+        : `its deposit could not be read: ${String(e.error)}`
       return {
         context: { ...c, phase: 'offering', deal: null, dealId: null, providerFunded: null, failedDeals: [...c.failedDeals, dealId].slice(-16), deadlines: { matchDeadline: c.job.matchDeadline } },
         outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason }]
@@ -237,9 +225,8 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       const { deal, dealId } = theDeal(c)
       if (c.outcome !== 'TimeoutSubmit') violation('WRONG_STATE', `not expected after ${String(c.outcome)}`)
       const results = expectMessage(c.domain, e.envelope, 'ResultsSubmitted', e.at, { ignoreExpiry: true })
-      if (results.message.dealId !== dealId) violation('WRONG_DEAL', 'results for another deal')
-      if (!sameAddress(results.message.author, deal.resourceProvider)) violation('WRONG_PARTY', 'results not by the provider')
-      if (e.at > deal.judgeDeadline) violation('LATE', 'read after the judge deadline')
+      expectResultsOf(deal, dealId, results)
+      expectBy(e.at, deal.judgeDeadline, 'results read from the chain')
       return {
         context: { ...c, phase: 'fetching', outcome: null, resultsId: results.id, resultsCid: results.message.resultsCid, deadlines: { judgeDeadline: deal.judgeDeadline } },
         outputs: [{ type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: results.message.resultsCid, from: deal.resourceProvider }]

@@ -7,6 +7,7 @@
 import type { Deal, JobOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectAttachment, expectMessage, expectTimer, includesAddress, sameAddress, sendOutput, type DomainJson } from './common.ts'
+import { expectChallengeOf, expectResultsOf } from './deal-lifecycle.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { violation } from './rejection.ts'
@@ -98,12 +99,9 @@ function onChallenge (c: C, e: InputEvent): D {
   const dealId = challenge.message.dealId
   if (deal.id !== dealId) violation('WRONG_DEAL', 'the attached deal is another one')
   if (!includesAddress(deal.message.mediators, c.self)) violation('UNTRUSTED', 'the deal does not name this mediator')
-  if (!sameAddress(challenge.message.author, deal.message.jobCreator)) violation('WRONG_PARTY', 'the challenge is not by the job creator')
   const results = expectAttachment(c.domain, e as never, 'ResultsSubmitted')
-  if (results.message.dealId !== dealId || !sameAddress(results.message.author, deal.message.resourceProvider)) {
-    violation('INCONSISTENT', 'the attached results are not the provider\'s for this deal')
-  }
-  if (results.message.resultsCid !== challenge.message.resultsCid) violation('INCONSISTENT', 'the challenge names other results')
+  expectResultsOf(deal.message, dealId, results)
+  expectChallengeOf(deal.message, dealId, challenge, results.message.resultsCid)
   const job = expectAttachment(c.domain, e as never, 'JobOffer')
   if (job.id !== deal.message.jobOfferId) violation('INCONSISTENT', 'the attached job offer is not the deal\'s')
   // the provider passes the challenge on as well (a creator may challenge and tell no one): the

@@ -3,15 +3,14 @@
  * and deals against its own offer and free slots, signs at most one deal per slot, runs the job,
  * submits results, answers challenges, and claims the deadlines that favour it.
  */
-import { LIMITS } from '../protocols/messages/fields.ts'
 import type { Deal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import type { Verified } from '../protocols/messages/envelope.ts'
-import { expectAttachment, expectMessage, expectTimer, includesAddress, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
+import { expectAttachment, expectMessage, expectTimer, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
 import { checkProposal, dealId as dealIdOf, expectDealOf } from './deal-terms.ts'
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
-import { lockedBy } from './settle.ts'
+import { commitAt, creatorLock, depositCovers, depositOf, expectAcceptanceOf, expectBoundedLifetime, expectBy, expectChallengeOf, expectVerdictOf } from './deal-lifecycle.ts'
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { violation } from './rejection.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
@@ -215,10 +214,8 @@ function withEndedState (c: C, dealId: string, state: DealState, mediator?: stri
  * its challenge cannot claim TimeoutSubmit against results we were told to mediate.
  */
 function challenged (c: C, dealId: string, record: DealRecord, challenge: Verified<'ResultsChallenged'>, onWire: boolean): D {
-  if (!sameAddress(challenge.message.author, record.deal.jobCreator)) violation('WRONG_PARTY', 'not by the job creator')
-  if (challenge.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'challenge of other results')
+  expectChallengeOf(record.deal, dealId, challenge, record.resultsCid)
   const mediator = challenge.message.mediator
-  if (!includesAddress(record.deal.mediators, mediator)) violation('UNTRUSTED', 'the mediator is not named in the deal')
   const jobOfferId = record.deal.jobOfferId
   const outputs: MachineOutput[] = [
     { type: 'results.provide', id: `provide:${dealId}`, dealId, resultsCid: record.resultsCid ?? '', to: mediator },
@@ -234,18 +231,11 @@ function challenged (c: C, dealId: string, record: DealRecord, challenge: Verifi
   return { context: { ...c, deals: withEntry(c.deals, live, { ...record, state: 'Mediating', mediator }), deadlines }, outputs }
 }
 
-/**
- * The longest a deal may last from its signing to its mediate deadline. The settlement contract's
- * withdrawal delay is longer (a week by default), so a withdrawal asked for after signing is paid
- * only after every deadline of the deal has passed, with a day to spare for the last claims.
- */
-export const MAX_DEAL_LIFETIME_MS = LIMITS.maxDealLifetimeMs
-
 /** What our open deals with a creator lock of its deposit, beside the one being signed. */
 function lockedWith (c: C, jobCreator: string, except: string): bigint {
   let locked = 0n
   for (const [id, r] of Object.entries(c.deals)) {
-    if (id !== except && r.state !== 'Matched' && sameAddress(r.deal.jobCreator, jobCreator)) locked += lockedBy(r.deal).jobCreator
+    if (id !== except && r.state !== 'Matched' && sameAddress(r.deal.jobCreator, jobCreator)) locked += creatorLock(r.deal)
   }
   return locked
 }
@@ -314,7 +304,7 @@ function onMessage (c: C, e: InputEvent): D {
       if (proposal.message.resourceOfferId !== slot.offerId) violation('WRONG_DEAL', 'the offer was renewed since')
       expectDealOf(job, ownVerified('ResourceOffer', slot.offerId, slot.offer), proposal, signed.message)
       const deal = signed.message
-      if (deal.mediateDeadline - e.at > MAX_DEAL_LIFETIME_MS) violation('UNBOUNDED', 'the deal lasts longer than a deal may')
+      expectBoundedLifetime(deal, e.at)
       const dealId = dealIdOf(c.domain, deal)
       const slots = [...c.slots]
       slots[pending.slot] = { ...slot, dealId }
@@ -336,24 +326,22 @@ function onMessage (c: C, e: InputEvent): D {
     case 'ResultsAccepted': {
       const accepted = expectMessage(c.domain, e.envelope, 'ResultsAccepted', e.at)
       const record = dealIn(c, accepted.message.dealId, 'ResultsSubmitted')
-      if (!sameAddress(accepted.message.author, record.deal.jobCreator)) violation('WRONG_PARTY', 'not by the job creator')
-      if (accepted.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'acceptance of other results')
       const dealId = accepted.message.dealId
+      expectAcceptanceOf(record.deal, dealId, accepted, record.resultsCid)
       return finish(c, dealId, 'Accepted', e.at, [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome: 'Accepted', evidence: [dealId, accepted.id] }])
     }
     case 'ResultsChallenged': {
       const challenge = expectMessage(c.domain, e.envelope, 'ResultsChallenged', e.at)
       const dealId = challenge.message.dealId
       const record = dealIn(c, dealId, 'ResultsSubmitted')
-      if (e.at > record.deal.judgeDeadline) violation('LATE', 'challenge after the judge deadline')
+      expectBy(e.at, record.deal.judgeDeadline, 'a challenge')
       return challenged(c, dealId, record, challenge, true)
     }
     case 'MediationVerdict': {
       const v = expectMessage(c.domain, e.envelope, 'MediationVerdict', e.at)
       const dealId = v.message.dealId
       const record = dealIn(c, dealId, 'Mediating')
-      if (record.mediator === null || !sameAddress(v.message.author, record.mediator)) violation('WRONG_PARTY', 'not by the challenged mediator')
-      if (v.message.resultsCid !== record.resultsCid) violation('INCONSISTENT', 'verdict on other results')
+      expectVerdictOf(dealId, v, record.mediator, record.resultsCid)
       const outcome = v.message.providerAtFault ? 'MediationRejected' : 'MediationAccepted'
       const outputs: MachineOutput[] = outcome === 'MediationAccepted' ? [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome, evidence: [dealId, v.id] }] : []
       if (liveKey(c, dealId) !== undefined) return finish(c, dealId, outcome, e.at, outputs)
@@ -412,7 +400,7 @@ function decide (c: C, e: InputEvent): D {
     case 'job.finished': {
       const dealId = typeof e.effect === 'string' && e.effect.startsWith('run:') ? e.effect.slice(4) : ''
       const record = dealIn(c, dealId, 'Agreed')
-      if (e.at > record.deal.submitDeadline) violation('LATE', 'the run finished after the submit deadline')
+      expectBy(e.at, record.deal.submitDeadline, 'a run that finished')
       if (typeof e.resultsCid !== 'string' || e.resultsCid === '') violation('INCONSISTENT', 'a finished run needs its results CID')
       const message = {
         author: c.self,
@@ -427,7 +415,7 @@ function decide (c: C, e: InputEvent): D {
       const results = ownMessage(c.domain, 'ResultsSubmitted', message)
       const deadlines = withoutEntries(c.deadlines, k => k === timerName('submit', record.slot))
       deadlines[timerName('judge', record.slot)] = record.deal.judgeDeadline
-      deadlines[timerName('commit', record.slot)] = Math.min(record.deal.submitDeadline, Math.max(e.at, record.deal.submitDeadline - c.commitMarginMs))
+      deadlines[timerName('commit', record.slot)] = commitAt(record.deal, e.at, c.commitMarginMs)
       return {
         context: { ...c, deals: withEntry(c.deals, liveKey(c, dealId) as string, { ...record, state: 'ResultsSubmitted', resultsCid: e.resultsCid }), deadlines },
         outputs: [sendOutput(`results:${dealId}`, 'ResultsSubmitted', results.message, [record.deal.jobCreator])]
@@ -440,9 +428,10 @@ function decide (c: C, e: InputEvent): D {
     case 'chain.deposit': {
       const dealId = effectDeal(e, 'funds:')
       const record = dealIn(c, dealId, 'Matched')
-      const free = BigInt(String(e.balance ?? '0')) - BigInt(String(e.withdrawing ?? '0')) - lockedWith(c, record.deal.jobCreator, dealId)
-      const needed = lockedBy(record.deal).jobCreator
-      return checked(c, dealId, { funded: free >= needed }, e.at, `the job creator's free deposit ${free} does not cover the ${needed} this deal locks`)
+      const deposit = depositOf(e)
+      const elsewhere = lockedWith(c, record.deal.jobCreator, dealId)
+      const funded = depositCovers(deposit, creatorLock(record.deal), elsewhere)
+      return checked(c, dealId, { funded }, e.at, `the job creator's deposit ${deposit.balance} (${deposit.withdrawing} leaving, ${elsewhere} in our other deals) does not cover the ${creatorLock(record.deal)} this deal locks`)
     }
     case 'effect.failed': {
       // a check before co-signing that could not be made counts as failed: nothing is signed blind

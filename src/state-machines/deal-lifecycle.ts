@@ -1,0 +1,100 @@
+/**
+ * The rules of one deal as every role applies them (docs/protocol.md): who may sign which message
+ * about a deal, until which deadline, what a party checks before it binds itself, and when it must
+ * act to stay whole. The role machines keep their own records of their deals; the rules are here,
+ * once, so that the provider, the job creator and the mediator cannot disagree about them.
+ */
+import { LIMITS } from '../protocols/messages/fields.ts'
+import type { Verified } from '../protocols/messages/envelope.ts'
+import type { Deal } from '../protocols/messages/schemas.ts'
+import { includesAddress, sameAddress } from './common.ts'
+import type { InputEvent } from './contract.ts'
+import { violation } from './rejection.ts'
+import { lockedBy } from './settle.ts'
+
+/**
+ * The longest a deal may last from its signing to its mediate deadline. The settlement contract's
+ * withdrawal delay is longer (a week by default), so a withdrawal asked for after signing is paid
+ * only after every deadline of the deal has passed, with a day to spare for the last claims.
+ */
+export const MAX_DEAL_LIFETIME_MS = LIMITS.maxDealLifetimeMs
+
+/** A party about to sign refuses a deal that would outlast the deposits it is signed against. */
+export function expectBoundedLifetime (deal: Pick<Deal, 'mediateDeadline'>, at: number): void {
+  if (deal.mediateDeadline - at > MAX_DEAL_LIFETIME_MS) violation('UNBOUNDED', 'the deal lasts longer than a deal may')
+}
+
+/** A deposit as read from the chain: its balance, and what its owner asked to withdraw. */
+export interface Deposit {
+  balance: bigint
+  withdrawing: bigint
+}
+
+/** A deposit as a `chain.deposit` event reports it. */
+export function depositOf (e: InputEvent): Deposit {
+  return { balance: BigInt(String(e.balance ?? '0')), withdrawing: BigInt(String(e.withdrawing ?? '0')) }
+}
+
+/**
+ * Whether a party's deposit covers what a deal locks of it, beside what its other open deals with
+ * us lock: the exposure check of DESIGN §8, made before signing.
+ */
+export function depositCovers (deposit: Deposit, locked: bigint, lockedElsewhere = 0n): boolean {
+  return deposit.balance - deposit.withdrawing - lockedElsewhere >= locked
+}
+
+/** What a deal locks of the job creator's and of the provider's deposits. */
+export const creatorLock = (deal: Deal): bigint => lockedBy(deal).jobCreator
+export const providerLock = (deal: Deal): bigint => lockedBy(deal).resourceProvider
+
+/**
+ * When a provider whose results were not accepted commits them on chain: `margin` before the submit
+ * deadline, and never before it had them. A creator's TimeoutSubmit claim fails against a commitment.
+ */
+export function commitAt (deal: Pick<Deal, 'submitDeadline'>, resultsAt: number, marginMs: number): number {
+  return Math.min(deal.submitDeadline, Math.max(resultsAt, deal.submitDeadline - marginMs))
+}
+
+/**
+ * When the job creator looks at the chain after accepting: once no commitment can come any more (the
+ * submit deadline has passed) and in good time before the judge deadline, halfway between the two.
+ * A provider that committed its results on chain, took the acceptance and stayed silent would claim
+ * TimeoutJudge at the judge deadline and take the creator's timeout collateral; the creator settles
+ * its own acceptance first.
+ */
+export function settleGuardAt (deal: Pick<Deal, 'submitDeadline' | 'judgeDeadline'>): number {
+  return deal.submitDeadline + 1 + Math.floor((deal.judgeDeadline - deal.submitDeadline) / 2)
+}
+
+/** Refuses what comes after the deadline that governs it. */
+export function expectBy (at: number, deadline: number, what: string): void {
+  if (at > deadline) violation('LATE', `${what} after its deadline`)
+}
+
+/** Results of the deal: naming it, signed by its provider. */
+export function expectResultsOf (deal: Deal, dealId: string, results: Verified<'ResultsSubmitted'>): void {
+  if (results.message.dealId !== dealId) violation('WRONG_DEAL', 'results for another deal')
+  if (!sameAddress(results.message.author, deal.resourceProvider)) violation('WRONG_PARTY', 'results not by the provider')
+}
+
+/** An acceptance: of the deal, by its job creator, of the results held. */
+export function expectAcceptanceOf (deal: Deal, dealId: string, accepted: Verified<'ResultsAccepted'>, resultsCid: string | null): void {
+  if (accepted.message.dealId !== dealId) violation('WRONG_DEAL', 'an acceptance of another deal')
+  if (!sameAddress(accepted.message.author, deal.jobCreator)) violation('WRONG_PARTY', 'not by the job creator')
+  if (accepted.message.resultsCid !== resultsCid) violation('INCONSISTENT', 'acceptance of other results')
+}
+
+/** A challenge: of the deal, by its job creator, of the results held, before a mediator the deal names. */
+export function expectChallengeOf (deal: Deal, dealId: string, challenge: Verified<'ResultsChallenged'>, resultsCid: string | null): void {
+  if (challenge.message.dealId !== dealId) violation('WRONG_DEAL', 'a challenge of another deal')
+  if (!sameAddress(challenge.message.author, deal.jobCreator)) violation('WRONG_PARTY', 'the challenge is not by the job creator')
+  if (challenge.message.resultsCid !== resultsCid) violation('INCONSISTENT', 'the challenge names other results')
+  if (!includesAddress(deal.mediators, challenge.message.mediator)) violation('UNTRUSTED', 'the mediator is not named in the deal')
+}
+
+/** A verdict: on the deal, by the mediator the challenge named, on the results held. */
+export function expectVerdictOf (dealId: string, verdict: Verified<'MediationVerdict'>, mediator: string | null, resultsCid: string | null): void {
+  if (verdict.message.dealId !== dealId) violation('WRONG_DEAL', 'a verdict on another deal')
+  if (mediator === null || !sameAddress(verdict.message.author, mediator)) violation('WRONG_PARTY', 'not by the challenged mediator')
+  if (verdict.message.resultsCid !== resultsCid) violation('INCONSISTENT', 'a verdict on other results')
+}

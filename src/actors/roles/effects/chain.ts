@@ -51,6 +51,11 @@ const DONE_ALREADY = new Set(['ALREADY_SETTLED', 'ALREADY_CHALLENGED', 'RESULTS_
 const SETTLED_ALREADY = new Set(['ALREADY_SETTLED'])
 /** Errors worth another try: the chain did not answer, or the transaction did not make it. */
 const TRANSIENT = new Set(['CHAIN_UNAVAILABLE', 'TRANSACTION_FAILED'])
+/**
+ * An accepted deal a batch left out because a deposit fell short (other deals drained it first:
+ * settlement is first come, first served) is tried again, alone, as the deposit may be topped up.
+ */
+const SETTLE_RETRIED = new Set([...TRANSIENT, 'INSUFFICIENT_DEPOSIT'])
 
 /** The outputs that put evidence on chain or read it back. */
 export type ChainOutput = 'chain.settle' | 'chain.claim' | 'chain.challenge' | 'chain.commitResults' | 'chain.watch' | 'chain.readDeposit'
@@ -140,7 +145,7 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
     const envelope = await store.require(String(id))
     return { message: envelope.message as T, signature: envelope.signatures[0]! }
   }
-  const once = async (call: () => Promise<unknown>, doneAlready = DONE_ALREADY): Promise<void> => {
+  const once = async (call: () => Promise<unknown>, doneAlready = DONE_ALREADY, retried = TRANSIENT): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       try {
         await call()
@@ -148,7 +153,7 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
       } catch (err) {
         const code = (err as { code?: string }).code ?? ''
         if (doneAlready.has(code)) return
-        if (!TRANSIENT.has(code) || attempt >= retryDelaysMs.length) throw err
+        if (!retried.has(code) || attempt >= retryDelaysMs.length) throw err
         await sleep(retryDelaysMs[attempt]!)
       }
     }
@@ -201,7 +206,7 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
         const accepted = await evidence<ResultsAccepted>(proof)
         await once(() => batcher !== undefined
           ? batcher.add({ signed: deal, acceptance: accepted.message, acceptanceSignature: accepted.signature })
-          : settlement.settleAccepted(deal, accepted.message, accepted.signature))
+          : settlement.settleAccepted(deal, accepted.message, accepted.signature), DONE_ALREADY, SETTLE_RETRIED)
       } else {
         const verdict = await evidence<MediationVerdict>(proof)
         await once(() => settlement.settleVerdict(deal, verdict.message, verdict.signature))

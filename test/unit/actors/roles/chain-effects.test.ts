@@ -110,6 +110,20 @@ describe('chain effects', () => {
       .toEqual({ type: 'chain.observed', dealId: 'deal', state: 'ResultsSubmitted' })
   })
 
+  it('tries an accepted deal a batch left out for a short deposit again', async () => {
+    let batches = 0
+    const accepted: Envelope = { type: 'ResultsAccepted', message: { dealId: 'deal' } as never, signatures: ['0xa'] }
+    const withAcceptance = { require: async (id: string) => id === 'deal' ? deal : accepted } as unknown as MessageStore
+    const settlement = calls({
+      settleBatch: async () => ({ failed: batches++ === 0 ? [{ dealId: 'deal', reason: 'INSUFFICIENT_DEPOSIT' }] : [] }),
+      dealRecord: async () => ({ state: 'Settled', outcome: 'Accepted' })
+    })
+    const effects = chainEffects({ domain, store: withAcceptance, settlement, batchWindowMs: 1, retryDelaysMs: [1] })
+    const result = await effects['chain.settle']!({ type: 'chain.settle', id: 's', dealId: 'deal', outcome: 'Accepted', evidence: ['deal', 'accept:deal'] }, { stream: 's', signal: new AbortController().signal })
+    expect(batches).toBe(2)
+    expect(result).toEqual([{ type: 'chain.settled', dealId: 'deal', outcome: 'Accepted' }])
+  })
+
   it('stops waiting for the settlement when the runtime stops, so that the effect is resumed on the next start', async () => {
     const settlement = calls({ claimTimeoutJudge: async () => {}, dealRecord: async () => ({ state: 'ResultsSubmitted' }) })
     const effects = chainEffects({ domain, store, settlement, settledPollMs: 5 })

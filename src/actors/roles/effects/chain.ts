@@ -49,6 +49,7 @@ const DONE_ALREADY = new Set(['ALREADY_SETTLED', 'ALREADY_CHALLENGED', 'RESULTS_
  * answered with what overtook it, read back from the chain (see claimOrRead).
  */
 const SETTLED_ALREADY = new Set(['ALREADY_SETTLED'])
+const COMMIT_DONE = new Set(['ALREADY_SETTLED', 'RESULTS_ALREADY_COMMITTED'])
 /** Errors worth another try: the chain did not answer, or the transaction did not make it. */
 const TRANSIENT = new Set(['CHAIN_UNAVAILABLE', 'TRANSACTION_FAILED'])
 /**
@@ -255,7 +256,13 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
     'chain.commitResults': async (output) => {
       const deal = await signedDeal(String(output.dealId))
       const results = await evidence<ResultsSubmitted>(`results:${String(output.dealId)}`)
-      await once(() => settlement.commitResults(deal, results.message, results.signature))
+      try {
+        await once(() => settlement.commitResults(deal, results.message, results.signature), COMMIT_DONE)
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ALREADY_CHALLENGED') throw err
+        // a challenge on chain that no one told us of: the mediator hears of it now, not at the judge deadline
+        return await challengeOnChain(String(output.dealId))
+      }
     }
   }
 }

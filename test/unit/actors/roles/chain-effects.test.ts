@@ -92,8 +92,12 @@ describe('chain effects', () => {
       .toEqual({ type: 'chain.challenged', dealId: 'deal', envelope: { type: 'ResultsChallenged', message: challenge, signatures: ['0xc'] } })
     expect(await effects['chain.claim']!({ type: 'chain.claim', id: 's', dealId: 'deal', claim: 'TimeoutSubmit' }, context))
       .toEqual({ type: 'chain.committed', dealId: 'deal', envelope: { type: 'ResultsSubmitted', message: results, signatures: ['0xr'] } })
-    // both are kept as signed messages: evidence and attachments name them
-    expect(put).toHaveLength(2)
+    // a commitment the creator's on-chain challenge overtook finds the challenge too
+    const committing = chainEffects({ domain, store: keeping, settlement: { ...settlement, commitResults: async () => { throw Object.assign(new Error('challenged'), { code: 'ALREADY_CHALLENGED' }) } }, settledPollMs: 1 })
+    expect(await committing['chain.commitResults']!({ type: 'chain.commitResults', id: 'c', dealId: 'deal', resultsCid: 'bafy' }, context))
+      .toMatchObject({ type: 'chain.challenged', dealId: 'deal' })
+    // each is kept as a signed message: evidence and attachments name them
+    expect(put).toHaveLength(3)
   })
 
   it('reads a deposit less its withdrawal for the check before signing, and a deal\'s record for a watch', async () => {

@@ -231,11 +231,14 @@ function challenged (c: C, dealId: string, record: DealRecord, challenge: Verifi
   return { context: { ...c, deals: withEntry(c.deals, live, { ...record, state: 'Mediating', mediator }), deadlines }, outputs }
 }
 
-/** What our open deals with a creator lock of its deposit, beside the one being signed. */
+/**
+ * What our open deals with a creator lock of its deposit, beside the one being signed: those being
+ * signed too (two checks at once must not both count the same free deposit).
+ */
 function lockedWith (c: C, jobCreator: string, except: string): bigint {
   let locked = 0n
   for (const [id, r] of Object.entries(c.deals)) {
-    if (id !== except && r.state !== 'Matched' && sameAddress(r.deal.jobCreator, jobCreator)) locked += creatorLock(r.deal)
+    if (id !== except && sameAddress(r.deal.jobCreator, jobCreator)) locked += creatorLock(r.deal)
   }
   return locked
 }

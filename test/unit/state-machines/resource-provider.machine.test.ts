@@ -98,6 +98,13 @@ describe('resource provider', () => {
     expect(step(resourceProviderMachine, r.snapshot, received(long.halfSigned, T0 + 2)).outputs).toEqual([expect.objectContaining({ code: 'UNBOUNDED' })])
   })
 
+  test('two deals with the same creator checked at once both count against its deposit', () => {
+    const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL, slot: 1 }, job: { nonce: '2' }, proposal: { nonce: '8' } })
+    const both = drive(resourceProviderMachine, input, [ev.proposal, ev.deal, received(other.propEnv, T0 + 3, [other.jobEnv]), received(other.halfSigned, T0 + 3), ev.prepared])
+    expect(step(resourceProviderMachine, both.snapshot, { ...ev.funded, balance: '4000' }).outputs[0]).toMatchObject({ type: 'deal.declined' })
+    expect(step(resourceProviderMachine, both.snapshot, { ...ev.funded, balance: '4600' }).outputs[0]).toMatchObject({ type: 'message.send', id: `cosign:${s.dealId}` })
+  })
+
   test('open deals with the same creator count against its deposit', () => {
     const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL, slot: 1 }, job: { nonce: '2' }, proposal: { nonce: '8' } })
     const first = drive(resourceProviderMachine, input, [...signed, received(other.propEnv, T0 + 3, [other.jobEnv]), received(other.halfSigned, T0 + 3), { ...ev.prepared, effect: `prepare:${other.dealId}` }])

@@ -98,6 +98,12 @@ function cheater (label = 'resource-provider (cheating)'): ProviderProfile {
   return { ...HONEST_PROVIDER, label, cheatRate: 1 }
 }
 
+/** The creators in `chosen` play `profile`; the others keep theirs. */
+function creatorsPlaying (c: SimConfig, chosen: ReadonlySet<number>, profile: CreatorProfile): void {
+  const others = c.creator
+  c.creator = (i, shard) => chosen.has(i) ? profile : others(i, shard)
+}
+
 export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptions) => SimConfig }> = {
   honest: {
     about: 'everyone honest: the baseline',
@@ -144,11 +150,7 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
     about: 'some job creators challenge honest results (they always "check" and claim a mismatch)',
     build: o => {
       const c = baseConfig('challengers', o)
-      const bad = chosenCreators(c, o.q ?? 0.1, 'challengers')
-      const honest = c.creator
-      c.creator = (i, shard): CreatorProfile => bad.has(i)
-        ? { label: 'job-creator (challenging)', checkRate: 1, challengesHonest: true, wireChallenges: false }
-        : honest(i, shard)
+      creatorsPlaying(c, chosenCreators(c, o.q ?? 0.1, 'challengers'), { label: 'job-creator (challenging)', checkRate: 1, challengesHonest: true, wireChallenges: false })
       return c
     }
   },
@@ -208,11 +210,7 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
     about: 'a share q of job creators challenge every result over the wire to the provider only, then claim TimeoutSubmit',
     build: o => {
       const c = baseConfig('wire-challengers', o)
-      const bad = chosenCreators(c, o.q ?? 0.1, 'wire-challengers')
-      const honest = c.creator
-      c.creator = (i, shard): CreatorProfile => bad.has(i)
-        ? { label: 'job-creator (wire-challenging)', checkRate: 1, challengesHonest: true, wireChallenges: true }
-        : honest(i, shard)
+      creatorsPlaying(c, chosenCreators(c, o.q ?? 0.1, 'wire-challengers'), { label: 'job-creator (wire-challenging)', checkRate: 1, challengesHonest: true, wireChallenges: true })
       return c
     }
   },

@@ -1,15 +1,14 @@
 // Module references, mirrors and the commit-keyed cache, against git repositories made in a temporary
 // folder (never the network).
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
-import { join, relative, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadModule, ModuleCache, parseModuleRef, parseMirrors, ModuleError } from '../../../../src/executor/modules/index.ts'
+import { cowsayTemplate as cowsayTemplateText } from '../../../support/template-corpus.ts'
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url))
-const cowsayTemplate = readFileSync(resolve(repoRoot, '../shared/fixtures/modules/Lilypad-Tech__lilypad-module-cowsay.tmpl'), 'utf8')
+const cowsayTemplate = cowsayTemplateText()
 
 let dir: string
 let repo: string

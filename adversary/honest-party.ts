@@ -37,7 +37,6 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
   readonly address: string
   private snapshot: SnapshotFrom<M>
   private readonly fired = new Set<string>()
-  readonly rejected: MachineOutput[] = []
 
   private constructor (
     readonly role: Party,
@@ -127,7 +126,8 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
 
   private async effect (output: MachineOutput, signal: AbortSignal): Promise<NewInput[]> {
     switch (output.type) {
-      case 'input.rejected': this.rejected.push(output); return []
+      // a refused input changed nothing; the verdict is the deposit, not the machine's refusals
+      case 'input.rejected': return []
       case 'job.prepare': return [{ type: 'job.prepared', ...this.world.prepare(output) }]
       case 'job.run': {
         const run = this.world.run(output)

@@ -20,8 +20,6 @@ export interface Row {
   /** what the chain settled the deal to, if anything */
   outcome: string
   held: boolean
-  /** inputs the honest party's machine refused along the way (for the reader, not the verdict) */
-  refused: number
 }
 
 function net (deal: Deal, outcome: DealOutcome | null, role: 'jobCreator' | 'resourceProvider', mediator: string): bigint {
@@ -51,8 +49,7 @@ export async function playOne (arena: Arena, strategy: Strategy): Promise<Row> {
       payout,
       got,
       outcome: record === undefined ? 'not signed' : record.state === 'Settled' ? String(record.outcome) : `unsettled (${record.state})`,
-      held: got >= payout,
-      refused: game.honest.rejected.length
+      held: got >= payout
     }
   } finally {
     await game?.close()

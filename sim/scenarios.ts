@@ -98,6 +98,12 @@ function cheater (label = 'resource-provider (cheating)'): ProviderProfile {
   return { ...HONEST_PROVIDER, label, cheatRate: 1 }
 }
 
+/** The providers in `chosen` play `profile`; the others keep theirs. */
+function providersPlaying (c: SimConfig, chosen: ReadonlySet<number>, profile: ProviderProfile): void {
+  const others = c.provider
+  c.provider = (i, shard) => chosen.has(i) ? profile : others(i, shard)
+}
+
 /** The creators in `chosen` play `profile`; the others keep theirs. */
 function creatorsPlaying (c: SimConfig, chosen: ReadonlySet<number>, profile: CreatorProfile): void {
   const others = c.creator
@@ -218,8 +224,7 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
     about: 'a share q of providers commit results on chain at once, never settle an acceptance, and claim TimeoutJudge',
     build: o => {
       const c = baseConfig('accept-then-claim', o)
-      const bad = chosenProviders(c, o.q ?? 0.1, 'accept-then-claim')
-      c.provider = i => bad.has(i) ? { ...HONEST_PROVIDER, label: 'resource-provider (accept-then-claim)', acceptThenClaim: true } : HONEST_PROVIDER
+      providersPlaying(c, chosenProviders(c, o.q ?? 0.1, 'accept-then-claim'), { ...HONEST_PROVIDER, label: 'resource-provider (accept-then-claim)', acceptThenClaim: true })
       return c
     }
   },
@@ -227,8 +232,7 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
     about: 'a share q of providers commit the honest CID on chain and send the job creator a made-up one',
     build: o => {
       const c = baseConfig('equivocators', o)
-      const bad = chosenProviders(c, o.q ?? 0.1, 'equivocators')
-      c.provider = i => bad.has(i) ? { ...HONEST_PROVIDER, label: 'resource-provider (equivocating)', equivocates: true } : HONEST_PROVIDER
+      providersPlaying(c, chosenProviders(c, o.q ?? 0.1, 'equivocators'), { ...HONEST_PROVIDER, label: 'resource-provider (equivocating)', equivocates: true })
       return c
     }
   }

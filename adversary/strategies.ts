@@ -208,6 +208,21 @@ export const STRATEGIES: Strategy[] = [
     play: commitAndClaim(HONEST_CID, BAD_CID)
   },
   {
+    name: 'CID equivocation against a creator that does not check, then settle its acceptance',
+    by: 'provider',
+    owed: 'MediationRejected',
+    options: { checkRate: 0 },
+    play: async (g) => {
+      await g.commit(g.results(HONEST_CID, '1'))
+      await g.tell(g.results(BAD_CID, '2'))
+      // the acceptance names the CID told, not the one committed: the chain refuses it
+      const acceptance = g.received('ResultsAccepted')
+      await attempt(async () => await g.client.settleAccepted(g.signedDeal, acceptance.message, acceptance.signatures[0] as string))
+      await g.passTo(g.deal.judgeDeadline)
+      await attempt(async () => await g.client.claimTimeoutJudge(g.signedDeal))
+    }
+  },
+  {
     name: 'results committed on chain, never delivered',
     by: 'provider',
     owed: 'Accepted',

@@ -6,10 +6,10 @@
  *   slow paths need before it (commit, challenge) and the whole path's total;
  * - deposit, withdrawal request and withdrawal.
  */
-import { Wallet } from 'ethers'
+import { Contract, Wallet } from 'ethers'
 import { report } from './report.ts'
 import {
-  deployContracts, signDeal, signMessage, startDevChain, SettlementClient, type AcceptedDeal
+  combinedInterface, deployContracts, loadArtifacts, signDeal, signMessage, startDevChain, SettlementClient, type AcceptedDeal, type SignedDeal
 } from '../src/settlement/index.ts'
 import { DEAL_OUTCOMES } from '../src/state-machines/deal-states.ts'
 import { makeDeal, sign, TOKENS, type Fixture, ROLES } from '../test/integration/settlement/fixture.ts'
@@ -74,6 +74,10 @@ export async function run (): Promise<void> {
       figure('gas_challenge', (await challenge(f, signed)).gasUsed)
       const locked = await sign(f, await makeDeal(f))
       figure('gas_lock_deal', (await f.clients.jobCreator.lockDeal(locked)).gasUsed)
+      // what a claim refused on chain still costs its sender: a TimeoutJudge claim of a deal settled first
+      const settled = await sign(f, await makeDeal(f))
+      await reachOutcome(f, settled, 'Accepted')
+      figure('gas_refused_claim', await refusedClaimGas(f, deployment.settlement, settled, wallets.at(-1) as Wallet), { note: 'claimTimeoutJudge of a settled deal, reverted' })
     }
 
     // happy-path batches: one creator, then many
@@ -105,5 +109,23 @@ export async function run (): Promise<void> {
     for (const c of Object.values(clients)) c.close()
   } finally {
     await chain.stop()
+  }
+}
+
+/**
+ * The gas a reverted claimTimeoutJudge burns: sent with a gas limit of its own, so that no estimate
+ * refuses it first, from an account no client sends for yet (a settled deal is refused to anyone).
+ */
+async function refusedClaimGas (f: Fixture, settlement: string, signed: SignedDeal, sender: Wallet): Promise<bigint> {
+  const client = f.clients.outsider
+  const contract = new Contract(settlement, combinedInterface(await loadArtifacts()), sender.connect(client.provider))
+  const tx = await contract.getFunction('claimTimeoutJudge').send(signed, { gasLimit: 1_000_000 }) as { hash: string }
+  for (;;) {
+    const receipt = await client.provider.getTransactionReceipt(tx.hash)
+    if (receipt !== null) {
+      if (receipt.status !== 0) throw new Error('the claim of a settled deal was not refused')
+      return receipt.gasUsed
+    }
+    await new Promise(resolve => setTimeout(resolve, 50))
   }
 }

@@ -9,13 +9,14 @@
  *   comes with the provider's signed results of the CID it names; when the provider committed
  *   another CID, it signed two results for one deal, and the deal settles at once as
  *   MediationRejected without a mediator.
- * - `settle` Accepted needs the creator's acceptance; a mediation outcome needs the mediator's verdict.
+ * - `settle` Accepted needs the creator's acceptance, of the committed CID if results were committed;
+ *   a mediation outcome needs the mediator's verdict.
  * - `TimeoutSubmit` fails once results were committed or challenged; `TimeoutJudge` needs a
  *   commitment and no challenge; `TimeoutMediate` needs a challenge. Each claim checks its deadline
  *   against block time, and a deal settles once.
  */
 import type { Deal, ResultsChallenged, ResultsSubmitted } from '../src/protocols/messages/schemas.ts'
-import { lockedBy, settle, type DealOutcome, type Settlement } from '../src/state-machines/index.ts'
+import { lockedBy, resultsCidHash, settle, type DealOutcome, type Settlement } from '../src/state-machines/index.ts'
 
 export interface ChainDeal {
   dealId: string
@@ -36,8 +37,39 @@ export interface ClosedDeal {
 export type ChainTx =
   | { kind: 'commitResults', dealId: string, resultsCid: string, by: string }
   | { kind: 'challenge', dealId: string, by: string, challenge: ResultsChallenged | null, results: ResultsSubmitted | null }
-  | { kind: 'settle', dealId: string, outcome: DealOutcome, by: string, mediator?: string }
+  | { kind: 'settle', dealId: string, outcome: DealOutcome, by: string, mediator?: string, acceptedCid?: string }
   | { kind: 'claim', dealId: string, outcome: 'TimeoutSubmit' | 'TimeoutJudge' | 'TimeoutMediate', by: string }
+
+/**
+ * The gas of each transaction on the real contract, as `npm run bench -- gas` measured it. An
+ * acceptance the provider settles goes in a batch of 100; one the job creator settles goes alone.
+ * A refused transaction burns gas until it reverts (measured: a claim of a settled deal).
+ */
+export const GAS = {
+  settleBatched: 57_913,
+  settleAccepted: 110_412,
+  settleMediationAccepted: 116_471,
+  settleMediationRejected: 93_330,
+  commitResults: 96_762,
+  challenge: 65_322,
+  TimeoutSubmit: 83_802,
+  TimeoutJudge: 74_685,
+  TimeoutMediate: 58_865,
+  refused: 44_920
+} as const
+
+/** The gas a transaction cost its sender: `byProvider` tells an acceptance settled in a batch. */
+export function gasOf (tx: ChainTx, ok: boolean, byProvider: boolean): number {
+  if (!ok) return GAS.refused
+  switch (tx.kind) {
+    case 'commitResults': return GAS.commitResults
+    case 'challenge': return GAS.challenge
+    case 'claim': return GAS[tx.outcome]
+    case 'settle':
+      if (tx.outcome === 'Accepted') return byProvider ? GAS.settleBatched : GAS.settleAccepted
+      return tx.outcome === 'MediationAccepted' ? GAS.settleMediationAccepted : GAS.settleMediationRejected
+  }
+}
 
 export type TxResult = { ok: true, settlement?: Settlement, jobOfferId?: string } | { ok: false, reason: string }
 
@@ -104,6 +136,7 @@ export class SimChain {
       case 'settle':
         if (tx.outcome === 'Accepted') {
           if (d.challengedMediator !== null) return this.fail('CHALLENGED')
+          if (d.committedCid !== null && tx.acceptedCid !== d.committedCid) return this.fail('RESULTS_MISMATCH')
           return this.close(d, { outcome: 'Accepted' }, blockTime)
         }
         if (tx.outcome === 'MediationAccepted' || tx.outcome === 'MediationRejected') {
@@ -132,13 +165,14 @@ export class SimChain {
     }
   }
 
-  /** What the contract's `dealRecord` would say of a deal: its state, and its outcome once settled. */
-  record (dealId: string): { state: string, outcome?: string, mediator?: string } {
+  /** What the contract's `dealRecord` would say of a deal: its state, its outcome once settled, the hash of the committed CID. */
+  record (dealId: string): { state: string, outcome?: string, mediator?: string, resultsCidHash?: string } {
     const closed = this.closed.get(dealId)
     if (closed !== undefined) return { state: 'Settled', outcome: closed.outcome }
     const d = this.deals.get(dealId)
     if (d?.challengedMediator != null) return { state: 'Mediating', mediator: d.challengedMediator }
-    return { state: d?.committedCid != null ? 'ResultsSubmitted' : 'JobOffered' }
+    if (d?.committedCid != null) return { state: 'ResultsSubmitted', resultsCidHash: resultsCidHash(d.committedCid) }
+    return { state: 'JobOffered' }
   }
 
   /** Deals agreed on chain and never settled. */

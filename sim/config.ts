@@ -58,6 +58,8 @@ export interface Economics {
   providerTimeoutCollateral: bigint
   creatorTimeoutCollateral: bigint
   deposit: bigint
+  /** what one unit of gas costs the sender of a transaction, in tokens: a refused transaction costs too */
+  gasPrice: number
 }
 
 export interface Timing {
@@ -113,7 +115,9 @@ export function defaultEconomics (): Economics {
     collateralMultiple: 2,
     providerTimeoutCollateral: 1_000_000n,
     creatorTimeoutCollateral: 500_000n,
-    deposit: 10n ** 15n
+    deposit: 10n ** 15n,
+    // a job's share of a batched settlement (57,913 gas) costs about 0.6% of its price
+    gasPrice: 0.1
   }
 }
 

@@ -17,9 +17,11 @@ export function formatTable (s: Summary): string {
   row('virtual time', seconds(s.virtualEndMs))
   row('machine steps', String(s.steps))
   lines.push('')
-  lines.push(`  ${'participant'.padEnd(36)} ${'nodes'.padStart(6)} ${'deals'.padStart(7)} ${'profit/node'.padStart(14)} ${'profit total'.padStart(16)}`)
+  // providers differ in how many deals they won: per deal is how a strategy compares with honest work
+  lines.push(`  ${'participant'.padEnd(38)} ${'nodes'.padStart(6)} ${'deals'.padStart(7)} ${'profit/node'.padStart(14)} ${'profit/deal'.padStart(12)} ${'profit total'.padStart(16)}`)
   for (const p of s.profits) {
-    lines.push(`  ${p.label.padEnd(36)} ${String(p.nodes).padStart(6)} ${String(p.deals).padStart(7)} ${p.perNode.toString().padStart(14)} ${p.total.toString().padStart(16)}`)
+    const perDeal = p.deals === 0 ? '-' : (p.total / BigInt(p.deals)).toString()
+    lines.push(`  ${p.label.padEnd(38)} ${String(p.nodes).padStart(6)} ${String(p.deals).padStart(7)} ${p.perNode.toString().padStart(14)} ${perDeal.padStart(12)} ${p.total.toString().padStart(16)}`)
   }
   const rejected = Object.entries(s.rejections)
   if (rejected.length > 0) {

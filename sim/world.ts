@@ -10,7 +10,7 @@ import {
   DEALS_TOPIC, JOB_OFFERS_TOPIC, RESOURCE_OFFERS_TOPIC,
   type DealOutcome, type DealState, type DomainJson, type InputEvent, type MachineOutput, type SlotTerms
 } from '../src/state-machines/index.ts'
-import { SimChain, type ChainTx } from './chain.ts'
+import { gasOf, SimChain, type ChainTx } from './chain.ts'
 import { resultsCollateral, type CreatorProfile, type MediatorProfile, type ProviderProfile, type SimConfig } from './config.ts'
 import { stepperFor, type RoleStepper } from './engine.ts'
 import { EventQueue } from './event-queue.ts'
@@ -267,6 +267,7 @@ export class World {
       case 'tx': {
         this.pendingTx--
         const result = this.chain.apply(e.tx, e.at)
+        this.payGas(e.tx, result.ok)
         if (result.ok && result.settlement !== undefined && result.jobOfferId !== undefined) {
           const job = this.jobs.get(result.jobOfferId)
           if (job !== undefined) { job.outcome = result.settlement.outcome; job.settledAt = e.at }
@@ -458,7 +459,7 @@ export class World {
         return this.queue.push({ at: at + this.chain.blockTimeMs, kind: 'effect', inst, event: { type: 'chain.observed', at: at + this.chain.blockTimeMs, effect: out.id, dealId: out.dealId as string, ...this.chain.record(out.dealId as string) } })
       case 'chain.settle':
         if (out.outcome === 'Accepted' && inst.node.provider?.acceptThenClaim === true) return
-        return this.transact(at, { kind: 'settle', dealId: out.dealId as string, outcome: out.outcome as DealOutcome, by: inst.node.identity.address, ...(this.verdicts.has(out.dealId as string) ? { mediator: this.verdicts.get(out.dealId as string) } : {}) })
+        return this.transact(at, this.settleTx(inst.node, out))
       case 'chain.claim':
         return this.transact(at, { kind: 'claim', dealId: out.dealId as string, outcome: out.claim as 'TimeoutSubmit', by: inst.node.identity.address })
       case 'chain.challenge':
@@ -471,6 +472,14 @@ export class World {
       default:
         return this.count(`unknown-output:${out.type}`)
     }
+  }
+
+  /** The sender of a transaction pays for its gas, whether the chain took it or not. */
+  private payGas (tx: ChainTx, ok: boolean): void {
+    const sender = this.byAddress.get(tx.by)
+    if (sender === undefined) return
+    const gas = gasOf(tx, ok, sender.kind === 'resource-provider')
+    sender.cost += BigInt(Math.round(gas * this.config.economics.gasPrice))
   }
 
   private transact (at: number, tx: ChainTx): void {
@@ -517,6 +526,23 @@ export class World {
       const target = this.byAddress.get(to)
       if (target !== undefined) this.deliver(node, target, kept.envelope, attachments, at)
     }
+  }
+
+  /**
+   * A settlement as the chain takes it: an acceptance names the CID the job creator was sent (the
+   * provider's machine settles only an acceptance of the results it sent), a verdict its mediator.
+   */
+  private settleTx (node: SimNode, out: MachineOutput): ChainTx {
+    const dealId = out.dealId as string
+    const outcome = out.outcome as DealOutcome
+    const by = node.identity.address
+    if (outcome === 'Accepted') {
+      const jobOfferId = this.chain.deals.get(dealId)?.deal.jobOfferId
+      const acceptedCid = jobOfferId === undefined ? undefined : this.jobs.get(jobOfferId)?.resultsCid ?? undefined
+      return { kind: 'settle', dealId, outcome, by, ...(acceptedCid === undefined ? {} : { acceptedCid }) }
+    }
+    const mediator = this.verdicts.get(dealId)
+    return { kind: 'settle', dealId, outcome, by, ...(mediator === undefined ? {} : { mediator }) }
   }
 
   /** A challenge as the chain takes it: with the creator's signed challenge and the provider's signed results its evidence names. */

@@ -118,6 +118,7 @@ contract LilypadSettlement is Escrow, EIP712 {
         DealRecord memory r = _deals[id];
         if (r.state == DealState.Settled) revert AlreadySettled(id);
         _checkAccepted(id, signed, acceptance, signature);
+        if (!_acceptsRecordedResults(id, r, acceptance)) revert ResultsMismatch(id);
         _settle(id, signed.deal, r, DealState.Accepted, address(0));
     }
 
@@ -142,6 +143,7 @@ contract LilypadSettlement is Escrow, EIP712 {
                 continue;
             }
             bytes4 fault = _acceptedFault(id, item.signed, item.acceptance, item.acceptanceSignature);
+            if (fault == 0 && !_acceptsRecordedResults(id, r, item.acceptance)) fault = ResultsMismatch.selector;
             if (fault == 0 && !r.locked && !_tryTake(item.signed.deal)) fault = InsufficientDeposit.selector;
             if (fault != 0) {
                 emit SettlementFailed(id, fault);
@@ -323,6 +325,19 @@ contract LilypadSettlement is Escrow, EIP712 {
             fault = _signerFault(id, signed.resourceProviderSignature, d.resourceProvider);
         }
         return fault == 0 ? _termsFault(d) : fault;
+    }
+
+    /// @dev Once results are on record (committed, or challenged), an acceptance settles only those: an
+    /// acceptance of other results is of results the provider also signed, two CIDs for one deal, and
+    /// the creator's challenge with them settles the deal against the provider. No storage is read on
+    /// the happy path, where nothing is on record.
+    function _acceptsRecordedResults(bytes32 id, DealRecord memory r, ResultsAccepted calldata a)
+        internal
+        view
+        returns (bool)
+    {
+        if (r.state != DealState.ResultsSubmitted && r.state != DealState.Mediating) return true;
+        return resultsCidHash[id] == keccak256(bytes(a.resultsCid));
     }
 
     function _checkTerms(bytes32 id, Deal calldata d) internal view {

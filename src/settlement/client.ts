@@ -43,6 +43,8 @@ export interface DealRecord {
   outcome: DealState | undefined
   locked: boolean
   mediator: string | undefined
+  /** the keccak256 of the results CID on record, once results were committed or challenged */
+  resultsCidHash?: string
 }
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
@@ -120,13 +122,15 @@ export class SettlementClient {
 
   async dealRecord (dealId: string): Promise<DealRecord> {
     const [state, outcome, locked, mediator] = await this.call('dealRecord', dealId) as [bigint, bigint, boolean, string]
-    const settled = DEAL_STATES[Number(state)] === 'Settled'
-    return {
-      state: stateName(state),
-      outcome: settled ? stateName(outcome) : undefined,
+    const name = stateName(state)
+    const record: DealRecord = {
+      state: name,
+      outcome: name === 'Settled' ? stateName(outcome) : undefined,
       locked,
       mediator: mediator === ZERO_ADDRESS ? undefined : mediator
     }
+    if (name === 'ResultsSubmitted' || name === 'Mediating') record.resultsCidHash = await this.call('resultsCidHash', dealId) as string
+    return record
   }
 
   /**

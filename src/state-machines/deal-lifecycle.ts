@@ -4,7 +4,9 @@
  * act to stay whole. The role machines keep their own records of their deals; the rules are here,
  * once, so that the provider, the job creator and the mediator cannot disagree about them.
  */
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { LIMITS } from '../protocols/messages/fields.ts'
+import { keccak256 } from '../protocols/messages/keccak.ts'
 import type { Verified } from '../protocols/messages/envelope.ts'
 import type { Deal } from '../protocols/messages/schemas.ts'
 import { includesAddress, sameAddress } from './common.ts'
@@ -64,6 +66,14 @@ export function commitAt (deal: Pick<Deal, 'submitDeadline'>, resultsAt: number,
  */
 export function settleGuardAt (deal: Pick<Deal, 'submitDeadline' | 'judgeDeadline'>): number {
   return deal.submitDeadline + 1 + Math.floor((deal.judgeDeadline - deal.submitDeadline) / 2)
+}
+
+/**
+ * The hash under which the chain records a deal's results (the contract's `resultsCidHash`): a party
+ * holding the provider's signature on one CID learns from it whether the provider committed another.
+ */
+export function resultsCidHash (resultsCid: string): string {
+  return '0x' + bytesToHex(keccak256(utf8ToBytes(resultsCid)))
 }
 
 /** Refuses what comes after the deadline that governs it. */

@@ -13,10 +13,10 @@ export interface RegisteredMachine {
 }
 
 export const machines: Record<string, RegisteredMachine> = {
-  'job-creator': { name: 'job-creator', version: 5, machine: jobCreatorMachine },
+  'job-creator': { name: 'job-creator', version: 6, machine: jobCreatorMachine },
   'resource-provider': { name: 'resource-provider', version: 7, machine: resourceProviderMachine },
   solver: { name: 'solver', version: 6, machine: solverMachine },
-  mediator: { name: 'mediator', version: 3, machine: mediatorMachine }
+  mediator: { name: 'mediator', version: 4, machine: mediatorMachine }
 }
 
 export * from './contract.ts'
@@ -28,6 +28,7 @@ export * from './rejection.ts'
 export { outputsOf, start, step } from './step.ts'
 export { MESSAGE_RECEIVED, type DomainJson, type MessageReceived } from './common.ts'
 export { buildDeal, checkProposal, dealId } from './deal-terms.ts'
+export { resultsCidHash } from './deal-lifecycle.ts'
 export { jobCreatorMachine, JOB_OFFERS_TOPIC, type JobCreatorInput, type JobCreatorContext } from './job-creator.machine.ts'
 export { resourceProviderMachine, RESOURCE_OFFERS_TOPIC, DEALS_TOPIC, type ResourceProviderInput, type SlotTerms } from './resource-provider.machine.ts'
 export { solverMachine, type SolverInput } from './solver.machine.ts'

@@ -21,7 +21,8 @@
  *   A claim answers with `chain.settled` {dealId, outcome}, or, when the chain shows the creator's
  *   challenge instead, `chain.challenged` {dealId, envelope} (the challenge as posted), or, when it shows
  *   the provider's commitment, `chain.committed` {dealId, envelope} (the results as committed).
- * - `chain.watch` {dealId}: read the deal's record; answer with `chain.observed` {dealId, state, outcome?, mediator?}.
+ * - `chain.watch` {dealId}: read the deal's record; answer with `chain.observed` {dealId, state, outcome?, mediator?,
+ *   resultsCidHash?} (the hash of the results on record, once committed or challenged).
  * - `chain.readDeposit` {account}: read a deposit; answer with `chain.deposit` {balance, withdrawing}.
  * - `deal.declined` {dealId, reason}: a deal this node walked away from before signing it.
  * - `input.rejected` {code, reason, eventType, messageType?}: an input that changed nothing; the runtime

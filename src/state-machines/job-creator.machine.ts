@@ -12,7 +12,7 @@ import { buildDeal, checkProposal, dealId as dealIdOf, expectSameDeal } from './
 import { isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { violation } from './rejection.ts'
-import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, settleGuardAt } from './deal-lifecycle.ts'
+import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, resultsCidHash, settleGuardAt } from './deal-lifecycle.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
 
 export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
@@ -111,19 +111,61 @@ function accept (c: JobCreatorContext, at: number, checked: boolean): D {
   return { ...accepted, context: { ...accepted.context, deadlines: { settleGuard: Math.max(at, settleGuardAt(deal)) } } }
 }
 
-function challenge (c: JobCreatorContext, at: number, checked: boolean): D {
+/**
+ * Challenges the results the provider signed to us. An equivocation (the chain holds another CID the
+ * provider committed) settles on chain at once, so the mediator is not asked to re-run the job.
+ */
+function challenge (c: JobCreatorContext, at: number, checked: boolean, equivocation = false): D {
   const { deal, dealId } = theDeal(c)
   const mediator = deal.mediators[0] as string
   const message = { author: c.job.author, nonce: String(at), expiry: deal.mediateDeadline, dealId, resultsCid: c.resultsCid ?? '', mediator }
   return {
     context: { ...c, phase: 'challenged', checked, mediator, deadlines: { mediateDeadline: deal.mediateDeadline } },
     outputs: [
-      sendOutput(`challenge:${dealId}`, 'ResultsChallenged', message, [deal.resourceProvider, mediator],
+      sendOutput(`challenge:${dealId}`, 'ResultsChallenged', message, equivocation ? [deal.resourceProvider] : [deal.resourceProvider, mediator],
         { attach: [dealId, c.resultsId ?? '', c.jobOfferId] }),
       // the provider's signed results go with the challenge: a challenge of results the chain has no
       // commitment of needs them, and results other than those committed prove an equivocation
       { type: 'chain.challenge', id: `chain-challenge:${dealId}`, dealId, mediator, evidence: [dealId, `challenge:${dealId}`, c.resultsId ?? ''] }
     ]
+  }
+}
+
+/**
+ * Before it challenges, the job creator reads the deal on chain: if the provider committed results
+ * other than those it signed to us, the challenge settles at once and no mediator need re-run the job.
+ */
+function readBeforeChallenge (c: JobCreatorContext, checked: boolean): D {
+  const { dealId } = theDeal(c)
+  return { context: { ...c, phase: 'verifying', checked }, outputs: [{ type: 'chain.watch', id: `before-challenge:${dealId}`, dealId }] }
+}
+
+function theChallenging (c: JobCreatorContext): JobCreatorContext {
+  inPhase(c, 'verifying')
+  return c
+}
+
+/** Whether the chain holds a commitment of results other than those the provider signed to us. */
+function equivocated (c: JobCreatorContext, e: InputEvent): boolean {
+  return e.state === 'ResultsSubmitted' && typeof e.resultsCidHash === 'string' && e.resultsCidHash !== resultsCidHash(c.resultsCid ?? '')
+}
+
+/** The provider's deposit read before we sign: sign if it covers what the deal locks of it, else walk away. */
+function onDepositRead (c: JobCreatorContext, e: InputEvent): D {
+  inPhase(c, 'agreeing')
+  const { deal, dealId } = theDeal(c)
+  if (e.effect !== `funds:${dealId}` || c.providerFunded !== null) violation('WRONG_DEAL', 'the answer to another read')
+  const deposit = e.type === 'chain.deposit' ? depositOf(e) : undefined
+  if (deposit !== undefined && depositCovers(deposit, providerLock(deal))) {
+    return { context: { ...c, providerFunded: true }, outputs: [sendOutput(`sign-deal:${dealId}`, 'Deal', deal, [deal.resourceProvider])] }
+  }
+  // a provider whose deposit cannot pay what it owes if it fails is no counterparty: another match may come
+  const reason = deposit !== undefined
+    ? `the provider's deposit ${deposit.balance} (${deposit.withdrawing} leaving) does not cover the ${providerLock(deal)} this deal locks`
+    : `its deposit could not be read: ${String(e.error)}`
+  return {
+    context: { ...c, phase: 'offering', deal: null, dealId: null, providerFunded: null, failedDeals: [...c.failedDeals, dealId].slice(-16), deadlines: { matchDeadline: c.job.matchDeadline } },
+    outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason }]
   }
 }
 
@@ -187,7 +229,7 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       const { deal, dealId } = theDeal(c)
       if (e.effect !== `fetch:${dealId}`) violation('WRONG_DEAL', 'the result of another fetch')
       expectBy(e.at, deal.judgeDeadline, 'a fetch')
-      if (e.ok !== true) return challenge(c, e.at, false)
+      if (e.ok !== true) return readBeforeChallenge(c, false)
       if (!shouldCheck(dealId, c.secret, c.checkRate)) return accept(c, e.at, false)
       return {
         context: { ...c, phase: 'verifying', checked: true },
@@ -199,26 +241,14 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       const { deal, dealId } = theDeal(c)
       if (e.effect !== `verify:${dealId}`) violation('WRONG_DEAL', 'the result of another run')
       expectBy(e.at, deal.judgeDeadline, 'a check')
-      return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : challenge(c, e.at, true)
+      return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : readBeforeChallenge(c, true)
     }
+    case 'effect.failed':
+      // the chain could not be read before a challenge: the challenge goes to the mediator as well
+      if (c.dealId !== null && e.effect === `before-challenge:${c.dealId}`) return challenge(theChallenging(c), e.at, c.checked ?? false)
+      return onDepositRead(c, e)
     case 'chain.deposit':
-    case 'effect.failed': {
-      inPhase(c, 'agreeing')
-      const { deal, dealId } = theDeal(c)
-      if (e.effect !== `funds:${dealId}` || c.providerFunded !== null) violation('WRONG_DEAL', 'the answer to another read')
-      const deposit = e.type === 'chain.deposit' ? depositOf(e) : undefined
-      if (deposit !== undefined && depositCovers(deposit, providerLock(deal))) {
-        return { context: { ...c, providerFunded: true }, outputs: [sendOutput(`sign-deal:${dealId}`, 'Deal', deal, [deal.resourceProvider])] }
-      }
-      // a provider whose deposit cannot pay what it owes if it fails is no counterparty: another match may come
-      const reason = deposit !== undefined
-        ? `the provider's deposit ${deposit.balance} (${deposit.withdrawing} leaving) does not cover the ${providerLock(deal)} this deal locks`
-        : `its deposit could not be read: ${String(e.error)}`
-      return {
-        context: { ...c, phase: 'offering', deal: null, dealId: null, providerFunded: null, failedDeals: [...c.failedDeals, dealId].slice(-16), deadlines: { matchDeadline: c.job.matchDeadline } },
-        outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason }]
-      }
-    }
+      return onDepositRead(c, e)
     case 'chain.committed': {
       // our TimeoutSubmit claim met results the provider committed on chain and never sent us: they
       // are judged as if they had come (else the provider claims TimeoutJudge for results we never saw)
@@ -233,12 +263,21 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       }
     }
     case 'chain.observed': {
-      // what the chain holds for our accepted deal at the settle guard
       const { dealId } = theDeal(c)
+      if (e.effect === `before-challenge:${dealId}`) {
+        // what the chain holds for the deal whose results we are about to challenge
+        inPhase(c, 'verifying')
+        const challenging = theChallenging(c)
+        if (e.state === 'Settled' && isDealOutcome(e.outcome)) return done(challenging, e.outcome)
+        return challenge(challenging, e.at, c.checked ?? false, equivocated(c, e))
+      }
+      // what the chain holds for our accepted deal at the settle guard
       if (e.effect !== `watch:${dealId}`) violation('WRONG_DEAL', 'the chain\'s word on another deal')
       if (c.outcome !== 'Accepted') violation('WRONG_STATE', `not expected after ${String(c.outcome)}`)
       if (e.state === 'Settled' && isDealOutcome(e.outcome)) return done(c, e.outcome)
       if (e.state !== 'ResultsSubmitted') return { context: c, outputs: [] }
+      // the provider committed a CID other than the one it signed to us: its two signatures settle the deal against it
+      if (equivocated(c, e)) return challenge(c, e.at, c.checked ?? false, true)
       return { context: c, outputs: [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome: 'Accepted', evidence: [dealId, `accept:${dealId}`] }] }
     }
     case 'chain.settled': {

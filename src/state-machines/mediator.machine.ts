@@ -28,8 +28,14 @@ interface Mediation {
   resultsCid: string
   fetched: boolean | null
   rerunCid: string | null
-  /** confirming: a challenge that came after the judge deadline waits for the chain to show it was posted in time */
-  state: 'confirming' | 'running' | 'decided' | 'missed'
+  /**
+   * confirming: the chain is read before the job is re-run. A deal the chain already settled (a
+   * provider's equivocation settles at once) needs no mediation, and a challenge that came after the
+   * judge deadline is taken only if the chain shows it was posted in time.
+   */
+  state: 'confirming' | 'running' | 'decided' | 'missed' | 'settled'
+  /** the challenge came after the judge deadline */
+  late: boolean
   providerAtFault: boolean | null
 }
 
@@ -112,16 +118,27 @@ function onChallenge (c: C, e: InputEvent): D {
   const active = Object.values(c.mediations).filter(m => m.state === 'running' || m.state === 'confirming').length
   if (active >= c.capacity) violation('NO_CAPACITY', `already running ${active} mediations`)
   if (e.at > deal.message.mediateDeadline) violation('LATE', 'challenged after the mediate deadline')
-  const mediation: Mediation = { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'running', providerAtFault: null }
-  if (e.at > deal.message.judgeDeadline) {
-    // a provider passes on a challenge the creator posted on chain and told no one of: it is taken
-    // once the chain shows the deal in mediation before this mediator
-    return {
-      context: { ...c, mediations: withEntry(settledMediationsDropped(c, e.at), dealId, { ...mediation, state: 'confirming' }) },
-      outputs: [{ type: 'chain.watch', id: `confirm:${dealId}`, dealId }]
-    }
+  // a provider may pass on a challenge the creator posted on chain and told no one of, after the
+  // judge deadline: it is taken once the chain shows the deal in mediation before this mediator
+  const late = e.at > deal.message.judgeDeadline
+  const mediation: Mediation = { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'confirming', providerAtFault: null, late }
+  return {
+    context: { ...c, mediations: withEntry(settledMediationsDropped(c, e.at), dealId, mediation) },
+    // a late challenge dropped may come again, once on chain: each read is its own effect
+    outputs: [{ type: 'chain.watch', id: `confirm:${dealId}:${e.at}`, dealId }]
   }
-  return begin({ ...c, mediations: settledMediationsDropped(c, e.at) }, dealId, mediation)
+}
+
+/** The deal a read of the chain before a mediation was about. */
+function confirmedDeal (e: InputEvent): string {
+  const [prefix, dealId] = typeof e.effect === 'string' ? e.effect.split(':') : []
+  return prefix === 'confirm' && dealId !== undefined ? dealId : ''
+}
+
+/** Whether the chain's record lets the mediation go on: not settled, and in mediation before us if the challenge came late. */
+function confirmed (c: C, m: Mediation, e: InputEvent): boolean {
+  if (m.late) return e.state === 'Mediating' && typeof e.mediator === 'string' && sameAddress(e.mediator, c.self)
+  return e.state !== 'Settled'
 }
 
 /** Fetches the results and re-runs the job, until the mediate deadline. */
@@ -164,11 +181,21 @@ function decide (c: C, e: InputEvent): D {
       return maybeDecide(c, dealId, { ...m, rerunCid: e.resultsCid }, e.at)
     }
     case 'chain.observed': {
-      const dealId = effectDeal(e, 'confirm:')
+      const dealId = confirmedDeal(e)
       const m = c.mediations[dealId]
       if (m?.state !== 'confirming') return violation('WRONG_STATE', `no challenge of ${dealId} awaits the chain`)
-      if (e.state === 'Mediating' && typeof e.mediator === 'string' && sameAddress(e.mediator, c.self)) return begin(c, dealId, m)
-      // not in mediation before us on chain: the late challenge is dropped, and may come again
+      if (confirmed(c, m, e)) return begin(c, dealId, m)
+      // settled already: nothing to mediate, and the same challenge again changes nothing
+      if (e.state === 'Settled') return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'settled' }) }, outputs: [] }
+      // a late challenge not in mediation before us on chain: dropped; it may come again
+      return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId) }, outputs: [] }
+    }
+    case 'effect.failed': {
+      // the chain could not be read: a challenge that came in time is mediated all the same
+      const dealId = confirmedDeal(e)
+      const m = c.mediations[dealId]
+      if (m?.state !== 'confirming') return violation('WRONG_STATE', `no challenge of ${dealId} awaits the chain`)
+      if (!m.late) return begin(c, dealId, m)
       return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId) }, outputs: [] }
     }
     case 'timer.fired': {

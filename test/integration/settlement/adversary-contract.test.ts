@@ -62,6 +62,32 @@ describe('CID equivocation', () => {
     expect(await f.clients.outsider.dealRecord(id)).toEqual({ state: 'Settled', outcome: 'MediationRejected', locked: false, mediator: undefined })
   })
 
+  it('an acceptance of results other than those committed does not settle, alone or in a batch; the creator\'s challenge then settles against the provider', async () => {
+    const deal = await makeDeal(f)
+    const signed = await sign(f, deal)
+    const id = f.clients.jobCreator.dealId(deal)
+    await commit(f, signed, CID)
+    const sent = await resultsFor(f, deal, OTHER_CID)
+    const acceptance = { ...common(f, 'jobCreator'), dealId: id, resultsCid: OTHER_CID }
+    const signature = await signAs(f, 'jobCreator', 'ResultsAccepted', acceptance)
+    await expectCode(f.clients.resourceProvider.settleAccepted(signed, acceptance, signature), 'RESULTS_MISMATCH')
+    const batch = await f.clients.resourceProvider.settleBatch([{ signed, acceptance, acceptanceSignature: signature }])
+    expect(batch.failed).toEqual([{ dealId: id, reason: 'RESULTS_MISMATCH' }])
+    expect((await f.clients.outsider.dealRecord(id))).toMatchObject({ state: 'ResultsSubmitted', resultsCidHash: keccak256(toUtf8Bytes(CID)) })
+    await challengeWith(signed, OTHER_CID, sent.results, sent.signature)
+    expect(await f.clients.outsider.dealRecord(id)).toEqual({ state: 'Settled', outcome: 'MediationRejected', locked: false, mediator: undefined })
+  })
+
+  it('an acceptance of the committed results settles', async () => {
+    const deal = await makeDeal(f)
+    const signed = await sign(f, deal)
+    const id = f.clients.jobCreator.dealId(deal)
+    await commit(f, signed, CID)
+    const acceptance = { ...common(f, 'jobCreator'), dealId: id, resultsCid: CID }
+    await f.clients.jobCreator.settleAccepted(signed, acceptance, await signAs(f, 'jobCreator', 'ResultsAccepted', acceptance))
+    expect((await f.clients.outsider.dealRecord(id)).outcome).toBe('Accepted')
+  })
+
   it('does not take the creator\'s word for it: the other results must carry the provider\'s signature', async () => {
     const deal = await makeDeal(f)
     const signed = await sign(f, deal)

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { SimChain, type ChainTx } from '../../../sim/chain.ts'
+import { GAS, SimChain, type ChainTx } from '../../../sim/chain.ts'
 import { defaultEconomics } from '../../../sim/config.ts'
 import { honestProfitPerDeal } from '../../../sim/economics.ts'
 import type { Deal, ResultsChallenged, ResultsSubmitted } from '../../../src/protocols/messages/schemas.ts'
@@ -65,6 +65,16 @@ describe('the simulated chain against strategic parties', () => {
     expect(chain.fundsConserved()).toBe(true)
   })
 
+  test('an acceptance settles only the committed CID: one of other results is refused, and the creator\'s challenge with them settles against the provider', () => {
+    const chain = agreed()
+    chain.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: HONEST, by: PROVIDER }, T + 10_000)
+    expect(chain.apply({ kind: 'settle', dealId: DEAL_ID, outcome: 'Accepted', by: PROVIDER, acceptedCid: MADE_UP }, T + 20_000)).toEqual({ ok: false, reason: 'RESULTS_MISMATCH' })
+    expect(chain.apply(challengeTx(CREATOR, challengeOf(MADE_UP), resultsOf(MADE_UP)), T + 40_000)).toMatchObject({ ok: true, settlement: { outcome: 'MediationRejected' } })
+    const honest = agreed()
+    honest.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: HONEST, by: PROVIDER }, T + 10_000)
+    expect(honest.apply({ kind: 'settle', dealId: DEAL_ID, outcome: 'Accepted', by: CREATOR, acceptedCid: HONEST }, T + 20_000)).toMatchObject({ ok: true })
+  })
+
   test('a challenge of the committed CID, or of results without the provider\'s signature on them, is no proof of equivocation', () => {
     const chain = agreed()
     chain.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: HONEST, by: PROVIDER }, T + 10_000)
@@ -95,18 +105,23 @@ describe('strategists lose against the honest machines', () => {
     expect(bad.perNode).toBeLessThan(row(s, 'job-creator').perNode)
   })
 
-  test('accept-then-claim: creators settle their acceptances themselves before the judge deadline, no TimeoutJudge claim succeeds, and the strategy earns what honest work earns and no more', () => {
+  test('accept-then-claim: creators settle their acceptances themselves before the judge deadline, no TimeoutJudge claim succeeds, and the strategy pays for its commitments and refused claims', () => {
     const s = run('accept-then-claim', { nodes: 300, jobs: 400 })
     expectInvariants(s, expect)
     expect(s.outcomes.TimeoutJudge).toBeUndefined()
     const bad = row(s, 'resource-provider (accept-then-claim)')
     expect(bad.deals).toBeGreaterThan(20)
-    expect(perDeal(bad)).toBe(honestProfitPerDeal(defaultEconomics()))
-    expect(perDeal(bad)).toBeLessThanOrEqual(perDeal(row(s, 'resource-provider')))
+    // each deal: paid the price, less the cost, a lone commitment and a refused claim (no settlement)
+    const e = defaultEconomics()
+    const gas = (g: number): number => Math.round(g * e.gasPrice)
+    expect(perDeal(bad)).toBe(Number(e.price - e.computeCost) - gas(GAS.commitResults) - gas(GAS.refused))
+    expect(perDeal(bad)).toBeLessThan(honestProfitPerDeal(e))
+    expect(perDeal(bad)).toBeLessThan(perDeal(row(s, 'resource-provider')))
   })
 
-  // an equivocator runs the job for the CID it commits: per deal it earns (price - cost) - p (price (1 + k) + fee),
-  // less than honest work for any p > 0, and less than nothing above p = 500,000 / 3,600,000 = 0.139
+  // an equivocator runs the job for the CID it commits and sends the creator another: a creator that checks
+  // challenges it, and one that accepts finds the other CID on chain at its settle guard, so every
+  // equivocation ends MediationRejected, at any p
   const equivocators = (p: number): ProfitRow => {
     const s = run('equivocators', { nodes: 300, jobs: 400, q: 0.3, p })
     expectInvariants(s, expect)
@@ -119,11 +134,7 @@ describe('strategists lose against the honest machines', () => {
     return bad
   }
 
-  test('equivocators, creators checking at p = 0.1: a checked equivocation settles at once against the provider, and equivocators earn less than honest providers', () => {
-    equivocators(0.1)
-  })
-
-  test('equivocators, creators checking at p = 0.3: equivocators lose money', () => {
-    expect(equivocators(0.3).perNode).toBeLessThan(0n)
+  test.each([0, 0.1, 0.3])('equivocators, creators checking at p = %s: every equivocation is caught on chain, settles at once against the provider, and equivocators lose money', (p) => {
+    expect(equivocators(p).perNode).toBeLessThan(0n)
   })
 })

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { checkDraw, shouldCheck } from '../../../src/state-machines/check-decision.ts'
 import type { InputEvent } from '../../../src/state-machines/contract.ts'
 import { AGREE_GRACE_MS, jobCreatorMachine } from '../../../src/state-machines/job-creator.machine.ts'
-import { settleGuardAt } from '../../../src/state-machines/deal-lifecycle.ts'
+import { resultsCidHash, settleGuardAt } from '../../../src/state-machines/deal-lifecycle.ts'
 import { start, step } from '../../../src/state-machines/step.ts'
 import { domainJson, drive, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
@@ -18,8 +18,11 @@ const ev = {
   results: received(s.results, T0 + 3),
   fetched: (ok: boolean): InputEvent => ({ type: 'results.fetched', effect: `fetch:${s.dealId}`, ok, at: T0 + 4 }),
   verified: (cid: string): InputEvent => ({ type: 'job.finished', effect: `verify:${s.dealId}`, resultsCid: cid, at: T0 + 5 }),
-  verdict: (fault: boolean) => received(s.verdict(fault), T0 + 6)
+  verdict: (fault: boolean) => received(s.verdict(fault), T0 + 6),
+  /** the chain's record, read before a challenge */
+  beforeChallenge: (state: string, extra: Record<string, unknown> = {}): InputEvent => ({ type: 'chain.observed', effect: `before-challenge:${s.dealId}`, dealId: s.dealId, state, ...extra, at: T0 + 5 })
 }
+const notCommitted = ev.beforeChallenge('JobOffered')
 const toResults = [ev.proposal, ev.deal, ev.results]
 
 function deposit (balance: string, withdrawing = '0'): InputEvent {
@@ -87,10 +90,18 @@ describe('job creator', () => {
     expect(r.snapshot.context.deadlines).toEqual({ settleGuard: guard })
     const watch = step(jobCreatorMachine, r.snapshot, timer('settleGuard', guard))
     expect(watch.outputs).toEqual([{ type: 'chain.watch', id: `watch:${s.dealId}`, dealId: s.dealId }])
-    const observed = (state: string, outcome?: string): InputEvent => ({ type: 'chain.observed', effect: `watch:${s.dealId}`, dealId: s.dealId, state, ...(outcome === undefined ? {} : { outcome }), at: guard + 1 })
+    const observed = (state: string, outcome?: string, cidHash?: string): InputEvent => ({
+      type: 'chain.observed', effect: `watch:${s.dealId}`, dealId: s.dealId, state, ...(outcome === undefined ? {} : { outcome }), ...(cidHash === undefined ? {} : { resultsCidHash: cidHash }), at: guard + 1
+    })
     // a commitment on chain: a provider that took the acceptance could still claim TimeoutJudge
     expect(step(jobCreatorMachine, watch.snapshot, observed('ResultsSubmitted')).outputs)
       .toEqual([{ type: 'chain.settle', id: `settle:${s.dealId}`, dealId: s.dealId, outcome: 'Accepted', evidence: [s.dealId, `accept:${s.dealId}`] }])
+    expect(step(jobCreatorMachine, watch.snapshot, observed('ResultsSubmitted', undefined, resultsCidHash(s.cid))).outputs)
+      .toEqual([expect.objectContaining({ type: 'chain.settle', outcome: 'Accepted' })])
+    // a commitment of other results than those accepted: the provider signed two CIDs for one deal
+    const equivocated = step(jobCreatorMachine, watch.snapshot, observed('ResultsSubmitted', undefined, resultsCidHash(s.otherCid)))
+    expect(equivocated.outputs.map(o => o.type)).toEqual(['message.send', 'chain.challenge'])
+    expect(equivocated.outputs[0]).toMatchObject({ messageType: 'ResultsChallenged', to: [parties.resourceProvider.address], message: expect.objectContaining({ resultsCid: s.cid }) })
     // nothing on chain: nothing can be claimed against the acceptance any more
     expect(step(jobCreatorMachine, watch.snapshot, observed('JobOffered')).outputs).toEqual([])
     expect(step(jobCreatorMachine, watch.snapshot, observed('Settled', 'Accepted')).snapshot.context.outcome).toBe('Accepted')
@@ -115,22 +126,41 @@ describe('job creator', () => {
   })
 
   test('when its check disagrees, it challenges before the mediator named first and posts the challenge on chain', () => {
-    const r = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), ev.verified(s.otherCid)])
+    const r = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), ev.verified(s.otherCid), notCommitted])
     expect(r.snapshot.context).toMatchObject({ phase: 'challenged', mediator: parties.mediator.address, deadlines: { mediateDeadline: s.deal.mediateDeadline } })
     expect(r.last.map(o => o.type)).toEqual(['message.send', 'chain.challenge'])
     expect(r.last[0]).toMatchObject({ messageType: 'ResultsChallenged', to: [parties.resourceProvider.address, parties.mediator.address] })
   })
 
+  test('before it challenges, it reads the deal on chain: a commitment of other results is an equivocation, told to the provider only', () => {
+    const read = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), ev.verified(s.otherCid)])
+    expect(read.last).toEqual([{ type: 'chain.watch', id: `before-challenge:${s.dealId}`, dealId: s.dealId }])
+    const equivocated = step(jobCreatorMachine, read.snapshot, ev.beforeChallenge('ResultsSubmitted', { resultsCidHash: resultsCidHash(s.otherCid) }))
+    expect(equivocated.outputs.map(o => o.type)).toEqual(['message.send', 'chain.challenge'])
+    expect(equivocated.outputs[0]).toMatchObject({ messageType: 'ResultsChallenged', to: [parties.resourceProvider.address] })
+    expect(equivocated.outputs[1]).toMatchObject({ evidence: [s.dealId, `challenge:${s.dealId}`, expect.stringMatching(/^0x[0-9a-f]{64}$/)] })
+    // the same results committed: the mediator decides
+    const same = step(jobCreatorMachine, read.snapshot, ev.beforeChallenge('ResultsSubmitted', { resultsCidHash: resultsCidHash(s.cid) }))
+    expect(same.outputs[0]).toMatchObject({ to: [parties.resourceProvider.address, parties.mediator.address] })
+    // the chain cannot be read: the mediator decides
+    const failed = step(jobCreatorMachine, read.snapshot, { type: 'effect.failed', effect: `before-challenge:${s.dealId}`, error: 'CHAIN_UNAVAILABLE', at: T0 + 5 })
+    expect(failed.outputs[0]).toMatchObject({ to: [parties.resourceProvider.address, parties.mediator.address] })
+    // settled already: nothing to challenge
+    const settled = step(jobCreatorMachine, read.snapshot, ev.beforeChallenge('Settled', { outcome: 'MediationRejected' }))
+    expect(settled.outputs).toEqual([])
+    expect(settled.snapshot.context).toMatchObject({ phase: 'done', outcome: 'MediationRejected' })
+  })
+
   test('results that cannot be fetched are challenged', () => {
-    const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false)])
+    const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), notCommitted])
     expect(r.snapshot.context.phase).toBe('challenged')
   })
 
   test('a verdict against the provider is settled by the creator; one for the provider ends the job', () => {
-    const fault = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), ev.verdict(true)])
+    const fault = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), notCommitted, ev.verdict(true)])
     expect(fault.snapshot.context.outcome).toBe('MediationRejected')
     expect(fault.last).toEqual([expect.objectContaining({ type: 'chain.settle', outcome: 'MediationRejected' })])
-    const ok = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), ev.verdict(false)])
+    const ok = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), notCommitted, ev.verdict(false)])
     expect(ok.snapshot.context.outcome).toBe('MediationAccepted')
     expect(ok.last).toEqual([])
   })
@@ -181,7 +211,7 @@ describe('job creator', () => {
       expect(r.last).toEqual([])
     })
     test('mediate deadline: it claims TimeoutMediate', () => {
-      const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), timer('mediateDeadline', s.deal.mediateDeadline)])
+      const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), notCommitted, timer('mediateDeadline', s.deal.mediateDeadline)])
       expect(r.last).toEqual([expect.objectContaining({ type: 'chain.claim', claim: 'TimeoutMediate' })])
     })
     test('given a TimeoutSubmit claim the chain refused, when the chain settles the deal TimeoutJudge, it records TimeoutJudge', () => {
@@ -210,7 +240,7 @@ describe('job creator', () => {
     ['results by a stranger', toResults.slice(0, 2), () => received(sign(parties.stranger, 'ResultsSubmitted', { ...s.results.message, author: parties.stranger.address }), T0 + 3), 'WRONG_PARTY'],
     ['a proposal from an untrusted solver', [], () => received(sign(parties.stranger, 'MatchProposal', { ...s.prop, author: parties.stranger.address }), T0 + 1, [s.offerEnv]), 'UNTRUSTED'],
     ['a fetch result for another deal', toResults, () => ({ type: 'results.fetched', effect: 'fetch:0x00', ok: true, at: T0 + 4 }), 'WRONG_DEAL'],
-    ['a verdict by another mediator', [...toResults, ev.fetched(false)], () => received(s.verdict(true, parties.otherMediator), T0 + 6), 'WRONG_PARTY']
+    ['a verdict by another mediator', [...toResults, ev.fetched(false), notCommitted], () => received(s.verdict(true, parties.otherMediator), T0 + 6), 'WRONG_PARTY']
   ] as const)('%s is rejected and changes nothing', (_, before, event, code) => {
     const r = drive(jobCreatorMachine, input(0), [...before])
     const after = step(jobCreatorMachine, r.snapshot, event())
@@ -220,7 +250,7 @@ describe('job creator', () => {
 
   test('property: rejected inputs change nothing and a replay reproduces the run', () => {
     const events = fc.constantFrom<InputEvent>(
-      ...toResults, ev.fetched(true), ev.fetched(false), ev.verified(s.cid), ev.verified(s.otherCid), ev.verdict(true), ev.verdict(false),
+      ...toResults, ev.fetched(true), ev.fetched(false), ev.verified(s.cid), ev.verified(s.otherCid), notCommitted, ev.verdict(true), ev.verdict(false),
       timer('matchDeadline', s.job.matchDeadline), timer('agreeDeadline', s.deal.agreeDeadline + AGREE_GRACE_MS), timer('submitDeadline', s.deal.submitDeadline),
       timer('judgeDeadline', s.deal.judgeDeadline), timer('mediateDeadline', s.deal.mediateDeadline), { type: 'noise', at: T0 }
     )

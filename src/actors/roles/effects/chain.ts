@@ -31,7 +31,7 @@ export interface SettlementCalls {
   claimTimeoutJudge (signed: SignedDealEvidence): Promise<unknown>
   claimTimeoutMediate (signed: SignedDealEvidence): Promise<unknown>
   /** the chain's record of a deal: its state, and its outcome once settled */
-  dealRecord? (dealId: string): Promise<{ state: string, outcome?: string, mediator?: string }>
+  dealRecord? (dealId: string): Promise<{ state: string, outcome?: string, mediator?: string, resultsCidHash?: string }>
   /** the job creator's signed challenge of a deal, as it was posted on chain, if it was */
   challengeOf (dealId: string): Promise<{ message: ResultsChallenged, signature: string } | undefined>
   /** the provider's signed results of a deal, as they were committed on chain, if they were */
@@ -241,7 +241,7 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
       const [balance, withdrawal] = await Promise.all([settlement.balanceOf(account), settlement.withdrawalOf(account)])
       return { type: 'chain.deposit', account, balance: balance.toString(), withdrawing: (withdrawal?.amount ?? 0n).toString() }
     },
-    /** What the chain holds for a deal now: its state, its outcome once settled. */
+    /** What the chain holds for a deal now: its state, its outcome once settled, the results on record. */
     'chain.watch': async (output) => {
       const record = await settlement.dealRecord?.(String(output.dealId))
       if (record === undefined) throw new Error('this node cannot read the chain')
@@ -250,7 +250,8 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
         dealId: String(output.dealId),
         state: record.state,
         ...(record.outcome === undefined ? {} : { outcome: record.outcome }),
-        ...(record.mediator === undefined ? {} : { mediator: record.mediator })
+        ...(record.mediator === undefined ? {} : { mediator: record.mediator }),
+        ...(record.resultsCidHash === undefined ? {} : { resultsCidHash: record.resultsCidHash })
       }
     },
     'chain.commitResults': async (output) => {

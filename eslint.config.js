@@ -8,7 +8,56 @@ const impureModules = [
   'child_process', 'node:child_process', 'dgram', 'node:dgram', 'os', 'node:os', 'worker_threads', 'node:worker_threads',
   'level', 'classic-level', 'dockerode', 'libp2p', 'pino'
 ]
-const impurePatterns = ['@libp2p/*', '@chainsafe/*', 'helia', '@helia/*', '**/actors/**', '**/executor/**', '**/settlement/**', '**/node/**', '**/cli/**', '**/protocols/mesh/**']
+const impurePackages = ['@libp2p/*', '@chainsafe/*', 'helia', '@helia/*']
+
+// The layers of DESIGN §3 and what each may import of ours: nothing imports upward.
+const LAYERS = {
+  'state-machines': ['protocols/messages'],
+  'protocols/messages': [],
+  'protocols/mesh': ['protocols/messages'],
+  executor: ['protocols/messages'],
+  settlement: ['protocols/messages', 'state-machines'],
+  actors: ['state-machines', 'protocols/messages', 'protocols/mesh', 'executor', 'settlement'],
+  node: ['state-machines', 'protocols/messages', 'protocols/mesh', 'executor', 'settlement', 'actors']
+}
+const ALL_LAYERS = [...Object.keys(LAYERS), 'cli']
+
+/** Import patterns for the layers `from` may not import. */
+function forbiddenFor (from, allowed) {
+  return ALL_LAYERS
+    .filter(layer => layer !== from && !allowed.includes(layer))
+    .map(layer => ({
+      // within src/protocols a sibling is imported as ../mesh or ../messages
+      group: [`**/${layer}/**`, ...(from.startsWith('protocols/') && layer.startsWith('protocols/') ? [`../${layer.slice('protocols/'.length)}/**`] : [])],
+      message: `src/${from} may not import src/${layer} (DESIGN §3: nothing imports upward)`
+    }))
+}
+
+const pure = new Set(['state-machines', 'protocols/messages'])
+const layerRules = Object.entries(LAYERS).map(([from, allowed]) => ({
+  files: [`src/${from}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': ['error', {
+      paths: pure.has(from) ? impureModules : [],
+      patterns: [
+        ...(pure.has(from) ? [{ group: impurePackages, message: 'Machines and messages are pure: no I/O.' }] : []),
+        ...forbiddenFor(from, allowed),
+        { group: ['**/sim/**'], message: 'src/ may not import the simulator' }
+      ]
+    }]
+  }
+}))
+const simRule = {
+  files: ['sim/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: ['actors', 'executor', 'settlement', 'node', 'cli', 'protocols/mesh'].map(layer => ({
+        group: [`**/src/${layer}/**`],
+        message: `sim/ imports machines and messages only (DESIGN §3), not src/${layer}`
+      }))
+    }]
+  }
+}
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'contracts/build/**', 'coverage/**', '.data/**', '.scratch*', '.scratch*/**'] },
@@ -25,9 +74,20 @@ export default tseslint.config(
     }
   },
   {
+    // type-aware: a promise nobody awaits loses its error, and one passed where a callback returns
+    // nothing is never awaited
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'sim/**/*.ts', 'adversary/**/*.ts', 'bin/**/*.ts', 'contracts/**/*.ts', '*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error'
+    }
+  },
+  ...layerRules,
+  simRule,
+  {
     files: ['src/state-machines/**/*.ts', 'src/protocols/messages/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: impureModules, patterns: impurePatterns }],
       'no-restricted-globals': ['error',
         { name: 'Date', message: 'Machines are pure: time arrives inside events.' },
         { name: 'setTimeout', message: 'Machines are pure: the runtime arms timers.' },

@@ -7,6 +7,7 @@ import type { JobCreatorContext } from '../state-machines/job-creator.machine.ts
 import type { LilypadNode } from './node.ts'
 import { DEFAULTS } from './settings.ts'
 import { jobOfferFor } from './job-offer.ts'
+import { delay } from '../support/delay.ts'
 
 export type JobPhase = 'offered' | 'matched' | 'agreed' | 'results' | 'verifying' | 'verified' | 'settled'
 
@@ -55,9 +56,6 @@ const PHASE_OF: Record<string, JobPhase | undefined> = {
   offering: 'offered', agreeing: 'matched', awaitingResults: 'agreed', fetching: 'results', verifying: 'verifying'
 }
 
-function sleep (ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms))
-}
 
 /**
  * Offers a loaded module as a job from a running job-creator node: checks its escrow deposit covers
@@ -155,7 +153,7 @@ async function waitForGossipPeers (node: LilypadNode, network: string, solvers: 
     if (count >= wanted) return
     if (count > 0) firstAt ??= Date.now()
     if (firstAt !== undefined && Date.now() - firstAt >= graceMs) return
-    await sleep(firstAt === undefined ? 100 : 20)
+    await delay(firstAt === undefined ? 100 : 20)
   }
   throw new JobError('NO_PEERS', 'no solver of the network answered: is it running (lilypad devnet)?')
 }
@@ -166,7 +164,7 @@ async function waitForSettlement (node: LilypadNode, dealId: string, withinMs = 
   while (Date.now() < until) {
     const record = await node.settlement!.dealRecord(dealId).catch(() => undefined)
     if (record?.state === 'Settled') return true
-    await sleep(250)
+    await delay(250)
   }
   return false
 }

@@ -7,6 +7,7 @@ import { prepareResultsDir, readExitCode, resultsPaths, writeExitCode } from '..
 import { containerName, DEADLINE_LABEL, JOB_LABEL } from './container-name.ts'
 import { resolveImage } from './image.ts'
 import { envList, type DockerJob, type DockerResources } from './job.ts'
+import { delay } from '../../support/delay.ts'
 
 export interface DockerExecutorOptions {
   docker?: Docker
@@ -204,7 +205,7 @@ export class DockerExecutor {
       const drained = finished(logs).catch(() => undefined)
       container.modem.demuxStream(logs, stdout, stderr)
       const exited = await container.wait({ condition: 'not-running' }) as { StatusCode: number }
-      await Promise.race([drained, sleep(LOG_DRAIN_MS)])
+      await Promise.race([drained, delay(LOG_DRAIN_MS, { ref: false })])
       logs.destroy()
       const state = (await container.inspect()).State
       stdout.end(); stderr.end()
@@ -267,6 +268,3 @@ function firstLine (err: unknown): string {
   return String((err as Error)?.message ?? err).split('\n')[0] ?? ''
 }
 
-function sleep (ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms).unref())
-}

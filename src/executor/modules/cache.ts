@@ -6,6 +6,7 @@ import { hostname } from 'node:os'
 import { dirname, join, normalize, isAbsolute } from 'node:path'
 import { git, GitFailure, lastLine } from './git.ts'
 import { ModuleError } from './errors.ts'
+import { delay } from '../../support/delay.ts'
 
 export interface ResolvedTemplate {
   commit: string
@@ -34,9 +35,6 @@ const fullHash = /^[0-9a-f]{40}$/
 
 const inProcessLocks = new Map<string, Promise<unknown>>()
 
-function sleep (ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms))
-}
 
 async function exists (path: string): Promise<boolean> {
   try {
@@ -205,7 +203,7 @@ export class ModuleCache {
           await rm(lockDir, { recursive: true, force: true }).catch(() => undefined)
           continue
         }
-        await sleep(25)
+        await delay(25)
       }
     }
   }

@@ -5,6 +5,7 @@ import type { Deal, MediationVerdict, MessagePayloads, ResultsAccepted, ResultsC
 import type { MachineOutput } from '../../../state-machines/contract.ts'
 import type { EffectHandlers, NewInput } from '../../runtime/actor-runtime.ts'
 import type { MessageStore } from '../message-store.ts'
+import { pause, retry } from '../../../support/delay.ts'
 
 export interface SignedDealEvidence {
   deal: Deal
@@ -118,14 +119,6 @@ export class AcceptedBatcher {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
-/** A sleep that ends early (and quietly) when `signal` aborts. */
-const pause = (ms: number, signal: AbortSignal): Promise<void> => new Promise(resolve => {
-  const timer = setTimeout(done, ms)
-  function done (): void { clearTimeout(timer); signal.removeEventListener('abort', done); resolve() }
-  signal.addEventListener('abort', done)
-})
 
 /**
  * `chain.settle`, `chain.claim`, `chain.challenge`, `chain.commitResults`: put the signed messages
@@ -146,17 +139,12 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
     const envelope = await store.require(String(id))
     return { message: envelope.message as T, signature: envelope.signatures[0]! }
   }
+  const codeOf = (err: unknown): string => (err as { code?: string }).code ?? ''
   const once = async (call: () => Promise<unknown>, doneAlready = DONE_ALREADY, retried = TRANSIENT): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await call()
-        return
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? ''
-        if (doneAlready.has(code)) return
-        if (!retried.has(code) || attempt >= retryDelaysMs.length) throw err
-        await sleep(retryDelaysMs[attempt]!)
-      }
+    try {
+      await retry(call, { delaysMs: retryDelaysMs, retryable: err => retried.has(codeOf(err)) })
+    } catch (err) {
+      if (!doneAlready.has(codeOf(err))) throw err
     }
   }
   /** Waits for the chain to settle the deal (another party's transaction may be what settles it). */

@@ -7,6 +7,7 @@ import type { MachineOutput } from '../../../state-machines/contract.ts'
 import type { EffectHandlers } from '../../runtime/actor-runtime.ts'
 import type { MessageStore } from '../message-store.ts'
 import type { MessageTransport } from '../transport.ts'
+import { delay, jittered } from '../../../support/delay.ts'
 
 export interface MessageEffectsModules {
   domain: LilypadDomain
@@ -17,16 +18,12 @@ export interface MessageEffectsModules {
   retryDelaysMs?: number[]
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
   now?: () => number
+  /** draws the jitter of each wait, in [0, 1) */
+  random?: () => number
 }
 
 const DEFAULT_RETRIES = [250, 1000, 2000, 4000, 5000]
 
-function abortableSleep (ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) }, { once: true })
-  })
-}
 
 /** Signs an output's message as this node (adding to signatures already collected, for a Deal). */
 async function signOutput (modules: MessageEffectsModules, output: MachineOutput): Promise<Envelope> {
@@ -45,7 +42,7 @@ async function signOutput (modules: MessageEffectsModules, output: MachineOutput
  */
 export function messageEffects (modules: MessageEffectsModules): EffectHandlers<'message.publish' | 'message.send' | 'message.forward'> {
   const retries = modules.retryDelaysMs ?? DEFAULT_RETRIES
-  const sleep = modules.sleep ?? abortableSleep
+  const sleep = modules.sleep ?? (async (ms: number, signal: AbortSignal) => { await delay(ms, { signal }) })
   const now = modules.now ?? Date.now
 
   /**
@@ -59,7 +56,8 @@ export function messageEffects (modules: MessageEffectsModules): EffectHandlers<
         await modules.transport.send(to, { envelope, attachments }, signal)
         return
       } catch (err) {
-        const wait = retries[Math.min(attempt, retries.length - 1)]!
+        // jittered: parties a restart cut off together do not all come back in the same instant
+        const wait = jittered(retries[Math.min(attempt, retries.length - 1)]!, modules.random)
         if (signal.aborted || now() + wait > expiry) throw new Error(`cannot deliver ${envelope.type} to ${to} before it expires: ${(err as Error).message}`)
         await sleep(wait, signal)
       }

@@ -36,7 +36,7 @@ async function harness (failures: number, signer: Wallet = wallet) {
   }
   const effects = messageEffects({
     domain, wallet: signer, store: new MessageStore(log.bucket('messages')), transport,
-    retryDelaysMs: [1000, 5000], sleep: async (ms) => { clock += ms }, now: () => clock
+    retryDelaysMs: [1000, 5000], sleep: async (ms) => { clock += ms }, now: () => clock, random: () => 1
   })
   return { log, sent, published, effects, calls: () => calls, clock: () => clock }
 }

@@ -1,5 +1,6 @@
 import { Level } from 'level'
-import type { AbstractSublevel } from 'abstract-level'
+import { MemoryLevel } from 'memory-level'
+import type { AbstractIteratorOptions, AbstractLevel, AbstractSublevel } from 'abstract-level'
 import type { Json } from '../../state-machines/contract.ts'
 import { Bucket, seqKey } from './keys.ts'
 import { GENESIS_PREV, LOG_SCHEMA_VERSION, LogIntegrityError, decodeRecord, hashMismatch, openRecord, sealRecord, type LogRecord } from './record.ts'
@@ -45,7 +46,7 @@ export interface GenesisData {
   [key: string]: string | number | null
 }
 
-type Db = Level<string, string>
+type Db = AbstractLevel<string | Buffer | Uint8Array, string, string>
 export type StringBucket = AbstractSublevel<Db, string | Buffer | Uint8Array, string, string>
 
 /** Records read from the database at a time. */
@@ -56,6 +57,8 @@ const HASH_WORKER_FROM = 5 * READ_PAGE
 /**
  * The node's append-only, hash-chained event log in LevelDB. Appends are serialised and each is
  * one atomic batch: a record is wholly in or wholly out. One process per folder (LevelDB locks it).
+ * The same log can be held in memory (`inMemory`), for what runs over a log and needs no disk: the
+ * code is one, only the store differs, and one compliance suite runs against both.
  */
 export class EventLog {
   readonly snapshots: SnapshotStore
@@ -75,7 +78,7 @@ export class EventLog {
   }
 
   static async open (dir: string, options: EventLogOptions = {}): Promise<EventLog> {
-    const db: Db = new Level<string, string>(dir, { valueEncoding: 'utf8' })
+    const db = new Level<string, string>(dir, { valueEncoding: 'utf8' })
     try {
       await db.open({ createIfMissing: options.inspect !== true })
     } catch (err) {
@@ -83,6 +86,17 @@ export class EventLog {
       const hint = /lock/i.test(cause) ? ' (is a node running on this data directory?)' : /does not exist/i.test(cause) ? ' (no event log there)' : ''
       throw new Error(`cannot open the event log at ${dir}: ${cause}${hint}`)
     }
+    return await EventLog.over(db, options)
+  }
+
+  /** A log held in memory only: gone when closed. */
+  static async inMemory (options: Omit<EventLogOptions, 'inspect' | 'sync'> = {}): Promise<EventLog> {
+    const db = new MemoryLevel<string, string>({ valueEncoding: 'utf8' })
+    await db.open()
+    return await EventLog.over(db, options)
+  }
+
+  private static async over (db: Db, options: EventLogOptions): Promise<EventLog> {
     const records = db.sublevel<string, string>(Bucket.records, { valueEncoding: 'utf8' })
     const log = new EventLog(db, records, {
       checkpointEvery: options.checkpointEvery ?? 1000,
@@ -209,11 +223,12 @@ export class EventLog {
     let expected = from
     const hashes = end - from + 1 >= this.options.hashWorkerFrom ? this.hashChecker() : undefined
     // values only, from the root database (each record holds its seq), in pages of up to
-    // READ_PAGE records: classic-level otherwise ends a page at 16 KiB, some 40 records
+    // READ_PAGE records: classic-level otherwise ends a page at 16 KiB, some 40 records (its option,
+    // which the abstract types omit and other stores ignore)
     const prefix = this.records.prefix
     const iterator = this.db.iterator({
       gte: prefix + seqKey(from), lte: prefix + seqKey(end), keys: false, highWaterMarkBytes: READ_PAGE * 1024
-    })
+    } as AbstractIteratorOptions<string, string>)
     // the next page is read (off the main thread) while this one is checked; with the hash worker,
     // the page after this one is read first, so that the worker checks it while this one is decoded
     let next = iterator.nextv(READ_PAGE)

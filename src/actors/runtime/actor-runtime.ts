@@ -75,6 +75,8 @@ export class ActorRuntime {
   private queue: Promise<unknown> = Promise.resolve()
   private readonly timers = new Map<string, { deadline: number, cancel: () => void }>()
   private readonly inflight = new Map<string, AbortController>()
+  /** who waits in idle() for an effect in flight to end */
+  private readonly effectWaiters = new Set<() => void>()
   private readonly listeners = new Set<(change: Change) => void>()
   private readonly clock: Clock
   private lastSnapshotSeq: number
@@ -157,9 +159,31 @@ export class ActorRuntime {
     return () => this.listeners.delete(listener)
   }
 
-  /** Waits until every queued input has been logged and applied. */
+  /** Waits until every queued input has been logged and applied, those queued meanwhile too. */
   async settled (): Promise<void> {
-    await this.queue
+    for (let queued = this.queue; ; queued = this.queue) {
+      await queued
+      if (queued === this.queue) return
+    }
+  }
+
+  /**
+   * Waits until the runtime has nothing left to do by itself: no input queued and no effect in
+   * flight, every effect's result fed back. Timers still armed do not count: they wait on time. An
+   * effect that never ends keeps it waiting.
+   */
+  async idle (): Promise<void> {
+    for (;;) {
+      await this.settled()
+      if (this.inflight.size === 0) return
+      await new Promise<void>(resolve => { this.effectWaiters.add(resolve) })
+    }
+  }
+
+  private effectEnded (key: string): void {
+    this.inflight.delete(key)
+    for (const wake of this.effectWaiters) wake()
+    this.effectWaiters.clear()
   }
 
   /**
@@ -274,7 +298,7 @@ export class ActorRuntime {
       (result) => this.complete(stream, output, key, result === undefined ? [] : Array.isArray(result) ? result : [result]),
       (err: Error) => {
         if (controller.signal.aborted) {
-          this.inflight.delete(key)
+          this.effectEnded(key)
           return
         }
         return this.complete(stream, output, key, [{ type: 'effect.failed', error: err.message }], err.message)
@@ -285,18 +309,25 @@ export class ActorRuntime {
   private complete (stream: string, output: MachineOutput, key: string, results: NewInput[], error?: string): Promise<unknown> {
     if (this.stopped) return Promise.resolve()
     return this.enqueue(async () => {
-      this.inflight.delete(key)
-      if (!this.state.pending.has(key)) return
-      const ack: AckData = error === undefined ? { stream, id: output.id } : { stream, id: output.id, error }
-      const inputs = results.map(result => ({ ...result, effect: output.id }))
-      if (inputs.length === 0) {
-        await this.modules.log.append([{ type: ActorRecord.ack, data: ack }]).then(records => {
-          for (const record of records) this.state.apply(record)
-        })
-        return
+      try {
+        await this.completed(stream, output, key, results, error)
+      } finally {
+        this.effectEnded(key)
       }
-      await this.applyInputs(stream, inputs, ack)
     })
+  }
+
+  private async completed (stream: string, output: MachineOutput, key: string, results: NewInput[], error?: string): Promise<void> {
+    if (!this.state.pending.has(key)) return
+    const ack: AckData = error === undefined ? { stream, id: output.id } : { stream, id: output.id, error }
+    const inputs = results.map(result => ({ ...result, effect: output.id }))
+    if (inputs.length === 0) {
+      await this.modules.log.append([{ type: ActorRecord.ack, data: ack }]).then(records => {
+        for (const record of records) this.state.apply(record)
+      })
+      return
+    }
+    await this.applyInputs(stream, inputs, ack)
   }
 
   /** Arms one timer per deadline in the stream's state; disarms the ones that went away. */

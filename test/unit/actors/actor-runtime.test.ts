@@ -31,15 +31,12 @@ function harness (clock = new ManualClock()) {
 
 describe('ActorRuntime', () => {
   it('logs each input with its outputs, carries the outputs out and feeds effect results back', async () => {
-    const dir = await tempDir()
-    const log = await EventLog.open(dir)
+    const log = await EventLog.inMemory()
     const h = harness()
     const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
     await runtime.spawn('job:1', 'test-job', { job: '1', timeoutMs: 1000 })
     await runtime.send('job:1', { type: 'start', payload: 'moo' })
-    await runtime.settled()
-    await new Promise(resolve => setTimeout(resolve, 10))
-    await runtime.settled()
+    await runtime.idle()
     expect(runtime.snapshot('job:1')!.value).toBe('done')
     expect(h.work).toEqual(['work:1'])
     expect(h.sent).toMatchObject([{ type: 'send.message', id: 'notify:1', body: 'did moo' }])
@@ -50,18 +47,40 @@ describe('ActorRuntime', () => {
     await log.close()
   })
 
+  it('idle() waits for effects in flight and what they feed back; settled() only for queued inputs', async () => {
+    const log = await EventLog.inMemory()
+    const h = harness()
+    let release!: () => void
+    const released = new Promise<void>(resolve => { release = resolve })
+    const effects = { ...h.effects, work: async () => { await released; return { type: 'work.done', result: 'late' } } }
+    const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects, clock: h.clock })
+    await runtime.spawn('job:i', 'test-job', { job: 'i', timeoutMs: 1000 })
+    await runtime.send('job:i', { type: 'start' })
+    await runtime.settled()
+    expect(runtime.snapshot('job:i')!.value).toBe('working')
+    let idle = false
+    const waiting = runtime.idle().then(() => { idle = true })
+    await runtime.settled()
+    expect(idle).toBe(false)
+    release()
+    await waiting
+    expect(runtime.snapshot('job:i')!.value).toBe('done')
+    expect(h.sent).toMatchObject([{ id: 'notify:i', body: 'late' }])
+    await runtime.stop()
+    await log.close()
+  })
+
   it('replays a live run into the very same states and outputs', async () => {
-    const dir = await tempDir()
-    const log = await EventLog.open(dir)
+    const log = await EventLog.inMemory()
     const h = harness()
     const live = await ActorRuntime.start({ snapshotEvery: 0 }, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
     for (let i = 0; i < 5; i++) {
       await live.spawn(`job:${i}`, 'test-job', { job: String(i), timeoutMs: 100 * (i + 1) })
       if (i % 2 === 0) await live.send(`job:${i}`, { type: 'start', payload: `p${i}` })
     }
-    await new Promise(resolve => setTimeout(resolve, 10))
+    await live.idle()
     h.clock.advance(1000)
-    await live.settled()
+    await live.idle()
     const liveStates = Object.fromEntries(live.streams().map(s => [s, live.snapshot(s)!.value]))
     const liveContexts = Object.fromEntries(live.streams().map(s => [s, live.snapshot(s)!.context]))
     await live.stop()
@@ -79,8 +98,7 @@ describe('ActorRuntime', () => {
   })
 
   it('fires a deadline once, as a logged input, and not again after a restart', async () => {
-    const dir = await tempDir()
-    const log = await EventLog.open(dir)
+    const log = await EventLog.inMemory()
     const h = harness()
     const effects = { ...h.effects, work: () => new Promise<never>(() => {}) }
     const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects, clock: h.clock })
@@ -121,7 +139,6 @@ describe('ActorRuntime', () => {
     log = await EventLog.open(dir)
     const second = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: hanging, clock })
     expect(clock.armed()).toBeGreaterThanOrEqual(1)
-    await new Promise(resolve => setTimeout(resolve, 5))
     await second.settled()
     expect(second.snapshot('job:a')!.value).toBe('timedOut')
     expect(second.snapshot('job:b')!.value).toBe('working')
@@ -133,14 +150,13 @@ describe('ActorRuntime', () => {
   })
 
   it('turns a failed effect into an effect.failed input and an acknowledgement that says why', async () => {
-    const log = await EventLog.open(await tempDir())
+    const log = await EventLog.inMemory()
     const h = harness()
     const effects = { ...h.effects, work: async () => { throw new Error('disk full') } }
     const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects, clock: h.clock })
     await runtime.spawn('job:f', 'test-job', { job: 'f', timeoutMs: 1000 })
     await runtime.send('job:f', { type: 'start' })
-    await new Promise(resolve => setTimeout(resolve, 10))
-    await runtime.settled()
+    await runtime.idle()
     expect(runtime.snapshot('job:f')!.value).toBe('failed')
     const ack = (await records(log)).find(r => r.type === 'ack')
     expect(ack!.data).toMatchObject({ stream: 'job:f', id: 'work:f', error: 'disk full' })
@@ -149,13 +165,12 @@ describe('ActorRuntime', () => {
   })
 
   it('acknowledges an output no handler can carry out, with the reason, and feeds nothing back', async () => {
-    const log = await EventLog.open(await tempDir())
+    const log = await EventLog.inMemory()
     const h = harness()
     const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects: { 'send.message': h.effects['send.message']! }, clock: h.clock })
     await runtime.spawn('job:n', 'test-job', { job: 'n', timeoutMs: 1000 })
     await runtime.send('job:n', { type: 'start' })
-    await new Promise(resolve => setTimeout(resolve, 10))
-    await runtime.settled()
+    await runtime.idle()
     expect(runtime.snapshot('job:n')!.value).toBe('working')
     const all = await records(log)
     expect(all.at(-1)!.data).toMatchObject({ stream: 'job:n', id: 'work:n', error: 'no effect handler for work' })
@@ -165,7 +180,7 @@ describe('ActorRuntime', () => {
   })
 
   it('rejects inputs for streams that do not exist, logging nothing', async () => {
-    const log = await EventLog.open(await tempDir())
+    const log = await EventLog.inMemory()
     const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions })
     const before = log.length
     await expect(runtime.send('nope', { type: 'start' })).rejects.toMatchObject({ code: 'ERR_UNKNOWN_STREAM' })
@@ -176,16 +191,14 @@ describe('ActorRuntime', () => {
   })
 
   it('restarts from the newest matching snapshot, and ignores one that does not match', async () => {
-    const dir = await tempDir()
-    const log = await EventLog.open(dir)
+    const log = await EventLog.inMemory()
     const h = harness()
     const runtime = await ActorRuntime.start({ snapshotEvery: 20 }, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
     for (let i = 0; i < 30; i++) {
       await runtime.spawn(`job:${i}`, 'test-job', { job: String(i), timeoutMs: 1000 })
       await runtime.send(`job:${i}`, { type: 'start', payload: String(i) })
     }
-    await new Promise(resolve => setTimeout(resolve, 20))
-    await runtime.settled()
+    await runtime.idle()
     await runtime.stop()
     const states = Object.fromEntries(runtime.streams().map(s => [s, runtime.snapshot(s)!.context]))
 

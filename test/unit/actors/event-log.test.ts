@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { Wallet } from 'ethers'
 import { Level } from 'level'
-import { EventLog } from '../../../src/actors/eventlog/event-log.ts'
+import { EventLog, type EventLogOptions } from '../../../src/actors/eventlog/event-log.ts'
 import { Bucket, seqKey } from '../../../src/actors/eventlog/keys.ts'
 import { GENESIS_PREV, LogIntegrityError, openRecord, sealRecord } from '../../../src/actors/eventlog/record.ts'
 import { checkpointSigner, type CheckpointData } from '../../../src/actors/eventlog/checkpoint.ts'
@@ -63,9 +63,15 @@ describe('records', () => {
   })
 })
 
-describe('EventLog', () => {
+/** The stores a log can be kept in: one compliance suite for both. */
+const STORES = [
+  ['LevelDB', async (options: EventLogOptions = {}) => await EventLog.open(await tempDir(), options)],
+  ['memory', async (options: EventLogOptions = {}) => await EventLog.inMemory(options)]
+] as const
+
+describe.each(STORES)('EventLog in %s', (_, openLog) => {
   it('starts with a genesis record naming the node, then appends, reads and keeps its head', async () => {
-    const log = await EventLog.open(await tempDir(), { signer })
+    const log = await openLog({ signer })
     const genesis = log.head()
     expect(genesis).toMatchObject({ seq: 1, type: 'genesis', prev: GENESIS_PREV, data: { node: wallet.address } })
     const written = await log.append([{ type: 'a', data: { n: 1 } }, { type: 'b', data: { n: 2 } }])
@@ -78,22 +84,8 @@ describe('EventLog', () => {
     await log.close()
   })
 
-  it('reopens where it left off and keeps chaining', async () => {
-    const dir = await tempDir()
-    let log = await EventLog.open(dir)
-    await log.append([{ type: 'a', data: 1 }])
-    const head = log.head()
-    await log.close()
-    log = await EventLog.open(dir)
-    expect(log.head()).toEqual(head)
-    const [next] = await log.append([{ type: 'b', data: 2 }])
-    expect(next!.prev).toBe(head.hash)
-    expect((await all(log)).length).toBe(3)
-    await log.close()
-  })
-
   it('serialises concurrent appenders: batches never interleave and seqs have no gaps', async () => {
-    const log = await EventLog.open(await tempDir())
+    const log = await openLog()
     await Promise.all(Array.from({ length: 20 }, (_, writer) =>
       log.append(Array.from({ length: 5 }, (_, i) => ({ type: 'w', data: { writer, i } })))))
     const records = (await all(log)).slice(1)
@@ -107,7 +99,7 @@ describe('EventLog', () => {
   })
 
   it('writes a checkpoint of the head every N records, signed by the node key', async () => {
-    const log = await EventLog.open(await tempDir(), { signer, checkpointEvery: 10 })
+    const log = await openLog({ signer, checkpointEvery: 10 })
     await log.append(Array.from({ length: 25 }, (_, i) => ({ type: 'x', data: i })))
     const records = await all(log)
     const checkpoints = records.filter(r => r.type === 'checkpoint')
@@ -119,6 +111,59 @@ describe('EventLog', () => {
       expect(data.hash).toBe(covered.hash)
       expect(checkpointSigner(data)).toBe(wallet.address)
     }
+    await log.close()
+  })
+
+  it('writes nothing of a batch holding a value JSON cannot encode', async () => {
+    const log = await openLog()
+    const head = log.head()
+    await expect(log.append([{ type: 'a', data: 1 }, { type: 'b', data: { n: 10n } as never }])).rejects.toThrow(TypeError)
+    expect(log.head()).toEqual(head)
+    expect((await all(log)).map(r => r.type)).toEqual(['genesis'])
+    const [next] = await log.append([{ type: 'c', data: 2 }])
+    expect(next!.seq).toBe(2)
+    await log.close()
+  })
+
+  it('reads any range, across pages, and stops early when asked', async () => {
+    const log = await openLog()
+    await log.append(Array.from({ length: 2600 }, (_, i) => ({ type: 'x', data: { i } })))
+    expect((await all(log)).map(r => r.seq)).toEqual(Array.from({ length: 2601 }, (_, i) => i + 1))
+    const range = []
+    for await (const r of log.read(999, 2002)) range.push(r.seq)
+    expect(range).toEqual(Array.from({ length: 1004 }, (_, i) => i + 999))
+    for await (const r of log.read(1)) if (r.seq === 1500) break
+    expect(await log.get(1500)).toMatchObject({ seq: 1500, data: { i: 1498 } })
+    expect(await log.get(9999)).toBeUndefined()
+    await log.close()
+  })
+
+  it('keeps the newest snapshots and side buckets beside the records, outside the chain', async () => {
+    const log = await openLog()
+    for (const seq of [5, 9, 12]) await log.snapshots.put(seq, `state at ${seq}`)
+    const kept = []
+    for await (const s of log.snapshots.newestFirst()) kept.push(s)
+    expect(kept).toEqual([{ seq: 12, value: 'state at 12' }, { seq: 9, value: 'state at 9' }])
+    await log.bucket('messages').put('m', 'kept')
+    expect(await log.bucket('messages').get('m')).toBe('kept')
+    expect(log.length).toBe(1)
+    await log.close()
+    await expect(log.append([{ type: 'late', data: 1 }])).rejects.toThrow(/closed/)
+  })
+})
+
+describe('EventLog on disk', () => {
+  it('reopens where it left off and keeps chaining', async () => {
+    const dir = await tempDir()
+    let log = await EventLog.open(dir)
+    await log.append([{ type: 'a', data: 1 }])
+    const head = log.head()
+    await log.close()
+    log = await EventLog.open(dir)
+    expect(log.head()).toEqual(head)
+    const [next] = await log.append([{ type: 'b', data: 2 }])
+    expect(next!.prev).toBe(head.hash)
+    expect((await all(log)).length).toBe(3)
     await log.close()
   })
 
@@ -162,17 +207,6 @@ describe('EventLog', () => {
     const reopened = await EventLog.open(dir)
     await expect(all(reopened)).rejects.toMatchObject({ code: 'ERR_LOG_SEQ', seq: 3 })
     await reopened.close()
-  })
-
-  it('writes nothing of a batch holding a value JSON cannot encode', async () => {
-    const log = await EventLog.open(await tempDir())
-    const head = log.head()
-    await expect(log.append([{ type: 'a', data: 1 }, { type: 'b', data: { n: 10n } as never }])).rejects.toThrow(TypeError)
-    expect(log.head()).toEqual(head)
-    expect((await all(log)).map(r => r.type)).toEqual(['genesis'])
-    const [next] = await log.append([{ type: 'c', data: 2 }])
-    expect(next!.seq).toBe(2)
-    await log.close()
   })
 
   it('refuses a second process on the same folder with a clear message', async () => {

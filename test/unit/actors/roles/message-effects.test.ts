@@ -5,11 +5,9 @@ import { MessageStore } from '../../../../src/actors/roles/message-store.ts'
 import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
 import { lilypadDomain } from '../../../../src/protocols/messages/eip712-types.ts'
 import type { Delivery, MessageTransport } from '../../../../src/actors/roles/transport.ts'
-import { useTempDirs } from '../../../support/temp-dir.ts'
 import { DEAL_DELIVERY_GRACE_MS } from '../../../../src/protocols/messages/delivery.ts'
 import { parties, scenario } from '../../state-machines/fixtures.ts'
 
-const tempDir = useTempDirs()
 const wallet = new Wallet('0x' + '42'.repeat(32))
 const domain = lilypadDomain(31337n, '0x' + '5e'.repeat(20))
 const T0 = 1_800_000_000_000
@@ -19,7 +17,7 @@ function accepted (expiry: number) {
 }
 
 async function harness (failures: number, signer: Wallet = wallet) {
-  const log = await EventLog.open(await tempDir())
+  const log = await EventLog.inMemory()
   const sent: Delivery[] = []
   const published: Delivery[] = []
   let clock = T0

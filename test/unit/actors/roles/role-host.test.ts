@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Wallet } from 'ethers'
 import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
@@ -11,9 +10,7 @@ import type { Envelope } from '../../../../src/protocols/messages/envelope.ts'
 import { JOB_OFFERS_TOPIC, machines } from '../../../../src/state-machines/index.ts'
 import type { SlotTerms } from '../../../../src/state-machines/resource-provider.machine.ts'
 import { MemoryNetwork } from '../../../support/memory-transport.ts'
-import { useTempDirs } from '../../../support/temp-dir.ts'
 
-const tempDir = useTempDirs()
 const domain = { chainId: '31337', verifyingContract: '0x' + '5e'.repeat(20) }
 const HONEST = 'QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN'
 const OTHER = 'QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn'
@@ -30,11 +27,20 @@ const runnerGiving = (cid: string): JobRunner & { runs: string[] } => {
   }
 }
 
-function settlementRecorder (): SettlementCalls & { calls: string[] } {
+/** The chain calls the nodes make, in order; `made(name)` resolves once one of that name is made. */
+function settlementRecorder (): SettlementCalls & { calls: string[], made: (name: string) => Promise<void> } {
   const calls: string[] = []
-  const record = (name: string) => async () => { calls.push(name) }
+  const waiting: Array<{ name: string, resolve: () => void }> = []
+  const record = (name: string) => async () => {
+    calls.push(name)
+    for (const w of waiting.filter(w => w.name === name)) w.resolve()
+  }
   return {
     calls,
+    made: async (name) => {
+      if (calls.includes(name)) return
+      await new Promise<void>(resolve => { waiting.push({ name, resolve }) })
+    },
     settleAccepted: record('settleAccepted'),
     settleBatch: record('settleBatch'),
     settleVerdict: record('settleVerdict'),
@@ -77,10 +83,9 @@ afterEach(async () => {
 
 async function network (runners: { provider: JobRunner, creator: JobRunner, mediator: JobRunner }) {
   const net = new MemoryNetwork()
-  const dir = await tempDir()
   const settlement = settlementRecorder()
   const start = async (name: keyof typeof who, roles: Role[], runner: JobRunner): Promise<RoleHost> => {
-    const log = await EventLog.open(join(dir, name))
+    const log = await EventLog.inMemory()
     logs.push(log)
     const host = await RoleHost.start({
       roles, domain, resourceProvider: { slots: [slot], commitMarginMs: 5_000 }, solver: { solverFee: '5', mediatorFee: '50', batchDelayMs: 5 }, mediator: { capacity: 2 }
@@ -131,7 +136,9 @@ describe('RoleHost', () => {
     const job = await finished(n.creator, stream)
     expect(job).toMatchObject({ outcome: 'Accepted', resultsCid: HONEST, checked: false })
     expect(provider.runs).toEqual([`run:${job.dealId}`])
-    await new Promise(resolve => setTimeout(resolve, 1200))
+    // the acceptance reaches the provider, which settles it in a batch a second later
+    await n.settlement.made('settleBatch')
+    await n.provider.runtime.idle()
     expect(n.settlement.calls).toEqual(['settleBatch'])
     expect(n.net.published.map(p => p.topic)).toContain('lilypad/deals')
     await expectAudited()
@@ -142,7 +149,8 @@ describe('RoleHost', () => {
     const stream = await n.creator.submitJob(jobOffer(Date.now()), { checkRate: 1 })
     const job = await finished(n.creator, stream)
     expect(job).toMatchObject({ outcome: 'MediationAccepted', checked: true, mediator: who.mediator.address })
-    await new Promise(resolve => setTimeout(resolve, 100))
+    await n.settlement.made('challengeResults')
+    await n.settlement.made('settleVerdict')
     expect(n.settlement.calls).toEqual(expect.arrayContaining(['challengeResults', 'settleVerdict']))
     await expectAudited()
   })

@@ -20,7 +20,11 @@ const LAYERS = {
   executor: ['protocols/messages', 'support'],
   settlement: ['protocols/messages', 'state-machines', 'support'],
   actors: ['state-machines', 'protocols/messages', 'protocols/mesh', 'executor', 'settlement', 'support'],
-  node: ['state-machines', 'protocols/messages', 'protocols/mesh', 'executor', 'settlement', 'actors', 'support']
+  node: ['state-machines', 'protocols/messages', 'protocols/mesh', 'executor', 'settlement', 'actors', 'support'],
+  // what the CLI (and a program) uses to have a node run jobs: over its HTTP API
+  client: ['state-machines', 'protocols/messages', 'protocols/mesh', 'executor', 'settlement', 'actors', 'support', 'node'],
+  // a local network of node processes, for the demo, the tests and `lilypad devnet`
+  devnet: ['state-machines', 'protocols/messages', 'protocols/mesh', 'executor', 'settlement', 'actors', 'support', 'node']
 }
 const ALL_LAYERS = [...Object.keys(LAYERS), 'cli']
 

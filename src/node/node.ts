@@ -1,26 +1,29 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import pino, { type Logger } from 'pino'
 import { EventLog } from '../actors/eventlog/event-log.ts'
 import { RoleHost, type Role } from '../actors/roles/role-host.ts'
-import { ModuleRunner } from '../actors/roles/module-runner.ts'
+import { ModuleRunner } from './adapters/module-runner.ts'
 import type { SlotTerms } from '../state-machines/resource-provider.machine.ts'
 import type { DomainJson } from '../state-machines/common.ts'
 import { lilypadDomain } from '../protocols/messages/eip712-types.ts'
 import { createMeshNode, type MeshNode } from '../protocols/mesh/mesh-node.ts'
 import { DockerExecutor } from '../executor/docker/executor.ts'
 import { WasmExecutor } from '../executor/wasm/executor.ts'
-import { PeerDatastore } from './peer-datastore.ts'
+import { PeerDatastore } from './adapters/peer-datastore.ts'
 import { ResultsStore } from '../executor/results/store.ts'
 import { ResultsExchange } from '../executor/results/exchange.ts'
 import type { Executors } from '../executor/results/determinism.ts'
 import type { ModuleMirrors } from '../executor/modules/mirrors.ts'
 import { SettlementClient } from '../settlement/client.ts'
 import { loadNodeKey, type NodeKey } from './node-key.ts'
-import { MeshTransport } from './mesh-transport.ts'
-import { resultsFetcher } from './results-fetcher.ts'
+import { MeshTransport } from './adapters/mesh-transport.ts'
+import { resultsFetcher } from './adapters/results-fetcher.ts'
 import { assertFaultAllowed, recordFault, type Fault } from './faults.ts'
+import { startApi } from './server/http-server.ts'
+import type { JobBoardOptions } from './server/job-board.ts'
 
 /**
  * A node's solver matches a new job or offer this long after it arrives (the machine's default,
@@ -54,7 +57,21 @@ export interface NodeOptions {
   corruptOutputs?: boolean
   /** test networks only: the job creator's checks alter its own re-run, so it challenges honest results */
   challengeHonestResults?: boolean
+  /** serve /health and /status (and /jobs, given `jobs`) on 127.0.0.1: the last part started, the first stopped */
+  api?: { port: number, jobs?: JobBoardOptions }
+  /** once started, write <dataDir>/node.json (address, peer id, addresses, API): tools wait for that file */
+  announce?: boolean
   logger?: Logger
+}
+
+/** What <dataDir>/node.json says of a started node. */
+export interface NodeInfo {
+  address: string
+  peerId: string
+  roles: Role[]
+  multiaddrs: string[]
+  api: string | null
+  pid: number
 }
 
 /**
@@ -162,8 +179,15 @@ export class LilypadNode {
       })
       cleanups.push(() => host.stop())
       mesh.startOfferSync()
+      const node = new LilypadNode(key, log, mesh, results, exchange, host, settlement, domain, logger)
+      if (options.api !== undefined) {
+        const api = await startApi(node, options.roles, options.api.port, options.api.jobs)
+        cleanups.push(() => closeServer(api.server))
+        node.apiUrl = `http://127.0.0.1:${api.port}`
+      }
+      if (options.announce === true) await writeNodeInfo(options.dataDir, node.info(options.roles))
       logger.info({ address: key.address, peerId: mesh.peerId.toString(), roles: options.roles, listen: multiaddrs }, 'node started')
-      return new LilypadNode(key, log, mesh, results, exchange, host, settlement, domain, logger).withCleanups(cleanups)
+      return node.withCleanups(cleanups)
     } catch (err) {
       for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined)
       throw err
@@ -171,6 +195,12 @@ export class LilypadNode {
   }
 
   private cleanups: Array<() => Promise<void> | void> = []
+  /** where the node's HTTP API answers, when it serves one */
+  apiUrl: string | null = null
+
+  info (roles: Role[]): NodeInfo {
+    return { address: this.address, peerId: this.mesh.peerId.toString(), roles, multiaddrs: this.mesh.multiaddrs().map(String), api: this.apiUrl, pid: process.pid }
+  }
 
   private withCleanups (cleanups: Array<() => Promise<void> | void>): this {
     this.cleanups = cleanups
@@ -183,4 +213,15 @@ export class LilypadNode {
       await Promise.resolve(cleanup()).catch((err: Error) => this.logger.warn({ err }, 'stopping'))
     }
   }
+}
+
+/** Written whole or not at all: a tool that sees the file reads all of it. */
+async function writeNodeInfo (dataDir: string, info: NodeInfo): Promise<void> {
+  const file = join(dataDir, 'node.json')
+  await writeFile(`${file}.tmp`, JSON.stringify(info, null, 2) + '\n')
+  await rename(`${file}.tmp`, file)
+}
+
+async function closeServer (server: Server): Promise<void> {
+  await new Promise<void>(resolve => { server.close(() => resolve()) })
 }

@@ -1,17 +1,18 @@
-import { rename, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Command } from 'commander'
 import { LilypadNode } from '../../node/node.ts'
 import { resolveSettings, SettingsError, type NodeSettings, type RawSettings } from '../../node/settings.ts'
 import { slotsFromSettings } from '../../node/slots.ts'
-import { startApi } from '../../node/api.ts'
 import type { Role } from '../../actors/roles/role-host.ts'
 
-export async function startNodeFromSettings (settings: NodeSettings): Promise<LilypadNode> {
+/** The node a daemon runs: a job creator's API takes jobs, under the trust settings of the node. */
+export async function startNodeFromSettings (settings: NodeSettings, daemon = false): Promise<LilypadNode> {
   if (settings.rpcUrl === undefined || settings.settlementAddress === undefined) {
     throw new SettingsError('a node needs a chain: set WEB3_RPC_URL and WEB3_SETTLEMENT_ADDRESS (or --rpc-url and --settlement)')
   }
   const slots = settings.roles.includes('resource-provider') ? await slotsFromSettings(settings) : []
+  const jobs = settings.roles.includes('job-creator')
+    ? { network: settings.network, solvers: settings.solvers, mediators: settings.mediators, mirrors: settings.mirrors, dataDir: settings.dataDir }
+    : undefined
   return await LilypadNode.start({
     dataDir: settings.dataDir,
     roles: settings.roles,
@@ -24,7 +25,9 @@ export async function startNodeFromSettings (settings: NodeSettings): Promise<Li
     mediator: { capacity: settings.mediatorCapacity },
     mirrors: settings.mirrors,
     docker: settings.docker,
-    corruptOutputs: settings.corruptOutputs
+    corruptOutputs: settings.corruptOutputs,
+    ...(daemon && settings.apiPort !== undefined ? { api: { port: settings.apiPort, jobs } } : {}),
+    announce: daemon
   })
 }
 
@@ -32,31 +35,14 @@ export async function startNodeFromSettings (settings: NodeSettings): Promise<Li
 async function runDaemon (options: RawSettings & { settlement?: string }): Promise<void> {
   const { settlement, ...flags } = options
   const settings = resolveSettings({ ...flags, settlementAddress: settlement })
-  const node = await startNodeFromSettings(settings)
-  // a job creator's API takes jobs, under the trust settings of the node
-  const jobs = settings.roles.includes('job-creator')
-    ? { network: settings.network, solvers: settings.solvers, mediators: settings.mediators, mirrors: settings.mirrors, dataDir: settings.dataDir }
-    : undefined
-  const api = settings.apiPort === undefined ? undefined : await startApi(node, settings.roles, settings.apiPort, jobs)
-  const info = {
-    address: node.address,
-    peerId: node.mesh.peerId.toString(),
-    roles: settings.roles,
-    multiaddrs: node.mesh.multiaddrs().map(String),
-    api: api === undefined ? null : `http://127.0.0.1:${api.port}`,
-    pid: process.pid
-  }
-  // written whole or not at all: tools wait for this file to learn that the node is up
-  const infoFile = join(settings.dataDir, 'node.json')
-  await writeFile(`${infoFile}.tmp`, JSON.stringify(info, null, 2) + '\n')
-  await rename(`${infoFile}.tmp`, infoFile)
+  const node = await startNodeFromSettings(settings, true)
+  const info = node.info(settings.roles)
   process.stdout.write(`lilypad node ${info.address} (${settings.roles.join(', ')}) listening on ${info.multiaddrs.join(' ')}\n`)
   await new Promise<void>((resolve) => {
     const stop = (): void => { resolve() }
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
-  api?.server.close()
   await node.stop()
 }
 

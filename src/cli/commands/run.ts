@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { runJob, JobError, type JobPhase, type JobResult } from '../../node/job-client.ts'
-import { runJobOnNode } from '../../node/job-api-client.ts'
-import { devnetJobOptions, type DevnetInfo } from '../../node/devnet.ts'
+import { runJob, JobError, type JobPhase, type JobResult } from '../../node/jobs/job-client.ts'
+import { runJobOnNode } from '../../client/http-client.ts'
+import { devnetJobOptions, type DevnetInfo } from '../../devnet/devnet.ts'
 import { defaultDevnetDir } from './devnet.ts'
 
 export interface RunFlags {

@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import Docker from 'dockerode'
-import { startDevnet, type Devnet, type DevnetOptions } from '../../node/devnet.ts'
+import { startDevnet, type Devnet, type DevnetOptions } from '../../devnet/devnet.ts'
 import { createCowsayRepo, createCowsayWasmRepo } from './demo-modules.ts'
 
 const LILYPAD_MODULES = 'github.com/Lilypad-Tech/lilypad-module-'

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import { startDemoNetwork, type DemoNetwork } from '../../../src/cli/demo/demo-network.ts'
-import { runJob, type JobResult, type RunJobOptions } from '../../../src/node/job-client.ts'
-import { devnetJobOptions, type DevnetOptions } from '../../../src/node/devnet.ts'
+import { runJob, type JobResult, type RunJobOptions } from '../../../src/node/jobs/job-client.ts'
+import { devnetJobOptions, type DevnetOptions } from '../../../src/devnet/devnet.ts'
 import { creatorDeals, providerDeals, readLiveLog, readLog, type DealView, type NodeLog } from './node-logs.ts'
 
 export interface E2eNetwork {

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { JobView } from '../../../src/node/job-board.ts'
-import type { JobResult } from '../../../src/node/job-client.ts'
+import type { JobView } from '../../../src/node/server/job-board.ts'
+import type { JobResult } from '../../../src/node/jobs/job-client.ts'
 import { RUN_EXIT } from '../../../src/cli/commands/run.ts'
 import { startE2eNetwork, type E2eNetwork } from './e2e-network.ts'
 import { creatorDeals, providerDeals } from './node-logs.ts'

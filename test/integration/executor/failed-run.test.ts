@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ModuleRunner } from '../../../src/actors/roles/module-runner.ts'
+import { ModuleRunner } from '../../../src/node/adapters/module-runner.ts'
 import { DockerExecutor } from '../../../src/executor/docker/executor.ts'
 import { loadModule } from '../../../src/executor/modules/load.ts'
 import { cidOfPath, parseCid } from '../../../src/executor/results/cid.ts'

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { jobEffects, type JobRunner } from '../../../../src/actors/roles/effects/jobs.ts'
-import { ModuleRunner, SpecMismatchError } from '../../../../src/actors/roles/module-runner.ts'
+import { ModuleRunner, SpecMismatchError } from '../../../../src/node/adapters/module-runner.ts'
 import { cidOfPath, parseCid } from '../../../../src/executor/results/cid.ts'
 import { writeFailedRun } from '../../../../src/executor/results/failed-run.ts'
 import { ResultsStore } from '../../../../src/executor/results/store.ts'

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { SpecMismatchError } from '../../../../src/actors/roles/module-runner.ts'
+import { SpecMismatchError } from '../../../../src/node/adapters/module-runner.ts'
 import { GitFailure } from '../../../../src/executor/modules/git.ts'
 import { ModuleError } from '../../../../src/executor/modules/errors.ts'
 import { cidOfPath } from '../../../../src/executor/results/cid.ts'

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest'
-import { MeshTransport } from '../../../src/node/mesh-transport.ts'
-import type { MeshNode } from '../../../src/protocols/mesh/mesh-node.ts'
-import type { ReceivedDirectMessage } from '../../../src/protocols/mesh/direct-messages.ts'
-import type { Delivery } from '../../../src/actors/roles/transport.ts'
-import type { Envelope } from '../../../src/protocols/messages/envelope.ts'
+import { MeshTransport } from '../../../../src/node/adapters/mesh-transport.ts'
+import type { MeshNode } from '../../../../src/protocols/mesh/mesh-node.ts'
+import type { ReceivedDirectMessage } from '../../../../src/protocols/mesh/direct-messages.ts'
+import type { Delivery } from '../../../../src/actors/roles/transport.ts'
+import type { Envelope } from '../../../../src/protocols/messages/envelope.ts'
 
 type DirectHandler = (message: ReceivedDirectMessage) => void
 

@@ -1,9 +1,9 @@
-import type { JobCreatorContext, JobCreatorPhase } from '../state-machines/job-creator.machine.ts'
-import type { ResourceProviderContext } from '../state-machines/resource-provider.machine.ts'
-import type { SolverContext } from '../state-machines/solver.machine.ts'
-import type { MediatorContext } from '../state-machines/mediator.machine.ts'
-import type { DealState } from '../state-machines/deal-states.ts'
-import type { JobOffer, MatchProposal } from '../protocols/messages/schemas.ts'
+import type { JobCreatorContext, JobCreatorPhase } from '../../state-machines/job-creator.machine.ts'
+import type { ResourceProviderContext } from '../../state-machines/resource-provider.machine.ts'
+import type { SolverContext } from '../../state-machines/solver.machine.ts'
+import type { MediatorContext } from '../../state-machines/mediator.machine.ts'
+import type { DealState } from '../../state-machines/deal-states.ts'
+import type { JobOffer, MatchProposal } from '../../protocols/messages/schemas.ts'
 
 /** Where one deal (or job offer, before there is a deal) stands in one of this node's role machines. */
 export interface DealStatus {

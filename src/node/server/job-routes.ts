@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JobBoard } from './job-board.ts'
-import { JobError } from './job-on-node.ts'
+import { JobError } from '../jobs/job-on-node.ts'
 import { BadRequest, parseJobRequest } from './job-request.ts'
 
 const MAX_BODY = 64 * 1024

@@ -1,10 +1,10 @@
 import { join } from 'node:path'
-import { loadModule } from '../executor/modules/load.ts'
-import { ModuleError } from '../executor/modules/errors.ts'
-import { TemplateError } from '../executor/template/errors.ts'
-import type { LilypadNode } from './node.ts'
-import { phaseRecorder } from './job-client.ts'
-import { followOnNode, JobError, submitOnNode, type JobPhase, type JobResult } from './job-on-node.ts'
+import { loadModule } from '../../executor/modules/load.ts'
+import { ModuleError } from '../../executor/modules/errors.ts'
+import { TemplateError } from '../../executor/template/errors.ts'
+import type { LilypadNode } from '../node.ts'
+import { phaseRecorder } from '../jobs/job-client.ts'
+import { followOnNode, JobError, submitOnNode, type JobPhase, type JobResult } from '../jobs/job-on-node.ts'
 import { BadRequest, type JobRequest } from './job-request.ts'
 
 /** What a job-creator node's jobs trust and where it caches modules: from the node's settings. */

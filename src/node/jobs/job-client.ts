@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import { loadModule } from '../executor/modules/load.ts'
-import { LilypadNode } from './node.ts'
+import { loadModule } from '../../executor/modules/load.ts'
+import { LilypadNode } from '../node.ts'
 import { followOnNode, submitOnNode, type JobPhase, type JobResult, type PhaseListener } from './job-on-node.ts'
 
 export { jobOfferFor } from './job-offer.ts'

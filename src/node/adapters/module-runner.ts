@@ -8,7 +8,7 @@ import { runModuleJob, type Executors } from '../../executor/results/determinism
 import { ExecutionError } from '../../executor/results/execution.ts'
 import { FAILED_RUN_EXIT_CODE, failureCode, RunFailure, writeFailedRun } from '../../executor/results/failed-run.ts'
 import type { ResultsStore } from '../../executor/results/store.ts'
-import type { JobRun, JobRunner } from './effects/jobs.ts'
+import type { JobRun, JobRunner } from '../../actors/roles/effects/jobs.ts'
 
 export interface ModuleRunnerOptions {
   dataDir: string

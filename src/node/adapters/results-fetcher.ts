@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
-import type { ResultsFetcher } from '../actors/roles/effects/results.ts'
-import { parseCid } from '../executor/results/cid.ts'
-import type { ResultsExchange } from '../executor/results/exchange.ts'
-import { ResultsError } from '../executor/results/errors.ts'
-import type { MeshNode } from '../protocols/mesh/mesh-node.ts'
+import type { ResultsFetcher } from '../../actors/roles/effects/results.ts'
+import { parseCid } from '../../executor/results/cid.ts'
+import type { ResultsExchange } from '../../executor/results/exchange.ts'
+import { ResultsError } from '../../executor/results/errors.ts'
+import type { MeshNode } from '../../protocols/mesh/mesh-node.ts'
 import type { MeshTransport } from './mesh-transport.ts'
 
 /** How often a fetch checks that it is still connected to the party holding the results. */

@@ -1,7 +1,7 @@
-import { phaseRecorder } from './job-client.ts'
-import { JobError, type JobErrorCode, type JobResult, type PhaseListener } from './job-on-node.ts'
-import type { JobRequest } from './job-request.ts'
-import type { JobView, PhaseEvent } from './job-board.ts'
+import { phaseRecorder } from '../node/jobs/job-client.ts'
+import { JobError, type JobErrorCode, type JobResult, type PhaseListener } from '../node/jobs/job-on-node.ts'
+import type { JobRequest } from '../node/server/job-request.ts'
+import type { JobView, PhaseEvent } from '../node/server/job-board.ts'
 
 const CODES = new Set<string>(['BAD_INPUT', 'NO_DEPOSIT', 'NO_PEERS', 'NO_MATCH', 'FAILED'])
 

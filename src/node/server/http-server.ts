@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http'
-import type { LilypadNode } from './node.ts'
+import type { LilypadNode } from '../node.ts'
 import { dealStatuses } from './deal-status.ts'
 import { JobBoard, type JobBoardOptions } from './job-board.ts'
-import { handleJobs } from './job-api.ts'
+import { handleJobs } from './job-routes.ts'
 
 /**
  * The node's local HTTP API on 127.0.0.1: `GET /health` and `GET /status`. The status names, for

@@ -1,10 +1,10 @@
 import type { PeerId } from '@libp2p/interface'
-import type { MessageType } from '../protocols/messages/eip712-types.ts'
-import { DIRECT_PROTOCOLS } from '../protocols/mesh/direct.ts'
-import type { MeshNode } from '../protocols/mesh/mesh-node.ts'
-import { addressOfPeer } from '../protocols/mesh/peer-identity.ts'
-import { MACHINE_TOPICS, TOPIC_NAMES, type TopicName } from '../protocols/mesh/topics.ts'
-import type { Delivery, MessageTransport } from '../actors/roles/transport.ts'
+import type { MessageType } from '../../protocols/messages/eip712-types.ts'
+import { DIRECT_PROTOCOLS } from '../../protocols/mesh/direct.ts'
+import type { MeshNode } from '../../protocols/mesh/mesh-node.ts'
+import { addressOfPeer } from '../../protocols/mesh/peer-identity.ts'
+import { MACHINE_TOPICS, TOPIC_NAMES, type TopicName } from '../../protocols/mesh/topics.ts'
+import type { Delivery, MessageTransport } from '../../actors/roles/transport.ts'
 
 const NEGOTIATION: readonly MessageType[] = ['MatchProposal', 'Deal']
 

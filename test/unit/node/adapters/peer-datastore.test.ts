@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { Key } from 'interface-datastore'
 import { describe, expect, it } from 'vitest'
-import { PeerDatastore } from '../../../src/node/peer-datastore.ts'
-import { useTempDirs } from '../../support/temp-dir.ts'
+import { PeerDatastore } from '../../../../src/node/adapters/peer-datastore.ts'
+import { useTempDirs } from '../../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)

@@ -1,6 +1,6 @@
-import type { LoadedModule } from '../executor/modules/load.ts'
-import type { JobOffer } from '../protocols/messages/schemas.ts'
-import { DEFAULTS } from './settings.ts'
+import type { LoadedModule } from '../../executor/modules/load.ts'
+import type { JobOffer } from '../../protocols/messages/schemas.ts'
+import { DEFAULTS } from '../settings.ts'
 
 /** The job offer for a loaded module: its pinned commit and spec hash, its machine, our terms. */
 export function jobOfferFor (module: LoadedModule, inputs: Record<string, string>, o: {

@@ -11,45 +11,13 @@
 import { hex0x } from './hex.ts'
 import { keccak256 } from './keccak.ts'
 import { hexToBytes } from '@noble/hashes/utils.js'
-import { computeAddress, SigningKey } from 'ethers'
 import { recover } from 'tiny-secp256k1'
-
-/**
- * The simulator swaps ethers' `SigningKey.recoverPublicKey` for one that understands its
- * stand-in signatures; while such a replacement is installed, recovery goes through it (as ethers'
- * `recoverAddress` would) so that it is honoured.
- */
-const ETHERS_RECOVER = SigningKey.recoverPublicKey
 
 export class SignatureFormatError extends Error {
   override readonly name = 'SignatureFormatError'
 }
 
 const SIGNATURE_HEX = /^0x[0-9a-fA-F]{130}$/
-
-const addresses = new Map<string, string>()
-const ADDRESS_MEMO_LIMIT = 16_384
-let addressMemoLimit = ADDRESS_MEMO_LIMIT
-
-/**
- * Lets the public key memo hold at least `limit` keys (16,384 unless raised): a simulation in which
- * every node runs in one process meets every node's key, and a memo smaller than that is cleared
- * over and over (each key costs a point check and two hashes to turn into its address).
- */
-export function setAddressMemoLimit (limit: number): void {
-  addressMemoLimit = Math.max(ADDRESS_MEMO_LIMIT, limit)
-}
-
-/** ethers' `computeAddress`, in lower case and memoised: the same signers' keys come back again and again. */
-function addressOf (publicKey: string): string {
-  let address = addresses.get(publicKey)
-  if (address === undefined) {
-    address = computeAddress(publicKey).toLowerCase()
-    if (addresses.size >= addressMemoLimit) addresses.clear()
-    addresses.set(publicKey, address)
-  }
-  return address
-}
 
 function recoveryBit (v: number): 0 | 1 {
   if (v === 0 || v === 27) return 0
@@ -82,14 +50,6 @@ export function recoverSigner (digest: string, signature: string): string {
   if (shortcut !== null) {
     const address = shortcut(digest, signature)
     if (address !== undefined) return address
-  }
-  if (SigningKey.recoverPublicKey !== ETHERS_RECOVER) {
-    try {
-      // the replacement reads the signature itself, as ethers' own recovery does (with Signature.from)
-      return addressOf(SigningKey.recoverPublicKey(digest, signature))
-    } catch (err) {
-      throw new SignatureFormatError(err instanceof Error ? err.message : String(err))
-    }
   }
   if (!SIGNATURE_HEX.test(signature)) throw new SignatureFormatError('expected 0x and 65 bytes of hex')
   const bytes = hexToBytes(signature.slice(2))

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { getAddress, hexlify, recoverAddress, Signature, SigningKey, TypedDataEncoder, Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
 import { hashTypedMessage } from '../../../src/protocols/messages/eip712-hash.ts'
-import { recoverSigner } from '../../../src/protocols/messages/recover-signer.ts'
+import { recoverSigner, setSignerShortcut } from '../../../src/protocols/messages/recover-signer.ts'
 import {
   EIP712_TYPES, lilypadDomain, MESSAGE_TYPES, messageId, signMessage, typesFor, verifyEnvelope, type MessageType
 } from '../../../src/protocols/messages/index.ts'
@@ -168,15 +168,20 @@ describe('signer recovery: the fast path equals ethers\' recoverAddress', () => 
     }), { numRuns: 200 })
   })
 
-  test('a replacement of ethers\' key recovery (the simulator\'s stand-in signatures) is honoured', () => {
-    const original = SigningKey.recoverPublicKey
+  test('a signer shortcut names the signers of the signatures it knows and leaves the rest to recovery; ethers is never replaced', () => {
     const stranger = parties.stranger
-    SigningKey.recoverPublicKey = () => stranger.signingKey.publicKey
+    const known = '0x' + '02'.repeat(64) + '1b'
+    const previous = setSignerShortcut((_digest, signature) => signature === known ? stranger.address.toLowerCase() : undefined)
     try {
-      expect(recoverSigner('0x' + '01'.repeat(32), '0x' + '02'.repeat(64) + '1b')).toBe(stranger.address.toLowerCase())
+      expect(recoverSigner('0x' + '01'.repeat(32), known)).toBe(stranger.address.toLowerCase())
+      const digest = '0x' + 'ab'.repeat(32)
+      const real = stranger.signingKey.sign(digest).serialized
+      expect(recoverSigner(digest, real)).toBe(stranger.address.toLowerCase())
     } finally {
-      SigningKey.recoverPublicKey = original
+      setSignerShortcut(previous)
     }
+    const after = ((): string | undefined => { try { return recoverSigner('0x' + '01'.repeat(32), known) } catch { return undefined } })()
+    expect(after).not.toBe(stranger.address.toLowerCase())
   })
 })
 

@@ -1,7 +1,7 @@
 /** Zod schemas of the EIP-712 field kinds, each with the bounds the wire enforces. */
 import { getAddress } from 'ethers'
 import { z } from 'zod'
-import { setFastPath } from './fast-parse.ts'
+import { listPath, withFastPath } from './fast-parse.ts'
 import { BoundedMemo } from './memo.ts'
 
 const UINT256_MAX = (1n << 256n) - 1n
@@ -72,7 +72,7 @@ export const address = z.string().regex(ADDRESS, 'expected a 20-byte hex address
 
 // An address met before is in the checksum memo, which only ever holds values of the address form:
 // its answer needs no pattern test (a wrong checksum, null there, is zod's to report).
-setFastPath(address, v => {
+withFastPath(address, v => {
   if (typeof v !== 'string') return undefined
   const known = checksums.get(v)
   if (known !== undefined) return known ?? undefined
@@ -118,21 +118,36 @@ const CID = /^[A-Za-z0-9]+$/
 /** A content id (CIDv0 or CIDv1 in base32/base58); the empty string only where a schema allows it. */
 export const cid = z.string().min(1).max(LIMITS.cid).regex(CID, 'expected a CID')
 
-export const boundedString = (max: number): z.ZodString => {
-  const schema = z.string().max(max)
-  setFastPath(schema, v => typeof v === 'string' && v.length <= max ? v : undefined)
-  return schema
+export const boundedString = (max: number): z.ZodString =>
+  withFastPath(z.string().max(max), v => typeof v === 'string' && v.length <= max ? v : undefined)
+
+/** A string of `min` to `max` characters. */
+export const text = (min: number, max: number): z.ZodString =>
+  withFastPath(z.string().min(min).max(max), v => typeof v === 'string' && v.length >= min && v.length <= max ? v : undefined)
+
+/** A string matching `pattern` (neither global nor sticky: its test keeps no state). */
+export const matching = (pattern: RegExp, message: string): z.ZodString =>
+  withFastPath(z.string().regex(pattern, message), v => typeof v === 'string' && pattern.test(v) ? v : undefined)
+
+export const flag = withFastPath(z.boolean(), v => typeof v === 'boolean' ? v : undefined)
+
+/** A list of `item`s, `min` to `max` of them. */
+export function list<T extends z.ZodType> (item: T, max: number, min = 0): z.ZodArray<T> {
+  return withFastPath(z.array(item).min(min).max(max), listPath(item, min, max))
 }
 
-// The field kinds of every message, checked as their schemas check them (the generic fast path runs
-// a closure per check, and zod's own wrapper around each refinement).
+// The field kinds of every message, checked as their schemas check them.
 const isUint256 = (v: unknown): v is string => typeof v === 'string' && v.length <= 78 && UINT.test(v) && withinUint256(v)
-setFastPath(uint256, v => isUint256(v) ? v : undefined)
-setFastPath(wei, v => isUint256(v) && withinMaxAmount(v) ? v : undefined)
-setFastPath(millis, v => Number.isSafeInteger(v) && (v as number) >= 0 ? v : undefined)
-setFastPath(uint32, v => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= UINT32_MAX ? v : undefined)
-setFastPath(int32, v => Number.isSafeInteger(v) && (v as number) >= -0x8000_0000 && (v as number) <= 0x7fff_ffff ? v : undefined)
-setFastPath(bytes32, v => typeof v === 'string' && BYTES32.test(v) ? v.toLowerCase() : undefined)
-setFastPath(cid, v => typeof v === 'string' && v.length >= 1 && v.length <= LIMITS.cid && CID.test(v) ? v : undefined)
+withFastPath(uint256, v => isUint256(v) ? v : undefined)
+withFastPath(wei, v => isUint256(v) && withinMaxAmount(v) ? v : undefined)
+withFastPath(millis, v => Number.isSafeInteger(v) && (v as number) >= 0 ? v : undefined)
+withFastPath(uint32, v => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= UINT32_MAX ? v : undefined)
+withFastPath(int32, v => Number.isSafeInteger(v) && (v as number) >= -0x8000_0000 && (v as number) <= 0x7fff_ffff ? v : undefined)
+withFastPath(bytes32, v => typeof v === 'string' && BYTES32.test(v) ? v.toLowerCase() : undefined)
+const isCid = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= LIMITS.cid && CID.test(v)
+withFastPath(cid, v => isCid(v) ? v : undefined)
 
-export const addressList = (max: number): z.ZodArray<typeof address> => z.array(address).max(max)
+/** A CID, or the empty string (a verdict on results that could not be fetched names no CID of its own). */
+export const cidOrEmpty = withFastPath(z.union([cid, z.literal('')]), v => v === '' || isCid(v) ? v : undefined)
+
+export const addressList = (max: number, min = 0): z.ZodArray<typeof address> => list(address, max, min)

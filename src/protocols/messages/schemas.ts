@@ -1,7 +1,13 @@
 /** One schema per message type: every field bounded, unknown fields rejected. */
 import { z } from 'zod'
 import type { MessageType } from './eip712-types.ts'
-import { address, addressList, boundedString, bytes32, cid, DIGITS, int32, LIMITS, millis, uint256, uint32, wei } from './fields.ts'
+import { address, addressList, boundedString, bytes32, cid, cidOrEmpty, DIGITS, flag, int32, LIMITS, list, matching, millis, text, uint256, uint32, wei } from './fields.ts'
+import { refinedPath, strictObjectPath, withFastPath } from './fast-parse.ts'
+
+/** A message schema: exactly these fields, with the fast path their own fast paths make. */
+function message<S extends z.ZodRawShape> (shape: S): z.ZodObject<S, z.core.$strict> {
+  return withFastPath(z.strictObject(shape), strictObjectPath(shape))
+}
 
 const common = { author: address, nonce: uint256, expiry: millis }
 
@@ -23,23 +29,23 @@ const machine = {
   diskMb: uint32
 }
 
-export const ResourceOfferSchema = z.strictObject({
+export const ResourceOfferSchema = message({
   ...common,
   slot: uint32,
   ...machine,
-  modules: z.array(z.string().min(1).max(LIMITS.moduleRepo)).max(LIMITS.modules),
+  modules: list(text(1, LIMITS.moduleRepo), LIMITS.modules),
   price: wei,
   resultsCollateral: wei,
   timeoutCollateral: wei,
-  trustedMediators: addressList(LIMITS.trusted).min(1),
-  trustedSolvers: addressList(LIMITS.trusted).min(1),
-  multiaddrs: z.array(z.string().min(1).max(LIMITS.multiaddr)).max(LIMITS.multiaddrs)
+  trustedMediators: addressList(LIMITS.trusted, 1),
+  trustedSolvers: addressList(LIMITS.trusted, 1),
+  multiaddrs: list(text(1, LIMITS.multiaddr), LIMITS.multiaddrs)
 })
 
-export const JobOfferSchema = z.strictObject({
+const jobOfferShape = {
   ...common,
-  moduleRepo: z.string().min(1).max(LIMITS.moduleRepo),
-  moduleCommit: z.string().regex(/^[0-9a-f]{7,64}$/, 'expected a commit hash'),
+  moduleRepo: text(1, LIMITS.moduleRepo),
+  moduleCommit: matching(/^[0-9a-f]{7,64}$/, 'expected a commit hash'),
   modulePath: boundedString(LIMITS.modulePath),
   specHash: bytes32,
   inputs: boundedString(LIMITS.inputs),
@@ -48,19 +54,26 @@ export const JobOfferSchema = z.strictObject({
   maxSolverFee: wei,
   paymentCollateral: wei,
   timeoutCollateral: wei,
-  trustedMediators: addressList(LIMITS.trusted).min(1),
-  trustedSolvers: addressList(LIMITS.trusted).min(1),
+  trustedMediators: addressList(LIMITS.trusted, 1),
+  trustedSolvers: addressList(LIMITS.trusted, 1),
   matchDeadline: millis,
   agreeWithin: millis,
   submitWithin: millis,
   judgeWithin: millis,
   mediateWithin: millis
-}).refine(o => covers(o.paymentCollateral, o.maxPrice, o.maxSolverFee),
-  { message: 'paymentCollateral must cover maxPrice + maxSolverFee', path: ['paymentCollateral'] })
-  .refine(o => Math.max(o.agreeWithin, o.submitWithin, o.judgeWithin, o.mediateWithin) <= LIMITS.maxWindowMs,
-    { message: `each window may be at most ${LIMITS.maxWindowMs / 3600_000} hours`, path: ['judgeWithin'] })
+}
+type JobOfferFields = z.output<z.ZodObject<typeof jobOfferShape>>
+const collateralCovers = (o: JobOfferFields): boolean => covers(o.paymentCollateral, o.maxPrice, o.maxSolverFee)
+const windowsBounded = (o: JobOfferFields): boolean => Math.max(o.agreeWithin, o.submitWithin, o.judgeWithin, o.mediateWithin) <= LIMITS.maxWindowMs
 
-export const MatchProposalSchema = z.strictObject({
+export const JobOfferSchema = withFastPath(
+  z.strictObject(jobOfferShape)
+    .refine(collateralCovers, { message: 'paymentCollateral must cover maxPrice + maxSolverFee', path: ['paymentCollateral'] })
+    .refine(windowsBounded, { message: `each window may be at most ${LIMITS.maxWindowMs / 3600_000} hours`, path: ['judgeWithin'] }),
+  refinedPath(strictObjectPath(jobOfferShape), (o: JobOfferFields) => collateralCovers(o) && windowsBounded(o))
+)
+
+export const MatchProposalSchema = message({
   ...common,
   jobOfferId: bytes32,
   resourceOfferId: bytes32,
@@ -69,10 +82,10 @@ export const MatchProposalSchema = z.strictObject({
   price: wei,
   solverFee: wei,
   mediatorFee: wei,
-  mediators: addressList(LIMITS.mediators).min(1)
+  mediators: addressList(LIMITS.mediators, 1)
 })
 
-export const DealSchema = z.strictObject({
+const dealShape = {
   jobCreator: address,
   resourceProvider: address,
   solver: address,
@@ -82,7 +95,7 @@ export const DealSchema = z.strictObject({
   resourceOfferId: bytes32,
   matchProposalId: bytes32,
   specHash: bytes32,
-  mediators: addressList(LIMITS.mediators).min(1),
+  mediators: addressList(LIMITS.mediators, 1),
   price: wei,
   solverFee: wei,
   mediatorFee: wei,
@@ -94,9 +107,14 @@ export const DealSchema = z.strictObject({
   submitDeadline: millis,
   judgeDeadline: millis,
   mediateDeadline: millis
-}).superRefine((d, ctx) => {
-  for (const [path, message] of dealProblems(d)) ctx.addIssue({ code: 'custom', path: [path], message })
-})
+}
+
+export const DealSchema = withFastPath(
+  z.strictObject(dealShape).superRefine((d, ctx) => {
+    for (const [path, message] of dealProblems(d)) ctx.addIssue({ code: 'custom', path: [path], message })
+  }),
+  refinedPath(strictObjectPath(dealShape), (d: DealTerms) => dealProblems(d).length === 0)
+)
 
 interface DealTerms {
   jobCreator: string
@@ -130,7 +148,7 @@ function dealProblems (d: DealTerms): Array<[string, string]> {
   return problems
 }
 
-export const ResultsSubmittedSchema = z.strictObject({
+export const ResultsSubmittedSchema = message({
   ...common,
   dealId: bytes32,
   resultsCid: cid,
@@ -139,23 +157,23 @@ export const ResultsSubmittedSchema = z.strictObject({
   durationMs: millis
 })
 
-export const ResultsAcceptedSchema = z.strictObject({ ...common, dealId: bytes32, resultsCid: cid })
+export const ResultsAcceptedSchema = message({ ...common, dealId: bytes32, resultsCid: cid })
 
-export const ResultsChallengedSchema = z.strictObject({ ...common, dealId: bytes32, resultsCid: cid, mediator: address })
+export const ResultsChallengedSchema = message({ ...common, dealId: bytes32, resultsCid: cid, mediator: address })
 
-export const MediationVerdictSchema = z.strictObject({
+export const MediationVerdictSchema = message({
   ...common,
   dealId: bytes32,
   resultsCid: cid,
-  mediatorCid: z.union([cid, z.literal('')]),
-  providerAtFault: z.boolean()
+  mediatorCid: cidOrEmpty,
+  providerAtFault: flag
 })
 
-export const MediatorAnnouncementSchema = z.strictObject({
+export const MediatorAnnouncementSchema = message({
   ...common,
   fee: wei,
   capacity: uint32,
-  multiaddrs: z.array(z.string().min(1).max(LIMITS.multiaddr)).max(LIMITS.multiaddrs)
+  multiaddrs: list(text(1, LIMITS.multiaddr), LIMITS.multiaddrs)
 })
 
 export const MESSAGE_SCHEMAS = {

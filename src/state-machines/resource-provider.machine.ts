@@ -5,14 +5,14 @@
  */
 import type { Deal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
-import type { Verified } from '../protocols/messages/envelope.ts'
+import type { Envelope, Verified } from '../protocols/messages/envelope.ts'
 import { expectAttachment, expectMessage, expectTimer, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
 import { checkProposal, dealId as dealIdOf, expectDealOf } from './deal-terms.ts'
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decision } from './decider.ts'
 import { commitAt, creatorLock, depositCovers, depositOf, expectAcceptanceOf, expectBoundedLifetime, expectBy, expectChallengeOf, expectVerdictOf } from './deal-lifecycle.ts'
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
-import { violation } from './rejection.ts'
+import { ProtocolViolation, violation } from './rejection.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
 
 export const RESOURCE_OFFERS_TOPIC = 'lilypad/resource-offers'
@@ -97,8 +97,23 @@ export interface ResourceProviderContext {
    * has the latest deadline.
    */
   endedDeals: EndedDeal[]
+  /**
+   * Deals the job creator signed that came before the solver's proposal they follow (the solver
+   * sends both parties the proposal at once, and the creator's signature can overtake it): held
+   * until their proposal comes or their agree deadline passes, a few at most.
+   */
+  earlyDeals: EarlyDeal[]
   deadlines: Deadlines
 }
+
+interface EarlyDeal {
+  matchProposalId: string
+  envelope: Envelope<'Deal'>
+  agreeDeadline: number
+}
+
+/** How many deals that overtook their proposals are held at once (the oldest goes first). */
+const EARLY_DEALS = 8
 
 type C = ResourceProviderContext
 type D = Decision<C>
@@ -116,7 +131,7 @@ function init (input: ResourceProviderInput): C {
     deadlines[timerName('offer', slot)] = offer.expiry
     return { terms, offer, offerId, dealId: null }
   })
-  return { ...base, slots, proposals: [], deals: emptyRecord(), endedDeals: [], deadlines }
+  return { ...base, slots, proposals: [], deals: emptyRecord(), endedDeals: [], earlyDeals: [], deadlines }
 }
 
 function initialOutputs (c: C): MachineOutput[] {
@@ -274,6 +289,57 @@ function declined (c: C, dealId: string, reason: string, at: number): D {
   return { ...ended, outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason }, ...ended.outputs] }
 }
 
+/**
+ * A deal the job creator signed for one of our proposals: its terms checked, the slot held and the
+ * checks before co-signing started. One that came before its proposal is held for it.
+ */
+function onDeal (c: C, envelope: unknown, at: number): D {
+  const signed = expectMessage(c.domain, envelope, 'Deal', at, { partial: true })
+  if (!sameAddress(signed.message.resourceProvider, c.self)) violation('WRONG_PARTY', 'not our deal')
+  const matchProposalId = signed.message.matchProposalId
+  const pending = c.proposals.find(p => p.id === matchProposalId)
+  // a deal signed before left no proposal of its own behind (its slot's proposals went with it,
+  // and the offer they named was renewed since): only then is it looked for among the deals
+  if (pending === undefined && (c.deals[signed.id] !== undefined || endedDeal(c, signed.id) !== undefined)) violation('DUPLICATE', 'deal already signed')
+  if (signed.envelope.signatures.length !== 1) violation('INCONSISTENT', 'expected a deal signed by the job creator only')
+  if (pending === undefined) return heldForProposal(c, signed.envelope, at)
+  const slot = c.slots[pending.slot] as SlotState
+  if (slot.dealId !== null) violation('NO_CAPACITY', `slot ${pending.slot} is taken`)
+  const proposal = expectMessage(c.domain, pending.proposal, 'MatchProposal', at, { ignoreExpiry: true })
+  const job = expectMessage(c.domain, pending.jobOffer, 'JobOffer', at, { ignoreExpiry: true })
+  if (proposal.message.resourceOfferId !== slot.offerId) violation('WRONG_DEAL', 'the offer was renewed since')
+  expectDealOf(job, ownVerified('ResourceOffer', slot.offerId, slot.offer), proposal, signed.message)
+  const deal = signed.message
+  expectBoundedLifetime(deal, at)
+  const dealId = dealIdOf(c.domain, deal)
+  const slots = [...c.slots]
+  slots[pending.slot] = { ...slot, dealId }
+  const signing: SigningChecks = { signatures: signed.envelope.signatures, runnable: null, funded: null }
+  return {
+    context: {
+      ...c,
+      slots,
+      proposals: c.proposals.filter(p => p.slot !== pending.slot),
+      deals: withEntry(c.deals, dealId, { slot: pending.slot, deal, state: 'Matched', jobOffer: pending.jobOffer, resultsCid: null, mediator: null, signing }),
+      deadlines: withEntry(c.deadlines, timerName('agree', pending.slot), deal.agreeDeadline)
+    },
+    outputs: [
+      { type: 'job.prepare', id: `prepare:${dealId}`, dealId, job: job.message as never, maxDurationMs: deal.submitDeadline - at },
+      { type: 'chain.readDeposit', id: `funds:${dealId}`, dealId, account: deal.jobCreator }
+    ]
+  }
+}
+
+/** Holds a deal whose proposal has not come (yet): until its agree deadline, a few at most. */
+function heldForProposal (c: C, envelope: Envelope<'Deal'>, at: number): D {
+  const deal = envelope.message
+  if (c.earlyDeals.some(d => d.matchProposalId === deal.matchProposalId)) violation('DUPLICATE', 'a deal for this proposal is held already')
+  if (deal.agreeDeadline < at) violation('WRONG_DEAL', 'the deal follows no proposal we hold')
+  const live = c.earlyDeals.filter(d => d.agreeDeadline >= at)
+  live.push({ matchProposalId: deal.matchProposalId, envelope, agreeDeadline: deal.agreeDeadline })
+  return { context: { ...c, earlyDeals: live.slice(-EARLY_DEALS) }, outputs: [] }
+}
+
 function onMessage (c: C, e: InputEvent): D {
   const type = (e.envelope as { type?: string } | undefined)?.type
   switch (type) {
@@ -288,44 +354,21 @@ function onMessage (c: C, e: InputEvent): D {
       checkProposal(job, ownVerified('ResourceOffer', own.offerId, own.offer), proposal)
       const live = c.proposals.filter(p => p.expiry >= e.at)
       live.push({ id: proposal.id, slot, proposal: e.envelope, jobOffer: job.envelope as never, expiry: proposal.message.expiry })
-      return { context: { ...c, proposals: live }, outputs: [] }
-    }
-    case 'Deal': {
-      const signed = expectMessage(c.domain, e.envelope, 'Deal', e.at, { partial: true })
-      if (!sameAddress(signed.message.resourceProvider, c.self)) violation('WRONG_PARTY', 'not our deal')
-      const matchProposalId = signed.message.matchProposalId
-      const pending = c.proposals.find(p => p.id === matchProposalId)
-      // a deal signed before left no proposal of its own behind (its slot's proposals went with it,
-      // and the offer they named was renewed since): only then is it looked for among the deals
-      if (pending === undefined && (c.deals[signed.id] !== undefined || endedDeal(c, signed.id) !== undefined)) violation('DUPLICATE', 'deal already signed')
-      if (signed.envelope.signatures.length !== 1) violation('INCONSISTENT', 'expected a deal signed by the job creator only')
-      if (pending === undefined) violation('WRONG_DEAL', 'the deal follows no proposal we hold')
-      const slot = c.slots[pending.slot] as SlotState
-      if (slot.dealId !== null) violation('NO_CAPACITY', `slot ${pending.slot} is taken`)
-      const proposal = expectMessage(c.domain, pending.proposal, 'MatchProposal', e.at, { ignoreExpiry: true })
-      const job = expectMessage(c.domain, pending.jobOffer, 'JobOffer', e.at, { ignoreExpiry: true })
-      if (proposal.message.resourceOfferId !== slot.offerId) violation('WRONG_DEAL', 'the offer was renewed since')
-      expectDealOf(job, ownVerified('ResourceOffer', slot.offerId, slot.offer), proposal, signed.message)
-      const deal = signed.message
-      expectBoundedLifetime(deal, e.at)
-      const dealId = dealIdOf(c.domain, deal)
-      const slots = [...c.slots]
-      slots[pending.slot] = { ...slot, dealId }
-      const signing: SigningChecks = { signatures: signed.envelope.signatures, runnable: null, funded: null }
-      return {
-        context: {
-          ...c,
-          slots,
-          proposals: c.proposals.filter(p => p.slot !== pending.slot),
-          deals: withEntry(c.deals, dealId, { slot: pending.slot, deal, state: 'Matched', jobOffer: pending.jobOffer, resultsCid: null, mediator: null, signing }),
-          deadlines: withEntry(c.deadlines, timerName('agree', pending.slot), deal.agreeDeadline)
-        },
-        outputs: [
-          { type: 'job.prepare', id: `prepare:${dealId}`, dealId, job: job.message as never, maxDurationMs: deal.submitDeadline - e.at },
-          { type: 'chain.readDeposit', id: `funds:${dealId}`, dealId, account: deal.jobCreator }
-        ]
+      const held = { ...c, proposals: live }
+      // a deal that overtook this proposal is taken now, as if it had come right after it
+      const early = c.earlyDeals.find(d => d.matchProposalId === proposal.id)
+      if (early === undefined) return { context: held, outputs: [] }
+      const rest = { ...held, earlyDeals: c.earlyDeals.filter(d => d !== early) }
+      try {
+        return onDeal(rest, early.envelope, e.at)
+      } catch (err) {
+        // the held deal does not stand with its proposal: the proposal is kept, the deal dropped
+        if (err instanceof ProtocolViolation) return { context: rest, outputs: [] }
+        throw err
       }
     }
+    case 'Deal':
+      return onDeal(c, e.envelope, e.at)
     case 'ResultsAccepted': {
       const accepted = expectMessage(c.domain, e.envelope, 'ResultsAccepted', e.at)
       const record = dealIn(c, accepted.message.dealId, 'ResultsSubmitted')

@@ -12,9 +12,6 @@ function protocolFor (type: MessageType): string {
   return NEGOTIATION.includes(type) ? DIRECT_PROTOCOLS.deal : DIRECT_PROTOCOLS.results
 }
 
-/** match proposal ids remembered, so that a deal arriving after its proposal is not held */
-const SEEN_PROPOSALS = 1024
-
 /** deliveries kept for the role actors while they start (replaying their log can take seconds) */
 const EARLY_LIMIT = 10_000
 
@@ -30,11 +27,8 @@ export class MeshTransport implements MessageTransport {
   private handler: ((delivery: Delivery) => void) | undefined
   /** what came before anyone listened: handed over, in order, by `onDelivery` */
   private readonly early: Delivery[] = []
-  private readonly proposalsSeen = new Set<string>()
-  private readonly dealsWaiting = new Map<string, { timer: NodeJS.Timeout, release: () => void }>()
-
-  // a proposal lives 15 s (the solver's proposal TTL): under load its copy can trail the deal by seconds
-  constructor (private readonly mesh: MeshNode, private readonly dealWaitMs = 10_000) {}
+  // a deal that overtakes its proposal is held by the provider's machine, in its log, not here
+  constructor (private readonly mesh: MeshNode) {}
 
   get address (): string {
     return this.mesh.address
@@ -49,43 +43,9 @@ export class MeshTransport implements MessageTransport {
       await this.mesh.handleDirect(protocol, (message) => {
         // a direct message is acknowledged once taken: one the node cannot keep yet is refused, and the sender tries again
         if (this.full()) throw new Error('this node is starting and holds too many messages already')
-        this.receiveDirect(message.verified.id, { envelope: message.envelope, attachments: message.attachmentEnvelopes })
+        this.hand({ envelope: message.envelope, attachments: message.attachmentEnvelopes })
       })
     }
-  }
-
-  /**
-   * A solver sends its proposal to the job creator and the provider at once, so the creator's
-   * signed deal can reach the provider before the solver's copy of the proposal does, and the
-   * machine rejects a deal that follows no proposal it holds. Such a deal waits for its proposal
-   * (at most `dealWaitMs`) and is handed over right after it (the role host applies deliveries in
-   * the order it is handed them).
-   */
-  private receiveDirect (id: string, delivery: Delivery): void {
-    const { envelope } = delivery
-    if (envelope.type === 'MatchProposal') {
-      this.proposalsSeen.add(id)
-      if (this.proposalsSeen.size > SEEN_PROPOSALS) this.proposalsSeen.delete(this.proposalsSeen.values().next().value as string)
-      this.hand(delivery)
-      const waiting = this.dealsWaiting.get(id)
-      if (waiting !== undefined) {
-        clearTimeout(waiting.timer)
-        waiting.release()
-      }
-      return
-    }
-    const proposalId = (envelope.message as { matchProposalId?: unknown }).matchProposalId
-    const waitsForProposal = envelope.type === 'Deal' && envelope.signatures.length === 1 &&
-      typeof proposalId === 'string' && !this.proposalsSeen.has(proposalId) && !this.dealsWaiting.has(proposalId)
-    if (!waitsForProposal) {
-      this.hand(delivery)
-      return
-    }
-    const release = (): void => {
-      this.dealsWaiting.delete(proposalId)
-      this.hand(delivery)
-    }
-    this.dealsWaiting.set(proposalId, { timer: setTimeout(release, this.dealWaitMs).unref(), release })
   }
 
   /**

@@ -118,10 +118,26 @@ describe('resource provider', () => {
   test('it signs at most one deal per slot', () => {
     const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL }, job: { nonce: '2' }, proposal: { nonce: '8' } })
     const r = drive(resourceProviderMachine, input, [ev.proposal, received(other.propEnv, T0 + 1, [other.jobEnv]), ev.deal])
+    // the other proposal went with the slot: its deal is held as one that may have overtaken it, and never signed
     const second = step(resourceProviderMachine, r.snapshot, received(other.halfSigned, T0 + 2))
-    expect(second.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_DEAL' })])
-    const late = step(resourceProviderMachine, r.snapshot, received(other.propEnv, T0 + 3, [other.jobEnv]))
+    expect(second.outputs).toEqual([])
+    expect(second.snapshot.context.slots[0]!.dealId).toBe(s.dealId)
+    const late = step(resourceProviderMachine, second.snapshot, received(other.propEnv, T0 + 3, [other.jobEnv]))
     expect(late.outputs).toEqual([expect.objectContaining({ code: 'NO_CAPACITY' })])
+  })
+
+  test('a deal that overtook its proposal is held in the log, and taken when the proposal comes', () => {
+    const early = drive(resourceProviderMachine, input, [received(s.halfSigned, T0 + 1)])
+    expect(early.last).toEqual([])
+    expect(early.snapshot.context.earlyDeals).toEqual([{ matchProposalId: s.deal.matchProposalId, envelope: s.halfSigned, agreeDeadline: s.deal.agreeDeadline }])
+    const taken = step(resourceProviderMachine, early.snapshot, received(s.propEnv, T0 + 2, [s.jobEnv]))
+    expect(taken.outputs.map(o => o.type)).toEqual(['job.prepare', 'chain.readDeposit'])
+    expect(taken.snapshot.context.earlyDeals).toEqual([])
+    expect(taken.snapshot.context.slots[0]!.dealId).toBe(s.dealId)
+    // the same deal again while held, or one held past its agree deadline, is refused
+    expect(step(resourceProviderMachine, early.snapshot, received(s.halfSigned, T0 + 2)).outputs).toEqual([expect.objectContaining({ code: 'DUPLICATE' })])
+    expect(step(resourceProviderMachine, drive(resourceProviderMachine, input, []).snapshot, received(s.halfSigned, s.deal.agreeDeadline + 1)).outputs)
+      .toEqual([expect.objectContaining({ code: 'EXPIRED' })])
   })
 
   test('when the run finishes, it submits results and arms the judge and commit deadlines', () => {

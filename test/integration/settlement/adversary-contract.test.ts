@@ -8,7 +8,7 @@ import {
   signDeal, signMessage, type AcceptedDeal, type SettlementErrorCode, type SettlementReceipt, type SignedDeal
 } from '../../../src/settlement/index.ts'
 import { lockedBy, settle } from '../../../src/state-machines/settle.ts'
-import type { Deal, ResultsSubmitted } from '../../../src/protocols/messages/schemas.ts'
+import type { Deal, ResultsAccepted, ResultsSubmitted } from '../../../src/protocols/messages/schemas.ts'
 import { CID, OTHER_CID, common, depositAll, makeDeal, sign, signAs, startFixture, type Fixture, type Party } from './fixture.ts'
 import { commit, passDeadline, resultsFor } from './outcomes.ts'
 import { expectCode, slashesOf, transfersOf } from './assertions.ts'
@@ -62,14 +62,19 @@ describe('CID equivocation', () => {
     expect(await f.clients.outsider.dealRecord(id)).toEqual({ state: 'Settled', outcome: 'MediationRejected', locked: false, mediator: undefined })
   })
 
-  it('an acceptance of results other than those committed does not settle, alone or in a batch; the creator\'s challenge then settles against the provider', async () => {
+  /** A deal whose results the provider committed, with the creator's signed acceptance of `resultsCid`. */
+  async function committedAndAccepted (resultsCid: string): Promise<{ deal: Deal, signed: SignedDeal, id: string, acceptance: ResultsAccepted, signature: string }> {
     const deal = await makeDeal(f)
     const signed = await sign(f, deal)
     const id = f.clients.jobCreator.dealId(deal)
     await commit(f, signed, CID)
+    const acceptance = { ...common(f, 'jobCreator'), dealId: id, resultsCid }
+    return { deal, signed, id, acceptance, signature: await signAs(f, 'jobCreator', 'ResultsAccepted', acceptance) }
+  }
+
+  it('an acceptance of results other than those committed does not settle, alone or in a batch; the creator\'s challenge then settles against the provider', async () => {
+    const { deal, signed, id, acceptance, signature } = await committedAndAccepted(OTHER_CID)
     const sent = await resultsFor(f, deal, OTHER_CID)
-    const acceptance = { ...common(f, 'jobCreator'), dealId: id, resultsCid: OTHER_CID }
-    const signature = await signAs(f, 'jobCreator', 'ResultsAccepted', acceptance)
     await expectCode(f.clients.resourceProvider.settleAccepted(signed, acceptance, signature), 'RESULTS_MISMATCH')
     const batch = await f.clients.resourceProvider.settleBatch([{ signed, acceptance, acceptanceSignature: signature }])
     expect(batch.failed).toEqual([{ dealId: id, reason: 'RESULTS_MISMATCH' }])
@@ -79,12 +84,8 @@ describe('CID equivocation', () => {
   })
 
   it('an acceptance of the committed results settles', async () => {
-    const deal = await makeDeal(f)
-    const signed = await sign(f, deal)
-    const id = f.clients.jobCreator.dealId(deal)
-    await commit(f, signed, CID)
-    const acceptance = { ...common(f, 'jobCreator'), dealId: id, resultsCid: CID }
-    await f.clients.jobCreator.settleAccepted(signed, acceptance, await signAs(f, 'jobCreator', 'ResultsAccepted', acceptance))
+    const { signed, id, acceptance, signature } = await committedAndAccepted(CID)
+    await f.clients.jobCreator.settleAccepted(signed, acceptance, signature)
     expect((await f.clients.outsider.dealRecord(id)).outcome).toBe('Accepted')
   })
 

@@ -137,8 +137,8 @@ export class SettlementClient {
    * The job creator's challenge of a deal as it was posted on chain, read back from the transaction
    * that posted it: a provider the creator never told learns of the challenge there.
    */
-  async challengeOf (dealId: string): Promise<Signed<ResultsChallenged> | undefined> {
-    const args = await this.argumentsOf('Challenged', 'challengeResults', dealId)
+  async challengeOf (dealId: string, notBeforeMs = 0): Promise<Signed<ResultsChallenged> | undefined> {
+    const args = await this.argumentsOf('Challenged', 'challengeResults', dealId, notBeforeMs)
     if (args === undefined) return undefined
     const c = args[1] as Record<string, unknown>
     const challenge: ResultsChallenged = {
@@ -151,8 +151,8 @@ export class SettlementClient {
    * The provider's results of a deal as it committed them on chain, read back from the transaction
    * that committed them: a creator the provider never sent them to learns of them there.
    */
-  async commitmentOf (dealId: string): Promise<Signed<ResultsSubmitted> | undefined> {
-    const args = await this.argumentsOf('ResultsCommitted', 'commitResults', dealId)
+  async commitmentOf (dealId: string, notBeforeMs = 0): Promise<Signed<ResultsSubmitted> | undefined> {
+    const args = await this.argumentsOf('ResultsCommitted', 'commitResults', dealId, notBeforeMs)
     if (args === undefined) return undefined
     const r = args[1] as Record<string, unknown>
     const results: ResultsSubmitted = {
@@ -163,10 +163,16 @@ export class SettlementClient {
   }
 
   /** The arguments of the last call of `method` that emitted `event` for a deal, if it was a direct call. */
-  private async argumentsOf (event: string, method: string, dealId: string): Promise<readonly unknown[] | undefined> {
+  /**
+   * The arguments of the last call of `method` that emitted `event` for a deal, looked for in the
+   * blocks from `notBeforeMs` on (the deal's own time: a node need not read the chain's whole history).
+   */
+  private async argumentsOf (event: string, method: string, dealId: string, notBeforeMs: number): Promise<readonly unknown[] | undefined> {
     try {
       const topic = this.iface.getEvent(event)?.topicHash
-      const logs = await this.provider.getLogs({ address: this.address, topics: [topic ?? null, dealId], fromBlock: 0 })
+      const fromBlock = notBeforeMs > 0 ? await this.firstBlockFrom(Math.floor(notBeforeMs / 1000)) : 0
+      if (fromBlock > await this.provider.getBlockNumber()) return undefined
+      const logs = await this.provider.getLogs({ address: this.address, topics: [topic ?? null, dealId], fromBlock })
       const last = logs.at(-1)
       if (last === undefined) return undefined
       const tx = await this.provider.getTransaction(last.transactionHash)
@@ -176,6 +182,19 @@ export class SettlementClient {
     } catch (err) {
       throw toSettlementError(err, this.iface)
     }
+  }
+
+  /** The first block stamped at or after `seconds` (one past the latest if none is), by bisection on block times. */
+  private async firstBlockFrom (seconds: number): Promise<number> {
+    let high = await this.provider.getBlockNumber() + 1
+    let low = 0
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2)
+      const block = await this.provider.getBlock(middle)
+      if (block === null || block.timestamp < seconds) low = middle + 1
+      else high = middle
+    }
+    return low
   }
 
   // ---------------------------------------------------------------- deposits

@@ -11,6 +11,7 @@ import { lockedBy, settle } from '../../../src/state-machines/settle.ts'
 import type { Deal, ResultsAccepted, ResultsSubmitted } from '../../../src/protocols/messages/schemas.ts'
 import { CID, OTHER_CID, common, depositAll, makeDeal, sign, signAs, startFixture, type Fixture, type Party } from './fixture.ts'
 import { commit, passDeadline, resultsFor } from './outcomes.ts'
+import { chainTime } from '../../../src/settlement/index.ts'
 import { expectCode, slashesOf, transfersOf } from './assertions.ts'
 
 let f: Fixture
@@ -241,5 +242,19 @@ describe('batch poisoning', () => {
     const forged = await accepted()
     forged.acceptanceSignature = await signAs(f, 'outsider', 'ResultsAccepted', forged.acceptance)
     await settleAllButMiddle([await accepted(), forged, await accepted()], 'WRONG_SIGNER')
+  })
+})
+
+describe('reading a deal\'s transactions back from the chain', () => {
+  it('finds the commitment among the blocks since the deal was made, and nothing among later ones', async () => {
+    const deal = await makeDeal(f)
+    const signed = await sign(f, deal)
+    const id = f.clients.jobCreator.dealId(deal)
+    await commit(f, signed, CID)
+    const since = deal.agreeDeadline - 24 * 3600_000
+    expect((await f.clients.jobCreator.commitmentOf(id, since))?.message.resultsCid).toBe(CID)
+    expect((await f.clients.jobCreator.commitmentOf(id))?.message.resultsCid).toBe(CID)
+    const later = (await chainTime(f.clients.jobCreator.provider)) * 1000 + 3600_000
+    expect(await f.clients.jobCreator.commitmentOf(id, later)).toBeUndefined()
   })
 })

@@ -1,6 +1,7 @@
 import type { LilypadDomain } from '../../../protocols/messages/eip712-types.ts'
 import type { Envelope } from '../../../protocols/messages/envelope.ts'
 import { messageId } from '../../../protocols/messages/signing.ts'
+import { LIMITS } from '../../../protocols/messages/fields.ts'
 import type { Deal, MediationVerdict, MessagePayloads, ResultsAccepted, ResultsChallenged, ResultsSubmitted } from '../../../protocols/messages/schemas.ts'
 import type { MachineOutput } from '../../../state-machines/contract.ts'
 import type { EffectHandlers, NewInput } from '../../runtime/actor-runtime.ts'
@@ -34,9 +35,9 @@ export interface SettlementCalls {
   /** the chain's record of a deal: its state, and its outcome once settled */
   dealRecord? (dealId: string): Promise<{ state: string, outcome?: string, mediator?: string, resultsCidHash?: string }>
   /** the job creator's signed challenge of a deal, as it was posted on chain, if it was */
-  challengeOf (dealId: string): Promise<{ message: ResultsChallenged, signature: string } | undefined>
+  challengeOf (dealId: string, notBeforeMs?: number): Promise<{ message: ResultsChallenged, signature: string } | undefined>
   /** the provider's signed results of a deal, as they were committed on chain, if they were */
-  commitmentOf (dealId: string): Promise<{ message: ResultsSubmitted, signature: string } | undefined>
+  commitmentOf (dealId: string, notBeforeMs?: number): Promise<{ message: ResultsSubmitted, signature: string } | undefined>
   /** an account's deposit, and the withdrawal it asked for */
   balanceOf (account: string): Promise<bigint>
   withdrawalOf (account: string): Promise<{ amount: bigint } | undefined>
@@ -182,10 +183,12 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
     await store.put(messageId(domain, type, posted.message), envelope)
     return { type: event, dealId, envelope: envelope as never }
   }
+  /** When a deal's transactions can first have been sent: it was signed at most one window before its agree deadline. */
+  const signedNotBefore = async (dealId: string): Promise<number> => (await signedDeal(dealId)).deal.agreeDeadline - LIMITS.maxWindowMs
   const challengeOnChain = async (dealId: string): Promise<NewInput | undefined> =>
-    await keptFromChain('ResultsChallenged', await settlement.challengeOf(dealId), 'chain.challenged', dealId)
+    await keptFromChain('ResultsChallenged', await settlement.challengeOf(dealId, await signedNotBefore(dealId)), 'chain.challenged', dealId)
   const commitmentOnChain = async (dealId: string): Promise<NewInput | undefined> =>
-    await keptFromChain('ResultsSubmitted', await settlement.commitmentOf(dealId), 'chain.committed', dealId)
+    await keptFromChain('ResultsSubmitted', await settlement.commitmentOf(dealId, await signedNotBefore(dealId)), 'chain.committed', dealId)
 
   return {
     'chain.settle': async (output, { signal }) => {

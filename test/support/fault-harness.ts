@@ -267,10 +267,13 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
       const dealId = done.dealId ?? ''
       const outcome = done.outcome ?? 'unknown'
       const deal = done.deal as Deal
+      // on a timeout, say what the chain last held: a deal left open names the state it stopped in
+      let lastSeen = 'nothing (never read)'
       const record = await until(`deal ${dealId} settled on chain`, 30_000, async () => {
         const r = await client.dealRecord(dealId)
+        lastSeen = r.state
         return r.state === 'Settled' ? r : undefined
-      }, 200)
+      }, 200).catch((err: Error) => { throw new Error(`${err.message}; the chain last held it as ${lastSeen}, the job creator saw ${outcome}`) })
       const chainOutcome = record.outcome
       if (chainOutcome !== outcome) detail.push(`the chain settled ${String(chainOutcome)}, the job creator saw ${outcome}`)
       const evidence = (outcome === 'MediationAccepted' || outcome === 'MediationRejected'

@@ -43,8 +43,6 @@ export interface DealRecord {
   outcome: DealState | undefined
   locked: boolean
   mediator: string | undefined
-  /** the keccak256 of the results CID on record, once results were committed or challenged */
-  resultsCidHash?: string
 }
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
@@ -123,14 +121,17 @@ export class SettlementClient {
   async dealRecord (dealId: string): Promise<DealRecord> {
     const [state, outcome, locked, mediator] = await this.call('dealRecord', dealId) as [bigint, bigint, boolean, string]
     const name = stateName(state)
-    const record: DealRecord = {
+    return {
       state: name,
       outcome: name === 'Settled' ? stateName(outcome) : undefined,
       locked,
       mediator: mediator === ZERO_ADDRESS ? undefined : mediator
     }
-    if (name === 'ResultsSubmitted' || name === 'Mediating') record.resultsCidHash = await this.call('resultsCidHash', dealId) as string
-    return record
+  }
+
+  /** The keccak256 of the results CID the chain holds for a deal (zero until results are committed or challenged). */
+  async resultsCidHash (dealId: string): Promise<string> {
+    return await this.call('resultsCidHash', dealId) as string
   }
 
   /**

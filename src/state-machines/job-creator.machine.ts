@@ -140,11 +140,6 @@ function readBeforeChallenge (c: JobCreatorContext, checked: boolean): D {
   return { context: { ...c, phase: 'verifying', checked }, outputs: [{ type: 'chain.watch', id: `before-challenge:${dealId}`, dealId }] }
 }
 
-function theChallenging (c: JobCreatorContext): JobCreatorContext {
-  inPhase(c, 'verifying')
-  return c
-}
-
 /** Whether the chain holds a commitment of results other than those the provider signed to us. */
 function equivocated (c: JobCreatorContext, e: InputEvent): boolean {
   return e.state === 'ResultsSubmitted' && typeof e.resultsCidHash === 'string' && e.resultsCidHash !== resultsCidHash(c.resultsCid ?? '')
@@ -245,7 +240,10 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
     }
     case 'effect.failed':
       // the chain could not be read before a challenge: the challenge goes to the mediator as well
-      if (c.dealId !== null && e.effect === `before-challenge:${c.dealId}`) return challenge(theChallenging(c), e.at, c.checked ?? false)
+      if (c.dealId !== null && e.effect === `before-challenge:${c.dealId}`) {
+        inPhase(c, 'verifying')
+        return challenge(c, e.at, c.checked ?? false)
+      }
       return onDepositRead(c, e)
     case 'chain.deposit':
       return onDepositRead(c, e)
@@ -267,9 +265,8 @@ function decide (c: JobCreatorContext, e: InputEvent): D {
       if (e.effect === `before-challenge:${dealId}`) {
         // what the chain holds for the deal whose results we are about to challenge
         inPhase(c, 'verifying')
-        const challenging = theChallenging(c)
-        if (e.state === 'Settled' && isDealOutcome(e.outcome)) return done(challenging, e.outcome)
-        return challenge(challenging, e.at, c.checked ?? false, equivocated(c, e))
+        if (e.state === 'Settled' && isDealOutcome(e.outcome)) return done(c, e.outcome)
+        return challenge(c, e.at, c.checked ?? false, equivocated(c, e))
       }
       // what the chain holds for our accepted deal at the settle guard
       if (e.effect !== `watch:${dealId}`) violation('WRONG_DEAL', 'the chain\'s word on another deal')

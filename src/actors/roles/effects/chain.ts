@@ -33,7 +33,9 @@ export interface SettlementCalls {
   claimTimeoutJudge (signed: SignedDealEvidence): Promise<unknown>
   claimTimeoutMediate (signed: SignedDealEvidence): Promise<unknown>
   /** the chain's record of a deal: its state, and its outcome once settled */
-  dealRecord? (dealId: string): Promise<{ state: string, outcome?: string, mediator?: string, resultsCidHash?: string }>
+  dealRecord? (dealId: string): Promise<{ state: string, outcome?: string, mediator?: string }>
+  /** the keccak256 of the results CID on record for a deal */
+  resultsCidHash? (dealId: string): Promise<string>
   /** the job creator's signed challenge of a deal, as it was posted on chain, if it was */
   challengeOf (dealId: string, notBeforeMs?: number): Promise<{ message: ResultsChallenged, signature: string } | undefined>
   /** the provider's signed results of a deal, as they were committed on chain, if they were */
@@ -234,15 +236,19 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
     },
     /** What the chain holds for a deal now: its state, its outcome once settled, the results on record. */
     'chain.watch': async (output) => {
-      const record = await settlement.dealRecord?.(String(output.dealId))
+      const dealId = String(output.dealId)
+      const record = await settlement.dealRecord?.(dealId)
       if (record === undefined) throw new Error('this node cannot read the chain')
+      // the results on record are read only where there are some: a second call, off the happy path
+      const onRecord = record.state === 'ResultsSubmitted' || record.state === 'Mediating'
+      const resultsCidHash = onRecord ? await settlement.resultsCidHash?.(dealId) : undefined
       return {
         type: 'chain.observed',
-        dealId: String(output.dealId),
+        dealId,
         state: record.state,
         ...(record.outcome === undefined ? {} : { outcome: record.outcome }),
         ...(record.mediator === undefined ? {} : { mediator: record.mediator }),
-        ...(record.resultsCidHash === undefined ? {} : { resultsCidHash: record.resultsCidHash })
+        ...(resultsCidHash === undefined ? {} : { resultsCidHash })
       }
     },
     'chain.commitResults': async (output) => {

@@ -1,9 +1,9 @@
 /**
  * The libp2p node factory: TCP, noise, yamux, identify, ping, gossipsub (the maintained
  * `@libp2p/gossipsub`, successor of `@chainsafe/libp2p-gossipsub` for libp2p 3), bootstrap from
- * explicit multiaddrs and optional mDNS. The peer id is the node's secp256k1 key; libp2p checks
- * secp256k1 signatures with libsecp256k1 (secp256k1-verify.ts). Given a datastore, the peer store
- * (peers' addresses and keys) outlives a restart.
+ * explicit multiaddrs and optional mDNS. The peer id is the node's secp256k1 key, whose signatures
+ * libp2p checks itself (gossipsub's StrictSign, once per delivery). Given a datastore, the peer
+ * store (peers' addresses and keys) outlives a restart.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -19,7 +19,6 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { libp2pPrivateKey } from './peer-identity.ts'
-import { useLibsecp256k1Verify } from './secp256k1-verify.ts'
 
 export interface Libp2pNodeOptions {
   /** 0x-prefixed 32-byte secp256k1 key: the node's Ethereum key */
@@ -54,7 +53,6 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Lib
   if ((options.bootstrap ?? []).length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap ?? [], timeout: 0 }))
   if (options.mdns === true) peerDiscovery.push(mdns())
   const privateKey = libp2pPrivateKey(options.privateKey)
-  useLibsecp256k1Verify(privateKey.publicKey)
   return await createLibp2p({
     privateKey,
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),

@@ -9,7 +9,7 @@ import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
 import { typesFor, type MessageType } from '../src/protocols/messages/eip712-types.ts'
 import type { Envelope } from '../src/protocols/messages/envelope.ts'
 import type { Deal, JobOffer, MatchProposal, ResourceOffer } from '../src/protocols/messages/schemas.ts'
-import { messageId, signMessage } from '../src/protocols/messages/signing.ts'
+import { messageId, nodeMessages, signMessage } from '../src/protocols/messages/signing.ts'
 import type { SignedDeal } from '../src/settlement/index.ts'
 import { expectMessage, toDomain } from '../src/state-machines/common.ts'
 import { buildDeal } from '../src/state-machines/deal-terms.ts'
@@ -215,7 +215,10 @@ export class Game {
 
   private dealFrom (job: Envelope<'JobOffer'>, offer: Envelope<'ResourceOffer'>, proposal: Envelope<'MatchProposal'>, at: number): Deal {
     const domain = this.arena.domain
-    return buildDeal(expectMessage(domain, job, 'JobOffer', at), expectMessage(domain, offer, 'ResourceOffer', at), expectMessage(domain, proposal, 'MatchProposal', at))
+    return buildDeal(
+      expectMessage(nodeMessages, domain, job, 'JobOffer', at), expectMessage(nodeMessages, domain, offer, 'ResourceOffer', at),
+      expectMessage(nodeMessages, domain, proposal, 'MatchProposal', at)
+    )
   }
 
   private proposalFor (job: Envelope<'JobOffer'>, offer: Envelope<'ResourceOffer'>, at: number): Envelope<'MatchProposal'> {

@@ -9,8 +9,9 @@
  * Both give the same contexts and outputs step for step: a test runs every scenario both ways and
  * compares the tables they print.
  */
-import { deciderOf, decideOrRefuse } from '../src/state-machines/decider.ts'
-import { machines, start, step, type InputEvent, type MachineOutput } from '../src/state-machines/index.ts'
+import type { Messages } from '../src/protocols/messages/signing.ts'
+import { deciderMachine, decideOrRefuse } from '../src/state-machines/decider.ts'
+import { createDeciders, start, step, type InputEvent, type MachineOutput } from '../src/state-machines/index.ts'
 
 export type Engine = 'decider' | 'xstate'
 export const ENGINES: readonly Engine[] = ['decider', 'xstate']
@@ -27,11 +28,12 @@ export interface RoleStepper {
   step: (state: unknown, event: InputEvent) => Stepped
 }
 
-export function stepperFor (role: string, engine: Engine): RoleStepper {
-  const registered = machines[role]
-  if (registered === undefined) throw new RangeError(`no machine for ${role}`)
-  const machine = registered.machine
+/** A role's stepper, its machine checking messages with the run's `messages`. */
+export function stepperFor (role: string, engine: Engine, messages: Messages): RoleStepper {
+  const decider = createDeciders(messages)[role]
+  if (decider === undefined) throw new RangeError(`no machine for ${role}`)
   if (engine === 'xstate') {
+    const machine = deciderMachine(role, decider)
     return {
       start: input => {
         const r = start(machine, input)
@@ -43,8 +45,6 @@ export function stepperFor (role: string, engine: Engine): RoleStepper {
       }
     }
   }
-  const decider = deciderOf(machine)
-  if (decider === undefined) throw new RangeError(`the ${role} machine is not a decider machine: run it with the xstate engine`)
   return {
     start: input => {
       const context = decider.init(input)

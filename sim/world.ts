@@ -14,10 +14,11 @@ import { gasOf, SimChain, type ChainTx } from './chain.ts'
 import { resultsCollateral, type CreatorProfile, type MediatorProfile, type ProviderProfile, type SimConfig } from './config.ts'
 import { stepperFor, type RoleStepper } from './engine.ts'
 import { EventQueue } from './event-queue.ts'
-import { makeIdentities, type Identity } from './identities.ts'
+import type { Identity } from './identities.ts'
 import { SimNetwork } from './network.ts'
 import { Prng } from './prng.ts'
 import { Signer } from './signatures.ts'
+import type { Messages } from '../src/protocols/messages/signing.ts'
 
 export type NodeKind = 'solver' | 'mediator' | 'resource-provider' | 'job-creator'
 
@@ -123,22 +124,22 @@ export class World {
   /** called after every tenth of the jobs has arrived (for long runs) */
   onProgress: ((arrived: number, total: number) => void) | null = null
 
-  constructor (readonly config: SimConfig, identities?: Identity[]) {
+  constructor (readonly config: SimConfig, identities: Identity[], messages: Messages) {
     const root = new Prng(`${config.scenario}:${config.seed}`)
     this.rng = { arrivals: root.fork('arrivals'), jobs: root.fork('jobs'), runs: root.fork('runs'), secrets: root.fork('secrets') }
     this.network = new SimNetwork(config.network, root.fork('network'))
-    this.signer = new Signer(config.signatures, this.domain)
+    this.signer = new Signer(config.signatures, this.domain, messages)
     const engine = config.engine
     this.steppers = {
-      solver: stepperFor('solver', engine),
-      mediator: stepperFor('mediator', engine),
-      'resource-provider': stepperFor('resource-provider', engine),
-      'job-creator': stepperFor('job-creator', engine)
+      solver: stepperFor('solver', engine, messages),
+      mediator: stepperFor('mediator', engine, messages),
+      'resource-provider': stepperFor('resource-provider', engine, messages),
+      'job-creator': stepperFor('job-creator', engine, messages)
     }
     this.now = config.timing.t0
     const p = config.population
     const total = p.solvers + p.mediators + p.providers + p.creators
-    this.identities = identities ?? makeIdentities(total)
+    this.identities = identities
     if (this.identities.length < total) throw new RangeError(`need ${total} identities, got ${this.identities.length}`)
     this.arrivalsLeft = config.jobs
     this.buildNodes()

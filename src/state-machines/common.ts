@@ -1,7 +1,7 @@
 /** Pieces every machine shares: the domain in JSON form, message checks, timers and outputs. */
 import { lilypadDomain, type LilypadDomain, type MessageType } from '../protocols/messages/eip712-types.ts'
 import type { Verified } from '../protocols/messages/envelope.ts'
-import { verifyEnvelope } from '../protocols/messages/signing.ts'
+import type { Messages } from '../protocols/messages/signing.ts'
 import type { InputEvent, Json, MachineOutput, TimerFired } from './contract.ts'
 import { violation } from './rejection.ts'
 
@@ -35,20 +35,23 @@ export function isMessageEvent (event: InputEvent): event is MessageReceived {
   return event.type === MESSAGE_RECEIVED && typeof event.envelope === 'object' && event.envelope !== null
 }
 
-/** Verifies a message of an expected type; throws MessageError or ProtocolViolation. */
+/**
+ * Verifies a message of an expected type with the messages object the machine was built with;
+ * throws MessageError or ProtocolViolation.
+ */
 export function expectMessage<T extends MessageType> (
-  domain: DomainJson, envelope: unknown, type: T, at: number, options: { partial?: boolean, ignoreExpiry?: boolean } = {}
+  messages: Messages, domain: DomainJson, envelope: unknown, type: T, at: number, options: { partial?: boolean, ignoreExpiry?: boolean } = {}
 ): Verified<T> {
   const actual = (envelope as { type?: unknown } | null)?.type
   if (actual !== type) violation('WRONG_STATE', `expected a ${type}, got ${String(actual)}`)
-  return verifyEnvelope(toDomain(domain), envelope, { partial: options.partial, now: options.ignoreExpiry === true ? undefined : at }) as Verified<T>
+  return messages.verify(toDomain(domain), envelope, { partial: options.partial, now: options.ignoreExpiry === true ? undefined : at }) as Verified<T>
 }
 
 /** The attachment of a given type, verified (expiry not checked: offers may expire once matched). */
-export function expectAttachment<T extends MessageType> (domain: DomainJson, event: MessageReceived, type: T): Verified<T> {
+export function expectAttachment<T extends MessageType> (messages: Messages, domain: DomainJson, event: MessageReceived, type: T): Verified<T> {
   const found = (event.attachments ?? []).find(a => (a as { type?: unknown }).type === type)
   if (found === undefined) violation('INCONSISTENT', `a ${type} must be attached`)
-  return expectMessage(domain, found, type, event.at, { ignoreExpiry: true })
+  return expectMessage(messages, domain, found, type, event.at, { ignoreExpiry: true })
 }
 
 export function sameAddress (a: string, b: string): boolean {

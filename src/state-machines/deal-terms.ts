@@ -1,6 +1,6 @@
 /** The deal both parties sign, derived from the two offers and the proposal, so both build the same one. */
 import { isMessageError } from '../protocols/messages/errors.ts'
-import { messageId, parsePayload } from '../protocols/messages/signing.ts'
+import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
 import type { Deal, JobOffer, MatchProposal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Verified } from '../protocols/messages/envelope.ts'
 import { includesAddress, sameAddress, toDomain, type DomainJson } from './common.ts'
@@ -61,9 +61,9 @@ export function checkProposal (job: Verified<'JobOffer'>, offer: Verified<'Resou
 }
 
 /** The deal terms: deadlines follow from the proposal's expiry and the job's durations. */
-export function buildDeal (job: Verified<'JobOffer'>, offer: Verified<'ResourceOffer'>, proposal: Verified<'MatchProposal'>): Deal {
+export function buildDeal (job: Verified<'JobOffer'>, offer: Verified<'ResourceOffer'>, proposal: Verified<'MatchProposal'>, messages: Messages = nodeMessages): Deal {
   try {
-    return parsePayload('Deal', dealTerms(job, offer, proposal))
+    return messages.parse('Deal', dealTerms(job, offer, proposal))
   } catch (err) {
     if (!isMessageError(err)) throw err
     const issues = err.details?.issues as Array<{ message: string }> | undefined
@@ -76,9 +76,11 @@ export function buildDeal (job: Verified<'JobOffer'>, offer: Verified<'ResourceO
  * copied from checked messages, so they are already in normal form: a received deal (checked too)
  * equal to them field by field is that deal, and they need not be parsed again.
  */
-export function expectDealOf (job: Verified<'JobOffer'>, offer: Verified<'ResourceOffer'>, proposal: Verified<'MatchProposal'>, received: Deal): void {
+export function expectDealOf (
+  job: Verified<'JobOffer'>, offer: Verified<'ResourceOffer'>, proposal: Verified<'MatchProposal'>, received: Deal, messages: Messages = nodeMessages
+): void {
   if (sameFields(dealTerms(job, offer, proposal), received)) return
-  expectSameDeal(buildDeal(job, offer, proposal), received)
+  expectSameDeal(buildDeal(job, offer, proposal, messages), received)
 }
 
 /** The deal's fields in the schema's order, as copied from the messages (not yet checked together). */
@@ -113,8 +115,8 @@ export function dealTerms (job: Verified<'JobOffer'>, offer: Verified<'ResourceO
   }
 }
 
-export function dealId (domain: DomainJson, deal: Deal): string {
-  return messageId(toDomain(domain), 'Deal', deal)
+export function dealId (domain: DomainJson, deal: Deal, messages: Messages = nodeMessages): string {
+  return messages.id(toDomain(domain), 'Deal', deal)
 }
 
 /** Throws unless `received` is exactly the deal these offers and this proposal make. */

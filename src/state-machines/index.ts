@@ -1,9 +1,11 @@
 /** The machines of every role, by name: the runtime and `lilypad audit` find machines here. */
 import type { AnyStateMachine } from 'xstate'
-import { jobCreatorMachine } from './job-creator.machine.ts'
-import { mediatorMachine } from './mediator.machine.ts'
-import { resourceProviderMachine } from './resource-provider.machine.ts'
-import { solverMachine } from './solver.machine.ts'
+import type { Messages } from '../protocols/messages/signing.ts'
+import type { Decider } from './decider.ts'
+import { createJobCreatorDecider, jobCreatorMachine } from './job-creator.machine.ts'
+import { createMediatorDecider, mediatorMachine } from './mediator.machine.ts'
+import { createResourceProviderDecider, resourceProviderMachine } from './resource-provider.machine.ts'
+import { createSolverDecider, solverMachine } from './solver.machine.ts'
 
 export interface RegisteredMachine {
   name: string
@@ -17,6 +19,19 @@ export const machines: Record<string, RegisteredMachine> = {
   'resource-provider': { name: 'resource-provider', version: 8, machine: resourceProviderMachine },
   solver: { name: 'solver', version: 6, machine: solverMachine },
   mediator: { name: 'mediator', version: 4, machine: mediatorMachine }
+}
+
+/**
+ * Every role's decider, checking messages with `messages`: a simulation builds its parties' machines
+ * from these with its own (nodes run `machines`, built with `nodeMessages`).
+ */
+export function createDeciders (messages: Messages): Record<string, Decider<object, unknown>> {
+  return {
+    'job-creator': createJobCreatorDecider(messages),
+    'resource-provider': createResourceProviderDecider(messages),
+    solver: createSolverDecider(messages),
+    mediator: createMediatorDecider(messages)
+  } as unknown as Record<string, Decider<object, unknown>>
 }
 
 export * from './contract.ts'

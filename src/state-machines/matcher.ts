@@ -149,24 +149,51 @@ interface OfferTraits {
 }
 
 /**
- * An offer's traits are kept on the offer itself, under a key of their own that no copy or JSON text
- * sees (a weak map of every offer in every book made each of the many reads a probe into a large
- * table); on an offer that cannot take them, in a weak map.
+ * The traits of the offers one matcher meets, each derived once (a solver's book is matched again
+ * every round, and a provider's renewed offer mostly has the terms of its last), numbered by terms.
  */
-const TRAITS = Symbol('offer traits')
-const offerTraits = new WeakMap<MatchableOffer, OfferTraits>()
-const termsNumbers = new Map<string, number>()
-let lastTerms = 0
+export class OfferTraitsMemo {
+  private readonly traits = new WeakMap<MatchableOffer, OfferTraits>()
+  private readonly termsNumbers = new Map<string, number>()
+  private lastTerms = 0
 
-/**
- * Gives `to` the traits of `from` when the two offers have the same terms (capacity, modules,
- * price, mediators, solvers), from which the traits are all derived: a provider's renewed offer
- * mostly has its last offer's terms, and comparing them costs less than deriving them again.
- */
-export function inheritTraits (from: MatchableOffer, to: MatchableOffer): void {
-  const traits = (from as { [TRAITS]?: OfferTraits })[TRAITS]
-  if (traits === undefined || (to as { [TRAITS]?: OfferTraits })[TRAITS] !== undefined || !Object.isExtensible(to) || !sameTerms(from, to)) return
-  Object.defineProperty(to, TRAITS, { value: traits })
+  of (offer: MatchableOffer): OfferTraits {
+    let traits = this.traits.get(offer)
+    if (traits === undefined) this.traits.set(offer, traits = this.derive(offer))
+    return traits
+  }
+
+  /**
+   * Gives `to` the traits of `from` when the two offers have the same terms (capacity, modules,
+   * price, mediators, solvers), from which the traits are all derived: comparing them costs less
+   * than deriving them again.
+   */
+  inherit (from: MatchableOffer, to: MatchableOffer): void {
+    const traits = this.traits.get(from)
+    if (traits === undefined || this.traits.has(to) || !sameTerms(from, to)) return
+    this.traits.set(to, traits)
+  }
+
+  private derive (offer: MatchableOffer): OfferTraits {
+    const shape = `${offer.cpu}|${offer.gpu}|${offer.gpuVramMb}|${offer.ramMb}|${offer.diskMb}`
+    const solvers = lower(offer.trustedSolvers)
+    const mediators = lower(offer.trustedMediators)
+    const priceNum = Number(offer.price)
+    const termsKey = JSON.stringify([shape, offer.modules, String(offer.price), mediators, solvers])
+    let terms = this.termsNumbers.get(termsKey)
+    if (terms === undefined) {
+      if (this.termsNumbers.size >= 4096) this.termsNumbers.clear() // numbers are never reused
+      this.termsNumbers.set(termsKey, terms = ++this.lastTerms)
+    }
+    return {
+      groups: (offer.modules.length === 0 ? [ANY_MODULE] : offer.modules).map(bucket => ({ bucket, key: `${bucket}|${shape}` })),
+      solvers,
+      mediators,
+      priceNum,
+      exact: Number.isSafeInteger(priceNum) && BigInt(priceNum) === offer.price,
+      terms
+    }
+  }
 }
 
 function sameTerms (a: MatchableOffer, b: MatchableOffer): boolean {
@@ -192,33 +219,6 @@ function sharedMediators (job: Pick<MatchableJob, 'trustedMediators'>, traits: O
   return out
 }
 
-function traitsOf (offer: MatchableOffer): OfferTraits {
-  let traits = (offer as { [TRAITS]?: OfferTraits })[TRAITS] ?? offerTraits.get(offer)
-  if (traits === undefined) {
-    const shape = `${offer.cpu}|${offer.gpu}|${offer.gpuVramMb}|${offer.ramMb}|${offer.diskMb}`
-    const solvers = lower(offer.trustedSolvers)
-    const mediators = lower(offer.trustedMediators)
-    const priceNum = Number(offer.price)
-    const termsKey = JSON.stringify([shape, offer.modules, String(offer.price), mediators, solvers])
-    let terms = termsNumbers.get(termsKey)
-    if (terms === undefined) {
-      if (termsNumbers.size >= 4096) termsNumbers.clear() // numbers are never reused
-      termsNumbers.set(termsKey, terms = ++lastTerms)
-    }
-    traits = {
-      groups: (offer.modules.length === 0 ? [ANY_MODULE] : offer.modules).map(bucket => ({ bucket, key: `${bucket}|${shape}` })),
-      solvers,
-      mediators,
-      priceNum,
-      exact: Number.isSafeInteger(priceNum) && BigInt(priceNum) === offer.price,
-      terms
-    }
-    if (Object.isExtensible(offer)) Object.defineProperty(offer, TRAITS, { value: traits })
-    else offerTraits.set(offer, traits)
-  }
-  return traits
-}
-
 export class OrderBook<O extends MatchableOffer = MatchableOffer> {
   private readonly groups: Array<Group<O>> = []
   /** module bucket -> groups holding offers that allow it */
@@ -228,11 +228,11 @@ export class OrderBook<O extends MatchableOffer = MatchableOffer> {
   private readonly solver: string
 
   /** Offers that do not accept this solver are left out at once. */
-  constructor (offers: Iterable<O>, solver: string) {
+  constructor (offers: Iterable<O>, solver: string, memo = new OfferTraitsMemo()) {
     this.solver = solver.toLowerCase()
     const groupsByKey = new Map<string, Group<O>>()
     for (const offer of offers) {
-      const traits = traitsOf(offer)
+      const traits = memo.of(offer)
       if (!traits.solvers.includes(this.solver)) continue
       const entry = this.entryOf(offer, traits)
       this.byId.set(offer.id, entry)
@@ -317,12 +317,16 @@ export class OrderBook<O extends MatchableOffer = MatchableOffer> {
 const SCAN_UP_TO_JOBS = 4
 
 /** Greedy matching, oldest job first, of offers with distinct ids: as `OrderBook.matchAll`, by the cheaper way. */
-export function matchOffers<J extends MatchableJob, O extends MatchableOffer> (offers: readonly O[], jobs: readonly J[], solver: string): Array<Match<J, O>> {
-  return jobs.length <= SCAN_UP_TO_JOBS ? matchByScan(offers, jobs, solver) : new OrderBook(offers, solver).matchAll(jobs)
+export function matchOffers<J extends MatchableJob, O extends MatchableOffer> (
+  offers: readonly O[], jobs: readonly J[], solver: string, memo = new OfferTraitsMemo()
+): Array<Match<J, O>> {
+  return jobs.length <= SCAN_UP_TO_JOBS ? matchByScan(offers, jobs, solver, memo) : new OrderBook(offers, solver, memo).matchAll(jobs)
 }
 
 /** The matches of `OrderBook.matchAll`, found by scanning every offer for each job. */
-export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (offers: readonly O[], jobs: Iterable<J>, solver: string): Array<Match<J, O>> {
+export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (
+  offers: readonly O[], jobs: Iterable<J>, solver: string, memo = new OfferTraitsMemo()
+): Array<Match<J, O>> {
   const s = solver.toLowerCase()
   const taken = new Set<O>()
   const out: Array<Match<J, O>> = []
@@ -331,7 +335,7 @@ export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (o
     let best: { offer: O, traits: OfferTraits } | undefined
     for (const offer of offers) {
       if (taken.size > 0 && taken.has(offer)) continue
-      const traits = traitsOf(offer)
+      const traits = memo.of(offer)
       if (fits(offer, traits) && (best === undefined || before(offer, traits, best.offer, best.traits))) best = { offer, traits }
     }
     if (best === undefined) continue
@@ -347,15 +351,15 @@ export function matchByScan<J extends MatchableJob, O extends MatchableOffer> (o
  * more build an order book. `usable` gives an entry's offer, or undefined when it may not be matched now.
  */
 export function matchBook<J extends MatchableJob, E, O extends MatchableOffer> (
-  book: readonly E[], jobs: readonly J[], solver: string, usable: (entry: E) => O | undefined
+  book: readonly E[], jobs: readonly J[], solver: string, usable: (entry: E) => O | undefined, memo = new OfferTraitsMemo()
 ): Array<Match<J, O>> {
-  if (jobs.length <= SCAN_UP_TO_JOBS) return matchInBookOrder(book, jobs, solver, usable)
+  if (jobs.length <= SCAN_UP_TO_JOBS) return matchInBookOrder(book, jobs, solver, usable, memo)
   const offers: O[] = []
   for (const entry of book) {
     const offer = usable(entry)
     if (offer !== undefined) offers.push(offer)
   }
-  return new OrderBook(offers, solver).matchAll(jobs)
+  return new OrderBook(offers, solver, memo).matchAll(jobs)
 }
 
 /**
@@ -365,7 +369,7 @@ export function matchBook<J extends MatchableJob, E, O extends MatchableOffer> (
  * only up to its match.
  */
 export function matchInBookOrder<J extends MatchableJob, E, O extends MatchableOffer> (
-  book: readonly E[], jobs: readonly J[], solver: string, usable: (entry: E) => O | undefined
+  book: readonly E[], jobs: readonly J[], solver: string, usable: (entry: E) => O | undefined, memo = new OfferTraitsMemo()
 ): Array<Match<J, O>> {
   const s = solver.toLowerCase()
   const taken = new Set<O>()
@@ -375,7 +379,7 @@ export function matchInBookOrder<J extends MatchableJob, E, O extends MatchableO
     for (const entry of book) {
       const offer = usable(entry)
       if (offer === undefined || (taken.size > 0 && taken.has(offer))) continue
-      const traits = traitsOf(offer)
+      const traits = memo.of(offer)
       if (!fits(offer, traits)) continue
       taken.add(offer)
       out.push({ job, offer, mediators: sharedMediators(job, traits) })

@@ -10,8 +10,9 @@ import type { JobOffer, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectMessage, expectTimer, includesAddress, sendOutput, type DomainJson } from './common.ts'
 import { jobForMatching, offerForMatching } from './deal-terms.ts'
-import { deciderMachine, type Decision } from './decider.ts'
-import { compareOffers, inheritTraits, matchBook, type MatchableJob, type MatchableOffer } from './matcher.ts'
+import { deciderMachine, type Decider, type Decision } from './decider.ts'
+import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
+import { compareOffers, matchBook, OfferTraitsMemo, type MatchableJob, type MatchableOffer } from './matcher.ts'
 import { violation } from './rejection.ts'
 
 export interface SolverInput {
@@ -74,225 +75,232 @@ export interface SolverContext {
 type C = SolverContext
 type D = Decision<C>
 
-function init (input: SolverInput): C {
-  return {
-    domain: input.domain,
-    self: input.self,
-    solverFee: input.solverFee,
-    mediatorFee: input.mediatorFee,
-    proposalTtlMs: input.proposalTtlMs ?? 15_000,
-    batchDelayMs: input.batchDelayMs ?? 50,
-    offers: [],
-    jobs: [],
-    deadlines: {}
-  }
-}
-
-const unchanged = (c: C): D => ({ context: c, outputs: [] })
-
 /**
- * A new offer or job is matched one batch delay after it arrives. A round already armed sooner
- * stays; one armed later (for held entries whose proposals have yet to expire) must not delay it.
+ * The solver's decider, which checks messages with `messages`: a node's own
+ * (`nodeMessages`), or one a simulation made for all its parties.
  */
-function armRound (c: C, at: number): Deadlines {
-  const soon = at + c.batchDelayMs
-  const armed = c.deadlines.matchRound
-  return armed !== undefined && armed <= soon ? c.deadlines : { ...c.deadlines, matchRound: soon }
-}
-
-/** Whether a job in the book is free to match at `at`: held by no proposal, not past its time. */
-function waiting (j: JobEntry, at: number): boolean {
-  return j.heldUntil < at && j.until >= at
-}
-
-function anyWaiting (jobs: readonly JobEntry[], at: number): boolean {
-  return jobs.some(j => waiting(j, at))
-}
-
-function offerIndex (offers: readonly OfferEntry[], id: string): number {
-  const tag = tagOf(id)
-  return offers.findIndex(o => o.idTag === tag && o.id === id)
-}
-
-/** The book with the proposed offers held until `until`. */
-function held (offers: readonly OfferEntry[], proposed: readonly string[], until: number): OfferEntry[] {
-  const out = [...offers]
-  for (const id of proposed) {
-    const i = offerIndex(out, id)
-    if (i >= 0) out[i] = heldCopy(out[i] as OfferEntry, until)
+export function createSolverDecider (messages: Messages): Decider<SolverContext, SolverInput> {
+  function init (input: SolverInput): C {
+    return {
+      domain: input.domain,
+      self: input.self,
+      solverFee: input.solverFee,
+      mediatorFee: input.mediatorFee,
+      proposalTtlMs: input.proposalTtlMs ?? 15_000,
+      batchDelayMs: input.batchDelayMs ?? 50,
+      offers: [],
+      jobs: [],
+      deadlines: {}
+    }
   }
-  return out
-}
 
-/** An entry held until `until`, with the matching terms the entry derived (the same offer, received at the same time). */
-function heldCopy (entry: OfferEntry, until: number): OfferEntry {
-  const copy = { ...entry, heldUntil: until }
-  const terms = (entry as { [BOOK_OFFER]?: BookOffer })[BOOK_OFFER]
-  if (terms !== undefined) Object.defineProperty(copy, BOOK_OFFER, { value: terms })
-  return copy
-}
+  const unchanged = (c: C): D => ({ context: c, outputs: [] })
 
-function jobIndex (jobs: readonly JobEntry[], id: string): number {
-  return jobs.findIndex(j => j.id === id)
-}
+  /**
+   * A new offer or job is matched one batch delay after it arrives. A round already armed sooner
+   * stays; one armed later (for held entries whose proposals have yet to expire) must not delay it.
+   */
+  function armRound (c: C, at: number): Deadlines {
+    const soon = at + c.batchDelayMs
+    const armed = c.deadlines.matchRound
+    return armed !== undefined && armed <= soon ? c.deadlines : { ...c.deadlines, matchRound: soon }
+  }
 
-function onMessage (c: C, e: InputEvent): D {
-  const type = (e.envelope as { type?: string } | undefined)?.type
-  switch (type) {
-    case 'ResourceOffer': {
-      const offer = expectMessage(c.domain, e.envelope, 'ResourceOffer', e.at)
-      const { author, slot, expiry } = offer.message
-      const authorTag = tagOf(author)
-      // one pass: a newer offer for the same slot replaces the older one, and the same offer again is
-      // refused (it has the same slot: its id is only compared there)
-      const offers: OfferEntry[] = []
-      for (const o of c.offers) {
-        if (o.authorTag !== authorTag || o.slot !== slot || o.author !== author) offers.push(o)
-        else if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
+  /** Whether a job in the book is free to match at `at`: held by no proposal, not past its time. */
+  function waiting (j: JobEntry, at: number): boolean {
+    return j.heldUntil < at && j.until >= at
+  }
+
+  function anyWaiting (jobs: readonly JobEntry[], at: number): boolean {
+    return jobs.some(j => waiting(j, at))
+  }
+
+  function offerIndex (offers: readonly OfferEntry[], id: string): number {
+    const tag = tagOf(id)
+    return offers.findIndex(o => o.idTag === tag && o.id === id)
+  }
+
+  /** The book with the proposed offers held until `until`. */
+  function held (offers: readonly OfferEntry[], proposed: readonly string[], until: number): OfferEntry[] {
+    const out = [...offers]
+    for (const id of proposed) {
+      const i = offerIndex(out, id)
+      if (i >= 0) out[i] = heldCopy(out[i] as OfferEntry, until)
+    }
+    return out
+  }
+
+  /** An entry held until `until`, with the matching terms the entry derived (the same offer, received at the same time). */
+  function heldCopy (entry: OfferEntry, until: number): OfferEntry {
+    const copy = { ...entry, heldUntil: until }
+    const terms = bookOffers.get(entry)
+    if (terms !== undefined) bookOffers.set(copy, terms)
+    return copy
+  }
+
+  function jobIndex (jobs: readonly JobEntry[], id: string): number {
+    return jobs.findIndex(j => j.id === id)
+  }
+
+  function onMessage (c: C, e: InputEvent): D {
+    const type = (e.envelope as { type?: string } | undefined)?.type
+    switch (type) {
+      case 'ResourceOffer': {
+        const offer = expectMessage(messages, c.domain, e.envelope, 'ResourceOffer', e.at)
+        const { author, slot, expiry } = offer.message
+        const authorTag = tagOf(author)
+        // one pass: a newer offer for the same slot replaces the older one, and the same offer again is
+        // refused (it has the same slot: its id is only compared there)
+        const offers: OfferEntry[] = []
+        for (const o of c.offers) {
+          if (o.authorTag !== authorTag || o.slot !== slot || o.author !== author) offers.push(o)
+          else if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
+        }
+        if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
+        const entry: OfferEntry = { id: offer.id, idTag: tagOf(offer.id), author, authorTag, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
+        offers.splice(bookPosition(offers, entry), 0, entry)
+        // with no job waiting there is nothing to match it with: the next job, or the round armed for held ones, matches it
+        return { context: { ...c, offers, deadlines: anyWaiting(c.jobs, e.at) ? armRound(c, e.at) : c.deadlines }, outputs: [] }
       }
-      if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
-      const entry: OfferEntry = { id: offer.id, idTag: tagOf(offer.id), author, authorTag, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
-      offers.splice(bookPosition(offers, entry), 0, entry)
-      // with no job waiting there is nothing to match it with: the next job, or the round armed for held ones, matches it
-      return { context: { ...c, offers, deadlines: anyWaiting(c.jobs, e.at) ? armRound(c, e.at) : c.deadlines }, outputs: [] }
+      case 'JobOffer': {
+        const job = expectMessage(messages, c.domain, e.envelope, 'JobOffer', e.at)
+        if (jobIndex(c.jobs, job.id) >= 0) violation('DUPLICATE', 'job already in the book')
+        if (e.at > job.message.matchDeadline) violation('LATE', 'the job\'s match deadline has passed')
+        if (!includesAddress(job.message.trustedSolvers, c.self)) return unchanged(c)
+        const until = Math.min(job.message.expiry, job.message.matchDeadline)
+        const entry: JobEntry = { id: job.id, envelope: job.envelope, receivedAt: e.at, heldUntil: 0, until }
+        return { context: { ...c, jobs: [...c.jobs, entry], deadlines: armRound(c, e.at) }, outputs: [] }
+      }
+      case 'Deal': {
+        // an agreed deal (gossiped): its offers leave the book
+        const deal = expectMessage(messages, c.domain, e.envelope, 'Deal', e.at, { ignoreExpiry: true })
+        const { jobOfferId, resourceOfferId } = deal.message
+        const offered = offerIndex(c.offers, resourceOfferId)
+        const job = jobIndex(c.jobs, jobOfferId)
+        if (job < 0 && offered < 0) return unchanged(c)
+        const offers = offered < 0 ? c.offers : c.offers.toSpliced(offered, 1)
+        const jobs = job < 0 ? c.jobs : c.jobs.toSpliced(job, 1)
+        return { context: { ...c, jobs, offers }, outputs: [] }
+      }
+      default:
+        return violation('WRONG_STATE', `a solver does not take ${String(type)} messages`)
     }
-    case 'JobOffer': {
-      const job = expectMessage(c.domain, e.envelope, 'JobOffer', e.at)
-      if (jobIndex(c.jobs, job.id) >= 0) violation('DUPLICATE', 'job already in the book')
-      if (e.at > job.message.matchDeadline) violation('LATE', 'the job\'s match deadline has passed')
-      if (!includesAddress(job.message.trustedSolvers, c.self)) return unchanged(c)
-      const until = Math.min(job.message.expiry, job.message.matchDeadline)
-      const entry: JobEntry = { id: job.id, envelope: job.envelope, receivedAt: e.at, heldUntil: 0, until }
-      return { context: { ...c, jobs: [...c.jobs, entry], deadlines: armRound(c, e.at) }, outputs: [] }
+  }
+
+  type BookOffer = MatchableOffer & { message: ResourceOffer }
+  /** per provider, the terms for matching of its last offer met (a memo: it changes no decision, only what is derived again) */
+  const lastOffers = new Map<string, BookOffer>()
+  const LAST_OFFERS_LIMIT = 65_536
+  /** each entry's terms for matching, and their traits: memos, which change no decision */
+  const bookOffers = new WeakMap<OfferEntry, BookOffer>()
+  const traits = new OfferTraitsMemo()
+
+  /** An offer's terms for matching: derived once per entry (a free offer waits through many rounds). */
+  function bookOffer (entry: OfferEntry): BookOffer {
+    let offer = bookOffers.get(entry)
+    if (offer === undefined) {
+      const message = entry.envelope.message as ResourceOffer
+      offer = { ...offerForMatching(entry.id, message, entry.receivedAt), message }
+      // a provider's next offer mostly has the terms of its last: it takes the traits derived for them
+      const last = lastOffers.get(message.author)
+      if (last !== undefined) traits.inherit(last, offer)
+      if (lastOffers.size >= LAST_OFFERS_LIMIT) lastOffers.clear()
+      lastOffers.set(message.author, offer)
+      bookOffers.set(entry, offer)
     }
-    case 'Deal': {
-      // an agreed deal (gossiped): its offers leave the book
-      const deal = expectMessage(c.domain, e.envelope, 'Deal', e.at, { ignoreExpiry: true })
-      const { jobOfferId, resourceOfferId } = deal.message
-      const offered = offerIndex(c.offers, resourceOfferId)
-      const job = jobIndex(c.jobs, jobOfferId)
-      if (job < 0 && offered < 0) return unchanged(c)
-      const offers = offered < 0 ? c.offers : c.offers.toSpliced(offered, 1)
-      const jobs = job < 0 ? c.jobs : c.jobs.toSpliced(job, 1)
-      return { context: { ...c, jobs, offers }, outputs: [] }
+    return offer
+  }
+
+  /** Where an entry goes in a book kept in book order (cheapest, then oldest, then smallest id). */
+  function bookPosition (offers: readonly OfferEntry[], entry: OfferEntry): number {
+    const offer = bookOffer(entry)
+    let low = 0
+    let high = offers.length
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if (compareOffers(bookOffer(offers[mid] as OfferEntry), offer) < 0) low = mid + 1
+      else high = mid
     }
-    default:
-      return violation('WRONG_STATE', `a solver does not take ${String(type)} messages`)
+    return low
   }
-}
 
-type BookOffer = MatchableOffer & { message: ResourceOffer }
-/** per provider, the terms for matching of its last offer met (a memo: it changes no decision, only what is derived again) */
-const lastOffers = new Map<string, BookOffer>()
-const LAST_OFFERS_LIMIT = 65_536
-/** an entry's terms for matching, kept on the entry under a key no copy, snapshot or JSON text sees */
-const BOOK_OFFER = Symbol('book offer')
-const bookOffers = new WeakMap<OfferEntry, BookOffer>()
-
-/** An offer's terms for matching: derived once per entry (a free offer waits through many rounds). */
-function bookOffer (entry: OfferEntry): BookOffer {
-  let offer = (entry as { [BOOK_OFFER]?: BookOffer })[BOOK_OFFER] ?? bookOffers.get(entry)
-  if (offer === undefined) {
-    const message = entry.envelope.message as ResourceOffer
-    offer = { ...offerForMatching(entry.id, message, entry.receivedAt), message }
-    // a provider's next offer mostly has the terms of its last: it takes the traits derived for them
-    const last = lastOffers.get(message.author)
-    if (last !== undefined) inheritTraits(last, offer)
-    if (lastOffers.size >= LAST_OFFERS_LIMIT) lastOffers.clear()
-    lastOffers.set(message.author, offer)
-    if (Object.isExtensible(entry)) Object.defineProperty(entry, BOOK_OFFER, { value: offer })
-    else bookOffers.set(entry, offer)
-  }
-  return offer
-}
-
-/** Where an entry goes in a book kept in book order (cheapest, then oldest, then smallest id). */
-function bookPosition (offers: readonly OfferEntry[], entry: OfferEntry): number {
-  const offer = bookOffer(entry)
-  let low = 0
-  let high = offers.length
-  while (low < high) {
-    const mid = (low + high) >>> 1
-    if (compareOffers(bookOffer(offers[mid] as OfferEntry), offer) < 0) low = mid + 1
-    else high = mid
-  }
-  return low
-}
-
-function round (c: C, at: number): D {
-  const jobs = c.jobs.every(j => j.until >= at) ? c.jobs : c.jobs.filter(j => j.until >= at)
-  /** when the first held entry comes back */
-  let next = Infinity
-  const free: Array<MatchableJob & { message: JobOffer }> = []
-  for (const j of jobs) {
-    if (waiting(j, at)) free.push({ ...jobForMatching(j.id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
-    else next = Math.min(next, j.heldUntil)
-  }
-  // one pass over the book: expired offers leave it, held ones say when they come back
-  let offers = c.offers
-  for (let i = 0; i < c.offers.length; i++) {
-    const o = c.offers[i] as OfferEntry
-    if (o.until < at) {
-      if (offers === c.offers) offers = c.offers.slice(0, i)
-      continue
+  function round (c: C, at: number): D {
+    const jobs = c.jobs.every(j => j.until >= at) ? c.jobs : c.jobs.filter(j => j.until >= at)
+    /** when the first held entry comes back */
+    let next = Infinity
+    const free: Array<MatchableJob & { message: JobOffer }> = []
+    for (const j of jobs) {
+      if (waiting(j, at)) free.push({ ...jobForMatching(j.id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
+      else next = Math.min(next, j.heldUntil)
     }
-    if (offers !== c.offers) offers.push(o)
-    if (o.heldUntil >= at) next = Math.min(next, o.heldUntil)
-  }
-  if (free.length === 0) return roundDone(c, offers, jobs, next, [])
-  const matches = matchBook(offers, free, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined)
-  const outputs: MachineOutput[] = []
-  const proposed: string[] = []
-  const heldJobIds = new Set<string>()
-  const expiry = at + c.proposalTtlMs
-  const mediatorFee = BigInt(c.mediatorFee)
-  for (const { job, offer, mediators } of matches) {
-    const maxFee = BigInt(job.message.maxSolverFee)
-    const fee = BigInt(c.solverFee) < maxFee ? BigInt(c.solverFee) : maxFee
-    // a proposal whose deal could not be collateralised is not worth sending
-    if (BigInt(job.message.paymentCollateral) < offer.price + fee + mediatorFee) continue
-    if (BigInt(offer.message.timeoutCollateral) < mediatorFee) continue
-    const proposal = {
-      author: c.self,
-      nonce: String(at),
-      expiry,
-      jobOfferId: job.id,
-      resourceOfferId: offer.id,
-      jobCreator: job.message.author,
-      resourceProvider: offer.message.author,
-      price: offer.message.price,
-      solverFee: fee.toString(),
-      mediatorFee: c.mediatorFee,
-      mediators
+    // one pass over the book: expired offers leave it, held ones say when they come back
+    let offers = c.offers
+    for (let i = 0; i < c.offers.length; i++) {
+      const o = c.offers[i] as OfferEntry
+      if (o.until < at) {
+        if (offers === c.offers) offers = c.offers.slice(0, i)
+        continue
+      }
+      if (offers !== c.offers) offers.push(o)
+      if (o.heldUntil >= at) next = Math.min(next, o.heldUntil)
     }
-    outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))
-    proposed.push(offer.id)
-    heldJobIds.add(job.id)
-    next = Math.min(next, expiry)
+    if (free.length === 0) return roundDone(c, offers, jobs, next, [])
+    const matches = matchBook(offers, free, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined, traits)
+    const outputs: MachineOutput[] = []
+    const proposed: string[] = []
+    const heldJobIds = new Set<string>()
+    const expiry = at + c.proposalTtlMs
+    const mediatorFee = BigInt(c.mediatorFee)
+    for (const { job, offer, mediators } of matches) {
+      const maxFee = BigInt(job.message.maxSolverFee)
+      const fee = BigInt(c.solverFee) < maxFee ? BigInt(c.solverFee) : maxFee
+      // a proposal whose deal could not be collateralised is not worth sending
+      if (BigInt(job.message.paymentCollateral) < offer.price + fee + mediatorFee) continue
+      if (BigInt(offer.message.timeoutCollateral) < mediatorFee) continue
+      const proposal = {
+        author: c.self,
+        nonce: String(at),
+        expiry,
+        jobOfferId: job.id,
+        resourceOfferId: offer.id,
+        jobCreator: job.message.author,
+        resourceProvider: offer.message.author,
+        price: offer.message.price,
+        solverFee: fee.toString(),
+        mediatorFee: c.mediatorFee,
+        mediators
+      }
+      outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))
+      proposed.push(offer.id)
+      heldJobIds.add(job.id)
+      next = Math.min(next, expiry)
+    }
+    const heldOffers = proposed.length === 0 ? offers : held(offers, proposed, expiry)
+    const heldJobs = heldJobIds.size === 0 ? jobs : jobs.map(j => heldJobIds.has(j.id) ? { ...j, heldUntil: expiry } : j)
+    return roundDone(c, heldOffers, heldJobs, next, outputs)
   }
-  const heldOffers = proposed.length === 0 ? offers : held(offers, proposed, expiry)
-  const heldJobs = heldJobIds.size === 0 ? jobs : jobs.map(j => heldJobIds.has(j.id) ? { ...j, heldUntil: expiry } : j)
-  return roundDone(c, heldOffers, heldJobs, next, outputs)
-}
 
-/** The book after a round; held entries come back at `next` (if any job is left to match). */
-function roundDone (c: C, offers: OfferEntry[], jobs: JobEntry[], next: number, outputs: MachineOutput[]): D {
-  const deadlines: Deadlines = { ...c.deadlines }
-  delete deadlines.matchRound
-  if (next !== Infinity && jobs.length > 0) deadlines.matchRound = next + 1
-  return { context: { ...c, offers, jobs, deadlines }, outputs }
-}
-
-function decide (c: C, e: InputEvent): D {
-  switch (e.type) {
-    case 'message.received': return onMessage(c, e)
-    case 'timer.fired':
-      expectTimer(c.deadlines, e, 'matchRound')
-      return round(c, e.at)
-    default:
-      return violation('UNKNOWN_EVENT', `a solver does not take ${e.type}`)
+  /** The book after a round; held entries come back at `next` (if any job is left to match). */
+  function roundDone (c: C, offers: OfferEntry[], jobs: JobEntry[], next: number, outputs: MachineOutput[]): D {
+    const deadlines: Deadlines = { ...c.deadlines }
+    delete deadlines.matchRound
+    if (next !== Infinity && jobs.length > 0) deadlines.matchRound = next + 1
+    return { context: { ...c, offers, jobs, deadlines }, outputs }
   }
+
+  function decide (c: C, e: InputEvent): D {
+    switch (e.type) {
+      case 'message.received': return onMessage(c, e)
+      case 'timer.fired':
+        expectTimer(c.deadlines, e, 'matchRound')
+        return round(c, e.at)
+      default:
+        return violation('UNKNOWN_EVENT', `a solver does not take ${e.type}`)
+    }
+  }
+
+  return { init, initialOutputs: (): MachineOutput[] => [], decide }
 }
 
-export const solverDecider = { init, initialOutputs: (): MachineOutput[] => [], decide }
+export const solverDecider = createSolverDecider(nodeMessages)
 export const solverMachine = deciderMachine('solver', solverDecider)

@@ -2,11 +2,11 @@
 import type { MessageType } from '../protocols/messages/eip712-types.ts'
 import type { Envelope, Verified } from '../protocols/messages/envelope.ts'
 import type { MessagePayloads } from '../protocols/messages/schemas.ts'
-import { checkedPayload } from '../protocols/messages/signing.ts'
+import type { Messages } from '../protocols/messages/signing.ts'
 import { toDomain, type DomainJson } from './common.ts'
 
-export function ownMessage<T extends MessageType> (domain: DomainJson, type: T, message: MessagePayloads[T]): Verified<T> {
-  const { payload, id } = checkedPayload(toDomain(domain), type, message)
+export function ownMessage<T extends MessageType> (messages: Messages, domain: DomainJson, type: T, message: MessagePayloads[T]): Verified<T> {
+  const { payload, id } = messages.checked(toDomain(domain), type, message)
   return ownVerified(type, id, payload)
 }
 

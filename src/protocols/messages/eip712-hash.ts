@@ -15,6 +15,7 @@ import { hexToBytes } from '@noble/hashes/utils.js'
 import { TypedDataEncoder } from 'ethers'
 import { generatedOr } from './generated.ts'
 import { EIP712_TYPES, encodeTypeString, typesFor, type LilypadDomain, type MessageType } from './eip712-types.ts'
+import { checksummedAddress } from './fields.ts'
 import { BoundedMemo } from './memo.ts'
 
 const WORD = 32
@@ -92,25 +93,9 @@ const writeBool: WordWriter = (value, out, at) => {
   out[at + WORD - 1] = value ? 1 : 0
 }
 
-const checksummed = new Set<string>()
-const CHECKSUM_MEMO_LIMIT = 16_384
-
 /** EIP-55: a mixed-case address must carry its checksum (as ethers' getAddress insists). */
 function hasValidChecksum (address: string): boolean {
-  if (checksummed.has(address)) return true
-  const hex = address.slice(2)
-  const lower = hex.toLowerCase()
-  if (hex === lower || hex === hex.toUpperCase()) return true
-  const hash = keccak256(utf8.encode(lower))
-  for (let i = 0; i < 40; i++) {
-    const c = hex.charCodeAt(i)
-    if (c < 0x41) continue // a digit
-    const nibble = ((hash[i >> 1] as number) >> (i % 2 === 0 ? 4 : 0)) & 0xf
-    if ((c < 0x61) !== (nibble >= 8)) return false // upper case exactly where the nibble is >= 8
-  }
-  if (checksummed.size >= CHECKSUM_MEMO_LIMIT) checksummed.clear()
-  checksummed.add(address)
-  return true
+  return checksummedAddress(address) !== null
 }
 
 const writeAddress: WordWriter = (value, out, at) => {

@@ -31,22 +31,19 @@ export const LIMITS = {
   maxDealLifetimeMs: 6 * 24 * 3600_000
 } as const
 
-const CHECKSUM_MEMO_LIMIT = 16_384
-const checksums = new BoundedMemo<string | null>(CHECKSUM_MEMO_LIMIT)
-
 /**
- * Lets the checksum memo hold at least `limit` addresses (16,384 unless raised): a simulation in
- * which every node runs in one process meets more distinct addresses than a node does.
+ * Addresses whose checksum is known. A node meets a few thousand; the bound keeps what an address
+ * flood can take to a few tens of megabytes, and leaves room for a simulation of a hundred thousand
+ * nodes in one process, which meets every node's address (its memo keeps two generations and drops
+ * the older whole, so it keeps what it holds when it holds twice what it meets).
  */
-export function setChecksumMemoLimit (limit: number): void {
-  checksums.limit = Math.max(CHECKSUM_MEMO_LIMIT, limit)
-}
+const checksums = new BoundedMemo<string | null>(262_144)
 
 /**
  * The checksummed form of an address, or null when its mixed case is a wrong checksum. Memoised:
  * the same few addresses appear in every message, and each checksum costs a keccak.
  */
-function checksummed (value: string): string | null {
+export function checksummedAddress (value: string): string | null {
   let known = checksums.get(value)
   if (known === undefined) {
     try {
@@ -64,7 +61,7 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 /** An Ethereum address; normalised to its checksummed form. */
 export const address = z.string().regex(ADDRESS, 'expected a 20-byte hex address')
   .transform((value, ctx) => {
-    const normalised = checksummed(value)
+    const normalised = checksummedAddress(value)
     if (normalised !== null) return normalised
     ctx.addIssue({ code: 'custom', message: 'bad address checksum' })
     return z.NEVER
@@ -76,7 +73,7 @@ withFastPath(address, v => {
   if (typeof v !== 'string') return undefined
   const known = checksums.get(v)
   if (known !== undefined) return known ?? undefined
-  return ADDRESS.test(v) ? checksummed(v) ?? undefined : undefined
+  return ADDRESS.test(v) ? checksummedAddress(v) ?? undefined : undefined
 })
 
 /** digits only (leading zeros and all): what BigInt reads as a decimal */

@@ -26,31 +26,12 @@ function recoveryBit (v: number): 0 | 1 {
   throw new SignatureFormatError(`invalid v ${v}`)
 }
 
-/** The signer's address (lower case) of a stand-in signature a simulation reads itself, or undefined to recover as usual. */
-export type SignerShortcut = (digest: string, signature: string) => string | undefined
-let shortcut: SignerShortcut | null = null
-
-/**
- * Installs (or, with null, removes) a simulation's reading of its own stand-in signatures, asked
- * before any recovery: the simulator's signatures name their signer, and reading the name is
- * cheaper than passing it through ethers' recovery and the public key memo. Returns the previous one.
- */
-export function setSignerShortcut (next: SignerShortcut | null): SignerShortcut | null {
-  const previous = shortcut
-  shortcut = next
-  return previous
-}
-
 /**
  * The address (lower-case 0x hex) whose key made `signature` (0x + 65 bytes hex: r, s, v) over the
  * 32-byte `digest` (0x hex). Throws SignatureFormatError for a signature from which no key can be
  * recovered.
  */
 export function recoverSigner (digest: string, signature: string): string {
-  if (shortcut !== null) {
-    const address = shortcut(digest, signature)
-    if (address !== undefined) return address
-  }
   if (!SIGNATURE_HEX.test(signature)) throw new SignatureFormatError('expected 0x and 65 bytes of hex')
   const bytes = hexToBytes(signature.slice(2))
   if (((bytes[32] as number) & 0x80) !== 0) throw new SignatureFormatError('non-canonical s')

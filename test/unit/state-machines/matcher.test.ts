@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { compareOffers, inheritTraits, matchBook, matchByScan, matchInBookOrder, matchOffers, mismatchReason, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
+import { compareOffers, matchBook, matchByScan, matchInBookOrder, matchOffers, mismatchReason, OfferTraitsMemo, OrderBook, type MatchableJob, type MatchableOffer } from '../../../src/state-machines/matcher.ts'
 
 const SOLVER = '0x00000000000000000000000000000000000000aa'
 const M1 = '0x00000000000000000000000000000000000000m1'.replace('m1', '01')
@@ -132,11 +132,12 @@ describe('the order book agrees with checking every pair', () => {
         }
       })
       const jobs = js.map((j, i) => ({ id: `j${i}`, ...j, trustedMediators: j.mediators, trustedSolvers: [SOLVER] }))
-      matchByScan(earlier, jobs, SOLVER) // derives the earlier offers' traits
+      const memo = new OfferTraitsMemo()
+      matchByScan(earlier, jobs, SOLVER, memo) // derives the earlier offers' traits
       const inheriting = renewed()
-      inheriting.forEach((o, i) => { inheritTraits(earlier[i] as MatchableOffer, o) })
-      expect(matchByScan(inheriting, jobs, SOLVER)).toEqual(matchByScan(renewed(), jobs, SOLVER))
-      expect(matchInBookOrder([...inheriting].sort(compareOffers), jobs, SOLVER, o => o)).toEqual(new OrderBook(renewed(), SOLVER).matchAll(jobs))
+      inheriting.forEach((o, i) => { memo.inherit(earlier[i] as MatchableOffer, o) })
+      expect(matchByScan(inheriting, jobs, SOLVER, memo)).toEqual(matchByScan(renewed(), jobs, SOLVER))
+      expect(matchInBookOrder([...inheriting].sort(compareOffers), jobs, SOLVER, o => o, memo)).toEqual(new OrderBook(renewed(), SOLVER).matchAll(jobs))
     }), { numRuns: 300 })
   })
 

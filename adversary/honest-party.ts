@@ -7,7 +7,8 @@
 import { join } from 'node:path'
 import type { AnyStateMachine, SnapshotFrom } from 'xstate'
 import { chainEffects } from '../src/actors/roles/effects/chain.ts'
-import { messageEffects } from '../src/actors/roles/effects/messages.ts'
+import { messageEffects, signedBeside } from '../src/actors/roles/effects/messages.ts'
+import type { SideWrite } from '../src/actors/eventlog/event-log.ts'
 import { MessageStore } from '../src/actors/roles/message-store.ts'
 import type { Delivery, MessageTransport } from '../src/actors/roles/transport.ts'
 import { EventLog } from '../src/actors/eventlog/event-log.ts'
@@ -46,6 +47,7 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
     private readonly store: MessageStore,
     private readonly effects: Record<string, EffectHandler>,
     private readonly world: World,
+    private readonly signBeside: (outputs: readonly MachineOutput[]) => Promise<SideWrite[]>,
     snapshot: SnapshotFrom<M>
   ) {
     this.address = arena.wallets[role].address
@@ -69,7 +71,8 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
       ...chainEffects({ domain, store, settlement: arena.clients[role], batchWindowMs: 20, retryDelaysMs: [], settledPollMs: 1, settledWaitMs: 0 })
     }
     const first = start(machine, { ...input, domain: arena.domain, self: address, at: await arena.now() })
-    const party = new HonestParty(role, machine, arena, log, store, effects, world, first.snapshot)
+    const beside = signedBeside({ domain, wallet: arena.wallets[role], store })
+    const party = new HonestParty(role, machine, arena, log, store, effects, world, beside, first.snapshot)
     await party.carryOut(first.outputs)
     return party
   }
@@ -118,6 +121,9 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
 
   private async carryOut (outputs: MachineOutput[]): Promise<void> {
     const signal = new AbortController().signal
+    // its own messages are signed and stored with the outputs that send them, as a node's runtime does
+    const writes = await this.signBeside(outputs)
+    await this.log.bucket('messages').batch(writes.map(w => ({ type: 'put' as const, key: w.key, value: w.value })))
     for (const output of outputs) {
       const fed = await this.effect(output, signal)
       for (const input of fed) await this.input({ ...input, effect: output.id })
@@ -151,7 +157,7 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
 
   /** A signed message this party sent or received, by message id or output id. */
   async message (id: string): Promise<Envelope> {
-    return await this.store.require(id, 0)
+    return await this.store.require(id)
   }
 
   async close (): Promise<void> {

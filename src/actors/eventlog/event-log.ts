@@ -14,6 +14,13 @@ export interface AppendEntry {
   data: Json | object
 }
 
+/** A value kept in a side bucket, written in the same atomic batch as the records it goes with. */
+export interface SideWrite {
+  bucket: 'messages'
+  key: string
+  value: string
+}
+
 export interface EventLogOptions {
   /** a signed checkpoint of the head is appended every this many records (0: never) */
   checkpointEvery?: number
@@ -66,6 +73,7 @@ export class EventLog {
   private last: LogRecord | undefined
   private headSeq = 0
   private closed = false
+  private readonly buckets = new Map<string, StringBucket>()
   /** started by the first read long enough to use it; null when it could not start */
   private hashes: HashChecker | null | undefined
 
@@ -120,7 +128,9 @@ export class EventLog {
 
   /** A side bucket of the same database, for data kept beside the log (never the records). */
   bucket (name: 'messages'): StringBucket {
-    return this.db.sublevel<string, string>(Bucket[name], { valueEncoding: 'utf8' })
+    let bucket = this.buckets.get(name)
+    if (bucket === undefined) this.buckets.set(name, bucket = this.db.sublevel<string, string>(Bucket[name], { valueEncoding: 'utf8' }))
+    return bucket
   }
 
   /** The newest record. */
@@ -134,14 +144,17 @@ export class EventLog {
     return this.headSeq
   }
 
-  /** Appends entries as one atomic batch, in order; returns the sealed records. */
-  append (entries: AppendEntry[]): Promise<LogRecord[]> {
-    const run = this.tail.then(() => this.appendNow(entries))
+  /**
+   * Appends entries as one atomic batch, in order, with `beside` written to their side buckets in
+   * the same batch; returns the sealed records.
+   */
+  append (entries: AppendEntry[], beside: readonly SideWrite[] = []): Promise<LogRecord[]> {
+    const run = this.tail.then(() => this.appendNow(entries, beside))
     this.tail = run.catch(() => undefined)
     return run
   }
 
-  private async appendNow (entries: AppendEntry[]): Promise<LogRecord[]> {
+  private async appendNow (entries: AppendEntry[], beside: readonly SideWrite[]): Promise<LogRecord[]> {
     if (this.closed) throw new Error('event log is closed')
     if (this.options.inspect) throw new Error('event log is open for inspection only')
     if (entries.length === 0) return []
@@ -173,6 +186,7 @@ export class EventLog {
       await batch.close()
       throw err
     }
+    for (const write of beside) batch.put(this.bucket(write.bucket).prefix + write.key, write.value)
     // classic-level honours `sync` on a batch write, the types omit it
     await batch.write({ sync: this.options.sync } as object)
     this.last = prev

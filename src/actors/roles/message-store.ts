@@ -1,5 +1,5 @@
 import type { Envelope } from '../../protocols/messages/envelope.ts'
-import type { StringBucket } from '../eventlog/event-log.ts'
+import type { SideWrite, StringBucket } from '../eventlog/event-log.ts'
 
 /**
  * Every signed message a node has sent or received, by message id, and its own by the output id
@@ -7,24 +7,25 @@ import type { StringBucket } from '../eventlog/event-log.ts'
  * beside the log so that re-sent outputs and evidence survive a restart.
  */
 export class MessageStore {
-  private readonly waiting = new Map<string, Array<() => void>>()
-
   constructor (private readonly bucket: StringBucket) {}
 
   /** Stores an envelope; a Deal keeps the copy with the most signatures. */
   async put (id: string, envelope: Envelope, alias?: string): Promise<void> {
+    await this.bucket.batch((await this.writes(id, envelope, alias)).map(w => ({ type: 'put' as const, key: w.key, value: w.value })))
+  }
+
+  /**
+   * What storing an envelope writes, for a caller that writes it in a batch of its own (the runtime
+   * stores a node's own signed messages with the outputs that send them).
+   */
+  async writes (id: string, envelope: Envelope, alias?: string): Promise<SideWrite[]> {
     // only a Deal gathers signatures; any other message is the same text whoever stores it
     const existing = envelope.type === 'Deal' ? await this.get(id) : undefined
     const keep = existing !== undefined && existing.signatures.length > envelope.signatures.length ? existing : envelope
-    const text = JSON.stringify(keep)
-    const ops = [{ type: 'put' as const, key: `id:${id}`, value: text }]
-    if (alias !== undefined) ops.push({ type: 'put' as const, key: `out:${alias}`, value: text })
-    await this.bucket.batch(ops)
-    for (const key of [id, alias]) {
-      if (key === undefined) continue
-      for (const wake of this.waiting.get(key) ?? []) wake()
-      this.waiting.delete(key)
-    }
+    const value = JSON.stringify(keep)
+    const writes: SideWrite[] = [{ bucket: 'messages', key: `id:${id}`, value }]
+    if (alias !== undefined) writes.push({ bucket: 'messages', key: `out:${alias}`, value })
+    return writes
   }
 
   async get (idOrOutputId: string): Promise<Envelope | undefined> {
@@ -34,24 +35,11 @@ export class MessageStore {
   }
 
   /**
-   * The message, waiting up to `waitMs` for it: an output may name as evidence a message that a
-   * sibling output of the same transition is still signing.
+   * The message, which must be here: a node's own messages are stored with the outputs that send
+   * them, and a received message before the machine hears of it.
    */
-  async require (idOrOutputId: string, waitMs = 5_000): Promise<Envelope> {
-    // listen before looking, so that a put landing in between is not missed
-    let wake!: () => void
-    const stored = new Promise<void>((resolve) => { wake = resolve })
-    this.waiting.set(idOrOutputId, [...(this.waiting.get(idOrOutputId) ?? []), wake])
-    let envelope = await this.get(idOrOutputId)
-    if (envelope === undefined) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([stored, new Promise<void>(resolve => { timer = setTimeout(resolve, waitMs) })])
-      clearTimeout(timer)
-      envelope = await this.get(idOrOutputId)
-    }
-    const rest = (this.waiting.get(idOrOutputId) ?? []).filter(w => w !== wake)
-    if (rest.length > 0) this.waiting.set(idOrOutputId, rest)
-    else this.waiting.delete(idOrOutputId)
+  async require (idOrOutputId: string): Promise<Envelope> {
+    const envelope = await this.get(idOrOutputId)
     if (envelope === undefined) throw new Error(`no signed message ${idOrOutputId} is known to this node`)
     return envelope
   }

@@ -18,7 +18,7 @@ import { systemClock } from '../runtime/clock.ts'
 import { MessageStore } from './message-store.ts'
 import { messageEvent, RoleStream, routeDelivery } from './router.ts'
 import type { Delivery, MessageTransport } from './transport.ts'
-import { messageEffects } from './effects/messages.ts'
+import { messageEffects, signedBeside } from './effects/messages.ts'
 import { jobEffects, type JobRunner } from './effects/jobs.ts'
 import { resultsEffects, type ResultsFetcher } from './effects/results.ts'
 import { chainEffects, type ChainOutput, type SettlementCalls } from './effects/chain.ts'
@@ -97,7 +97,8 @@ export class RoleHost {
       'deal.declined': async (output, { stream }) => { modules.onDeclined?.(stream, output) }
     }
     const runtime = await ActorRuntime.start({ snapshotEvery: options.snapshotEvery }, {
-      log: modules.log, definitions: machines, effects, clock: modules.clock, onError: modules.onError
+      log: modules.log, definitions: machines, effects, clock: modules.clock, onError: modules.onError,
+      beside: signedBeside({ domain, wallet: modules.wallet, store })
     })
     host = new RoleHost(runtime, options, modules, store)
     for (const stream of runtime.streams()) host.indexJob(stream)

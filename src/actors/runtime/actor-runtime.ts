@@ -2,7 +2,7 @@ import type { AnyMachineSnapshot } from 'xstate'
 import type { InputEvent, Json, MachineOutput } from '../../state-machines/contract.ts'
 import { TIMER_FIRED } from '../../state-machines/contract.ts'
 import type { OutputType } from '../../state-machines/io.ts'
-import type { AppendEntry, EventLog } from '../eventlog/event-log.ts'
+import type { AppendEntry, EventLog, SideWrite } from '../eventlog/event-log.ts'
 import type { LogRecord } from '../eventlog/record.ts'
 import { canonicalJson } from '../eventlog/canonical-json.ts'
 import { startMachine, stepMachine, type ActorDefinition, type Step } from './driver.ts'
@@ -39,6 +39,11 @@ export interface ActorRuntimeModules {
   definitions: Record<string, ActorDefinition>
   effects?: Record<string, EffectHandler>
   clock?: Clock
+  /**
+   * What the log keeps beside a step's outputs, written in the same atomic batch (a node's own
+   * messages, signed): an output that names a message a sibling output sends finds it stored.
+   */
+  beside?: (outputs: readonly MachineOutput[]) => Promise<SideWrite[]>
   /** errors no caller can receive (an effect batch that failed to append) */
   onError?: (err: Error) => void
 }
@@ -236,6 +241,7 @@ export class ActorRuntime {
   private async commit (stream: string, entries: AppendEntry[], steps: Step[]): Promise<Change> {
     const batch: AppendEntry[] = []
     const stepOf = new Map<number, Step>()
+    const outputs: MachineOutput[] = []
     let nextStep = 0
     for (const entry of entries) {
       batch.push(entry)
@@ -245,10 +251,12 @@ export class ActorRuntime {
         for (const output of step.outputs) {
           const data: OutputData = { stream, output }
           batch.push({ type: ActorRecord.output, data })
+          outputs.push(output)
         }
       }
     }
-    const records = await this.modules.log.append(batch)
+    const beside = outputs.length > 0 && this.modules.beside !== undefined ? await this.modules.beside(outputs) : []
+    const records = await this.modules.log.append(batch, beside)
     const fresh: MachineOutput[] = []
     let index = 0
     for (const record of records) {

@@ -47,6 +47,28 @@ describe('ActorRuntime', () => {
     await log.close()
   })
 
+  it('writes what `beside` gives for a step\'s outputs in the same batch, before any output is carried out', async () => {
+    const log = await EventLog.inMemory()
+    const h = harness()
+    const seen: Array<string | undefined> = []
+    const effects: Record<string, EffectHandler> = {
+      ...h.effects,
+      work: async (output) => {
+        seen.push(await log.bucket('messages').get(`out:${output.id}`))
+        return await h.effects.work!(output, { stream: 'job:1', signal: new AbortController().signal })
+      }
+    }
+    const beside = async (outputs: readonly MachineOutput[]) => outputs.map(o => ({ bucket: 'messages' as const, key: `out:${o.id}`, value: `kept with ${o.type}` }))
+    const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects, clock: h.clock, beside })
+    await runtime.spawn('job:1', 'test-job', { job: '1', timeoutMs: 1000 })
+    await runtime.send('job:1', { type: 'start', payload: 'moo' })
+    await runtime.idle()
+    expect(seen).toEqual(['kept with work'])
+    expect(await log.bucket('messages').get('out:notify:1')).toBe('kept with send.message')
+    await runtime.stop()
+    await log.close()
+  })
+
   it('idle() waits for effects in flight and what they feed back; settled() only for queued inputs', async () => {
     const log = await EventLog.inMemory()
     const h = harness()

@@ -150,6 +150,17 @@ describe.each(STORES)('EventLog in %s', (_, openLog) => {
     await log.close()
     await expect(log.append([{ type: 'late', data: 1 }])).rejects.toThrow(/closed/)
   })
+
+  it('writes side values in the same batch as the records they go with, and none of a batch that fails', async () => {
+    const log = await openLog()
+    await log.append([{ type: 'sent', data: 1 }], [{ bucket: 'messages', key: 'out:a', value: 'signed a' }])
+    expect(await log.bucket('messages').get('out:a')).toBe('signed a')
+    expect(log.length).toBe(2)
+    await expect(log.append([{ type: 'bad', data: { n: 1n } as never }], [{ bucket: 'messages', key: 'out:b', value: 'signed b' }])).rejects.toThrow()
+    expect(await log.bucket('messages').get('out:b')).toBeUndefined()
+    expect(log.length).toBe(2)
+    await log.close()
+  })
 })
 
 describe('EventLog on disk', () => {

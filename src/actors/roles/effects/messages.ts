@@ -5,6 +5,7 @@ import { messageId, signMessage } from '../../../protocols/messages/signing.ts'
 import { deliverableUntil } from '../../../protocols/messages/delivery.ts'
 import type { MachineOutput } from '../../../state-machines/contract.ts'
 import type { EffectHandlers } from '../../runtime/actor-runtime.ts'
+import type { SideWrite } from '../../eventlog/event-log.ts'
 import type { MessageStore } from '../message-store.ts'
 import type { MessageTransport } from '../transport.ts'
 import { delay, jittered } from '../../../support/delay.ts'
@@ -25,12 +26,47 @@ export interface MessageEffectsModules {
 const DEFAULT_RETRIES = [250, 1000, 2000, 4000, 5000]
 
 
-/** Signs an output's message as this node (adding to signatures already collected, for a Deal). */
-async function signOutput (modules: MessageEffectsModules, output: MachineOutput): Promise<Envelope> {
+type Signing = Pick<MessageEffectsModules, 'domain' | 'wallet' | 'store'>
+
+/** An output's message signed as this node (adding to signatures already collected, for a Deal). */
+function signed (modules: Signing, output: MachineOutput): { id: string, envelope: Envelope } {
   const type = output.messageType as MessageType
   const existing = Array.isArray(output.signatures) ? output.signatures as string[] : []
   const envelope = signMessage(modules.wallet, modules.domain, type, output.message as never, existing) as Envelope
-  await modules.store.put(messageId(modules.domain, type, envelope.message), envelope, output.id)
+  return { id: messageId(modules.domain, type, envelope.message), envelope }
+}
+
+const SIGNED_OUTPUTS: ReadonlySet<string> = new Set(['message.publish', 'message.send'])
+
+/**
+ * A node's own messages, signed and stored in the same batch as the outputs that send them (the
+ * runtime's `beside`): an output that attaches a sibling's message, or names it as evidence on
+ * chain, finds it stored. An output whose message cannot be signed is left to its effect, which
+ * fails with the reason.
+ */
+export function signedBeside (modules: Signing): (outputs: readonly MachineOutput[]) => Promise<SideWrite[]> {
+  return async (outputs) => {
+    const writes: SideWrite[] = []
+    for (const output of outputs) {
+      if (!SIGNED_OUTPUTS.has(output.type)) continue
+      let message: { id: string, envelope: Envelope }
+      try {
+        message = signed(modules, output)
+      } catch {
+        continue
+      }
+      writes.push(...await modules.store.writes(message.id, message.envelope, output.id))
+    }
+    return writes
+  }
+}
+
+/** The output's message as stored with the output, or signed and stored now (an output logged without it). */
+async function signedOutput (modules: Signing, output: MachineOutput): Promise<Envelope> {
+  const stored = await modules.store.get(output.id)
+  if (stored !== undefined) return stored
+  const { id, envelope } = signed(modules, output)
+  await modules.store.put(id, envelope, output.id)
   return envelope
 }
 
@@ -72,11 +108,11 @@ export function messageEffects (modules: MessageEffectsModules): EffectHandlers<
 
   return {
     'message.publish': async (output) => {
-      const envelope = await signOutput(modules, output)
+      const envelope = await signedOutput(modules, output)
       await modules.transport.publish(String(output.topic), { envelope, attachments: [] })
     },
     'message.send': async (output, { signal }) => {
-      const envelope = await signOutput(modules, output)
+      const envelope = await signedOutput(modules, output)
       const attachments = await attachmentsOf(output)
       const to = recipients(output)
       // published whether or not the parties take it at once: an agreed deal is news to the mesh

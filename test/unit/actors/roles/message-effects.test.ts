@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Wallet } from 'ethers'
-import { messageEffects } from '../../../../src/actors/roles/effects/messages.ts'
+import { messageEffects, signedBeside } from '../../../../src/actors/roles/effects/messages.ts'
 import { MessageStore } from '../../../../src/actors/roles/message-store.ts'
 import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
 import { lilypadDomain } from '../../../../src/protocols/messages/eip712-types.ts'
@@ -36,7 +36,8 @@ async function harness (failures: number, signer: Wallet = wallet) {
     domain, wallet: signer, store: new MessageStore(log.bucket('messages')), transport,
     retryDelaysMs: [1000, 5000], sleep: async (ms) => { clock += ms }, now: () => clock, random: () => 1
   })
-  return { log, sent, published, effects, calls: () => calls, clock: () => clock }
+  const store = new MessageStore(log.bucket('messages'))
+  return { log, store, sent, published, effects, calls: () => calls, clock: () => clock }
 }
 
 describe('message effects', () => {
@@ -72,6 +73,24 @@ describe('message effects', () => {
     expect(h.clock()).toBeLessThanOrEqual(s.deal.agreeDeadline + DEAL_DELIVERY_GRACE_MS)
     expect(h.published).toHaveLength(1)
     expect(h.published[0]!.envelope.signatures).toHaveLength(2)
+    await h.log.close()
+  })
+
+  it('sign a step\'s own messages for the batch that logs its outputs, and send what was stored', async () => {
+    const s = scenario()
+    const h = await harness(0, parties.resourceProvider)
+    const sign = signedBeside({ domain, wallet: parties.resourceProvider, store: h.store })
+    const cosign = { type: 'message.send', id: `cosign:${s.dealId}`, messageType: 'Deal', message: s.deal, to: [parties.jobCreator.address], signatures: s.halfSigned.signatures }
+    const notMine = { type: 'message.send', id: 'accept:9', messageType: 'ResultsAccepted', message: accepted(T0 + 600_000), to: [parties.jobCreator.address] }
+    const writes = await sign([cosign, notMine, { type: 'job.run', id: 'run:1' }] as never)
+    // only the deal: the acceptance is not the provider's to sign (its effect fails with the reason), a run is no message
+    expect(writes.map(w => w.key)).toEqual([`id:${s.dealId}`, `out:cosign:${s.dealId}`])
+    await h.log.append([{ type: 'output', data: cosign }], writes)
+    expect((await h.store.require(`cosign:${s.dealId}`)).signatures).toHaveLength(2)
+    await h.effects['message.send']!(cosign as never, { stream: 'resource-provider', signal: new AbortController().signal })
+    expect(h.sent[0]!.envelope).toEqual(await h.store.require(s.dealId))
+    await expect(h.effects['message.send']!(notMine as never, { stream: 'resource-provider', signal: new AbortController().signal })).rejects.toThrow(/WRONG_SIGNER|not an author/)
+    await expect(h.store.require('accept:9')).rejects.toThrow(/no signed message accept:9/)
     await h.log.close()
   })
 })

@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import type { Envelope } from '../src/protocols/messages/index.ts'
 import { createMeshNode, gossipTopic, type MeshNode } from '../src/protocols/mesh/index.ts'
-import { domain, NETWORK, wallet } from '../test/unit/mesh/fixtures.ts'
+import { domain, NETWORK, wallet } from '../test/unit/protocols/mesh/fixtures.ts'
 
 export type HostCommand =
   /** node i's key is wallet(keyBase + i) */

@@ -23,7 +23,7 @@ import { hexToBytes } from '@noble/hashes/utils.js'
 import { recoverAddress, Signature, TypedDataEncoder } from 'ethers'
 import { encodeEnvelope, typesFor, verifyEnvelope, type Envelope } from '../src/protocols/messages/index.ts'
 import { GossipValidationAdapter, MeshState, SeenCache } from '../src/protocols/mesh/index.ts'
-import { domain, resourceOffer, wallet } from '../test/unit/mesh/fixtures.ts'
+import { domain, resourceOffer, wallet } from '../test/unit/protocols/mesh/fixtures.ts'
 import type { HostCommand, HostEvent } from './gossip-mesh-host.ts'
 import { report, round } from './report.ts'
 

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { MeshNode } from '../../../src/protocols/mesh/index.ts'
-import { jobOffer, resourceOffer, wallet } from '../../unit/mesh/fixtures.ts'
+import { jobOffer, resourceOffer, wallet } from '../../unit/protocols/mesh/fixtures.ts'
 import { Inbox, meshNode, sleep, waitFor } from './support.ts'
 
 describe('deferred offer sync', () => {

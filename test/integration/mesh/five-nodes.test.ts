@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { encodeEnvelope, signMessage, type Envelope } from '../../../src/protocols/messages/index.ts'
 import { DIRECT_PROTOCOLS, gossipTopic, isMeshError, type Libp2pNode, type MeshNode, type TopicName } from '../../../src/protocols/mesh/index.ts'
-import { domain, NETWORK, resourceOffer, wallet } from '../../unit/mesh/fixtures.ts'
+import { domain, NETWORK, resourceOffer, wallet } from '../../unit/protocols/mesh/fixtures.ts'
 import { Inbox, meshNode, rawGossipNode, sleep, waitFor } from './support.ts'
 
 const OFFERS: TopicName = 'resource-offers'
@@ -60,7 +60,7 @@ describe('five mesh nodes on 127.0.0.1', () => {
   test('an offer published on one node reaches all the others', async () => {
     const offer = await a.publish(OFFERS, resourceOffer(wallet(1), Date.now()))
     await waitFor(() => [b, c, d].every(n => inbox.get(n)?.has(offer.id) === true), 5000, 'the offer on b, c and d')
-    const fromD = await d.publish('job-offers', (await import('../../unit/mesh/fixtures.ts')).jobOffer(wallet(4), Date.now()))
+    const fromD = await d.publish('job-offers', (await import('../../unit/protocols/mesh/fixtures.ts')).jobOffer(wallet(4), Date.now()))
     await waitFor(() => [a, b, c].every(n => inbox.get(n)?.has(fromD.id) === true), 5000, 'the job offer on a, b and c')
     expect(inbox.get(a)?.has(offer.id)).toBe(false) // a publisher does not deliver its own message to itself
   })

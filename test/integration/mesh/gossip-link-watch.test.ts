@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { MeshNode } from '../../../src/protocols/mesh/index.ts'
-import { resourceOffer, wallet } from '../../unit/mesh/fixtures.ts'
+import { resourceOffer, wallet } from '../../unit/protocols/mesh/fixtures.ts'
 import { Inbox, meshNode, sleep, waitFor } from './support.ts'
 
 const topic = (node: MeshNode): string => `/lilypad/${node.network}/resource-offers/1`

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { encodeEnvelope, verifyEnvelope } from '../../../src/protocols/messages/index.ts'
 import { gossipTopic, type Libp2pNode, type MeshNode } from '../../../src/protocols/mesh/index.ts'
 import { libp2pPrivateKey, peerIdOfKey } from '../../../src/protocols/mesh/peer-identity.ts'
-import { domain, NETWORK, resourceOffer, wallet } from '../../unit/mesh/fixtures.ts'
+import { domain, NETWORK, resourceOffer, wallet } from '../../unit/protocols/mesh/fixtures.ts'
 import { Inbox, meshNode, rawGossipNode, sleep, waitFor } from './support.ts'
 
 const topic = gossipTopic(NETWORK, 'resource-offers')

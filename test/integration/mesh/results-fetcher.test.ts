@@ -13,7 +13,7 @@ import type { MeshNode } from '../../../src/protocols/mesh/index.ts'
 import { MeshTransport } from '../../../src/node/adapters/mesh-transport.ts'
 import { resultsFetcher } from '../../../src/node/adapters/results-fetcher.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
-import { wallet } from '../../unit/mesh/fixtures.ts'
+import { wallet } from '../../unit/protocols/mesh/fixtures.ts'
 import { meshNode, sleep, waitFor } from './support.ts'
 
 const tempDir = useTempDirs()

@@ -2,7 +2,7 @@
 import type { Message } from '@libp2p/gossipsub'
 import { StrictSign } from '@libp2p/gossipsub'
 import { createLibp2pNode, createMeshNode, gossipMessageId, type Libp2pNode, type MeshDelivery, type MeshNode, type MeshNodeOptions, type TopicName } from '../../../src/protocols/mesh/index.ts'
-import { domain, NETWORK, wallet } from '../../unit/mesh/fixtures.ts'
+import { domain, NETWORK, wallet } from '../../unit/protocols/mesh/fixtures.ts'
 
 /** Faster heartbeats than the 1 s default, so meshes form within a test's patience. */
 export const TEST_GOSSIP = { heartbeatInterval: 100 }

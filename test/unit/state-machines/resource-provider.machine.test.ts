@@ -53,6 +53,8 @@ describe('resource provider', () => {
     ])
     expect(r.snapshot.context.slots[0]!.dealId).toBe(s.dealId)
     expect(r.snapshot.context.deadlines['submit:0']).toBe(s.deal.submitDeadline)
+    // the job offer went with the run: the deal under way keeps only what it is judged by
+    expect(r.snapshot.context.deals[s.dealId]).not.toHaveProperty('jobOffer')
   })
 
   test('before co-signing it makes sure it can run the job and that the creator\'s free deposit covers the deal; it co-signs only when both hold', () => {
@@ -155,6 +157,7 @@ describe('resource provider', () => {
     expect(r.last[0]).toMatchObject({ outcome: 'Accepted', dealId: s.dealId })
     expect(r.snapshot.context.slots[0]!.dealId).toBeNull()
     expect(endedState(r.snapshot.context, s.dealId)).toBe('Accepted')
+    expect(Object.keys(r.snapshot.context.endedDeals[0]!).sort()).toEqual(['deal', 'dealId', 'mediateDeadline', 'mediator', 'resultsCid', 'slot', 'state'])
     expect(r.snapshot.context.deals).toEqual({})
     expect(Object.keys(r.snapshot.context.deadlines).sort()).toEqual(['offer:0', 'offer:1'])
   })

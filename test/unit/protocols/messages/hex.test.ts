@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { expect, test } from 'vitest'
-import { hex0x } from '../../../src/protocols/messages/hex.ts'
+import { hex0x } from '../../../../src/protocols/messages/hex.ts'
 
 test('hex0x writes 0x and the bytes in lower-case hex, as noble does, at every length', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), bytes => {

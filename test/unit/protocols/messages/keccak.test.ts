@@ -1,7 +1,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { keccak256 } from '../../../src/protocols/messages/keccak.ts'
+import { keccak256 } from '../../../../src/protocols/messages/keccak.ts'
 
 describe('keccak256 equals noble\'s keccak_256', () => {
   const hash = keccak256

@@ -1,5 +1,5 @@
 import { afterEach, expect, it, vi } from 'vitest'
-import { systemClock } from '../../../src/actors/runtime/clock.ts'
+import { systemClock } from '../../../../src/actors/runtime/clock.ts'
 
 afterEach(() => { vi.restoreAllMocks() })
 

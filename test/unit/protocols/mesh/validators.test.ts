@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest'
-import { encodeEnvelope, messageId } from '../../../src/protocols/messages/index.ts'
+import { encodeEnvelope, messageId } from '../../../../src/protocols/messages/index.ts'
 import {
   GossipValidationAdapter, gossipTopic, MACHINE_TOPICS, MeshState, SeenCache, topicForMachineTopic, topicNameOf, type TopicName
-} from '../../../src/protocols/mesh/index.ts'
-import { DEALS_TOPIC, JOB_OFFERS_TOPIC, RESOURCE_OFFERS_TOPIC, VERDICTS_TOPIC } from '../../../src/state-machines/index.ts'
+} from '../../../../src/protocols/mesh/index.ts'
+import { DEALS_TOPIC, JOB_OFFERS_TOPIC, RESOURCE_OFFERS_TOPIC, VERDICTS_TOPIC } from '../../../../src/state-machines/index.ts'
 import { agreedDeal, domain, jobOffer, mediator, resourceOffer, verdict, wallet } from './fixtures.ts'
 
 const NOW = 1_800_000_000_000

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, test } from 'vitest'
-import { repoRoot } from '../../support/child.ts'
+import { repoRoot } from '../../../support/child.ts'
 
 function digests (nodeFlags: string[]): unknown {
   const out = execFileSync(process.execPath, [...nodeFlags, '--import', 'tsx', 'test/support/message-digests.mts'], { cwd: repoRoot, encoding: 'utf8' })

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { Wallet } from 'ethers'
 import { Level } from 'level'
-import { EventLog, type EventLogOptions } from '../../../src/actors/eventlog/event-log.ts'
-import { Bucket, seqKey } from '../../../src/actors/eventlog/keys.ts'
-import { GENESIS_PREV, LogIntegrityError, openRecord, sealRecord } from '../../../src/actors/eventlog/record.ts'
-import { checkpointSigner, type CheckpointData } from '../../../src/actors/eventlog/checkpoint.ts'
-import { canonicalJson } from '../../../src/actors/eventlog/canonical-json.ts'
-import { useTempDirs } from '../../support/temp-dir.ts'
+import { EventLog, type EventLogOptions } from '../../../../src/actors/eventlog/event-log.ts'
+import { Bucket, seqKey } from '../../../../src/actors/eventlog/keys.ts'
+import { GENESIS_PREV, LogIntegrityError, openRecord, sealRecord } from '../../../../src/actors/eventlog/record.ts'
+import { checkpointSigner, type CheckpointData } from '../../../../src/actors/eventlog/checkpoint.ts'
+import { canonicalJson } from '../../../../src/actors/eventlog/canonical-json.ts'
+import { useTempDirs } from '../../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
 const wallet = new Wallet('0x' + '11'.repeat(32))

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { BoundedMemo, SmallMap } from '../../../src/protocols/messages/memo.ts'
+import { BoundedMemo, SmallMap } from '../../../../src/protocols/messages/memo.ts'
 
 describe('SmallMap', () => {
   test('behaves as a Map: the first entry inline, later ones beside it, and a key set again replaced', () => {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, test } from 'vitest'
-import { Messages, type Envelope, type MessageError } from '../../../src/protocols/messages/index.ts'
-import { domain, scenario, T0 } from '../state-machines/fixtures.ts'
+import { Messages, type Envelope, type MessageError } from '../../../../src/protocols/messages/index.ts'
+import { domain, scenario, T0 } from '../../state-machines/fixtures.ts'
 
 const s = scenario()
 

@@ -3,7 +3,7 @@ import { Wallet } from 'ethers'
 import {
   lilypadDomain, signMessage, type Deal, type Envelope, type JobOffer, type MediationVerdict,
   type MediatorAnnouncement, type ResourceOffer
-} from '../../../src/protocols/messages/index.ts'
+} from '../../../../src/protocols/messages/index.ts'
 
 export const domain = lilypadDomain(31337n, '0x5FbDB2315678afecb367f032d93F642f64180aa3')
 export const NETWORK = 'testnet'

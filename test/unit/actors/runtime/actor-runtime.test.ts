@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { EventLog } from '../../../src/actors/eventlog/event-log.ts'
-import { ActorRuntime, type EffectHandler } from '../../../src/actors/runtime/actor-runtime.ts'
-import { auditLog } from '../../../src/actors/audit.ts'
-import type { MachineOutput } from '../../../src/state-machines/contract.ts'
-import type { LogRecord } from '../../../src/actors/eventlog/record.ts'
-import { testDefinitions } from '../../support/job-machine.ts'
-import { ManualClock } from '../../support/manual-clock.ts'
-import { useTempDirs } from '../../support/temp-dir.ts'
+import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
+import { ActorRuntime, type EffectHandler } from '../../../../src/actors/runtime/actor-runtime.ts'
+import { auditLog } from '../../../../src/actors/audit.ts'
+import type { MachineOutput } from '../../../../src/state-machines/contract.ts'
+import type { LogRecord } from '../../../../src/actors/eventlog/record.ts'
+import { testDefinitions } from '../../../support/job-machine.ts'
+import { ManualClock } from '../../../support/manual-clock.ts'
+import { useTempDirs } from '../../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
 

@@ -1,14 +1,14 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { z } from 'zod'
-import { fastParseOf as compileFastParse, strictObjectPath } from '../../../src/protocols/messages/fast-parse.ts'
-import * as fields from '../../../src/protocols/messages/fields.ts'
-import { EnvelopeSchema, KnownPayloadEnvelopeSchema } from '../../../src/protocols/messages/envelope.ts'
-import { MessageError } from '../../../src/protocols/messages/errors.ts'
-import { MESSAGE_SCHEMAS, type MessagePayloads } from '../../../src/protocols/messages/schemas.ts'
-import { parsePayload } from '../../../src/protocols/messages/signing.ts'
-import type { MessageType } from '../../../src/protocols/messages/eip712-types.ts'
-import { scenario } from '../state-machines/fixtures.ts'
+import { fastParseOf as compileFastParse, strictObjectPath } from '../../../../src/protocols/messages/fast-parse.ts'
+import * as fields from '../../../../src/protocols/messages/fields.ts'
+import { EnvelopeSchema, KnownPayloadEnvelopeSchema } from '../../../../src/protocols/messages/envelope.ts'
+import { MessageError } from '../../../../src/protocols/messages/errors.ts'
+import { MESSAGE_SCHEMAS, type MessagePayloads } from '../../../../src/protocols/messages/schemas.ts'
+import { parsePayload } from '../../../../src/protocols/messages/signing.ts'
+import type { MessageType } from '../../../../src/protocols/messages/eip712-types.ts'
+import { scenario } from '../../state-machines/fixtures.ts'
 
 const s = scenario()
 const VALID: Partial<Record<MessageType, object>> = {

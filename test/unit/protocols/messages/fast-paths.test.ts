@@ -1,12 +1,12 @@
 import fc from 'fast-check'
 import { getAddress, hexlify, recoverAddress, Signature, SigningKey, TypedDataEncoder, Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
-import { hashTypedMessage } from '../../../src/protocols/messages/eip712-hash.ts'
-import { recoverSigner } from '../../../src/protocols/messages/recover-signer.ts'
+import { hashTypedMessage } from '../../../../src/protocols/messages/eip712-hash.ts'
+import { recoverSigner } from '../../../../src/protocols/messages/recover-signer.ts'
 import {
   EIP712_TYPES, lilypadDomain, Messages, MESSAGE_TYPES, messageId, signMessage, typesFor, verifyEnvelope, type MessageType
-} from '../../../src/protocols/messages/index.ts'
-import { domain, parties, scenario } from '../state-machines/fixtures.ts'
+} from '../../../../src/protocols/messages/index.ts'
+import { domain, parties, scenario } from '../../state-machines/fixtures.ts'
 
 const hex = (bytes: number): fc.Arbitrary<string> => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map(b => hexlify(b))
 

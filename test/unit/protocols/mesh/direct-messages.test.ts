@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { decodeDirectMessage, encodeDirectMessage } from '../../../src/protocols/mesh/direct-messages.ts'
-import { peerIdOfKey } from '../../../src/protocols/mesh/peer-identity.ts'
-import { DEAL_DELIVERY_GRACE_MS, lilypadDomain } from '../../../src/protocols/messages/index.ts'
-import { domainJson, parties, scenario } from '../state-machines/fixtures.ts'
+import { decodeDirectMessage, encodeDirectMessage } from '../../../../src/protocols/mesh/direct-messages.ts'
+import { peerIdOfKey } from '../../../../src/protocols/mesh/peer-identity.ts'
+import { DEAL_DELIVERY_GRACE_MS, lilypadDomain } from '../../../../src/protocols/messages/index.ts'
+import { domainJson, parties, scenario } from '../../state-machines/fixtures.ts'
 
 const domain = lilypadDomain(BigInt(domainJson.chainId), domainJson.verifyingContract)
 const s = scenario()

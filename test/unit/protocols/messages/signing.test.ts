@@ -3,8 +3,8 @@ import { Wallet } from 'ethers'
 import {
   decodeAndVerify, DealSchema, EIP712_TYPES, encodeEnvelope, encodeTypeString, lilypadDomain, MAX_ENCODED_SIZE,
   MESSAGE_SCHEMAS, MESSAGE_TYPES, messageId, parsePayload, signMessage, verifyEnvelope, type MessageError
-} from '../../../src/protocols/messages/index.ts'
-import { domain, parties, scenario, T0 } from '../state-machines/fixtures.ts'
+} from '../../../../src/protocols/messages/index.ts'
+import { domain, parties, scenario, T0 } from '../../state-machines/fixtures.ts'
 
 const s = scenario()
 

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { Level } from 'level'
-import { EventLog } from '../../../src/actors/eventlog/event-log.ts'
-import type { HashChecker } from '../../../src/actors/eventlog/hash-checker.ts'
-import { Bucket, seqKey } from '../../../src/actors/eventlog/keys.ts'
-import { sealRecord, type LogRecord } from '../../../src/actors/eventlog/record.ts'
-import { useTempDirs } from '../../support/temp-dir.ts'
+import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
+import type { HashChecker } from '../../../../src/actors/eventlog/hash-checker.ts'
+import { Bucket, seqKey } from '../../../../src/actors/eventlog/keys.ts'
+import { sealRecord, type LogRecord } from '../../../../src/actors/eventlog/record.ts'
+import { useTempDirs } from '../../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
 const RECORDS = 3200
@@ -115,7 +115,7 @@ describe('the hash worker in a process of its own', () => {
   it('lets the process end once a read is done, the log left open, when run through tsx', async () => {
     const dir = await filled()
     const script = `
-      import { EventLog } from ${JSON.stringify(new URL('../../../src/actors/eventlog/event-log.ts', import.meta.url).href)}
+      import { EventLog } from ${JSON.stringify(new URL('../../../../src/actors/eventlog/event-log.ts', import.meta.url).href)}
       const log = await EventLog.open(${JSON.stringify(dir)}, { hashWorkerFrom: 0 })
       let n = 0
       for await (const _ of log.read(1)) n++

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { HashChecker } from '../../../src/actors/eventlog/hash-checker.ts'
-import { GENESIS_PREV, sealRecord, storedHashHolds } from '../../../src/actors/eventlog/record.ts'
-import type { Json } from '../../../src/state-machines/contract.ts'
+import { HashChecker } from '../../../../src/actors/eventlog/hash-checker.ts'
+import { GENESIS_PREV, sealRecord, storedHashHolds } from '../../../../src/actors/eventlog/record.ts'
+import type { Json } from '../../../../src/state-machines/contract.ts'
 
 function page (data: Json[]): string[] {
   let prev = GENESIS_PREV

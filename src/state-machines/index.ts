@@ -16,7 +16,7 @@ export interface RegisteredMachine {
 
 export const machines: Record<string, RegisteredMachine> = {
   'job-creator': { name: 'job-creator', version: 6, machine: jobCreatorMachine },
-  'resource-provider': { name: 'resource-provider', version: 8, machine: resourceProviderMachine },
+  'resource-provider': { name: 'resource-provider', version: 9, machine: resourceProviderMachine },
   solver: { name: 'solver', version: 6, machine: solverMachine },
   mediator: { name: 'mediator', version: 4, machine: mediatorMachine }
 }

@@ -57,7 +57,8 @@ interface DealRecord {
   deal: Deal
   /** Matched while the checks before co-signing run; then Agreed, ResultsSubmitted, Mediating */
   state: DealState
-  jobOffer: InputEvent['envelope']
+  /** while Matched: the job offer, which the checks before co-signing and the run read; dropped once agreed */
+  jobOffer?: InputEvent['envelope']
   resultsCid: string | null
   mediator: string | null
   /** while Matched: the creator's signature, and what the checks before co-signing found */
@@ -160,7 +161,8 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
     const suffix = `:${record.slot}`
     const deadlines = withoutEntries(c.deadlines, k => k.endsWith(suffix))
     deadlines[timerName('offer', record.slot)] = offer.expiry
-    const endedDeals = withEnded(c.endedDeals, { ...record, state, dealId, mediateDeadline: record.deal.mediateDeadline }, at)
+    const { signing: _signing, jobOffer: _job, ...kept } = record
+    const endedDeals = withEnded(c.endedDeals, { ...kept, state, dealId, mediateDeadline: record.deal.mediateDeadline }, at)
     return {
       context: { ...c, slots, deals: withoutEntries(c.deals, id => id === dealId), endedDeals, deadlines },
       outputs: [...outputs, publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)]
@@ -279,7 +281,8 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
     const deadlines = withoutEntries(c.deadlines, k => k === timerName('agree', record.slot))
     deadlines[timerName('submit', record.slot)] = deal.submitDeadline
     const job = expectMessage(messages, c.domain, record.jobOffer, 'JobOffer', at, { ignoreExpiry: true })
-    const { signing: _done, ...agreed } = record
+    // the job offer goes with the run; a deal under way or ended keeps only what it is judged by
+    const { signing: _done, jobOffer: _run, ...agreed } = record
     return {
       context: { ...c, deals: withEntry(c.deals, live as string, { ...agreed, state: 'Agreed' }), deadlines },
       outputs: [

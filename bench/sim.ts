@@ -1,9 +1,13 @@
 // npm run bench -- sim: the simulator at 10,000 nodes and 100,000 jobs (honest scenario, fast
-// signatures), in wall seconds on one core, and machine transitions per second; then the same
-// machines stepped through XState against their deciders stepped directly (the default engine, see
-// sim/engine.ts), at 10,000 nodes and 10,000 jobs, both measured in this run.
-// SIM_BENCH_NODES / SIM_BENCH_JOBS run a smaller size (the metric name then says which). The CPU
+// signatures), in wall seconds on one core, and machine transitions per second; then at 100,000
+// nodes and 1,000,000 jobs in a process of its own, with that process's peak resident memory; then
+// the same machines stepped through XState against their deciders stepped directly (the default
+// engine, see sim/engine.ts), at 10,000 nodes and 10,000 jobs, both measured in this run.
+// SIM_BENCH_NODES / SIM_BENCH_JOBS and SIM_BENCH_LARGE_NODES / SIM_BENCH_LARGE_JOBS run other
+// sizes (the metric names then say which; SIM_BENCH_LARGE_JOBS=0 skips the large run). The CPU
 // seconds of the process are reported beside the wall seconds: on a shared machine they differ.
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import type { Engine } from '../sim/engine.ts'
 import { simulate } from '../sim/run.ts'
 import { buildScenario } from '../sim/scenarios.ts'
@@ -33,6 +37,15 @@ export async function run (): Promise<void> {
   report({ bench: 'sim', metric: `sim_${size}_s`, value: round(seconds), unit: 's', goal: '<=60', jobs, nodes, cpu_s: round(cpuSeconds), completion: round(summary.completionRate) })
   report({ bench: 'sim', metric: 'events_per_s', value: round(summary.steps / seconds), unit: 'machine transitions/s', steps: summary.steps, per_job_ms: round(seconds * 1000 / Math.max(1, jobs)), cpu_per_job_ms: round(cpuSeconds * 1000 / Math.max(1, jobs)) })
 
+  const largeNodes = Number(process.env.SIM_BENCH_LARGE_NODES ?? 100_000)
+  const largeJobs = Number(process.env.SIM_BENCH_LARGE_JOBS ?? 1_000_000)
+  if (largeJobs > 0) {
+    const large = await childRun(largeNodes, largeJobs)
+    const largeSize = `${short(largeNodes)}_nodes_${short(largeJobs)}_jobs`
+    report({ bench: 'sim', metric: `sim_${largeSize}_s`, value: round(large.seconds), unit: 's', goal: '<=600', jobs: largeJobs, nodes: largeNodes, cpu_s: round(large.cpuSeconds), steps: large.steps, completion: round(large.completion) })
+    report({ bench: 'sim', metric: `sim_${largeSize}_peak_rss_gb`, value: round(large.peakRssBytes / 2 ** 30), unit: 'GiB', goal: '<=12' })
+  }
+
   const smaller = Math.min(jobs, ENGINE_COMPARISON_JOBS)
   const decider = timedRun(nodes, smaller, 'decider', false)
   const xstate = timedRun(nodes, smaller, 'xstate', false)
@@ -48,6 +61,23 @@ export async function run (): Promise<void> {
   })
 }
 
+interface ChildRun { seconds: number, cpuSeconds: number, steps: number, completion: number, peakRssBytes: number }
+
+/** A run in a process of its own, so that its peak memory is its own; its progress goes to stderr. */
+async function childRun (nodes: number, jobs: number): Promise<ChildRun> {
+  const script = fileURLToPath(new URL('./sim-child.ts', import.meta.url))
+  // the heap may grow past V8's default limit; the figure says how far it went
+  const child = spawn(process.execPath, ['--import', 'tsx', '--max-semi-space-size=64', '--no-allocation-site-pretenuring', '--max-old-space-size=16384', script, String(nodes), String(jobs)], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk })
+  const code = await new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('exit', resolve) })
+  if (code !== 0) throw new Error(`the simulator at ${nodes} nodes and ${jobs} jobs exited with ${String(code)}`)
+  return JSON.parse(out.trim().split('\n').pop() as string) as ChildRun
+}
+
 function short (n: number): string {
+  if (n >= 1_000_000 && n % 1_000_000 === 0) return `${n / 1_000_000}m`
   return n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n)
 }

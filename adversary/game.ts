@@ -81,8 +81,8 @@ export interface GameOptions {
   unrunnable?: string
   /** the strategist's account, when not the usual one for its role (one without a deposit, say) */
   as?: Party
-  /** what the strategist does after its signature and before the honest party's checks */
-  beforeChecks?: (g: Game) => Promise<void>
+  /** what the strategist does after its signature on `deal` and before the honest party's checks */
+  beforeChecks?: (g: Game, deal: Deal) => Promise<void>
   /** the deal the strategist signs instead of the one the offers make */
   tamper?: (deal: Deal) => Deal
 }
@@ -260,7 +260,7 @@ export class Game {
     const made = g.dealFrom(g.job, offer, proposal, at)
     const deal = options.tamper?.(made) ?? made
     const half = g.signAsIs('Deal', deal)
-    await options.beforeChecks?.(g)
+    await options.beforeChecks?.(g, deal)
     await g.tell(half)
     const cosigned = g.inbox.find(sent => sent.envelope.type === 'Deal')?.envelope
     g.cosigned = cosigned !== undefined

@@ -10,6 +10,7 @@ import { chainEffects } from '../src/actors/roles/effects/chain.ts'
 import { messageEffects, signedBeside } from '../src/actors/roles/effects/messages.ts'
 import type { SideWrite } from '../src/actors/eventlog/event-log.ts'
 import { MessageStore } from '../src/actors/roles/message-store.ts'
+import { OpenDeals } from '../src/actors/roles/open-deals.ts'
 import type { Delivery, MessageTransport } from '../src/actors/roles/transport.ts'
 import { EventLog } from '../src/actors/eventlog/event-log.ts'
 import type { EffectHandler, NewInput } from '../src/actors/runtime/actor-runtime.ts'
@@ -48,6 +49,7 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
     private readonly effects: Record<string, EffectHandler>,
     private readonly world: World,
     private readonly signBeside: (outputs: readonly MachineOutput[]) => Promise<SideWrite[]>,
+    private readonly openDeals: OpenDeals,
     snapshot: SnapshotFrom<M>
   ) {
     this.address = arena.wallets[role].address
@@ -65,14 +67,15 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
       send: async (to, delivery) => { network.push({ ...delivery, to, from: address }) },
       onDelivery: () => {}
     }
+    const openDeals = new OpenDeals(address, domain)
     const effects = {
       ...messageEffects({ domain, wallet: arena.wallets[role], store, transport, retryDelaysMs: [1] }),
       // accepted deals settle in batches, as a node settles them
-      ...chainEffects({ domain, store, settlement: arena.clients[role], batchWindowMs: 20, retryDelaysMs: [], settledPollMs: 1, settledWaitMs: 0 })
+      ...chainEffects({ domain, store, settlement: arena.clients[role], openDeals, batchWindowMs: 20, retryDelaysMs: [], settledPollMs: 1, settledWaitMs: 0 })
     }
     const first = start(machine, { ...input, domain: arena.domain, self: address, at: await arena.now() })
     const beside = signedBeside({ domain, wallet: arena.wallets[role], store })
-    const party = new HonestParty(role, machine, arena, log, store, effects, world, beside, first.snapshot)
+    const party = new HonestParty(role, machine, arena, log, store, effects, world, beside, openDeals, first.snapshot)
     await party.carryOut(first.outputs)
     return party
   }
@@ -81,13 +84,19 @@ export class HonestParty<M extends AnyStateMachine = AnyStateMachine> {
     return (this.snapshot as { context: Record<string, unknown> }).context
   }
 
-  /** A message reaches the node: it is stored as the node stores it, then stepped. */
+  /** A message reaches the node: it is stored as the node stores it (an agreed deal counted as open), then stepped. */
   async receive (delivery: Delivery): Promise<void> {
-    const domain = toDomain(this.arena.domain)
-    for (const envelope of [delivery.envelope, ...delivery.attachments]) {
-      await this.store.put(messageId(domain, envelope.type, envelope.message as never), envelope)
-    }
+    await this.gossip(delivery.envelope, ...delivery.attachments)
     await this.input({ type: 'message.received', envelope: delivery.envelope as never, attachments: delivery.attachments as never })
+  }
+
+  /** Messages the mesh brings that concern none of the node's machines (another pair's agreed deal): stored and counted only. */
+  async gossip (...envelopes: Envelope[]): Promise<void> {
+    const domain = toDomain(this.arena.domain)
+    for (const envelope of envelopes) {
+      await this.store.put(messageId(domain, envelope.type, envelope.message as never), envelope)
+      this.openDeals.seen(envelope)
+    }
   }
 
   /** The earliest deadline the machine holds that has not fired (Infinity when none). */

@@ -49,7 +49,8 @@ export async function playOne (arena: Arena, strategy: Strategy): Promise<Row> {
       payout,
       got,
       outcome: record === undefined ? 'not signed' : record.state === 'Settled' ? String(record.outcome) : `unsettled (${record.state})`,
-      held: got >= payout
+      // where no deal should be signed, signing is the loss, whatever the deal then paid
+      held: strategy.owed === null ? !game.cosigned : got >= payout
     }
   } finally {
     await game?.close()

@@ -8,9 +8,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cidOfPath } from '../src/executor/results/cid.ts'
 import { writeFailedRun, type FailureCode } from '../src/executor/results/failed-run.ts'
+import type { Deal } from '../src/protocols/messages/schemas.ts'
+import { signMessage } from '../src/protocols/messages/signing.ts'
+import { toDomain } from '../src/state-machines/common.ts'
 import type { DealOutcome } from '../src/state-machines/deal-states.ts'
+import { lockedBy } from '../src/state-machines/settle.ts'
 import { BAD_CID, Game, HONEST_CID, type GameOptions } from './game.ts'
-import type { Arena } from './arena.ts'
+import { DEPOSIT, type Arena } from './arena.ts'
 
 export interface Strategy {
   name: string
@@ -156,6 +160,22 @@ export const STRATEGIES: Strategy[] = [
     by: 'job creator',
     owed: null,
     options: { as: 'outsider' },
+    play: async () => {}
+  },
+  {
+    name: 'open deals with other providers that lock its deposit',
+    settles: 'not signed',
+    by: 'job creator',
+    owed: null,
+    options: {
+      beforeChecks: async (g, deal) => {
+        // an agreed deal with another provider, gossiped, leaves less free than this deal locks
+        const locks = lockedBy(deal)
+        const other: Deal = { ...deal, resourceProvider: g.arena.wallets.outsider.address, nonce: `${deal.nonce}1`, paymentCollateral: String(DEPOSIT - locks.jobCreator) }
+        const half = g.sign('Deal', other)
+        await g.honest.gossip(signMessage(g.arena.wallets.outsider, toDomain(g.arena.domain), 'Deal', other, half.signatures))
+      }
+    },
     play: async () => {}
   },
   {

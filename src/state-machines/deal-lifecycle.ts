@@ -26,23 +26,31 @@ export function expectBoundedLifetime (deal: Pick<Deal, 'mediateDeadline'>, at: 
   if (deal.mediateDeadline - at > MAX_DEAL_LIFETIME_MS) violation('UNBOUNDED', 'the deal lasts longer than a deal may')
 }
 
-/** A deposit as read from the chain: its balance, and what its owner asked to withdraw. */
+/**
+ * A deposit as read from the chain, with what its owner's open deals lock of it as the reader
+ * knows them (agreed deals are gossiped, DESIGN §8): those with others, and those with the reader.
+ */
 export interface Deposit {
   balance: bigint
   withdrawing: bigint
+  lockedWithOthers: bigint
+  lockedWithUs: bigint
 }
 
-/** A deposit as a `chain.deposit` event reports it. */
+/** A deposit as a `chain.deposit` event reports it (a read logged before open deals were counted counts none). */
 export function depositOf (e: InputEvent): Deposit {
-  return { balance: BigInt(String(e.balance ?? '0')), withdrawing: BigInt(String(e.withdrawing ?? '0')) }
+  const amount = (v: unknown): bigint => BigInt(String(v ?? '0'))
+  return { balance: amount(e.balance), withdrawing: amount(e.withdrawing), lockedWithOthers: amount(e.lockedWithOthers), lockedWithUs: amount(e.lockedWithUs) }
 }
 
 /**
- * Whether a party's deposit covers what a deal locks of it, beside what its other open deals with
- * us lock: the exposure check of DESIGN §8, made before signing.
+ * Whether a party's deposit covers what a deal locks of it, beside what its other open deals lock:
+ * the exposure check of DESIGN §8, made before signing. `lockedWithUs` is what the reader's own
+ * open deals with the party lock, where the reader counts them itself (a provider also counts the
+ * deals it is signing).
  */
-export function depositCovers (deposit: Deposit, locked: bigint, lockedElsewhere = 0n): boolean {
-  return deposit.balance - deposit.withdrawing - lockedElsewhere >= locked
+export function depositCovers (deposit: Deposit, locked: bigint, lockedWithUs = deposit.lockedWithUs): boolean {
+  return deposit.balance - deposit.withdrawing - deposit.lockedWithOthers - lockedWithUs >= locked
 }
 
 /** What a deal locks of the job creator's and of the provider's deposits. */

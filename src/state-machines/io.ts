@@ -23,7 +23,8 @@
  *   the provider's commitment, `chain.committed` {dealId, envelope} (the results as committed).
  * - `chain.watch` {dealId}: read the deal's record; answer with `chain.observed` {dealId, state, outcome?, mediator?,
  *   resultsCidHash?} (the hash of the results on record, once committed or challenged).
- * - `chain.readDeposit` {account}: read a deposit; answer with `chain.deposit` {balance, withdrawing}.
+ * - `chain.readDeposit` {account, dealId}: read a deposit; answer with `chain.deposit` {balance,
+ *   withdrawing, lockedWithOthers, lockedWithUs}: what the open deals the node has seen lock of it.
  * - `deal.declined` {dealId, reason}: a deal this node walked away from before signing it.
  * - `input.rejected` {code, reason, eventType, messageType?}: an input that changed nothing; the runtime
  *   may penalise the peer that sent it.

@@ -162,7 +162,7 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
     }
     // a provider whose deposit cannot pay what it owes if it fails is no counterparty: another match may come
     const reason = deposit !== undefined
-      ? `the provider's deposit ${deposit.balance} (${deposit.withdrawing} leaving) does not cover the ${providerLock(deal)} this deal locks`
+      ? `the provider's deposit ${deposit.balance} (${deposit.withdrawing} leaving, ${deposit.lockedWithUs + deposit.lockedWithOthers} in its open deals) does not cover the ${providerLock(deal)} this deal locks`
       : `its deposit could not be read: ${String(e.error)}`
     return {
       context: { ...c, phase: 'offering', deal: null, dealId: null, providerFunded: null, failedDeals: [...c.failedDeals, dealId].slice(-16), deadlines: { matchDeadline: c.job.matchDeadline } },

@@ -486,7 +486,8 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
         const deposit = depositOf(e)
         const elsewhere = lockedWith(c, record.deal.jobCreator, dealId)
         const funded = depositCovers(deposit, creatorLock(record.deal), elsewhere)
-        return checked(c, dealId, { funded }, e.at, `the job creator's deposit ${deposit.balance} (${deposit.withdrawing} leaving, ${elsewhere} in our other deals) does not cover the ${creatorLock(record.deal)} this deal locks`)
+        return checked(c, dealId, { funded }, e.at,
+          `the job creator's deposit ${deposit.balance} (${deposit.withdrawing} leaving, ${elsewhere} in our other deals, ${deposit.lockedWithOthers} in its deals with others) does not cover the ${creatorLock(record.deal)} this deal locks`)
       }
       case 'effect.failed': {
         // a check before co-signing that could not be made counts as failed: nothing is signed blind

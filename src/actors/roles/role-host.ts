@@ -19,6 +19,7 @@ import { MessageStore } from './message-store.ts'
 import { messageEvent, RoleStream, routeDelivery } from './router.ts'
 import type { Delivery, MessageTransport } from './transport.ts'
 import { messageEffects, signedBeside } from './effects/messages.ts'
+import { OpenDeals } from './open-deals.ts'
 import { jobEffects, type JobRunner } from './effects/jobs.ts'
 import { resultsEffects, type ResultsFetcher } from './effects/results.ts'
 import { chainEffects, type ChainOutput, type SettlementCalls } from './effects/chain.ts'
@@ -69,7 +70,9 @@ export class RoleHost {
     readonly runtime: ActorRuntime,
     private readonly options: RoleHostOptions,
     private readonly modules: RoleHostModules,
-    store: MessageStore
+    store: MessageStore,
+    /** the agreed deals this node has seen: what they lock counts in every deposit check */
+    readonly openDeals: OpenDeals
   ) {
     this.store = store
   }
@@ -81,11 +84,13 @@ export class RoleHost {
   static async start (options: RoleHostOptions, modules: RoleHostModules): Promise<RoleHost> {
     const store = new MessageStore(modules.log.bucket('messages'))
     const domain = toDomain(options.domain)
+    const clock = modules.clock ?? systemClock
+    const openDeals = new OpenDeals(modules.wallet.address, domain, () => clock.now())
     const unavailable = (what: string): EffectHandler => async () => { throw new Error(`this node has no ${what}`) }
     const noChain = unavailable('chain connection')
     const settlementEffects: EffectHandlers<ChainOutput> = modules.settlement === undefined
       ? { 'chain.settle': noChain, 'chain.claim': noChain, 'chain.challenge': noChain, 'chain.commitResults': noChain, 'chain.watch': noChain, 'chain.readDeposit': noChain }
-      : chainEffects({ domain, store, settlement: modules.settlement })
+      : chainEffects({ domain, store, settlement: modules.settlement, openDeals })
     let host: RoleHost | undefined = undefined
     // every output type of every machine has its handler here, or this does not compile
     const effects: EffectHandlers<OutputType> = {
@@ -100,7 +105,7 @@ export class RoleHost {
       log: modules.log, definitions: machines, effects, clock: modules.clock, onError: modules.onError,
       beside: signedBeside({ domain, wallet: modules.wallet, store })
     })
-    host = new RoleHost(runtime, options, modules, store)
+    host = new RoleHost(runtime, options, modules, store, openDeals)
     for (const stream of runtime.streams()) host.indexJob(stream)
     runtime.subscribe((change) => host!.indexJob(change.stream))
     modules.transport.onDelivery((delivery) => { host!.receive(delivery).catch((err: Error) => modules.onError?.(err)) })
@@ -156,6 +161,7 @@ export class RoleHost {
     const domain = toDomain(this.options.domain)
     for (const envelope of [delivery.envelope, ...delivery.attachments]) {
       await this.store.put(messageId(domain, envelope.type, envelope.message as never), envelope)
+      this.openDeals.seen(envelope)
     }
   }
 

@@ -42,12 +42,15 @@ describe('job creator', () => {
     expect(r.last).toEqual([{ type: 'chain.readDeposit', id: `funds:${s.dealId}`, dealId: s.dealId, account: parties.resourceProvider.address }])
     // the provider locks 1500 + 400
     const funded = step(jobCreatorMachine, r.snapshot, deposit('1900'))
+    expect(step(jobCreatorMachine, r.snapshot, { ...deposit('100000'), lockedWithOthers: '50000', lockedWithUs: '48100' }).outputs).toEqual(funded.outputs)
     expect(funded.outputs).toEqual([expect.objectContaining({ type: 'message.send', id: `sign-deal:${s.dealId}`, messageType: 'Deal', message: s.deal, to: [parties.resourceProvider.address] })])
   })
 
   test.each([
     ['a provider whose free deposit does not cover its collateral', deposit('1899')],
     ['a provider whose deposit is asked to leave', deposit('100000', '99000')],
+    ['a provider whose open deals with others lock its deposit', { ...deposit('100000'), lockedWithOthers: '98101' }],
+    ['a provider whose open deals with us and others lock its deposit', { ...deposit('100000'), lockedWithOthers: '50000', lockedWithUs: '48101' }],
     ['a provider whose deposit cannot be read', { type: 'effect.failed', effect: `funds:${s.dealId}`, error: 'no chain', at: T0 + 2 } as InputEvent]
   ])('it signs nothing with %s, and takes another match', (_, event) => {
     const r = drive(jobCreatorMachine, input(0), [ev.proposal])

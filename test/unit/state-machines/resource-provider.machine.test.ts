@@ -117,6 +117,15 @@ describe('resource provider', () => {
     expect(enough.outputs[0]).toMatchObject({ type: 'message.send', id: `cosign:${other.dealId}` })
   })
 
+  test('what the creator\'s deals with others lock counts against its deposit; its deals with us, as the provider counts them', () => {
+    const checking = drive(resourceProviderMachine, input, [ev.proposal, ev.deal, ev.prepared])
+    // the deal locks 2300: 100000 less 97701 locked with others leaves 2299
+    expect(step(resourceProviderMachine, checking.snapshot, { ...ev.funded, lockedWithOthers: '97701' }).outputs[0]).toMatchObject({ type: 'deal.declined' })
+    expect(step(resourceProviderMachine, checking.snapshot, { ...ev.funded, lockedWithOthers: '97700' }).outputs[0]).toMatchObject({ type: 'message.send', id: `cosign:${s.dealId}` })
+    // what the node's book says of deals with us gives way to the provider's own count (none open here)
+    expect(step(resourceProviderMachine, checking.snapshot, { ...ev.funded, lockedWithOthers: '97700', lockedWithUs: '5000' }).outputs[0]).toMatchObject({ type: 'message.send' })
+  })
+
   test('it signs at most one deal per slot', () => {
     const other = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL }, job: { nonce: '2' }, proposal: { nonce: '8' } })
     const r = drive(resourceProviderMachine, input, [ev.proposal, received(other.propEnv, T0 + 1, [other.jobEnv]), ev.deal])

@@ -6,6 +6,7 @@ import type { Deal, MediationVerdict, MessagePayloads, ResultsAccepted, ResultsC
 import type { MachineOutput } from '../../../state-machines/contract.ts'
 import type { EffectHandlers, NewInput } from '../../runtime/actor-runtime.ts'
 import type { MessageStore } from '../message-store.ts'
+import type { OpenDeals } from '../open-deals.ts'
 import { pause, retry } from '../../../support/delay.ts'
 
 export interface SignedDealEvidence {
@@ -76,6 +77,8 @@ export interface ChainEffectsModules {
   /** how often, and how long at most, a claim or settlement waits for the chain to settle the deal */
   settledPollMs?: number
   settledWaitMs?: number
+  /** the agreed deals this node has seen, whose locks a deposit read reports beside the balance */
+  openDeals?: Pick<OpenDeals, 'locksOf'>
 }
 
 /**
@@ -131,7 +134,7 @@ export class AcceptedBatcher {
  * A settlement or claim answers with `chain.settled` {dealId, outcome}: the outcome the chain holds
  * for the deal, which is the one the parties must record, whoever's transaction settled it.
  */
-export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000, maxBatch = 100, retryDelaysMs = [500, 2000, 5000, 10_000], settledPollMs = 2000, settledWaitMs = 15 * 60_000 }: ChainEffectsModules): EffectHandlers<ChainOutput> {
+export function chainEffects ({ domain, store, settlement, openDeals, batchWindowMs = 1000, maxBatch = 100, retryDelaysMs = [500, 2000, 5000, 10_000], settledPollMs = 2000, settledWaitMs = 15 * 60_000 }: ChainEffectsModules): EffectHandlers<ChainOutput> {
   const batcher = batchWindowMs > 0 ? new AcceptedBatcher(items => settlement.settleBatch(items), item => item.acceptance.dealId, batchWindowMs, maxBatch) : undefined
   async function signedDeal (dealId: string): Promise<SignedDealEvidence> {
     const envelope = await store.require(dealId) as Envelope<'Deal'>
@@ -232,7 +235,15 @@ export function chainEffects ({ domain, store, settlement, batchWindowMs = 1000,
     'chain.readDeposit': async (output) => {
       const account = String(output.account)
       const [balance, withdrawal] = await Promise.all([settlement.balanceOf(account), settlement.withdrawalOf(account)])
-      return { type: 'chain.deposit', account, balance: balance.toString(), withdrawing: (withdrawal?.amount ?? 0n).toString() }
+      const open = openDeals?.locksOf(account, typeof output.dealId === 'string' ? output.dealId : undefined) ?? { withOthers: 0n, withUs: 0n }
+      return {
+        type: 'chain.deposit',
+        account,
+        balance: balance.toString(),
+        withdrawing: (withdrawal?.amount ?? 0n).toString(),
+        lockedWithOthers: open.withOthers.toString(),
+        lockedWithUs: open.withUs.toString()
+      }
     },
     /** What the chain holds for a deal now: its state, its outcome once settled, the results on record. */
     'chain.watch': async (output) => {

@@ -100,16 +100,22 @@ describe('chain effects', () => {
     expect(put).toHaveLength(3)
   })
 
-  it('reads a deposit less its withdrawal for the check before signing, and a deal\'s record for a watch', async () => {
+  it('reads a deposit, its withdrawal and what the open deals seen lock for the check before signing, and a deal\'s record for a watch', async () => {
     const settlement = calls({
       balanceOf: async () => 5000n,
       withdrawalOf: async () => ({ amount: 1200n }),
       dealRecord: async () => ({ state: 'ResultsSubmitted' })
     })
-    const effects = chainEffects({ domain, store, settlement })
+    const asked: Array<[string, string | undefined]> = []
+    const openDeals = { locksOf: (account: string, except?: string) => { asked.push([account, except]); return { withOthers: 700n, withUs: 300n } } }
+    const effects = chainEffects({ domain, store, settlement, openDeals })
     const context = { stream: 's', signal: new AbortController().signal }
-    expect(await effects['chain.readDeposit']!({ type: 'chain.readDeposit', id: 'f', account: '0xabc' }, context))
-      .toEqual({ type: 'chain.deposit', account: '0xabc', balance: '5000', withdrawing: '1200' })
+    expect(await effects['chain.readDeposit']!({ type: 'chain.readDeposit', id: 'f', dealId: 'deal', account: '0xabc' }, context))
+      .toEqual({ type: 'chain.deposit', account: '0xabc', balance: '5000', withdrawing: '1200', lockedWithOthers: '700', lockedWithUs: '300' })
+    expect(asked).toEqual([['0xabc', 'deal']])
+    // a node that has seen no deals reports none
+    expect(await chainEffects({ domain, store, settlement })['chain.readDeposit']!({ type: 'chain.readDeposit', id: 'f', account: '0xabc' }, context))
+      .toMatchObject({ lockedWithOthers: '0', lockedWithUs: '0' })
     expect(await effects['chain.watch']!({ type: 'chain.watch', id: 'w', dealId: 'deal' }, context))
       .toEqual({ type: 'chain.observed', dealId: 'deal', state: 'ResultsSubmitted' })
   })

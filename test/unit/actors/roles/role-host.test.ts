@@ -141,6 +141,9 @@ describe('RoleHost', () => {
     await n.provider.runtime.idle()
     expect(n.settlement.calls).toEqual(['settleBatch'])
     expect(n.net.published.map(p => p.topic)).toContain('lilypad/deals')
+    // the agreed deal now counts in every deposit check that node makes: the creator's with the provider, the solver's with others
+    expect(n.creator.openDeals.locksOf(who.provider.address)).toEqual({ withOthers: 0n, withUs: 1900n })
+    expect(n.solver.openDeals.locksOf(who.creator.address)).toEqual({ withOthers: 2300n, withUs: 0n })
     await expectAudited()
   })
 

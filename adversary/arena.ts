@@ -41,7 +41,7 @@ export async function startArena (): Promise<Arena> {
       withdrawDelaySeconds: WITHDRAW_DELAY_SECONDS,
       fund: PARTIES.map(p => ({ address: wallets[p].address, amount: DEPOSIT * 10n }))
     })
-    const clients = Object.fromEntries(await Promise.all(PARTIES.map(async p => [p, await SettlementClient.connect({
+    const clients = Object.fromEntries(await Promise.all(PARTIES.map(async p => [p, await SettlementClient.open({
       rpcUrl: chain.rpcUrl, privateKey: wallets[p].privateKey, settlementAddress: deployment.settlement, chainId: chain.chainId, pollingIntervalMs: 50
     })]))) as Record<Party, SettlementClient>
     for (const p of ['jobCreator', 'resourceProvider', 'withdrawer', 'racer'] as const) await clients[p].deposit(DEPOSIT)
@@ -62,7 +62,7 @@ export async function startArena (): Promise<Arena> {
       stop: async () => {
         for (const c of Object.values(clients)) await c.provider.removeAllListeners()
         await new Promise(resolve => setTimeout(resolve, 200))
-        for (const c of Object.values(clients)) c.close()
+        for (const c of Object.values(clients)) await c.close()
         await chain.stop()
         await rm(dir, { recursive: true, force: true })
       }

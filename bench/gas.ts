@@ -28,7 +28,7 @@ export async function run (): Promise<void> {
       withdrawDelaySeconds: 3600,
       fund: wallets.map(w => ({ address: w.address, amount: TOKENS }))
     })
-    const connect = async (w: Wallet): Promise<SettlementClient> => await SettlementClient.connect({
+    const connect = async (w: Wallet): Promise<SettlementClient> => await SettlementClient.open({
       rpcUrl: chain.rpcUrl, privateKey: w.privateKey, settlementAddress: deployment.settlement, chainId: chain.chainId
     })
     const roleClients = await Promise.all(ROLES.map(async (_r, i) => await connect(wallets[i] as Wallet)))
@@ -99,14 +99,14 @@ export async function run (): Promise<void> {
       })
     }
     const creators = wallets.slice(ROLES.length, ROLES.length + EXTRA_CREATORS)
-    await Promise.all(creators.map(async c => { const cl = await connect(c); await cl.deposit(TOKENS / 2n); cl.close() }))
+    await Promise.all(creators.map(async c => { const cl = await connect(c); await cl.deposit(TOKENS / 2n); await cl.close() }))
     const items = await Promise.all(Array.from({ length: 100 }, async (_x, i) => await accepted(creators[i % creators.length] as Wallet)))
     const receipt = await f.clients.resourceProvider.settleBatch(items)
     figure('gas_per_job_batch_100_20_creators', Math.round(Number(receipt.gasUsed) / 100), {
       baseline: MODICUM_HAPPY_PATH_GAS,
       ratio: Number((Number(receipt.gasUsed) / 100 / MODICUM_HAPPY_PATH_GAS).toFixed(4))
     })
-    for (const c of Object.values(clients)) c.close()
+    for (const c of Object.values(clients)) await c.close()
   } finally {
     await chain.stop()
   }

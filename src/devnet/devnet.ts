@@ -187,9 +187,9 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
     const settlementAddress = deployment.settlement
     log('depositing collateral in escrow for every account')
     for (const key of [...jobCreatorKeys, ...nodeKeys]) {
-      const client = await SettlementClient.connect({ rpcUrl: chain.rpcUrl, privateKey: key, settlementAddress })
+      const client = await SettlementClient.open({ rpcUrl: chain.rpcUrl, privateKey: key, settlementAddress })
       await client.deposit(100n * TOKEN)
-      client.close()
+      await client.close()
     }
     const addressOf = (name: string): string => computeAddress(nodeKeys[plan.findIndex(p => p.name === name)]!)
     const solvers = plan.filter(p => p.roles.includes('solver')).map(p => addressOf(p.name))

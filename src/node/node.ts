@@ -24,6 +24,7 @@ import { resultsFetcher } from './adapters/results-fetcher.ts'
 import { assertFaultAllowed, recordFault, type Fault } from './faults.ts'
 import { startApi } from './server/http-server.ts'
 import type { JobBoardOptions } from './server/job-board.ts'
+import type { Service } from '../support/lifecycle.ts'
 
 /**
  * A node's solver matches a new job or offer this long after it arrives (the machine's default,
@@ -78,7 +79,7 @@ export interface NodeInfo {
  * The composition root: builds a node's parts in order (key, log, chain, mesh, results, executors,
  * role actors) and stops them in reverse. Nothing is lost on stop: every input is already logged.
  */
-export class LilypadNode {
+export class LilypadNode implements Service {
   private constructor (
     readonly key: NodeKey,
     readonly log: EventLog,
@@ -114,7 +115,7 @@ export class LilypadNode {
       let settlement: SettlementClient | undefined
       let domain: DomainJson
       if (options.chain !== undefined) {
-        settlement = await SettlementClient.connect({ rpcUrl: options.chain.rpcUrl, privateKey: key.privateKey, settlementAddress: options.chain.settlementAddress })
+        settlement = await SettlementClient.open({ rpcUrl: options.chain.rpcUrl, privateKey: key.privateKey, settlementAddress: options.chain.settlementAddress })
         cleanups.push(() => settlement!.close())
         domain = { chainId: String(settlement.domain.chainId), verifyingContract: settlement.address }
       } else if (options.domain !== undefined) {

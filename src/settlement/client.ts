@@ -14,6 +14,7 @@ import {
 import type { LilypadDomain } from '../protocols/messages/eip712-types.ts'
 import { connectProvider } from './provider.ts'
 import { TxSender } from './tx-sender.ts'
+import type { Resource } from '../support/lifecycle.ts'
 
 export interface SettlementClientOptions {
   rpcUrl: string
@@ -47,7 +48,7 @@ export interface DealRecord {
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
 
-export class SettlementClient {
+export class SettlementClient implements Resource {
   readonly address: string
   readonly domain: LilypadDomain
   private readonly sender: TxSender
@@ -65,7 +66,7 @@ export class SettlementClient {
     this.sender = new TxSender(wallet, iface, options)
   }
 
-  static async connect (options: SettlementClientOptions): Promise<SettlementClient> {
+  static async open (options: SettlementClientOptions): Promise<SettlementClient> {
     const artifacts = await loadArtifacts()
     const provider = await connectProvider(options.rpcUrl, { chainId: options.chainId, pollingIntervalMs: options.pollingIntervalMs })
     const wallet = new Wallet(options.privateKey, provider)
@@ -87,7 +88,7 @@ export class SettlementClient {
     return this.wallet.provider as JsonRpcProvider
   }
 
-  close (): void {
+  async close (): Promise<void> {
     this.provider.destroy()
   }
 

@@ -199,7 +199,7 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
     log
   })
   const { info } = devnet
-  const client = await SettlementClient.connect({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
+  const client = await SettlementClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
   // Claims are sent when a node's clock passes a deadline; the chain must agree that it has
   // passed, so its clock runs a little ahead of the nodes' (block time has whole seconds).
   await increaseTime(client.provider, 2)
@@ -335,7 +335,7 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
     stop: async () => {
       // a job creator still following a case that failed would hold its log open
       await Promise.all(jobs.map(async job => { job.kill(); await job.exited() }))
-      client.close()
+      await client.close()
       await devnet.stop()
     },
     logDirs: () => [...info.nodes.map(n => [n.name, n.dataDir] as const), ...jobDirs.map(d => [`job ${d.split('/').pop()!}`, d] as const)],

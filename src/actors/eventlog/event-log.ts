@@ -7,6 +7,7 @@ import { GENESIS_PREV, LOG_SCHEMA_VERSION, LogIntegrityError, decodeRecord, hash
 import { signCheckpoint, type LogSigner } from './checkpoint.ts'
 import { SnapshotStore } from './snapshot-store.ts'
 import { HashChecker } from './hash-checker.ts'
+import type { Resource } from '../../support/lifecycle.ts'
 
 export interface AppendEntry {
   type: string
@@ -67,7 +68,7 @@ const HASH_WORKER_FROM = 5 * READ_PAGE
  * The same log can be held in memory (`inMemory`), for what runs over a log and needs no disk: the
  * code is one, only the store differs, and one compliance suite runs against both.
  */
-export class EventLog {
+export class EventLog implements Resource {
   readonly snapshots: SnapshotStore
   private tail: Promise<unknown> = Promise.resolve()
   private last: LogRecord | undefined
@@ -303,7 +304,7 @@ export class EventLog {
     if (this.closed) return
     await this.tail
     this.closed = true
-    await this.hashes?.close()
+    await this.hashes?.stop()
     await this.db.close()
   }
 }

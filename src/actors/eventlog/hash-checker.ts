@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { storedHashHolds } from './record.ts'
+import type { Service } from '../../support/lifecycle.ts'
 
 const WORKER = new URL('./hash-worker.mjs', import.meta.url)
 
@@ -14,7 +15,7 @@ interface Pending {
  * index of the first record in the page whose hash does not hold, -1 when all do. Until the worker
  * runs, and once it has failed, pages are checked on the calling thread.
  */
-export class HashChecker {
+export class HashChecker implements Service {
   /** resolves true once the worker runs, false when it failed to */
   readonly ready: Promise<boolean>
   private running = false
@@ -56,7 +57,7 @@ export class HashChecker {
     })
   }
 
-  async close (): Promise<void> {
+  async stop (): Promise<void> {
     this.fail()
     await this.worker.terminate()
   }

@@ -23,6 +23,7 @@ import { OpenDeals } from './open-deals.ts'
 import { jobEffects, type JobRunner } from './effects/jobs.ts'
 import { resultsEffects, type ResultsFetcher } from './effects/results.ts'
 import { chainEffects, type ChainOutput, type SettlementCalls } from './effects/chain.ts'
+import type { Service } from '../../support/lifecycle.ts'
 
 export type Role = 'resource-provider' | 'solver' | 'mediator' | 'job-creator'
 export const ROLES: readonly Role[] = ['resource-provider', 'solver', 'mediator', 'job-creator']
@@ -61,7 +62,7 @@ export interface JobOptions {
  * job it created), the effects that connect those machines to the mesh, the executor and the
  * chain, and the routing of incoming messages to the machines they concern.
  */
-export class RoleHost {
+export class RoleHost implements Service {
   private readonly dealToJob = new Map<string, string>()
   private readonly store: MessageStore
   private storing: Promise<void> = Promise.resolve()

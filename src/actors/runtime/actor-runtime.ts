@@ -9,6 +9,7 @@ import { startMachine, stepMachine, type ActorDefinition, type Step } from './dr
 import { ActorRecord, outputKey, type AckData, type InputData, type OpenData, type OutputData } from './records.ts'
 import { ReplayState } from './replay-state.ts'
 import { systemClock, type Clock } from './clock.ts'
+import type { Service } from '../../support/lifecycle.ts'
 
 /** An input as a caller gives it: the runtime stamps `at`. */
 export type NewInput = Omit<InputEvent, 'at'> & { at?: number }
@@ -76,7 +77,7 @@ export interface StartReport {
  * causes before any of them is carried out; restart replays the log with no effects, re-arms the
  * timers found in machine state and resumes the outputs that were never acknowledged.
  */
-export class ActorRuntime {
+export class ActorRuntime implements Service {
   private queue: Promise<unknown> = Promise.resolve()
   private readonly timers = new Map<string, { deadline: number, cancel: () => void }>()
   private readonly inflight = new Map<string, AbortController>()

@@ -10,6 +10,7 @@ import { ResultsError } from './errors.ts'
 import { exportVerified, PREFETCH_ALLOWANCE } from './export.ts'
 import { prefetchDag } from './prefetch.ts'
 import type { ResultsStore } from './store.ts'
+import type { Service } from '../../support/lifecycle.ts'
 
 export interface ResultsExchangeOptions {
   /** most bytes a fetched result may hold */
@@ -51,7 +52,7 @@ const DEAL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/
  * node's persistent results blockstore. Fetched blocks are checked against their CIDs by Helia,
  * and the exported folder is hashed again before it is kept.
  */
-export class ResultsExchange {
+export class ResultsExchange implements Service {
   private helia: Helia | undefined
   private readonly options: Required<ResultsExchangeOptions>
 

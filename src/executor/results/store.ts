@@ -2,13 +2,14 @@ import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import type { CID } from 'multiformats/cid'
 import { cidOfPath } from './cid.ts'
+import type { Resource } from '../../support/lifecycle.ts'
 
 /**
  * The node's persistent blockstore for results, under `<DATA_DIR>/blocks`: adding a results folder
  * stores its blocks and returns the same CID `ipfs add -r` prints. Helia serves these blocks to
  * other nodes (see ResultsExchange).
  */
-export class ResultsStore {
+export class ResultsStore implements Resource {
   private constructor (readonly blockstore: FsBlockstore, readonly dataDir: string) {}
 
   static async open (dataDir: string): Promise<ResultsStore> {

@@ -3,6 +3,7 @@ import { LevelDatastore } from 'datastore-level'
 import { Key, type Pair, type Query, type KeyQuery } from 'interface-datastore'
 import { NotFoundError } from 'interface-store'
 import type { AbortOptions } from '@libp2p/interface'
+import type { Resource } from '../../support/lifecycle.ts'
 
 /** How often changes reach the disk (default). */
 const FLUSH_EVERY_MS = 1_000
@@ -17,7 +18,7 @@ const FLUSH_EVERY_MS = 1_000
  * deals can be reached, which a second's delay does not change; a crash loses at most the last
  * second of address updates, which the next connections bring back.
  */
-export class PeerDatastore extends BaseDatastore {
+export class PeerDatastore extends BaseDatastore implements Resource {
   private readonly data = new Map<string, Uint8Array>()
   private readonly dirty = new Set<string>()
   private flushing: Promise<void> = Promise.resolve()

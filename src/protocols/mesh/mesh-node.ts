@@ -25,6 +25,7 @@ import { gossipMessageId, gossipTopic, OFFER_TOPICS, TOPIC_MESSAGE_TYPE, TOPIC_N
 import { watchGossipLinks } from './gossip-link-watch.ts'
 import { GossipValidationAdapter, type ValidationCounter } from './validation-adapter.ts'
 import { remember } from './validators.ts'
+import type { Service } from '../../support/lifecycle.ts'
 
 export interface MeshNodeOptions {
   /** 0x-prefixed 32-byte secp256k1 key (the node key): signs messages and is the peer id */
@@ -80,7 +81,7 @@ export interface MeshDelivery {
 export type DeliveryHandler = (delivery: MeshDelivery) => void
 export type DirectMessageHandler = (message: ReceivedDirectMessage) => Promise<Uint8Array | void> | Uint8Array | void
 
-export interface MeshNode {
+export interface MeshNode extends Service {
   readonly peerId: PeerId
   /** the Ethereum address of the node key: the same party as `peerId` */
   readonly address: string

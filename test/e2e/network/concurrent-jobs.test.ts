@@ -15,11 +15,11 @@ describe('jobs side by side on one network', () => {
   beforeAll(async () => {
     net = await startE2eNetwork({ jobCreators: 3 })
     const { info } = net.devnet
-    chain = await SettlementClient.connect({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
+    chain = await SettlementClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
   }, 300_000)
 
   afterAll(async () => {
-    chain?.close()
+    await chain?.close()
     await net?.stop()
   }, 60_000)
 

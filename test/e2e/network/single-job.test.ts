@@ -23,11 +23,11 @@ describe('one job through the network, with `lilypad run`', () => {
   beforeAll(async () => {
     net = await startE2eNetwork()
     const { info } = net.devnet
-    chain = await SettlementClient.connect({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
+    chain = await SettlementClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
   }, 300_000)
 
   afterAll(async () => {
-    chain?.close()
+    await chain?.close()
     await net?.stop()
   }, 60_000)
 

@@ -29,7 +29,7 @@ export async function startFixture (): Promise<Fixture> {
       withdrawDelaySeconds: 3600,
       fund: ROLES.map(r => ({ address: parties[r].address, amount: TOKENS }))
     })
-    const clients = Object.fromEntries(await Promise.all(ROLES.map(async r => [r, await SettlementClient.connect({
+    const clients = Object.fromEntries(await Promise.all(ROLES.map(async r => [r, await SettlementClient.open({
       rpcUrl: chain.rpcUrl, privateKey: parties[r].privateKey, settlementAddress: deployment.settlement, chainId: chain.chainId
     })]))) as Record<Party, SettlementClient>
     const wallets = Object.fromEntries(ROLES.map(r => [r, clients[r].wallet])) as Record<Party, Wallet>
@@ -44,7 +44,7 @@ export async function startFixture (): Promise<Fixture> {
         // one under a request rejects it where nothing awaits it, which fails the run)
         for (const c of Object.values(clients)) await c.provider.removeAllListeners()
         await new Promise(resolve => setTimeout(resolve, 200))
-        for (const c of Object.values(clients)) c.close()
+        for (const c of Object.values(clients)) await c.close()
         await chain.stop()
       }
     }

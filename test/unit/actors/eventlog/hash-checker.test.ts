@@ -35,7 +35,7 @@ describe('HashChecker', () => {
     const stored = page(texts.map((text, i) => ({ text, i })))
     expect(stored.every(storedHashHolds)).toBe(true)
     expect(await checker.check(stored)).toBe(-1)
-    await checker.close()
+    await checker.stop()
   })
 
   it('names the first record whose hash does not hold, as the single-threaded check does', async () => {
@@ -53,7 +53,7 @@ describe('HashChecker', () => {
     twice[30] = damages[0]![1](twice[30]!)
     twice[10] = damages[1]![1](twice[10]!)
     expect(await checker.check(twice)).toBe(10)
-    await checker.close()
+    await checker.stop()
   })
 
   it('checks pages in flight together, each against its own records', async () => {
@@ -64,7 +64,7 @@ describe('HashChecker', () => {
       return stored
     })
     expect(await Promise.all(pages.map(p => checker.check(p)))).toEqual(pages.map((_, p) => p % 2 === 1 ? p * 10 : -1))
-    await checker.close()
+    await checker.stop()
   })
 
   it('checks pages itself once closed, and those still at the worker when it closed', async () => {
@@ -72,7 +72,7 @@ describe('HashChecker', () => {
     const stored = page(Array.from({ length: 1000 }, (_, i) => ({ i })))
     stored[600] = damages[0]![1](stored[600]!)
     const inFlight = checker.check(stored)
-    await checker.close()
+    await checker.stop()
     expect(await inFlight).toBe(600)
     expect(await checker.check(stored)).toBe(600)
   })
@@ -85,6 +85,6 @@ describe('HashChecker', () => {
     expect(await checker.check(stored)).toBe(-1)
     stored[1] = damages[0]![1](stored[1]!.replace('"a":', '"i":'))
     expect(await checker.check(stored)).toBe(1)
-    await checker.close()
+    await checker.stop()
   })
 })

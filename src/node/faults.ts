@@ -1,4 +1,7 @@
 import type { EventLog } from '../actors/eventlog/event-log.ts'
+import type { SettlementCalls } from '../actors/roles/effects/chain.ts'
+import type { MessageTransport } from '../actors/roles/transport.ts'
+import type { ResultsChallenged } from '../protocols/messages/schemas.ts'
 
 /**
  * Test-network faults: switches that make a node misbehave on purpose, so that the paths which
@@ -15,6 +18,8 @@ export type Fault =
   | 'corrupt-outputs'
   /** a job creator's check of the results alters its own re-run, so it challenges honest results */
   | 'challenge-honest-results'
+  /** a job creator tells only the provider of its challenges: not the mediator, not the chain */
+  | 'wire-only-challenge'
 
 export class FaultRefusedError extends Error {
   override readonly name = 'FaultRefusedError'
@@ -34,4 +39,40 @@ export function assertFaultAllowed (fault: Fault, network: string): void {
 
 export async function recordFault (log: EventLog, fault: Fault, detail: { network: string, roles: readonly string[] }): Promise<void> {
   await log.append([{ type: FAULT_RECORD, data: { fault, network: detail.network, roles: [...detail.roles] } }])
+}
+
+/**
+ * The `wire-only-challenge` fault: the node's challenges go to no mediator and never reach the
+ * chain, as a creator that hopes the provider will drop its duties and the mediator's silence will
+ * refund it. Everything else passes through.
+ */
+export function wireOnlyChallenges (settlement: SettlementCalls, transport: MessageTransport): { settlement: SettlementCalls, transport: MessageTransport } {
+  return {
+    settlement: {
+      settleAccepted: async (...a) => await settlement.settleAccepted(...a),
+      settleBatch: async (...a) => await settlement.settleBatch(...a),
+      settleVerdict: async (...a) => await settlement.settleVerdict(...a),
+      challengeResults: async () => undefined,
+      commitResults: async (...a) => await settlement.commitResults(...a),
+      claimTimeoutSubmit: async (...a) => await settlement.claimTimeoutSubmit(...a),
+      claimTimeoutJudge: async (...a) => await settlement.claimTimeoutJudge(...a),
+      claimTimeoutMediate: async (...a) => await settlement.claimTimeoutMediate(...a),
+      ...(settlement.dealRecord !== undefined ? { dealRecord: settlement.dealRecord.bind(settlement) } : {}),
+      ...(settlement.resultsCidHash !== undefined ? { resultsCidHash: settlement.resultsCidHash.bind(settlement) } : {}),
+      challengeOf: async (...a) => await settlement.challengeOf(...a),
+      commitmentOf: async (...a) => await settlement.commitmentOf(...a),
+      balanceOf: async (...a) => await settlement.balanceOf(...a),
+      withdrawalOf: async (...a) => await settlement.withdrawalOf(...a)
+    },
+    transport: {
+      address: transport.address,
+      publish: async (topic, delivery) => { await transport.publish(topic, delivery) },
+      send: async (to, delivery, signal) => {
+        const { type, message } = delivery.envelope
+        if (type === 'ResultsChallenged' && (message as ResultsChallenged).mediator.toLowerCase() === to.toLowerCase()) return
+        await transport.send(to, delivery, signal)
+      },
+      onDelivery: (handler) => { transport.onDelivery(handler) }
+    }
+  }
 }

@@ -23,6 +23,8 @@ export interface FaultJobConfig extends Required<Pick<RunJobOptions,
   mediateWithinMs: number
   /** 0: a free port */
   port: number
+  /** its challenges go to the provider only: not to the mediator, not on chain */
+  wireOnlyChallenge?: boolean
   crashAt?: JobCreatorPhase
 }
 
@@ -54,7 +56,8 @@ async function main (): Promise<void> {
     bootstrap: config.bootstrap,
     chain: { rpcUrl: config.rpcUrl, settlementAddress: config.settlementAddress },
     mirrors: config.mirrors,
-    challengeHonestResults: config.challengeHonestResults
+    challengeHonestResults: config.challengeHonestResults,
+    wireOnlyChallenge: config.wireOnlyChallenge
   }, { ...process.env, WEB3_PRIVATE_KEY: config.privateKey, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })
   const { runtime } = node.host
   let stream = runtime.streams().find(s => s.startsWith('job:'))

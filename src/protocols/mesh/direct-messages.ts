@@ -1,8 +1,9 @@
 /**
  * Signed messages over direct protocols: a frame is UTF-8 JSON `{ envelope, attachments? }`, where
  * attachments are signed messages the receiver needs as context (the offers behind a proposal).
- * The receiver verifies every signature and that the sending peer signed the envelope, before the
- * message reaches a handler; a frame that fails is refused with INVALID_MESSAGE.
+ * The receiver verifies every signature and that the sending peer signed the envelope (or, passing
+ * on a message about a deal, signed the deal it attaches), before the message reaches a handler; a
+ * frame that fails is refused with INVALID_MESSAGE.
  */
 import type { PeerId } from '@libp2p/interface'
 import {
@@ -44,9 +45,20 @@ function invalid (message: string): never {
 }
 
 /**
+ * Whether the sender passes on another's message about a deal it is a party of, with that deal,
+ * signed by both parties, attached: a provider brings the job creator's challenge to the mediator
+ * it names, since a creator may challenge and tell no one.
+ */
+function passedOnByParty (verified: Verified, attachments: Verified[], address: string): boolean {
+  const dealId = (verified.message as { dealId?: unknown }).dealId
+  return typeof dealId === 'string' &&
+    attachments.some(a => a.type === 'Deal' && a.id === dealId && a.signers.length === 2 && a.signers.includes(address))
+}
+
+/**
  * Decodes and verifies a direct frame. A Deal may carry only the job creator's signature (on its
  * way to the provider); everything else must be fully signed, unexpired at `now`, and signed by
- * the sending peer.
+ * the sending peer, or passed on by a party of the deal it concerns (`passedOnByParty`).
  */
 export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, peer: PeerId, now: number): Omit<ReceivedDirectMessage, 'protocol'> {
   let value: { envelope?: unknown, attachments?: unknown }
@@ -76,10 +88,10 @@ export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, p
   const type = (value.envelope as { type?: unknown } | null)?.type
   const verified = check(value.envelope, 'envelope', { partial: true, now: type === 'Deal' ? now - DEAL_DELIVERY_GRACE_MS : now })
   const address = addressOfPeer(peer)
-  if (address === undefined || !verified.signers.includes(address)) {
-    invalid(`${verified.type} ${verified.id} was sent by ${address ?? peer.toString()}, who did not sign it`)
-  }
   const checked = attachments.map((a, i) => check(a, `attachment ${i}`, { partial: true }))
+  if (address === undefined || !(verified.signers.includes(address) || passedOnByParty(verified, checked, address))) {
+    invalid(`${verified.type} ${verified.id} was sent by ${address ?? peer.toString()}, who did not sign it nor the deal it concerns`)
+  }
   return {
     peer,
     address,

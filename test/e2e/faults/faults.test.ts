@@ -58,6 +58,13 @@ const falseChallenge: Lane = async (net, provider) => {
   return await finish(net, { name: 'job creator challenges honest results', role: 'job creator (false challenge)', state: '-', restarted: '-', expected: ['MediationAccepted'] }, [jc], [provider, 'mediator-1'])
 }
 
+/** The creator's challenge reaches the provider alone: the provider posts it on chain and brings it to the mediator. */
+const wireOnlyChallenge: Lane = async (net, provider) => {
+  const jc = net.job('wire-only-challenge', { provider, challengeHonestResults: true, wireOnlyChallenge: true })
+  await jc.start()
+  return await finish(net, { name: 'job creator challenges on the wire only', role: 'job creator (wire-only challenge)', state: '-', restarted: '-', expected: ['MediationAccepted'] }, [jc], [provider, 'mediator-1'])
+}
+
 const providerGone: Lane = async (net, provider) => {
   const jc = net.job('provider-gone', { provider })
   await jc.start()
@@ -166,7 +173,7 @@ const lanes: Record<string, Lane[]> = {
   ],
   'provider-2': [falseChallenge, mediatorSilent, solverJobOffered],
   'provider-3': [providerGone, nodeCrashWhileMatched(same, 'resource provider'), nodeCrash(same, 'resource provider', 'Agreed', 0, 'Accepted', alone)],
-  'provider-4': [creatorSilent, nodeCrash(same, 'resource provider', 'ResultsSubmitted', 1, 'Accepted', alone)],
+  'provider-4': [creatorSilent, nodeCrash(same, 'resource provider', 'ResultsSubmitted', 1, 'Accepted', alone), wireOnlyChallenge],
   'provider-5': [
     creatorCrash('offering', 'JobOffered', 0, 'Accepted', alone),
     creatorCrash('agreeing', 'Matched', 0, 'Accepted', alone),

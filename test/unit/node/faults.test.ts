@@ -2,7 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { assertFaultAllowed, FAULT_RECORD, FaultRefusedError, recordFault } from '../../../src/node/faults.ts'
+import { assertFaultAllowed, FAULT_RECORD, FaultRefusedError, recordFault, wireOnlyChallenges } from '../../../src/node/faults.ts'
+import type { SettlementCalls } from '../../../src/actors/roles/effects/chain.ts'
+import type { Delivery, MessageTransport } from '../../../src/actors/roles/transport.ts'
+import { scenario } from '../state-machines/fixtures.ts'
 import { EventLog } from '../../../src/actors/eventlog/event-log.ts'
 import { LilypadNode } from '../../../src/node/node.ts'
 
@@ -50,5 +53,29 @@ describe('test-network faults', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  it('wire-only challenges: a challenge reaches the provider only, never the mediator or the chain; all else passes', async () => {
+    const s = scenario()
+    const sent: string[] = []
+    const calls: string[] = []
+    const transport: MessageTransport = {
+      address: s.deal.jobCreator,
+      publish: async () => { sent.push('publish') },
+      send: async (to: string, delivery: Delivery) => { sent.push(`${delivery.envelope.type} to ${to}`) },
+      onDelivery: () => {}
+    }
+    const settlement = new Proxy({}, { get: (_t, name: string) => async () => { calls.push(name) } }) as SettlementCalls
+    const faulty = wireOnlyChallenges(settlement, transport)
+    const mediator = s.challenged.message.mediator
+    await faulty.transport.send(mediator, { envelope: s.challenged, attachments: [] })
+    await faulty.transport.send(mediator.toLowerCase(), { envelope: s.challenged, attachments: [] })
+    await faulty.transport.send(s.deal.resourceProvider, { envelope: s.challenged, attachments: [] })
+    await faulty.transport.send(mediator, { envelope: s.accepted, attachments: [] })
+    expect(sent).toEqual([`ResultsChallenged to ${s.deal.resourceProvider}`, `ResultsAccepted to ${mediator}`])
+    const signed = { deal: s.deal, jobCreatorSignature: '', resourceProviderSignature: '' }
+    await faulty.settlement.challengeResults(signed, s.challenged.message, '', s.results.message, '')
+    await faulty.settlement.claimTimeoutSubmit(signed)
+    expect(calls).toEqual(['claimTimeoutSubmit'])
   })
 })

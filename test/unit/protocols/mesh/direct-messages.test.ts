@@ -22,4 +22,20 @@ describe('direct messages', () => {
     expect(decodeDirectMessage(domain, frame, provider, expiry).verified.type).toBe('ResultsSubmitted')
     expect(() => decodeDirectMessage(domain, frame, provider, expiry + 1)).toThrow(/EXPIRED/)
   })
+
+  it('take another\'s message about a deal only from a party of that deal, with the deal both signed attached', () => {
+    const at = s.deal.agreeDeadline
+    const stranger = peerIdOfKey(parties.stranger.privateKey)
+    // the provider brings the creator's challenge to the mediator, as the creator may tell no one
+    const forwarded = decodeDirectMessage(domain, encodeDirectMessage({ envelope: s.challenged, attachments: [s.dealEnv, s.results, s.jobEnv] }), provider, at)
+    expect(forwarded.verified.type).toBe('ResultsChallenged')
+    expect(forwarded.address).toBe(parties.resourceProvider.address)
+    // not without the deal, not with the deal signed by the creator alone, not from someone else
+    expect(() => decodeDirectMessage(domain, encodeDirectMessage({ envelope: s.challenged, attachments: [s.results] }), provider, at)).toThrow(/who did not sign it/)
+    expect(() => decodeDirectMessage(domain, encodeDirectMessage({ envelope: s.challenged, attachments: [s.halfSigned] }), provider, at)).toThrow(/who did not sign it/)
+    expect(() => decodeDirectMessage(domain, encodeDirectMessage({ envelope: s.challenged, attachments: [s.dealEnv] }), stranger, at)).toThrow(/who did not sign it/)
+    // a message about another deal is not passed on with this one
+    const other = scenario({ proposal: { nonce: '8' } })
+    expect(() => decodeDirectMessage(domain, encodeDirectMessage({ envelope: other.challenged, attachments: [s.dealEnv] }), provider, at)).toThrow(/who did not sign it/)
+  })
 })

@@ -20,6 +20,8 @@ export type Fault =
   | 'challenge-honest-results'
   /** a job creator tells only the provider of its challenges: not the mediator, not the chain */
   | 'wire-only-challenge'
+  /** a job creator posts its challenges on chain and tells no one */
+  | 'chain-only-challenge'
 
 export class FaultRefusedError extends Error {
   override readonly name = 'FaultRefusedError'
@@ -42,17 +44,19 @@ export async function recordFault (log: EventLog, fault: Fault, detail: { networ
 }
 
 /**
- * The `wire-only-challenge` fault: the node's challenges go to no mediator and never reach the
- * chain, as a creator that hopes the provider will drop its duties and the mediator's silence will
- * refund it. Everything else passes through.
+ * The challenge faults: a job creator whose challenges go only where `sendsTo` lets them. With
+ * `wire-only-challenge` they reach the provider alone and never the chain, as a creator that hopes
+ * the provider drops its duties and the mediator's silence refunds it; with `chain-only-challenge`
+ * they go on chain and over the wire to no one. Everything else passes through.
  */
-export function wireOnlyChallenges (settlement: SettlementCalls, transport: MessageTransport): { settlement: SettlementCalls, transport: MessageTransport } {
+export function silencedChallenges (fault: 'wire-only-challenge' | 'chain-only-challenge', settlement: SettlementCalls, transport: MessageTransport): { settlement: SettlementCalls, transport: MessageTransport } {
+  const wireOnly = fault === 'wire-only-challenge'
   return {
     settlement: {
       settleAccepted: async (...a) => await settlement.settleAccepted(...a),
       settleBatch: async (...a) => await settlement.settleBatch(...a),
       settleVerdict: async (...a) => await settlement.settleVerdict(...a),
-      challengeResults: async () => undefined,
+      challengeResults: async (...a) => { if (!wireOnly) await settlement.challengeResults(...a) },
       commitResults: async (...a) => await settlement.commitResults(...a),
       claimTimeoutSubmit: async (...a) => await settlement.claimTimeoutSubmit(...a),
       claimTimeoutJudge: async (...a) => await settlement.claimTimeoutJudge(...a),
@@ -69,7 +73,7 @@ export function wireOnlyChallenges (settlement: SettlementCalls, transport: Mess
       publish: async (topic, delivery) => { await transport.publish(topic, delivery) },
       send: async (to, delivery, signal) => {
         const { type, message } = delivery.envelope
-        if (type === 'ResultsChallenged' && (message as ResultsChallenged).mediator.toLowerCase() === to.toLowerCase()) return
+        if (type === 'ResultsChallenged' && (!wireOnly || (message as ResultsChallenged).mediator.toLowerCase() === to.toLowerCase())) return
         await transport.send(to, delivery, signal)
       },
       onDelivery: (handler) => { transport.onDelivery(handler) }

@@ -21,7 +21,7 @@ import { SettlementClient } from '../settlement/client.ts'
 import { loadNodeKey, type NodeKey } from './node-key.ts'
 import { MeshTransport } from './adapters/mesh-transport.ts'
 import { resultsFetcher } from './adapters/results-fetcher.ts'
-import { assertFaultAllowed, recordFault, wireOnlyChallenges, type Fault } from './faults.ts'
+import { assertFaultAllowed, recordFault, silencedChallenges, type Fault } from './faults.ts'
 import { startApi } from './server/http-server.ts'
 import type { JobBoardOptions } from './server/job-board.ts'
 import type { Service } from '../support/lifecycle.ts'
@@ -60,6 +60,8 @@ export interface NodeOptions {
   challengeHonestResults?: boolean
   /** test networks only: the job creator tells only the provider of its challenges (not the mediator, not the chain) */
   wireOnlyChallenge?: boolean
+  /** test networks only: the job creator posts its challenges on chain and tells no one */
+  chainOnlyChallenge?: boolean
   /** serve /health and /status (and /jobs, given `jobs`) on 127.0.0.1: the last part started, the first stopped */
   api?: { port: number, jobs?: JobBoardOptions }
   /** once started, write <dataDir>/node.json (address, peer id, addresses, API): tools wait for that file */
@@ -110,6 +112,7 @@ export class LilypadNode implements Service {
       if (options.corruptOutputs === true) faults.push('corrupt-outputs')
       if (options.challengeHonestResults === true) faults.push('challenge-honest-results')
       if (options.wireOnlyChallenge === true) faults.push('wire-only-challenge')
+      if (options.chainOnlyChallenge === true) faults.push('chain-only-challenge')
       for (const fault of faults) {
         assertFaultAllowed(fault, options.network)
         await recordFault(log, fault, { network: options.network, roles: options.roles })
@@ -161,8 +164,9 @@ export class LilypadNode implements Service {
 
       const meshTransport = new MeshTransport(mesh)
       await meshTransport.start()
-      const wireOnly = faults.includes('wire-only-challenge') && settlement !== undefined ? wireOnlyChallenges(settlement, meshTransport) : undefined
-      const transport = wireOnly?.transport ?? meshTransport
+      const silenced = faults.find(f => f === 'wire-only-challenge' || f === 'chain-only-challenge')
+      const challenger = silenced !== undefined && settlement !== undefined ? silencedChallenges(silenced, settlement, meshTransport) : undefined
+      const transport = challenger?.transport ?? meshTransport
       const fetcher = resultsFetcher(mesh, meshTransport, exchange, logger)
       const multiaddrs = mesh.multiaddrs().map(a => a.toString())
       const slots = (options.slots ?? []).map(slot => ({ ...slot, multiaddrs: slot.multiaddrs.length > 0 ? slot.multiaddrs : multiaddrs.slice(0, 4) }))
@@ -178,7 +182,7 @@ export class LilypadNode implements Service {
         transport,
         runner: new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results }),
         fetcher,
-        settlement: wireOnly?.settlement ?? settlement,
+        settlement: challenger?.settlement ?? settlement,
         onRejected: (stream, output) => logger.debug({ stream, code: output.code, reason: output.reason }, 'input rejected'),
         onDeclined: (stream, output) => logger.warn({ stream, dealId: output.dealId, reason: output.reason }, 'deal declined before signing'),
         onError: (err) => logger.error({ err }, 'role actors')

@@ -25,6 +25,8 @@ export interface FaultJobConfig extends Required<Pick<RunJobOptions,
   port: number
   /** its challenges go to the provider only: not to the mediator, not on chain */
   wireOnlyChallenge?: boolean
+  /** its challenges go on chain only */
+  chainOnlyChallenge?: boolean
   crashAt?: JobCreatorPhase
 }
 
@@ -57,7 +59,8 @@ async function main (): Promise<void> {
     chain: { rpcUrl: config.rpcUrl, settlementAddress: config.settlementAddress },
     mirrors: config.mirrors,
     challengeHonestResults: config.challengeHonestResults,
-    wireOnlyChallenge: config.wireOnlyChallenge
+    wireOnlyChallenge: config.wireOnlyChallenge,
+    chainOnlyChallenge: config.chainOnlyChallenge
   }, { ...process.env, WEB3_PRIVATE_KEY: config.privateKey, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })
   const { runtime } = node.host
   let stream = runtime.streams().find(s => s.startsWith('job:'))

@@ -153,7 +153,7 @@ export interface FaultNetwork {
   killWhen: (node: string, what: string, test: (deal: DealStatus) => boolean, timeoutMs?: number) => Promise<DealStatus>
   waitFor: (node: string, what: string, test: (deal: DealStatus) => boolean, timeoutMs?: number) => Promise<DealStatus>
   restart: (node: string) => Promise<void>
-  job: (name: string, options: { provider: string, checkRate?: number, challengeHonestResults?: boolean, wireOnlyChallenge?: boolean, mediators?: string[] }) => FaultJob
+  job: (name: string, options: { provider: string, checkRate?: number, challengeHonestResults?: boolean, wireOnlyChallenge?: boolean, chainOnlyChallenge?: boolean, mediators?: string[] }) => FaultJob
   checkDeal: (done: FaultJobLine, parties: string[]) => Promise<DealCheck>
   /** every account's escrow balance against its start plus what settle() moved for these deals */
   checkBalances: (deals: Array<{ deal: Deal, outcome: DealOutcome }>) => Promise<{ ok: boolean, lines: string[] }>
@@ -258,6 +258,7 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
         checkRate: options.checkRate ?? 0,
         challengeHonestResults: options.challengeHonestResults ?? false,
         wireOnlyChallenge: options.wireOnlyChallenge ?? false,
+        chainOnlyChallenge: options.chainOnlyChallenge ?? false,
         ...o.deadlines
       }, configDir)
       jobs.push(job)

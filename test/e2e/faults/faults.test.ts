@@ -65,6 +65,13 @@ const wireOnlyChallenge: Lane = async (net, provider) => {
   return await finish(net, { name: 'job creator challenges on the wire only', role: 'job creator (wire-only challenge)', state: '-', restarted: '-', expected: ['MediationAccepted'] }, [jc], [provider, 'mediator-1'])
 }
 
+/** The creator's challenge goes on chain only: the provider reads it there when its commitment fails, and brings it to the mediator. */
+const chainOnlyChallenge: Lane = async (net, provider) => {
+  const jc = net.job('chain-only-challenge', { provider, challengeHonestResults: true, chainOnlyChallenge: true })
+  await jc.start()
+  return await finish(net, { name: 'job creator challenges on chain only', role: 'job creator (chain-only challenge)', state: '-', restarted: '-', expected: ['MediationAccepted'] }, [jc], [provider, 'mediator-1'])
+}
+
 const providerGone: Lane = async (net, provider) => {
   const jc = net.job('provider-gone', { provider })
   await jc.start()
@@ -172,7 +179,7 @@ const lanes: Record<string, Lane[]> = {
     nodeCrash(() => 'mediator-1', 'mediator', 'Mediating', 1, 'MediationRejected', withMediator)
   ],
   'provider-2': [falseChallenge, mediatorSilent, solverJobOffered],
-  'provider-3': [providerGone, nodeCrashWhileMatched(same, 'resource provider'), nodeCrash(same, 'resource provider', 'Agreed', 0, 'Accepted', alone)],
+  'provider-3': [providerGone, nodeCrashWhileMatched(same, 'resource provider'), nodeCrash(same, 'resource provider', 'Agreed', 0, 'Accepted', alone), chainOnlyChallenge],
   'provider-4': [creatorSilent, nodeCrash(same, 'resource provider', 'ResultsSubmitted', 1, 'Accepted', alone), wireOnlyChallenge],
   'provider-5': [
     creatorCrash('offering', 'JobOffered', 0, 'Accepted', alone),

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { assertFaultAllowed, FAULT_RECORD, FaultRefusedError, recordFault, wireOnlyChallenges } from '../../../src/node/faults.ts'
+import { assertFaultAllowed, FAULT_RECORD, FaultRefusedError, recordFault, silencedChallenges } from '../../../src/node/faults.ts'
 import type { SettlementCalls } from '../../../src/actors/roles/effects/chain.ts'
 import type { Delivery, MessageTransport } from '../../../src/actors/roles/transport.ts'
 import { scenario } from '../state-machines/fixtures.ts'
@@ -66,7 +66,7 @@ describe('test-network faults', () => {
       onDelivery: () => {}
     }
     const settlement = new Proxy({}, { get: (_t, name: string) => async () => { calls.push(name) } }) as SettlementCalls
-    const faulty = wireOnlyChallenges(settlement, transport)
+    const faulty = silencedChallenges('wire-only-challenge', settlement, transport)
     const mediator = s.challenged.message.mediator
     await faulty.transport.send(mediator, { envelope: s.challenged, attachments: [] })
     await faulty.transport.send(mediator.toLowerCase(), { envelope: s.challenged, attachments: [] })
@@ -77,5 +77,25 @@ describe('test-network faults', () => {
     await faulty.settlement.challengeResults(signed, s.challenged.message, '', s.results.message, '')
     await faulty.settlement.claimTimeoutSubmit(signed)
     expect(calls).toEqual(['claimTimeoutSubmit'])
+  })
+
+  it('chain-only challenges: a challenge goes on chain and over the wire to no one', async () => {
+    const s = scenario()
+    const sent: string[] = []
+    const calls: string[] = []
+    const transport: MessageTransport = {
+      address: s.deal.jobCreator,
+      publish: async () => {},
+      send: async (to: string, delivery: Delivery) => { sent.push(`${delivery.envelope.type} to ${to}`) },
+      onDelivery: () => {}
+    }
+    const settlement = new Proxy({}, { get: (_t, name: string) => async () => { calls.push(name) } }) as SettlementCalls
+    const faulty = silencedChallenges('chain-only-challenge', settlement, transport)
+    await faulty.transport.send(s.deal.resourceProvider, { envelope: s.challenged, attachments: [] })
+    await faulty.transport.send(s.challenged.message.mediator, { envelope: s.challenged, attachments: [] })
+    await faulty.transport.send(s.deal.resourceProvider, { envelope: s.accepted, attachments: [] })
+    expect(sent).toEqual([`ResultsAccepted to ${s.deal.resourceProvider}`])
+    await faulty.settlement.challengeResults({ deal: s.deal, jobCreatorSignature: '', resourceProviderSignature: '' }, s.challenged.message, '', s.results.message, '')
+    expect(calls).toEqual(['challengeResults'])
   })
 })

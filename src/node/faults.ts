@@ -44,10 +44,10 @@ export async function recordFault (log: EventLog, fault: Fault, detail: { networ
 }
 
 /**
- * The challenge faults: a job creator whose challenges go only where `sendsTo` lets them. With
- * `wire-only-challenge` they reach the provider alone and never the chain, as a creator that hopes
- * the provider drops its duties and the mediator's silence refunds it; with `chain-only-challenge`
- * they go on chain and over the wire to no one. Everything else passes through.
+ * The challenge faults, as wrappers of the node's chain client and transport. With
+ * `wire-only-challenge` a job creator's challenges reach the provider alone and never the chain, as
+ * a creator that hopes the provider drops its duties and the mediator's silence refunds it; with
+ * `chain-only-challenge` they go on chain and over the wire to no one. Everything else passes through.
  */
 export function silencedChallenges (fault: 'wire-only-challenge' | 'chain-only-challenge', settlement: SettlementCalls, transport: MessageTransport): { settlement: SettlementCalls, transport: MessageTransport } {
   const wireOnly = fault === 'wire-only-challenge'

@@ -9,6 +9,20 @@ import { scenario } from '../state-machines/fixtures.ts'
 import { EventLog } from '../../../src/actors/eventlog/event-log.ts'
 import { LilypadNode } from '../../../src/node/node.ts'
 
+/** A transport and a chain client that record what reaches them, wrapped by a challenge fault. */
+function silenced (fault: Parameters<typeof silencedChallenges>[0], s: ReturnType<typeof scenario>) {
+  const sent: string[] = []
+  const calls: string[] = []
+  const transport: MessageTransport = {
+    address: s.deal.jobCreator,
+    publish: async () => { sent.push('publish') },
+    send: async (to: string, delivery: Delivery) => { sent.push(`${delivery.envelope.type} to ${to}`) },
+    onDelivery: () => {}
+  }
+  const settlement = new Proxy({}, { get: (_t, name: string) => async () => { calls.push(name) } }) as SettlementCalls
+  return { sent, calls, ...silencedChallenges(fault, settlement, transport) }
+}
+
 describe('test-network faults', () => {
   it('are allowed on the devnet and test networks only', () => {
     expect(() => assertFaultAllowed('challenge-honest-results', 'devnet')).not.toThrow()
@@ -57,16 +71,8 @@ describe('test-network faults', () => {
 
   it('wire-only challenges: a challenge reaches the provider only, never the mediator or the chain; all else passes', async () => {
     const s = scenario()
-    const sent: string[] = []
-    const calls: string[] = []
-    const transport: MessageTransport = {
-      address: s.deal.jobCreator,
-      publish: async () => { sent.push('publish') },
-      send: async (to: string, delivery: Delivery) => { sent.push(`${delivery.envelope.type} to ${to}`) },
-      onDelivery: () => {}
-    }
-    const settlement = new Proxy({}, { get: (_t, name: string) => async () => { calls.push(name) } }) as SettlementCalls
-    const faulty = silencedChallenges('wire-only-challenge', settlement, transport)
+    const faulty = silenced('wire-only-challenge', s)
+    const { sent, calls } = faulty
     const mediator = s.challenged.message.mediator
     await faulty.transport.send(mediator, { envelope: s.challenged, attachments: [] })
     await faulty.transport.send(mediator.toLowerCase(), { envelope: s.challenged, attachments: [] })
@@ -81,16 +87,8 @@ describe('test-network faults', () => {
 
   it('chain-only challenges: a challenge goes on chain and over the wire to no one', async () => {
     const s = scenario()
-    const sent: string[] = []
-    const calls: string[] = []
-    const transport: MessageTransport = {
-      address: s.deal.jobCreator,
-      publish: async () => {},
-      send: async (to: string, delivery: Delivery) => { sent.push(`${delivery.envelope.type} to ${to}`) },
-      onDelivery: () => {}
-    }
-    const settlement = new Proxy({}, { get: (_t, name: string) => async () => { calls.push(name) } }) as SettlementCalls
-    const faulty = silencedChallenges('chain-only-challenge', settlement, transport)
+    const faulty = silenced('chain-only-challenge', s)
+    const { sent, calls } = faulty
     await faulty.transport.send(s.deal.resourceProvider, { envelope: s.challenged, attachments: [] })
     await faulty.transport.send(s.challenged.message.mediator, { envelope: s.challenged, attachments: [] })
     await faulty.transport.send(s.deal.resourceProvider, { envelope: s.accepted, attachments: [] })

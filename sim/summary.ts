@@ -4,10 +4,15 @@ import type { World } from './world.ts'
 export interface ProfitRow {
   label: string
   nodes: number
-  /** deals this group took part in as provider (providers only) */
+  /** deals this group took part in as provider or as job creator */
   deals: number
   total: bigint
   perNode: bigint
+  /**
+   * a strategy's profit: what the group made a deal, less what the honest nodes of its role made a
+   * deal in the same run (null for honest groups, and where either made no deals)
+   */
+  gainPerDeal: bigint | null
 }
 
 export interface Summary {
@@ -49,15 +54,20 @@ export function summarize (world: World): Summary {
   const deposit = world.config.economics.deposit
   const groups = new Map<string, ProfitRow>()
   const dealsOf = new Map<number, number>()
-  for (const j of jobs) if (j.provider !== null && j.dealId !== null) dealsOf.set(j.provider, (dealsOf.get(j.provider) ?? 0) + 1)
+  for (const j of jobs) {
+    if (j.provider === null || j.dealId === null) continue
+    dealsOf.set(j.provider, (dealsOf.get(j.provider) ?? 0) + 1)
+    dealsOf.set(j.creator, (dealsOf.get(j.creator) ?? 0) + 1)
+  }
   for (const n of world.nodes) {
-    const row = groups.get(n.label) ?? { label: n.label, nodes: 0, deals: 0, total: 0n, perNode: 0n }
+    const row = groups.get(n.label) ?? { label: n.label, nodes: 0, deals: 0, total: 0n, perNode: 0n, gainPerDeal: null }
     row.nodes++
     row.deals += dealsOf.get(n.index) ?? 0
     row.total += (world.chain.balances.get(n.identity.address) ?? 0n) - deposit - n.cost
     groups.set(n.label, row)
   }
-  const profits = [...groups.values()].map(r => ({ ...r, perNode: r.total / BigInt(r.nodes) })).sort((a, b) => a.label < b.label ? -1 : 1)
+  const profits = withGains([...groups.values()].map(r => ({ ...r, perNode: r.total / BigInt(r.nodes) })))
+    .sort((a, b) => a.label < b.label ? -1 : 1)
   return {
     scenario: world.config.scenario,
     seed: world.config.seed,
@@ -80,6 +90,22 @@ export function summarize (world: World): Summary {
     virtualEndMs: world.now - world.config.timing.t0,
     rejections: sortedRecord(Object.fromEntries(world.rejections))
   }
+}
+
+/**
+ * A strategist's group is labelled by its role and then its strategy, `resource-provider (equivocating)`:
+ * its gain is measured against the group labelled by the role alone. Profit a deal, not a node, because
+ * a strategy changes how many deals a node wins.
+ */
+function withGains (rows: ProfitRow[]): ProfitRow[] {
+  const perDeal = (r: ProfitRow | undefined): bigint | null => r === undefined || r.deals === 0 ? null : r.total / BigInt(r.deals)
+  const byLabel = new Map(rows.map(r => [r.label, r]))
+  return rows.map(r => {
+    const role = r.label.split(' (')[0] as string
+    const own = perDeal(r)
+    const honest = role === r.label ? null : perDeal(byLabel.get(role))
+    return { ...r, gainPerDeal: own === null || honest === null ? null : own - honest }
+  })
 }
 
 /** Nearest-rank quantile of sorted values. */

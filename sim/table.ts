@@ -17,11 +17,17 @@ export function formatTable (s: Summary): string {
   row('virtual time', seconds(s.virtualEndMs))
   row('machine steps', String(s.steps))
   lines.push('')
-  // providers differ in how many deals they won: per deal is how a strategy compares with honest work
-  lines.push(`  ${'participant'.padEnd(38)} ${'nodes'.padStart(6)} ${'deals'.padStart(7)} ${'profit/node'.padStart(14)} ${'profit/deal'.padStart(12)} ${'profit total'.padStart(16)}`)
+  // nodes differ in how many deals they took: per deal is how a strategy compares with honest play
+  lines.push(`  ${'participant'.padEnd(38)} ${'nodes'.padStart(6)} ${'deals'.padStart(7)} ${'profit/node'.padStart(14)} ${'profit/deal'.padStart(12)} ${'vs honest/deal'.padStart(14)} ${'profit total'.padStart(16)}`)
   for (const p of s.profits) {
     const perDeal = p.deals === 0 ? '-' : (p.total / BigInt(p.deals)).toString()
-    lines.push(`  ${p.label.padEnd(38)} ${String(p.nodes).padStart(6)} ${String(p.deals).padStart(7)} ${p.perNode.toString().padStart(14)} ${perDeal.padStart(12)} ${p.total.toString().padStart(16)}`)
+    const gain = p.gainPerDeal === null ? '-' : signed(p.gainPerDeal)
+    lines.push(`  ${p.label.padEnd(38)} ${String(p.nodes).padStart(6)} ${String(p.deals).padStart(7)} ${p.perNode.toString().padStart(14)} ${perDeal.padStart(12)} ${gain.padStart(14)} ${p.total.toString().padStart(16)}`)
+  }
+  const strategists = s.profits.filter(p => p.gainPerDeal !== null)
+  if (strategists.length > 0) {
+    const losing = strategists.filter(p => (p.gainPerDeal as bigint) < 0n).length
+    lines.push(`  strategies that lose against honest play: ${losing} of ${strategists.length}`)
   }
   const rejected = Object.entries(s.rejections)
   if (rejected.length > 0) {
@@ -30,6 +36,10 @@ export function formatTable (s: Summary): string {
     for (const [k, v] of rejected) lines.push(`    ${k.padEnd(52)} ${v}`)
   }
   return lines.join('\n') + '\n'
+}
+
+function signed (x: bigint): string {
+  return x > 0n ? `+${x}` : x.toString()
 }
 
 function pct (x: number): string {

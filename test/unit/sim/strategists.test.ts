@@ -4,6 +4,7 @@ import { defaultEconomics } from '../../../sim/config.ts'
 import { honestProfitPerDeal } from '../../../sim/economics.ts'
 import type { Deal, ResultsChallenged, ResultsSubmitted } from '../../../src/protocols/messages/schemas.ts'
 import type { ProfitRow } from '../../../sim/summary.ts'
+import { formatTable } from '../../../sim/table.ts'
 import { expectInvariants, perDeal, row, run } from './helpers.ts'
 
 const T = 1_800_000_000_000
@@ -94,6 +95,20 @@ describe('the simulated chain against strategic parties', () => {
 })
 
 describe('strategists lose against the honest machines', () => {
+  test('the profit table measures each strategy against honest play of its role, a deal at a time, and says how many lose', () => {
+    const s = run('lazy', { nodes: 300, jobs: 400 })
+    expect(row(s, 'resource-provider').gainPerDeal).toBeNull()
+    const lazy = row(s, 'resource-provider (lazy)')
+    expect(lazy.gainPerDeal).toBe(lazy.total / BigInt(lazy.deals) - row(s, 'resource-provider').total / BigInt(row(s, 'resource-provider').deals))
+    // every deal counts once for its provider and once for its job creator
+    const providerDeals = s.profits.filter(p => p.label.startsWith('resource-provider')).reduce((n, p) => n + p.deals, 0)
+    expect(providerDeals).toBeGreaterThan(0)
+    expect(row(s, 'job-creator').deals).toBe(providerDeals)
+    const table = formatTable(s)
+    expect(table).toMatch(/resource-provider \(lazy\)\s+\d+\s+\d+\s+-?\d+\s+-?\d+\s+-\d+\s/)
+    expect(table).toContain('strategies that lose against honest play: 2 of 2')
+  })
+
   test('wire challengers: the provider takes the challenge to the mediator and the chain, no TimeoutSubmit claim succeeds, and the challengers pay for every mediation', () => {
     const s = run('wire-challengers', { nodes: 300, jobs: 400 })
     expectInvariants(s, expect)
@@ -103,6 +118,8 @@ describe('strategists lose against the honest machines', () => {
     const bad = row(s, 'job-creator (wire-challenging)')
     expect(bad.perNode).toBeLessThan(0n)
     expect(bad.perNode).toBeLessThan(row(s, 'job-creator').perNode)
+    expect(bad.gainPerDeal).toBe(BigInt(Math.trunc(perDeal(bad))) - BigInt(Math.trunc(perDeal(row(s, 'job-creator')))))
+    expect(bad.gainPerDeal).toBeLessThan(0n)
   })
 
   test('accept-then-claim: creators settle their acceptances themselves before the judge deadline, no TimeoutJudge claim succeeds, and the strategy pays for its commitments and refused claims', () => {
@@ -117,6 +134,7 @@ describe('strategists lose against the honest machines', () => {
     expect(perDeal(bad)).toBe(Number(e.price - e.computeCost) - gas(GAS.commitResults) - gas(GAS.refused))
     expect(perDeal(bad)).toBeLessThan(honestProfitPerDeal(e))
     expect(perDeal(bad)).toBeLessThan(perDeal(row(s, 'resource-provider')))
+    expect(bad.gainPerDeal).toBeLessThan(0n)
   })
 
   // an equivocator runs the job for the CID it commits and sends the creator another: a creator that checks
@@ -131,6 +149,7 @@ describe('strategists lose against the honest machines', () => {
     const bad = row(s, 'resource-provider (equivocating)')
     expect(bad.deals).toBeGreaterThan(40)
     expect(bad.perNode).toBeLessThan(row(s, 'resource-provider').perNode)
+    expect(bad.gainPerDeal).toBeLessThan(0n)
     return bad
   }
 

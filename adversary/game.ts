@@ -61,6 +61,7 @@ export function slotTerms (arena: Arena): SlotTerms {
     gpuVramMb: 0,
     ramMb: 8192,
     diskMb: 65536,
+    maxSubmitWithin: 3 * 60 * MINUTE,
     modules: [],
     price: '800',
     resultsCollateral: '1500',

@@ -7,11 +7,11 @@ const solver = new Wallet('0x' + '51'.repeat(32)).address
 const mediators = Array.from({ length: 6 }, (_, i) => new Wallet('0x' + (0x60 + i).toString(16).repeat(32)).address)
 const modules = Array.from({ length: 20 }, (_, i) => `github.com/lilypad/module-${i}`)
 const shapes = [
-  { cpu: 2000, gpu: 0, gpuVramMb: 0, ramMb: 4096, diskMb: 20_000 },
-  { cpu: 4000, gpu: 0, gpuVramMb: 0, ramMb: 16_384, diskMb: 100_000 },
-  { cpu: 8000, gpu: 1, gpuVramMb: 24_576, ramMb: 65_536, diskMb: 500_000 },
-  { cpu: 16_000, gpu: 2, gpuVramMb: 81_920, ramMb: 131_072, diskMb: 1_000_000 },
-  { cpu: 32_000, gpu: 8, gpuVramMb: 81_920, ramMb: 524_288, diskMb: 2_000_000 }
+  { cpu: 2000, gpu: 0, gpuVramMb: 0, ramMb: 4096, diskMb: 20_000, maxSubmitWithin: 3600_000 },
+  { cpu: 4000, gpu: 0, gpuVramMb: 0, ramMb: 16_384, diskMb: 100_000, maxSubmitWithin: 3600_000 },
+  { cpu: 8000, gpu: 1, gpuVramMb: 24_576, ramMb: 65_536, diskMb: 500_000, maxSubmitWithin: 10_800_000 },
+  { cpu: 16_000, gpu: 2, gpuVramMb: 81_920, ramMb: 131_072, diskMb: 1_000_000, maxSubmitWithin: 10_800_000 },
+  { cpu: 32_000, gpu: 8, gpuVramMb: 81_920, ramMb: 524_288, diskMb: 2_000_000, maxSubmitWithin: 10_800_000 }
 ]
 
 /** a small deterministic generator, so every run measures the same book */
@@ -41,6 +41,7 @@ function book (n: number): { jobs: MatchableJob[], offers: MatchableOffer[] } {
       gpuVramMb: Math.floor(shape.gpuVramMb * r()),
       ramMb: Math.floor(shape.ramMb * r()),
       diskMb: Math.floor(shape.diskMb * r()),
+      submitWithin: Math.floor(shape.maxSubmitWithin * r()),
       moduleRepo: pick(modules),
       maxPrice: BigInt(700 + Math.floor(r() * 1000)) * 10n ** 12n,
       trustedMediators: [pick(mediators), pick(mediators), pick(mediators)],

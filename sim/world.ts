@@ -6,6 +6,7 @@
 import type { Envelope } from '../src/protocols/messages/envelope.ts'
 import type { MessageType } from '../src/protocols/messages/eip712-types.ts'
 import type { Deal, JobOffer, ResourceOffer, ResultsChallenged, ResultsSubmitted } from '../src/protocols/messages/schemas.ts'
+import { LIMITS } from '../src/protocols/messages/fields.ts'
 import {
   DEALS_TOPIC, JOB_OFFERS_TOPIC, RESOURCE_OFFERS_TOPIC,
   type DealOutcome, type DealState, type DomainJson, type InputEvent, type MachineOutput, type SlotTerms
@@ -315,7 +316,7 @@ export class World {
         break
       case 'resource-provider': {
         const terms: SlotTerms = {
-          cpu: 4000, gpu: 0, gpuVramMb: 0, ramMb: 8192, diskMb: 65536, modules: [],
+          cpu: 4000, gpu: 0, gpuVramMb: 0, ramMb: 8192, diskMb: 65536, maxSubmitWithin: LIMITS.maxWindowMs, modules: [],
           price: e.price.toString(),
           resultsCollateral: resultsCollateral(e).toString(),
           timeoutCollateral: e.providerTimeoutCollateral.toString(),

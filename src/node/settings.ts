@@ -3,6 +3,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { getAddress } from 'ethers'
 import { ROLES, type Role } from '../actors/roles/role-host.ts'
+import { LIMITS } from '../protocols/messages/fields.ts'
 
 /**
  * A node's settings: from flags, then the environment (Lilypad's names where one exists), then a
@@ -27,6 +28,8 @@ export interface NodeSettings {
     ramMb?: number
     diskMb?: number
     slots: number
+    /** the longest submit window a slot takes, ms: what a job's timeout and margins may add up to */
+    maxSubmitWithinMs: number
     price: string
     resultsCollateral: string
     timeoutCollateral: string
@@ -46,7 +49,7 @@ export class SettingsError extends Error {
   readonly code = 'ERR_SETTINGS'
 }
 
-export type RawSettings = Partial<Record<keyof NodeSettings | 'offerCpu' | 'offerGpu' | 'offerRam' | 'offerDisk' | 'offerSlots' | 'price' | 'config', unknown>>
+export type RawSettings = Partial<Record<keyof NodeSettings | 'offerCpu' | 'offerGpu' | 'offerRam' | 'offerDisk' | 'offerSlots' | 'offerMaxSubmitWithin' | 'price' | 'config', unknown>>
 
 const ENV: Record<string, string> = {
   dataDir: 'DATA_DIR',
@@ -63,6 +66,7 @@ const ENV: Record<string, string> = {
   offerRam: 'OFFER_RAM',
   offerDisk: 'OFFER_DISK',
   offerSlots: 'OFFER_SLOTS',
+  offerMaxSubmitWithin: 'OFFER_MAX_SUBMIT_WITHIN',
   price: 'OFFER_PRICE',
   solverFee: 'SOLVER_FEE',
   mediatorFee: 'MEDIATOR_FEE',
@@ -78,7 +82,9 @@ export const DEFAULTS = {
   timeoutCollateral: '1000000000000000',
   solverFee: '10000000000000',
   mediatorFee: '100000000000000',
-  mediatorCapacity: 4
+  mediatorCapacity: 4,
+  /** 3 hours: room for Lilypad's usual 30-minute and 1-hour module timeouts and their margins */
+  maxSubmitWithinSeconds: 3 * 3600
 }
 
 export function defaultDataDir (env: NodeJS.ProcessEnv = process.env): string {
@@ -96,6 +102,14 @@ function int (name: string, value: unknown): number | undefined {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new SettingsError(`${name} must be a whole number ≥ 0, not ${JSON.stringify(value)}`)
   return n
+}
+
+/** A submit window bound in seconds: at least a minute, at most one window of a deal. */
+function windowSeconds (name: string, value: unknown): number {
+  const seconds = int(name, value) ?? DEFAULTS.maxSubmitWithinSeconds
+  const most = LIMITS.maxWindowMs / 1000
+  if (seconds < 60 || seconds > most) throw new SettingsError(`${name} must be between 60 and ${most} seconds, not ${seconds}`)
+  return seconds
 }
 
 function wei (name: string, value: unknown): string | undefined {
@@ -160,6 +174,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
       ramMb: int('OFFER_RAM', pick('offerRam')),
       diskMb: int('OFFER_DISK', pick('offerDisk')),
       slots: int('OFFER_SLOTS', pick('offerSlots')) ?? 1,
+      maxSubmitWithinMs: windowSeconds('OFFER_MAX_SUBMIT_WITHIN', pick('offerMaxSubmitWithin')) * 1000,
       price: wei('OFFER_PRICE', pick('price')) ?? DEFAULTS.price,
       resultsCollateral: wei('results collateral', pick('resultsCollateral')) ?? DEFAULTS.resultsCollateral,
       timeoutCollateral: wei('timeout collateral', pick('timeoutCollateral')) ?? DEFAULTS.timeoutCollateral,

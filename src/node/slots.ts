@@ -18,6 +18,7 @@ export async function slotsFromSettings (settings: NodeSettings): Promise<SlotTe
     gpuVramMb: settings.offer.gpuVramMb ?? (detected.gpu >= n ? detected.gpuVramMb : 0),
     ramMb: share(settings.offer.ramMb, detected.ramMb),
     diskMb: share(settings.offer.diskMb, detected.diskMb),
+    maxSubmitWithin: settings.offer.maxSubmitWithinMs,
     modules: settings.offer.modules,
     price: settings.offer.price,
     resultsCollateral: settings.offer.resultsCollateral,

@@ -12,7 +12,7 @@
  * offers costs about (n + m) log m when shapes are few (offers come from configured machine slots).
  */
 
-export const MISMATCH_REASONS = ['cpu', 'gpu', 'vram', 'ram', 'disk', 'module', 'price', 'mediator', 'solver'] as const
+export const MISMATCH_REASONS = ['cpu', 'gpu', 'vram', 'ram', 'disk', 'window', 'module', 'price', 'mediator', 'solver'] as const
 export type MismatchReason = typeof MISMATCH_REASONS[number]
 
 export interface MachineSpec {
@@ -25,6 +25,8 @@ export interface MachineSpec {
 
 export interface MatchableJob extends MachineSpec {
   id: string
+  /** how long the provider has from the agree deadline to submit results */
+  submitWithin: number
   moduleRepo: string
   maxPrice: bigint
   trustedMediators: readonly string[]
@@ -34,6 +36,8 @@ export interface MatchableJob extends MachineSpec {
 
 export interface MatchableOffer extends MachineSpec {
   id: string
+  /** the longest submit window the slot takes: its bound on the jobs it runs and the collateral it locks */
+  maxSubmitWithin: number
   modules: readonly string[]
   price: bigint
   trustedMediators: readonly string[]
@@ -57,6 +61,7 @@ export function mismatchReason (job: MatchableJob, offer: MatchableOffer, solver
   if (job.gpu > 0 && offer.gpuVramMb < job.gpuVramMb) return 'vram'
   if (offer.ramMb < job.ramMb) return 'ram'
   if (offer.diskMb < job.diskMb) return 'disk'
+  if (offer.maxSubmitWithin < job.submitWithin) return 'window'
   if (offer.modules.length > 0 && !offer.modules.includes(job.moduleRepo)) return 'module'
   if (offer.price > job.maxPrice) return 'price'
   if (commonMediators(job, offer).length === 0) return 'mediator'
@@ -108,7 +113,7 @@ function compareEntries<O extends MatchableOffer> (a: Entry<O>, b: Entry<O>): nu
 class Group<O extends MatchableOffer> {
   readonly entries: Array<Entry<O>> = []
   private next: Int32Array = new Int32Array(0)
-  constructor (readonly shape: MachineSpec) {}
+  constructor (readonly shape: SlotShape) {}
 
   seal (): void {
     this.entries.sort(compareEntries)
@@ -175,7 +180,7 @@ export class OfferTraitsMemo {
   }
 
   private derive (offer: MatchableOffer): OfferTraits {
-    const shape = `${offer.cpu}|${offer.gpu}|${offer.gpuVramMb}|${offer.ramMb}|${offer.diskMb}`
+    const shape = `${offer.cpu}|${offer.gpu}|${offer.gpuVramMb}|${offer.ramMb}|${offer.diskMb}|${offer.maxSubmitWithin}`
     const solvers = lower(offer.trustedSolvers)
     const mediators = lower(offer.trustedMediators)
     const priceNum = Number(offer.price)
@@ -198,6 +203,7 @@ export class OfferTraitsMemo {
 
 function sameTerms (a: MatchableOffer, b: MatchableOffer): boolean {
   return a.cpu === b.cpu && a.gpu === b.gpu && a.gpuVramMb === b.gpuVramMb && a.ramMb === b.ramMb && a.diskMb === b.diskMb &&
+    a.maxSubmitWithin === b.maxSubmitWithin &&
     a.price === b.price && sameList(a.modules, b.modules) && sameList(a.trustedMediators, b.trustedMediators) &&
     sameList(a.trustedSolvers, b.trustedSolvers)
 }
@@ -427,7 +433,10 @@ function before (a: MatchableOffer, ta: OfferTraits, b: MatchableOffer, tb: Offe
   return a.id < b.id
 }
 
-function covers (shape: MachineSpec, job: MachineSpec): boolean {
+/** What an offer's slot holds: the machine and how long a job may keep it before results are due. */
+type SlotShape = MachineSpec & Pick<MatchableOffer, 'maxSubmitWithin'>
+
+function covers (shape: SlotShape, job: MachineSpec & Pick<MatchableJob, 'submitWithin'>): boolean {
   return shape.cpu >= job.cpu && shape.gpu >= job.gpu && (job.gpu === 0 || shape.gpuVramMb >= job.gpuVramMb) &&
-    shape.ramMb >= job.ramMb && shape.diskMb >= job.diskMb
+    shape.ramMb >= job.ramMb && shape.diskMb >= job.diskMb && shape.maxSubmitWithin >= job.submitWithin
 }

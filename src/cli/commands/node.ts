@@ -61,6 +61,7 @@ function nodeOptions (command: Command): Command {
     .option('--offer-gpu <n>', 'GPUs per slot (OFFER_GPU)')
     .option('--offer-ram <mb>', 'MB of memory per slot (OFFER_RAM)')
     .option('--offer-slots <n>', 'jobs run at once (OFFER_SLOTS; default 1)')
+    .option('--offer-max-submit-within <seconds>', 'the longest submit window a slot takes: a job\'s timeout and margins (OFFER_MAX_SUBMIT_WITHIN; default 10800)')
     .option('--price <wei>', 'price per job (OFFER_PRICE)')
     .option('--api-port <port>', 'serve /health, /status (and /jobs on a job creator) on 127.0.0.1 (LILYPAD_API_PORT)')
 }

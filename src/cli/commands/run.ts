@@ -13,6 +13,7 @@ export interface RunFlags {
   mediationChance: string
   maxPrice?: string
   matchWithin?: string
+  submitWithin?: string
   /** a running job-creator node's API to submit to (LILYPAD_NODE_API) */
   node?: string
   json?: boolean
@@ -55,6 +56,11 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     err(`lilypad run: --match-within takes a whole number of milliseconds, not ${flags.matchWithin}\n`)
     return RUN_EXIT.badInput
   }
+  const submitWithinMs = flags.submitWithin === undefined ? undefined : Number(flags.submitWithin)
+  if (submitWithinMs !== undefined && !(Number.isInteger(submitWithinMs) && submitWithinMs > 0)) {
+    err(`lilypad run: --submit-within takes a whole number of milliseconds, not ${flags.submitWithin}\n`)
+    return RUN_EXIT.badInput
+  }
   let inputs: Record<string, string>
   try {
     inputs = parseInputs(flags.input)
@@ -71,14 +77,14 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     let result: JobResult
     const api = flags.node ?? process.env.LILYPAD_NODE_API
     if (api !== undefined && api !== '') {
-      result = await runJobOnNode(api, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs }, onPhase)
+      result = await runJobOnNode(api, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs, submitWithinMs }, onPhase)
     } else {
       if (flags.network !== 'devnet') throw new JobError('NO_PEERS', `unknown network ${flags.network}: only devnet is configured here`)
       const dir = resolve(flags.devnetDir ?? defaultDevnetDir())
       const devnet = await loadDevnet(dir)
       // the devnet's job-creator node takes the job, unless it must be signed by a key of one's own
       if (devnet.jobCreatorApi !== undefined && process.env.WEB3_PRIVATE_KEY === undefined) {
-        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs }, onPhase)
+        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs, submitWithinMs }, onPhase)
       } else {
         result = await runJob({
           module,
@@ -89,6 +95,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
           checkRate: p,
           maxPrice: flags.maxPrice === undefined ? undefined : BigInt(flags.maxPrice),
           matchWithinMs,
+          submitWithinMs,
           onPhase
         })
       }
@@ -131,6 +138,7 @@ export function registerRun (program: Command): void {
     .option('--mediation-chance <p>', 'probability of re-running the job to check the results', '0')
     .option('--max-price <wei>', 'the most this job may cost')
     .option('--match-within <ms>', 'how long to look for a provider before giving up (default 60000)')
+    .option('--submit-within <ms>', 'how long the provider has to submit results (default: the module\'s timeout plus 7 minutes)')
     .option('--node <api-url>', 'submit to a running job-creator node\'s API (LILYPAD_NODE_API; default: the devnet\'s, if it has one)')
     .option('--json', 'print one machine-readable result')
     .action(async (module: string, flags: RunFlags) => {

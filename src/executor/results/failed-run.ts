@@ -26,6 +26,8 @@ export const FAILURE_CODES = [
   'ERR_ENGINE_UNAVAILABLE',
   /** the module's timeout is longer than the deal leaves for the run */
   'ERR_TIMEOUT_TOO_LONG',
+  /** the module's timeout is longer than a mediator would have to re-run it */
+  'ERR_MEDIATION_TOO_SHORT',
   /** the outputs hold something the results layer refuses (a link, a FIFO, a device) */
   'ERR_OUTPUTS_REFUSED',
   /** the engine could not create, start or host the run */

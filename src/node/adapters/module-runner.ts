@@ -66,6 +66,11 @@ export class ModuleRunner implements JobRunner {
         throw new RunFailure('ERR_TIMEOUT_TOO_LONG',
           `module ${moduleName(job)} may run for ${seconds(timeoutMs)} (its timeout), longer than the ${seconds(Math.max(0, limits.maxDurationMs))} the deal leaves for the run`)
       }
+      // a challenge no mediator can re-run in time ends TimeoutMediate: the creator keeps the results unpaid
+      if (timeoutMs > job.mediateWithin) {
+        throw new RunFailure('ERR_MEDIATION_TOO_SHORT',
+          `module ${moduleName(job)} may run for ${seconds(timeoutMs)} (its timeout), longer than the ${seconds(job.mediateWithin)} a mediator would have to re-run it`)
+      }
       await this.checkEngine(job, module, signal)
     } catch (err) {
       if (signal.aborted || err instanceof RunFailure) throw err

@@ -8,6 +8,8 @@ import type { LilypadNode } from '../node.ts'
 import { DEFAULTS } from '../settings.ts'
 import { jobOfferFor } from './job-offer.ts'
 import { delay } from '../../support/delay.ts'
+import { JobError } from './job-errors.ts'
+import { rerunWindowMs, submitWindowMs } from './submit-window.ts'
 
 export type JobPhase = 'offered' | 'matched' | 'agreed' | 'results' | 'verifying' | 'verified' | 'settled'
 
@@ -23,14 +25,7 @@ export interface JobResult {
   timings: Partial<Record<JobPhase, number>>
 }
 
-export type JobErrorCode = 'BAD_INPUT' | 'NO_DEPOSIT' | 'NO_PEERS' | 'NO_MATCH' | 'FAILED'
-
-export class JobError extends Error {
-  override readonly name = 'JobError'
-  constructor (readonly code: JobErrorCode, message: string, readonly result?: JobResult) {
-    super(message)
-  }
-}
+export { JobError, type JobErrorCode } from './job-errors.ts'
 
 /** A job's terms: whom it trusts, what it pays, how long each step may take. */
 export interface JobTerms {
@@ -42,6 +37,7 @@ export interface JobTerms {
   maxPrice?: bigint
   /** how long to look for a match before giving up */
   matchWithinMs?: number
+  /** how long the provider has to submit results (default: the module's timeout and margins) */
   submitWithinMs?: number
   /** how long after the submit deadline the results may be judged (default 60 s) */
   judgeWithinMs?: number
@@ -69,9 +65,10 @@ export async function submitOnNode (node: LilypadNode, module: LoadedModule, inp
     mediators: terms.mediators,
     maxPrice: terms.maxPrice ?? BigInt(DEFAULTS.price) * 10n,
     matchWithinMs: terms.matchWithinMs ?? 60_000,
-    submitWithinMs: terms.submitWithinMs ?? 120_000,
-    judgeWithinMs: terms.judgeWithinMs,
-    mediateWithinMs: terms.mediateWithinMs
+    submitWithinMs: submitWindowMs(module, terms.submitWithinMs),
+    // a creator that checks re-runs the job before the judge deadline, and a mediator before the mediate one
+    judgeWithinMs: terms.judgeWithinMs ?? (terms.checkRate > 0 ? Math.max(60_000, rerunWindowMs(module)) : undefined),
+    mediateWithinMs: terms.mediateWithinMs ?? Math.max(120_000, rerunWindowMs(module))
   })
   const needed = BigInt(offer.paymentCollateral) + BigInt(offer.timeoutCollateral)
   const deposit = await node.settlement!.balanceOf()

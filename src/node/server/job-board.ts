@@ -62,7 +62,8 @@ export class JobBoard {
       mediators: this.options.mediators,
       checkRate: request.mediationChance,
       maxPrice: request.maxPrice === undefined ? undefined : BigInt(request.maxPrice),
-      matchWithinMs: request.matchWithinMs
+      matchWithinMs: request.matchWithinMs,
+      submitWithinMs: request.submitWithinMs
     })
     const id = stream.slice('job:'.length)
     const job = { view: { id, module: request.module, phase: 'submitted', phases: [], done: false, result: null, error: null } as JobView, listeners: new Set<Listener>() }

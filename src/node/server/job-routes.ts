@@ -60,7 +60,7 @@ async function submit (board: JobBoard, req: IncomingMessage, reply: Reply): Pro
   } catch (err) {
     const message = (err as Error).message.split('\n')[0]
     if (err instanceof BadRequest) return reply(400, { error: message, code: 'BAD_INPUT' })
-    if (err instanceof JobError) return reply(err.code === 'NO_PEERS' ? 503 : 409, { error: message, code: err.code })
+    if (err instanceof JobError) return reply(err.code === 'NO_PEERS' ? 503 : err.code === 'BAD_INPUT' ? 400 : 409, { error: message, code: err.code })
     reply(500, { error: message, code: 'FAILED' })
   }
 }

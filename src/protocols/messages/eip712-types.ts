@@ -41,6 +41,7 @@ export const EIP712_TYPES = {
     { name: 'gpuVramMb', type: 'uint32' }, // per GPU
     { name: 'ramMb', type: 'uint32' },
     { name: 'diskMb', type: 'uint32' },
+    { name: 'maxSubmitWithin', type: 'uint64' }, // the longest submit window (ms) the slot takes
     { name: 'modules', type: 'string[]' }, // allow-list of module repos; empty = any module
     { name: 'price', type: 'uint256' }, // wei per job
     { name: 'resultsCollateral', type: 'uint256' },

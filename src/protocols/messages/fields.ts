@@ -103,6 +103,9 @@ export const wei = uint256.refine(withinMaxAmount, 'amount too large')
 /** uint64 milliseconds (absolute time or duration); bounded to what a JS number holds exactly. */
 export const millis = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 
+/** A duration in milliseconds no longer than one window of a deal may be. */
+export const windowMillis = z.number().int().min(0).max(LIMITS.maxWindowMs)
+
 export const uint32 = z.number().int().min(0).max(UINT32_MAX)
 export const int32 = z.number().int().min(-0x8000_0000).max(0x7fff_ffff)
 
@@ -138,6 +141,7 @@ const isUint256 = (v: unknown): v is string => typeof v === 'string' && v.length
 withFastPath(uint256, v => isUint256(v) ? v : undefined)
 withFastPath(wei, v => isUint256(v) && withinMaxAmount(v) ? v : undefined)
 withFastPath(millis, v => Number.isSafeInteger(v) && (v as number) >= 0 ? v : undefined)
+withFastPath(windowMillis, v => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= LIMITS.maxWindowMs ? v : undefined)
 withFastPath(uint32, v => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= UINT32_MAX ? v : undefined)
 withFastPath(int32, v => Number.isSafeInteger(v) && (v as number) >= -0x8000_0000 && (v as number) <= 0x7fff_ffff ? v : undefined)
 withFastPath(bytes32, v => typeof v === 'string' && BYTES32.test(v) ? v.toLowerCase() : undefined)

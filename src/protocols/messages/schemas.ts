@@ -1,7 +1,7 @@
 /** One schema per message type: every field bounded, unknown fields rejected. */
 import { z } from 'zod'
 import type { MessageType } from './eip712-types.ts'
-import { address, addressList, boundedString, bytes32, cid, cidOrEmpty, DIGITS, flag, int32, LIMITS, list, matching, millis, text, uint256, uint32, wei } from './fields.ts'
+import { address, addressList, boundedString, bytes32, cid, cidOrEmpty, DIGITS, flag, int32, LIMITS, list, matching, millis, text, windowMillis, uint256, uint32, wei } from './fields.ts'
 import { refinedPath, strictObjectPath, withFastPath } from './fast-parse.ts'
 
 /** A message schema: exactly these fields, with the fast path their own fast paths make. */
@@ -33,6 +33,7 @@ export const ResourceOfferSchema = message({
   ...common,
   slot: uint32,
   ...machine,
+  maxSubmitWithin: windowMillis,
   modules: list(text(1, LIMITS.moduleRepo), LIMITS.modules),
   price: wei,
   resultsCollateral: wei,

@@ -19,6 +19,8 @@ export interface E2eNetwork {
   jobDir: (name: string) => Promise<string>
   /** runs cowsay through the network as job creator `creator` (an index into the funded keys) */
   runCowsay: (message: string, o: { creator?: number, dataDir: string } & Partial<RunJobOptions>) => Promise<JobResult>
+  /** runs any module reference through the network, as `runCowsay` does */
+  runModule: (module: string, inputs: Record<string, string>, o: { creator?: number, dataDir: string } & Partial<RunJobOptions>) => Promise<JobResult>
   /** audits every node's log (a copy, as they run) and every job creator's; all must hold */
   auditEverything: () => Promise<NetworkLogs>
   stop: () => Promise<void>
@@ -52,6 +54,7 @@ export async function startE2eNetwork (options: Omit<DevnetOptions, 'dir' | 'mir
       ...devnetJobOptions(info, creator),
       ...o
     }),
+    runModule: async (module, inputs, { creator = 0, ...o }) => await runJob({ module, inputs, ...devnetJobOptions(info, creator), ...o }),
     auditEverything: async () => {
       const nodes = new Map<string, NodeLog>()
       for (const node of info.nodes) nodes.set(node.name, await readLiveLog(node.name, node.dataDir, scratch))

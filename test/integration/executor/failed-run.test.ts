@@ -48,7 +48,7 @@ function offer (repo: ModuleRepo, specHash: string): JobOffer {
     cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 512, diskMb: 1024,
     maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
     trustedMediators: [], trustedSolvers: [],
-    matchDeadline: 1_900_000_030_000, agreeWithin: 10_000, submitWithin: 120_000, judgeWithin: 30_000, mediateWithin: 30_000
+    matchDeadline: 1_900_000_030_000, agreeWithin: 10_000, submitWithin: 120_000, judgeWithin: 30_000, mediateWithin: 120_000
   }
 }
 
@@ -91,7 +91,7 @@ describe('runs that cannot happen', () => {
     await expect(refused).rejects.toThrow(`module ${repo.path}@${repo.commit} renders to spec ${await specHashOf(repo)}, the offer says ${WRONG_HASH}`)
   })
 
-  it('prepare accepts a runnable Docker module, and refuses one whose timeout is longer than the deal leaves', async () => {
+  it('prepare accepts a runnable Docker module, and refuses one whose timeout is longer than the deal leaves, or than a mediator would have', async () => {
     const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
     const job = offer(repo, await specHashOf(repo))
     const { runner } = await machine()
@@ -99,6 +99,9 @@ describe('runs that cannot happen', () => {
     const refused = runner.prepare(job, { maxDurationMs: 30_000 }, signal())
     await expect(refused).rejects.toMatchObject({ code: 'ERR_TIMEOUT_TOO_LONG' })
     await expect(refused).rejects.toThrow(`module ${repo.path}@${repo.commit} may run for 60 s (its timeout), longer than the 30 s the deal leaves for the run`)
+    const unmediated = runner.prepare({ ...job, mediateWithin: 59_000 }, limits, signal())
+    await expect(unmediated).rejects.toMatchObject({ code: 'ERR_MEDIATION_TOO_SHORT' })
+    await expect(unmediated).rejects.toThrow('longer than the 59 s a mediator would have to re-run it')
   })
 
   it('an image that is not here and cannot be pulled: refused before signing, the same failed run after', async () => {

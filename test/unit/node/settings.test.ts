@@ -30,8 +30,18 @@ describe('node settings', () => {
     expect(() => resolveSettings({ dataDir }, { OFFER_CPU: 'lots' })).toThrow(/OFFER_CPU must be a whole number/)
     expect(() => resolveSettings({ dataDir }, { SERVICE_SOLVER: 'bob' })).toThrow(/SERVICE_SOLVER: bob is not an Ethereum address/)
     expect(() => resolveSettings({ dataDir, price: '1.5' }, {})).toThrow(/OFFER_PRICE must be an amount in wei/)
+    expect(() => resolveSettings({ dataDir }, { OFFER_MAX_SUBMIT_WITHIN: '30' })).toThrow('OFFER_MAX_SUBMIT_WITHIN must be between 60 and 172800 seconds, not 30')
+    expect(() => resolveSettings({ dataDir, offerMaxSubmitWithin: 200_000 }, {})).toThrow(/must be between 60 and 172800 seconds/)
     await writeFile(join(dataDir, 'config.json'), '{ not json')
     expect(() => resolveSettings({ dataDir }, {})).toThrow(/is not JSON/)
+  })
+
+  it('bound the submit window a slot takes: 3 hours unless set, in seconds, and offered in ms', async () => {
+    const dataDir = await tempDir()
+    expect(resolveSettings({ dataDir }, {}).offer.maxSubmitWithinMs).toBe(10_800_000)
+    const s = resolveSettings({ dataDir, solvers: A, mediators: B }, { OFFER_MAX_SUBMIT_WITHIN: '2400' })
+    expect(s.offer.maxSubmitWithinMs).toBe(2_400_000)
+    expect((await slotsFromSettings(s)).map(slot => slot.maxSubmitWithin)).toEqual([2_400_000])
   })
 
   it('give a provider slots from its configured or detected machine, trusting its solvers and mediators', async () => {

@@ -66,6 +66,7 @@ export function resourceOffer (overrides: Partial<ResourceOffer> = {}): Resource
     gpuVramMb: 0,
     ramMb: 8192,
     diskMb: 65536,
+    maxSubmitWithin: 3600_000,
     modules: [],
     price: '800',
     resultsCollateral: '1500',

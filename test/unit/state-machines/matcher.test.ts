@@ -7,11 +7,11 @@ const M1 = '0x00000000000000000000000000000000000000m1'.replace('m1', '01')
 const M2 = '0x0000000000000000000000000000000000000002'
 
 const job = (o: Partial<MatchableJob> = {}): MatchableJob => ({
-  id: 'j', cpu: 1000, gpu: 1, gpuVramMb: 8000, ramMb: 2000, diskMb: 10_000, moduleRepo: 'cowsay',
+  id: 'j', cpu: 1000, gpu: 1, gpuVramMb: 8000, ramMb: 2000, diskMb: 10_000, submitWithin: 600_000, moduleRepo: 'cowsay',
   maxPrice: 100n, trustedMediators: [M1], trustedSolvers: [SOLVER], receivedAt: 0, ...o
 })
 const offer = (o: Partial<MatchableOffer> = {}): MatchableOffer => ({
-  id: 'o', cpu: 2000, gpu: 1, gpuVramMb: 16_000, ramMb: 4000, diskMb: 20_000, modules: [],
+  id: 'o', cpu: 2000, gpu: 1, gpuVramMb: 16_000, ramMb: 4000, diskMb: 20_000, maxSubmitWithin: 3600_000, modules: [],
   price: 50n, trustedMediators: [M1], trustedSolvers: [SOLVER], receivedAt: 0, ...o
 })
 
@@ -25,6 +25,8 @@ describe('mismatch reasons', () => {
     ['vram', {}, { gpuVramMb: 7999 }],
     ['ram', {}, { ramMb: 1999 }],
     ['disk', {}, { diskMb: 9999 }],
+    ['window', { submitWithin: 3600_001 }, {}],
+    ['window', {}, { maxSubmitWithin: 599_999 }],
     ['module', {}, { modules: ['other'] }],
     ['price', { maxPrice: 49n }, {}],
     ['mediator', { trustedMediators: [M2] }, {}],
@@ -33,6 +35,10 @@ describe('mismatch reasons', () => {
   ] as const)('%s', (reason, j, o) => {
     expect(mismatchReason(job(j), offer(o), SOLVER)).toBe(reason)
     expect(new OrderBook([offer(o)], SOLVER).bestFor(job(j))).toBeUndefined()
+  })
+  test('a job whose submit window is the slot\'s longest fits it', () => {
+    expect(mismatchReason(job({ submitWithin: 3600_000 }), offer(), SOLVER)).toBeNull()
+    expect(new OrderBook([offer()], SOLVER).bestFor(job({ submitWithin: 3600_000 }))?.offer.id).toBe('o')
   })
   test('an allow-list that names the module, or an empty one, allows it; VRAM does not matter without GPUs', () => {
     expect(mismatchReason(job(), offer({ modules: ['x', 'cowsay'] }), SOLVER)).toBeNull()
@@ -72,9 +78,9 @@ describe('choice', () => {
 
 describe('the order book agrees with checking every pair', () => {
   const shapes = [
-    { cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 1000, diskMb: 1000 },
-    { cpu: 4000, gpu: 1, gpuVramMb: 8000, ramMb: 8000, diskMb: 8000 },
-    { cpu: 8000, gpu: 2, gpuVramMb: 16_000, ramMb: 4000, diskMb: 50_000 }
+    { cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 1000, diskMb: 1000, maxSubmitWithin: 600_000 },
+    { cpu: 4000, gpu: 1, gpuVramMb: 8000, ramMb: 8000, diskMb: 8000, maxSubmitWithin: 3600_000 },
+    { cpu: 8000, gpu: 2, gpuVramMb: 16_000, ramMb: 4000, diskMb: 50_000, maxSubmitWithin: 1800_000 }
   ]
   const mods = ['a', 'b', 'c']
   const meds = [M1, M2]
@@ -84,7 +90,7 @@ describe('the order book agrees with checking every pair', () => {
   })
   const jobArb = fc.record({
     cpu: fc.integer({ min: 0, max: 9000 }), gpu: fc.integer({ min: 0, max: 2 }), gpuVramMb: fc.integer({ min: 0, max: 17_000 }),
-    ramMb: fc.integer({ min: 0, max: 9000 }), diskMb: fc.integer({ min: 0, max: 60_000 }), moduleRepo: fc.constantFrom(...mods),
+    ramMb: fc.integer({ min: 0, max: 9000 }), diskMb: fc.integer({ min: 0, max: 60_000 }), submitWithin: fc.integer({ min: 60_000, max: 4000_000 }), moduleRepo: fc.constantFrom(...mods),
     maxPrice: fc.bigInt({ min: 0n, max: 20n }), mediators: fc.subarray(meds, { minLength: 1 }), receivedAt: fc.integer({ min: 0, max: 5 })
   })
 

@@ -94,9 +94,10 @@ describe('resource provider', () => {
   test('a deal that lasts longer than a deal may is refused before any check', () => {
     // each window within bounds, but a proposal that leaves a day to agree: the deal ends seven days after signing
     const day = 24 * 3600_000
-    const long = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL }, job: { agreeWithin: 2 * day, submitWithin: 2 * day, judgeWithin: 2 * day, mediateWithin: 2 * day }, proposal: { expiry: T0 + day } })
+    const long = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL, maxSubmitWithin: 2 * day }, job: { agreeWithin: 2 * day, submitWithin: 2 * day, judgeWithin: 2 * day, mediateWithin: 2 * day }, proposal: { expiry: T0 + day } })
     expect(long.deal.mediateDeadline - (T0 + 2)).toBeGreaterThan(MAX_DEAL_LIFETIME_MS)
-    const r = drive(resourceProviderMachine, input, [received(long.propEnv, T0 + 1, [long.jobEnv])])
+    const patient = { ...input, slots: [{ ...slotTerms, maxSubmitWithin: 2 * day }] }
+    const r = drive(resourceProviderMachine, patient, [received(long.propEnv, T0 + 1, [long.jobEnv])])
     expect(step(resourceProviderMachine, r.snapshot, received(long.halfSigned, T0 + 2)).outputs).toEqual([expect.objectContaining({ code: 'UNBOUNDED' })])
   })
 

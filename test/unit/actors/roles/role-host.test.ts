@@ -57,7 +57,7 @@ function settlementRecorder (): SettlementCalls & { calls: string[], made: (name
 }
 
 const slot: SlotTerms = {
-  cpu: 4000, gpu: 0, gpuVramMb: 0, ramMb: 8192, diskMb: 65536, modules: [],
+  cpu: 4000, gpu: 0, gpuVramMb: 0, ramMb: 8192, diskMb: 65536, maxSubmitWithin: 3600_000, modules: [],
   price: '800', resultsCollateral: '1500', timeoutCollateral: '400',
   trustedMediators: [who.mediator.address], trustedSolvers: [who.solver.address], multiaddrs: []
 }

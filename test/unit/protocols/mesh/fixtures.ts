@@ -27,6 +27,7 @@ export function resourceOffer (author: Wallet, now: number, overrides: Partial<R
     gpuVramMb: 0,
     ramMb: 4096,
     diskMb: 10_000,
+    maxSubmitWithin: 3600_000,
     modules: [],
     price: '1000',
     resultsCollateral: '2000',

@@ -1,0 +1,82 @@
+/**
+ * A job that runs longer than the old fixed two-minute submit window, through a whole devnet: its
+ * window comes from the module's timeout and margins, the provider runs it to the end, and the
+ * deal settles Accepted with the provider paid.
+ */
+import { join } from 'node:path'
+import { computeAddress } from 'ethers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SettlementClient } from '../../../src/settlement/client.ts'
+import { lockedBy, settle } from '../../../src/state-machines/settle.ts'
+import { createModuleRepo, ensureCowsayImage } from '../../../src/cli/demo/demo-modules.ts'
+import { JobError } from '../../../src/node/jobs/job-client.ts'
+import { SUBMIT_MARGINS_MS } from '../../../src/node/jobs/submit-window.ts'
+import { startE2eNetwork, type E2eNetwork } from '../network/e2e-network.ts'
+import { creatorDeals, readLog } from '../network/node-logs.ts'
+
+const RUNS_FOR_S = 125
+const TIMEOUT_S = 150
+const MARGINS_MS = SUBMIT_MARGINS_MS.pull + SUBMIT_MARGINS_MS.fetch + SUBMIT_MARGINS_MS.commit
+
+function sleeperTemplate (image: string): string {
+  return JSON.stringify({
+    machine: { gpu: 0, cpu: 500, ram: 64 },
+    job: {
+      APIVersion: 'V1beta1',
+      Spec: {
+        Engine: 'Docker',
+        Timeout: TIMEOUT_S,
+        Docker: { Image: image, Entrypoint: ['/bin/sh', '-c', `sleep ${RUNS_FOR_S} && echo slept ${RUNS_FOR_S}`] },
+        Resources: { CPU: '0.5', Memory: '64Mi' }
+      }
+    }
+  })
+}
+
+describe('a job longer than two minutes', () => {
+  let net: E2eNetwork
+  let chain: SettlementClient
+
+  beforeAll(async () => {
+    net = await startE2eNetwork()
+    const { info } = net.devnet
+    chain = await SettlementClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
+  }, 300_000)
+
+  afterAll(async () => {
+    await chain?.close()
+    await net?.stop()
+  }, 60_000)
+
+  it('gets a submit window of its timeout and margins, runs to the end, and is paid', async () => {
+    const image = await ensureCowsayImage()
+    const repo = await createModuleRepo('cowsay', { into: join(net.root, 'modules', 'sleeper'), files: { 'lilypad_module.json.tmpl': sleeperTemplate(image) } })
+    const dataDir = await net.jobDir('long')
+    const creator = computeAddress(net.devnet.info.jobCreatorKey)
+    const before = await chain.balanceOf(creator)
+
+    const started = Date.now()
+    const result = await net.runModule(`${repo.path}:${repo.tag}`, {}, { dataDir })
+    expect(Date.now() - started).toBeGreaterThan(RUNS_FOR_S * 1000)
+    expect(result).toMatchObject({ outcome: 'Accepted', settled: true })
+    expect(result.stdout).toBe(`slept ${RUNS_FOR_S}\n`)
+
+    const [deal] = creatorDeals(await readLog('job creator', join(dataDir, 'log')))
+    expect(deal!.deal.submitDeadline - deal!.deal.agreeDeadline).toBe(TIMEOUT_S * 1000 + MARGINS_MS)
+    // a mediator must be able to re-run it too
+    expect(deal!.deal.mediateDeadline - deal!.deal.judgeDeadline).toBe(TIMEOUT_S * 1000 + MARGINS_MS)
+    expect(await chain.dealRecord(result.dealId!)).toMatchObject({ state: 'Settled', outcome: 'Accepted' })
+    const { payouts } = settle(deal!.deal, { outcome: 'Accepted' })
+    expect(payouts.resourceProvider - lockedBy(deal!.deal).resourceProvider).toBeGreaterThan(0n)
+    expect(await chain.balanceOf(creator)).toBe(before + payouts.jobCreator - lockedBy(deal!.deal).jobCreator)
+    await net.auditEverything()
+  }, 600_000)
+
+  it('a submit window shorter than the module\'s timeout is refused before anything is offered', async () => {
+    const image = await ensureCowsayImage()
+    const repo = await createModuleRepo('cowsay', { into: join(net.root, 'modules', 'sleeper-short'), files: { 'lilypad_module.json.tmpl': sleeperTemplate(image) } })
+    const refused = net.runModule(`${repo.path}:${repo.tag}`, {}, { dataDir: await net.jobDir('short'), submitWithinMs: 60_000 })
+    await expect(refused).rejects.toBeInstanceOf(JobError)
+    await expect(refused).rejects.toMatchObject({ code: 'BAD_INPUT', message: `a submit window of 60 s is shorter than the module's timeout (${TIMEOUT_S} s): no provider could finish in time` })
+  }, 120_000)
+})

@@ -12,7 +12,7 @@ import { INPUT_REJECTED } from '../../state-machines/rejection.ts'
 import type { MachineOutput } from '../../state-machines/contract.ts'
 import type { OutputType } from '../../state-machines/io.ts'
 import type { EventLog } from '../eventlog/event-log.ts'
-import { ActorRuntime, type Change, type EffectHandler, type EffectHandlers } from '../runtime/actor-runtime.ts'
+import { ActorRuntime, RuntimeStoppedError, type Change, type EffectHandler, type EffectHandlers } from '../runtime/actor-runtime.ts'
 import type { Clock } from '../runtime/clock.ts'
 import { systemClock } from '../runtime/clock.ts'
 import { MessageStore } from './message-store.ts'
@@ -109,7 +109,10 @@ export class RoleHost implements Service {
     host = new RoleHost(runtime, options, modules, store, openDeals)
     for (const stream of runtime.streams()) host.indexJob(stream)
     runtime.subscribe((change) => host!.indexJob(change.stream))
-    modules.transport.onDelivery((delivery) => { host!.receive(delivery).catch((err: Error) => modules.onError?.(err)) })
+    modules.transport.onDelivery((delivery) => {
+      // a message that arrives while the node stops is not taken, like one sent to a node that is down
+      host!.receive(delivery).catch((err: Error) => { if (!(err instanceof RuntimeStoppedError)) modules.onError?.(err) })
+    })
     await host.spawnRoles()
     return host
   }

@@ -60,6 +60,14 @@ function asLogged<T> (value: T): T {
   return JSON.parse(canonicalJson(value ?? null)) as T
 }
 
+/** An input offered after `stop()`: not taken, and not logged; the next start takes what comes then. */
+export class RuntimeStoppedError extends Error {
+  override readonly name = 'RuntimeStoppedError'
+  constructor () {
+    super('actor runtime is stopped')
+  }
+}
+
 export class UnknownStreamError extends Error {
   override readonly name = 'UnknownStreamError'
   readonly code = 'ERR_UNKNOWN_STREAM'
@@ -208,7 +216,7 @@ export class ActorRuntime implements Service {
 
   private enqueue<T> (job: () => Promise<T>): Promise<T> {
     const run = this.queue.then(() => {
-      if (this.stopped) throw new Error('actor runtime is stopped')
+      if (this.stopped) throw new RuntimeStoppedError()
       return job()
     })
     this.queue = run.catch(() => undefined)

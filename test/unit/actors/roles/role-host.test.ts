@@ -158,6 +158,23 @@ describe('RoleHost', () => {
     await expectAudited()
   })
 
+  it('takes no message that arrives once it has stopped, and reports no error for it', async () => {
+    const net = new MemoryNetwork()
+    const log = await EventLog.inMemory()
+    logs.push(log)
+    const errors: Error[] = []
+    const solver = await RoleHost.start({ roles: ['solver'], domain, solver: { solverFee: '5', mediatorFee: '50', batchDelayMs: 5 } }, {
+      log, wallet: who.solver, transport: net.join(who.solver.address), runner: runnerGiving(HONEST),
+      fetcher: { fetch: async () => true }, settlement: settlementRecorder(), onError: (err) => errors.push(err)
+    })
+    await solver.stop()
+    const before = log.head().seq
+    net.deliver(who.solver.address, { envelope: { type: 'JobOffer', message: jobOffer(Date.now()), signatures: ['0x00'] }, attachments: [], topic: JOB_OFFERS_TOPIC })
+    await new Promise(resolve => setImmediate(resolve))
+    expect(errors).toEqual([])
+    expect(log.head().seq).toBe(before)
+  })
+
   it('applies deliveries in the order they arrived, however many messages each carries', async () => {
     const n = await network({ provider: runnerGiving(HONEST), creator: runnerGiving(HONEST), mediator: runnerGiving(HONEST) })
     const now = Date.now()

@@ -34,6 +34,7 @@ export function jobTerms (author: string, arena: Arena, at: number, overrides: P
     modulePath: 'lilypad_module.json.tmpl',
     specHash: '0x' + '12'.repeat(32),
     inputs: '{"Message":"moo"}',
+    image: '',
     cpu: 1000,
     gpu: 0,
     gpuVramMb: 0,

@@ -353,6 +353,7 @@ export class World {
       modulePath: 'lilypad_module.json.tmpl',
       specHash: this.rng.jobs.bytes32(),
       inputs: `{"Message":"job ${n}"}`,
+      image: '',
       cpu: 1000,
       gpu: 0,
       gpuVramMb: 0,

@@ -52,6 +52,8 @@ export interface NodeOptions {
   solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number, proposalTtlMs?: number }
   mediator?: { capacity: number }
   mirrors?: ModuleMirrors
+  /** registries a provider pulls images from; absent or empty: any */
+  registries?: string[]
   /** run Docker modules (default: when an engine answers) */
   docker?: boolean
   /** test networks only: the provider alters its outputs, so mediation can be exercised */
@@ -156,7 +158,9 @@ export class LilypadNode implements Service {
 
       const executors: Executors = { wasm: new WasmExecutor() }
       if (options.docker !== false) {
-        const docker = new DockerExecutor()
+        const docker = new DockerExecutor({
+          onPullProgress: (p) => logger.info({ image: p.image, layers: `${p.layersDone}/${p.layers}`, mb: `${(p.bytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)}` }, p.done ? 'image pulled' : 'pulling image')
+        })
         const answers = await docker.ping().then(() => true, () => false)
         if (answers) executors.docker = docker
         else if (options.docker === true) throw new Error('Docker was asked for, and no Docker engine answers')
@@ -180,7 +184,7 @@ export class LilypadNode implements Service {
         log,
         wallet: new Wallet(key.privateKey),
         transport,
-        runner: new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results }),
+        runner: new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, registries: options.registries, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results }),
         fetcher,
         settlement: challenger?.settlement ?? settlement,
         onRejected: (stream, output) => logger.debug({ stream, code: output.code, reason: output.reason }, 'input rejected'),

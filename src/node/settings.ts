@@ -39,6 +39,8 @@ export interface NodeSettings {
   mediatorFee: string
   mediatorCapacity: number
   mirrors: Record<string, string>
+  /** registries a provider pulls images from; empty: any */
+  registries: string[]
   docker?: boolean
   apiPort?: number
   corruptOutputs: boolean
@@ -67,6 +69,7 @@ const ENV: Record<string, string> = {
   offerDisk: 'OFFER_DISK',
   offerSlots: 'OFFER_SLOTS',
   offerMaxSubmitWithin: 'OFFER_MAX_SUBMIT_WITHIN',
+  registries: 'LILYPAD_REGISTRIES',
   price: 'OFFER_PRICE',
   solverFee: 'SOLVER_FEE',
   mediatorFee: 'MEDIATOR_FEE',
@@ -184,6 +187,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     mediatorFee: wei('MEDIATOR_FEE', pick('mediatorFee')) ?? DEFAULTS.mediatorFee,
     mediatorCapacity: int('mediator capacity', pick('mediatorCapacity')) ?? DEFAULTS.mediatorCapacity,
     mirrors: typeof mirrors === 'object' && mirrors !== null ? mirrors as Record<string, string> : {},
+    registries: list(pick('registries')) ?? [],
     docker: docker === undefined ? undefined : docker === true || docker === 'true',
     apiPort: int('LILYPAD_API_PORT', pick('apiPort')),
     corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1'

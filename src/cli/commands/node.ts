@@ -24,6 +24,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     solver: { solverFee: settings.solverFee, mediatorFee: settings.mediatorFee },
     mediator: { capacity: settings.mediatorCapacity },
     mirrors: settings.mirrors,
+    registries: settings.registries,
     docker: settings.docker,
     corruptOutputs: settings.corruptOutputs,
     ...(daemon && settings.apiPort !== undefined ? { api: { port: settings.apiPort, jobs } } : {}),
@@ -63,6 +64,7 @@ function nodeOptions (command: Command): Command {
     .option('--offer-slots <n>', 'jobs run at once (OFFER_SLOTS; default 1)')
     .option('--offer-max-submit-within <seconds>', 'the longest submit window a slot takes: a job\'s timeout and margins (OFFER_MAX_SUBMIT_WITHIN; default 10800)')
     .option('--price <wei>', 'price per job (OFFER_PRICE)')
+    .option('--registries <hosts>', 'registries to pull images from, e.g. docker.io,127.0.0.1:5000 (LILYPAD_REGISTRIES; default: any)')
     .option('--api-port <port>', 'serve /health, /status (and /jobs on a job creator) on 127.0.0.1 (LILYPAD_API_PORT)')
 }
 

@@ -5,7 +5,7 @@ import { CappedFileWriter } from '../results/capped-writer.ts'
 import { ExecutionError, type ExecutionResult } from '../results/execution.ts'
 import { prepareResultsDir, readExitCode, resultsPaths, writeExitCode } from '../results/layout.ts'
 import { containerName, DEADLINE_LABEL, JOB_LABEL } from './container-name.ts'
-import { resolveImage } from './image.ts'
+import { resolveImage, type ResolveImageOptions } from './image.ts'
 import { envList, type DockerJob, type DockerResources } from './job.ts'
 import { delay } from '../../support/delay.ts'
 
@@ -22,6 +22,8 @@ export interface DockerExecutorOptions {
   /** `uid:gid` inside the container; by default the node's own, so outputs belong to the node */
   user?: string
   namePrefix?: string
+  /** how a pull goes on (see image.ts) */
+  onPullProgress?: ResolveImageOptions['onPullProgress']
 }
 
 const MiB = 1024 * 1024
@@ -74,7 +76,7 @@ export class DockerExecutor {
    */
   ensureImage (ref: string, signal?: AbortSignal): Promise<string> {
     return resolveImage(this.docker, ref, {
-      allowUnpinned: this.options.allowUnpinnedImages, pullTimeoutMs: this.options.pullTimeoutMs, signal
+      allowUnpinned: this.options.allowUnpinnedImages, pullTimeoutMs: this.options.pullTimeoutMs, signal, onPullProgress: this.options.onPullProgress
     })
   }
 

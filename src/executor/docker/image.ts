@@ -13,7 +13,23 @@ export interface ResolveImageOptions {
   allowUnpinned?: boolean
   pullTimeoutMs?: number
   signal?: AbortSignal
+  /** called as a pull goes on, at most once a second, and when it ends */
+  onPullProgress?: (progress: PullProgress) => void
 }
+
+/** How far a pull has got, over the layers the registry has announced so far. */
+export interface PullProgress {
+  image: string
+  layers: number
+  layersDone: number
+  bytes: number
+  totalBytes: number
+  done: boolean
+}
+
+interface PullEvent { id?: string, status?: string, progressDetail?: { current?: number, total?: number } }
+
+const PROGRESS_EVERY_MS = 1_000
 
 /**
  * Returns the local image id for `ref`, pulling it when it is missing and names a registry
@@ -50,13 +66,43 @@ async function pull (docker: Docker, ref: string, options: ResolveImageOptions):
   const abortSignal = AbortSignal.any(signals)
   try {
     const stream = await docker.pull(ref, { abortSignal })
+    const progress = pullProgress(ref, options.onPullProgress)
     await new Promise<void>((resolve, reject) => {
-      docker.modem.followProgress(stream, (err: Error | null) => err ? reject(err) : resolve())
+      docker.modem.followProgress(stream, (err: Error | null) => err ? reject(err) : resolve(), progress.event)
       abortSignal.addEventListener('abort', () => reject(abortSignal.reason as Error), { once: true })
     })
+    progress.end()
   } catch (err) {
     if (options.signal?.aborted) throw new ExecutionError('EXECUTION_CANCELLED', `pulling ${ref} was cancelled`, { cause: err })
     throw new ExecutionError('IMAGE_PULL_FAILED', `image ${ref} is not present locally and could not be pulled: ${firstLine(err)}`, { cause: err })
+  }
+}
+
+/** Sums Docker's per-layer pull events into one figure, reported at most once a second. */
+function pullProgress (image: string, report?: (progress: PullProgress) => void): { event: (e: PullEvent) => void, end: () => void } {
+  const layers = new Map<string, { current: number, total: number, done: boolean }>()
+  let last = 0
+  const summary = (done: boolean): PullProgress => {
+    let bytes = 0
+    let totalBytes = 0
+    let layersDone = 0
+    for (const l of layers.values()) { bytes += l.current; totalBytes += l.total; if (l.done) layersDone++ }
+    return { image, layers: layers.size, layersDone, bytes, totalBytes, done }
+  }
+  return {
+    event: (e) => {
+      if (report === undefined || e.id === undefined || /^(Pulling from|Digest|Status)/.test(e.status ?? '')) return
+      const layer = layers.get(e.id) ?? { current: 0, total: 0, done: false }
+      if (e.status === 'Downloading' && e.progressDetail?.total !== undefined) {
+        layer.current = e.progressDetail.current ?? layer.current
+        layer.total = e.progressDetail.total
+      }
+      if (e.status === 'Pull complete' || e.status === 'Already exists') { layer.done = true; layer.current = layer.total }
+      layers.set(e.id, layer)
+      const now = Date.now()
+      if (now - last >= PROGRESS_EVERY_MS) { last = now; report(summary(false)) }
+    },
+    end: () => report?.(summary(true))
   }
 }
 

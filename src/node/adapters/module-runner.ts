@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { JobOffer } from '../../protocols/messages/schemas.ts'
 import { jobTimeoutMs } from '../../executor/docker/from-module.ts'
+import { parseImageRef, pinnedImage, registryOf } from '../../executor/docker/image-ref.ts'
 import { loadModule, type LoadedModule } from '../../executor/modules/load.ts'
 import type { ModuleMirrors } from '../../executor/modules/mirrors.ts'
 import { runModuleJob, type Executors } from '../../executor/results/determinism.ts'
@@ -15,6 +16,8 @@ export interface ModuleRunnerOptions {
   mirrors?: ModuleMirrors
   /** a test-network fault: the provider changes its outputs before computing their CID */
   corruptOutputs?: boolean
+  /** the registries it pulls images from (`docker.io`, `127.0.0.1:5000`); empty or absent: any */
+  registries?: string[]
 }
 
 export interface ModuleRunnerModules {
@@ -104,7 +107,7 @@ export class ModuleRunner implements JobRunner {
     if (module.specHash.toLowerCase() !== job.specHash.toLowerCase()) {
       throw new SpecMismatchError(`module ${moduleName(job)} renders to spec ${module.specHash}, the offer says ${job.specHash}`)
     }
-    return module
+    return withOfferedImage(job, module)
   }
 
   /** The module's engine is here, and a Docker module's image is pinned and present or pullable. */
@@ -113,6 +116,11 @@ export class ModuleRunner implements JobRunner {
     const { docker, wasm } = this.modules.executors
     if (engine.type === 'docker') {
       if (docker === undefined) throw new ExecutionError('DOCKER_UNAVAILABLE', `module ${moduleName(job)} needs Docker, and this node has no Docker engine`)
+      const { name } = parseImageRef(engine.image)
+      const allowed = this.options.registries ?? []
+      if (name !== '' && allowed.length > 0 && !allowed.includes(registryOf(name))) {
+        throw new RunFailure('ERR_IMAGE_UNAVAILABLE', `image ${engine.image} comes from ${registryOf(name)}, and this provider pulls only from ${allowed.join(', ')}`)
+      }
       await docker.ensureImage(engine.image, signal)
     } else if (engine.type === 'wasm') {
       if (wasm === undefined) throw new ExecutionError('WASM_UNAVAILABLE', `module ${moduleName(job)} needs the WASM executor, and this node has none`)
@@ -124,6 +132,16 @@ export class ModuleRunner implements JobRunner {
   private resultsDir (runId: string): string {
     return join(this.options.dataDir, 'results', runFolder(runId))
   }
+}
+
+/** The module as the offer runs it: a Docker image its spec names by tag replaced by the offer's pin of it. */
+function withOfferedImage (job: JobOffer, module: LoadedModule): LoadedModule {
+  const engine = module.spec.job.engine
+  if (engine.type !== 'docker') return module
+  const pinned = pinnedImage(engine.image, job.image)
+  if ('refused' in pinned) throw new ExecutionError('IMAGE_NOT_PINNED', `module ${moduleName(job)}: ${pinned.refused}`)
+  if (pinned.image === engine.image) return module
+  return { ...module, spec: { ...module.spec, job: { ...module.spec.job, engine: { ...engine, image: pinned.image } } } }
 }
 
 function parseInputs (text: string): Record<string, string> {

@@ -6,6 +6,8 @@ import { DEFAULTS } from '../settings.ts'
 export function jobOfferFor (module: LoadedModule, inputs: Record<string, string>, o: {
   author: string, now: number, solvers: string[], mediators: string[], maxPrice: bigint, matchWithinMs: number, submitWithinMs: number
   judgeWithinMs?: number, mediateWithinMs?: number
+  /** the image the module's spec names by tag, pinned by digest ('' when the spec pins it, or runs no image) */
+  image?: string
 }): JobOffer {
   const machine = module.spec.machine
   const maxSolverFee = BigInt(DEFAULTS.solverFee) * 10n
@@ -19,6 +21,7 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
     modulePath: module.templatePath,
     specHash: module.specHash,
     inputs: JSON.stringify(inputs),
+    image: o.image ?? '',
     cpu: Math.max(0, Math.round(machine.cpu)),
     gpu: machine.gpu,
     gpuVramMb: Math.max(0, ...machine.gpus.map(g => g.vram)),

@@ -10,6 +10,7 @@ import { jobOfferFor } from './job-offer.ts'
 import { delay } from '../../support/delay.ts'
 import { JobError } from './job-errors.ts'
 import { rerunWindowMs, submitWindowMs } from './submit-window.ts'
+import { imagePinFor } from './image-pin.ts'
 
 export type JobPhase = 'offered' | 'matched' | 'agreed' | 'results' | 'verifying' | 'verified' | 'settled'
 
@@ -68,7 +69,8 @@ export async function submitOnNode (node: LilypadNode, module: LoadedModule, inp
     submitWithinMs: submitWindowMs(module, terms.submitWithinMs),
     // a creator that checks re-runs the job before the judge deadline, and a mediator before the mediate one
     judgeWithinMs: terms.judgeWithinMs ?? (terms.checkRate > 0 ? Math.max(60_000, rerunWindowMs(module)) : undefined),
-    mediateWithinMs: terms.mediateWithinMs ?? Math.max(120_000, rerunWindowMs(module))
+    mediateWithinMs: terms.mediateWithinMs ?? Math.max(120_000, rerunWindowMs(module)),
+    image: await imagePinFor(module)
   })
   const needed = BigInt(offer.paymentCollateral) + BigInt(offer.timeoutCollateral)
   const deposit = await node.settlement!.balanceOf()

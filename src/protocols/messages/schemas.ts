@@ -50,6 +50,7 @@ const jobOfferShape = {
   modulePath: boundedString(LIMITS.modulePath),
   specHash: bytes32,
   inputs: boundedString(LIMITS.inputs),
+  image: matching(/^(?:[a-z0-9][a-z0-9._/:-]{0,254}@sha256:[0-9a-f]{64})?$/, 'expected "" or an image name@sha256:<digest>'),
   ...machine,
   maxPrice: wei,
   maxSolverFee: wei,

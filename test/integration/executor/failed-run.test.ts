@@ -44,7 +44,7 @@ function offer (repo: ModuleRepo, specHash: string): JobOffer {
   return {
     author: '0x' + 'c1'.repeat(20), nonce: '1', expiry: 1_900_000_000_000,
     moduleRepo: repo.path, moduleCommit: repo.commit, modulePath: 'lilypad_module.json.tmpl',
-    specHash, inputs: JSON.stringify(inputs),
+    specHash, inputs: JSON.stringify(inputs), image: '',
     cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 512, diskMb: 1024,
     maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
     trustedMediators: [], trustedSolvers: [],
@@ -123,7 +123,7 @@ describe('runs that cannot happen', () => {
     const { runner } = await machine()
     const refused = runner.prepare(job, limits, signal())
     await expect(refused).rejects.toMatchObject({ code: 'ERR_IMAGE_NOT_PINNED' })
-    await expect(refused).rejects.toThrow(/image "busybox:latest" is not pinned/)
+    await expect(refused).rejects.toThrow(/image "busybox:latest" is named by a tag, and the offer pins no digest for it/)
     expect(await runner.run(job, 'run:0xd3', signal())).toMatchObject({ resultsCid: await canonicalCid('ERR_IMAGE_NOT_PINNED'), exitCode: 125 })
   })
 

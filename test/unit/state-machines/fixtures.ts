@@ -35,6 +35,7 @@ export function jobOffer (overrides: Partial<JobOffer> = {}): JobOffer {
     modulePath: 'lilypad_module.json.tmpl',
     specHash: SPEC_HASH,
     inputs: '{"Message":"moo"}',
+    image: '',
     cpu: 1000,
     gpu: 0,
     gpuVramMb: 0,

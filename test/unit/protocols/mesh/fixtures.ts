@@ -49,6 +49,7 @@ export function jobOffer (author: Wallet, now: number, overrides: Partial<JobOff
     modulePath: 'lilypad_module.json.tmpl',
     specHash: '0x' + '11'.repeat(32),
     inputs: '{"Message":"moo"}',
+    image: '',
     cpu: 1000,
     gpu: 0,
     gpuVramMb: 0,

@@ -1,7 +1,8 @@
 /**
- * A job that runs longer than the old fixed two-minute submit window, through a whole devnet: its
- * window comes from the module's timeout and margins, the provider runs it to the end, and the
- * deal settles Accepted with the provider paid.
+ * Real workloads through a whole devnet (dev chain, providers, solvers, a mediator, each its own
+ * process): a job longer than the old fixed two-minute submit window, whose window comes from the
+ * module's timeout and margins; and a module whose image is named by a tag in a registry on
+ * loopback, pinned to its digest when the job is offered.
  */
 import { join } from 'node:path'
 import { computeAddress } from 'ethers'
@@ -12,7 +13,9 @@ import { createModuleRepo, ensureCowsayImage } from '../../../src/cli/demo/demo-
 import { JobError } from '../../../src/node/jobs/job-client.ts'
 import { SUBMIT_MARGINS_MS } from '../../../src/node/jobs/submit-window.ts'
 import { startE2eNetwork, type E2eNetwork } from '../network/e2e-network.ts'
+import { forgetImages, pushImage, startRegistry, type LoopbackRegistry } from '../../support/registry.ts'
 import { creatorDeals, readLog } from '../network/node-logs.ts'
+import type { JobCreatorContext } from '../../../src/state-machines/job-creator.machine.ts'
 
 const RUNS_FOR_S = 125
 const TIMEOUT_S = 150
@@ -33,11 +36,13 @@ function sleeperTemplate (image: string): string {
   })
 }
 
-describe('a job longer than two minutes', () => {
+describe('workloads', () => {
   let net: E2eNetwork
   let chain: SettlementClient
+  let registry: LoopbackRegistry
 
   beforeAll(async () => {
+    registry = await startRegistry()
     net = await startE2eNetwork()
     const { info } = net.devnet
     chain = await SettlementClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
@@ -46,9 +51,34 @@ describe('a job longer than two minutes', () => {
   afterAll(async () => {
     await chain?.close()
     await net?.stop()
+    await registry?.stop()
   }, 60_000)
 
-  it('gets a submit window of its timeout and margins, runs to the end, and is paid', async () => {
+  it('runs a module whose image is named by a tag: pinned when offered, pulled by digest by the provider, paid', async () => {
+    const name = `${registry.host}/lilypad-e2e/message`
+    const digest = await pushImage(`${name}:v1`, 'pulled by digest\n')
+    await forgetImages(name)
+    const repo = await createModuleRepo('cowsay', {
+      into: join(net.root, 'modules', 'tagged'),
+      files: {
+        'lilypad_module.json.tmpl': JSON.stringify({
+          machine: { gpu: 0, cpu: 500, ram: 64 },
+          job: { APIVersion: 'V1beta1', Spec: { Engine: 'Docker', Timeout: 30, Docker: { Image: `${name}:v1`, Entrypoint: ['/bin/cat', '/message'] } } }
+        })
+      }
+    })
+    const dataDir = await net.jobDir('tagged')
+    const result = await net.runModule(`${repo.path}:${repo.tag}`, {}, { dataDir })
+    expect(result).toMatchObject({ outcome: 'Accepted', settled: true })
+    expect(result.stdout).toBe('pulled by digest\n')
+    const creatorLog = await readLog('job creator', join(dataDir, 'log'))
+    const [job] = [...creatorLog.contexts].filter(([stream]) => stream.startsWith('job:')).map(([, c]) => c as JobCreatorContext)
+    expect(job!.job.image).toBe(`${name}@${digest}`)
+    expect(creatorDeals(creatorLog).map(d => d.jobOfferId)).toEqual([job!.jobOfferId])
+    await net.auditEverything()
+  }, 180_000)
+
+  it('a job longer than two minutes gets a submit window of its timeout and margins, runs to the end, and is paid', async () => {
     const image = await ensureCowsayImage()
     const repo = await createModuleRepo('cowsay', { into: join(net.root, 'modules', 'sleeper'), files: { 'lilypad_module.json.tmpl': sleeperTemplate(image) } })
     const dataDir = await net.jobDir('long')

@@ -25,7 +25,7 @@ export interface DevnetInfo {
   mirrors: Record<string, string>
   /** the API of the devnet's job-creator node, which `lilypad run` submits to (when it has one) */
   jobCreatorApi?: string
-  nodes: Array<{ name: string, roles: Role[], address: string, dataDir: string, pid: number, multiaddrs: string[] }>
+  nodes: Array<{ name: string, roles: Role[], address: string, dataDir: string, pid: number, multiaddrs: string[], results?: string }>
 }
 
 /** How a job creator joins a devnet: the connection and trust settings of `runJob`, for one of its funded accounts. */
@@ -94,7 +94,7 @@ const BIN = fileURLToPath(new URL('../../bin/lilypad.js', import.meta.url))
 const TOKEN = 10n ** 18n
 export const DEVNET_NETWORK = 'devnet'
 
-export interface StartedNode { address: string, multiaddrs: string[], api?: string | null }
+export interface StartedNode { address: string, multiaddrs: string[], api?: string | null, results?: string | null }
 
 /**
  * Spawns a node process and keeps what it needs to kill and restart it. A restart listens on the
@@ -214,6 +214,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
           '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--rpc-url', chain.rpcUrl, '--settlement', settlementAddress,
           '--solvers', solvers.join(','), '--mediators', mediators.join(','),
           ...(options.api === true || node.roles.includes('job-creator') ? ['--api-port', '0'] : []),
+          ...(node.roles.includes('resource-provider') ? ['--results-port', '0', '--results-host', '127.0.0.1'] : []),
           ...(peers.length > 0 ? ['--bootstrap', peers.join(',')] : [])]
       }
       const env: NodeJS.ProcessEnv = {
@@ -226,7 +227,10 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       const handle = spawnNode(node.name, args, env, join(dataDir, 'node.json'))
       handles.push(handle)
       const started = await handle.ready
-      nodes[index] = { name: node.name, roles: node.roles, address: started.address, dataDir, pid: handle.process.pid ?? 0, multiaddrs: reachable(started) }
+      nodes[index] = {
+        name: node.name, roles: node.roles, address: started.address, dataDir, pid: handle.process.pid ?? 0, multiaddrs: reachable(started),
+        ...(started.results != null ? { results: started.results } : {})
+      }
       if (node.roles.includes('job-creator')) jobCreatorApi = started.api ?? undefined
       log(`${node.name} (${node.roles.join(', ')}) is up: ${started.address}`)
     }

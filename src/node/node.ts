@@ -23,6 +23,7 @@ import { MeshTransport } from './adapters/mesh-transport.ts'
 import { resultsFetcher } from './adapters/results-fetcher.ts'
 import { assertFaultAllowed, recordFault, silencedChallenges, type Fault } from './faults.ts'
 import { startApi } from './server/http-server.ts'
+import { startResultsServer } from './server/results-server.ts'
 import type { JobBoardOptions } from './server/job-board.ts'
 import type { Service } from '../support/lifecycle.ts'
 
@@ -66,6 +67,8 @@ export interface NodeOptions {
   chainOnlyChallenge?: boolean
   /** serve /health and /status (and /jobs, given `jobs`) on 127.0.0.1: the last part started, the first stopped */
   api?: { port: number, jobs?: JobBoardOptions }
+  /** serve the results this node holds over HTTP, by CID (see results-server.ts); host defaults to 0.0.0.0 */
+  resultsHttp?: { port: number, host?: string }
   /** once started, write <dataDir>/node.json (address, peer id, addresses, API): tools wait for that file */
   announce?: boolean
   logger?: Logger
@@ -78,6 +81,8 @@ export interface NodeInfo {
   roles: Role[]
   multiaddrs: string[]
   api: string | null
+  /** its results gateway, when it serves one */
+  results: string | null
   pid: number
 }
 
@@ -194,6 +199,11 @@ export class LilypadNode implements Service {
       cleanups.push(() => host.stop())
       mesh.startOfferSync()
       const node = new LilypadNode(key, log, mesh, results, exchange, host, settlement, domain, logger)
+      if (options.resultsHttp !== undefined) {
+        const gateway = await startResultsServer(results, options.resultsHttp.port, options.resultsHttp.host ?? '0.0.0.0')
+        cleanups.push(() => closeServer(gateway.server))
+        node.resultsUrl = gateway.url
+      }
       if (options.api !== undefined) {
         const api = await startApi(node, options.roles, options.api.port, options.api.jobs)
         cleanups.push(() => closeServer(api.server))
@@ -211,9 +221,11 @@ export class LilypadNode implements Service {
   private cleanups: Array<() => Promise<void> | void> = []
   /** where the node's HTTP API answers, when it serves one */
   apiUrl: string | null = null
+  /** where its results gateway answers, when it serves one */
+  resultsUrl: string | null = null
 
   info (roles: Role[]): NodeInfo {
-    return { address: this.address, peerId: this.mesh.peerId.toString(), roles, multiaddrs: this.mesh.multiaddrs().map(String), api: this.apiUrl, pid: process.pid }
+    return { address: this.address, peerId: this.mesh.peerId.toString(), roles, multiaddrs: this.mesh.multiaddrs().map(String), api: this.apiUrl, results: this.resultsUrl, pid: process.pid }
   }
 
   private withCleanups (cleanups: Array<() => Promise<void> | void>): this {

@@ -43,6 +43,9 @@ export interface NodeSettings {
   registries: string[]
   docker?: boolean
   apiPort?: number
+  /** serve the results this node holds over HTTP on this port (0: any free one); absent: not at all */
+  resultsPort?: number
+  resultsHost: string
   corruptOutputs: boolean
 }
 
@@ -74,6 +77,8 @@ const ENV: Record<string, string> = {
   solverFee: 'SOLVER_FEE',
   mediatorFee: 'MEDIATOR_FEE',
   apiPort: 'LILYPAD_API_PORT',
+  resultsPort: 'LILYPAD_RESULTS_PORT',
+  resultsHost: 'LILYPAD_RESULTS_HOST',
   corruptOutputs: 'LILYPAD_TEST_CORRUPT_OUTPUTS'
 }
 
@@ -190,6 +195,8 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     registries: list(pick('registries')) ?? [],
     docker: docker === undefined ? undefined : docker === true || docker === 'true',
     apiPort: int('LILYPAD_API_PORT', pick('apiPort')),
+    resultsPort: int('LILYPAD_RESULTS_PORT', pick('resultsPort')),
+    resultsHost: String(pick('resultsHost') ?? '0.0.0.0'),
     corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1'
   }
 }

@@ -28,6 +28,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     docker: settings.docker,
     corruptOutputs: settings.corruptOutputs,
     ...(daemon && settings.apiPort !== undefined ? { api: { port: settings.apiPort, jobs } } : {}),
+    ...(daemon && settings.resultsPort !== undefined ? { resultsHttp: { port: settings.resultsPort, host: settings.resultsHost } } : {}),
     announce: daemon
   })
 }
@@ -65,6 +66,8 @@ function nodeOptions (command: Command): Command {
     .option('--offer-max-submit-within <seconds>', 'the longest submit window a slot takes: a job\'s timeout and margins (OFFER_MAX_SUBMIT_WITHIN; default 10800)')
     .option('--price <wei>', 'price per job (OFFER_PRICE)')
     .option('--registries <hosts>', 'registries to pull images from, e.g. docker.io,127.0.0.1:5000 (LILYPAD_REGISTRIES; default: any)')
+    .option('--results-port <port>', 'serve the results this node holds over HTTP by CID (LILYPAD_RESULTS_PORT; default off)')
+    .option('--results-host <host>', 'the address the results gateway listens on (LILYPAD_RESULTS_HOST; default 0.0.0.0)')
     .option('--api-port <port>', 'serve /health, /status (and /jobs on a job creator) on 127.0.0.1 (LILYPAD_API_PORT)')
 }
 

@@ -4,6 +4,7 @@
  * module's timeout and margins; and a module whose image is named by a tag in a registry on
  * loopback, pinned to its digest when the job is offered.
  */
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { computeAddress } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,6 +16,8 @@ import { SUBMIT_MARGINS_MS } from '../../../src/node/jobs/submit-window.ts'
 import { startE2eNetwork, type E2eNetwork } from '../network/e2e-network.ts'
 import { forgetImages, pushImage, startRegistry, type LoopbackRegistry } from '../../support/registry.ts'
 import { creatorDeals, readLog } from '../network/node-logs.ts'
+import { lilypad } from '../network/cli.ts'
+import { cidOfPath } from '../../../src/executor/results/cid.ts'
 import type { JobCreatorContext } from '../../../src/state-machines/job-creator.machine.ts'
 
 const RUNS_FOR_S = 125
@@ -75,6 +78,15 @@ describe('workloads', () => {
     const [job] = [...creatorLog.contexts].filter(([stream]) => stream.startsWith('job:')).map(([, c]) => c as JobCreatorContext)
     expect(job!.job.image).toBe(`${name}@${digest}`)
     expect(creatorDeals(creatorLog).map(d => d.jobOfferId)).toEqual([job!.jobOfferId])
+
+    // and again later, over HTTP from the provider's results gateway, verified by CID
+    const provider = net.devnet.info.nodes.find(n => n.address === result.provider)
+    expect(provider?.results).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const out = join(net.root, 'fetched-again')
+    const again = await lilypad(['results', 'get', result.resultsCid!, '--from', provider!.results!, '--out', out])
+    expect(again.code).toBe(0)
+    expect(await readFile(join(out, 'stdout'), 'utf8')).toBe('pulled by digest\n')
+    expect((await cidOfPath(out)).toString()).toBe(result.resultsCid)
     await net.auditEverything()
   }, 180_000)
 

@@ -2,5 +2,5 @@ export { loadModule, defaultModuleCacheDir, moduleTemplateName, type LoadModuleO
 export { parseModuleRef, DEFAULT_TEMPLATE_PATH, type ModuleRef } from './ref.ts'
 export { parseMirrors, effectiveMirrors, MIRRORS_ENV, type ModuleMirrors } from './mirrors.ts'
 export { ModuleCache } from './cache.ts'
-export { parseModuleSpec, specHash, canonicalJson, type ModuleSpec, type MachineSpec, type JobSpec, type DockerEngine, type WasmEngine, type StorageSpec } from './model.ts'
+export { parseModuleSpec, specHash, canonicalJson, clampTimeout, MAX_JOB_TIMEOUT_SECONDS, MAX_JOB_TIMEOUT_MS, type ModuleSpec, type MachineSpec, type JobSpec, type DockerEngine, type WasmEngine, type StorageSpec } from './model.ts'
 export { ModuleError, type ModuleErrorCode } from './errors.ts'

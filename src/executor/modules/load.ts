@@ -1,11 +1,12 @@
 // loadModule: reference → repository and commit → template → rendered JSON → typed spec and its hash.
+// Templates are rendered off the main thread within budgets: a module is code from whoever wrote it.
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseModuleRef, DEFAULT_TEMPLATE_PATH } from './ref.ts'
 import { effectiveMirrors, mirroredUrl, type ModuleMirrors } from './mirrors.ts'
 import { ModuleCache } from './cache.ts'
 import { parseModuleSpec, specHash, type ModuleSpec } from './model.ts'
-import { renderModuleTemplate } from '../template/index.ts'
+import { renderModuleTemplateBudgeted } from '../template/budgeted.ts'
 
 export interface LoadModuleOptions {
   /** `cowsay:v0.0.1`, `github.com/owner/repo:ref`, `/path/to/repo:ref` or `./repo:ref`. */
@@ -50,7 +51,7 @@ export async function loadModule (opts: LoadModuleOptions): Promise<LoadedModule
   const url = mirroredUrl(ref, effectiveMirrors(opts.mirrors))
   const cache = new ModuleCache(opts.cacheDir ?? defaultModuleCacheDir())
   const { commit, text } = await cache.resolve(ref.repo, url, ref.ref, templatePath, opts.signal)
-  const rendered = renderModuleTemplate({ name: moduleTemplateName(ref.repo, templatePath, commit), text, inputs: opts.inputs ?? {} })
+  const rendered = await renderModuleTemplateBudgeted({ name: moduleTemplateName(ref.repo, templatePath, commit), text, inputs: opts.inputs ?? {} })
   const spec = parseModuleSpec(rendered)
   return { ref: opts.ref, repo: ref.repo, fetchedFrom: url, commit, templatePath, rendered, spec, specHash: specHash(spec.raw) }
 }

@@ -3,7 +3,7 @@
 import { Command } from 'commander'
 import { readFile, stat } from 'node:fs/promises'
 import { renderModuleTemplateBudgeted, TemplateError } from '../../executor/template/index.ts'
-import { loadModule, parseModuleSpec, parseMirrors, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
+import { loadModule, parseModuleSpec, parseMirrors, userModuleSchemes, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
 import { registerModuleCheck } from './module-check.ts'
 
 /** Parses repeated `-i K=V` options into an inputs map. */
@@ -46,7 +46,7 @@ export async function renderForCli (target: string, opts: RenderOptions): Promis
     parseModuleSpec(rendered)
     return rendered
   }
-  const loaded = await loadModule({ ref: target, inputs, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror })
+  const loaded = await loadModule({ ref: target, inputs, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror, allowedSchemes: userModuleSchemes() })
   return loaded.rendered
 }
 

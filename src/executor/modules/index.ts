@@ -1,6 +1,7 @@
 export { loadModule, defaultModuleCacheDir, moduleTemplateName, type LoadModuleOptions, type LoadedModule } from './load.ts'
 export { parseModuleRef, DEFAULT_TEMPLATE_PATH, type ModuleRef } from './ref.ts'
 export { parseMirrors, effectiveMirrors, MIRRORS_ENV, type ModuleMirrors } from './mirrors.ts'
-export { ModuleCache } from './cache.ts'
+export { ModuleCache, DEFAULT_MAX_REPO_BYTES, DEFAULT_MAX_CACHE_BYTES, type ModuleCacheOptions } from './cache.ts'
+export { DEFAULT_MODULE_SCHEMES, MODULE_SCHEMES, SCHEMES_ENV, defaultModuleSchemes, userModuleSchemes, parseSchemes, schemeOf, type ModuleScheme } from './sources.ts'
 export { parseModuleSpec, specHash, canonicalJson, clampTimeout, MAX_JOB_TIMEOUT_SECONDS, MAX_JOB_TIMEOUT_MS, type ModuleSpec, type MachineSpec, type JobSpec, type DockerEngine, type WasmEngine, type StorageSpec } from './model.ts'
 export { ModuleError, type ModuleErrorCode } from './errors.ts'

@@ -102,7 +102,7 @@ describe('loading a module whose template is a range bomb', () => {
     const cacheDir = join(await tempDir(), 'modules')
     for (let load = 0; load < 2; load++) {
       const started = Date.now()
-      const err = await loadModule({ ref: `${repo.path}:${repo.commit}`, cacheDir }).catch((e: unknown) => e)
+      const err = await loadModule({ ref: `${repo.path}:${repo.commit}`, cacheDir, allowedSchemes: ['file'] }).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(TemplateBudgetError)
       expect((err as Error).message).toBe(`template: ${repo.path}-lilypad_module.json.tmpl-${repo.commit}: rendering exceeded its steps budget (more than 1000000 steps)`)
       expect(failureCode(err)).toBe('ERR_MODULE_INVALID')

@@ -59,8 +59,7 @@ function configArgs (protocols: readonly string[]): string[] {
     ...protocols.flatMap(p => ['-c', `protocol.${p}.allow=always`]),
     '-c', 'credential.helper=',
     '-c', 'core.hooksPath=/dev/null',
-    '-c', 'core.fsmonitor=false',
-    '-c', 'transfer.fsckObjects=true'
+    '-c', 'core.fsmonitor=false'
   ]
 }
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DockerExecutor } from '../../executor/docker/executor.ts'
-import { loadModule, parseMirrors, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
+import { loadModule, parseMirrors, userModuleSchemes, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
 import { checkDeterminism } from '../../executor/results/determinism.ts'
 import { ExecutionError } from '../../executor/results/execution.ts'
 import { ResultsError } from '../../executor/results/errors.ts'
@@ -44,7 +44,7 @@ export function registerModuleCheck (moduleCmd: Command): void {
       }
       const workDir = await mkdtemp(join(tmpdir(), 'lilypad-module-check-'))
       try {
-        const module = await loadModule({ ref, inputs: opts.input ?? {}, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror })
+        const module = await loadModule({ ref, inputs: opts.input ?? {}, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror, allowedSchemes: userModuleSchemes() })
         process.stdout.write(`module ${ref} at ${module.commit} (${module.spec.job.engine.type}), ${runs} runs\n`)
         const executors = {
           docker: new DockerExecutor({ allowUnpinnedImages: opts.allowUnpinnedImages }),

@@ -2,8 +2,8 @@
 // node would, and prints the result as JSON.
 import { Command } from 'commander'
 import { readFile, stat } from 'node:fs/promises'
-import { renderModuleTemplate, TemplateError } from '../../executor/template/index.ts'
-import { loadModule, parseModuleSpec, parseMirrors, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
+import { renderModuleTemplateBudgeted, TemplateError } from '../../executor/template/index.ts'
+import { loadModule, parseModuleSpec, parseMirrors, userModuleSchemes, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
 import { registerModuleCheck } from './module-check.ts'
 
 /** Parses repeated `-i K=V` options into an inputs map. */
@@ -42,11 +42,11 @@ export async function renderForCli (target: string, opts: RenderOptions): Promis
   const inputs = opts.input ?? {}
   if (await isFile(target)) {
     const text = await readFile(target, 'utf8')
-    const rendered = renderModuleTemplate({ name: target, text, inputs })
+    const rendered = await renderModuleTemplateBudgeted({ name: target, text, inputs })
     parseModuleSpec(rendered)
     return rendered
   }
-  const loaded = await loadModule({ ref: target, inputs, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror })
+  const loaded = await loadModule({ ref: target, inputs, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror, allowedSchemes: userModuleSchemes() })
   return loaded.rendered
 }
 

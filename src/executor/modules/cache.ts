@@ -1,11 +1,15 @@
 // A cache of module repositories (bare clones) and of templates keyed by commit. Fetches of one
 // repository are serialised, within the process and across processes sharing the cache directory.
+// Each repository is capped in size, and the cache as a whole: the least recently used go first.
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname, join, normalize, isAbsolute } from 'node:path'
-import { git, GitFailure, lastLine } from './git.ts'
+import { git, GitFailure, GitTooLarge, lastLine } from './git.ts'
+import { dirSize } from './dir-size.ts'
 import { ModuleError } from './errors.ts'
+import { MODULE_SCHEMES, schemeOf } from './sources.ts'
+import { evictLeastRecentlyUsed, type CacheEntry } from './eviction.ts'
 import { delay } from '../../support/delay.ts'
 
 export interface ResolvedTemplate {
@@ -24,9 +28,16 @@ export interface ModuleCacheOptions {
    * for every job it submits.
    */
   tagTrustMs?: number
+  /** Most bytes one repository may take on disk; a larger one is refused (default 100 MiB). */
+  maxRepoBytes?: number
+  /** Most bytes the whole cache may hold; past it the least recently used entries go (default 1 GiB). */
+  maxCacheBytes?: number
 }
 
 const TAG_TRUST_MS = 60_000
+const MiB = 1024 * 1024
+export const DEFAULT_MAX_REPO_BYTES = 100 * MiB
+export const DEFAULT_MAX_CACHE_BYTES = 1024 * MiB
 
 /** Tags resolved lately, by cache folder, repository and tag: the commit and when it was resolved. */
 const resolvedTags = new Map<string, { commit: string, at: number }>()
@@ -70,7 +81,10 @@ export class ModuleCache {
     const path = checkTemplatePath(templatePath)
     if (fullHash.test(ref)) {
       const cached = await readFile(this.commitFile(ref, path), 'utf8').catch(() => null)
-      if (cached !== null) return { commit: ref, text: cached }
+      if (cached !== null) {
+        await touch(join(this.dir, 'commits', ref))
+        return { commit: ref, text: cached }
+      }
     }
     const key = this.repoKey(repo, url)
     const gitDir = join(this.dir, 'repos', `${key}.git`)
@@ -79,20 +93,30 @@ export class ModuleCache {
     const tag = resolvedTags.get(tagKey)
     if (tag !== undefined && Date.now() - tag.at < trustMs) {
       const cached = await readFile(this.commitFile(tag.commit, path), 'utf8').catch(() => null)
-      if (cached !== null) return { commit: tag.commit, text: cached }
+      if (cached !== null) {
+        await touch(join(this.dir, 'commits', tag.commit))
+        return { commit: tag.commit, text: cached }
+      }
     }
-    return await this.withLock(key, async () => {
+    const resolved = await this.withLock(key, async () => {
       const fresh = await this.ensureClone(gitDir, repo, url, signal)
       let commit = fullHash.test(ref) || fresh ? await this.revParse(gitDir, ref, signal) : null
       if (commit === null) {
         let fetchError: Error | null = null
         if (!fresh) {
           try {
-            await git(['--git-dir', gitDir, 'fetch', '--quiet', '--force', '--prune', '--tags', 'origin', '+refs/heads/*:refs/heads/*'], { timeoutMs: this.opts.gitTimeoutMs, signal })
+            await git(['--git-dir', gitDir, 'fetch', '--quiet', '--force', '--prune', '--tags', 'origin', '+refs/heads/*:refs/heads/*'], {
+              timeoutMs: this.opts.gitTimeoutMs, signal, protocols: protocolsFor(url), cap: { dir: gitDir, maxBytes: this.maxRepoBytes }
+            })
           } catch (err) {
+            if (err instanceof GitTooLarge) {
+              await this.dropRepo(gitDir)
+              throw this.tooLarge(repo, url)
+            }
             if (!(err instanceof GitFailure)) throw err
             fetchError = err
           }
+          await this.checkSize(gitDir, repo, url)
         }
         commit = await this.revParse(gitDir, ref, signal)
         if (commit === null) {
@@ -110,8 +134,52 @@ export class ModuleCache {
         if (resolvedTags.size >= 1024) resolvedTags.clear()
         resolvedTags.set(tagKey, { commit, at: Date.now() })
       }
+      await touch(gitDir)
       return { commit, text }
     })
+    await this.evict([gitDir, join(this.dir, 'commits', resolved.commit)])
+    return resolved
+  }
+
+  private get maxRepoBytes (): number {
+    return this.opts.maxRepoBytes ?? DEFAULT_MAX_REPO_BYTES
+  }
+
+  private tooLarge (repo: string, url: string): ModuleError {
+    return new ModuleError('MODULE_REPO_TOO_LARGE', `module repository ${repo} (${url}) is larger than the ${this.maxRepoBytes}-byte limit`)
+  }
+
+  /** A fetch can finish between two looks at its size: the last look is after it. */
+  private async checkSize (dir: string, repo: string, url: string): Promise<void> {
+    if (await dirSize(dir) > this.maxRepoBytes) {
+      await this.dropRepo(dir)
+      throw this.tooLarge(repo, url)
+    }
+  }
+
+  private async dropRepo (dir: string): Promise<void> {
+    const doomed = `${dir}.${process.pid}.${Date.now()}.drop`
+    await rename(dir, doomed).catch(() => undefined)
+    await rm(doomed, { recursive: true, force: true })
+  }
+
+  /** Removes the least recently used repositories and templates until the cache fits its bound. */
+  private async evict (keep: string[]): Promise<void> {
+    const entries: CacheEntry[] = []
+    for (const [folder, isRepo] of [['repos', true], ['commits', false]] as const) {
+      const names = await readdir(join(this.dir, folder)).catch(() => [] as string[])
+      for (const name of names) {
+        if (isRepo ? !name.endsWith('.git') : !fullHash.test(name)) continue
+        const path = join(this.dir, folder, name)
+        entries.push({
+          path,
+          remove: isRepo
+            ? async () => { await this.withLock(name.slice(0, -'.git'.length), async () => { await this.dropRepo(path) }) }
+            : async () => { await this.dropRepo(path) }
+        })
+      }
+    }
+    await evictLeastRecentlyUsed(entries, this.opts.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES, new Set(keep))
   }
 
   private async ensureClone (gitDir: string, repo: string, url: string, signal?: AbortSignal): Promise<boolean> {
@@ -119,9 +187,13 @@ export class ModuleCache {
     await mkdir(dirname(gitDir), { recursive: true })
     const tmp = `${gitDir}.${process.pid}.${Date.now()}.tmp`
     try {
-      await git(['clone', '--bare', '--quiet', '--', url, tmp], { timeoutMs: this.opts.gitTimeoutMs, signal })
+      await git(['clone', '--bare', '--quiet', '--', url, tmp], {
+        timeoutMs: this.opts.gitTimeoutMs, signal, protocols: protocolsFor(url), cap: { dir: tmp, maxBytes: this.maxRepoBytes }
+      })
+      await this.checkSize(tmp, repo, url)
     } catch (err) {
       await rm(tmp, { recursive: true, force: true })
+      if (err instanceof GitTooLarge) throw this.tooLarge(repo, url)
       if (err instanceof GitFailure) {
         throw new ModuleError('MODULE_REPO_NOT_FOUND', `cannot fetch module repository ${repo} from ${url}: ${lastLine(err.stderr)}`)
       }
@@ -207,6 +279,18 @@ export class ModuleCache {
       }
     }
   }
+}
+
+/** git may use the transport `url` names, if it is one modules are fetched by, and no other. */
+function protocolsFor (url: string): string[] {
+  const scheme = schemeOf(url)
+  return (MODULE_SCHEMES as readonly string[]).includes(scheme) ? [scheme] : []
+}
+
+/** Marks a cache entry as used now: eviction goes by these times. */
+async function touch (path: string): Promise<void> {
+  const now = new Date()
+  await utimes(path, now, now).catch(() => undefined)
 }
 
 async function ownerIsGone (lockDir: string): Promise<boolean> {

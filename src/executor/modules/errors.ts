@@ -8,6 +8,8 @@ export type ModuleErrorCode =
   | 'MODULE_MIRRORS_INVALID'
   | 'MODULE_SPEC_INVALID'
   | 'MODULE_GIT_FAILED'
+  | 'MODULE_SOURCE_REFUSED'
+  | 'MODULE_REPO_TOO_LARGE'
 
 export class ModuleError extends Error {
   constructor (readonly code: ModuleErrorCode, message: string) {

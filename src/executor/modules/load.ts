@@ -1,11 +1,13 @@
 // loadModule: reference → repository and commit → template → rendered JSON → typed spec and its hash.
+// Templates are rendered off the main thread within budgets: a module is code from whoever wrote it.
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseModuleRef, DEFAULT_TEMPLATE_PATH } from './ref.ts'
 import { effectiveMirrors, mirroredUrl, type ModuleMirrors } from './mirrors.ts'
 import { ModuleCache } from './cache.ts'
+import { checkSource, defaultModuleSchemes, type ModuleScheme } from './sources.ts'
 import { parseModuleSpec, specHash, type ModuleSpec } from './model.ts'
-import { renderModuleTemplate } from '../template/index.ts'
+import { renderModuleTemplateBudgeted } from '../template/budgeted.ts'
 
 export interface LoadModuleOptions {
   /** `cowsay:v0.0.1`, `github.com/owner/repo:ref`, `/path/to/repo:ref` or `./repo:ref`. */
@@ -17,6 +19,15 @@ export interface LoadModuleOptions {
   mirrors?: ModuleMirrors
   /** Path of the template inside the repository; default `lilypad_module.json.tmpl`. */
   templatePath?: string
+  /**
+   * How a module's own repository may be fetched; default LILYPAD_MODULE_SCHEMES, else https only.
+   * `file` allows local paths. A mirror is the operator's choice and is fetched whatever it is.
+   */
+  allowedSchemes?: readonly ModuleScheme[]
+  /** Most bytes one repository may take in the cache (default 100 MiB). */
+  maxRepoBytes?: number
+  /** Most bytes the cache may hold before the least recently used entries go (default 1 GiB). */
+  maxCacheBytes?: number
   signal?: AbortSignal
 }
 
@@ -48,9 +59,10 @@ export async function loadModule (opts: LoadModuleOptions): Promise<LoadedModule
   const ref = parseModuleRef(opts.ref)
   const templatePath = opts.templatePath ?? DEFAULT_TEMPLATE_PATH
   const url = mirroredUrl(ref, effectiveMirrors(opts.mirrors))
-  const cache = new ModuleCache(opts.cacheDir ?? defaultModuleCacheDir())
+  if (url === ref.url) checkSource(ref.repo, url, opts.allowedSchemes ?? defaultModuleSchemes())
+  const cache = new ModuleCache(opts.cacheDir ?? defaultModuleCacheDir(), { maxRepoBytes: opts.maxRepoBytes, maxCacheBytes: opts.maxCacheBytes })
   const { commit, text } = await cache.resolve(ref.repo, url, ref.ref, templatePath, opts.signal)
-  const rendered = renderModuleTemplate({ name: moduleTemplateName(ref.repo, templatePath, commit), text, inputs: opts.inputs ?? {} })
+  const rendered = await renderModuleTemplateBudgeted({ name: moduleTemplateName(ref.repo, templatePath, commit), text, inputs: opts.inputs ?? {} })
   const spec = parseModuleSpec(rendered)
   return { ref: opts.ref, repo: ref.repo, fetchedFrom: url, commit, templatePath, rendered, spec, specHash: specHash(spec.raw) }
 }

@@ -61,8 +61,13 @@ export interface JobSpec {
   engine: DockerEngine | WasmEngine | UnknownEngine
   resources: JobResources
   network: { type: string, domains: string[] }
-  /** Seconds; 0 when the spec gives none. */
+  /**
+   * Seconds, at most MAX_JOB_TIMEOUT_SECONDS; 0 when the spec gives none (or a negative one, which
+   * Bacalhau reads as none). Compare it, not the spec's own number, with a slot's bound.
+   */
   timeout: number
+  /** The spec asked for more than MAX_JOB_TIMEOUT_SECONDS and `timeout` was clamped to it. */
+  timeoutClamped: boolean
   inputs: StorageSpec[]
   outputs: StorageSpec[]
   /** The whole `job` object as rendered, unknown fields included. */
@@ -74,6 +79,21 @@ export interface ModuleSpec {
   job: JobSpec
   /** The whole rendered module as parsed. */
   raw: JsonObject
+}
+
+/**
+ * The longest a module's job may ask to run: one week. A spec asking for more gets this, so every
+ * timer built from it stays below setTimeout's 2^31-1 ms (about 24.8 days) and a caller comparing
+ * it with a slot's bound sees a finite number of seconds.
+ */
+export const MAX_JOB_TIMEOUT_SECONDS = 7 * 24 * 3600
+export const MAX_JOB_TIMEOUT_MS = MAX_JOB_TIMEOUT_SECONDS * 1000
+
+/** A spec's `Timeout` (seconds, Go's int64) as a bounded number of seconds; 0 for none. */
+export function clampTimeout (seconds: number): { timeout: number, clamped: boolean } {
+  if (!(seconds > 0)) return { timeout: 0, clamped: false }
+  if (seconds > MAX_JOB_TIMEOUT_SECONDS) return { timeout: MAX_JOB_TIMEOUT_SECONDS, clamped: true }
+  return { timeout: seconds, clamped: false }
 }
 
 function isObject (v: Json | undefined): v is JsonObject {
@@ -260,7 +280,8 @@ function parseJob (v: Json | undefined): JobSpec {
   const spec = goObject(field(job, 'Spec'), 'job.Spec', 'bacalhau.Spec')
   const network = goObject(field(spec, 'Network'), 'job.Spec.Network', 'model.NetworkConfig')
   const timeout = field(spec, 'Timeout')
-  if (timeout !== undefined && timeout !== null && typeof timeout !== 'number') throw typeError(timeout, 'job.Spec.Timeout', 'int64')
+  if (timeout !== undefined && timeout !== null && (typeof timeout !== 'number' || !Number.isInteger(timeout))) throw typeError(timeout, 'job.Spec.Timeout', 'int64')
+  const { timeout: seconds, clamped } = clampTimeout(typeof timeout === 'number' ? timeout : 0)
   return {
     apiVersion: goString(field(job, 'APIVersion'), 'job.APIVersion'),
     engine: parseEngine(spec),
@@ -269,7 +290,8 @@ function parseJob (v: Json | undefined): JobSpec {
       type: goString(field(network, 'Type'), 'job.Spec.Network.Type') || 'None',
       domains: goStrings(field(network, 'Domains'), 'job.Spec.Network.Domains')
     },
-    timeout: typeof timeout === 'number' ? timeout : 0,
+    timeout: seconds,
+    timeoutClamped: clamped,
     inputs: parseStorageList(field(spec, 'Inputs'), 'job.Spec.inputs'),
     outputs: parseStorageList(field(spec, 'Outputs'), 'job.Spec.outputs'),
     raw: job

@@ -16,7 +16,7 @@ export function positionOf (text: string, pos: number): TemplatePosition {
 
 export class TemplateError extends Error {
   constructor (
-    readonly code: 'TEMPLATE_PARSE' | 'TEMPLATE_EXEC' | 'MODULE_JSON_INVALID',
+    readonly code: 'TEMPLATE_PARSE' | 'TEMPLATE_EXEC' | 'MODULE_JSON_INVALID' | 'TEMPLATE_BUDGET_EXCEEDED',
     message: string,
     readonly templateName: string,
     readonly position: TemplatePosition
@@ -47,5 +47,18 @@ export class ModuleJsonError extends TemplateError {
   constructor (message: string, templateName: string, position: TemplatePosition, readonly offset: number, readonly rendered: string) {
     super('MODULE_JSON_INVALID', message, templateName, position)
     this.name = 'ModuleJsonError'
+  }
+}
+
+export type TemplateBudget = 'steps' | 'output' | 'time' | 'memory'
+
+/**
+ * Rendering went past one of its budgets: steps or output (counted alike on every machine), or the
+ * renderer's time or memory. Not a position in the template: where it stopped says nothing useful.
+ */
+export class TemplateBudgetError extends TemplateError {
+  constructor (readonly budget: TemplateBudget, templateName: string, detail: string) {
+    super('TEMPLATE_BUDGET_EXCEEDED', `template: ${templateName}: rendering exceeded its ${budget} budget (${detail})`, templateName, { line: 0, column: 0 })
+    this.name = 'TemplateBudgetError'
   }
 }

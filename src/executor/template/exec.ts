@@ -5,7 +5,7 @@ import type { ParsedTemplate } from './parser.ts'
 import { GoStringMap, type GoValue, goTypeName, isTrue } from './values.ts'
 import { FuncError, type GoFunc, type ParamType } from './funcs.ts'
 import { formatValue } from './fmt.ts'
-import { TemplateExecError, positionOf } from './errors.ts'
+import { TemplateBudgetError, TemplateExecError, positionOf } from './errors.ts'
 
 const MISSING: unique symbol = Symbol('missingVal')
 type Final = GoValue | typeof MISSING
@@ -21,14 +21,52 @@ interface Variable { name: string, value: GoValue }
 
 const noFlags = { plus: false, minus: false, sharp: false, space: false, zero: false, width: null, prec: null }
 
-export function executeTemplate (tmpl: ParsedTemplate, data: GoValue, funcs: Record<string, GoFunc>): string {
-  const s = new State(tmpl, funcs, tmpl.name, [{ name: '$', value: data }], 0)
+/** Budgets of one execution; a template going past one fails with a TemplateBudgetError. */
+export interface ExecLimits {
+  /** Nodes walked and range iterations run, all together: the same count on every machine. */
+  maxSteps?: number
+  /** UTF-16 code units written (each at least one byte of UTF-8). */
+  maxOutputChars?: number
+}
+
+export function executeTemplate (tmpl: ParsedTemplate, data: GoValue, funcs: Record<string, GoFunc>, limits: ExecLimits = {}): string {
+  const out = new Output(tmpl.name, limits)
+  const s = new State(tmpl, funcs, tmpl.name, [{ name: '$', value: data }], 0, out)
   s.walk(data, tmpl.root)
-  return s.out.join('')
+  return out.parts.join('')
+}
+
+/** The text written so far, and the budgets shared by a template and those it calls. */
+class Output {
+  readonly parts: string[] = []
+  private chars = 0
+  private steps = 0
+  private readonly maxSteps: number
+  private readonly maxChars: number
+
+  constructor (private readonly name: string, limits: ExecLimits) {
+    this.maxSteps = limits.maxSteps ?? Infinity
+    this.maxChars = limits.maxOutputChars ?? Infinity
+  }
+
+  push (text: string): void {
+    this.chars += text.length
+    if (this.chars > this.maxChars) throw new TemplateBudgetError('output', this.name, `more than ${this.maxChars} characters of output`)
+    this.parts.push(text)
+  }
+
+  /** A string a function made counts against the output budget too: it may be printed whole. */
+  checkValue (v: GoValue): GoValue {
+    if (typeof v === 'string' && v.length > this.maxChars) throw new TemplateBudgetError('output', this.name, `a value of more than ${this.maxChars} characters`)
+    return v
+  }
+
+  step (): void {
+    if (++this.steps > this.maxSteps) throw new TemplateBudgetError('steps', this.name, `more than ${this.maxSteps} steps`)
+  }
 }
 
 class State {
-  out: string[] = []
   private node: Node | null = null
 
   constructor (
@@ -37,10 +75,8 @@ class State {
     private readonly current: string,
     private vars: Variable[],
     private readonly depth: number,
-    out?: string[]
-  ) {
-    if (out) this.out = out
-  }
+    readonly out: Output
+  ) {}
 
   private at (node: Node): void { this.node = node }
 
@@ -82,6 +118,7 @@ class State {
 
   walk (dot: GoValue, node: Node): void {
     this.at(node)
+    this.out.step()
     switch (node.type) {
       case 'action': {
         const val = this.evalPipeline(dot, node.pipe)
@@ -134,6 +171,7 @@ class State {
           if (r.pipe.isAssign) this.setVar(decl[1]!.ident[0]!, elem)
           else this.setTopVar(2, index)
         }
+        this.out.step()
         try {
           this.walk(elem, r.list)
         } catch (e) {
@@ -310,7 +348,7 @@ class State {
       argv.push(this.validateType(final, t))
     }
     try {
-      return fn.call(argv, name === 'call' && args[0] ? nodeString(args[0]) : undefined)
+      return this.out.checkValue(fn.call(argv, name === 'call' && args[0] ? nodeString(args[0]) : undefined))
     } catch (err) {
       if (err instanceof FuncError) {
         this.at(node)

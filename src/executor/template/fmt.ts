@@ -12,6 +12,25 @@ interface Flags {
   prec: number | null
 }
 
+/** Go's fmt refuses widths and precisions beyond a million, which no output needs. */
+function tooLarge (x: bigint | number): boolean {
+  return x > 1e6 || x < -1e6
+}
+
+/**
+ * Go's parsenum: the digits at `start`; a number that grows past a million before its last digit
+ * is "crazy long", and Go then skips to the end of the format.
+ */
+function parseNum (format: string, start: number): { value: number, digits: number, tooLarge: boolean } {
+  let value = 0
+  let i = start
+  for (; i < format.length && format[i]! >= '0' && format[i]! <= '9'; i++) {
+    if (tooLarge(value)) return { value: 0, digits: 0, tooLarge: true }
+    value = value * 10 + (format.charCodeAt(i) - 48)
+  }
+  return { value, digits: i - start, tooLarge: false }
+}
+
 const noFlags = (): Flags => ({ plus: false, minus: false, sharp: false, space: false, zero: false, width: null, prec: null })
 
 const isPrintRe = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u
@@ -65,15 +84,16 @@ export function sprintf (format: string, args: GoValue[]): string {
     if (format[i] === '*') {
       i++
       const w = args[argNum++]
-      if (typeof w === 'bigint') {
+      if (typeof w === 'bigint' && !tooLarge(w)) {
         f.width = Number(w)
         if (f.width < 0) { f.minus = true; f.zero = false; f.width = -f.width }
       } else {
         out += '%!(BADWIDTH)'
       }
     } else {
-      const m = /^\d+/.exec(format.slice(i))
-      if (m) { f.width = Number(m[0]); i += m[0].length }
+      const num = parseNum(format, i)
+      if (num.tooLarge) i = n
+      else if (num.digits > 0) { f.width = num.value; i += num.digits }
     }
     // precision
     if (format[i] === '.') {
@@ -81,12 +101,12 @@ export function sprintf (format: string, args: GoValue[]): string {
       if (format[i] === '*') {
         i++
         const p = args[argNum++]
-        if (typeof p === 'bigint' && p >= 0n) f.prec = Number(p)
+        if (typeof p === 'bigint' && p >= 0n && !tooLarge(p)) f.prec = Number(p)
         else { f.prec = null; out += '%!(BADPREC)' }
       } else {
-        const m = /^\d+/.exec(format.slice(i))
-        f.prec = m ? Number(m[0]) : 0
-        if (m) i += m[0].length
+        const num = parseNum(format, i)
+        f.prec = num.tooLarge ? 0 : num.value
+        i = num.tooLarge ? n : i + num.digits
       }
     }
     if (i >= n) {

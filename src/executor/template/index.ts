@@ -5,10 +5,11 @@ import { executeTemplate } from './exec.ts'
 import { builtins, lilypadFuncs, type GoFunc } from './funcs.ts'
 import { GoStringMap } from './values.ts'
 import { checkGoJson, marshalGoString } from './go-json.ts'
-import { ModuleJsonError } from './errors.ts'
+import { ModuleJsonError, TemplateBudgetError } from './errors.ts'
 
-export { TemplateError, TemplateParseError, TemplateExecError, ModuleJsonError } from './errors.ts'
+export { TemplateError, TemplateParseError, TemplateExecError, ModuleJsonError, TemplateBudgetError, type TemplateBudget } from './errors.ts'
 export { marshalGoString, checkGoJson } from './go-json.ts'
+export { renderModuleTemplateBudgeted, TemplateRenderer, DEFAULT_RENDER_BUDGET, type RenderBudget } from './budgeted.ts'
 
 const funcs: Record<string, GoFunc> = { ...builtins, ...lilypadFuncs }
 
@@ -17,10 +18,22 @@ export function parseModuleTemplate (name: string, text: string): ParsedTemplate
   return parseTemplate(name, text, fn => Object.hasOwn(funcs, fn))
 }
 
+/** Budgets that every machine counts alike, so a template over one fails the same way everywhere. */
+export interface RenderLimits {
+  /** Nodes walked and range iterations run. */
+  maxSteps?: number
+  /** Bytes of rendered UTF-8. */
+  maxOutputBytes?: number
+}
+
 /** Executes a parsed template over the inputs, each JSON-encoded first as Lilypad does. */
-export function executeModuleTemplate (tmpl: ParsedTemplate, inputs: Record<string, string>): string {
+export function executeModuleTemplate (tmpl: ParsedTemplate, inputs: Record<string, string>, limits: RenderLimits = {}): string {
   const data = new GoStringMap(Object.entries(inputs).map(([k, v]) => [k, marshalGoString(v)]))
-  return executeTemplate(tmpl, data, funcs)
+  const rendered = executeTemplate(tmpl, data, funcs, { maxSteps: limits.maxSteps, maxOutputChars: limits.maxOutputBytes })
+  if (limits.maxOutputBytes !== undefined && Buffer.byteLength(rendered, 'utf8') > limits.maxOutputBytes) {
+    throw new TemplateBudgetError('output', tmpl.name, `more than ${limits.maxOutputBytes} bytes of output`)
+  }
+  return rendered
 }
 
 export interface RenderOptions {
@@ -28,12 +41,17 @@ export interface RenderOptions {
   name: string
   text: string
   inputs?: Record<string, string>
+  limits?: RenderLimits
 }
 
-/** Renders a module template and checks that the result is JSON; throws a TemplateError otherwise. */
+/**
+ * Renders a module template and checks that the result is JSON; throws a TemplateError otherwise.
+ * It runs on the caller's thread with no time bound: a node renders modules it was sent through
+ * `renderModuleTemplateBudgeted` (budgeted.ts) instead.
+ */
 export function renderModuleTemplate (opts: RenderOptions): string {
   const tmpl = parseModuleTemplate(opts.name, opts.text)
-  const rendered = executeModuleTemplate(tmpl, opts.inputs ?? {})
+  const rendered = executeModuleTemplate(tmpl, opts.inputs ?? {}, opts.limits)
   assertGoJson(opts.name, rendered)
   return rendered
 }

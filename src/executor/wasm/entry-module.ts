@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExecutionError } from '../results/execution.ts'
 import { cidOfBytes, parseCid } from '../results/cid.ts'
+import { fetchCapped } from './fetch-capped.ts'
 
 /** Bacalhau's StorageSpec as a WASM job's `EntryModule` carries it. */
 export interface EntryModuleSpec {
@@ -18,6 +19,10 @@ export interface ResolveEntryModuleOptions {
   /** looks a CID up elsewhere (e.g. the node's blockstore); undefined when unknown */
   byCid?: (cid: string) => Promise<Uint8Array | undefined>
   maxBytes?: number
+  /** URL schemes a `URLDownload` entry module may be fetched by (default https only) */
+  urlSchemes?: readonly string[]
+  /** how long a `URLDownload` fetch may take (default 60 s) */
+  urlTimeoutMs?: number
 }
 
 const MAX_WASM_BYTES = 64 * 1024 * 1024
@@ -25,14 +30,17 @@ const MAX_SEARCH_DEPTH = 4
 
 /**
  * The bytes of a WASM job's entry module, always checked against the CID the spec names:
- * `IPFS` sources come from `byCid` or from a `.wasm` file in `searchDirs` with that CID; `Inline`
- * sources are `data:` URLs.
+ * `IPFS` sources come from `byCid` or from a `.wasm` file in `searchDirs` with that CID;
+ * `URLDownload` sources are fetched from their URL, capped at `maxBytes`, and must hash to their
+ * CID (the spec, which the offer's hash pins, names the bytes and not only where they were);
+ * `Inline` sources are `data:` URLs.
  */
 export async function resolveEntryModule (spec: EntryModuleSpec, options: ResolveEntryModuleOptions = {}): Promise<Uint8Array> {
   const source = (spec.StorageSource ?? (spec.CID !== undefined ? 'IPFS' : '')).toLowerCase()
   if (source === 'inline' && typeof spec.URL === 'string') return decodeDataUrl(spec.URL)
+  if (source === 'urldownload' || source === 'url') return await fromUrl(spec, options)
   if (source !== 'ipfs' || typeof spec.CID !== 'string') {
-    throw new ExecutionError('WASM_MODULE_NOT_FOUND', `unsupported WASM entry module source ${JSON.stringify(spec)}: use IPFS with a CID, or Inline with a data: URL`)
+    throw new ExecutionError('WASM_MODULE_NOT_FOUND', `unsupported WASM entry module source ${JSON.stringify(spec)}: use IPFS with a CID, URLDownload with a URL and a CID, or Inline with a data: URL`)
   }
   const want = parseCid(spec.CID).toString()
   const fromStore = await options.byCid?.(want)
@@ -46,6 +54,22 @@ export async function resolveEntryModule (spec: EntryModuleSpec, options: Resolv
     }
   }
   throw new ExecutionError('WASM_MODULE_NOT_FOUND', `no WASM module with CID ${want} found${options.searchDirs?.length ? ` in ${options.searchDirs.join(', ')}` : ''}`)
+}
+
+async function fromUrl (spec: EntryModuleSpec, options: ResolveEntryModuleOptions): Promise<Uint8Array> {
+  if (typeof spec.URL !== 'string' || spec.URL === '') throw new ExecutionError('BAD_JOB_SPEC', 'a URLDownload entry module needs a URL')
+  if (typeof spec.CID !== 'string' || spec.CID === '') {
+    throw new ExecutionError('BAD_JOB_SPEC', `the entry module at ${spec.URL} names no CID: a job must pin the bytes it runs, not only where they are`)
+  }
+  const want = parseCid(spec.CID).toString()
+  const bytes = await fetchCapped(spec.URL, {
+    maxBytes: options.maxBytes ?? MAX_WASM_BYTES,
+    schemes: options.urlSchemes ?? ['https'],
+    timeoutMs: options.urlTimeoutMs ?? 60_000
+  })
+  const got = (await cidOfBytes(bytes)).toString()
+  if (got !== want) throw new ExecutionError('WASM_MODULE_NOT_FOUND', `the entry module at ${spec.URL} is ${got}, not the ${want} the spec names`)
+  return bytes
 }
 
 async function wasmFiles (dir: string, depth: number): Promise<string[]> {

@@ -19,6 +19,7 @@ export async function wasmJobFromModule (job: JobSpec, target: { jobId: string, 
     programName: engine.entryModule.path || 'main.wasm',
     args: engine.parameters,
     env: engine.environmentVariables,
-    timeoutMs: jobTimeoutMs(job)
+    timeoutMs: jobTimeoutMs(job),
+    maxMemoryBytes: job.resources.memoryBytes ?? undefined
   }
 }

@@ -12,6 +12,8 @@ export interface WasmJob {
   args?: string[]
   env?: Record<string, string>
   timeoutMs: number
+  /** the spec's memory (Resources.Memory): a lower cap on linear memory than the executor's own */
+  maxMemoryBytes?: number
   /** the folder that receives stdout, stderr, exitCode and outputs/ */
   resultsDir: string
 }

@@ -85,7 +85,8 @@ describe('one job through the network, with `lilypad run`', () => {
     const scratch = (name: string): Promise<string> => mkdtemp(join(net.root, `${name}-`))
     const [unknownModule, noMatch, noDeposit, noDevnet] = await Promise.all([
       lilypad(['run', 'cowsay:v9.9.9', '-i', 'Message=moo', '--devnet-dir', devnetDir], { DATA_DIR: await scratch('unknown-module') }),
-      lilypad(['run', `${gpuModule.path}:v0.0.1`, '-i', 'Message=moo', '--devnet-dir', devnetDir, '--match-within', '3000'], { DATA_DIR: await net.jobDir('no-match') }),
+      // a module in a local repository, which `lilypad run` fetches where local repositories are allowed
+      lilypad(['run', `${gpuModule.path}:v0.0.1`, '-i', 'Message=moo', '--devnet-dir', devnetDir, '--match-within', '3000'], { DATA_DIR: await net.jobDir('no-match'), LILYPAD_MODULE_SCHEMES: 'https,file' }),
       // an account with nothing in escrow: its node starts, and stops at once, saying why
       lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--devnet-dir', devnetDir], { DATA_DIR: await net.jobDir('no-deposit'), WEB3_PRIVATE_KEY: Wallet.createRandom().privateKey }),
       lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--devnet-dir', join(net.root, 'no-devnet-here')], { DATA_DIR: await scratch('no-devnet') })

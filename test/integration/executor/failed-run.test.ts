@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ModuleRunner } from '../../../src/node/adapters/module-runner.ts'
 import { DockerExecutor } from '../../../src/executor/docker/executor.ts'
 import { loadModule } from '../../../src/executor/modules/load.ts'
+import { SCHEMES_ENV } from '../../../src/executor/modules/sources.ts'
 import { cidOfPath, parseCid } from '../../../src/executor/results/cid.ts'
 import type { Executors } from '../../../src/executor/results/determinism.ts'
 import { writeFailedRun, type FailureCode } from '../../../src/executor/results/failed-run.ts'
@@ -20,10 +21,14 @@ afterEach(async () => { await Promise.all(stores.splice(0).map(s => s.close())) 
 
 let imageId: string
 beforeAll(async () => {
+  // the offers here name local repositories, which a node fetches only where its operator allows them
+  vi.stubEnv(SCHEMES_ENV, 'https,file')
   // no skip: CI always runs an engine, so a missing one is a failure with a clear message
   await docker.ping()
   imageId = await ensureCowsayImage()
 })
+
+afterAll(() => { vi.unstubAllEnvs() })
 
 const WRONG_HASH = '0x' + '00'.repeat(32)
 const inputs = { Message: 'moo' }

@@ -4,8 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadModule, ModuleCache, parseModuleRef, parseMirrors, ModuleError } from '../../../../src/executor/modules/index.ts'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { loadModule, ModuleCache, parseModuleRef, parseMirrors, ModuleError, SCHEMES_ENV } from '../../../../src/executor/modules/index.ts'
 import { cowsayTemplate as cowsayTemplateText } from '../../../support/template-corpus.ts'
 
 const cowsayTemplate = cowsayTemplateText()
@@ -35,6 +35,8 @@ async function expectModuleError (p: Promise<unknown>, code: string, text: RegEx
 }
 
 beforeAll(() => {
+  // these tests load local repositories, which a node fetches only where its operator allows them
+  vi.stubEnv(SCHEMES_ENV, 'https,file')
   dir = mkdtempSync(join(tmpdir(), 'lilypad-modules-'))
   repo = join(dir, 'lilypad-module-cowsay')
   mkdirSync(repo)
@@ -43,7 +45,10 @@ beforeAll(() => {
   v2 = commitTemplate(cowsayTemplate.replace('richbrem/cowsay:latest', 'example/cowsay@sha256:' + 'a'.repeat(64)), 'v0.0.2')
 })
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+afterAll(() => {
+  vi.unstubAllEnvs()
+  rmSync(dir, { recursive: true, force: true })
+})
 
 describe('module references', () => {
   it('reads name:ref, host/owner/repo:ref, URLs and local paths', () => {

@@ -8,7 +8,7 @@ import { cidOfPath } from '../../../../src/executor/results/cid.ts'
 import { ResultsError } from '../../../../src/executor/results/errors.ts'
 import { ExecutionError } from '../../../../src/executor/results/execution.ts'
 import { FAILURE_CODES, failureCode, RunFailure, writeFailedRun } from '../../../../src/executor/results/failed-run.ts'
-import { TemplateParseError } from '../../../../src/executor/template/errors.ts'
+import { TemplateBudgetError, TemplateParseError } from '../../../../src/executor/template/errors.ts'
 import { useTempDirs } from '../../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
@@ -67,10 +67,13 @@ describe('failure codes', () => {
       [new SpecMismatchError('x'), 'ERR_SPEC_MISMATCH'],
       [new ModuleError('MODULE_REPO_NOT_FOUND', 'x'), 'ERR_MODULE_UNAVAILABLE'],
       [new ModuleError('MODULE_REF_NOT_FOUND', 'x'), 'ERR_MODULE_UNAVAILABLE'],
+      [new ModuleError('MODULE_SOURCE_REFUSED', 'x'), 'ERR_MODULE_UNAVAILABLE'],
+      [new ModuleError('MODULE_REPO_TOO_LARGE', 'x'), 'ERR_MODULE_UNAVAILABLE'],
       [new GitFailure(['fetch'], 'fatal: unable to access', 128), 'ERR_MODULE_UNAVAILABLE'],
       [new ExecutionError('WASM_MODULE_NOT_FOUND', 'x'), 'ERR_MODULE_UNAVAILABLE'],
       [new ModuleError('MODULE_SPEC_INVALID', 'x'), 'ERR_MODULE_INVALID'],
       [new TemplateParseError('x', 't', { line: 1, column: 0 }, 'x'), 'ERR_MODULE_INVALID'],
+      [new TemplateBudgetError('steps', 't', 'x'), 'ERR_MODULE_INVALID'],
       [new ExecutionError('BAD_JOB_SPEC', 'x'), 'ERR_MODULE_INVALID'],
       [new ExecutionError('IMAGE_NOT_PINNED', 'x'), 'ERR_IMAGE_NOT_PINNED'],
       [new ExecutionError('IMAGE_NOT_FOUND', 'x'), 'ERR_IMAGE_UNAVAILABLE'],

@@ -221,6 +221,8 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
         ...process.env,
         WEB3_PRIVATE_KEY: nodeKeys[index]!,
         LILYPAD_MODULE_MIRRORS: JSON.stringify(options.mirrors ?? {}),
+        // a devnet runs on one machine: its modules may be local repositories
+        LILYPAD_MODULE_SCHEMES: process.env.LILYPAD_MODULE_SCHEMES ?? 'https,file',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
         ...(node.cheat ? { LILYPAD_TEST_CORRUPT_OUTPUTS: '1' } : {})
       }

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { loadModule } from '../../executor/modules/load.ts'
+import { userModuleSchemes } from '../../executor/modules/sources.ts'
 import { LilypadNode } from '../node.ts'
 import { followOnNode, submitOnNode, type JobPhase, type JobResult, type PhaseListener } from './job-on-node.ts'
 
@@ -51,7 +52,8 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
   const timings: JobResult['timings'] = {}
   const phase = phaseRecorder(Date.now(), timings, options.onPhase)
   const checkRate = options.challengeHonestResults === true ? 1 : options.checkRate ?? 0
-  const module = await loadModule({ ref: options.module, inputs: options.inputs, cacheDir: join(options.dataDir, 'modules'), mirrors: options.mirrors })
+  // the user typed this reference on their own machine: a local repository is theirs to name
+  const module = await loadModule({ ref: options.module, inputs: options.inputs, cacheDir: join(options.dataDir, 'modules'), mirrors: options.mirrors, allowedSchemes: userModuleSchemes() })
   const node = await LilypadNode.start({
     dataDir: options.dataDir,
     roles: ['job-creator'],

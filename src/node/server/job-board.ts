@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { loadModule } from '../../executor/modules/load.ts'
+import { userModuleSchemes } from '../../executor/modules/sources.ts'
 import { ModuleError } from '../../executor/modules/errors.ts'
 import { TemplateError } from '../../executor/template/errors.ts'
 import type { LilypadNode } from '../node.ts'
@@ -52,7 +53,8 @@ export class JobBoard {
   async submit (request: JobRequest): Promise<JobView> {
     const started = Date.now()
     const module = await loadModule({
-      ref: request.module, inputs: request.inputs, cacheDir: join(this.options.dataDir, 'modules'), mirrors: this.options.mirrors
+      // the API answers on 127.0.0.1 only: the module is named by this node's own user
+      ref: request.module, inputs: request.inputs, cacheDir: join(this.options.dataDir, 'modules'), mirrors: this.options.mirrors, allowedSchemes: userModuleSchemes()
     }).catch((err: Error) => {
       throw err instanceof ModuleError || err instanceof TemplateError ? new BadRequest(err.message.split('\n')[0]) : err
     })

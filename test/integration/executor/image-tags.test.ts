@@ -6,7 +6,8 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import Docker from 'dockerode'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { SCHEMES_ENV } from '../../../src/executor/modules/sources.ts'
 import { DockerExecutor } from '../../../src/executor/docker/executor.ts'
 import type { PullProgress } from '../../../src/executor/docker/image.ts'
 import { pinImageTag } from '../../../src/executor/docker/pin-tag.ts'
@@ -24,8 +25,15 @@ const stores: ResultsStore[] = []
 afterEach(async () => { await Promise.all(stores.splice(0).map(s => s.close())) })
 
 let registry: LoopbackRegistry
-beforeAll(async () => { registry = await startRegistry() }, 30_000)
-afterAll(async () => { await registry?.stop() })
+beforeAll(async () => {
+  // the modules here are local repositories, which a node fetches only when told it may
+  vi.stubEnv(SCHEMES_ENV, 'https,file')
+  registry = await startRegistry()
+}, 30_000)
+afterAll(async () => {
+  vi.unstubAllEnvs()
+  await registry?.stop()
+})
 
 async function catModule (image: string): Promise<{ repo: ModuleRepo, module: LoadedModule }> {
   const into = join(await tempDir(), 'module')

@@ -40,6 +40,8 @@ export interface NodeSettings {
   mediatorCapacity: number
   mirrors: Record<string, string>
   docker?: boolean
+  /** honour a module's `Network` request; off: every job runs with no network */
+  allowJobNetwork: boolean
   apiPort?: number
   corruptOutputs: boolean
 }
@@ -71,6 +73,7 @@ const ENV: Record<string, string> = {
   solverFee: 'SOLVER_FEE',
   mediatorFee: 'MEDIATOR_FEE',
   apiPort: 'LILYPAD_API_PORT',
+  allowJobNetwork: 'LILYPAD_ALLOW_JOB_NETWORK',
   corruptOutputs: 'LILYPAD_TEST_CORRUPT_OUTPUTS'
 }
 
@@ -110,6 +113,13 @@ function windowSeconds (name: string, value: unknown): number {
   const most = LIMITS.maxWindowMs / 1000
   if (seconds < 60 || seconds > most) throw new SettingsError(`${name} must be between 60 and ${most} seconds, not ${seconds}`)
   return seconds
+}
+
+function flag (name: string, value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return false
+  if (value === true || value === 'true' || value === '1') return true
+  if (value === false || value === 'false' || value === '0') return false
+  throw new SettingsError(`${name} must be true or false, not ${JSON.stringify(value)}`)
 }
 
 function wei (name: string, value: unknown): string | undefined {
@@ -186,6 +196,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     mirrors: typeof mirrors === 'object' && mirrors !== null ? mirrors as Record<string, string> : {},
     docker: docker === undefined ? undefined : docker === true || docker === 'true',
     apiPort: int('LILYPAD_API_PORT', pick('apiPort')),
+    allowJobNetwork: flag('LILYPAD_ALLOW_JOB_NETWORK', pick('allowJobNetwork')),
     corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1'
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { JobOffer } from '../../protocols/messages/schemas.ts'
-import { jobTimeoutMs } from '../../executor/docker/from-module.ts'
+import { dockerJobFromModule, jobTimeoutMs } from '../../executor/docker/from-module.ts'
 import { loadModule, type LoadedModule } from '../../executor/modules/load.ts'
 import type { ModuleMirrors } from '../../executor/modules/mirrors.ts'
 import { runModuleJob, type Executors } from '../../executor/results/determinism.ts'
@@ -107,12 +107,16 @@ export class ModuleRunner implements JobRunner {
     return module
   }
 
-  /** The module's engine is here, and a Docker module's image is pinned and present or pullable. */
+  /**
+   * The module's engine is here; a Docker module's GPUs, network and disk quota are ones this node
+   * gives jobs, and its image is pinned and present or pullable.
+   */
   private async checkEngine (job: JobOffer, module: LoadedModule, signal: AbortSignal): Promise<void> {
     const engine = module.spec.job.engine
     const { docker, wasm } = this.modules.executors
     if (engine.type === 'docker') {
       if (docker === undefined) throw new ExecutionError('DOCKER_UNAVAILABLE', `module ${moduleName(job)} needs Docker, and this node has no Docker engine`)
+      docker.limits(dockerJobFromModule(module.spec.job, { jobId: moduleName(job), resultsDir: this.options.dataDir }))
       await docker.ensureImage(engine.image, signal)
     } else if (engine.type === 'wasm') {
       if (wasm === undefined) throw new ExecutionError('WASM_UNAVAILABLE', `module ${moduleName(job)} needs the WASM executor, and this node has none`)

@@ -278,7 +278,8 @@ export class DockerExecutor {
       signal?.removeEventListener('abort', onAbort)
       stdout.destroy(); stderr.destroy()
       await container.remove({ force: true, v: true }).catch(ignoreNotFound)
-      if (this.outputsMode === 'filesystem') await release(job.resultsDir)
+      // a run that ended early (cancelled, failed) leaves its image here; the normal path has released it
+      if (this.outputsMode === 'filesystem') await release(job.resultsDir).catch(() => undefined)
     }
   }
 }

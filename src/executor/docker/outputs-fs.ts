@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
-import { chmod, chown, copyFile, lstat, mkdir, open, readdir, rm, rmdir } from 'node:fs/promises'
+import { accessSync, constants, createReadStream, createWriteStream } from 'node:fs'
+import { chmod, chown, lstat, mkdir, open, readdir, rm, rmdir } from 'node:fs/promises'
+import { pipeline } from 'node:stream/promises'
 import { basename, delimiter, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { ExecutionError } from '../results/execution.ts'
@@ -126,9 +127,19 @@ async function copyTree (from: string, to: string, shown = 'outputs'): Promise<v
     const source = join(from, entry.name)
     const target = join(to, entry.name)
     if (entry.isDirectory()) await copyTree(source, target, `${shown}/${entry.name}`)
-    else if (entry.isFile()) await copyFile(source, target)
+    else if (entry.isFile()) await copyContent(source, target)
     else throw new ResultsError('RESULTS_UNSUPPORTED_ENTRY', `${shown}/${entry.name} is neither a regular file nor a folder (links and devices are not allowed in results)`)
   }
+}
+
+/**
+ * The file's bytes and its read/write/execute bits, never its setuid, setgid or sticky bits: the
+ * node copies as root, and a copied mode would make a job's file a root-owned setuid program.
+ */
+async function copyContent (source: string, target: string): Promise<void> {
+  const { mode } = await lstat(source)
+  await pipeline(createReadStream(source), createWriteStream(target, { flags: 'wx', mode: 0o600 }))
+  await chmod(target, mode & 0o755)
 }
 
 function findCommand (command: string): string | undefined {

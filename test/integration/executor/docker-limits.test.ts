@@ -74,6 +74,15 @@ describe('Docker executor limits', () => {
     await expectNoOutputsImage(j.resultsDir)
   })
 
+  it('leaves no setuid or setgid program of a job\'s on the host', async () => {
+    const j = await job('cp /bin/busybox /outputs/prog && chmod 6755 /outputs/prog && ls -l /outputs/prog')
+    expect((await executor.run(j)).exitCode).toBe(0)
+    expect(await read(j.resultsDir, 'stdout')).toMatch(/^-rwsr-sr-x/)
+    const { mode, uid } = await stat(join(j.resultsDir, 'outputs', 'prog'))
+    expect(mode & 0o7777).toBe(0o755)
+    expect(uid).toBe(0)
+  })
+
   it('stops a job that fills its disk at the quota, fails it, and the next job still runs', async () => {
     const j = await job('dd if=/dev/zero of=/outputs/fill bs=1M count=200; echo dd-exit=$?', { outputsBytes: 4 * MiB })
     await expect(executor.run(j)).rejects.toMatchObject({ code: 'OUTPUTS_TOO_LARGE' })
@@ -95,6 +104,16 @@ describe('Docker executor limits', () => {
     await expect(executor.run(over)).rejects.toMatchObject({ code: 'OUTPUTS_TOO_LARGE' })
     const sparse = await job('truncate -s 100G /outputs/sparse', { outputsBytes: quota })
     await expect(executor.run(sparse)).rejects.toThrow(`the job left ${100 * 1024 * MiB} bytes in /outputs, over its quota of ${quota}`)
+  })
+
+  it('keeps a running job\'s outputs across a restart of the node, and collects them after', async () => {
+    const j = await job('echo before > /outputs/a; sleep 1; echo after > /outputs/b', { outputsBytes: 4 * MiB })
+    await new DockerExecutor({ slot }).start(j)
+    const restarted = new DockerExecutor({ slot })
+    expect((await restarted.run(j)).exitCode).toBe(0)
+    expect(await read(join(j.resultsDir, 'outputs'), 'a')).toBe('before\n')
+    expect(await read(join(j.resultsDir, 'outputs'), 'b')).toBe('after\n')
+    await expectNoOutputsImage(j.resultsDir)
   })
 
   it('gives the same results CID on two runs of a job within its quota', async () => {

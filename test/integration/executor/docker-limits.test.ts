@@ -125,6 +125,17 @@ describe('Docker executor limits', () => {
     expect((await cidOfPath(a.resultsDir)).toString()).toBe((await cidOfPath(b.resultsDir)).toString())
   })
 
+  it('gives a node that cannot mount an image the same verdicts and the same CID, checked after the run', async () => {
+    const plain = new DockerExecutor({ slot, outputsMode: 'directory' })
+    const script = 'mkdir /outputs/x; seq 1 20000 > /outputs/x/n'
+    const [inImage, inFolder] = [await job(script, { outputsBytes: 2 * MiB }), await job(script, { outputsBytes: 2 * MiB })]
+    await executor.run(inImage)
+    await plain.run(inFolder)
+    expect((await cidOfPath(inFolder.resultsDir)).toString()).toBe((await cidOfPath(inImage.resultsDir)).toString())
+    const over = await job('head -c 3145728 /dev/zero > /outputs/big', { outputsBytes: 2 * MiB })
+    await expect(plain.run(over)).rejects.toMatchObject({ code: 'OUTPUTS_TOO_LARGE' })
+  })
+
   it('refuses a quota larger than the slot\'s disk before it makes a container', async () => {
     const j = await job('echo never', { outputsBytes: 128 * MiB })
     await expect(executor.run(j)).rejects.toMatchObject({ code: 'OUTPUTS_TOO_LARGE' })

@@ -11,6 +11,7 @@ import type { DomainJson } from '../state-machines/common.ts'
 import { lilypadDomain } from '../protocols/messages/eip712-types.ts'
 import { createMeshNode, type MeshNode } from '../protocols/mesh/mesh-node.ts'
 import { DockerExecutor } from '../executor/docker/executor.ts'
+import type { SlotSize } from '../executor/docker/limits.ts'
 import { WasmExecutor } from '../executor/wasm/executor.ts'
 import { PeerDatastore } from './adapters/peer-datastore.ts'
 import { ResultsStore } from '../executor/results/store.ts'
@@ -57,6 +58,8 @@ export interface NodeOptions {
   registries?: string[]
   /** run Docker modules (default: when an engine answers) */
   docker?: boolean
+  /** give jobs whose module asks for a network one (default: every job runs with none) */
+  allowJobNetwork?: boolean
   /** test networks only: the provider alters its outputs, so mediation can be exercised */
   corruptOutputs?: boolean
   /** test networks only: the job creator's checks alter its own re-run, so it challenges honest results */
@@ -164,6 +167,8 @@ export class LilypadNode implements Service {
       const executors: Executors = { wasm: new WasmExecutor() }
       if (options.docker !== false) {
         const docker = new DockerExecutor({
+          slot: slotSize(options.slots),
+          allowNetwork: options.allowJobNetwork === true,
           onPullProgress: (p) => logger.info({ image: p.image, layers: `${p.layersDone}/${p.layers}`, mb: `${(p.bytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)}` }, p.done ? 'image pulled' : 'pulling image')
         })
         const answers = await docker.ping().then(() => true, () => false)
@@ -239,6 +244,17 @@ export class LilypadNode implements Service {
       await Promise.resolve(cleanup()).catch((err: Error) => this.logger.warn({ err }, 'stopping'))
     }
   }
+}
+
+/**
+ * The most one job may have here: the largest slot's size (settings make a node's slots alike). A
+ * node with no slots only checks and re-runs jobs, with the limits their specs name.
+ */
+function slotSize (slots: SlotTerms[] | undefined): SlotSize | undefined {
+  if (slots === undefined || slots.length === 0) return undefined
+  const most = (pick: (s: SlotTerms) => number): number => Math.max(...slots.map(pick))
+  const MiB = 1024 * 1024
+  return { cpuMilli: most(s => s.cpu), memoryBytes: most(s => s.ramMb) * MiB, gpus: most(s => s.gpu), diskBytes: most(s => s.diskMb) * MiB }
 }
 
 /** Written whole or not at all: a tool that sees the file reads all of it. */

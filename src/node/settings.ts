@@ -42,6 +42,8 @@ export interface NodeSettings {
   /** registries a provider pulls images from; empty: any */
   registries: string[]
   docker?: boolean
+  /** honour a module's `Network` request; off: every job runs with no network */
+  allowJobNetwork: boolean
   apiPort?: number
   /** serve the results this node holds over HTTP on this port (0: any free one); absent: not at all */
   resultsPort?: number
@@ -79,6 +81,7 @@ const ENV: Record<string, string> = {
   apiPort: 'LILYPAD_API_PORT',
   resultsPort: 'LILYPAD_RESULTS_PORT',
   resultsHost: 'LILYPAD_RESULTS_HOST',
+  allowJobNetwork: 'LILYPAD_ALLOW_JOB_NETWORK',
   corruptOutputs: 'LILYPAD_TEST_CORRUPT_OUTPUTS'
 }
 
@@ -118,6 +121,13 @@ function windowSeconds (name: string, value: unknown): number {
   const most = LIMITS.maxWindowMs / 1000
   if (seconds < 60 || seconds > most) throw new SettingsError(`${name} must be between 60 and ${most} seconds, not ${seconds}`)
   return seconds
+}
+
+function flag (name: string, value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return false
+  if (value === true || value === 'true' || value === '1') return true
+  if (value === false || value === 'false' || value === '0') return false
+  throw new SettingsError(`${name} must be true or false, not ${JSON.stringify(value)}`)
 }
 
 function wei (name: string, value: unknown): string | undefined {
@@ -197,6 +207,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     apiPort: int('LILYPAD_API_PORT', pick('apiPort')),
     resultsPort: int('LILYPAD_RESULTS_PORT', pick('resultsPort')),
     resultsHost: String(pick('resultsHost') ?? '0.0.0.0'),
+    allowJobNetwork: flag('LILYPAD_ALLOW_JOB_NETWORK', pick('allowJobNetwork')),
     corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1'
   }
 }

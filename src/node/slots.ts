@@ -4,12 +4,17 @@ import { SettingsError, type NodeSettings } from './settings.ts'
 
 /**
  * The resource provider's slots: the configured machine (OFFER_CPU, …) or, where a figure is not
- * configured, the detected one divided evenly among the slots.
+ * configured, the detected one divided evenly among the slots. GPUs only where Docker can hand
+ * them to containers (`gpuRuntime`: the NVIDIA runtime is installed).
  */
-export async function slotsFromSettings (settings: NodeSettings): Promise<SlotTerms[]> {
+export async function slotsFromSettings (settings: NodeSettings, engine: { gpuRuntime: boolean } = { gpuRuntime: false }): Promise<SlotTerms[]> {
   if (settings.solvers.length === 0) throw new SettingsError('a resource provider must name the solvers it trusts (SERVICE_SOLVER)')
   if (settings.mediators.length === 0) throw new SettingsError('a resource provider must name the mediators it trusts (SERVICE_MEDIATORS)')
-  const detected = await detectCapacity(settings.dataDir)
+  const found = await detectCapacity(settings.dataDir)
+  const detected = engine.gpuRuntime ? found : { ...found, gpu: 0, gpuVramMb: 0 }
+  if (!engine.gpuRuntime && (settings.offer.gpu ?? 0) > 0) {
+    throw new SettingsError(`OFFER_GPU is ${settings.offer.gpu}, and Docker has no NVIDIA runtime to give jobs GPUs (install the NVIDIA Container Toolkit)`)
+  }
   const n = Math.max(1, settings.offer.slots)
   const share = (configured: number | undefined, total: number): number => configured ?? Math.floor(total / n)
   const slot: SlotTerms = {

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { LilypadNode } from '../../node/node.ts'
 import { resolveSettings, SettingsError, type NodeSettings, type RawSettings } from '../../node/settings.ts'
 import { slotsFromSettings } from '../../node/slots.ts'
+import { DockerExecutor } from '../../executor/docker/executor.ts'
 import type { Role } from '../../actors/roles/role-host.ts'
 
 /** The node a daemon runs: a job creator's API takes jobs, under the trust settings of the node. */
@@ -9,7 +10,8 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
   if (settings.rpcUrl === undefined || settings.settlementAddress === undefined) {
     throw new SettingsError('a node needs a chain: set WEB3_RPC_URL and WEB3_SETTLEMENT_ADDRESS (or --rpc-url and --settlement)')
   }
-  const slots = settings.roles.includes('resource-provider') ? await slotsFromSettings(settings) : []
+  const gpuRuntime = settings.docker !== false && await new DockerExecutor().gpuRuntime()
+  const slots = settings.roles.includes('resource-provider') ? await slotsFromSettings(settings, { gpuRuntime }) : []
   const jobs = settings.roles.includes('job-creator')
     ? { network: settings.network, solvers: settings.solvers, mediators: settings.mediators, mirrors: settings.mirrors, dataDir: settings.dataDir }
     : undefined
@@ -26,6 +28,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     mirrors: settings.mirrors,
     registries: settings.registries,
     docker: settings.docker,
+    allowJobNetwork: settings.allowJobNetwork,
     corruptOutputs: settings.corruptOutputs,
     ...(daemon && settings.apiPort !== undefined ? { api: { port: settings.apiPort, jobs } } : {}),
     ...(daemon && settings.resultsPort !== undefined ? { resultsHttp: { port: settings.resultsPort, host: settings.resultsHost } } : {}),
@@ -68,6 +71,7 @@ function nodeOptions (command: Command): Command {
     .option('--registries <hosts>', 'registries to pull images from, e.g. docker.io,127.0.0.1:5000 (LILYPAD_REGISTRIES; default: any)')
     .option('--results-port <port>', 'serve the results this node holds over HTTP by CID (LILYPAD_RESULTS_PORT; default off)')
     .option('--results-host <host>', 'the address the results gateway listens on (LILYPAD_RESULTS_HOST; default 0.0.0.0)')
+    .option('--allow-job-network', 'give jobs whose module asks for a network one (LILYPAD_ALLOW_JOB_NETWORK; default: none)')
     .option('--api-port <port>', 'serve /health, /status (and /jobs on a job creator) on 127.0.0.1 (LILYPAD_API_PORT)')
 }
 

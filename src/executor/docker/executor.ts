@@ -6,20 +6,28 @@ import { ExecutionError, type ExecutionResult } from '../results/execution.ts'
 import { prepareResultsDir, readExitCode, resultsPaths, writeExitCode } from '../results/layout.ts'
 import { containerName, DEADLINE_LABEL, JOB_LABEL } from './container-name.ts'
 import { resolveImage, type ResolveImageOptions } from './image.ts'
-import { envList, type DockerJob, type DockerResources } from './job.ts'
+import { envList, type DockerJob } from './job.ts'
+import { containerLimits, gpuDeviceRequests, type ContainerLimits, type SlotSize } from './limits.ts'
+import { closeOutputs, DEFAULT_OUTPUTS_BYTES, defaultOutputsMode, openOutputs, release, type OutputsMode } from './outputs-fs.ts'
 import { delay } from '../../support/delay.ts'
 
 export interface DockerExecutorOptions {
   docker?: Docker
-  /** what a job gets when its spec names no limit */
-  defaultResources?: Required<DockerResources>
+  /** what a job gets when its spec names no limit and there is no slot */
+  defaultResources?: Omit<ContainerLimits, 'gpus'>
+  /** one slot's size: a job's CPU, memory and GPUs are clamped to it (see containerLimits) */
+  slot?: SlotSize
+  /** honour a job's request for a network (default: every job runs with none) */
+  allowNetwork?: boolean
+  /** how `/outputs` is bounded (default: `filesystem` on a root node with mkfs.ext4) */
+  outputsMode?: OutputsMode
   stdoutLimitBytes?: number
   stderrLimitBytes?: number
   tmpfsBytes?: number
   pullTimeoutMs?: number
   /** accept tags such as `busybox:latest` (never on a network node: parties could run different bytes) */
   allowUnpinnedImages?: boolean
-  /** `uid:gid` inside the container; by default the node's own, so outputs belong to the node */
+  /** numeric `uid:gid` inside the container; by default 65534:65534 (nobody) on a root node, else the node's own */
   user?: string
   namePrefix?: string
   /** how a pull goes on (see image.ts) */
@@ -27,6 +35,8 @@ export interface DockerExecutorOptions {
 }
 
 const MiB = 1024 * 1024
+/** nobody:nogroup: owns nothing on the host, so a job escaping its container can do little */
+export const UNPRIVILEGED_USER = '65534:65534'
 const DEFAULTS = {
   defaultResources: { cpuMilli: 1000, memoryBytes: 512 * MiB, pids: 256 },
   stdoutLimitBytes: 10 * MiB,
@@ -46,19 +56,33 @@ export interface JobContainer {
 }
 
 /**
- * Runs each job in its own locked-down container: no network, no privileges, all capabilities
- * dropped, read-only root, writable `/outputs` and `/tmp` only, memory/cpu/pids limits and a hard
- * timeout. Idempotent by job id: a second `run` of a job reattaches to its container if it still
+ * Runs each job in its own locked-down container: no network (unless the node allows it and the
+ * job asks), an unprivileged user, all capabilities dropped, read-only root, writable `/outputs`
+ * (with a quota) and `/tmp` only, `nosuid,nodev`, memory/cpu/pids limits clamped to the slot, and
+ * a hard timeout. Idempotent by job id: a second `run` of a job reattaches to its container if it still
  * runs, or returns the results it left if it finished.
  */
 export class DockerExecutor {
   readonly docker: Docker
   private readonly options: typeof DEFAULTS & DockerExecutorOptions
   private readonly inFlight = new Map<string, Promise<ExecutionResult>>()
+  private readonly user: string | undefined
+  private readonly outputsMode: OutputsMode
 
   constructor (options: DockerExecutorOptions = {}) {
     this.options = { ...DEFAULTS, ...options }
     this.docker = options.docker ?? new Docker()
+    this.user = options.user ?? defaultUser()
+    if (this.user !== undefined && numericUser(this.user) === undefined) {
+      throw new Error(`the container user must be a numeric uid:gid, not ${JSON.stringify(this.user)}`)
+    }
+    this.outputsMode = options.outputsMode ?? defaultOutputsMode()
+  }
+
+  /** Whether the engine can give containers NVIDIA GPUs (the NVIDIA runtime is installed). */
+  async gpuRuntime (): Promise<boolean> {
+    const info = await this.docker.info().catch(() => undefined) as { Runtimes?: Record<string, unknown> } | undefined
+    return info?.Runtimes !== undefined && Object.keys(info.Runtimes).includes('nvidia')
   }
 
   /** Fails with DOCKER_UNAVAILABLE when no engine answers. */
@@ -112,6 +136,24 @@ export class DockerExecutor {
     await c.remove({ force: true, v: true }).catch(ignoreNotFound)
   }
 
+  /**
+   * The container settings a job gets here: its limits, its outputs quota and whether it has a
+   * network. Throws when the job cannot run here (GPUs, network or disk it cannot have).
+   */
+  limits (job: DockerJob): ContainerLimits & { network: boolean, outputsBytes: number } {
+    if (job.network === true && this.options.allowNetwork !== true) {
+      throw new ExecutionError('NETWORK_NOT_ALLOWED', `job ${job.jobId} asks for a network, and this node runs jobs without one`)
+    }
+    const limits = containerLimits(job.jobId, job.resources ?? {}, this.options.slot, this.options.defaultResources)
+    const named = job.outputsBytes !== undefined && job.outputsBytes > 0 ? job.outputsBytes : undefined
+    // refused rather than clamped: every machine re-running the job must apply the same quota
+    const disk = this.options.slot?.diskBytes
+    if (named !== undefined && disk !== undefined && disk > 0 && named > disk) {
+      throw new ExecutionError('OUTPUTS_TOO_LARGE', `job ${job.jobId} may leave ${named} bytes in /outputs, more than this node's ${disk}-byte slot holds`)
+    }
+    return { ...limits, network: job.network === true, outputsBytes: named ?? DEFAULT_OUTPUTS_BYTES }
+  }
+
   private async runOnce (job: DockerJob, signal?: AbortSignal): Promise<ExecutionResult> {
     validate(job)
     throwIfCancelled(job, signal)
@@ -136,10 +178,12 @@ export class DockerExecutor {
   }
 
   private async createAndStart (job: DockerJob, signal?: AbortSignal): Promise<Docker.Container> {
+    const r = this.limits(job)
     const imageId = await this.ensureImage(job.image, signal)
     throwIfCancelled(job, signal)
-    const paths = await prepareResultsDir(job.resultsDir)
-    const r = { ...this.options.defaultResources, ...definedOnly(job.resources ?? {}) }
+    await prepareResultsDir(job.resultsDir)
+    const owner = numericUser(this.user)
+    const outputs = await openOutputs(job.resultsDir, r.outputsBytes, this.outputsMode, owner)
     const logBudget = Math.ceil(4 * (this.options.stdoutLimitBytes + this.options.stderrLimitBytes) / MiB) + 1
     const name = containerName(this.options.namePrefix, job.jobId)
     let container: Docker.Container
@@ -151,24 +195,25 @@ export class DockerExecutor {
         Cmd: job.cmd,
         Env: envList(job.env),
         WorkingDir: job.workingDir,
-        User: this.options.user ?? hostUser(),
+        User: this.user,
         Labels: { [JOB_LABEL]: job.jobId, [DEADLINE_LABEL]: String(Date.now() + job.timeoutMs) },
-        NetworkDisabled: true,
+        NetworkDisabled: !r.network,
         AttachStdin: false,
         OpenStdin: false,
         Tty: false,
         HostConfig: {
-          NetworkMode: 'none',
+          NetworkMode: r.network ? 'bridge' : 'none',
           Privileged: false,
           CapDrop: ['ALL'],
           SecurityOpt: ['no-new-privileges'],
           ReadonlyRootfs: true,
-          Binds: [`${paths.outputs}:/outputs:rw`],
-          Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${this.options.tmpfsBytes}` },
+          Binds: [`${outputs}:/outputs:rw`],
+          Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${this.options.tmpfsBytes}${owner === undefined ? '' : `,uid=${owner.uid},gid=${owner.gid}`}` },
           Memory: r.memoryBytes,
           MemorySwap: r.memoryBytes,
           NanoCpus: Math.round(r.cpuMilli * 1e6),
           PidsLimit: r.pids,
+          DeviceRequests: gpuDeviceRequests(r.gpus),
           IpcMode: 'private',
           LogConfig: { Type: 'json-file', Config: { 'max-size': `${logBudget}m`, 'max-file': '1' } }
         }
@@ -176,12 +221,14 @@ export class DockerExecutor {
     } catch (err) {
       // another process created it first (a restart racing its predecessor): collect that one
       if ((err as { statusCode?: number }).statusCode === 409) return this.docker.getContainer(name)
+      await release(job.resultsDir).catch(() => undefined)
       throw new ExecutionError('EXECUTION_FAILED', `cannot create a container for job ${job.jobId}: ${(err as Error).message}`, { cause: err })
     }
     try {
       await container.start()
     } catch (err) {
       await container.remove({ force: true }).catch(ignoreNotFound)
+      await release(job.resultsDir).catch(() => undefined)
       throw new ExecutionError('EXECUTION_FAILED', `cannot start the container of job ${job.jobId}: ${firstLine(err)}`, { cause: err })
     }
     return container
@@ -213,6 +260,8 @@ export class DockerExecutor {
       stdout.end(); stderr.end()
       await Promise.all([finished(stdout), finished(stderr)])
       if (cancelled) throw new ExecutionError('EXECUTION_CANCELLED', `job ${job.jobId} was cancelled`)
+      await container.remove({ force: true, v: true }).catch(ignoreNotFound)
+      await closeOutputs(job.resultsDir, this.limits(job).outputsBytes, this.outputsMode)
       const exitCode = state.ExitCode ?? exited.StatusCode
       await writeExitCode(job.resultsDir, exitCode)
       return {
@@ -231,6 +280,8 @@ export class DockerExecutor {
       signal?.removeEventListener('abort', onAbort)
       stdout.destroy(); stderr.destroy()
       await container.remove({ force: true, v: true }).catch(ignoreNotFound)
+      // a run that ended early (cancelled, failed) leaves its image here; the normal path has released it
+      if (this.outputsMode === 'filesystem') await release(job.resultsDir).catch(() => undefined)
     }
   }
 }
@@ -253,12 +304,15 @@ function recoveredResult (job: DockerJob, exitCode: number): ExecutionResult {
   }
 }
 
-function definedOnly<T extends object> (o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+/** A root node's jobs run as nobody; any other node's as the node's own (already unprivileged) user. */
+function defaultUser (): string | undefined {
+  if (typeof process.getuid !== 'function') return undefined
+  return process.getuid() === 0 ? UNPRIVILEGED_USER : `${process.getuid()}:${process.getgid?.() ?? 0}`
 }
 
-function hostUser (): string | undefined {
-  return typeof process.getuid === 'function' ? `${process.getuid()}:${process.getgid?.() ?? 0}` : undefined
+function numericUser (user: string | undefined): { uid: number, gid: number } | undefined {
+  const m = user === undefined ? null : /^(\d+)(?::(\d+))?$/.exec(user)
+  return m === null ? undefined : { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) }
 }
 
 function ignoreNotFound (err: unknown): void {

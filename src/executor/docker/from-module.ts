@@ -11,8 +11,9 @@ export function jobTimeoutMs (job: JobSpec): number {
 }
 
 /**
- * The container job for a module's Bacalhau Docker spec. Network requests in the spec are not
- * honoured: every job runs with no network.
+ * The container job for a module's Bacalhau Docker spec. A `Network.Type` other than `None` asks
+ * for a network, which the executor gives only where the node allows it (its `Domains` are not
+ * filtered).
  */
 export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resultsDir: string }): DockerJob {
   const engine = job.engine
@@ -27,8 +28,16 @@ export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resu
     workingDir: engine.workingDirectory || undefined,
     resources: {
       cpuMilli: job.resources.cpuMillis ?? undefined,
-      memoryBytes: job.resources.memoryBytes ?? undefined
+      memoryBytes: job.resources.memoryBytes ?? undefined,
+      gpus: job.resources.gpu ?? undefined
     },
+    outputsBytes: job.resources.diskBytes ?? undefined,
+    network: wantsNetwork(job),
     timeoutMs: jobTimeoutMs(job)
   }
+}
+
+/** Bacalhau's `Network.Type` is `None` unless the spec says otherwise. */
+export function wantsNetwork (job: JobSpec): boolean {
+  return job.network.type.toLowerCase() !== 'none'
 }

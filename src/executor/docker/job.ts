@@ -11,6 +11,10 @@ export interface DockerJob {
   env?: string[] | Record<string, string>
   workingDir?: string
   resources?: DockerResources
+  /** most bytes the job may leave in `/outputs` (default: DEFAULT_OUTPUTS_BYTES) */
+  outputsBytes?: number
+  /** the job asks for a network (Bacalhau's `Network.Type` other than `None`) */
+  network?: boolean
   timeoutMs: number
   /** the folder that receives stdout, stderr, exitCode and outputs/ */
   resultsDir: string
@@ -22,6 +26,8 @@ export interface DockerResources {
   memoryBytes?: number
   /** most processes and threads the container may have at once */
   pids?: number
+  /** NVIDIA GPUs the container is given */
+  gpus?: number
 }
 
 export function envList (env: DockerJob['env']): string[] {

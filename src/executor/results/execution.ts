@@ -25,6 +25,9 @@ export type ExecutionErrorCode =
   | 'BAD_JOB_SPEC'
   | 'WASM_INVALID_MODULE'
   | 'WASM_MODULE_NOT_FOUND'
+  | 'GPU_UNAVAILABLE'
+  | 'NETWORK_NOT_ALLOWED'
+  | 'OUTPUTS_TOO_LARGE'
 
 /** A job that could not be run (as opposed to one that ran and exited non-zero). */
 export class ExecutionError extends Error {

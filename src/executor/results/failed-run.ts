@@ -30,6 +30,12 @@ export const FAILURE_CODES = [
   'ERR_MEDIATION_TOO_SHORT',
   /** the outputs hold something the results layer refuses (a link, a FIFO, a device) */
   'ERR_OUTPUTS_REFUSED',
+  /** the module asks for GPUs and this node has none to give a job */
+  'ERR_GPU_UNAVAILABLE',
+  /** the module asks for a network and this node runs jobs without one */
+  'ERR_NETWORK_NOT_ALLOWED',
+  /** the module's outputs are larger than its disk quota (its spec's `Disk`, or the default) */
+  'ERR_OUTPUTS_TOO_LARGE',
   /** the engine could not create, start or host the run */
   'ERR_EXECUTION_FAILED',
   /** any other reason */
@@ -72,7 +78,10 @@ const BY_ERROR_CODE: Record<string, FailureCode> = {
   DOCKER_UNAVAILABLE: 'ERR_ENGINE_UNAVAILABLE',
   WASM_UNAVAILABLE: 'ERR_ENGINE_UNAVAILABLE',
   RESULTS_UNSUPPORTED_ENTRY: 'ERR_OUTPUTS_REFUSED',
-  EXECUTION_FAILED: 'ERR_EXECUTION_FAILED'
+  EXECUTION_FAILED: 'ERR_EXECUTION_FAILED',
+  GPU_UNAVAILABLE: 'ERR_GPU_UNAVAILABLE',
+  NETWORK_NOT_ALLOWED: 'ERR_NETWORK_NOT_ALLOWED',
+  OUTPUTS_TOO_LARGE: 'ERR_OUTPUTS_TOO_LARGE'
 }
 
 const KNOWN = new Set<string>(FAILURE_CODES)

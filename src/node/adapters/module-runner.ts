@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { JobOffer } from '../../protocols/messages/schemas.ts'
-import { jobTimeoutMs } from '../../executor/docker/from-module.ts'
+import { dockerJobFromModule, jobTimeoutMs } from '../../executor/docker/from-module.ts'
 import { parseImageRef, pinnedImage, registryOf } from '../../executor/docker/image-ref.ts'
 import { loadModule, type LoadedModule } from '../../executor/modules/load.ts'
 import type { ModuleMirrors } from '../../executor/modules/mirrors.ts'
@@ -110,7 +110,10 @@ export class ModuleRunner implements JobRunner {
     return withOfferedImage(job, module)
   }
 
-  /** The module's engine is here, and a Docker module's image is pinned and present or pullable. */
+  /**
+   * The module's engine is here; a Docker module's GPUs, network and disk quota are ones this node
+   * gives jobs, and its image is pinned and present or pullable.
+   */
   private async checkEngine (job: JobOffer, module: LoadedModule, signal: AbortSignal): Promise<void> {
     const engine = module.spec.job.engine
     const { docker, wasm } = this.modules.executors
@@ -121,6 +124,7 @@ export class ModuleRunner implements JobRunner {
       if (name !== '' && allowed.length > 0 && !allowed.includes(registryOf(name))) {
         throw new RunFailure('ERR_IMAGE_UNAVAILABLE', `image ${engine.image} comes from ${registryOf(name)}, and this provider pulls only from ${allowed.join(', ')}`)
       }
+      docker.limits(dockerJobFromModule(module.spec.job, { jobId: moduleName(job), resultsDir: this.options.dataDir }))
       await docker.ensureImage(engine.image, signal)
     } else if (engine.type === 'wasm') {
       if (wasm === undefined) throw new ExecutionError('WASM_UNAVAILABLE', `module ${moduleName(job)} needs the WASM executor, and this node has none`)

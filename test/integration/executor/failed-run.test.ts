@@ -58,7 +58,7 @@ function offer (repo: ModuleRepo, specHash: string): JobOffer {
 }
 
 /** A one-off Docker module running `script` in `image`, committed to a fresh repository. */
-async function scriptModule (image: string, script: string): Promise<ModuleRepo> {
+async function scriptModule (image: string, script: string, spec: Record<string, unknown> = {}): Promise<ModuleRepo> {
   const into = join(await tempDir(), 'module')
   await mkdir(into)
   return createModuleRepo('cowsay', {
@@ -66,7 +66,7 @@ async function scriptModule (image: string, script: string): Promise<ModuleRepo>
     files: {
       'lilypad_module.json.tmpl': JSON.stringify({
         machine: { gpu: 0, cpu: 1000, ram: 100 },
-        job: { APIVersion: 'V1beta1', Spec: { Engine: 'Docker', Timeout: 30, Docker: { Image: image, Entrypoint: ['/bin/sh', '-c', script] } } }
+        job: { APIVersion: 'V1beta1', Spec: { Engine: 'Docker', Timeout: 30, Docker: { Image: image, Entrypoint: ['/bin/sh', '-c', script] }, ...spec } }
       })
     }
   })
@@ -155,6 +155,41 @@ describe('runs that cannot happen', () => {
     expect(ran).toMatchObject({ resultsCid: await canonicalCid('ERR_OUTPUTS_REFUSED'), exitCode: 125, failure: 'ERR_OUTPUTS_REFUSED' })
     expect((await mediator.runner.run(job, 'rerun:0xd5', signal())).resultsCid).toBe(ran.resultsCid)
     expect((await provider.runner.run(job, 'run:0xd5', signal())).resultsCid).toBe(ran.resultsCid)
+  })
+
+  it('a module that fills its disk is stopped at its quota: the same failed run on two machines, and the next job runs', async () => {
+    const repo = await scriptModule(imageId, 'echo partial > /outputs/a; dd if=/dev/zero of=/outputs/fill bs=1M count=100', { Resources: { Disk: '4Mi' } })
+    const job = offer(repo, await specHashOf(repo))
+    const provider = await machine()
+    const mediator = await machine()
+    await provider.runner.prepare(job, limits, signal())
+    const ran = await provider.runner.run(job, 'run:0xd7', signal())
+    expect(ran).toMatchObject({ resultsCid: await canonicalCid('ERR_OUTPUTS_TOO_LARGE'), exitCode: 125, failure: 'ERR_OUTPUTS_TOO_LARGE' })
+    expect((await mediator.runner.run(job, 'rerun:0xd7', signal())).resultsCid).toBe(ran.resultsCid)
+    const next = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
+    expect(await provider.runner.run(offer(next, await specHashOf(next)), 'run:0xd8', signal())).toMatchObject({ exitCode: 0 })
+  })
+
+  it('a module asking for a network is refused before signing where jobs get none, and is a failed run after', async () => {
+    const repo = await scriptModule(imageId, 'echo never', { Network: { Type: 'Full' } })
+    const job = offer(repo, await specHashOf(repo))
+    const { runner } = await machine()
+    const refused = runner.prepare(job, limits, signal())
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_NETWORK_NOT_ALLOWED' })
+    await expect(refused).rejects.toThrow('asks for a network, and this node runs jobs without one')
+    expect(await runner.run(job, 'run:0xd9', signal())).toMatchObject({ resultsCid: await canonicalCid('ERR_NETWORK_NOT_ALLOWED'), exitCode: 125 })
+    const open = await machine({ docker: new DockerExecutor({ allowNetwork: true }) })
+    await open.runner.prepare(job, limits, signal())
+  })
+
+  it('a module asking for a GPU is refused before signing on a node without one, and never runs on its CPUs', async () => {
+    const repo = await scriptModule(imageId, 'echo ran on cpu > /outputs/x', { Resources: { GPU: '1' } })
+    const job = offer(repo, await specHashOf(repo))
+    const { runner } = await machine({ docker: new DockerExecutor({ slot: { cpuMilli: 1000, memoryBytes: 256 * 1024 * 1024, gpus: 0 } }) })
+    const refused = runner.prepare(job, limits, signal())
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_GPU_UNAVAILABLE' })
+    await expect(refused).rejects.toThrow('asks for 1 GPU(s), and this node gives jobs none')
+    expect(await runner.run(job, 'run:0xda', signal())).toMatchObject({ resultsCid: await canonicalCid('ERR_GPU_UNAVAILABLE'), exitCode: 125 })
   })
 
   it('a WASM module: spec hash and timeout are checked before signing, and a mismatch is the same failed run as for Docker', async () => {

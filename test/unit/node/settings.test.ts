@@ -54,4 +54,20 @@ describe('node settings', () => {
     await expect(slotsFromSettings(resolveSettings({ dataDir, mediators: B }, {}))).rejects.toThrow(/SERVICE_SOLVER/)
     await expect(slotsFromSettings(resolveSettings({ dataDir, solvers: A, mediators: B, offerGpu: 8 }, {}))).rejects.toThrow(/OFFER_GPU is 8/)
   })
+
+  it('offer no GPU where Docker has no NVIDIA runtime, and refuse a configured one', async () => {
+    const dataDir = await tempDir()
+    const s = resolveSettings({ dataDir, solvers: A, mediators: B }, {})
+    expect((await slotsFromSettings(s, { gpuRuntime: false }))[0]).toMatchObject({ gpu: 0, gpuVramMb: 0 })
+    await expect(slotsFromSettings(resolveSettings({ dataDir, solvers: A, mediators: B, offerGpu: 1 }, {}), { gpuRuntime: false }))
+      .rejects.toThrow('OFFER_GPU is 1, and Docker has no NVIDIA runtime to give jobs GPUs (install the NVIDIA Container Toolkit)')
+  })
+
+  it('keep jobs off the network unless the provider allows it', async () => {
+    const dataDir = await tempDir()
+    expect(resolveSettings({ dataDir }, {}).allowJobNetwork).toBe(false)
+    expect(resolveSettings({ dataDir }, { LILYPAD_ALLOW_JOB_NETWORK: 'true' }).allowJobNetwork).toBe(true)
+    expect(resolveSettings({ dataDir, allowJobNetwork: true }, {}).allowJobNetwork).toBe(true)
+    expect(() => resolveSettings({ dataDir }, { LILYPAD_ALLOW_JOB_NETWORK: 'yes please' })).toThrow('LILYPAD_ALLOW_JOB_NETWORK must be true or false, not "yes please"')
+  })
 })

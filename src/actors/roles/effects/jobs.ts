@@ -20,7 +20,7 @@ export interface JobRunner {
   /**
    * Checks, before a provider signs, that the job can run here within `limits`: the module loads,
    * its spec hash is the offer's, its engine is here, its image is pinned and present or pullable,
-   * its timeout fits. Rejects with an error naming what is wrong and carrying a failure `code`.
+   * its timeout fits, and the GPUs, network and disk quota it asks for are ones this node gives. Rejects with an error naming what is wrong and carrying a failure `code`.
    */
   prepare (job: JobOffer, limits: { maxDurationMs: number }, signal: AbortSignal): Promise<void>
 }

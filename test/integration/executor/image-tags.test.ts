@@ -96,7 +96,7 @@ describe('images named by a tag', () => {
 
     const ran = await runner.run(job, 'run:0xa1', signal())
     expect(ran.exitCode).toBe(0)
-    const [folder] = await readdir(join(dataDir, 'results'))
+    const [folder] = (await readdir(join(dataDir, 'results'))).filter(name => !name.startsWith('.'))
     expect(await readFile(join(dataDir, 'results', folder!, 'stdout'), 'utf8')).toBe('the first push\n')
   }, 120_000)
 

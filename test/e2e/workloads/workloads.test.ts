@@ -90,6 +90,37 @@ describe('workloads', () => {
     await net.auditEverything()
   }, 180_000)
 
+  it('contains hostile modules (a disk filler, a stdout flood, a fork bomb): each is paid as a result, and the provider serves the next job', async () => {
+    const image = await ensureCowsayImage()
+    const hostile = async (name: string, script: string, resources: Record<string, string> = {}): Promise<string> => {
+      const repo = await createModuleRepo('cowsay', {
+        into: join(net.root, 'modules', name),
+        files: {
+          'lilypad_module.json.tmpl': JSON.stringify({
+            machine: { gpu: 0, cpu: 500, ram: 64 },
+            job: { APIVersion: 'V1beta1', Spec: { Engine: 'Docker', Timeout: 60, Docker: { Image: image, Entrypoint: ['/bin/sh', '-c', script] }, Resources: { CPU: '0.5', Memory: '64Mi', ...resources } } }
+          })
+        }
+      })
+      return `${repo.path}:${repo.tag}`
+    }
+    const provider = (address: string | null): string => net.devnet.info.nodes.find(n => n.address === address)!.name
+    const cases = [
+      { name: 'disk-filler', module: await hostile('disk-filler', 'dd if=/dev/zero of=/outputs/fill bs=1M count=200; echo filled', { Disk: '8Mi' }) },
+      { name: 'stdout-flood', module: await hostile('stdout-flood', 'yes flood | head -c 30000000') },
+      { name: 'fork-bomb', module: await hostile('fork-bomb', 'for i in $(seq 1 2000); do sleep 5 & done; echo forked') }
+    ]
+    for (const c of cases) {
+      const result = await net.runModule(c.module, {}, { dataDir: await net.jobDir(c.name) })
+      expect(result, c.name).toMatchObject({ outcome: 'Accepted', settled: true })
+      expect(provider(result.provider), c.name).toMatch(/^provider/)
+    }
+    const next = await net.runCowsay('still serving', { dataDir: await net.jobDir('after-hostile') })
+    expect(next).toMatchObject({ outcome: 'Accepted', settled: true })
+    expect(next.stdout).toContain('< still serving >')
+    await net.auditEverything()
+  }, 300_000)
+
   it('a job longer than two minutes gets a submit window of its timeout and margins, runs to the end, and is paid', async () => {
     const image = await ensureCowsayImage()
     const repo = await createModuleRepo('cowsay', { into: join(net.root, 'modules', 'sleeper'), files: { 'lilypad_module.json.tmpl': sleeperTemplate(image) } })

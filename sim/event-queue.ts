@@ -10,7 +10,7 @@ export interface Timed {
  * moved per level (each such store into the large, old array is recorded for the next scavenge).
  * An event is stored once, in its slot, until it is popped.
  */
-export class EventQueue<T extends Timed> {
+export class EventQueue<T> {
   private ats = new Float64Array(1024)
   private seqs = new Float64Array(1024)
   private slotOf = new Int32Array(1024)
@@ -22,9 +22,14 @@ export class EventQueue<T extends Timed> {
 
   get size (): number { return this.length }
 
-  push (item: T): void {
+  /** Queues an event that carries its own time. */
+  push (item: T & Timed): void {
+    this.pushAt(item.at, item)
+  }
+
+  /** Queues an event for time `at` (the event need not hold its time: `peekAt` tells it before `pop`). */
+  pushAt (at: number, item: T): void {
     if (this.length === this.ats.length) this.grow()
-    const at = item.at
     const seq = this.seq++
     const slot = this.free.length > 0 ? this.free.pop() as number : this.length
     this.items[slot] = item

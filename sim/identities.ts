@@ -27,7 +27,8 @@ export function makeIdentities (count: number): Identity[] {
   for (let i = 0; i < count; i++) {
     if (i > 0) point = pointAdd(point, GENERATOR, false) as Uint8Array
     const address = getAddress('0x' + bytesToHex(keccak_256(point.subarray(1)).subarray(12)))
-    out.push({ index: i, privateKey: hex32(BASE + BigInt(i)), publicKey: '0x' + bytesToHex(point), address })
+    // written in one piece: a hex string built byte by byte is a chain of pieces, about 2 KB a key
+    out.push({ index: i, privateKey: hex32(BASE + BigInt(i)), publicKey: '0x' + Buffer.from(point).toString('hex'), address })
   }
   return out
 }

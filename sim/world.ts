@@ -29,9 +29,11 @@ export interface Instance {
   /** what the stepper steps: an XState snapshot, or the decider's context */
   state: unknown
   context: object
-  armed: Map<string, number>
-  /** the deadlines object last armed */
-  armedFor?: object
+  /**
+   * The deadlines object last armed: a timer is queued for each of its deadlines, once per name and
+   * value (a context never changes in place, so it still holds what was armed)
+   */
+  armedFor?: Record<string, number>
   jobOfferId?: string
   /** a job creator's job */
   job?: JobRecord
@@ -39,7 +41,12 @@ export interface Instance {
   routedDeal?: string
   /** false once a job creator's instance is done and holds no deadline: nothing is routed to it any more */
   routed?: boolean
+  /** effects under way, whose answers will step the instance */
+  pending: number
 }
+
+/** What a released instance holds instead of its context: no deadlines. */
+const RELEASED: { deadlines: Record<string, number> } = Object.freeze({ deadlines: Object.freeze({}) })
 
 export interface SimNode {
   index: number
@@ -72,20 +79,25 @@ export interface JobRecord {
   outcome: DealOutcome | null
   settledAt: number | null
   resultsCid: string | null
-  honestCid: string
   cheated: boolean
 }
 
+/** An event of the queue; its time is the queue's (an event holds no copy of it: a run queues millions). */
 type SimEvent =
-  | { at: number, kind: 'job', creator: number, n: number }
-  | { at: number, kind: 'start', node: number }
-  | { at: number, kind: 'deliver', to: number, envelope: Envelope, attachments: Envelope[] }
-  | { at: number, kind: 'timer', inst: Instance, name: string, due: number }
-  | { at: number, kind: 'effect', inst: Instance, event: InputEvent }
-  | { at: number, kind: 'tx', tx: ChainTx }
-  | { at: number, kind: 'sweep' }
+  | { kind: 'job', creator: number, n: number }
+  | { kind: 'start', node: number }
+  | { kind: 'deliver', to: number, envelope: Envelope, attachments: Envelope[] }
+  /** `due` is the deadline's time after the run's start: a small integer, where a time since 1970 is a number boxed in the heap */
+  | { kind: 'timer', inst: Instance, name: string, due: number }
+  | { kind: 'effect', inst: Instance, event: InputEvent }
+  | { kind: 'tx', tx: ChainTx }
+  | { kind: 'sweep' }
 
-interface Stored { envelope: Envelope, keepUntil: number }
+/**
+ * A kept message: until when, the other key it is kept under (a message named by the output that
+ * sent it), and whether the last sweep found a resource offer in no solver's book.
+ */
+interface Stored { envelope: Envelope, keepUntil: number, alias: string | undefined, unbooked: boolean }
 
 /**
  * The messages machines attach to others or name as evidence: offers to a proposal; the deal, its
@@ -117,6 +129,7 @@ export class World {
   private readonly store = new Map<string, Stored>()
   private readonly verdicts = new Map<string, string>()
   private readonly rng: { arrivals: Prng, jobs: Prng, runs: Prng, secrets: Prng }
+  private jobAmounts: { maxPrice: string, maxSolverFee: string, paymentCollateral: string, timeoutCollateral: string } | undefined
   private creatorsDone = 0
   private pendingTx = 0
   private arrivalsLeft: number
@@ -152,10 +165,11 @@ export class World {
   run (): number {
     const horizon = this.config.timing.t0 + this.config.timing.horizonMs
     for (;;) {
-      const e = this.queue.pop()
-      if (e === undefined || e.at > horizon) break
-      this.now = e.at
-      this.handle(e)
+      const at = this.queue.peekAt()
+      if (at === undefined || at > horizon) break
+      const e = this.queue.pop() as SimEvent
+      this.now = at
+      this.handle(e, at)
       if (this.arrivalsLeft === 0 && this.creatorsDone === this.jobList.length && this.pendingTx === 0 &&
           this.chain.deals.size === 0) break
     }
@@ -218,68 +232,108 @@ export class World {
   private schedule (): void {
     const t = this.config.timing
     // solvers and mediators first, so that no offer is published before its solver listens
-    for (const n of this.nodes) this.queue.push({ at: t.t0 + (n.kind === 'resource-provider' ? 100 + this.rng.arrivals.int(500) : 0), kind: 'start', node: n.index })
+    for (const n of this.nodes) this.queue.pushAt(t.t0 + (n.kind === 'resource-provider' ? 100 + this.rng.arrivals.int(500) : 0), { kind: 'start', node: n.index })
     const creators = this.nodes.filter(n => n.kind === 'job-creator')
     if (creators.length === 0 && this.config.jobs > 0) throw new RangeError('jobs need at least one job creator')
     const mean = t.arrivalWindowMs / Math.max(1, this.config.jobs)
     let at = t.t0 + 1_000
     for (let n = 0; n < this.config.jobs; n++) {
       at += this.rng.arrivals.exponential(mean)
-      this.queue.push({ at: Math.round(at), kind: 'job', creator: this.rng.arrivals.pick(creators).index, n })
+      this.queue.pushAt(Math.round(at), { kind: 'job', creator: this.rng.arrivals.pick(creators).index, n })
     }
-    this.queue.push({ at: t.t0 + SWEEP_EVERY_MS, kind: 'sweep' })
+    this.queue.pushAt(t.t0 + SWEEP_EVERY_MS, { kind: 'sweep' })
   }
 
   // --- the event loop -------------------------------------------------------------------------
 
-  private handle (e: SimEvent): void {
+  private handle (e: SimEvent, at: number): void {
     switch (e.kind) {
-      case 'start': return this.startNode(this.nodes[e.node] as SimNode, e.at)
+      case 'start': return this.startNode(this.nodes[e.node] as SimNode, at)
       case 'job': {
         const node = this.nodes[e.creator] as SimNode
-        const back = this.offlineUntil(node, e.at)
-        if (back !== null) { this.queue.push({ ...e, at: back }); return }
+        const back = this.offlineUntil(node, at)
+        if (back !== null) { this.queue.pushAt(back, e); return }
         this.arrivalsLeft--
         if (this.onProgress !== null && (this.config.jobs - this.arrivalsLeft) % Math.max(1, Math.floor(this.config.jobs / 10)) === 0) {
           this.onProgress(this.config.jobs - this.arrivalsLeft, this.config.jobs)
         }
-        return this.newJob(node, e.n, e.at)
+        return this.newJob(node, e.n, at)
       }
       case 'deliver': {
         const node = this.nodes[e.to] as SimNode
-        if (this.offlineUntil(node, e.at) !== null) { this.count('offline-drop'); return }
+        if (this.offlineUntil(node, at) !== null) { this.count('offline-drop'); return }
         const inst = this.route(node, e.envelope)
         if (inst === null) { this.count('unrouted'); return }
-        const event: InputEvent = { type: 'message.received', at: e.at, envelope: e.envelope as never }
+        const event: InputEvent = { type: 'message.received', at: at, envelope: e.envelope as never }
         if (e.attachments.length > 0) event.attachments = e.attachments as never
         return this.apply(inst, event)
       }
       case 'timer': {
         const deadlines = (e.inst.context as { deadlines?: Record<string, number> }).deadlines ?? {}
-        if (deadlines[e.name] !== e.due) return
-        const back = this.offlineUntil(e.inst.node, e.at)
-        if (back !== null) { this.queue.push({ ...e, at: back }); return }
-        return this.apply(e.inst, { type: 'timer.fired', timer: e.name, deadline: e.due, at: e.at } as InputEvent)
+        const due = e.due + this.config.timing.t0
+        if (deadlines[e.name] !== due) return
+        const back = this.offlineUntil(e.inst.node, at)
+        if (back !== null) { this.queue.pushAt(back, e); return }
+        return this.apply(e.inst, { type: 'timer.fired', timer: e.name, deadline: due, at } as InputEvent)
       }
       case 'effect': {
-        const back = this.offlineUntil(e.inst.node, e.at)
-        if (back !== null) { this.queue.push({ ...e, at: back }); return }
-        return this.apply(e.inst, { ...e.event, at: e.at })
+        const back = this.offlineUntil(e.inst.node, at)
+        if (back !== null) { this.queue.pushAt(back, e); return }
+        e.inst.pending--
+        return this.apply(e.inst, { ...e.event, at: at })
       }
       case 'tx': {
         this.pendingTx--
-        const result = this.chain.apply(e.tx, e.at)
+        const result = this.chain.apply(e.tx, at)
         this.payGas(e.tx, result.ok)
         if (result.ok && result.settlement !== undefined && result.jobOfferId !== undefined) {
           const job = this.jobs.get(result.jobOfferId)
-          if (job !== undefined) { job.outcome = result.settlement.outcome; job.settledAt = e.at }
+          if (job !== undefined) { job.outcome = result.settlement.outcome; job.settledAt = at }
+          if (result.settlement.outcome === 'Accepted') this.forgetAccepted(e.tx.dealId, result.jobOfferId)
         }
         return
       }
       case 'sweep': {
-        for (const [id, s] of this.store) if (s.keepUntil < e.at) this.store.delete(id)
-        if (this.queue.size > 0) this.queue.push({ at: e.at + SWEEP_EVERY_MS, kind: 'sweep' })
+        const booked = this.bookedOffers()
+        for (const [id, s] of this.store) {
+          if (s.keepUntil < at) this.store.delete(id)
+          else if (s.envelope.type === 'ResourceOffer') {
+            // an offer no solver has held for a sweep's time will never be proposed: no solver takes it again
+            if (booked.has(id)) s.unbooked = false
+            else if (s.unbooked) this.store.delete(id)
+            else s.unbooked = true
+          }
+        }
+        if (this.queue.size > 0) this.queue.pushAt(at + SWEEP_EVERY_MS, e)
       }
+    }
+  }
+
+  /** The ids of the resource offers in the solvers' books: the only ones a proposal can still attach. */
+  private bookedOffers (): Set<string> {
+    const ids = new Set<string>()
+    for (const n of this.nodes) {
+      if (n.kind !== 'solver' || n.instance === null) continue
+      for (const o of (n.instance.context as { offers: Array<{ id: string }> }).offers) ids.add(o.id)
+    }
+    return ids
+  }
+
+  /**
+   * A deal the chain settled as Accepted can be challenged no more: the messages a challenge carries
+   * (the deal, its results) are not attached or forwarded again, and its job offer is kept only as
+   * long as a solver may still propose it (until it expires).
+   */
+  private forgetAccepted (dealId: string, jobOfferId: string): void {
+    this.store.delete(dealId)
+    const results = this.store.get(`results:${dealId}`)
+    if (results !== undefined) {
+      this.store.delete(`results:${dealId}`)
+      if (results.alias !== undefined) this.store.delete(results.alias)
+    }
+    const job = this.store.get(jobOfferId)
+    if (job !== undefined && job.envelope.type === 'JobOffer') {
+      job.keepUntil = Math.min(job.keepUntil, (job.envelope.message as JobOffer).expiry)
     }
   }
 
@@ -332,7 +386,7 @@ export class World {
     }
     const stepper = this.steppers[node.kind]
     const started = stepper.start(input)
-    const inst: Instance = { node, stepper, state: started.state, context: started.context, armed: new Map() }
+    const inst: Instance = { node, stepper, state: started.state, context: started.context, pending: 0 }
     node.instance = inst
     this.steps++
     for (const out of started.outputs) this.output(inst, out, at)
@@ -344,6 +398,13 @@ export class World {
     const e = c.economics
     const t = c.timing
     const matchDeadline = at + t.matchWindowMs
+    // every job offer names the same amounts: one string each, which every offer's payload shares
+    const amounts = this.jobAmounts ??= {
+      maxPrice: e.price.toString(),
+      maxSolverFee: e.solverFee.toString(),
+      paymentCollateral: (e.price + e.solverFee + e.mediatorFee).toString(),
+      timeoutCollateral: e.creatorTimeoutCollateral.toString()
+    }
     const job: JobOffer = {
       author: node.identity.address,
       nonce: String(n),
@@ -359,10 +420,10 @@ export class World {
       gpuVramMb: 0,
       ramMb: 512,
       diskMb: 1024,
-      maxPrice: e.price.toString(),
-      maxSolverFee: e.solverFee.toString(),
-      paymentCollateral: (e.price + e.solverFee + e.mediatorFee).toString(),
-      timeoutCollateral: e.creatorTimeoutCollateral.toString(),
+      maxPrice: amounts.maxPrice,
+      maxSolverFee: amounts.maxSolverFee,
+      paymentCollateral: amounts.paymentCollateral,
+      timeoutCollateral: amounts.timeoutCollateral,
       trustedMediators: this.trustedMediators(node.shard),
       trustedSolvers: this.trustedSolvers(node.shard),
       matchDeadline,
@@ -377,9 +438,9 @@ export class World {
     const jobOfferId = (started.context as { jobOfferId: string }).jobOfferId
     const record: JobRecord = {
       n, jobOfferId, creator: node.index, createdAt: at, dealId: null, provider: null, creatorOutcome: null, doneAt: null,
-      outcome: null, settledAt: null, resultsCid: null, honestCid: honestCid(jobOfferId), cheated: false
+      outcome: null, settledAt: null, resultsCid: null, cheated: false
     }
-    const inst: Instance = { node, stepper, state: started.state, context: started.context, armed: new Map(), jobOfferId, job: record }
+    const inst: Instance = { node, stepper, state: started.state, context: started.context, jobOfferId, job: record, pending: 0 }
     node.jobs.set(jobOfferId, inst)
     this.jobs.set(jobOfferId, record)
     this.jobList.push(record)
@@ -396,6 +457,24 @@ export class World {
     if (inst.jobOfferId !== undefined) this.afterCreatorStep(inst, event.at)
     for (const out of r.outputs) this.output(inst, out, event.at)
     this.arm(inst, event.at)
+    if (inst.routed === false && inst.pending === 0 && isEmpty((inst.context as { deadlines: object }).deadlines)) this.release(inst)
+  }
+
+  /** An effect's answer, due at its time: the instance is stepped once more. */
+  private effect (at: number, inst: Instance, event: InputEvent): void {
+    inst.pending++
+    this.queue.pushAt(at, { kind: 'effect', inst, event })
+  }
+
+  /**
+   * A job creator's instance that nothing can step any more (done, no deadline left, no effect
+   * under way): its timers still queued find no deadline, and its context goes (its job's record
+   * is kept apart).
+   */
+  private release (inst: Instance): void {
+    inst.state = RELEASED
+    inst.context = RELEASED
+    inst.armedFor = undefined
   }
 
   private afterCreatorStep (inst: Instance, at: number): void {
@@ -414,7 +493,6 @@ export class World {
     // an accepted job keeps its settle guard: until it fires, the creator still watches the chain
     if (isEmpty(ctx.deadlines) && inst.routed !== false) {
       inst.routed = false
-      inst.armed.clear()
       inst.node.jobs.delete(job.jobOfferId)
       if (job.dealId !== null) inst.node.byDeal.delete(job.dealId)
     }
@@ -424,14 +502,13 @@ export class World {
   private arm (inst: Instance, at: number): void {
     const deadlines = (inst.context as { deadlines?: Record<string, number> }).deadlines ?? {}
     // a context never changes in place: the same deadlines object holds the same deadlines, all armed
-    if (deadlines === inst.armedFor) return
+    const armed = inst.armedFor
+    if (deadlines === armed) return
     inst.armedFor = deadlines
-    for (const name of inst.armed.keys()) if (deadlines[name] === undefined) inst.armed.delete(name)
     for (const name in deadlines) {
       const due = deadlines[name] as number
-      if (inst.armed.get(name) === due) continue
-      inst.armed.set(name, due)
-      this.queue.push({ at: Math.max(due, at), kind: 'timer', inst, name, due })
+      if (armed !== undefined && armed[name] === due) continue
+      this.queue.pushAt(Math.max(due, at), { kind: 'timer', inst, name, due: due - this.config.timing.t0 })
     }
   }
 
@@ -453,13 +530,13 @@ export class World {
         return this.forward(inst.node, out, at)
       // the simulated modules all run everywhere: the check before signing passes at once
       case 'job.prepare':
-        return this.queue.push({ at, kind: 'effect', inst, event: { type: 'job.prepared', at, effect: out.id, ok: true } })
+        return this.effect(at, inst, { type: 'job.prepared', at, effect: out.id, ok: true })
       case 'chain.readDeposit':
-        return this.queue.push({ at, kind: 'effect', inst, event: { type: 'chain.deposit', at, effect: out.id, account: out.account as string, balance: (this.chain.balances.get(out.account as string) ?? 0n).toString(), withdrawing: '0' } })
+        return this.effect(at, inst, { type: 'chain.deposit', at, effect: out.id, account: out.account as string, balance: (this.chain.balances.get(out.account as string) ?? 0n).toString(), withdrawing: '0' })
       case 'deal.declined':
         return this.count(`declined:${String(out.reason).split(':')[0]}`)
       case 'chain.watch':
-        return this.queue.push({ at: at + this.chain.blockTimeMs, kind: 'effect', inst, event: { type: 'chain.observed', at: at + this.chain.blockTimeMs, effect: out.id, dealId: out.dealId as string, ...this.chain.record(out.dealId as string) } })
+        return this.effect(at + this.chain.blockTimeMs, inst, { type: 'chain.observed', at: at + this.chain.blockTimeMs, effect: out.id, dealId: out.dealId as string, ...this.chain.record(out.dealId as string) })
       case 'chain.settle':
         if (out.outcome === 'Accepted' && inst.node.provider?.acceptThenClaim === true) return
         return this.transact(at, this.settleTx(inst.node, out))
@@ -487,14 +564,14 @@ export class World {
 
   private transact (at: number, tx: ChainTx): void {
     this.pendingTx++
-    this.queue.push({ at: this.chain.inclusion(at), kind: 'tx', tx })
+    this.queue.pushAt(this.chain.inclusion(at), { kind: 'tx', tx })
   }
 
   private sendMessage (node: SimNode, out: MachineOutput, at: number): void {
     const type = out.messageType as MessageType
     const { id, envelope } = this.signer.sign(node.identity, type, out.message as never, (out.signatures as string[] | undefined) ?? [])
     this.keep(id, envelope as Envelope, at)
-    if (NAMED_BY_OUTPUT.has(type)) this.keep(out.id, envelope as Envelope, at)
+    if (NAMED_BY_OUTPUT.has(type)) this.keep(out.id, envelope as Envelope, at, id)
     if (type === 'Deal' && envelope.signatures.length === 2) {
       const deal = envelope.message as Deal
       this.chain.agree(id, deal, at)
@@ -591,7 +668,7 @@ export class World {
   private deliver (from: SimNode, to: SimNode, envelope: Envelope, attachments: Envelope[], at: number): void {
     const delay = this.network.transit(from.index, to.index, at)
     if (delay === null) return
-    this.queue.push({ at: at + delay, kind: 'deliver', to: to.index, envelope, attachments })
+    this.queue.pushAt(at + delay, { kind: 'deliver', to: to.index, envelope, attachments })
   }
 
   /**
@@ -599,14 +676,14 @@ export class World {
    * (a solver proposes only live ones), what a challenge carries until the deal's judge deadline, and
    * a challenge until it expires.
    */
-  private keep (id: string, envelope: Envelope, at: number): void {
+  private keep (id: string, envelope: Envelope, at: number, alias?: string): void {
     if (!ATTACHED.has(envelope.type)) return
     const m = envelope.message as { expiry?: number, judgeDeadline?: number, matchDeadline?: number, submitWithin?: number, judgeWithin?: number }
     let keepUntil = m.judgeDeadline ?? m.expiry ?? at
     if (envelope.type === 'JobOffer') keepUntil = (m.matchDeadline ?? at) + this.config.timing.proposalTtlMs + (m.submitWithin ?? 0) + (m.judgeWithin ?? 0)
     const old = this.store.get(id)
     if (old !== undefined && old.envelope.signatures.length > envelope.signatures.length) return
-    this.store.set(id, { envelope, keepUntil })
+    this.store.set(id, { envelope, keepUntil, alias, unbooked: false })
   }
 
   private runJob (inst: Instance, out: MachineOutput, at: number): void {
@@ -615,7 +692,7 @@ export class World {
     const chainDeal = this.chain.deals.get(dealId)
     const jobOfferId = chainDeal?.deal.jobOfferId ?? inst.jobOfferId ?? ''
     const job = this.jobs.get(jobOfferId)
-    const honest = job?.honestCid ?? honestCid(jobOfferId)
+    const honest = honestCid(jobOfferId)
     const t = this.config.timing
     const duration = Math.round(t.minJobMs + this.rng.runs.exponential(t.meanJobExtraMs))
     let cid = honest
@@ -653,12 +730,7 @@ export class World {
         node.cost += cost
       }
     }
-    this.queue.push({
-      at: at + took,
-      kind: 'effect',
-      inst,
-      event: { type: 'job.finished', at: at + took, effect: out.id, resultsCid: cid, exitCode: 0, cpuMs: took, durationMs: took }
-    })
+    this.effect(at + took, inst, { type: 'job.finished', at: at + took, effect: out.id, resultsCid: cid, exitCode: 0, cpuMs: took, durationMs: took })
   }
 
   /**
@@ -678,7 +750,7 @@ export class World {
     const from = this.byAddress.get(out.from as string)
     const arrives = at + this.config.timing.fetchMs
     const ok = from !== undefined && this.offlineUntil(from, arrives) === null && this.network.connected(inst.node.index, from.index, at)
-    this.queue.push({ at: arrives, kind: 'effect', inst, event: { type: 'results.fetched', at: arrives, effect: out.id, ok } })
+    this.effect(arrives, inst, { type: 'results.fetched', at: arrives, effect: out.id, ok })
   }
 
   private count (what: string): void {

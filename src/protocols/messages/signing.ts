@@ -72,6 +72,12 @@ function deepFreeze<T> (value: T): T {
   return value
 }
 
+function sameStrings (a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 function memoIn<M> (memos: Map<string, M>, name: string, make: () => M): M {
   let memo = memos.get(name)
   if (memo === undefined) memos.set(name, memo = make())
@@ -93,6 +99,8 @@ export class Messages {
   private readonly frozenVerifications = new Map<string, WeakMap<object, Verified>>()
   /** an envelope made by `share` keeps its own verifications, per verification memo */
   private readonly sharedVerifications = new WeakMap<object, SmallMap<Verified>>()
+  /** with shared payloads: one frozen list of strings per content, shared by the payloads that hold it */
+  private readonly lists: BoundedMemo<string[]>
   /** per domain object (never changed in place), the texts that name it and its verification memos: domains are few, and mostly the same object again */
   private readonly domainKeys = new WeakMap<LilypadDomain, DomainKeys>()
 
@@ -101,6 +109,7 @@ export class Messages {
     this.shared = options.sharedPayloads === true
     this.shortcut = options.signerShortcut
     this.knownTexts = new BoundedMemo<Known>(this.memoLimit)
+    this.lists = new BoundedMemo<string[]>(this.memoLimit)
   }
 
   /** The message id: its EIP-712 hash under the domain. */
@@ -187,11 +196,34 @@ export class Messages {
     return keys
   }
 
-  /** Freezes a payload as the shared one of a normal text, known as that text from here on. */
+  /**
+   * Freezes a payload as the shared one of a normal text, known as that text from here on. Its lists
+   * of strings (trusted solvers and mediators, modules) are mostly the same lists again: each is one
+   * frozen list shared by every payload that holds it.
+   */
   private sharePayload (payload: object, normal: Known): object {
+    const fields = payload as Record<string, unknown>
+    for (const key in fields) {
+      const value = fields[key]
+      if (Array.isArray(value)) fields[key] = this.sharedList(value)
+    }
     this.knownPayloads.set(payload, normal)
     normal.payload = deepFreeze(payload)
     return payload
+  }
+
+  /** One frozen list per content of a list of strings (any other list is left as it is). */
+  private sharedList (list: unknown[]): unknown[] {
+    let key = ''
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i]
+      if (typeof item !== 'string') return list
+      key = i === 0 ? item : `${key},${item}`
+    }
+    const shared = this.lists.get(key)
+    if (shared !== undefined && sameStrings(shared, list)) return shared
+    this.lists.set(key, Object.freeze(list) as string[])
+    return list
   }
 
   /** The shared frozen payload of a normal text (made on first use). */

@@ -112,6 +112,8 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
       case 'NO_PEERS': return RUN_EXIT.noNetwork
       case 'BAD_INPUT':
       case 'MODULE_REF_INVALID': case 'MODULE_REPO_NOT_FOUND': case 'MODULE_REF_NOT_FOUND': case 'MODULE_TEMPLATE_NOT_FOUND':
+      case 'MODULE_SOURCE_REFUSED': case 'MODULE_REPO_TOO_LARGE':
+      case 'TEMPLATE_PARSE': case 'TEMPLATE_EXEC': case 'MODULE_JSON_INVALID': case 'TEMPLATE_BUDGET_EXCEEDED':
         return RUN_EXIT.badInput
       default: return RUN_EXIT.failed
     }

@@ -17,6 +17,7 @@ import { startE2eNetwork, type E2eNetwork } from '../network/e2e-network.ts'
 import { forgetImages, pushImage, startRegistry, type LoopbackRegistry } from '../../support/registry.ts'
 import { creatorDeals, readLog } from '../network/node-logs.ts'
 import { lilypad } from '../network/cli.ts'
+import { RUN_EXIT } from '../../../src/cli/commands/run.ts'
 import { cidOfPath } from '../../../src/executor/results/cid.ts'
 import type { JobCreatorContext } from '../../../src/state-machines/job-creator.machine.ts'
 
@@ -120,6 +121,31 @@ describe('workloads', () => {
     expect(next.stdout).toContain('< still serving >')
     await net.auditEverything()
   }, 300_000)
+
+  it('refuses in one line, before offering, modules no provider could take: a range bomb, a timeout of 1e9 s', async () => {
+    const image = await ensureCowsayImage()
+    const module = async (name: string, template: string): Promise<string> => {
+      const repo = await createModuleRepo('cowsay', { into: join(net.root, 'modules', name), files: { 'lilypad_module.json.tmpl': template } })
+      return `${repo.path}:${repo.tag}`
+    }
+    const bomb = await module('range-bomb', '{{range 9223372036854775807}}x{{end}}')
+    const forever = await module('forever', JSON.stringify({
+      machine: { gpu: 0, cpu: 500, ram: 64 },
+      job: { APIVersion: 'V1beta1', Spec: { Engine: 'Docker', Timeout: 1e9, Docker: { Image: image, Entrypoint: ['/bin/true'] } } }
+    }))
+    const devnetDir = join(net.root, 'devnet')
+    const started = Date.now()
+    const [bombRun, foreverRun] = await Promise.all([
+      lilypad(['run', bomb, '--devnet-dir', devnetDir], { DATA_DIR: await net.jobDir('range-bomb') }),
+      lilypad(['run', forever, '--devnet-dir', devnetDir], { DATA_DIR: await net.jobDir('forever') })
+    ])
+    expect(Date.now() - started).toBeLessThan(60_000)
+    expect(bombRun.code).toBe(RUN_EXIT.badInput)
+    expect(bombRun.stderr).toMatch(/^lilypad run: .*budget/m)
+    expect(foreverRun.code).toBe(RUN_EXIT.badInput)
+    expect(foreverRun.stderr).toMatch(/^lilypad run: the module's timeout \(604800 s\) and margins need a submit window of 605220 s, longer than a deal allows \(172800 s\)$/m)
+    for (const run of [bombRun, foreverRun]) expect(run.stderr).not.toMatch(/^\s+at /m)
+  }, 120_000)
 
   it('a job longer than two minutes gets a submit window of its timeout and margins, runs to the end, and is paid', async () => {
     const image = await ensureCowsayImage()

@@ -4,7 +4,7 @@
  * module's timeout and margins; and a module whose image is named by a tag in a registry on
  * loopback, pinned to its digest when the job is offered.
  */
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { computeAddress } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -136,8 +136,9 @@ describe('workloads', () => {
     const devnetDir = join(net.root, 'devnet')
     const started = Date.now()
     const [bombRun, foreverRun] = await Promise.all([
-      lilypad(['run', bomb, '--devnet-dir', devnetDir], { DATA_DIR: await net.jobDir('range-bomb') }),
-      lilypad(['run', forever, '--devnet-dir', devnetDir], { DATA_DIR: await net.jobDir('forever') })
+      // no node starts, so no log to audit: scratch folders, not job folders
+      lilypad(['run', bomb, '--devnet-dir', devnetDir], { DATA_DIR: await mkdtemp(join(net.root, 'range-bomb-')) }),
+      lilypad(['run', forever, '--devnet-dir', devnetDir], { DATA_DIR: await mkdtemp(join(net.root, 'forever-')) })
     ])
     expect(Date.now() - started).toBeLessThan(60_000)
     expect(bombRun.code).toBe(RUN_EXIT.badInput)

@@ -87,6 +87,8 @@ export interface GameOptions {
   beforeChecks?: (g: Game, deal: Deal) => Promise<void>
   /** the deal the strategist signs instead of the one the offers make */
   tamper?: (deal: Deal) => Deal
+  /** the strategist provider co-signs and keeps its co-signature to itself */
+  withholdCoSignature?: boolean
 }
 
 export class Game {
@@ -292,7 +294,7 @@ export class Game {
       return g
     }
     const cosigned = g.sign('Deal', half.message, half.signatures)
-    await g.tell(cosigned)
+    if (options.withholdCoSignature !== true) await g.tell(cosigned)
     g.keep(half.message, cosigned.signatures)
     g.cosigned = true
     return g

@@ -13,6 +13,7 @@ import { signMessage } from '../src/protocols/messages/signing.ts'
 import { toDomain } from '../src/state-machines/common.ts'
 import type { DealOutcome } from '../src/state-machines/deal-states.ts'
 import { lockedBy } from '../src/state-machines/settle.ts'
+import { AGREE_GRACE_MS } from '../src/state-machines/job-creator.machine.ts'
 import { BAD_CID, Game, HONEST_CID, type GameOptions } from './game.ts'
 import { DEPOSIT, type Arena } from './arena.ts'
 
@@ -240,6 +241,17 @@ export const STRATEGIES: Strategy[] = [
       await attempt(async () => await g.client.settleAccepted(g.signedDeal, acceptance.message, acceptance.signatures[0] as string))
       await g.passTo(g.deal.judgeDeadline)
       await attempt(async () => await g.client.claimTimeoutJudge(g.signedDeal))
+    }
+  },
+  {
+    // the creator takes the deal as fallen through; the provider holds it signed by both all the same
+    name: 'co-signature withheld past the agree deadline, results committed, TimeoutJudge claimed',
+    by: 'provider',
+    owed: 'TimeoutMediate',
+    options: { withholdCoSignature: true },
+    play: async (g) => {
+      await g.passTo(g.deal.agreeDeadline + AGREE_GRACE_MS + 1)
+      await commitAndClaim(HONEST_CID, null)(g)
     }
   },
   {

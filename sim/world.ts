@@ -363,7 +363,7 @@ export class World {
     let input: unknown
     switch (node.kind) {
       case 'solver':
-        input = { domain: this.domain, self, solverFee: e.solverFee.toString(), mediatorFee: e.mediatorFee.toString(), proposalTtlMs: c.timing.proposalTtlMs, at }
+        input = { domain: this.domain, self, solverFee: e.solverFee.toString(), mediatorFee: e.mediatorFee.toString(), at }
         break
       case 'mediator':
         input = { domain: this.domain, self, capacity: c.mediatorCapacity, at }
@@ -535,8 +535,14 @@ export class World {
         return this.effect(at, inst, { type: 'chain.deposit', at, effect: out.id, account: out.account as string, balance: (this.chain.balances.get(out.account as string) ?? 0n).toString(), withdrawing: '0' })
       case 'deal.declined':
         return this.count(`declined:${String(out.reason).split(':')[0]}`)
-      case 'chain.watch':
-        return this.effect(at + this.chain.blockTimeMs, inst, { type: 'chain.observed', at: at + this.chain.blockTimeMs, effect: out.id, dealId: out.dealId as string, ...this.chain.record(out.dealId as string) })
+      case 'chain.watch': {
+        const dealId = out.dealId as string
+        const record = this.chain.record(dealId)
+        // results committed on chain, asked for as such: the provider's signed results its commitment carried
+        const committed = out.commitment === true && record.state === 'ResultsSubmitted' ? this.store.get(`results:${dealId}`) : undefined
+        if (committed !== undefined) return this.effect(at + this.chain.blockTimeMs, inst, { type: 'chain.committed', at: at + this.chain.blockTimeMs, effect: out.id, dealId, envelope: committed.envelope as never })
+        return this.effect(at + this.chain.blockTimeMs, inst, { type: 'chain.observed', at: at + this.chain.blockTimeMs, effect: out.id, dealId, ...record })
+      }
       case 'chain.settle':
         if (out.outcome === 'Accepted' && inst.node.provider?.acceptThenClaim === true) return
         return this.transact(at, this.settleTx(inst.node, out))

@@ -284,7 +284,10 @@ contract LilypadSettlement is Escrow, EIP712 {
         id = _hashTypedDataV4(signed.deal.hash());
         r = _deals[id];
         if (r.state == DealState.Settled) revert AlreadySettled(id);
-        _checkDeal(id, signed);
+        // a deal the chain has recorded was agreed: the call that recorded it checked both parties'
+        // consent and the terms. So a creator that never received the provider's co-signature can
+        // still challenge results the provider committed, and claim what the deal owes it.
+        if (r.state == DealState.JobOffered && !r.locked) _checkDeal(id, signed);
     }
 
     /// @dev A party that sends the transaction itself consents by doing so: its deal signature is not

@@ -51,7 +51,7 @@ export interface NodeOptions {
   chain?: ChainOptions
   domain?: DomainJson
   slots?: SlotTerms[]
-  solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number, proposalTtlMs?: number }
+  solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number }
   mediator?: { capacity: number }
   mirrors?: ModuleMirrors
   /** registries a provider pulls images from; absent or empty: any */

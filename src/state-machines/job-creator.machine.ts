@@ -15,6 +15,7 @@ import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
 import { violation } from './rejection.ts'
 import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, resultsCidHash, settleGuardAt } from './deal-lifecycle.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
+import { decideUnconfirmed, keepUnconfirmed, withUnconfirmedTimers, type UnconfirmedDeal } from './unconfirmed-deals.ts'
 
 export const JOB_OFFERS_TOPIC = 'lilypad/job-offers'
 
@@ -59,6 +60,8 @@ export interface JobCreatorContext {
   failedDeals: string[]
   /** while agreeing: whether the provider's free deposit covers its collateral (null: being read) */
   providerFunded: boolean | null
+  /** deals we signed whose co-signature never reached us in time, watched until the chain says they bind no one */
+  unconfirmed?: UnconfirmedDeal[]
   deadlines: Deadlines
 }
 
@@ -89,6 +92,7 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
       outcome: null,
       failedDeals: [],
       providerFunded: null,
+      unconfirmed: [],
       deadlines: { matchDeadline: job.message.matchDeadline }
     }
   }
@@ -221,7 +225,14 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
     }
   }
 
+  /** Every step: an event about a deal we keep watching goes there; the timers of those deals stay armed whatever the job does. */
   function decide (c: JobCreatorContext, e: InputEvent): D {
+    const side = decideUnconfirmed(messages, c.domain, c.job.author, c.unconfirmed ?? [], c.deadlines, e)
+    const d = side === undefined ? decideJob(c, e) : { context: { ...c, unconfirmed: side.kept }, outputs: side.outputs }
+    return { ...d, context: { ...d.context, deadlines: withUnconfirmedTimers(d.context.deadlines, d.context.unconfirmed ?? []) } }
+  }
+
+  function decideJob (c: JobCreatorContext, e: InputEvent): D {
     switch (e.type) {
       case 'message.received':
         return onMessage(c, e)
@@ -297,12 +308,17 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
           case 'matchDeadline': return done(c, 'TimeoutMatch')
           case 'settleGuard':
             return { context: { ...c, deadlines: {} }, outputs: [{ type: 'chain.watch', id: `watch:${dealId}`, dealId }] }
-          case 'agreeDeadline':
+          case 'agreeDeadline': {
+            // a deal we signed may bind us all the same: the provider's co-signature may just not have come
+            const unconfirmed = c.providerFunded === true && c.deal !== null && c.dealId !== null
+              ? keepUnconfirmed(c.unconfirmed ?? [], c.dealId, c.deal)
+              : c.unconfirmed
             if (e.at < c.job.matchDeadline) {
               const failedDeals = c.dealId === null ? c.failedDeals : [...c.failedDeals, c.dealId].slice(-16)
-              return { context: { ...c, phase: 'offering', deal: null, dealId: null, failedDeals, deadlines: { matchDeadline: c.job.matchDeadline } }, outputs: [] }
+              return { context: { ...c, phase: 'offering', deal: null, dealId: null, failedDeals, unconfirmed, deadlines: { matchDeadline: c.job.matchDeadline } }, outputs: [] }
             }
-            return done(c, 'TimeoutAgree')
+            return done(c, 'TimeoutAgree', [], { unconfirmed })
+          }
           case 'submitDeadline':
             return done(c, 'TimeoutSubmit', [{ type: 'chain.claim', id: `claim:${dealId}`, dealId, claim: 'TimeoutSubmit', evidence: [dealId] }])
           case 'judgeDeadline': return done(c, 'TimeoutJudge')

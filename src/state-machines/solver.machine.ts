@@ -22,7 +22,6 @@ export interface SolverInput {
   solverFee: string
   /** the mediation fee written into deals, wei as a decimal string */
   mediatorFee: string
-  proposalTtlMs?: number
   batchDelayMs?: number
   at: number
 }
@@ -63,7 +62,6 @@ export interface SolverContext {
   self: string
   solverFee: string
   mediatorFee: string
-  proposalTtlMs: number
   batchDelayMs: number
   /** in book order (cheapest, then oldest, then smallest id): a list, because every offer event changes it and a list copies cheaply; a round reads it only up to its matches */
   offers: OfferEntry[]
@@ -86,7 +84,6 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
       self: input.self,
       solverFee: input.solverFee,
       mediatorFee: input.mediatorFee,
-      proposalTtlMs: input.proposalTtlMs ?? 15_000,
       batchDelayMs: input.batchDelayMs ?? 50,
       offers: [],
       jobs: [],
@@ -121,9 +118,9 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
   }
 
   /** The book with the proposed offers held until `until`. */
-  function held (offers: readonly OfferEntry[], proposed: readonly string[], until: number): OfferEntry[] {
+  function held (offers: readonly OfferEntry[], proposed: ReadonlyMap<string, number>): OfferEntry[] {
     const out = [...offers]
-    for (const id of proposed) {
+    for (const [id, until] of proposed) {
       const i = offerIndex(out, id)
       if (i >= 0) out[i] = heldCopy(out[i] as OfferEntry, until)
     }
@@ -247,9 +244,9 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
     if (free.length === 0) return roundDone(c, offers, jobs, next, [])
     const matches = matchBook(offers, free, c.self, o => o.heldUntil < at ? bookOffer(o) : undefined, traits)
     const outputs: MachineOutput[] = []
-    const proposed: string[] = []
-    const heldJobIds = new Set<string>()
-    const expiry = at + c.proposalTtlMs
+    // offer id and job id → until when the proposal holds them
+    const proposed = new Map<string, number>()
+    const heldJobs = new Map<string, number>()
     const mediatorFee = BigInt(c.mediatorFee)
     for (const { job, offer, mediators } of matches) {
       const maxFee = BigInt(job.message.maxSolverFee)
@@ -257,6 +254,9 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
       // a proposal whose deal could not be collateralised is not worth sending
       if (BigInt(job.message.paymentCollateral) < offer.price + fee + mediatorFee) continue
       if (BigInt(offer.message.timeoutCollateral) < mediatorFee) continue
+      // the parties agree within the window the job creator asked for: the provider's checks (a module
+      // fetch, an image pull) must fit in it
+      const expiry = at + job.message.agreeWithin
       const proposal = {
         author: c.self,
         nonce: String(at),
@@ -271,13 +271,13 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
         mediators
       }
       outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))
-      proposed.push(offer.id)
-      heldJobIds.add(job.id)
+      proposed.set(offer.id, expiry)
+      heldJobs.set(job.id, expiry)
       next = Math.min(next, expiry)
     }
-    const heldOffers = proposed.length === 0 ? offers : held(offers, proposed, expiry)
-    const heldJobs = heldJobIds.size === 0 ? jobs : jobs.map(j => heldJobIds.has(j.id) ? { ...j, heldUntil: expiry } : j)
-    return roundDone(c, heldOffers, heldJobs, next, outputs)
+    const offersAfter = proposed.size === 0 ? offers : held(offers, proposed)
+    const jobsAfter = heldJobs.size === 0 ? jobs : jobs.map(j => heldJobs.has(j.id) ? { ...j, heldUntil: heldJobs.get(j.id) as number } : j)
+    return roundDone(c, offersAfter, jobsAfter, next, outputs)
   }
 
   /** The book after a round; held entries come back at `next` (if any job is left to match). */

@@ -18,6 +18,7 @@ export interface FaultJobConfig extends Required<Pick<RunJobOptions,
   'dataDir' | 'privateKey' | 'network' | 'rpcUrl' | 'settlementAddress' | 'bootstrap' | 'solvers' | 'mediators' |
   'mirrors' | 'module' | 'inputs' | 'checkRate' | 'challengeHonestResults'>> {
   matchWithinMs: number
+  agreeWithinMs: number
   submitWithinMs: number
   judgeWithinMs: number
   mediateWithinMs: number
@@ -76,6 +77,7 @@ async function main (): Promise<void> {
       mediators: config.mediators,
       maxPrice: BigInt(DEFAULTS.price) * 10n,
       matchWithinMs: config.matchWithinMs,
+      agreeWithinMs: config.agreeWithinMs,
       submitWithinMs: config.submitWithinMs,
       judgeWithinMs: config.judgeWithinMs,
       mediateWithinMs: config.mediateWithinMs

@@ -28,6 +28,7 @@ import { repoRoot, runTs } from './child.ts'
 
 export interface FaultDeadlines {
   matchWithinMs: number
+  agreeWithinMs: number
   submitWithinMs: number
   judgeWithinMs: number
   mediateWithinMs: number

@@ -32,7 +32,7 @@ export interface RoleHostOptions {
   roles: readonly Role[]
   domain: DomainJson
   resourceProvider?: { slots: SlotTerms[], offerTtlMs?: number, commitMarginMs?: number }
-  solver?: { solverFee: string, mediatorFee: string, proposalTtlMs?: number, batchDelayMs?: number }
+  solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number }
   mediator?: { capacity: number }
   snapshotEvery?: number
 }

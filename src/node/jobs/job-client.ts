@@ -24,6 +24,8 @@ export interface RunJobOptions {
   maxPrice?: bigint
   /** how long to look for a match before giving up */
   matchWithinMs?: number
+  /** how long the parties have to sign once matched (default 30 s) */
+  agreeWithinMs?: number
   submitWithinMs?: number
   /** how long after the submit deadline the results may be judged (default 60 s) */
   judgeWithinMs?: number

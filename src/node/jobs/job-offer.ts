@@ -2,10 +2,16 @@ import type { LoadedModule } from '../../executor/modules/load.ts'
 import type { JobOffer } from '../../protocols/messages/schemas.ts'
 import { DEFAULTS } from '../settings.ts'
 
+/**
+ * How long the parties have to sign a deal once matched, unless the job says otherwise: the provider
+ * fetches the module and pulls its image in this time, before it co-signs.
+ */
+export const DEFAULT_AGREE_WITHIN_MS = 30_000
+
 /** The job offer for a loaded module: its pinned commit and spec hash, its machine, our terms. */
 export function jobOfferFor (module: LoadedModule, inputs: Record<string, string>, o: {
   author: string, now: number, solvers: string[], mediators: string[], maxPrice: bigint, matchWithinMs: number, submitWithinMs: number
-  judgeWithinMs?: number, mediateWithinMs?: number
+  agreeWithinMs?: number, judgeWithinMs?: number, mediateWithinMs?: number
   /** the image the module's spec names by tag, pinned by digest ('' when the spec pins it, or runs no image) */
   image?: string
 }): JobOffer {
@@ -34,7 +40,7 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
     trustedMediators: o.mediators,
     trustedSolvers: o.solvers,
     matchDeadline: o.now + o.matchWithinMs,
-    agreeWithin: 10_000,
+    agreeWithin: o.agreeWithinMs ?? DEFAULT_AGREE_WITHIN_MS,
     submitWithin: o.submitWithinMs,
     judgeWithin: o.judgeWithinMs ?? 60_000,
     mediateWithin: o.mediateWithinMs ?? 120_000

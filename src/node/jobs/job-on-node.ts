@@ -38,6 +38,8 @@ export interface JobTerms {
   maxPrice?: bigint
   /** how long to look for a match before giving up */
   matchWithinMs?: number
+  /** how long the parties have to sign once matched: the provider's module fetch and image pull (default 30 s) */
+  agreeWithinMs?: number
   /** how long the provider has to submit results (default: the module's timeout and margins) */
   submitWithinMs?: number
   /** how long after the submit deadline the results may be judged (default 60 s) */
@@ -66,6 +68,7 @@ export async function submitOnNode (node: LilypadNode, module: LoadedModule, inp
     mediators: terms.mediators,
     maxPrice: terms.maxPrice ?? BigInt(DEFAULTS.price) * 10n,
     matchWithinMs: terms.matchWithinMs ?? 60_000,
+    agreeWithinMs: terms.agreeWithinMs,
     submitWithinMs: submitWindowMs(module, terms.submitWithinMs),
     // a creator that checks re-runs the job before the judge deadline, and a mediator before the mediate one
     judgeWithinMs: terms.judgeWithinMs ?? (terms.checkRate > 0 ? Math.max(60_000, rerunWindowMs(module)) : undefined),

@@ -65,6 +65,7 @@ export class JobBoard {
       checkRate: request.mediationChance,
       maxPrice: request.maxPrice === undefined ? undefined : BigInt(request.maxPrice),
       matchWithinMs: request.matchWithinMs,
+      agreeWithinMs: request.agreeWithinMs,
       submitWithinMs: request.submitWithinMs
     })
     const id = stream.slice('job:'.length)

@@ -12,6 +12,8 @@ export interface JobRequest {
   maxPrice?: string
   /** how long to look for a provider before giving up */
   matchWithinMs?: number
+  /** how long the parties have to sign once matched: the provider's module fetch and image pull */
+  agreeWithinMs?: number
   /** how long the provider has to submit results (default: the module's timeout and margins) */
   submitWithinMs?: number
 }
@@ -20,7 +22,7 @@ export class BadRequest extends Error {
   override readonly name = 'BadRequest'
 }
 
-const FIELDS = new Set(['module', 'inputs', 'mediationChance', 'maxPrice', 'matchWithinMs', 'submitWithinMs'])
+const FIELDS = new Set(['module', 'inputs', 'mediationChance', 'maxPrice', 'matchWithinMs', 'agreeWithinMs', 'submitWithinMs'])
 const DAY_MS = 86_400_000
 
 export function parseJobRequest (body: unknown): JobRequest {
@@ -28,7 +30,7 @@ export function parseJobRequest (body: unknown): JobRequest {
   const fields = body as Record<string, unknown>
   const unknown = Object.keys(fields).find(key => !FIELDS.has(key))
   if (unknown !== undefined) throw new BadRequest(`unknown field ${JSON.stringify(unknown)}`)
-  const { module, inputs = {}, mediationChance = 0, maxPrice, matchWithinMs, submitWithinMs } = fields
+  const { module, inputs = {}, mediationChance = 0, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs } = fields
   if (typeof module !== 'string' || module.trim() === '') throw new BadRequest('module must be a module reference such as cowsay:v0.0.1')
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new BadRequest('inputs must be an object of strings')
   for (const [key, value] of Object.entries(inputs)) {
@@ -39,8 +41,11 @@ export function parseJobRequest (body: unknown): JobRequest {
   if (matchWithinMs !== undefined && (typeof matchWithinMs !== 'number' || !Number.isInteger(matchWithinMs) || matchWithinMs <= 0 || matchWithinMs > DAY_MS)) {
     throw new BadRequest('matchWithinMs must be a whole number of milliseconds, at most a day')
   }
+  if (agreeWithinMs !== undefined && (typeof agreeWithinMs !== 'number' || !Number.isInteger(agreeWithinMs) || agreeWithinMs <= 0 || agreeWithinMs > DAY_MS)) {
+    throw new BadRequest('agreeWithinMs must be a whole number of milliseconds, at most a day')
+  }
   if (submitWithinMs !== undefined && (typeof submitWithinMs !== 'number' || !Number.isInteger(submitWithinMs) || submitWithinMs <= 0)) {
     throw new BadRequest('submitWithinMs must be a whole number of milliseconds')
   }
-  return { module, inputs: inputs as Record<string, string>, mediationChance, maxPrice, matchWithinMs, submitWithinMs }
+  return { module, inputs: inputs as Record<string, string>, mediationChance, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs }
 }

@@ -19,8 +19,10 @@ import { FAULT_RECORD } from '../../../src/node/faults.ts'
 import { EventLog } from '../../../src/actors/eventlog/event-log.ts'
 
 // each window holds a node's restart on a loaded two-core machine (20-50 s measured) and the work
-// that follows it; the cases that wait a deadline out end within two minutes
-const DEADLINES = { matchWithinMs: 120_000, submitWithinMs: 90_000, judgeWithinMs: 60_000, mediateWithinMs: 90_000 }
+// that follows it: a provider killed right after it co-signs is back before the agree deadline, and a
+// deal that falls through leaves time to match again; the cases that wait a deadline out end within
+// two minutes
+const DEADLINES = { matchWithinMs: 180_000, agreeWithinMs: 60_000, submitWithinMs: 90_000, judgeWithinMs: 60_000, mediateWithinMs: 90_000 }
 
 interface CaseResult {
   name: string
@@ -92,7 +94,7 @@ const creatorSilent: Lane = async (net, provider) => {
   await jc.exited()
   const dealId = await jc.dealId()
   // the provider claims once the judge window after the submit deadline has passed
-  const record = await waitSettled(net, dealId, 240_000)
+  const record = await waitSettled(net, dealId, 300_000)
   await jc.restart()
   const result = await finish(net, { name: 'job creator silent after results', role: 'job creator', state: 'ResultsSubmitted', restarted: 'after the claim', expected: ['TimeoutJudge'] }, [jc], [provider])
   expect(record.outcome).toBe('TimeoutJudge')

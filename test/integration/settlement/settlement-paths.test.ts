@@ -141,6 +141,18 @@ describe('settlement paths', () => {
     await expectCode(f.clients.jobCreator.claimTimeoutSubmit(signed), 'RESULTS_ALREADY_COMMITTED')
   })
 
+  it('takes a deal it recorded as agreed: the creator challenges committed results without the provider\'s co-signature, never an unrecorded deal', async () => {
+    const deal = await makeDeal(f)
+    const creatorOnly: SignedDeal = { ...(await sign(f, deal)), resourceProviderSignature: '0x' }
+    const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: CID, mediator: f.wallets.mediator.address }
+    const challengeSignature = await signAs(f, 'jobCreator', 'ResultsChallenged', challenge)
+    const { results, signature } = await resultsFor(f, deal)
+    await expect(f.clients.jobCreator.challengeResults(creatorOnly, challenge, challengeSignature, results, signature)).rejects.toThrow()
+    await committed(deal)
+    await f.clients.jobCreator.challengeResults(creatorOnly, challenge, challengeSignature, results, signature)
+    expect((await f.clients.outsider.dealRecord(f.clients.jobCreator.dealId(deal))).state).toBe('Mediating')
+  })
+
   it('refuses a results commitment after the submit deadline', async () => {
     const deal = await makeDeal(f)
     await secondsPast(deal.submitDeadline)

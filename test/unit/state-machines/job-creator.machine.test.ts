@@ -5,7 +5,7 @@ import type { InputEvent } from '../../../src/state-machines/contract.ts'
 import { AGREE_GRACE_MS, jobCreatorMachine } from '../../../src/state-machines/job-creator.machine.ts'
 import { resultsCidHash, settleGuardAt } from '../../../src/state-machines/deal-lifecycle.ts'
 import { start, step } from '../../../src/state-machines/step.ts'
-import { domainJson, drive, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
+import { domainJson, drive, idOf, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
 
 const s = scenario()
@@ -166,6 +166,60 @@ describe('job creator', () => {
     const ok = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), notCommitted, ev.verdict(false)])
     expect(ok.snapshot.context.outcome).toBe('MediationAccepted')
     expect(ok.last).toEqual([])
+  })
+
+  describe('a deal it signed whose co-signature never came', () => {
+    const graceOver = s.deal.agreeDeadline + AGREE_GRACE_MS
+    const watchAt = settleGuardAt(s.deal)
+    const signedThenLapsed = (): ReturnType<typeof drive> =>
+      drive(jobCreatorMachine, input(0), [ev.proposal, deposit('1900'), timer('agreeDeadline', graceOver)])
+    const watched = (): ReturnType<typeof step> => step(jobCreatorMachine, signedThenLapsed().snapshot, timer(`unconfirmed:${s.dealId}`, watchAt))
+    const committed = (at = watchAt + 1, envelope: unknown = s.results): InputEvent =>
+      ({ type: 'chain.committed', effect: `unconfirmed:${s.dealId}:${watchAt}`, dealId: s.dealId, envelope: envelope as never, at })
+
+    test('it takes other matches, and keeps the deal to read the chain halfway through its judge window', () => {
+      const r = signedThenLapsed()
+      expect(r.snapshot.context).toMatchObject({ phase: 'offering', dealId: null, deadlines: { matchDeadline: s.job.matchDeadline, [`unconfirmed:${s.dealId}`]: watchAt } })
+      // the watch outlives the job: it ends unmatched, the timer stays
+      const ended = step(jobCreatorMachine, r.snapshot, timer('matchDeadline', s.job.matchDeadline))
+      expect(ended.snapshot.context).toMatchObject({ phase: 'done', outcome: 'TimeoutMatch', deadlines: { [`unconfirmed:${s.dealId}`]: watchAt } })
+      expect(watched().outputs).toEqual([{ type: 'chain.watch', id: `unconfirmed:${s.dealId}:${watchAt}`, dealId: s.dealId, commitment: true }])
+    })
+
+    test('a deal it never signed is not kept', () => {
+      const r = drive(jobCreatorMachine, input(0), [ev.proposal, timer('agreeDeadline', graceOver)])
+      expect(Object.keys(r.snapshot.context.deadlines)).toEqual(['matchDeadline'])
+    })
+
+    test('nothing committed on chain: the deal binds no one, and is forgotten', () => {
+      const r = step(jobCreatorMachine, watched().snapshot, { type: 'chain.observed', effect: `unconfirmed:${s.dealId}:${watchAt}`, dealId: s.dealId, state: 'JobOffered', at: watchAt + 1 })
+      expect(r.outputs).toEqual([])
+      expect(r.snapshot.context.unconfirmed).toEqual([])
+      expect(Object.keys(r.snapshot.context.deadlines)).toEqual(['matchDeadline'])
+    })
+
+    test('results the provider committed are challenged on chain, and TimeoutMediate is claimed once the mediate deadline passes', () => {
+      const r = step(jobCreatorMachine, watched().snapshot, committed())
+      expect(r.outputs).toEqual([
+        expect.objectContaining({ type: 'message.send', id: `unconfirmed-challenge:${s.dealId}`, messageType: 'ResultsChallenged', to: [], message: expect.objectContaining({ dealId: s.dealId, resultsCid: s.cid, mediator: parties.mediator.address }) }),
+        { type: 'chain.challenge', id: `unconfirmed-chain-challenge:${s.dealId}`, dealId: s.dealId, mediator: parties.mediator.address, evidence: [s.dealId, `unconfirmed-challenge:${s.dealId}`, idOf('ResultsSubmitted', s.results.message)] }
+      ])
+      expect(r.snapshot.context.deadlines[`unconfirmed:${s.dealId}`]).toBe(s.deal.mediateDeadline + 1)
+      const claim = step(jobCreatorMachine, r.snapshot, timer(`unconfirmed:${s.dealId}`, s.deal.mediateDeadline + 1))
+      expect(claim.outputs).toEqual([{ type: 'chain.claim', id: `unconfirmed-claim:${s.dealId}`, dealId: s.dealId, claim: 'TimeoutMediate', evidence: [s.dealId] }])
+      // whatever settled it (a verdict first, or the claim), the deal is done with
+      const settled = step(jobCreatorMachine, claim.snapshot, { type: 'chain.settled', effect: `unconfirmed-claim:${s.dealId}`, dealId: s.dealId, outcome: 'MediationAccepted', at: s.deal.mediateDeadline + 2 })
+      expect(settled.snapshot.context.unconfirmed).toEqual([])
+    })
+
+    test('results not signed by the provider are refused; a chain it cannot read is read again while the judge window lasts', () => {
+      const forged = sign(parties.stranger, 'ResultsSubmitted', { ...s.results.message, author: parties.stranger.address })
+      expect(step(jobCreatorMachine, watched().snapshot, committed(watchAt + 1, forged)).outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_PARTY' })])
+      const failed = step(jobCreatorMachine, watched().snapshot, { type: 'effect.failed', effect: `unconfirmed:${s.dealId}:${watchAt}`, error: 'no chain', at: watchAt + 1 })
+      expect(failed.snapshot.context.deadlines[`unconfirmed:${s.dealId}`]).toBe(watchAt + 5_001)
+      const tooLate = step(jobCreatorMachine, watched().snapshot, { type: 'effect.failed', effect: `unconfirmed:${s.dealId}:${watchAt}`, error: 'no chain', at: s.deal.judgeDeadline - 1 })
+      expect(tooLate.snapshot.context.unconfirmed).toEqual([])
+    })
   })
 
   describe('deadlines', () => {

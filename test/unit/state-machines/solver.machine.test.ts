@@ -6,7 +6,7 @@ import { step } from '../../../src/state-machines/step.ts'
 import { domainJson, drive, idOf, jobOffer, parties, received, resourceOffer, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
 
-const input = { domain: domainJson, self: parties.solver.address, solverFee: '5', mediatorFee: '50', proposalTtlMs: 10_000, batchDelayMs: 100, at: T0 }
+const input = { domain: domainJson, self: parties.solver.address, solverFee: '5', mediatorFee: '50', batchDelayMs: 100, at: T0 }
 const job = jobOffer()
 const jobB = jobOffer({ nonce: '2' })
 const cheap = resourceOffer({ price: '500' })
@@ -45,6 +45,13 @@ describe('solver', () => {
       attach: [idOf('JobOffer', job), idOf('ResourceOffer', cheap)],
       message: expect.objectContaining({ price: '500', solverFee: '5', mediatorFee: '50', mediators: [parties.mediator.address], expiry: T0 + 100 + 10_000 })
     })])
+  })
+
+  test('the proposal gives the parties the agree window the job offer asks for, and holds its offer that long', () => {
+    const patient = jobOffer({ nonce: '3', agreeWithin: 45_000 })
+    const r = drive(solverMachine, input, [received(env.cheap, T0), received(sign(parties.jobCreator, 'JobOffer', patient), T0), round(T0 + 100)])
+    expect(r.last).toEqual([expect.objectContaining({ message: expect.objectContaining({ expiry: T0 + 100 + 45_000 }) })])
+    expect(r.snapshot.context.offers[0]?.heldUntil).toBe(T0 + 100 + 45_000)
   })
 
   test('an offer with a proposal out is not proposed again until that proposal expires', () => {

@@ -138,8 +138,10 @@ export function chainEffects ({ domain, store, settlement, openDeals, batchWindo
   const batcher = batchWindowMs > 0 ? new AcceptedBatcher(items => settlement.settleBatch(items), item => item.acceptance.dealId, batchWindowMs, maxBatch) : undefined
   async function signedDeal (dealId: string): Promise<SignedDealEvidence> {
     const envelope = await store.require(dealId) as Envelope<'Deal'>
-    if (envelope.signatures.length !== 2) throw new Error(`deal ${dealId} is not signed by both parties`)
-    return { deal: envelope.message, jobCreatorSignature: envelope.signatures[0]!, resourceProviderSignature: envelope.signatures[1]! }
+    if (envelope.signatures.length === 0) throw new Error(`deal ${dealId} is signed by no one`)
+    // a creator whose provider's co-signature never came holds its own signature only: enough for a
+    // deal the chain has recorded (its results committed), which the contract takes as agreed
+    return { deal: envelope.message, jobCreatorSignature: envelope.signatures[0]!, resourceProviderSignature: envelope.signatures[1] ?? '0x' }
   }
   async function evidence<T> (id: unknown): Promise<{ message: T, signature: string }> {
     const envelope = await store.require(String(id))
@@ -245,11 +247,20 @@ export function chainEffects ({ domain, store, settlement, openDeals, batchWindo
         lockedWithUs: open.withUs.toString()
       }
     },
-    /** What the chain holds for a deal now: its state, its outcome once settled, the results on record. */
+    /**
+     * What the chain holds for a deal now: its state, its outcome once settled, the results on record.
+     * With `commitment`, results committed on chain come back as `chain.committed`, signed, read
+     * from the transaction that committed them.
+     */
     'chain.watch': async (output) => {
       const dealId = String(output.dealId)
       const record = await settlement.dealRecord?.(dealId)
       if (record === undefined) throw new Error('this node cannot read the chain')
+      if (output.commitment === true && record.state === 'ResultsSubmitted') {
+        const committed = await commitmentOnChain(dealId)
+        if (committed === undefined) throw new Error(`deal ${dealId} has results committed, but not by a transaction this node can read`)
+        return committed
+      }
       // the results on record are read only where there are some: a second call, off the happy path
       const onRecord = record.state === 'ResultsSubmitted' || record.state === 'Mediating'
       const resultsCidHash = onRecord ? await settlement.resultsCidHash?.(dealId) : undefined

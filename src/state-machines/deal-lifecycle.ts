@@ -21,6 +21,20 @@ import { lockedBy } from './settle.ts'
  */
 export const MAX_DEAL_LIFETIME_MS = LIMITS.maxDealLifetimeMs
 
+/**
+ * The failures of a run that belong to the job, whatever machine runs it (bad inputs, a module that
+ * does not render to the offer's spec, outputs the results layer refuses): every honest run of the
+ * job fails alike. Any other failure (no GPU, no engine, an image or module this machine could not
+ * get, an engine that broke) is the machine's own: another machine may run the job fine, so a check
+ * or a re-run that fails so says nothing about the provider's results.
+ */
+export const JOB_FAILURES: readonly string[] = ['ERR_BAD_INPUTS', 'ERR_MODULE_INVALID', 'ERR_SPEC_MISMATCH', 'ERR_IMAGE_NOT_PINNED', 'ERR_OUTPUTS_REFUSED', 'ERR_OUTPUTS_TOO_LARGE']
+
+/** Whether a run of our own (a check, a re-run) that gave `rerunCid` can judge results `resultsCid`. */
+export function rerunJudges (rerunCid: string, failure: unknown, resultsCid: string | null): boolean {
+  return rerunCid === resultsCid || failure === undefined || failure === null || JOB_FAILURES.includes(String(failure))
+}
+
 /** A party about to sign refuses a deal that would outlast the deposits it is signed against. */
 export function expectBoundedLifetime (deal: Pick<Deal, 'mediateDeadline'>, at: number): void {
   if (deal.mediateDeadline - at > MAX_DEAL_LIFETIME_MS) violation('UNBOUNDED', 'the deal lasts longer than a deal may')

@@ -13,7 +13,7 @@ import { isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
 import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
 import { violation } from './rejection.ts'
-import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, resultsCidHash, settleGuardAt } from './deal-lifecycle.ts'
+import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, rerunJudges, resultsCidHash, settleGuardAt } from './deal-lifecycle.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
 import { decideUnconfirmed, keepUnconfirmed, withUnconfirmedTimers, type UnconfirmedDeal } from './unconfirmed-deals.ts'
 
@@ -253,6 +253,8 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
         const { deal, dealId } = theDeal(c)
         if (e.effect !== `verify:${dealId}`) violation('WRONG_DEAL', 'the result of another run')
         expectBy(e.at, deal.judgeDeadline, 'a check')
+        // a check that could not run here (no GPU, say) checked nothing: the results are taken as unchecked
+        if (!rerunJudges(String(e.resultsCid), e.failure, c.resultsCid)) return accept(c, e.at, false)
         return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : readBeforeChallenge(c, true)
       }
       case 'effect.failed':

@@ -7,7 +7,7 @@
 import type { Deal, JobOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectAttachment, expectMessage, expectTimer, includesAddress, sameAddress, sendOutput, type DomainJson } from './common.ts'
-import { expectChallengeOf, expectResultsOf } from './deal-lifecycle.ts'
+import { expectChallengeOf, expectResultsOf, rerunJudges } from './deal-lifecycle.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
 import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
@@ -29,12 +29,14 @@ interface Mediation {
   resultsCid: string
   fetched: boolean | null
   rerunCid: string | null
+  /** the failure code of a re-run that could not run the job here */
+  rerunFailure?: string
   /**
    * confirming: the chain is read before the job is re-run. A deal the chain already settled (a
    * provider's equivocation settles at once) needs no mediation, and a challenge that came after the
    * judge deadline is taken only if the chain shows it was posted in time.
    */
-  state: 'confirming' | 'running' | 'decided' | 'missed' | 'settled'
+  state: 'confirming' | 'running' | 'decided' | 'missed' | 'settled' | 'declined'
   /** the challenge came after the judge deadline */
   late: boolean
   providerAtFault: boolean | null
@@ -84,6 +86,14 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
   /** Once both the fetch and the re-run are in, decide and sign. */
   function maybeDecide (c: C, dealId: string, m: Mediation, at: number): D {
     if (m.fetched === null || m.rerunCid === null) return { context: { ...c, mediations: withEntry(c.mediations, dealId, m) }, outputs: [] }
+    // a re-run that failed for this machine's own reason (no GPU here, say) cannot judge the provider:
+    // no verdict, rather than one against results another machine may reproduce
+    if (!rerunJudges(m.rerunCid, m.rerunFailure, m.resultsCid)) {
+      return {
+        context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'declined' }), deadlines: withoutTimer(c, dealId) },
+        outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason: `the re-run could not run the job here (${String(m.rerunFailure)}): it cannot judge the provider's results` }]
+      }
+    }
     const providerAtFault = !m.fetched || m.rerunCid !== m.resultsCid
     const verdict = {
       author: c.self,
@@ -184,7 +194,8 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         const m = running(c, dealId)
         if (m.rerunCid !== null) violation('DUPLICATE', 're-run already reported')
         if (typeof e.resultsCid !== 'string' || e.resultsCid === '') violation('INCONSISTENT', 'a finished run needs its results CID')
-        return maybeDecide(c, dealId, { ...m, rerunCid: e.resultsCid }, e.at)
+        const failure = typeof e.failure === 'string' ? { rerunFailure: e.failure } : {}
+        return maybeDecide(c, dealId, { ...m, rerunCid: e.resultsCid, ...failure }, e.at)
       }
       case 'chain.observed': {
         const dealId = confirmedDeal(e)

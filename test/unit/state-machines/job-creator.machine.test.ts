@@ -121,6 +121,12 @@ describe('job creator', () => {
       .toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_PARTY' })])
   })
 
+  test('a check that could not run the job here (no GPU) checked nothing: the results are accepted unchecked, not challenged', () => {
+    const r = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), { ...ev.verified('bafy-failed-run'), failure: 'ERR_GPU_UNAVAILABLE' }])
+    expect(r.snapshot.context).toMatchObject({ phase: 'done', outcome: 'Accepted', checked: false })
+    expect(r.last).toEqual([expect.objectContaining({ messageType: 'ResultsAccepted' })])
+  })
+
   test('with p = 1, it re-runs the job and accepts matching results', () => {
     const r = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true)])
     expect(r.last).toEqual([expect.objectContaining({ type: 'job.run', id: `verify:${s.dealId}`, purpose: 'verify' })])

@@ -58,6 +58,19 @@ describe('mediator', () => {
     expect(Object.keys(early.snapshot.context.mediations)).toEqual([s.dealId, o.dealId])
   })
 
+  test('a re-run that could not run the job here (no GPU) gives no verdict; one that fails for the job\'s own reason does', () => {
+    const failedHere = { ...ev.rerun('bafy-failed-run'), failure: 'ERR_GPU_UNAVAILABLE' }
+    const r = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), failedHere])
+    expect(r.last).toEqual([expect.objectContaining({ type: 'deal.declined', dealId: s.dealId })])
+    expect(r.snapshot.context.mediations[s.dealId]).toMatchObject({ state: 'declined' })
+    expect(r.snapshot.context.deadlines).toEqual({})
+    const failedForAll = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), { ...ev.rerun('bafy-failed-run'), failure: 'ERR_SPEC_MISMATCH' }])
+    expect(failedForAll.last[0]).toMatchObject({ messageType: 'MediationVerdict', message: expect.objectContaining({ providerAtFault: true }) })
+    // the provider's results are the same failure: reproduced, whatever its kind
+    const same = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), { ...ev.rerun(s.cid), failure: 'ERR_GPU_UNAVAILABLE' }])
+    expect(same.last[0]).toMatchObject({ messageType: 'MediationVerdict', message: expect.objectContaining({ providerAtFault: false }) })
+  })
+
   test('the verdict waits for both the fetch and the re-run, in either order', () => {
     const r = drive(mediatorMachine, input, [ev.challenge, mediating, ev.rerun(s.cid)])
     expect(r.last).toEqual([])

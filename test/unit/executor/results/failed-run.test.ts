@@ -8,6 +8,7 @@ import { cidOfPath } from '../../../../src/executor/results/cid.ts'
 import { ResultsError } from '../../../../src/executor/results/errors.ts'
 import { ExecutionError } from '../../../../src/executor/results/execution.ts'
 import { FAILURE_CODES, failureCode, RunFailure, writeFailedRun } from '../../../../src/executor/results/failed-run.ts'
+import { JOB_FAILURES } from '../../../../src/state-machines/deal-lifecycle.ts'
 import { TemplateBudgetError, TemplateParseError } from '../../../../src/executor/template/errors.ts'
 import { useTempDirs } from '../../../support/temp-dir.ts'
 
@@ -61,6 +62,10 @@ describe('failed-run results', () => {
 })
 
 describe('failure codes', () => {
+  it('that a re-run takes as the job\'s own, and so as able to judge results, are failure codes', () => {
+    expect(JOB_FAILURES.filter(code => !(FAILURE_CODES as readonly string[]).includes(code))).toEqual([])
+  })
+
   it('classify the errors of the module loader, the renderer, the executors and the results layer', () => {
     const cases: Array<[unknown, string]> = [
       [new RunFailure('ERR_TIMEOUT_TOO_LONG', 'too long'), 'ERR_TIMEOUT_TOO_LONG'],

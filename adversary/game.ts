@@ -35,6 +35,7 @@ export function jobTerms (author: string, arena: Arena, at: number, overrides: P
     specHash: '0x' + '12'.repeat(32),
     inputs: '{"Message":"moo"}',
     image: '',
+    inputsCid: '',
     cpu: 1000,
     gpu: 0,
     gpuVramMb: 0,

@@ -415,6 +415,7 @@ export class World {
       specHash: this.rng.jobs.bytes32(),
       inputs: `{"Message":"job ${n}"}`,
       image: '',
+      inputsCid: '',
       cpu: 1000,
       gpu: 0,
       gpuVramMb: 0,

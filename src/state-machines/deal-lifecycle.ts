@@ -28,7 +28,7 @@ export const MAX_DEAL_LIFETIME_MS = LIMITS.maxDealLifetimeMs
  * get, an engine that broke) is the machine's own: another machine may run the job fine, so a check
  * or a re-run that fails so says nothing about the provider's results.
  */
-export const JOB_FAILURES: readonly string[] = ['ERR_BAD_INPUTS', 'ERR_MODULE_INVALID', 'ERR_SPEC_MISMATCH', 'ERR_IMAGE_NOT_PINNED', 'ERR_OUTPUTS_REFUSED', 'ERR_OUTPUTS_TOO_LARGE']
+export const JOB_FAILURES: readonly string[] = ['ERR_BAD_INPUTS', 'ERR_MODULE_INVALID', 'ERR_SPEC_MISMATCH', 'ERR_IMAGE_NOT_PINNED', 'ERR_OUTPUTS_REFUSED', 'ERR_OUTPUTS_TOO_LARGE', 'ERR_INPUTS_INVALID']
 
 /** Whether a run of our own (a check, a re-run) that gave `rerunCid` can judge results `resultsCid`. */
 export function rerunJudges (rerunCid: string, failure: unknown, resultsCid: string | null): boolean {

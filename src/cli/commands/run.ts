@@ -14,6 +14,7 @@ export interface RunFlags {
   maxPrice?: string
   matchWithin?: string
   agreeWithin?: string
+  inputsPath?: string
   submitWithin?: string
   /** a running job-creator node's API to submit to (LILYPAD_NODE_API) */
   node?: string
@@ -57,6 +58,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     err(`lilypad run: --match-within takes a whole number of milliseconds, not ${flags.matchWithin}\n`)
     return RUN_EXIT.badInput
   }
+  const inputsPath = flags.inputsPath === undefined ? undefined : resolve(flags.inputsPath)
   const agreeWithinMs = flags.agreeWithin === undefined ? undefined : Number(flags.agreeWithin)
   if (agreeWithinMs !== undefined && !(Number.isInteger(agreeWithinMs) && agreeWithinMs > 0 && agreeWithinMs <= 86_400_000)) {
     err(`lilypad run: --agree-within takes a whole number of milliseconds, at most a day, not ${flags.agreeWithin}\n`)
@@ -83,14 +85,14 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     let result: JobResult
     const api = flags.node ?? process.env.LILYPAD_NODE_API
     if (api !== undefined && api !== '') {
-      result = await runJobOnNode(api, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs }, onPhase)
+      result = await runJobOnNode(api, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }, onPhase)
     } else {
       if (flags.network !== 'devnet') throw new JobError('NO_PEERS', `unknown network ${flags.network}: only devnet is configured here`)
       const dir = resolve(flags.devnetDir ?? defaultDevnetDir())
       const devnet = await loadDevnet(dir)
       // the devnet's job-creator node takes the job, unless it must be signed by a key of one's own
       if (devnet.jobCreatorApi !== undefined && process.env.WEB3_PRIVATE_KEY === undefined) {
-        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs }, onPhase)
+        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }, onPhase)
       } else {
         result = await runJob({
           module,
@@ -103,6 +105,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
           matchWithinMs,
           agreeWithinMs,
           submitWithinMs,
+          inputsPath,
           onPhase
         })
       }
@@ -147,6 +150,7 @@ export function registerRun (program: Command): void {
     .option('--mediation-chance <p>', 'probability of re-running the job to check the results', '0')
     .option('--max-price <wei>', 'the most this job may cost')
     .option('--match-within <ms>', 'how long to look for a provider before giving up (default 60000)')
+    .option('--inputs-path <dir>', 'a folder of input data: served from the job creator\'s node, mounted read-only at /inputs')
     .option('--agree-within <ms>', 'how long the parties have to sign once matched, the provider\'s module fetch and image pull included (default 30000)')
     .option('--submit-within <ms>', 'how long the provider has to submit results (default: the module\'s timeout plus 7 minutes)')
     .option('--node <api-url>', 'submit to a running job-creator node\'s API (LILYPAD_NODE_API; default: the devnet\'s, if it has one)')

@@ -208,6 +208,7 @@ export class DockerExecutor {
           SecurityOpt: ['no-new-privileges'],
           ReadonlyRootfs: true,
           Binds: [`${outputs}:/outputs:rw`],
+          Mounts: (job.inputs ?? []).map(input => ({ Type: 'bind' as const, Source: input.source, Target: input.target, ReadOnly: true })),
           Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${this.options.tmpfsBytes}${owner === undefined ? '' : `,uid=${owner.uid},gid=${owner.gid}`}` },
           Memory: r.memoryBytes,
           MemorySwap: r.memoryBytes,

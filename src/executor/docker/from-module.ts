@@ -15,7 +15,7 @@ export function jobTimeoutMs (job: JobSpec): number {
  * for a network, which the executor gives only where the node allows it (its `Domains` are not
  * filtered).
  */
-export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resultsDir: string }): DockerJob {
+export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resultsDir: string, inputs?: DockerJob['inputs'] }): DockerJob {
   const engine = job.engine
   if (engine.type !== 'docker') throw new ExecutionError('BAD_JOB_SPEC', `job ${target.jobId} is not a Docker job (engine: ${engine.type === 'unknown' ? engine.name : engine.type})`)
   return {
@@ -33,7 +33,8 @@ export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resu
     },
     outputsBytes: job.resources.diskBytes ?? undefined,
     network: wantsNetwork(job),
-    timeoutMs: jobTimeoutMs(job)
+    timeoutMs: jobTimeoutMs(job),
+    ...(target.inputs === undefined || target.inputs.length === 0 ? {} : { inputs: target.inputs })
   }
 }
 

@@ -18,6 +18,13 @@ export interface DockerJob {
   timeoutMs: number
   /** the folder that receives stdout, stderr, exitCode and outputs/ */
   resultsDir: string
+  /** input data, each a host file or folder mounted read-only at an absolute path */
+  inputs?: DockerInput[]
+}
+
+export interface DockerInput {
+  source: string
+  target: string
 }
 
 export interface DockerResources {

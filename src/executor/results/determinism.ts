@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DockerExecutor } from '../docker/executor.ts'
+import type { DockerInput } from '../docker/job.ts'
 import { dockerJobFromModule } from '../docker/from-module.ts'
 import type { LoadedModule } from '../modules/load.ts'
 import type { WasmExecutor } from '../wasm/executor.ts'
@@ -14,8 +15,9 @@ export interface Executors {
 }
 
 /** Runs a loaded module's job once with whichever executor its engine needs. */
-export async function runModuleJob (module: LoadedModule, target: { jobId: string, resultsDir: string }, executors: Executors, signal?: AbortSignal): Promise<ExecutionResult> {
+export async function runModuleJob (module: LoadedModule, target: { jobId: string, resultsDir: string, inputs?: DockerInput[] }, executors: Executors, signal?: AbortSignal): Promise<ExecutionResult> {
   const engine = module.spec.job.engine
+  if (engine.type !== 'docker' && (target.inputs?.length ?? 0) > 0) throw new ExecutionError('BAD_JOB_SPEC', `module ${module.ref}: input data is mounted for Docker jobs only`)
   if (engine.type === 'docker') {
     if (executors.docker === undefined) throw new ExecutionError('DOCKER_UNAVAILABLE', 'this module needs Docker, and no Docker executor is configured')
     return executors.docker.run(dockerJobFromModule(module.spec.job, target), signal)

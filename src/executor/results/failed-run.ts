@@ -30,6 +30,10 @@ export const FAILURE_CODES = [
   'ERR_MEDIATION_TOO_SHORT',
   /** the outputs hold something the results layer refuses (a link, a FIFO, a device) */
   'ERR_OUTPUTS_REFUSED',
+  /** the job's input data could not be had here, or is larger than this node takes */
+  'ERR_INPUTS_UNAVAILABLE',
+  /** the job's inputs name a path it cannot have (relative, /, or under /outputs), or are named by URL */
+  'ERR_INPUTS_INVALID',
   /** the module asks for GPUs and this node has none to give a job */
   'ERR_GPU_UNAVAILABLE',
   /** the module asks for a network and this node runs jobs without one */
@@ -81,7 +85,10 @@ const BY_ERROR_CODE: Record<string, FailureCode> = {
   EXECUTION_FAILED: 'ERR_EXECUTION_FAILED',
   GPU_UNAVAILABLE: 'ERR_GPU_UNAVAILABLE',
   NETWORK_NOT_ALLOWED: 'ERR_NETWORK_NOT_ALLOWED',
-  OUTPUTS_TOO_LARGE: 'ERR_OUTPUTS_TOO_LARGE'
+  OUTPUTS_TOO_LARGE: 'ERR_OUTPUTS_TOO_LARGE',
+  RESULTS_FETCH_FAILED: 'ERR_INPUTS_UNAVAILABLE',
+  RESULTS_FETCH_TIMEOUT: 'ERR_INPUTS_UNAVAILABLE',
+  RESULTS_TOO_LARGE: 'ERR_INPUTS_UNAVAILABLE'
 }
 
 const KNOWN = new Set<string>(FAILURE_CODES)

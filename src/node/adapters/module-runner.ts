@@ -10,6 +10,7 @@ import { ExecutionError } from '../../executor/results/execution.ts'
 import { FAILED_RUN_EXIT_CODE, failureCode, RunFailure, writeFailedRun } from '../../executor/results/failed-run.ts'
 import type { ResultsStore } from '../../executor/results/store.ts'
 import type { JobRun, JobRunner } from '../../actors/roles/effects/jobs.ts'
+import { bringInputs, jobInputs, type InputsSource } from './job-inputs.ts'
 
 export interface ModuleRunnerOptions {
   dataDir: string
@@ -23,6 +24,8 @@ export interface ModuleRunnerOptions {
 export interface ModuleRunnerModules {
   executors: Executors
   results: ResultsStore
+  /** how input data is fetched; without it, a job with inputs cannot run here */
+  inputs?: InputsSource
 }
 
 export class SpecMismatchError extends Error {
@@ -75,6 +78,9 @@ export class ModuleRunner implements JobRunner {
           `module ${moduleName(job)} may run for ${seconds(timeoutMs)} (its timeout), longer than the ${seconds(job.mediateWithin)} a mediator would have to re-run it`)
       }
       await this.checkEngine(job, module, signal)
+      // the inputs must be there to be had before we sign: fetched now, kept in the blockstore for the run
+      const inputs = await bringInputs(jobInputs(job, module.spec.job), this.modules.inputs, { from: job.author, runId: `prepare:${job.author}:${job.nonce}`, signal })
+      await inputs.release()
     } catch (err) {
       if (signal.aborted || err instanceof RunFailure) throw err
       throw new RunFailure(failureCode(err), err instanceof Error ? err.message : String(err), { cause: err })
@@ -85,7 +91,9 @@ export class ModuleRunner implements JobRunner {
     const module = await this.load(job, signal)
     const folder = runFolder(runId)
     const resultsDir = this.resultsDir(runId)
-    const result = await runModuleJob(module, { jobId: folder, resultsDir }, this.modules.executors, signal)
+    const inputs = await bringInputs(jobInputs(job, module.spec.job), this.modules.inputs, { from: job.author, runId, signal })
+    const result = await runModuleJob(module, { jobId: folder, resultsDir, inputs: inputs.mounts }, this.modules.executors, signal)
+      .finally(inputs.release)
     if (this.options.corruptOutputs === true) {
       const { writeFile } = await import('node:fs/promises')
       await writeFile(join(resultsDir, 'outputs', 'tampered'), `${runId}\n`)

@@ -26,6 +26,8 @@ export interface RunJobOptions {
   matchWithinMs?: number
   /** how long the parties have to sign once matched (default 30 s) */
   agreeWithinMs?: number
+  /** a folder of input data, served from this node and mounted read-only at /inputs */
+  inputsPath?: string
   submitWithinMs?: number
   /** how long after the submit deadline the results may be judged (default 60 s) */
   judgeWithinMs?: number

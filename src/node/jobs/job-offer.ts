@@ -14,6 +14,8 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
   agreeWithinMs?: number, judgeWithinMs?: number, mediateWithinMs?: number
   /** the image the module's spec names by tag, pinned by digest ('' when the spec pins it, or runs no image) */
   image?: string
+  /** input data this node serves, mounted read-only at /inputs ('' or absent: none) */
+  inputsCid?: string
 }): JobOffer {
   const machine = module.spec.machine
   const maxSolverFee = BigInt(DEFAULTS.solverFee) * 10n
@@ -28,6 +30,7 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
     specHash: module.specHash,
     inputs: JSON.stringify(inputs),
     image: o.image ?? '',
+    inputsCid: o.inputsCid ?? '',
     cpu: Math.max(0, Math.round(machine.cpu)),
     gpu: machine.gpu,
     gpuVramMb: Math.max(0, ...machine.gpus.map(g => g.vram)),

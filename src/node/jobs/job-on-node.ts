@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { LoadedModule } from '../../executor/modules/load.ts'
 import { gossipTopic } from '../../protocols/mesh/topics.ts'
@@ -11,6 +11,8 @@ import { delay } from '../../support/delay.ts'
 import { JobError } from './job-errors.ts'
 import { rerunWindowMs, submitWindowMs } from './submit-window.ts'
 import { imagePinFor } from './image-pin.ts'
+import { jobInputs } from '../adapters/job-inputs.ts'
+import { RunFailure } from '../../executor/results/failed-run.ts'
 
 export type JobPhase = 'offered' | 'matched' | 'agreed' | 'results' | 'verifying' | 'verified' | 'settled'
 
@@ -40,6 +42,8 @@ export interface JobTerms {
   matchWithinMs?: number
   /** how long the parties have to sign once matched: the provider's module fetch and image pull (default 30 s) */
   agreeWithinMs?: number
+  /** a folder of input data: this node keeps and serves it, and the job mounts it read-only at /inputs */
+  inputsPath?: string
   /** how long the provider has to submit results (default: the module's timeout and margins) */
   submitWithinMs?: number
   /** how long after the submit deadline the results may be judged (default 60 s) */
@@ -61,6 +65,7 @@ const PHASE_OF: Record<string, JobPhase | undefined> = {
  * the job, waits until the trusted solvers listen, and submits. Returns the job's stream.
  */
 export async function submitOnNode (node: LilypadNode, module: LoadedModule, inputs: Record<string, string>, terms: JobTerms): Promise<string> {
+  expectMountableInputs(module)
   const offer = jobOfferFor(module, inputs, {
     author: node.address,
     now: Date.now(),
@@ -73,7 +78,8 @@ export async function submitOnNode (node: LilypadNode, module: LoadedModule, inp
     // a creator that checks re-runs the job before the judge deadline, and a mediator before the mediate one
     judgeWithinMs: terms.judgeWithinMs ?? (terms.checkRate > 0 ? Math.max(60_000, rerunWindowMs(module)) : undefined),
     mediateWithinMs: terms.mediateWithinMs ?? Math.max(120_000, rerunWindowMs(module)),
-    image: await imagePinFor(module)
+    image: await imagePinFor(module),
+    inputsCid: terms.inputsPath === undefined ? undefined : await offeredInputs(node, terms.inputsPath)
   })
   const needed = BigInt(offer.paymentCollateral) + BigInt(offer.timeoutCollateral)
   const deposit = await node.settlement!.balanceOf()
@@ -169,4 +175,25 @@ async function waitForSettlement (node: LilypadNode, dealId: string, withinMs = 
     await delay(250)
   }
   return false
+}
+
+/** Keeps a folder (or file) of input data in the node's blockstore, which serves it by CID to the job's parties. */
+async function offeredInputs (node: LilypadNode, path: string): Promise<string> {
+  const info = await stat(path).catch(() => undefined)
+  if (info === undefined || !(info.isDirectory() || info.isFile())) throw new JobError('BAD_INPUT', `--inputs-path ${path} is not a folder or a file`)
+  try {
+    return (await node.results.add(path)).toString()
+  } catch (err) {
+    throw new JobError('BAD_INPUT', `--inputs-path ${path}: ${(err as Error).message}`)
+  }
+}
+
+/** A module whose inputs no provider could mount (named by URL, at a path it cannot have) is refused before it is offered. */
+function expectMountableInputs (module: LoadedModule): void {
+  try {
+    jobInputs({ inputsCid: '' }, module.spec.job)
+  } catch (err) {
+    if (err instanceof RunFailure) throw new JobError('BAD_INPUT', err.message)
+    throw err
+  }
 }

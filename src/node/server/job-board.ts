@@ -66,6 +66,7 @@ export class JobBoard {
       maxPrice: request.maxPrice === undefined ? undefined : BigInt(request.maxPrice),
       matchWithinMs: request.matchWithinMs,
       agreeWithinMs: request.agreeWithinMs,
+      inputsPath: request.inputsPath,
       submitWithinMs: request.submitWithinMs
     })
     const id = stream.slice('job:'.length)

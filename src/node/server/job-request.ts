@@ -16,13 +16,15 @@ export interface JobRequest {
   agreeWithinMs?: number
   /** how long the provider has to submit results (default: the module's timeout and margins) */
   submitWithinMs?: number
+  /** an absolute path on the node's machine: a folder of input data the job mounts at /inputs */
+  inputsPath?: string
 }
 
 export class BadRequest extends Error {
   override readonly name = 'BadRequest'
 }
 
-const FIELDS = new Set(['module', 'inputs', 'mediationChance', 'maxPrice', 'matchWithinMs', 'agreeWithinMs', 'submitWithinMs'])
+const FIELDS = new Set(['module', 'inputs', 'mediationChance', 'maxPrice', 'matchWithinMs', 'agreeWithinMs', 'submitWithinMs', 'inputsPath'])
 const DAY_MS = 86_400_000
 
 export function parseJobRequest (body: unknown): JobRequest {
@@ -30,7 +32,7 @@ export function parseJobRequest (body: unknown): JobRequest {
   const fields = body as Record<string, unknown>
   const unknown = Object.keys(fields).find(key => !FIELDS.has(key))
   if (unknown !== undefined) throw new BadRequest(`unknown field ${JSON.stringify(unknown)}`)
-  const { module, inputs = {}, mediationChance = 0, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs } = fields
+  const { module, inputs = {}, mediationChance = 0, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath } = fields
   if (typeof module !== 'string' || module.trim() === '') throw new BadRequest('module must be a module reference such as cowsay:v0.0.1')
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new BadRequest('inputs must be an object of strings')
   for (const [key, value] of Object.entries(inputs)) {
@@ -47,5 +49,8 @@ export function parseJobRequest (body: unknown): JobRequest {
   if (submitWithinMs !== undefined && (typeof submitWithinMs !== 'number' || !Number.isInteger(submitWithinMs) || submitWithinMs <= 0)) {
     throw new BadRequest('submitWithinMs must be a whole number of milliseconds')
   }
-  return { module, inputs: inputs as Record<string, string>, mediationChance, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs }
+  if (inputsPath !== undefined && (typeof inputsPath !== 'string' || !inputsPath.startsWith('/') || inputsPath.length > 4096)) {
+    throw new BadRequest('inputsPath must be an absolute path on the node\'s machine')
+  }
+  return { module, inputs: inputs as Record<string, string>, mediationChance, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }
 }

@@ -58,6 +58,7 @@ export const EIP712_TYPES = {
     { name: 'specHash', type: 'bytes32' }, // hash of the rendered job spec
     { name: 'inputs', type: 'string' }, // canonical JSON of the module inputs
     { name: 'image', type: 'string' }, // the image the spec names by tag, pinned: name@sha256:<digest>; '' if the spec pins it
+    { name: 'inputsCid', type: 'string' }, // input data the creator's node serves, mounted read-only at /inputs; '' for none
     { name: 'cpu', type: 'uint32' },
     { name: 'gpu', type: 'uint32' },
     { name: 'gpuVramMb', type: 'uint32' },

@@ -4,7 +4,7 @@
  * module's timeout and margins; and a module whose image is named by a tag in a registry on
  * loopback, pinned to its digest when the job is offered.
  */
-import { mkdtemp, readFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { computeAddress } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -121,6 +121,55 @@ describe('workloads', () => {
     expect(next.stdout).toContain('< still serving >')
     await net.auditEverything()
   }, 300_000)
+
+  it('mounts input data read-only: a folder given with --inputs-path, and a file the spec names by CID, both from the creator\'s node', async () => {
+    const image = await ensureCowsayImage()
+    const data = join(net.root, 'input-data')
+    await mkdir(join(data, 'nested'), { recursive: true })
+    await writeFile(join(data, 'greeting.txt'), 'hello from the inputs\n')
+    await writeFile(join(data, 'nested', 'note.txt'), 'a file named by its CID\n')
+    const noteCid = (await cidOfPath(join(data, 'nested', 'note.txt'))).toString()
+    const repo = await createModuleRepo('cowsay', {
+      into: join(net.root, 'modules', 'reads-inputs'),
+      files: {
+        'lilypad_module.json.tmpl': JSON.stringify({
+          machine: { gpu: 0, cpu: 500, ram: 64 },
+          job: {
+            APIVersion: 'V1beta1',
+            Spec: {
+              Engine: 'Docker',
+              Timeout: 30,
+              Docker: { Image: image, Entrypoint: ['/bin/sh', '-c', 'cat /inputs/greeting.txt /data/note.txt; ls /inputs; touch /inputs/x 2>/dev/null && echo writable || echo read-only'] },
+              Inputs: [{ StorageSource: 'IPFS', CID: '@cid@', path: '/data/note.txt' }]
+            }
+          }
+        // module inputs render as JSON strings, quotes and all
+        }).replace('"@cid@"', '{{ .NoteCID }}')
+      }
+    })
+    const run = await lilypad(['run', `${repo.path}:${repo.tag}`, '-i', `NoteCID=${noteCid}`, '--inputs-path', data, '--devnet-dir', join(net.root, 'devnet'), '--json'],
+      { DATA_DIR: await mkdtemp(join(net.root, 'inputs-')) })
+    expect(run.stderr).not.toMatch(/^\s+at /m)
+    expect(run.code, run.stderr).toBe(RUN_EXIT.ok)
+    const result = JSON.parse(run.stdout) as { outcome: string, settled: boolean, stdout: string }
+    expect(result).toMatchObject({ outcome: 'Accepted', settled: true })
+    expect(result.stdout).toBe('hello from the inputs\na file named by its CID\ngreeting.txt\nnested\nread-only\n')
+  }, 180_000)
+
+  it('refuses, in one line and before offering, an input named by URL', async () => {
+    const image = await ensureCowsayImage()
+    const repo = await createModuleRepo('cowsay', {
+      into: join(net.root, 'modules', 'url-input'),
+      files: {
+        'lilypad_module.json.tmpl': JSON.stringify({
+          machine: { gpu: 0, cpu: 500, ram: 64 },
+          job: { APIVersion: 'V1beta1', Spec: { Engine: 'Docker', Timeout: 30, Docker: { Image: image, Entrypoint: ['/bin/true'] }, Inputs: [{ StorageSource: 'urlDownload', URL: 'https://example.com/data.csv', path: '/data' }] } }
+        })
+      }
+    })
+    const refused = net.runModule(`${repo.path}:${repo.tag}`, {}, { dataDir: await mkdtemp(join(net.root, 'url-input-')) })
+    await expect(refused).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/is named by URL \(https:\/\/example\.com\/data\.csv\): inputs are named by CID/) })
+  }, 60_000)
 
   it('refuses in one line, before offering, modules no provider could take: a range bomb, a timeout of 1e9 s', async () => {
     const image = await ensureCowsayImage()

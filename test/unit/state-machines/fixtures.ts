@@ -36,6 +36,7 @@ export function jobOffer (overrides: Partial<JobOffer> = {}): JobOffer {
     specHash: SPEC_HASH,
     inputs: '{"Message":"moo"}',
     image: '',
+    inputsCid: '',
     cpu: 1000,
     gpu: 0,
     gpuVramMb: 0,

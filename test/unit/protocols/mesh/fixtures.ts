@@ -50,6 +50,7 @@ export function jobOffer (author: Wallet, now: number, overrides: Partial<JobOff
     specHash: '0x' + '11'.repeat(32),
     inputs: '{"Message":"moo"}',
     image: '',
+    inputsCid: '',
     cpu: 1000,
     gpu: 0,
     gpuVramMb: 0,

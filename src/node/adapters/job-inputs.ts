@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import { join, posix } from 'node:path'
+import type { Blockstore } from 'interface-blockstore'
+import { exporter } from 'ipfs-unixfs-exporter'
+import type { ResultsFetcher } from '../../actors/roles/effects/results.ts'
+import type { DockerInput } from '../../executor/docker/job.ts'
+import type { JobSpec } from '../../executor/modules/model.ts'
+import { parseCid } from '../../executor/results/cid.ts'
+import { RunFailure } from '../../executor/results/failed-run.ts'
+import type { JobOffer } from '../../protocols/messages/schemas.ts'
+
+/** Where the data a job offer names itself (`lilypad run --inputs-path`) is mounted. */
+export const OFFERED_INPUTS_PATH = '/inputs'
+
+/** Paths an input may not take: the job's outputs and scratch space, and what the engine mounts itself. */
+const RESERVED = ['/outputs', '/tmp', '/proc', '/sys', '/dev']
+
+export interface JobInput {
+  cid: string
+  /** absolute path in the container */
+  target: string
+}
+
+/** How a node brings input data: fetched by CID into a folder it names, verified, its blocks kept. */
+export interface InputsSource {
+  fetcher: ResultsFetcher
+  /** the folder a fetch under `name` exports into */
+  dirOf: (name: string) => string
+  blockstore: Pick<Blockstore, 'get'>
+}
+
+/**
+ * The input data a job mounts: each `Spec.Inputs` entry at its path, and the job offer's own
+ * `inputsCid` at /inputs. Inputs are named by CID, so every party mounts the same bytes; one named
+ * by URL, or at a path it cannot have, makes the job invalid (the same on every machine).
+ */
+export function jobInputs (job: Pick<JobOffer, 'inputsCid'>, spec: Pick<JobSpec, 'inputs'>): JobInput[] {
+  const inputs: JobInput[] = spec.inputs.map(s => {
+    if (s.cid === '') {
+      const named = s.url !== '' ? `is named by URL (${s.url})` : 'names no CID'
+      throw new RunFailure('ERR_INPUTS_INVALID', `the input at ${s.path || '(no path)'} ${named}: inputs are named by CID, so every party mounts the same bytes`)
+    }
+    return { cid: s.cid, target: s.path }
+  })
+  if (job.inputsCid !== '') inputs.push({ cid: job.inputsCid, target: OFFERED_INPUTS_PATH })
+  for (const input of inputs) {
+    try {
+      parseCid(input.cid)
+    } catch {
+      throw new RunFailure('ERR_INPUTS_INVALID', `input ${JSON.stringify(input.cid)} is not a CID`)
+    }
+    const why = targetProblem(input.target, inputs.filter(i => i !== input).map(i => i.target))
+    if (why !== null) throw new RunFailure('ERR_INPUTS_INVALID', `input ${input.cid} cannot be mounted at ${JSON.stringify(input.target)}: ${why}`)
+  }
+  return inputs
+}
+
+function targetProblem (target: string, others: string[]): string | null {
+  if (!target.startsWith('/') || posix.normalize(target) !== target || target.endsWith('/')) return 'not an absolute, normal path'
+  if (target === '/' || RESERVED.some(r => target === r || target.startsWith(`${r}/`))) return 'a path the job\'s engine keeps for itself'
+  if (others.some(o => o === target || target.startsWith(`${o}/`) || o.startsWith(`${target}/`))) return 'it overlaps another input'
+  return null
+}
+
+/**
+ * Brings each input to this node from the job creator's node (or any peer that has it), verified
+ * by its CID, each into a folder of its own for this run: a folder CID is mounted as a folder, a
+ * file CID as a file. `release` removes the folders once the run is over.
+ */
+export async function bringInputs (inputs: JobInput[], source: InputsSource | undefined, o: { from: string, runId: string, signal: AbortSignal }): Promise<{ mounts: DockerInput[], release: () => Promise<void> }> {
+  const dirs: string[] = []
+  const release = async (): Promise<void> => { await Promise.all(dirs.map(async dir => await rm(dir, { recursive: true, force: true }))) }
+  if (inputs.length === 0) return { mounts: [], release }
+  if (source === undefined) throw new RunFailure('ERR_INPUTS_UNAVAILABLE', 'this node cannot fetch input data')
+  const mounts: DockerInput[] = []
+  try {
+    for (const input of inputs) {
+      const name = `inputs-${createHash('sha256').update(`${o.runId}\n${input.cid}\n${input.target}`).digest('hex').slice(0, 40)}`
+      dirs.push(source.dirOf(name))
+      if (!await source.fetcher.fetch(input.cid, o.from, name, o.signal)) {
+        throw new RunFailure('ERR_INPUTS_UNAVAILABLE', `input ${input.cid} for ${input.target} could not be fetched from the job creator or a peer, or is too large`)
+      }
+      const root = await exporter(parseCid(input.cid), source.blockstore, { signal: o.signal })
+      // the export writes a folder's contents into the folder, a single file as `result`
+      mounts.push({ source: root.type === 'directory' ? source.dirOf(name) : join(source.dirOf(name), 'result'), target: input.target })
+    }
+    return { mounts, release }
+  } catch (err) {
+    await release()
+    throw err
+  }
+}

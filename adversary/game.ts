@@ -36,6 +36,7 @@ export function jobTerms (author: string, arena: Arena, at: number, overrides: P
     inputs: '{"Message":"moo"}',
     image: '',
     inputsCid: '',
+    urlPins: '',
     cpu: 1000,
     gpu: 0,
     gpuVramMb: 0,

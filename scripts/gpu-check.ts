@@ -50,7 +50,7 @@ async function check (imageId: string, work: string): Promise<void> {
   const offer: JobOffer = {
     author: '0x' + '00'.repeat(20), nonce: '1', expiry: Date.now() + 600_000,
     moduleRepo: module.path, moduleCommit: module.commit, modulePath: 'lilypad_module.json.tmpl',
-    specHash: loaded.specHash, inputs: '{}', image: '', inputsCid: '',
+    specHash: loaded.specHash, inputs: '{}', image: '', inputsCid: '', urlPins: '',
     cpu: 1000, gpu: 1, gpuVramMb: capacity.gpuVramMb, ramMb: 1000, diskMb: 0,
     maxPrice: '0', maxSolverFee: '0', paymentCollateral: '0', timeoutCollateral: '0',
     trustedMediators: [], trustedSolvers: [],

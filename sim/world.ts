@@ -416,6 +416,7 @@ export class World {
       inputs: `{"Message":"job ${n}"}`,
       image: '',
       inputsCid: '',
+      urlPins: '',
       cpu: 1000,
       gpu: 0,
       gpuVramMb: 0,

@@ -31,17 +31,21 @@ export interface InputsSource {
 }
 
 /**
- * The input data a job mounts: each `Spec.Inputs` entry at its path, and the job offer's own
- * `inputsCid` at /inputs. Inputs are named by CID, so every party mounts the same bytes; one named
- * by URL, or at a path it cannot have, makes the job invalid (the same on every machine).
+ * The input data a job mounts: each `Spec.Inputs` entry at its path (one named by URL as the CID the
+ * job offer pins for it: a folder holding the download), and the job offer's own `inputsCid` at
+ * /inputs. Every party mounts the same bytes; an input with no CID, or at a path it cannot have,
+ * makes the job invalid (the same on every machine).
  */
-export function jobInputs (job: Pick<JobOffer, 'inputsCid'>, spec: Pick<JobSpec, 'inputs'>): JobInput[] {
+export function jobInputs (job: Pick<JobOffer, 'inputsCid' | 'urlPins'>, spec: Pick<JobSpec, 'inputs'>): JobInput[] {
+  const pins = urlPinsOf(job.urlPins)
   const inputs: JobInput[] = spec.inputs.map(s => {
-    if (s.cid === '') {
-      const named = s.url !== '' ? `is named by URL (${s.url})` : 'names no CID'
-      throw new RunFailure('ERR_INPUTS_INVALID', `the input at ${s.path || '(no path)'} ${named}: inputs are named by CID, so every party mounts the same bytes`)
+    if (s.cid !== '') return { cid: s.cid, target: s.path }
+    if (s.url === '') throw new RunFailure('ERR_INPUTS_INVALID', `the input at ${s.path || '(no path)'} names neither a CID nor a URL`)
+    const pinned = pins[s.url]
+    if (pinned === undefined) {
+      throw new RunFailure('ERR_INPUTS_INVALID', `the input at ${s.path || '(no path)'} is named by URL (${s.url}), and the job offer pins no content for it: every party must mount the same bytes`)
     }
-    return { cid: s.cid, target: s.path }
+    return { cid: pinned, target: s.path }
   })
   if (job.inputsCid !== '') inputs.push({ cid: job.inputsCid, target: OFFERED_INPUTS_PATH })
   for (const input of inputs) {
@@ -54,6 +58,21 @@ export function jobInputs (job: Pick<JobOffer, 'inputsCid'>, spec: Pick<JobSpec,
     if (why !== null) throw new RunFailure('ERR_INPUTS_INVALID', `input ${input.cid} cannot be mounted at ${JSON.stringify(input.target)}: ${why}`)
   }
   return inputs
+}
+
+/** The job offer's URL pins: a JSON object of URL → CID ('' for none). */
+export function urlPinsOf (urlPins: string): Record<string, string> {
+  if (urlPins === '') return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(urlPins)
+  } catch {
+    parsed = undefined
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every(v => typeof v === 'string')) {
+    throw new RunFailure('ERR_INPUTS_INVALID', 'the job offer\'s URL pins are not a JSON object of URLs to CIDs')
+  }
+  return parsed as Record<string, string>
 }
 
 function targetProblem (target: string, others: string[]): string | null {

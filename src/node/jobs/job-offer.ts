@@ -16,6 +16,8 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
   image?: string
   /** input data this node serves, mounted read-only at /inputs ('' or absent: none) */
   inputsCid?: string
+  /** the spec's URL inputs, pinned: canonical JSON {url: CID} ('' or absent: none) */
+  urlPins?: string
 }): JobOffer {
   const machine = module.spec.machine
   const maxSolverFee = BigInt(DEFAULTS.solverFee) * 10n
@@ -31,6 +33,7 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
     inputs: JSON.stringify(inputs),
     image: o.image ?? '',
     inputsCid: o.inputsCid ?? '',
+    urlPins: o.urlPins ?? '',
     cpu: Math.max(0, Math.round(machine.cpu)),
     gpu: machine.gpu,
     gpuVramMb: Math.max(0, ...machine.gpus.map(g => g.vram)),

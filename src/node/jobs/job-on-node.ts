@@ -13,6 +13,7 @@ import { rerunWindowMs, submitWindowMs } from './submit-window.ts'
 import { imagePinFor } from './image-pin.ts'
 import { jobInputs } from '../adapters/job-inputs.ts'
 import { RunFailure } from '../../executor/results/failed-run.ts'
+import { pinUrlInputs } from './url-pins.ts'
 
 export type JobPhase = 'offered' | 'matched' | 'agreed' | 'results' | 'verifying' | 'verified' | 'settled'
 
@@ -65,7 +66,8 @@ const PHASE_OF: Record<string, JobPhase | undefined> = {
  * the job, waits until the trusted solvers listen, and submits. Returns the job's stream.
  */
 export async function submitOnNode (node: LilypadNode, module: LoadedModule, inputs: Record<string, string>, terms: JobTerms): Promise<string> {
-  expectMountableInputs(module)
+  const urlPins = await pinUrlInputs(module, node.results)
+  expectMountableInputs(module, urlPins)
   const offer = jobOfferFor(module, inputs, {
     author: node.address,
     now: Date.now(),
@@ -79,7 +81,8 @@ export async function submitOnNode (node: LilypadNode, module: LoadedModule, inp
     judgeWithinMs: terms.judgeWithinMs ?? (terms.checkRate > 0 ? Math.max(60_000, rerunWindowMs(module)) : undefined),
     mediateWithinMs: terms.mediateWithinMs ?? Math.max(120_000, rerunWindowMs(module)),
     image: await imagePinFor(module),
-    inputsCid: terms.inputsPath === undefined ? undefined : await offeredInputs(node, terms.inputsPath)
+    inputsCid: terms.inputsPath === undefined ? undefined : await offeredInputs(node, terms.inputsPath),
+    urlPins
   })
   const needed = BigInt(offer.paymentCollateral) + BigInt(offer.timeoutCollateral)
   const deposit = await node.settlement!.balanceOf()
@@ -188,10 +191,10 @@ async function offeredInputs (node: LilypadNode, path: string): Promise<string> 
   }
 }
 
-/** A module whose inputs no provider could mount (named by URL, at a path it cannot have) is refused before it is offered. */
-function expectMountableInputs (module: LoadedModule): void {
+/** A module whose inputs no provider could mount (at a path it cannot have, named by nothing) is refused before it is offered. */
+function expectMountableInputs (module: LoadedModule, urlPins: string): void {
   try {
-    jobInputs({ inputsCid: '' }, module.spec.job)
+    jobInputs({ inputsCid: '', urlPins }, module.spec.job)
   } catch (err) {
     if (err instanceof RunFailure) throw new JobError('BAD_INPUT', err.message)
     throw err

@@ -59,6 +59,7 @@ export const EIP712_TYPES = {
     { name: 'inputs', type: 'string' }, // canonical JSON of the module inputs
     { name: 'image', type: 'string' }, // the image the spec names by tag, pinned: name@sha256:<digest>; '' if the spec pins it
     { name: 'inputsCid', type: 'string' }, // input data the creator's node serves, mounted read-only at /inputs; '' for none
+    { name: 'urlPins', type: 'string' }, // canonical JSON {url: CID} of the spec's URL inputs as the creator downloaded them; '' for none
     { name: 'cpu', type: 'uint32' },
     { name: 'gpu', type: 'uint32' },
     { name: 'gpuVramMb', type: 'uint32' },

@@ -52,6 +52,7 @@ const jobOfferShape = {
   inputs: boundedString(LIMITS.inputs),
   image: matching(/^(?:[a-z0-9][a-z0-9._/:-]{0,254}@sha256:[0-9a-f]{64})?$/, 'expected "" or an image name@sha256:<digest>'),
   inputsCid: matching(/^(?:Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,120})?$/, 'expected "" or a CID'),
+  urlPins: boundedString(LIMITS.inputs),
   ...machine,
   maxPrice: wei,
   maxSolverFee: wei,

@@ -5,6 +5,8 @@
  * loopback, pinned to its digest when the job is offered.
  */
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { computeAddress } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -156,20 +158,40 @@ describe('workloads', () => {
     expect(result.stdout).toBe('hello from the inputs\na file named by its CID\ngreeting.txt\nnested\nread-only\n')
   }, 180_000)
 
-  it('refuses, in one line and before offering, an input named by URL', async () => {
+  it('pins an input named by URL when the job is offered: the provider mounts the bytes the creator downloaded, whatever the URL serves later', async () => {
     const image = await ensureCowsayImage()
-    const repo = await createModuleRepo('cowsay', {
-      into: join(net.root, 'modules', 'url-input'),
-      files: {
-        'lilypad_module.json.tmpl': JSON.stringify({
-          machine: { gpu: 0, cpu: 500, ram: 64 },
-          job: { APIVersion: 'V1beta1', Spec: { Engine: 'Docker', Timeout: 30, Docker: { Image: image, Entrypoint: ['/bin/true'] }, Inputs: [{ StorageSource: 'urlDownload', URL: 'https://example.com/data.csv', path: '/data' }] } }
-        })
-      }
+    // the URL serves other bytes once it has been downloaded: the pin must hold
+    let downloads = 0
+    const server = createServer((req, res) => {
+      if (req.url === '/data/table.csv') res.end(downloads++ === 0 ? 'pinned bytes\n' : 'other bytes\n')
+      else { res.statusCode = 404; res.end() }
     })
-    const refused = net.runModule(`${repo.path}:${repo.tag}`, {}, { dataDir: await mkdtemp(join(net.root, 'url-input-')) })
-    await expect(refused).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/is named by URL \(https:\/\/example\.com\/data\.csv\): inputs are named by CID/) })
-  }, 60_000)
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const module = async (name: string, url: string): Promise<string> => {
+      const repo = await createModuleRepo('cowsay', {
+        into: join(net.root, 'modules', name),
+        files: {
+          'lilypad_module.json.tmpl': JSON.stringify({
+            machine: { gpu: 0, cpu: 500, ram: 64 },
+            job: { APIVersion: 'V1beta1', Spec: { Engine: 'Docker', Timeout: 30, Docker: { Image: image, Entrypoint: ['/bin/sh', '-c', 'ls /inputs; cat /inputs/table.csv'] }, Inputs: [{ StorageSource: 'urlDownload', URL: url, path: '/inputs' }] } }
+          })
+        }
+      })
+      return `${repo.path}:${repo.tag}`
+    }
+    try {
+      const result = await net.runModule(await module('url-input', `${base}/data/table.csv`), {}, { dataDir: await net.jobDir('url-input') })
+      expect(result).toMatchObject({ outcome: 'Accepted', settled: true })
+      expect(result.stdout).toBe('table.csv\npinned bytes\n')
+      // the creator downloaded it once; the provider fetched the pinned folder from the creator by CID
+      expect(downloads).toBe(1)
+      const missing = net.runModule(await module('url-missing', `${base}/gone.csv`), {}, { dataDir: await mkdtemp(join(net.root, 'url-missing-')) })
+      await expect(missing).rejects.toMatchObject({ code: 'BAD_INPUT', message: `the input ${base}/gone.csv could not be downloaded to pin it: the server answered 404` })
+    } finally {
+      await new Promise(resolve => server.close(resolve))
+    }
+  }, 120_000)
 
   it('refuses in one line, before offering, modules no provider could take: a range bomb, a timeout of 1e9 s', async () => {
     const image = await ensureCowsayImage()

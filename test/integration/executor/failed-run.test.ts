@@ -49,7 +49,7 @@ function offer (repo: ModuleRepo, specHash: string): JobOffer {
   return {
     author: '0x' + 'c1'.repeat(20), nonce: '1', expiry: 1_900_000_000_000,
     moduleRepo: repo.path, moduleCommit: repo.commit, modulePath: 'lilypad_module.json.tmpl',
-    specHash, inputs: JSON.stringify(inputs), image: '', inputsCid: '',
+    specHash, inputs: JSON.stringify(inputs), image: '', inputsCid: '', urlPins: '',
     cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 512, diskMb: 1024,
     maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
     trustedMediators: [], trustedSolvers: [],

@@ -54,7 +54,7 @@ function offer (repo: ModuleRepo, module: LoadedModule, image: string): JobOffer
   return {
     author: '0x' + 'c1'.repeat(20), nonce: '1', expiry: 1_900_000_000_000,
     moduleRepo: repo.path, moduleCommit: repo.commit, modulePath: 'lilypad_module.json.tmpl',
-    specHash: module.specHash, inputs: '{}', image, inputsCid: '',
+    specHash: module.specHash, inputs: '{}', image, inputsCid: '', urlPins: '',
     cpu: 500, gpu: 0, gpuVramMb: 0, ramMb: 64, diskMb: 0,
     maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
     trustedMediators: [], trustedSolvers: [],

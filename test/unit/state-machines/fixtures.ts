@@ -37,6 +37,7 @@ export function jobOffer (overrides: Partial<JobOffer> = {}): JobOffer {
     inputs: '{"Message":"moo"}',
     image: '',
     inputsCid: '',
+    urlPins: '',
     cpu: 1000,
     gpu: 0,
     gpuVramMb: 0,

@@ -7,7 +7,7 @@ const OTHER = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
 const input = (s: Partial<StorageSpec>): StorageSpec => ({ storageSource: 'IPFS', name: '', cid: CID, url: '', path: '/inputs', raw: {}, ...s })
 const refused = (inputsCid: string, inputs: StorageSpec[]): unknown => {
   try {
-    jobInputs({ inputsCid }, { inputs })
+    jobInputs({ inputsCid, urlPins: '' }, { inputs })
   } catch (err) {
     return { code: (err as { code?: string }).code, message: (err as Error).message }
   }
@@ -16,14 +16,17 @@ const refused = (inputsCid: string, inputs: StorageSpec[]): unknown => {
 
 describe('a job\'s input data', () => {
   test('is each spec input at its path, and the offer\'s own CID at /inputs', () => {
-    expect(jobInputs({ inputsCid: OTHER }, { inputs: [input({ path: '/data/target.pdb' })] }))
+    expect(jobInputs({ inputsCid: OTHER, urlPins: '' }, { inputs: [input({ path: '/data/target.pdb' })] }))
       .toEqual([{ cid: CID, target: '/data/target.pdb' }, { cid: OTHER, target: OFFERED_INPUTS_PATH }])
-    expect(jobInputs({ inputsCid: '' }, { inputs: [] })).toEqual([])
+    expect(jobInputs({ inputsCid: '', urlPins: '' }, { inputs: [] })).toEqual([])
   })
 
-  test('named by URL, or by nothing, is refused: every party must mount the same bytes', () => {
-    expect(refused('', [input({ cid: '', url: 'https://example.com/x.csv' })])).toMatchObject({ code: 'ERR_INPUTS_INVALID', message: expect.stringContaining('is named by URL (https://example.com/x.csv)') })
-    expect(refused('', [input({ cid: '' })])).toMatchObject({ code: 'ERR_INPUTS_INVALID', message: expect.stringContaining('names no CID') })
+  test('named by URL, is the folder the job offer pins for that URL; unpinned, or named by nothing, it is refused', () => {
+    const url = 'https://example.com/x.csv'
+    expect(jobInputs({ inputsCid: '', urlPins: JSON.stringify({ [url]: OTHER }) }, { inputs: [input({ cid: '', url, path: '/data' })] })).toEqual([{ cid: OTHER, target: '/data' }])
+    expect(refused('', [input({ cid: '', url })])).toMatchObject({ code: 'ERR_INPUTS_INVALID', message: expect.stringContaining('is named by URL (https://example.com/x.csv), and the job offer pins no content for it') })
+    expect(() => jobInputs({ inputsCid: '', urlPins: '[1]' }, { inputs: [] })).toThrow('the job offer\'s URL pins are not a JSON object of URLs to CIDs')
+    expect(refused('', [input({ cid: '' })])).toMatchObject({ code: 'ERR_INPUTS_INVALID', message: expect.stringContaining('names neither a CID nor a URL') })
     expect(refused('', [input({ cid: 'not-a-cid' })])).toMatchObject({ code: 'ERR_INPUTS_INVALID', message: 'input "not-a-cid" is not a CID' })
   })
 

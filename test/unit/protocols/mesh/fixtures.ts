@@ -51,6 +51,7 @@ export function jobOffer (author: Wallet, now: number, overrides: Partial<JobOff
     inputs: '{"Message":"moo"}',
     image: '',
     inputsCid: '',
+    urlPins: '',
     cpu: 1000,
     gpu: 0,
     gpuVramMb: 0,

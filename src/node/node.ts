@@ -56,6 +56,8 @@ export interface NodeOptions {
   mirrors?: ModuleMirrors
   /** registries a provider pulls images from; absent or empty: any */
   registries?: string[]
+  /** the largest image a provider pulls, bytes (default: the executor's) */
+  maxImageBytes?: number
   /** run Docker modules (default: when an engine answers) */
   docker?: boolean
   /** give jobs whose module asks for a network one (default: every job runs with none) */
@@ -169,6 +171,7 @@ export class LilypadNode implements Service {
         const docker = new DockerExecutor({
           slot: slotSize(options.slots),
           allowNetwork: options.allowJobNetwork === true,
+          maxImageBytes: options.maxImageBytes,
           onPullProgress: (p) => logger.info({ image: p.image, layers: `${p.layersDone}/${p.layers}`, mb: `${(p.bytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)}` }, p.done ? 'image pulled' : 'pulling image')
         })
         const answers = await docker.ping().then(() => true, () => false)

@@ -41,6 +41,8 @@ export interface NodeSettings {
   mirrors: Record<string, string>
   /** registries a provider pulls images from; empty: any */
   registries: string[]
+  /** the largest image a provider pulls, bytes; absent: the executor's default */
+  maxImageBytes?: number
   docker?: boolean
   /** honour a module's `Network` request; off: every job runs with no network */
   allowJobNetwork: boolean
@@ -75,6 +77,7 @@ const ENV: Record<string, string> = {
   offerSlots: 'OFFER_SLOTS',
   offerMaxSubmitWithin: 'OFFER_MAX_SUBMIT_WITHIN',
   registries: 'LILYPAD_REGISTRIES',
+  maxImageBytes: 'LILYPAD_MAX_IMAGE_BYTES',
   price: 'OFFER_PRICE',
   solverFee: 'SOLVER_FEE',
   mediatorFee: 'MEDIATOR_FEE',
@@ -203,6 +206,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     mediatorCapacity: int('mediator capacity', pick('mediatorCapacity')) ?? DEFAULTS.mediatorCapacity,
     mirrors: typeof mirrors === 'object' && mirrors !== null ? mirrors as Record<string, string> : {},
     registries: list(pick('registries')) ?? [],
+    maxImageBytes: int('LILYPAD_MAX_IMAGE_BYTES', pick('maxImageBytes')),
     docker: docker === undefined ? undefined : docker === true || docker === 'true',
     apiPort: int('LILYPAD_API_PORT', pick('apiPort')),
     resultsPort: int('LILYPAD_RESULTS_PORT', pick('resultsPort')),

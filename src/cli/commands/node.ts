@@ -27,6 +27,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     mediator: { capacity: settings.mediatorCapacity },
     mirrors: settings.mirrors,
     registries: settings.registries,
+    maxImageBytes: settings.maxImageBytes,
     docker: settings.docker,
     allowJobNetwork: settings.allowJobNetwork,
     corruptOutputs: settings.corruptOutputs,
@@ -69,6 +70,7 @@ function nodeOptions (command: Command): Command {
     .option('--offer-max-submit-within <seconds>', 'the longest submit window a slot takes: a job\'s timeout and margins (OFFER_MAX_SUBMIT_WITHIN; default 10800)')
     .option('--price <wei>', 'price per job (OFFER_PRICE)')
     .option('--registries <hosts>', 'registries to pull images from, e.g. docker.io,127.0.0.1:5000 (LILYPAD_REGISTRIES; default: any)')
+    .option('--max-image-bytes <bytes>', 'the largest image (its layers) to pull; a bigger one is refused before signing (LILYPAD_MAX_IMAGE_BYTES; default 50 GiB)')
     .option('--results-port <port>', 'serve the results this node holds over HTTP by CID (LILYPAD_RESULTS_PORT; default off)')
     .option('--results-host <host>', 'the address the results gateway listens on (LILYPAD_RESULTS_HOST; default 0.0.0.0)')
     .option('--allow-job-network', 'give jobs whose module asks for a network one (LILYPAD_ALLOW_JOB_NETWORK; default: none)')

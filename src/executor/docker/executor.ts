@@ -32,7 +32,12 @@ export interface DockerExecutorOptions {
   namePrefix?: string
   /** how a pull goes on (see image.ts) */
   onPullProgress?: ResolveImageOptions['onPullProgress']
+  /** the largest image (its layers, compressed) this node pulls; default DEFAULT_MAX_IMAGE_BYTES */
+  maxImageBytes?: number
 }
+
+/** Large enough for the GPU images of real modules (CUDA and a model: 10-20 GB), small enough that a job offer cannot fill a disk. */
+export const DEFAULT_MAX_IMAGE_BYTES = 50 * 1024 ** 3
 
 const MiB = 1024 * 1024
 /** nobody:nogroup: owns nothing on the host, so a job escaping its container can do little */
@@ -100,7 +105,8 @@ export class DockerExecutor {
    */
   ensureImage (ref: string, signal?: AbortSignal): Promise<string> {
     return resolveImage(this.docker, ref, {
-      allowUnpinned: this.options.allowUnpinnedImages, pullTimeoutMs: this.options.pullTimeoutMs, signal, onPullProgress: this.options.onPullProgress
+      allowUnpinned: this.options.allowUnpinnedImages, pullTimeoutMs: this.options.pullTimeoutMs, signal, onPullProgress: this.options.onPullProgress,
+      maxImageBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES
     })
   }
 

@@ -15,6 +15,8 @@ export interface ResolveImageOptions {
   signal?: AbortSignal
   /** called as a pull goes on, at most once a second, and when it ends */
   onPullProgress?: (progress: PullProgress) => void
+  /** a pull whose layers add up to more than this is stopped (IMAGE_TOO_LARGE) */
+  maxImageBytes?: number
 }
 
 /** How far a pull has got, over the layers the registry has announced so far. */
@@ -61,12 +63,20 @@ async function inspectImage (docker: Docker, ref: string): Promise<string | unde
 }
 
 async function pull (docker: Docker, ref: string, options: ResolveImageOptions): Promise<void> {
-  const signals = [AbortSignal.timeout(options.pullTimeoutMs ?? 300_000)]
+  const tooLarge = new AbortController()
+  const signals = [AbortSignal.timeout(options.pullTimeoutMs ?? 300_000), tooLarge.signal]
   if (options.signal) signals.push(options.signal)
   const abortSignal = AbortSignal.any(signals)
+  const max = options.maxImageBytes ?? Infinity
+  // the registry announces each layer's size as its download starts: a pull is stopped as soon as they add up to too much
+  const onProgress = (p: PullProgress): void => {
+    if (p.totalBytes > max && !tooLarge.signal.aborted) {
+      tooLarge.abort(new ExecutionError('IMAGE_TOO_LARGE', `image ${ref} has more than ${max} bytes of layers (${p.totalBytes} announced so far), more than this node pulls`))
+    }
+  }
   try {
     const stream = await docker.pull(ref, { abortSignal })
-    const progress = pullProgress(ref, options.onPullProgress)
+    const progress = pullProgress(ref, options.onPullProgress, onProgress)
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(stream, (err: Error | null) => err ? reject(err) : resolve(), progress.event)
       abortSignal.addEventListener('abort', () => reject(abortSignal.reason as Error), { once: true })
@@ -74,12 +84,13 @@ async function pull (docker: Docker, ref: string, options: ResolveImageOptions):
     progress.end()
   } catch (err) {
     if (options.signal?.aborted) throw new ExecutionError('EXECUTION_CANCELLED', `pulling ${ref} was cancelled`, { cause: err })
+    if (tooLarge.signal.aborted) throw tooLarge.signal.reason as ExecutionError
     throw new ExecutionError('IMAGE_PULL_FAILED', `image ${ref} is not present locally and could not be pulled: ${firstLine(err)}`, { cause: err })
   }
 }
 
 /** Sums Docker's per-layer pull events into one figure, reported at most once a second. */
-function pullProgress (image: string, report?: (progress: PullProgress) => void): { event: (e: PullEvent) => void, end: () => void } {
+function pullProgress (image: string, report?: (progress: PullProgress) => void, watch?: (progress: PullProgress) => void): { event: (e: PullEvent) => void, end: () => void } {
   const layers = new Map<string, { current: number, total: number, done: boolean }>()
   let last = 0
   const summary = (done: boolean): PullProgress => {
@@ -91,7 +102,7 @@ function pullProgress (image: string, report?: (progress: PullProgress) => void)
   }
   return {
     event: (e) => {
-      if (report === undefined || e.id === undefined || /^(Pulling from|Digest|Status)/.test(e.status ?? '')) return
+      if (e.id === undefined || /^(Pulling from|Digest|Status)/.test(e.status ?? '')) return
       const layer = layers.get(e.id) ?? { current: 0, total: 0, done: false }
       if (e.status === 'Downloading' && e.progressDetail?.total !== undefined) {
         layer.current = e.progressDetail.current ?? layer.current
@@ -99,8 +110,9 @@ function pullProgress (image: string, report?: (progress: PullProgress) => void)
       }
       if (e.status === 'Pull complete' || e.status === 'Already exists') { layer.done = true; layer.current = layer.total }
       layers.set(e.id, layer)
+      watch?.(summary(false))
       const now = Date.now()
-      if (now - last >= PROGRESS_EVERY_MS) { last = now; report(summary(false)) }
+      if (report !== undefined && now - last >= PROGRESS_EVERY_MS) { last = now; report(summary(false)) }
     },
     end: () => report?.(summary(true))
   }

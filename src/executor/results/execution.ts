@@ -20,6 +20,7 @@ export type ExecutionErrorCode =
   | 'IMAGE_NOT_PINNED'
   | 'IMAGE_NOT_FOUND'
   | 'IMAGE_PULL_FAILED'
+  | 'IMAGE_TOO_LARGE'
   | 'EXECUTION_CANCELLED'
   | 'EXECUTION_FAILED'
   | 'BAD_JOB_SPEC'

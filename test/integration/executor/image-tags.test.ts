@@ -62,11 +62,11 @@ function offer (repo: ModuleRepo, module: LoadedModule, image: string): JobOffer
   }
 }
 
-async function provider (options: { registries?: string[], progress?: PullProgress[] } = {}): Promise<{ runner: ModuleRunner, dataDir: string }> {
+async function provider (options: { registries?: string[], progress?: PullProgress[], maxImageBytes?: number } = {}): Promise<{ runner: ModuleRunner, dataDir: string }> {
   const dataDir = await tempDir()
   const store = await ResultsStore.open(dataDir)
   stores.push(store)
-  const docker = new DockerExecutor({ onPullProgress: p => options.progress?.push(p) })
+  const docker = new DockerExecutor({ onPullProgress: p => options.progress?.push(p), maxImageBytes: options.maxImageBytes })
   return { runner: new ModuleRunner({ dataDir, registries: options.registries }, { executors: { docker }, results: store }), dataDir }
 }
 
@@ -118,6 +118,17 @@ describe('images named by a tag', () => {
     const { runner } = await provider({ registries: ['docker.io'] })
     await expect(runner.prepare(offer(repo, module, `${name}@${digest}`), { maxDurationMs: 600_000 }, signal()))
       .rejects.toMatchObject({ code: 'ERR_IMAGE_UNAVAILABLE', message: `image ${name}@${digest} comes from ${registry.host}, and this provider pulls only from docker.io` })
+  }, 60_000)
+
+  it('larger than the provider pulls are refused before signing, the pull stopped, nothing left behind', async () => {
+    const name = `${registry.host}/lilypad-test/too-large`
+    const digest = await pushImage(`${name}:v1`, 'too large\n')
+    await forgetImages(name)
+    const { repo, module } = await catModule(`${name}:v1`)
+    const { runner } = await provider({ maxImageBytes: 10_000 })
+    await expect(runner.prepare(offer(repo, module, `${name}@${digest}`), { maxDurationMs: 600_000 }, signal()))
+      .rejects.toMatchObject({ code: 'ERR_IMAGE_UNAVAILABLE', message: expect.stringMatching(new RegExp(`^image ${name}@${digest} has more than 10000 bytes of layers \\(\\d+ announced so far\\), more than this node pulls$`)) })
+    await expect(new Docker().getImage(`${name}@${digest}`).inspect()).rejects.toMatchObject({ statusCode: 404 })
   }, 60_000)
 
   it('that no registry serves cannot be offered: the creator is told why in one line', async () => {

@@ -3,7 +3,7 @@
  * block by block and keeps it only if every block and the whole folder hash to the CID, and files
  * are served by path with byte ranges.
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, get, type IncomingMessage, type Server } from 'node:http'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
@@ -14,6 +14,7 @@ import { fetchResultsOverHttp } from '../../../src/executor/results/http-fetch.t
 import { ResultsStore } from '../../../src/executor/results/store.ts'
 import { lilypad } from '../../e2e/network/cli.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
+import { startResultsServer } from '../../../src/node/server/results-server.ts'
 
 const tempDir = useTempDirs()
 const closers: Array<() => Promise<void>> = []
@@ -117,5 +118,34 @@ describe('results over HTTP', () => {
     const nobody = await lilypad(['results', 'get', cid, '--from', 'http://127.0.0.1:9', '--out', join(await tempDir(), 'none')])
     expect(nobody.code).toBe(1)
     expect(nobody.stderr).toMatch(/^lilypad results get: no results gateway answers at http:\/\/127\.0\.0\.1:9: /)
+  }, 60_000)
+})
+
+describe('the node\'s results gateway', () => {
+  it('serves a bounded number of requests at once per client: one more is told 429 at once, and served once the first is done', async () => {
+    const dir = join(await tempDir(), 'big')
+    await mkdir(dir, { recursive: true })
+    await writeFile(join(dir, 'data'), Buffer.alloc(32 * 1024 * 1024, 7))
+    const store = await ResultsStore.open(await tempDir())
+    closers.push(() => store.close())
+    const cid = (await store.add(dir)).toString()
+    const { server, url } = await startResultsServer(store, 0, '127.0.0.1', { perClient: 1, total: 4 })
+    closers.push(() => new Promise(resolve => server.close(() => resolve())))
+
+    // a client that asks and does not read holds its one place
+    const held = await new Promise<IncomingMessage>((resolve, reject) => get(`${url}/ipfs/${cid}/data`, resolve).on('error', reject))
+    held.pause()
+    expect(held.statusCode).toBe(200)
+    const busy = await fetch(`${url}/ipfs/${cid}/data`, { headers: { range: 'bytes=0-9' } })
+    expect(busy.status).toBe(429)
+    expect(busy.headers.get('retry-after')).toBe('1')
+    expect(await busy.json()).toEqual({ error: 'busy: at most 1 requests at once per client, 4 in all' })
+
+    held.destroy()
+    // the gateway frees the place when it sees the connection close, a moment after the client does
+    let served = busy
+    for (let i = 0; i < 100 && served.status === 429; i++) served = await fetch(`${url}/ipfs/${cid}/data`, { headers: { range: 'bytes=0-9' } })
+    expect(served.status).toBe(206)
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(Buffer.alloc(10, 7))
   }, 60_000)
 })

@@ -10,7 +10,7 @@ export interface RunFlags {
   input: string[]
   network: string
   devnetDir?: string
-  mediationChance: string
+  mediationChance?: string
   maxPrice?: string
   matchWithin?: string
   agreeWithin?: string
@@ -48,9 +48,10 @@ const LABEL: Record<JobPhase, string> = {
 }
 
 export async function runCommand (module: string, flags: RunFlags, out = (t: string) => process.stdout.write(t), err = (t: string) => process.stderr.write(t)): Promise<number> {
-  const p = Number(flags.mediationChance)
-  if (!(p >= 0 && p <= 1)) {
-    err(`lilypad run: --mediation-chance must be between 0 and 1, not ${flags.mediationChance}\n`)
+  // a percentage, as Lilypad's own flag and MEDIATION_CHANCE take it
+  const percent = Number(flags.mediationChance ?? process.env.MEDIATION_CHANCE ?? 0)
+  if (!(percent >= 0 && percent <= 100)) {
+    err(`lilypad run: --mediation-chance is a percentage, from 0 to 100, not ${flags.mediationChance ?? process.env.MEDIATION_CHANCE}\n`)
     return RUN_EXIT.badInput
   }
   const matchWithinMs = flags.matchWithin === undefined ? undefined : Number(flags.matchWithin)
@@ -85,14 +86,14 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     let result: JobResult
     const api = flags.node ?? process.env.LILYPAD_NODE_API
     if (api !== undefined && api !== '') {
-      result = await runJobOnNode(api, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }, onPhase)
+      result = await runJobOnNode(api, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }, onPhase)
     } else {
       if (flags.network !== 'devnet') throw new JobError('NO_PEERS', `unknown network ${flags.network}: only devnet is configured here`)
       const dir = resolve(flags.devnetDir ?? defaultDevnetDir())
       const devnet = await loadDevnet(dir)
       // the devnet's job-creator node takes the job, unless it must be signed by a key of one's own
       if (devnet.jobCreatorApi !== undefined && process.env.WEB3_PRIVATE_KEY === undefined) {
-        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: p, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }, onPhase)
+        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }, onPhase)
       } else {
         result = await runJob({
           module,
@@ -100,7 +101,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
           dataDir: process.env.DATA_DIR ?? join(dir, 'job-creator'),
           ...devnetJobOptions(devnet),
           privateKey: process.env.WEB3_PRIVATE_KEY ?? devnet.jobCreatorKey,
-          checkRate: p,
+          checkRate: percent / 100,
           maxPrice: flags.maxPrice === undefined ? undefined : BigInt(flags.maxPrice),
           matchWithinMs,
           agreeWithinMs,
@@ -147,7 +148,7 @@ export function registerRun (program: Command): void {
     .option('-i, --input <KEY=VALUE>', 'a module input (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
     .option('--network <name>', 'the network to run on', 'devnet')
     .option('--devnet-dir <dir>', 'where `lilypad devnet` wrote devnet.json (default ~/.lilypad/devnet)')
-    .option('--mediation-chance <p>', 'probability of re-running the job to check the results', '0')
+    .option('--mediation-chance <percent>', 'the chance, in percent, that the results are re-run to check them (MEDIATION_CHANCE; default 0)')
     .option('--max-price <wei>', 'the most this job may cost')
     .option('--match-within <ms>', 'how long to look for a provider before giving up (default 60000)')
     .option('--inputs-path <dir>', 'a folder of input data: served from the job creator\'s node, mounted read-only at /inputs')

@@ -62,7 +62,7 @@ export class JobBoard {
       network: this.options.network,
       solvers: this.options.solvers,
       mediators: this.options.mediators,
-      checkRate: request.mediationChance,
+      checkRate: request.mediationChance / 100,
       maxPrice: request.maxPrice === undefined ? undefined : BigInt(request.maxPrice),
       matchWithinMs: request.matchWithinMs,
       agreeWithinMs: request.agreeWithinMs,

@@ -6,7 +6,7 @@ export interface JobRequest {
   /** `cowsay:v0.0.1`, `github.com/owner/repo:ref`, or a local repository path:ref */
   module: string
   inputs: Record<string, string>
-  /** probability of re-running the job to check the results (default 0) */
+  /** the chance, in percent (0 to 100), that the results are re-run to check them (default 0) */
   mediationChance: number
   /** the most this job may cost, in wei (a decimal string) */
   maxPrice?: string
@@ -38,7 +38,7 @@ export function parseJobRequest (body: unknown): JobRequest {
   for (const [key, value] of Object.entries(inputs)) {
     if (key === '' || typeof value !== 'string') throw new BadRequest(`input ${JSON.stringify(key)} must be a non-empty name with a string value`)
   }
-  if (typeof mediationChance !== 'number' || !(mediationChance >= 0 && mediationChance <= 1)) throw new BadRequest('mediationChance must be a number between 0 and 1')
+  if (typeof mediationChance !== 'number' || !(mediationChance >= 0 && mediationChance <= 100)) throw new BadRequest('mediationChance must be a percentage, from 0 to 100')
   if (maxPrice !== undefined && (typeof maxPrice !== 'string' || !/^[0-9]{1,78}$/.test(maxPrice))) throw new BadRequest('maxPrice must be a whole number of wei, as a decimal string')
   if (matchWithinMs !== undefined && (typeof matchWithinMs !== 'number' || !Number.isInteger(matchWithinMs) || matchWithinMs <= 0 || matchWithinMs > DAY_MS)) {
     throw new BadRequest('matchWithinMs must be a whole number of milliseconds, at most a day')

@@ -51,7 +51,7 @@ describe('jobs through a running job-creator node', () => {
       post('{"module":'),
       post(JSON.stringify({ module: 42 })),
       post(JSON.stringify({ module: 'cowsay:v0.0.1', inputs: { Message: 1 } })),
-      post(JSON.stringify({ module: 'cowsay:v0.0.1', mediationChance: 2 })),
+      post(JSON.stringify({ module: 'cowsay:v0.0.1', mediationChance: 101 })),
       post(JSON.stringify({ module: 'cowsay:v0.0.1', colour: 'red' })),
       post(JSON.stringify({ module: 'cowsay:v9.9.9' }))
     ])

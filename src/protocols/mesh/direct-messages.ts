@@ -10,7 +10,7 @@ import {
   DEAL_DELIVERY_GRACE_MS,
   isMessageError, MAX_ENCODED_SIZE, verifyEnvelope, type Envelope, type LilypadDomain, type Verified
 } from '../messages/index.ts'
-import { MeshError } from './errors.ts'
+import { isMeshError, MeshError } from './errors.ts'
 import { addressOfPeer } from './peer-identity.ts'
 
 export interface DirectMessage {
@@ -43,6 +43,13 @@ export function encodeDirectMessage (message: DirectMessage): Uint8Array {
 function invalid (message: string): never {
   throw new MeshError('INVALID_MESSAGE', message)
 }
+
+/**
+ * How long after its expiry a direct message is refused as late rather than invalid: it may have
+ * waited in transit or in the sender's retries, or the two clocks may differ. Only a message older
+ * than that is abuse (a replay), and costs its sender.
+ */
+export const LATE_ALLOWANCE_MS = 5 * 60_000
 
 /**
  * Whether the sender passes on another's message about a deal it is a party of, with that deal,
@@ -86,7 +93,16 @@ export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, p
   // a Deal is judged against its delivery grace: its expiry is the agree deadline, and the
   // provider's co-signature may arrive just after it (the machines hold their own deadlines)
   const type = (value.envelope as { type?: unknown } | null)?.type
-  const verified = check(value.envelope, 'envelope', { partial: true, now: type === 'Deal' ? now - DEAL_DELIVERY_GRACE_MS : now })
+  const at = type === 'Deal' ? now - DEAL_DELIVERY_GRACE_MS : now
+  let verified: Verified
+  try {
+    verified = check(value.envelope, 'envelope', { partial: true, now: at })
+  } catch (err) {
+    // expired by a little: late, not invalid; by much more: a replay
+    if (!isMeshError(err, 'INVALID_MESSAGE') || !/\bEXPIRED\b/.test(err.message)) throw err
+    check(value.envelope, 'envelope', { partial: true, now: at - LATE_ALLOWANCE_MS })
+    throw new MeshError('EXPIRED_MESSAGE', err.message.replace(/^INVALID_MESSAGE: /, ''))
+  }
   const address = addressOfPeer(peer)
   const checked = attachments.map((a, i) => check(a, `attachment ${i}`, { partial: true }))
   if (address === undefined || !(verified.signers.includes(address) || passedOnByParty(verified, checked, address))) {

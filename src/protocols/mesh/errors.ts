@@ -53,6 +53,7 @@ export const MESH_ERROR_CODES = [
   'PROTOCOL_ERROR', // the remote broke the framing or answered nonsense
   'REMOTE_ERROR', // the remote answered with an error frame
   'INVALID_MESSAGE', // a direct message failed verification
+  'EXPIRED_MESSAGE', // a direct message expired in transit or by clock skew: refused, no proof of malice
   'UNKNOWN_TOPIC',
   'NOT_STARTED',
   'BAD_OPTIONS'

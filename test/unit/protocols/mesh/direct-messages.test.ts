@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeDirectMessage, encodeDirectMessage } from '../../../../src/protocols/mesh/direct-messages.ts'
+import { decodeDirectMessage, encodeDirectMessage, LATE_ALLOWANCE_MS } from '../../../../src/protocols/mesh/direct-messages.ts'
 import { peerIdOfKey } from '../../../../src/protocols/mesh/peer-identity.ts'
 import { DEAL_DELIVERY_GRACE_MS, lilypadDomain } from '../../../../src/protocols/messages/index.ts'
 import { domainJson, parties, scenario } from '../../state-machines/fixtures.ts'
@@ -14,6 +14,15 @@ describe('direct messages', () => {
     const justLate = decodeDirectMessage(domain, frame, provider, s.deal.agreeDeadline + DEAL_DELIVERY_GRACE_MS - 1)
     expect(justLate.verified.id).toBe(s.dealId)
     expect(() => decodeDirectMessage(domain, frame, provider, s.deal.agreeDeadline + DEAL_DELIVERY_GRACE_MS + 1)).toThrow(/EXPIRED/)
+  })
+
+  it('refuse a message that expired a little (in transit, by clock skew) as late, which costs its sender nothing; one far older is invalid', () => {
+    const frame = encodeDirectMessage({ envelope: s.results })
+    const expiry = (s.results.message as { expiry: number }).expiry
+    const code = (at: number): unknown => { try { decodeDirectMessage(domain, frame, provider, at) } catch (err) { return (err as { code?: string }).code } return 'taken' }
+    expect(code(expiry + 1)).toBe('EXPIRED_MESSAGE')
+    expect(code(expiry + LATE_ALLOWANCE_MS)).toBe('EXPIRED_MESSAGE')
+    expect(code(expiry + LATE_ALLOWANCE_MS + 1)).toBe('INVALID_MESSAGE')
   })
 
   it('give no grace to other messages', () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { registerAudit } from './commands/audit.ts'
 import { registerModule } from './commands/module.ts'
@@ -7,9 +8,15 @@ import { registerDevnet } from './commands/devnet.ts'
 import { registerRun } from './commands/run.ts'
 import { registerDemo } from './commands/demo.ts'
 
+/** The version of the package this command comes from. */
+export function packageVersion (): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+}
+
 export function buildProgram (): Command {
   const program = new Command('lilypad')
     .description('A trustless peer-to-peer compute marketplace: run jobs, provide compute, mediate, audit.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride()
   registerAudit(program)

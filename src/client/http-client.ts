@@ -1,5 +1,6 @@
-import { phaseRecorder } from '../node/jobs/job-client.ts'
-import { JobError, type JobErrorCode, type JobResult, type PhaseListener } from '../node/jobs/job-on-node.ts'
+import { phaseRecorder } from '../node/jobs/phases.ts'
+import { JobError, type JobErrorCode } from '../node/jobs/job-errors.ts'
+import type { JobResult, PhaseListener } from '../node/jobs/job-on-node.ts'
 import type { JobRequest } from '../node/server/job-request.ts'
 import type { JobView, PhaseEvent } from '../node/server/job-board.ts'
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { getAddress } from 'ethers'
-import { ROLES, type Role } from '../actors/roles/role-host.ts'
+import { ROLES, type Role } from '../actors/roles/roles.ts'
 import { LIMITS } from '../protocols/messages/fields.ts'
 
 /**

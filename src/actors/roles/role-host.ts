@@ -25,8 +25,8 @@ import { resultsEffects, type ResultsFetcher } from './effects/results.ts'
 import { chainEffects, type ChainOutput, type SettlementCalls } from './effects/chain.ts'
 import type { Service } from '../../support/lifecycle.ts'
 
-export type Role = 'resource-provider' | 'solver' | 'mediator' | 'job-creator'
-export const ROLES: readonly Role[] = ['resource-provider', 'solver', 'mediator', 'job-creator']
+import type { Role } from './roles.ts'
+export { ROLES, type Role } from './roles.ts'
 
 export interface RoleHostOptions {
   roles: readonly Role[]

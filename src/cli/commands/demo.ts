@@ -2,12 +2,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { startDemoNetwork } from '../demo/demo-network.ts'
-import { runJob, type JobPhase } from '../../node/jobs/job-client.ts'
-import { devnetJobOptions } from '../../devnet/devnet.ts'
-import { EventLog } from '../../actors/eventlog/event-log.ts'
-import { auditLog } from '../../actors/audit.ts'
-import { roleDefinitions } from '../definitions.ts'
+import type { JobPhase } from '../../node/jobs/job-on-node.ts'
 
 const say = (line: string): void => { process.stdout.write(`${line}\n`) }
 
@@ -17,6 +12,10 @@ const say = (line: string): void => { process.stdout.write(`${line}\n`) }
  */
 export async function runDemo (options: { dir?: string, message: string, engine?: 'docker' | 'wasm' }): Promise<number> {
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'lilypad-demo-'))
+  const [{ startDemoNetwork }, { runJob }, { devnetJobOptions }, { EventLog }, { auditLog }, { roleDefinitions }] = await Promise.all([
+    import('../demo/demo-network.ts'), import('../../node/jobs/job-client.ts'), import('../../devnet/devnet.ts'),
+    import('../../actors/eventlog/event-log.ts'), import('../../actors/audit.ts'), import('../definitions.ts')
+  ])
   say(`lilypad demo: a local network in ${dir}`)
   const network = await startDemoNetwork({ dir: join(dir, 'devnet'), engine: options.engine, log: (line) => say(`  ${line}`) })
   const { info } = network

@@ -1,7 +1,6 @@
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { startDemoNetwork } from '../demo/demo-network.ts'
 
 export function defaultDevnetDir (env: NodeJS.ProcessEnv = process.env): string {
   return env.LILYPAD_DEVNET_DIR ?? join(env.DATA_DIR ?? join(homedir(), '.lilypad'), 'devnet')
@@ -19,6 +18,7 @@ export function registerDevnet (program: Command): void {
     .option('--engine <engine>', 'what cowsay runs on: docker or wasm (default: docker when an engine answers)')
     .action(async (flags: DevnetFlags) => {
       const dir = resolve(flags.dir ?? defaultDevnetDir())
+      const { startDemoNetwork } = await import('../demo/demo-network.ts')
       const devnet = await startDemoNetwork({
         dir,
         providers: Number(flags.providers),

@@ -4,13 +4,12 @@ import type { Command } from 'commander'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DockerExecutor } from '../../executor/docker/executor.ts'
-import { loadModule, parseMirrors, userModuleSchemes, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
-import { checkDeterminism } from '../../executor/results/determinism.ts'
+import { ModuleError } from '../../executor/modules/errors.ts'
+import { parseMirrors, type ModuleMirrors } from '../../executor/modules/mirrors.ts'
+import { userModuleSchemes } from '../../executor/modules/sources.ts'
 import { ExecutionError } from '../../executor/results/execution.ts'
 import { ResultsError } from '../../executor/results/errors.ts'
-import { TemplateError } from '../../executor/template/index.ts'
-import { WasmExecutor } from '../../executor/wasm/executor.ts'
+import { TemplateError } from '../../executor/template/errors.ts'
 import { collectInput, ModuleInputError } from './module.ts'
 
 interface CheckOptions {
@@ -44,6 +43,9 @@ export function registerModuleCheck (moduleCmd: Command): void {
       }
       const workDir = await mkdtemp(join(tmpdir(), 'lilypad-module-check-'))
       try {
+        const [{ loadModule }, { DockerExecutor }, { WasmExecutor }, { checkDeterminism }] = await Promise.all([
+          import('../../executor/modules/index.ts'), import('../../executor/docker/executor.ts'), import('../../executor/wasm/executor.ts'), import('../../executor/results/determinism.ts')
+        ])
         const module = await loadModule({ ref, inputs: opts.input ?? {}, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror, allowedSchemes: userModuleSchemes() })
         process.stdout.write(`module ${ref} at ${module.commit} (${module.spec.job.engine.type}), ${runs} runs\n`)
         const executors = {

@@ -2,8 +2,10 @@
 // node would, and prints the result as JSON.
 import { Command } from 'commander'
 import { readFile, stat } from 'node:fs/promises'
-import { renderModuleTemplateBudgeted, TemplateError } from '../../executor/template/index.ts'
-import { loadModule, parseModuleSpec, parseMirrors, userModuleSchemes, ModuleError, type ModuleMirrors } from '../../executor/modules/index.ts'
+import { TemplateError } from '../../executor/template/errors.ts'
+import { ModuleError } from '../../executor/modules/errors.ts'
+import { parseMirrors, type ModuleMirrors } from '../../executor/modules/mirrors.ts'
+import { userModuleSchemes } from '../../executor/modules/sources.ts'
 import { registerModuleCheck } from './module-check.ts'
 
 /** Parses repeated `-i K=V` options into an inputs map. */
@@ -40,6 +42,8 @@ interface RenderOptions {
 /** Renders a template file or a module reference; returns the rendered JSON text. */
 export async function renderForCli (target: string, opts: RenderOptions): Promise<string> {
   const inputs = opts.input ?? {}
+  // the renderer and the module loader load when a module is rendered, not when the command line is read
+  const [{ renderModuleTemplateBudgeted }, { loadModule, parseModuleSpec }] = await Promise.all([import('../../executor/template/index.ts'), import('../../executor/modules/index.ts')])
   if (await isFile(target)) {
     const text = await readFile(target, 'utf8')
     const rendered = await renderModuleTemplateBudgeted({ name: target, text, inputs })

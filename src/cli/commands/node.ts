@@ -1,12 +1,14 @@
 import type { Command } from 'commander'
-import { LilypadNode } from '../../node/node.ts'
-import { resolveSettings, SettingsError, type NodeSettings, type RawSettings } from '../../node/settings.ts'
-import { slotsFromSettings } from '../../node/slots.ts'
-import { DockerExecutor } from '../../executor/docker/executor.ts'
+import type { LilypadNode } from '../../node/node.ts'
+import type { NodeSettings, RawSettings } from '../../node/settings.ts'
 import type { Role } from '../../actors/roles/role-host.ts'
 
 /** The node a daemon runs: a job creator's API takes jobs, under the trust settings of the node. */
 export async function startNodeFromSettings (settings: NodeSettings, daemon = false): Promise<LilypadNode> {
+  // the node stack loads when a node starts, not when the command line is read
+  const [{ LilypadNode }, { slotsFromSettings }, { DockerExecutor }, { SettingsError }] = await Promise.all([
+    import('../../node/node.ts'), import('../../node/slots.ts'), import('../../executor/docker/executor.ts'), import('../../node/settings.ts')
+  ])
   if (settings.rpcUrl === undefined || settings.settlementAddress === undefined) {
     throw new SettingsError('a node needs a chain: set WEB3_RPC_URL and WEB3_SETTLEMENT_ADDRESS (or --rpc-url and --settlement)')
   }
@@ -40,6 +42,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
 /** Runs a node until SIGINT or SIGTERM, then stops it in order. */
 async function runDaemon (options: RawSettings & { settlement?: string }): Promise<void> {
   const { settlement, ...flags } = options
+  const { resolveSettings } = await import('../../node/settings.ts')
   const settings = resolveSettings({ ...flags, settlementAddress: settlement })
   const node = await startNodeFromSettings(settings, true)
   const info = node.info(settings.roles)

@@ -1,7 +1,5 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { cidOfPath, parseCid } from '../../executor/results/cid.ts'
-import { fetchResultsOverHttp } from '../../executor/results/http-fetch.ts'
 
 const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024
 
@@ -13,6 +11,7 @@ export function registerResults (program: Command): void {
     .argument('<path>', 'a results folder or a file')
     .action(async (path: string) => {
       try {
+        const { cidOfPath } = await import('../../executor/results/cid.ts')
         process.stdout.write(`${(await cidOfPath(path)).toString()}\n`)
       } catch (err) {
         process.stderr.write(`lilypad results cid: ${(err as Error).message}\n`)
@@ -27,6 +26,7 @@ export function registerResults (program: Command): void {
     .option('--max-bytes <n>', 'refuse results larger than this (default 1 GiB)')
     .action(async (cidText: string, flags: { from: string, out?: string, maxBytes?: string }) => {
       try {
+        const [{ parseCid }, { fetchResultsOverHttp }] = await Promise.all([import('../../executor/results/cid.ts'), import('../../executor/results/http-fetch.ts')])
         const cid = parseCid(cidText)
         const maxBytes = flags.maxBytes === undefined ? DEFAULT_MAX_BYTES : Number(flags.maxBytes)
         if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new Error(`--max-bytes takes a whole number of bytes, not ${flags.maxBytes}`)

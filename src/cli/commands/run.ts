@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { runJob, JobError, type JobPhase, type JobResult } from '../../node/jobs/job-client.ts'
+import { JobError } from '../../node/jobs/job-errors.ts'
+import type { JobPhase, JobResult } from '../../node/jobs/job-on-node.ts'
 import { runJobOnNode } from '../../client/http-client.ts'
-import { devnetJobOptions, type DevnetInfo } from '../../devnet/devnet.ts'
+import type { DevnetInfo } from '../../devnet/devnet.ts'
 import { defaultDevnetDir } from './devnet.ts'
 
 export interface RunFlags {
@@ -95,6 +96,8 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
       if (devnet.jobCreatorApi !== undefined && process.env.WEB3_PRIVATE_KEY === undefined) {
         result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }, onPhase)
       } else {
+        // the node stack loads only for a job run from a node of its own
+        const [{ runJob }, { devnetJobOptions }] = await Promise.all([import('../../node/jobs/job-client.ts'), import('../../devnet/devnet.ts')])
         result = await runJob({
           module,
           inputs,

@@ -2,10 +2,12 @@ import { join } from 'node:path'
 import { loadModule } from '../../executor/modules/load.ts'
 import { userModuleSchemes } from '../../executor/modules/sources.ts'
 import { LilypadNode } from '../node.ts'
-import { followOnNode, submitOnNode, type JobPhase, type JobResult, type PhaseListener } from './job-on-node.ts'
+import { followOnNode, submitOnNode, type JobResult, type PhaseListener } from './job-on-node.ts'
+import { phaseRecorder } from './phases.ts'
 
 export { jobOfferFor } from './job-offer.ts'
 export { JobError, type JobPhase, type JobResult } from './job-on-node.ts'
+export { phaseRecorder } from './phases.ts'
 
 export interface RunJobOptions {
   module: string
@@ -36,15 +38,6 @@ export interface RunJobOptions {
   /** test networks only: check every result and challenge it, honest or not (recorded in the log) */
   challengeHonestResults?: boolean
   onPhase?: PhaseListener
-}
-
-/** Records each phase once, with the milliseconds since `started`, and passes it on. */
-export function phaseRecorder (started: number, timings: JobResult['timings'], onPhase?: PhaseListener): PhaseListener {
-  return (name: JobPhase, detail: Record<string, unknown>): void => {
-    if (timings[name] !== undefined) return
-    timings[name] = Date.now() - started
-    onPhase?.(name, detail)
-  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { userModuleSchemes } from '../../executor/modules/sources.ts'
 import { ModuleError } from '../../executor/modules/errors.ts'
 import { TemplateError } from '../../executor/template/errors.ts'
 import type { LilypadNode } from '../node.ts'
-import { phaseRecorder } from '../jobs/job-client.ts'
+import { phaseRecorder } from '../jobs/phases.ts'
 import { followOnNode, JobError, submitOnNode, type JobPhase, type JobResult } from '../jobs/job-on-node.ts'
 import { BadRequest, type JobRequest } from './job-request.ts'
 

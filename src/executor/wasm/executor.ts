@@ -61,7 +61,9 @@ export class WasmExecutor {
     if (finishedCode !== undefined) {
       return { jobId: job.jobId, resultsDir: job.resultsDir, exitCode: finishedCode, timedOut: false, oomKilled: false, stdoutTruncated: false, stderrTruncated: false, durationMs: 0, recovered: true }
     }
-    const maxPages = Math.floor(Math.min(this.options.maxMemoryBytes, job.maxMemoryBytes ?? Infinity) / WASM_PAGE_BYTES)
+    // a job naming no memory, or zero (which Docker reads as no limit), gets the executor's cap
+    const asked = job.maxMemoryBytes !== undefined && job.maxMemoryBytes > 0 ? job.maxMemoryBytes : Infinity
+    const maxPages = Math.floor(Math.min(this.options.maxMemoryBytes, asked) / WASM_PAGE_BYTES)
     let capped: ReturnType<typeof capMemory>
     try {
       capped = capMemory(job.wasm, maxPages)

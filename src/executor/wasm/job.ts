@@ -12,7 +12,7 @@ export interface WasmJob {
   args?: string[]
   env?: Record<string, string>
   timeoutMs: number
-  /** the spec's memory (Resources.Memory): a lower cap on linear memory than the executor's own */
+  /** the spec's memory (Resources.Memory): a lower cap on linear memory than the executor's own; zero or none: the executor's */
   maxMemoryBytes?: number
   /** the folder that receives stdout, stderr, exitCode and outputs/ */
   resultsDir: string

@@ -2,30 +2,53 @@
  * Real workloads through a whole devnet (dev chain, providers, solvers, a mediator, each its own
  * process): a job longer than the old fixed two-minute submit window, whose window comes from the
  * module's timeout and margins; and a module whose image is named by a tag in a registry on
- * loopback, pinned to its digest when the job is offered.
+ * loopback, pinned to its digest when the job is offered; and hostile modules, each contained.
  */
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { computeAddress } from 'ethers'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { SettlementClient } from '../../../src/settlement/client.ts'
 import { lockedBy, settle } from '../../../src/state-machines/settle.ts'
 import { createModuleRepo, ensureCowsayImage } from '../../../src/cli/demo/demo-modules.ts'
-import { JobError } from '../../../src/node/jobs/job-client.ts'
+import { JobError, type JobResult, type RunJobOptions } from '../../../src/node/jobs/job-client.ts'
 import { SUBMIT_MARGINS_MS } from '../../../src/node/jobs/submit-window.ts'
 import { startE2eNetwork, type E2eNetwork } from '../network/e2e-network.ts'
 import { forgetImages, pushImage, startRegistry, type LoopbackRegistry } from '../../support/registry.ts'
 import { creatorDeals, readLog } from '../network/node-logs.ts'
 import { lilypad } from '../network/cli.ts'
 import { RUN_EXIT } from '../../../src/cli/commands/run.ts'
-import { cidOfPath } from '../../../src/executor/results/cid.ts'
+import { cidOfBytes, cidOfPath } from '../../../src/executor/results/cid.ts'
+import { SCHEMES_ENV } from '../../../src/executor/modules/sources.ts'
+import { compileWat } from '../../../scripts/build-cowsay-wasm.ts'
 import type { JobCreatorContext } from '../../../src/state-machines/job-creator.machine.ts'
 
 const RUNS_FOR_S = 125
 const TIMEOUT_S = 150
 const MARGINS_MS = SUBMIT_MARGINS_MS.pull + SUBMIT_MARGINS_MS.fetch + SUBMIT_MARGINS_MS.commit
+const MiB = 1024 * 1024
+const PROVIDERS = ['provider-1', 'provider-2']
+/** each provider's slot memory (OFFER_RAM): small, so a memory hog reaches it within a second */
+const SLOT_RAM_MB = 256
+/** what the memory hog asks for at once: three slots (were Memory "0" unlimited, it would get them) */
+const HOG_MB = 3 * SLOT_RAM_MB
+
+/** A WASI command that writes "go", then grows its linear memory a MiB at a time until a grow is refused, and traps. */
+const GROWER_WAT = `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "go\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 3))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (block $full
+      (loop $grow
+        (br_if $full (i32.eq (memory.grow (i32.const 16)) (i32.const -1)))
+        (br $grow)))
+    unreachable))`
 
 function sleeperTemplate (image: string): string {
   return JSON.stringify({
@@ -49,7 +72,7 @@ describe('workloads', () => {
 
   beforeAll(async () => {
     registry = await startRegistry()
-    net = await startE2eNetwork()
+    net = await startE2eNetwork({ providers: PROVIDERS.length, nodeConfig: Object.fromEntries(PROVIDERS.map(name => [name, { offerRam: SLOT_RAM_MB }])) })
     const { info } = net.devnet
     chain = await SettlementClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
   }, 300_000)
@@ -93,7 +116,7 @@ describe('workloads', () => {
     await net.auditEverything()
   }, 180_000)
 
-  it('contains hostile modules (a disk filler, a stdout flood, a fork bomb): each is paid as a result, and the provider serves the next job', async () => {
+  it('contains hostile modules (a disk filler, a stdout flood, a fork bomb, a memory hog, a WASM module growing its memory): each is paid as a result, and the provider serves the next job', async () => {
     const image = await ensureCowsayImage()
     const hostile = async (name: string, script: string, resources: Record<string, string> = {}): Promise<string> => {
       const repo = await createModuleRepo('cowsay', {
@@ -107,22 +130,78 @@ describe('workloads', () => {
       })
       return `${repo.path}:${repo.tag}`
     }
+    const wasmGrower = async (name: string): Promise<string> => {
+      const source = join(net.root, `${name}.wat`)
+      await writeFile(source, GROWER_WAT)
+      const wasm = await compileWat(source)
+      const repo = await createModuleRepo('cowsay-wasm', {
+        into: join(net.root, 'modules', name),
+        files: {
+          'grow.wasm': wasm,
+          'lilypad_module.json.tmpl': JSON.stringify({
+            machine: { gpu: 0, cpu: 500, ram: 64 },
+            job: {
+              APIVersion: 'V1beta1',
+              Spec: {
+                Engine: 'Wasm',
+                Timeout: 60,
+                Wasm: { EntryModule: { StorageSource: 'IPFS', CID: (await cidOfBytes(wasm)).toString(), Path: 'grow.wasm' }, EntryPoint: '_start', Parameters: [] },
+                Resources: { Memory: '0' }
+              }
+            }
+          })
+        }
+      })
+      return `${repo.path}:${repo.tag}`
+    }
     const provider = (address: string | null): string => net.devnet.info.nodes.find(n => n.address === address)!.name
-    const cases = [
+    const exitCodeOf = async (result: JobResult): Promise<string> => await readFile(join(result.resultsDir!, 'exitCode'), 'utf8')
+    const cases: Array<{ name: string, module: string, options?: Partial<RunJobOptions>, outcome?: string, check?: (result: JobResult) => Promise<void> }> = [
       { name: 'disk-filler', module: await hostile('disk-filler', 'dd if=/dev/zero of=/outputs/fill bs=1M count=200; echo filled', { Disk: '8Mi' }) },
       { name: 'stdout-flood', module: await hostile('stdout-flood', 'yes flood | head -c 30000000') },
-      { name: 'fork-bomb', module: await hostile('fork-bomb', 'for i in $(seq 1 2000); do sleep 5 & done; echo forked') }
+      { name: 'fork-bomb', module: await hostile('fork-bomb', 'for i in $(seq 1 2000); do sleep 5 & done; echo forked') },
+      {
+        // Memory "0" is the slot's size, never unlimited: the hog prints the limit its container got
+        // (cgroup v2, else v1), then asks for more than that at once and is killed for it
+        name: 'memory-hog',
+        module: await hostile('memory-hog', `cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; exec dd if=/dev/zero of=/dev/null bs=${HOG_MB}M count=1`, { Memory: '0' }),
+        check: async (result) => {
+          expect(result.stdout).toBe(`${SLOT_RAM_MB * MiB}\n`)
+          expect(await exitCodeOf(result)).toBe('137')
+        }
+      },
+      {
+        // its memory is capped inside the module (Memory "0": the executor's cap), where a grow is
+        // refused and it traps: an out-of-memory kill. The creator challenges the honest results,
+        // and the mediator's re-run finds the provider's
+        name: 'wasm-grower',
+        module: await wasmGrower('wasm-grower'),
+        options: { challengeHonestResults: true },
+        outcome: 'MediationAccepted',
+        check: async (result) => {
+          expect(result.stdout).toBe('go\n')
+          expect(await exitCodeOf(result)).toBe('137')
+          expect(await chain.dealRecord(result.dealId!)).toMatchObject({ state: 'Settled', outcome: 'MediationAccepted' })
+        }
+      }
     ]
+    const served = new Set<string>()
     for (const c of cases) {
-      const result = await net.runModule(c.module, {}, { dataDir: await net.jobDir(c.name) })
-      expect(result, c.name).toMatchObject({ outcome: 'Accepted', settled: true })
+      // a creator that re-runs the job fetches its module itself: a local repository, as the devnet's nodes may
+      if (c.options?.challengeHonestResults === true) vi.stubEnv(SCHEMES_ENV, 'https,file')
+      const result = await net.runModule(c.module, {}, { dataDir: await net.jobDir(c.name), ...c.options }).finally(() => vi.unstubAllEnvs())
+      expect(result, c.name).toMatchObject({ outcome: c.outcome ?? 'Accepted', settled: true })
       expect(provider(result.provider), c.name).toMatch(/^provider/)
+      await c.check?.(result)
+      served.add(provider(result.provider))
     }
+    // no hostile run took its provider down
+    for (const name of served) expect(net.devnet.node(name).process.exitCode, name).toBeNull()
     const next = await net.runCowsay('still serving', { dataDir: await net.jobDir('after-hostile') })
     expect(next).toMatchObject({ outcome: 'Accepted', settled: true })
     expect(next.stdout).toContain('< still serving >')
     await net.auditEverything()
-  }, 300_000)
+  }, 360_000)
 
   it('mounts input data read-only: a folder given with --inputs-path, and a file the spec names by CID, both from the creator\'s node', async () => {
     const image = await ensureCowsayImage()

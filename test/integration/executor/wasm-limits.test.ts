@@ -70,6 +70,13 @@ describe('WASM linear memory', () => {
     expect(result.exitCode).toBe(32)
   })
 
+  it('takes the executor\'s cap where the job names zero memory, never a cap of nothing', async () => {
+    const resultsDir = join(await tempDir(), 'results')
+    const result = await executor.run({ jobId: 'zero', wasm: await wat(growUntilRefused('1', '(call $exit (memory.size))')), timeoutMs: 20_000, resultsDir, maxMemoryBytes: 0 })
+    expect(result).toMatchObject({ exitCode: 64, oomKilled: false })
+    expect(await readFile(join(resultsDir, 'stdout'), 'utf8')).toBe('go\n')
+  })
+
   it('does not start a module whose declared minimum is over the cap', async () => {
     const { result, stdout } = await run(executor, await wat(growUntilRefused('65', '(call $exit (i32.const 0))')))
     expect(result).toMatchObject({ exitCode: KILLED_EXIT_CODE, oomKilled: true })

@@ -1,4 +1,4 @@
-import type { JobSpec } from '../modules/model.ts'
+import type { JobSpec, MachineSpec } from '../modules/model.ts'
 import { ExecutionError } from '../results/execution.ts'
 import type { DockerJob } from './job.ts'
 
@@ -15,7 +15,14 @@ export function jobTimeoutMs (job: JobSpec): number {
  * for a network, which the executor gives only where the node allows it (its `Domains` are not
  * filtered).
  */
-export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resultsDir: string, inputs?: DockerJob['inputs'] }): DockerJob {
+/**
+ * The Docker job a module's spec makes. Its memory limit is a function of the module alone, so that
+ * the provider, a checking creator and a mediator run it alike (a run killed for memory on one
+ * machine and not on another would slash an honest provider): the spec's `Memory`, else (none, or
+ * zero) the RAM its `machine` declares, which the job offer was matched on, else the executor's
+ * default. Never a size of the machine that runs it.
+ */
+export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resultsDir: string, inputs?: DockerJob['inputs'], machine?: Pick<MachineSpec, 'ram'> }): DockerJob {
   const engine = job.engine
   if (engine.type !== 'docker') throw new ExecutionError('BAD_JOB_SPEC', `job ${target.jobId} is not a Docker job (engine: ${engine.type === 'unknown' ? engine.name : engine.type})`)
   return {
@@ -28,7 +35,7 @@ export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resu
     workingDir: engine.workingDirectory || undefined,
     resources: {
       cpuMilli: job.resources.cpuMillis ?? undefined,
-      memoryBytes: job.resources.memoryBytes ?? undefined,
+      memoryBytes: positive(job.resources.memoryBytes) ?? positive((target.machine?.ram ?? 0) * MiB),
       gpus: job.resources.gpu ?? undefined
     },
     outputsBytes: job.resources.diskBytes ?? undefined,
@@ -41,4 +48,10 @@ export function dockerJobFromModule (job: JobSpec, target: { jobId: string, resu
 /** Bacalhau's `Network.Type` is `None` unless the spec says otherwise. */
 export function wantsNetwork (job: JobSpec): boolean {
   return job.network.type.toLowerCase() !== 'none'
+}
+
+const MiB = 1024 * 1024
+
+function positive (n: number | null | undefined): number | undefined {
+  return n !== undefined && n !== null && Number.isFinite(n) && n > 0 ? n : undefined
 }

@@ -13,8 +13,11 @@ export interface SlotSize {
 export type ContainerLimits = Required<DockerResources>
 
 /**
- * What a job's container gets. CPU and memory the job names are clamped to the slot, and a job
- * naming none (or zero, which Docker would read as "unlimited") gets the whole slot. GPUs are
+ * What a job's container gets. CPU the job names is clamped to the slot, and a job naming none (or
+ * zero, which Docker would read as "unlimited") gets the whole slot: CPU changes how fast a job
+ * runs, not what it writes. Memory changes what it writes (a run killed for it), so every machine
+ * gives a job the same: what it names, else the default; a slot smaller than that refuses the job
+ * (RESOURCES_UNAVAILABLE) rather than run it under another limit than its re-runs get. GPUs are
  * devices, not a limit: a job gets the GPUs it names, clamped to the slot, and none when it names
  * none; a job naming GPUs where the slot has none is refused, never run on CPUs.
  * Without a slot (a node that only checks or re-runs jobs) a job gets what it names, and the
@@ -33,10 +36,17 @@ export function containerLimits (jobId: string, asked: DockerResources, slot: Sl
   }
   return {
     cpuMilli: within(asked.cpuMilli, slot?.cpuMilli, defaults.cpuMilli),
-    memoryBytes: within(asked.memoryBytes, slot?.memoryBytes, defaults.memoryBytes),
+    memoryBytes: sameEverywhere(jobId, positive(asked.memoryBytes) ?? defaults.memoryBytes, slot?.memoryBytes),
     pids: positive(asked.pids) ?? defaults.pids,
     gpus: Math.min(gpusAsked, gpusHere)
   }
+}
+
+function sameEverywhere (jobId: string, memoryBytes: number, slotBytes: number | undefined): number {
+  if (slotBytes !== undefined && slotBytes > 0 && memoryBytes > slotBytes) {
+    throw new ExecutionError('RESOURCES_UNAVAILABLE', `job ${jobId} runs with ${memoryBytes} bytes of memory, more than this node's ${slotBytes}-byte slot gives`)
+  }
+  return memoryBytes
 }
 
 function positive (n: number | undefined): number | undefined {

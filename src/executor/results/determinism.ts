@@ -20,7 +20,7 @@ export async function runModuleJob (module: LoadedModule, target: { jobId: strin
   if (engine.type !== 'docker' && (target.inputs?.length ?? 0) > 0) throw new ExecutionError('BAD_JOB_SPEC', `module ${module.ref}: input data is mounted for Docker jobs only`)
   if (engine.type === 'docker') {
     if (executors.docker === undefined) throw new ExecutionError('DOCKER_UNAVAILABLE', 'this module needs Docker, and no Docker executor is configured')
-    return executors.docker.run(dockerJobFromModule(module.spec.job, target), signal)
+    return executors.docker.run(dockerJobFromModule(module.spec.job, { ...target, machine: module.spec.machine }), signal)
   }
   if (engine.type === 'wasm') {
     if (executors.wasm === undefined) throw new ExecutionError('WASM_UNAVAILABLE', 'this module needs the WASM executor, and none is configured')

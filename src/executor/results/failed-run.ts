@@ -34,6 +34,8 @@ export const FAILURE_CODES = [
   'ERR_INPUTS_UNAVAILABLE',
   /** the job's inputs name a path it cannot have (relative, /, or under /outputs), or are named by URL */
   'ERR_INPUTS_INVALID',
+  /** the job runs with more memory than this node's slot gives */
+  'ERR_RESOURCES_UNAVAILABLE',
   /** the module asks for GPUs and this node has none to give a job */
   'ERR_GPU_UNAVAILABLE',
   /** the module asks for a network and this node runs jobs without one */
@@ -85,6 +87,7 @@ const BY_ERROR_CODE: Record<string, FailureCode> = {
   RESULTS_UNSUPPORTED_ENTRY: 'ERR_OUTPUTS_REFUSED',
   EXECUTION_FAILED: 'ERR_EXECUTION_FAILED',
   GPU_UNAVAILABLE: 'ERR_GPU_UNAVAILABLE',
+  RESOURCES_UNAVAILABLE: 'ERR_RESOURCES_UNAVAILABLE',
   NETWORK_NOT_ALLOWED: 'ERR_NETWORK_NOT_ALLOWED',
   OUTPUTS_TOO_LARGE: 'ERR_OUTPUTS_TOO_LARGE',
   RESULTS_FETCH_FAILED: 'ERR_INPUTS_UNAVAILABLE',

@@ -132,7 +132,7 @@ export class ModuleRunner implements JobRunner {
       if (name !== '' && allowed.length > 0 && !allowed.includes(registryOf(name))) {
         throw new RunFailure('ERR_IMAGE_UNAVAILABLE', `image ${engine.image} comes from ${registryOf(name)}, and this provider pulls only from ${allowed.join(', ')}`)
       }
-      docker.limits(dockerJobFromModule(module.spec.job, { jobId: moduleName(job), resultsDir: this.options.dataDir }))
+      docker.limits(dockerJobFromModule(module.spec.job, { jobId: moduleName(job), resultsDir: this.options.dataDir, machine: module.spec.machine }))
       await docker.ensureImage(engine.image, signal)
     } else if (engine.type === 'wasm') {
       if (wasm === undefined) throw new ExecutionError('WASM_UNAVAILABLE', `module ${moduleName(job)} needs the WASM executor, and this node has none`)

@@ -161,13 +161,18 @@ describe('workloads', () => {
       { name: 'stdout-flood', module: await hostile('stdout-flood', 'yes flood | head -c 30000000') },
       { name: 'fork-bomb', module: await hostile('fork-bomb', 'for i in $(seq 1 2000); do sleep 5 & done; echo forked') },
       {
-        // Memory "0" is the slot's size, never unlimited: the hog prints the limit its container got
-        // (cgroup v2, else v1), then asks for more than that at once and is killed for it
+        // Memory "0" is the RAM the module's machine declares (64 MB), never unlimited and never the
+        // size of the machine that runs it: the hog prints the limit its container got (cgroup v2,
+        // else v1), then asks for more than that at once and is killed for it. The creator challenges
+        // the honest results: the mediator's re-run, under the same limit, finds the provider's
         name: 'memory-hog',
         module: await hostile('memory-hog', `cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; exec dd if=/dev/zero of=/dev/null bs=${HOG_MB}M count=1`, { Memory: '0' }),
+        options: { challengeHonestResults: true },
+        outcome: 'MediationAccepted',
         check: async (result) => {
-          expect(result.stdout).toBe(`${SLOT_RAM_MB * MiB}\n`)
+          expect(result.stdout).toBe(`${64 * MiB}\n`)
           expect(await exitCodeOf(result)).toBe('137')
+          expect(await chain.dealRecord(result.dealId!)).toMatchObject({ state: 'Settled', outcome: 'MediationAccepted' })
         }
       },
       {

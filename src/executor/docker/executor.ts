@@ -13,7 +13,7 @@ import { delay } from '../../support/delay.ts'
 
 export interface DockerExecutorOptions {
   docker?: Docker
-  /** what a job gets when its spec names no limit and there is no slot */
+  /** what a job gets when its spec names no limit: memory alike on every node (a protocol constant outside tests), CPU where there is no slot */
   defaultResources?: Omit<ContainerLimits, 'gpus'>
   /** one slot's size: a job's CPU, memory and GPUs are clamped to it (see containerLimits) */
   slot?: SlotSize

@@ -12,7 +12,9 @@ import { useTempDirs } from '../../support/temp-dir.ts'
 const MiB = 1024 * 1024
 const tempDir = useTempDirs()
 const slot = { cpuMilli: 1500, memoryBytes: 96 * MiB, gpus: 0, diskBytes: 64 * MiB }
-const executor = new DockerExecutor({ slot })
+// jobs here name no memory: they get a default that fits the small slot
+const defaultResources = { cpuMilli: 1000, memoryBytes: 64 * MiB, pids: 256 }
+const executor = new DockerExecutor({ slot, defaultResources })
 let image: string
 let counter = 0
 
@@ -50,11 +52,12 @@ async function expectNoOutputsImage (resultsDir: string): Promise<void> {
 }
 
 describe('Docker executor limits', () => {
-  it('clamps a spec\'s CPU and memory to the slot, and gives the whole slot for zero or nothing', async () => {
-    for (const resources of [{ cpuMilli: 0, memoryBytes: 0 }, {}, { cpuMilli: 64_000, memoryBytes: 64 * 1024 * MiB }]) {
+  it('clamps a spec\'s CPU to the slot (the whole slot for zero or nothing), gives the memory it names or the default, and refuses more memory than the slot', async () => {
+    for (const resources of [{ cpuMilli: 0, memoryBytes: 0 }, {}]) {
       const { HostConfig } = await configOf(executor, await job('true', { resources }))
-      expect(HostConfig).toMatchObject({ Memory: 96 * MiB, MemorySwap: 96 * MiB, NanoCpus: 1.5e9 })
+      expect(HostConfig).toMatchObject({ Memory: 64 * MiB, MemorySwap: 64 * MiB, NanoCpus: 1.5e9 })
     }
+    await expect(configOf(executor, await job('true', { resources: { cpuMilli: 64_000, memoryBytes: 64 * 1024 * MiB } }))).rejects.toMatchObject({ code: 'RESOURCES_UNAVAILABLE' })
     const { HostConfig } = await configOf(executor, await job('true', { resources: { cpuMilli: 500, memoryBytes: 32 * MiB } }))
     expect(HostConfig).toMatchObject({ Memory: 32 * MiB, NanoCpus: 0.5e9, NetworkMode: 'none' })
     expect(HostConfig.DeviceRequests ?? []).toEqual([])
@@ -108,8 +111,8 @@ describe('Docker executor limits', () => {
 
   it('keeps a running job\'s outputs across a restart of the node, and collects them after', async () => {
     const j = await job('echo before > /outputs/a; sleep 1; echo after > /outputs/b', { outputsBytes: 4 * MiB })
-    await new DockerExecutor({ slot }).start(j)
-    const restarted = new DockerExecutor({ slot })
+    await new DockerExecutor({ slot, defaultResources }).start(j)
+    const restarted = new DockerExecutor({ slot, defaultResources })
     expect((await restarted.run(j)).exitCode).toBe(0)
     expect(await read(join(j.resultsDir, 'outputs'), 'a')).toBe('before\n')
     expect(await read(join(j.resultsDir, 'outputs'), 'b')).toBe('after\n')
@@ -126,7 +129,7 @@ describe('Docker executor limits', () => {
   })
 
   it('gives a node that cannot mount an image the same verdicts and the same CID, checked after the run', async () => {
-    const plain = new DockerExecutor({ slot, outputsMode: 'directory' })
+    const plain = new DockerExecutor({ slot, defaultResources, outputsMode: 'directory' })
     const script = 'mkdir /outputs/x; seq 1 20000 > /outputs/x/n'
     const [inImage, inFolder] = [await job(script, { outputsBytes: 2 * MiB }), await job(script, { outputsBytes: 2 * MiB })]
     await executor.run(inImage)
@@ -146,7 +149,7 @@ describe('Docker executor limits', () => {
     const asks = await job('true', { network: true })
     await expect(executor.run(asks)).rejects.toMatchObject({ code: 'NETWORK_NOT_ALLOWED' })
     await expect(executor.run(asks)).rejects.toThrow('asks for a network, and this node runs jobs without one')
-    const open = new DockerExecutor({ slot, allowNetwork: true })
+    const open = new DockerExecutor({ slot, defaultResources, allowNetwork: true })
     expect((await configOf(open, asks)).HostConfig.NetworkMode).toBe('bridge')
     expect((await configOf(open, await job('true'))).HostConfig.NetworkMode).toBe('none')
   })
@@ -155,7 +158,7 @@ describe('Docker executor limits', () => {
     const cpuOnly = await job('echo never', { resources: { gpus: 1 } })
     await expect(executor.run(cpuOnly)).rejects.toMatchObject({ code: 'GPU_UNAVAILABLE' })
     // this engine has no NVIDIA runtime: the device request reaching it is what fails the start
-    const gpuSlot = new DockerExecutor({ slot: { ...slot, gpus: 2 } })
+    const gpuSlot = new DockerExecutor({ slot: { ...slot, gpus: 2 }, defaultResources })
     const asks = await job('echo never', { resources: { gpus: 3 } })
     const failed = await gpuSlot.run(asks).catch((err: unknown) => err)
     expect(failed).toMatchObject({ code: 'EXECUTION_FAILED', message: expect.stringMatching(/could not select device driver "nvidia" with capabilities: \[\[gpu\]\]/) })

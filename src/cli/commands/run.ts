@@ -110,7 +110,8 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
           agreeWithinMs,
           submitWithinMs,
           inputsPath,
-          onPhase
+          onPhase,
+          onNotice: (line) => err(`lilypad run: ${line}\n`)
         })
       }
     }

@@ -4,6 +4,8 @@ import { userModuleSchemes } from '../../executor/modules/sources.ts'
 import { LilypadNode } from '../node.ts'
 import { followOnNode, submitOnNode, type JobResult, type PhaseListener } from './job-on-node.ts'
 import { phaseRecorder } from './phases.ts'
+import type { JobCreatorContext } from '../../state-machines/job-creator.machine.ts'
+import { settleGuardAt } from '../../state-machines/deal-lifecycle.ts'
 
 export { jobOfferFor } from './job-offer.ts'
 export { JobError, type JobPhase, type JobResult } from './job-on-node.ts'
@@ -38,6 +40,8 @@ export interface RunJobOptions {
   /** test networks only: check every result and challenge it, honest or not (recorded in the log) */
   challengeHonestResults?: boolean
   onPhase?: PhaseListener
+  /** told of what the user must know once the job is over (a deal that may still bind this node) */
+  onNotice?: (line: string) => void
 }
 
 /**
@@ -66,8 +70,23 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
   try {
     const stream = await submitOnNode(node, module, options.inputs, { ...options, checkRate })
     phase('offered', { module: `${module.repo}@${module.commit.slice(0, 12)}` })
-    return await followOnNode(node, stream, phase, timings)
+    try {
+      return await followOnNode(node, stream, phase, timings)
+    } finally {
+      for (const line of unconfirmedNotices(node.host.job(stream))) options.onNotice?.(line)
+    }
   } finally {
     await node.stop()
   }
+}
+
+/**
+ * Deals this job signed that the provider did not co-sign in time may still bind it: the node
+ * watches them on chain (unconfirmed-deals.ts), but only while it runs. A run that stops its node
+ * when the job is over says until when to run it again.
+ */
+export function unconfirmedNotices (job: JobCreatorContext | undefined): string[] {
+  return (job?.unconfirmed ?? []).map(u =>
+    `deal ${u.dealId} was signed by this node and not co-signed by ${u.deal.resourceProvider} in time; the provider may still commit results for it. ` +
+    `Run a node with this data directory (\`lilypad node\`, or \`lilypad run\` with the same DATA_DIR) around ${new Date(settleGuardAt(u.deal)).toISOString()}, before ${new Date(u.deal.judgeDeadline).toISOString()}, so that it can challenge them.`)
 }

@@ -32,9 +32,24 @@ export interface AuditReport {
   history?: LogRecord[]
 }
 
+/** What the replay knows of a record of a stream, handed to an observer of the audit. */
+export interface ObservedStep {
+  /** the stream's machine */
+  machine: string
+  /** the stream's machine context before an input record was applied (undefined for other records) */
+  before: unknown
+  /** the stream's machine context once the record was applied */
+  after: unknown
+}
+
 export interface AuditOptions {
   /** collect the records of streams for which this returns true */
   historyOf?: (stream: string) => boolean
+  /**
+   * Called with every record once it was checked and applied, in log order: with the contexts of
+   * its stream's machine for a record of a stream. What follows a failure is not observed.
+   */
+  observe?: (record: LogRecord, step: ObservedStep | undefined) => void
 }
 
 /**
@@ -47,12 +62,18 @@ export async function auditLog (log: EventLog, definitions: Record<string, Actor
   const report: AuditReport = { ok: true, records: 0, node: null, checkpoints: 0, replayed: { inputs: 0, outputs: 0 }, streams: [] }
   const counts = new Map<string, number>()
   const history: LogRecord[] = []
+  const observe = options.observe
   let previous: LogRecord | undefined
   try {
     for await (const record of log.read(1)) {
       checkRecord(record, previous, report)
-      state.apply(record)
       const stream = streamOf(record)
+      const before = observe !== undefined && stream !== undefined && record.type === ActorRecord.input ? state.streams.get(stream)?.snapshot.context : undefined
+      state.apply(record)
+      if (observe !== undefined) {
+        const after = stream === undefined ? undefined : state.streams.get(stream)
+        observe(record, after === undefined ? undefined : { machine: after.machine, before, after: after.snapshot.context })
+      }
       if (stream !== undefined) {
         counts.set(stream, (counts.get(stream) ?? 0) + 1)
         if (options.historyOf?.(stream) === true) history.push(record)

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs'
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { EventLog } from '../../actors/eventlog/event-log.ts'
 import { auditLog, type AuditReport } from '../../actors/audit.ts'
+import { DealIndex, shortIds, type DealTrace, type KeptMessages } from '../../actors/audit-deal.ts'
+import { compareDeal, type CrossReport, type PartyLog } from '../../actors/audit-across.ts'
 import type { ActorDefinition } from '../../actors/runtime/driver.ts'
 import type { LogRecord } from '../../actors/eventlog/record.ts'
 import { ActorRecord } from '../../actors/runtime/records.ts'
@@ -17,45 +19,152 @@ export interface AuditCommandOptions {
   json?: boolean
 }
 
-/** `lilypad audit <data-dir>`: 0 when the whole log holds, 1 on any mismatch or tampering, 2 on bad input. */
-export async function runAudit (dataDir: string, options: AuditCommandOptions,
-  definitions: Record<string, ActorDefinition> = roleDefinitions(),
-  out: (text: string) => void = (text) => process.stdout.write(text)): Promise<number> {
+type Write = (text: string) => void
+
+const stdout: Write = (text) => process.stdout.write(text)
+const stderr: Write = (text) => process.stderr.write(text)
+
+const DEAL_ID = /^0x[0-9a-fA-F]{64}$/
+
+class BadInput extends Error {}
+
+interface OpenedLog {
+  log: EventLog
+  folder: string
+  kept: KeptMessages
+  close: () => Promise<void>
+}
+
+/** A node's log, for reading: a copy of it as it is now when a running node holds the folder. */
+async function openLog (dataDir: string, command: string, err: Write): Promise<OpenedLog> {
   const folder = existsSync(join(dataDir, LOG_FOLDER)) ? join(dataDir, LOG_FOLDER) : dataDir
-  if (!existsSync(join(folder, 'CURRENT'))) {
-    process.stderr.write(`lilypad audit: no event log in ${resolve(dataDir)} (expected ${join(resolve(dataDir), LOG_FOLDER)})\n`)
-    return 2
-  }
+  if (!existsSync(join(folder, 'CURRENT'))) throw new BadInput(`no event log in ${resolve(dataDir)} (expected ${join(resolve(dataDir), LOG_FOLDER)})`)
   let log: EventLog
   let copy: string | undefined
   try {
     log = await EventLog.open(folder, { inspect: true })
-  } catch (err) {
-    if (!/lock/i.test((err as Error).message)) {
-      process.stderr.write(`lilypad audit: ${(err as Error).message}\n`)
-      return 2
-    }
-    // a running node holds the database: audit a copy of it as it is now
+  } catch (e) {
+    if (!/lock/i.test((e as Error).message)) throw new BadInput((e as Error).message)
+    // a running node holds the database: audit a copy of it as it is now (a table file a compaction
+    // removes while it is copied makes the copy fail: it is taken again)
     copy = await mkdtemp(join(tmpdir(), 'lilypad-audit-'))
-    await cp(folder, copy, { recursive: true })
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await cp(folder, copy, { recursive: true, filter: (source) => basename(source) !== 'LOCK' })
+        break
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e
+        await rm(copy, { recursive: true, force: true })
+      }
+    }
     log = await EventLog.open(copy, { inspect: true })
-    process.stderr.write(`lilypad audit: the node is running; auditing a copy of its log as of now\n`)
+    err(`${command}: the node is running; auditing a copy of its log as of now (${resolve(dataDir)})\n`)
   }
-  const deal = options.deal
-  const matches = deal === undefined ? undefined : (stream: string) => stream === deal || stream.endsWith(`:${deal}`)
-  let report: AuditReport
+  const bucket = log.bucket('messages')
+  return {
+    log,
+    folder: resolve(folder),
+    kept: async (key) => (await bucket.getMany([key]))[0],
+    close: async () => {
+      await log.close()
+      if (copy !== undefined) await rm(copy, { recursive: true, force: true })
+    }
+  }
+}
+
+/**
+ * `lilypad audit <data-dir> [--deal <id>]`: 0 when the whole log holds, 1 on any mismatch or
+ * tampering, 2 on bad input. With a deal id or a job offer id, the deal's history as this log holds it.
+ */
+export async function runAudit (dataDir: string, options: AuditCommandOptions,
+  definitions: Record<string, ActorDefinition> = roleDefinitions(), out: Write = stdout, err: Write = stderr): Promise<number> {
+  let opened: OpenedLog
   try {
-    report = await auditLog(log, definitions, { historyOf: matches })
-  } finally {
-    await log.close()
-    if (copy !== undefined) await rm(copy, { recursive: true, force: true })
-  }
-  if (deal !== undefined && report.history?.length === 0 && report.ok) {
-    process.stderr.write(`lilypad audit: no stream or deal ${deal} in this log\n`)
+    opened = await openLog(dataDir, 'lilypad audit', err)
+  } catch (e) {
+    if (!(e instanceof BadInput)) throw e
+    err(`lilypad audit: ${e.message}\n`)
     return 2
   }
-  out(options.json === true ? JSON.stringify(report) + '\n' : formatReport(resolve(folder), report))
-  return report.ok ? 0 : 1
+  const deal = options.deal
+  const index = deal === undefined ? undefined : new DealIndex()
+  const matches = deal === undefined ? undefined : (stream: string) => stream === deal || stream.endsWith(`:${deal}`)
+  let report: AuditReport
+  let trace: DealTrace | undefined
+  try {
+    report = await auditLog(opened.log, definitions, { historyOf: matches, observe: index?.observe })
+    if (index !== undefined && report.ok) trace = await index.trace(opened.log, deal!, opened.kept)
+  } finally {
+    await opened.close()
+  }
+  if (deal !== undefined && report.ok && trace === undefined && report.history?.length === 0) {
+    err(`lilypad audit: no deal, job offer or stream ${deal} in this log\n`)
+    return 2
+  }
+  if (options.json === true) {
+    // the deal's records are the report's history; the rest of the trace is the deal's
+    const json = trace === undefined ? report : { ...report, history: trace.records, deal: { ...trace, records: undefined } }
+    out(JSON.stringify(json) + '\n')
+  } else {
+    out(trace === undefined ? formatReport(opened.folder, report) : formatReport(opened.folder, { ...report, history: undefined }) + formatTrace(trace))
+  }
+  return report.ok && (trace?.problems.length ?? 0) === 0 ? 0 : 1
+}
+
+/**
+ * `lilypad audit deal <deal-id> <data-dir>...`: each log audits, and the logs agree on the deal.
+ * 0 when they do, 1 at the first disagreement (or a log that fails its audit), 2 on bad input.
+ */
+export async function runDealAudit (query: string, dataDirs: string[], options: { json?: boolean },
+  definitions: Record<string, ActorDefinition> = roleDefinitions(), out: Write = stdout, err: Write = stderr): Promise<number> {
+  const command = 'lilypad audit deal'
+  const opened: OpenedLog[] = []
+  try {
+    if (!DEAL_ID.test(query)) throw new BadInput(`${query} is not a deal id or a job offer id (0x and 64 hex digits)`)
+    if (dataDirs.length === 0) throw new BadInput('name the data directory of at least one party to the deal')
+    for (const dir of dataDirs) opened.push(await openLog(dir, command, err))
+    const audited: Array<{ dir: string, opened: OpenedLog, index: DealIndex, report: AuditReport }> = []
+    for (const [i, o] of opened.entries()) {
+      const index = new DealIndex()
+      audited.push({ dir: resolve(dataDirs[i]!), opened: o, index, report: await auditLog(o.log, definitions, { observe: index.observe }) })
+    }
+    const blank = (dealId: string): DealTrace => ({ query: dealId, kind: 'deal', deals: [], decisions: [], messages: [], deadlines: [], chain: [], problems: [], records: [] })
+    let cross: CrossReport
+    if (audited.some(a => !a.report.ok)) {
+      // a log that fails its own audit tells nothing about the deal
+      cross = compareDeal(query.toLowerCase(), audited.map(a => ({ name: a.dir, report: a.report, trace: blank(query.toLowerCase()) })))
+    } else {
+      const dealId = dealOf(query.toLowerCase(), audited)
+      const parties: PartyLog[] = []
+      for (const a of audited) {
+        const trace = await a.index.trace(a.opened.log, dealId, a.opened.kept)
+        if (trace?.kind !== 'deal') throw new BadInput(`no deal ${dealId} in the log of ${a.dir}`)
+        parties.push({ name: a.dir, report: a.report, trace })
+      }
+      cross = compareDeal(dealId, parties)
+    }
+    out(options.json === true ? JSON.stringify(cross) + '\n' : formatCross(cross))
+    return cross.ok ? 0 : 1
+  } catch (e) {
+    if (!(e instanceof BadInput)) throw e
+    err(`${command}: ${e.message}\n`)
+    return 2
+  } finally {
+    for (const o of opened) await o.close()
+  }
+}
+
+/** The deal an id names across the logs: itself when any log holds it as a deal, else the one deal made for it as a job offer. */
+function dealOf (id: string, logs: Array<{ dir: string, index: DealIndex }>): string {
+  const found = logs.map(l => ({ dir: l.dir, index: l.index, resolved: l.index.resolve(id) }))
+  if (found.some(f => f.resolved?.kind === 'deal')) return id
+  // a job offer: the deal its job creator ended with, else the one deal the logs hold for it
+  const chosen = found.map(f => f.index.creatorDealOf(id)).find(d => d !== null)
+  if (chosen !== undefined && chosen !== null) return chosen
+  const deals = [...new Set(found.flatMap(f => f.resolved?.deals ?? []))]
+  if (deals.length === 1) return deals[0]!
+  if (deals.length > 1) throw new BadInput(`job offer ${id} has ${deals.length} deals in these logs (${deals.join(', ')}): name one`)
+  throw new BadInput(`no deal or job offer ${id} in ${found.every(f => f.resolved === undefined) ? 'any of these logs' : 'these logs: the job never reached a deal'}`)
 }
 
 export function formatReport (folder: string, report: AuditReport): string {
@@ -77,8 +186,89 @@ export function formatReport (folder: string, report: AuditReport): string {
   return lines.join('\n') + '\n'
 }
 
+const time = (ms: number): string => new Date(ms).toISOString()
+const seqOf = (seq: number): string => `#${String(seq).padStart(6)}`
+
+/** A deal's history in this log, for people. */
+export function formatTrace (trace: DealTrace): string {
+  const lines: string[] = []
+  const title = trace.kind === 'deal' ? `deal ${trace.query}` : trace.kind === 'job' ? `job offer ${trace.query}` : `records about ${trace.query}`
+  lines.push(`${title}: ${trace.records.length} records${trace.problems.length === 0 ? '' : `; FAILED: ${trace.problems.length} signed message(s) kept beside the log disagree with it`}`)
+  if (trace.kind === 'job' && trace.deals.length === 0) lines.push('  no deal was made for this job offer in this log')
+  for (const d of trace.deals) {
+    if (trace.kind !== 'deal') lines.push(`  deal ${d.dealId}`)
+    if (d.jobOfferId !== null && trace.kind === 'deal') lines.push(`  job offer    ${d.jobOfferId}`)
+    const t = d.terms
+    if (t !== null) {
+      lines.push(`  parties      job creator ${t.jobCreator}, provider ${t.resourceProvider}, solver ${t.solver}, mediators ${t.mediators.join(', ')}`)
+      lines.push(`  terms        price ${t.price}, solver fee ${t.solverFee}, mediator fee ${t.mediatorFee} wei; collateral: payment ${t.paymentCollateral}, results ${t.resultsCollateral}, timeouts ${t.timeoutCollateral} and ${t.jobCreatorTimeoutCollateral}`)
+      lines.push(`  deadlines    agree ${time(t.agreeDeadline)}, submit ${time(t.submitDeadline)}, judge ${time(t.judgeDeadline)}, mediate ${time(t.mediateDeadline)}`)
+    }
+    for (const p of d.parties) {
+      const results = p.resultsCid === null ? '' : `, results ${p.resultsCid}`
+      const verdict = p.verdict === undefined ? '' : `, verdict ${p.verdict}`
+      lines.push(`  outcome      ${p.role} (stream ${shortIds(p.stream)}): ${p.state}${p.outcome !== null && p.outcome !== p.state ? ` (${p.outcome})` : ''}${verdict}${results}`)
+    }
+  }
+  if (trace.problems.length > 0) {
+    lines.push('  kept messages that disagree with the log')
+    for (const p of trace.problems) lines.push(`    ${seqOf(p.seq)} ${p.reason} (${p.code})`)
+  }
+  lines.push('  decisions (each input, and the outputs it caused about the deal)')
+  for (const d of trace.decisions) {
+    lines.push(`    ${seqOf(d.seq)} ${time(d.at)} ${shortIds(d.stream)}: ${shortIds(d.input)}`)
+    for (const o of d.outputs) {
+      const ack = o.ack === undefined ? ', not carried out yet' : o.ack.error === undefined ? `, done ${`#${o.ack.seq}`}` : `, failed ${`#${o.ack.seq}`}: ${o.ack.error}`
+      lines.push(`      ${seqOf(o.seq)} -> ${o.type} ${shortIds(o.id)}: ${shortIds(o.summary)}${ack}`)
+    }
+    if (d.otherOutputs > 0) lines.push(`              (and ${d.otherOutputs} output(s) about other deals or offers)`)
+    for (const a of d.armed) lines.push(`              armed ${shortIds(a.name)} for ${time(a.at)}`)
+  }
+  lines.push('  signed messages')
+  for (const m of trace.messages) {
+    const signatures = m.envelope === null ? '' : ` (${m.envelope.signatures.length} signature${m.envelope.signatures.length === 1 ? '' : 's'})`
+    lines.push(`    ${seqOf(m.seq)} ${m.how.padEnd(15)} ${m.type} ${m.id ?? '(no id)'}${signatures}${m.kept === undefined ? '' : `, kept as ${shortIds(m.kept)}`}`)
+  }
+  lines.push('  deadlines armed')
+  for (const a of trace.deadlines) {
+    lines.push(`    ${seqOf(a.seq)} ${shortIds(a.name).padEnd(22)} ${time(a.at)}${a.fired === null ? '' : `, fired ${`#${a.fired}`}`} (${shortIds(a.stream)})`)
+  }
+  lines.push('  chain transactions asked for')
+  if (trace.chain.length === 0) lines.push('    none')
+  for (const c of trace.chain) {
+    const ack = c.ack === undefined ? 'not carried out yet' : c.ack.error === undefined ? `done ${`#${c.ack.seq}`}` : `failed ${`#${c.ack.seq}`}: ${c.ack.error}`
+    lines.push(`    ${seqOf(c.seq)} ${c.type} ${shortIds(c.id)}: ${shortIds(c.summary)}; ${ack}`)
+    for (const r of c.results) lines.push(`      ${seqOf(r.seq)} <- ${shortIds(r.summary)}`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+/** The check of a deal across logs, for people. */
+export function formatCross (cross: CrossReport): string {
+  const lines: string[] = []
+  const d = cross.disagreement
+  lines.push(d === undefined
+    ? `audit of deal ${cross.dealId} across ${cross.logs.length} log(s): OK, they agree`
+    : `audit of deal ${cross.dealId} across ${cross.logs.length} log(s): FAILED${d.seq === null ? '' : ` at record ${d.seq}`} of ${d.log}: ${d.reason} (${d.code})`)
+  if (d?.other !== undefined) lines.push(`  against      ${d.other.seq === null ? '' : `record ${d.other.seq} of `}${d.other.log}`)
+  for (const l of cross.logs) {
+    const audit = l.audit.ok ? `audit OK, ${l.audit.records} records` : `audit FAILED at record ${l.audit.failure?.seq ?? '?'}`
+    lines.push(`  ${l.log}`)
+    lines.push(`    node ${l.node ?? '(unsigned log)'}; ${audit}; ${l.records} about the deal, ${l.messages} signed messages`)
+    for (const p of l.parties) lines.push(`    ${p.role}: ${p.state}${p.verdict === undefined ? '' : `, verdict ${p.verdict}`}${p.resultsCid === null ? '' : `, results ${p.resultsCid}`}`)
+  }
+  if (d === undefined) {
+    lines.push(`  terms        the same in every log that holds them, and they hash to the deal id`)
+    lines.push(`  messages     ${cross.shared} signed message(s) held by more than one log, the same byte for byte`)
+    const outcomes = [...new Set(cross.logs.flatMap(l => l.parties.map(p => p.outcome)).filter(o => o !== null))]
+    const results = [...new Set(cross.logs.flatMap(l => l.parties.map(p => p.resultsCid)).filter(r => r !== null))]
+    lines.push(`  results      ${results.length === 0 ? 'none recorded' : results.join(', ')}`)
+    lines.push(`  outcome      ${outcomes.length === 0 ? 'none recorded yet' : outcomes.join(', ')}`)
+  }
+  return lines.join('\n') + '\n'
+}
+
 function describe (record: LogRecord): string {
-  const time = new Date(record.at).toISOString()
   const data = record.data as Record<string, { type?: string, id?: string } | string | undefined>
   let what: string
   switch (record.type) {
@@ -88,16 +278,24 @@ function describe (record: LogRecord): string {
     case ActorRecord.ack: what = `ack    ${String(data.id)}${data.error === undefined ? '' : ` failed: ${String(data.error)}`}`; break
     default: what = record.type
   }
-  return `#${String(record.seq).padStart(6)} ${time} ${what}`
+  return `${seqOf(record.seq)} ${time(record.at)} ${what}`
 }
 
 export function registerAudit (program: Command): void {
-  program.command('audit')
+  const audit = program.command('audit')
     .description('verify a node\'s event log offline: hash chain, checkpoint signatures, and that replay reproduces every output')
     .argument('<data-dir>', 'the node\'s data directory (or its log folder)')
-    .option('--deal <id>', 'print the history of one deal (or stream)')
+    .option('--deal <id>', 'print the history of one deal: its deal id, or the job offer id it was made for (or a stream name)')
     .option('--json', 'print the report as JSON')
     .action(async (dataDir: string, options: AuditCommandOptions) => {
       process.exitCode = await runAudit(dataDir, options)
+    })
+  audit.command('deal')
+    .description('check that the logs of a deal\'s parties agree on it: terms, signed messages byte for byte, results and outcome; each log must audit too')
+    .argument('<deal-id>', 'the deal id (or the job offer id it was made for)')
+    .argument('<data-dir...>', 'the data directories of the parties whose logs hold the deal')
+    .option('--json', 'print the report as JSON')
+    .action(async (dealId: string, dataDirs: string[], _options: { json?: boolean }, command: Command) => {
+      process.exitCode = await runDealAudit(dealId, dataDirs, command.optsWithGlobals())
     })
 }

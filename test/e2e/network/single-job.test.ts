@@ -69,6 +69,29 @@ describe('one job through the network, with `lilypad run`', () => {
     expect(info.solvers).toContain(deal!.deal.solver)
     expect(payouts.resourceProvider - locked.resourceProvider).toBeGreaterThan(0n)
 
+    // `lilypad audit --deal` finds the deal on the job creator's log and on the provider's (running,
+    // so a copy of it), by the deal id `lilypad run` printed and by the job offer id
+    const providerNode = info.nodes.find(n => n.address === result.provider)!
+    const solverNode = info.nodes.find(n => n.address === deal!.deal.solver)!
+    const audits = [[dataDir, 'job-creator'], [providerNode.dataDir, 'resource-provider']] as const
+    for (const [dir, role] of audits) {
+      for (const id of [result.dealId!, deal!.jobOfferId]) {
+        const audit = await lilypad(['audit', dir, '--deal', id, '--json'])
+        expect(audit.code, `audit of ${dir} --deal ${id}: ${audit.stderr}`).toBe(0)
+        const report = JSON.parse(audit.stdout)
+        expect(report.ok).toBe(true)
+        expect(report.deal.deals.map((d: { dealId: string }) => d.dealId)).toEqual([result.dealId])
+        expect(report.deal.deals[0].parties).toEqual([expect.objectContaining({ role, outcome: 'Accepted', resultsCid: result.resultsCid })])
+        expect(report.deal.messages.filter((m: { type: string, id: string }) => m.type === 'Deal' && m.id === result.dealId).length).toBeGreaterThan(0)
+        expect(report.deal.problems).toEqual([])
+      }
+    }
+    // and the logs of its parties agree on it
+    const across = await lilypad(['audit', 'deal', result.dealId!, dataDir, providerNode.dataDir, solverNode.dataDir, '--json'])
+    expect(across.code, across.stdout + across.stderr).toBe(0)
+    expect(JSON.parse(across.stdout)).toMatchObject({ ok: true, dealId: result.dealId, shared: expect.any(Number) })
+    expect(JSON.parse(across.stdout).shared).toBeGreaterThanOrEqual(5)
+
     const after = await balances()
     const moved = new Map(everyone.map(a => [a, after.get(a)! - before.get(a)!]))
     expect(moved).toEqual(expected)

@@ -1,0 +1,284 @@
+/**
+ * One deal across the logs of its parties. Each party's log can be sound on its own (every hash,
+ * checkpoint and replayed output holds) and still tell another story than its counterparty's: the
+ * check here holds the logs against each other. They must name the same deal under the same terms,
+ * hold the same bytes for every signed message two of them hold (signatures included: a Deal may
+ * have gathered one more in one of them), record the same results and compatible outcomes; and
+ * the messages a node keeps beside its log, outside the hash chain, must be those its log sent.
+ */
+import { canonicalJson } from './eventlog/canonical-json.ts'
+import type { AuditReport } from './audit.ts'
+import { sameSignedMessage, type DealTrace, type PartyView, type SignedMessage } from './audit-deal.ts'
+import { nodeMessages } from '../protocols/messages/signing.ts'
+import type { Envelope } from '../protocols/messages/envelope.ts'
+import { toDomain, type DomainJson } from '../state-machines/common.ts'
+
+export interface PartyLog {
+  /** how reports name the log: its data directory */
+  name: string
+  report: AuditReport
+  /** the deal as this log holds it */
+  trace: DealTrace
+}
+
+export type DisagreementCode = 'ERR_AUDIT' | 'ERR_DOMAIN' | 'ERR_DEAL_ID' | 'ERR_TERMS' | 'ERR_MESSAGE' | 'ERR_KEPT' | 'ERR_RESULTS' | 'ERR_OUTCOME'
+
+export interface Disagreement {
+  code: DisagreementCode
+  /** the log that holds it */
+  log: string
+  /** the record it is at, when one record holds it */
+  seq: number | null
+  reason: string
+  /** the log it disagrees with, and where */
+  other?: { log: string, seq: number | null }
+}
+
+export interface PartySummary {
+  log: string
+  node: string | null
+  audit: { ok: boolean, records: number, failure?: AuditReport['failure'] }
+  parties: PartyView[]
+  /** records about the deal */
+  records: number
+  /** signed messages about the deal it holds */
+  messages: number
+}
+
+export interface CrossReport {
+  ok: boolean
+  dealId: string
+  logs: PartySummary[]
+  /** signed messages held by more than one log, each found the same in all */
+  shared: number
+  disagreement?: Disagreement
+}
+
+/** Holds the logs against each other; stops at the first disagreement, in the order of the checks and of the logs. */
+export function compareDeal (dealId: string, logs: PartyLog[]): CrossReport {
+  const report: CrossReport = {
+    ok: true,
+    dealId,
+    logs: logs.map(l => ({
+      log: l.name,
+      node: l.report.node,
+      audit: { ok: l.report.ok, records: l.report.records, ...(l.report.failure === undefined ? {} : { failure: l.report.failure }) },
+      parties: l.trace.deals[0]?.parties ?? [],
+      records: l.trace.records.length,
+      messages: l.trace.messages.filter(m => m.envelope !== null).length
+    })),
+    shared: 0
+  }
+  const shared = { count: 0 }
+  const disagreement = audits(logs) ?? domains(logs) ?? terms(dealId, logs) ?? messages(logs, shared) ?? kept(logs) ?? results(logs) ?? outcomes(logs)
+  report.shared = shared.count
+  if (disagreement !== undefined) {
+    report.ok = false
+    report.disagreement = disagreement
+  }
+  return report
+}
+
+function audits (logs: PartyLog[]): Disagreement | undefined {
+  for (const l of logs) {
+    const f = l.report.failure
+    if (l.report.ok || f === undefined) continue
+    return { code: 'ERR_AUDIT', log: l.name, seq: f.seq, reason: `its log fails the audit at record ${f.seq}: ${f.reason} (${f.code})` }
+  }
+  return undefined
+}
+
+function domainOf (l: PartyLog): DomainJson | null {
+  return l.trace.deals[0]?.domain ?? null
+}
+
+function domains (logs: PartyLog[]): Disagreement | undefined {
+  const first = logs.find(l => domainOf(l) !== null)
+  if (first === undefined) return undefined
+  for (const l of logs) {
+    const d = domainOf(l)
+    if (d === null || canonicalJson(d) === canonicalJson(domainOf(first))) continue
+    return {
+      code: 'ERR_DOMAIN', log: l.name, seq: null, other: { log: first.name, seq: null },
+      reason: `its deal is on chain ${d.chainId} at ${d.verifyingContract}, the other's on chain ${domainOf(first)!.chainId} at ${domainOf(first)!.verifyingContract}`
+    }
+  }
+  return undefined
+}
+
+/** The record where a log holds the deal's signed terms: the first Deal message about it. */
+function termsSeq (l: PartyLog, dealId: string): number | null {
+  return l.trace.messages.find(m => m.type === 'Deal' && m.id === dealId)?.seq ?? null
+}
+
+function terms (dealId: string, logs: PartyLog[]): Disagreement | undefined {
+  let first: PartyLog | undefined
+  for (const l of logs) {
+    const t = l.trace.deals[0]?.terms ?? null
+    const domain = domainOf(l)
+    if (t === null) continue
+    if (domain !== null) {
+      let id: string | undefined
+      try {
+        id = nodeMessages.id(toDomain(domain), 'Deal', t).toLowerCase()
+      } catch {
+        id = undefined
+      }
+      if (id !== dealId) return { code: 'ERR_DEAL_ID', log: l.name, seq: termsSeq(l, dealId), reason: `the terms it holds for the deal hash to ${id ?? 'nothing'}, not to the deal id` }
+    }
+    if (first === undefined) {
+      first = l
+      continue
+    }
+    const theirs = first.trace.deals[0]!.terms!
+    const field = firstDifference(theirs, t)
+    if (field === undefined) continue
+    return {
+      code: 'ERR_TERMS', log: l.name, seq: termsSeq(l, dealId), other: { log: first.name, seq: termsSeq(first, dealId) },
+      reason: `the deal's terms differ in ${field}`
+    }
+  }
+  return undefined
+}
+
+function messages (logs: PartyLog[], shared: { count: number }): Disagreement | undefined {
+  const reference = new Map<string, { log: PartyLog, message: SignedMessage, logs: Set<PartyLog> }>()
+  for (const l of logs) {
+    for (const m of l.trace.messages) {
+      if (m.id === null || m.envelope === null) continue
+      const ref = reference.get(m.id)
+      if (ref === undefined) {
+        reference.set(m.id, { log: l, message: m, logs: new Set([l]) })
+        continue
+      }
+      if (ref.log === l) continue
+      ref.logs.add(l)
+      if (sameSignedMessage(ref.message.envelope!, m.envelope)) {
+        // a Deal that gathered more signatures is the one the next copies are held against
+        if (m.envelope.signatures.length > ref.message.envelope!.signatures.length) {
+          ref.log = l
+          ref.message = m
+        }
+        continue
+      }
+      return {
+        code: 'ERR_MESSAGE', log: l.name, seq: m.seq, other: { log: ref.log.name, seq: ref.message.seq },
+        reason: `${m.type} ${m.id} differs: record ${m.seq} (${where(m)}) holds another copy than record ${ref.message.seq} of the other log (${where(ref.message)}); ` +
+          `${whereTheyDiffer(ref.message.envelope!, m.envelope)}${validity(l, m, ref.log, ref.message)}`
+      }
+    }
+  }
+  shared.count = [...reference.values()].filter(r => r.logs.size > 1).length
+  return undefined
+}
+
+function where (m: SignedMessage): string {
+  return m.kept !== undefined ? `${m.how}, kept as ${m.kept}` : m.how
+}
+
+/** Where two envelopes first differ: the field, and the byte of their canonical text. */
+function whereTheyDiffer (a: Envelope, b: Envelope): string {
+  const x = canonicalJson(a)
+  const y = canonicalJson(b)
+  let i = 0
+  while (i < x.length && i < y.length && x[i] === y[i]) i++
+  const field = firstDifference(a, b) ?? 'length'
+  return `they first differ in ${field}, at byte ${i} of the envelope's canonical text`
+}
+
+/** Which copies are validly signed: the one that is not is the one to doubt. */
+function validity (l: PartyLog, m: SignedMessage, other: PartyLog, o: SignedMessage): string {
+  const problems = [[l, m], [other, o]].map(([log, message]) => {
+    const domain = domainOf(log as PartyLog)
+    if (domain === null) return undefined
+    const envelope = (message as SignedMessage).envelope!
+    try {
+      nodeMessages.verify(toDomain(domain), envelope, { partial: envelope.type === 'Deal' && envelope.signatures.length < 2 })
+      return undefined
+    } catch (err) {
+      return `the copy in ${(log as PartyLog).name} does not verify (${(err as Error).message})`
+    }
+  }).filter(p => p !== undefined)
+  return problems.length === 0 ? '' : `; ${problems.join('; ')}`
+}
+
+/** The path of the first field where two JSON values differ, or undefined when they are the same. */
+export function firstDifference (a: unknown, b: unknown, path = ''): string | undefined {
+  if (a === b) return undefined
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return path === '' ? 'the whole value' : path
+  if (Array.isArray(a) && Array.isArray(b)) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const d = firstDifference(a[i], b[i], `${path}[${i}]`)
+      if (d !== undefined) return d
+    }
+    return undefined
+  }
+  const x = a as Record<string, unknown>
+  const y = b as Record<string, unknown>
+  for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) {
+    const d = firstDifference(x[key], y[key], path === '' ? key : `${path}.${key}`)
+    if (d !== undefined) return d
+  }
+  return undefined
+}
+
+function kept (logs: PartyLog[]): Disagreement | undefined {
+  for (const l of logs) {
+    const p = l.trace.problems[0]
+    if (p !== undefined) return { code: 'ERR_KEPT', log: l.name, seq: p.seq, reason: `${p.reason} (${p.code})` }
+  }
+  return undefined
+}
+
+interface Held { log: PartyLog, view: PartyView }
+
+function views (logs: PartyLog[]): Held[] {
+  return logs.flatMap(log => (log.trace.deals[0]?.parties ?? []).map(view => ({ log, view })))
+}
+
+/** The last record of a party's stream about the deal: where it left the deal. */
+function lastOf (h: Held): number | null {
+  const decisions = h.log.trace.decisions.filter(d => d.stream === h.view.stream)
+  return decisions[decisions.length - 1]?.seq ?? null
+}
+
+function results (logs: PartyLog[]): Disagreement | undefined {
+  const held = views(logs).filter(h => h.view.resultsCid !== null)
+  const first = held[0]
+  for (const h of held) {
+    if (h.view.resultsCid === first!.view.resultsCid) continue
+    const seqOf = (x: Held): number | null => x.log.trace.messages.find(m => m.type === 'ResultsSubmitted')?.seq ?? lastOf(x)
+    return {
+      code: 'ERR_RESULTS', log: h.log.name, seq: seqOf(h), other: { log: first!.log.name, seq: seqOf(first!) },
+      reason: `its ${h.view.role} recorded results ${h.view.resultsCid}, the other's ${first!.view.role} ${first!.view.resultsCid}`
+    }
+  }
+  return undefined
+}
+
+/**
+ * The parties that ended the deal ended it alike; a party that ended it by a verdict took the
+ * mediator's. (A mediator's verdict that came too late loses to a timeout claim: the parties may
+ * then have ended the deal otherwise, and rightly.)
+ */
+function outcomes (logs: PartyLog[]): Disagreement | undefined {
+  const all = views(logs)
+  const held = all.filter(h => h.view.outcome !== null)
+  const first = held[0]
+  for (const h of held) {
+    if (h.view.outcome === first!.view.outcome) continue
+    return {
+      code: 'ERR_OUTCOME', log: h.log.name, seq: lastOf(h), other: { log: first!.log.name, seq: lastOf(first!) },
+      reason: `its ${h.view.role} ended the deal ${h.view.outcome}, the other's ${first!.view.role} ${first!.view.outcome}`
+    }
+  }
+  for (const m of all.filter(h => h.view.verdict !== undefined)) {
+    const h = held.find(h => (h.view.outcome === 'MediationAccepted' || h.view.outcome === 'MediationRejected') && h.view.outcome !== m.view.verdict)
+    if (h === undefined) continue
+    return {
+      code: 'ERR_OUTCOME', log: h.log.name, seq: lastOf(h), other: { log: m.log.name, seq: lastOf(m) },
+      reason: `its ${h.view.role} ended the deal ${h.view.outcome}, but the mediator's verdict was ${m.view.verdict}`
+    }
+  }
+  return undefined
+}

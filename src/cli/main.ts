@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
-import { registerAudit } from './commands/audit.ts'
+import { registerAudit } from './commands/audit-command.ts'
 import { registerModule } from './commands/module.ts'
 import { registerResults } from './commands/results.ts'
 import { registerNode } from './commands/node.ts'

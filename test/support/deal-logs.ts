@@ -69,7 +69,7 @@ function jobOffer (now: number): JobOffer {
   return {
     author: parties.creator.address, nonce: String(now), expiry: now + 600_000,
     moduleRepo: '/modules/cowsay', moduleCommit: 'a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2', modulePath: 'lilypad_module.json.tmpl',
-    specHash: '0x' + '12'.repeat(32), inputs: '{"Message":"moo"}', image: '', inputsCid: '',
+    specHash: '0x' + '12'.repeat(32), inputs: '{"Message":"moo"}', image: '', inputsCid: '', urlPins: '',
     cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 512, diskMb: 1024,
     maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
     trustedMediators: [parties.mediator.address], trustedSolvers: [parties.solver.address],

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs'
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
-import type { Command } from 'commander'
 import { EventLog } from '../../actors/eventlog/event-log.ts'
 import { auditLog, type AuditReport } from '../../actors/audit.ts'
 import { DealIndex, shortIds, type DealTrace, type KeptMessages } from '../../actors/audit-deal.ts'
@@ -279,23 +278,4 @@ function describe (record: LogRecord): string {
     default: what = record.type
   }
   return `${seqOf(record.seq)} ${time(record.at)} ${what}`
-}
-
-export function registerAudit (program: Command): void {
-  const audit = program.command('audit')
-    .description('verify a node\'s event log offline: hash chain, checkpoint signatures, and that replay reproduces every output')
-    .argument('<data-dir>', 'the node\'s data directory (or its log folder)')
-    .option('--deal <id>', 'print the history of one deal: its deal id, or the job offer id it was made for (or a stream name)')
-    .option('--json', 'print the report as JSON')
-    .action(async (dataDir: string, options: AuditCommandOptions) => {
-      process.exitCode = await runAudit(dataDir, options)
-    })
-  audit.command('deal')
-    .description('check that the logs of a deal\'s parties agree on it: terms, signed messages byte for byte, results and outcome; each log must audit too')
-    .argument('<deal-id>', 'the deal id (or the job offer id it was made for)')
-    .argument('<data-dir...>', 'the data directories of the parties whose logs hold the deal')
-    .option('--json', 'print the report as JSON')
-    .action(async (dealId: string, dataDirs: string[], _options: { json?: boolean }, command: Command) => {
-      process.exitCode = await runDealAudit(dealId, dataDirs, command.optsWithGlobals())
-    })
 }

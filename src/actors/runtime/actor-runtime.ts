@@ -214,6 +214,12 @@ export class ActorRuntime implements Service {
     if (this.options.snapshotEvery > 0 && this.state.seq - this.lastSnapshotSeq > 0) await this.writeSnapshot()
   }
 
+  /** An effect's result or a timer that came as the runtime stopped is dropped: the log resumes it on the next start. */
+  private report (err: Error): void {
+    if (err instanceof RuntimeStoppedError) return
+    this.modules.onError?.(err)
+  }
+
   private enqueue<T> (job: () => Promise<T>): Promise<T> {
     const run = this.queue.then(() => {
       if (this.stopped) throw new RuntimeStoppedError()
@@ -308,7 +314,7 @@ export class ActorRuntime implements Service {
     if (handler === undefined) {
       // Nothing to carry it out: acknowledge with the reason, and feed nothing back (a machine that
       // rejected the feedback would emit another unhandled output, and so on).
-      this.complete(stream, output, key, [], `no effect handler for ${output.type}`).catch((err: Error) => this.modules.onError?.(err))
+      this.complete(stream, output, key, [], `no effect handler for ${output.type}`).catch((err: Error) => { this.report(err) })
       return
     }
     handler(output, { stream, signal: controller.signal }).then(
@@ -320,7 +326,7 @@ export class ActorRuntime implements Service {
         }
         return this.complete(stream, output, key, [{ type: 'effect.failed', error: err.message }], err.message)
       }
-    ).catch((err: Error) => this.modules.onError?.(err))
+    ).catch((err: Error) => { this.report(err) })
   }
 
   private complete (stream: string, output: MachineOutput, key: string, results: NewInput[], error?: string): Promise<unknown> {
@@ -370,7 +376,7 @@ export class ActorRuntime implements Service {
           const still = this.state.streams.get(stream)
           if (still === undefined || still.deadlines[name] !== deadline || this.state.hasFired(stream, name, deadline)) return
           await this.applyInputs(stream, [{ type: TIMER_FIRED, timer: name, deadline }])
-        }).catch((err: Error) => this.modules.onError?.(err))
+        }).catch((err: Error) => { this.report(err) })
       })
       this.timers.set(key, { deadline, cancel })
     }

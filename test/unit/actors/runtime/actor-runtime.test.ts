@@ -47,6 +47,23 @@ describe('ActorRuntime', () => {
     await log.close()
   })
 
+  it('drops a timer that fires as it stops, without reporting an error: the log resumes it on the next start', async () => {
+    const log = await EventLog.inMemory()
+    const h = harness()
+    const errors: Error[] = []
+    // the work never answers: the job waits on its give-up timer
+    const effects: Record<string, EffectHandler> = { ...h.effects, work: async () => await new Promise(() => {}) }
+    const runtime = await ActorRuntime.start({}, { log, definitions: testDefinitions, effects, clock: h.clock, onError: (err) => { errors.push(err) } })
+    await runtime.spawn('job:1', 'test-job', { job: '1', timeoutMs: 1000 })
+    await runtime.send('job:1', { type: 'start', payload: 'moo' })
+    // the timer fires, and the runtime stops before its step is taken
+    h.clock.advance(1001)
+    await runtime.stop()
+    expect(errors).toEqual([])
+    expect(runtime.snapshot('job:1')!.value).toBe('working')
+    await log.close()
+  })
+
   it('writes what `beside` gives for a step\'s outputs in the same batch, before any output is carried out', async () => {
     const log = await EventLog.inMemory()
     const h = harness()

@@ -12,14 +12,15 @@ const say = (line: string): void => { process.stdout.write(`${line}\n`) }
  */
 export async function runDemo (options: { dir?: string, message: string, engine?: 'docker' | 'wasm' }): Promise<number> {
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'lilypad-demo-'))
-  const [{ startDemoNetwork }, { runJob }, { devnetJobOptions }, { EventLog }, { auditLog }, { roleDefinitions }] = await Promise.all([
+  const [{ startDemoNetwork }, { runJob }, { devnetJobOptions }, { EventLog }, { auditLog }, { roleDefinitions }, { runDealAudit }] = await Promise.all([
     import('../demo/demo-network.ts'), import('../../node/jobs/job-client.ts'), import('../../devnet/devnet.ts'),
-    import('../../actors/eventlog/event-log.ts'), import('../../actors/audit.ts'), import('../definitions.ts')
+    import('../../actors/eventlog/event-log.ts'), import('../../actors/audit.ts'), import('../definitions.ts'), import('./audit.ts')
   ])
   say(`lilypad demo: a local network in ${dir}`)
   const network = await startDemoNetwork({ dir: join(dir, 'devnet'), engine: options.engine, log: (line) => say(`  ${line}`) })
   const { info } = network
   let ok = false
+  let deal: { id: string, provider: string | null } | undefined
   const jobDir = join(dir, 'job-creator')
   try {
     say(`\n$ lilypad run cowsay:v0.0.1 -i Message=${options.message}   (on ${network.engine === 'docker' ? 'Docker' : 'WASM'})`)
@@ -33,6 +34,7 @@ export async function runDemo (options: { dir?: string, message: string, engine?
     say(`\ndeal ${result.dealId}: ${result.outcome}${result.settled ? ', settled on chain' : ''}; results ${result.resultsCid}`)
     say(result.stdout ?? '(no stdout)')
     ok = result.outcome === 'Accepted'
+    if (result.dealId !== null) deal = { id: result.dealId, provider: result.provider }
   } finally {
     say('stopping the network')
     await network.stop()
@@ -46,7 +48,14 @@ export async function runDemo (options: { dir?: string, message: string, engine?
     say(`  ${name.padEnd(12)} ${report.ok ? 'OK    ' : 'FAILED'} ${String(report.records).padStart(5)} records, ${report.replayed.outputs} outputs replayed exactly  [${deals}]${report.failure === undefined ? '' : `  record ${report.failure.seq}: ${report.failure.reason}`}`)
     ok &&= report.ok
   }
-  say(ok ? '\ndemo finished: the job ran, was paid for on chain, and every log audits.' : '\ndemo FAILED')
+  // the two parties' logs of the deal, held against each other
+  const provider = info.nodes.find(n => n.address.toLowerCase() === deal?.provider?.toLowerCase())
+  if (deal !== undefined && provider !== undefined) {
+    say(`\n$ lilypad audit deal ${deal.id} <the job creator's and ${provider.name}'s data dirs>`)
+    const code = await runDealAudit(deal.id, [jobDir, provider.dataDir], {}, roleDefinitions(), (t) => process.stdout.write(t.replace(/^(?=.)/gm, '  ')))
+    ok &&= code === 0
+  } else ok = false
+  say(ok ? '\ndemo finished: the job ran, was paid for on chain, every log audits, and the two parties\' logs of the deal agree.' : '\ndemo FAILED')
   return ok ? 0 : 1
 }
 

@@ -7,6 +7,7 @@ import { registerNode } from './commands/node.ts'
 import { registerDevnet } from './commands/devnet.ts'
 import { registerRun } from './commands/run.ts'
 import { registerDemo } from './commands/demo.ts'
+import { registerStatus } from './commands/status.ts'
 
 /** The version of the package this command comes from. */
 export function packageVersion (): string {
@@ -23,6 +24,7 @@ export function buildProgram (): Command {
   registerModule(program)
   registerResults(program)
   registerNode(program)
+  registerStatus(program)
   registerRun(program)
   registerDevnet(program)
   registerDemo(program)

@@ -8,7 +8,9 @@
  *   5. author             REJECT WRONG_AUTHOR: not allowed on this topic, or not the publishing peer
  *   6. not expired        IGNORE EXPIRED (clock skew and slow paths make this no proof of malice)
  *   7. not already seen   IGNORE DUPLICATE
- *   8. consistent         IGNORE SUPERSEDED / UNKNOWN_REFERENCE, REJECT INCONSISTENT
+ *   8. consistent         IGNORE SUPERSEDED / UNKNOWN_REFERENCE, REJECT INCONSISTENT; but IGNORE
+ *                         INCONSISTENT for a deal, which a forwarder that never saw the offers could
+ *                         not have judged (gossipsub would penalise it, not the deal's signers)
  */
 import {
   decodeEnvelope, encodeEnvelope, isMessageError, MAX_ENCODED_SIZE, verifyEnvelope,
@@ -106,13 +108,14 @@ const validateDeal: GossipValidator = (bytes, ctx) => {
   }
   notExpired(verified, deal.mediateDeadline, ctx)
   notSeen(verified, ctx)
+  // dropped, not punished: the peer that passed it on may not know the offers it contradicts
   const job = ctx.state.offer(deal.jobOfferId)
   if (job !== undefined && (job.author !== deal.jobCreator || (job.message as { specHash: string }).specHash !== deal.specHash)) {
-    reject('INCONSISTENT', `deal ${verified.id} does not match job offer ${deal.jobOfferId}`)
+    ignore('INCONSISTENT', `deal ${verified.id} does not match job offer ${deal.jobOfferId}`)
   }
   const resource = ctx.state.offer(deal.resourceOfferId)
   if (resource !== undefined && resource.author !== deal.resourceProvider) {
-    reject('INCONSISTENT', `deal ${verified.id} does not match resource offer ${deal.resourceOfferId}`)
+    ignore('INCONSISTENT', `deal ${verified.id} does not match resource offer ${deal.resourceOfferId}`)
   }
   return verified
 }

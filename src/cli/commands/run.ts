@@ -49,38 +49,38 @@ const LABEL: Record<JobPhase, string> = {
 }
 
 export async function runCommand (module: string, flags: RunFlags, out = (t: string) => process.stdout.write(t), err = (t: string) => process.stderr.write(t)): Promise<number> {
+  // with --json, every ending prints one JSON object on stdout, a refusal of bad input too
+  const refuse = (message: string): number => {
+    if (flags.json === true) out(JSON.stringify({ error: message, code: 'BAD_INPUT' }) + '\n')
+    err(`lilypad run: ${message}\n`)
+    return RUN_EXIT.badInput
+  }
   // a percentage, as Lilypad's own flag and MEDIATION_CHANCE take it
   const percent = Number(flags.mediationChance ?? process.env.MEDIATION_CHANCE ?? 0)
   if (!(percent >= 0 && percent <= 100)) {
-    err(`lilypad run: --mediation-chance is a percentage, from 0 to 100, not ${flags.mediationChance ?? process.env.MEDIATION_CHANCE}\n`)
-    return RUN_EXIT.badInput
+    return refuse(`--mediation-chance is a percentage, from 0 to 100, not ${flags.mediationChance ?? process.env.MEDIATION_CHANCE}`)
   }
   const matchWithinMs = flags.matchWithin === undefined ? undefined : Number(flags.matchWithin)
   if (matchWithinMs !== undefined && !(Number.isInteger(matchWithinMs) && matchWithinMs > 0)) {
-    err(`lilypad run: --match-within takes a whole number of milliseconds, not ${flags.matchWithin}\n`)
-    return RUN_EXIT.badInput
+    return refuse(`--match-within takes a whole number of milliseconds, not ${flags.matchWithin}`)
   }
   const inputsPath = flags.inputsPath === undefined ? undefined : resolve(flags.inputsPath)
   const agreeWithinMs = flags.agreeWithin === undefined ? undefined : Number(flags.agreeWithin)
   if (agreeWithinMs !== undefined && !(Number.isInteger(agreeWithinMs) && agreeWithinMs > 0 && agreeWithinMs <= 86_400_000)) {
-    err(`lilypad run: --agree-within takes a whole number of milliseconds, at most a day, not ${flags.agreeWithin}\n`)
-    return RUN_EXIT.badInput
+    return refuse(`--agree-within takes a whole number of milliseconds, at most a day, not ${flags.agreeWithin}`)
   }
   const submitWithinMs = flags.submitWithin === undefined ? undefined : Number(flags.submitWithin)
   if (submitWithinMs !== undefined && !(Number.isInteger(submitWithinMs) && submitWithinMs > 0)) {
-    err(`lilypad run: --submit-within takes a whole number of milliseconds, not ${flags.submitWithin}\n`)
-    return RUN_EXIT.badInput
+    return refuse(`--submit-within takes a whole number of milliseconds, not ${flags.submitWithin}`)
   }
   let inputs: Record<string, string>
   try {
     inputs = parseInputs(flags.input)
   } catch (e) {
-    err(`lilypad run: ${(e as Error).message}\n`)
-    return RUN_EXIT.badInput
+    return refuse((e as Error).message)
   }
   if (flags.maxPrice !== undefined && !/^[0-9]+$/.test(flags.maxPrice)) {
-    err(`lilypad run: --max-price takes a whole number of wei, not ${flags.maxPrice}\n`)
-    return RUN_EXIT.badInput
+    return refuse(`--max-price takes a whole number of wei, not ${flags.maxPrice}`)
   }
   const onPhase = flags.json === true ? undefined : (phase: JobPhase, detail: Record<string, unknown>) => err(`  ${(LABEL[phase] ?? phase).padEnd(16)} ${Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`)
   try {
@@ -119,7 +119,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     return RUN_EXIT.ok
   } catch (e) {
     const code = (e as { code?: string }).code
-    if (flags.json === true && e instanceof JobError && e.result !== undefined) out(JSON.stringify({ ...e.result, error: e.message }) + '\n')
+    if (flags.json === true) out(JSON.stringify(e instanceof JobError && e.result !== undefined ? { ...e.result, error: e.message, code } : { error: (e as Error).message, code: code ?? 'FAILED' }) + '\n')
     err(`lilypad run: ${(e as Error).message}\n`)
     switch (code) {
       case 'NO_MATCH': return RUN_EXIT.noMatch

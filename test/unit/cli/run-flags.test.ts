@@ -4,9 +4,15 @@ import { RUN_EXIT, runCommand } from '../../../src/cli/commands/run.ts'
 afterEach(() => { vi.unstubAllEnvs() })
 
 async function refusal (flags: Record<string, unknown>): Promise<{ code: number, stderr: string }> {
-  let stderr = ''
-  const code = await runCommand('cowsay:v0.0.1', { network: 'devnet', input: [], ...flags } as never, () => true, (t) => { stderr += t; return true })
+  const { code, stderr } = await run(flags)
   return { code, stderr }
+}
+
+async function run (flags: Record<string, unknown>): Promise<{ code: number, stdout: string, stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const code = await runCommand('cowsay:v0.0.1', { network: 'devnet', input: [], ...flags } as never, (t) => { stdout += t; return true }, (t) => { stderr += t; return true })
+  return { code, stdout, stderr }
 }
 
 describe('lilypad run flags', () => {
@@ -18,5 +24,15 @@ describe('lilypad run flags', () => {
   test('MEDIATION_CHANCE stands in for the flag', async () => {
     vi.stubEnv('MEDIATION_CHANCE', '150')
     expect(await refusal({})).toEqual({ code: RUN_EXIT.badInput, stderr: 'lilypad run: --mediation-chance is a percentage, from 0 to 100, not 150\n' })
+  })
+
+  test('with --json, a refusal is one JSON object on stdout too, as every ending is', async () => {
+    const r = await run({ mediationChance: '101', json: true })
+    expect(r.code).toBe(RUN_EXIT.badInput)
+    expect(JSON.parse(r.stdout)).toEqual({ error: '--mediation-chance is a percentage, from 0 to 100, not 101', code: 'BAD_INPUT' })
+    vi.stubEnv('LILYPAD_NODE_API', '')
+    const elsewhere = await run({ network: 'mainnet', json: true })
+    expect(elsewhere.code).toBe(RUN_EXIT.noNetwork)
+    expect(JSON.parse(elsewhere.stdout)).toEqual({ error: 'unknown network mainnet: only devnet is configured here', code: 'NO_PEERS' })
   })
 })

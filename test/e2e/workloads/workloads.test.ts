@@ -24,6 +24,7 @@ import { cidOfBytes, cidOfPath } from '../../../src/executor/results/cid.ts'
 import { SCHEMES_ENV } from '../../../src/executor/modules/sources.ts'
 import { compileWat } from '../../../scripts/build-cowsay-wasm.ts'
 import type { JobCreatorContext } from '../../../src/state-machines/job-creator.machine.ts'
+import { growerWat } from '../../support/wasm-grower.ts'
 
 const RUNS_FOR_S = 125
 const TIMEOUT_S = 150
@@ -36,19 +37,7 @@ const SLOT_RAM_MB = 256
 const HOG_MB = 3 * SLOT_RAM_MB
 
 /** A WASI command that writes "go", then grows its linear memory a MiB at a time until a grow is refused, and traps. */
-const GROWER_WAT = `(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 16) "go\\n")
-  (func (export "_start")
-    (i32.store (i32.const 0) (i32.const 16))
-    (i32.store (i32.const 4) (i32.const 3))
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
-    (block $full
-      (loop $grow
-        (br_if $full (i32.eq (memory.grow (i32.const 16)) (i32.const -1)))
-        (br $grow)))
-    unreachable))`
+const GROWER_WAT = growerWat({ memory: '1', pagesPerGrow: 16, onFull: 'unreachable' })
 
 function sleeperTemplate (image: string): string {
   return JSON.stringify({

@@ -8,6 +8,7 @@ import { cidOfPath } from '../../../src/executor/results/cid.ts'
 import { capMemory } from '../../../src/executor/wasm/memory-cap.ts'
 import { KILLED_EXIT_CODE, WasmExecutor } from '../../../src/executor/wasm/executor.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
+import { growerWat } from '../../support/wasm-grower.ts'
 
 const tempDir = useTempDirs()
 const MiB = 1024 * 1024
@@ -22,20 +23,7 @@ const FD_WRITE = '(import "wasi_snapshot_preview1" "fd_write" (func $fd_write (p
 const PROC_EXIT = '(import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))'
 
 /** Writes "go\n", then grows its memory a page at a time until a grow fails; then `onFull`. */
-const growUntilRefused = (memory: string, onFull: string): string => `(module
-  ${FD_WRITE}
-  ${PROC_EXIT}
-  (memory (export "memory") ${memory})
-  (data (i32.const 16) "go\\n")
-  (func (export "_start")
-    (i32.store (i32.const 0) (i32.const 16))
-    (i32.store (i32.const 4) (i32.const 3))
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
-    (block $full
-      (loop $grow
-        (br_if $full (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))
-        (br $grow)))
-    ${onFull}))`
+const growUntilRefused = (memory: string, onFull: string): string => growerWat({ memory, pagesPerGrow: 1, onFull, imports: [PROC_EXIT] })
 
 async function run (executor: WasmExecutor, wasm: Uint8Array, timeoutMs = 20_000): Promise<{ result: Awaited<ReturnType<WasmExecutor['run']>>, cid: string, stdout: string }> {
   const resultsDir = join(await tempDir(), 'results')

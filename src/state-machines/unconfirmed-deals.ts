@@ -69,8 +69,11 @@ export function decideUnconfirmed (
       }
       return replace({ ...entry, wake: null }, [{ type: 'chain.watch', id: `${TIMER}${entry.dealId}:${e.at}`, dealId: entry.dealId, commitment: true }])
     }
-    // nothing committed by the submit deadline (or the deal settled): it binds no one
-    case 'chain.observed': return drop
+    case 'chain.observed':
+      // our challenge went through although its answer was lost: claim at the mediate deadline
+      if (e.state === 'Mediating') return replace({ ...entry, step: 'claim', wake: deal.mediateDeadline + 1 })
+      // nothing committed by the submit deadline (or the deal settled): it binds no one
+      return drop
     case 'chain.committed': {
       if (e.at > deal.judgeDeadline) return drop
       const results = expectMessage(messages, domain, e.envelope, 'ResultsSubmitted', e.at, { ignoreExpiry: true })

@@ -86,6 +86,8 @@ export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, p
     try {
       return verifyEnvelope(domain, envelope, options)
     } catch (err) {
+      // expired: late, told apart by its code, not invalid (see LATE_ALLOWANCE_MS)
+      if (isMessageError(err, 'EXPIRED')) throw new MeshError('EXPIRED_MESSAGE', `${what}: ${err.message}`)
       if (isMessageError(err)) invalid(`${what}: ${err.message}`)
       throw err
     }
@@ -99,9 +101,14 @@ export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, p
     verified = check(value.envelope, 'envelope', { partial: true, now: at })
   } catch (err) {
     // expired by a little: late, not invalid; by much more: a replay
-    if (!isMeshError(err, 'INVALID_MESSAGE') || !/\bEXPIRED\b/.test(err.message)) throw err
-    check(value.envelope, 'envelope', { partial: true, now: at - LATE_ALLOWANCE_MS })
-    throw new MeshError('EXPIRED_MESSAGE', err.message.replace(/^INVALID_MESSAGE: /, ''))
+    if (!isMeshError(err, 'EXPIRED_MESSAGE')) throw err
+    try {
+      check(value.envelope, 'envelope', { partial: true, now: at - LATE_ALLOWANCE_MS })
+    } catch (older) {
+      if (isMeshError(older, 'EXPIRED_MESSAGE')) invalid(older.message.replace(/^EXPIRED_MESSAGE: /, ''))
+      throw older
+    }
+    throw err
   }
   const address = addressOfPeer(peer)
   const checked = attachments.map((a, i) => check(a, `attachment ${i}`, { partial: true }))

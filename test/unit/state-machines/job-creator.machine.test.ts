@@ -218,6 +218,14 @@ describe('job creator', () => {
       expect(settled.snapshot.context.unconfirmed).toEqual([])
     })
 
+    test('a challenge of ours the chain holds though its answer was lost: TimeoutMediate is still claimed', () => {
+      const failed = step(jobCreatorMachine, step(jobCreatorMachine, watched().snapshot, committed()).snapshot,
+        { type: 'effect.failed', effect: `unconfirmed-chain-challenge:${s.dealId}`, error: 'timeout', at: watchAt + 2 })
+      const read = step(jobCreatorMachine, failed.snapshot, timer(`unconfirmed:${s.dealId}`, watchAt + 5_002))
+      const mediating = step(jobCreatorMachine, read.snapshot, { type: 'chain.observed', effect: `unconfirmed:${s.dealId}:${watchAt + 5_002}`, dealId: s.dealId, state: 'Mediating', at: watchAt + 5_003 })
+      expect(mediating.snapshot.context.deadlines[`unconfirmed:${s.dealId}`]).toBe(s.deal.mediateDeadline + 1)
+    })
+
     test('results not signed by the provider are refused; a chain it cannot read is read again while the judge window lasts', () => {
       const forged = sign(parties.stranger, 'ResultsSubmitted', { ...s.results.message, author: parties.stranger.address })
       expect(step(jobCreatorMachine, watched().snapshot, committed(watchAt + 1, forged)).outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_PARTY' })])

@@ -1,7 +1,7 @@
 /** The simulator's command line, parsed: a scenario and its knobs. */
 import { parseArgs } from 'node:util'
 import { ENGINES, type Engine } from './engine.ts'
-import { SCENARIOS, SimUsageError, type ScenarioOptions } from './scenarios.ts'
+import { OTHER_SCENARIOS, SCENARIOS, SimUsageError, type ScenarioOptions } from './scenarios.ts'
 import type { SignatureMode } from './signatures.ts'
 
 /** Runs with at most this many jobs sign with real ECDSA keys unless told otherwise. */
@@ -45,7 +45,7 @@ export function parseCommandLine (argv: string[]): { scenario: string, options: 
     }
   })
   const scenario = positionals[0]
-  if (scenario === undefined) throw new SimUsageError('UNKNOWN_SCENARIO', `name a scenario: ${[...Object.keys(SCENARIOS), 'sweep'].join(', ')}`)
+  if (scenario === undefined) throw new SimUsageError('UNKNOWN_SCENARIO', `name a scenario: ${[...Object.keys(SCENARIOS), ...OTHER_SCENARIOS].join(', ')}`)
   const jobs = number(values.jobs, 'jobs', 500, JOBS) as number
   const signatures = (values.signatures ?? (jobs <= ECDSA_UP_TO_JOBS ? 'ecdsa' : 'fast')) as SignatureMode
   if (signatures !== 'ecdsa' && signatures !== 'fast') throw new SimUsageError('BAD_OPTION', `--signatures must be ecdsa or fast, got "${String(values.signatures)}"`)

@@ -1,13 +1,15 @@
 /**
  * npm run sim -- <scenario> [--nodes N] [--jobs M] [--seed S] [--signatures ecdsa|fast]
  *                           [--engine decider|xstate] [--p P] [--q Q] [--k K] [--loss L] [--out FILE]
- * Prints the run's table on stdout (deterministic for a scenario and seed); `sweep` also writes an SVG.
+ * Prints the run's table on stdout (deterministic for a scenario and seed); `sweep` also writes an SVG;
+ * `deterrence` prints the default check rate, what cheating earns around it, and one line of JSON.
  */
 import '../src/polyfills.ts'
 import { writeFileSync } from 'node:fs'
 import { simulate } from './run.ts'
 import { parseCommandLine } from './cli-args.ts'
 import { buildScenario, SimUsageError } from './scenarios.ts'
+import { deterrenceJson, deterrenceReport, formatDeterrence } from './deterrence.ts'
 import { formatSweep, renderSweepSvg, sweep } from './sweep.ts'
 import { formatTable } from './table.ts'
 
@@ -18,7 +20,12 @@ function main (): void {
   const { scenario, options, out } = parseCommandLine(process.argv.slice(2))
   const started = performance.now()
   const seconds = (): string => ((performance.now() - started) / 1000).toFixed(0)
-  if (scenario === 'sweep') {
+  if (scenario === 'deterrence') {
+    // closed form: no run, and none of the run's options apply
+    const report = deterrenceReport()
+    process.stdout.write(formatDeterrence(report))
+    process.stdout.write(deterrenceJson(report))
+  } else if (scenario === 'sweep') {
     const result = sweep(options, undefined, undefined, (done, total, point) => {
       process.stderr.write(`sweep: ${done}/${total} points (k ${point.k}, p ${point.p}) after ${seconds()} s\n`)
     })

@@ -23,7 +23,7 @@ export interface Thresholds {
 const n = (x: bigint): number => Number(x)
 
 /** What settling an accepted deal in a batch costs the provider in gas. */
-function settleGas (e: Economics): number {
+export function settleGas (e: Economics): number {
   return Math.round(GAS.settleBatched * e.gasPrice)
 }
 

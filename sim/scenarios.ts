@@ -238,8 +238,11 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
   }
 }
 
+/** Scenarios the command line runs itself, not one simulation each: not in SCENARIOS. */
+export const OTHER_SCENARIOS = ['sweep', 'deterrence'] as const
+
 export function buildScenario (name: string, o: ScenarioOptions): SimConfig {
   const s = SCENARIOS[name]
-  if (s === undefined) throw new SimUsageError('UNKNOWN_SCENARIO', `unknown scenario "${name}" (scenarios: ${[...Object.keys(SCENARIOS), 'sweep'].join(', ')})`)
+  if (s === undefined) throw new SimUsageError('UNKNOWN_SCENARIO', `unknown scenario "${name}" (scenarios: ${[...Object.keys(SCENARIOS), ...OTHER_SCENARIOS].join(', ')})`)
   return s.build(o)
 }

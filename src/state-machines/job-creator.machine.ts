@@ -253,8 +253,9 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
         const { deal, dealId } = theDeal(c)
         if (e.effect !== `verify:${dealId}`) violation('WRONG_DEAL', 'the result of another run')
         expectBy(e.at, deal.judgeDeadline, 'a check')
-        // a check that could not run here (no GPU, say) checked nothing: the results are taken as unchecked
-        if (!rerunJudges(String(e.resultsCid), e.failure, c.resultsCid)) return accept(c, e.at, false)
+        // a check that could not run here (no engine, no GPU) is asked of the mediator: it re-runs the
+        // job, and the party its verdict goes against pays its fee
+        if (!rerunJudges(String(e.resultsCid), e.failure, c.resultsCid)) return readBeforeChallenge(c, true)
         return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : readBeforeChallenge(c, true)
       }
       case 'effect.failed':

@@ -3,6 +3,8 @@
  * the submitted results and the job offer attached), fetches the results and re-runs the job,
  * compares the CIDs and signs a verdict. Results it cannot fetch count against the provider.
  * It claims its fee only through the verdict it signed, and nothing when it missed the deadline.
+ * It mediates only a dispute registered on chain (the deal in mediation before this mediator): a
+ * challenge on the wire alone, of a deal made up between two throwaway keys, buys no re-run.
  */
 import type { Deal, JobOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
@@ -14,6 +16,17 @@ import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { violation } from './rejection.ts'
 
 export const VERDICTS_TOPIC = 'lilypad/verdicts'
+
+/** How often a challenge the chain does not hold yet is read again (its transaction may still be on its way). */
+export const CONFIRM_RETRY_MS = 3_000
+/** How long after the judge deadline, the last moment the chain takes a challenge, it is still looked for (block time, clocks apart). */
+export const CONFIRM_GRACE_MS = 60_000
+/**
+ * Challenges waiting for the chain at once. Past it, the one waiting longest is dropped: an honest
+ * challenge is on chain within a block or two, so made-up ones sent to crowd it out must keep coming
+ * faster than that, and reads stay bounded.
+ */
+export const MAX_CONFIRMING = 256
 
 export interface MediatorInput {
   domain: DomainJson
@@ -32,13 +45,14 @@ interface Mediation {
   /** the failure code of a re-run that could not run the job here */
   rerunFailure?: string
   /**
-   * confirming: the chain is read before the job is re-run. A deal the chain already settled (a
-   * provider's equivocation settles at once) needs no mediation, and a challenge that came after the
-   * judge deadline is taken only if the chain shows it was posted in time.
+   * confirming: the chain is read, again every few seconds, until it shows the deal in mediation
+   * before this mediator; only then is the job re-run. A deal the chain settled (a provider's
+   * equivocation settles at once) needs no mediation; one never challenged on chain by the judge
+   * deadline (and a grace for the transaction to land) is dropped.
    */
   state: 'confirming' | 'running' | 'decided' | 'missed' | 'settled' | 'declined'
-  /** the challenge came after the judge deadline */
-  late: boolean
+  /** when the challenge came */
+  since: number
   providerAtFault: boolean | null
 }
 
@@ -70,8 +84,8 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
   }
 
   function withoutTimer (c: C, dealId: string): Deadlines {
-    const timer = `mediate:${dealId}`
-    return withoutEntries(c.deadlines, key => key === timer)
+    const timers = [`mediate:${dealId}`, `confirm:${dealId}`]
+    return withoutEntries(c.deadlines, key => timers.includes(key))
   }
 
   /**
@@ -131,18 +145,37 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     const known = c.mediations[dealId]
     if (known !== undefined && known.resultsCid === challenge.message.resultsCid) return { context: c, outputs: [] }
     if (known !== undefined) violation('DUPLICATE', 'already mediating this deal')
-    const active = Object.values(c.mediations).filter(m => m.state === 'running' || m.state === 'confirming').length
+    const mediations = Object.values(c.mediations)
+    const active = mediations.filter(m => m.state === 'running').length
     if (active >= c.capacity) violation('NO_CAPACITY', `already running ${active} mediations`)
     if (e.at > deal.message.mediateDeadline) violation('LATE', 'challenged after the mediate deadline')
     // a provider may pass on a challenge the creator posted on chain and told no one of, after the
-    // judge deadline: it is taken once the chain shows the deal in mediation before this mediator
-    const late = e.at > deal.message.judgeDeadline
-    const mediation: Mediation = { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'confirming', providerAtFault: null, late }
-    return {
-      context: { ...c, mediations: withEntry(settledMediationsDropped(c, e.at), dealId, mediation) },
-      // a late challenge dropped may come again, once on chain: each read is its own effect
-      outputs: [{ type: 'chain.watch', id: `confirm:${dealId}:${e.at}`, dealId }]
+    // judge deadline: it is taken, as every challenge is, once the chain shows the deal in mediation
+    const mediation: Mediation = { deal: deal.message, job: job.message, resultsCid: results.message.resultsCid, fetched: null, rerunCid: null, state: 'confirming', providerAtFault: null, since: e.at }
+    const kept = withoutLongestWaiting(settledMediationsDropped(c, e.at))
+    return { context: { ...c, mediations: withEntry(kept, dealId, mediation) }, outputs: [readChain(dealId, e.at)] }
+  }
+
+  /** The mediations, less the challenge waiting longest for the chain when as many wait as may. */
+  function withoutLongestWaiting (mediations: Record<string, Mediation>): Record<string, Mediation> {
+    const waiting = Object.entries(mediations).filter(([, m]) => m.state === 'confirming')
+    if (waiting.length < MAX_CONFIRMING) return mediations
+    const [oldest] = waiting.reduce((a, b) => (b[1].since < a[1].since ? b : a))
+    return withoutEntries(mediations, id => id === oldest)
+  }
+
+  /** A read of the deal's record on chain; each read is its own effect. */
+  function readChain (dealId: string, at: number): MachineOutput {
+    return { type: 'chain.watch', id: `confirm:${dealId}:${at}`, dealId }
+  }
+
+  /** The chain does not show the challenge (yet): read again shortly, or drop it once it can no longer come. */
+  function notYetOnChain (c: C, dealId: string, m: Mediation, at: number): D {
+    if (at > m.deal.judgeDeadline + CONFIRM_GRACE_MS) {
+      // dropped; the same challenge may come again, and is then read afresh
+      return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId), deadlines: withoutTimer(c, dealId) }, outputs: [] }
     }
+    return { context: { ...c, deadlines: withEntry(c.deadlines, `confirm:${dealId}`, at + CONFIRM_RETRY_MS) }, outputs: [] }
   }
 
   /** The deal a read of the chain before a mediation was about. */
@@ -151,10 +184,9 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     return prefix === 'confirm' && dealId !== undefined ? dealId : ''
   }
 
-  /** Whether the chain's record lets the mediation go on: not settled, and in mediation before us if the challenge came late. */
-  function confirmed (c: C, m: Mediation, e: InputEvent): boolean {
-    if (m.late) return e.state === 'Mediating' && typeof e.mediator === 'string' && sameAddress(e.mediator, c.self)
-    return e.state !== 'Settled'
+  /** Whether the chain's record lets the mediation go on: the deal in mediation before this mediator. */
+  function confirmed (c: C, e: InputEvent): boolean {
+    return e.state === 'Mediating' && typeof e.mediator === 'string' && sameAddress(e.mediator, c.self)
   }
 
   /** Fetches the results and re-runs the job, until the mediate deadline. */
@@ -163,7 +195,7 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
       context: {
         ...c,
         mediations: withEntry(c.mediations, dealId, { ...m, state: 'running' }),
-        deadlines: withEntry(c.deadlines, `mediate:${dealId}`, m.deal.mediateDeadline)
+        deadlines: withEntry(withoutTimer(c, dealId), `mediate:${dealId}`, m.deal.mediateDeadline)
       },
       outputs: [
         { type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: m.resultsCid, from: m.deal.resourceProvider },
@@ -201,22 +233,35 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         const dealId = confirmedDeal(e)
         const m = c.mediations[dealId]
         if (m?.state !== 'confirming') return violation('WRONG_STATE', `no challenge of ${dealId} awaits the chain`)
-        if (confirmed(c, m, e)) return begin(c, dealId, m)
+        if (confirmed(c, e)) return begin(c, dealId, m)
         // settled already: nothing to mediate, and the same challenge again changes nothing
-        if (e.state === 'Settled') return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'settled' }) }, outputs: [] }
-        // a late challenge not in mediation before us on chain: dropped; it may come again
-        return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId) }, outputs: [] }
+        if (e.state === 'Settled') return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'settled' }), deadlines: withoutTimer(c, dealId) }, outputs: [] }
+        // in mediation before another mediator: not ours to judge
+        if (e.state === 'Mediating') return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId), deadlines: withoutTimer(c, dealId) }, outputs: [] }
+        return notYetOnChain(c, dealId, m, e.at)
+      }
+      case 'chain.settled': {
+        // the chain settled the deal our verdict was about (our transaction, or another party's): nothing more to do
+        const dealId = effectDeal(e, 'settle:')
+        if (c.mediations[dealId] === undefined) return violation('WRONG_DEAL', `no mediation of ${dealId}`)
+        return { context: c, outputs: [] }
       }
       case 'effect.failed': {
-        // the chain could not be read: a challenge that came in time is mediated all the same
+        // the chain could not be read: read again, as long as the challenge may still be there
         const dealId = confirmedDeal(e)
         const m = c.mediations[dealId]
         if (m?.state !== 'confirming') return violation('WRONG_STATE', `no challenge of ${dealId} awaits the chain`)
-        if (!m.late) return begin(c, dealId, m)
-        return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId) }, outputs: [] }
+        return notYetOnChain(c, dealId, m, e.at)
       }
       case 'timer.fired': {
         const timer = expectTimer(c.deadlines, e)
+        if (timer.startsWith('confirm:')) {
+          const dealId = timer.slice('confirm:'.length)
+          const m = c.mediations[dealId]
+          const deadlines = withoutEntries(c.deadlines, k => k === timer)
+          if (m?.state !== 'confirming') return { context: { ...c, deadlines }, outputs: [] }
+          return { context: { ...c, deadlines }, outputs: [readChain(dealId, e.at)] }
+        }
         const dealId = timer.startsWith('mediate:') ? timer.slice('mediate:'.length) : ''
         const m = running(c, dealId)
         return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'missed' }), deadlines: withoutTimer(c, dealId) }, outputs: [] }

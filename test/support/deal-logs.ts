@@ -9,7 +9,7 @@ import { Wallet } from 'ethers'
 import { EventLog } from '../../src/actors/eventlog/event-log.ts'
 import { RoleHost, type Role } from '../../src/actors/roles/role-host.ts'
 import type { JobRunner } from '../../src/actors/roles/effects/jobs.ts'
-import type { SettlementCalls } from '../../src/actors/roles/effects/chain.ts'
+import { recordingChain } from './recording-chain.ts'
 import type { JobOffer } from '../../src/protocols/messages/schemas.ts'
 import type { SlotTerms } from '../../src/state-machines/resource-provider.machine.ts'
 import type { JobCreatorContext } from '../../src/state-machines/job-creator.machine.ts'
@@ -28,34 +28,6 @@ function runnerGiving (cid: string): JobRunner {
     run: async () => ({ resultsCid: cid, exitCode: 0, durationMs: 5, cpuMs: 0 }),
     failed: async (_runId, err) => { throw err },
     prepare: async () => {}
-  }
-}
-
-/** A chain that takes every transaction; `made(name)` resolves once a call of that name was made. */
-function fakeChain (): SettlementCalls & { made: (name: string) => Promise<void> } {
-  const calls: string[] = []
-  const waiting: Array<{ name: string, resolve: () => void }> = []
-  const record = (name: string) => async () => {
-    calls.push(name)
-    for (const w of waiting.filter(w => w.name === name)) w.resolve()
-  }
-  return {
-    made: async (name) => {
-      if (calls.includes(name)) return
-      await new Promise<void>(resolve => { waiting.push({ name, resolve }) })
-    },
-    settleAccepted: record('settleAccepted'),
-    settleBatch: record('settleBatch'),
-    settleVerdict: record('settleVerdict'),
-    challengeResults: record('challengeResults'),
-    commitResults: record('commitResults'),
-    claimTimeoutSubmit: record('claimTimeoutSubmit'),
-    claimTimeoutJudge: record('claimTimeoutJudge'),
-    claimTimeoutMediate: record('claimTimeoutMediate'),
-    challengeOf: async () => undefined,
-    commitmentOf: async () => undefined,
-    balanceOf: async () => 10n ** 24n,
-    withdrawalOf: async () => undefined
   }
 }
 
@@ -92,7 +64,7 @@ export interface DealLogs {
  */
 export async function dealLogs (root: string, scenario: 'accepted' | 'mediated'): Promise<DealLogs> {
   const net = new MemoryNetwork()
-  const chain = fakeChain()
+  const chain = recordingChain({ readsChallenges: scenario === 'mediated' })
   const hosts: RoleHost[] = []
   const logs: EventLog[] = []
   const dirs = {} as Record<Party, string>

@@ -29,6 +29,8 @@ export interface FaultJobConfig extends Required<Pick<RunJobOptions,
   /** its challenges go on chain only */
   chainOnlyChallenge?: boolean
   crashAt?: JobCreatorPhase
+  /** its node runs no Docker engine: a check it draws goes to the mediator */
+  noDocker?: boolean
 }
 
 export interface FaultJobLine {
@@ -61,7 +63,8 @@ async function main (): Promise<void> {
     mirrors: config.mirrors,
     challengeHonestResults: config.challengeHonestResults,
     wireOnlyChallenge: config.wireOnlyChallenge,
-    chainOnlyChallenge: config.chainOnlyChallenge
+    chainOnlyChallenge: config.chainOnlyChallenge,
+    ...(config.noDocker === true ? { docker: false } : {})
   }, { ...process.env, WEB3_PRIVATE_KEY: config.privateKey, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })
   const { runtime } = node.host
   let stream = runtime.streams().find(s => s.startsWith('job:'))

@@ -63,15 +63,28 @@ async function until<T> (what: string, timeoutMs: number, probe: () => Promise<T
   }
 }
 
+/** The longest a deal of these deadlines can last from its job offer: matched last, then every window waited out. */
+export function dealLifetimeMs (d: FaultDeadlines): number {
+  return d.matchWithinMs + d.agreeWithinMs + d.submitWithinMs + d.judgeWithinMs + d.mediateWithinMs
+}
+
 /** A job creator process following one job, restartable from its data directory. */
 export class FaultJob {
   readonly lines: FaultJobLine[] = []
+  /** when each line came, in ms since the job started: a timeout names the phases and their times */
+  private readonly seenAt: number[] = []
+  private readonly startedAt = Date.now()
   private child: ChildProcess | undefined
   private exit: Promise<{ code: number | null, signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null })
   private stderr = ''
   private port = 0
 
-  constructor (readonly name: string, private readonly config: Omit<FaultJobConfig, 'port' | 'crashAt'>, private readonly configDir: string) {}
+  constructor (
+    readonly name: string,
+    private readonly config: Omit<FaultJobConfig, 'port' | 'crashAt'>,
+    private readonly configDir: string,
+    private readonly log: (line: string) => void = () => {}
+  ) {}
 
   /** Starts the process; `crashAt` makes it SIGKILL itself once its log records that phase. */
   async start (crashAt?: JobCreatorPhase): Promise<void> {
@@ -89,6 +102,8 @@ export class FaultJob {
         try {
           const line = JSON.parse(text) as FaultJobLine
           this.lines.push(line)
+          this.seenAt.push(Date.now() - this.startedAt)
+          if (line.event !== 'started') this.log(`job ${this.name}: ${line.event === 'done' ? `done, ${String(line.outcome)}` : `phase ${String(line.phase)}`}`)
           if (line.event === 'started' && this.port === 0) {
             this.port = Number(line.multiaddrs?.find(a => a.includes('/127.0.0.1/'))?.split('/')[4] ?? 0)
           }
@@ -109,7 +124,13 @@ export class FaultJob {
   }
 
   line (what: string, test: (line: FaultJobLine) => boolean, timeoutMs = 120_000): Promise<FaultJobLine> {
-    return until(`${this.name}: ${what} (stderr: ${this.stderr.slice(-300)})`, timeoutMs, async () => this.lines.find(test), 50)
+    return until(`${this.name}: ${what}`, timeoutMs, async () => this.lines.find(test), 50)
+      .catch((err: Error) => { throw new Error(`${err.message}; its phases: ${this.history()} (stderr: ${this.stderr.slice(-300)})`) })
+  }
+
+  /** The phases the job went through, each with the second it came: `offering 2 s, agreeing 9 s, …`. */
+  history (): string {
+    return this.lines.map((l, i) => `${l.event === 'phase' ? String(l.phase) : l.event} ${(this.seenAt[i]! / 1000).toFixed(0)} s`).join(', ')
   }
 
   async jobOfferId (): Promise<string> {
@@ -124,7 +145,8 @@ export class FaultJob {
     return this.line(`phase ${phase}`, l => l.event === 'phase' && l.phase === phase, timeoutMs)
   }
 
-  done (timeoutMs = 300_000): Promise<FaultJobLine> {
+  /** The job's last line; by default waits as long as its deadlines let a deal last, and two minutes more. */
+  done (timeoutMs = dealLifetimeMs(this.config) + 120_000): Promise<FaultJobLine> {
     return this.line('the end of its job', l => l.event === 'done', timeoutMs)
   }
 
@@ -154,7 +176,7 @@ export interface FaultNetwork {
   killWhen: (node: string, what: string, test: (deal: DealStatus) => boolean, timeoutMs?: number) => Promise<DealStatus>
   waitFor: (node: string, what: string, test: (deal: DealStatus) => boolean, timeoutMs?: number) => Promise<DealStatus>
   restart: (node: string) => Promise<void>
-  job: (name: string, options: { provider: string, checkRate?: number, challengeHonestResults?: boolean, wireOnlyChallenge?: boolean, chainOnlyChallenge?: boolean, mediators?: string[] }) => FaultJob
+  job: (name: string, options: { provider: string, checkRate?: number, challengeHonestResults?: boolean, wireOnlyChallenge?: boolean, chainOnlyChallenge?: boolean, noDocker?: boolean, mediators?: string[], deadlines?: Partial<FaultDeadlines> }) => FaultJob
   checkDeal: (done: FaultJobLine, parties: string[]) => Promise<DealCheck>
   /** every account's escrow balance against its start plus what settle() moved for these deals */
   checkBalances: (deals: Array<{ deal: Deal, outcome: DealOutcome }>) => Promise<{ ok: boolean, lines: string[] }>
@@ -260,8 +282,10 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
         challengeHonestResults: options.challengeHonestResults ?? false,
         wireOnlyChallenge: options.wireOnlyChallenge ?? false,
         chainOnlyChallenge: options.chainOnlyChallenge ?? false,
-        ...o.deadlines
-      }, configDir)
+        noDocker: options.noDocker ?? false,
+        ...o.deadlines,
+        ...options.deadlines
+      }, configDir, log)
       jobs.push(job)
       return job
     },

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startFaultNetwork, type DealCheck, type FaultJob, type FaultNetwork } from '../../support/fault-harness.ts'
+import { dealLifetimeMs, startFaultNetwork, type DealCheck, type FaultJob, type FaultNetwork } from '../../support/fault-harness.ts'
 import type { FaultJobLine } from '../../support/fault-harness-job.ts'
 import type { DealStatus } from '../../../src/node/server/deal-status.ts'
 import { isDealOutcome, type DealOutcome } from '../../../src/state-machines/deal-states.ts'
@@ -52,6 +52,13 @@ const cheatingProviderChallenged: Lane = async (net, provider) => {
   const jc = net.job('cheat-challenged', { provider, checkRate: 1 })
   await jc.start()
   return await finish(net, { name: 'cheating provider, checked', role: 'provider (cheats)', state: '-', restarted: '-', expected: ['MediationRejected'] }, [jc], [provider, 'mediator-1'])
+}
+
+/** The creator has no Docker engine: the check it draws cannot run there, so the mediator re-runs the job and catches the cheat. */
+const cheatingProviderCheckedRemotely: Lane = async (net, provider) => {
+  const jc = net.job('cheat-checked-remotely', { provider, checkRate: 1, noDocker: true })
+  await jc.start()
+  return await finish(net, { name: 'cheating provider, checked by the mediator', role: 'provider (cheats), creator without Docker', state: '-', restarted: '-', expected: ['MediationRejected'] }, [jc], [provider, 'mediator-1'])
 }
 
 const falseChallenge: Lane = async (net, provider) => {
@@ -165,7 +172,9 @@ const solverJobOffered: Lane = async (net, provider) => {
   await first.start()
   const firstId = await first.jobOfferId()
   await net.waitFor(provider, 'the slow job agreed', of(firstId)('Agreed'))
-  const second = net.job('solver-JobOffered', { provider })
+  // it waits for the first deal to end on both sides, which under load may take all of the first
+  // job's windows: its own match window outlasts them
+  const second = net.job('solver-JobOffered', { provider, deadlines: { matchWithinMs: dealLifetimeMs(DEADLINES) } })
   await second.start()
   const id = await second.jobOfferId()
   await net.killWhen('solver-1', 'JobOffered', of(id)('JobOffered'))
@@ -178,7 +187,8 @@ const lanes: Record<string, Lane[]> = {
     cheatingProviderChallenged,
     creatorCrash('challenged', 'Mediating', 1, 'MediationRejected', withMediator),
     nodeCrash(same, 'resource provider', 'Mediating', 1, 'MediationRejected', withMediator),
-    nodeCrash(() => 'mediator-1', 'mediator', 'Mediating', 1, 'MediationRejected', withMediator)
+    nodeCrash(() => 'mediator-1', 'mediator', 'Mediating', 1, 'MediationRejected', withMediator),
+    cheatingProviderCheckedRemotely
   ],
   'provider-2': [falseChallenge, mediatorSilent, solverJobOffered],
   'provider-3': [providerGone, nodeCrashWhileMatched(same, 'resource provider'), nodeCrash(same, 'resource provider', 'Agreed', 0, 'Accepted', alone), chainOnlyChallenge],
@@ -260,7 +270,8 @@ describe('faults, end to end', () => {
 
   for (const [provider, cases] of chosenLanes) {
     for (const [i] of cases.entries()) {
-      it(`case ${provider}#${i}`, async () => { await expectCase(`${provider}#${i}`) }, 400_000)
+      // a case waits on the one before it in its lane: each may last as long as a deal can
+      it(`case ${provider}#${i}`, async () => { await expectCase(`${provider}#${i}`) }, dealLifetimeMs(DEADLINES) + 240_000)
     }
   }
 

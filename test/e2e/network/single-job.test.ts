@@ -97,6 +97,27 @@ describe('one job through the network, with `lilypad run`', () => {
     expect(moved).toEqual(expected)
   }, 120_000)
 
+  it('a job creator with no Docker engine checks a Docker job through the mediator: it re-runs the job, and the deal settles as MediationAccepted', async () => {
+    const dataDir = await net.jobDir('remote-check')
+    const mediators = net.devnet.info.nodes.filter(n => n.name.includes('mediator'))
+    const before = await Promise.all(mediators.map(async m => await chain.balanceOf(m.address)))
+    // a socket no engine listens on: the creator's node finds no Docker engine, so its check cannot run here
+    const run = await lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=checked elsewhere', '--mediation-chance', '100', '--devnet-dir', join(net.root, 'devnet'), '--json'],
+      { DATA_DIR: dataDir, DOCKER_HOST: `unix://${join(net.root, 'no-docker-here.sock')}` })
+    expect(run.code, run.stderr).toBe(RUN_EXIT.ok)
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as JobResult
+    expect(result).toMatchObject({ outcome: 'MediationAccepted', checked: true, settled: true })
+    expect(result.stdout).toContain('< checked elsewhere >')
+    const record = await chain.dealRecord(result.dealId!)
+    expect(record).toMatchObject({ state: 'Settled', outcome: 'MediationAccepted' })
+    // the deal's mediator re-ran it and was paid its fee, by the creator whose challenge it turned down
+    const [deal] = creatorDeals(await readLog('job creator', join(dataDir, 'log')))
+    const after = await Promise.all(mediators.map(async m => await chain.balanceOf(m.address)))
+    expect(mediators.map((m, i) => [m.address, after[i]! - before[i]!]))
+      .toEqual(mediators.map(m => [m.address, m.address === deal!.deal.mediators[0] ? BigInt(deal!.deal.mediatorFee) : 0n]))
+    expect(BigInt(deal!.deal.mediatorFee)).toBeGreaterThan(0n)
+  }, 180_000)
+
   it('explains what a user got wrong in one line, with an exit code for each: unknown module, no provider matches, no deposit, no devnet', async () => {
     const devnetDir = join(net.root, 'devnet')
     // a module whose machine asks for more GPUs than any provider offers

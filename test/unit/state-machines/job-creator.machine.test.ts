@@ -121,10 +121,18 @@ describe('job creator', () => {
       .toEqual([expect.objectContaining({ type: 'input.rejected', code: 'WRONG_PARTY' })])
   })
 
-  test('a check that could not run the job here (no GPU) checked nothing: the results are accepted unchecked, not challenged', () => {
-    const r = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), { ...ev.verified('bafy-failed-run'), failure: 'ERR_GPU_UNAVAILABLE' }])
-    expect(r.snapshot.context).toMatchObject({ phase: 'done', outcome: 'Accepted', checked: false })
-    expect(r.last).toEqual([expect.objectContaining({ messageType: 'ResultsAccepted' })])
+  test('a check that could not run the job here (no engine, no GPU) is asked of the mediator: the creator challenges, it does not accept unchecked', () => {
+    for (const failure of ['ERR_ENGINE_UNAVAILABLE', 'ERR_GPU_UNAVAILABLE']) {
+      const r = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), { ...ev.verified('bafy-failed-run'), failure }])
+      expect(r.snapshot.context).toMatchObject({ phase: 'verifying', checked: true })
+      expect(r.last).toEqual([{ type: 'chain.watch', id: `before-challenge:${s.dealId}`, dealId: s.dealId }])
+      const challenged = step(jobCreatorMachine, r.snapshot, notCommitted)
+      expect(challenged.snapshot.context).toMatchObject({ phase: 'challenged', mediator: parties.mediator.address })
+      expect(challenged.outputs[0]).toMatchObject({ messageType: 'ResultsChallenged', to: [parties.resourceProvider.address, parties.mediator.address], message: expect.objectContaining({ resultsCid: s.cid }) })
+    }
+    // a run that failed for the job's own reason judges: the same failure here accepts, another CID challenges
+    const same = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), { ...ev.verified(s.cid), failure: 'ERR_GPU_UNAVAILABLE' }])
+    expect(same.snapshot.context).toMatchObject({ phase: 'done', outcome: 'Accepted', checked: true })
   })
 
   test('with p = 1, it re-runs the job and accepts matching results', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { InputEvent } from '../../../src/state-machines/contract.ts'
-import { mediatorMachine } from '../../../src/state-machines/mediator.machine.ts'
+import { CONFIRM_GRACE_MS, CONFIRM_RETRY_MS, MAX_CONFIRMING, mediatorMachine } from '../../../src/state-machines/mediator.machine.ts'
 import { step } from '../../../src/state-machines/step.ts'
 import { domainJson, drive, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
@@ -71,6 +71,15 @@ describe('mediator', () => {
     expect(same.last[0]).toMatchObject({ messageType: 'MediationVerdict', message: expect.objectContaining({ providerAtFault: false }) })
   })
 
+  test('the chain\'s word that the deal settled after its verdict is taken, and changes nothing', () => {
+    const decided = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), ev.rerun(s.cid)])
+    const settled = step(mediatorMachine, decided.snapshot, { type: 'chain.settled', effect: `settle:${s.dealId}`, dealId: s.dealId, outcome: 'MediationAccepted', at: T0 + 7 })
+    expect(settled.outputs).toEqual([])
+    expect(settled.snapshot.context).toEqual(decided.snapshot.context)
+    expect(step(mediatorMachine, decided.snapshot, { type: 'chain.settled', effect: 'settle:0x00', dealId: '0x00', outcome: 'MediationAccepted', at: T0 + 7 }).outputs)
+      .toEqual([expect.objectContaining({ code: 'WRONG_DEAL' })])
+  })
+
   test('the verdict waits for both the fetch and the re-run, in either order', () => {
     const r = drive(mediatorMachine, input, [ev.challenge, mediating, ev.rerun(s.cid)])
     expect(r.last).toEqual([])
@@ -92,7 +101,7 @@ describe('mediator', () => {
     ['a challenge of other results of a deal in mediation', [ev.challenge], () => received(
       sign(parties.jobCreator, 'ResultsChallenged', { ...s.challenged.message, resultsCid: s.otherCid }), T0 + 4,
       [s.dealEnv, sign(parties.resourceProvider, 'ResultsSubmitted', { ...s.results.message, resultsCid: s.otherCid }), s.jobEnv]), 'DUPLICATE'],
-    ['a second challenge beyond capacity', [ev.challenge], () => {
+    ['a second challenge beyond capacity (one mediation running)', [ev.challenge, mediating], () => {
       const o = scenario({ job: { nonce: '5' } })
       return received(o.challenged, T0 + 4, [o.dealEnv, o.results, o.jobEnv])
     }, 'NO_CAPACITY'],
@@ -110,19 +119,34 @@ describe('mediator', () => {
     const observed = (state: string, mediator?: string): InputEvent => ({ type: 'chain.observed', effect: `confirm:${s.dealId}:${s.deal.judgeDeadline + 1}`, dealId: s.dealId, state, ...(mediator === undefined ? {} : { mediator }), at: s.deal.judgeDeadline + 2 })
     const taken = step(mediatorMachine, late.snapshot, observed('Mediating', parties.mediator.address))
     expect(taken.outputs.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
-    expect(taken.snapshot.context.deadlines[`mediate:${s.dealId}`]).toBe(s.deal.mediateDeadline)
-    for (const refused of [observed('ResultsSubmitted'), observed('Mediating', parties.otherMediator.address)]) {
-      const dropped = step(mediatorMachine, late.snapshot, refused)
-      expect(dropped.outputs).toEqual([])
-      expect(dropped.snapshot.context.mediations).toEqual({})
-    }
+    expect(taken.snapshot.context.deadlines).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
+    // in mediation before another mediator: dropped at once
+    const other = step(mediatorMachine, late.snapshot, observed('Mediating', parties.otherMediator.address))
+    expect(other.outputs).toEqual([])
+    expect(other.snapshot.context.mediations).toEqual({})
+    expect(other.snapshot.context.deadlines).toEqual({})
   })
 
-  test('a challenge in time is mediated unless the chain settled the deal (an equivocation settles at once)', () => {
-    // the chain may not yet hold a challenge that was posted in time
-    for (const state of ['ResultsSubmitted', 'JobOffered']) {
-      expect(drive(mediatorMachine, input, [ev.challenge, ev.observed(state)]).last.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
-    }
+  test('a challenge is mediated only once the chain shows it: until then the deal is read again, and after the judge deadline and its grace it is dropped', () => {
+    // the challenge's transaction may still be on its way: no re-run yet, another read in a few seconds
+    const waiting = drive(mediatorMachine, input, [ev.challenge, ev.observed('ResultsSubmitted')])
+    expect(waiting.last).toEqual([])
+    expect(waiting.snapshot.context.mediations[s.dealId]!.state).toBe('confirming')
+    expect(waiting.snapshot.context.deadlines).toEqual({ [`confirm:${s.dealId}`]: T0 + 4 + CONFIRM_RETRY_MS })
+    const again = step(mediatorMachine, waiting.snapshot, timer(`confirm:${s.dealId}`, T0 + 4 + CONFIRM_RETRY_MS))
+    expect(again.outputs).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${T0 + 4 + CONFIRM_RETRY_MS}`, dealId: s.dealId }])
+    const onChain: InputEvent = { type: 'chain.observed', effect: `confirm:${s.dealId}:${T0 + 4 + CONFIRM_RETRY_MS}`, dealId: s.dealId, state: 'Mediating', mediator: parties.mediator.address, at: T0 + 5 + CONFIRM_RETRY_MS }
+    const taken = step(mediatorMachine, again.snapshot, onChain)
+    expect(taken.outputs.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
+    expect(taken.snapshot.context.deadlines).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
+
+    // never on chain by the judge deadline and its grace: dropped, nothing run
+    const gone: InputEvent = { ...ev.observed('JobOffered'), at: s.deal.judgeDeadline + CONFIRM_GRACE_MS + 1 }
+    const dropped = step(mediatorMachine, drive(mediatorMachine, input, [ev.challenge]).snapshot, gone)
+    expect(dropped.outputs).toEqual([])
+    expect(dropped.snapshot.context).toMatchObject({ mediations: {}, deadlines: {} })
+
+    // settled already (an equivocation settles at once): nothing to mediate, and the same challenge again changes nothing
     const settled = drive(mediatorMachine, input, [ev.challenge, ev.observed('Settled', { outcome: 'MediationRejected' })])
     expect(settled.last).toEqual([])
     expect(settled.snapshot.context.mediations[s.dealId]!.state).toBe('settled')
@@ -130,10 +154,44 @@ describe('mediator', () => {
     expect(step(mediatorMachine, settled.snapshot, ev.challenge).outputs).toEqual([])
   })
 
-  test('when the chain cannot be read, a challenge in time is mediated and a late one dropped', () => {
+  test('a deal made up between two throwaway keys, challenged on the wire only, buys no re-run however long it is pressed', () => {
+    let r = drive(mediatorMachine, input, [ev.challenge])
+    const runs: string[] = []
+    for (let at = T0 + 4; at <= s.deal.judgeDeadline + CONFIRM_GRACE_MS + CONFIRM_RETRY_MS; at += CONFIRM_RETRY_MS) {
+      const read = r.snapshot.context.deadlines[`confirm:${s.dealId}`]
+      const observed = step(mediatorMachine, r.snapshot, { type: 'chain.observed', effect: `confirm:${s.dealId}:${at}`, dealId: s.dealId, state: 'JobOffered', at })
+      runs.push(...observed.outputs.filter(o => o.type === 'job.run').map(o => o.id))
+      r = { ...r, snapshot: observed.snapshot }
+      if (read === undefined && r.snapshot.context.mediations[s.dealId] === undefined) break
+      const fired = step(mediatorMachine, r.snapshot, timer(`confirm:${s.dealId}`, r.snapshot.context.deadlines[`confirm:${s.dealId}`] ?? at))
+      r = { ...r, snapshot: fired.snapshot }
+    }
+    expect(runs).toEqual([])
+    expect(r.snapshot.context.mediations).toEqual({})
+  })
+
+  test('made-up challenges sent in bulk take none of the capacity re-runs need, and the reads they cause stay bounded', () => {
+    const made = Array.from({ length: MAX_CONFIRMING + 1 }, (_, i) => scenario({ job: { nonce: String(100 + i) } }))
+    const flood = made.map((o, i) => received(o.challenged, T0 + 4 + i, [o.dealEnv, o.results, o.jobEnv]))
+    const flooded = drive(mediatorMachine, { ...input, capacity: 1 }, flood)
+    // bounded: the one waiting longest made way for the newest
+    const waiting = Object.keys(flooded.snapshot.context.mediations)
+    expect(waiting).toHaveLength(MAX_CONFIRMING)
+    expect(waiting).not.toContain(made[0]!.dealId)
+    expect(waiting).toContain(made[MAX_CONFIRMING]!.dealId)
+    // an honest challenge that comes now is taken, and mediated once the chain shows it
+    const at = T0 + 4 + MAX_CONFIRMING + 1
+    const honest = step(mediatorMachine, flooded.snapshot, { ...ev.challenge, at })
+    const onChain: InputEvent = { type: 'chain.observed', effect: `confirm:${s.dealId}:${at}`, dealId: s.dealId, state: 'Mediating', mediator: parties.mediator.address, at: at + 1 }
+    expect(step(mediatorMachine, honest.snapshot, onChain).outputs.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
+  })
+
+  test('when the chain cannot be read, the challenge waits: it is read again, and never mediated unread', () => {
     const failed = (read: number, at: number): InputEvent => ({ type: 'effect.failed', effect: `confirm:${s.dealId}:${read}`, error: 'CHAIN_UNAVAILABLE', at })
-    expect(drive(mediatorMachine, input, [ev.challenge, failed(T0 + 4, T0 + 5)]).last.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
-    const late = drive(mediatorMachine, input, [{ ...ev.challenge, at: s.deal.judgeDeadline + 1 }, failed(s.deal.judgeDeadline + 1, s.deal.judgeDeadline + 2)])
+    const r = drive(mediatorMachine, input, [ev.challenge, failed(T0 + 4, T0 + 5)])
+    expect(r.last).toEqual([])
+    expect(r.snapshot.context.deadlines).toEqual({ [`confirm:${s.dealId}`]: T0 + 5 + CONFIRM_RETRY_MS })
+    const late = drive(mediatorMachine, input, [{ ...ev.challenge, at: s.deal.judgeDeadline + 1 }, failed(s.deal.judgeDeadline + 1, s.deal.judgeDeadline + CONFIRM_GRACE_MS + 1)])
     expect(late.last).toEqual([])
     expect(late.snapshot.context.mediations).toEqual({})
   })

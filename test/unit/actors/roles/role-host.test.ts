@@ -3,7 +3,7 @@ import { Wallet } from 'ethers'
 import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
 import { RoleHost, type Role } from '../../../../src/actors/roles/role-host.ts'
 import type { JobRunner } from '../../../../src/actors/roles/effects/jobs.ts'
-import type { SettlementCalls } from '../../../../src/actors/roles/effects/chain.ts'
+import { recordingChain } from '../../../support/recording-chain.ts'
 import { auditLog } from '../../../../src/actors/audit.ts'
 import type { JobOffer } from '../../../../src/protocols/messages/schemas.ts'
 import type { Envelope } from '../../../../src/protocols/messages/envelope.ts'
@@ -24,35 +24,6 @@ const runnerGiving = (cid: string): JobRunner & { runs: string[] } => {
     run: async (_job, runId) => { runs.push(runId); return { resultsCid: cid, exitCode: 0, durationMs: 5, cpuMs: 0 } },
     failed: async (_runId, err) => { throw err },
     prepare: async () => {}
-  }
-}
-
-/** The chain calls the nodes make, in order; `made(name)` resolves once one of that name is made. */
-function settlementRecorder (): SettlementCalls & { calls: string[], made: (name: string) => Promise<void> } {
-  const calls: string[] = []
-  const waiting: Array<{ name: string, resolve: () => void }> = []
-  const record = (name: string) => async () => {
-    calls.push(name)
-    for (const w of waiting.filter(w => w.name === name)) w.resolve()
-  }
-  return {
-    calls,
-    made: async (name) => {
-      if (calls.includes(name)) return
-      await new Promise<void>(resolve => { waiting.push({ name, resolve }) })
-    },
-    settleAccepted: record('settleAccepted'),
-    settleBatch: record('settleBatch'),
-    settleVerdict: record('settleVerdict'),
-    challengeResults: record('challengeResults'),
-    commitResults: record('commitResults'),
-    claimTimeoutSubmit: record('claimTimeoutSubmit'),
-    claimTimeoutJudge: record('claimTimeoutJudge'),
-    claimTimeoutMediate: record('claimTimeoutMediate'),
-    challengeOf: async () => undefined,
-    commitmentOf: async () => undefined,
-    balanceOf: async () => 10n ** 24n,
-    withdrawalOf: async () => undefined
   }
 }
 
@@ -81,9 +52,9 @@ afterEach(async () => {
   await Promise.all(logs.splice(0).map(l => l.close()))
 })
 
-async function network (runners: { provider: JobRunner, creator: JobRunner, mediator: JobRunner }) {
+async function network (runners: { provider: JobRunner, creator: JobRunner, mediator: JobRunner }, chain: { readsChallenges?: boolean } = {}) {
   const net = new MemoryNetwork()
-  const settlement = settlementRecorder()
+  const settlement = recordingChain(chain)
   const start = async (name: keyof typeof who, roles: Role[], runner: JobRunner): Promise<RoleHost> => {
     const log = await EventLog.inMemory()
     logs.push(log)
@@ -148,7 +119,7 @@ describe('RoleHost', () => {
   })
 
   it('routes a challenge to the named mediator, whose verdict reaches both parties', async () => {
-    const n = await network({ provider: runnerGiving(HONEST), creator: runnerGiving(OTHER), mediator: runnerGiving(HONEST) })
+    const n = await network({ provider: runnerGiving(HONEST), creator: runnerGiving(OTHER), mediator: runnerGiving(HONEST) }, { readsChallenges: true })
     const stream = await n.creator.submitJob(jobOffer(Date.now()), { checkRate: 1 })
     const job = await finished(n.creator, stream)
     expect(job).toMatchObject({ outcome: 'MediationAccepted', checked: true, mediator: who.mediator.address })
@@ -165,7 +136,7 @@ describe('RoleHost', () => {
     const errors: Error[] = []
     const solver = await RoleHost.start({ roles: ['solver'], domain, solver: { solverFee: '5', mediatorFee: '50', batchDelayMs: 5 } }, {
       log, wallet: who.solver, transport: net.join(who.solver.address), runner: runnerGiving(HONEST),
-      fetcher: { fetch: async () => true }, settlement: settlementRecorder(), onError: (err) => errors.push(err)
+      fetcher: { fetch: async () => true }, settlement: recordingChain(), onError: (err) => errors.push(err)
     })
     await solver.stop()
     const before = log.head().seq

@@ -242,7 +242,8 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
     const res = await fetch(`${api}/status`, { signal: AbortSignal.timeout(2000) })
     return await res.json() as { deals: DealStatus[], resumedOutputs: number, pendingOutputs: number }
   }
-  const waitFor: FaultNetwork['waitFor'] = async (node, what, test, timeoutMs = 150_000) =>
+  // a deal reaches a state no later than its deadlines let it: wait that long
+  const waitFor: FaultNetwork['waitFor'] = async (node, what, test, timeoutMs = dealLifetimeMs(o.deadlines)) =>
     await until(`${node}: ${what}`, timeoutMs, async () => (await status(node)).deals.find(test))
 
   return {

@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { GAS } from './chain.ts'
 import { defaultEconomics, type Economics } from './config.ts'
 import {
   checkRatePercent, defaultCheckRatePercent, deterrence, deterrenceJson, deterrenceReport, formatDeterrence,
-  NODE_DEFAULTS, nodeEconomics, pStarCeilPercent
+  nodeEconomics, pStarCeilPercent
 } from './deterrence.ts'
 import { cheaterProfitPerDeal, honestProfitPerDeal, thresholds } from './economics.ts'
 
@@ -91,24 +90,6 @@ describe('the table', () => {
     }
   })
 
-  test('the node defaults stated here are those of src/node/settings.ts', () => {
-    // sim/ may not import src/node (DESIGN §3): its DEFAULTS are read as text
-    const source = readFileSync(`${repoRoot}src/node/settings.ts`, 'utf8')
-    const block = /export const DEFAULTS = \{([\s\S]*?)\n\}/.exec(source)?.[1]
-    expect(block, 'DEFAULTS in src/node/settings.ts').toBeDefined()
-    const field = (name: string): bigint => {
-      const m = new RegExp(`\\b${name}: '(\\d+)'`).exec(block!)
-      expect(m, `DEFAULTS.${name}`).not.toBeNull()
-      return BigInt(m![1]!)
-    }
-    expect(NODE_DEFAULTS).toEqual({
-      price: field('price'),
-      resultsCollateral: field('resultsCollateral'),
-      timeoutCollateral: field('timeoutCollateral'),
-      solverFee: field('solverFee'),
-      mediatorFee: field('mediatorFee')
-    })
-  })
 })
 
 describe('npm run sim -- deterrence', () => {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { getAddress } from 'ethers'
 import { ROLES, type Role } from '../actors/roles/roles.ts'
 import { LIMITS } from '../protocols/messages/fields.ts'
+import { DEFAULT_MEDIATION_CHANCE } from './jobs/check-rate.ts'
 
 /**
  * A node's settings: from flags, then the environment (Lilypad's names where one exists), then a
@@ -96,6 +97,8 @@ export const DEFAULTS = {
   timeoutCollateral: '1000000000000000',
   solverFee: '10000000000000',
   mediatorFee: '100000000000000',
+  /** in percent: checking pays at these price, collateral and fee defaults */
+  mediationChance: DEFAULT_MEDIATION_CHANCE,
   mediatorCapacity: 4,
   /** 3 hours: room for Lilypad's usual 30-minute and 1-hour module timeouts and their margins */
   maxSubmitWithinSeconds: 3 * 3600

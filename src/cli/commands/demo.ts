@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import type { JobPhase } from '../../node/jobs/job-on-node.ts'
+import { DEFAULT_MEDIATION_CHANCE } from '../../node/jobs/check-rate.ts'
 
 const say = (line: string): void => { process.stdout.write(`${line}\n`) }
 
@@ -29,9 +30,11 @@ export async function runDemo (options: { dir?: string, message: string, engine?
       inputs: { Message: options.message },
       dataDir: jobDir,
       ...devnetJobOptions(info),
+      // as `lilypad run` does: the results are checked at the default rate
+      checkRate: DEFAULT_MEDIATION_CHANCE / 100,
       onPhase: (phase: JobPhase, detail) => say(`  ${phase.padEnd(10)} ${Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`)
     })
-    say(`\ndeal ${result.dealId}: ${result.outcome}${result.settled ? ', settled on chain' : ''}; results ${result.resultsCid}`)
+    say(`\ndeal ${result.dealId}: ${result.outcome}${result.checked === true ? ' (checked by running it again)' : ''}${result.settled ? ', settled on chain' : ''}; results ${result.resultsCid}`)
     say(result.stdout ?? '(no stdout)')
     ok = result.outcome === 'Accepted'
     if (result.dealId !== null) deal = { id: result.dealId, provider: result.provider }

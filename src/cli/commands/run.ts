@@ -6,6 +6,7 @@ import type { JobPhase, JobResult } from '../../node/jobs/job-on-node.ts'
 import { runJobOnNode } from '../../client/http-client.ts'
 import type { DevnetInfo } from '../../devnet/devnet.ts'
 import { defaultDevnetDir } from './devnet.ts'
+import { DEFAULT_MEDIATION_CHANCE } from '../../node/jobs/check-rate.ts'
 
 export interface RunFlags {
   input: string[]
@@ -56,7 +57,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     return RUN_EXIT.badInput
   }
   // a percentage, as Lilypad's own flag and MEDIATION_CHANCE take it
-  const percent = Number(flags.mediationChance ?? process.env.MEDIATION_CHANCE ?? 0)
+  const percent = Number(flags.mediationChance ?? process.env.MEDIATION_CHANCE ?? DEFAULT_MEDIATION_CHANCE)
   if (!(percent >= 0 && percent <= 100)) {
     return refuse(`--mediation-chance is a percentage, from 0 to 100, not ${flags.mediationChance ?? process.env.MEDIATION_CHANCE}`)
   }
@@ -152,7 +153,7 @@ export function registerRun (program: Command): void {
     .option('-i, --input <KEY=VALUE>', 'a module input (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
     .option('--network <name>', 'the network to run on', 'devnet')
     .option('--devnet-dir <dir>', 'where `lilypad devnet` wrote devnet.json (default ~/.lilypad/devnet)')
-    .option('--mediation-chance <percent>', 'the chance, in percent, that the results are re-run to check them (MEDIATION_CHANCE; default 0)')
+    .option('--mediation-chance <percent>', `the chance, in percent, that the results are re-run to check them (MEDIATION_CHANCE; default ${DEFAULT_MEDIATION_CHANCE}, the smallest at which making results up does not pay)`)
     .option('--max-price <wei>', 'the most this job may cost')
     .option('--match-within <ms>', 'how long to look for a provider before giving up (default 60000)')
     .option('--inputs-path <dir>', 'a folder of input data: served from the job creator\'s node, mounted read-only at /inputs')

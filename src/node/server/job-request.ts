@@ -2,11 +2,13 @@
  * What `POST /jobs` takes: the options of `lilypad run` as JSON. `parseJobRequest` checks every
  * field and throws a BadRequest with a one-line reason for the first that is wrong.
  */
+import { DEFAULT_MEDIATION_CHANCE } from '../jobs/check-rate.ts'
+
 export interface JobRequest {
   /** `cowsay:v0.0.1`, `github.com/owner/repo:ref`, or a local repository path:ref */
   module: string
   inputs: Record<string, string>
-  /** the chance, in percent (0 to 100), that the results are re-run to check them (default 0) */
+  /** the chance, in percent (0 to 100), that the results are re-run to check them (default DEFAULT_MEDIATION_CHANCE) */
   mediationChance: number
   /** the most this job may cost, in wei (a decimal string) */
   maxPrice?: string
@@ -32,7 +34,7 @@ export function parseJobRequest (body: unknown): JobRequest {
   const fields = body as Record<string, unknown>
   const unknown = Object.keys(fields).find(key => !FIELDS.has(key))
   if (unknown !== undefined) throw new BadRequest(`unknown field ${JSON.stringify(unknown)}`)
-  const { module, inputs = {}, mediationChance = 0, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath } = fields
+  const { module, inputs = {}, mediationChance = DEFAULT_MEDIATION_CHANCE, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath } = fields
   if (typeof module !== 'string' || module.trim() === '') throw new BadRequest('module must be a module reference such as cowsay:v0.0.1')
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new BadRequest('inputs must be an object of strings')
   for (const [key, value] of Object.entries(inputs)) {

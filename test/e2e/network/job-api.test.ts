@@ -42,7 +42,7 @@ describe('jobs through a running job-creator node', () => {
   }
 
   it('POST /jobs offers the job and answers its id; GET /jobs/<id> follows it to the cow; bad input is a 400 with a one-line reason', async () => {
-    const submitted = await post(JSON.stringify({ module: 'cowsay:v0.0.1', inputs: { Message: 'api' } }))
+    const submitted = await post(JSON.stringify({ module: 'cowsay:v0.0.1', inputs: { Message: 'api' }, mediationChance: 0 }))
     expect(submitted.status).toBe(202)
     const id = submitted.body.id as string
     expect(id).toMatch(/^[0-9a-zA-Z]+$/)
@@ -78,7 +78,7 @@ describe('jobs through a running job-creator node', () => {
   it('`lilypad run --node <api>` and `lilypad run` on a devnet with a job-creator node submit to it, with live phases and exit codes', async () => {
     const devnetDir = join(net.root, 'devnet')
     const [viaFlag, viaDevnet, unknownModule, noNode] = await Promise.all([
-      lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=flag', '--node', api, '--json']),
+      lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=flag', '--node', api, '--mediation-chance', '0', '--json']),
       lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=devnet', '--devnet-dir', devnetDir]),
       lilypad(['run', 'cowsay:v9.9.9', '-i', 'Message=moo'], { LILYPAD_NODE_API: api }),
       lilypad(['run', 'cowsay:v0.0.1', '--node', 'http://127.0.0.1:9'])

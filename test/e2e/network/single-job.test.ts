@@ -43,7 +43,8 @@ describe('one job through the network, with `lilypad run`', () => {
     const before = await balances()
 
     const dataDir = await net.jobDir('happy')
-    const run = await lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--devnet-dir', join(net.root, 'devnet'), '--json'], { DATA_DIR: dataDir })
+    // checking off: this deal is the plain one, accepted as it came
+    const run = await lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=moo', '--mediation-chance', '0', '--devnet-dir', join(net.root, 'devnet'), '--json'], { DATA_DIR: dataDir })
     expect(run.stderr).toBe('')
     expect(run.code).toBe(RUN_EXIT.ok)
     const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as JobResult

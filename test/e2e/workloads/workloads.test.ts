@@ -222,7 +222,7 @@ describe('workloads', () => {
         }).replace('"@cid@"', '{{ .NoteCID }}')
       }
     })
-    const run = await lilypad(['run', `${repo.path}:${repo.tag}`, '-i', `NoteCID=${noteCid}`, '--inputs-path', data, '--devnet-dir', join(net.root, 'devnet'), '--json'],
+    const run = await lilypad(['run', `${repo.path}:${repo.tag}`, '-i', `NoteCID=${noteCid}`, '--inputs-path', data, '--mediation-chance', '0', '--devnet-dir', join(net.root, 'devnet'), '--json'],
       { DATA_DIR: await mkdtemp(join(net.root, 'inputs-')) })
     expect(run.stderr).not.toMatch(/^\s+at /m)
     expect(run.code, run.stderr).toBe(RUN_EXIT.ok)

@@ -52,6 +52,8 @@ const DEFAULTS = {
 }
 /** how long to wait for the log stream to drain once the container has stopped */
 const LOG_DRAIN_MS = 5_000
+/** the same for the attached stream, which ends by itself: a bound only against an engine that hangs */
+const ATTACHED_DRAIN_MS = 120_000
 
 export interface JobContainer {
   jobId: string
@@ -125,7 +127,8 @@ export class DockerExecutor {
   async start (job: DockerJob, signal?: AbortSignal): Promise<void> {
     validate(job)
     if (await this.findContainer(job.jobId) !== undefined) return
-    await this.createAndStart(job, signal)
+    // not attached: the run that collects it reads its logs
+    await this.createAndStart(job, signal, false)
   }
 
   /** The containers this executor's prefix owns, e.g. to clean up after a restart. */
@@ -163,13 +166,12 @@ export class DockerExecutor {
   private async runOnce (job: DockerJob, signal?: AbortSignal): Promise<ExecutionResult> {
     validate(job)
     throwIfCancelled(job, signal)
-    let container = await this.findContainer(job.jobId)
-    if (container === undefined) {
-      const finishedCode = await readExitCode(job.resultsDir)
-      if (finishedCode !== undefined) return recoveredResult(job, finishedCode)
-      container = await this.createAndStart(job, signal)
-    }
-    return await this.collect(job, container, signal)
+    const found = await this.findContainer(job.jobId)
+    if (found !== undefined) return await this.collect(job, found, signal)
+    const finishedCode = await readExitCode(job.resultsDir)
+    if (finishedCode !== undefined) return recoveredResult(job, finishedCode)
+    const { container, output } = await this.createAndStart(job, signal)
+    return await this.collect(job, container, signal, output)
   }
 
   private async findContainer (jobId: string): Promise<Docker.Container | undefined> {
@@ -183,7 +185,11 @@ export class DockerExecutor {
     }
   }
 
-  private async createAndStart (job: DockerJob, signal?: AbortSignal): Promise<Docker.Container> {
+  /**
+   * Creates and starts the job's container, attached to its stdout and stderr before it starts: every
+   * byte it writes comes through, in order, and a job writing faster than it is read waits.
+   */
+  private async createAndStart (job: DockerJob, signal?: AbortSignal, attach = true): Promise<{ container: Docker.Container, output?: Readable }> {
     const r = this.limits(job)
     const imageId = await this.ensureImage(job.image, signal)
     throwIfCancelled(job, signal)
@@ -227,22 +233,29 @@ export class DockerExecutor {
       })
     } catch (err) {
       // another process created it first (a restart racing its predecessor): collect that one
-      if ((err as { statusCode?: number }).statusCode === 409) return this.docker.getContainer(name)
+      if ((err as { statusCode?: number }).statusCode === 409) return { container: this.docker.getContainer(name) }
       await release(job.resultsDir).catch(() => undefined)
       throw new ExecutionError('EXECUTION_FAILED', `cannot create a container for job ${job.jobId}: ${(err as Error).message}`, { cause: err })
     }
+    let output: Readable | undefined
     try {
+      if (attach) output = await container.attach({ stream: true, stdout: true, stderr: true, logs: false }) as unknown as Readable
       await container.start()
     } catch (err) {
+      output?.destroy()
       await container.remove({ force: true }).catch(ignoreNotFound)
       await release(job.resultsDir).catch(() => undefined)
       throw new ExecutionError('EXECUTION_FAILED', `cannot start the container of job ${job.jobId}: ${firstLine(err)}`, { cause: err })
     }
-    return container
+    return { container, output }
   }
 
-  /** Streams the container's logs into capped files, enforces its deadline, and cleans up. */
-  private async collect (job: DockerJob, container: Docker.Container, signal?: AbortSignal): Promise<ExecutionResult> {
+  /**
+   * Streams the container's output into capped files, enforces its deadline, and cleans up. The
+   * output is what the attached stream carries, to its end; a container found already running (after
+   * a restart) has its logs read instead, for as long as they drain.
+   */
+  private async collect (job: DockerJob, container: Docker.Container, signal?: AbortSignal, attached?: Readable): Promise<ExecutionResult> {
     const info = await container.inspect()
     const startedAt = Date.parse(info.State.StartedAt) || Date.now()
     const deadline = Number(info.Config.Labels?.[DEADLINE_LABEL] ?? Date.now() + job.timeoutMs)
@@ -257,11 +270,12 @@ export class DockerExecutor {
     signal?.addEventListener('abort', onAbort, { once: true })
     if (signal?.aborted) onAbort()
     try {
-      const logs = await container.logs({ follow: true, stdout: true, stderr: true }) as unknown as Readable
+      const logs = attached ?? await container.logs({ follow: true, stdout: true, stderr: true }) as unknown as Readable
       const drained = finished(logs).catch(() => undefined)
       container.modem.demuxStream(logs, stdout, stderr)
       const exited = await container.wait({ condition: 'not-running' }) as { StatusCode: number }
-      await Promise.race([drained, delay(LOG_DRAIN_MS, { ref: false })])
+      // the attached stream ends once the container's stdout and stderr close: every byte is in
+      await Promise.race([drained, delay(attached === undefined ? LOG_DRAIN_MS : ATTACHED_DRAIN_MS, { ref: false })])
       logs.destroy()
       const state = (await container.inspect()).State
       stdout.end(); stderr.end()

@@ -77,6 +77,28 @@ describe('Docker executor', () => {
     expect((await read(j.resultsDir, 'stdout')).startsWith('0123456789\n0123456789\n')).toBe(true)
   })
 
+  it('a flood of 30 MB on stdout and stderr comes out the same on every run: the first bytes of each, whole, at once', async () => {
+    const flooder = new DockerExecutor({ stdoutLimitBytes: 10 * 1024 * 1024, stderrLimitBytes: 1024 * 1024 })
+    const runs: Array<{ stdout: Buffer, stderr: Buffer, cid: string, ms: number }> = []
+    for (let i = 0; i < 2; i++) {
+      // short lines, interleaved: the log driver's worst case
+      const j = await job('(yes flood | head -c 20000000) & (yes warn | head -c 10000000 >&2) & wait; echo done', { timeoutMs: 120_000 })
+      const started = Date.now()
+      const r = await flooder.run(j)
+      const ms = Date.now() - started
+      expect(r).toMatchObject({ exitCode: 0, stdoutTruncated: true, stderrTruncated: true })
+      runs.push({ stdout: await readFile(join(j.resultsDir, 'stdout')), stderr: await readFile(join(j.resultsDir, 'stderr')), cid: (await cidOfPath(j.resultsDir)).toString(), ms })
+    }
+    for (const run of runs) {
+      expect(run.stdout.length).toBe(10 * 1024 * 1024)
+      expect(run.stderr.length).toBe(1024 * 1024)
+      expect(run.stdout.subarray(0, 12).toString()).toBe('flood\nflood\n')
+      expect(run.stderr.subarray(0, 10).toString()).toBe('warn\nwarn\n')
+    }
+    expect(runs[1]!.cid).toBe(runs[0]!.cid)
+    console.log(`30 MB flood: ${runs.map(r => r.ms).join(' ms, ')} ms`)
+  }, 300_000)
+
   it('kills a memory hog at its memory limit', async () => {
     // tail buffers a whole "line", and /dev/zero has no newline
     const j = await job('head -c 400m /dev/zero | tail; echo survived', { resources: { memoryBytes: 32 * 1024 * 1024, pids: 64 } })

@@ -19,6 +19,7 @@ export const GOSSIP_ERROR_CODES = [
   'EXPIRED',
   'DUPLICATE',
   'SUPERSEDED', // an older nonce of something the node already holds
+  'TAKEN', // an offer a deal the node knows has already taken
   'UNKNOWN_REFERENCE', // refers to a deal the node does not know (yet)
   'INCONSISTENT', // contradicts signed messages the node holds
   'QUEUE_FULL', // dropped unvalidated because the validation queue was full

@@ -1,6 +1,9 @@
 /**
  * What the mesh layer knows from validated gossip: the live offers (to answer late joiners and to
  * re-announce our own) and the agreed deals (to check verdicts against). Bounded and pruned by expiry.
+ * An offer a deal took is live no more: it is neither served to late joiners nor re-announced, and
+ * a copy of it that comes again is not taken (a solver that restarted would propose it once more,
+ * and keep a job waiting on a provider whose slot is busy).
  */
 import type { Deal, MediationVerdict, MessageType, Verified } from '../messages/index.ts'
 import type { TopicName } from './topics.ts'
@@ -48,6 +51,8 @@ export class MeshState {
   private readonly offers = new Map<string, LiveOffer>()
   private readonly latestByKey = new Map<string, { id: string, nonce: bigint }>()
   private readonly deals = new Map<string, KnownDeal>()
+  /** offer id → until when it is remembered as taken by a deal */
+  private readonly taken = new Map<string, number>()
 
   constructor (private readonly limits: MeshStateLimits = DEFAULT_MESH_STATE_LIMITS) {}
 
@@ -79,6 +84,17 @@ export class MeshState {
   addDeal (id: string, deal: Deal): void {
     this.deals.set(id, { id, deal, until: deal.mediateDeadline })
     while (this.deals.size > this.limits.maxDeals) this.deals.delete(this.deals.keys().next().value as string)
+    for (const offerId of [deal.jobOfferId, deal.resourceOfferId]) {
+      const offer = this.offers.get(offerId)
+      this.offers.delete(offerId)
+      this.taken.set(offerId, offer?.expiry ?? deal.agreeDeadline)
+    }
+    while (this.taken.size > 2 * this.limits.maxDeals) this.taken.delete(this.taken.keys().next().value as string)
+  }
+
+  /** Whether a deal the node knows took this offer. */
+  isTaken (offerId: string): boolean {
+    return this.taken.has(offerId)
   }
 
   deal (id: string): KnownDeal | undefined {
@@ -100,6 +116,7 @@ export class MeshState {
       }
     }
     for (const [id, deal] of this.deals) if (deal.until < now) this.deals.delete(id)
+    for (const [id, until] of this.taken) if (until < now) this.taken.delete(id)
   }
 
   get offerCount (): number {

@@ -8,7 +8,7 @@
  *   5. author             REJECT WRONG_AUTHOR: not allowed on this topic, or not the publishing peer
  *   6. not expired        IGNORE EXPIRED (clock skew and slow paths make this no proof of malice)
  *   7. not already seen   IGNORE DUPLICATE
- *   8. consistent         IGNORE SUPERSEDED / UNKNOWN_REFERENCE, REJECT INCONSISTENT; but IGNORE
+ *   8. consistent         IGNORE SUPERSEDED / TAKEN / UNKNOWN_REFERENCE, REJECT INCONSISTENT; but IGNORE
  *                         INCONSISTENT for a deal, which a forwarder that never saw the offers could
  *                         not have judged (gossipsub would penalise it, not the deal's signers)
  */
@@ -95,6 +95,7 @@ function offerValidator (type: 'ResourceOffer' | 'JobOffer' | 'MediatorAnnouncem
     notExpired(verified, (verified.message as { expiry: number }).expiry, ctx)
     notSeen(verified, ctx)
     notSuperseded(verified, ctx)
+    if (ctx.state.isTaken(verified.id)) ignore('TAKEN', `${type} ${verified.id} was taken by a deal`)
     return verified
   }
 }

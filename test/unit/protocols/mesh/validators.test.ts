@@ -69,6 +69,25 @@ describe('gossip validators, in order', () => {
     expect(outcome(v, 'resource-offers', encodeEnvelope(resourceOffer(alice, NOW, { nonce: String(NOW + 1) })), alice.address)).toBe('ignore SUPERSEDED')
   })
 
+  test('offers a known deal took are live no more: not served to late joiners, and a copy that comes again is ignored', () => {
+    const state = new MeshState()
+    const v = new GossipValidationAdapter({ domain, seen: new SeenCache(), state, now: () => NOW })
+    const job = jobOffer(bob, NOW)
+    const jobBytes = encodeEnvelope(job)
+    expect(outcome(v, 'resource-offers', bytes, alice.address)).toBe('accept')
+    expect(outcome(v, 'job-offers', jobBytes, bob.address)).toBe('accept')
+    expect(state.liveOffers(NOW).map(o => o.id).sort()).toEqual([messageId(domain, 'ResourceOffer', offer.message), messageId(domain, 'JobOffer', job.message)].sort())
+    const deal = agreedDeal(bob, alice, NOW, { resourceOfferId: messageId(domain, 'ResourceOffer', offer.message), jobOfferId: messageId(domain, 'JobOffer', job.message), specHash: job.message.specHash })
+    expect(outcome(v, 'deals', encodeEnvelope(deal), bob.address)).toBe('accept')
+    expect(state.liveOffers(NOW)).toEqual([])
+    // a node that never saw them (a solver that restarted), handed them again by a peer
+    const late = new GossipValidationAdapter({ domain, seen: new SeenCache(), state, now: () => NOW })
+    expect(outcome(late, 'resource-offers', bytes, undefined)).toBe('ignore TAKEN')
+    expect(outcome(late, 'job-offers', jobBytes, undefined)).toBe('ignore TAKEN')
+    // the provider's next offer for the same slot is a new one, and is taken
+    expect(outcome(late, 'resource-offers', encodeEnvelope(resourceOffer(alice, NOW, { nonce: String(NOW + 9) })), alice.address)).toBe('accept')
+  })
+
   test('offers synced from a peer are checked by signature, not publisher', () => {
     expect(outcome(adapter(), 'resource-offers', bytes, undefined)).toBe('accept')
   })

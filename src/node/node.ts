@@ -52,7 +52,7 @@ export interface NodeOptions {
   domain?: DomainJson
   slots?: SlotTerms[]
   solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number }
-  mediator?: { capacity: number }
+  mediator?: { capacity: number, fee?: string }
   mirrors?: ModuleMirrors
   /** registries a provider pulls images from; absent or empty: any */
   registries?: string[]

@@ -33,6 +33,8 @@ export interface MediatorInput {
   self: string
   /** how many mediations may run at once */
   capacity: number
+  /** the least mediator fee, in wei as a decimal string, of a deal this mediator re-runs a job for (none: any) */
+  fee?: string
   at: number
 }
 
@@ -60,6 +62,7 @@ export interface MediatorContext {
   domain: DomainJson
   self: string
   capacity: number
+  fee: string
   mediations: Record<string, Mediation>
   deadlines: Deadlines
 }
@@ -73,7 +76,7 @@ type D = Decision<C>
  */
 export function createMediatorDecider (messages: Messages): Decider<MediatorContext, MediatorInput> {
   function init (input: MediatorInput): C {
-    return { domain: input.domain, self: input.self, capacity: input.capacity, mediations: emptyRecord(), deadlines: emptyRecord() }
+    return { domain: input.domain, self: input.self, capacity: input.capacity, fee: input.fee ?? '0', mediations: emptyRecord(), deadlines: emptyRecord() }
   }
 
   function running (c: C, dealId: string): Mediation {
@@ -135,6 +138,8 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     const dealId = challenge.message.dealId
     if (deal.id !== dealId) violation('WRONG_DEAL', 'the attached deal is another one')
     if (!includesAddress(deal.message.mediators, c.self)) violation('UNTRUSTED', 'the deal does not name this mediator')
+    // a re-run is paid for: a deal that pays less than this mediator asks (a made-up one with no fee) buys none
+    if (BigInt(deal.message.mediatorFee) < BigInt(c.fee ?? '0')) violation('UNDERPAID', `the deal pays a mediator ${deal.message.mediatorFee} wei, this one asks ${c.fee}`)
     const results = expectAttachment(messages, c.domain, e as never, 'ResultsSubmitted')
     expectResultsOf(deal.message, dealId, results)
     expectChallengeOf(deal.message, dealId, challenge, results.message.resultsCid)

@@ -12,6 +12,7 @@ export const VIOLATION_CODES = [
   'LATE', // arrived after the deadline that governs it
   'EARLY_TIMER', // a timer event before its deadline, or for a deadline not armed
   'NO_CAPACITY', // no free slot or mediation capacity
+  'UNDERPAID', // pays less than this node asks for its work
   'UNTRUSTED', // from a solver or mediator not trusted
   'UNKNOWN_EVENT', // not an input this machine understands
   'UNBOUNDED', // its deadlines reach further than a deal may last

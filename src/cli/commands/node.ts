@@ -26,7 +26,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     chain: { rpcUrl: settings.rpcUrl, settlementAddress: settings.settlementAddress },
     slots,
     solver: { solverFee: settings.solverFee, mediatorFee: settings.mediatorFee },
-    mediator: { capacity: settings.mediatorCapacity },
+    mediator: { capacity: settings.mediatorCapacity, fee: settings.mediatorFee },
     mirrors: settings.mirrors,
     registries: settings.registries,
     maxImageBytes: settings.maxImageBytes,

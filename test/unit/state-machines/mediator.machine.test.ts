@@ -71,6 +71,14 @@ describe('mediator', () => {
     expect(same.last[0]).toMatchObject({ messageType: 'MediationVerdict', message: expect.objectContaining({ providerAtFault: false }) })
   })
 
+  test('a deal that pays less than the mediator asks buys no re-run; one that pays its fee does', () => {
+    const fee = BigInt(s.deal.mediatorFee)
+    const dear = step(mediatorMachine, drive(mediatorMachine, { ...input, fee: String(fee + 1n) }, []).snapshot, ev.challenge)
+    expect(dear.outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'UNDERPAID' })])
+    expect(dear.snapshot.context.mediations).toEqual({})
+    expect(drive(mediatorMachine, { ...input, fee: String(fee) }, [ev.challenge]).last).toEqual([expect.objectContaining({ type: 'chain.watch' })])
+  })
+
   test('the chain\'s word that the deal settled after its verdict is taken, and changes nothing', () => {
     const decided = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), ev.rerun(s.cid)])
     const settled = step(mediatorMachine, decided.snapshot, { type: 'chain.settled', effect: `settle:${s.dealId}`, dealId: s.dealId, outcome: 'MediationAccepted', at: T0 + 7 })

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { LilypadNode } from '../../src/node/node.ts'
 import { jobOfferFor, type RunJobOptions } from '../../src/node/jobs/job-client.ts'
 import { loadModule } from '../../src/executor/modules/load.ts'
-import { gossipTopic } from '../../src/protocols/mesh/topics.ts'
+import { waitForGossipPeers } from '../../src/node/jobs/job-on-node.ts'
 import { DEFAULTS } from '../../src/node/settings.ts'
 import type { JobCreatorContext, JobCreatorPhase } from '../../src/state-machines/job-creator.machine.ts'
 
@@ -71,8 +71,12 @@ async function main (): Promise<void> {
   const resumed = stream !== undefined
   say({ event: 'started', resumed, multiaddrs: node.mesh.multiaddrs().map(String) })
   if (stream === undefined) {
-    const topic = gossipTopic(config.network, 'job-offers')
-    for (let i = 0; i < 300 && node.mesh.libp2p.services.pubsub.getSubscribers(topic).length === 0; i++) await sleep(100)
+    // as `lilypad run` does: the solvers it trusts hear the offer directly (a solver that restarted
+    // hears an offer that went out before it subscribed only when it is re-announced, 150 s later).
+    // The solver may be restarting in another case: up to 90 s, then the offer goes out all the same
+    for (let tries = 0; tries < 6; tries++) {
+      if (await waitForGossipPeers(node, config.network, config.solvers).then(() => true, () => false)) break
+    }
     const offer = jobOfferFor(module, config.inputs, {
       author: node.address,
       now: Date.now(),

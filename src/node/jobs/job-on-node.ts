@@ -145,7 +145,7 @@ export async function followOnNode (
  * later through a peer that happened to subscribe first. Trusted solvers it met but is no longer
  * connected to are dialled again first.
  */
-async function waitForGossipPeers (node: LilypadNode, network: string, solvers: string[], graceMs = 1_000): Promise<void> {
+export async function waitForGossipPeers (node: LilypadNode, network: string, solvers: string[], graceMs = 1_000): Promise<void> {
   const topic = gossipTopic(network, 'job-offers')
   const trusted = new Set(solvers.map(s => s.toLowerCase()))
   const heard = (): number => node.mesh.libp2p.services.pubsub.getSubscribers(topic)

@@ -52,7 +52,7 @@ export interface NodeOptions {
   domain?: DomainJson
   slots?: SlotTerms[]
   solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number }
-  mediator?: { capacity: number, fee?: string }
+  mediator?: { capacity: number, fee?: string, multiaddrs?: string[] }
   mirrors?: ModuleMirrors
   /** registries a provider pulls images from; absent or empty: any */
   registries?: string[]
@@ -192,7 +192,7 @@ export class LilypadNode implements Service {
         domain,
         resourceProvider: { slots },
         solver: options.solver === undefined ? undefined : { batchDelayMs: SOLVER_BATCH_DELAY_MS, ...options.solver },
-        mediator: options.mediator
+        mediator: options.mediator === undefined ? undefined : { multiaddrs: multiaddrs.slice(0, 4), ...options.mediator }
       }, {
         log,
         wallet: new Wallet(key.privateKey),

@@ -6,9 +6,9 @@
  * It mediates only a dispute registered on chain (the deal in mediation before this mediator): a
  * challenge on the wire alone, of a deal made up between two throwaway keys, buys no re-run.
  */
-import type { Deal, JobOffer } from '../protocols/messages/schemas.ts'
+import type { Deal, JobOffer, MediatorAnnouncement } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
-import { expectAttachment, expectMessage, expectTimer, includesAddress, sameAddress, sendOutput, type DomainJson } from './common.ts'
+import { expectAttachment, expectMessage, expectTimer, includesAddress, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
 import { expectChallengeOf, expectResultsOf, rerunJudges } from './deal-lifecycle.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
 import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
@@ -16,6 +16,10 @@ import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { violation } from './rejection.ts'
 
 export const VERDICTS_TOPIC = 'lilypad/verdicts'
+export const MEDIATORS_TOPIC = 'lilypad/mediators'
+
+/** How long a mediator's announcement of itself is good for; it is renewed halfway. */
+export const ANNOUNCE_TTL_MS = 10 * 60_000
 
 /** How often a challenge the chain does not hold yet is read again (its transaction may still be on its way). */
 export const CONFIRM_RETRY_MS = 3_000
@@ -35,6 +39,8 @@ export interface MediatorInput {
   capacity: number
   /** the least mediator fee, in wei as a decimal string, of a deal this mediator re-runs a job for (none: any) */
   fee?: string
+  /** where peers reach it, told in its announcements */
+  multiaddrs?: string[]
   at: number
 }
 
@@ -63,6 +69,9 @@ export interface MediatorContext {
   self: string
   capacity: number
   fee: string
+  multiaddrs?: string[]
+  /** the announcement of itself it published last (signed and sent by the effect) */
+  announcement?: MediatorAnnouncement
   mediations: Record<string, Mediation>
   deadlines: Deadlines
 }
@@ -76,7 +85,24 @@ type D = Decision<C>
  */
 export function createMediatorDecider (messages: Messages): Decider<MediatorContext, MediatorInput> {
   function init (input: MediatorInput): C {
-    return { domain: input.domain, self: input.self, capacity: input.capacity, fee: input.fee ?? '0', mediations: emptyRecord(), deadlines: emptyRecord() }
+    const c: C = { domain: input.domain, self: input.self, capacity: input.capacity, fee: input.fee ?? '0', multiaddrs: input.multiaddrs ?? [], mediations: emptyRecord(), deadlines: emptyRecord() }
+    return announced(c, input.at)
+  }
+
+  /**
+   * The mediator tells the mesh it is there (DESIGN §5): its fee, its capacity and where to reach
+   * it, good for ANNOUNCE_TTL_MS and renewed halfway, so that parties can pick mediators that are up.
+   */
+  function announced (c: C, at: number): C {
+    const announcement: MediatorAnnouncement = {
+      author: c.self, nonce: String(at), expiry: at + ANNOUNCE_TTL_MS, fee: c.fee, capacity: c.capacity, multiaddrs: c.multiaddrs ?? []
+    }
+    return { ...c, announcement, deadlines: withEntry(c.deadlines, 'announce', at + ANNOUNCE_TTL_MS / 2) }
+  }
+
+  function announceOutput (c: C): MachineOutput[] {
+    const a = c.announcement
+    return a === undefined ? [] : [publishOutput(`announce:${a.nonce}`, 'MediatorAnnouncement', a, MEDIATORS_TOPIC)]
   }
 
   function running (c: C, dealId: string): Mediation {
@@ -260,6 +286,10 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
       }
       case 'timer.fired': {
         const timer = expectTimer(c.deadlines, e)
+        if (timer === 'announce') {
+          const renewed = announced(c, e.at)
+          return { context: renewed, outputs: announceOutput(renewed) }
+        }
         if (timer.startsWith('confirm:')) {
           const dealId = timer.slice('confirm:'.length)
           const m = c.mediations[dealId]
@@ -276,7 +306,7 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     }
   }
 
-  return { init, initialOutputs: (): MachineOutput[] => [], decide }
+  return { init, initialOutputs: announceOutput, decide }
 }
 
 export const mediatorDecider = createMediatorDecider(nodeMessages)

@@ -33,7 +33,7 @@ export interface RoleHostOptions {
   domain: DomainJson
   resourceProvider?: { slots: SlotTerms[], offerTtlMs?: number, commitMarginMs?: number }
   solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number }
-  mediator?: { capacity: number, fee?: string }
+  mediator?: { capacity: number, fee?: string, multiaddrs?: string[] }
   snapshotEvery?: number
 }
 
@@ -138,8 +138,8 @@ export class RoleHost implements Service {
       await this.runtime.spawn(RoleStream.solver, 'solver', input as never)
     }
     if (roles.includes('mediator') && !has(RoleStream.mediator)) {
-      const fee = this.options.mediator?.fee
-      const input: MediatorInput = { domain, self, capacity: this.options.mediator?.capacity ?? 4, ...(fee === undefined ? {} : { fee }), at }
+      const { fee, multiaddrs } = this.options.mediator ?? {}
+      const input: MediatorInput = { domain, self, capacity: this.options.mediator?.capacity ?? 4, ...(fee === undefined ? {} : { fee }), ...(multiaddrs === undefined ? {} : { multiaddrs }), at }
       await this.runtime.spawn(RoleStream.mediator, 'mediator', input as never)
     }
   }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { InputEvent } from '../../../src/state-machines/contract.ts'
-import { CONFIRM_GRACE_MS, CONFIRM_RETRY_MS, MAX_CONFIRMING, mediatorMachine } from '../../../src/state-machines/mediator.machine.ts'
+import { ANNOUNCE_TTL_MS, CONFIRM_GRACE_MS, CONFIRM_RETRY_MS, MAX_CONFIRMING, MEDIATORS_TOPIC, mediatorMachine } from '../../../src/state-machines/mediator.machine.ts'
 import { step } from '../../../src/state-machines/step.ts'
 import { domainJson, drive, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
@@ -16,8 +16,21 @@ const ev = {
   observed: (state: string, extra: Record<string, unknown> = {}): InputEvent => ({ type: 'chain.observed', effect: `confirm:${s.dealId}:${T0 + 4}`, dealId: s.dealId, state, ...extra, at: T0 + 4 })
 }
 const mediating = ev.observed('Mediating', { mediator: parties.mediator.address })
+/** the deadlines a mediator arms for its deals (not the renewal of its announcement) */
+const dealTimers = (snapshot: { context: { deadlines: Record<string, number> } }): Record<string, number> =>
+  Object.fromEntries(Object.entries(snapshot.context.deadlines).filter(([name]) => name !== 'announce'))
 
 describe('mediator', () => {
+  test('announces itself when it starts (fee, capacity, where to reach it), and again halfway through each announcement\'s life', () => {
+    const started = drive(mediatorMachine, { ...input, fee: '75', multiaddrs: ['/ip4/127.0.0.1/tcp/4001'] }, [])
+    const announcement = { author: parties.mediator.address, nonce: String(T0), expiry: T0 + ANNOUNCE_TTL_MS, fee: '75', capacity: 1, multiaddrs: ['/ip4/127.0.0.1/tcp/4001'] }
+    expect(started.last).toEqual([{ type: 'message.publish', id: `announce:${T0}`, messageType: 'MediatorAnnouncement', message: announcement, topic: MEDIATORS_TOPIC }])
+    const at = T0 + ANNOUNCE_TTL_MS / 2
+    const renewed = step(mediatorMachine, started.snapshot, timer('announce', at))
+    expect(renewed.outputs).toEqual([expect.objectContaining({ messageType: 'MediatorAnnouncement', message: { ...announcement, nonce: String(at), expiry: at + ANNOUNCE_TTL_MS } })])
+    expect(renewed.snapshot.context.deadlines).toEqual({ announce: at + ANNOUNCE_TTL_MS / 2 })
+  })
+
   test('when challenged on a deal that names it, it reads the deal on chain, then fetches the results and re-runs the job', () => {
     expect(drive(mediatorMachine, input, [ev.challenge]).last).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${T0 + 4}`, dealId: s.dealId }])
     const r = drive(mediatorMachine, input, [ev.challenge, mediating])
@@ -25,7 +38,7 @@ describe('mediator', () => {
       { type: 'results.fetch', id: `fetch:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, from: parties.resourceProvider.address },
       expect.objectContaining({ type: 'job.run', id: `rerun:${s.dealId}`, purpose: 'mediate', job: s.job })
     ])
-    expect(r.snapshot.context.deadlines).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
+    expect(dealTimers(r.snapshot)).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
   })
 
   test.each([
@@ -41,7 +54,7 @@ describe('mediator', () => {
       }),
       expect.objectContaining({ type: 'chain.settle', outcome })
     ])
-    expect(r.snapshot.context.deadlines).toEqual({})
+    expect(dealTimers(r.snapshot)).toEqual({})
   })
 
   test('a mediation that ended is forgotten when a later challenge comes after its deal\'s mediate deadline', () => {
@@ -63,7 +76,7 @@ describe('mediator', () => {
     const r = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), failedHere])
     expect(r.last).toEqual([expect.objectContaining({ type: 'deal.declined', dealId: s.dealId })])
     expect(r.snapshot.context.mediations[s.dealId]).toMatchObject({ state: 'declined' })
-    expect(r.snapshot.context.deadlines).toEqual({})
+    expect(dealTimers(r.snapshot)).toEqual({})
     const failedForAll = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), { ...ev.rerun('bafy-failed-run'), failure: 'ERR_SPEC_MISMATCH' }])
     expect(failedForAll.last[0]).toMatchObject({ messageType: 'MediationVerdict', message: expect.objectContaining({ providerAtFault: true }) })
     // the provider's results are the same failure: reproduced, whatever its kind
@@ -127,12 +140,12 @@ describe('mediator', () => {
     const observed = (state: string, mediator?: string): InputEvent => ({ type: 'chain.observed', effect: `confirm:${s.dealId}:${s.deal.judgeDeadline + 1}`, dealId: s.dealId, state, ...(mediator === undefined ? {} : { mediator }), at: s.deal.judgeDeadline + 2 })
     const taken = step(mediatorMachine, late.snapshot, observed('Mediating', parties.mediator.address))
     expect(taken.outputs.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
-    expect(taken.snapshot.context.deadlines).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
+    expect(dealTimers(taken.snapshot)).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
     // in mediation before another mediator: dropped at once
     const other = step(mediatorMachine, late.snapshot, observed('Mediating', parties.otherMediator.address))
     expect(other.outputs).toEqual([])
     expect(other.snapshot.context.mediations).toEqual({})
-    expect(other.snapshot.context.deadlines).toEqual({})
+    expect(dealTimers(other.snapshot)).toEqual({})
   })
 
   test('a challenge is mediated only once the chain shows it: until then the deal is read again, and after the judge deadline and its grace it is dropped', () => {
@@ -140,25 +153,26 @@ describe('mediator', () => {
     const waiting = drive(mediatorMachine, input, [ev.challenge, ev.observed('ResultsSubmitted')])
     expect(waiting.last).toEqual([])
     expect(waiting.snapshot.context.mediations[s.dealId]!.state).toBe('confirming')
-    expect(waiting.snapshot.context.deadlines).toEqual({ [`confirm:${s.dealId}`]: T0 + 4 + CONFIRM_RETRY_MS })
+    expect(dealTimers(waiting.snapshot)).toEqual({ [`confirm:${s.dealId}`]: T0 + 4 + CONFIRM_RETRY_MS })
     const again = step(mediatorMachine, waiting.snapshot, timer(`confirm:${s.dealId}`, T0 + 4 + CONFIRM_RETRY_MS))
     expect(again.outputs).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${T0 + 4 + CONFIRM_RETRY_MS}`, dealId: s.dealId }])
     const onChain: InputEvent = { type: 'chain.observed', effect: `confirm:${s.dealId}:${T0 + 4 + CONFIRM_RETRY_MS}`, dealId: s.dealId, state: 'Mediating', mediator: parties.mediator.address, at: T0 + 5 + CONFIRM_RETRY_MS }
     const taken = step(mediatorMachine, again.snapshot, onChain)
     expect(taken.outputs.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
-    expect(taken.snapshot.context.deadlines).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
+    expect(dealTimers(taken.snapshot)).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
 
     // never on chain by the judge deadline and its grace: dropped, nothing run
     const gone: InputEvent = { ...ev.observed('JobOffered'), at: s.deal.judgeDeadline + CONFIRM_GRACE_MS + 1 }
     const dropped = step(mediatorMachine, drive(mediatorMachine, input, [ev.challenge]).snapshot, gone)
     expect(dropped.outputs).toEqual([])
-    expect(dropped.snapshot.context).toMatchObject({ mediations: {}, deadlines: {} })
+    expect(dropped.snapshot.context.mediations).toEqual({})
+    expect(dealTimers(dropped.snapshot)).toEqual({})
 
     // settled already (an equivocation settles at once): nothing to mediate, and the same challenge again changes nothing
     const settled = drive(mediatorMachine, input, [ev.challenge, ev.observed('Settled', { outcome: 'MediationRejected' })])
     expect(settled.last).toEqual([])
     expect(settled.snapshot.context.mediations[s.dealId]!.state).toBe('settled')
-    expect(settled.snapshot.context.deadlines).toEqual({})
+    expect(dealTimers(settled.snapshot)).toEqual({})
     expect(step(mediatorMachine, settled.snapshot, ev.challenge).outputs).toEqual([])
   })
 
@@ -198,7 +212,7 @@ describe('mediator', () => {
     const failed = (read: number, at: number): InputEvent => ({ type: 'effect.failed', effect: `confirm:${s.dealId}:${read}`, error: 'CHAIN_UNAVAILABLE', at })
     const r = drive(mediatorMachine, input, [ev.challenge, failed(T0 + 4, T0 + 5)])
     expect(r.last).toEqual([])
-    expect(r.snapshot.context.deadlines).toEqual({ [`confirm:${s.dealId}`]: T0 + 5 + CONFIRM_RETRY_MS })
+    expect(dealTimers(r.snapshot)).toEqual({ [`confirm:${s.dealId}`]: T0 + 5 + CONFIRM_RETRY_MS })
     const late = drive(mediatorMachine, input, [{ ...ev.challenge, at: s.deal.judgeDeadline + 1 }, failed(s.deal.judgeDeadline + 1, s.deal.judgeDeadline + CONFIRM_GRACE_MS + 1)])
     expect(late.last).toEqual([])
     expect(late.snapshot.context.mediations).toEqual({})

@@ -7,6 +7,8 @@ import { recordingChain } from '../../../support/recording-chain.ts'
 import { auditLog } from '../../../../src/actors/audit.ts'
 import type { JobOffer } from '../../../../src/protocols/messages/schemas.ts'
 import type { Envelope } from '../../../../src/protocols/messages/envelope.ts'
+import { verifyEnvelope } from '../../../../src/protocols/messages/signing.ts'
+import { toDomain } from '../../../../src/state-machines/common.ts'
 import { JOB_OFFERS_TOPIC, machines } from '../../../../src/state-machines/index.ts'
 import type { SlotTerms } from '../../../../src/state-machines/resource-provider.machine.ts'
 import { MemoryNetwork } from '../../../support/memory-transport.ts'
@@ -112,6 +114,10 @@ describe('RoleHost', () => {
     await n.provider.runtime.idle()
     expect(n.settlement.calls).toEqual(['settleBatch'])
     expect(n.net.published.map(p => p.topic)).toContain('lilypad/deals')
+    // the mediator told the mesh it is there, under its own signature
+    const announced = n.net.published.filter(p => p.topic === 'lilypad/mediators').map(p => p.delivery.envelope)
+    expect(announced).toEqual([expect.objectContaining({ type: 'MediatorAnnouncement', message: expect.objectContaining({ author: who.mediator.address, capacity: 2 }) })])
+    expect(verifyEnvelope(toDomain(domain), announced[0]!).signers).toEqual([who.mediator.address])
     // the agreed deal now counts in every deposit check that node makes: the creator's with the provider, the solver's with others
     expect(n.creator.openDeals.locksOf(who.provider.address)).toEqual({ withOthers: 0n, withUs: 1900n })
     expect(n.solver.openDeals.locksOf(who.creator.address)).toEqual({ withOthers: 2300n, withUs: 0n })

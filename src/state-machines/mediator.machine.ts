@@ -278,6 +278,8 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         return { context: c, outputs: [] }
       }
       case 'effect.failed': {
+        // an announcement that could not go out: the next renewal sends a fresh one
+        if (typeof e.effect === 'string' && e.effect.startsWith('announce:')) return { context: c, outputs: [] }
         // the chain could not be read: read again, as long as the challenge may still be there
         const dealId = confirmedDeal(e)
         const m = c.mediations[dealId]

@@ -29,6 +29,10 @@ describe('mediator', () => {
     const renewed = step(mediatorMachine, started.snapshot, timer('announce', at))
     expect(renewed.outputs).toEqual([expect.objectContaining({ messageType: 'MediatorAnnouncement', message: { ...announcement, nonce: String(at), expiry: at + ANNOUNCE_TTL_MS } })])
     expect(renewed.snapshot.context.deadlines).toEqual({ announce: at + ANNOUNCE_TTL_MS / 2 })
+    // one that could not go out is no fault of anyone's: the renewal sends a fresh one
+    const failed = step(mediatorMachine, renewed.snapshot, { type: 'effect.failed', effect: `announce:${at}`, error: 'NO_PEERS', at: at + 1 })
+    expect(failed.outputs).toEqual([])
+    expect(failed.snapshot.context).toEqual(renewed.snapshot.context)
   })
 
   test('when challenged on a deal that names it, it reads the deal on chain, then fetches the results and re-runs the job', () => {

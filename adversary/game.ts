@@ -1,10 +1,11 @@
 /**
- * One deal between an honest party and a strategist, with an honest mediator, on the arena's chain.
+ * One deal between an honest party and a strategist, with an honest mediator (unless the strategist
+ * plays the mediator too), on the arena's chain.
  * The honest parties are real machines with real effects; the strategist signs what it likes and
  * calls the contract as it likes. Messages go where they are addressed: to an honest party's
  * machine, or to the strategist's inbox.
  */
-import { TypedDataEncoder, type Wallet } from 'ethers'
+import { TypedDataEncoder, Wallet } from 'ethers'
 import type { MessagePayloads } from '../src/protocols/messages/schemas.ts'
 import { typesFor, type MessageType } from '../src/protocols/messages/eip712-types.ts'
 import type { Envelope } from '../src/protocols/messages/envelope.ts'
@@ -91,6 +92,8 @@ export interface GameOptions {
   tamper?: (deal: Deal) => Deal
   /** the strategist provider co-signs and keeps its co-signature to itself */
   withholdCoSignature?: boolean
+  /** the strategist also holds the mediator's key: no honest mediator joins, and what reaches the mediator reaches the strategist */
+  strategistMediates?: boolean
 }
 
 export class Game {
@@ -107,6 +110,8 @@ export class Game {
 
   /** whether the honest party co-signed (a deal it walked away from binds no one) */
   cosigned = false
+  /** the jobs the honest mediator re-ran */
+  reruns = 0
 
   constructor (readonly arena: Arena, readonly strategist: Party, readonly options: GameOptions) {
     this.cid = options.cid ?? HONEST_CID
@@ -146,13 +151,22 @@ export class Game {
     const failure = this.options.unrunnable
     return {
       prepare: () => failure === undefined ? { ok: true } : { ok: false, failure },
-      run: () => ({ resultsCid: this.cid }),
+      run: (output) => {
+        if (output.purpose === 'mediate') this.reruns++
+        return { resultsCid: this.cid }
+      },
       fetched: () => true
     }
   }
 
   async joinMediator (): Promise<void> {
+    if (this.options.strategistMediates === true) return
     this.mediator = await HonestParty.join(this.arena, 'mediator', mediatorMachine, { capacity: 4 }, this.world(), this.network)
+  }
+
+  /** The honest parties in play. */
+  private get parties (): HonestParty[] {
+    return [this.honest, this.mediator].filter((p): p is HonestParty => p !== undefined)
   }
 
   /** Hands a message to the honest party, as the strategist. */
@@ -167,7 +181,7 @@ export class Game {
       const sent = this.network.shift()
       if (sent === undefined) return
       if (sent.to === undefined) continue
-      const to = [this.honest, this.mediator].find(p => p !== undefined && p.address.toLowerCase() === sent.to?.toLowerCase())
+      const to = this.parties.find(p => p.address.toLowerCase() === sent.to?.toLowerCase())
       if (to === undefined) this.inbox.push(sent)
       else await to.receive({ envelope: sent.envelope, attachments: sent.attachments })
     }
@@ -180,7 +194,7 @@ export class Game {
   async passTo (ms: number): Promise<void> {
     for (;;) {
       await this.act()
-      const next = Math.min(...[this.honest, this.mediator].map(p => p.nextDeadline()))
+      const next = Math.min(...this.parties.map(p => p.nextDeadline()))
       if (next >= ms) break
       await this.arena.passTo(next)
     }
@@ -193,7 +207,7 @@ export class Game {
     for (;;) {
       await this.settle()
       let fired = 0
-      for (const p of [this.honest, this.mediator]) fired += await p.fireDue()
+      for (const p of this.parties) fired += await p.fireDue()
       await this.settle()
       if (fired === 0) return
     }
@@ -299,6 +313,35 @@ export class Game {
     if (options.withholdCoSignature !== true) await g.tell(cosigned)
     g.keep(half.message, cosigned.signatures)
     g.cosigned = true
+    return g
+  }
+
+  /**
+   * Two throwaway keys with no deposits make a deal between themselves that names the honest mediator,
+   * challenge its "results" and bring the challenge to the mediator, hoping for a free re-run. The
+   * strategist is the outsider, who sends the transactions the keys cannot pay for.
+   */
+  static async againstMediator (arena: Arena): Promise<Game> {
+    const g = new Game(arena, 'outsider', {})
+    await g.joinMediator()
+    const creator = Wallet.createRandom()
+    const provider = Wallet.createRandom()
+    const domain = toDomain(arena.domain)
+    const at = await arena.now()
+    const job = signMessage(creator, domain, 'JobOffer', jobTerms(creator.address, arena, at))
+    const offer = signMessage(provider, domain, 'ResourceOffer', { ...slotTerms(arena), author: provider.address, nonce: String(at), expiry: at + 20 * MINUTE, slot: 0 })
+    const proposal = g.proposalFor(job, offer, at)
+    const made = g.dealFrom(job, offer, proposal, at)
+    const half = signMessage(creator, domain, 'Deal', made)
+    const deal = signMessage(provider, domain, 'Deal', made, half.signatures)
+    g.keep(made, deal.signatures)
+    g.cosigned = true
+    const results = signMessage(provider, domain, 'ResultsSubmitted', { author: provider.address, nonce: '1', expiry: made.mediateDeadline, dealId: g.dealId, resultsCid: HONEST_CID, exitCode: 0, cpuMs: 1, durationMs: 1 })
+    const challenge = signMessage(creator, domain, 'ResultsChallenged', { author: creator.address, nonce: '1', expiry: made.mediateDeadline, dealId: g.dealId, resultsCid: HONEST_CID, mediator: arena.wallets.mediator.address })
+    await g.mediator.receive({ envelope: challenge, attachments: [deal, results, job] })
+    await g.settle()
+    // the chain refuses it: a challenge locks the deal's funds, and these keys have none
+    await g.client.challengeResults(g.signedDeal, challenge.message, challenge.signatures[0] as string, results.message, results.signatures[0] as string).catch(() => undefined)
     return g
   }
 

@@ -11,7 +11,7 @@ import type { Strategy } from './strategies.ts'
 
 export interface Row {
   strategy: string
-  honest: 'job creator' | 'provider'
+  honest: 'job creator' | 'provider' | 'mediator'
   owed: DealOutcome | null
   /** what §6 pays the honest party for the owed outcome, less what it locked */
   payout: bigint
@@ -22,14 +22,15 @@ export interface Row {
   held: boolean
 }
 
-function net (deal: Deal, outcome: DealOutcome | null, role: 'jobCreator' | 'resourceProvider', mediator: string): bigint {
+function net (deal: Deal, outcome: DealOutcome | null, role: 'jobCreator' | 'resourceProvider' | 'mediator', mediator: string): bigint {
   if (outcome === null) return 0n
+  if (role === 'mediator') return settle(deal, { outcome, mediator } as Evidence).payouts.mediator
   const evidence = (outcome === 'MediationAccepted' || outcome === 'MediationRejected' ? { outcome, mediator } : { outcome }) as Evidence
   return settle(deal, evidence).payouts[role] - lockedBy(deal)[role]
 }
 
 export async function playOne (arena: Arena, strategy: Strategy): Promise<Row> {
-  const honestRole = strategy.by === 'job creator' ? 'resourceProvider' : 'jobCreator'
+  const honestRole = strategy.against === 'mediator' ? 'mediator' : strategy.by === 'job creator' ? 'resourceProvider' : 'jobCreator'
   const before = await arena.clients[honestRole].balanceOf()
   let game: Game | undefined
   try {
@@ -44,13 +45,13 @@ export async function playOne (arena: Arena, strategy: Strategy): Promise<Row> {
     const got = after - before
     return {
       strategy: strategy.name,
-      honest: strategy.by === 'job creator' ? 'provider' : 'job creator',
+      honest: strategy.against ?? (strategy.by === 'job creator' ? 'provider' : 'job creator'),
       owed: strategy.owed,
       payout,
       got,
       outcome: record === undefined ? 'not signed' : record.state === 'Settled' ? String(record.outcome) : `unsettled (${record.state})`,
       // where no deal should be signed, signing is the loss, whatever the deal then paid
-      held: strategy.owed === null ? !game.cosigned : got >= payout
+      held: strategy.holds !== undefined ? strategy.holds(game) : strategy.owed === null ? !game.cosigned : got >= payout
     }
   } finally {
     await game?.close()

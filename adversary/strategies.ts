@@ -21,8 +21,12 @@ export interface Strategy {
   name: string
   /** what the chain records for the deal at the end, when not the owed outcome ('not signed' for a deal the honest party walked away from) */
   settles?: string
-  /** who plays it: the honest party is the other one */
+  /** who plays it: the honest party is the other one, or the mediator when `against` says so */
   by: 'job creator' | 'provider'
+  /** the honest party, when not the other party of the deal */
+  against?: 'mediator'
+  /** whether the honest party held, when its deposit is not the measure (a mediator's work is) */
+  holds?: (g: Game) => boolean
   /** the outcome whose payout the honest party is owed; null when no deal should be signed at all */
   owed: DealOutcome | null
   options?: GameOptions
@@ -265,5 +269,54 @@ export const STRATEGIES: Strategy[] = [
     by: 'provider',
     owed: 'MediationRejected',
     play: commitAndClaim(BAD_CID, BAD_CID)
+  },
+  {
+    name: 'free mediation: a deal between two keys with no deposits, challenged',
+    settles: 'unsettled (JobOffered)',
+    by: 'job creator',
+    against: 'mediator',
+    owed: null,
+    setup: async (arena) => await Game.againstMediator(arena),
+    play: async () => {},
+    // nothing was ever locked for the mediator's fee: it must not have re-run the job
+    holds: (g) => g.reruns === 0
+  },
+  {
+    name: 'honest results challenged before a colluding mediator, which takes the case and stays silent',
+    settles: 'TimeoutMediate',
+    by: 'job creator',
+    owed: 'MediationAccepted',
+    options: { strategistMediates: true },
+    play: async (g) => {
+      await stakeTheMediator(g)
+      const results = g.received('ResultsSubmitted')
+      const challenge = g.challenge(results.message.resultsCid)
+      await g.tell(challenge)
+      // the honest provider posts a challenge it was told of itself: either one will do
+      await attempt(async () => await g.postChallenge(challenge, results))
+      await g.arena.clients.mediator.takeCase(g.signedDeal)
+    }
+  },
+  {
+    name: 'wrong results, and a colluding mediator that takes the case and stays silent',
+    settles: 'TimeoutMediate',
+    by: 'provider',
+    owed: 'MediationRejected',
+    options: { strategistMediates: true },
+    play: async (g) => {
+      await stakeTheMediator(g)
+      await g.tell(g.results(BAD_CID))
+      // the honest creator checks, finds other results, and challenges on chain and on the wire
+      await g.arena.clients.mediator.takeCase(g.signedDeal)
+    }
   }
 ]
+
+/** The mediator the strategist holds deposits a stake and registers for the deal's fee: the deal binds it. */
+async function stakeTheMediator (g: Game): Promise<void> {
+  const mediator = g.arena.clients.mediator
+  const terms = await mediator.mediatorOf()
+  const owed = BigInt(g.deal.price) + BigInt(g.deal.resultsCollateral)
+  if (terms.stake < owed) await mediator.deposit(owed - terms.stake)
+  if (!terms.registered) await mediator.registerMediator(BigInt(g.deal.mediatorFee))
+}

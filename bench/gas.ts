@@ -4,6 +4,8 @@
  *   compared with MODiCuM's happy path (~1.16M gas a job);
  * - gas_<outcome>: the settling transaction of each outcome on its own, plus the transactions the
  *   slow paths need before it (commit, challenge) and the whole path's total;
+ * - gas_mediation_one_verdict: the mediated path of a deal from the challenge to its settlement
+ *   (challenge, the mediator taking the case, its verdict), and the mediator's registration;
  * - deposit, withdrawal request and withdrawal.
  */
 import { Contract, Wallet } from 'ethers'
@@ -12,7 +14,7 @@ import {
   combinedInterface, deployContracts, loadArtifacts, signDeal, signMessage, startDevChain, SettlementClient, type AcceptedDeal, type SignedDeal
 } from '../src/settlement/index.ts'
 import { DEAL_OUTCOMES } from '../src/state-machines/deal-states.ts'
-import { makeDeal, sign, TOKENS, type Fixture, ROLES } from '../test/integration/settlement/fixture.ts'
+import { CID, common, makeDeal, OTHER_CID, sign, signAs, TOKENS, type Fixture, ROLES } from '../test/integration/settlement/fixture.ts'
 import { acceptanceFor, challenge, commit, passDeadline, reachOutcome } from '../test/integration/settlement/outcomes.ts'
 
 const MODICUM_HAPPY_PATH_GAS = 1_160_000
@@ -72,6 +74,18 @@ export async function run (): Promise<void> {
       const signed = await sign(f, await makeDeal(f))
       figure('gas_commit_results', (await commit(f, signed)).gasUsed)
       figure('gas_challenge', (await challenge(f, signed)).gasUsed)
+      figure('gas_register_mediator', (await f.clients.mediator.registerMediator(50n)).gasUsed)
+      // the mediated path, challenge to settlement: the challenge locks the deal's funds, the mediator
+      // takes the case, and its verdict settles the deal
+      const mediated = await sign(f, await makeDeal(f))
+      await commit(f, mediated)
+      const steps = [await challenge(f, mediated), await f.clients.mediator.takeCase(mediated)]
+      const verdict = { ...common(f, 'mediator'), dealId: f.clients.jobCreator.dealId(mediated.deal), resultsCid: CID, mediatorCid: OTHER_CID, providerAtFault: true }
+      steps.push(await f.clients.mediator.settleVerdict(mediated, verdict, await signAs(f, 'mediator', 'MediationVerdict', verdict)))
+      figure('gas_take_case', steps[1]!.gasUsed)
+      figure('gas_mediation_one_verdict', steps.reduce((sum, r) => sum + r.gasUsed, 0n), {
+        note: 'challenge + takeCase + settleVerdict (MediationRejected); the results commitment before it not counted'
+      })
       const locked = await sign(f, await makeDeal(f))
       figure('gas_lock_deal', (await f.clients.jobCreator.lockDeal(locked)).gasUsed)
       // what a claim refused on chain still costs its sender: a TimeoutJudge claim of a deal settled first

@@ -9,6 +9,9 @@
  *   comes with the provider's signed results of the CID it names; when the provider committed
  *   another CID, it signed two results for one deal, and the deal settles at once as
  *   MediationRejected without a mediator.
+ * - `takeCase`: the challenge's mediator takes the case, in the first half of the mediate window;
+ *   only a case taken settles by a verdict, and a mediator that took the case and let the mediate
+ *   deadline pass pays the parties from its deposit (its stake; every mediator here is registered).
  * - `settle` Accepted needs the creator's acceptance, of the committed CID if results were committed;
  *   a mediation outcome needs the mediator's verdict.
  * - `TimeoutSubmit` fails once results were committed or challenged; `TimeoutJudge` needs a
@@ -24,6 +27,7 @@ export interface ChainDeal {
   agreedAt: number
   committedCid: string | null
   challengedMediator: string | null
+  caseTaken: boolean
 }
 
 /** What remains of a deal once settled (the rest is dropped: large runs settle many). */
@@ -39,6 +43,7 @@ export type ChainTx =
   | { kind: 'challenge', dealId: string, by: string, challenge: ResultsChallenged | null, results: ResultsSubmitted | null }
   | { kind: 'settle', dealId: string, outcome: DealOutcome, by: string, mediator?: string, acceptedCid?: string }
   | { kind: 'claim', dealId: string, outcome: 'TimeoutSubmit' | 'TimeoutJudge' | 'TimeoutMediate', by: string }
+  | { kind: 'takeCase', dealId: string, by: string }
 
 /**
  * The gas of each transaction on the real contract, as `npm run bench -- gas` measured it. An
@@ -46,16 +51,17 @@ export type ChainTx =
  * A refused transaction burns gas until it reverts (measured: a claim of a settled deal).
  */
 export const GAS = {
-  settleBatched: 57_913,
-  settleAccepted: 110_412,
-  settleMediationAccepted: 116_471,
-  settleMediationRejected: 93_330,
-  commitResults: 96_762,
-  challenge: 65_322,
-  TimeoutSubmit: 83_802,
-  TimeoutJudge: 74_685,
-  TimeoutMediate: 58_865,
-  refused: 44_920
+  settleBatched: 58_014,
+  settleAccepted: 110_679,
+  settleMediationAccepted: 106_461,
+  settleMediationRejected: 83_384,
+  commitResults: 96_918,
+  challenge: 73_791,
+  takeCase: 44_280,
+  TimeoutSubmit: 84_240,
+  TimeoutJudge: 69_913,
+  TimeoutMediate: 58_434,
+  refused: 44_980
 } as const
 
 /** The gas a transaction cost its sender: `byProvider` tells an acceptance settled in a batch. */
@@ -64,6 +70,7 @@ export function gasOf (tx: ChainTx, ok: boolean, byProvider: boolean): number {
   switch (tx.kind) {
     case 'commitResults': return GAS.commitResults
     case 'challenge': return GAS.challenge
+    case 'takeCase': return GAS.takeCase
     case 'claim': return GAS[tx.outcome]
     case 'settle':
       if (tx.outcome === 'Accepted') return byProvider ? GAS.settleBatched : GAS.settleAccepted
@@ -103,7 +110,7 @@ export class SimChain {
     this.move(deal.jobCreator, -locked.jobCreator)
     this.move(deal.resourceProvider, -locked.resourceProvider)
     this.escrow += locked.jobCreator + locked.resourceProvider
-    this.deals.set(dealId, { dealId, deal, agreedAt: at, committedCid: null, challengedMediator: null })
+    this.deals.set(dealId, { dealId, deal, agreedAt: at, committedCid: null, challengedMediator: null, caseTaken: false })
   }
 
   apply (tx: ChainTx, blockTime: number): TxResult {
@@ -133,6 +140,12 @@ export class SimChain {
         d.challengedMediator = c.mediator
         return { ok: true }
       }
+      case 'takeCase':
+        if (d.challengedMediator === null) return this.fail('NOT_CHALLENGED')
+        if (!sameAddress(tx.by, d.challengedMediator)) return this.fail('NOT_THE_MEDIATOR')
+        if (blockTime > deal.judgeDeadline + Math.floor((deal.mediateDeadline - deal.judgeDeadline) / 2)) return this.fail('TAKE_LATE')
+        d.caseTaken = true
+        return { ok: true }
       case 'settle':
         if (tx.outcome === 'Accepted') {
           if (d.challengedMediator !== null) return this.fail('CHALLENGED')
@@ -142,6 +155,7 @@ export class SimChain {
         if (tx.outcome === 'MediationAccepted' || tx.outcome === 'MediationRejected') {
           const mediator = tx.mediator ?? d.challengedMediator
           if (mediator == null) return this.fail('NO_VERDICT')
+          if (!d.caseTaken) return this.fail('CASE_NOT_TAKEN')
           return this.close(d, { outcome: tx.outcome, mediator }, blockTime)
         }
         return this.fail('NOT_SETTLEABLE')
@@ -159,6 +173,7 @@ export class SimChain {
           case 'TimeoutMediate':
             if (blockTime <= deal.mediateDeadline) return this.fail('TOO_EARLY')
             if (d.challengedMediator === null) return this.fail('NOT_CHALLENGED')
+            if (d.caseTaken) return this.close(d, { outcome: tx.outcome, boundStake: this.balances.get(d.challengedMediator) ?? 0n }, blockTime, d.challengedMediator)
             break
         }
         return this.close(d, { outcome: tx.outcome }, blockTime)
@@ -192,11 +207,15 @@ export class SimChain {
     return this.payoutsMatchLocks && total === this.initialSupply && open === this.escrow
   }
 
-  private close (d: ChainDeal, evidence: Parameters<typeof settle>[1], at: number): TxResult {
+  /** `slashedMediator`: the silent mediator whose stake the settlement's slashes from 'mediator' come from. */
+  private close (d: ChainDeal, evidence: Parameters<typeof settle>[1], at: number, slashedMediator?: string): TxResult {
     const s = settle(d.deal, evidence)
     let paid = 0n
     for (const t of s.transfers) { this.move(t.to, t.amount); paid += t.amount }
-    if (paid !== s.locked) this.payoutsMatchLocks = false
+    let fromStake = 0n
+    for (const x of s.slashed) if (x.from === 'mediator' && slashedMediator !== undefined) fromStake += x.amount
+    if (slashedMediator !== undefined) this.move(slashedMediator, -fromStake)
+    if (paid !== s.locked + fromStake) this.payoutsMatchLocks = false
     this.escrow -= s.locked
     this.deals.delete(d.dealId)
     this.closed.set(d.dealId, { jobOfferId: d.deal.jobOfferId, outcome: s.outcome, settledAt: at })

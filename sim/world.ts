@@ -553,6 +553,8 @@ export class World {
       case 'chain.challenge':
         if (inst.node.creator?.wireChallenges === true) return
         return this.transact(at, this.challengeTx(inst.node, out))
+      case 'chain.takeCase':
+        return this.transact(at, { kind: 'takeCase', dealId: out.dealId as string, by: inst.node.identity.address })
       case 'chain.commitResults':
         return this.transact(at, { kind: 'commitResults', dealId: out.dealId as string, resultsCid: out.resultsCid as string, by: inst.node.identity.address })
       case 'input.rejected':

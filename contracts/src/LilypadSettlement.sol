@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Escrow} from "./Escrow.sol";
+import {MediatorStakes} from "./MediatorStakes.sol";
 import {
     AcceptedDeal,
     Deal,
@@ -20,10 +21,11 @@ import {
 
 /// @notice Escrow and settlement of deals (DESIGN §6 and §8). Deals are agreed off chain; the chain
 /// sees a deal only when it settles, unless a party takes one of the slow paths: a results commitment,
-/// a challenge naming the mediator, a deadline claim. Every path takes the signed messages as
+/// a challenge naming the mediator (which locks the deal's funds), the mediator taking the case, a
+/// deadline claim. Every path takes the signed messages as
 /// evidence and checks their EIP-712 signatures; every deal settles at most once; every payout is an
 /// event. Settlement moves funds between deposits inside the contract, never to an outside address.
-contract LilypadSettlement is Escrow, EIP712 {
+contract LilypadSettlement is MediatorStakes, EIP712 {
     using DealHashing for Deal;
     using DealHashing for ResultsSubmitted;
     using DealHashing for ResultsAccepted;
@@ -35,6 +37,7 @@ contract LilypadSettlement is Escrow, EIP712 {
         DealState outcome; // the outcome that settled it
         bool locked; // its funds were taken from the deposits at agreement (lockDeal)
         address mediator; // named by the challenge
+        bool caseTaken; // the mediator took the case: it answers for the mediate deadline
     }
 
     mapping(bytes32 => DealRecord) internal _deals;
@@ -44,6 +47,7 @@ contract LilypadSettlement is Escrow, EIP712 {
     event DealLocked(bytes32 indexed dealId, uint256 jobCreatorAmount, uint256 resourceProviderAmount);
     event ResultsCommitted(bytes32 indexed dealId, address indexed resourceProvider, string resultsCid);
     event Challenged(bytes32 indexed dealId, address indexed mediator, string resultsCid);
+    event CaseTaken(bytes32 indexed dealId, address indexed mediator);
     /// @notice Only for a settlement in which nothing was paid out; otherwise its Payout events tell it.
     event DealSettled(bytes32 indexed dealId, DealState outcome);
     /// @notice One movement of a settlement: `outcome` is its reason.
@@ -70,6 +74,8 @@ contract LilypadSettlement is Escrow, EIP712 {
     error NotChallenged(bytes32 dealId);
     error ResultsMismatch(bytes32 dealId);
     error MediatorNotInDeal(bytes32 dealId, address mediator);
+    error NotTheMediator(bytes32 dealId, address caller);
+    error CaseNotTaken(bytes32 dealId);
     error NotClaimant(bytes32 dealId, address caller);
     error Undercollateralised(bytes32 dealId);
     error BadDeadlines(bytes32 dealId);
@@ -96,10 +102,10 @@ contract LilypadSettlement is Escrow, EIP712 {
     function dealRecord(bytes32 id)
         external
         view
-        returns (DealState state, DealState outcome, bool locked, address mediator)
+        returns (DealState state, DealState outcome, bool locked, address mediator, bool caseTaken)
     {
         DealRecord memory r = _deals[id];
-        return (r.state, r.outcome, r.locked, r.mediator);
+        return (r.state, r.outcome, r.locked, r.mediator, r.caseTaken);
     }
 
     /// @notice What each role receives for an outcome, in Role order (mirrors settle() in TypeScript).
@@ -161,12 +167,8 @@ contract LilypadSettlement is Escrow, EIP712 {
         Deal calldata d = signed.deal;
         if (msg.sender != d.jobCreator && msg.sender != d.resourceProvider) revert NotClaimant(id, msg.sender);
         if (r.locked) revert AlreadyLocked(id);
-        uint256 fromCreator = d.paymentCollateral + d.jobCreatorTimeoutCollateral;
-        uint256 fromProvider = d.resultsCollateral + d.timeoutCollateral;
-        _debit(d.jobCreator, fromCreator);
-        _debit(d.resourceProvider, fromProvider);
+        _lock(id, d);
         _deals[id].locked = true;
-        emit DealLocked(id, fromCreator, fromProvider);
     }
 
     // ---------------------------------------------------------------- optimistic disputes (DESIGN §8)
@@ -220,9 +222,26 @@ contract LilypadSettlement is Escrow, EIP712 {
             }
             resultsCidHash[id] = cidHash;
         }
-        _deals[id].state = DealState.Mediating;
-        _deals[id].mediator = challenge.mediator;
+        // The challenge locks the deal's funds: a mediator re-runs the job only for a deal whose fee
+        // is sure to be paid, never for one made up by keys with no deposits behind them.
+        if (!r.locked) _lock(id, d);
+        _deals[id] = DealRecord(DealState.Mediating, r.outcome, true, challenge.mediator, false);
         emit Challenged(id, challenge.mediator, challenge.resultsCid);
+    }
+
+    /// @notice The named mediator takes the case, in the first half of the mediate window (from the
+    /// judge deadline): from then on it answers for the mediate deadline (see _slashSilentMediator), and
+    /// only a case taken can be settled by a verdict. Taking it is the mediator's own act, so nobody can
+    /// make a mediator liable for a challenge it never heard of; taking it early is what commits it.
+    function takeCase(SignedDeal calldata signed) external nonReentrant {
+        (bytes32 id, DealRecord memory r) = _open(signed);
+        if (r.state != DealState.Mediating) revert NotChallenged(id);
+        if (msg.sender != r.mediator) revert NotTheMediator(id, msg.sender);
+        Deal calldata d = signed.deal;
+        _notAfter(id, d.judgeDeadline + (d.mediateDeadline - d.judgeDeadline) / 2);
+        if (r.caseTaken) return;
+        _deals[id].caseTaken = true;
+        emit CaseTaken(id, msg.sender);
     }
 
     /// @notice Settles a challenged deal with the verdict of the mediator the challenge named.
@@ -232,6 +251,7 @@ contract LilypadSettlement is Escrow, EIP712 {
     {
         (bytes32 id, DealRecord memory r) = _open(signed);
         if (r.state != DealState.Mediating) revert NotChallenged(id);
+        if (!r.caseTaken) revert CaseNotTaken(id);
         _notAfter(id, signed.deal.mediateDeadline);
         if (verdict.dealId != id) revert WrongDeal(id, verdict.dealId);
         _checkMessage(verdict.hash(), signature, verdict.author, r.mediator);
@@ -268,6 +288,8 @@ contract LilypadSettlement is Escrow, EIP712 {
     }
 
     /// @notice Either party's claim that the named mediator gave no verdict before the mediate deadline.
+    /// Both get back what they locked, and a mediator that took the case and that the deal bound (see
+    /// MediatorStakes) pays each what its verdict could have: see _slashSilentMediator.
     function claimTimeoutMediate(SignedDeal calldata signed) external nonReentrant {
         (bytes32 id, DealRecord memory r) = _open(signed);
         Deal calldata d = signed.deal;
@@ -477,6 +499,15 @@ contract LilypadSettlement is Escrow, EIP712 {
         _pay(id, d, r, outcome, mediator);
     }
 
+    /// @dev Takes both parties' locked amounts from their deposits; the caller records the lock.
+    function _lock(bytes32 id, Deal calldata d) internal {
+        uint256 fromCreator = d.paymentCollateral + d.jobCreatorTimeoutCollateral;
+        uint256 fromProvider = d.resultsCollateral + d.timeoutCollateral;
+        _debit(d.jobCreator, fromCreator);
+        _debit(d.resourceProvider, fromProvider);
+        emit DealLocked(id, fromCreator, fromProvider);
+    }
+
     /// @dev As the debits of _settle, both or neither: false, with the deposits untouched, if either
     /// falls short.
     function _tryTake(Deal calldata d) internal returns (bool) {
@@ -491,8 +522,9 @@ contract LilypadSettlement is Escrow, EIP712 {
     /// a mediator (the provider equivocated) pays the mediator's fee, which nobody earned, to the job
     /// creator.
     function _pay(bytes32 id, Deal calldata d, DealRecord memory r, DealState outcome, address mediator) internal {
-        _deals[id] = DealRecord(DealState.Settled, outcome, r.locked, r.mediator);
+        _deals[id] = DealRecord(DealState.Settled, outcome, r.locked, r.mediator, r.caseTaken);
         (uint256[4] memory p, Role slashFrom, Role slashTo, uint256 slashed) = _payouts(d, outcome);
+        if (outcome == DealState.TimeoutMediate && r.caseTaken) _slashSilentMediator(id, d, r.mediator, p);
         if (mediator == address(0) && p[M] != 0) {
             p[C] += p[M];
             p[M] = 0;
@@ -507,5 +539,26 @@ contract LilypadSettlement is Escrow, EIP712 {
         }
         if (!paid) emit DealSettled(id, outcome);
         if (slashed > 0) emit Slashed(id, slashFrom, slashTo, slashed);
+    }
+
+    /// @dev A mediator that took the case and let the mediate deadline pass owes each party what its
+    /// verdict could have given that party beyond a refund: the provider the price (had it been right),
+    /// the job creator the provider's results collateral (had the provider cheated). Neither is known,
+    /// so both are paid, from the mediator's stake and as far as it goes, pro rata: whichever party was
+    /// honest is made whole, and a mediator colluding with the other gains its accomplice nothing at
+    /// the honest party's expense.
+    function _slashSilentMediator(bytes32 id, Deal calldata d, address mediator, uint256[4] memory p) internal {
+        if (!_binds(mediator, d.mediatorFee)) return;
+        uint256 owed = d.price + d.resultsCollateral;
+        uint256 stake = balanceOf[mediator];
+        uint256 taken = owed < stake ? owed : stake;
+        if (taken == 0) return;
+        balanceOf[mediator] = stake - taken;
+        uint256 toCreator = taken == owed ? d.resultsCollateral : taken * d.resultsCollateral / owed;
+        uint256 toProvider = taken - toCreator;
+        p[C] += toCreator;
+        p[RP] += toProvider;
+        if (toCreator > 0) emit Slashed(id, Role.Mediator, Role.JobCreator, toCreator);
+        if (toProvider > 0) emit Slashed(id, Role.Mediator, Role.ResourceProvider, toProvider);
     }
 }

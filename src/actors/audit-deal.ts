@@ -725,6 +725,7 @@ export function describeOutput (output: MachineOutput): string {
     case 'chain.settle': return `settle ${String(output.outcome)} (evidence ${(output.evidence as string[] | undefined ?? []).join(', ')})`
     case 'chain.claim': return `claim ${String(output.claim)}`
     case 'chain.challenge': return `challenge before mediator ${String(output.mediator)}`
+    case 'chain.takeCase': return 'take the case'
     case 'chain.commitResults': return `commit results ${String(output.resultsCid)}`
     case 'chain.watch': return 'read the deal\'s record'
     case 'chain.readDeposit': return `read the deposit of ${String(output.account)}`

@@ -92,6 +92,8 @@ export interface Devnet {
 
 const BIN = fileURLToPath(new URL('../../bin/lilypad.js', import.meta.url))
 const TOKEN = 10n ** 18n
+/** every devnet account's deposit; a mediator's is its stake, for which it registers */
+export const DEVNET_DEPOSIT = 100n * TOKEN
 export const DEVNET_NETWORK = 'devnet'
 
 export interface StartedNode { address: string, multiaddrs: string[], api?: string | null, results?: string | null }
@@ -188,7 +190,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
     log('depositing collateral in escrow for every account')
     for (const key of [...jobCreatorKeys, ...nodeKeys]) {
       const client = await SettlementClient.open({ rpcUrl: chain.rpcUrl, privateKey: key, settlementAddress })
-      await client.deposit(100n * TOKEN)
+      await client.deposit(DEVNET_DEPOSIT)
       await client.close()
     }
     const addressOf = (name: string): string => computeAddress(nodeKeys[plan.findIndex(p => p.name === name)]!)
@@ -215,6 +217,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
           '--solvers', solvers.join(','), '--mediators', mediators.join(','),
           ...(options.api === true || node.roles.includes('job-creator') ? ['--api-port', '0'] : []),
           ...(node.roles.includes('resource-provider') ? ['--results-port', '0', '--results-host', '127.0.0.1'] : []),
+          ...(node.roles.includes('mediator') ? ['--stake', String(DEVNET_DEPOSIT)] : []),
           ...(peers.length > 0 ? ['--bootstrap', peers.join(',')] : [])]
       }
       const env: NodeJS.ProcessEnv = {

@@ -61,6 +61,7 @@ export function silencedChallenges (fault: 'wire-only-challenge' | 'chain-only-c
       claimTimeoutSubmit: async (...a) => await settlement.claimTimeoutSubmit(...a),
       claimTimeoutJudge: async (...a) => await settlement.claimTimeoutJudge(...a),
       claimTimeoutMediate: async (...a) => await settlement.claimTimeoutMediate(...a),
+      takeCase: async (...a) => await settlement.takeCase(...a),
       ...(settlement.dealRecord !== undefined ? { dealRecord: settlement.dealRecord.bind(settlement) } : {}),
       ...(settlement.resultsCidHash !== undefined ? { resultsCidHash: settlement.resultsCidHash.bind(settlement) } : {}),
       challengeOf: async (...a) => await settlement.challengeOf(...a),

@@ -23,6 +23,7 @@ import { loadNodeKey, type NodeKey } from './node-key.ts'
 import { MeshTransport } from './adapters/mesh-transport.ts'
 import { resultsFetcher } from './adapters/results-fetcher.ts'
 import { assertFaultAllowed, recordFault, silencedChallenges, type Fault } from './faults.ts'
+import { ensureMediatorStake } from './mediator-stake.ts'
 import { startApi } from './server/http-server.ts'
 import { startResultsServer } from './server/results-server.ts'
 import type { JobBoardOptions } from './server/job-board.ts'
@@ -52,7 +53,8 @@ export interface NodeOptions {
   domain?: DomainJson
   slots?: SlotTerms[]
   solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number }
-  mediator?: { capacity: number, fee?: string, multiaddrs?: string[] }
+  /** `stake`: deposit up to it and register for `fee` before mediating (absent: not registered) */
+  mediator?: { capacity: number, fee?: string, multiaddrs?: string[], stake?: string }
   mirrors?: ModuleMirrors
   /** registries a provider pulls images from; absent or empty: any */
   registries?: string[]
@@ -140,6 +142,13 @@ export class LilypadNode implements Service {
         domain = options.domain
       } else {
         throw new Error('a node needs a chain to settle on (WEB3_RPC_URL and the settlement contract address)')
+      }
+
+      const stake = options.mediator?.stake
+      if (stake !== undefined && options.roles.includes('mediator')) {
+        if (settlement === undefined) throw new Error('a mediator\'s stake needs a chain (WEB3_RPC_URL and the settlement contract address)')
+        const staked = await ensureMediatorStake(settlement, BigInt(stake), BigInt(options.mediator?.fee ?? '0'))
+        logger.info({ deposited: String(staked.deposited), stake: String(staked.stake), fee: String(staked.fee), registeredNow: staked.registeredNow }, 'mediator staked')
       }
 
       // a restarted node must still reach the parties of its open deals, which it may have met only

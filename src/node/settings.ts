@@ -39,6 +39,8 @@ export interface NodeSettings {
   solverFee: string
   mediatorFee: string
   mediatorCapacity: number
+  /** a mediator's stake, wei: deposited up to this, and the mediator registered for its fee; absent: not registered */
+  mediatorStake?: string
   mirrors: Record<string, string>
   /** registries a provider pulls images from; empty: any */
   registries: string[]
@@ -59,7 +61,7 @@ export class SettingsError extends Error {
   readonly code = 'ERR_SETTINGS'
 }
 
-export type RawSettings = Partial<Record<keyof NodeSettings | 'offerCpu' | 'offerGpu' | 'offerRam' | 'offerDisk' | 'offerSlots' | 'offerMaxSubmitWithin' | 'price' | 'config', unknown>>
+export type RawSettings = Partial<Record<keyof NodeSettings | 'offerCpu' | 'offerGpu' | 'offerRam' | 'offerDisk' | 'offerSlots' | 'offerMaxSubmitWithin' | 'price' | 'stake' | 'config', unknown>>
 
 const ENV: Record<string, string> = {
   dataDir: 'DATA_DIR',
@@ -82,6 +84,7 @@ const ENV: Record<string, string> = {
   price: 'OFFER_PRICE',
   solverFee: 'SOLVER_FEE',
   mediatorFee: 'MEDIATOR_FEE',
+  stake: 'MEDIATOR_STAKE',
   apiPort: 'LILYPAD_API_PORT',
   resultsPort: 'LILYPAD_RESULTS_PORT',
   resultsHost: 'LILYPAD_RESULTS_HOST',
@@ -207,6 +210,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     solverFee: wei('SOLVER_FEE', pick('solverFee')) ?? DEFAULTS.solverFee,
     mediatorFee: wei('MEDIATOR_FEE', pick('mediatorFee')) ?? DEFAULTS.mediatorFee,
     mediatorCapacity: int('mediator capacity', pick('mediatorCapacity')) ?? DEFAULTS.mediatorCapacity,
+    mediatorStake: wei('MEDIATOR_STAKE', pick('stake')),
     mirrors: typeof mirrors === 'object' && mirrors !== null ? mirrors as Record<string, string> : {},
     registries: list(pick('registries')) ?? [],
     maxImageBytes: int('LILYPAD_MAX_IMAGE_BYTES', pick('maxImageBytes')),

@@ -44,6 +44,16 @@ export interface DealRecord {
   outcome: DealState | undefined
   locked: boolean
   mediator: string | undefined
+  /** the mediator took the case: it answers for the mediate deadline */
+  caseTaken: boolean
+}
+
+export interface MediatorTerms {
+  registered: boolean
+  /** the smallest deal fee that binds the mediator now, wei */
+  fee: bigint
+  /** its deposit, less a withdrawal it asked for, wei */
+  stake: bigint
 }
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
@@ -115,18 +125,25 @@ export class SettlementClient implements Resource {
     return unlockAt === 0n ? undefined : { amount, unlockAt: Number(unlockAt) }
   }
 
+  /** A mediator's registration: the fee that binds it now, and its stake (its deposit, less a withdrawal it asked for). */
+  async mediatorOf (account: string = this.wallet.address): Promise<MediatorTerms> {
+    const [registered, fee, stake] = await this.call('mediatorOf', account) as [boolean, bigint, bigint]
+    return { registered, fee, stake }
+  }
+
   async withdrawDelaySeconds (): Promise<number> {
     return Number(await this.call('withdrawDelay'))
   }
 
   async dealRecord (dealId: string): Promise<DealRecord> {
-    const [state, outcome, locked, mediator] = await this.call('dealRecord', dealId) as [bigint, bigint, boolean, string]
+    const [state, outcome, locked, mediator, caseTaken] = await this.call('dealRecord', dealId) as [bigint, bigint, boolean, string, boolean]
     const name = stateName(state)
     return {
       state: name,
       outcome: name === 'Settled' ? stateName(outcome) : undefined,
       locked,
-      mediator: mediator === ZERO_ADDRESS ? undefined : mediator
+      mediator: mediator === ZERO_ADDRESS ? undefined : mediator,
+      caseTaken
     }
   }
 
@@ -219,6 +236,15 @@ export class SettlementClient implements Resource {
     return await this.write('withdraw', [])
   }
 
+  /**
+   * Registers this account as a mediator bound by deals that pay at least `fee`: slashed, from its
+   * deposit, when it lets such a deal's mediate deadline pass. A higher fee than the one in force
+   * binds only after the withdrawal delay.
+   */
+  async registerMediator (fee: bigint): Promise<SettlementReceipt> {
+    return await this.write('registerMediator', [fee])
+  }
+
   // ---------------------------------------------------------------- settlement
 
   async settleAccepted (signed: SignedDeal, acceptance: ResultsAccepted, signature: string): Promise<SettlementReceipt> {
@@ -257,6 +283,11 @@ export class SettlementClient implements Resource {
    */
   async challengeResults (signed: SignedDeal, challenge: ResultsChallenged, signature: string, results: ResultsSubmitted, resultsSignature: string): Promise<SettlementReceipt> {
     return await this.write('challengeResults', [this.evidence(signed), challenge, compact(signature), results, compact(resultsSignature)])
+  }
+
+  /** The named mediator takes the case of a challenged deal: it answers for the mediate deadline from then on. */
+  async takeCase (signed: SignedDeal): Promise<SettlementReceipt> {
+    return await this.write('takeCase', [this.evidence(signed)])
   }
 
   async settleVerdict (signed: SignedDeal, verdict: MediationVerdict, signature: string): Promise<SettlementReceipt> {

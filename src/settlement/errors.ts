@@ -20,6 +20,8 @@ export type SettlementErrorCode =
   | 'NOT_CHALLENGED'
   | 'RESULTS_MISMATCH'
   | 'MEDIATOR_NOT_IN_DEAL'
+  | 'NOT_THE_MEDIATOR'
+  | 'CASE_NOT_TAKEN'
   | 'NOT_CLAIMANT'
   | 'UNDERCOLLATERALISED'
   | 'BAD_DEADLINES'
@@ -72,6 +74,8 @@ const REVERTS: Record<string, [SettlementErrorCode, Describe]> = {
   NotChallenged: ['NOT_CHALLENGED', a => `deal ${short(a.dealId)} was not challenged on chain`],
   ResultsMismatch: ['RESULTS_MISMATCH', a => `the results CID differs from the one on chain for deal ${short(a.dealId)}`],
   MediatorNotInDeal: ['MEDIATOR_NOT_IN_DEAL', a => `${String(a.mediator)} is not a mediator of deal ${short(a.dealId)}`],
+  NotTheMediator: ['NOT_THE_MEDIATOR', a => `${String(a.caller)} is not the mediator the challenge of deal ${short(a.dealId)} named`],
+  CaseNotTaken: ['CASE_NOT_TAKEN', a => `the mediator of deal ${short(a.dealId)} did not take its case: no verdict settles it`],
   NotClaimant: ['NOT_CLAIMANT', a => `${String(a.caller)} may not make this claim on deal ${short(a.dealId)}`],
   Undercollateralised: ['UNDERCOLLATERALISED', a => `deal ${short(a.dealId)}: collaterals do not cover its price and fees`],
   BadDeadlines: ['BAD_DEADLINES', a => `deal ${short(a.dealId)}: deadlines are not ordered expiry <= agree <= submit <= judge <= mediate, or the mediate deadline is more than the withdrawal delay after the agree deadline`],

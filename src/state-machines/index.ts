@@ -18,7 +18,7 @@ export const machines: Record<string, RegisteredMachine> = {
   'job-creator': { name: 'job-creator', version: 7, machine: jobCreatorMachine },
   'resource-provider': { name: 'resource-provider', version: 9, machine: resourceProviderMachine },
   solver: { name: 'solver', version: 6, machine: solverMachine },
-  mediator: { name: 'mediator', version: 5, machine: mediatorMachine }
+  mediator: { name: 'mediator', version: 6, machine: mediatorMachine }
 }
 
 /**

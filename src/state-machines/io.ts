@@ -21,6 +21,8 @@
  *   A claim answers with `chain.settled` {dealId, outcome}, or, when the chain shows the creator's
  *   challenge instead, `chain.challenged` {dealId, envelope} (the challenge as posted), or, when it shows
  *   the provider's commitment, `chain.committed` {dealId, envelope} (the results as committed).
+ * - `chain.takeCase` {dealId}: the challenge's mediator takes the case on chain (it answers for the
+ *   mediate deadline from then on, and only a case taken settles by a verdict); no answer but a failure.
  * - `chain.watch` {dealId}: read the deal's record; answer with `chain.observed` {dealId, state, outcome?, mediator?,
  *   resultsCidHash?} (the hash of the results on record, once committed or challenged).
  * - `chain.readDeposit` {account, dealId}: read a deposit; answer with `chain.deposit` {balance,
@@ -41,6 +43,7 @@ export const OUTPUT_TYPES = [
   'chain.settle',
   'chain.claim',
   'chain.challenge',
+  'chain.takeCase',
   'chain.commitResults',
   'chain.watch',
   'chain.readDeposit',

@@ -220,7 +220,10 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     return e.state === 'Mediating' && typeof e.mediator === 'string' && sameAddress(e.mediator, c.self)
   }
 
-  /** Fetches the results and re-runs the job, until the mediate deadline. */
+  /**
+   * Takes the case on chain (which commits this mediator to the mediate deadline, and without which its
+   * verdict settles nothing), fetches the results and re-runs the job, until the mediate deadline.
+   */
   function begin (c: C, dealId: string, m: Mediation): D {
     return {
       context: {
@@ -229,9 +232,18 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         deadlines: withEntry(withoutTimer(c, dealId), `mediate:${dealId}`, m.deal.mediateDeadline)
       },
       outputs: [
+        { type: 'chain.takeCase', id: `take:${dealId}`, dealId },
         { type: 'results.fetch', id: `fetch:${dealId}`, dealId, resultsCid: m.resultsCid, from: m.deal.resourceProvider },
         { type: 'job.run', id: `rerun:${dealId}`, dealId, purpose: 'mediate', job: m.job as never }
       ]
+    }
+  }
+
+  function caseNotTaken (c: C, dealId: string, e: InputEvent): D {
+    const m = running(c, dealId)
+    return {
+      context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'declined' }), deadlines: withoutTimer(c, dealId) },
+      outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason: `the case could not be taken on chain (${String(e.error ?? 'no reason given')}): no verdict would settle it` }]
     }
   }
 
@@ -280,6 +292,9 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
       case 'effect.failed': {
         // an announcement that could not go out: the next renewal sends a fresh one
         if (typeof e.effect === 'string' && e.effect.startsWith('announce:')) return { context: c, outputs: [] }
+        // a case not taken in time can no longer be settled by a verdict: the mediation stops here
+        const untaken = effectDeal(e, 'take:')
+        if (untaken !== '') return caseNotTaken(c, untaken, e)
         // the chain could not be read: read again, as long as the challenge may still be there
         const dealId = confirmedDeal(e)
         const m = c.mediations[dealId]

@@ -16,8 +16,9 @@
  *                      provider: its results collateral
  *   TimeoutJudge       provider: price + the creator's timeout collateral (slashed) + its collaterals;
  *                      solver: solverFee; creator: the rest of its payment collateral
- *   TimeoutMediate     both get back all they locked (a silent mediator's stake is slashed by the
- *                      contract's mediator registry, not from the deal's funds)
+ *   TimeoutMediate     both get back all they locked; a mediator the deal bound (registered, for a
+ *                      fee no higher than the deal's) pays, from its stake and as far as it goes, the
+ *                      provider the price and the creator the results collateral, pro rata
  */
 import type { Deal } from '../protocols/messages/schemas.ts'
 import type { DealOutcome } from './deal-states.ts'
@@ -31,7 +32,9 @@ export const PAYOUT_ROLES: readonly Role[] = ['jobCreator', 'resourceProvider', 
  * is MediationRejected without a mediator: the fee no mediator earned goes to the job creator.
  */
 export type Evidence =
-  | { outcome: 'Accepted' | 'TimeoutSubmit' | 'TimeoutJudge' | 'TimeoutMediate' }
+  | { outcome: 'Accepted' | 'TimeoutSubmit' | 'TimeoutJudge' }
+  /** `boundStake`: the stake of the silent mediator, if the deal bound it (none: 0) */
+  | { outcome: 'TimeoutMediate', boundStake?: bigint }
   | { outcome: 'MediationAccepted', mediator: string }
   | { outcome: 'MediationRejected', mediator: string | null }
 
@@ -132,10 +135,13 @@ export function settle (deal: Deal, evidence: Evidence): Settlement {
       p.jobCreator = a.payment - a.price - a.solverFee
       slashed.push({ from: 'jobCreator', to: 'resourceProvider', amount: a.creatorTimeout })
       break
-    case 'TimeoutMediate':
-      p.jobCreator = a.payment + a.creatorTimeout
-      p.resourceProvider = a.results + a.providerTimeout
+    case 'TimeoutMediate': {
+      const owed = silentMediatorOwes(a, evidence.boundStake ?? 0n)
+      p.jobCreator = a.payment + a.creatorTimeout + owed.jobCreator
+      p.resourceProvider = a.results + a.providerTimeout + owed.resourceProvider
+      slashed.push({ from: 'mediator', to: 'jobCreator', amount: owed.jobCreator }, { from: 'mediator', to: 'resourceProvider', amount: owed.resourceProvider })
       break
+    }
     default: {
       const never: never = outcome
       throw new SettleError('UNKNOWN_OUTCOME', `unknown outcome ${String(never)}`)
@@ -156,6 +162,18 @@ export function settle (deal: Deal, evidence: Evidence): Settlement {
     transfers,
     slashed: slashed.filter(s => s.amount > 0n)
   }
+}
+
+/**
+ * What a silent mediator pays each party from its stake: what its verdict could have given that party
+ * beyond a refund (the provider the price, the creator the provider's results collateral), pro rata
+ * when its stake falls short. Whichever party was honest is made whole.
+ */
+function silentMediatorOwes (a: Amounts, stake: bigint): { jobCreator: bigint, resourceProvider: bigint } {
+  const owed = a.price + a.results
+  const taken = owed < stake ? owed : stake
+  const jobCreator = taken === owed ? a.results : taken * a.results / owed
+  return { jobCreator, resourceProvider: taken - jobCreator }
 }
 
 function mediatorOf (deal: Deal, mediator: string): string {

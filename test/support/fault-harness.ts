@@ -15,7 +15,7 @@ import { auditLog, type AuditReport } from '../../src/actors/audit.ts'
 import { runAudit } from '../../src/cli/commands/audit.ts'
 import { roleDefinitions } from '../../src/cli/definitions.ts'
 import { createModuleRepo, ensureCowsayImage, COWSAY_IMAGE_PLACEHOLDER } from '../../src/cli/demo/demo-modules.ts'
-import { startDevnet, type Devnet } from '../../src/devnet/devnet.ts'
+import { DEVNET_DEPOSIT, startDevnet, type Devnet } from '../../src/devnet/devnet.ts'
 import type { DealStatus } from '../../src/node/server/deal-status.ts'
 import { SettlementClient } from '../../src/settlement/client.ts'
 import { increaseTime } from '../../src/settlement/dev-chain.ts'
@@ -223,6 +223,14 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
   })
   const { info } = devnet
   const client = await SettlementClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
+  /** What settle() needs of a deal's end: the mediator of a verdict, the stake of a silent mediator that took the case. */
+  const evidenceOf = async (deal: Deal, outcome: DealOutcome): Promise<Evidence> => {
+    if (outcome === 'MediationAccepted' || outcome === 'MediationRejected') return { outcome, mediator: deal.mediators[0]! }
+    if (outcome !== 'TimeoutMediate') return { outcome }
+    // devnet mediators stake their whole deposit, far more than one case can cost them
+    const record = await client.dealRecord(client.dealId(deal))
+    return { outcome, boundStake: record.caseTaken ? DEVNET_DEPOSIT : 0n }
+  }
   // Claims are sent when a node's clock passes a deadline; the chain must agree that it has
   // passed, so its clock runs a little ahead of the nodes' (block time has whole seconds).
   await increaseTime(client.provider, 2)
@@ -304,10 +312,7 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
       }, 200).catch((err: Error) => { throw new Error(`${err.message}; the chain last held it as ${lastSeen}, the job creator saw ${outcome}`) })
       const chainOutcome = record.outcome
       if (chainOutcome !== outcome) detail.push(`the chain settled ${String(chainOutcome)}, the job creator saw ${outcome}`)
-      const evidence = (outcome === 'MediationAccepted' || outcome === 'MediationRejected'
-        ? { outcome, mediator: deal.mediators[0]! }
-        : { outcome }) as Evidence
-      const expected = settle(deal, evidence)
+      const expected = settle(deal, await evidenceOf(deal, outcome as DealOutcome))
       const payouts = await client.settlement.queryFilter(client.settlement.filters.Payout!(dealId), 0, 'latest')
       const slashes = await client.settlement.queryFilter(client.settlement.filters.Slashed!(dealId), 0, 'latest')
       const got = payouts.map(e => {
@@ -340,14 +345,13 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
         expected.set(key, (expected.get(key) ?? 0n) + amount)
       }
       for (const { deal, outcome } of deals) {
-        const evidence = (outcome === 'MediationAccepted' || outcome === 'MediationRejected'
-          ? { outcome, mediator: deal.mediators[0]! }
-          : { outcome }) as Evidence
-        const s = settle(deal, evidence)
+        const s = settle(deal, await evidenceOf(deal, outcome))
         const locked = lockedBy(deal)
         add(deal.jobCreator, -locked.jobCreator)
         add(deal.resourceProvider, -locked.resourceProvider)
         for (const t of s.transfers) add(t.to, t.amount)
+        // a silent mediator that took the case paid the parties from its stake
+        for (const x of s.slashed) if (x.from === 'mediator') add(deal.mediators[0]!, -x.amount)
       }
       const lines: string[] = []
       let ok = true

@@ -46,6 +46,7 @@ export function recordingChain (o: { readsChallenges?: boolean } = {}): Recordin
     claimTimeoutSubmit: record('claimTimeoutSubmit'),
     claimTimeoutJudge: record('claimTimeoutJudge'),
     claimTimeoutMediate: record('claimTimeoutMediate'),
+    takeCase: record('takeCase'),
     challengeOf: async () => undefined,
     commitmentOf: async () => undefined,
     balanceOf: async () => 10n ** 24n,

@@ -90,7 +90,7 @@ export class RoleHost implements Service {
     const unavailable = (what: string): EffectHandler => async () => { throw new Error(`this node has no ${what}`) }
     const noChain = unavailable('chain connection')
     const settlementEffects: EffectHandlers<ChainOutput> = modules.settlement === undefined
-      ? { 'chain.settle': noChain, 'chain.claim': noChain, 'chain.challenge': noChain, 'chain.commitResults': noChain, 'chain.watch': noChain, 'chain.readDeposit': noChain }
+      ? { 'chain.settle': noChain, 'chain.claim': noChain, 'chain.challenge': noChain, 'chain.takeCase': noChain, 'chain.commitResults': noChain, 'chain.watch': noChain, 'chain.readDeposit': noChain }
       : chainEffects({ domain, store, settlement: modules.settlement, openDeals })
     let host: RoleHost | undefined = undefined
     // every output type of every machine has its handler here, or this does not compile

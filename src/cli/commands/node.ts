@@ -26,7 +26,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     chain: { rpcUrl: settings.rpcUrl, settlementAddress: settings.settlementAddress },
     slots,
     solver: { solverFee: settings.solverFee, mediatorFee: settings.mediatorFee },
-    mediator: { capacity: settings.mediatorCapacity, fee: settings.mediatorFee },
+    mediator: { capacity: settings.mediatorCapacity, fee: settings.mediatorFee, ...(settings.mediatorStake === undefined ? {} : { stake: settings.mediatorStake }) },
     mirrors: settings.mirrors,
     registries: settings.registries,
     maxImageBytes: settings.maxImageBytes,
@@ -72,6 +72,7 @@ function nodeOptions (command: Command): Command {
     .option('--offer-slots <n>', 'jobs run at once (OFFER_SLOTS; default 1)')
     .option('--offer-max-submit-within <seconds>', 'the longest submit window a slot takes: a job\'s timeout and margins (OFFER_MAX_SUBMIT_WITHIN; default 10800)')
     .option('--price <wei>', 'price per job (OFFER_PRICE)')
+    .option('--stake <wei>', 'a mediator\'s stake: deposit up to this and register for its fee, answering with it for every case it takes (MEDIATOR_STAKE; default: not registered)')
     .option('--registries <hosts>', 'registries to pull images from, e.g. docker.io,127.0.0.1:5000 (LILYPAD_REGISTRIES; default: any)')
     .option('--max-image-bytes <bytes>', 'the largest image (its layers) to pull; a bigger one is refused before signing (LILYPAD_MAX_IMAGE_BYTES; default 50 GiB)')
     .option('--results-port <port>', 'serve the results this node holds over HTTP by CID (LILYPAD_RESULTS_PORT; default off)')

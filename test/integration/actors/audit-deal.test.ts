@@ -189,7 +189,7 @@ describe('lilypad audit --deal', () => {
     const { dirs, dealId, jobOfferId } = mediated
     const mediator = JSON.parse((await audit(dirs.mediator, { deal: dealId, json: true })).out)
     expect(mediator.deal.deals[0].parties).toEqual([expect.objectContaining({ role: 'mediator', state: 'decided', verdict: 'MediationAccepted', resultsCid: HONEST_CID })])
-    expect(mediator.deal.chain.map((c: { type: string }) => c.type)).toEqual(['chain.watch', 'chain.settle'])
+    expect(mediator.deal.chain.map((c: { type: string }) => c.type)).toEqual(['chain.watch', 'chain.takeCase', 'chain.settle'])
     expect(mediator.deal.messages.find((m: { how: string }) => m.how === 'signed')).toMatchObject({ type: 'MediationVerdict', kept: `out:verdict:${dealId}` })
     const solver = JSON.parse((await audit(dirs.solver, { deal: jobOfferId, json: true })).out)
     expect(solver.deal).toMatchObject({ kind: 'job', deals: [{ dealId, parties: [{ role: 'solver', state: 'agreed' }] }] })

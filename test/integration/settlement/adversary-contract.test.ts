@@ -65,7 +65,7 @@ describe('CID equivocation', () => {
       table.payouts.resourceProvider - locked.resourceProvider,
       0n
     ])
-    expect(await f.clients.outsider.dealRecord(id)).toEqual({ state: 'Settled', outcome: 'MediationRejected', locked: false, mediator: undefined })
+    expect(await f.clients.outsider.dealRecord(id)).toEqual({ state: 'Settled', outcome: 'MediationRejected', locked: false, mediator: undefined, caseTaken: false })
   })
 
   /** A deal whose results the provider committed, with the creator's signed acceptance of `resultsCid`. */
@@ -84,7 +84,7 @@ describe('CID equivocation', () => {
     expect((await f.clients.outsider.dealRecord(id)).state).toBe('ResultsSubmitted')
     expect(await f.clients.outsider.resultsCidHash(id)).toBe(keccak256(toUtf8Bytes(CID)))
     await challengeWith(signed, OTHER_CID, sent.results, sent.signature)
-    expect(await f.clients.outsider.dealRecord(id)).toEqual({ state: 'Settled', outcome: 'MediationRejected', locked: false, mediator: undefined })
+    expect(await f.clients.outsider.dealRecord(id)).toEqual({ state: 'Settled', outcome: 'MediationRejected', locked: false, mediator: undefined, caseTaken: false })
   })
 
   it('an acceptance of the committed results settles', async () => {
@@ -166,7 +166,7 @@ describe('frozen lock', () => {
       expected.payouts.jobCreator - locked.jobCreator,
       expected.payouts.resourceProvider - locked.resourceProvider
     ])
-    expect(await f.clients.outsider.dealRecord(f.clients.jobCreator.dealId(deal))).toEqual({ state: 'Settled', outcome: 'TimeoutSubmit', locked: true, mediator: undefined })
+    expect(await f.clients.outsider.dealRecord(f.clients.jobCreator.dealId(deal))).toEqual({ state: 'Settled', outcome: 'TimeoutSubmit', locked: true, mediator: undefined, caseTaken: false })
   })
 })
 

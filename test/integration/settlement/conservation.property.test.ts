@@ -13,7 +13,12 @@ import { makeDeal, sign, startFixture, type Fixture, type Party } from './fixtur
 import { passDeadline, reachOutcome } from './outcomes.ts'
 
 let f: Fixture
-beforeAll(async () => { f = await startFixture() }, 180_000) // the first run compiles the contracts
+beforeAll(async () => {
+  f = await startFixture() // the first run compiles the contracts
+  // a mediator bound by every deal, which takes every case: a TimeoutMediate slashes its stake (the
+  // fees it earned so far)
+  await f.clients.mediator.registerMediator(0n)
+}, 180_000)
 afterAll(async () => { await f?.stop() })
 
 const depositors = ['jobCreator', 'resourceProvider'] as const
@@ -76,7 +81,7 @@ describe('conservation of funds', () => {
           })
           const locked = lockedBy(deal)
           const affordable = (model.get('jobCreator') ?? 0n) >= locked.jobCreator && (model.get('resourceProvider') ?? 0n) >= locked.resourceProvider
-          const outcome = await reachOutcome(f, await sign(f, deal), a.outcome).then(() => 'settled', (e: unknown) => e)
+          const outcome = await reachOutcome(f, await sign(f, deal), a.outcome, true).then(() => 'settled', (e: unknown) => e)
           if (!affordable) {
             expect(outcome).toBeInstanceOf(SettlementError)
             expect((outcome as SettlementError).code).toBe('INSUFFICIENT_DEPOSIT')
@@ -85,10 +90,11 @@ describe('conservation of funds', () => {
           expect(outcome).toBe('settled')
           const s = settle(deal, a.outcome === 'MediationAccepted' || a.outcome === 'MediationRejected'
             ? { outcome: a.outcome, mediator: f.wallets.mediator.address }
-            : { outcome: a.outcome })
+            : a.outcome === 'TimeoutMediate' ? { outcome: a.outcome, boundStake: model.get('mediator') ?? 0n } : { outcome: a.outcome })
+          const slashedFromMediator = s.slashed.filter(x => x.from === 'mediator').reduce((sum, x) => sum + x.amount, 0n)
           model.set('jobCreator', (model.get('jobCreator') ?? 0n) - locked.jobCreator + s.payouts.jobCreator)
           model.set('resourceProvider', (model.get('resourceProvider') ?? 0n) - locked.resourceProvider + s.payouts.resourceProvider)
-          model.set('mediator', (model.get('mediator') ?? 0n) + s.payouts.mediator)
+          model.set('mediator', (model.get('mediator') ?? 0n) + s.payouts.mediator - slashedFromMediator)
           model.set('solver', (model.get('solver') ?? 0n) + s.payouts.solver)
         }
         const onChain = await balancesNow()

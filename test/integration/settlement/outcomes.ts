@@ -33,8 +33,8 @@ export async function challenge (f: Fixture, signed: SignedDeal, resultsCid = CI
   return await f.clients.jobCreator.challengeResults(signed, c, await signAs(f, 'jobCreator', 'ResultsChallenged', c), results, signature)
 }
 
-/** The settling transaction's receipt. */
-export async function reachOutcome (f: Fixture, signed: SignedDeal, outcome: DealOutcome): Promise<SettlementReceipt> {
+/** The settling transaction's receipt. With `mediatorTakesCase`, the mediator takes the case of a challenge. */
+export async function reachOutcome (f: Fixture, signed: SignedDeal, outcome: DealOutcome, mediatorTakesCase = false): Promise<SettlementReceipt> {
   const deal = signed.deal
   switch (outcome) {
     case 'Accepted': {
@@ -51,12 +51,14 @@ export async function reachOutcome (f: Fixture, signed: SignedDeal, outcome: Dea
     case 'TimeoutMediate':
       await commit(f, signed)
       await challenge(f, signed)
+      if (mediatorTakesCase) await f.clients.mediator.takeCase(signed)
       await passDeadline(f, deal.mediateDeadline)
       return await f.clients.jobCreator.claimTimeoutMediate(signed)
     case 'MediationAccepted':
     case 'MediationRejected': {
       await commit(f, signed)
       await challenge(f, signed)
+      await f.clients.mediator.takeCase(signed)
       const providerAtFault = outcome === 'MediationRejected'
       const verdict = { ...common(f, 'mediator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: CID, mediatorCid: providerAtFault ? OTHER_CID : CID, providerAtFault }
       return await f.clients.mediator.settleVerdict(signed, verdict, await signAs(f, 'mediator', 'MediationVerdict', verdict))

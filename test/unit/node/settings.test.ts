@@ -24,12 +24,20 @@ describe('node settings', () => {
     expect(s.roles).toEqual(['resource-provider'])
   })
 
+  it('take a mediator\'s stake from --stake or MEDIATOR_STAKE; none unless asked', async () => {
+    const dataDir = await tempDir()
+    expect(resolveSettings({ dataDir }, {}).mediatorStake).toBeUndefined()
+    expect(resolveSettings({ dataDir }, { MEDIATOR_STAKE: '5000' }).mediatorStake).toBe('5000')
+    expect(resolveSettings({ dataDir, stake: '7000' }, { MEDIATOR_STAKE: '5000' }).mediatorStake).toBe('7000')
+  })
+
   it('explain bad values in one line', async () => {
     const dataDir = await tempDir()
     expect(() => resolveSettings({ dataDir, roles: 'miner' }, {})).toThrow(/unknown role miner/)
     expect(() => resolveSettings({ dataDir }, { OFFER_CPU: 'lots' })).toThrow(/OFFER_CPU must be a whole number/)
     expect(() => resolveSettings({ dataDir }, { SERVICE_SOLVER: 'bob' })).toThrow(/SERVICE_SOLVER: bob is not an Ethereum address/)
     expect(() => resolveSettings({ dataDir, price: '1.5' }, {})).toThrow(/OFFER_PRICE must be an amount in wei/)
+    expect(() => resolveSettings({ dataDir, stake: '1e18' }, {})).toThrow(/MEDIATOR_STAKE must be an amount in wei/)
     expect(() => resolveSettings({ dataDir }, { OFFER_MAX_SUBMIT_WITHIN: '30' })).toThrow('OFFER_MAX_SUBMIT_WITHIN must be between 60 and 172800 seconds, not 30')
     expect(() => resolveSettings({ dataDir, offerMaxSubmitWithin: 200_000 }, {})).toThrow(/must be between 60 and 172800 seconds/)
     await writeFile(join(dataDir, 'config.json'), '{ not json')

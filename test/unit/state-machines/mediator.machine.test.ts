@@ -35,10 +35,11 @@ describe('mediator', () => {
     expect(failed.snapshot.context).toEqual(renewed.snapshot.context)
   })
 
-  test('when challenged on a deal that names it, it reads the deal on chain, then fetches the results and re-runs the job', () => {
+  test('when challenged on a deal that names it, it reads the deal on chain, then takes the case, fetches the results and re-runs the job', () => {
     expect(drive(mediatorMachine, input, [ev.challenge]).last).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${T0 + 4}`, dealId: s.dealId }])
     const r = drive(mediatorMachine, input, [ev.challenge, mediating])
     expect(r.last).toEqual([
+      { type: 'chain.takeCase', id: `take:${s.dealId}`, dealId: s.dealId },
       { type: 'results.fetch', id: `fetch:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, from: parties.resourceProvider.address },
       expect.objectContaining({ type: 'job.run', id: `rerun:${s.dealId}`, purpose: 'mediate', job: s.job })
     ])
@@ -143,7 +144,7 @@ describe('mediator', () => {
     expect(late.last).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${s.deal.judgeDeadline + 1}`, dealId: s.dealId }])
     const observed = (state: string, mediator?: string): InputEvent => ({ type: 'chain.observed', effect: `confirm:${s.dealId}:${s.deal.judgeDeadline + 1}`, dealId: s.dealId, state, ...(mediator === undefined ? {} : { mediator }), at: s.deal.judgeDeadline + 2 })
     const taken = step(mediatorMachine, late.snapshot, observed('Mediating', parties.mediator.address))
-    expect(taken.outputs.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
+    expect(taken.outputs.map(o => o.type)).toEqual(['chain.takeCase', 'results.fetch', 'job.run'])
     expect(dealTimers(taken.snapshot)).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
     // in mediation before another mediator: dropped at once
     const other = step(mediatorMachine, late.snapshot, observed('Mediating', parties.otherMediator.address))
@@ -162,7 +163,7 @@ describe('mediator', () => {
     expect(again.outputs).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${T0 + 4 + CONFIRM_RETRY_MS}`, dealId: s.dealId }])
     const onChain: InputEvent = { type: 'chain.observed', effect: `confirm:${s.dealId}:${T0 + 4 + CONFIRM_RETRY_MS}`, dealId: s.dealId, state: 'Mediating', mediator: parties.mediator.address, at: T0 + 5 + CONFIRM_RETRY_MS }
     const taken = step(mediatorMachine, again.snapshot, onChain)
-    expect(taken.outputs.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
+    expect(taken.outputs.map(o => o.type)).toEqual(['chain.takeCase', 'results.fetch', 'job.run'])
     expect(dealTimers(taken.snapshot)).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
 
     // never on chain by the judge deadline and its grace: dropped, nothing run
@@ -209,7 +210,7 @@ describe('mediator', () => {
     const at = T0 + 4 + MAX_CONFIRMING + 1
     const honest = step(mediatorMachine, flooded.snapshot, { ...ev.challenge, at })
     const onChain: InputEvent = { type: 'chain.observed', effect: `confirm:${s.dealId}:${at}`, dealId: s.dealId, state: 'Mediating', mediator: parties.mediator.address, at: at + 1 }
-    expect(step(mediatorMachine, honest.snapshot, onChain).outputs.map(o => o.type)).toEqual(['results.fetch', 'job.run'])
+    expect(step(mediatorMachine, honest.snapshot, onChain).outputs.map(o => o.type)).toEqual(['chain.takeCase', 'results.fetch', 'job.run'])
   })
 
   test('when the chain cannot be read, the challenge waits: it is read again, and never mediated unread', () => {
@@ -220,6 +221,15 @@ describe('mediator', () => {
     const late = drive(mediatorMachine, input, [{ ...ev.challenge, at: s.deal.judgeDeadline + 1 }, failed(s.deal.judgeDeadline + 1, s.deal.judgeDeadline + CONFIRM_GRACE_MS + 1)])
     expect(late.last).toEqual([])
     expect(late.snapshot.context.mediations).toEqual({})
+  })
+
+  test('a case it could not take on chain is given up: no verdict would settle it', () => {
+    const r = drive(mediatorMachine, input, [ev.challenge, mediating, { type: 'effect.failed', effect: `take:${s.dealId}`, error: 'DEADLINE_PASSED', at: T0 + 6 }])
+    expect(r.last).toEqual([expect.objectContaining({ type: 'deal.declined', dealId: s.dealId, reason: expect.stringContaining('DEADLINE_PASSED') })])
+    expect(r.snapshot.context.mediations[s.dealId]!.state).toBe('declined')
+    expect(dealTimers(r.snapshot)).toEqual({})
+    // the re-run that finishes after cannot bring a verdict back
+    expect(step(mediatorMachine, r.snapshot, { ...ev.rerun(s.cid), at: T0 + 7 }).outputs.map(o => o.type)).toEqual(['input.rejected'])
   })
 
   test('the same challenge twice (from the creator, and passed on by the provider) is one mediation', () => {

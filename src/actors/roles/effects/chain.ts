@@ -33,6 +33,8 @@ export interface SettlementCalls {
   claimTimeoutSubmit (signed: SignedDealEvidence): Promise<unknown>
   claimTimeoutJudge (signed: SignedDealEvidence): Promise<unknown>
   claimTimeoutMediate (signed: SignedDealEvidence): Promise<unknown>
+  /** the named mediator takes the case of a challenged deal */
+  takeCase (signed: SignedDealEvidence): Promise<unknown>
   /** the chain's record of a deal: its state, and its outcome once settled */
   dealRecord? (dealId: string): Promise<{ state: string, outcome?: string, mediator?: string }>
   /** the keccak256 of the results CID on record for a deal */
@@ -62,9 +64,11 @@ const TRANSIENT = new Set(['CHAIN_UNAVAILABLE', 'TRANSACTION_FAILED'])
  * settlement is first come, first served) is tried again, alone, as the deposit may be topped up.
  */
 const SETTLE_RETRIED = new Set([...TRANSIENT, 'INSUFFICIENT_DEPOSIT'])
+/** A verdict may reach the chain before the mediator's taking of the case is mined: it is tried again. */
+const VERDICT_RETRIED = new Set([...TRANSIENT, 'CASE_NOT_TAKEN'])
 
 /** The outputs that put evidence on chain or read it back. */
-export type ChainOutput = 'chain.settle' | 'chain.claim' | 'chain.challenge' | 'chain.commitResults' | 'chain.watch' | 'chain.readDeposit'
+export type ChainOutput = 'chain.settle' | 'chain.claim' | 'chain.challenge' | 'chain.takeCase' | 'chain.commitResults' | 'chain.watch' | 'chain.readDeposit'
 
 export interface ChainEffectsModules {
   domain: LilypadDomain
@@ -127,7 +131,7 @@ export class AcceptedBatcher {
 
 
 /**
- * `chain.settle`, `chain.claim`, `chain.challenge`, `chain.commitResults`: put the signed messages
+ * `chain.settle`, `chain.claim`, `chain.challenge`, `chain.takeCase`, `chain.commitResults`: put the signed messages
  * named as evidence on chain; `chain.watch`: read what the chain holds for a deal. Accepted deals settle in batches; a transaction another party already
  * made counts as done; a chain that does not answer is tried again a few times.
  *
@@ -208,7 +212,7 @@ export function chainEffects ({ domain, store, settlement, openDeals, batchWindo
           : settlement.settleAccepted(deal, accepted.message, accepted.signature), DONE_ALREADY, SETTLE_RETRIED)
       } else {
         const verdict = await evidence<MediationVerdict>(proof)
-        await once(() => settlement.settleVerdict(deal, verdict.message, verdict.signature))
+        await once(() => settlement.settleVerdict(deal, verdict.message, verdict.signature), DONE_ALREADY, VERDICT_RETRIED)
       }
       return await settled(String(output.dealId), signal)
     },
@@ -232,6 +236,10 @@ export function chainEffects ({ domain, store, settlement, openDeals, batchWindo
       // a challenge of results other than those committed proves an equivocation and settles at once
       const record = await settlement.dealRecord?.(String(output.dealId))
       if (record?.state === 'Settled' && record.outcome !== undefined) return [{ type: 'chain.settled', dealId: String(output.dealId), outcome: record.outcome }]
+    },
+    /** The mediator takes the case of a challenged deal: only a case taken settles by its verdict. */
+    'chain.takeCase': async (output) => {
+      await once(async () => await settlement.takeCase(await signedDeal(String(output.dealId))))
     },
     /** A deposit as the exposure check before signing reads it: its balance, and what is asked to leave it. */
     'chain.readDeposit': async (output) => {

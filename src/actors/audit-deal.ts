@@ -396,6 +396,12 @@ export class DealIndex {
     return [...this.terms.keys()]
   }
 
+  /** Whether the log holds anything of a deal: its terms, a provider's record of it, or a mediation. */
+  holds (dealId: string): boolean {
+    const id = dealId.toLowerCase()
+    return this.terms.has(id) || this.provided.has(id) || this.mediated.has(id)
+  }
+
   /** What an id names in this log, and the ids whose records make up its history; undefined when the log holds nothing about it. */
   resolve (query: string): { kind: DealTrace['kind'], deals: string[], related: Set<string> } | undefined {
     if (!HEX_ID_ONLY.test(query)) return undefined

@@ -2,7 +2,7 @@
  * The chain adapter: one account's view of the settlement contract. Every write goes through one
  * TxSender (nonces, confirmations) and every revert comes back as a SettlementError with a code.
  */
-import { Contract, Signature, Wallet, type ContractTransactionReceipt, type Interface, type JsonRpcProvider } from 'ethers'
+import { Contract, getAddress, Signature, Wallet, zeroPadValue, type ContractTransactionReceipt, type Interface, type JsonRpcProvider } from 'ethers'
 import { DEAL_STATES, type DealState } from '../state-machines/deal-states.ts'
 import { combinedInterface, loadArtifacts } from './artifacts.ts'
 import { SettlementError, errorCodeOfSelector, toSettlementError, type SettlementErrorCode } from './errors.ts'
@@ -46,6 +46,16 @@ export interface DealRecord {
   mediator: string | undefined
   /** the mediator took the case: it answers for the mediate deadline */
   caseTaken: boolean
+}
+
+/** An act of an account in a deal, or a payment to it, as the chain's events hold it. */
+export interface AccountDealEvent {
+  dealId: string
+  what: 'paid' | 'committed results' | 'took the case'
+  /** for a payment, wei */
+  amount?: bigint
+  blockNumber: number
+  transactionHash: string
 }
 
 export interface MediatorTerms {
@@ -147,6 +157,27 @@ export class SettlementClient implements Resource {
     }
   }
 
+  /**
+   * The deals the chain holds an act of `account` in, or a payment to it: its payouts, its results
+   * commitments, the cases it took as a mediator. In block order, from `fromBlock` on.
+   */
+  async dealEventsOf (account: string, fromBlock = 0): Promise<AccountDealEvent[]> {
+    const topic = zeroPadValue(getAddress(account), 32)
+    const about = [['Payout', 'paid'], ['ResultsCommitted', 'committed results'], ['CaseTaken', 'took the case']] as const
+    try {
+      const found: AccountDealEvent[] = []
+      for (const [event, what] of about) {
+        const logs = await this.provider.getLogs({ address: this.address, topics: [this.iface.getEvent(event)!.topicHash, null, topic], fromBlock })
+        for (const e of parseLogs(this.iface, this.address, logs)) {
+          found.push({ dealId: String(e.args.dealId), what, blockNumber: e.blockNumber, transactionHash: e.transactionHash, ...(event === 'Payout' ? { amount: e.args.amount as bigint } : {}) })
+        }
+      }
+      return found.sort((a, b) => a.blockNumber - b.blockNumber)
+    } catch (err) {
+      throw toSettlementError(err, this.iface)
+    }
+  }
+
   /** The keccak256 of the results CID the chain holds for a deal (zero until results are committed or challenged). */
   async resultsCidHash (dealId: string): Promise<string> {
     return await this.call('resultsCidHash', dealId) as string
@@ -181,7 +212,6 @@ export class SettlementClient implements Resource {
     return { message: results, signature: Signature.from(String(args[2])).serialized }
   }
 
-  /** The arguments of the last call of `method` that emitted `event` for a deal, if it was a direct call. */
   /**
    * The arguments of the last call of `method` that emitted `event` for a deal, looked for in the
    * blocks from `notBeforeMs` on (the deal's own time: a node need not read the chain's whole history).

@@ -1,6 +1,6 @@
 /** The chain adapter's public surface. */
 export { loadArtifacts, combinedInterface, type SettlementArtifacts } from './artifacts.ts'
-export { SettlementClient, type SettlementClientOptions, type SettlementReceipt, type BatchReceipt, type DealRecord, type MediatorTerms } from './client.ts'
+export { SettlementClient, type SettlementClientOptions, type SettlementReceipt, type BatchReceipt, type DealRecord, type MediatorTerms, type AccountDealEvent } from './client.ts'
 export { deployContracts, DEFAULT_WITHDRAW_DELAY_SECONDS, type DeployOptions, type Deployment } from './deploy.ts'
 export { startDevChain, increaseTime, chainTime, snapshot, revertTo, anvilBinary, type DevChain, type DevChainOptions } from './dev-chain.ts'
 export { SettlementError, decodeRevert, errorCodeOfSelector, toSettlementError, type SettlementErrorCode } from './errors.ts'

@@ -4,7 +4,9 @@
  * compares the CIDs and signs a verdict. Results it cannot fetch count against the provider.
  * It claims its fee only through the verdict it signed, and nothing when it missed the deadline.
  * It mediates only a dispute registered on chain (the deal in mediation before this mediator): a
- * challenge on the wire alone, of a deal made up between two throwaway keys, buys no re-run.
+ * challenge on the wire alone, of a deal made up between two throwaway keys, buys no re-run. Before
+ * it takes the case on chain (which makes it answer for the mediate deadline) it checks that the job
+ * can run here, as a provider does before it signs.
  */
 import type { Deal, JobOffer, MediatorAnnouncement } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
@@ -57,8 +59,10 @@ interface Mediation {
    * before this mediator; only then is the job re-run. A deal the chain settled (a provider's
    * equivocation settles at once) needs no mediation; one never challenged on chain by the judge
    * deadline (and a grace for the transaction to land) is dropped.
+   * preparing: the chain shows the deal in mediation before this mediator; the job's module and image
+   * are made ready, and the case is taken only if the job can run here.
    */
-  state: 'confirming' | 'running' | 'decided' | 'missed' | 'settled' | 'declined'
+  state: 'confirming' | 'preparing' | 'running' | 'decided' | 'missed' | 'settled' | 'declined'
   /** when the challenge came */
   since: number
   providerAtFault: boolean | null
@@ -177,7 +181,7 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     if (known !== undefined && known.resultsCid === challenge.message.resultsCid) return { context: c, outputs: [] }
     if (known !== undefined) violation('DUPLICATE', 'already mediating this deal')
     const mediations = Object.values(c.mediations)
-    const active = mediations.filter(m => m.state === 'running').length
+    const active = mediations.filter(m => m.state === 'running' || m.state === 'preparing').length
     if (active >= c.capacity) violation('NO_CAPACITY', `already running ${active} mediations`)
     if (e.at > deal.message.mediateDeadline) violation('LATE', 'challenged after the mediate deadline')
     // a provider may pass on a challenge the creator posted on chain and told no one of, after the
@@ -220,6 +224,26 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     return e.state === 'Mediating' && typeof e.mediator === 'string' && sameAddress(e.mediator, c.self)
   }
 
+  /** Makes the job ready to run here (module, spec hash, image, a timeout that fits the mediate deadline) before taking the case. */
+  function prepare (c: C, dealId: string, m: Mediation, at: number): D {
+    return {
+      context: {
+        ...c,
+        mediations: withEntry(c.mediations, dealId, { ...m, state: 'preparing' }),
+        deadlines: withEntry(withoutTimer(c, dealId), `mediate:${dealId}`, m.deal.mediateDeadline)
+      },
+      outputs: [{ type: 'job.prepare', id: `prepare:${dealId}`, dealId, job: m.job as never, maxDurationMs: m.deal.mediateDeadline - at }]
+    }
+  }
+
+  /** Gives up a case before taking it, or one that could not be taken: no verdict would settle it. */
+  function giveUp (c: C, dealId: string, m: Mediation, reason: string): D {
+    return {
+      context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'declined' }), deadlines: withoutTimer(c, dealId) },
+      outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason }]
+    }
+  }
+
   /**
    * Takes the case on chain (which commits this mediator to the mediate deadline, and without which its
    * verdict settles nothing), fetches the results and re-runs the job, until the mediate deadline.
@@ -240,11 +264,13 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
   }
 
   function caseNotTaken (c: C, dealId: string, e: InputEvent): D {
-    const m = running(c, dealId)
-    return {
-      context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'declined' }), deadlines: withoutTimer(c, dealId) },
-      outputs: [{ type: 'deal.declined', id: `declined:${dealId}`, dealId, reason: `the case could not be taken on chain (${String(e.error ?? 'no reason given')}): no verdict would settle it` }]
-    }
+    return giveUp(c, dealId, running(c, dealId), `the case could not be taken on chain (${String(e.error ?? 'no reason given')}): no verdict would settle it`)
+  }
+
+  function preparing (c: C, dealId: string): Mediation {
+    const m = c.mediations[dealId]
+    if (m?.state !== 'preparing') return violation('WRONG_STATE', `no mediation of ${dealId} is being prepared`)
+    return m
   }
 
   function effectDeal (e: InputEvent, prefix: string): string {
@@ -257,6 +283,12 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         const type = (e.envelope as { type?: string } | undefined)?.type
         if (type !== 'ResultsChallenged') violation('WRONG_STATE', `a mediator does not take ${String(type)} messages`)
         return onChallenge(c, e)
+      }
+      case 'job.prepared': {
+        const dealId = effectDeal(e, 'prepare:')
+        const m = preparing(c, dealId)
+        if (e.ok === true) return begin(c, dealId, m)
+        return giveUp(c, dealId, m, `the job cannot run here (${String(e.failure ?? 'no reason given')}${typeof e.reason === 'string' ? `: ${e.reason}` : ''}): the case is not taken`)
       }
       case 'results.fetched': {
         const dealId = effectDeal(e, 'fetch:')
@@ -276,7 +308,7 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         const dealId = confirmedDeal(e)
         const m = c.mediations[dealId]
         if (m?.state !== 'confirming') return violation('WRONG_STATE', `no challenge of ${dealId} awaits the chain`)
-        if (confirmed(c, e)) return begin(c, dealId, m)
+        if (confirmed(c, e)) return prepare(c, dealId, m, e.at)
         // settled already: nothing to mediate, and the same challenge again changes nothing
         if (e.state === 'Settled') return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'settled' }), deadlines: withoutTimer(c, dealId) }, outputs: [] }
         // in mediation before another mediator: not ours to judge
@@ -295,6 +327,8 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         // a case not taken in time can no longer be settled by a verdict: the mediation stops here
         const untaken = effectDeal(e, 'take:')
         if (untaken !== '') return caseNotTaken(c, untaken, e)
+        const unprepared = effectDeal(e, 'prepare:')
+        if (unprepared !== '') return giveUp(c, unprepared, preparing(c, unprepared), `the job could not be made ready here (${String(e.error ?? 'no reason given')}): the case is not taken`)
         // the chain could not be read: read again, as long as the challenge may still be there
         const dealId = confirmedDeal(e)
         const m = c.mediations[dealId]
@@ -315,7 +349,7 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
           return { context: { ...c, deadlines }, outputs: [readChain(dealId, e.at)] }
         }
         const dealId = timer.startsWith('mediate:') ? timer.slice('mediate:'.length) : ''
-        const m = running(c, dealId)
+        const m = c.mediations[dealId]?.state === 'preparing' ? preparing(c, dealId) : running(c, dealId)
         return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'missed' }), deadlines: withoutTimer(c, dealId) }, outputs: [] }
       }
       default:

@@ -6,8 +6,11 @@ export function registerAudit (program: Command): void {
     .description('verify a node\'s event log offline: hash chain, checkpoint signatures, and that replay reproduces every output')
     .argument('<data-dir>', 'the node\'s data directory (or its log folder)')
     .option('--deal <id>', 'print the history of one deal: its deal id, or the job offer id it was made for (or a stream name)')
-    .option('--json', 'print the report as JSON')
-    .action(async (dataDir: string, options: { deal?: string, json?: boolean }) => {
+    .option('--rpc-url <url>', 'also hold the log against the chain: its settled deals, and every payment, commitment and case of this node on chain')
+    .option('--settlement <address>', 'the settlement contract, with --rpc-url')
+    .option('--format <format>', 'text (default), json, or md: a document with a summary, a table of the deals and the findings')
+    .option('--json', 'print the report as JSON (--format json)')
+    .action(async (dataDir: string, options: { deal?: string, json?: boolean, format?: string, rpcUrl?: string, settlement?: string }) => {
       const { runAudit } = await import('./audit.ts')
       process.exitCode = await runAudit(dataDir, options)
     })

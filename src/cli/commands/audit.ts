@@ -6,6 +6,8 @@ import { EventLog } from '../../actors/eventlog/event-log.ts'
 import { auditLog, type AuditReport } from '../../actors/audit.ts'
 import { DealIndex, shortIds, type DealTrace, type KeptMessages } from '../../actors/audit-deal.ts'
 import { compareDeal, type CrossReport, type PartyLog } from '../../actors/audit-across.ts'
+import { auditAgainstChain, type ChainReport } from '../../actors/audit-chain.ts'
+import { auditMarkdown } from './audit-document.ts'
 import type { ActorDefinition } from '../../actors/runtime/driver.ts'
 import type { LogRecord } from '../../actors/eventlog/record.ts'
 import { ActorRecord } from '../../actors/runtime/records.ts'
@@ -16,6 +18,11 @@ export const LOG_FOLDER = 'log'
 export interface AuditCommandOptions {
   deal?: string
   json?: boolean
+  /** `text` (default), `json` (as --json), or `md`: a document with a summary, a table of deals and the findings */
+  format?: string
+  /** with `settlement`: hold the log against this chain */
+  rpcUrl?: string
+  settlement?: string
 }
 
 type Write = (text: string) => void
@@ -24,6 +31,7 @@ const stdout: Write = (text) => process.stdout.write(text)
 const stderr: Write = (text) => process.stderr.write(text)
 
 const DEAL_ID = /^0x[0-9a-fA-F]{64}$/
+const FORMATS = ['text', 'json', 'md']
 
 class BadInput extends Error {}
 
@@ -77,6 +85,15 @@ async function openLog (dataDir: string, command: string, err: Write): Promise<O
  */
 export async function runAudit (dataDir: string, options: AuditCommandOptions,
   definitions: Record<string, ActorDefinition> = roleDefinitions(), out: Write = stdout, err: Write = stderr): Promise<number> {
+  if ((options.rpcUrl === undefined) !== (options.settlement === undefined)) {
+    err('lilypad audit: --rpc-url and --settlement go together: the chain, and the settlement contract on it\n')
+    return 2
+  }
+  const format = options.format ?? (options.json === true ? 'json' : 'text')
+  if (!FORMATS.includes(format)) {
+    err(`lilypad audit: --format is one of ${FORMATS.join(', ')}, not ${format}\n`)
+    return 2
+  }
   let opened: OpenedLog
   try {
     opened = await openLog(dataDir, 'lilypad audit', err)
@@ -86,13 +103,14 @@ export async function runAudit (dataDir: string, options: AuditCommandOptions,
     return 2
   }
   const deal = options.deal
-  const index = deal === undefined ? undefined : new DealIndex()
+  const onChain = options.rpcUrl !== undefined
+  const index = deal === undefined && !onChain && format !== 'md' ? undefined : new DealIndex()
   const matches = deal === undefined ? undefined : (stream: string) => stream === deal || stream.endsWith(`:${deal}`)
   let report: AuditReport
   let trace: DealTrace | undefined
   try {
     report = await auditLog(opened.log, definitions, { historyOf: matches, observe: index?.observe })
-    if (index !== undefined && report.ok) trace = await index.trace(opened.log, deal!, opened.kept)
+    if (deal !== undefined && report.ok) trace = await index!.trace(opened.log, deal, opened.kept)
   } finally {
     await opened.close()
   }
@@ -100,14 +118,55 @@ export async function runAudit (dataDir: string, options: AuditCommandOptions,
     err(`lilypad audit: no deal, job offer or stream ${deal} in this log\n`)
     return 2
   }
-  if (options.json === true) {
+  let chain: ChainReport | undefined
+  if (onChain && report.ok) {
+    if (report.node === null) {
+      err('lilypad audit: the log names no node, so the chain cannot be asked about it\n')
+      return 2
+    }
+    try {
+      chain = await againstChain(index!, report.node, options.rpcUrl!, options.settlement!)
+    } catch (e) {
+      err(`lilypad audit: cannot hold the log against the chain: ${(e as Error).message}\n`)
+      return 2
+    }
+  }
+  if (format === 'md') {
+    const deals = deal === undefined ? index!.dealIds().map(id => index!.summary(id)) : trace?.deals ?? []
+    out(auditMarkdown({ folder: opened.folder, report, deals, trace, chain, at: Date.now() }))
+  } else if (format === 'json') {
     // the deal's records are the report's history; the rest of the trace is the deal's
     const json = trace === undefined ? report : { ...report, history: trace.records, deal: { ...trace, records: undefined } }
-    out(JSON.stringify(json) + '\n')
+    out(JSON.stringify(chain === undefined ? json : { ...json, chain }) + '\n')
   } else {
-    out(trace === undefined ? formatReport(opened.folder, report) : formatReport(opened.folder, { ...report, history: undefined }) + formatTrace(trace))
+    const text = trace === undefined ? formatReport(opened.folder, report) : formatReport(opened.folder, { ...report, history: undefined }) + formatTrace(trace)
+    out(chain === undefined ? text : text + formatChain(chain))
   }
-  return report.ok && (trace?.problems.length ?? 0) === 0 ? 0 : 1
+  return report.ok && (trace?.problems.length ?? 0) === 0 && chain?.ok !== false ? 0 : 1
+}
+
+/** The log's deals against the chain, read with a throwaway key (nothing is sent). */
+async function againstChain (index: DealIndex, node: string, rpcUrl: string, settlementAddress: string): Promise<ChainReport> {
+  const { SettlementClient } = await import('../../settlement/index.ts')
+  const { Wallet } = await import('ethers')
+  const client = await SettlementClient.open({ rpcUrl, settlementAddress, privateKey: Wallet.createRandom().privateKey })
+  try {
+    return await auditAgainstChain(index, node, {
+      dealRecord: async (dealId) => await client.dealRecord(dealId),
+      dealEventsOf: async (account) => await client.dealEventsOf(account)
+    })
+  } finally {
+    await client.close()
+  }
+}
+
+/** The log against the chain, for people. */
+export function formatChain (chain: ChainReport): string {
+  const lines = [chain.ok
+    ? `chain: OK, ${chain.checked} deal(s) of this node read on chain agree with the log, and the log holds every one of its ${chain.events} event(s) on chain`
+    : `chain: FAILED, ${chain.findings.length} finding(s) (${chain.checked} deal(s) read, ${chain.events} event(s) of this node on chain)`]
+  for (const f of chain.findings) lines.push(`  ${f.code} ${f.reason}`)
+  return lines.join('\n') + '\n'
 }
 
 /**

@@ -13,7 +13,7 @@ const say = (line: string): void => { process.stdout.write(`${line}\n`) }
  */
 export async function runDemo (options: { dir?: string, message: string, engine?: 'docker' | 'wasm' }): Promise<number> {
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'lilypad-demo-'))
-  const [{ startDemoNetwork }, { runJob }, { devnetJobOptions }, { EventLog }, { auditLog }, { roleDefinitions }, { runDealAudit }] = await Promise.all([
+  const [{ startDemoNetwork }, { runJob }, { devnetJobOptions }, { EventLog }, { auditLog }, { roleDefinitions }, { runDealAudit, runAudit }] = await Promise.all([
     import('../demo/demo-network.ts'), import('../../node/jobs/job-client.ts'), import('../../devnet/devnet.ts'),
     import('../../actors/eventlog/event-log.ts'), import('../../actors/audit.ts'), import('../definitions.ts'), import('./audit.ts')
   ])
@@ -38,6 +38,10 @@ export async function runDemo (options: { dir?: string, message: string, engine?
     say(result.stdout ?? '(no stdout)')
     ok = result.outcome === 'Accepted'
     if (result.dealId !== null) deal = { id: result.dealId, provider: result.provider }
+    // the job creator's log against the chain, while the chain runs
+    say(`\n$ lilypad audit <the job creator's data dir> --rpc-url ${info.rpcUrl} --settlement ${info.settlementAddress}`)
+    const onChain = await runAudit(jobDir, { rpcUrl: info.rpcUrl, settlement: info.settlementAddress }, roleDefinitions(), indented)
+    ok &&= onChain === 0
   } finally {
     say('stopping the network')
     await network.stop()
@@ -55,11 +59,15 @@ export async function runDemo (options: { dir?: string, message: string, engine?
   const provider = info.nodes.find(n => n.address.toLowerCase() === deal?.provider?.toLowerCase())
   if (deal !== undefined && provider !== undefined) {
     say(`\n$ lilypad audit deal ${deal.id} <the job creator's and ${provider.name}'s data dirs>`)
-    const code = await runDealAudit(deal.id, [jobDir, provider.dataDir], {}, roleDefinitions(), (t) => process.stdout.write(t.replace(/^(?=.)/gm, '  ')))
+    const code = await runDealAudit(deal.id, [jobDir, provider.dataDir], {}, roleDefinitions(), indented)
     ok &&= code === 0
   } else ok = false
-  say(ok ? '\ndemo finished: the job ran, was paid for on chain, every log audits, and the two parties\' logs of the deal agree.' : '\ndemo FAILED')
+  say(ok ? '\ndemo finished: the job ran, was paid for on chain, every log audits, the job creator\'s holds against the chain, and the two parties\' logs of the deal agree.' : '\ndemo FAILED')
   return ok ? 0 : 1
+}
+
+function indented (text: string): void {
+  process.stdout.write(text.replace(/^(?=.)/gm, '  '))
 }
 
 export function registerDemo (program: Command): void {

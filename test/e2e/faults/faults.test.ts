@@ -110,14 +110,26 @@ const creatorSilent: Lane = async (net, provider) => {
   return result
 }
 
+/**
+ * A staked mediator that takes the case and dies before its verdict: the deal ends TimeoutMediate and
+ * its stake pays the honest provider the price and the creator the results collateral (the deal's
+ * payouts are checked against settle() with the slash).
+ */
 const mediatorSilent: Lane = async (net, provider) => {
   const jc = net.job('mediator-silent', { provider, challengeHonestResults: true, mediators: ['mediator-2'] })
   await jc.start()
   const id = await jc.jobOfferId()
-  await net.killWhen('mediator-2', 'the mediation', of(id)('Mediating'))
+  const mediating = await net.waitFor('mediator-2', 'the mediation', of(id)('Mediating'))
+  // killed once the chain shows the case taken, well before the re-run's verdict
+  const taken = async (): Promise<boolean> => (await net.client.dealRecord(mediating.dealId ?? '')).caseTaken
+  for (let tries = 0; !(await taken()) && tries < 600; tries++) await new Promise(resolve => setTimeout(resolve, 50))
+  expect(await taken()).toBe(true)
+  await net.devnet.node('mediator-2').kill('SIGKILL')
   const done = await jc.done()
   await net.restart('mediator-2')
   const check = await net.checkDeal(done, [provider, 'mediator-2'])
+  const slashes = await net.client.settlement.queryFilter(net.client.settlement.filters.Slashed!(done.dealId), 0, 'latest')
+  expect(slashes.length, 'the silent mediator paid both parties from its stake').toBe(2)
   return { name: 'mediator silent', role: 'mediator', state: 'Mediating', restarted: 'after the claim', expected: ['TimeoutMediate'], outcomes: [String(done.outcome)], checks: [check], done: [done] }
 }
 

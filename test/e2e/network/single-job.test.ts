@@ -2,7 +2,7 @@
  * One job at a time through a whole devnet (dev chain, two providers, two solvers, a mediator, each
  * its own process on 127.0.0.1; cowsay on Docker), driven by the `lilypad run` command itself.
  */
-import { mkdtemp } from 'node:fs/promises'
+import { cp, mkdtemp } from 'node:fs/promises'
 import { join } from 'node:path'
 import { computeAddress, Wallet } from 'ethers'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -15,6 +15,7 @@ import { RUN_EXIT } from '../../../src/cli/commands/run.ts'
 import { startE2eNetwork, type E2eNetwork } from './e2e-network.ts'
 import { creatorDeals, readLog } from './node-logs.ts'
 import { errorLines, lilypad } from './cli.ts'
+import { truncateLog } from '../../support/truncate-log.ts'
 
 describe('one job through the network, with `lilypad run`', () => {
   let net: E2eNetwork
@@ -93,10 +94,28 @@ describe('one job through the network, with `lilypad run`', () => {
     expect(JSON.parse(across.stdout)).toMatchObject({ ok: true, dealId: result.dealId, shared: expect.any(Number) })
     expect(JSON.parse(across.stdout).shared).toBeGreaterThanOrEqual(5)
 
+    // and each holds against the chain: the deal settled as the log says, and every payment the
+    // chain made to the node is in its log
+    const onChain = ['--rpc-url', info.rpcUrl, '--settlement', info.settlementAddress]
+    for (const dir of [dataDir, providerNode.dataDir]) {
+      const audit = await lilypad(['audit', dir, ...onChain, '--json'])
+      expect(audit.code, audit.stdout + audit.stderr).toBe(0)
+      expect(JSON.parse(audit.stdout).chain).toMatchObject({ ok: true, checked: 1, findings: [] })
+    }
+    // a job creator's log cut short after its first record audits OK alone; the chain shows what it lost
+    const cut = await mkdtemp(join(net.root, 'cut-log-'))
+    await cp(join(dataDir, 'log'), cut, { recursive: true })
+    expect(await truncateLog(cut, 1)).toBeGreaterThan(10)
+    expect((await lilypad(['audit', cut])).code).toBe(0)
+    const caught = await lilypad(['audit', cut, ...onChain])
+    expect(caught.code, caught.stdout + caught.stderr).toBe(1)
+    expect(caught.stdout).toContain(`MISSING_FROM_LOG the chain shows this node paid`)
+    expect(caught.stdout).toContain(`in deal ${result.dealId!.toLowerCase()}`)
+
     const after = await balances()
     const moved = new Map(everyone.map(a => [a, after.get(a)! - before.get(a)!]))
     expect(moved).toEqual(expected)
-  }, 120_000)
+  }, 180_000)
 
   it('a job creator with no Docker engine checks a Docker job through the mediator: it re-runs the job, and the deal settles as MediationAccepted', async () => {
     const dataDir = await net.jobDir('remote-check')

@@ -16,6 +16,8 @@ const ev = {
   observed: (state: string, extra: Record<string, unknown> = {}): InputEvent => ({ type: 'chain.observed', effect: `confirm:${s.dealId}:${T0 + 4}`, dealId: s.dealId, state, ...extra, at: T0 + 4 })
 }
 const mediating = ev.observed('Mediating', { mediator: parties.mediator.address })
+/** the job made ready here: the case can be taken */
+const prepared: InputEvent = { type: 'job.prepared', effect: `prepare:${s.dealId}`, ok: true, at: T0 + 4 }
 /** the deadlines a mediator arms for its deals (not the renewal of its announcement) */
 const dealTimers = (snapshot: { context: { deadlines: Record<string, number> } }): Record<string, number> =>
   Object.fromEntries(Object.entries(snapshot.context.deadlines).filter(([name]) => name !== 'announce'))
@@ -35,9 +37,12 @@ describe('mediator', () => {
     expect(failed.snapshot.context).toEqual(renewed.snapshot.context)
   })
 
-  test('when challenged on a deal that names it, it reads the deal on chain, then takes the case, fetches the results and re-runs the job', () => {
+  test('when challenged on a deal that names it, it reads the deal on chain, makes the job ready, then takes the case, fetches the results and re-runs the job', () => {
     expect(drive(mediatorMachine, input, [ev.challenge]).last).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${T0 + 4}`, dealId: s.dealId }])
-    const r = drive(mediatorMachine, input, [ev.challenge, mediating])
+    expect(drive(mediatorMachine, input, [ev.challenge, mediating]).last).toEqual([
+      { type: 'job.prepare', id: `prepare:${s.dealId}`, dealId: s.dealId, job: s.job, maxDurationMs: s.deal.mediateDeadline - (T0 + 4) }
+    ])
+    const r = drive(mediatorMachine, input, [ev.challenge, mediating, prepared])
     expect(r.last).toEqual([
       { type: 'chain.takeCase', id: `take:${s.dealId}`, dealId: s.dealId },
       { type: 'results.fetch', id: `fetch:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, from: parties.resourceProvider.address },
@@ -51,7 +56,7 @@ describe('mediator', () => {
     ['another CID', true, s.otherCid, true, 'MediationRejected'],
     ['unfetchable results', false, s.cid, true, 'MediationRejected']
   ] as const)('with %s, it signs a verdict and settles the fee it is owed', (_, fetched, cid, fault, outcome) => {
-    const r = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(fetched), ev.rerun(cid)])
+    const r = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, ev.fetched(fetched), ev.rerun(cid)])
     expect(r.last).toEqual([
       expect.objectContaining({
         type: 'message.send', messageType: 'MediationVerdict', to: [parties.jobCreator.address, parties.resourceProvider.address],
@@ -63,7 +68,7 @@ describe('mediator', () => {
   })
 
   test('a mediation that ended is forgotten when a later challenge comes after its deal\'s mediate deadline', () => {
-    const decided = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), ev.rerun(s.cid)])
+    const decided = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, ev.fetched(true), ev.rerun(s.cid)])
     expect(decided.snapshot.context.mediations[s.dealId]!.state).toBe('decided')
     // a deal agreed later, still open to challenge after the first deal's mediate deadline
     const o = scenario({ job: { nonce: '5' }, proposal: { expiry: s.prop.expiry + s.job.mediateWithin + 10 } })
@@ -78,14 +83,14 @@ describe('mediator', () => {
 
   test('a re-run that could not run the job here (no GPU) gives no verdict; one that fails for the job\'s own reason does', () => {
     const failedHere = { ...ev.rerun('bafy-failed-run'), failure: 'ERR_GPU_UNAVAILABLE' }
-    const r = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), failedHere])
+    const r = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, ev.fetched(true), failedHere])
     expect(r.last).toEqual([expect.objectContaining({ type: 'deal.declined', dealId: s.dealId })])
     expect(r.snapshot.context.mediations[s.dealId]).toMatchObject({ state: 'declined' })
     expect(dealTimers(r.snapshot)).toEqual({})
-    const failedForAll = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), { ...ev.rerun('bafy-failed-run'), failure: 'ERR_SPEC_MISMATCH' }])
+    const failedForAll = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, ev.fetched(true), { ...ev.rerun('bafy-failed-run'), failure: 'ERR_SPEC_MISMATCH' }])
     expect(failedForAll.last[0]).toMatchObject({ messageType: 'MediationVerdict', message: expect.objectContaining({ providerAtFault: true }) })
     // the provider's results are the same failure: reproduced, whatever its kind
-    const same = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), { ...ev.rerun(s.cid), failure: 'ERR_GPU_UNAVAILABLE' }])
+    const same = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, ev.fetched(true), { ...ev.rerun(s.cid), failure: 'ERR_GPU_UNAVAILABLE' }])
     expect(same.last[0]).toMatchObject({ messageType: 'MediationVerdict', message: expect.objectContaining({ providerAtFault: false }) })
   })
 
@@ -98,7 +103,7 @@ describe('mediator', () => {
   })
 
   test('the chain\'s word that the deal settled after its verdict is taken, and changes nothing', () => {
-    const decided = drive(mediatorMachine, input, [ev.challenge, mediating, ev.fetched(true), ev.rerun(s.cid)])
+    const decided = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, ev.fetched(true), ev.rerun(s.cid)])
     const settled = step(mediatorMachine, decided.snapshot, { type: 'chain.settled', effect: `settle:${s.dealId}`, dealId: s.dealId, outcome: 'MediationAccepted', at: T0 + 7 })
     expect(settled.outputs).toEqual([])
     expect(settled.snapshot.context).toEqual(decided.snapshot.context)
@@ -107,13 +112,13 @@ describe('mediator', () => {
   })
 
   test('the verdict waits for both the fetch and the re-run, in either order', () => {
-    const r = drive(mediatorMachine, input, [ev.challenge, mediating, ev.rerun(s.cid)])
+    const r = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, ev.rerun(s.cid)])
     expect(r.last).toEqual([])
-    expect(drive(mediatorMachine, input, [ev.challenge, mediating, ev.rerun(s.cid), ev.fetched(true)]).last[0]).toMatchObject({ messageType: 'MediationVerdict' })
+    expect(drive(mediatorMachine, input, [ev.challenge, mediating, prepared, ev.rerun(s.cid), ev.fetched(true)]).last[0]).toMatchObject({ messageType: 'MediationVerdict' })
   })
 
   test('when the mediate deadline passes first, it gives up and claims nothing', () => {
-    const r = drive(mediatorMachine, input, [ev.challenge, mediating, timer(`mediate:${s.dealId}`, s.deal.mediateDeadline)])
+    const r = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, timer(`mediate:${s.dealId}`, s.deal.mediateDeadline)])
     expect(r.last).toEqual([])
     expect(r.snapshot.context.mediations[s.dealId]!.state).toBe('missed')
     expect(step(mediatorMachine, r.snapshot, ev.rerun(s.cid)).outputs[0]).toMatchObject({ code: 'WRONG_STATE' })
@@ -144,7 +149,7 @@ describe('mediator', () => {
     expect(late.last).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${s.deal.judgeDeadline + 1}`, dealId: s.dealId }])
     const observed = (state: string, mediator?: string): InputEvent => ({ type: 'chain.observed', effect: `confirm:${s.dealId}:${s.deal.judgeDeadline + 1}`, dealId: s.dealId, state, ...(mediator === undefined ? {} : { mediator }), at: s.deal.judgeDeadline + 2 })
     const taken = step(mediatorMachine, late.snapshot, observed('Mediating', parties.mediator.address))
-    expect(taken.outputs.map(o => o.type)).toEqual(['chain.takeCase', 'results.fetch', 'job.run'])
+    expect(taken.outputs.map(o => o.type)).toEqual(['job.prepare'])
     expect(dealTimers(taken.snapshot)).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
     // in mediation before another mediator: dropped at once
     const other = step(mediatorMachine, late.snapshot, observed('Mediating', parties.otherMediator.address))
@@ -163,7 +168,7 @@ describe('mediator', () => {
     expect(again.outputs).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${T0 + 4 + CONFIRM_RETRY_MS}`, dealId: s.dealId }])
     const onChain: InputEvent = { type: 'chain.observed', effect: `confirm:${s.dealId}:${T0 + 4 + CONFIRM_RETRY_MS}`, dealId: s.dealId, state: 'Mediating', mediator: parties.mediator.address, at: T0 + 5 + CONFIRM_RETRY_MS }
     const taken = step(mediatorMachine, again.snapshot, onChain)
-    expect(taken.outputs.map(o => o.type)).toEqual(['chain.takeCase', 'results.fetch', 'job.run'])
+    expect(taken.outputs.map(o => o.type)).toEqual(['job.prepare'])
     expect(dealTimers(taken.snapshot)).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
 
     // never on chain by the judge deadline and its grace: dropped, nothing run
@@ -210,7 +215,7 @@ describe('mediator', () => {
     const at = T0 + 4 + MAX_CONFIRMING + 1
     const honest = step(mediatorMachine, flooded.snapshot, { ...ev.challenge, at })
     const onChain: InputEvent = { type: 'chain.observed', effect: `confirm:${s.dealId}:${at}`, dealId: s.dealId, state: 'Mediating', mediator: parties.mediator.address, at: at + 1 }
-    expect(step(mediatorMachine, honest.snapshot, onChain).outputs.map(o => o.type)).toEqual(['chain.takeCase', 'results.fetch', 'job.run'])
+    expect(step(mediatorMachine, honest.snapshot, onChain).outputs.map(o => o.type)).toEqual(['job.prepare'])
   })
 
   test('when the chain cannot be read, the challenge waits: it is read again, and never mediated unread', () => {
@@ -223,8 +228,19 @@ describe('mediator', () => {
     expect(late.snapshot.context.mediations).toEqual({})
   })
 
+  test('a job that cannot run here is given up before the case is taken: the mediator does not answer for it', () => {
+    const r = drive(mediatorMachine, input, [ev.challenge, mediating, { ...prepared, ok: false, failure: 'ERR_GPU_UNAVAILABLE', reason: 'no GPU here' }])
+    expect(r.last).toEqual([expect.objectContaining({ type: 'deal.declined', dealId: s.dealId, reason: expect.stringContaining('ERR_GPU_UNAVAILABLE: no GPU here') })])
+    expect(r.last.map(o => o.type)).not.toContain('chain.takeCase')
+    expect(r.snapshot.context.mediations[s.dealId]!.state).toBe('declined')
+    expect(dealTimers(r.snapshot)).toEqual({})
+    // a preparation that never ends is cut short by the mediate deadline
+    const slow = drive(mediatorMachine, input, [ev.challenge, mediating, timer(`mediate:${s.dealId}`, s.deal.mediateDeadline)])
+    expect(slow.snapshot.context.mediations[s.dealId]!.state).toBe('missed')
+  })
+
   test('a case it could not take on chain is given up: no verdict would settle it', () => {
-    const r = drive(mediatorMachine, input, [ev.challenge, mediating, { type: 'effect.failed', effect: `take:${s.dealId}`, error: 'DEADLINE_PASSED', at: T0 + 6 }])
+    const r = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, { type: 'effect.failed', effect: `take:${s.dealId}`, error: 'DEADLINE_PASSED', at: T0 + 6 }])
     expect(r.last).toEqual([expect.objectContaining({ type: 'deal.declined', dealId: s.dealId, reason: expect.stringContaining('DEADLINE_PASSED') })])
     expect(r.snapshot.context.mediations[s.dealId]!.state).toBe('declined')
     expect(dealTimers(r.snapshot)).toEqual({})
@@ -240,7 +256,7 @@ describe('mediator', () => {
   })
 
   test('property: rejected inputs change nothing and a replay reproduces the run', () => {
-    const events = fc.constantFrom<InputEvent>(ev.challenge, mediating, ev.observed('Settled', { outcome: 'MediationRejected' }), ev.fetched(true), ev.fetched(false), ev.rerun(s.cid), ev.rerun(s.otherCid),
+    const events = fc.constantFrom<InputEvent>(ev.challenge, mediating, prepared, ev.observed('Settled', { outcome: 'MediationRejected' }), ev.fetched(true), ev.fetched(false), ev.rerun(s.cid), ev.rerun(s.otherCid),
       timer(`mediate:${s.dealId}`, s.deal.mediateDeadline), { type: 'noise', at: T0 })
     assertReplayProperty(mediatorMachine, input, events)
   })

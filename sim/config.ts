@@ -38,6 +38,8 @@ export interface MediatorProfile {
   label: string
   /** providers (node indices) whose results it vouches for without comparing */
   colludesWith: ReadonlySet<number>
+  /** takes every case and never gives a verdict: its stake pays the parties (TimeoutMediate) */
+  silent?: boolean
 }
 
 export interface Population {

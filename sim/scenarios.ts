@@ -137,6 +137,17 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
       return c
     }
   },
+  'silent-mediator': {
+    about: 'a share q of providers make up results, creators check at rate p, and the mediator shard 0 prefers takes its cases and never answers: its stake pays the parties',
+    build: o => {
+      const c = baseConfig('silent-mediator', { ...o, p: o.p ?? 0.5 })
+      const cheats = chosenProviders(c, o.q ?? 0.2, 'cheaters')
+      const silent = c.population.solvers // the first mediator: shard 0's first choice
+      c.provider = i => cheats.has(i) ? cheater() : HONEST_PROVIDER
+      c.mediator = (i): MediatorProfile => i === silent ? { label: 'mediator (silent)', colludesWith: new Set(), silent: true } : HONEST_MEDIATOR
+      return c
+    }
+  },
   lazy: {
     about: 'some providers take deals and never run them; others go offline mid-run (deadlines)',
     build: o => {

@@ -732,6 +732,8 @@ export class World {
         node.cost += cost
       }
     } else if (node.kind === 'mediator') {
+      // a silent mediator took the case (its machine did) and never answers
+      if ((node.mediator as MediatorProfile).silent === true) return
       const provider = chainDeal === undefined ? undefined : this.byAddress.get(chainDeal.deal.resourceProvider)
       if (provider !== undefined && (node.mediator as MediatorProfile).colludesWith.has(provider.index) && job?.resultsCid != null) {
         cid = job.resultsCid

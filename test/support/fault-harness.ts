@@ -178,7 +178,7 @@ export interface FaultNetwork {
   restart: (node: string) => Promise<void>
   job: (name: string, options: { provider: string, checkRate?: number, challengeHonestResults?: boolean, wireOnlyChallenge?: boolean, chainOnlyChallenge?: boolean, noDocker?: boolean, mediators?: string[], deadlines?: Partial<FaultDeadlines> }) => FaultJob
   checkDeal: (done: FaultJobLine, parties: string[]) => Promise<DealCheck>
-  /** every account's escrow balance against its start plus what settle() moved for these deals */
+  /** every account's escrow balance against its start, plus what settle() moved for these deals and what was deposited meanwhile */
   checkBalances: (deals: Array<{ deal: Deal, outcome: DealOutcome }>) => Promise<{ ok: boolean, lines: string[] }>
   stop: () => Promise<void>
   /** name and data directory of every node and job creator */
@@ -237,6 +237,7 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
   const accounts = [...info.jobCreatorKeys.map(k => computeAddress(k)), ...info.nodes.map(n => n.address)]
   const initial = new Map<string, bigint>()
   for (const account of accounts) initial.set(account.toLowerCase(), await client.balanceOf(account))
+  const startBlock = await client.provider.getBlockNumber()
   const jobDirs: string[] = []
   const jobs: FaultJob[] = []
   let nextKey = 0
@@ -352,6 +353,11 @@ export async function startFaultNetwork (o: FaultNetworkOptions): Promise<FaultN
         for (const t of s.transfers) add(t.to, t.amount)
         // a silent mediator that took the case paid the parties from its stake
         for (const x of s.slashed) if (x.from === 'mediator') add(deal.mediators[0]!, -x.amount)
+      }
+      // and a deposit made meanwhile (a slashed mediator that restarts tops its stake up) is its owner's
+      for (const e of await client.settlement.queryFilter(client.settlement.filters.Deposited!(), startBlock + 1, 'latest')) {
+        const [account, amount] = (e as unknown as { args: [string, bigint] }).args
+        add(account, amount)
       }
       const lines: string[] = []
       let ok = true

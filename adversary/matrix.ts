@@ -20,6 +20,8 @@ export interface Row {
   /** what the chain settled the deal to, if anything */
   outcome: string
   held: boolean
+  /** for an honest mediator: the jobs it re-ran (none is owed it without a fee behind it) */
+  reruns?: number
 }
 
 function net (deal: Deal, outcome: DealOutcome | null, role: 'jobCreator' | 'resourceProvider' | 'mediator', mediator: string): bigint {
@@ -51,6 +53,7 @@ export async function playOne (arena: Arena, strategy: Strategy): Promise<Row> {
       got,
       outcome: record === undefined ? 'not signed' : record.state === 'Settled' ? String(record.outcome) : `unsettled (${record.state})`,
       // where no deal should be signed, signing is the loss, whatever the deal then paid
+      ...(strategy.against === 'mediator' ? { reruns: game.reruns } : {}),
       held: strategy.holds !== undefined ? strategy.holds(game) : strategy.owed === null ? !game.cosigned : got >= payout
     }
   } finally {
@@ -74,5 +77,7 @@ export async function playAll (strategies: Strategy[], onRow: (row: Row) => void
 }
 
 export function formatRow (r: Row): string {
-  return [r.strategy, r.honest, `${r.owed ?? 'not signed'} ${r.payout}`, `${r.got} (${r.outcome})`, r.held ? 'held' : 'LOST'].join(' | ')
+  const owed = r.reruns !== undefined ? 'no unpaid re-run' : `${r.owed ?? 'not signed'} ${r.payout}`
+  const got = r.reruns !== undefined ? `${r.reruns} re-run(s), ${r.got} (${r.outcome})` : `${r.got} (${r.outcome})`
+  return [r.strategy, r.honest, owed, got, r.held ? 'held' : 'LOST'].join(' | ')
 }

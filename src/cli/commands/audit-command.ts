@@ -8,9 +8,10 @@ export function registerAudit (program: Command): void {
     .option('--deal <id>', 'print the history of one deal: its deal id, or the job offer id it was made for (or a stream name)')
     .option('--rpc-url <url>', 'also hold the log against the chain: its settled deals, and every payment, commitment and case of this node on chain')
     .option('--settlement <address>', 'the settlement contract, with --rpc-url')
+    .option('--from-block <n>', 'with --rpc-url: read the chain\'s events from this block on (default 0: the whole chain)')
     .option('--format <format>', 'text (default), json, or md: a document with a summary, a table of the deals and the findings')
     .option('--json', 'print the report as JSON (--format json)')
-    .action(async (dataDir: string, options: { deal?: string, json?: boolean, format?: string, rpcUrl?: string, settlement?: string }) => {
+    .action(async (dataDir: string, options: { deal?: string, json?: boolean, format?: string, rpcUrl?: string, settlement?: string, fromBlock?: string }) => {
       const { runAudit } = await import('./audit.ts')
       process.exitCode = await runAudit(dataDir, options)
     })

@@ -23,6 +23,8 @@ export interface AuditCommandOptions {
   /** with `settlement`: hold the log against this chain */
   rpcUrl?: string
   settlement?: string
+  /** the first block whose events are read (default 0); a decimal string from the command line */
+  fromBlock?: string | number
 }
 
 type Write = (text: string) => void
@@ -89,6 +91,11 @@ export async function runAudit (dataDir: string, options: AuditCommandOptions,
     err('lilypad audit: --rpc-url and --settlement go together: the chain, and the settlement contract on it\n')
     return 2
   }
+  const fromBlock = Number(options.fromBlock ?? 0)
+  if (!Number.isSafeInteger(fromBlock) || fromBlock < 0) {
+    err(`lilypad audit: --from-block is a block number, not ${String(options.fromBlock)}\n`)
+    return 2
+  }
   const format = options.format ?? (options.json === true ? 'json' : 'text')
   if (!FORMATS.includes(format)) {
     err(`lilypad audit: --format is one of ${FORMATS.join(', ')}, not ${format}\n`)
@@ -125,7 +132,7 @@ export async function runAudit (dataDir: string, options: AuditCommandOptions,
       return 2
     }
     try {
-      chain = await againstChain(index!, report.node, options.rpcUrl!, options.settlement!)
+      chain = await againstChain(index!, report.node, options.rpcUrl!, options.settlement!, fromBlock)
     } catch (e) {
       err(`lilypad audit: cannot hold the log against the chain: ${(e as Error).message}\n`)
       return 2
@@ -146,14 +153,14 @@ export async function runAudit (dataDir: string, options: AuditCommandOptions,
 }
 
 /** The log's deals against the chain, read with a throwaway key (nothing is sent). */
-async function againstChain (index: DealIndex, node: string, rpcUrl: string, settlementAddress: string): Promise<ChainReport> {
+async function againstChain (index: DealIndex, node: string, rpcUrl: string, settlementAddress: string, fromBlock: number): Promise<ChainReport> {
   const { SettlementClient } = await import('../../settlement/index.ts')
   const { Wallet } = await import('ethers')
   const client = await SettlementClient.open({ rpcUrl, settlementAddress, privateKey: Wallet.createRandom().privateKey })
   try {
     return await auditAgainstChain(index, node, {
       dealRecord: async (dealId) => await client.dealRecord(dealId),
-      dealEventsOf: async (account) => await client.dealEventsOf(account)
+      dealEventsOf: async (account) => await client.dealEventsOf(account, fromBlock)
     })
   } finally {
     await client.close()

@@ -100,6 +100,9 @@ describe('a log against the chain', () => {
     expect(code).toBe(2)
     expect(err).toBe('lilypad audit: --rpc-url and --settlement go together: the chain, and the settlement contract on it\n')
     err = ''
+    expect(await runAudit(accepted.dirs.creator, { rpcUrl: 'http://127.0.0.1:9', settlement: '0x' + '5e'.repeat(20), fromBlock: 'yesterday' }, roleDefinitions(), () => {}, (t) => { err += t })).toBe(2)
+    expect(err).toBe('lilypad audit: --from-block is a block number, not yesterday\n')
+    err = ''
     const unreachable = await runAudit(accepted.dirs.creator, { rpcUrl: 'http://127.0.0.1:9', settlement: '0x' + '5e'.repeat(20) }, roleDefinitions(), () => {}, (t) => { err += t })
     expect(unreachable).toBe(2)
     expect(err).toMatch(/^lilypad audit: cannot hold the log against the chain: .+\n$/)

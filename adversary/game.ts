@@ -94,6 +94,8 @@ export interface GameOptions {
   withholdCoSignature?: boolean
   /** the strategist also holds the mediator's key: no honest mediator joins, and what reaches the mediator reaches the strategist */
   strategistMediates?: boolean
+  /** a second mediator of the deal, whose key the strategist holds, beside the honest one: the chain draws which judges */
+  colluder?: Party
 }
 
 export class Game {
@@ -123,6 +125,12 @@ export class Game {
 
   get client (): Arena['clients'][Party] {
     return this.arena.clients[this.strategist]
+  }
+
+  /** The deal's mediators: the honest one, and the strategist's own when it has one. */
+  get mediators (): string[] {
+    const colluder = this.options.colluder
+    return [this.arena.wallets.mediator.address, ...(colluder === undefined ? [] : [this.arena.wallets[colluder].address])]
   }
 
   /** The strategist's signature on a message. */
@@ -253,7 +261,7 @@ export class Game {
       price: offer.message.price,
       solverFee: '5',
       mediatorFee: '50',
-      mediators: [this.arena.wallets.mediator.address]
+      mediators: this.mediators
     }
     return this.signAs('solver', 'MatchProposal', proposal)
   }
@@ -271,10 +279,11 @@ export class Game {
   static async againstProvider (arena: Arena, options: GameOptions = {}): Promise<Game> {
     const g = new Game(arena, options.as ?? 'jobCreator', options)
     await g.joinMediator()
-    g.honest = await HonestParty.join(arena, 'resourceProvider', resourceProviderMachine, { slots: [slotTerms(arena)], offerTtlMs: 20 * 60_000, commitMarginMs: 2 * MINUTE }, g.world(), g.network)
+    const slot = { ...slotTerms(arena), trustedMediators: g.mediators }
+    g.honest = await HonestParty.join(arena, 'resourceProvider', resourceProviderMachine, { slots: [slot], offerTtlMs: 20 * 60_000, commitMarginMs: 2 * MINUTE }, g.world(), g.network)
     const offer = g.network.find(s => s.topic === RESOURCE_OFFERS_TOPIC)?.envelope as Envelope<'ResourceOffer'>
     const at = await arena.now()
-    g.job = g.sign('JobOffer', jobTerms(g.wallet.address, arena, at, options.job))
+    g.job = g.sign('JobOffer', jobTerms(g.wallet.address, arena, at, { trustedMediators: g.mediators, ...options.job }))
     const proposal = g.proposalFor(g.job, offer, at)
     await g.tell(proposal, [g.job])
     const made = g.dealFrom(g.job, offer, proposal, at)
@@ -337,7 +346,7 @@ export class Game {
     g.keep(made, deal.signatures)
     g.cosigned = true
     const results = signMessage(provider, domain, 'ResultsSubmitted', { author: provider.address, nonce: '1', expiry: made.mediateDeadline, dealId: g.dealId, resultsCid: HONEST_CID, exitCode: 0, cpuMs: 1, durationMs: 1 })
-    const challenge = signMessage(creator, domain, 'ResultsChallenged', { author: creator.address, nonce: '1', expiry: made.mediateDeadline, dealId: g.dealId, resultsCid: HONEST_CID, mediator: arena.wallets.mediator.address })
+    const challenge = signMessage(creator, domain, 'ResultsChallenged', { author: creator.address, nonce: '1', expiry: made.mediateDeadline, dealId: g.dealId, resultsCid: HONEST_CID })
     await g.mediator.receive({ envelope: challenge, attachments: [deal, results, job] })
     await g.settle()
     // the chain refuses it: a challenge locks the deal's funds, and these keys have none
@@ -345,9 +354,9 @@ export class Game {
     return g
   }
 
-  /** The strategist creator's signed challenge of results, naming the deal's first mediator. */
+  /** The strategist creator's signed challenge of results (the chain draws its judge). */
   challenge (resultsCid: string): Envelope<'ResultsChallenged'> {
-    return this.sign('ResultsChallenged', { author: this.wallet.address, nonce: '1', expiry: this.deal.mediateDeadline, dealId: this.dealId, resultsCid, mediator: this.deal.mediators[0] as string })
+    return this.sign('ResultsChallenged', { author: this.wallet.address, nonce: '1', expiry: this.deal.mediateDeadline, dealId: this.dealId, resultsCid })
   }
 
   /** Posts a challenge on chain with the results it challenges as evidence. */

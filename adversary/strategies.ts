@@ -16,6 +16,8 @@ import { lockedBy } from '../src/state-machines/settle.ts'
 import { AGREE_GRACE_MS } from '../src/state-machines/job-creator.machine.ts'
 import { BAD_CID, Game, HONEST_CID, type GameOptions } from './game.ts'
 import { DEPOSIT, type Arena } from './arena.ts'
+import { Wallet } from 'ethers'
+import { SettlementClient } from '../src/settlement/index.ts'
 
 export interface Strategy {
   name: string
@@ -282,6 +284,24 @@ export const STRATEGIES: Strategy[] = [
     holds: (g) => g.reruns === 0
   },
   {
+    name: 'a creator picks its own mediator of the deal to judge: it tells only that one, which tries to take the case and rules against the provider',
+    settles: 'MediationAccepted',
+    by: 'job creator',
+    owed: 'MediationAccepted',
+    options: { colluder: 'outsider' },
+    play: async (g) => {
+      await challengeTillTheHonestMediatorIsDrawn(g)
+      // the strategist's mediator, told of the challenge by the strategist alone, acts as if it were the judge
+      const colluder = g.arena.clients.outsider
+      await attempt(async () => await colluder.takeCase(g.signedDeal))
+      const verdict = g.signAs('outsider', 'MediationVerdict', {
+        author: g.arena.wallets.outsider.address, nonce: '1', expiry: g.deal.mediateDeadline, dealId: g.dealId, resultsCid: HONEST_CID, mediatorCid: BAD_CID, providerAtFault: true
+      })
+      await g.tell(verdict)
+      await attempt(async () => await colluder.settleVerdict(g.signedDeal, verdict.message, verdict.signatures[0] as string))
+    }
+  },
+  {
     name: 'honest results challenged before a colluding mediator, which takes the case and stays silent',
     settles: 'TimeoutMediate',
     by: 'job creator',
@@ -311,6 +331,36 @@ export const STRATEGIES: Strategy[] = [
     }
   }
 ]
+
+/**
+ * Posts the strategist creator's challenge of the results it received, told to no one, until the chain
+ * draws the honest mediator to judge: where it draws the strategist's own, the chain is put back as it
+ * was before the challenge and another block is mined. The draw is no party's to make (the contract's
+ * tests show both mediators drawn); this row is about what the strategist's mediator can still do when
+ * it is not the judge. A drawn colluder is the quorum's matter. Each try is sent from a fresh account,
+ * whose nonce the restored chain does not contradict.
+ */
+async function challengeTillTheHonestMediatorIsDrawn (g: Game): Promise<void> {
+  const chain = g.arena.clients.outsider.provider
+  const results = g.received('ResultsSubmitted')
+  const challenge = g.challenge(results.message.resultsCid)
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const snapshot = await chain.send('evm_snapshot', []) as string
+    const sender = Wallet.createRandom()
+    await chain.send('anvil_setBalance', [sender.address, '0xde0b6b3a7640000'])
+    const client = await SettlementClient.open({ rpcUrl: g.arena.chain.rpcUrl, privateKey: sender.privateKey, settlementAddress: g.arena.domain.verifyingContract, chainId: g.arena.chain.chainId, pollingIntervalMs: 50 })
+    try {
+      await client.challengeResults(g.signedDeal, challenge.message, challenge.signatures[0] as string, results.message, results.signatures[0] as string)
+      const judge = await client.judgeOf(g.signedDeal)
+      if (judge?.toLowerCase() === g.arena.wallets.mediator.address.toLowerCase()) return
+    } finally {
+      await client.close()
+    }
+    await chain.send('evm_revert', [snapshot])
+    await chain.send('evm_mine', [])
+  }
+  throw new Error('the chain never drew the honest mediator in 32 tries')
+}
 
 /** The mediator the strategist holds deposits a stake and registers for the deal's fee: the deal binds it. */
 async function stakeTheMediator (g: Game): Promise<void> {

@@ -26,7 +26,7 @@ export interface ChainDeal {
   deal: Deal
   agreedAt: number
   committedCid: string | null
-  challengedMediator: string | null
+  judge: string | null
   caseTaken: boolean
 }
 
@@ -110,7 +110,7 @@ export class SimChain {
     this.move(deal.jobCreator, -locked.jobCreator)
     this.move(deal.resourceProvider, -locked.resourceProvider)
     this.escrow += locked.jobCreator + locked.resourceProvider
-    this.deals.set(dealId, { dealId, deal, agreedAt: at, committedCid: null, challengedMediator: null, caseTaken: false })
+    this.deals.set(dealId, { dealId, deal, agreedAt: at, committedCid: null, judge: null, caseTaken: false })
   }
 
   apply (tx: ChainTx, blockTime: number): TxResult {
@@ -123,39 +123,40 @@ export class SimChain {
       case 'commitResults':
         if (blockTime > deal.submitDeadline) return this.fail('COMMIT_LATE')
         if (d.committedCid !== null) return this.fail('ALREADY_COMMITTED')
-        if (d.challengedMediator !== null) return this.fail('ALREADY_CHALLENGED')
+        if (d.judge !== null) return this.fail('ALREADY_CHALLENGED')
         d.committedCid = tx.resultsCid
         return { ok: true }
       case 'challenge': {
         if (blockTime > deal.judgeDeadline) return this.fail('CHALLENGE_LATE')
-        if (d.challengedMediator !== null) return this.fail('ALREADY_CHALLENGED')
+        if (d.judge !== null) return this.fail('ALREADY_CHALLENGED')
         const c = tx.challenge
         if (c === null || c.dealId !== d.dealId || !sameAddress(c.author, deal.jobCreator)) return this.fail('NOT_THE_CREATORS_CHALLENGE')
-        if (!deal.mediators.some(m => sameAddress(m, c.mediator))) return this.fail('MEDIATOR_NOT_IN_DEAL')
+        if (deal.mediators.length === 0) return this.fail('NO_MEDIATORS')
         if (c.resultsCid !== d.committedCid) {
           const r = tx.results
           if (r === null || r.dealId !== d.dealId || r.resultsCid !== c.resultsCid || !sameAddress(r.author, deal.resourceProvider)) return this.fail('RESULTS_MISMATCH')
           if (d.committedCid !== null) return this.close(d, { outcome: 'MediationRejected', mediator: null }, blockTime)
         }
-        d.challengedMediator = c.mediator
+        d.judge = drawnJudge(d.dealId, deal.mediators, blockTime / this.blockTimeMs)
         return { ok: true }
       }
       case 'takeCase':
-        if (d.challengedMediator === null) return this.fail('NOT_CHALLENGED')
-        if (!sameAddress(tx.by, d.challengedMediator)) return this.fail('NOT_THE_MEDIATOR')
+        if (d.judge === null) return this.fail('NOT_CHALLENGED')
+        if (!sameAddress(tx.by, d.judge)) return this.fail('NOT_THE_MEDIATOR')
         if (blockTime > deal.judgeDeadline + Math.floor((deal.mediateDeadline - deal.judgeDeadline) / 2)) return this.fail('TAKE_LATE')
         d.caseTaken = true
         return { ok: true }
       case 'settle':
         if (tx.outcome === 'Accepted') {
-          if (d.challengedMediator !== null) return this.fail('CHALLENGED')
+          if (d.judge !== null) return this.fail('CHALLENGED')
           if (d.committedCid !== null && tx.acceptedCid !== d.committedCid) return this.fail('RESULTS_MISMATCH')
           return this.close(d, { outcome: 'Accepted' }, blockTime)
         }
         if (tx.outcome === 'MediationAccepted' || tx.outcome === 'MediationRejected') {
-          const mediator = tx.mediator ?? d.challengedMediator
+          const mediator = tx.mediator ?? d.judge
           if (mediator == null) return this.fail('NO_VERDICT')
           if (!d.caseTaken) return this.fail('CASE_NOT_TAKEN')
+          if (!sameAddress(mediator, d.judge as string)) return this.fail('WRONG_SIGNER')
           return this.close(d, { outcome: tx.outcome, mediator }, blockTime)
         }
         return this.fail('NOT_SETTLEABLE')
@@ -163,17 +164,17 @@ export class SimChain {
         switch (tx.outcome) {
           case 'TimeoutSubmit':
             if (blockTime <= deal.submitDeadline) return this.fail('TOO_EARLY')
-            if (d.committedCid !== null || d.challengedMediator !== null) return this.fail('RESULTS_COMMITTED')
+            if (d.committedCid !== null || d.judge !== null) return this.fail('RESULTS_COMMITTED')
             break
           case 'TimeoutJudge':
             if (blockTime <= deal.judgeDeadline) return this.fail('TOO_EARLY')
             if (d.committedCid === null) return this.fail('NOT_COMMITTED')
-            if (d.challengedMediator !== null) return this.fail('CHALLENGED')
+            if (d.judge !== null) return this.fail('CHALLENGED')
             break
           case 'TimeoutMediate':
             if (blockTime <= deal.mediateDeadline) return this.fail('TOO_EARLY')
-            if (d.challengedMediator === null) return this.fail('NOT_CHALLENGED')
-            if (d.caseTaken) return this.close(d, { outcome: tx.outcome, boundStake: this.balances.get(d.challengedMediator) ?? 0n }, blockTime, d.challengedMediator)
+            if (d.judge === null) return this.fail('NOT_CHALLENGED')
+            if (d.caseTaken) return this.close(d, { outcome: tx.outcome, boundStake: this.balances.get(d.judge) ?? 0n }, blockTime, d.judge)
             break
         }
         return this.close(d, { outcome: tx.outcome }, blockTime)
@@ -185,7 +186,7 @@ export class SimChain {
     const closed = this.closed.get(dealId)
     if (closed !== undefined) return { state: 'Settled', outcome: closed.outcome }
     const d = this.deals.get(dealId)
-    if (d?.challengedMediator != null) return { state: 'Mediating', mediator: d.challengedMediator }
+    if (d?.judge != null) return { state: 'Mediating', mediator: d.judge }
     if (d?.committedCid != null) return { state: 'ResultsSubmitted', resultsCidHash: resultsCidHash(d.committedCid) }
     return { state: 'JobOffered' }
   }
@@ -234,4 +235,13 @@ export class SimChain {
 
 function sameAddress (a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase()
+}
+
+/**
+ * The contract's draw of a judge from a deal's mediators, by the block the challenge landed in: as on
+ * chain, neither party knows it when it challenges (the contract hashes a block hash; a hash of the
+ * deal id and the block number stands in for it here).
+ */
+function drawnJudge (dealId: string, mediators: readonly string[], block: number): string {
+  return mediators[(Number.parseInt(dealId.slice(-8), 16) + block) % mediators.length] as string
 }

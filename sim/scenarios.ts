@@ -125,7 +125,7 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
     }
   },
   collusion: {
-    about: 'cheating providers of shard 0 collude with the mediator that shard prefers',
+    about: 'cheating providers of shard 0 collude with the mediator that shard prefers, which judges only the challenges the chain draws it for',
     build: o => {
       const c = baseConfig('collusion', { ...o, p: o.p ?? 0.5 })
       const shards = Math.max(1, c.population.solvers)

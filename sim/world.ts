@@ -11,6 +11,7 @@ import {
   DEALS_TOPIC, JOB_OFFERS_TOPIC, RESOURCE_OFFERS_TOPIC,
   type DealOutcome, type DealState, type DomainJson, type InputEvent, type MachineOutput, type SlotTerms
 } from '../src/state-machines/index.ts'
+import { SETTLE_VERDICT } from '../src/state-machines/deal-lifecycle.ts'
 import { gasOf, SimChain, type ChainTx } from './chain.ts'
 import { resultsCollateral, type CreatorProfile, type MediatorProfile, type ProviderProfile, type SimConfig } from './config.ts'
 import { stepperFor, type RoleStepper } from './engine.ts'
@@ -90,7 +91,7 @@ type SimEvent =
   /** `due` is the deadline's time after the run's start: a small integer, where a time since 1970 is a number boxed in the heap */
   | { kind: 'timer', inst: Instance, name: string, due: number }
   | { kind: 'effect', inst: Instance, event: InputEvent }
-  | { kind: 'tx', tx: ChainTx }
+  | { kind: 'tx', tx: ChainTx, reply?: { inst: Instance, effect: string } }
   | { kind: 'sweep' }
 
 /**
@@ -286,6 +287,7 @@ export class World {
         this.pendingTx--
         const result = this.chain.apply(e.tx, at)
         this.payGas(e.tx, result.ok)
+        if (e.reply !== undefined) this.replySettled(e.reply.inst, e.reply.effect, e.tx.dealId, at)
         if (result.ok && result.settlement !== undefined && result.jobOfferId !== undefined) {
           const job = this.jobs.get(result.jobOfferId)
           if (job !== undefined) { job.outcome = result.settlement.outcome; job.settledAt = at }
@@ -547,7 +549,8 @@ export class World {
       }
       case 'chain.settle':
         if (out.outcome === 'Accepted' && inst.node.provider?.acceptThenClaim === true) return
-        return this.transact(at, this.settleTx(inst.node, out))
+        // a party that puts a verdict on chain takes the outcome the chain then holds, as a node's effect answers
+        return this.transact(at, this.settleTx(inst.node, out), out.id.startsWith(SETTLE_VERDICT) ? { inst, effect: out.id } : undefined)
       case 'chain.claim':
         return this.transact(at, { kind: 'claim', dealId: out.dealId as string, outcome: out.claim as 'TimeoutSubmit', by: inst.node.identity.address })
       case 'chain.challenge':
@@ -572,9 +575,16 @@ export class World {
     sender.cost += BigInt(Math.round(gas * this.config.economics.gasPrice))
   }
 
-  private transact (at: number, tx: ChainTx): void {
+  private transact (at: number, tx: ChainTx, reply?: { inst: Instance, effect: string }): void {
     this.pendingTx++
-    this.queue.pushAt(this.chain.inclusion(at), { kind: 'tx', tx })
+    this.queue.pushAt(this.chain.inclusion(at), { kind: 'tx', tx, ...(reply === undefined ? {} : { reply }) })
+  }
+
+  /** The chain's outcome of a deal, to the party whose transaction was about it: `chain.settled`, or a failure while the deal is open. */
+  private replySettled (inst: Instance, effect: string, dealId: string, at: number): void {
+    const record = this.chain.record(dealId)
+    if (record.state === 'Settled') return this.effect(at, inst, { type: 'chain.settled', at, effect, dealId, outcome: record.outcome })
+    this.effect(at, inst, { type: 'effect.failed', at, effect, error: 'the chain did not settle the deal' })
   }
 
   private sendMessage (node: SimNode, out: MachineOutput, at: number): void {
@@ -655,9 +665,10 @@ export class World {
    * TimeoutSubmit, as if no results had come.
    */
   private challengeOnWireOnly (inst: Instance, out: MachineOutput, at: number): void {
-    const deal = (inst.context as { deal: Deal }).deal
-    this.sendMessage(inst.node, { ...out, to: [deal.resourceProvider] }, at)
     const dealId = (out.message as { dealId: string }).dealId
+    const deal = this.chain.deals.get(dealId)?.deal
+    if (deal === undefined) return
+    this.sendMessage(inst.node, { ...out, to: [deal.resourceProvider] }, at)
     this.transact(Math.max(at, deal.submitDeadline), { kind: 'claim', dealId, outcome: 'TimeoutSubmit', by: inst.node.identity.address })
   }
 

@@ -81,7 +81,6 @@ struct ResultsChallenged {
     uint64 expiry;
     bytes32 dealId;
     string resultsCid;
-    address mediator;
 }
 
 struct MediationVerdict {
@@ -119,7 +118,7 @@ library DealHashing {
     bytes32 internal constant RESULTS_ACCEPTED_TYPEHASH =
         keccak256("ResultsAccepted(address author,uint256 nonce,uint64 expiry,bytes32 dealId,string resultsCid)");
     bytes32 internal constant RESULTS_CHALLENGED_TYPEHASH = keccak256(
-        "ResultsChallenged(address author,uint256 nonce,uint64 expiry,bytes32 dealId,string resultsCid,address mediator)"
+        "ResultsChallenged(address author,uint256 nonce,uint64 expiry,bytes32 dealId,string resultsCid)"
     );
     bytes32 internal constant MEDIATION_VERDICT_TYPEHASH = keccak256(
         "MediationVerdict(address author,uint256 nonce,uint64 expiry,bytes32 dealId,string resultsCid,string mediatorCid,bool providerAtFault)"
@@ -186,8 +185,7 @@ library DealHashing {
                 m.nonce,
                 m.expiry,
                 m.dealId,
-                keccak256(bytes(m.resultsCid)),
-                m.mediator
+                keccak256(bytes(m.resultsCid))
             )
         );
     }

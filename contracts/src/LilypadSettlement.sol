@@ -21,8 +21,8 @@ import {
 
 /// @notice Escrow and settlement of deals (DESIGN §6 and §8). Deals are agreed off chain; the chain
 /// sees a deal only when it settles, unless a party takes one of the slow paths: a results commitment,
-/// a challenge naming the mediator (which locks the deal's funds), the mediator taking the case, a
-/// deadline claim. Every path takes the signed messages as
+/// a challenge (which locks the deal's funds), the judge drawn from the deal's mediators taking the
+/// case, a deadline claim. Every path takes the signed messages as
 /// evidence and checks their EIP-712 signatures; every deal settles at most once; every payout is an
 /// event. Settlement moves funds between deposits inside the contract, never to an outside address.
 contract LilypadSettlement is MediatorStakes, EIP712 {
@@ -36,8 +36,9 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         DealState state; // JobOffered (never seen), ResultsSubmitted, Mediating or Settled
         DealState outcome; // the outcome that settled it
         bool locked; // its funds were taken from the deposits at agreement (lockDeal)
-        address mediator; // named by the challenge
-        bool caseTaken; // the mediator took the case: it answers for the mediate deadline
+        address mediator; // the judge, once it took the case: it answers for the mediate deadline
+        bool caseTaken;
+        uint64 challengedAt; // the block of the challenge, whose hash draws the judge
     }
 
     mapping(bytes32 => DealRecord) internal _deals;
@@ -46,7 +47,7 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
 
     event DealLocked(bytes32 indexed dealId, uint256 jobCreatorAmount, uint256 resourceProviderAmount);
     event ResultsCommitted(bytes32 indexed dealId, address indexed resourceProvider, string resultsCid);
-    event Challenged(bytes32 indexed dealId, address indexed mediator, string resultsCid);
+    event Challenged(bytes32 indexed dealId, string resultsCid);
     event CaseTaken(bytes32 indexed dealId, address indexed mediator);
     /// @notice Only for a settlement in which nothing was paid out; otherwise its Payout events tell it.
     event DealSettled(bytes32 indexed dealId, DealState outcome);
@@ -73,8 +74,8 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     error AlreadyChallenged(bytes32 dealId);
     error NotChallenged(bytes32 dealId);
     error ResultsMismatch(bytes32 dealId);
-    error MediatorNotInDeal(bytes32 dealId, address mediator);
     error NotTheMediator(bytes32 dealId, address caller);
+    error NoMediators(bytes32 dealId);
     error CaseNotTaken(bytes32 dealId);
     error NotClaimant(bytes32 dealId, address caller);
     error Undercollateralised(bytes32 dealId);
@@ -85,6 +86,10 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     uint256 private constant RP = uint256(Role.ResourceProvider);
     uint256 private constant M = uint256(Role.Mediator);
     uint256 private constant S = uint256(Role.Solver);
+
+    /// @notice How many blocks a drawn judge has to take the case before another is drawn (the blocks
+    /// whose hashes the EVM keeps).
+    uint256 public constant DRAW_BLOCKS = 256;
 
     constructor(IERC20 token_, uint64 withdrawDelay_) Escrow(token_, withdrawDelay_) EIP712("Lilypad", "1") {}
 
@@ -191,7 +196,7 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         emit ResultsCommitted(id, d.resourceProvider, results.resultsCid);
     }
 
-    /// @notice The job creator's challenge, before the judge deadline, naming one of the deal's mediators.
+    /// @notice The job creator's challenge, before the judge deadline; the judge is drawn from the deal's mediators.
     /// Unless it is about the results the provider committed, it comes with the provider's signed
     /// ResultsSubmitted for the CID it names. If the provider committed another CID, it signed two
     /// results for one deal: the deal settles at once against it (MediationRejected, no mediator).
@@ -208,7 +213,7 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         _notAfter(id, d.judgeDeadline);
         if (challenge.dealId != id) revert WrongDeal(id, challenge.dealId);
         _checkMessage(challenge.hash(), signature, challenge.author, d.jobCreator);
-        if (!_isMediator(d, challenge.mediator)) revert MediatorNotInDeal(id, challenge.mediator);
+        if (d.mediators.length == 0) revert NoMediators(id);
         bytes32 cidHash = keccak256(bytes(challenge.resultsCid));
         bool committed = r.state == DealState.ResultsSubmitted;
         if (!committed || resultsCidHash[id] != cidHash) {
@@ -225,26 +230,40 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         // The challenge locks the deal's funds: a mediator re-runs the job only for a deal whose fee
         // is sure to be paid, never for one made up by keys with no deposits behind them.
         if (!r.locked) _lock(id, d);
-        _deals[id] = DealRecord(DealState.Mediating, r.outcome, true, challenge.mediator, false);
-        emit Challenged(id, challenge.mediator, challenge.resultsCid);
+        _deals[id] = DealRecord(DealState.Mediating, r.outcome, true, address(0), false, uint64(block.number));
+        emit Challenged(id, challenge.resultsCid);
     }
 
-    /// @notice The named mediator takes the case, in the first half of the mediate window (from the
-    /// judge deadline): from then on it answers for the mediate deadline (see _slashSilentMediator), and
-    /// only a case taken can be settled by a verdict. Taking it is the mediator's own act, so nobody can
-    /// make a mediator liable for a challenge it never heard of; taking it early is what commits it.
+    /// @notice The drawn judge takes the case, in the first half of the mediate window (from the judge
+    /// deadline): from then on it is the deal's judge, it answers for the mediate deadline (see
+    /// _slashSilentMediator), and only a case taken can be settled by a verdict. Taking it is the
+    /// mediator's own act, so nobody can make a mediator liable for a challenge it never heard of;
+    /// taking it early is what commits it.
     function takeCase(SignedDeal calldata signed) external nonReentrant {
         (bytes32 id, DealRecord memory r) = _open(signed);
         if (r.state != DealState.Mediating) revert NotChallenged(id);
-        if (msg.sender != r.mediator) revert NotTheMediator(id, msg.sender);
         Deal calldata d = signed.deal;
         _notAfter(id, d.judgeDeadline + (d.mediateDeadline - d.judgeDeadline) / 2);
+        address judge = r.caseTaken ? r.mediator : _drawn(id, d, r.challengedAt);
+        if (msg.sender != judge) revert NotTheMediator(id, msg.sender);
         if (r.caseTaken) return;
+        _deals[id].mediator = msg.sender;
         _deals[id].caseTaken = true;
         emit CaseTaken(id, msg.sender);
     }
 
-    /// @notice Settles a challenged deal with the verdict of the mediator the challenge named.
+    /// @notice The judge of a deal in mediation: the mediator that took the case, or else the one the
+    /// draw names in this block (none in the challenge's own block, whose hash is not known yet). Read
+    /// it at the pending block to learn who may take the case next.
+    function judgeOf(Deal calldata deal) external view returns (address) {
+        bytes32 id = _hashTypedDataV4(deal.hash());
+        DealRecord memory r = _deals[id];
+        if (r.caseTaken) return r.mediator;
+        if (r.state != DealState.Mediating) return address(0);
+        return _drawn(id, deal, r.challengedAt);
+    }
+
+    /// @notice Settles a challenged deal with the verdict of the judge that took the case.
     function settleVerdict(SignedDeal calldata signed, MediationVerdict calldata verdict, bytes calldata signature)
         external
         nonReentrant
@@ -287,7 +306,7 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         _settle(id, d, r, DealState.TimeoutJudge, address(0));
     }
 
-    /// @notice Either party's claim that the named mediator gave no verdict before the mediate deadline.
+    /// @notice Either party's claim that the judge gave no verdict before the mediate deadline.
     /// Both get back what they locked, and a mediator that took the case and that the deal bound (see
     /// MediatorStakes) pays each what its verdict could have: see _slashSilentMediator.
     function claimTimeoutMediate(SignedDeal calldata signed) external nonReentrant {
@@ -434,11 +453,15 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         valid = err == ECDSA.RecoverError.NoError;
     }
 
-    function _isMediator(Deal calldata d, address mediator) internal pure returns (bool) {
-        for (uint256 i = 0; i < d.mediators.length; ++i) {
-            if (d.mediators[i] == mediator) return true;
-        }
-        return false;
+    /// @dev The judge drawn from the deal's mediators by the hash of a block after the challenge, which
+    /// neither party knows when it challenges (a contract that reverts unless its own mediator is drawn
+    /// cannot see it). A judge that does not take the case within DRAW_BLOCKS blocks is replaced: the
+    /// draw moves on to the hash of the block DRAW_BLOCKS later, in rounds, so a seed is always readable.
+    function _drawn(bytes32 id, Deal calldata d, uint64 challengedAt) internal view returns (address) {
+        if (block.number <= challengedAt) return address(0);
+        uint256 round = (block.number - 1 - challengedAt) / DRAW_BLOCKS;
+        bytes32 seed = blockhash(challengedAt + round * DRAW_BLOCKS);
+        return d.mediators[uint256(keccak256(abi.encode(id, seed, round))) % d.mediators.length];
     }
 
     function _nowMs() internal view returns (uint256) {
@@ -522,7 +545,7 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     /// a mediator (the provider equivocated) pays the mediator's fee, which nobody earned, to the job
     /// creator.
     function _pay(bytes32 id, Deal calldata d, DealRecord memory r, DealState outcome, address mediator) internal {
-        _deals[id] = DealRecord(DealState.Settled, outcome, r.locked, r.mediator, r.caseTaken);
+        _deals[id] = DealRecord(DealState.Settled, outcome, r.locked, r.mediator, r.caseTaken, r.challengedAt);
         (uint256[4] memory p, Role slashFrom, Role slashTo, uint256 slashed) = _payouts(d, outcome);
         if (outcome == DealState.TimeoutMediate && r.caseTaken) _slashSilentMediator(id, d, r.mediator, p);
         if (mediator == address(0) && p[M] != 0) {

@@ -46,7 +46,6 @@ export interface PartyView {
   /** the outcome it recorded, once the deal ended for it */
   outcome: DealOutcome | null
   resultsCid: string | null
-  mediator?: string | null
   /** the mediator's verdict: the outcome it signed for, whether or not the deal settled so (a late verdict loses to a timeout claim) */
   verdict?: 'MediationAccepted' | 'MediationRejected'
 }
@@ -442,7 +441,7 @@ export class DealIndex {
     const provided = this.provided.get(dealId)
     if (provided !== undefined) {
       const r = provided.record
-      parties.push({ role: 'resource-provider', stream: provided.stream, state: r.state, outcome: isDealOutcome(r.state) ? r.state : null, resultsCid: r.resultsCid, mediator: r.mediator })
+      parties.push({ role: 'resource-provider', stream: provided.stream, state: r.state, outcome: isDealOutcome(r.state) ? r.state : null, resultsCid: r.resultsCid })
     }
     const mediated = this.mediated.get(dealId)
     if (mediated !== undefined) {
@@ -683,7 +682,7 @@ function creatorView (stream: string, c: JobCreatorContext, dealId: string): Par
   const base = { role: 'job-creator' as const, stream }
   if (c.dealId?.toLowerCase() === dealId) {
     const state = c.phase === 'done' ? c.outcome ?? 'done' : c.phase
-    return { ...base, state, outcome: isDealOutcome(c.outcome) ? c.outcome : null, resultsCid: c.resultsCid, mediator: c.mediator }
+    return { ...base, state, outcome: isDealOutcome(c.outcome) ? c.outcome : null, resultsCid: c.resultsCid }
   }
   // a deal the job creator signed whose co-signature never came in time, watched on chain
   if ((c.unconfirmed ?? []).some(u => u.dealId.toLowerCase() === dealId)) return { ...base, state: 'unconfirmed', outcome: null, resultsCid: null }
@@ -730,7 +729,7 @@ export function describeOutput (output: MachineOutput): string {
     case 'message.forward': return `forward ${String(output.message)}${to}`
     case 'chain.settle': return `settle ${String(output.outcome)} (evidence ${(output.evidence as string[] | undefined ?? []).join(', ')})`
     case 'chain.claim': return `claim ${String(output.claim)}`
-    case 'chain.challenge': return `challenge before mediator ${String(output.mediator)}`
+    case 'chain.challenge': return 'challenge on chain (which draws the judge)'
     case 'chain.takeCase': return 'take the case'
     case 'chain.commitResults': return `commit results ${String(output.resultsCid)}`
     case 'chain.watch': return 'read the deal\'s record'

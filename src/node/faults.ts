@@ -1,7 +1,7 @@
 import type { EventLog } from '../actors/eventlog/event-log.ts'
 import type { SettlementCalls } from '../actors/roles/effects/chain.ts'
 import type { MessageTransport } from '../actors/roles/transport.ts'
-import type { ResultsChallenged } from '../protocols/messages/schemas.ts'
+import type { Deal } from '../protocols/messages/schemas.ts'
 
 /**
  * Test-network faults: switches that make a node misbehave on purpose, so that the paths which
@@ -63,6 +63,7 @@ export function silencedChallenges (fault: 'wire-only-challenge' | 'chain-only-c
       claimTimeoutMediate: async (...a) => await settlement.claimTimeoutMediate(...a),
       takeCase: async (...a) => await settlement.takeCase(...a),
       ...(settlement.dealRecord !== undefined ? { dealRecord: settlement.dealRecord.bind(settlement) } : {}),
+      ...(settlement.judgeOf !== undefined ? { judgeOf: settlement.judgeOf.bind(settlement) } : {}),
       ...(settlement.resultsCidHash !== undefined ? { resultsCidHash: settlement.resultsCidHash.bind(settlement) } : {}),
       challengeOf: async (...a) => await settlement.challengeOf(...a),
       commitmentOf: async (...a) => await settlement.commitmentOf(...a),
@@ -73,8 +74,9 @@ export function silencedChallenges (fault: 'wire-only-challenge' | 'chain-only-c
       address: transport.address,
       publish: async (topic, delivery) => { await transport.publish(topic, delivery) },
       send: async (to, delivery, signal) => {
-        const { type, message } = delivery.envelope
-        if (type === 'ResultsChallenged' && (!wireOnly || (message as ResultsChallenged).mediator.toLowerCase() === to.toLowerCase())) return
+        // wire only: to the deal's provider alone, never to its mediators
+        const deal = delivery.attachments.find(a => a.type === 'Deal')?.message as Deal | undefined
+        if (delivery.envelope.type === 'ResultsChallenged' && (!wireOnly || deal?.resourceProvider.toLowerCase() !== to.toLowerCase())) return
         await transport.send(to, delivery, signal)
       },
       onDelivery: (handler) => { transport.onDelivery(handler) }

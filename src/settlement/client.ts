@@ -192,7 +192,7 @@ export class SettlementClient implements Resource {
     if (args === undefined) return undefined
     const c = args[1] as Record<string, unknown>
     const challenge: ResultsChallenged = {
-      author: String(c.author), nonce: String(c.nonce), expiry: Number(c.expiry), dealId: String(c.dealId), resultsCid: String(c.resultsCid), mediator: String(c.mediator)
+      author: String(c.author), nonce: String(c.nonce), expiry: Number(c.expiry), dealId: String(c.dealId), resultsCid: String(c.resultsCid)
     }
     return { message: challenge, signature: Signature.from(String(args[2])).serialized }
   }
@@ -315,7 +315,17 @@ export class SettlementClient implements Resource {
     return await this.write('challengeResults', [this.evidence(signed), challenge, compact(signature), results, compact(resultsSignature)])
   }
 
-  /** The named mediator takes the case of a challenged deal: it answers for the mediate deadline from then on. */
+  /**
+   * The judge of a deal in mediation: the mediator that took the case, or the one drawn to take it
+   * next (read at the pending block, since the draw uses the hash of a block after the challenge).
+   * None when the deal is not in mediation.
+   */
+  async judgeOf (signed: SignedDeal): Promise<string | undefined> {
+    const judge = await this.call('judgeOf', signed.deal, { blockTag: 'pending' }) as string
+    return judge === ZERO_ADDRESS ? undefined : judge
+  }
+
+  /** The drawn judge takes the case of a challenged deal: it answers for the mediate deadline from then on. */
   async takeCase (signed: SignedDeal): Promise<SettlementReceipt> {
     return await this.write('takeCase', [this.evidence(signed)])
   }

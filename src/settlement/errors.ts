@@ -19,7 +19,7 @@ export type SettlementErrorCode =
   | 'ALREADY_CHALLENGED'
   | 'NOT_CHALLENGED'
   | 'RESULTS_MISMATCH'
-  | 'MEDIATOR_NOT_IN_DEAL'
+  | 'NO_MEDIATORS'
   | 'NOT_THE_MEDIATOR'
   | 'CASE_NOT_TAKEN'
   | 'NOT_CLAIMANT'
@@ -73,8 +73,8 @@ const REVERTS: Record<string, [SettlementErrorCode, Describe]> = {
   AlreadyChallenged: ['ALREADY_CHALLENGED', a => `deal ${short(a.dealId)} is already challenged`],
   NotChallenged: ['NOT_CHALLENGED', a => `deal ${short(a.dealId)} was not challenged on chain`],
   ResultsMismatch: ['RESULTS_MISMATCH', a => `the results CID differs from the one on chain for deal ${short(a.dealId)}`],
-  MediatorNotInDeal: ['MEDIATOR_NOT_IN_DEAL', a => `${String(a.mediator)} is not a mediator of deal ${short(a.dealId)}`],
-  NotTheMediator: ['NOT_THE_MEDIATOR', a => `${String(a.caller)} is not the mediator the challenge of deal ${short(a.dealId)} named`],
+  NoMediators: ['NO_MEDIATORS', a => `deal ${short(a.dealId)} names no mediator to judge a challenge`],
+  NotTheMediator: ['NOT_THE_MEDIATOR', a => `${String(a.caller)} is not the judge drawn for deal ${short(a.dealId)}`],
   CaseNotTaken: ['CASE_NOT_TAKEN', a => `the mediator of deal ${short(a.dealId)} did not take its case: no verdict settles it`],
   NotClaimant: ['NOT_CLAIMANT', a => `${String(a.caller)} may not make this claim on deal ${short(a.dealId)}`],
   Undercollateralised: ['UNDERCOLLATERALISED', a => `deal ${short(a.dealId)}: collaterals do not cover its price and fees`],

@@ -10,7 +10,7 @@ import { keccak256 } from '../protocols/messages/keccak.ts'
 import type { Verified } from '../protocols/messages/envelope.ts'
 import type { Deal } from '../protocols/messages/schemas.ts'
 import { includesAddress, sameAddress } from './common.ts'
-import type { InputEvent } from './contract.ts'
+import type { InputEvent, MachineOutput } from './contract.ts'
 import { violation } from './rejection.ts'
 import { lockedBy } from './settle.ts'
 
@@ -116,17 +116,33 @@ export function expectAcceptanceOf (deal: Deal, dealId: string, accepted: Verifi
   if (accepted.message.resultsCid !== resultsCid) violation('INCONSISTENT', 'acceptance of other results')
 }
 
-/** A challenge: of the deal, by its job creator, of the results held, before a mediator the deal names. */
+/** A challenge: of the deal, by its job creator, of the results held (the chain draws its judge from the deal's mediators). */
 export function expectChallengeOf (deal: Deal, dealId: string, challenge: Verified<'ResultsChallenged'>, resultsCid: string | null): void {
   if (challenge.message.dealId !== dealId) violation('WRONG_DEAL', 'a challenge of another deal')
   if (!sameAddress(challenge.message.author, deal.jobCreator)) violation('WRONG_PARTY', 'the challenge is not by the job creator')
   if (challenge.message.resultsCid !== resultsCid) violation('INCONSISTENT', 'the challenge names other results')
-  if (!includesAddress(deal.mediators, challenge.message.mediator)) violation('UNTRUSTED', 'the mediator is not named in the deal')
 }
 
-/** A verdict: on the deal, by the mediator the challenge named, on the results held. */
-export function expectVerdictOf (dealId: string, verdict: Verified<'MediationVerdict'>, mediator: string | null, resultsCid: string | null): void {
+/**
+ * A verdict: on the deal, by one of its mediators, on the results held. Which mediator judges is the
+ * chain's draw, and only its verdict settles there: a party puts a verdict on chain and takes the
+ * outcome the chain then holds (see settleVerdict), never the verdict's word alone.
+ */
+export function expectVerdictOf (deal: Deal, dealId: string, verdict: Verified<'MediationVerdict'>, resultsCid: string | null): void {
   if (verdict.message.dealId !== dealId) violation('WRONG_DEAL', 'a verdict on another deal')
-  if (mediator === null || !sameAddress(verdict.message.author, mediator)) violation('WRONG_PARTY', 'not by the challenged mediator')
+  if (!includesAddress(deal.mediators, verdict.message.author)) violation('WRONG_PARTY', 'not by a mediator of the deal')
   if (verdict.message.resultsCid !== resultsCid) violation('INCONSISTENT', 'a verdict on other results')
+}
+
+/** The prefix of the effect that puts a verdict a party received on chain. */
+export const SETTLE_VERDICT = 'settle-verdict:'
+
+/**
+ * Puts a verdict on chain. The chain settles it only if its author is the judge it drew and took the
+ * case; either way the effect answers with the outcome the chain holds once the deal settles, and a
+ * verdict the chain refuses (another mediator's) comes back failed and changes nothing.
+ */
+export function settleVerdict (dealId: string, verdict: Verified<'MediationVerdict'>): MachineOutput {
+  const outcome = verdict.message.providerAtFault ? 'MediationRejected' : 'MediationAccepted'
+  return { type: 'chain.settle', id: `${SETTLE_VERDICT}${verdict.id}`, dealId, outcome, evidence: [dealId, verdict.id] }
 }

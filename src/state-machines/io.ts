@@ -14,17 +14,18 @@
  *   with the CID of a deterministic failed-run result, which every party's run reproduces.
  * - `results.fetch` {dealId, resultsCid, from}: fetch results by CID and verify them; answer with
  *   `results.fetched` {effect, ok}.
- * - `results.provide` {dealId, resultsCid, to}: make the results fetchable by `to`.
+ * - `results.provide` {dealId, resultsCid, to[]}: make the results fetchable by `to`.
  * - `chain.settle` {dealId, outcome, evidence[]}, `chain.claim` {dealId, claim, evidence[]},
- *   `chain.challenge` {dealId, mediator, evidence[]}, `chain.commitResults` {dealId, resultsCid}:
+ *   `chain.challenge` {dealId, evidence[]}, `chain.commitResults` {dealId, resultsCid}:
  *   settlement transactions; `evidence` lists ids of signed messages (or of outputs that produced one).
  *   A claim answers with `chain.settled` {dealId, outcome}, or, when the chain shows the creator's
  *   challenge instead, `chain.challenged` {dealId, envelope} (the challenge as posted), or, when it shows
  *   the provider's commitment, `chain.committed` {dealId, envelope} (the results as committed).
- * - `chain.takeCase` {dealId}: the challenge's mediator takes the case on chain (it answers for the
- *   mediate deadline from then on, and only a case taken settles by a verdict); no answer but a failure.
+ * - `chain.takeCase` {dealId}: the judge the chain drew takes the case (it answers for the mediate
+ *   deadline from then on, and only a case taken settles by a verdict); no answer but a failure.
  * - `chain.watch` {dealId}: read the deal's record; answer with `chain.observed` {dealId, state, outcome?, mediator?,
- *   resultsCidHash?} (the hash of the results on record, once committed or challenged).
+ *   resultsCidHash?}: the hash of the results on record, once committed or challenged; the judge of a
+ *   deal in mediation, the mediator that took the case or the one drawn to take it next.
  * - `chain.readDeposit` {account, dealId}: read a deposit; answer with `chain.deposit` {balance,
  *   withdrawing, lockedWithOthers, lockedWithUs}: what the open deals the node has seen lock of it.
  * - `deal.declined` {dealId, reason}: a deal this node walked away from before signing it.

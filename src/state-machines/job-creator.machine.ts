@@ -13,7 +13,7 @@ import { isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
 import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
 import { violation } from './rejection.ts'
-import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, rerunJudges, resultsCidHash, settleGuardAt } from './deal-lifecycle.ts'
+import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, rerunJudges, resultsCidHash, settleGuardAt, settleVerdict, SETTLE_VERDICT } from './deal-lifecycle.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
 import { decideUnconfirmed, keepUnconfirmed, withUnconfirmedTimers, type UnconfirmedDeal } from './unconfirmed-deals.ts'
 
@@ -53,7 +53,6 @@ export interface JobCreatorContext {
   resultsId: string | null
   resultsCid: string | null
   checked: boolean | null
-  mediator: string | null
   /** the deal state this job ended in (when phase is 'done') */
   outcome: DealState | null
   /** deals whose agreement fell through: the provider never co-signed; their proposals are not taken again */
@@ -88,7 +87,6 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
       resultsId: null,
       resultsCid: null,
       checked: null,
-      mediator: null,
       outcome: null,
       failedDeals: [],
       providerFunded: null,
@@ -122,21 +120,22 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
   }
 
   /**
-   * Challenges the results the provider signed to us. An equivocation (the chain holds another CID the
-   * provider committed) settles on chain at once, so the mediator is not asked to re-run the job.
+   * Challenges the results the provider signed to us. The chain draws the judge from the deal's
+   * mediators once the challenge is mined, so every one of them is told: each reads the draw, and
+   * only the judge takes the case. An equivocation (the chain holds another CID the provider
+   * committed) settles on chain at once, so no mediator is asked to re-run the job.
    */
   function challenge (c: JobCreatorContext, at: number, checked: boolean, equivocation = false): D {
     const { deal, dealId } = theDeal(c)
-    const mediator = deal.mediators[0] as string
-    const message = { author: c.job.author, nonce: String(at), expiry: deal.mediateDeadline, dealId, resultsCid: c.resultsCid ?? '', mediator }
+    const message = { author: c.job.author, nonce: String(at), expiry: deal.mediateDeadline, dealId, resultsCid: c.resultsCid ?? '' }
     return {
-      context: { ...c, phase: 'challenged', checked, mediator, deadlines: { mediateDeadline: deal.mediateDeadline } },
+      context: { ...c, phase: 'challenged', checked, deadlines: { mediateDeadline: deal.mediateDeadline } },
       outputs: [
-        sendOutput(`challenge:${dealId}`, 'ResultsChallenged', message, equivocation ? [deal.resourceProvider] : [deal.resourceProvider, mediator],
+        sendOutput(`challenge:${dealId}`, 'ResultsChallenged', message, equivocation ? [deal.resourceProvider] : [deal.resourceProvider, ...deal.mediators],
           { attach: [dealId, c.resultsId ?? '', c.jobOfferId] }),
         // the provider's signed results go with the challenge: a challenge of results the chain has no
         // commitment of needs them, and results other than those committed prove an equivocation
-        { type: 'chain.challenge', id: `chain-challenge:${dealId}`, dealId, mediator, evidence: [dealId, `challenge:${dealId}`, c.resultsId ?? ''] }
+        { type: 'chain.challenge', id: `chain-challenge:${dealId}`, dealId, evidence: [dealId, `challenge:${dealId}`, c.resultsId ?? ''] }
       ]
     }
   }
@@ -214,11 +213,11 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
       }
       case 'MediationVerdict': {
         inPhase(c, 'challenged')
-        const { dealId } = theDeal(c)
+        const { deal, dealId } = theDeal(c)
         const v = expectMessage(messages, c.domain, e.envelope, 'MediationVerdict', e.at)
-        expectVerdictOf(dealId, v, c.mediator, c.resultsCid)
-        if (!v.message.providerAtFault) return done(c, 'MediationAccepted')
-        return done(c, 'MediationRejected', [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome: 'MediationRejected', evidence: [dealId, v.id] }])
+        expectVerdictOf(deal, dealId, v, c.resultsCid)
+        // the deal ends with the outcome the chain holds once the verdict is on it (chain.settled)
+        return { context: c, outputs: [settleVerdict(dealId, v)] }
       }
       default:
         return violation('WRONG_STATE', `a job creator does not take ${String(type)} messages`)
@@ -259,6 +258,8 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
         return e.resultsCid === c.resultsCid ? accept(c, e.at, true) : readBeforeChallenge(c, true)
       }
       case 'effect.failed':
+        // a verdict the chain refused (not its judge's, or too late): the judge's own, or the mediate deadline, decides
+        if (typeof e.effect === 'string' && e.effect.startsWith(SETTLE_VERDICT)) return { context: c, outputs: [] }
         // the chain could not be read before a challenge: the challenge goes to the mediator as well
         if (c.dealId !== null && e.effect === `before-challenge:${c.dealId}`) {
           inPhase(c, 'verifying')

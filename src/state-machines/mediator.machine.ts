@@ -1,6 +1,7 @@
 /**
- * The mediator, one machine per node: takes a challenge for a deal that names it (with the deal,
- * the submitted results and the job offer attached), fetches the results and re-runs the job,
+ * The mediator, one machine per node: takes a challenge of a deal that names it among its mediators
+ * (with the deal, the submitted results and the job offer attached); if the chain draws it as the
+ * judge, it takes the case, fetches the results and re-runs the job,
  * compares the CIDs and signs a verdict. Results it cannot fetch count against the provider.
  * It claims its fee only through the verdict it signed, and nothing when it missed the deadline.
  * It mediates only a dispute registered on chain (the deal in mediation before this mediator): a
@@ -56,10 +57,10 @@ interface Mediation {
   rerunFailure?: string
   /**
    * confirming: the chain is read, again every few seconds, until it shows the deal in mediation
-   * before this mediator; only then is the job re-run. A deal the chain settled (a provider's
+   * with this mediator drawn as its judge; only then is the job re-run. A deal the chain settled (a provider's
    * equivocation settles at once) needs no mediation; one never challenged on chain by the judge
    * deadline (and a grace for the transaction to land) is dropped.
-   * preparing: the chain shows the deal in mediation before this mediator; the job's module and image
+   * preparing: the chain drew this mediator to judge the deal; the job's module and image
    * are made ready, and the case is taken only if the job can run here.
    */
   state: 'confirming' | 'preparing' | 'running' | 'decided' | 'missed' | 'settled' | 'declined'
@@ -163,7 +164,6 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
 
   function onChallenge (c: C, e: InputEvent): D {
     const challenge = expectMessage(messages, c.domain, e.envelope, 'ResultsChallenged', e.at)
-    if (!sameAddress(challenge.message.mediator, c.self)) violation('WRONG_PARTY', 'the challenge names another mediator')
     const deal = expectAttachment(messages, c.domain, e as never, 'Deal')
     const dealId = challenge.message.dealId
     if (deal.id !== dealId) violation('WRONG_DEAL', 'the attached deal is another one')
@@ -219,7 +219,7 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     return prefix === 'confirm' && dealId !== undefined ? dealId : ''
   }
 
-  /** Whether the chain's record lets the mediation go on: the deal in mediation before this mediator. */
+  /** Whether the chain's record lets the mediation go on: the deal in mediation, and this mediator drawn to judge it. */
   function confirmed (c: C, e: InputEvent): boolean {
     return e.state === 'Mediating' && typeof e.mediator === 'string' && sameAddress(e.mediator, c.self)
   }
@@ -311,8 +311,8 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         if (confirmed(c, e)) return prepare(c, dealId, m, e.at)
         // settled already: nothing to mediate, and the same challenge again changes nothing
         if (e.state === 'Settled') return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'settled' }), deadlines: withoutTimer(c, dealId) }, outputs: [] }
-        // in mediation before another mediator: not ours to judge
-        if (e.state === 'Mediating') return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId), deadlines: withoutTimer(c, dealId) }, outputs: [] }
+        // in mediation with another mediator drawn to judge: not ours
+        if (e.state === 'Mediating' && typeof e.mediator === 'string') return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId), deadlines: withoutTimer(c, dealId) }, outputs: [] }
         return notYetOnChain(c, dealId, m, e.at)
       }
       case 'chain.settled': {

@@ -11,7 +11,7 @@ import { checkProposal, dealId as dealIdOf, expectDealOf } from './deal-terms.ts
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
 import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
-import { commitAt, creatorLock, depositCovers, depositOf, expectAcceptanceOf, expectBoundedLifetime, expectBy, expectChallengeOf, expectVerdictOf } from './deal-lifecycle.ts'
+import { commitAt, creatorLock, depositCovers, depositOf, expectAcceptanceOf, expectBoundedLifetime, expectBy, expectChallengeOf, expectVerdictOf, settleVerdict, SETTLE_VERDICT } from './deal-lifecycle.ts'
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { ProtocolViolation, violation } from './rejection.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
@@ -60,7 +60,6 @@ interface DealRecord {
   /** while Matched: the job offer, which the checks before co-signing and the run read; dropped once agreed */
   jobOffer?: InputEvent['envelope']
   resultsCid: string | null
-  mediator: string | null
   /** while Matched: the creator's signature, and what the checks before co-signing found */
   signing?: SigningChecks
 }
@@ -223,35 +222,35 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
   }
 
   /** An ended deal's record with its state changed: the chain or a verdict had the last word on it. */
-  function withEndedState (c: C, dealId: string, state: DealState, mediator?: string): EndedDeal[] {
-    return c.endedDeals.map(r => r.dealId === dealId ? { ...r, state, mediator: mediator ?? r.mediator } : r)
+  function withEndedState (c: C, dealId: string, state: DealState): EndedDeal[] {
+    return c.endedDeals.map(r => r.dealId === dealId ? { ...r, state } : r)
   }
 
   /**
-   * A challenge of our results, signed by the job creator, seen on the wire or on chain. The mediator
-   * it names gets the challenge (with the deal, our results and the job offer) and our results from
-   * us, whether or not the creator told it: a creator that challenges and stays silent must not be
-   * refunded by the mediator's silence. A challenge seen only on the wire is also posted on chain by
+   * A challenge of our results, signed by the job creator, seen on the wire or on chain. Every mediator
+   * of the deal gets the challenge (with the deal, our results and the job offer) and our results from
+   * us, whether or not the creator told them, and the one the chain draws judges: a creator that
+   * challenges and stays silent must not be refunded by the mediator's silence. A challenge seen only on the wire is also posted on chain by
    * us, and the duties to commit our results and to claim the judge deadline stay until the chain
    * shows a commitment or a challenge (the effects treat either as done): a creator that never posts
    * its challenge cannot claim TimeoutSubmit against results we were told to mediate.
    */
   function challenged (c: C, dealId: string, record: DealRecord, challenge: Verified<'ResultsChallenged'>, onWire: boolean): D {
     expectChallengeOf(record.deal, dealId, challenge, record.resultsCid)
-    const mediator = challenge.message.mediator
+    const mediators = record.deal.mediators
     const jobOfferId = record.deal.jobOfferId
     const outputs: MachineOutput[] = [
-      { type: 'results.provide', id: `provide:${dealId}`, dealId, resultsCid: record.resultsCid ?? '', to: mediator },
-      { type: 'message.forward', id: `forward:${dealId}`, message: challenge.id, to: [mediator], attach: [dealId, `results:${dealId}`, jobOfferId] }
+      { type: 'results.provide', id: `provide:${dealId}`, dealId, resultsCid: record.resultsCid ?? '', to: mediators },
+      { type: 'message.forward', id: `forward:${dealId}`, message: challenge.id, to: mediators, attach: [dealId, `results:${dealId}`, jobOfferId] }
     ]
-    if (onWire) outputs.push({ type: 'chain.challenge', id: `chain-challenge:${dealId}`, dealId, mediator, evidence: [dealId, challenge.id, `results:${dealId}`] })
+    if (onWire) outputs.push({ type: 'chain.challenge', id: `chain-challenge:${dealId}`, dealId, evidence: [dealId, challenge.id, `results:${dealId}`] })
     const live = liveKey(c, dealId)
-    if (live === undefined) return { context: { ...c, endedDeals: withEndedState(c, dealId, 'Mediating', mediator) }, outputs }
+    if (live === undefined) return { context: { ...c, endedDeals: withEndedState(c, dealId, 'Mediating') }, outputs }
     const judge = timerName('judge', record.slot)
     const commit = timerName('commit', record.slot)
     const deadlines = onWire ? { ...c.deadlines } : withoutEntries(c.deadlines, k => k === judge || k === commit)
     deadlines[timerName('mediate', record.slot)] = record.deal.mediateDeadline
-    return { context: { ...c, deals: withEntry(c.deals, live, { ...record, state: 'Mediating', mediator }), deadlines }, outputs }
+    return { context: { ...c, deals: withEntry(c.deals, live, { ...record, state: 'Mediating' }), deadlines }, outputs }
   }
 
   /**
@@ -329,7 +328,7 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
         ...c,
         slots,
         proposals: c.proposals.filter(p => p.slot !== pending.slot),
-        deals: withEntry(c.deals, dealId, { slot: pending.slot, deal, state: 'Matched', jobOffer: pending.jobOffer, resultsCid: null, mediator: null, signing }),
+        deals: withEntry(c.deals, dealId, { slot: pending.slot, deal, state: 'Matched', jobOffer: pending.jobOffer, resultsCid: null, signing }),
         deadlines: withEntry(c.deadlines, timerName('agree', pending.slot), deal.agreeDeadline)
       },
       outputs: [
@@ -396,11 +395,9 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
         const v = expectMessage(messages, c.domain, e.envelope, 'MediationVerdict', e.at)
         const dealId = v.message.dealId
         const record = dealIn(c, dealId, 'Mediating')
-        expectVerdictOf(dealId, v, record.mediator, record.resultsCid)
-        const outcome = v.message.providerAtFault ? 'MediationRejected' : 'MediationAccepted'
-        const outputs: MachineOutput[] = outcome === 'MediationAccepted' ? [{ type: 'chain.settle', id: `settle:${dealId}`, dealId, outcome, evidence: [dealId, v.id] }] : []
-        if (liveKey(c, dealId) !== undefined) return finish(c, dealId, outcome, e.at, outputs)
-        return { context: { ...c, endedDeals: withEndedState(c, dealId, outcome) }, outputs }
+        expectVerdictOf(record.deal, dealId, v, record.resultsCid)
+        // the deal ends with the outcome the chain holds once the verdict is on it (chain.settled)
+        return { context: c, outputs: [settleVerdict(dealId, v)] }
       }
       default:
         return violation('WRONG_STATE', `a resource provider does not take ${String(type)} messages`)
@@ -490,6 +487,8 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
           `the job creator's deposit ${deposit.balance} (${deposit.withdrawing} leaving, ${elsewhere} in our other deals, ${deposit.lockedWithOthers} in its deals with others) does not cover the ${creatorLock(record.deal)} this deal locks`)
       }
       case 'effect.failed': {
+        // a verdict the chain refused (not its judge's, or too late): the judge's own, or the mediate deadline, decides
+        if (typeof e.effect === 'string' && e.effect.startsWith(SETTLE_VERDICT)) return { context: c, outputs: [] }
         // a check before co-signing that could not be made counts as failed: nothing is signed blind
         const dealId = effectDeal(e, 'prepare:') || effectDeal(e, 'funds:')
         const which = String(e.effect).startsWith('prepare:') ? { runnable: false } : { funded: false }
@@ -508,7 +507,7 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
         const record = dealIn(c, e.dealId, ...LIVE, ...DEAL_OUTCOMES)
         if (!isDealOutcome(e.outcome)) violation('INCONSISTENT', `not a deal outcome: ${String(e.outcome)}`)
         const dealId = e.dealId as string
-        if (LIVE.includes(record.state)) return finish(c, dealId, e.outcome, e.at)
+        if (LIVE.includes(record.state) && liveKey(c, dealId) !== undefined) return finish(c, dealId, e.outcome, e.at)
         const endedDeals = c.endedDeals.map(r => r.dealId === dealId ? { ...r, state: e.outcome as DealState } : r)
         return { context: { ...c, endedDeals }, outputs: [] }
       }

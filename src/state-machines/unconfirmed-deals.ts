@@ -7,7 +7,7 @@
  * would lose the price and its timeout collateral. So the creator keeps each such deal until it is
  * sure. Halfway through the judge window (no commitment can come after the submit deadline) it reads
  * the chain: a deal with nothing committed binds no one. Results committed there are challenged on
- * chain, which stops the TimeoutJudge claim; an honest provider brings the challenge to the mediator
+ * chain, which stops the TimeoutJudge claim; an honest provider brings the challenge to the mediators
  * (it holds the deal both signed), and once the mediate deadline passes the creator claims
  * TimeoutMediate, which settles nothing twice: a verdict that settled first stands.
  */
@@ -78,13 +78,12 @@ export function decideUnconfirmed (
       if (e.at > deal.judgeDeadline) return drop
       const results = expectMessage(messages, domain, e.envelope, 'ResultsSubmitted', e.at, { ignoreExpiry: true })
       expectResultsOf(deal, entry.dealId, results)
-      const mediator = deal.mediators[0] as string
-      const challenge = { author, nonce: String(e.at), expiry: deal.mediateDeadline, dealId: entry.dealId, resultsCid: results.message.resultsCid, mediator }
+      const challenge = { author, nonce: String(e.at), expiry: deal.mediateDeadline, dealId: entry.dealId, resultsCid: results.message.resultsCid }
       const messageId = `unconfirmed-challenge:${entry.dealId}`
       return replace({ ...entry, step: 'claim', wake: deal.mediateDeadline + 1 }, [
         // signed and kept as evidence; the provider learns of it from the chain
         sendOutput(messageId, 'ResultsChallenged', challenge, []),
-        { type: 'chain.challenge', id: `unconfirmed-chain-challenge:${entry.dealId}`, dealId: entry.dealId, mediator, evidence: [entry.dealId, messageId, results.id] }
+        { type: 'chain.challenge', id: `unconfirmed-chain-challenge:${entry.dealId}`, dealId: entry.dealId, evidence: [entry.dealId, messageId, results.id] }
       ])
     }
     case 'effect.failed': {

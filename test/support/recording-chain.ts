@@ -1,9 +1,9 @@
 /**
  * A chain for tests of role actors over an in-memory network: it takes every transaction and
  * records its name; `made(name)` resolves once a call of that name was made. With `readsChallenges`
- * it also answers reads of the deals challenged on it (in mediation, then settled by the verdict),
- * as a mediator reads the chain before it re-runs a job; other reads fail, as a node's without a
- * chain do.
+ * it also answers reads of the deals challenged on it (in mediation with the deal's first mediator
+ * drawn to judge, then settled by the verdict), as a mediator reads the chain before it re-runs a
+ * job; other reads fail, as a node's without a chain do.
  */
 import type { SettlementCalls } from '../../src/actors/roles/effects/chain.ts'
 
@@ -25,8 +25,8 @@ export function recordingChain (o: { readsChallenges?: boolean } = {}): Recordin
     },
     settleAccepted: record('settleAccepted'),
     settleBatch: record('settleBatch'),
-    challengeResults: async (_signed, challenge) => {
-      records.set(challenge.dealId, { state: 'Mediating', mediator: challenge.mediator })
+    challengeResults: async (signed, challenge) => {
+      records.set(challenge.dealId, { state: 'Mediating', mediator: signed.deal.mediators[0] })
       await record('challengeResults')()
     },
     settleVerdict: async (_signed, verdict) => {
@@ -39,7 +39,8 @@ export function recordingChain (o: { readsChallenges?: boolean } = {}): Recordin
             const seen = records.get(dealId)
             if (seen === undefined) throw new Error('no record of this deal here')
             return seen
-          }
+          },
+          judgeOf: async (signed: { deal: { mediators: string[] } }) => signed.deal.mediators[0]
         }
       : {}),
     commitResults: record('commitResults'),

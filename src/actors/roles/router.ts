@@ -62,10 +62,13 @@ export function routeDelivery (delivery: Delivery, ctx: RouteContext): string[] 
     case 'ResultsAccepted':
       add(rp)
       break
-    case 'ResultsChallenged':
+    case 'ResultsChallenged': {
       add(rp)
-      if (same(m.mediator, ctx.self)) add(RoleStream.mediator)
+      // every mediator of the deal is told; the chain's draw says which one judges
+      const deal = delivery.attachments.find(a => a.type === 'Deal')?.message as Deal | undefined
+      if (deal?.mediators.some(mediator => same(mediator, ctx.self)) === true) add(RoleStream.mediator)
       break
+    }
     case 'MediationVerdict':
       // the parties take the verdict sent to them; its gossiped copy is for everyone else
       if (direct) {

@@ -127,8 +127,7 @@ export const EIP712_TYPES = {
   ResultsChallenged: [
     ...common,
     { name: 'dealId', type: 'bytes32' },
-    { name: 'resultsCid', type: 'string' },
-    { name: 'mediator', type: 'address' }
+    { name: 'resultsCid', type: 'string' }
   ],
   MediationVerdict: [
     ...common,

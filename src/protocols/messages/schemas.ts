@@ -163,7 +163,7 @@ export const ResultsSubmittedSchema = message({
 
 export const ResultsAcceptedSchema = message({ ...common, dealId: bytes32, resultsCid: cid })
 
-export const ResultsChallengedSchema = message({ ...common, dealId: bytes32, resultsCid: cid, mediator: address })
+export const ResultsChallengedSchema = message({ ...common, dealId: bytes32, resultsCid: cid })
 
 export const MediationVerdictSchema = message({
   ...common,

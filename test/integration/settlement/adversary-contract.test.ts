@@ -128,7 +128,8 @@ describe('challenge of results the provider never signed', () => {
 
     await challengeWith(signed, CID, results, signature)
     const id = f.clients.jobCreator.dealId(deal)
-    expect(await f.clients.outsider.dealRecord(id)).toMatchObject({ state: 'Mediating', mediator: f.wallets.mediator.address })
+    expect(await f.clients.outsider.dealRecord(id)).toMatchObject({ state: 'Mediating', caseTaken: false })
+    expect(await f.clients.outsider.judgeOf(signed)).toBe(f.wallets.mediator.address)
     expect(await f.clients.outsider.settlement.getFunction('resultsCidHash').staticCall(id)).toBe(keccak256(toUtf8Bytes(CID)))
   })
 })

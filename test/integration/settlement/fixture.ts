@@ -71,7 +71,7 @@ export async function makeDeal (f: Fixture, overrides: Partial<Deal> = {}): Prom
     resourceOfferId: '0x' + '22'.repeat(32),
     matchProposalId: '0x' + '33'.repeat(32),
     specHash: '0x' + '44'.repeat(32),
-    mediators: [f.wallets.mediator.address, f.wallets.otherMediator.address],
+    mediators: [f.wallets.mediator.address],
     price: '1000',
     solverFee: '10',
     mediatorFee: '50',

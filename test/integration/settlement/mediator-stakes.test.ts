@@ -56,7 +56,7 @@ describe('mediator stakes', () => {
     const signed = await signDeal(f.clients.outsider.domain, deal, creator, provider)
     const id = f.clients.outsider.dealId(deal)
     const results = { author: provider.address, nonce: '1', expiry: 9_999_999_999_999, dealId: id, resultsCid: CID, exitCode: 0, cpuMs: 1, durationMs: 1 }
-    const c = { author: creator.address, nonce: '1', expiry: 9_999_999_999_999, dealId: id, resultsCid: CID, mediator: f.wallets.mediator.address }
+    const c = { author: creator.address, nonce: '1', expiry: 9_999_999_999_999, dealId: id, resultsCid: CID }
     const post = f.clients.outsider.challengeResults(
       signed, c, await signMessage(creator, f.clients.outsider.domain, 'ResultsChallenged', c),
       results, await signMessage(provider, f.clients.outsider.domain, 'ResultsSubmitted', results)
@@ -129,6 +129,47 @@ describe('mediator stakes', () => {
     expect((await f.clients.outsider.mediatorOf(f.wallets.mediator.address)).fee).toBe(80n)
     await f.clients.mediator.registerMediator(20n)
     expect((await f.clients.outsider.mediatorOf(f.wallets.mediator.address)).fee).toBe(20n)
+  })
+
+  it('no party picks the judge: it is drawn from the deal\'s mediators after the challenge, and only it takes the case', async () => {
+    const both = [f.wallets.mediator.address, f.wallets.otherMediator.address]
+    const drawn = new Set<string>()
+    for (let i = 0; i < 8; i++) {
+      const signed = await sign(f, await makeDeal(f, { mediators: both }))
+      await commit(f, signed)
+      await challenge(f, signed)
+      const judge = await f.clients.outsider.judgeOf(signed) as string
+      expect(both).toContain(judge)
+      drawn.add(judge)
+      const [taker, other] = judge === both[0] ? [f.clients.mediator, f.clients.otherMediator] : [f.clients.otherMediator, f.clients.mediator]
+      await expectCode(other.takeCase(signed), 'NOT_THE_MEDIATOR')
+      await taker.takeCase(signed)
+      expect(await f.clients.outsider.dealRecord(f.clients.outsider.dealId(signed.deal))).toMatchObject({ mediator: judge, caseTaken: true })
+      // the judge that took the case stays the judge, however many blocks pass
+      await f.clients.outsider.provider.send('anvil_mine', ['0x101', '0x0'])
+      expect(await f.clients.outsider.judgeOf(signed)).toBe(judge)
+    }
+    // eight draws of two mediators, all the same: one chance in 128
+    expect(drawn.size).toBe(2)
+  })
+
+  it('a drawn judge that does not take the case within 256 blocks is replaced by a fresh draw', async () => {
+    const both = [f.wallets.mediator.address, f.wallets.otherMediator.address]
+    const signed = await sign(f, await makeDeal(f, { mediators: both }))
+    await commit(f, signed)
+    await challenge(f, signed)
+    const first = await f.clients.outsider.judgeOf(signed)
+    const judges = [first]
+    for (let round = 0; round < 16 && judges.every(j => j === first); round++) {
+      await f.clients.outsider.provider.send('anvil_mine', ['0x100', '0x0'])
+      judges.push(await f.clients.outsider.judgeOf(signed))
+    }
+    const next = judges.find(j => j !== first) as string
+    expect(both).toContain(next)
+    const [taker, other] = next === both[0] ? [f.clients.mediator, f.clients.otherMediator] : [f.clients.otherMediator, f.clients.mediator]
+    await expectCode(other.takeCase(signed), 'NOT_THE_MEDIATOR')
+    await taker.takeCase(signed)
+    expect(await f.clients.outsider.judgeOf(signed)).toBe(next)
   })
 
   it('a stake asked to leave no longer counts as a stake', async () => {

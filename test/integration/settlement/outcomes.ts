@@ -28,7 +28,7 @@ export async function commit (f: Fixture, signed: SignedDeal, resultsCid = CID):
 
 /** The job creator's challenge of `resultsCid`, with the provider's signed results of it as evidence. */
 export async function challenge (f: Fixture, signed: SignedDeal, resultsCid = CID): Promise<SettlementReceipt> {
-  const c = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(signed.deal), resultsCid, mediator: f.wallets.mediator.address }
+  const c = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(signed.deal), resultsCid }
   const { results, signature } = await resultsFor(f, signed.deal, resultsCid)
   return await f.clients.jobCreator.challengeResults(signed, c, await signAs(f, 'jobCreator', 'ResultsChallenged', c), results, signature)
 }

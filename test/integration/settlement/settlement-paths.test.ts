@@ -31,9 +31,9 @@ async function committed (deal: Deal): Promise<SignedDeal> {
   return signed
 }
 
-async function challenged (deal: Deal, mediator = f.wallets.mediator.address): Promise<SignedDeal> {
+async function challenged (deal: Deal): Promise<SignedDeal> {
   const signed = await committed(deal)
-  const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: CID, mediator }
+  const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: CID }
   const { results, signature } = await resultsFor(f, deal)
   await f.clients.jobCreator.challengeResults(signed, challenge, await signAs(f, 'jobCreator', 'ResultsChallenged', challenge), results, signature)
   return signed
@@ -144,7 +144,7 @@ describe('settlement paths', () => {
   it('takes a deal it recorded as agreed: the creator challenges committed results without the provider\'s co-signature, never an unrecorded deal', async () => {
     const deal = await makeDeal(f)
     const creatorOnly: SignedDeal = { ...(await sign(f, deal)), resourceProviderSignature: '0x' }
-    const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: CID, mediator: f.wallets.mediator.address }
+    const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: CID }
     const challengeSignature = await signAs(f, 'jobCreator', 'ResultsChallenged', challenge)
     const { results, signature } = await resultsFor(f, deal)
     await expect(f.clients.jobCreator.challengeResults(creatorOnly, challenge, challengeSignature, results, signature)).rejects.toThrow()
@@ -173,12 +173,13 @@ describe('settlement paths', () => {
     expect(slashesOf(receipt)).toEqual(expected.slashed)
   })
 
-  it('mediation: the named mediator\'s verdict settles, once it took the case, against the provider or the creator', async () => {
+  it('mediation: the drawn judge\'s verdict settles, once it took the case, against the provider or the creator', async () => {
     for (const providerAtFault of [true, false]) {
       const deal = await makeDeal(f)
       const signed = await challenged(deal)
       const id = f.clients.jobCreator.dealId(deal)
-      expect(await f.clients.outsider.dealRecord(id)).toMatchObject({ state: 'Mediating', mediator: f.wallets.mediator.address })
+      expect(await f.clients.outsider.dealRecord(id)).toMatchObject({ state: 'Mediating', mediator: undefined, caseTaken: false })
+      expect(await f.clients.outsider.judgeOf(signed)).toBe(f.wallets.mediator.address)
       await expectCode(f.clients.resourceProvider.claimTimeoutJudge(signed), 'ALREADY_CHALLENGED')
       const untaken = verdictOf(deal, providerAtFault)
       await expectCode(f.clients.outsider.settleVerdict(signed, untaken, await signAs(f, 'mediator', 'MediationVerdict', untaken)), 'CASE_NOT_TAKEN')
@@ -197,13 +198,12 @@ describe('settlement paths', () => {
     }
   })
 
-  it('refuses a challenge naming someone who is not a mediator of the deal, or one posted too late', async () => {
-    const deal = await makeDeal(f)
-    await expectCode(challenged(deal, f.wallets.outsider.address), 'MEDIATOR_NOT_IN_DEAL')
+  it('refuses a challenge of a deal with no mediator to judge it, or one posted too late', async () => {
+    await expectCode(challenged(await makeDeal(f, { mediators: [] })), 'NO_MEDIATORS')
     const late = await makeDeal(f)
     const signed = await committed(late)
     await secondsPast(late.judgeDeadline)
-    const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(late), resultsCid: CID, mediator: f.wallets.mediator.address }
+    const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(late), resultsCid: CID }
     const { results, signature } = await resultsFor(f, late)
     await expectCode(f.clients.jobCreator.challengeResults(signed, challenge, await signAs(f, 'jobCreator', 'ResultsChallenged', challenge), results, signature), 'DEADLINE_PASSED')
   })
@@ -211,7 +211,7 @@ describe('settlement paths', () => {
   it('refuses a challenge about other results than the committed ones, unless the provider signed them', async () => {
     const deal = await makeDeal(f)
     const signed = await committed(deal)
-    const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: OTHER_CID, mediator: f.wallets.mediator.address }
+    const challenge = { ...common(f, 'jobCreator'), dealId: f.clients.jobCreator.dealId(deal), resultsCid: OTHER_CID }
     const { results, signature } = await resultsFor(f, deal)
     await expectCode(f.clients.jobCreator.challengeResults(signed, challenge, await signAs(f, 'jobCreator', 'ResultsChallenged', challenge), results, signature), 'RESULTS_MISMATCH')
   })

@@ -73,10 +73,10 @@ describe('test-network faults', () => {
     const s = scenario()
     const faulty = silenced('wire-only-challenge', s)
     const { sent, calls } = faulty
-    const mediator = s.challenged.message.mediator
-    await faulty.transport.send(mediator, { envelope: s.challenged, attachments: [] })
-    await faulty.transport.send(mediator.toLowerCase(), { envelope: s.challenged, attachments: [] })
-    await faulty.transport.send(s.deal.resourceProvider, { envelope: s.challenged, attachments: [] })
+    const mediator = s.deal.mediators[0] as string
+    await faulty.transport.send(mediator, { envelope: s.challenged, attachments: [s.dealEnv] })
+    await faulty.transport.send(mediator.toLowerCase(), { envelope: s.challenged, attachments: [s.dealEnv] })
+    await faulty.transport.send(s.deal.resourceProvider, { envelope: s.challenged, attachments: [s.dealEnv] })
     await faulty.transport.send(mediator, { envelope: s.accepted, attachments: [] })
     expect(sent).toEqual([`ResultsChallenged to ${s.deal.resourceProvider}`, `ResultsAccepted to ${mediator}`])
     const signed = { deal: s.deal, jobCreatorSignature: '', resourceProviderSignature: '' }
@@ -89,8 +89,8 @@ describe('test-network faults', () => {
     const s = scenario()
     const faulty = silenced('chain-only-challenge', s)
     const { sent, calls } = faulty
-    await faulty.transport.send(s.deal.resourceProvider, { envelope: s.challenged, attachments: [] })
-    await faulty.transport.send(s.challenged.message.mediator, { envelope: s.challenged, attachments: [] })
+    await faulty.transport.send(s.deal.resourceProvider, { envelope: s.challenged, attachments: [s.dealEnv] })
+    await faulty.transport.send(s.deal.mediators[0] as string, { envelope: s.challenged, attachments: [s.dealEnv] })
     await faulty.transport.send(s.deal.resourceProvider, { envelope: s.accepted, attachments: [] })
     expect(sent).toEqual([`ResultsAccepted to ${s.deal.resourceProvider}`])
     await faulty.settlement.challengeResults({ deal: s.deal, jobCreatorSignature: '', resourceProviderSignature: '' }, s.challenged.message, '', s.results.message, '')

@@ -38,13 +38,14 @@ describe('invariants on small runs with real signatures', () => {
     expect(s.honestRejected).toBe(0)
   })
 
-  test('a provider colluding with the mediator its shard prefers gets made-up results through mediation', () => {
+  test('a provider colluding with the mediator its shard prefers gets made-up results through only where the chain draws that mediator to judge', () => {
     const s = run('collusion', { nodes: 20, jobs: 50, p: 1 })
     expectInvariants(s, expect)
     expect(s.cheats).toBeGreaterThan(0)
     expect(s.outcomes.MediationAccepted).toBeGreaterThan(0)
-    expect(s.cheatsUndetected).toBe(s.cheats)
-    expect(row(s, 'resource-provider (colluding)').total).toBeGreaterThan(0n)
+    expect(s.cheatsUndetected).toBeGreaterThan(0)
+    expect(s.cheatsCaught).toBeGreaterThan(0)
+    expect(s.cheatsCaught + s.cheatsUndetected).toBe(s.cheats)
   })
 
   test('lazy and offline providers: deadlines end every job, the lazy pay their timeout collateral', () => {

@@ -41,7 +41,7 @@ const deal: Deal = {
 }
 
 const challengeOf = (resultsCid: string, author = CREATOR): ResultsChallenged =>
-  ({ author, nonce: '1', expiry: deal.mediateDeadline, dealId: DEAL_ID, resultsCid, mediator: MEDIATOR })
+  ({ author, nonce: '1', expiry: deal.mediateDeadline, dealId: DEAL_ID, resultsCid })
 const resultsOf = (resultsCid: string): ResultsSubmitted =>
   ({ author: PROVIDER, nonce: '1', expiry: deal.mediateDeadline, dealId: DEAL_ID, resultsCid, exitCode: 0, cpuMs: 1, durationMs: 1 })
 const challengeTx = (by: string, challenge: ResultsChallenged | null, results: ResultsSubmitted | null): ChainTx =>

@@ -145,7 +145,7 @@ export function scenario (options: { job?: Partial<JobOffer>, offer?: Partial<Re
   const common = (author: Wallet, nonce = '9') => ({ author: author.address, nonce, expiry: deal.mediateDeadline })
   const results = sign(parties.resourceProvider, 'ResultsSubmitted', { ...common(parties.resourceProvider), dealId, resultsCid: cid, exitCode: 0, cpuMs: 120, durationMs: 300 })
   const accepted = sign(parties.jobCreator, 'ResultsAccepted', { ...common(parties.jobCreator), dealId, resultsCid: cid })
-  const challenged = sign(parties.jobCreator, 'ResultsChallenged', { ...common(parties.jobCreator), dealId, resultsCid: cid, mediator: parties.mediator.address })
+  const challenged = sign(parties.jobCreator, 'ResultsChallenged', { ...common(parties.jobCreator), dealId, resultsCid: cid })
   const verdict = (providerAtFault: boolean, by: Wallet = parties.mediator) => sign(by, 'MediationVerdict', {
     ...common(by), dealId, resultsCid: cid, mediatorCid: providerAtFault ? otherCid : cid, providerAtFault
   })

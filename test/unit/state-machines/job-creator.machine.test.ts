@@ -127,7 +127,7 @@ describe('job creator', () => {
       expect(r.snapshot.context).toMatchObject({ phase: 'verifying', checked: true })
       expect(r.last).toEqual([{ type: 'chain.watch', id: `before-challenge:${s.dealId}`, dealId: s.dealId }])
       const challenged = step(jobCreatorMachine, r.snapshot, notCommitted)
-      expect(challenged.snapshot.context).toMatchObject({ phase: 'challenged', mediator: parties.mediator.address })
+      expect(challenged.snapshot.context).toMatchObject({ phase: 'challenged' })
       expect(challenged.outputs[0]).toMatchObject({ messageType: 'ResultsChallenged', to: [parties.resourceProvider.address, parties.mediator.address], message: expect.objectContaining({ resultsCid: s.cid }) })
     }
     // a run that failed for the job's own reason judges: the same failure here accepts, another CID challenges
@@ -142,11 +142,20 @@ describe('job creator', () => {
     expect(done.snapshot.context).toMatchObject({ outcome: 'Accepted', checked: true })
   })
 
-  test('when its check disagrees, it challenges before the mediator named first and posts the challenge on chain', () => {
+  test('when its check disagrees, it tells the provider and every mediator of the deal, and posts the challenge on chain, which draws the judge', () => {
     const r = drive(jobCreatorMachine, input(1), [...toResults, ev.fetched(true), ev.verified(s.otherCid), notCommitted])
-    expect(r.snapshot.context).toMatchObject({ phase: 'challenged', mediator: parties.mediator.address, deadlines: { mediateDeadline: s.deal.mediateDeadline } })
+    expect(r.snapshot.context).toMatchObject({ phase: 'challenged', deadlines: { mediateDeadline: s.deal.mediateDeadline } })
     expect(r.last.map(o => o.type)).toEqual(['message.send', 'chain.challenge'])
     expect(r.last[0]).toMatchObject({ messageType: 'ResultsChallenged', to: [parties.resourceProvider.address, parties.mediator.address] })
+    expect(r.last[0]!.message).not.toHaveProperty('mediator')
+    const mediators = [parties.mediator.address, parties.otherMediator.address]
+    const two = scenario({ offer: { trustedMediators: mediators }, proposal: { mediators } })
+    const toTwo = drive(jobCreatorMachine, input(0, two.job), [
+      received(two.propEnv, T0 + 1, [two.offerEnv]), received(two.dealEnv, T0 + 2), received(two.results, T0 + 3),
+      { type: 'results.fetched', effect: `fetch:${two.dealId}`, ok: false, at: T0 + 4 },
+      { type: 'chain.observed', effect: `before-challenge:${two.dealId}`, dealId: two.dealId, state: 'JobOffered', at: T0 + 5 }
+    ])
+    expect(toTwo.last[0]).toMatchObject({ to: [parties.resourceProvider.address, ...mediators] })
   })
 
   test('before it challenges, it reads the deal on chain: a commitment of other results is an equivocation, told to the provider only', () => {
@@ -173,13 +182,24 @@ describe('job creator', () => {
     expect(r.snapshot.context.phase).toBe('challenged')
   })
 
-  test('a verdict against the provider is settled by the creator; one for the provider ends the job', () => {
-    const fault = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), notCommitted, ev.verdict(true)])
-    expect(fault.snapshot.context.outcome).toBe('MediationRejected')
-    expect(fault.last).toEqual([expect.objectContaining({ type: 'chain.settle', outcome: 'MediationRejected' })])
-    const ok = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), notCommitted, ev.verdict(false)])
-    expect(ok.snapshot.context.outcome).toBe('MediationAccepted')
-    expect(ok.last).toEqual([])
+  test('a verdict of a mediator of the deal is put on chain, and the job ends with the outcome the chain then holds', () => {
+    for (const providerAtFault of [true, false]) {
+      const outcome = providerAtFault ? 'MediationRejected' : 'MediationAccepted'
+      const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), notCommitted, ev.verdict(providerAtFault)])
+      expect(r.snapshot.context).toMatchObject({ phase: 'challenged', outcome: null })
+      const verdictId = idOf('MediationVerdict', s.verdict(providerAtFault).message)
+      expect(r.last).toEqual([{ type: 'chain.settle', id: `settle-verdict:${verdictId}`, dealId: s.dealId, outcome, evidence: [s.dealId, verdictId] }])
+      const settled = step(jobCreatorMachine, r.snapshot, { type: 'chain.settled', effect: `settle-verdict:${verdictId}`, dealId: s.dealId, outcome, at: T0 + 9 })
+      expect(settled.snapshot.context).toMatchObject({ phase: 'done', outcome })
+      // a verdict the chain refused (not its judge's) changes nothing: the judge's own, or the mediate deadline, decides
+      const refused = step(jobCreatorMachine, r.snapshot, { type: 'effect.failed', effect: `settle-verdict:${verdictId}`, error: 'WRONG_AUTHOR', at: T0 + 9 })
+      expect(refused.outputs).toEqual([])
+      expect(refused.snapshot.context).toMatchObject({ phase: 'challenged', deadlines: { mediateDeadline: s.deal.mediateDeadline } })
+    }
+    // a verdict by someone who is not a mediator of the deal is refused outright
+    const outsider = received(s.verdict(true, parties.otherMediator), T0 + 8)
+    const r = drive(jobCreatorMachine, input(0), [...toResults, ev.fetched(false), notCommitted])
+    expect(step(jobCreatorMachine, r.snapshot, outsider).outputs[0]).toMatchObject({ type: 'input.rejected', code: 'WRONG_PARTY' })
   })
 
   describe('a deal it signed whose co-signature never came', () => {
@@ -215,8 +235,8 @@ describe('job creator', () => {
     test('results the provider committed are challenged on chain, and TimeoutMediate is claimed once the mediate deadline passes', () => {
       const r = step(jobCreatorMachine, watched().snapshot, committed())
       expect(r.outputs).toEqual([
-        expect.objectContaining({ type: 'message.send', id: `unconfirmed-challenge:${s.dealId}`, messageType: 'ResultsChallenged', to: [], message: expect.objectContaining({ dealId: s.dealId, resultsCid: s.cid, mediator: parties.mediator.address }) }),
-        { type: 'chain.challenge', id: `unconfirmed-chain-challenge:${s.dealId}`, dealId: s.dealId, mediator: parties.mediator.address, evidence: [s.dealId, `unconfirmed-challenge:${s.dealId}`, idOf('ResultsSubmitted', s.results.message)] }
+        expect.objectContaining({ type: 'message.send', id: `unconfirmed-challenge:${s.dealId}`, messageType: 'ResultsChallenged', to: [], message: expect.objectContaining({ dealId: s.dealId, resultsCid: s.cid }) }),
+        { type: 'chain.challenge', id: `unconfirmed-chain-challenge:${s.dealId}`, dealId: s.dealId, evidence: [s.dealId, `unconfirmed-challenge:${s.dealId}`, idOf('ResultsSubmitted', s.results.message)] }
       ])
       expect(r.snapshot.context.deadlines[`unconfirmed:${s.dealId}`]).toBe(s.deal.mediateDeadline + 1)
       const claim = step(jobCreatorMachine, r.snapshot, timer(`unconfirmed:${s.dealId}`, s.deal.mediateDeadline + 1))

@@ -125,7 +125,6 @@ describe('mediator', () => {
   })
 
   test.each([
-    ['a challenge naming another mediator', [], () => received(sign(parties.jobCreator, 'ResultsChallenged', { ...s.challenged.message, mediator: parties.otherMediator.address }), T0 + 4, [s.dealEnv, s.results, s.jobEnv]), 'WRONG_PARTY'],
     ['a challenge without the deal', [], () => received(s.challenged, T0 + 4, [s.results, s.jobEnv]), 'INCONSISTENT'],
     ['a challenge by the provider', [], () => received(sign(parties.resourceProvider, 'ResultsChallenged', { ...s.challenged.message, author: parties.resourceProvider.address }), T0 + 4, [s.dealEnv, s.results, s.jobEnv]), 'WRONG_PARTY'],
     ['a challenge after the mediate deadline (when it expires)', [], () => ({ ...ev.challenge, at: s.deal.mediateDeadline + 1 }), 'EXPIRED'],

@@ -167,18 +167,18 @@ describe('resource provider', () => {
     expect(r.last[0]).toMatchObject({ outcome: 'Accepted', dealId: s.dealId })
     expect(r.snapshot.context.slots[0]!.dealId).toBeNull()
     expect(endedState(r.snapshot.context, s.dealId)).toBe('Accepted')
-    expect(Object.keys(r.snapshot.context.endedDeals[0]!).sort()).toEqual(['deal', 'dealId', 'mediateDeadline', 'mediator', 'resultsCid', 'slot', 'state'])
+    expect(Object.keys(r.snapshot.context.endedDeals[0]!).sort()).toEqual(['deal', 'dealId', 'mediateDeadline', 'resultsCid', 'slot', 'state'])
     expect(r.snapshot.context.deals).toEqual({})
     expect(Object.keys(r.snapshot.context.deadlines).sort()).toEqual(['offer:0', 'offer:1'])
   })
 
-  test('when challenged on the wire, it tells the mediator itself and posts the challenge on chain, and keeps its duties to commit and claim', () => {
+  test('when challenged on the wire, it tells every mediator of the deal itself and posts the challenge on chain, and keeps its duties to commit and claim', () => {
     const r = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged])
     const challengeId = idOf('ResultsChallenged', s.challenged.message)
     expect(r.last).toEqual([
-      { type: 'results.provide', id: `provide:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, to: parties.mediator.address },
+      { type: 'results.provide', id: `provide:${s.dealId}`, dealId: s.dealId, resultsCid: s.cid, to: [parties.mediator.address] },
       { type: 'message.forward', id: `forward:${s.dealId}`, message: challengeId, to: [parties.mediator.address], attach: [s.dealId, `results:${s.dealId}`, s.deal.jobOfferId] },
-      { type: 'chain.challenge', id: `chain-challenge:${s.dealId}`, dealId: s.dealId, mediator: parties.mediator.address, evidence: [s.dealId, challengeId, `results:${s.dealId}`] }
+      { type: 'chain.challenge', id: `chain-challenge:${s.dealId}`, dealId: s.dealId, evidence: [s.dealId, challengeId, `results:${s.dealId}`] }
     ])
     const deadlines = r.snapshot.context.deadlines
     expect(deadlines['mediate:0']).toBe(s.deal.mediateDeadline)
@@ -204,7 +204,8 @@ describe('resource provider', () => {
     expect(endedState(seen.snapshot.context, s.dealId)).toBe('Mediating')
     const won = step(resourceProviderMachine, seen.snapshot, received(s.verdict(false), s.deal.judgeDeadline + 10))
     expect(won.outputs).toEqual([expect.objectContaining({ type: 'chain.settle', outcome: 'MediationAccepted' })])
-    expect(endedState(won.snapshot.context, s.dealId)).toBe('MediationAccepted')
+    const settled = step(resourceProviderMachine, won.snapshot, { type: 'chain.settled', effect: won.outputs[0]!.id, dealId: s.dealId, outcome: 'MediationAccepted', at: s.deal.judgeDeadline + 11 })
+    expect(endedState(settled.snapshot.context, s.dealId)).toBe('MediationAccepted')
   })
 
   test('a challenge seen on chain for live results stops the duties the challenge made moot', () => {
@@ -217,12 +218,23 @@ describe('resource provider', () => {
       .toEqual([expect.objectContaining({ type: 'input.rejected' })])
   })
 
-  test('a verdict for it is settled; a verdict against it only frees the slot', () => {
-    const won = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged, ev.verdict(false)])
-    expect(won.last.map(o => o.type)).toEqual(['chain.settle', 'message.publish'])
-    const lost = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged, ev.verdict(true)])
-    expect(lost.last.map(o => o.type)).toEqual(['message.publish'])
-    expect(endedState(lost.snapshot.context, s.dealId)).toBe('MediationRejected')
+  test('a verdict of a mediator of the deal is put on chain, and the slot is freed with the outcome the chain then holds', () => {
+    for (const providerAtFault of [false, true]) {
+      const outcome = providerAtFault ? 'MediationRejected' : 'MediationAccepted'
+      const r = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged, ev.verdict(providerAtFault)])
+      const verdictId = idOf('MediationVerdict', s.verdict(providerAtFault).message)
+      expect(r.last).toEqual([{ type: 'chain.settle', id: `settle-verdict:${verdictId}`, dealId: s.dealId, outcome, evidence: [s.dealId, verdictId] }])
+      expect(r.snapshot.context.deals[s.dealId]?.state).toBe('Mediating')
+      // a verdict the chain refused (not its judge's) changes nothing
+      const refused = step(resourceProviderMachine, r.snapshot, { type: 'effect.failed', effect: `settle-verdict:${verdictId}`, error: 'WRONG_AUTHOR', at: T0 + 9 })
+      expect(refused.outputs).toEqual([])
+      expect(refused.snapshot.context.deals[s.dealId]?.state).toBe('Mediating')
+      const settled = step(resourceProviderMachine, r.snapshot, { type: 'chain.settled', effect: `settle-verdict:${verdictId}`, dealId: s.dealId, outcome, at: T0 + 9 })
+      expect(settled.outputs.map(o => o.type)).toEqual(['message.publish'])
+      expect(endedState(settled.snapshot.context, s.dealId)).toBe(outcome)
+    }
+    const byOutsider = drive(resourceProviderMachine, input, [...toSubmitted, ev.challenged])
+    expect(step(resourceProviderMachine, byOutsider.snapshot, received(s.verdict(false, parties.otherMediator), T0 + 8)).outputs[0]).toMatchObject({ type: 'input.rejected', code: 'WRONG_PARTY' })
   })
 
   describe('deadlines', () => {

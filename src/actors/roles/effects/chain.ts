@@ -33,10 +33,12 @@ export interface SettlementCalls {
   claimTimeoutSubmit (signed: SignedDealEvidence): Promise<unknown>
   claimTimeoutJudge (signed: SignedDealEvidence): Promise<unknown>
   claimTimeoutMediate (signed: SignedDealEvidence): Promise<unknown>
-  /** the named mediator takes the case of a challenged deal */
+  /** the drawn judge takes the case of a challenged deal */
   takeCase (signed: SignedDealEvidence): Promise<unknown>
-  /** the chain's record of a deal: its state, and its outcome once settled */
-  dealRecord? (dealId: string): Promise<{ state: string, outcome?: string, mediator?: string }>
+  /** the judge of a deal in mediation: the mediator that took the case, or the one drawn to take it next */
+  judgeOf? (signed: SignedDealEvidence): Promise<string | undefined>
+  /** the chain's record of a deal: its state, its outcome once settled, the judge once it took the case */
+  dealRecord? (dealId: string): Promise<{ state: string, outcome?: string, mediator?: string, caseTaken?: boolean }>
   /** the keccak256 of the results CID on record for a deal */
   resultsCidHash? (dealId: string): Promise<string>
   /** the job creator's signed challenge of a deal, as it was posted on chain, if it was */
@@ -147,6 +149,11 @@ export function chainEffects ({ domain, store, settlement, openDeals, batchWindo
     // deal the chain has recorded (its results committed), which the contract takes as agreed
     return { deal: envelope.message, jobCreatorSignature: envelope.signatures[0]!, resourceProviderSignature: envelope.signatures[1] ?? '0x' }
   }
+  /** The judge of a deal in mediation: the mediator that took the case, or the one drawn to take it next. */
+  async function judgeOf (dealId: string): Promise<string | undefined> {
+    if (settlement.judgeOf === undefined) return undefined
+    return await settlement.judgeOf(await signedDeal(dealId))
+  }
   async function evidence<T> (id: unknown): Promise<{ message: T, signature: string }> {
     const envelope = await store.require(String(id))
     return { message: envelope.message as T, signature: envelope.signatures[0]! }
@@ -237,8 +244,11 @@ export function chainEffects ({ domain, store, settlement, openDeals, batchWindo
       const record = await settlement.dealRecord?.(String(output.dealId))
       if (record?.state === 'Settled' && record.outcome !== undefined) return [{ type: 'chain.settled', dealId: String(output.dealId), outcome: record.outcome }]
     },
-    /** The mediator takes the case of a challenged deal: only a case taken settles by its verdict. */
+    /** The drawn judge takes the case of a challenged deal: only a case taken settles by its verdict. */
     'chain.takeCase': async (output) => {
+      // a mediator that restarts runs this again: a case the chain shows taken costs no second transaction
+      const record = await settlement.dealRecord?.(String(output.dealId))
+      if (record?.caseTaken === true) return
       await once(async () => await settlement.takeCase(await signedDeal(String(output.dealId))))
     },
     /** A deposit as the exposure check before signing reads it: its balance, and what is asked to leave it. */
@@ -272,12 +282,14 @@ export function chainEffects ({ domain, store, settlement, openDeals, batchWindo
       // the results on record are read only where there are some: a second call, off the happy path
       const onRecord = record.state === 'ResultsSubmitted' || record.state === 'Mediating'
       const resultsCidHash = onRecord ? await settlement.resultsCidHash?.(dealId) : undefined
+      // a deal in mediation: its judge, the mediator that took the case or the one drawn to take it
+      const mediator = record.state === 'Mediating' ? await judgeOf(dealId) : record.mediator
       return {
         type: 'chain.observed',
         dealId,
         state: record.state,
         ...(record.outcome === undefined ? {} : { outcome: record.outcome }),
-        ...(record.mediator === undefined ? {} : { mediator: record.mediator }),
+        ...(mediator === undefined ? {} : { mediator }),
         ...(resultsCidHash === undefined ? {} : { resultsCidHash })
       }
     },

@@ -49,8 +49,11 @@ describe('routing deliveries to role streams', () => {
     expect(route({ ...gossip(envelope('MediationVerdict', { dealId: DEAL })), topic: 'lilypad/verdicts' }, all, deals)).toEqual([])
   })
 
-  it('gives a challenge to the provider and to the mediator it names', () => {
-    expect(route(direct(envelope('ResultsChallenged', { dealId: DEAL, mediator: SELF })), all)).toEqual(['resource-provider', 'mediator'])
-    expect(route(direct(envelope('ResultsChallenged', { dealId: DEAL, mediator: OTHER })), all)).toEqual(['resource-provider'])
+  it('gives a challenge to the provider, and to the mediator when the deal it carries names this node among its mediators', () => {
+    const challenge = envelope('ResultsChallenged', { dealId: DEAL })
+    const carrying = (mediators: string[]): Delivery => ({ envelope: challenge, attachments: [envelope('Deal', { mediators }, 2)] })
+    expect(route(carrying([OTHER, SELF.toUpperCase().replace('0X', '0x')]), all)).toEqual(['resource-provider', 'mediator'])
+    expect(route(carrying([OTHER]), all)).toEqual(['resource-provider'])
+    expect(route(direct(challenge), all)).toEqual(['resource-provider'])
   })
 })

@@ -140,17 +140,17 @@ describe('the hand-written fast paths of addresses and 32-byte values', () => {
   test('an address is normalised to its checksum, the first time and again (from the memo)', () => {
     const fresh = '0x' + 'c0ffee'.repeat(6) + 'c0ff'
     for (let i = 0; i < 2; i++) {
-      expect((challenge({ mediator: fresh }) as { mediator: string }).mediator).toBe(MESSAGE_SCHEMAS.ResultsChallenged.parse({ ...s.challenged.message, mediator: fresh }).mediator)
-      expect((challenge({ mediator: lower }) as { mediator: string }).mediator).toBe(s.job.author)
+      expect((challenge({ author: fresh }) as { author: string }).author).toBe(MESSAGE_SCHEMAS.ResultsChallenged.parse({ ...s.challenged.message, author: fresh }).author)
+      expect((challenge({ author: lower }) as { author: string }).author).toBe(s.job.author)
     }
   })
 
   test('a wrong checksum, a wrong length or a non-string is left to zod, before and after zod met it', () => {
     expect(badChecksum).not.toBe(s.job.author)
     for (let i = 0; i < 2; i++) {
-      for (const mediator of [badChecksum, lower + '0', lower.slice(0, -1), 42, null]) {
-        expect(challenge({ mediator })).toBeUndefined()
-        expect(MESSAGE_SCHEMAS.ResultsChallenged.safeParse({ ...s.challenged.message, mediator }).success).toBe(false)
+      for (const author of [badChecksum, lower + '0', lower.slice(0, -1), 42, null]) {
+        expect(challenge({ author })).toBeUndefined()
+        expect(MESSAGE_SCHEMAS.ResultsChallenged.safeParse({ ...s.challenged.message, author }).success).toBe(false)
       }
     }
   })

@@ -5,7 +5,8 @@
  * - gas_<outcome>: the settling transaction of each outcome on its own, plus the transactions the
  *   slow paths need before it (commit, challenge) and the whole path's total;
  * - gas_mediation_one_verdict: the mediated path of a deal from the challenge to its settlement
- *   (challenge, the mediator taking the case, its verdict), and the mediator's registration;
+ *   (challenge, the judge drawn from three mediators taking the case, its verdict), and the
+ *   mediator's registration;
  * - deposit, withdrawal request and withdrawal.
  */
 import { Contract, Wallet } from 'ethers'
@@ -75,16 +76,20 @@ export async function run (): Promise<void> {
       figure('gas_commit_results', (await commit(f, signed)).gasUsed)
       figure('gas_challenge', (await challenge(f, signed)).gasUsed)
       figure('gas_register_mediator', (await f.clients.mediator.registerMediator(50n)).gasUsed)
-      // the mediated path, challenge to settlement: the challenge locks the deal's funds, the mediator
-      // takes the case, and its verdict settles the deal
-      const mediated = await sign(f, await makeDeal(f))
+      // the mediated path, challenge to settlement: the challenge locks the deal's funds, the judge
+      // drawn from the deal's three mediators takes the case, and its verdict settles the deal
+      const panel = ['mediator', 'otherMediator', 'outsider'] as const
+      const mediated = await sign(f, await makeDeal(f, { mediators: panel.map(m => f.wallets[m].address) }))
       await commit(f, mediated)
-      const steps = [await challenge(f, mediated), await f.clients.mediator.takeCase(mediated)]
-      const verdict = { ...common(f, 'mediator'), dealId: f.clients.jobCreator.dealId(mediated.deal), resultsCid: CID, mediatorCid: OTHER_CID, providerAtFault: true }
-      steps.push(await f.clients.mediator.settleVerdict(mediated, verdict, await signAs(f, 'mediator', 'MediationVerdict', verdict)))
-      figure('gas_take_case', steps[1]!.gasUsed)
+      const challenged = await challenge(f, mediated)
+      const judge = await f.clients.outsider.judgeOf(mediated)
+      const drawn = panel.find(m => f.wallets[m].address === judge) ?? 'mediator'
+      const steps = [challenged, await f.clients[drawn].takeCase(mediated)]
+      const verdict = { ...common(f, drawn), dealId: f.clients.jobCreator.dealId(mediated.deal), resultsCid: CID, mediatorCid: OTHER_CID, providerAtFault: true }
+      steps.push(await f.clients[drawn].settleVerdict(mediated, verdict, await signAs(f, drawn, 'MediationVerdict', verdict)))
+      figure('gas_take_case', steps[1]!.gasUsed, { note: 'the judge drawn from three mediators' })
       figure('gas_mediation_one_verdict', steps.reduce((sum, r) => sum + r.gasUsed, 0n), {
-        note: 'challenge + takeCase + settleVerdict (MediationRejected); the results commitment before it not counted'
+        note: 'challenge + takeCase + settleVerdict (MediationRejected), three mediators; the results commitment before it not counted'
       })
       const locked = await sign(f, await makeDeal(f))
       figure('gas_lock_deal', (await f.clients.jobCreator.lockDeal(locked)).gasUsed)

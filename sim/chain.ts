@@ -5,15 +5,15 @@
  * - A deal exists on chain once both parties signed it; its collaterals are locked then.
  * - `commitResults` (provider) counts only until the submit deadline, once, and not after a challenge.
  * - `challenge` counts only until the judge deadline: anyone may post the job creator's signed
- *   challenge, which names a mediator of the deal. A challenge of results other than those committed
+ *   challenge, and the chain draws its judge from the deal's mediators. A challenge of results other than those committed
  *   comes with the provider's signed results of the CID it names; when the provider committed
  *   another CID, it signed two results for one deal, and the deal settles at once as
  *   MediationRejected without a mediator.
- * - `takeCase`: the challenge's mediator takes the case, in the first half of the mediate window;
+ * - `takeCase`: the judge drawn at the challenge takes the case, in the first half of the mediate window;
  *   only a case taken settles by a verdict, and a mediator that took the case and let the mediate
  *   deadline pass pays the parties from its deposit (its stake; every mediator here is registered).
  * - `settle` Accepted needs the creator's acceptance, of the committed CID if results were committed;
- *   a mediation outcome needs the mediator's verdict.
+ *   a mediation outcome needs the verdict of the judge that took the case.
  * - `TimeoutSubmit` fails once results were committed or challenged; `TimeoutJudge` needs a
  *   commitment and no challenge; `TimeoutMediate` needs a challenge. Each claim checks its deadline
  *   against block time, and a deal settles once.

@@ -136,8 +136,11 @@ export function errorCodeOfSelector (selector: string, iface: Interface): Settle
 export function toSettlementError (err: unknown, iface: Interface): SettlementError {
   const decoded = decodeRevert(err, iface)
   if (decoded !== undefined) return decoded
-  const e = err as { code?: string, shortMessage?: string, message?: string }
-  const text = e.shortMessage ?? e.message ?? String(err)
+  const e = err as { code?: string, shortMessage?: string, message?: string, error?: { message?: unknown } }
+  const outer = e.shortMessage ?? e.message ?? String(err)
+  // a JSON-RPC error ethers could not classify keeps the node's own words inside: they say what went wrong
+  const inner = typeof e.error?.message === 'string' ? e.error.message : undefined
+  const text = inner === undefined || outer.includes(inner) ? outer : `${outer}: ${inner}`
   if (e.code === 'NETWORK_ERROR' || e.code === 'TIMEOUT' || /ECONNREFUSED|fetch failed|socket hang up/.test(text)) {
     return new SettlementError('CHAIN_UNAVAILABLE', `the chain did not answer: ${text}`)
   }

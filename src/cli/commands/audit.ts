@@ -134,7 +134,11 @@ export async function runAudit (dataDir: string, options: AuditCommandOptions,
     try {
       chain = await againstChain(index!, report.node, options.rpcUrl!, options.settlement!, fromBlock)
     } catch (e) {
-      err(`lilypad audit: cannot hold the log against the chain: ${(e as Error).message}\n`)
+      // a chain that answers but refuses the search (public RPC nodes limit the blocks one search may
+      // span) is asked again from a later block: the first block worth reading is the user's to give
+      const refused = (e as { code?: string }).code !== 'CHAIN_UNAVAILABLE'
+      const hint = refused && fromBlock === 0 ? ' (if the RPC node limits how many blocks one search may span, give --from-block <the block the node started at>)' : ''
+      err(`lilypad audit: cannot hold the log against the chain: ${(e as Error).message}${hint}\n`)
       return 2
     }
   }

@@ -4,6 +4,8 @@
  * here is a scripted view; the end-to-end test holds real logs against a real chain.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -106,5 +108,32 @@ describe('a log against the chain', () => {
     const unreachable = await runAudit(accepted.dirs.creator, { rpcUrl: 'http://127.0.0.1:9', settlement: '0x' + '5e'.repeat(20) }, roleDefinitions(), () => {}, (t) => { err += t })
     expect(unreachable).toBe(2)
     expect(err).toMatch(/^lilypad audit: cannot hold the log against the chain: .+\n$/)
+    expect(err).not.toMatch(/--from-block/)
+  })
+
+  it('suggests --from-block when the chain answers but refuses to search its events from block 0', async () => {
+    // a chain whose every read answers zeros, and whose event search is refused as a public RPC node refuses a wide one
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk: Buffer) => { body += chunk.toString() })
+      req.on('end', () => {
+        const calls = [JSON.parse(body)].flat() as Array<{ id: number, method: string }>
+        const answers = calls.map(({ id, method }) => method === 'eth_getLogs'
+          ? { jsonrpc: '2.0', id, error: { code: -32005, message: 'query exceeds the 10000 blocks one search may span' } }
+          : { jsonrpc: '2.0', id, result: method === 'eth_chainId' ? '0x7a69' : method === 'eth_call' ? '0x' + '00'.repeat(32 * 5) : '0x1' })
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify(Array.isArray(JSON.parse(body)) ? answers : answers[0]))
+      })
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const rpcUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      let err = ''
+      const code = await runAudit(accepted.dirs.creator, { rpcUrl, settlement: '0x' + '5e'.repeat(20) }, roleDefinitions(), () => {}, (t) => { err += t })
+      expect(code).toBe(2)
+      expect(err).toMatch(/^lilypad audit: cannot hold the log against the chain: .*10000 blocks.* give --from-block <the block the node started at>\)\n$/)
+    } finally {
+      server.close()
+    }
   })
 })

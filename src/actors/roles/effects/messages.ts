@@ -122,7 +122,7 @@ export function messageEffects (modules: MessageEffectsModules): EffectHandlers<
       const failed = sent.find(r => r.status === 'rejected')
       if (failed !== undefined) throw failed.reason
     },
-    /** Passes on a message another party signed, as it was signed: a challenge to the mediator it names. */
+    /** Passes on a message another party signed, as it was signed: a challenge to the deal's mediators. */
     'message.forward': async (output, { signal }) => {
       const envelope = await modules.store.require(String(output.message))
       const attachments = await attachmentsOf(output)

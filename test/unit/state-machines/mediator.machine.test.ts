@@ -143,18 +143,23 @@ describe('mediator', () => {
     expect(after.snapshot.context).toEqual(r.snapshot.context)
   })
 
-  test('a challenge passed on after the judge deadline is taken only once the chain shows the deal in mediation before this mediator', () => {
+  test('a challenge passed on after the judge deadline is taken only once the chain shows the deal in mediation with this mediator drawn to judge', () => {
     const late = drive(mediatorMachine, input, [{ ...ev.challenge, at: s.deal.judgeDeadline + 1 }])
     expect(late.last).toEqual([{ type: 'chain.watch', id: `confirm:${s.dealId}:${s.deal.judgeDeadline + 1}`, dealId: s.dealId }])
     const observed = (state: string, mediator?: string): InputEvent => ({ type: 'chain.observed', effect: `confirm:${s.dealId}:${s.deal.judgeDeadline + 1}`, dealId: s.dealId, state, ...(mediator === undefined ? {} : { mediator }), at: s.deal.judgeDeadline + 2 })
     const taken = step(mediatorMachine, late.snapshot, observed('Mediating', parties.mediator.address))
     expect(taken.outputs.map(o => o.type)).toEqual(['job.prepare'])
     expect(dealTimers(taken.snapshot)).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
-    // in mediation before another mediator: dropped at once
+    // in mediation with another mediator drawn to judge: dropped at once
     const other = step(mediatorMachine, late.snapshot, observed('Mediating', parties.otherMediator.address))
     expect(other.outputs).toEqual([])
     expect(other.snapshot.context.mediations).toEqual({})
     expect(dealTimers(other.snapshot)).toEqual({})
+    // in mediation with no judge to be read (the draw was not readable): read again shortly
+    const undrawn = step(mediatorMachine, late.snapshot, observed('Mediating'))
+    expect(undrawn.outputs).toEqual([])
+    expect(undrawn.snapshot.context.mediations[s.dealId]!.state).toBe('confirming')
+    expect(dealTimers(undrawn.snapshot)).toEqual({ [`confirm:${s.dealId}`]: s.deal.judgeDeadline + 2 + CONFIRM_RETRY_MS })
   })
 
   test('a challenge is mediated only once the chain shows it: until then the deal is read again, and after the judge deadline and its grace it is dropped', () => {

@@ -120,6 +120,26 @@ describe('chain effects', () => {
       .toEqual({ type: 'chain.observed', dealId: 'deal', state: 'ResultsSubmitted' })
   })
 
+  it('reports the judge of a deal in mediation, drawn or fixed, and takes a case only once', async () => {
+    let taken = false
+    let takes = 0
+    const settlement = calls({
+      dealRecord: async () => ({ state: 'Mediating', caseTaken: taken, ...(taken ? { mediator: '0xjudge' } : {}) }),
+      resultsCidHash: async () => '0xcid',
+      judgeOf: async (signed) => (signed.deal as unknown as { jobCreator: string }).jobCreator === 'a' ? '0xjudge' : undefined,
+      takeCase: async () => { takes++; taken = true }
+    })
+    const effects = chainEffects({ domain, store, settlement })
+    const context = { stream: 's', signal: new AbortController().signal }
+    // the draw, read before anyone took the case
+    expect(await effects['chain.watch']!({ type: 'chain.watch', id: 'w', dealId: 'deal' }, context))
+      .toEqual({ type: 'chain.observed', dealId: 'deal', state: 'Mediating', mediator: '0xjudge', resultsCidHash: '0xcid' })
+    await effects['chain.takeCase']!({ type: 'chain.takeCase', id: 't', dealId: 'deal' }, context)
+    // carried out again after a restart: the chain shows the case taken, and no second transaction goes out
+    await effects['chain.takeCase']!({ type: 'chain.takeCase', id: 't', dealId: 'deal' }, context)
+    expect(takes).toBe(1)
+  })
+
   it('tries an accepted deal a batch left out for a short deposit again', async () => {
     let batches = 0
     const accepted: Envelope = { type: 'ResultsAccepted', message: { dealId: 'deal' } as never, signatures: ['0xa'] }

@@ -76,7 +76,26 @@ export interface Deterrence {
   /** cheating still does not pay at the default while the gas of settling is under this share of the price */
   gasToleranceShare: number
   rows: DeterrenceRow[]
+  /** a cheater whose partner is one of the deal's mediators */
+  collusion: CollusionRow[]
 }
+
+/**
+ * A provider colluding with one of its deal's `mediators`: the chain draws the judge, so a check
+ * catches the made-up results only when it draws an honest one, (n - 1) / n of the time. The check
+ * rate that deters the pair is p* n / (n - 1).
+ */
+export interface CollusionRow {
+  mediators: number
+  /** the smallest whole check rate at which the pair's cheating earns less than honest work; null: none under 100% */
+  deterringPercent: number | null
+  /** cheater less honest per deal at the default check rate, in wei, rounded toward zero */
+  differenceAtDefault: string
+  cheatingPays: boolean
+}
+
+/** The deal sizes the collusion rows are given for: the devnet's two mediators, and a panel of three. */
+export const COLLUSION_PANELS = [2, 3] as const
 
 /** Per deal at a check rate of `percent`, times 100 (so that every figure is a whole number of wei). */
 function perDealTimes100 (e: Economics, percent: number): { cheater: bigint, honest: bigint } {
@@ -94,6 +113,29 @@ function lost (e: Economics): bigint {
   const l = e.price - BigInt(settleGas(e)) + resultsCollateral(e) + e.mediatorFee
   if (l <= 0n) throw new RangeError('a checked cheater loses nothing: no check rate deters it')
   return l
+}
+
+/** Cheater less honest per deal, times 100 n, when one of n mediators colludes: checks catch (n - 1) / n of the cheats. */
+function collusionDifferenceTimes100n (e: Economics, percent: number, n: number): bigint {
+  const caught = BigInt(percent * (n - 1))
+  const paid = e.price - BigInt(settleGas(e))
+  const cheater = (BigInt(100 * n) - caught) * paid - caught * (resultsCollateral(e) + e.mediatorFee)
+  return cheater - BigInt(100 * n) * (paid - e.computeCost)
+}
+
+function collusion (e: Economics, defaultPercent: number): CollusionRow[] {
+  return COLLUSION_PANELS.map(n => {
+    // the pair's cheating stops paying where 100 n cost < p (n - 1) lost
+    const l = lost(e) * BigInt(n - 1)
+    const deterring = Number((BigInt(100 * n) * e.computeCost) / l) + 1
+    const difference = collusionDifferenceTimes100n(e, defaultPercent, n)
+    return {
+      mediators: n,
+      deterringPercent: deterring > 100 ? null : deterring,
+      differenceAtDefault: (difference / BigInt(100 * n)).toString(),
+      cheatingPays: difference > 0n
+    }
+  })
 }
 
 /** p* rounded up to a whole percent, in exact arithmetic. */
@@ -155,7 +197,8 @@ export function deterrence (label: string, e: Economics): Deterrence {
     pStarCeilPercent: ceil,
     defaultPercent: chosen,
     gasToleranceShare: gasTolerance / Number(e.price),
-    rows
+    rows,
+    collusion: collusion(e, chosen)
   }
 }
 
@@ -202,6 +245,11 @@ export function formatDeterrence (r: DeterrenceReport): string {
     for (const x of d.rows) {
       lines.push(`  ${`${x.percent}%`.padStart(10)} ${x.cheater.padStart(20)} ${x.honest.padStart(20)} ${signed(x.difference).padStart(20)} ${(x.cheatingPays ? 'yes' : 'no').padStart(13)}  ${x.label}`)
     }
+    lines.push('', '  a provider colluding with one of its deal\'s n mediators: the chain draws the judge, so checks catch (n - 1) / n of its cheats')
+    lines.push(`  ${'mediators'.padStart(10)} ${'rate that deters'.padStart(20)} ${`cheater - honest at ${d.defaultPercent}%`.padStart(28)} ${'cheating pays'.padStart(13)}`)
+    for (const x of d.collusion) {
+      lines.push(`  ${String(x.mediators).padStart(10)} ${(x.deterringPercent === null ? 'none under 100%' : `${x.deterringPercent}%`).padStart(20)} ${signed(x.differenceAtDefault).padStart(28)} ${(x.cheatingPays ? 'yes' : 'no').padStart(13)}`)
+    }
   }
   return lines.join('\n') + '\n'
 }
@@ -219,7 +267,8 @@ export function deterrenceJson (r: DeterrenceReport): string {
     pStarCeilPercent: d.pStarCeilPercent,
     checkRatePercent: d.defaultPercent,
     gasToleranceShare: d.gasToleranceShare,
-    rows: d.rows
+    rows: d.rows,
+    collusion: d.collusion
   })
   return JSON.stringify({ defaultCheckRatePercent: r.defaultCheckRatePercent, node: side(r.node), sim: side(r.sim) }) + '\n'
 }

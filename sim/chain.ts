@@ -20,6 +20,7 @@
  */
 import type { Deal, ResultsChallenged, ResultsSubmitted } from '../src/protocols/messages/schemas.ts'
 import { lockedBy, resultsCidHash, settle, type DealOutcome, type Settlement } from '../src/state-machines/index.ts'
+import { takeDeadline } from '../src/state-machines/deal-lifecycle.ts'
 
 export interface ChainDeal {
   dealId: string
@@ -143,7 +144,7 @@ export class SimChain {
       case 'takeCase':
         if (d.judge === null) return this.fail('NOT_CHALLENGED')
         if (!sameAddress(tx.by, d.judge)) return this.fail('NOT_THE_MEDIATOR')
-        if (blockTime > deal.judgeDeadline + Math.floor((deal.mediateDeadline - deal.judgeDeadline) / 2)) return this.fail('TAKE_LATE')
+        if (blockTime > takeDeadline(deal)) return this.fail('TAKE_LATE')
         d.caseTaken = true
         return { ok: true }
       case 'settle':
@@ -182,11 +183,11 @@ export class SimChain {
   }
 
   /** What the contract's `dealRecord` would say of a deal: its state, its outcome once settled, the hash of the committed CID. */
-  record (dealId: string): { state: string, outcome?: string, mediator?: string, resultsCidHash?: string } {
+  record (dealId: string): { state: string, outcome?: string, mediator?: string, caseTaken?: boolean, resultsCidHash?: string } {
     const closed = this.closed.get(dealId)
     if (closed !== undefined) return { state: 'Settled', outcome: closed.outcome }
     const d = this.deals.get(dealId)
-    if (d?.judge != null) return { state: 'Mediating', mediator: d.judge }
+    if (d?.judge != null) return { state: 'Mediating', mediator: d.judge, caseTaken: d.caseTaken }
     if (d?.committedCid != null) return { state: 'ResultsSubmitted', resultsCidHash: resultsCidHash(d.committedCid) }
     return { state: 'JobOffered' }
   }

@@ -134,6 +134,11 @@ export function expectVerdictOf (deal: Deal, dealId: string, verdict: Verified<'
   if (verdict.message.resultsCid !== resultsCid) violation('INCONSISTENT', 'a verdict on other results')
 }
 
+/** The last moment the chain lets a judge take a deal's case: halfway through its mediate window. */
+export function takeDeadline (deal: Deal): number {
+  return deal.judgeDeadline + Math.floor((deal.mediateDeadline - deal.judgeDeadline) / 2)
+}
+
 /** The prefix of the effect that puts a verdict a party received on chain. */
 export const SETTLE_VERDICT = 'settle-verdict:'
 

@@ -24,8 +24,9 @@
  * - `chain.takeCase` {dealId}: the judge the chain drew takes the case (it answers for the mediate
  *   deadline from then on, and only a case taken settles by a verdict); no answer but a failure.
  * - `chain.watch` {dealId}: read the deal's record; answer with `chain.observed` {dealId, state, outcome?, mediator?,
- *   resultsCidHash?}: the hash of the results on record, once committed or challenged; the judge of a
- *   deal in mediation, the mediator that took the case or the one drawn to take it next.
+ *   caseTaken?, resultsCidHash?}: the hash of the results on record, once committed or challenged; the
+ *   judge of a deal in mediation, the mediator that took the case or the one drawn to take it next,
+ *   and whether it took it.
  * - `chain.readDeposit` {account, dealId}: read a deposit; answer with `chain.deposit` {balance,
  *   withdrawing, lockedWithOthers, lockedWithUs}: what the open deals the node has seen lock of it.
  * - `deal.declined` {dealId, reason}: a deal this node walked away from before signing it.

@@ -12,7 +12,7 @@
 import type { Deal, JobOffer, MediatorAnnouncement } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectAttachment, expectMessage, expectTimer, includesAddress, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
-import { expectChallengeOf, expectResultsOf, rerunJudges } from './deal-lifecycle.ts'
+import { expectChallengeOf, expectResultsOf, rerunJudges, takeDeadline } from './deal-lifecycle.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
 import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
@@ -34,6 +34,12 @@ export const CONFIRM_GRACE_MS = 60_000
  * faster than that, and reads stay bounded.
  */
 export const MAX_CONFIRMING = 256
+/**
+ * How often a mediator the chain did not draw reads a deal in mediation again, while nobody has
+ * taken its case and it still may be: a judge that lets the draw lapse (DRAW_BLOCKS blocks) is
+ * replaced by a fresh draw, which may name this one.
+ */
+export const REDRAW_READ_MS = 60_000
 
 export interface MediatorInput {
   domain: DomainJson
@@ -206,11 +212,20 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
 
   /** The chain does not show the challenge (yet): read again shortly, or drop it once it can no longer come. */
   function notYetOnChain (c: C, dealId: string, m: Mediation, at: number): D {
-    if (at > m.deal.judgeDeadline + CONFIRM_GRACE_MS) {
-      // dropped; the same challenge may come again, and is then read afresh
-      return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId), deadlines: withoutTimer(c, dealId) }, outputs: [] }
-    }
+    if (at > m.deal.judgeDeadline + CONFIRM_GRACE_MS) return dropped(c, dealId)
     return { context: { ...c, deadlines: withEntry(c.deadlines, `confirm:${dealId}`, at + CONFIRM_RETRY_MS) }, outputs: [] }
+  }
+
+  /** A mediation this mediator will not judge: forgotten, and the same challenge again is read afresh. */
+  function dropped (c: C, dealId: string): D {
+    return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId), deadlines: withoutTimer(c, dealId) }, outputs: [] }
+  }
+
+  /** Another mediator is drawn and has not taken the case: read again later, while the case may still be taken. */
+  function awaitingRedraw (c: C, dealId: string, m: Mediation, at: number): D {
+    const next = at + REDRAW_READ_MS
+    if (next > takeDeadline(m.deal)) return dropped(c, dealId)
+    return { context: { ...c, deadlines: withEntry(c.deadlines, `confirm:${dealId}`, next) }, outputs: [] }
   }
 
   /** The deal a read of the chain before a mediation was about. */
@@ -311,8 +326,10 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         if (confirmed(c, e)) return prepare(c, dealId, m, e.at)
         // settled already: nothing to mediate, and the same challenge again changes nothing
         if (e.state === 'Settled') return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'settled' }), deadlines: withoutTimer(c, dealId) }, outputs: [] }
-        // in mediation with another mediator drawn to judge: not ours
-        if (e.state === 'Mediating' && typeof e.mediator === 'string') return { context: { ...c, mediations: withoutEntries(c.mediations, id => id === dealId), deadlines: withoutTimer(c, dealId) }, outputs: [] }
+        // in mediation, its case taken by another mediator: not ours
+        if (e.state === 'Mediating' && e.caseTaken === true) return dropped(c, dealId)
+        // another mediator drawn, the case not taken yet: a fresh draw may name this one
+        if (e.state === 'Mediating' && typeof e.mediator === 'string') return awaitingRedraw(c, dealId, m, e.at)
         return notYetOnChain(c, dealId, m, e.at)
       }
       case 'chain.settled': {

@@ -81,7 +81,7 @@ describe('the simulated chain against strategic parties', () => {
     chain.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: HONEST, by: PROVIDER }, T + 10_000)
     expect(chain.apply(challengeTx(CREATOR, challengeOf(MADE_UP), null), T + 40_000)).toEqual({ ok: false, reason: 'RESULTS_MISMATCH' })
     expect(chain.apply(challengeTx(CREATOR, challengeOf(HONEST), null), T + 40_000)).toEqual({ ok: true })
-    expect(chain.record(DEAL_ID)).toEqual({ state: 'Mediating', mediator: MEDIATOR })
+    expect(chain.record(DEAL_ID)).toEqual({ state: 'Mediating', mediator: MEDIATOR, caseTaken: false })
   })
 
   test('anyone may post the creator\'s signed challenge: the provider posts it, and the creator\'s TimeoutSubmit and a later commitment fail', () => {
@@ -90,7 +90,7 @@ describe('the simulated chain against strategic parties', () => {
     expect(chain.apply(challengeTx(PROVIDER, challengeOf(HONEST), resultsOf(HONEST)), T + 40_000)).toEqual({ ok: true })
     expect(chain.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: HONEST, by: PROVIDER }, T + 240_000)).toEqual({ ok: false, reason: 'ALREADY_CHALLENGED' })
     expect(chain.apply({ kind: 'claim', dealId: DEAL_ID, outcome: 'TimeoutSubmit', by: CREATOR }, deal.submitDeadline + 2_000).ok).toBe(false)
-    expect(chain.record(DEAL_ID)).toEqual({ state: 'Mediating', mediator: MEDIATOR })
+    expect(chain.record(DEAL_ID)).toEqual({ state: 'Mediating', mediator: MEDIATOR, caseTaken: false })
   })
 })
 

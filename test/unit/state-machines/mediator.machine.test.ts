@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import type { InputEvent } from '../../../src/state-machines/contract.ts'
-import { ANNOUNCE_TTL_MS, CONFIRM_GRACE_MS, CONFIRM_RETRY_MS, MAX_CONFIRMING, MEDIATORS_TOPIC, mediatorMachine } from '../../../src/state-machines/mediator.machine.ts'
+import { ANNOUNCE_TTL_MS, CONFIRM_GRACE_MS, CONFIRM_RETRY_MS, MAX_CONFIRMING, MEDIATORS_TOPIC, mediatorMachine, REDRAW_READ_MS } from '../../../src/state-machines/mediator.machine.ts'
 import { step } from '../../../src/state-machines/step.ts'
+import { takeDeadline } from '../../../src/state-machines/deal-lifecycle.ts'
 import { domainJson, drive, parties, received, scenario, sign, T0, timer } from './fixtures.ts'
 import { assertReplayProperty } from './replay-property.ts'
 
@@ -150,8 +151,8 @@ describe('mediator', () => {
     const taken = step(mediatorMachine, late.snapshot, observed('Mediating', parties.mediator.address))
     expect(taken.outputs.map(o => o.type)).toEqual(['job.prepare'])
     expect(dealTimers(taken.snapshot)).toEqual({ [`mediate:${s.dealId}`]: s.deal.mediateDeadline })
-    // in mediation with another mediator drawn to judge: dropped at once
-    const other = step(mediatorMachine, late.snapshot, observed('Mediating', parties.otherMediator.address))
+    // its case taken by another mediator: dropped at once
+    const other = step(mediatorMachine, late.snapshot, { ...observed('Mediating', parties.otherMediator.address), caseTaken: true })
     expect(other.outputs).toEqual([])
     expect(other.snapshot.context.mediations).toEqual({})
     expect(dealTimers(other.snapshot)).toEqual({})
@@ -160,6 +161,26 @@ describe('mediator', () => {
     expect(undrawn.outputs).toEqual([])
     expect(undrawn.snapshot.context.mediations[s.dealId]!.state).toBe('confirming')
     expect(dealTimers(undrawn.snapshot)).toEqual({ [`confirm:${s.dealId}`]: s.deal.judgeDeadline + 2 + CONFIRM_RETRY_MS })
+  })
+
+  test('another mediator drawn that has not taken the case: the deal is read again while the case may be taken, for a fresh draw may name this one', () => {
+    const long = scenario({ job: { mediateWithin: 10 * 60_000 } })
+    const takeBy = takeDeadline(long.deal)
+    const at = long.deal.judgeDeadline + 1
+    const confirming = drive(mediatorMachine, input, [received(long.challenged, at, [long.dealEnv, long.results, long.jobEnv])])
+    const read = (when: number, mediator: string, caseTaken = false): InputEvent =>
+      ({ type: 'chain.observed', effect: `confirm:${long.dealId}:${at}`, dealId: long.dealId, state: 'Mediating', mediator, caseTaken, at: when })
+    const waiting = step(mediatorMachine, confirming.snapshot, read(at + 1, parties.otherMediator.address))
+    expect(waiting.outputs).toEqual([])
+    expect(waiting.snapshot.context.mediations[long.dealId]!.state).toBe('confirming')
+    expect(dealTimers(waiting.snapshot)).toEqual({ [`confirm:${long.dealId}`]: at + 1 + REDRAW_READ_MS })
+    // the judge let the draw lapse, and the fresh draw names this mediator: it prepares the job
+    const redrawn = step(mediatorMachine, waiting.snapshot, read(at + 2 + REDRAW_READ_MS, parties.mediator.address))
+    expect(redrawn.outputs.map(o => o.type)).toEqual(['job.prepare'])
+    // too late for a read to come before the case can no longer be taken: dropped
+    const late = step(mediatorMachine, confirming.snapshot, read(takeBy - REDRAW_READ_MS + 1, parties.otherMediator.address))
+    expect(late.snapshot.context.mediations).toEqual({})
+    expect(dealTimers(late.snapshot)).toEqual({})
   })
 
   test('a challenge is mediated only once the chain shows it: until then the deal is read again, and after the judge deadline and its grace it is dropped', () => {

@@ -290,6 +290,7 @@ export function chainEffects ({ domain, store, settlement, openDeals, batchWindo
         state: record.state,
         ...(record.outcome === undefined ? {} : { outcome: record.outcome }),
         ...(mediator === undefined ? {} : { mediator }),
+        ...(record.state === 'Mediating' && record.caseTaken !== undefined ? { caseTaken: record.caseTaken } : {}),
         ...(resultsCidHash === undefined ? {} : { resultsCidHash })
       }
     },

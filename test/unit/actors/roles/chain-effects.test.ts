@@ -133,8 +133,9 @@ describe('chain effects', () => {
     const context = { stream: 's', signal: new AbortController().signal }
     // the draw, read before anyone took the case
     expect(await effects['chain.watch']!({ type: 'chain.watch', id: 'w', dealId: 'deal' }, context))
-      .toEqual({ type: 'chain.observed', dealId: 'deal', state: 'Mediating', mediator: '0xjudge', resultsCidHash: '0xcid' })
+      .toEqual({ type: 'chain.observed', dealId: 'deal', state: 'Mediating', mediator: '0xjudge', caseTaken: false, resultsCidHash: '0xcid' })
     await effects['chain.takeCase']!({ type: 'chain.takeCase', id: 't', dealId: 'deal' }, context)
+    expect(await effects['chain.watch']!({ type: 'chain.watch', id: 'w', dealId: 'deal' }, context)).toMatchObject({ mediator: '0xjudge', caseTaken: true })
     // carried out again after a restart: the chain shows the case taken, and no second transaction goes out
     await effects['chain.takeCase']!({ type: 'chain.takeCase', id: 't', dealId: 'deal' }, context)
     expect(takes).toBe(1)

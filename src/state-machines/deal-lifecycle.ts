@@ -139,6 +139,17 @@ export function takeDeadline (deal: Deal): number {
   return deal.judgeDeadline + Math.floor((deal.mediateDeadline - deal.judgeDeadline) / 2)
 }
 
+/**
+ * The mediators whose verdict a party put on chain, this verdict's author among them. One verdict a
+ * mediator: one of the deal's mediators that was not drawn cannot keep a party busy with verdicts
+ * the chain refuses, each signed anew.
+ */
+export function withVerdictFrom (putOnChain: readonly string[] | undefined, verdict: Verified<'MediationVerdict'>): string[] {
+  const author = verdict.message.author
+  if (putOnChain?.some(a => sameAddress(a, author)) === true) violation('DUPLICATE', 'a verdict of this mediator was put on chain already')
+  return [...(putOnChain ?? []), author]
+}
+
 /** The prefix of the effect that puts a verdict a party received on chain. */
 export const SETTLE_VERDICT = 'settle-verdict:'
 

@@ -13,7 +13,7 @@ import { isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
 import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
 import { violation } from './rejection.ts'
-import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, rerunJudges, resultsCidHash, settleGuardAt, settleVerdict, SETTLE_VERDICT } from './deal-lifecycle.ts'
+import { depositCovers, depositOf, expectBy, expectResultsOf, expectVerdictOf, providerLock, rerunJudges, resultsCidHash, settleGuardAt, settleVerdict, SETTLE_VERDICT, withVerdictFrom } from './deal-lifecycle.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
 import { decideUnconfirmed, keepUnconfirmed, withUnconfirmedTimers, type UnconfirmedDeal } from './unconfirmed-deals.ts'
 
@@ -53,6 +53,8 @@ export interface JobCreatorContext {
   resultsId: string | null
   resultsCid: string | null
   checked: boolean | null
+  /** the mediators whose verdict this job put on chain (one each) */
+  verdictsFrom?: string[]
   /** the deal state this job ended in (when phase is 'done') */
   outcome: DealState | null
   /** deals whose agreement fell through: the provider never co-signed; their proposals are not taken again */
@@ -217,7 +219,7 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
         const v = expectMessage(messages, c.domain, e.envelope, 'MediationVerdict', e.at)
         expectVerdictOf(deal, dealId, v, c.resultsCid)
         // the deal ends with the outcome the chain holds once the verdict is on it (chain.settled)
-        return { context: c, outputs: [settleVerdict(dealId, v)] }
+        return { context: { ...c, verdictsFrom: withVerdictFrom(c.verdictsFrom, v) }, outputs: [settleVerdict(dealId, v)] }
       }
       default:
         return violation('WRONG_STATE', `a job creator does not take ${String(type)} messages`)

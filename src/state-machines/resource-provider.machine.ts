@@ -11,7 +11,7 @@ import { checkProposal, dealId as dealIdOf, expectDealOf } from './deal-terms.ts
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
 import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
-import { commitAt, creatorLock, depositCovers, depositOf, expectAcceptanceOf, expectBoundedLifetime, expectBy, expectChallengeOf, expectVerdictOf, settleVerdict, SETTLE_VERDICT } from './deal-lifecycle.ts'
+import { commitAt, creatorLock, depositCovers, depositOf, expectAcceptanceOf, expectBoundedLifetime, expectBy, expectChallengeOf, expectVerdictOf, settleVerdict, SETTLE_VERDICT, withVerdictFrom } from './deal-lifecycle.ts'
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { ProtocolViolation, violation } from './rejection.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
@@ -62,6 +62,8 @@ interface DealRecord {
   resultsCid: string | null
   /** while Matched: the creator's signature, and what the checks before co-signing found */
   signing?: SigningChecks
+  /** in mediation: the mediators whose verdict we put on chain (one each) */
+  verdictsFrom?: string[]
 }
 
 /** What a provider makes sure of before it co-signs, and so binds its collateral. */
@@ -396,8 +398,13 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
         const dealId = v.message.dealId
         const record = dealIn(c, dealId, 'Mediating')
         expectVerdictOf(record.deal, dealId, v, record.resultsCid)
+        const verdictsFrom = withVerdictFrom(record.verdictsFrom, v)
+        const live = liveKey(c, dealId)
+        const context = live !== undefined
+          ? { ...c, deals: withEntry(c.deals, live, { ...record, verdictsFrom }) }
+          : { ...c, endedDeals: c.endedDeals.map(r => r.dealId === dealId ? { ...r, verdictsFrom } : r) }
         // the deal ends with the outcome the chain holds once the verdict is on it (chain.settled)
-        return { context: c, outputs: [settleVerdict(dealId, v)] }
+        return { context, outputs: [settleVerdict(dealId, v)] }
       }
       default:
         return violation('WRONG_STATE', `a resource provider does not take ${String(type)} messages`)

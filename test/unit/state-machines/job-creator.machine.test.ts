@@ -195,6 +195,9 @@ describe('job creator', () => {
       const refused = step(jobCreatorMachine, r.snapshot, { type: 'effect.failed', effect: `settle-verdict:${verdictId}`, error: 'WRONG_AUTHOR', at: T0 + 9 })
       expect(refused.outputs).toEqual([])
       expect(refused.snapshot.context).toMatchObject({ phase: 'challenged', deadlines: { mediateDeadline: s.deal.mediateDeadline } })
+      // one verdict a mediator: another one signed anew by the same mediator is not put on chain again
+      const again = sign(parties.mediator, 'MediationVerdict', { ...s.verdict(!providerAtFault).message, nonce: '10' })
+      expect(step(jobCreatorMachine, refused.snapshot, received(again, T0 + 10)).outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'DUPLICATE' })])
     }
     // a verdict by someone who is not a mediator of the deal is refused outright
     const outsider = received(s.verdict(true, parties.otherMediator), T0 + 8)

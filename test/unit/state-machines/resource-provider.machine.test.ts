@@ -229,6 +229,8 @@ describe('resource provider', () => {
       const refused = step(resourceProviderMachine, r.snapshot, { type: 'effect.failed', effect: `settle-verdict:${verdictId}`, error: 'WRONG_AUTHOR', at: T0 + 9 })
       expect(refused.outputs).toEqual([])
       expect(refused.snapshot.context.deals[s.dealId]?.state).toBe('Mediating')
+      const again = sign(parties.mediator, 'MediationVerdict', { ...s.verdict(!providerAtFault).message, nonce: '10' })
+      expect(step(resourceProviderMachine, refused.snapshot, received(again, T0 + 10)).outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'DUPLICATE' })])
       const settled = step(resourceProviderMachine, r.snapshot, { type: 'chain.settled', effect: `settle-verdict:${verdictId}`, dealId: s.dealId, outcome, at: T0 + 9 })
       expect(settled.outputs.map(o => o.type)).toEqual(['message.publish'])
       expect(endedState(settled.snapshot.context, s.dealId)).toBe(outcome)

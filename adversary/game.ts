@@ -48,6 +48,7 @@ export function jobTerms (author: string, arena: Arena, at: number, overrides: P
     paymentCollateral: '2000',
     timeoutCollateral: '300',
     trustedMediators: [arena.wallets.mediator.address],
+    quorum: 1,
     trustedSolvers: [arena.wallets.solver.address],
     matchDeadline: at + 10 * MINUTE,
     agreeWithin: 2 * MINUTE,

@@ -53,7 +53,7 @@ async function check (imageId: string, work: string): Promise<void> {
     specHash: loaded.specHash, inputs: '{}', image: '', inputsCid: '', urlPins: '',
     cpu: 1000, gpu: 1, gpuVramMb: capacity.gpuVramMb, ramMb: 1000, diskMb: 0,
     maxPrice: '0', maxSolverFee: '0', paymentCollateral: '0', timeoutCollateral: '0',
-    trustedMediators: [], trustedSolvers: [],
+    trustedMediators: [], quorum: 1, trustedSolvers: [],
     matchDeadline: Date.now() + 600_000, agreeWithin: 10_000, submitWithin: 300_000, judgeWithin: 300_000, mediateWithin: 300_000
   }
   const signal = new AbortController().signal

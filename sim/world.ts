@@ -429,6 +429,7 @@ export class World {
       paymentCollateral: amounts.paymentCollateral,
       timeoutCollateral: amounts.timeoutCollateral,
       trustedMediators: this.trustedMediators(node.shard),
+      quorum: 1,
       trustedSolvers: this.trustedSolvers(node.shard),
       matchDeadline,
       agreeWithin: t.proposalTtlMs,

@@ -43,6 +43,8 @@ struct Deal {
     bytes32 matchProposalId;
     bytes32 specHash;
     address[] mediators;
+    /// how many matching verdicts settle a challenge: 0 or 1, the one judge drawn; k > 1, k of the mediators' votes
+    uint8 quorum;
     uint256 price;
     uint256 solverFee;
     uint256 mediatorFee;
@@ -110,7 +112,7 @@ struct AcceptedDeal {
 /// @notice EIP-712 struct hashes of the messages (hashStruct in the EIP's terms).
 library DealHashing {
     bytes32 internal constant DEAL_TYPEHASH = keccak256(
-        "Deal(address jobCreator,address resourceProvider,address solver,uint256 nonce,uint64 expiry,bytes32 jobOfferId,bytes32 resourceOfferId,bytes32 matchProposalId,bytes32 specHash,address[] mediators,uint256 price,uint256 solverFee,uint256 mediatorFee,uint256 paymentCollateral,uint256 jobCreatorTimeoutCollateral,uint256 resultsCollateral,uint256 timeoutCollateral,uint64 agreeDeadline,uint64 submitDeadline,uint64 judgeDeadline,uint64 mediateDeadline)"
+        "Deal(address jobCreator,address resourceProvider,address solver,uint256 nonce,uint64 expiry,bytes32 jobOfferId,bytes32 resourceOfferId,bytes32 matchProposalId,bytes32 specHash,address[] mediators,uint8 quorum,uint256 price,uint256 solverFee,uint256 mediatorFee,uint256 paymentCollateral,uint256 jobCreatorTimeoutCollateral,uint256 resultsCollateral,uint256 timeoutCollateral,uint64 agreeDeadline,uint64 submitDeadline,uint64 judgeDeadline,uint64 mediateDeadline)"
     );
     bytes32 internal constant RESULTS_SUBMITTED_TYPEHASH = keccak256(
         "ResultsSubmitted(address author,uint256 nonce,uint64 expiry,bytes32 dealId,string resultsCid,int32 exitCode,uint64 cpuMs,uint64 durationMs)"
@@ -140,6 +142,7 @@ library DealHashing {
             keccak256(abi.encodePacked(d.mediators))
         );
         bytes memory tail = abi.encode(
+            d.quorum,
             d.price,
             d.solverFee,
             d.mediatorFee,

@@ -42,6 +42,15 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     }
 
     mapping(bytes32 => DealRecord) internal _deals;
+    /// @notice A quorum deal's votes so far: verdicts that the provider was right, and that it was not.
+    struct Tally {
+        uint8 upheld;
+        uint8 overturned;
+    }
+
+    mapping(bytes32 => Tally) public tallyOf;
+    /// @dev What each mediator of a quorum deal did in its mediation (see the PANEL_ constants).
+    mapping(bytes32 => mapping(address => uint8)) internal _panel;
     /// @notice keccak256 of the results CID committed by the provider or named by the challenge
     mapping(bytes32 => bytes32) public resultsCidHash;
 
@@ -49,6 +58,8 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     event ResultsCommitted(bytes32 indexed dealId, address indexed resourceProvider, string resultsCid);
     event Challenged(bytes32 indexed dealId, string resultsCid);
     event CaseTaken(bytes32 indexed dealId, address indexed mediator);
+    /// @notice A mediator's verdict on a quorum deal, counted.
+    event Voted(bytes32 indexed dealId, address indexed mediator, bool providerAtFault);
     /// @notice Only for a settlement in which nothing was paid out; otherwise its Payout events tell it.
     event DealSettled(bytes32 indexed dealId, DealState outcome);
     /// @notice One movement of a settlement: `outcome` is its reason.
@@ -76,6 +87,8 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     error ResultsMismatch(bytes32 dealId);
     error NotTheMediator(bytes32 dealId, address caller);
     error NoMediators(bytes32 dealId);
+    error BadQuorum(bytes32 dealId);
+    error AlreadyVoted(bytes32 dealId, address mediator);
     error CaseNotTaken(bytes32 dealId);
     error NotClaimant(bytes32 dealId, address caller);
     error Undercollateralised(bytes32 dealId);
@@ -90,6 +103,10 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     /// @notice How many blocks a drawn judge has to take the case before another is drawn (the blocks
     /// whose hashes the EVM keeps).
     uint256 public constant DRAW_BLOCKS = 256;
+
+    uint8 private constant PANEL_TAKEN = 1; // took the case: answers for the mediate deadline
+    uint8 private constant PANEL_UPHELD = 2; // voted that the provider's results were right
+    uint8 private constant PANEL_OVERTURNED = 3; // voted that they were not
 
     constructor(IERC20 token_, uint64 withdrawDelay_) Escrow(token_, withdrawDelay_) EIP712("Lilypad", "1") {}
 
@@ -244,6 +261,7 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         if (r.state != DealState.Mediating) revert NotChallenged(id);
         Deal calldata d = signed.deal;
         _notAfter(id, d.judgeDeadline + (d.mediateDeadline - d.judgeDeadline) / 2);
+        if (d.quorum > 1) return _joinPanel(id, d);
         address judge = r.caseTaken ? r.mediator : _drawn(id, d, r.challengedAt);
         if (msg.sender != judge) revert NotTheMediator(id, msg.sender);
         if (r.caseTaken) return;
@@ -263,13 +281,15 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         return _drawn(id, deal, r.challengedAt);
     }
 
-    /// @notice Settles a challenged deal with the verdict of the judge that took the case.
+    /// @notice Settles a challenged deal with the verdict of the judge that took the case. On a quorum
+    /// deal, counts the verdict of one of its mediators, and settles the deal on the `quorum`-th that agree.
     function settleVerdict(SignedDeal calldata signed, MediationVerdict calldata verdict, bytes calldata signature)
         external
         nonReentrant
     {
         (bytes32 id, DealRecord memory r) = _open(signed);
         if (r.state != DealState.Mediating) revert NotChallenged(id);
+        if (signed.deal.quorum > 1) return _vote(id, signed.deal, r, verdict, signature);
         if (!r.caseTaken) revert CaseNotTaken(id);
         _notAfter(id, signed.deal.mediateDeadline);
         if (verdict.dealId != id) revert WrongDeal(id, verdict.dealId);
@@ -388,6 +408,7 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         bytes4 fault = _termsFault(d);
         if (fault == Undercollateralised.selector) revert Undercollateralised(id);
         if (fault == BadDeadlines.selector) revert BadDeadlines(id);
+        if (fault == BadQuorum.selector) revert BadQuorum(id);
     }
 
     /// @dev Besides ordered deadlines, a deal must end within the withdrawal delay of its agree
@@ -396,6 +417,7 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         if (d.paymentCollateral < d.price + d.solverFee + d.mediatorFee || d.timeoutCollateral < d.mediatorFee) {
             return Undercollateralised.selector;
         }
+        if (d.quorum > d.mediators.length) return BadQuorum.selector;
         uint256 agree = d.agreeDeadline;
         uint256 mediate = d.mediateDeadline;
         uint256 judge = d.judgeDeadline;
@@ -547,7 +569,8 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     function _pay(bytes32 id, Deal calldata d, DealRecord memory r, DealState outcome, address mediator) internal {
         _deals[id] = DealRecord(DealState.Settled, outcome, r.locked, r.mediator, r.caseTaken, r.challengedAt);
         (uint256[4] memory p, Role slashFrom, Role slashTo, uint256 slashed) = _payouts(d, outcome);
-        if (outcome == DealState.TimeoutMediate && r.caseTaken) _slashSilentMediator(id, d, r.mediator, p);
+        if (outcome == DealState.TimeoutMediate && r.caseTaken) _slashSilentMediator(id, d, r.mediator, d.mediatorFee, p);
+        if (d.quorum > 1 && r.state == DealState.Mediating) p[M] = _settlePanel(id, d, outcome, p);
         if (mediator == address(0) && p[M] != 0) {
             p[C] += p[M];
             p[M] = 0;
@@ -570,8 +593,11 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     /// so both are paid, from the mediator's stake and as far as it goes, pro rata: whichever party was
     /// honest is made whole, and a mediator colluding with the other gains its accomplice nothing at
     /// the honest party's expense.
-    function _slashSilentMediator(bytes32 id, Deal calldata d, address mediator, uint256[4] memory p) internal {
-        if (!_binds(mediator, d.mediatorFee)) return;
+    /// `fee` is what the deal pays this mediator: a quorum deal's fee is split among its quorum.
+    function _slashSilentMediator(bytes32 id, Deal calldata d, address mediator, uint256 fee, uint256[4] memory p)
+        internal
+    {
+        if (!_binds(mediator, fee)) return;
         uint256 owed = d.price + d.resultsCollateral;
         uint256 stake = balanceOf[mediator];
         uint256 taken = owed < stake ? owed : stake;
@@ -583,5 +609,87 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         p[RP] += toProvider;
         if (toCreator > 0) emit Slashed(id, Role.Mediator, Role.JobCreator, toCreator);
         if (toProvider > 0) emit Slashed(id, Role.Mediator, Role.ResourceProvider, toProvider);
+    }
+
+    // ---------------------------------------------------------------- quorum deals
+
+    /// @dev A mediator of a quorum deal takes its part in the case: from then on it answers for the
+    /// mediate deadline, as a drawn judge does. Every mediator of the deal may; none is drawn.
+    function _joinPanel(bytes32 id, Deal calldata d) internal {
+        if (!_names(d, msg.sender)) revert NotTheMediator(id, msg.sender);
+        if (_panel[id][msg.sender] != 0) return;
+        _panel[id][msg.sender] = PANEL_TAKEN;
+        emit CaseTaken(id, msg.sender);
+    }
+
+    /// @dev Counts one mediator's signed verdict (anyone may bring it: the mediator, or a party it told),
+    /// once; the deal settles on the quorum-th verdict that agrees. A verdict is its author's own act, so
+    /// it counts whether or not its author took the case.
+    function _vote(bytes32 id, Deal calldata d, DealRecord memory r, MediationVerdict calldata verdict, bytes calldata signature)
+        internal
+    {
+        _notAfter(id, d.mediateDeadline);
+        if (verdict.dealId != id) revert WrongDeal(id, verdict.dealId);
+        address author = verdict.author;
+        if (!_names(d, author)) revert NotTheMediator(id, author);
+        _checkMessage(verdict.hash(), signature, author, author);
+        if (keccak256(bytes(verdict.resultsCid)) != resultsCidHash[id]) revert ResultsMismatch(id);
+        if (_panel[id][author] > PANEL_TAKEN) revert AlreadyVoted(id, author);
+        bool fault = verdict.providerAtFault;
+        _panel[id][author] = fault ? PANEL_OVERTURNED : PANEL_UPHELD;
+        emit Voted(id, author, fault);
+        Tally memory t = tallyOf[id];
+        uint8 votes = fault ? ++t.overturned : ++t.upheld;
+        tallyOf[id] = t;
+        if (votes < d.quorum) return;
+        _settle(id, d, r, fault ? DealState.MediationRejected : DealState.MediationAccepted, address(0));
+    }
+
+    /// @dev The mediators' side of a quorum deal's settlement, paid at once: on a verdict, the fee is
+    /// split evenly among the majority (the
+    /// wei a split leaves over go to the job creator), and each mediator that voted the other way is slashed to the party its
+    /// verdict went against; on TimeoutMediate, each mediator that took the case and gave no verdict is
+    /// slashed as a silent judge is. Returns what is left of the mediators' share.
+    function _settlePanel(bytes32 id, Deal calldata d, DealState outcome, uint256[4] memory p) internal returns (uint256) {
+        bool mediated = outcome == DealState.MediationAccepted || outcome == DealState.MediationRejected;
+        uint8 majority = outcome == DealState.MediationRejected ? PANEL_OVERTURNED : PANEL_UPHELD;
+        uint8 minority = outcome == DealState.MediationRejected ? PANEL_UPHELD : PANEL_OVERTURNED;
+        uint256 share = mediated ? p[M] / d.quorum : 0;
+        uint256 left = p[M];
+        for (uint256 i = 0; i < d.mediators.length; ++i) {
+            address m = d.mediators[i];
+            uint8 part = _panel[id][m];
+            if (mediated && part == majority) {
+                if (share == 0) continue;
+                left -= share;
+                _credit(m, share);
+                emit Payout(id, m, Role.Mediator, share, outcome);
+            } else if (mediated && part == minority) {
+                _slashMinority(id, d, m, outcome == DealState.MediationRejected ? C : RP, p);
+            } else if (outcome == DealState.TimeoutMediate && part == PANEL_TAKEN) {
+                _slashSilentMediator(id, d, m, d.mediatorFee / d.quorum, p);
+            }
+        }
+        return left;
+    }
+
+    /// @dev A mediator outvoted on a quorum deal pays the party its verdict went against what that
+    /// verdict would have cost it (the provider's price and results collateral), from its stake and as
+    /// far as it goes.
+    function _slashMinority(bytes32 id, Deal calldata d, address mediator, uint256 to, uint256[4] memory p) internal {
+        uint256 owed = d.price + d.resultsCollateral;
+        uint256 stake = balanceOf[mediator];
+        uint256 taken = owed < stake ? owed : stake;
+        if (taken == 0) return;
+        balanceOf[mediator] = stake - taken;
+        p[to] += taken;
+        emit Slashed(id, Role.Mediator, Role(to), taken);
+    }
+
+    function _names(Deal calldata d, address who) internal pure returns (bool) {
+        for (uint256 i = 0; i < d.mediators.length; ++i) {
+            if (d.mediators[i] == who) return true;
+        }
+        return false;
     }
 }

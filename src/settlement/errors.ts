@@ -22,6 +22,8 @@ export type SettlementErrorCode =
   | 'NO_MEDIATORS'
   | 'NOT_THE_MEDIATOR'
   | 'CASE_NOT_TAKEN'
+  | 'BAD_QUORUM'
+  | 'ALREADY_VOTED'
   | 'NOT_CLAIMANT'
   | 'UNDERCOLLATERALISED'
   | 'BAD_DEADLINES'
@@ -74,7 +76,9 @@ const REVERTS: Record<string, [SettlementErrorCode, Describe]> = {
   NotChallenged: ['NOT_CHALLENGED', a => `deal ${short(a.dealId)} was not challenged on chain`],
   ResultsMismatch: ['RESULTS_MISMATCH', a => `the results CID differs from the one on chain for deal ${short(a.dealId)}`],
   NoMediators: ['NO_MEDIATORS', a => `deal ${short(a.dealId)} names no mediator to judge a challenge`],
-  NotTheMediator: ['NOT_THE_MEDIATOR', a => `${String(a.caller)} is not the judge drawn for deal ${short(a.dealId)}`],
+  NotTheMediator: ['NOT_THE_MEDIATOR', a => `${String(a.caller)} is not the judge drawn for deal ${short(a.dealId)}, nor on its panel`],
+  BadQuorum: ['BAD_QUORUM', a => `deal ${short(a.dealId)} asks for more matching verdicts than it has mediators`],
+  AlreadyVoted: ['ALREADY_VOTED', a => `mediator ${String(a.mediator)} already gave its verdict on deal ${short(a.dealId)}`],
   CaseNotTaken: ['CASE_NOT_TAKEN', a => `the mediator of deal ${short(a.dealId)} did not take its case: no verdict settles it`],
   NotClaimant: ['NOT_CLAIMANT', a => `${String(a.caller)} may not make this claim on deal ${short(a.dealId)}`],
   Undercollateralised: ['UNDERCOLLATERALISED', a => `deal ${short(a.dealId)}: collaterals do not cover its price and fees`],

@@ -103,6 +103,7 @@ export function dealTerms (job: Verified<'JobOffer'>, offer: Verified<'ResourceO
     matchProposalId: proposal.id,
     specHash: j.specHash,
     mediators: p.mediators,
+    quorum: j.quorum,
     price: p.price,
     solverFee: p.solverFee,
     mediatorFee: p.mediatorFee,

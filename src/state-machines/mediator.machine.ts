@@ -174,8 +174,10 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     const dealId = challenge.message.dealId
     if (deal.id !== dealId) violation('WRONG_DEAL', 'the attached deal is another one')
     if (!includesAddress(deal.message.mediators, c.self)) violation('UNTRUSTED', 'the deal does not name this mediator')
-    // a re-run is paid for: a deal that pays less than this mediator asks (a made-up one with no fee) buys none
-    if (BigInt(deal.message.mediatorFee) < BigInt(c.fee ?? '0')) violation('UNDERPAID', `the deal pays a mediator ${deal.message.mediatorFee} wei, this one asks ${c.fee}`)
+    // a re-run is paid for: a deal that pays less than this mediator asks (a made-up one with no fee) buys
+    // none; a quorum deal splits its fee among the verdicts that settle it
+    const share = BigInt(deal.message.mediatorFee) / BigInt(deal.message.quorum)
+    if (share < BigInt(c.fee ?? '0')) violation('UNDERPAID', `the deal pays a mediator ${share} wei, this one asks ${c.fee}`)
     const results = expectAttachment(messages, c.domain, e as never, 'ResultsSubmitted')
     expectResultsOf(deal.message, dealId, results)
     expectChallengeOf(deal.message, dealId, challenge, results.message.resultsCid)
@@ -234,9 +236,13 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
     return prefix === 'confirm' && dealId !== undefined ? dealId : ''
   }
 
-  /** Whether the chain's record lets the mediation go on: the deal in mediation, and this mediator drawn to judge it. */
-  function confirmed (c: C, e: InputEvent): boolean {
-    return e.state === 'Mediating' && typeof e.mediator === 'string' && sameAddress(e.mediator, c.self)
+  /**
+   * Whether the chain's record lets the mediation go on: the deal in mediation, and this mediator
+   * drawn to judge it; on a quorum deal, every mediator of the deal judges it.
+   */
+  function confirmed (c: C, m: Mediation, e: InputEvent): boolean {
+    if (e.state !== 'Mediating') return false
+    return m.deal.quorum > 1 || (typeof e.mediator === 'string' && sameAddress(e.mediator, c.self))
   }
 
   /** Makes the job ready to run here (module, spec hash, image, a timeout that fits the mediate deadline) before taking the case. */
@@ -323,7 +329,7 @@ export function createMediatorDecider (messages: Messages): Decider<MediatorCont
         const dealId = confirmedDeal(e)
         const m = c.mediations[dealId]
         if (m?.state !== 'confirming') return violation('WRONG_STATE', `no challenge of ${dealId} awaits the chain`)
-        if (confirmed(c, e)) return prepare(c, dealId, m, e.at)
+        if (confirmed(c, m, e)) return prepare(c, dealId, m, e.at)
         // settled already: nothing to mediate, and the same challenge again changes nothing
         if (e.state === 'Settled') return { context: { ...c, mediations: withEntry(c.mediations, dealId, { ...m, state: 'settled' }), deadlines: withoutTimer(c, dealId) }, outputs: [] }
         // in mediation, its case taken by another mediator: not ours

@@ -19,6 +19,12 @@
  *   TimeoutMediate     both get back all they locked; a mediator the deal bound (registered, for a
  *                      fee no higher than the deal's) pays, from its stake and as far as it goes, the
  *                      provider the price and the creator the results collateral, pro rata
+ *
+ * A deal with a quorum of k > 1 settles a challenge on the k-th of its mediators' verdicts that agree:
+ * the fee is split evenly among those k (the wei the split leaves go to the job creator); each
+ * mediator that voted the other way before pays the party its verdict went against the price and
+ * the results collateral, from its stake and as far as it goes; on TimeoutMediate each mediator that
+ * took the case and gave no verdict pays as a silent judge does.
  */
 import type { Deal } from '../protocols/messages/schemas.ts'
 import type { DealOutcome } from './deal-states.ts'
@@ -33,10 +39,22 @@ export const PAYOUT_ROLES: readonly Role[] = ['jobCreator', 'resourceProvider', 
  */
 export type Evidence =
   | { outcome: 'Accepted' | 'TimeoutSubmit' | 'TimeoutJudge' }
-  /** `boundStake`: the stake of the silent mediator, if the deal bound it (none: 0) */
-  | { outcome: 'TimeoutMediate', boundStake?: bigint }
-  | { outcome: 'MediationAccepted', mediator: string }
-  | { outcome: 'MediationRejected', mediator: string | null }
+  /**
+   * `boundStake`: the stake of the silent judge, if the deal bound it (none: 0); `silentStakes`, on a
+   * quorum deal: the stake of each mediator that took the case, gave no verdict and was bound
+   */
+  | { outcome: 'TimeoutMediate', boundStake?: bigint, silentStakes?: readonly bigint[] }
+  /** `mediator`: the judge whose verdict settled it; null only for MediationRejected by the provider's equivocation */
+  | { outcome: 'MediationAccepted' | 'MediationRejected', mediator: string | null }
+  | { outcome: 'MediationAccepted' | 'MediationRejected', panel: Panel }
+
+/** The verdicts that settled a quorum deal. */
+export interface Panel {
+  /** the mediators whose verdicts settled it, as many as its quorum */
+  majority: readonly string[]
+  /** the mediators that voted the other way before it settled, each with its stake */
+  minority: ReadonlyArray<{ mediator: string, stake: bigint }>
+}
 
 export interface Transfer {
   role: Role
@@ -104,6 +122,7 @@ export function settle (deal: Deal, evidence: Evidence): Settlement {
   const slashed: Slash[] = []
   let mediator: string | undefined
   const outcome = evidence.outcome
+  if ('panel' in evidence) return settlePanel(deal, a, evidence.outcome, evidence.panel)
   switch (outcome) {
     case 'Accepted':
       p.resourceProvider = a.price + a.results + a.providerTimeout
@@ -111,6 +130,7 @@ export function settle (deal: Deal, evidence: Evidence): Settlement {
       p.jobCreator = a.payment - a.price - a.solverFee + a.creatorTimeout
       break
     case 'MediationAccepted':
+      if (evidence.mediator === null) throw new SettleError('MEDIATOR_NOT_IN_DEAL', 'MediationAccepted needs the mediator whose verdict it is')
       mediator = mediatorOf(deal, evidence.mediator)
       p.resourceProvider = a.price + a.results + a.providerTimeout
       p.solver = a.solverFee
@@ -136,10 +156,14 @@ export function settle (deal: Deal, evidence: Evidence): Settlement {
       slashed.push({ from: 'jobCreator', to: 'resourceProvider', amount: a.creatorTimeout })
       break
     case 'TimeoutMediate': {
-      const owed = silentMediatorOwes(a, evidence.boundStake ?? 0n)
-      p.jobCreator = a.payment + a.creatorTimeout + owed.jobCreator
-      p.resourceProvider = a.results + a.providerTimeout + owed.resourceProvider
-      slashed.push({ from: 'mediator', to: 'jobCreator', amount: owed.jobCreator }, { from: 'mediator', to: 'resourceProvider', amount: owed.resourceProvider })
+      p.jobCreator = a.payment + a.creatorTimeout
+      p.resourceProvider = a.results + a.providerTimeout
+      for (const stake of evidence.silentStakes ?? [evidence.boundStake ?? 0n]) {
+        const owed = silentMediatorOwes(a, stake)
+        p.jobCreator += owed.jobCreator
+        p.resourceProvider += owed.resourceProvider
+        slashed.push({ from: 'mediator', to: 'jobCreator', amount: owed.jobCreator }, { from: 'mediator', to: 'resourceProvider', amount: owed.resourceProvider })
+      }
       break
     }
     default: {
@@ -154,14 +178,42 @@ export function settle (deal: Deal, evidence: Evidence): Settlement {
     solver: deal.solver
   }
   const transfers = PAYOUT_ROLES.filter(r => p[r] > 0n).map(role => ({ role, to: to[role], amount: p[role] }))
+  return settlement(deal, outcome, p, transfers, slashed)
+}
+
+function settlement (deal: Deal, outcome: DealOutcome, payouts: Record<Role, bigint>, transfers: Transfer[], slashed: Slash[]): Settlement {
   const locked = lockedBy(deal)
-  return {
-    outcome,
-    locked: locked.jobCreator + locked.resourceProvider,
-    payouts: p,
-    transfers,
-    slashed: slashed.filter(s => s.amount > 0n)
+  return { outcome, locked: locked.jobCreator + locked.resourceProvider, payouts, transfers, slashed: slashed.filter(s => s.amount > 0n) }
+}
+
+/**
+ * A quorum deal settled by its mediators' verdicts: as the one judge's outcome, with the fee split
+ * among the majority and the minority slashed (the contract pays the mediators in the order the deal
+ * names them, the parties after).
+ */
+function settlePanel (deal: Deal, a: Amounts, outcome: 'MediationAccepted' | 'MediationRejected', panel: Panel): Settlement {
+  if (panel.majority.length !== deal.quorum) throw new SettleError('UNKNOWN_OUTCOME', `a quorum of ${deal.quorum} settles on ${deal.quorum} verdicts, not ${panel.majority.length}`)
+  const single = settle(deal, { outcome, mediator: panel.majority[0]! })
+  const p = { ...single.payouts }
+  const share = a.mediatorFee / BigInt(deal.quorum)
+  p.jobCreator += a.mediatorFee - share * BigInt(deal.quorum)
+  p.mediator = share * BigInt(deal.quorum)
+  const wronged: Role = outcome === 'MediationRejected' ? 'jobCreator' : 'resourceProvider'
+  // as the contract emits them: the minority's slashes while it pays the mediators, the provider's after
+  const slashed: Slash[] = []
+  for (const { stake } of panel.minority) {
+    const owed = a.price + a.results
+    const taken = owed < stake ? owed : stake
+    p[wronged] += taken
+    slashed.push({ from: 'mediator', to: wronged, amount: taken })
   }
+  slashed.push(...single.slashed)
+  const paid = share === 0n ? [] : deal.mediators.filter(m => panel.majority.some(x => x.toLowerCase() === m.toLowerCase()))
+  const parties: Transfer[] = (['jobCreator', 'resourceProvider', 'solver'] as const)
+    .filter(role => p[role] > 0n)
+    .map(role => ({ role, to: role === 'solver' ? deal.solver : deal[role], amount: p[role] }))
+  const transfers = [...paid.map(m => ({ role: 'mediator' as const, to: m, amount: share })), ...parties]
+  return settlement(deal, outcome, p, transfers, slashed)
 }
 
 /**

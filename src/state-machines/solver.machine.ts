@@ -247,8 +247,10 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
     // offer id and job id → until when the proposal holds them
     const proposed = new Map<string, number>()
     const heldJobs = new Map<string, number>()
-    const mediatorFee = BigInt(c.mediatorFee)
     for (const { job, offer, mediators } of matches) {
+      // a deal that asks for k verdicts needs k mediators, and pays each of them the fee
+      if (mediators.length < job.message.quorum) continue
+      const mediatorFee = BigInt(c.mediatorFee) * BigInt(job.message.quorum)
       const maxFee = BigInt(job.message.maxSolverFee)
       const fee = BigInt(c.solverFee) < maxFee ? BigInt(c.solverFee) : maxFee
       // a proposal whose deal could not be collateralised is not worth sending
@@ -267,7 +269,7 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
         resourceProvider: offer.message.author,
         price: offer.message.price,
         solverFee: fee.toString(),
-        mediatorFee: c.mediatorFee,
+        mediatorFee: mediatorFee.toString(),
         mediators
       }
       outputs.push(sendOutput(`propose:${job.id}:${offer.id}:${at}`, 'MatchProposal', proposal, [proposal.jobCreator, proposal.resourceProvider], { attach: [job.id, offer.id] }))

@@ -44,7 +44,7 @@ function jobOffer (now: number): JobOffer {
     specHash: '0x' + '12'.repeat(32), inputs: '{"Message":"moo"}', image: '', inputsCid: '', urlPins: '',
     cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 512, diskMb: 1024,
     maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
-    trustedMediators: [parties.mediator.address], trustedSolvers: [parties.solver.address],
+    trustedMediators: [parties.mediator.address], quorum: 1, trustedSolvers: [parties.solver.address],
     matchDeadline: now + 300_000, agreeWithin: 60_000, submitWithin: 300_000, judgeWithin: 300_000, mediateWithin: 300_000
   }
 }

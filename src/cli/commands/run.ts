@@ -7,6 +7,7 @@ import { runJobOnNode } from '../../client/http-client.ts'
 import type { DevnetInfo } from '../../devnet/devnet.ts'
 import { defaultDevnetDir } from './devnet.ts'
 import { DEFAULT_MEDIATION_CHANCE } from '../../node/jobs/check-rate.ts'
+import { LIMITS } from '../../protocols/messages/fields.ts'
 
 export interface RunFlags {
   input: string[]
@@ -17,6 +18,7 @@ export interface RunFlags {
   matchWithin?: string
   agreeWithin?: string
   inputsPath?: string
+  quorum?: string
   submitWithin?: string
   /** a running job-creator node's API to submit to (LILYPAD_NODE_API) */
   node?: string
@@ -74,6 +76,10 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
   if (submitWithinMs !== undefined && !(Number.isInteger(submitWithinMs) && submitWithinMs > 0)) {
     return refuse(`--submit-within takes a whole number of milliseconds, not ${flags.submitWithin}`)
   }
+  const quorum = flags.quorum === undefined ? undefined : Number(flags.quorum)
+  if (quorum !== undefined && !(Number.isInteger(quorum) && quorum >= 1 && quorum <= LIMITS.mediators)) {
+    return refuse(`--quorum takes a whole number of mediators, from 1 to ${LIMITS.mediators}, not ${flags.quorum}`)
+  }
   let inputs: Record<string, string>
   try {
     inputs = parseInputs(flags.input)
@@ -88,14 +94,14 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     let result: JobResult
     const api = flags.node ?? process.env.LILYPAD_NODE_API
     if (api !== undefined && api !== '') {
-      result = await runJobOnNode(api, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }, onPhase)
+      result = await runJobOnNode(api, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum }, onPhase)
     } else {
       if (flags.network !== 'devnet') throw new JobError('NO_PEERS', `unknown network ${flags.network}: only devnet is configured here`)
       const dir = resolve(flags.devnetDir ?? defaultDevnetDir())
       const devnet = await loadDevnet(dir)
       // the devnet's job-creator node takes the job, unless it must be signed by a key of one's own
       if (devnet.jobCreatorApi !== undefined && process.env.WEB3_PRIVATE_KEY === undefined) {
-        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }, onPhase)
+        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum }, onPhase)
       } else {
         // the node stack loads only for a job run from a node of its own
         const [{ runJob }, { devnetJobOptions }] = await Promise.all([import('../../node/jobs/job-client.ts'), import('../../devnet/devnet.ts')])
@@ -111,6 +117,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
           agreeWithinMs,
           submitWithinMs,
           inputsPath,
+          quorum,
           onPhase,
           onNotice: (line) => err(`lilypad run: ${line}\n`)
         })
@@ -159,6 +166,7 @@ export function registerRun (program: Command): void {
     .option('--inputs-path <dir>', 'a folder of input data: served from the job creator\'s node, mounted read-only at /inputs')
     .option('--agree-within <ms>', 'how long the parties have to sign once matched, the provider\'s module fetch and image pull included (default 30000)')
     .option('--submit-within <ms>', 'how long the provider has to submit results (default: the module\'s timeout plus 7 minutes)')
+    .option('--quorum <k>', 'how many of the deal\'s mediators must agree to settle a challenge; each one re-runs the job and is paid the mediator fee (default 1: one judge, drawn by the chain)')
     .option('--node <api-url>', 'submit to a running job-creator node\'s API (LILYPAD_NODE_API; default: the devnet\'s, if it has one)')
     .option('--json', 'print one machine-readable result')
     .action(async (module: string, flags: RunFlags) => {

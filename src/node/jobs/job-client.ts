@@ -32,6 +32,8 @@ export interface RunJobOptions {
   agreeWithinMs?: number
   /** a folder of input data, served from this node and mounted read-only at /inputs */
   inputsPath?: string
+  /** how many of the deal's mediators must agree to settle a challenge (default 1) */
+  quorum?: number
   submitWithinMs?: number
   /** how long after the submit deadline the results may be judged (default 60 s) */
   judgeWithinMs?: number

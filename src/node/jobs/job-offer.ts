@@ -12,6 +12,8 @@ export const DEFAULT_AGREE_WITHIN_MS = 30_000
 export function jobOfferFor (module: LoadedModule, inputs: Record<string, string>, o: {
   author: string, now: number, solvers: string[], mediators: string[], maxPrice: bigint, matchWithinMs: number, submitWithinMs: number
   agreeWithinMs?: number, judgeWithinMs?: number, mediateWithinMs?: number
+  /** how many matching verdicts settle a challenge (default 1: the one judge the chain draws) */
+  quorum?: number
   /** the image the module's spec names by tag, pinned by digest ('' when the spec pins it, or runs no image) */
   image?: string
   /** input data this node serves, mounted read-only at /inputs ('' or absent: none) */
@@ -21,7 +23,9 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
 }): JobOffer {
   const machine = module.spec.machine
   const maxSolverFee = BigInt(DEFAULTS.solverFee) * 10n
-  const mediatorFee = BigInt(DEFAULTS.mediatorFee) * 10n
+  const quorum = o.quorum ?? 1
+  // a quorum deal pays each of the k mediators whose verdicts settle it
+  const mediatorFee = BigInt(DEFAULTS.mediatorFee) * 10n * BigInt(quorum)
   return {
     author: o.author,
     nonce: String(o.now),
@@ -44,6 +48,7 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
     paymentCollateral: (o.maxPrice + maxSolverFee + mediatorFee).toString(),
     timeoutCollateral: BigInt(DEFAULTS.timeoutCollateral).toString(),
     trustedMediators: o.mediators,
+    quorum,
     trustedSolvers: o.solvers,
     matchDeadline: o.now + o.matchWithinMs,
     agreeWithin: o.agreeWithinMs ?? DEFAULT_AGREE_WITHIN_MS,

@@ -51,6 +51,8 @@ export interface JobTerms {
   judgeWithinMs?: number
   /** how long after the judge deadline a mediator may take (default 120 s) */
   mediateWithinMs?: number
+  /** how many of the deal's mediators must agree to settle a challenge (default 1: the one judge the chain draws) */
+  quorum?: number
 }
 
 /** Called once per phase, in order, as the job reaches it. */
@@ -66,6 +68,10 @@ const PHASE_OF: Record<string, JobPhase | undefined> = {
  * the job, waits until the trusted solvers listen, and submits. Returns the job's stream.
  */
 export async function submitOnNode (node: LilypadNode, module: LoadedModule, inputs: Record<string, string>, terms: JobTerms): Promise<string> {
+  const quorum = terms.quorum ?? 1
+  if (quorum > terms.mediators.length) {
+    throw new JobError('BAD_INPUT', `a quorum of ${quorum} needs ${quorum} trusted mediators; this node trusts ${terms.mediators.length}`)
+  }
   const urlPins = await pinUrlInputs(module, node.results)
   expectMountableInputs(module, urlPins)
   const offer = jobOfferFor(module, inputs, {
@@ -82,7 +88,8 @@ export async function submitOnNode (node: LilypadNode, module: LoadedModule, inp
     mediateWithinMs: terms.mediateWithinMs ?? Math.max(120_000, rerunWindowMs(module)),
     image: await imagePinFor(module),
     inputsCid: terms.inputsPath === undefined ? undefined : await offeredInputs(node, terms.inputsPath),
-    urlPins
+    urlPins,
+    quorum: terms.quorum
   })
   const needed = BigInt(offer.paymentCollateral) + BigInt(offer.timeoutCollateral)
   const deposit = await node.settlement!.balanceOf()

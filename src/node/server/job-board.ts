@@ -67,7 +67,8 @@ export class JobBoard {
       matchWithinMs: request.matchWithinMs,
       agreeWithinMs: request.agreeWithinMs,
       inputsPath: request.inputsPath,
-      submitWithinMs: request.submitWithinMs
+      submitWithinMs: request.submitWithinMs,
+      quorum: request.quorum
     })
     const id = stream.slice('job:'.length)
     const job = { view: { id, module: request.module, phase: 'submitted', phases: [], done: false, result: null, error: null } as JobView, listeners: new Set<Listener>() }

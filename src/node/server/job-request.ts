@@ -3,6 +3,7 @@
  * field and throws a BadRequest with a one-line reason for the first that is wrong.
  */
 import { DEFAULT_MEDIATION_CHANCE } from '../jobs/check-rate.ts'
+import { LIMITS } from '../../protocols/messages/fields.ts'
 
 export interface JobRequest {
   /** `cowsay:v0.0.1`, `github.com/owner/repo:ref`, or a local repository path:ref */
@@ -20,13 +21,15 @@ export interface JobRequest {
   submitWithinMs?: number
   /** an absolute path on the node's machine: a folder of input data the job mounts at /inputs */
   inputsPath?: string
+  /** how many of the deal's mediators must agree to settle a challenge (default 1) */
+  quorum?: number
 }
 
 export class BadRequest extends Error {
   override readonly name = 'BadRequest'
 }
 
-const FIELDS = new Set(['module', 'inputs', 'mediationChance', 'maxPrice', 'matchWithinMs', 'agreeWithinMs', 'submitWithinMs', 'inputsPath'])
+const FIELDS = new Set(['module', 'inputs', 'mediationChance', 'maxPrice', 'matchWithinMs', 'agreeWithinMs', 'submitWithinMs', 'inputsPath', 'quorum'])
 const DAY_MS = 86_400_000
 
 export function parseJobRequest (body: unknown): JobRequest {
@@ -34,7 +37,7 @@ export function parseJobRequest (body: unknown): JobRequest {
   const fields = body as Record<string, unknown>
   const unknown = Object.keys(fields).find(key => !FIELDS.has(key))
   if (unknown !== undefined) throw new BadRequest(`unknown field ${JSON.stringify(unknown)}`)
-  const { module, inputs = {}, mediationChance = DEFAULT_MEDIATION_CHANCE, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath } = fields
+  const { module, inputs = {}, mediationChance = DEFAULT_MEDIATION_CHANCE, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum } = fields
   if (typeof module !== 'string' || module.trim() === '') throw new BadRequest('module must be a module reference such as cowsay:v0.0.1')
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new BadRequest('inputs must be an object of strings')
   for (const [key, value] of Object.entries(inputs)) {
@@ -54,5 +57,8 @@ export function parseJobRequest (body: unknown): JobRequest {
   if (inputsPath !== undefined && (typeof inputsPath !== 'string' || !inputsPath.startsWith('/') || inputsPath.length > 4096)) {
     throw new BadRequest('inputsPath must be an absolute path on the node\'s machine')
   }
-  return { module, inputs: inputs as Record<string, string>, mediationChance, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath }
+  if (quorum !== undefined && (typeof quorum !== 'number' || !Number.isInteger(quorum) || quorum < 1 || quorum > LIMITS.mediators)) {
+    throw new BadRequest(`quorum must be a whole number of mediators, from 1 to ${LIMITS.mediators}`)
+  }
+  return { module, inputs: inputs as Record<string, string>, mediationChance, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum }
 }

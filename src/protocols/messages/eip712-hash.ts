@@ -178,6 +178,7 @@ const ATOMIC: Record<string, WordWriter> = {
   bool: writeBool,
   bytes32: writeBytes32,
   int32: writeInt32,
+  uint8: uintWriter(8),
   uint32: uintWriter(32),
   uint64: uintWriter(64),
   uint256: uintWriter(256),

@@ -70,6 +70,7 @@ export const EIP712_TYPES = {
     { name: 'paymentCollateral', type: 'uint256' },
     { name: 'timeoutCollateral', type: 'uint256' },
     { name: 'trustedMediators', type: 'address[]' },
+    { name: 'quorum', type: 'uint8' }, // the verdicts a challenge of its deal needs
     { name: 'trustedSolvers', type: 'address[]' },
     { name: 'matchDeadline', type: 'uint64' },
     { name: 'agreeWithin', type: 'uint64' },
@@ -99,6 +100,7 @@ export const EIP712_TYPES = {
     { name: 'matchProposalId', type: 'bytes32' },
     { name: 'specHash', type: 'bytes32' },
     { name: 'mediators', type: 'address[]' },
+    { name: 'quorum', type: 'uint8' }, // 1: the one judge the chain draws; k > 1: k matching verdicts of the mediators
     { name: 'price', type: 'uint256' },
     { name: 'solverFee', type: 'uint256' },
     { name: 'mediatorFee', type: 'uint256' },

@@ -107,6 +107,8 @@ export const millis = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 export const windowMillis = z.number().int().min(0).max(LIMITS.maxWindowMs)
 
 export const uint32 = z.number().int().min(0).max(UINT32_MAX)
+/** How many matching verdicts settle a challenge: 1, the one judge the chain draws; k > 1, k of the deal's mediators. */
+export const quorum = z.number().int().min(1).max(LIMITS.mediators)
 export const int32 = z.number().int().min(-0x8000_0000).max(0x7fff_ffff)
 
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/
@@ -143,6 +145,7 @@ withFastPath(wei, v => isUint256(v) && withinMaxAmount(v) ? v : undefined)
 withFastPath(millis, v => Number.isSafeInteger(v) && (v as number) >= 0 ? v : undefined)
 withFastPath(windowMillis, v => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= LIMITS.maxWindowMs ? v : undefined)
 withFastPath(uint32, v => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= UINT32_MAX ? v : undefined)
+withFastPath(quorum, v => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= LIMITS.mediators ? v : undefined)
 withFastPath(int32, v => Number.isSafeInteger(v) && (v as number) >= -0x8000_0000 && (v as number) <= 0x7fff_ffff ? v : undefined)
 withFastPath(bytes32, v => typeof v === 'string' && BYTES32.test(v) ? v.toLowerCase() : undefined)
 const isCid = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= LIMITS.cid && CID.test(v)

@@ -1,7 +1,7 @@
 /** One schema per message type: every field bounded, unknown fields rejected. */
 import { z } from 'zod'
 import type { MessageType } from './eip712-types.ts'
-import { address, addressList, boundedString, bytes32, cid, cidOrEmpty, DIGITS, flag, int32, LIMITS, list, matching, millis, text, windowMillis, uint256, uint32, wei } from './fields.ts'
+import { address, addressList, boundedString, bytes32, cid, cidOrEmpty, DIGITS, flag, int32, LIMITS, list, matching, millis, quorum, text, windowMillis, uint256, uint32, wei } from './fields.ts'
 import { refinedPath, strictObjectPath, withFastPath } from './fast-parse.ts'
 
 /** A message schema: exactly these fields, with the fast path their own fast paths make. */
@@ -59,6 +59,8 @@ const jobOfferShape = {
   paymentCollateral: wei,
   timeoutCollateral: wei,
   trustedMediators: addressList(LIMITS.trusted, 1),
+  /** the verdicts a challenge of its deal needs (see Deal.quorum) */
+  quorum,
   trustedSolvers: addressList(LIMITS.trusted, 1),
   matchDeadline: millis,
   agreeWithin: millis,
@@ -100,6 +102,7 @@ const dealShape = {
   matchProposalId: bytes32,
   specHash: bytes32,
   mediators: addressList(LIMITS.mediators, 1),
+  quorum,
   price: wei,
   solverFee: wei,
   mediatorFee: wei,
@@ -124,6 +127,7 @@ interface DealTerms {
   jobCreator: string
   resourceProvider: string
   mediators: string[]
+  quorum: number
   price: string
   solverFee: string
   mediatorFee: string
@@ -142,6 +146,7 @@ function dealProblems (d: DealTerms): Array<[string, string]> {
   if (d.jobCreator === d.resourceProvider) problems.push(['resourceProvider', 'the two parties must differ'])
   if (d.mediators.includes(d.jobCreator) || d.mediators.includes(d.resourceProvider)) problems.push(['mediators', 'a party cannot mediate its own deal'])
   if (d.mediators.some((m, i) => d.mediators.indexOf(m) !== i)) problems.push(['mediators', 'duplicate mediator'])
+  if (d.quorum > d.mediators.length) problems.push(['quorum', 'a quorum cannot exceed the deal\'s mediators'])
   if (!covers(d.paymentCollateral, d.price, d.solverFee, d.mediatorFee)) problems.push(['paymentCollateral', 'must cover price + solverFee + mediatorFee'])
   if (!covers(d.timeoutCollateral, d.mediatorFee)) problems.push(['timeoutCollateral', 'must cover mediatorFee'])
   if (d.expiry !== d.agreeDeadline) problems.push(['expiry', 'must equal agreeDeadline'])

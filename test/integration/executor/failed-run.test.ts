@@ -52,7 +52,7 @@ function offer (repo: ModuleRepo, specHash: string): JobOffer {
     specHash, inputs: JSON.stringify(inputs), image: '', inputsCid: '', urlPins: '',
     cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 512, diskMb: 1024,
     maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
-    trustedMediators: [], trustedSolvers: [],
+    trustedMediators: [], quorum: 1, trustedSolvers: [],
     matchDeadline: 1_900_000_030_000, agreeWithin: 10_000, submitWithin: 120_000, judgeWithin: 30_000, mediateWithin: 120_000
   }
 }

@@ -57,7 +57,7 @@ function offer (repo: ModuleRepo, module: LoadedModule, image: string): JobOffer
     specHash: module.specHash, inputs: '{}', image, inputsCid: '', urlPins: '',
     cpu: 500, gpu: 0, gpuVramMb: 0, ramMb: 64, diskMb: 0,
     maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
-    trustedMediators: [], trustedSolvers: [],
+    trustedMediators: [], quorum: 1, trustedSolvers: [],
     matchDeadline: 1_900_000_030_000, agreeWithin: 10_000, submitWithin: 600_000, judgeWithin: 30_000, mediateWithin: 600_000
   }
 }

@@ -72,6 +72,7 @@ export async function makeDeal (f: Fixture, overrides: Partial<Deal> = {}): Prom
     matchProposalId: '0x' + '33'.repeat(32),
     specHash: '0x' + '44'.repeat(32),
     mediators: [f.wallets.mediator.address],
+    quorum: 1,
     price: '1000',
     solverFee: '10',
     mediatorFee: '50',

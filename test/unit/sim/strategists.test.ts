@@ -27,6 +27,7 @@ const deal: Deal = {
   matchProposalId: '0x' + '03'.repeat(32),
   specHash: '0x' + '04'.repeat(32),
   mediators: [MEDIATOR],
+  quorum: 1,
   price: '1000000',
   solverFee: '10000',
   mediatorFee: '600000',

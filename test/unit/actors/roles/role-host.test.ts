@@ -42,7 +42,7 @@ function jobOffer (now: number): JobOffer {
     specHash: '0x' + '12'.repeat(32), inputs: '{"Message":"moo"}', image: '', inputsCid: '', urlPins: '',
     cpu: 1000, gpu: 0, gpuVramMb: 0, ramMb: 512, diskMb: 1024,
     maxPrice: '1000', maxSolverFee: '10', paymentCollateral: '2000', timeoutCollateral: '300',
-    trustedMediators: [who.mediator.address], trustedSolvers: [who.solver.address],
+    trustedMediators: [who.mediator.address], quorum: 1, trustedSolvers: [who.solver.address],
     matchDeadline: now + 30_000, agreeWithin: 10_000, submitWithin: 30_000, judgeWithin: 30_000, mediateWithin: 30_000
   }
 }

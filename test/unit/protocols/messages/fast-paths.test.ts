@@ -29,6 +29,7 @@ const ATOMIC: Record<string, fc.Arbitrary<unknown>> = {
   bool: fc.boolean(),
   bytes32: fc.tuple(hex(32), fc.boolean()).map(([h, upper]) => upper ? '0x' + h.slice(2).toUpperCase() : h),
   int32: fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
+  uint8: uint(8),
   uint32: uint(32),
   uint64: uint(64),
   uint256: uint(256),

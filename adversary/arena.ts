@@ -10,7 +10,7 @@ import { chainTime, deployContracts, increaseTime, SettlementClient, startDevCha
 import type { DomainJson } from '../src/state-machines/common.ts'
 
 /** `withdrawer` and `racer` are job creators with deposits of their own, which they ask to withdraw */
-export const PARTIES = ['jobCreator', 'resourceProvider', 'solver', 'mediator', 'outsider', 'withdrawer', 'racer'] as const
+export const PARTIES = ['jobCreator', 'resourceProvider', 'solver', 'mediator', 'otherMediator', 'outsider', 'withdrawer', 'racer'] as const
 export type Party = typeof PARTIES[number]
 
 export const DEPOSIT = 1_000_000n

@@ -97,6 +97,10 @@ export interface GameOptions {
   strategistMediates?: boolean
   /** a second mediator of the deal, whose key the strategist holds, beside the honest one: the chain draws which judges */
   colluder?: Party
+  /** the deal asks for two matching verdicts of its mediators: a second honest one joins, beside the colluder */
+  quorum?: 2
+  /** what the strategist does with a message on the wire before it reaches an honest party */
+  beforeDelivery?: (g: Game, sent: Sent) => Promise<void>
 }
 
 export class Game {
@@ -105,6 +109,8 @@ export class Game {
   readonly inbox: Sent[] = []
   honest!: HonestParty
   mediator!: HonestParty
+  /** the second honest mediator of a quorum deal */
+  otherMediator?: HonestParty
   deal!: Deal
   dealId!: string
   signedDeal!: SignedDeal
@@ -115,6 +121,8 @@ export class Game {
   cosigned = false
   /** the jobs the honest mediator re-ran */
   reruns = 0
+  /** whether the strategist's mediator gave its verdict (beforeDelivery) */
+  colluderVoted = false
 
   constructor (readonly arena: Arena, readonly strategist: Party, readonly options: GameOptions) {
     this.cid = options.cid ?? HONEST_CID
@@ -131,7 +139,13 @@ export class Game {
   /** The deal's mediators: the honest one, and the strategist's own when it has one. */
   get mediators (): string[] {
     const colluder = this.options.colluder
-    return [this.arena.wallets.mediator.address, ...(colluder === undefined ? [] : [this.arena.wallets[colluder].address])]
+    const honest = this.options.quorum === undefined ? ['mediator' as const] : ['mediator' as const, 'otherMediator' as const]
+    return [...honest, ...(colluder === undefined ? [] : [colluder])].map(p => this.arena.wallets[p].address)
+  }
+
+  /** The job terms of the deal's mediators: all of them trusted, and the quorum asked. */
+  private get mediation (): { trustedMediators: string[], quorum: number } {
+    return { trustedMediators: this.mediators, quorum: this.options.quorum ?? 1 }
   }
 
   /** The strategist's signature on a message. */
@@ -171,11 +185,12 @@ export class Game {
   async joinMediator (): Promise<void> {
     if (this.options.strategistMediates === true) return
     this.mediator = await HonestParty.join(this.arena, 'mediator', mediatorMachine, { capacity: 4 }, this.world(), this.network)
+    if (this.options.quorum !== undefined) this.otherMediator = await HonestParty.join(this.arena, 'otherMediator', mediatorMachine, { capacity: 4 }, this.world(), this.network)
   }
 
   /** The honest parties in play. */
   private get parties (): HonestParty[] {
-    return [this.honest, this.mediator].filter((p): p is HonestParty => p !== undefined)
+    return [this.honest, this.mediator, this.otherMediator].filter((p): p is HonestParty => p !== undefined)
   }
 
   /** Hands a message to the honest party, as the strategist. */
@@ -190,6 +205,7 @@ export class Game {
       const sent = this.network.shift()
       if (sent === undefined) return
       if (sent.to === undefined) continue
+      await this.options.beforeDelivery?.(this, sent)
       const to = this.parties.find(p => p.address.toLowerCase() === sent.to?.toLowerCase())
       if (to === undefined) this.inbox.push(sent)
       else await to.receive({ envelope: sent.envelope, attachments: sent.attachments })
@@ -240,6 +256,7 @@ export class Game {
   async close (): Promise<void> {
     await this.honest?.close()
     await this.mediator?.close()
+    await this.otherMediator?.close()
   }
 
   private dealFrom (job: Envelope<'JobOffer'>, offer: Envelope<'ResourceOffer'>, proposal: Envelope<'MatchProposal'>, at: number): Deal {
@@ -261,7 +278,7 @@ export class Game {
       resourceProvider: offer.message.author,
       price: offer.message.price,
       solverFee: '5',
-      mediatorFee: '50',
+      mediatorFee: String(50 * (this.options.quorum ?? 1)),
       mediators: this.mediators
     }
     return this.signAs('solver', 'MatchProposal', proposal)
@@ -284,7 +301,7 @@ export class Game {
     g.honest = await HonestParty.join(arena, 'resourceProvider', resourceProviderMachine, { slots: [slot], offerTtlMs: 20 * 60_000, commitMarginMs: 2 * MINUTE }, g.world(), g.network)
     const offer = g.network.find(s => s.topic === RESOURCE_OFFERS_TOPIC)?.envelope as Envelope<'ResourceOffer'>
     const at = await arena.now()
-    g.job = g.sign('JobOffer', jobTerms(g.wallet.address, arena, at, { trustedMediators: g.mediators, ...options.job }))
+    g.job = g.sign('JobOffer', jobTerms(g.wallet.address, arena, at, { ...g.mediation, ...options.job }))
     const proposal = g.proposalFor(g.job, offer, at)
     await g.tell(proposal, [g.job])
     const made = g.dealFrom(g.job, offer, proposal, at)
@@ -306,10 +323,10 @@ export class Game {
     const g = new Game(arena, options.as ?? 'resourceProvider', options)
     await g.joinMediator()
     const at = await arena.now()
-    const job = jobTerms(arena.wallets.jobCreator.address, arena, at, options.job)
+    const job = jobTerms(arena.wallets.jobCreator.address, arena, at, { ...g.mediation, ...options.job })
     g.honest = await HonestParty.join(arena, 'jobCreator', jobCreatorMachine, { job, secret: '0x' + '5e'.repeat(32), checkRate: options.checkRate ?? 1 }, g.world(), g.network)
     g.job = await g.honest.message(g.id('JobOffer', job)) as Envelope<'JobOffer'>
-    const offer: ResourceOffer = { ...slotTerms(arena), author: g.wallet.address, nonce: String(at), expiry: at + 20 * MINUTE, slot: 0 }
+    const offer: ResourceOffer = { ...slotTerms(arena), trustedMediators: g.mediators, author: g.wallet.address, nonce: String(at), expiry: at + 20 * MINUTE, slot: 0 }
     const offerEnv = g.sign('ResourceOffer', offer)
     const proposal = g.proposalFor(g.job, offerEnv, at)
     await g.tell(proposal, [offerEnv])

@@ -302,6 +302,31 @@ export const STRATEGIES: Strategy[] = [
     }
   },
   {
+    name: 'wrong results on a deal that asks for 2 of its 3 mediators\' verdicts: the provider\'s own mediator votes for them first',
+    settles: 'MediationRejected',
+    by: 'provider',
+    owed: 'MediationRejected',
+    options: { colluder: 'outsider', quorum: 2, beforeDelivery: colluderVotesFirst(false) },
+    play: async (g) => {
+      await stakeTheColluder(g)
+      await g.tell(g.results(BAD_CID))
+    }
+  },
+  {
+    name: 'honest results challenged on a deal that asks for 2 of its 3 mediators\' verdicts: the creator\'s own mediator votes against them first',
+    settles: 'MediationAccepted',
+    by: 'job creator',
+    owed: 'MediationAccepted',
+    options: { colluder: 'outsider', quorum: 2, beforeDelivery: colluderVotesFirst(true) },
+    play: async (g) => {
+      await stakeTheColluder(g)
+      const results = g.received('ResultsSubmitted')
+      const challenge = g.challenge(results.message.resultsCid)
+      await g.postChallenge(challenge, results)
+      await g.tell(challenge)
+    }
+  },
+  {
     name: 'honest results challenged before a colluding mediator, which takes the case and stays silent',
     settles: 'TimeoutMediate',
     by: 'job creator',
@@ -360,6 +385,30 @@ async function challengeTillTheHonestMediatorIsDrawn (g: Game): Promise<void> {
     await chain.send('evm_mine', [])
   }
   throw new Error('the chain never drew the honest mediator in 32 tries')
+}
+
+/**
+ * The strategist's mediator of a quorum deal votes as soon as the challenge is on the wire, before
+ * any honest mediator has it, and tells both parties: the earliest a colluder can vote.
+ */
+function colluderVotesFirst (providerAtFault: boolean): NonNullable<GameOptions['beforeDelivery']> {
+  return async (g, sent) => {
+    if (sent.envelope.type !== 'ResultsChallenged' || g.colluderVoted) return
+    g.colluderVoted = true
+    const colluder = g.arena.clients.outsider
+    const verdict = g.signAs('outsider', 'MediationVerdict', {
+      author: g.arena.wallets.outsider.address, nonce: '1', expiry: g.deal.mediateDeadline, dealId: g.dealId,
+      resultsCid: (sent.envelope.message as { resultsCid: string }).resultsCid, mediatorCid: HONEST_CID, providerAtFault
+    })
+    await attempt(async () => await colluder.takeCase(g.signedDeal))
+    await attempt(async () => await colluder.settleVerdict(g.signedDeal, verdict.message, verdict.signatures[0] as string))
+    for (const to of [g.deal.jobCreator, g.deal.resourceProvider]) g.network.push({ envelope: verdict, attachments: [], to, from: g.arena.wallets.outsider.address })
+  }
+}
+
+/** The strategist's mediator holds a stake, which it loses to the honest party when outvoted. */
+async function stakeTheColluder (g: Game): Promise<void> {
+  await g.arena.clients.outsider.deposit(BigInt(g.deal.price) + BigInt(g.deal.resultsCollateral))
 }
 
 /** The mediator the strategist holds deposits a stake and registers for the deal's fee: the deal binds it. */

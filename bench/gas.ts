@@ -6,7 +6,8 @@
  *   slow paths need before it (commit, challenge) and the whole path's total;
  * - gas_mediation_one_verdict: the mediated path of a deal from the challenge to its settlement
  *   (challenge, the judge drawn from three mediators taking the case, its verdict), and the
- *   mediator's registration;
+ *   mediator's registration; gas_mediation_quorum_2_of_3: the same path on a deal that asks for 2 of
+ *   its 3 mediators' verdicts (two take the case and vote);
  * - deposit, withdrawal request and withdrawal.
  */
 import { Contract, Wallet } from 'ethers'
@@ -90,6 +91,18 @@ export async function run (): Promise<void> {
       figure('gas_take_case', steps[1]!.gasUsed, { note: 'the judge drawn from three mediators' })
       figure('gas_mediation_one_verdict', steps.reduce((sum, r) => sum + r.gasUsed, 0n), {
         note: 'challenge + takeCase + settleVerdict (MediationRejected), three mediators; the results commitment before it not counted'
+      })
+      // a quorum of 2 of 3: two mediators take the case and give verdicts that agree; the second settles
+      const quorum = await sign(f, await makeDeal(f, { mediators: panel.map(m => f.wallets[m].address), quorum: 2, mediatorFee: '100', paymentCollateral: '1300' }))
+      await commit(f, quorum)
+      const voting = [await challenge(f, quorum)]
+      for (const m of ['mediator', 'otherMediator'] as const) {
+        voting.push(await f.clients[m].takeCase(quorum))
+        const vote = { ...common(f, m), dealId: f.clients.jobCreator.dealId(quorum.deal), resultsCid: CID, mediatorCid: OTHER_CID, providerAtFault: true }
+        voting.push(await f.clients[m].settleVerdict(quorum, vote, await signAs(f, m, 'MediationVerdict', vote)))
+      }
+      figure('gas_mediation_quorum_2_of_3', voting.reduce((sum, r) => sum + r.gasUsed, 0n), {
+        note: 'challenge + 2 x (takeCase + settleVerdict), the second verdict settling (MediationRejected); the results commitment before it not counted'
       })
       const locked = await sign(f, await makeDeal(f))
       figure('gas_lock_deal', (await f.clients.jobCreator.lockDeal(locked)).gasUsed)

@@ -19,6 +19,7 @@ export function jobForMatching (id: string, job: JobOffer, receivedAt: number): 
     moduleRepo: job.moduleRepo,
     maxPrice: BigInt(job.maxPrice),
     trustedMediators: job.trustedMediators,
+    quorum: job.quorum,
     trustedSolvers: job.trustedSolvers,
     receivedAt
   }

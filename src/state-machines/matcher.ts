@@ -3,7 +3,7 @@
  *
  * A pair matches when the offer has at least the job's cpu, gpu count, VRAM, ram and disk, allows
  * the job's module (an empty allow-list allows any), asks a price <= the job's max price, both
- * trust at least one common mediator, and both accept the solver. Among matching offers the
+ * trust at least one common mediator (as many as the job's quorum), and both accept the solver. Among matching offers the
  * cheapest wins, then the oldest (earliest received), then the smallest id.
  *
  * The OrderBook keeps free offers grouped by capacity shape and module bucket, each group sorted by
@@ -30,6 +30,8 @@ export interface MatchableJob extends MachineSpec {
   moduleRepo: string
   maxPrice: bigint
   trustedMediators: readonly string[]
+  /** how many mediators both must trust: the verdicts a challenge of the deal needs (default 1) */
+  quorum?: number
   trustedSolvers: readonly string[]
   receivedAt: number
 }
@@ -64,7 +66,7 @@ export function mismatchReason (job: MatchableJob, offer: MatchableOffer, solver
   if (offer.maxSubmitWithin < job.submitWithin) return 'window'
   if (offer.modules.length > 0 && !offer.modules.includes(job.moduleRepo)) return 'module'
   if (offer.price > job.maxPrice) return 'price'
-  if (commonMediators(job, offer).length === 0) return 'mediator'
+  if (commonMediators(job, offer).length < (job.quorum ?? 1)) return 'mediator'
   const s = solver.toLowerCase()
   if (!lower(job.trustedSolvers).includes(s) || !lower(offer.trustedSolvers).includes(s)) return 'solver'
   return null
@@ -289,7 +291,7 @@ export class OrderBook<O extends MatchableOffer = MatchableOffer> {
           if (entry.taken) { group.markTaken(i); continue }
           if (entry.priceNum > maxPriceNum || entry.offer.price > job.maxPrice) break
           if (best !== undefined && compareEntries(entry, best) >= 0) break
-          if ((entry.mask & jobMask) === 0 && (entry.extra === null || !jobMediators.some(m => entry.extra!.has(m)))) continue
+          if (!sharesMediators(entry, jobMask, jobMediators, job.quorum ?? 1)) continue
           best = entry
           break
         }
@@ -327,6 +329,15 @@ export function matchOffers<J extends MatchableJob, O extends MatchableOffer> (
   offers: readonly O[], jobs: readonly J[], solver: string, memo = new OfferTraitsMemo()
 ): Array<Match<J, O>> {
   return jobs.length <= SCAN_UP_TO_JOBS ? matchByScan(offers, jobs, solver, memo) : new OrderBook(offers, solver, memo).matchAll(jobs)
+}
+
+/** Whether a book entry trusts `quorum` of the job's mediators (the job's as a bit mask, and lower-cased). */
+function sharesMediators (entry: Entry<MatchableOffer>, jobMask: number, jobMediators: readonly string[], quorum: number): boolean {
+  if (quorum <= 1) return (entry.mask & jobMask) !== 0 || (entry.extra !== null && jobMediators.some(m => entry.extra!.has(m)))
+  let shared = 0
+  for (let bits = entry.mask & jobMask; bits !== 0; bits &= bits - 1) shared++
+  if (entry.extra !== null) for (const m of jobMediators) if (entry.extra.has(m)) shared++
+  return shared >= quorum
 }
 
 /** The matches of `OrderBook.matchAll`, found by scanning every offer for each job. */
@@ -422,7 +433,7 @@ function fitter (job: MatchableJob, solver: string): (offer: MatchableOffer, tra
 function fitsJob (offer: MatchableOffer, traits: OfferTraits, job: MatchableJob, solver: string, jobMediators: Set<string>): boolean {
   return traits.solvers.includes(solver) && covers(offer, job) && offer.price <= job.maxPrice &&
     traits.groups.some(g => g.bucket === ANY_MODULE || g.bucket === job.moduleRepo) &&
-    traits.mediators.some(m => jobMediators.has(m))
+    ((job.quorum ?? 1) <= 1 ? traits.mediators.some(m => jobMediators.has(m)) : traits.mediators.filter(m => jobMediators.has(m)).length >= (job.quorum ?? 1))
 }
 
 /** The book's order: cheapest (as a number, then exactly), then oldest, then smallest id. */

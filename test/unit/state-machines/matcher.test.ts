@@ -91,7 +91,7 @@ describe('the order book agrees with checking every pair', () => {
   const jobArb = fc.record({
     cpu: fc.integer({ min: 0, max: 9000 }), gpu: fc.integer({ min: 0, max: 2 }), gpuVramMb: fc.integer({ min: 0, max: 17_000 }),
     ramMb: fc.integer({ min: 0, max: 9000 }), diskMb: fc.integer({ min: 0, max: 60_000 }), submitWithin: fc.integer({ min: 60_000, max: 4000_000 }), moduleRepo: fc.constantFrom(...mods),
-    maxPrice: fc.bigInt({ min: 0n, max: 20n }), mediators: fc.subarray(meds, { minLength: 1 }), receivedAt: fc.integer({ min: 0, max: 5 })
+    maxPrice: fc.bigInt({ min: 0n, max: 20n }), mediators: fc.subarray(meds, { minLength: 1 }), quorum: fc.constantFrom(1, 1, 2), receivedAt: fc.integer({ min: 0, max: 5 })
   })
 
   test('greedy matching equals the brute-force choice for every job', () => {

@@ -103,6 +103,23 @@ describe('mediator', () => {
     expect(drive(mediatorMachine, { ...input, fee: String(fee) }, [ev.challenge]).last).toEqual([expect.objectContaining({ type: 'chain.watch' })])
   })
 
+  test('on a deal that asks for 2 verdicts every mediator of the deal judges, with no draw, for its share of the fee', () => {
+    const q = scenario({ job: { quorum: 2 }, proposal: { mediators: [parties.mediator.address, parties.otherMediator.address], mediatorFee: '100' } })
+    expect(q.deal.quorum).toBe(2)
+    const challenge = received(q.challenged, T0 + 4, [q.dealEnv, q.results, q.jobEnv])
+    // the chain names another mediator (or none): on a quorum deal it draws no one, and this one judges all the same
+    const observed = (mediator: string): InputEvent => ({ type: 'chain.observed', effect: `confirm:${q.dealId}:${T0 + 4}`, dealId: q.dealId, state: 'Mediating', mediator, caseTaken: false, at: T0 + 4 })
+    for (const named of [parties.otherMediator.address, '0x' + '00'.repeat(20)]) {
+      expect(drive(mediatorMachine, input, [challenge, observed(named)]).last).toEqual([expect.objectContaining({ type: 'job.prepare', dealId: q.dealId })])
+    }
+    const ready: InputEvent = { type: 'job.prepared', effect: `prepare:${q.dealId}`, ok: true, at: T0 + 4 }
+    const run = drive(mediatorMachine, input, [challenge, observed(parties.otherMediator.address), ready])
+    expect(run.last[0]).toEqual({ type: 'chain.takeCase', id: `take:${q.dealId}`, dealId: q.dealId })
+    // the fee of 100 splits in two: a mediator that asks 50 judges, one that asks 51 does not
+    expect(drive(mediatorMachine, { ...input, fee: '50' }, [challenge]).last).toEqual([expect.objectContaining({ type: 'chain.watch' })])
+    expect(step(mediatorMachine, drive(mediatorMachine, { ...input, fee: '51' }, []).snapshot, challenge).outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'UNDERPAID' })])
+  })
+
   test('the chain\'s word that the deal settled after its verdict is taken, and changes nothing', () => {
     const decided = drive(mediatorMachine, input, [ev.challenge, mediating, prepared, ev.fetched(true), ev.rerun(s.cid)])
     const settled = step(mediatorMachine, decided.snapshot, { type: 'chain.settled', effect: `settle:${s.dealId}`, dealId: s.dealId, outcome: 'MediationAccepted', at: T0 + 7 })

@@ -47,6 +47,17 @@ describe('solver', () => {
     })])
   })
 
+  test('a job that asks for 2 verdicts is proposed only with 2 mediators both parties trust, each paid the fee', () => {
+    const both = [parties.mediator.address, parties.otherMediator.address]
+    const asking = sign(parties.jobCreator, 'JobOffer', jobOffer({ nonce: '4', quorum: 2, trustedMediators: both }))
+    // the cheap offer trusts one of them: a deal with it could never reach 2 verdicts
+    const r = drive(solverMachine, input, [received(env.cheap, T0), received(asking, T0), round(T0 + 100)])
+    expect(r.last).toEqual([])
+    const trusting = sign(parties.resourceProvider, 'ResourceOffer', resourceOffer({ price: '700', slot: 2, trustedMediators: both }))
+    const q = drive(solverMachine, input, [received(env.cheap, T0), received(trusting, T0), received(asking, T0), round(T0 + 100)])
+    expect(q.last).toEqual([expect.objectContaining({ message: expect.objectContaining({ price: '700', mediatorFee: '100', mediators: both }) })])
+  })
+
   test('the proposal gives the parties the agree window the job offer asks for, and holds its offer that long', () => {
     const patient = jobOffer({ nonce: '3', agreeWithin: 45_000 })
     const r = drive(solverMachine, input, [received(env.cheap, T0), received(sign(parties.jobCreator, 'JobOffer', patient), T0), round(T0 + 100)])

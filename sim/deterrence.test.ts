@@ -57,18 +57,19 @@ describe('the default check rate', () => {
 })
 
 describe('a provider colluding with one of its deal\'s mediators', () => {
-  test.each(cases)('%s: checks catch (n - 1) / n of its cheats, so the rate that deters it is p* n / (n - 1), and cheating pays just below it', (_, e) => {
+  test.each(cases)('%s: with one judge checks catch (n - 1) / n of its cheats, so the rate that deters it is p* n / (n - 1); with a quorum of 2 of 3, p*; cheating pays just below it', (_, e) => {
     const { pStar } = thresholds(e)
     const d = deterrence('collusion', e)
     for (const row of d.collusion) {
       const n = row.mediators
-      const diluted = (percent: number): number => gain(e, percent * (n - 1) / n)
+      const share = row.quorum === 1 ? (n - 1) / n : 1
+      const diluted = (percent: number): number => gain(e, percent * share)
       const deterring = row.deterringPercent
       if (deterring === null) {
-        expect(pStar * n / (n - 1)).toBeGreaterThanOrEqual(0.99)
+        expect(pStar / share).toBeGreaterThanOrEqual(0.99)
         continue
       }
-      expect(deterring).toBe(Math.floor(pStar * n / (n - 1) * 100) + 1)
+      expect(deterring).toBe(Math.floor(pStar / share * 100) + 1)
       expect(diluted(deterring)).toBeLessThan(0)
       expect(diluted(deterring - 1)).toBeGreaterThanOrEqual(-1e-6 * Number(e.price))
       expect(row.cheatingPays).toBe(diluted(d.defaultPercent) > 0)
@@ -76,9 +77,9 @@ describe('a provider colluding with one of its deal\'s mediators', () => {
     }
   })
 
-  test('at the node\'s defaults the default check rate does not deter a pair with one of two or three mediators: a quorum, or a higher rate, is needed', () => {
+  test('at the node\'s defaults the default check rate does not deter a pair with one judge of two or three mediators; with a quorum of 2 of 3 it does', () => {
     const rows = deterrence('node', nodeEconomics()).collusion
-    expect(rows.map(r => [r.mediators, r.deterringPercent, r.cheatingPays])).toEqual([[2, 65, true], [3, 49, true]])
+    expect(rows.map(r => [r.mediators, r.quorum, r.deterringPercent, r.cheatingPays])).toEqual([[2, 1, 65, true], [3, 1, 49, true], [3, 2, 33, false]])
   })
 })
 

@@ -81,12 +81,16 @@ export interface Deterrence {
 }
 
 /**
- * A provider colluding with one of its deal's `mediators`: the chain draws the judge, so a check
- * catches the made-up results only when it draws an honest one, (n - 1) / n of the time. The check
- * rate that deters the pair is p* n / (n - 1).
+ * A provider colluding with one of its deal's `mediators`. With one judge (quorum 1) the chain draws
+ * it, so a check catches the made-up results only when it draws an honest one, (n - 1) / n of the
+ * time, and the check rate that deters the pair is p* n / (n - 1). With a quorum of k > 1 verdicts
+ * and k <= n - 1 honest mediators, the honest ones settle every check without the colluder: the
+ * rate that deters the pair is p* itself.
  */
 export interface CollusionRow {
   mediators: number
+  /** the matching verdicts a challenge needs */
+  quorum: number
   /** the smallest whole check rate at which the pair's cheating earns less than honest work; null: none under 100% */
   deterringPercent: number | null
   /** cheater less honest per deal at the default check rate, in wei, rounded toward zero */
@@ -94,8 +98,15 @@ export interface CollusionRow {
   cheatingPays: boolean
 }
 
-/** The deal sizes the collusion rows are given for: the devnet's two mediators, and a panel of three. */
-export const COLLUSION_PANELS = [2, 3] as const
+/** The deals the collusion rows are given for: one judge drawn from the devnet's two mediators or from three, and 2 of 3 verdicts. */
+export const COLLUSION_PANELS = [{ mediators: 2, quorum: 1 }, { mediators: 3, quorum: 1 }, { mediators: 3, quorum: 2 }] as const
+
+/** The share of a colluding pair's cheats a check catches, as [numerator, denominator]. */
+export function caughtShare (mediators: number, quorum: number): [number, number] {
+  if (quorum <= 1) return [mediators - 1, mediators]
+  // k honest verdicts settle without the colluder; fewer honest mediators than k never settle a check
+  return mediators - 1 >= quorum ? [1, 1] : [0, 1]
+}
 
 /** Per deal at a check rate of `percent`, times 100 (so that every figure is a whole number of wei). */
 function perDealTimes100 (e: Economics, percent: number): { cheater: bigint, honest: bigint } {
@@ -115,24 +126,26 @@ function lost (e: Economics): bigint {
   return l
 }
 
-/** Cheater less honest per deal, times 100 n, when one of n mediators colludes: checks catch (n - 1) / n of the cheats. */
-function collusionDifferenceTimes100n (e: Economics, percent: number, n: number): bigint {
-  const caught = BigInt(percent * (n - 1))
+/** Cheater less honest per deal, times 100 den, when checks catch num / den of the cheats. */
+function collusionDifferenceTimes100 (e: Economics, percent: number, [num, den]: [number, number]): bigint {
+  const caught = BigInt(percent * num)
   const paid = e.price - BigInt(settleGas(e))
-  const cheater = (BigInt(100 * n) - caught) * paid - caught * (resultsCollateral(e) + e.mediatorFee)
-  return cheater - BigInt(100 * n) * (paid - e.computeCost)
+  const cheater = (BigInt(100 * den) - caught) * paid - caught * (resultsCollateral(e) + e.mediatorFee)
+  return cheater - BigInt(100 * den) * (paid - e.computeCost)
 }
 
 function collusion (e: Economics, defaultPercent: number): CollusionRow[] {
-  return COLLUSION_PANELS.map(n => {
-    // the pair's cheating stops paying where 100 n cost < p (n - 1) lost
-    const l = lost(e) * BigInt(n - 1)
-    const deterring = Number((BigInt(100 * n) * e.computeCost) / l) + 1
-    const difference = collusionDifferenceTimes100n(e, defaultPercent, n)
+  return COLLUSION_PANELS.map(({ mediators, quorum }) => {
+    const [num, den] = caughtShare(mediators, quorum)
+    // the pair's cheating stops paying where 100 den cost < p num lost
+    const l = lost(e) * BigInt(num)
+    const deterring = l === 0n ? Infinity : Number((BigInt(100 * den) * e.computeCost) / l) + 1
+    const difference = collusionDifferenceTimes100(e, defaultPercent, [num, den])
     return {
-      mediators: n,
+      mediators,
+      quorum,
       deterringPercent: deterring > 100 ? null : deterring,
-      differenceAtDefault: (difference / BigInt(100 * n)).toString(),
+      differenceAtDefault: (difference / BigInt(100 * den)).toString(),
       cheatingPays: difference > 0n
     }
   })
@@ -245,10 +258,11 @@ export function formatDeterrence (r: DeterrenceReport): string {
     for (const x of d.rows) {
       lines.push(`  ${`${x.percent}%`.padStart(10)} ${x.cheater.padStart(20)} ${x.honest.padStart(20)} ${signed(x.difference).padStart(20)} ${(x.cheatingPays ? 'yes' : 'no').padStart(13)}  ${x.label}`)
     }
-    lines.push('', '  a provider colluding with one of its deal\'s n mediators: the chain draws the judge, so checks catch (n - 1) / n of its cheats')
-    lines.push(`  ${'mediators'.padStart(10)} ${'rate that deters'.padStart(20)} ${`cheater - honest at ${d.defaultPercent}%`.padStart(28)} ${'cheating pays'.padStart(13)}`)
+    lines.push('', '  a provider colluding with one of its deal\'s n mediators: with one judge the chain draws it, so checks catch (n - 1) / n of its cheats;')
+    lines.push('  with a quorum of k verdicts, the k honest mediators settle every check without it')
+    lines.push(`  ${'mediators'.padStart(10)} ${'quorum'.padStart(7)} ${'rate that deters'.padStart(20)} ${`cheater - honest at ${d.defaultPercent}%`.padStart(28)} ${'cheating pays'.padStart(13)}`)
     for (const x of d.collusion) {
-      lines.push(`  ${String(x.mediators).padStart(10)} ${(x.deterringPercent === null ? 'none under 100%' : `${x.deterringPercent}%`).padStart(20)} ${signed(x.differenceAtDefault).padStart(28)} ${(x.cheatingPays ? 'yes' : 'no').padStart(13)}`)
+      lines.push(`  ${String(x.mediators).padStart(10)} ${String(x.quorum).padStart(7)} ${(x.deterringPercent === null ? 'none under 100%' : `${x.deterringPercent}%`).padStart(20)} ${signed(x.differenceAtDefault).padStart(28)} ${(x.cheatingPays ? 'yes' : 'no').padStart(13)}`)
     }
   }
   return lines.join('\n') + '\n'

@@ -14,6 +14,10 @@
  *   deadline pass pays the parties from its deposit (its stake; every mediator here is registered).
  * - `settle` Accepted needs the creator's acceptance, of the committed CID if results were committed;
  *   a mediation outcome needs the verdict of the judge that took the case.
+ * - A deal with a quorum of k > 1 draws no judge: each of its mediators may take the case and vote
+ *   once, the k-th matching verdict settles it, the fee is split among those k, a mediator outvoted
+ *   before pays the party it voted against, and on TimeoutMediate each that took the case and never
+ *   voted pays as a silent judge does (settle() computes all of it; the stakes here are deposits).
  * - `TimeoutSubmit` fails once results were committed or challenged; `TimeoutJudge` needs a
  *   commitment and no challenge; `TimeoutMediate` needs a challenge. Each claim checks its deadline
  *   against block time, and a deal settles once.
@@ -27,8 +31,14 @@ export interface ChainDeal {
   deal: Deal
   agreedAt: number
   committedCid: string | null
+  challenged: boolean
+  /** the judge drawn at the challenge (a deal with a quorum of 1) */
   judge: string | null
   caseTaken: boolean
+  /** a quorum deal's mediators that took the case, lower-cased */
+  takers: Set<string>
+  /** a quorum deal's verdicts so far: mediator (lower-cased) → providerAtFault */
+  votes: Map<string, boolean>
 }
 
 /** What remains of a deal once settled (the rest is dropped: large runs settle many). */
@@ -111,7 +121,7 @@ export class SimChain {
     this.move(deal.jobCreator, -locked.jobCreator)
     this.move(deal.resourceProvider, -locked.resourceProvider)
     this.escrow += locked.jobCreator + locked.resourceProvider
-    this.deals.set(dealId, { dealId, deal, agreedAt: at, committedCid: null, judge: null, caseTaken: false })
+    this.deals.set(dealId, { dealId, deal, agreedAt: at, committedCid: null, challenged: false, judge: null, caseTaken: false, takers: new Set(), votes: new Map() })
   }
 
   apply (tx: ChainTx, blockTime: number): TxResult {
@@ -124,12 +134,12 @@ export class SimChain {
       case 'commitResults':
         if (blockTime > deal.submitDeadline) return this.fail('COMMIT_LATE')
         if (d.committedCid !== null) return this.fail('ALREADY_COMMITTED')
-        if (d.judge !== null) return this.fail('ALREADY_CHALLENGED')
+        if (d.challenged) return this.fail('ALREADY_CHALLENGED')
         d.committedCid = tx.resultsCid
         return { ok: true }
       case 'challenge': {
         if (blockTime > deal.judgeDeadline) return this.fail('CHALLENGE_LATE')
-        if (d.judge !== null) return this.fail('ALREADY_CHALLENGED')
+        if (d.challenged) return this.fail('ALREADY_CHALLENGED')
         const c = tx.challenge
         if (c === null || c.dealId !== d.dealId || !sameAddress(c.author, deal.jobCreator)) return this.fail('NOT_THE_CREATORS_CHALLENGE')
         if (deal.mediators.length === 0) return this.fail('NO_MEDIATORS')
@@ -138,21 +148,28 @@ export class SimChain {
           if (r === null || r.dealId !== d.dealId || r.resultsCid !== c.resultsCid || !sameAddress(r.author, deal.resourceProvider)) return this.fail('RESULTS_MISMATCH')
           if (d.committedCid !== null) return this.close(d, { outcome: 'MediationRejected', mediator: null }, blockTime)
         }
-        d.judge = drawnJudge(d.dealId, deal.mediators, blockTime / this.blockTimeMs)
+        d.challenged = true
+        if (deal.quorum <= 1) d.judge = drawnJudge(d.dealId, deal.mediators, blockTime / this.blockTimeMs)
         return { ok: true }
       }
       case 'takeCase':
-        if (d.judge === null) return this.fail('NOT_CHALLENGED')
-        if (!sameAddress(tx.by, d.judge)) return this.fail('NOT_THE_MEDIATOR')
+        if (!d.challenged) return this.fail('NOT_CHALLENGED')
         if (blockTime > takeDeadline(deal)) return this.fail('TAKE_LATE')
+        if (deal.quorum > 1) {
+          if (!deal.mediators.some(m => sameAddress(m, tx.by))) return this.fail('NOT_THE_MEDIATOR')
+          d.takers.add(tx.by.toLowerCase())
+          return { ok: true }
+        }
+        if (!sameAddress(tx.by, d.judge as string)) return this.fail('NOT_THE_MEDIATOR')
         d.caseTaken = true
         return { ok: true }
       case 'settle':
         if (tx.outcome === 'Accepted') {
-          if (d.judge !== null) return this.fail('CHALLENGED')
+          if (d.challenged) return this.fail('CHALLENGED')
           if (d.committedCid !== null && tx.acceptedCid !== d.committedCid) return this.fail('RESULTS_MISMATCH')
           return this.close(d, { outcome: 'Accepted' }, blockTime)
         }
+        if ((tx.outcome === 'MediationAccepted' || tx.outcome === 'MediationRejected') && deal.quorum > 1) return this.vote(d, tx.outcome, tx.mediator, blockTime)
         if (tx.outcome === 'MediationAccepted' || tx.outcome === 'MediationRejected') {
           const mediator = tx.mediator ?? d.judge
           if (mediator == null) return this.fail('NO_VERDICT')
@@ -165,18 +182,19 @@ export class SimChain {
         switch (tx.outcome) {
           case 'TimeoutSubmit':
             if (blockTime <= deal.submitDeadline) return this.fail('TOO_EARLY')
-            if (d.committedCid !== null || d.judge !== null) return this.fail('RESULTS_COMMITTED')
+            if (d.committedCid !== null || d.challenged) return this.fail('RESULTS_COMMITTED')
             break
           case 'TimeoutJudge':
             if (blockTime <= deal.judgeDeadline) return this.fail('TOO_EARLY')
             if (d.committedCid === null) return this.fail('NOT_COMMITTED')
-            if (d.judge !== null) return this.fail('CHALLENGED')
+            if (d.challenged) return this.fail('CHALLENGED')
             break
-          case 'TimeoutMediate':
+          case 'TimeoutMediate': {
             if (blockTime <= deal.mediateDeadline) return this.fail('TOO_EARLY')
-            if (d.judge === null) return this.fail('NOT_CHALLENGED')
-            if (d.caseTaken) return this.close(d, { outcome: tx.outcome, boundStake: this.balances.get(d.judge) ?? 0n }, blockTime, d.judge)
-            break
+            if (!d.challenged) return this.fail('NOT_CHALLENGED')
+            const silent = deal.quorum > 1 ? deal.mediators.filter(m => d.takers.has(m.toLowerCase()) && !d.votes.has(m.toLowerCase())) : d.caseTaken ? [d.judge as string] : []
+            return this.close(d, { outcome: tx.outcome, silentStakes: silent.map(m => this.stakeOf(m)) }, blockTime, silent)
+          }
         }
         return this.close(d, { outcome: tx.outcome }, blockTime)
     }
@@ -187,7 +205,7 @@ export class SimChain {
     const closed = this.closed.get(dealId)
     if (closed !== undefined) return { state: 'Settled', outcome: closed.outcome }
     const d = this.deals.get(dealId)
-    if (d?.judge != null) return { state: 'Mediating', mediator: d.judge, caseTaken: d.caseTaken }
+    if (d?.challenged === true) return { state: 'Mediating', ...(d.judge === null ? {} : { mediator: d.judge }), caseTaken: d.caseTaken }
     if (d?.committedCid != null) return { state: 'ResultsSubmitted', resultsCidHash: resultsCidHash(d.committedCid) }
     return { state: 'JobOffered' }
   }
@@ -209,14 +227,46 @@ export class SimChain {
     return this.payoutsMatchLocks && total === this.initialSupply && open === this.escrow
   }
 
-  /** `slashedMediator`: the silent mediator whose stake the settlement's slashes from 'mediator' come from. */
-  private close (d: ChainDeal, evidence: Parameters<typeof settle>[1], at: number, slashedMediator?: string): TxResult {
+  /**
+   * A quorum deal's verdict from one of its mediators, counted once; the quorum-th that agrees settles
+   * the deal, and the mediators that voted the other way pay from their stakes.
+   */
+  private vote (d: ChainDeal, outcome: 'MediationAccepted' | 'MediationRejected', mediator: string | undefined, at: number): TxResult {
+    if (mediator === undefined || !d.deal.mediators.some(m => sameAddress(m, mediator))) return this.fail('NOT_THE_MEDIATOR')
+    if (!d.challenged) return this.fail('NOT_CHALLENGED')
+    if (at > d.deal.mediateDeadline) return this.fail('VERDICT_LATE')
+    const key = mediator.toLowerCase()
+    if (d.votes.has(key)) return this.fail('ALREADY_VOTED')
+    const fault = outcome === 'MediationRejected'
+    d.votes.set(key, fault)
+    const voters = (side: boolean): string[] => d.deal.mediators.filter(m => d.votes.get(m.toLowerCase()) === side)
+    const majority = voters(fault)
+    if (majority.length < d.deal.quorum) return { ok: true }
+    const minority = voters(!fault)
+    return this.close(d, { outcome, panel: { majority, minority: minority.map(m => ({ mediator: m, stake: this.stakeOf(m) })) } }, at, minority)
+  }
+
+  /** A mediator's stake: its deposit (every mediator here is registered). */
+  private stakeOf (mediator: string): bigint {
+    return this.balances.get(mediator) ?? 0n
+  }
+
+  /**
+   * `charged`: the mediators whose stakes the settlement's slashes from 'mediator' come from, each
+   * paying what it owes (the price and the results collateral) as far as its stake goes.
+   */
+  private close (d: ChainDeal, evidence: Parameters<typeof settle>[1], at: number, charged: readonly string[] = []): TxResult {
     const s = settle(d.deal, evidence)
+    const owed = BigInt(d.deal.price) + BigInt(d.deal.resultsCollateral)
+    let fromStake = 0n
+    for (const m of charged) {
+      const stake = this.stakeOf(m)
+      const taken = stake < owed ? stake : owed
+      this.move(m, -taken)
+      fromStake += taken
+    }
     let paid = 0n
     for (const t of s.transfers) { this.move(t.to, t.amount); paid += t.amount }
-    let fromStake = 0n
-    for (const x of s.slashed) if (x.from === 'mediator' && slashedMediator !== undefined) fromStake += x.amount
-    if (slashedMediator !== undefined) this.move(slashedMediator, -fromStake)
     if (paid !== s.locked + fromStake) this.payoutsMatchLocks = false
     this.escrow -= s.locked
     this.deals.delete(d.dealId)

@@ -18,6 +18,7 @@ const COUNT: Bound = { check: n => Number.isInteger(n) && n > 0, wanted: 'a whol
 const JOBS: Bound = { check: n => Number.isInteger(n) && n >= 0, wanted: 'a whole number, 0 or more' }
 const SHARE: Bound = { check: n => n >= 0 && n <= 1, wanted: 'a share from 0 to 1' }
 const MULTIPLE: Bound = { check: n => n >= 0, wanted: 'a number, 0 or more' }
+const QUORUM: Bound = { check: n => Number.isInteger(n) && n >= 1 && n <= 3, wanted: 'a whole number of mediators from 1 to 3 (a shard trusts three)' }
 const LOSS: Bound = { check: n => n >= 0 && n < 1, wanted: 'a share from 0 up to (not including) 1' }
 
 function number (value: string | undefined, name: string, fallback: number | undefined, bound: Bound = ANY): number | undefined {
@@ -41,6 +42,7 @@ export function parseCommandLine (argv: string[]): { scenario: string, options: 
       q: { type: 'string' },
       k: { type: 'string' },
       loss: { type: 'string' },
+      quorum: { type: 'string' },
       out: { type: 'string' }
     }
   })
@@ -60,7 +62,8 @@ export function parseCommandLine (argv: string[]): { scenario: string, options: 
     p: number(values.p, 'p', undefined, SHARE),
     q: number(values.q, 'q', undefined, SHARE),
     k: number(values.k, 'k', undefined, MULTIPLE),
-    loss: number(values.loss, 'loss', undefined, LOSS)
+    loss: number(values.loss, 'loss', undefined, LOSS),
+    quorum: number(values.quorum, 'quorum', undefined, QUORUM)
   }
   return { scenario, options, out: values.out ?? 'sim-sweep.svg' }
 }

@@ -95,6 +95,8 @@ export interface SimConfig {
   mediatorCapacity: number
   /** how many solvers each shard's jobs and offers trust */
   solversPerShard: number
+  /** the matching verdicts a challenge of each job's deal needs (1: the one judge the chain draws) */
+  quorum: number
   economics: Economics
   timing: Timing
   network: NetworkOptions

@@ -23,6 +23,8 @@ export interface ScenarioOptions {
   k?: number
   /** message loss rate */
   loss?: number
+  /** the matching verdicts a challenge needs: 1, one judge drawn; k > 1, k of the deal's mediators */
+  quorum?: number
 }
 
 export class SimUsageError extends Error {
@@ -32,9 +34,9 @@ export class SimUsageError extends Error {
   }
 }
 
-export function population (nodes: number, minSolvers = 1): Population {
+export function population (nodes: number, minSolvers = 1, minMediators = 2): Population {
   const solvers = Math.max(minSolvers, Math.round(nodes / 500))
-  const mediators = Math.max(2, Math.round(nodes / 200))
+  const mediators = Math.max(minMediators, Math.round(nodes / 200))
   const rest = nodes - solvers - mediators
   if (rest < 2) throw new SimUsageError('TOO_SMALL', `${nodes} nodes leave no room for providers and job creators (need at least ${solvers + mediators + 2})`)
   const providers = Math.ceil(rest / 2)
@@ -43,7 +45,8 @@ export function population (nodes: number, minSolvers = 1): Population {
 
 /** Sizes the arrival window so that providers are busy about half the time. */
 function baseConfig (name: string, o: ScenarioOptions, minSolvers = 1): SimConfig {
-  const pop = population(o.nodes, minSolvers)
+  // a quorum of k needs k honest mediators beside one that may collude
+  const pop = population(o.nodes, minSolvers, (o.quorum ?? 1) > 1 ? (o.quorum ?? 1) + 1 : 2)
   const timing = defaultTiming()
   const meanJob = timing.minJobMs + timing.meanJobExtraMs
   const slots = 1
@@ -63,6 +66,7 @@ function baseConfig (name: string, o: ScenarioOptions, minSolvers = 1): SimConfi
     slotsPerProvider: slots,
     mediatorCapacity: 10_000,
     solversPerShard: 1,
+    quorum: o.quorum ?? 1,
     economics,
     timing,
     network: { ...DEFAULT_NETWORK, loss: o.loss ?? 0, partitions: [] },
@@ -125,7 +129,7 @@ export const SCENARIOS: Record<string, { about: string, build: (o: ScenarioOptio
     }
   },
   collusion: {
-    about: 'cheating providers of shard 0 collude with the mediator that shard prefers, which judges only the challenges the chain draws it for',
+    about: 'cheating providers of shard 0 collude with the mediator that shard prefers, which judges only the challenges the chain draws it for (with --quorum 2, the two honest mediators outvote it)',
     build: o => {
       const c = baseConfig('collusion', { ...o, p: o.p ?? 0.5 })
       const shards = Math.max(1, c.population.solvers)

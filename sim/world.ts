@@ -222,6 +222,17 @@ export class World {
     return out
   }
 
+  /** What a deal pays its mediators: the fee to each of the quorum's k. */
+  dealMediatorFee (): bigint {
+    return this.config.economics.mediatorFee * BigInt(this.config.quorum)
+  }
+
+  /** A provider's timeout collateral: the economics', or more where a quorum deal's fee needs more (it pays the fee when at fault). */
+  providerTimeoutCollateral (): bigint {
+    const e = this.config.economics
+    return e.providerTimeoutCollateral > this.dealMediatorFee() ? e.providerTimeoutCollateral : this.dealMediatorFee()
+  }
+
   /** The mediators a shard trusts, in order of preference: up to three, starting at its own. */
   trustedMediators (shard: number): string[] {
     const { solvers, mediators } = this.config.population
@@ -365,6 +376,7 @@ export class World {
     let input: unknown
     switch (node.kind) {
       case 'solver':
+        // a quorum deal pays each of its k mediators the fee, as a node's solver does
         input = { domain: this.domain, self, solverFee: e.solverFee.toString(), mediatorFee: e.mediatorFee.toString(), at }
         break
       case 'mediator':
@@ -375,7 +387,7 @@ export class World {
           cpu: 4000, gpu: 0, gpuVramMb: 0, ramMb: 8192, diskMb: 65536, maxSubmitWithin: LIMITS.maxWindowMs, modules: [],
           price: e.price.toString(),
           resultsCollateral: resultsCollateral(e).toString(),
-          timeoutCollateral: e.providerTimeoutCollateral.toString(),
+          timeoutCollateral: this.providerTimeoutCollateral().toString(),
           trustedMediators: this.trustedMediators(node.shard),
           trustedSolvers: this.trustedSolvers(node.shard),
           multiaddrs: []
@@ -404,7 +416,7 @@ export class World {
     const amounts = this.jobAmounts ??= {
       maxPrice: e.price.toString(),
       maxSolverFee: e.solverFee.toString(),
-      paymentCollateral: (e.price + e.solverFee + e.mediatorFee).toString(),
+      paymentCollateral: (e.price + e.solverFee + this.dealMediatorFee()).toString(),
       timeoutCollateral: e.creatorTimeoutCollateral.toString()
     }
     const job: JobOffer = {
@@ -429,7 +441,7 @@ export class World {
       paymentCollateral: amounts.paymentCollateral,
       timeoutCollateral: amounts.timeoutCollateral,
       trustedMediators: this.trustedMediators(node.shard),
-      quorum: 1,
+      quorum: c.quorum,
       trustedSolvers: this.trustedSolvers(node.shard),
       matchDeadline,
       agreeWithin: t.proposalTtlMs,
@@ -642,7 +654,9 @@ export class World {
       const acceptedCid = jobOfferId === undefined ? undefined : this.jobs.get(jobOfferId)?.resultsCid ?? undefined
       return { kind: 'settle', dealId, outcome, by, ...(acceptedCid === undefined ? {} : { acceptedCid }) }
     }
-    const mediator = this.verdicts.get(dealId)
+    // the verdict's author: the mediator's own, or the one whose verdict a party puts on chain
+    const verdict = this.store.get(String((out.evidence as string[] | undefined)?.[1] ?? ''))?.envelope
+    const mediator = verdict?.type === 'MediationVerdict' ? (verdict.message as { author: string }).author : node.kind === 'mediator' ? by : this.verdicts.get(dealId)
     return { kind: 'settle', dealId, outcome, by, ...(mediator === undefined ? {} : { mediator }) }
   }
 

@@ -55,6 +55,32 @@ function agreed (): SimChain {
 }
 
 describe('the simulated chain against strategic parties', () => {
+  test('a quorum deal settles on the k-th matching verdict: the fee split, the outvoted mediator paying from its stake, funds conserved', () => {
+    const OTHER = '0x' + '55'.repeat(20)
+    const THIRD = '0x' + '66'.repeat(20)
+    const chain = new SimChain(2_000, [CREATOR, PROVIDER, SOLVER, MEDIATOR, OTHER, THIRD], 10n ** 15n)
+    chain.agree(DEAL_ID, { ...deal, mediators: [MEDIATOR, OTHER, THIRD], quorum: 2 }, T)
+    chain.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: MADE_UP, by: PROVIDER }, T + 10_000)
+    expect(chain.apply(challengeTx(CREATOR, challengeOf(MADE_UP), null), T + 40_000)).toEqual({ ok: true })
+    expect(chain.record(DEAL_ID)).toEqual({ state: 'Mediating', caseTaken: false })
+    const verdict = (mediator: string, outcome: 'MediationAccepted' | 'MediationRejected', at: number): ReturnType<SimChain['apply']> =>
+      chain.apply({ kind: 'settle', dealId: DEAL_ID, outcome, by: mediator, mediator }, at)
+    expect(chain.apply({ kind: 'takeCase', dealId: DEAL_ID, by: SOLVER }, T + 50_000)).toEqual({ ok: false, reason: 'NOT_THE_MEDIATOR' })
+    expect(chain.apply({ kind: 'takeCase', dealId: DEAL_ID, by: THIRD }, T + 50_000)).toEqual({ ok: true })
+    // the provider's partner votes first, for the made-up results
+    expect(verdict(THIRD, 'MediationAccepted', T + 60_000)).toEqual({ ok: true })
+    expect(verdict(THIRD, 'MediationRejected', T + 61_000)).toEqual({ ok: false, reason: 'ALREADY_VOTED' })
+    expect(verdict(MEDIATOR, 'MediationRejected', T + 62_000)).toEqual({ ok: true })
+    const settled = verdict(OTHER, 'MediationRejected', T + 64_000)
+    if (!settled.ok || settled.settlement === undefined) throw new Error(`expected a settlement, got ${JSON.stringify(settled)}`)
+    expect(settled.settlement.transfers.filter(t => t.role === 'mediator')).toEqual([
+      { role: 'mediator', to: MEDIATOR, amount: 300_000n }, { role: 'mediator', to: OTHER, amount: 300_000n }
+    ])
+    expect(settled.settlement.slashed).toContainEqual({ from: 'mediator', to: 'jobCreator', amount: 3_000_000n })
+    expect(chain.balances.get(THIRD)).toBe(10n ** 15n - 3_000_000n)
+    expect(chain.fundsConserved()).toBe(true)
+  })
+
   test('a challenge of a CID the provider signed beside the one it committed settles at once as MediationRejected, the fee going to the creator', () => {
     const chain = agreed()
     expect(chain.apply({ kind: 'commitResults', dealId: DEAL_ID, resultsCid: HONEST, by: PROVIDER }, T + 10_000)).toEqual({ ok: true })

@@ -62,6 +62,8 @@ export interface DevnetOptions {
   api?: boolean
   /** also run a job-creator node, with its API (`jobCreatorApi` in devnet.json), for `lilypad run` to submit to */
   jobCreatorNode?: boolean
+  /** how many of the mediators every node is told to trust (default all): the rest are found by their announcements, where a node's config asks (`mediatorMinStake`) */
+  configuredMediators?: number
   /** settings written to a node's `config.json`, by node name (e.g. a provider's allowed `modules`) */
   nodeConfig?: Record<string, Record<string, unknown>>
   /** start the nodes after the first three all at once (default: one after another) */
@@ -214,7 +216,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
           : handles.filter(h => h.name !== node.name).flatMap(h => reachable(h.started() ?? { address: '', multiaddrs: [] }).slice(0, 1))
         return [BIN, 'node', '--roles', node.roles.join(','), '--data-dir', dataDir, '--network', DEVNET_NETWORK,
           '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--rpc-url', chain.rpcUrl, '--settlement', settlementAddress,
-          '--solvers', solvers.join(','), '--mediators', mediators.join(','),
+          '--solvers', solvers.join(','), '--mediators', mediators.slice(0, options.configuredMediators ?? mediators.length).join(','),
           ...(options.api === true || node.roles.includes('job-creator') ? ['--api-port', '0'] : []),
           ...(node.roles.includes('resource-provider') ? ['--results-port', '0', '--results-host', '127.0.0.1'] : []),
           ...(node.roles.includes('mediator') ? ['--stake', String(DEVNET_DEPOSIT)] : []),

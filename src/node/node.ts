@@ -22,6 +22,7 @@ import { SettlementClient } from '../settlement/client.ts'
 import { loadNodeKey, type NodeKey } from './node-key.ts'
 import { MeshTransport } from './adapters/mesh-transport.ts'
 import { resultsFetcher } from './adapters/results-fetcher.ts'
+import { MediatorTrust } from './adapters/mediator-trust.ts'
 import { assertFaultAllowed, recordFault, silencedChallenges, type Fault } from './faults.ts'
 import { ensureMediatorStake } from './mediator-stake.ts'
 import { startApi } from './server/http-server.ts'
@@ -55,6 +56,11 @@ export interface NodeOptions {
   solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number }
   /** `stake`: deposit up to it and register for `fee` before mediating (absent: not registered) */
   mediator?: { capacity: number, fee?: string, multiaddrs?: string[], stake?: string }
+  /**
+   * the mediators the node trusts: `mediators`, and with `minStake` (wei) announced ones holding that
+   * stake on chain at a registered fee of at most `maxFee` (see MediatorTrust); absent: the slots' own
+   */
+  trust?: { mediators: string[], minStake?: string, maxFee?: string }
   mirrors?: ModuleMirrors
   /** registries a provider pulls images from; absent or empty: any */
   registries?: string[]
@@ -107,7 +113,9 @@ export class LilypadNode implements Service {
     readonly host: RoleHost,
     readonly settlement: SettlementClient | undefined,
     readonly domain: DomainJson,
-    readonly logger: Logger
+    readonly logger: Logger,
+    /** the mediators it trusts, configured and announced */
+    readonly mediatorTrust: MediatorTrust | undefined
   ) {}
 
   get address (): string {
@@ -214,8 +222,11 @@ export class LilypadNode implements Service {
         onError: (err) => logger.error({ err }, 'role actors')
       })
       cleanups.push(() => host.stop())
+      // before the offer sync: the announcements it brings are weighed as they come
+      const mediatorTrust = options.trust === undefined ? undefined : startMediatorTrust(options.trust, mesh, settlement, host, logger)
+      if (mediatorTrust !== undefined) cleanups.push(() => mediatorTrust.stop())
       mesh.startOfferSync()
-      const node = new LilypadNode(key, log, mesh, results, exchange, host, settlement, domain, logger)
+      const node = new LilypadNode(key, log, mesh, results, exchange, host, settlement, domain, logger, mediatorTrust)
       if (options.resultsHttp !== undefined) {
         const gateway = await startResultsServer(results, options.resultsHttp.port, options.resultsHttp.host ?? '0.0.0.0')
         cleanups.push(() => closeServer(gateway.server))
@@ -267,6 +278,30 @@ function slotSize (slots: SlotTerms[] | undefined): SlotSize | undefined {
   const most = (pick: (s: SlotTerms) => number): number => Math.max(...slots.map(pick))
   const MiB = 1024 * 1024
   return { cpuMilli: most(s => s.cpu), memoryBytes: most(s => s.ramMb) * MiB, gpus: most(s => s.gpu), diskBytes: most(s => s.diskMb) * MiB }
+}
+
+/**
+ * Trusts announced mediators by their stake on chain, when asked to: the provider's offers name them
+ * as they come and go, and the job creator's job offers name them when made.
+ */
+function startMediatorTrust (trust: NonNullable<NodeOptions['trust']>, mesh: MeshNode, settlement: SettlementClient | undefined, host: RoleHost, logger: Logger): MediatorTrust {
+  if (trust.minStake !== undefined && settlement === undefined) throw new Error('trusting mediators by stake needs a chain (WEB3_RPC_URL and the settlement contract address)')
+  const mediatorTrust = new MediatorTrust({
+    configured: trust.mediators,
+    ...(trust.minStake === undefined ? {} : { minStake: BigInt(trust.minStake) }),
+    ...(trust.maxFee === undefined ? {} : { maxFee: BigInt(trust.maxFee) }),
+    announcers: () => mesh.liveOffers().filter(o => o.topic === 'mediators' && !o.own).map(o => o.author),
+    termsOf: async (mediator) => await settlement!.mediatorOf(mediator),
+    onChange: async (trusted) => {
+      logger.info({ trusted }, 'trusted mediators')
+      await host.trustMediators(trusted)
+    },
+    onError: (err) => logger.warn({ err }, 'reading announced mediators')
+  })
+  mediatorTrust.start()
+  // a mediator that announces itself is weighed at once, not at the next periodic read
+  mesh.onMessage('mediators', () => { mediatorTrust.soon() })
+  return mediatorTrust
 }
 
 /** Written whole or not at all: a tool that sees the file reads all of it. */

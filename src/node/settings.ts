@@ -21,6 +21,11 @@ export interface NodeSettings {
   /** solvers and mediators this node trusts (its offers name them) */
   solvers: string[]
   mediators: string[]
+  /**
+   * wei: also trust mediators that announce themselves on the mesh and hold at least this stake on
+   * chain (registered for a fee no higher than this node's MEDIATOR_FEE); absent: only `mediators`
+   */
+  mediatorMinStake?: string
   offer: {
     /** per slot; detected from the machine when absent */
     cpu?: number
@@ -73,6 +78,7 @@ const ENV: Record<string, string> = {
   settlementAddress: 'WEB3_SETTLEMENT_ADDRESS',
   solvers: 'SERVICE_SOLVER',
   mediators: 'SERVICE_MEDIATORS',
+  mediatorMinStake: 'MEDIATOR_MIN_STAKE',
   offerCpu: 'OFFER_CPU',
   offerGpu: 'OFFER_GPU',
   offerRam: 'OFFER_RAM',
@@ -195,6 +201,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     settlementAddress: pick('settlementAddress') === undefined ? undefined : addresses('settlement address', pick('settlementAddress'))[0],
     solvers: addresses('SERVICE_SOLVER', pick('solvers')),
     mediators: addresses('SERVICE_MEDIATORS', pick('mediators')),
+    mediatorMinStake: wei('MEDIATOR_MIN_STAKE', pick('mediatorMinStake')),
     offer: {
       cpu: int('OFFER_CPU', pick('offerCpu')),
       gpu: int('OFFER_GPU', pick('offerGpu')),

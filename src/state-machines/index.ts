@@ -15,10 +15,10 @@ export interface RegisteredMachine {
 }
 
 export const machines: Record<string, RegisteredMachine> = {
-  'job-creator': { name: 'job-creator', version: 8, machine: jobCreatorMachine },
-  'resource-provider': { name: 'resource-provider', version: 10, machine: resourceProviderMachine },
-  solver: { name: 'solver', version: 6, machine: solverMachine },
-  mediator: { name: 'mediator', version: 7, machine: mediatorMachine }
+  'job-creator': { name: 'job-creator', version: 9, machine: jobCreatorMachine },
+  'resource-provider': { name: 'resource-provider', version: 11, machine: resourceProviderMachine },
+  solver: { name: 'solver', version: 7, machine: solverMachine },
+  mediator: { name: 'mediator', version: 8, machine: mediatorMachine }
 }
 
 /**

@@ -15,6 +15,13 @@ import { commitAt, creatorLock, depositCovers, depositOf, expectAcceptanceOf, ex
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { ProtocolViolation, violation } from './rejection.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
+import { LIMITS } from '../protocols/messages/fields.ts'
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+
+function sameList (a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
 
 export const RESOURCE_OFFERS_TOPIC = 'lilypad/resource-offers'
 export const DEALS_TOPIC = 'lilypad/deals'
@@ -452,9 +459,39 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
     }
   }
 
+  /**
+   * The mediators the node trusts changed (announced ones came or went): every slot's terms name
+   * them from now on. A free slot is offered again at once, a busy one once its deal ends; the deals
+   * under way keep the mediators they were signed with. The same list again changes nothing.
+   */
+  function onTrustedMediators (c: C, e: InputEvent): D {
+    const mediators = e.mediators
+    if (!Array.isArray(mediators) || mediators.length === 0 || mediators.length > LIMITS.trusted || !mediators.every(m => typeof m === 'string' && ADDRESS.test(m))) {
+      return violation('INCONSISTENT', `trusted mediators must be 1 to ${LIMITS.trusted} addresses`)
+    }
+    const list = mediators as string[]
+    if (c.slots.every(s => sameList(s.terms.trustedMediators, list))) return { context: c, outputs: [] }
+    const slots = [...c.slots]
+    const deadlines = { ...c.deadlines }
+    const outputs: MachineOutput[] = []
+    for (const [i, slot] of c.slots.entries()) {
+      const terms = { ...slot.terms, trustedMediators: list }
+      if (slot.dealId !== null) {
+        slots[i] = { ...slot, terms }
+        continue
+      }
+      const { offer, offerId } = offerFor(c, i, terms, e.at)
+      slots[i] = { ...slot, terms, offer, offerId }
+      deadlines[timerName('offer', i)] = offer.expiry
+      outputs.push(publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC))
+    }
+    return { context: { ...c, slots, deadlines }, outputs }
+  }
+
   function decide (c: C, e: InputEvent): D {
     switch (e.type) {
       case 'message.received': return onMessage(c, e)
+      case 'mediators.trusted': return onTrustedMediators(c, e)
       case 'timer.fired': return onTimer(c, e)
       case 'job.finished': {
         const dealId = typeof e.effect === 'string' && e.effect.startsWith('run:') ? e.effect.slice(4) : ''

@@ -189,6 +189,12 @@ export class RoleHost implements Service {
     return stream
   }
 
+  /** Tells the provider's machine the mediators the node trusts now (its offers name them). */
+  async trustMediators (mediators: string[]): Promise<void> {
+    if (!this.options.roles.includes('resource-provider')) return
+    await this.runtime.send(RoleStream.resourceProvider, { type: 'mediators.trusted', mediators } as never)
+  }
+
   job (stream: string): JobCreatorContext | undefined {
     return this.runtime.snapshot(stream)?.context as JobCreatorContext | undefined
   }

@@ -27,6 +27,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     slots,
     solver: { solverFee: settings.solverFee, mediatorFee: settings.mediatorFee },
     mediator: { capacity: settings.mediatorCapacity, fee: settings.mediatorFee, ...(settings.mediatorStake === undefined ? {} : { stake: settings.mediatorStake }) },
+    trust: { mediators: settings.mediators, ...(settings.mediatorMinStake === undefined ? {} : { minStake: settings.mediatorMinStake, maxFee: settings.mediatorFee }) },
     mirrors: settings.mirrors,
     registries: settings.registries,
     maxImageBytes: settings.maxImageBytes,
@@ -66,6 +67,7 @@ function nodeOptions (command: Command): Command {
     .option('--settlement <address>', 'the settlement contract (WEB3_SETTLEMENT_ADDRESS)')
     .option('--solvers <addresses>', 'trusted solvers (SERVICE_SOLVER)')
     .option('--mediators <addresses>', 'trusted mediators (SERVICE_MEDIATORS)')
+    .option('--mediator-min-stake <wei>', 'also trust mediators that announce themselves on the mesh and hold at least this stake on chain, registered for a fee no higher than MEDIATOR_FEE (MEDIATOR_MIN_STAKE; default: only --mediators)')
     .option('--offer-cpu <milli>', 'milli-cores per slot (OFFER_CPU; default: detected)')
     .option('--offer-gpu <n>', 'GPUs per slot (OFFER_GPU)')
     .option('--offer-ram <mb>', 'MB of memory per slot (OFFER_RAM)')

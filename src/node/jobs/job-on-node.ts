@@ -68,9 +68,12 @@ const PHASE_OF: Record<string, JobPhase | undefined> = {
  * the job, waits until the trusted solvers listen, and submits. Returns the job's stream.
  */
 export async function submitOnNode (node: LilypadNode, module: LoadedModule, inputs: Record<string, string>, terms: JobTerms): Promise<string> {
+  // the configured mediators, and those announced with the stake this node asks of them
+  if (node.mediatorTrust !== undefined) await node.mediatorTrust.refresh()
+  const mediators = node.mediatorTrust?.with(terms.mediators) ?? terms.mediators
   const quorum = terms.quorum ?? 1
-  if (quorum > terms.mediators.length) {
-    throw new JobError('BAD_INPUT', `a quorum of ${quorum} needs ${quorum} trusted mediators; this node trusts ${terms.mediators.length}`)
+  if (quorum > mediators.length) {
+    throw new JobError('BAD_INPUT', `a quorum of ${quorum} needs ${quorum} trusted mediators; this node trusts ${mediators.length}`)
   }
   const urlPins = await pinUrlInputs(module, node.results)
   expectMountableInputs(module, urlPins)
@@ -78,7 +81,7 @@ export async function submitOnNode (node: LilypadNode, module: LoadedModule, inp
     author: node.address,
     now: Date.now(),
     solvers: terms.solvers,
-    mediators: terms.mediators,
+    mediators,
     maxPrice: terms.maxPrice ?? BigInt(DEFAULTS.price) * 10n,
     matchWithinMs: terms.matchWithinMs ?? 60_000,
     agreeWithinMs: terms.agreeWithinMs,

@@ -17,7 +17,10 @@ describe('jobs through a running job-creator node', () => {
   let api: string
 
   beforeAll(async () => {
-    net = await startE2eNetwork({ providers: 1, solvers: 1, mediators: 1, jobCreatorNode: true })
+    // the nodes are told of the first mediator only; the provider and the job-creator node also trust
+    // mediators that announce themselves with a stake on chain (every devnet mediator stakes)
+    const byStake = { mediatorMinStake: '1' }
+    net = await startE2eNetwork({ providers: 1, solvers: 1, mediators: 2, configuredMediators: 1, jobCreatorNode: true, nodeConfig: { 'provider-1': byStake, 'job-creator': byStake } })
     api = net.devnet.info.jobCreatorApi!
     expect(api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
   }, 300_000)
@@ -74,6 +77,26 @@ describe('jobs through a running job-creator node', () => {
     expect(view.result).toMatchObject({ outcome: 'Accepted', checked: false })
     expect(view.result!.stdout).toContain('< api >')
   }, 120_000)
+
+  it('mediators found by their announcements and stake are trusted: a job that asks for 2 verdicts matches with the configured mediator and the announced one', async () => {
+    const [configured, announced] = net.devnet.info.mediators
+    const submitted = await post(JSON.stringify({ module: 'cowsay:v0.0.1', inputs: { Message: 'found' }, mediationChance: 0, quorum: 2, matchWithinMs: 120_000 }))
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202)
+    let view: JobView
+    do {
+      await new Promise(resolve => setTimeout(resolve, 200))
+      view = await (await fetch(`${api}/jobs/${submitted.body.id as string}`)).json() as JobView
+    } while (!view.done)
+    expect(view.error).toBeNull()
+    expect(view.result).toMatchObject({ outcome: 'Accepted' })
+    const logs = await net.auditEverything()
+    const deal = creatorDeals(logs.nodes.get('job-creator')!).find(d => d.deal.quorum === 2)
+    // neither node was told of the second mediator: both found it on the mesh and read its stake on chain
+    expect(deal?.deal.mediators).toEqual([configured, announced])
+    // a quorum larger than the mediators the node trusts is refused before anything is offered
+    const tooMany = await post(JSON.stringify({ module: 'cowsay:v0.0.1', quorum: 3 }))
+    expect(tooMany).toMatchObject({ status: 400, body: { code: 'BAD_INPUT', error: 'a quorum of 3 needs 3 trusted mediators; this node trusts 2' } })
+  }, 180_000)
 
   it('`lilypad run --node <api>` and `lilypad run` on a devnet with a job-creator node submit to it, with live phases and exit codes', async () => {
     const devnetDir = join(net.root, 'devnet')

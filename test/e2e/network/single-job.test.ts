@@ -1,6 +1,6 @@
 /**
- * One job at a time through a whole devnet (dev chain, two providers, two solvers, a mediator, each
- * its own process on 127.0.0.1; cowsay on Docker), driven by the `lilypad run` command itself.
+ * One job at a time through a whole devnet (dev chain, two providers, two solvers, two mediators,
+ * each its own process on 127.0.0.1; cowsay on Docker), driven by the `lilypad run` command itself.
  */
 import { cp, mkdtemp } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -22,7 +22,7 @@ describe('one job through the network, with `lilypad run`', () => {
   let chain: SettlementClient
 
   beforeAll(async () => {
-    net = await startE2eNetwork()
+    net = await startE2eNetwork({ mediators: 2 })
     const { info } = net.devnet
     chain = await SettlementClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKey, settlementAddress: info.settlementAddress })
   }, 300_000)
@@ -129,13 +129,32 @@ describe('one job through the network, with `lilypad run`', () => {
     expect(result).toMatchObject({ outcome: 'MediationAccepted', checked: true, settled: true })
     expect(result.stdout).toContain('< checked elsewhere >')
     const record = await chain.dealRecord(result.dealId!)
-    expect(record).toMatchObject({ state: 'Settled', outcome: 'MediationAccepted' })
-    // the deal's mediator re-ran it and was paid its fee, by the creator whose challenge it turned down
+    expect(record).toMatchObject({ state: 'Settled', outcome: 'MediationAccepted', caseTaken: true })
+    // the judge the chain drew re-ran it and was paid its fee, by the creator whose challenge it turned down
     const [deal] = creatorDeals(await readLog('job creator', join(dataDir, 'log')))
+    expect(deal!.deal.mediators).toHaveLength(2)
     const after = await Promise.all(mediators.map(async m => await chain.balanceOf(m.address)))
     expect(mediators.map((m, i) => [m.address, after[i]! - before[i]!]))
-      .toEqual(mediators.map(m => [m.address, m.address === deal!.deal.mediators[0] ? BigInt(deal!.deal.mediatorFee) : 0n]))
+      .toEqual(mediators.map(m => [m.address, m.address === record.mediator ? BigInt(deal!.deal.mediatorFee) : 0n]))
     expect(BigInt(deal!.deal.mediatorFee)).toBeGreaterThan(0n)
+  }, 180_000)
+
+  it('a job that asks for 2 of its 2 mediators\' verdicts: both re-run it, the second verdict settles the deal, and each is paid half the fee', async () => {
+    const dataDir = await net.jobDir('quorum')
+    const mediators = net.devnet.info.nodes.filter(n => n.name.includes('mediator'))
+    const before = await Promise.all(mediators.map(async m => await chain.balanceOf(m.address)))
+    const run = await lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=two of two', '--mediation-chance', '100', '--quorum', '2', '--devnet-dir', join(net.root, 'devnet'), '--json'],
+      { DATA_DIR: dataDir, DOCKER_HOST: `unix://${join(net.root, 'no-docker-here.sock')}` })
+    expect(run.code, run.stderr).toBe(RUN_EXIT.ok)
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as JobResult
+    expect(result).toMatchObject({ outcome: 'MediationAccepted', checked: true, settled: true })
+    expect(result.stdout).toContain('< two of two >')
+    const [deal] = creatorDeals(await readLog('job creator', join(dataDir, 'log')))
+    expect(deal!.deal).toMatchObject({ quorum: 2, mediators: mediators.map(m => m.address) })
+    // no judge was drawn: both verdicts were counted, and the fee (twice a mediator's) split in two
+    expect(await chain.dealRecord(result.dealId!)).toMatchObject({ state: 'Settled', outcome: 'MediationAccepted', caseTaken: false })
+    const after = await Promise.all(mediators.map(async m => await chain.balanceOf(m.address)))
+    expect(after.map((a, i) => a - before[i]!)).toEqual(mediators.map(() => BigInt(deal!.deal.mediatorFee) / 2n))
   }, 180_000)
 
   it('explains what a user got wrong in one line, with an exit code for each: unknown module, no provider matches, no deposit, no devnet', async () => {

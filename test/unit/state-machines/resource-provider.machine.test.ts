@@ -33,6 +33,30 @@ const toSubmitted = [...signed, ev.finished]
 const endedState = (c: ResourceProviderContext, dealId: string): string | undefined => c.endedDeals.find(d => d.dealId === dealId)?.state
 
 describe('resource provider', () => {
+  test('when the mediators it trusts change, it offers its free slots again naming them; a busy slot keeps its deal and names them once free', () => {
+    const both = [parties.mediator.address, parties.otherMediator.address]
+    const trusted = (mediators: unknown, at: number): InputEvent => ({ type: 'mediators.trusted', mediators, at } as InputEvent)
+    const busy = drive(resourceProviderMachine, input, signed)
+    const slot0 = busy.snapshot.context.slots[0]!
+    expect(slot0.dealId).toBe(s.dealId)
+    const r = step(resourceProviderMachine, busy.snapshot, trusted(both, T0 + 10))
+    // slot 1 was free: offered again at once, with the new list; slot 0 holds its deal and its offer
+    expect(r.outputs).toEqual([expect.objectContaining({ type: 'message.publish', messageType: 'ResourceOffer', message: expect.objectContaining({ slot: 1, trustedMediators: both, nonce: String(T0 + 10) }) })])
+    expect(r.snapshot.context.slots[0]).toMatchObject({ dealId: s.dealId, offerId: slot0.offerId, terms: { trustedMediators: both } })
+    expect(r.snapshot.context.deadlines['offer:1']).toBe(T0 + 10 + TTL)
+    // the same list again changes nothing
+    const again = step(resourceProviderMachine, r.snapshot, trusted(both, T0 + 11))
+    expect(again.outputs).toEqual([])
+    expect(again.snapshot.context).toEqual(r.snapshot.context)
+    // once the deal ends, slot 0 is offered with the new list
+    const done = drive(resourceProviderMachine, input, [...toSubmitted, trusted(both, T0 + 3), ev.accepted])
+    expect(done.last.at(-1)).toMatchObject({ messageType: 'ResourceOffer', message: expect.objectContaining({ slot: 0, trustedMediators: both }) })
+    // a list that is not one of addresses is refused
+    for (const bad of [[], ['nobody'], 'x', Array.from({ length: 33 }, () => parties.mediator.address)]) {
+      expect(step(resourceProviderMachine, busy.snapshot, trusted(bad, T0 + 12)).outputs).toEqual([expect.objectContaining({ type: 'input.rejected', code: 'INCONSISTENT' })])
+    }
+  })
+
   test('given slots, it publishes one offer per slot and arms their renewal', () => {
     const r = drive(resourceProviderMachine, input, [])
     expect(r.outputs.map(o => o.message)).toEqual([s.offer, { ...s.offer, slot: 1 }])

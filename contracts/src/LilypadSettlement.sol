@@ -417,7 +417,8 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
         if (d.paymentCollateral < d.price + d.solverFee + d.mediatorFee || d.timeoutCollateral < d.mediatorFee) {
             return Undercollateralised.selector;
         }
-        if (d.quorum > d.mediators.length) return BadQuorum.selector;
+        // a quorum of k > 1 verdicts needs k mediators (a deal with none has no challenge to settle: NoMediators)
+        if (d.quorum > 1 && d.quorum > d.mediators.length) return BadQuorum.selector;
         uint256 agree = d.agreeDeadline;
         uint256 mediate = d.mediateDeadline;
         uint256 judge = d.judgeDeadline;

@@ -1,5 +1,6 @@
 /**
- * Over random sequences of deposits, deals, outcomes and withdrawals run on the real contract, the
+ * Over random sequences of deposits, deals, outcomes (one judge's, or the votes of a quorum of 2 of 3
+ * mediators) and withdrawals run on the real contract, the
  * token held by the contract always equals the sum of the deposits (funds are conserved), every
  * deposit equals what a simple model predicts, and a settlement that would overdraw a deposit is
  * refused instead (no balance goes negative).
@@ -9,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEAL_OUTCOMES, type DealOutcome } from '../../../src/state-machines/deal-states.ts'
 import { lockedBy, settle } from '../../../src/state-machines/settle.ts'
 import { SettlementError } from '../../../src/settlement/index.ts'
-import { makeDeal, sign, startFixture, type Fixture, type Party } from './fixture.ts'
-import { passDeadline, reachOutcome } from './outcomes.ts'
+import type { Deal } from '../../../src/protocols/messages/schemas.ts'
+import { CID, common, makeDeal, OTHER_CID, sign, signAs, startFixture, type Fixture, type Party } from './fixture.ts'
+import { challenge, commit, passDeadline, reachOutcome } from './outcomes.ts'
 
 let f: Fixture
 beforeAll(async () => {
@@ -22,7 +24,9 @@ beforeAll(async () => {
 afterAll(async () => { await f?.stop() })
 
 const depositors = ['jobCreator', 'resourceProvider'] as const
-const watched: Party[] = ['jobCreator', 'resourceProvider', 'mediator', 'solver']
+const watched: Party[] = ['jobCreator', 'resourceProvider', 'mediator', 'solver', 'otherMediator', 'outsider']
+/** the mediators of a quorum deal, 'outsider' the third */
+const PANEL = ['mediator', 'otherMediator', 'outsider'] as const
 
 const amount = (max: number): fc.Arbitrary<bigint> => fc.bigInt({ min: 0n, max: BigInt(max) })
 
@@ -39,8 +43,71 @@ const terms = fc.record({
 const action = fc.oneof(
   fc.record({ kind: fc.constant('deposit' as const), who: fc.constantFrom(...depositors), amount: fc.bigInt({ min: 1n, max: 2500n }) }),
   fc.record({ kind: fc.constant('deal' as const), terms, outcome: fc.constantFrom<DealOutcome>(...DEAL_OUTCOMES) }),
+  // each of the three mediators' verdict, in turn, until two agree: true, the provider at fault
+  fc.record({ kind: fc.constant('panel' as const), terms, votes: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }) }),
   fc.record({ kind: fc.constant('withdraw' as const), who: fc.constantFrom(...depositors, 'mediator' as const, 'solver' as const), fraction: fc.integer({ min: 1, max: 100 }) })
 )
+
+type Terms = typeof terms extends fc.Arbitrary<infer T> ? T : never
+
+function dealTerms (t: Terms): Partial<Deal> {
+  return {
+    price: String(t.price),
+    solverFee: String(t.solverFee),
+    mediatorFee: String(t.mediatorFee),
+    paymentCollateral: String(t.price + t.solverFee + t.mediatorFee + t.paymentExtra),
+    jobCreatorTimeoutCollateral: String(t.jobCreatorTimeoutCollateral),
+    resultsCollateral: String(t.resultsCollateral),
+    timeoutCollateral: String(t.mediatorFee + t.timeoutExtra)
+  }
+}
+
+/**
+ * A deal with a quorum of 2 of 3 mediators, committed, challenged and voted on, each mediator taking
+ * the case before its verdict, until two verdicts agree; the model moves as settle() says, the
+ * outvoted mediator paying from its deposit.
+ */
+async function quorumDeal (t: Terms, votes: boolean[], model: Map<Party, bigint>): Promise<void> {
+  const deal = await makeDeal(f, { ...dealTerms(t), mediators: PANEL.map(m => f.wallets[m].address), quorum: 2 })
+  const signed = await sign(f, deal)
+  const locked = lockedBy(deal)
+  const affordable = (model.get('jobCreator') ?? 0n) >= locked.jobCreator && (model.get('resourceProvider') ?? 0n) >= locked.resourceProvider
+  await commit(f, signed)
+  const challenged = await challenge(f, signed).then(() => 'challenged', (e: unknown) => e)
+  if (!affordable) {
+    expect((challenged as SettlementError).code).toBe('INSUFFICIENT_DEPOSIT')
+    return
+  }
+  expect(challenged).toBe('challenged')
+  const id = f.clients.outsider.dealId(deal)
+  const voted: Array<[Party, boolean]> = []
+  for (const [i, m] of PANEL.entries()) {
+    const fault = votes[i] as boolean
+    await f.clients[m].takeCase(signed)
+    const verdict = { ...common(f, m), dealId: id, resultsCid: CID, mediatorCid: fault ? OTHER_CID : CID, providerAtFault: fault }
+    // the stakes the outvoted pay from are the deposits before the deciding vote
+    const stakes = new Map<Party, bigint>(PANEL.map(p => [p, model.get(p) ?? 0n]))
+    await f.clients[m].settleVerdict(signed, verdict, await signAs(f, m, 'MediationVerdict', verdict))
+    voted.push([m, fault])
+    const agreeing = voted.filter(([, v]) => v === fault)
+    if (agreeing.length < 2) continue
+    const outcome = fault ? 'MediationRejected' : 'MediationAccepted'
+    const minority = voted.filter(([, v]) => v !== fault).map(([p]) => p)
+    const s = settle(deal, { outcome, panel: { majority: agreeing.map(([p]) => f.wallets[p].address), minority: minority.map(p => ({ mediator: f.wallets[p].address, stake: stakes.get(p)! })) } })
+    model.set('jobCreator', (model.get('jobCreator') ?? 0n) - locked.jobCreator + s.payouts.jobCreator)
+    model.set('resourceProvider', (model.get('resourceProvider') ?? 0n) - locked.resourceProvider + s.payouts.resourceProvider)
+    model.set('solver', (model.get('solver') ?? 0n) + s.payouts.solver)
+    for (const transfer of s.transfers.filter(x => x.role === 'mediator')) {
+      const p = PANEL.find(m => f.wallets[m].address === transfer.to)!
+      model.set(p, (model.get(p) ?? 0n) + transfer.amount)
+    }
+    const owed = BigInt(deal.price) + BigInt(deal.resultsCollateral)
+    for (const p of minority) model.set(p, stakes.get(p)! - (stakes.get(p)! < owed ? stakes.get(p)! : owed))
+    expect(await f.clients.outsider.dealRecord(id)).toMatchObject({ state: 'Settled', outcome })
+    return
+  }
+  throw new Error('three verdicts, and no two agree')
+}
 
 describe('conservation of funds', () => {
   it('holds over random sequences of deposits, deals, outcomes and withdrawals', async () => {
@@ -68,6 +135,8 @@ describe('conservation of funds', () => {
           await passDeadline(f, (request?.unlockAt ?? 0) * 1000)
           await f.clients[a.who].withdraw()
           model.set(a.who, held - want)
+        } else if (a.kind === 'panel') {
+          await quorumDeal(a.terms, a.votes, model)
         } else {
           const t = a.terms
           const deal = await makeDeal(f, {

@@ -163,27 +163,68 @@ function addresses (name: string, value: unknown): string[] {
 }
 
 /** Reads the JSON config file named by `--config`, or `<dataDir>/config.json` when it exists. */
-function readConfigFile (path: string | undefined, dataDir: string): RawSettings {
+function readConfigFile (path: string | undefined, dataDir: string): { file: string, settings: RawSettings } {
   const file = path ?? join(dataDir, 'config.json')
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch (err) {
-    if (path === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    if (path === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return { file, settings: {} }
     throw new SettingsError(`cannot read the config file ${file}: ${(err as Error).message}`)
   }
+  let settings: unknown
   try {
-    return JSON.parse(text) as RawSettings
+    settings = JSON.parse(text)
   } catch (err) {
     throw new SettingsError(`the config file ${file} is not JSON: ${(err as Error).message}`)
   }
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new SettingsError(`the config file ${file} must hold a JSON object of settings`)
+  return { file, settings: settings as RawSettings }
+}
+
+/**
+ * Refuses a config file key no setting reads: a misspelt one would otherwise be ignored in silence,
+ * and the node would run on a default its operator meant to change.
+ */
+function expectKnownKeys (file: string, settings: RawSettings, known: ReadonlySet<string>): void {
+  for (const key of Object.keys(settings)) {
+    if (known.has(key)) continue
+    const near = closest(key, [...known])
+    throw new SettingsError(`the config file ${file} has an unknown key "${key}"${near === undefined ? '' : ` (did you mean "${near}"?)`}; the keys it may hold: ${[...known].sort().join(', ')}`)
+  }
+}
+
+/** The known key nearest `key` by edit distance, ignoring case, if it is near enough to be a slip. */
+function closest (key: string, known: string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase())
+    if (d < bestDistance) [best, bestDistance] = [k, d]
+  }
+  return best
+}
+
+function editDistance (a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    row = next
+  }
+  return row[b.length]!
 }
 
 export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = process.env): NodeSettings {
   const early = (key: string): unknown => flags[key as keyof RawSettings] ?? (ENV[key] !== undefined ? env[ENV[key]!] : undefined)
   const dataDir = resolve(String(early('dataDir') ?? defaultDataDir(env)))
-  const file = readConfigFile(flags.config as string | undefined, dataDir)
-  const pick = (key: string): unknown => early(key) ?? file[key as keyof RawSettings]
+  const { file: configFile, settings: file } = readConfigFile(flags.config as string | undefined, dataDir)
+  // every key a setting reads: what a config file may hold
+  const known = new Set<string>()
+  const pick = (key: string): unknown => {
+    known.add(key)
+    return early(key) ?? file[key as keyof RawSettings]
+  }
 
   const roles = (list(pick('roles')) ?? ['resource-provider']) as Role[]
   for (const role of roles) {
@@ -191,7 +232,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
   }
   const docker = pick('docker')
   const mirrors = pick('mirrors')
-  return {
+  const settings: NodeSettings = {
     dataDir,
     roles,
     network: String(pick('network') ?? DEFAULTS.network),
@@ -228,4 +269,6 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     allowJobNetwork: flag('LILYPAD_ALLOW_JOB_NETWORK', pick('allowJobNetwork')),
     corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1'
   }
+  expectKnownKeys(configFile, file, known)
+  return settings
 }

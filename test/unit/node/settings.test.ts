@@ -44,6 +44,19 @@ describe('node settings', () => {
     expect(() => resolveSettings({ dataDir }, {})).toThrow(/is not JSON/)
   })
 
+  it('refuse a config file key no setting reads, naming it and the key it was likely meant to be', async () => {
+    const dataDir = await tempDir()
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ offerRam: 100, mediatorMinstake: '5' }))
+    expect(() => resolveSettings({ dataDir }, {})).toThrow(/config\.json has an unknown key "mediatorMinstake" \(did you mean "mediatorMinStake"\?\); the keys it may hold: .*offerRam/)
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ colour: 'red' }))
+    expect(() => resolveSettings({ dataDir }, {})).toThrow(/unknown key "colour"; the keys/)
+    await writeFile(join(dataDir, 'config.json'), '[1, 2]')
+    expect(() => resolveSettings({ dataDir }, {})).toThrow(/must hold a JSON object of settings/)
+    // every key a setting reads is taken: the devnet writes these
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ offerRam: 100, modules: ['github.com/a/b'], mediatorMinStake: '1', docker: false, mirrors: {} }))
+    expect(resolveSettings({ dataDir }, {})).toMatchObject({ mediatorMinStake: '1', docker: false, offer: { ramMb: 100, modules: ['github.com/a/b'] } })
+  })
+
   it('bound the submit window a slot takes: 3 hours unless set, in seconds, and offered in ms', async () => {
     const dataDir = await tempDir()
     expect(resolveSettings({ dataDir }, {}).offer.maxSubmitWithinMs).toBe(10_800_000)

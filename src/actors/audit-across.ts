@@ -259,7 +259,8 @@ function results (logs: PartyLog[]): Disagreement | undefined {
 /**
  * The parties that ended the deal ended it alike; a party that ended it by a verdict took the
  * mediator's. (A mediator's verdict that came too late loses to a timeout claim: the parties may
- * then have ended the deal otherwise, and rightly.)
+ * then have ended the deal otherwise, and rightly. On a deal that asks for a quorum of verdicts, a
+ * mediator may be outvoted: its verdict then differs from the outcome, and rightly too.)
  */
 function outcomes (logs: PartyLog[]): Disagreement | undefined {
   const all = views(logs)
@@ -272,6 +273,8 @@ function outcomes (logs: PartyLog[]): Disagreement | undefined {
       reason: `its ${h.view.role} ended the deal ${h.view.outcome}, the other's ${first!.view.role} ${first!.view.outcome}`
     }
   }
+  const quorum = logs.find(l => l.trace.deals[0]?.terms != null)?.trace.deals[0]?.terms?.quorum ?? 1
+  if (quorum > 1) return undefined
   for (const m of all.filter(h => h.view.verdict !== undefined)) {
     const h = held.find(h => (h.view.outcome === 'MediationAccepted' || h.view.outcome === 'MediationRejected') && h.view.outcome !== m.view.verdict)
     if (h === undefined) continue

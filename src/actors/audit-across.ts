@@ -21,7 +21,7 @@ export interface PartyLog {
   trace: DealTrace
 }
 
-export type DisagreementCode = 'ERR_AUDIT' | 'ERR_DOMAIN' | 'ERR_DEAL_ID' | 'ERR_TERMS' | 'ERR_MESSAGE' | 'ERR_KEPT' | 'ERR_RESULTS' | 'ERR_OUTCOME'
+export type DisagreementCode = 'ERR_AUDIT' | 'ERR_DOMAIN' | 'ERR_DEAL_ID' | 'ERR_TERMS' | 'ERR_NODE' | 'ERR_MESSAGE' | 'ERR_KEPT' | 'ERR_RESULTS' | 'ERR_OUTCOME'
 
 export interface Disagreement {
   code: DisagreementCode
@@ -70,7 +70,7 @@ export function compareDeal (dealId: string, logs: PartyLog[]): CrossReport {
     shared: 0
   }
   const shared = { count: 0 }
-  const disagreement = audits(logs) ?? domains(logs) ?? terms(dealId, logs) ?? messages(logs, shared) ?? kept(logs) ?? results(logs) ?? outcomes(logs)
+  const disagreement = audits(logs) ?? domains(logs) ?? terms(dealId, logs) ?? nodes(logs) ?? messages(logs, shared) ?? kept(logs) ?? results(logs) ?? outcomes(logs)
   report.shared = shared.count
   if (disagreement !== undefined) {
     report.ok = false
@@ -136,6 +136,34 @@ function terms (dealId: string, logs: PartyLog[]): Disagreement | undefined {
     return {
       code: 'ERR_TERMS', log: l.name, seq: termsSeq(l, dealId), other: { log: first.name, seq: termsSeq(first, dealId) },
       reason: `the deal's terms differ in ${field}`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Each log is kept by the party it plays in the deal: its genesis record names the node whose key
+ * signs its checkpoints, and that node is the deal's job creator, provider, solver or one of its
+ * mediators, as the role it plays. A log rewritten under another key audits on its own (its
+ * checkpoints are that key's), and is caught here: the deal, signed by the parties, names another.
+ */
+function nodes (logs: PartyLog[]): Disagreement | undefined {
+  const terms = logs.find(l => l.trace.deals[0]?.terms != null)?.trace.deals[0]?.terms
+  if (terms == null) return undefined
+  for (const l of logs) {
+    for (const view of l.trace.deals[0]?.parties ?? []) {
+      const expected = view.role === 'job-creator' ? [terms.jobCreator]
+        : view.role === 'resource-provider' ? [terms.resourceProvider]
+          : view.role === 'solver' ? [terms.solver]
+            : terms.mediators
+      const node = l.report.node
+      if (node !== null && expected.some(a => a.toLowerCase() === node.toLowerCase())) continue
+      return {
+        code: 'ERR_NODE', log: l.name, seq: 1,
+        reason: node === null
+          ? `its log names no node, so nothing in it is signed; the deal's ${view.role} is ${expected.join(' or ')}`
+          : `its log is kept, and its checkpoints signed, by ${node}, but the deal's ${view.role} is ${expected.join(' or ')}: the log is not that party's`
+      }
     }
   }
   return undefined

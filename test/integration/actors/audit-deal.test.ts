@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Level } from 'level'
-import type { Wallet } from 'ethers'
+import { Wallet } from 'ethers'
 import { EventLog } from '../../../src/actors/eventlog/event-log.ts'
 import { Bucket, seqKey } from '../../../src/actors/eventlog/keys.ts'
-import { sealRecord, type LogRecord } from '../../../src/actors/eventlog/record.ts'
+import { GENESIS_PREV, sealRecord, type LogRecord } from '../../../src/actors/eventlog/record.ts'
 import { signCheckpoint } from '../../../src/actors/eventlog/checkpoint.ts'
 import { auditLog } from '../../../src/actors/audit.ts'
 import { DealIndex } from '../../../src/actors/audit-deal.ts'
@@ -92,6 +92,36 @@ function oneByte (text: string, from: string, to: string): string {
 function signatureByteChanged (kept: string): string {
   const signature = (JSON.parse(kept) as { signatures: string[] }).signatures[0]!
   return oneByte(kept, signature.slice(0, 10), signature.slice(0, 9) + (signature[9] === '0' ? '1' : '0'))
+}
+
+/**
+ * What one without the node's key can do to its log: seal every record again from the genesis on,
+ * naming its own key in the genesis record and signing the checkpoints with it, and drop the records
+ * after `upTo`. Every hash and signature holds.
+ */
+async function rewriteWithoutTheKey (dataDir: string, wallet: Wallet, upTo: number): Promise<void> {
+  const signer = { address: wallet.address, signDigest: (d: string) => wallet.signingKey.sign(d).serialized }
+  const { db, records } = rawLog(dataDir)
+  try {
+    let prev = GENESIS_PREV
+    let prevSeq = 0
+    const writes: Array<{ type: 'put', key: string, value: string } | { type: 'del', key: string }> = []
+    for await (const [key, value] of records.iterator()) {
+      const r = JSON.parse(value) as LogRecord
+      if (r.seq > upTo) {
+        writes.push({ type: 'del', key })
+        continue
+      }
+      const data = r.type === 'checkpoint' ? signCheckpoint(signer, prevSeq, prev) : r.type === 'genesis' ? { ...(r.data as object), node: wallet.address } : r.data
+      const { record, stored } = sealRecord({ v: r.v, seq: r.seq, at: r.at, type: r.type, data: data as LogRecord['data'], prev })
+      writes.push({ type: 'put', key, value: stored })
+      prev = record.hash
+      prevSeq = record.seq
+    }
+    await records.batch(writes)
+  } finally {
+    await db.close()
+  }
 }
 
 /**
@@ -316,6 +346,37 @@ describe('lilypad audit deal', () => {
     expect(compareDeal(dealId, traces).disagreement).toMatchObject({ code: 'ERR_DEAL_ID', log: dirs.provider })
   })
 
+  it('a log rewritten from its genesis under another key audits on its own, and is caught against a counterparty\'s log: 100 random rewrites', async () => {
+    const { dirs, dealId } = accepted
+    const creator = await partyLog(dirs.creator, dealId)
+    const length = (await partyLog(dirs.provider, dealId)).report.records
+    // from the record where the provider holds the signed deal on: a log cut before it holds no deal to compare
+    const dealAt = (await partyLog(dirs.provider, dealId)).trace.messages.find(m => m.type === 'Deal')!.seq
+    let auditedAlone = 0
+    for (let trial = 0; trial < 100; trial++) {
+      // another key, and the records up to a random one from the deal's first on (all of them first)
+      const key = new Wallet(Wallet.createRandom().privateKey)
+      const dir = join(root, 'rewritten', String(trial))
+      await cp(dirs.provider, dir, { recursive: true })
+      const upTo = trial === 0 ? length : dealAt + Math.floor(Math.random() * (length - dealAt + 1))
+      await rewriteWithoutTheKey(dir, key, upTo)
+      const rewritten = await partyLog(dir, dealId)
+      const disagreement = compareDeal(dealId, [creator, rewritten]).disagreement
+      // cut between an input and the outputs it caused, the log fails its own audit (the node writes
+      // both in one batch); cut between batches, it audits, and only the deal's terms give it away
+      if (rewritten.report.ok) {
+        auditedAlone++
+        expect(rewritten.report.node).toBe(key.address)
+        expect(disagreement, `trial ${trial}`).toMatchObject({ code: 'ERR_NODE', log: dir, reason: expect.stringContaining(`by ${key.address}, but the deal's resource-provider is ${parties.provider.address}`) })
+      } else {
+        expect(disagreement, `trial ${trial}`).toMatchObject({ code: 'ERR_AUDIT', log: dir })
+      }
+    }
+    expect(auditedAlone).toBeGreaterThan(10)
+    // the provider's own log is the provider's
+    expect(compareDeal(dealId, [creator, await partyLog(dirs.provider, dealId)]).ok).toBe(true)
+  }, 120_000)
+
   it('holds the parties\' outcomes against the mediator\'s verdict', async () => {
     const { dirs, dealId } = mediated
     const traces = []
@@ -366,4 +427,18 @@ async function outputSeq (dataDir: string, id: string): Promise<number> {
     await log.close()
   }
   throw new Error(`no output ${id} in ${dataDir}`)
+}
+
+/** A party's log of a deal, audited and traced, as the cross-node audit takes it. */
+async function partyLog (dir: string, dealId: string): Promise<{ name: string, report: Awaited<ReturnType<typeof auditLog>>, trace: NonNullable<Awaited<ReturnType<DealIndex['trace']>>> }> {
+  const log = await EventLog.open(join(dir, 'log'), { inspect: true })
+  try {
+    const index = new DealIndex()
+    const report = await auditLog(log, roleDefinitions(), { observe: index.observe })
+    const trace = await index.trace(log, dealId)
+    if (trace === undefined) throw new Error(`no deal ${dealId} in ${dir}`)
+    return { name: dir, report, trace }
+  } finally {
+    await log.close()
+  }
 }

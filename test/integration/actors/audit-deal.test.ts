@@ -100,28 +100,7 @@ function signatureByteChanged (kept: string): string {
  * after `upTo`. Every hash and signature holds.
  */
 async function rewriteWithoutTheKey (dataDir: string, wallet: Wallet, upTo: number): Promise<void> {
-  const signer = { address: wallet.address, signDigest: (d: string) => wallet.signingKey.sign(d).serialized }
-  const { db, records } = rawLog(dataDir)
-  try {
-    let prev = GENESIS_PREV
-    let prevSeq = 0
-    const writes: Array<{ type: 'put', key: string, value: string } | { type: 'del', key: string }> = []
-    for await (const [key, value] of records.iterator()) {
-      const r = JSON.parse(value) as LogRecord
-      if (r.seq > upTo) {
-        writes.push({ type: 'del', key })
-        continue
-      }
-      const data = r.type === 'checkpoint' ? signCheckpoint(signer, prevSeq, prev) : r.type === 'genesis' ? { ...(r.data as object), node: wallet.address } : r.data
-      const { record, stored } = sealRecord({ v: r.v, seq: r.seq, at: r.at, type: r.type, data: data as LogRecord['data'], prev })
-      writes.push({ type: 'put', key, value: stored })
-      prev = record.hash
-      prevSeq = record.seq
-    }
-    await records.batch(writes)
-  } finally {
-    await db.close()
-  }
+  await reseal(dataDir, wallet, 1, r => r.type === 'genesis' ? { ...r, data: { ...(r.data as object), node: wallet.address } as LogRecord['data'] } : r, upTo)
 }
 
 /**
@@ -129,15 +108,27 @@ async function rewriteWithoutTheKey (dataDir: string, wallet: Wallet, upTo: numb
  * again, re-signing the checkpoints with its key, so that every hash and signature holds.
  */
 async function rewriteOwnLog (dataDir: string, seq: number, edit: (stored: string) => string, wallet: Wallet): Promise<void> {
+  await reseal(dataDir, wallet, seq, (r, stored) => r.seq === seq ? JSON.parse(edit(stored)) as LogRecord : r)
+}
+
+/**
+ * Seals the records from `from` on again, each as `edit` makes it, linked to the one before and
+ * with the checkpoints signed by `wallet`; the records after `upTo` are dropped.
+ */
+async function reseal (dataDir: string, wallet: Wallet, from: number, edit: (record: LogRecord, stored: string) => LogRecord, upTo = Infinity): Promise<void> {
   const signer = { address: wallet.address, signDigest: (d: string) => wallet.signingKey.sign(d).serialized }
   const { db, records } = rawLog(dataDir)
   try {
-    const before = JSON.parse((await records.get(seqKey(seq - 1)))!) as LogRecord
-    let prev = before.hash
-    let prevSeq = before.seq
-    const writes: Array<{ type: 'put', key: string, value: string }> = []
-    for await (const [key, value] of records.iterator({ gte: seqKey(seq) })) {
-      const r = JSON.parse(Number(key) === seq ? edit(value) : value) as LogRecord
+    const before = from > 1 ? JSON.parse((await records.get(seqKey(from - 1)))!) as LogRecord : undefined
+    let prev = before?.hash ?? GENESIS_PREV
+    let prevSeq = before?.seq ?? 0
+    const writes: Array<{ type: 'put', key: string, value: string } | { type: 'del', key: string }> = []
+    for await (const [key, value] of records.iterator({ gte: seqKey(from) })) {
+      const r = edit(JSON.parse(value) as LogRecord, value)
+      if (r.seq > upTo) {
+        writes.push({ type: 'del', key })
+        continue
+      }
       const data = r.type === 'checkpoint' ? signCheckpoint(signer, prevSeq, prev) : r.data
       const { record, stored } = sealRecord({ v: r.v, seq: r.seq, at: r.at, type: r.type, data, prev })
       writes.push({ type: 'put', key, value: stored })

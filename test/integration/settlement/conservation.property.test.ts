@@ -138,16 +138,7 @@ describe('conservation of funds', () => {
         } else if (a.kind === 'panel') {
           await quorumDeal(a.terms, a.votes, model)
         } else {
-          const t = a.terms
-          const deal = await makeDeal(f, {
-            price: String(t.price),
-            solverFee: String(t.solverFee),
-            mediatorFee: String(t.mediatorFee),
-            paymentCollateral: String(t.price + t.solverFee + t.mediatorFee + t.paymentExtra),
-            jobCreatorTimeoutCollateral: String(t.jobCreatorTimeoutCollateral),
-            resultsCollateral: String(t.resultsCollateral),
-            timeoutCollateral: String(t.mediatorFee + t.timeoutExtra)
-          })
+          const deal = await makeDeal(f, dealTerms(a.terms))
           const locked = lockedBy(deal)
           const affordable = (model.get('jobCreator') ?? 0n) >= locked.jobCreator && (model.get('resourceProvider') ?? 0n) >= locked.resourceProvider
           const outcome = await reachOutcome(f, await sign(f, deal), a.outcome, true).then(() => 'settled', (e: unknown) => e)

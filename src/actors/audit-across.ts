@@ -21,7 +21,7 @@ export interface PartyLog {
   trace: DealTrace
 }
 
-export type DisagreementCode = 'ERR_AUDIT' | 'ERR_DOMAIN' | 'ERR_DEAL_ID' | 'ERR_TERMS' | 'ERR_NODE' | 'ERR_MESSAGE' | 'ERR_KEPT' | 'ERR_RESULTS' | 'ERR_OUTCOME'
+export type DisagreementCode = 'ERR_AUDIT' | 'ERR_DOMAIN' | 'ERR_DEAL_ID' | 'ERR_TERMS' | 'ERR_NODE' | 'ERR_HEAD' | 'ERR_MESSAGE' | 'ERR_KEPT' | 'ERR_RESULTS' | 'ERR_OUTCOME'
 
 export interface Disagreement {
   code: DisagreementCode
@@ -51,11 +51,28 @@ export interface CrossReport {
   logs: PartySummary[]
   /** signed messages held by more than one log, each found the same in all */
   shared: number
+  /** log heads a node signed and another log holds, each checked against the node's log */
+  heads: number
   disagreement?: Disagreement
 }
 
+/**
+ * A log head a node signed and sent with a message, as another party's log holds it, with what the
+ * node's own log holds at that record (null: the log ends before it).
+ */
+export interface AttestedHead {
+  /** the log of the node that signed the head */
+  log: string
+  seq: number
+  hash: string
+  actual: string | null
+  /** the log that holds the message it came with, and the record */
+  holder: string
+  holderSeq: number
+}
+
 /** Holds the logs against each other; stops at the first disagreement, in the order of the checks and of the logs. */
-export function compareDeal (dealId: string, logs: PartyLog[]): CrossReport {
+export function compareDeal (dealId: string, logs: PartyLog[], attested: readonly AttestedHead[] = []): CrossReport {
   const report: CrossReport = {
     ok: true,
     dealId,
@@ -67,10 +84,11 @@ export function compareDeal (dealId: string, logs: PartyLog[]): CrossReport {
       records: l.trace.records.length,
       messages: l.trace.messages.filter(m => m.envelope !== null).length
     })),
-    shared: 0
+    shared: 0,
+    heads: attested.length
   }
   const shared = { count: 0 }
-  const disagreement = audits(logs) ?? domains(logs) ?? terms(dealId, logs) ?? nodes(logs) ?? messages(logs, shared) ?? kept(logs) ?? results(logs) ?? outcomes(logs)
+  const disagreement = audits(logs) ?? domains(logs) ?? terms(dealId, logs) ?? nodes(logs) ?? messages(logs, shared) ?? heads(attested) ?? kept(logs) ?? results(logs) ?? outcomes(logs)
   report.shared = shared.count
   if (disagreement !== undefined) {
     report.ok = false
@@ -164,6 +182,23 @@ function nodes (logs: PartyLog[]): Disagreement | undefined {
           ? `its log names no node, so nothing in it is signed; the deal's ${view.role} is ${expected.join(' or ')}`
           : `its log is kept, and its checkpoints signed, by ${node}, but the deal's ${view.role} is ${expected.join(' or ')}: the log is not that party's`
       }
+    }
+  }
+  return undefined
+}
+
+/**
+ * Every log head a node signed, and a counterparty holds, is in the node's log: a log shorter than a
+ * head it once signed was cut short; one whose record there hashes otherwise was rewritten.
+ */
+function heads (attested: readonly AttestedHead[]): Disagreement | undefined {
+  for (const h of attested) {
+    if (h.actual === h.hash) continue
+    return {
+      code: 'ERR_HEAD', log: h.log, seq: h.seq, other: { log: h.holder, seq: h.holderSeq },
+      reason: h.actual === null
+        ? `its log ends before record ${h.seq}, which its node signed as its head with a message the other log holds (record ${h.holderSeq}): the log was cut short`
+        : `its record ${h.seq} is not the one its node signed as its head with a message the other log holds (record ${h.holderSeq}): the log was rewritten`
     }
   }
   return undefined

@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import { EventLog } from '../../src/actors/eventlog/event-log.ts'
+import { signCheckpoint } from '../../src/actors/eventlog/checkpoint.ts'
 import { RoleHost, type Role } from '../../src/actors/roles/role-host.ts'
 import type { JobRunner } from '../../src/actors/roles/effects/jobs.ts'
 import { recordingChain } from './recording-chain.ts'
@@ -71,14 +72,12 @@ export async function dealLogs (root: string, scenario: 'accepted' | 'mediated')
   const start = async (name: Party, roles: Role[], runner: JobRunner): Promise<RoleHost> => {
     dirs[name] = join(root, name)
     const w = parties[name]
-    const log = await EventLog.open(join(dirs[name], 'log'), {
-      signer: { address: w.address, signDigest: (d: string) => w.signingKey.sign(d).serialized },
-      checkpointEvery: 8
-    })
+    const signer = { address: w.address, signDigest: (d: string) => w.signingKey.sign(d).serialized }
+    const log = await EventLog.open(join(dirs[name], 'log'), { signer, checkpointEvery: 8 })
     logs.push(log)
     const host = await RoleHost.start({
       roles, domain, resourceProvider: { slots: [slot], commitMarginMs: 5_000 }, solver: { solverFee: '5', mediatorFee: '50', batchDelayMs: 5 }, mediator: { capacity: 2 }
-    }, { log, wallet: w, transport: net.join(w.address), runner, fetcher: { fetch: async () => true }, settlement: chain })
+    }, { log, wallet: w, transport: net.join(w.address, () => signCheckpoint(signer, log.head().seq, log.head().hash)), runner, fetcher: { fetch: async () => true }, settlement: chain })
     hosts.push(host)
     return host
   }

@@ -1,12 +1,14 @@
 import type { Delivery, MessageTransport } from '../../src/actors/roles/transport.ts'
+import type { SignedHead } from '../../src/protocols/messages/log-head.ts'
 
 /** For unit tests of the role actors only: nodes in one process, delivering through a shared map. */
 export class MemoryNetwork {
   private readonly nodes = new Map<string, MemoryTransport>()
   readonly published: Array<{ topic: string, delivery: Delivery }> = []
 
-  join (address: string): MemoryTransport {
-    const transport = new MemoryTransport(address, this)
+  /** `head`: the node's signed log head, sent with each direct message as the mesh does */
+  join (address: string, head?: () => SignedHead): MemoryTransport {
+    const transport = new MemoryTransport(address, this, head)
     this.nodes.set(address.toLowerCase(), transport)
     return transport
   }
@@ -29,14 +31,15 @@ export class MemoryNetwork {
 
 export class MemoryTransport implements MessageTransport {
   private handler: ((delivery: Delivery) => void) | undefined
-  constructor (readonly address: string, private readonly network: MemoryNetwork) {}
+  constructor (readonly address: string, private readonly network: MemoryNetwork, private readonly head?: () => SignedHead) {}
 
   async publish (topic: string, delivery: Delivery): Promise<void> {
     this.network.broadcast(this.address, topic, delivery)
   }
 
   async send (address: string, delivery: Delivery): Promise<void> {
-    this.network.deliver(address, delivery)
+    const head = this.head?.()
+    this.network.deliver(address, head === undefined ? delivery : { ...delivery, head })
   }
 
   onDelivery (handler: (delivery: Delivery) => void): void {

@@ -1,4 +1,4 @@
-import { keccak256, recoverAddress, toUtf8Bytes } from 'ethers'
+import { headDigest, headSigner, type SignedHead } from '../../protocols/messages/log-head.ts'
 
 /** Signs 32-byte digests with the node's secp256k1 key (its Ethereum account). */
 export interface LogSigner {
@@ -6,28 +6,14 @@ export interface LogSigner {
   signDigest (digest: string): string
 }
 
-export interface CheckpointData {
-  /** the record whose hash is signed */
-  seq: number
-  hash: string
-  signer: string
-  signature: string
-  [key: string]: string | number
-}
+/** A checkpoint is the log's head under the node's signature, written into the log itself. */
+export type CheckpointData = SignedHead
 
-export function checkpointDigest (seq: number, hash: string): string {
-  return keccak256(toUtf8Bytes(`lilypad.log.checkpoint:${seq}:${hash}`))
-}
+export const checkpointDigest = headDigest
 
 export function signCheckpoint (signer: LogSigner, seq: number, hash: string): CheckpointData {
   return { seq, hash, signer: signer.address, signature: signer.signDigest(checkpointDigest(seq, hash)) }
 }
 
 /** Returns the address that signed the checkpoint, or undefined when the signature is malformed. */
-export function checkpointSigner (data: CheckpointData): string | undefined {
-  try {
-    return recoverAddress(checkpointDigest(data.seq, data.hash), data.signature)
-  } catch {
-    return undefined
-  }
-}
+export const checkpointSigner = (data: CheckpointData): string | undefined => headSigner(data)

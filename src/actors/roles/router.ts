@@ -83,6 +83,7 @@ export function routeDelivery (delivery: Delivery, ctx: RouteContext): string[] 
 }
 
 /** The input event a delivery becomes. */
-export function messageEvent (delivery: Delivery): { type: typeof MESSAGE_RECEIVED, envelope: Envelope, attachments: Envelope[] } {
-  return { type: MESSAGE_RECEIVED, envelope: delivery.envelope, attachments: delivery.attachments }
+export function messageEvent (delivery: Delivery): { type: typeof MESSAGE_RECEIVED, envelope: Envelope, attachments: Envelope[], head?: Delivery['head'] } {
+  // the sender's signed log head goes into the log with the message: proof of how long its log was
+  return { type: MESSAGE_RECEIVED, envelope: delivery.envelope, attachments: delivery.attachments, ...(delivery.head === undefined ? {} : { head: delivery.head }) }
 }

@@ -1,4 +1,5 @@
 import type { Envelope } from '../../protocols/messages/envelope.ts'
+import type { SignedHead } from '../../protocols/messages/log-head.ts'
 
 /** A signed message as it reaches a node, with the signed messages its sender attached as context. */
 export interface Delivery {
@@ -6,6 +7,8 @@ export interface Delivery {
   attachments: Envelope[]
   /** the gossip topic it came on; absent for a direct message */
   topic?: string
+  /** a direct message's sender's log head as it sent it, under the sender's signature (logged with the message) */
+  head?: SignedHead
 }
 
 /**

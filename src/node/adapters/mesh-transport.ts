@@ -5,6 +5,7 @@ import type { MeshNode } from '../../protocols/mesh/mesh-node.ts'
 import { addressOfPeer } from '../../protocols/mesh/peer-identity.ts'
 import { MACHINE_TOPICS, TOPIC_NAMES, type TopicName } from '../../protocols/mesh/topics.ts'
 import type { Delivery, MessageTransport } from '../../actors/roles/transport.ts'
+import type { SignedHead } from '../../protocols/messages/log-head.ts'
 
 const NEGOTIATION: readonly MessageType[] = ['MatchProposal', 'Deal']
 
@@ -28,7 +29,7 @@ export class MeshTransport implements MessageTransport {
   /** what came before anyone listened: handed over, in order, by `onDelivery` */
   private readonly early: Delivery[] = []
   // a deal that overtakes its proposal is held by the provider's machine, in its log, not here
-  constructor (private readonly mesh: MeshNode) {}
+  constructor (private readonly mesh: MeshNode, private readonly options: { head?: () => SignedHead } = {}) {}
 
   get address (): string {
     return this.mesh.address
@@ -43,7 +44,7 @@ export class MeshTransport implements MessageTransport {
       await this.mesh.handleDirect(protocol, (message) => {
         // a direct message is acknowledged once taken: one the node cannot keep yet is refused, and the sender tries again
         if (this.full()) throw new Error('this node is starting and holds too many messages already')
-        this.hand({ envelope: message.envelope, attachments: message.attachmentEnvelopes })
+        this.hand({ envelope: message.envelope, attachments: message.attachmentEnvelopes, ...(message.head === undefined ? {} : { head: message.head }) })
       })
     }
   }
@@ -81,7 +82,9 @@ export class MeshTransport implements MessageTransport {
       return
     }
     const peer = await this.peerOf(address)
-    await this.mesh.sendDirect(peer, protocolFor(delivery.envelope.type), { envelope: delivery.envelope, attachments: delivery.attachments }, { signal })
+    // the log's head as it stands, signed: every message a counterparty holds proves how long the log was
+    const head = this.options.head?.()
+    await this.mesh.sendDirect(peer, protocolFor(delivery.envelope.type), { envelope: delivery.envelope, attachments: delivery.attachments, ...(head === undefined ? {} : { head }) }, { signal })
   }
 
   /** The peer whose key is `address`, among the peers this node knows. */

@@ -1,6 +1,8 @@
 /**
- * Signed messages over direct protocols: a frame is UTF-8 JSON `{ envelope, attachments? }`, where
- * attachments are signed messages the receiver needs as context (the offers behind a proposal).
+ * Signed messages over direct protocols: a frame is UTF-8 JSON `{ envelope, attachments?, head? }`,
+ * where attachments are signed messages the receiver needs as context (the offers behind a proposal)
+ * and `head` is the sender's event-log head under its signature (see log-head.ts), which the receiver
+ * logs with the message.
  * The receiver verifies every signature and that the sending peer signed the envelope (or, passing
  * on a message about a deal, signed the deal it attaches), before the message reaches a handler; a
  * frame that fails is refused with INVALID_MESSAGE.
@@ -11,11 +13,14 @@ import {
   isMessageError, MAX_ENCODED_SIZE, verifyEnvelope, type Envelope, type LilypadDomain, type Verified
 } from '../messages/index.ts'
 import { isMeshError, MeshError } from './errors.ts'
+import { headSigner, isSignedHead, type SignedHead } from '../messages/log-head.ts'
 import { addressOfPeer } from './peer-identity.ts'
 
 export interface DirectMessage {
   envelope: Envelope
   attachments?: Envelope[]
+  /** the sender's log head as it sends, signed by the sending peer's key */
+  head?: SignedHead
 }
 
 export interface ReceivedDirectMessage {
@@ -29,6 +34,8 @@ export interface ReceivedDirectMessage {
   /** the raw envelopes, for the event log */
   envelope: Envelope
   attachmentEnvelopes: Envelope[]
+  /** the sender's signed log head, when it sent one */
+  head?: SignedHead
 }
 
 export const MAX_ATTACHMENTS = 4
@@ -37,7 +44,7 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 export function encodeDirectMessage (message: DirectMessage): Uint8Array {
-  return encoder.encode(JSON.stringify({ envelope: message.envelope, attachments: message.attachments ?? [] }))
+  return encoder.encode(JSON.stringify({ envelope: message.envelope, attachments: message.attachments ?? [], ...(message.head === undefined ? {} : { head: message.head }) }))
 }
 
 function invalid (message: string): never {
@@ -68,7 +75,7 @@ function passedOnByParty (verified: Verified, attachments: Verified[], address: 
  * the sending peer, or passed on by a party of the deal it concerns (`passedOnByParty`).
  */
 export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, peer: PeerId, now: number): Omit<ReceivedDirectMessage, 'protocol'> {
-  let value: { envelope?: unknown, attachments?: unknown }
+  let value: { envelope?: unknown, attachments?: unknown, head?: unknown }
   try {
     value = JSON.parse(decoder.decode(frame))
   } catch {
@@ -115,12 +122,21 @@ export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, p
   if (address === undefined || !(verified.signers.includes(address) || passedOnByParty(verified, checked, address))) {
     invalid(`${verified.type} ${verified.id} was sent by ${address ?? peer.toString()}, who did not sign it nor the deal it concerns`)
   }
+  const head = value.head
+  if (head !== undefined) {
+    if (!isSignedHead(head)) invalid('the log head is not a signed head (seq, hash, signer, signature)')
+    const signer = headSigner(head)
+    if (signer === undefined || signer.toLowerCase() !== address.toLowerCase() || head.signer.toLowerCase() !== address.toLowerCase()) {
+      invalid(`the log head is not signed by the sending peer ${address}`)
+    }
+  }
   return {
     peer,
     address,
     verified,
     attachments: checked,
     envelope: verified.envelope,
-    attachmentEnvelopes: checked.map(a => a.envelope)
+    attachmentEnvelopes: checked.map(a => a.envelope),
+    ...(head === undefined ? {} : { head })
   }
 }

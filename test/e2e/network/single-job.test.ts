@@ -93,6 +93,8 @@ describe('one job through the network, with `lilypad run`', () => {
     expect(across.code, across.stdout + across.stderr).toBe(0)
     expect(JSON.parse(across.stdout)).toMatchObject({ ok: true, dealId: result.dealId, shared: expect.any(Number) })
     expect(JSON.parse(across.stdout).shared).toBeGreaterThanOrEqual(5)
+    // each party holds the other's log heads, signed with the deal's messages, and each log meets them
+    expect(JSON.parse(across.stdout).heads).toBeGreaterThanOrEqual(4)
 
     // and each holds against the chain: the deal settled as the log says, and every payment the
     // chain made to the node is in its log

@@ -368,6 +368,37 @@ describe('lilypad audit deal', () => {
     expect(compareDeal(dealId, [creator, await partyLog(dirs.provider, dealId)]).ok).toBe(true)
   }, 120_000)
 
+  it('a log cut short below a head its node signed is caught against a counterparty\'s log: 100 random cuts', async () => {
+    const { dirs, dealId } = accepted
+    const provider = await partyLog(dirs.provider, dealId)
+    // the heads the provider sent with its messages, as the creator's log holds them
+    const heads = (await partyLog(dirs.creator, dealId)).trace.records
+      .map(r => (r.data as InputData).event as { type?: string, head?: { seq: number, signer: string } } | undefined)
+      .filter(e => e?.type === 'message.received' && e.head?.signer === parties.provider.address)
+      .map(e => e!.head!.seq)
+    expect(heads.length).toBeGreaterThan(0)
+    const signed = Math.max(...heads)
+    const dealAt = provider.trace.messages.find(m => m.type === 'Deal')!.seq
+    expect(signed).toBeGreaterThan(dealAt)
+    let byHead = 0
+    for (let trial = 0; trial < 100; trial++) {
+      const dir = join(root, 'cut', String(trial))
+      await cp(dirs.provider, dir, { recursive: true })
+      // keep the records up to one before the last head the provider signed, from its deal on
+      const keep = dealAt + Math.floor(Math.random() * (signed - dealAt))
+      await cutAfter(dir, keep)
+      const cross = await auditDeal(dealId, [dirs.creator, dir], true)
+      expect(cross.code, `trial ${trial}: kept ${keep} of ${provider.report.records}`).toBe(1)
+      const code = (JSON.parse(cross.out) as { disagreement: { code: string } }).disagreement.code
+      // a cut that splits a batch fails the log's own audit; one between batches only the head gives away
+      expect(['ERR_HEAD', 'ERR_AUDIT'], `trial ${trial}`).toContain(code)
+      if (code === 'ERR_HEAD') byHead++
+    }
+    expect(byHead).toBeGreaterThan(10)
+    // the whole log meets every head it signed
+    expect((await auditDeal(dealId, [dirs.creator, dirs.provider])).code).toBe(0)
+  }, 120_000)
+
   it('holds the parties\' outcomes against the mediator\'s verdict', async () => {
     const { dirs, dealId } = mediated
     const traces = []
@@ -418,6 +449,18 @@ async function outputSeq (dataDir: string, id: string): Promise<number> {
     await log.close()
   }
   throw new Error(`no output ${id} in ${dataDir}`)
+}
+
+/** Deletes the records after `keep`, as a raw LevelDB delete would. */
+async function cutAfter (dataDir: string, keep: number): Promise<void> {
+  const { db, records } = rawLog(dataDir)
+  try {
+    const keys: string[] = []
+    for await (const key of records.keys({ gt: seqKey(keep) })) keys.push(key)
+    await records.batch(keys.map(key => ({ type: 'del' as const, key })))
+  } finally {
+    await db.close()
+  }
 }
 
 /** A party's log of a deal, audited and traced, as the cross-node audit takes it. */

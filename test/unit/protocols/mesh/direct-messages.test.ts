@@ -3,6 +3,7 @@ import { decodeDirectMessage, encodeDirectMessage, LATE_ALLOWANCE_MS } from '../
 import { peerIdOfKey } from '../../../../src/protocols/mesh/peer-identity.ts'
 import { DEAL_DELIVERY_GRACE_MS, lilypadDomain } from '../../../../src/protocols/messages/index.ts'
 import { domainJson, parties, scenario } from '../../state-machines/fixtures.ts'
+import { signCheckpoint } from '../../../../src/actors/eventlog/checkpoint.ts'
 
 const domain = lilypadDomain(BigInt(domainJson.chainId), domainJson.verifyingContract)
 const s = scenario()
@@ -46,5 +47,18 @@ describe('direct messages', () => {
     // a message about another deal is not passed on with this one
     const other = scenario({ proposal: { nonce: '8' } })
     expect(() => decodeDirectMessage(domain, encodeDirectMessage({ envelope: other.challenged, attachments: [s.dealEnv] }), provider, at)).toThrow(/who did not sign it/)
+  })
+
+  it('carry the sender\'s log head under its own key: a head signed by another, or not a head, refuses the frame', () => {
+    const expiry = (s.results.message as { expiry: number }).expiry
+    const signer = (w: typeof parties.resourceProvider) => ({ address: w.address, signDigest: (d: string) => w.signingKey.sign(d).serialized })
+    const head = signCheckpoint(signer(parties.resourceProvider), 42, 'ab'.repeat(32))
+    const taken = decodeDirectMessage(domain, encodeDirectMessage({ envelope: s.results, head }), provider, expiry)
+    expect(taken.head).toEqual(head)
+    expect(decodeDirectMessage(domain, encodeDirectMessage({ envelope: s.results }), provider, expiry).head).toBeUndefined()
+    const forged = signCheckpoint(signer(parties.stranger), 42, 'ab'.repeat(32))
+    expect(() => decodeDirectMessage(domain, encodeDirectMessage({ envelope: s.results, head: forged }), provider, expiry)).toThrow(/not signed by the sending peer/)
+    expect(() => decodeDirectMessage(domain, encodeDirectMessage({ envelope: s.results, head: { ...forged, signer: parties.resourceProvider.address } }), provider, expiry)).toThrow(/not signed by the sending peer/)
+    expect(() => decodeDirectMessage(domain, encodeDirectMessage({ envelope: s.results, head: { ...head, seq: 0 } }), provider, expiry)).toThrow(/not a signed head/)
   })
 })

@@ -23,7 +23,7 @@ import { loadNodeKey, type NodeKey } from './node-key.ts'
 import { MeshTransport } from './adapters/mesh-transport.ts'
 import { resultsFetcher } from './adapters/results-fetcher.ts'
 import { MediatorTrust } from './adapters/mediator-trust.ts'
-import { signCheckpoint } from '../actors/eventlog/checkpoint.ts'
+import { signedHead } from '../actors/eventlog/checkpoint.ts'
 import { assertFaultAllowed, recordFault, silencedChallenges, type Fault } from './faults.ts'
 import { ensureMediatorStake } from './mediator-stake.ts'
 import { startApi } from './server/http-server.ts'
@@ -197,7 +197,7 @@ export class LilypadNode implements Service {
         else if (options.docker === true) throw new Error('Docker was asked for, and no Docker engine answers')
       }
 
-      const meshTransport = new MeshTransport(mesh, { head: () => signCheckpoint(key.signer, log.head().seq, log.head().hash) })
+      const meshTransport = new MeshTransport(mesh, { head: () => signedHead(key.signer, log) })
       await meshTransport.start()
       const silenced = faults.find(f => f === 'wire-only-challenge' || f === 'chain-only-challenge')
       const challenger = silenced !== undefined && settlement !== undefined ? silencedChallenges(silenced, settlement, meshTransport) : undefined

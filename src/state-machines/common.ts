@@ -58,6 +58,14 @@ export function sameAddress (a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase()
 }
 
+/** The same strings in the same order. */
+export function sameList (a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 export function includesAddress (list: readonly string[], a: string): boolean {
   return list.some(x => sameAddress(x, a))
 }

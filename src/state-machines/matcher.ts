@@ -12,6 +12,8 @@
  * offers costs about (n + m) log m when shapes are few (offers come from configured machine slots).
  */
 
+import { sameList } from './common.ts'
+
 export const MISMATCH_REASONS = ['cpu', 'gpu', 'vram', 'ram', 'disk', 'window', 'module', 'price', 'mediator', 'solver'] as const
 export type MismatchReason = typeof MISMATCH_REASONS[number]
 
@@ -208,13 +210,6 @@ function sameTerms (a: MatchableOffer, b: MatchableOffer): boolean {
     a.maxSubmitWithin === b.maxSubmitWithin &&
     a.price === b.price && sameList(a.modules, b.modules) && sameList(a.trustedMediators, b.trustedMediators) &&
     sameList(a.trustedSolvers, b.trustedSolvers)
-}
-
-function sameList (a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /** `commonMediators`, with the offer's side read from its traits (its mediators already lower-cased). */

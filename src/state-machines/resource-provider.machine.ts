@@ -6,7 +6,7 @@
 import type { Deal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import type { Envelope, Verified } from '../protocols/messages/envelope.ts'
-import { expectAttachment, expectMessage, expectTimer, publishOutput, sameAddress, sendOutput, type DomainJson } from './common.ts'
+import { expectAttachment, expectMessage, expectTimer, publishOutput, sameAddress, sameList, sendOutput, type DomainJson } from './common.ts'
 import { checkProposal, dealId as dealIdOf, expectDealOf } from './deal-terms.ts'
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
@@ -15,13 +15,7 @@ import { commitAt, creatorLock, depositCovers, depositOf, expectAcceptanceOf, ex
 import { emptyRecord, withEntry, withoutEntries } from './records.ts'
 import { ProtocolViolation, violation } from './rejection.ts'
 import { ownMessage, ownVerified } from './verified-own.ts'
-import { LIMITS } from '../protocols/messages/fields.ts'
-
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/
-
-function sameList (a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
-}
+import { ADDRESS, LIMITS } from '../protocols/messages/fields.ts'
 
 export const RESOURCE_OFFERS_TOPIC = 'lilypad/resource-offers'
 export const DEALS_TOPIC = 'lilypad/deals'

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import { EventLog } from '../../src/actors/eventlog/event-log.ts'
-import { signCheckpoint } from '../../src/actors/eventlog/checkpoint.ts'
+import { signedHead } from '../../src/actors/eventlog/checkpoint.ts'
 import { RoleHost, type Role } from '../../src/actors/roles/role-host.ts'
 import type { JobRunner } from '../../src/actors/roles/effects/jobs.ts'
 import { recordingChain } from './recording-chain.ts'
@@ -77,7 +77,7 @@ export async function dealLogs (root: string, scenario: 'accepted' | 'mediated')
     logs.push(log)
     const host = await RoleHost.start({
       roles, domain, resourceProvider: { slots: [slot], commitMarginMs: 5_000 }, solver: { solverFee: '5', mediatorFee: '50', batchDelayMs: 5 }, mediator: { capacity: 2 }
-    }, { log, wallet: w, transport: net.join(w.address, () => signCheckpoint(signer, log.head().seq, log.head().hash)), runner, fetcher: { fetch: async () => true }, settlement: chain })
+    }, { log, wallet: w, transport: net.join(w.address, () => signedHead(signer, log)), runner, fetcher: { fetch: async () => true }, settlement: chain })
     hosts.push(host)
     return host
   }

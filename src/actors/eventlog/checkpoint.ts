@@ -15,5 +15,11 @@ export function signCheckpoint (signer: LogSigner, seq: number, hash: string): C
   return { seq, hash, signer: signer.address, signature: signer.signDigest(checkpointDigest(seq, hash)) }
 }
 
+/** The log's newest record under the signer's signature: the head a node sends with its messages. */
+export function signedHead (signer: LogSigner, log: { head: () => { seq: number, hash: string } }): CheckpointData {
+  const { seq, hash } = log.head()
+  return signCheckpoint(signer, seq, hash)
+}
+
 /** Returns the address that signed the checkpoint, or undefined when the signature is malformed. */
 export const checkpointSigner = (data: CheckpointData): string | undefined => headSigner(data)

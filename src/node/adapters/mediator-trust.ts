@@ -8,6 +8,7 @@
  */
 import { LIMITS } from '../../protocols/messages/fields.ts'
 import type { Service } from '../../support/lifecycle.ts'
+import { sameAddress } from '../../state-machines/common.ts'
 
 export interface MediatorTerms {
   registered: boolean
@@ -146,5 +147,5 @@ function unique (addresses: readonly string[]): string[] {
 }
 
 function sameList (a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.toLowerCase() === b[i]!.toLowerCase())
+  return a.length === b.length && a.every((x, i) => sameAddress(x, b[i]!))
 }

@@ -56,7 +56,7 @@ export function checksummedAddress (value: string): string | null {
   return known
 }
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+export const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
 /** An Ethereum address; normalised to its checksummed form. */
 export const address = z.string().regex(ADDRESS, 'expected a 20-byte hex address')

@@ -53,7 +53,7 @@ async function replay (log: EventLog): Promise<number> {
  * jobs (open, start, the work effect and its result, the notice), computing each step with the
  * same pure driver, so that restart replays a realistic log.
  */
-async function fillWithJobs (log: EventLog, total: number, firstJob = 0): Promise<number> {
+export async function fillWithJobs (log: EventLog, total: number, firstJob = 0): Promise<number> {
   let entries: AppendEntry[] = []
   let at = 1_700_000_000_000
   let jobs = firstJob

@@ -66,9 +66,9 @@ export interface AttestedHead {
   seq: number
   hash: string
   actual: string | null
-  /** the log that holds the message it came with, and the record */
+  /** the log that holds it, and the record (null: an answer to that log's head notice, kept beside it) */
   holder: string
-  holderSeq: number
+  holderSeq: number | null
 }
 
 /** Holds the logs against each other; stops at the first disagreement, in the order of the checks and of the logs. */
@@ -194,11 +194,12 @@ function nodes (logs: PartyLog[]): Disagreement | undefined {
 function heads (attested: readonly AttestedHead[]): Disagreement | undefined {
   for (const h of attested) {
     if (h.actual === h.hash) continue
+    const where = h.holderSeq === null ? 'in answer to a head notice of the other log\'s node, kept beside that log' : `in a message or notice the other log holds (record ${h.holderSeq})`
     return {
       code: 'ERR_HEAD', log: h.log, seq: h.seq, other: { log: h.holder, seq: h.holderSeq },
       reason: h.actual === null
-        ? `its log ends before record ${h.seq}, which its node signed as its head with a message the other log holds (record ${h.holderSeq}): the log was cut short`
-        : `its record ${h.seq} is not the one its node signed as its head with a message the other log holds (record ${h.holderSeq}): the log was rewritten`
+        ? `its log ends before record ${h.seq}, which its node signed as its head ${where}: the log was cut short`
+        : `its record ${h.seq} is not the one its node signed as its head ${where}: the log was rewritten`
     }
   }
   return undefined

@@ -84,6 +84,7 @@ export async function auditLog (log: EventLog, definitions: Record<string, Actor
       previous = record
     }
     state.finish()
+    await checkSnapshots(log, previous)
   } catch (err) {
     const e = err as { seq?: number, code?: string, message: string }
     report.ok = false
@@ -123,6 +124,22 @@ function checkRecord (record: LogRecord, previous: LogRecord | undefined, report
     throw new AuditError('ERR_LOG_CHECKPOINT', record.seq, `checkpoint is not signed by the node ${report.node ?? '(none named)'}`)
   }
   report.checkpoints++
+}
+
+/**
+ * The snapshots kept beside the log were taken of its records: one taken at a record the log no
+ * longer holds, or holds otherwise, shows the log was cut short or rewritten after it was taken.
+ */
+async function checkSnapshots (log: EventLog, last: LogRecord | undefined): Promise<void> {
+  for await (const { seq, value } of log.snapshots.newestFirst()) {
+    const at = ReplayState.snapshotPosition(value)
+    if (at === undefined) continue
+    if (at.seq > (last?.seq ?? 0)) {
+      throw new AuditError('ERR_LOG_SNAPSHOT', at.seq, `a snapshot of the machines taken at record ${at.seq} is kept beside the log, which ends at record ${last?.seq ?? 0}: the log was cut short`)
+    }
+    const record = await log.get(at.seq)
+    if (record?.hash !== at.hash) throw new AuditError('ERR_LOG_SNAPSHOT', at.seq, `a snapshot of the machines kept beside the log (key ${seq}) was taken at a record ${at.seq} that hashed otherwise: the log was rewritten after it`)
+  }
 }
 
 function streamOf (record: LogRecord): string | undefined {

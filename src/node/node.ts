@@ -23,7 +23,7 @@ import { loadNodeKey, type NodeKey } from './node-key.ts'
 import { MeshTransport } from './adapters/mesh-transport.ts'
 import { resultsFetcher } from './adapters/results-fetcher.ts'
 import { MediatorTrust } from './adapters/mediator-trust.ts'
-import { signedHead } from '../actors/eventlog/checkpoint.ts'
+import { LogWitness } from '../actors/roles/log-witness.ts'
 import { assertFaultAllowed, recordFault, silencedChallenges, type Fault } from './faults.ts'
 import { ensureMediatorStake } from './mediator-stake.ts'
 import { startApi } from './server/http-server.ts'
@@ -37,6 +37,8 @@ import type { Service } from '../support/lifecycle.ts'
  * kept waiting on the critical path of `lilypad run`.
  */
 const SOLVER_BATCH_DELAY_MS = 10
+/** how long a stopping node waits for its counterparties to witness its last log head */
+const WITNESS_FLUSH_MS = 2000
 
 export interface ChainOptions {
   rpcUrl: string
@@ -197,8 +199,17 @@ export class LilypadNode implements Service {
         else if (options.docker === true) throw new Error('Docker was asked for, and no Docker engine answers')
       }
 
-      const meshTransport = new MeshTransport(mesh, { head: () => signedHead(key.signer, log) })
+      const meshTransport = new MeshTransport(mesh)
+      // every record of the log, to the last, comes to be covered by a head a counterparty holds
+      const witness = new LogWitness(log, key.signer, meshTransport, { onError: (err, peer) => logger.debug({ err, peer }, 'log head notice') })
+      meshTransport.witness = witness
       await meshTransport.start()
+      witness.start()
+      // after the role actors stop (cleanups run in reverse): their last records are told too
+      cleanups.push(async () => {
+        await witness.stop()
+        await witness.flush(AbortSignal.timeout(WITNESS_FLUSH_MS))
+      })
       const silenced = faults.find(f => f === 'wire-only-challenge' || f === 'chain-only-challenge')
       const challenger = silenced !== undefined && settlement !== undefined ? silencedChallenges(silenced, settlement, meshTransport) : undefined
       const transport = challenger?.transport ?? meshTransport

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import { EventLog } from '../../src/actors/eventlog/event-log.ts'
-import { signedHead } from '../../src/actors/eventlog/checkpoint.ts'
+import { LogWitness } from '../../src/actors/roles/log-witness.ts'
 import { RoleHost, type Role } from '../../src/actors/roles/role-host.ts'
 import type { JobRunner } from '../../src/actors/roles/effects/jobs.ts'
 import { recordingChain } from './recording-chain.ts'
@@ -68,6 +68,7 @@ export async function dealLogs (root: string, scenario: 'accepted' | 'mediated')
   const chain = recordingChain({ readsChallenges: scenario === 'mediated' })
   const hosts: RoleHost[] = []
   const logs: EventLog[] = []
+  const witnesses: LogWitness[] = []
   const dirs = {} as Record<Party, string>
   const start = async (name: Party, roles: Role[], runner: JobRunner): Promise<RoleHost> => {
     dirs[name] = join(root, name)
@@ -75,9 +76,13 @@ export async function dealLogs (root: string, scenario: 'accepted' | 'mediated')
     const signer = { address: w.address, signDigest: (d: string) => w.signingKey.sign(d).serialized }
     const log = await EventLog.open(join(dirs[name], 'log'), { signer, checkpointEvery: 8 })
     logs.push(log)
+    const transport = net.join(w.address)
+    const witness = new LogWitness(log, signer, transport, { minIntervalMs: 0 })
+    transport.witness = witness
+    witnesses.push(witness)
     const host = await RoleHost.start({
       roles, domain, resourceProvider: { slots: [slot], commitMarginMs: 5_000 }, solver: { solverFee: '5', mediatorFee: '50', batchDelayMs: 5 }, mediator: { capacity: 2 }
-    }, { log, wallet: w, transport: net.join(w.address, () => signedHead(signer, log)), runner, fetcher: { fetch: async () => true }, settlement: chain })
+    }, { log, wallet: w, transport, runner, fetcher: { fetch: async () => true }, settlement: chain })
     hosts.push(host)
     return host
   }
@@ -98,6 +103,8 @@ export async function dealLogs (root: string, scenario: 'accepted' | 'mediated')
     if (scenario === 'accepted') await chain.made('settleBatch')
     else await chain.made('settleVerdict')
     for (const host of [provider, mediator, creator]) await host.runtime.idle()
+    // each log is told to the parties it dealt with, to its last record, as a quiet node does
+    for (const witness of witnesses) await witness.flush()
     return { dirs, dealId: job.dealId!, jobOfferId: job.jobOfferId, job }
   } finally {
     for (const host of hosts) await host.stop()

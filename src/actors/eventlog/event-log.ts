@@ -15,6 +15,11 @@ export interface AppendEntry {
   data: Json | object
 }
 
+export interface AppendOptions {
+  /** seal a signed checkpoint of the head after the entries (when the log has a signer) */
+  checkpoint?: boolean
+}
+
 /** A value kept in a side bucket, written in the same atomic batch as the records it goes with. */
 export interface SideWrite {
   bucket: 'messages'
@@ -149,13 +154,13 @@ export class EventLog implements Resource {
    * Appends entries as one atomic batch, in order, with `beside` written to their side buckets in
    * the same batch; returns the sealed records.
    */
-  append (entries: AppendEntry[], beside: readonly SideWrite[] = []): Promise<LogRecord[]> {
-    const run = this.tail.then(() => this.appendNow(entries, beside))
+  append (entries: AppendEntry[], beside: readonly SideWrite[] = [], options: AppendOptions = {}): Promise<LogRecord[]> {
+    const run = this.tail.then(() => this.appendNow(entries, beside, options))
     this.tail = run.catch(() => undefined)
     return run
   }
 
-  private async appendNow (entries: AppendEntry[], beside: readonly SideWrite[]): Promise<LogRecord[]> {
+  private async appendNow (entries: AppendEntry[], beside: readonly SideWrite[], options: AppendOptions): Promise<LogRecord[]> {
     if (this.closed) throw new Error('event log is closed')
     if (this.options.inspect) throw new Error('event log is open for inspection only')
     if (entries.length === 0) return []
@@ -182,6 +187,9 @@ export class EventLog implements Resource {
         if (every > 0 && this.options.signer !== undefined && prev !== undefined && prev.seq % every === 0) {
           push(RecordType.checkpoint, signCheckpoint(this.options.signer, prev.seq, prev.hash))
         }
+      }
+      if (options.checkpoint === true && this.options.signer !== undefined && prev !== undefined && prev.type !== RecordType.checkpoint) {
+        push(RecordType.checkpoint, signCheckpoint(this.options.signer, prev.seq, prev.hash))
       }
     } catch (err) {
       await batch.close()

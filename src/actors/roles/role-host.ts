@@ -58,6 +58,14 @@ export interface JobOptions {
 }
 
 /**
+ * A step that signs a message to a party or acts on chain moves a deal: the log checkpoints its head
+ * after it. (Offers published are not deals, and come often.)
+ */
+function bindsTheNode (outputs: readonly MachineOutput[]): boolean {
+  return outputs.some(o => o.type === 'message.send' || o.type.startsWith('chain.'))
+}
+
+/**
  * A node's role actors: one runtime over the node's log running a machine per role (and one per
  * job it created), the effects that connect those machines to the mesh, the executor and the
  * chain, and the routing of incoming messages to the machines they concern.
@@ -102,7 +110,7 @@ export class RoleHost implements Service {
       [INPUT_REJECTED]: async (output, { stream }) => { modules.onRejected?.(stream, output) },
       'deal.declined': async (output, { stream }) => { modules.onDeclined?.(stream, output) }
     }
-    const runtime = await ActorRuntime.start({ snapshotEvery: options.snapshotEvery }, {
+    const runtime = await ActorRuntime.start({ snapshotEvery: options.snapshotEvery, checkpointAfter: bindsTheNode }, {
       log: modules.log, definitions: machines, effects, clock: modules.clock, onError: modules.onError,
       beside: signedBeside({ domain, wallet: modules.wallet, store })
     })

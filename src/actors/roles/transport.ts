@@ -23,3 +23,13 @@ export interface MessageTransport {
   send (address: string, delivery: Delivery, signal?: AbortSignal): Promise<void>
   onDelivery (handler: (delivery: Delivery) => void): void
 }
+
+/**
+ * What a transport asks of the node's log witness (log-witness.ts): the signed head to send with a
+ * message, word of whom a direct message came from, and the answer to a counterparty's head notice.
+ */
+export interface HeadWitness {
+  head (to: string): SignedHead
+  heard (from: string): void
+  serve (from: string, head: SignedHead): Promise<SignedHead>
+}

@@ -33,6 +33,11 @@ export type EffectHandlers<K extends OutputType> = Record<K, EffectHandler>
 export interface ActorRuntimeOptions {
   /** write a snapshot of every stream after this many records (0: never) */
   snapshotEvery?: number
+  /**
+   * Whether the log checkpoints its head, signed, right after a step with these outputs: at the
+   * steps that bind the node to others, a log cut or rewritten without the key fails on its own.
+   */
+  checkpointAfter?: (outputs: readonly MachineOutput[]) => boolean
 }
 
 export interface ActorRuntimeModules {
@@ -99,7 +104,7 @@ export class ActorRuntime implements Service {
 
   private constructor (
     private readonly state: ReplayState,
-    private readonly options: Required<ActorRuntimeOptions>,
+    private readonly options: Required<Omit<ActorRuntimeOptions, 'checkpointAfter'>> & Pick<ActorRuntimeOptions, 'checkpointAfter'>,
     private readonly modules: ActorRuntimeModules,
     report: StartReport
   ) {
@@ -131,7 +136,7 @@ export class ActorRuntime implements Service {
       replayed++
     }
     state.finish()
-    const runtime = new ActorRuntime(state, { snapshotEvery: options.snapshotEvery ?? 10_000 }, modules,
+    const runtime = new ActorRuntime(state, { snapshotEvery: options.snapshotEvery ?? 10_000, checkpointAfter: options.checkpointAfter }, modules,
       { fromSnapshot, replayed, resumed: state.pending.size })
     for (const stream of state.streams.keys()) runtime.syncTimers(stream)
     for (const pending of [...state.pending.values()]) runtime.dispatch(pending.stream, pending.output)
@@ -271,7 +276,8 @@ export class ActorRuntime implements Service {
       }
     }
     const beside = outputs.length > 0 && this.modules.beside !== undefined ? await this.modules.beside(outputs) : []
-    const records = await this.modules.log.append(batch, beside)
+    const checkpoint = outputs.length > 0 && this.options.checkpointAfter?.(outputs) === true
+    const records = await this.modules.log.append(batch, beside, { checkpoint })
     const fresh: MachineOutput[] = []
     let index = 0
     for (const record of records) {

@@ -160,6 +160,16 @@ export class ReplayState {
     return `${JSON.stringify(header)}\n${body}`
   }
 
+  /** The record a snapshot was taken at, as its header names it; undefined when it has no header. */
+  static snapshotPosition (text: string): { seq: number, hash: string } | undefined {
+    try {
+      const header = JSON.parse(text.slice(0, text.indexOf('\n'))) as { seq?: unknown, hash?: unknown } | null
+      return Number.isSafeInteger(header?.seq) && typeof header?.hash === 'string' ? { seq: header.seq as number, hash: header.hash } : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   /** Restores from a snapshot; returns undefined when it does not match these definitions. */
   static fromSnapshot (definitions: Record<string, ActorDefinition>, text: string): ReplayState | undefined {
     const newline = text.indexOf('\n')

@@ -5,8 +5,8 @@ import { basename, join, resolve } from 'node:path'
 import { EventLog } from '../../actors/eventlog/event-log.ts'
 import { auditLog, type AuditReport } from '../../actors/audit.ts'
 import { DealIndex, shortIds, type DealTrace, type KeptMessages } from '../../actors/audit-deal.ts'
-import { compareDeal, type AttestedHead, type CrossReport, type PartyLog } from '../../actors/audit-across.ts'
-import { headSigner, isSignedHead } from '../../protocols/messages/log-head.ts'
+import { compareDeal, type CrossReport, type PartyLog } from '../../actors/audit-across.ts'
+import { attestedHeads, HeadsHeld, type HeldHead } from '../../actors/audit-heads.ts'
 import { auditAgainstChain, type ChainReport } from '../../actors/audit-chain.ts'
 import { auditMarkdown } from './audit-document.ts'
 import type { ActorDefinition } from '../../actors/runtime/driver.ts'
@@ -193,10 +193,12 @@ export async function runDealAudit (query: string, dataDirs: string[], options: 
     if (!DEAL_ID.test(query)) throw new BadInput(`${query} is not a deal id or a job offer id (0x and 64 hex digits)`)
     if (dataDirs.length === 0) throw new BadInput('name the data directory of at least one party to the deal')
     for (const dir of dataDirs) opened.push(await openLog(dir, command, err))
-    const audited: Array<{ dir: string, opened: OpenedLog, index: DealIndex, report: AuditReport }> = []
+    const audited: Array<{ dir: string, opened: OpenedLog, index: DealIndex, report: AuditReport, held: HeadsHeld }> = []
     for (const [i, o] of opened.entries()) {
       const index = new DealIndex()
-      audited.push({ dir: resolve(dataDirs[i]!), opened: o, index, report: await auditLog(o.log, definitions, { observe: index.observe }) })
+      const held = new HeadsHeld()
+      const report = await auditLog(o.log, definitions, { observe: (record, step) => { index.observe(record, step); held.observe(record) } })
+      audited.push({ dir: resolve(dataDirs[i]!), opened: o, index, report, held })
     }
     const blank = (dealId: string): DealTrace => ({ query: dealId, kind: 'deal', deals: [], decisions: [], messages: [], deadlines: [], chain: [], problems: [], records: [] })
     let cross: CrossReport
@@ -205,11 +207,11 @@ export async function runDealAudit (query: string, dataDirs: string[], options: 
       cross = compareDeal(query.toLowerCase(), audited.map(a => ({ name: a.dir, report: a.report, trace: blank(query.toLowerCase()) })))
     } else {
       const dealId = dealOf(query.toLowerCase(), audited)
-      const parties: Array<PartyLog & { log: EventLog }> = []
+      const parties: Array<PartyLog & { log: EventLog, held: HeldHead[] }> = []
       for (const a of audited) {
         const trace = await a.index.trace(a.opened.log, dealId, a.opened.kept)
         if (trace?.kind !== 'deal') throw new BadInput(`no deal ${dealId} in the log of ${a.dir}`)
-        parties.push({ name: a.dir, report: a.report, trace, log: a.opened.log })
+        parties.push({ name: a.dir, report: a.report, trace, log: a.opened.log, held: await a.held.withKept(a.opened.log) })
       }
       cross = compareDeal(dealId, parties, await attestedHeads(parties))
     }
@@ -222,28 +224,6 @@ export async function runDealAudit (query: string, dataDirs: string[], options: 
   } finally {
     for (const o of opened) await o.close()
   }
-}
-
-/**
- * The log heads each node signed and sent with its messages, as the other logs hold them (with the
- * messages about the deal), each with the hash the node's own log holds at that record.
- */
-async function attestedHeads (parties: Array<PartyLog & { log: EventLog }>): Promise<AttestedHead[]> {
-  const out: AttestedHead[] = []
-  for (const holder of parties) {
-    for (const record of holder.trace.records) {
-      const event = (record.data as { event?: { type?: unknown, head?: unknown } }).event
-      if (event?.type !== 'message.received' || !isSignedHead(event.head)) continue
-      const head = event.head
-      const signer = headSigner(head)?.toLowerCase()
-      for (const p of parties) {
-        if (p === holder || signer === undefined || p.report.node?.toLowerCase() !== signer) continue
-        const actual = head.seq > p.report.records ? undefined : await p.log.get(head.seq)
-        out.push({ log: p.name, seq: head.seq, hash: head.hash, actual: actual?.hash ?? null, holder: holder.name, holderSeq: record.seq })
-      }
-    }
-  }
-  return out
 }
 
 /** The deal an id names across the logs: itself when any log holds it as a deal, else the one deal made for it as a job offer. */
@@ -352,7 +332,7 @@ export function formatCross (cross: CrossReport): string {
   if (d === undefined) {
     lines.push(`  terms        the same in every log that holds them, and they hash to the deal id`)
     lines.push(`  messages     ${cross.shared} signed message(s) held by more than one log, the same byte for byte`)
-    lines.push(`  log heads    ${cross.heads} head(s) a node signed with its messages, each in its own log as signed`)
+    lines.push(`  log heads    ${cross.heads} head(s) a node signed with its messages and notices, each in its own log as signed`)
     const outcomes = [...new Set(cross.logs.flatMap(l => l.parties.map(p => p.outcome)).filter(o => o !== null))]
     const results = [...new Set(cross.logs.flatMap(l => l.parties.map(p => p.resultsCid)).filter(r => r !== null))]
     lines.push(`  results      ${results.length === 0 ? 'none recorded' : results.join(', ')}`)

@@ -19,7 +19,9 @@ export const DIRECT_PROTOCOLS = {
   /** results submitted / accepted / challenged, verdicts */
   results: '/lilypad/results/1.0.0',
   /** the live offers a peer holds, for a node that just joined */
-  offers: '/lilypad/offers/1.0.0'
+  offers: '/lilypad/offers/1.0.0',
+  /** a counterparty's signed log head, answered with this node's (log-witness.ts) */
+  head: '/lilypad/head/1.0.0'
 } as const
 
 export interface DirectLimits {

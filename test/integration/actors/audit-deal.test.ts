@@ -14,6 +14,9 @@ import { Bucket, seqKey } from '../../../src/actors/eventlog/keys.ts'
 import { GENESIS_PREV, sealRecord, type LogRecord } from '../../../src/actors/eventlog/record.ts'
 import { signCheckpoint } from '../../../src/actors/eventlog/checkpoint.ts'
 import { auditLog } from '../../../src/actors/audit.ts'
+import { WITNESS_RECORD } from '../../../src/actors/roles/log-witness.ts'
+import { HeadsHeld } from '../../../src/actors/audit-heads.ts'
+import type { SignedHead } from '../../../src/protocols/messages/log-head.ts'
 import { DealIndex } from '../../../src/actors/audit-deal.ts'
 import { compareDeal } from '../../../src/actors/audit-across.ts'
 import type { InputData } from '../../../src/actors/runtime/records.ts'
@@ -77,8 +80,17 @@ function rawLog (dataDir: string) {
   return {
     db,
     records: db.sublevel<string, string>(Bucket.records, { valueEncoding: 'utf8' }),
-    messages: db.sublevel<string, string>(Bucket.messages, { valueEncoding: 'utf8' })
+    messages: db.sublevel<string, string>(Bucket.messages, { valueEncoding: 'utf8' }),
+    snapshots: db.sublevel<string, string>(Bucket.snapshots, { valueEncoding: 'utf8' })
   }
+}
+
+/** Deletes the snapshots kept beside the log, as one hiding a cut or rewrite would. */
+async function deleteSnapshots (snapshots: ReturnType<typeof rawLog>['snapshots']): Promise<number> {
+  const keys: string[] = []
+  for await (const key of snapshots.keys()) keys.push(key)
+  await snapshots.batch(keys.map(key => ({ type: 'del' as const, key })))
+  return keys.length
 }
 
 /** Changes the first `from` in a text to `to`: one byte, in every use below. */
@@ -113,12 +125,14 @@ async function rewriteOwnLog (dataDir: string, seq: number, edit: (stored: strin
 
 /**
  * Seals the records from `from` on again, each as `edit` makes it, linked to the one before and
- * with the checkpoints signed by `wallet`; the records after `upTo` are dropped.
+ * with the checkpoints signed by `wallet`; the records after `upTo` are dropped, and the snapshots
+ * of the old records with them.
  */
 async function reseal (dataDir: string, wallet: Wallet, from: number, edit: (record: LogRecord, stored: string) => LogRecord, upTo = Infinity): Promise<void> {
   const signer = { address: wallet.address, signDigest: (d: string) => wallet.signingKey.sign(d).serialized }
-  const { db, records } = rawLog(dataDir)
+  const { db, records, snapshots } = rawLog(dataDir)
   try {
+    await deleteSnapshots(snapshots)
     const before = from > 1 ? JSON.parse((await records.get(seqKey(from - 1)))!) as LogRecord : undefined
     let prev = before?.hash ?? GENESIS_PREV
     let prevSeq = before?.seq ?? 0
@@ -368,36 +382,74 @@ describe('lilypad audit deal', () => {
     expect(compareDeal(dealId, [creator, await partyLog(dirs.provider, dealId)]).ok).toBe(true)
   }, 120_000)
 
-  it('a log cut short below a head its node signed is caught against a counterparty\'s log: 100 random cuts', async () => {
+  it('each log ends on a head its counterparty holds: the last record, witnessed after the log went quiet', async () => {
     const { dirs, dealId } = accepted
-    const provider = await partyLog(dirs.provider, dealId)
-    // the heads the provider sent with its messages, as the creator's log holds them
-    const heads = (await partyLog(dirs.creator, dealId)).trace.records
-      .map(r => (r.data as InputData).event as { type?: string, head?: { seq: number, signer: string } } | undefined)
-      .filter(e => e?.type === 'message.received' && e.head?.signer === parties.provider.address)
-      .map(e => e!.head!.seq)
-    expect(heads.length).toBeGreaterThan(0)
-    const signed = Math.max(...heads)
-    const dealAt = provider.trace.messages.find(m => m.type === 'Deal')!.seq
-    expect(signed).toBeGreaterThan(dealAt)
-    let byHead = 0
-    for (let trial = 0; trial < 100; trial++) {
-      const dir = join(root, 'cut', String(trial))
-      await cp(dirs.provider, dir, { recursive: true })
-      // keep the records up to one before the last head the provider signed, from its deal on
-      const keep = dealAt + Math.floor(Math.random() * (signed - dealAt))
-      await cutAfter(dir, keep)
-      const cross = await auditDeal(dealId, [dirs.creator, dir], true)
-      expect(cross.code, `trial ${trial}: kept ${keep} of ${provider.report.records}`).toBe(1)
-      const code = (JSON.parse(cross.out) as { disagreement: { code: string } }).disagreement.code
-      // a cut that splits a batch fails the log's own audit; one between batches only the head gives away
-      expect(['ERR_HEAD', 'ERR_AUDIT'], `trial ${trial}`).toContain(code)
-      if (code === 'ERR_HEAD') byHead++
+    for (const [mine, theirs, node] of [[dirs.provider, dirs.creator, parties.provider], [dirs.creator, dirs.provider, parties.creator]] as const) {
+      const last = (await partyLog(mine, dealId)).report.records
+      // in the other's log: its messages' heads, its notices (witness records) and, kept beside
+      // the other's log, its answers to the other's notices
+      const log = await EventLog.open(join(theirs, 'log'), { inspect: true })
+      const held = new HeadsHeld()
+      try {
+        for await (const r of log.read(1)) held.observe(r)
+        const heads = (await held.withKept(log)).filter(h => h.signer === node.address.toLowerCase())
+        expect(Math.max(...heads.map(h => h.head.seq)), `${node.address} has ${last} records`).toBe(last)
+      } finally {
+        await log.close()
+      }
     }
-    expect(byHead).toBeGreaterThan(10)
-    // the whole log meets every head it signed
-    expect((await auditDeal(dealId, [dirs.creator, dirs.provider])).code).toBe(0)
-  }, 120_000)
+    // a notice is logged in a witness record
+    const log = await EventLog.open(join(dirs.creator, 'log'), { inspect: true })
+    const witnessed: number[] = []
+    try {
+      for await (const r of log.read(1)) if (r.type === WITNESS_RECORD) witnessed.push((r.data as SignedHead).seq)
+    } finally {
+      await log.close()
+    }
+    expect(witnessed.length).toBeGreaterThan(0)
+  })
+
+  for (const party of ['provider', 'creator'] as const) {
+    it(`the ${party}'s log cut by any number of trailing records, its snapshots deleted, is caught against its counterparty's log: 100 random cuts`, async () => {
+      const { dirs, dealId } = accepted
+      const other = party === 'provider' ? dirs.creator : dirs.provider
+      const mine = await partyLog(dirs[party], dealId)
+      const length = mine.report.records
+      const dealAt = mine.trace.messages.find(m => m.type === 'Deal')!.seq
+      const codes = new Map<string, number>()
+      for (let trial = 0; trial < 100; trial++) {
+        const dir = join(root, `cut-${party}`, String(trial))
+        await cp(dirs[party], dir, { recursive: true })
+        // from 1 record to every record after the deal's first: the first trial cuts the last record only
+        const drop = trial === 0 ? 1 : 1 + Math.floor(Math.random() * (length - dealAt))
+        await cutAfter(dir, length - drop)
+        const { db, snapshots } = rawLog(dir)
+        expect(await deleteSnapshots(snapshots)).toBeGreaterThan(0)
+        await db.close()
+        const cross = await auditDeal(dealId, [other, dir], true)
+        expect(cross.code, `trial ${trial}: cut ${drop} of ${length}`).toBe(1)
+        const code = (JSON.parse(cross.out) as { disagreement: { code: string } }).disagreement.code
+        // a cut that splits a batch fails the log's own audit; one between batches only a head gives away
+        expect(['ERR_HEAD', 'ERR_AUDIT'], `trial ${trial}`).toContain(code)
+        codes.set(code, (codes.get(code) ?? 0) + 1)
+      }
+      expect(codes.get('ERR_HEAD')).toBeGreaterThan(10)
+      // the whole log meets every head it signed
+      expect((await auditDeal(dealId, [other, dirs[party]])).code).toBe(0)
+    }, 120_000)
+  }
+
+  it('a log cut short with its snapshots kept fails its own audit: the snapshot was taken of records it no longer holds', async () => {
+    const dir = await copyOf(accepted.dirs.provider, 'provider')
+    const { db, snapshots } = rawLog(dir)
+    const [newest] = await snapshots.values({ reverse: true, limit: 1 }).all()
+    await db.close()
+    const taken = (JSON.parse(newest!.slice(0, newest!.indexOf('\n'))) as { seq: number }).seq
+    await cutAfter(dir, taken - 1)
+    const run = await audit(dir, {})
+    expect(run.code).toBe(1)
+    expect(run.out.split('\n')[0]).toBe(`audit of ${join(dir, 'log')}: FAILED at record ${taken}: a snapshot of the machines taken at record ${taken} is kept beside the log, which ends at record ${taken - 1}: the log was cut short (ERR_LOG_SNAPSHOT)`)
+  })
 
   it('holds the parties\' outcomes against the mediator\'s verdict', async () => {
     const { dirs, dealId } = mediated

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { Wallet } from 'ethers'
+import { checkpointSigner, type CheckpointData } from '../../../../src/actors/eventlog/checkpoint.ts'
 import { EventLog } from '../../../../src/actors/eventlog/event-log.ts'
 import { ActorRuntime, type EffectHandler } from '../../../../src/actors/runtime/actor-runtime.ts'
 import { auditLog } from '../../../../src/actors/audit.ts'
@@ -43,6 +45,26 @@ describe('ActorRuntime', () => {
     const types = (await records(log)).map(r => r.type)
     expect(types).toEqual(['genesis', 'stream.open', 'input', 'output', 'ack', 'input', 'output', 'ack'])
     expect(runtime.pendingOutputs()).toEqual([])
+    await runtime.stop()
+    await log.close()
+  })
+
+  it('checkpoints the log\'s head, signed, right after a step whose outputs `checkpointAfter` picks, and after no other', async () => {
+    const wallet = Wallet.createRandom()
+    const signer = { address: wallet.address, signDigest: (d: string) => wallet.signingKey.sign(d).serialized }
+    const log = await EventLog.inMemory({ signer, checkpointEvery: 0 })
+    const h = harness()
+    const runtime = await ActorRuntime.start({ checkpointAfter: (outputs) => outputs.some(o => (o.type as string) === 'send.message') }, { log, definitions: testDefinitions, effects: h.effects, clock: h.clock })
+    await runtime.spawn('job:1', 'test-job', { job: '1', timeoutMs: 1000 })
+    await runtime.send('job:1', { type: 'start', payload: 'moo' })
+    await runtime.idle()
+    const all = await records(log)
+    // the step that sends the message (work.done -> send.message) is sealed by a checkpoint; the one that starts the work is not
+    expect(all.map(r => r.type)).toEqual(['genesis', 'stream.open', 'input', 'output', 'ack', 'input', 'output', 'checkpoint', 'ack'])
+    const checkpoint = all[7]!.data as CheckpointData
+    expect(checkpoint).toMatchObject({ seq: 7, hash: all[6]!.hash })
+    expect(checkpointSigner(checkpoint)).toBe(wallet.address)
+    expect((await auditLog(log, testDefinitions)).ok).toBe(true)
     await runtime.stop()
     await log.close()
   })

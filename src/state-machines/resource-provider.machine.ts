@@ -397,7 +397,9 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
       case 'MediationVerdict': {
         const v = expectMessage(messages, c.domain, e.envelope, 'MediationVerdict', e.at)
         const dealId = v.message.dealId
-        const record = dealIn(c, dealId, 'Mediating')
+        // a verdict may overtake the challenge it answers (the creator tells the mediators and us at
+        // once): it is put on chain all the same, and settles the deal there only if it was challenged
+        const record = dealIn(c, dealId, 'Mediating', 'ResultsSubmitted')
         expectVerdictOf(record.deal, dealId, v, record.resultsCid)
         const verdictsFrom = withVerdictFrom(record.verdictsFrom, v)
         const live = liveKey(c, dealId)

@@ -263,6 +263,24 @@ describe('resource provider', () => {
     expect(step(resourceProviderMachine, byOutsider.snapshot, received(s.verdict(false, parties.otherMediator), T0 + 8)).outputs[0]).toMatchObject({ type: 'input.rejected', code: 'WRONG_PARTY' })
   })
 
+  test('a verdict that overtakes the challenge it answers is put on chain all the same, and the deal ends with the outcome the chain then holds', () => {
+    const r = drive(resourceProviderMachine, input, [...toSubmitted, ev.verdict(false)])
+    const verdictId = idOf('MediationVerdict', s.verdict(false).message)
+    expect(r.last).toEqual([{ type: 'chain.settle', id: `settle-verdict:${verdictId}`, dealId: s.dealId, outcome: 'MediationAccepted', evidence: [s.dealId, verdictId] }])
+    // nothing changes until the chain says so: its judge deadline still stands, should no challenge come
+    expect(r.snapshot.context.deals[s.dealId]?.state).toBe('ResultsSubmitted')
+    expect(r.snapshot.context.deadlines['judge:0']).toBe(s.deal.judgeDeadline)
+    // the challenge comes after: the mediation goes on, the verdict already on its way to the chain
+    const challenged = step(resourceProviderMachine, r.snapshot, ev.challenged)
+    expect(challenged.snapshot.context.deals[s.dealId]?.state).toBe('Mediating')
+    const settled = step(resourceProviderMachine, challenged.snapshot, { type: 'chain.settled', effect: `settle-verdict:${verdictId}`, dealId: s.dealId, outcome: 'MediationAccepted', at: T0 + 9 })
+    expect(endedState(settled.snapshot.context, s.dealId)).toBe('MediationAccepted')
+    // the chain refused it (no challenge was ever posted): the deal is as it was
+    const refused = step(resourceProviderMachine, r.snapshot, { type: 'effect.failed', effect: `settle-verdict:${verdictId}`, error: 'NOT_CHALLENGED', at: T0 + 9 })
+    expect(refused.outputs).toEqual([])
+    expect(refused.snapshot.context.deals[s.dealId]?.state).toBe('ResultsSubmitted')
+  })
+
   describe('deadlines', () => {
     test('judge deadline: it claims TimeoutJudge', () => {
       const r = drive(resourceProviderMachine, input, [...toSubmitted, timer('judge:0', s.deal.judgeDeadline)])

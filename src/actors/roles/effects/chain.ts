@@ -66,8 +66,8 @@ const TRANSIENT = new Set(['CHAIN_UNAVAILABLE', 'TRANSACTION_FAILED'])
  * settlement is first come, first served) is tried again, alone, as the deposit may be topped up.
  */
 const SETTLE_RETRIED = new Set([...TRANSIENT, 'INSUFFICIENT_DEPOSIT'])
-/** A verdict may reach the chain before the mediator's taking of the case is mined: it is tried again. */
-const VERDICT_RETRIED = new Set([...TRANSIENT, 'CASE_NOT_TAKEN'])
+/** A verdict may reach the chain before the challenge or the mediator's taking of the case is mined: it is tried again. */
+const VERDICT_RETRIED = new Set([...TRANSIENT, 'CASE_NOT_TAKEN', 'NOT_CHALLENGED'])
 
 /** The outputs that put evidence on chain or read it back. */
 export type ChainOutput = 'chain.settle' | 'chain.claim' | 'chain.challenge' | 'chain.takeCase' | 'chain.commitResults' | 'chain.watch' | 'chain.readDeposit'

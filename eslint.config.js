@@ -82,7 +82,7 @@ export default tseslint.config(
   {
     // type-aware: a promise nobody awaits loses its error, and one passed where a callback returns
     // nothing is never awaited
-    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'sim/**/*.ts', 'adversary/**/*.ts', 'bin/**/*.ts', 'contracts/**/*.ts', '*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'sim/**/*.ts', 'adversary/**/*.ts', 'fuzz/**/*.ts', 'bin/**/*.ts', 'contracts/**/*.ts', '*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

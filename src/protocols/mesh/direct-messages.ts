@@ -15,6 +15,7 @@ import {
 import { isMeshError, MeshError } from './errors.ts'
 import { headSigner, isSignedHead, type SignedHead } from '../messages/log-head.ts'
 import { addressOfPeer } from './peer-identity.ts'
+import { MAX_WIRE_DEPTH, nestsDeeperThan } from '../messages/json-depth.ts'
 
 export interface DirectMessage {
   envelope: Envelope
@@ -76,8 +77,15 @@ function passedOnByParty (verified: Verified, attachments: Verified[], address: 
  */
 export function decodeDirectMessage (domain: LilypadDomain, frame: Uint8Array, peer: PeerId, now: number): Omit<ReceivedDirectMessage, 'protocol'> {
   let value: { envelope?: unknown, attachments?: unknown, head?: unknown }
+  let text: string
   try {
-    value = JSON.parse(decoder.decode(frame))
+    text = decoder.decode(frame)
+  } catch {
+    invalid('frame is not UTF-8 JSON')
+  }
+  if (nestsDeeperThan(text, MAX_WIRE_DEPTH)) invalid(`frame is nested deeper than ${MAX_WIRE_DEPTH} levels`)
+  try {
+    value = JSON.parse(text)
   } catch {
     invalid('frame is not UTF-8 JSON')
   }

@@ -2,6 +2,7 @@
 import type { LilypadDomain, MessageType } from './eip712-types.ts'
 import type { Envelope, Verified } from './envelope.ts'
 import { MessageError } from './errors.ts'
+import { MAX_WIRE_DEPTH, nestsDeeperThan } from './json-depth.ts'
 import { verifyEnvelope, type VerifyOptions } from './signing.ts'
 
 export const MAX_ENCODED_SIZE: Record<MessageType, number> = {
@@ -30,10 +31,14 @@ export function encodeEnvelope (envelope: Envelope): Uint8Array {
 /** Parses bytes into an envelope without checking its signatures (size, UTF-8 and JSON only). */
 export function decodeEnvelope (bytes: Uint8Array): unknown {
   if (bytes.byteLength > MAX_MESSAGE_SIZE) throw new MessageError('OVERSIZED', `${bytes.byteLength} bytes exceeds ${MAX_MESSAGE_SIZE}`)
+  let text: string
   let value: unknown
   try {
-    value = JSON.parse(decoder.decode(bytes))
-  } catch {
+    text = decoder.decode(bytes)
+    if (nestsDeeperThan(text, MAX_WIRE_DEPTH)) throw new MessageError('MALFORMED_ENCODING', `nested deeper than ${MAX_WIRE_DEPTH} levels`)
+    value = JSON.parse(text)
+  } catch (err) {
+    if (err instanceof MessageError) throw err
     throw new MessageError('MALFORMED_ENCODING', 'not UTF-8 JSON')
   }
   const type = (value as { type?: unknown } | null)?.type

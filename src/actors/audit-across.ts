@@ -43,6 +43,11 @@ export interface PartySummary {
   records: number
   /** signed messages about the deal it holds */
   messages: number
+  /**
+   * the newest of its records under a head its node signed that another of these logs holds (0:
+   * none): a log could be cut after it unseen, as nobody here saw what follows
+   */
+  witnessedTo: number
 }
 
 export interface CrossReport {
@@ -82,7 +87,8 @@ export function compareDeal (dealId: string, logs: PartyLog[], attested: readonl
       audit: { ok: l.report.ok, records: l.report.records, ...(l.report.failure === undefined ? {} : { failure: l.report.failure }) },
       parties: l.trace.deals[0]?.parties ?? [],
       records: l.trace.records.length,
-      messages: l.trace.messages.filter(m => m.envelope !== null).length
+      messages: l.trace.messages.filter(m => m.envelope !== null).length,
+      witnessedTo: Math.max(0, ...attested.filter(h => h.log === l.name && h.actual === h.hash).map(h => h.seq))
     })),
     shared: 0,
     heads: attested.length

@@ -327,6 +327,7 @@ export function formatCross (cross: CrossReport): string {
     const audit = l.audit.ok ? `audit OK, ${l.audit.records} records` : `audit FAILED at record ${l.audit.failure?.seq ?? '?'}`
     lines.push(`  ${l.log}`)
     lines.push(`    node ${l.node ?? '(unsigned log)'}; ${audit}; ${l.records} about the deal, ${l.messages} signed messages`)
+    if (l.audit.ok) lines.push(`    witnessed to record ${l.witnessedTo} of ${l.audit.records} by heads the other logs hold${l.witnessedTo >= l.audit.records ? '' : `: the ${l.audit.records - l.witnessedTo} after it no other log saw`}`)
     for (const p of l.parties) lines.push(`    ${p.role}: ${p.state}${p.verdict === undefined ? '' : `, verdict ${p.verdict}`}${p.resultsCid === null ? '' : `, results ${p.resultsCid}`}`)
   }
   if (d === undefined) {

@@ -18,9 +18,9 @@ import { WITNESS_RECORD } from '../../../src/actors/roles/log-witness.ts'
 import { HeadsHeld } from '../../../src/actors/audit-heads.ts'
 import type { SignedHead } from '../../../src/protocols/messages/log-head.ts'
 import { DealIndex } from '../../../src/actors/audit-deal.ts'
-import { compareDeal } from '../../../src/actors/audit-across.ts'
+import { compareDeal, type CrossReport } from '../../../src/actors/audit-across.ts'
 import type { InputData } from '../../../src/actors/runtime/records.ts'
-import { runAudit, runDealAudit } from '../../../src/cli/commands/audit.ts'
+import { formatCross, runAudit, runDealAudit } from '../../../src/cli/commands/audit.ts'
 import { roleDefinitions } from '../../../src/cli/definitions.ts'
 import { dealLogs, HONEST_CID, parties, type DealLogs } from '../../support/deal-logs.ts'
 import { repoRoot } from '../../support/child.ts'
@@ -407,6 +407,14 @@ describe('lilypad audit deal', () => {
       await log.close()
     }
     expect(witnessed.length).toBeGreaterThan(0)
+    // the cross-node audit says so: each log witnessed to its last record
+    const json = JSON.parse((await auditDeal(dealId, [dirs.creator, dirs.provider], true)).out) as { logs: Array<{ witnessedTo: number, audit: { records: number } }> }
+    for (const l of json.logs) expect(l.witnessedTo).toBe(l.audit.records)
+    const text = (await auditDeal(dealId, [dirs.creator, dirs.provider])).out
+    expect(text).toMatch(/witnessed to record (\d+) of \1 by heads the other logs hold\n/)
+    // and what a log holds past the heads the others hold is named
+    const unseen = { ...json, logs: [{ ...json.logs[0]!, witnessedTo: json.logs[0]!.audit.records - 3 }, json.logs[1]!] }
+    expect(formatCross(unseen as unknown as CrossReport)).toMatch(/witnessed to record \d+ of \d+ by heads the other logs hold: the 3 after it no other log saw\n/)
   })
 
   for (const party of ['provider', 'creator'] as const) {

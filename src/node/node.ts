@@ -14,6 +14,8 @@ import { DockerExecutor } from '../executor/docker/executor.ts'
 import type { SlotSize } from '../executor/docker/limits.ts'
 import { WasmExecutor } from '../executor/wasm/executor.ts'
 import { PeerDatastore } from './adapters/peer-datastore.ts'
+import { FundingCache } from '../protocols/mesh/offer-funding.ts'
+import { DEFAULT_NODE_LIMITS, type NodeLimits } from './limits.ts'
 import { ResultsStore } from '../executor/results/store.ts'
 import { ResultsExchange } from '../executor/results/exchange.ts'
 import type { Executors } from '../executor/results/determinism.ts'
@@ -85,6 +87,8 @@ export interface NodeOptions {
   api?: { port: number, jobs?: JobBoardOptions }
   /** serve the results this node holds over HTTP, by CID (see results-server.ts); host defaults to 0.0.0.0 */
   resultsHttp?: { port: number, host?: string }
+  /** bounds on what other peers can make the node hold (default DEFAULT_NODE_LIMITS) */
+  limits?: NodeLimits
   /** once started, write <dataDir>/node.json (address, peer id, addresses, API): tools wait for that file */
   announce?: boolean
   logger?: Logger
@@ -164,9 +168,16 @@ export class LilypadNode implements Service {
 
       // a restarted node must still reach the parties of its open deals, which it may have met only
       // through their own dials: the peer store keeps their addresses on disk
-      const peers = await PeerDatastore.open(join(options.dataDir, 'peers'))
+      const limits = options.limits ?? DEFAULT_NODE_LIMITS
+      const peers = await PeerDatastore.open(join(options.dataDir, 'peers'), { maxDhtRecords: limits.dhtMaxRecords })
       cleanups.push(() => peers.close())
+      const funding = settlement === undefined
+        ? undefined
+        : new FundingCache({ balanceOf: async (address) => await settlement!.balanceOf(address), onError: (err) => logger.debug({ err }, 'escrow read for an offer') })
       const mesh = await createMeshNode({
+        meshState: { maxOffers: limits.meshMaxOffers, maxOfferBytes: limits.meshMaxOfferBytes, maxOffersPerAuthor: limits.meshMaxOffersPerAuthor },
+        offerAdmission: { perSecond: limits.offerAdmissionPerSecond, burst: limits.offerAdmissionBurst },
+        ...(funding === undefined ? {} : { funding }),
         privateKey: key.privateKey,
         datastore: peers,
         peerRouting: true,
@@ -220,8 +231,11 @@ export class LilypadNode implements Service {
         roles: options.roles,
         domain,
         resourceProvider: { slots },
-        solver: options.solver === undefined ? undefined : { batchDelayMs: SOLVER_BATCH_DELAY_MS, ...options.solver },
-        mediator: options.mediator === undefined ? undefined : { multiaddrs: multiaddrs.slice(0, 4), ...options.mediator }
+        solver: options.solver === undefined
+          ? undefined
+          : { batchDelayMs: SOLVER_BATCH_DELAY_MS, book: { maxOffers: limits.bookMaxOffers, maxJobs: limits.bookMaxJobs, maxPerAuthor: limits.bookMaxPerAuthor }, ...options.solver },
+        mediator: options.mediator === undefined ? undefined : { multiaddrs: multiaddrs.slice(0, 4), ...options.mediator },
+        messageRetentionMs: limits.messageRetentionHours * 3600_000
       }, {
         log,
         wallet: new Wallet(key.privateKey),

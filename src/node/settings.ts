@@ -5,6 +5,7 @@ import { getAddress } from 'ethers'
 import { ROLES, type Role } from '../actors/roles/roles.ts'
 import { LIMITS } from '../protocols/messages/fields.ts'
 import { DEFAULT_MEDIATION_CHANCE } from './jobs/check-rate.ts'
+import { resolveLimits, type NodeLimits } from './limits.ts'
 
 /**
  * A node's settings: from flags, then the environment (Lilypad's names where one exists), then a
@@ -59,6 +60,8 @@ export interface NodeSettings {
   resultsPort?: number
   resultsHost: string
   corruptOutputs: boolean
+  /** bounds on what other peers can make the node hold (limits.ts) */
+  limits: NodeLimits
 }
 
 export class SettingsError extends Error {
@@ -95,6 +98,7 @@ const ENV: Record<string, string> = {
   resultsPort: 'LILYPAD_RESULTS_PORT',
   resultsHost: 'LILYPAD_RESULTS_HOST',
   allowJobNetwork: 'LILYPAD_ALLOW_JOB_NETWORK',
+  limits: 'LILYPAD_LIMITS',
   corruptOutputs: 'LILYPAD_TEST_CORRUPT_OUTPUTS'
 }
 
@@ -267,7 +271,8 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     resultsPort: int('LILYPAD_RESULTS_PORT', pick('resultsPort')),
     resultsHost: String(pick('resultsHost') ?? '0.0.0.0'),
     allowJobNetwork: flag('LILYPAD_ALLOW_JOB_NETWORK', pick('allowJobNetwork')),
-    corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1'
+    corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1',
+    limits: resolveLimits(pick('limits'), (message) => { throw new SettingsError(message) })
   }
   expectKnownKeys(configFile, file, known)
   return settings

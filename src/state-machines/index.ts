@@ -17,7 +17,7 @@ export interface RegisteredMachine {
 export const machines: Record<string, RegisteredMachine> = {
   'job-creator': { name: 'job-creator', version: 9, machine: jobCreatorMachine },
   'resource-provider': { name: 'resource-provider', version: 12, machine: resourceProviderMachine },
-  solver: { name: 'solver', version: 7, machine: solverMachine },
+  solver: { name: 'solver', version: 8, machine: solverMachine },
   mediator: { name: 'mediator', version: 8, machine: mediatorMachine }
 }
 

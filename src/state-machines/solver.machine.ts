@@ -6,6 +6,7 @@
  * expires or the deal is agreed.
  */
 import type { Envelope } from '../protocols/messages/envelope.ts'
+import { DEFAULT_BOOK_LIMITS, type BookLimits } from './book-limits.ts'
 import type { JobOffer, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import { expectMessage, expectTimer, includesAddress, sendOutput, type DomainJson } from './common.ts'
@@ -15,6 +16,8 @@ import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
 import { compareOffers, matchBook, OfferTraitsMemo, type MatchableJob, type MatchableOffer } from './matcher.ts'
 import { violation } from './rejection.ts'
 
+export { DEFAULT_BOOK_LIMITS, type BookLimits } from './book-limits.ts'
+
 export interface SolverInput {
   domain: DomainJson
   self: string
@@ -23,6 +26,8 @@ export interface SolverInput {
   /** the mediation fee written into deals, wei as a decimal string */
   mediatorFee: string
   batchDelayMs?: number
+  /** how much of anyone's offers the book takes (defaults: DEFAULT_BOOK_LIMITS) */
+  book?: Partial<BookLimits>
   at: number
 }
 
@@ -63,6 +68,7 @@ export interface SolverContext {
   solverFee: string
   mediatorFee: string
   batchDelayMs: number
+  book: BookLimits
   /** in book order (cheapest, then oldest, then smallest id): a list, because every offer event changes it and a list copies cheaply; a round reads it only up to its matches */
   offers: OfferEntry[]
   /** in arrival order; a list for the same reasons (a record keyed by ids would be walked as a dictionary) */
@@ -85,6 +91,7 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
       solverFee: input.solverFee,
       mediatorFee: input.mediatorFee,
       batchDelayMs: input.batchDelayMs ?? 50,
+      book: { ...DEFAULT_BOOK_LIMITS, ...input.book },
       offers: [],
       jobs: [],
       deadlines: {}
@@ -148,12 +155,18 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
         const authorTag = tagOf(author)
         // one pass: a newer offer for the same slot replaces the older one, and the same offer again is
         // refused (it has the same slot: its id is only compared there)
-        const offers: OfferEntry[] = []
+        let offers: OfferEntry[] = []
+        let byAuthor = 0
         for (const o of c.offers) {
-          if (o.authorTag !== authorTag || o.slot !== slot || o.author !== author) offers.push(o)
-          else if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
+          if (o.authorTag !== authorTag || o.slot !== slot || o.author !== author) {
+            offers.push(o)
+            if (o.authorTag === authorTag && o.author === author) byAuthor++
+          } else if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
         }
         if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
+        if (byAuthor >= c.book.maxPerAuthor) violation('NO_CAPACITY', `the book holds ${byAuthor} offers of ${author}, its most for one author`)
+        if (offers.length >= c.book.maxOffers) offers = offers.filter(o => o.until >= e.at)
+        if (offers.length >= c.book.maxOffers) violation('NO_CAPACITY', `the book holds ${offers.length} live offers, its most`)
         const entry: OfferEntry = { id: offer.id, idTag: tagOf(offer.id), author, authorTag, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
         offers.splice(bookPosition(offers, entry), 0, entry)
         // with no job waiting there is nothing to match it with: the next job, or the round armed for held ones, matches it
@@ -164,9 +177,16 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
         if (jobIndex(c.jobs, job.id) >= 0) violation('DUPLICATE', 'job already in the book')
         if (e.at > job.message.matchDeadline) violation('LATE', 'the job\'s match deadline has passed')
         if (!includesAddress(job.message.trustedSolvers, c.self)) return unchanged(c)
+        const author = job.message.author
+        let jobs = c.jobs
+        if (jobs.filter(j => (j.envelope.message as { author: string }).author === author).length >= c.book.maxPerAuthor) {
+          violation('NO_CAPACITY', `the book holds ${c.book.maxPerAuthor} jobs of ${author}, its most for one author`)
+        }
+        if (jobs.length >= c.book.maxJobs) jobs = jobs.filter(j => j.until >= e.at)
+        if (jobs.length >= c.book.maxJobs) violation('NO_CAPACITY', `the book holds ${jobs.length} waiting jobs, its most`)
         const until = Math.min(job.message.expiry, job.message.matchDeadline)
         const entry: JobEntry = { id: job.id, envelope: job.envelope, receivedAt: e.at, heldUntil: 0, until }
-        return { context: { ...c, jobs: [...c.jobs, entry], deadlines: armRound(c, e.at) }, outputs: [] }
+        return { context: { ...c, jobs: [...jobs, entry], deadlines: armRound(c, e.at) }, outputs: [] }
       }
       case 'Deal': {
         // an agreed deal (gossiped): its offers leave the book

@@ -5,7 +5,7 @@ import { messageId } from '../../protocols/messages/signing.ts'
 import { machines } from '../../state-machines/index.ts'
 import { toDomain, type DomainJson } from '../../state-machines/common.ts'
 import type { ResourceProviderInput, SlotTerms } from '../../state-machines/resource-provider.machine.ts'
-import type { SolverInput } from '../../state-machines/solver.machine.ts'
+import type { BookLimits, SolverInput } from '../../state-machines/solver.machine.ts'
 import type { MediatorInput } from '../../state-machines/mediator.machine.ts'
 import type { JobCreatorContext, JobCreatorInput } from '../../state-machines/job-creator.machine.ts'
 import { INPUT_REJECTED } from '../../state-machines/rejection.ts'
@@ -32,10 +32,16 @@ export interface RoleHostOptions {
   roles: readonly Role[]
   domain: DomainJson
   resourceProvider?: { slots: SlotTerms[], offerTtlMs?: number, commitMarginMs?: number }
-  solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number }
+  solver?: { solverFee: string, mediatorFee: string, batchDelayMs?: number, book?: Partial<BookLimits> }
   mediator?: { capacity: number, fee?: string, multiaddrs?: string[] }
   snapshotEvery?: number
+  /** how long a stored message is kept past the last deadline of any deal it can be part of (default 24 h) */
+  messageRetentionMs?: number
 }
+
+const DEFAULT_MESSAGE_RETENTION_MS = 24 * 3600_000
+/** how often stored messages past their retention are collected */
+const COLLECT_EVERY_MS = 3600_000
 
 export interface RoleHostModules {
   log: EventLog
@@ -73,7 +79,9 @@ function bindsTheNode (outputs: readonly MachineOutput[]): boolean {
 export class RoleHost implements Service {
   private readonly dealToJob = new Map<string, string>()
   private readonly store: MessageStore
-  private storing: Promise<void> = Promise.resolve()
+  private receiving: Promise<unknown> = Promise.resolve()
+  private untakenCount = 0
+  private collector: NodeJS.Timeout | undefined
 
   private constructor (
     readonly runtime: ActorRuntime,
@@ -122,7 +130,19 @@ export class RoleHost implements Service {
       host!.receive(delivery).catch((err: Error) => { if (!(err instanceof RuntimeStoppedError)) modules.onError?.(err) })
     })
     await host.spawnRoles()
+    host.collectLater()
     return host
+  }
+
+  /** Collects stored messages past their retention now (in the background), then every hour. */
+  private collectLater (): void {
+    const collect = (): void => {
+      this.store.collect(this.now(), this.options.messageRetentionMs ?? DEFAULT_MESSAGE_RETENTION_MS)
+        .catch((err: Error) => { this.modules.onError?.(err) })
+    }
+    collect()
+    this.collector = setInterval(collect, COLLECT_EVERY_MS)
+    this.collector.unref()
   }
 
   private now (): number {
@@ -153,29 +173,41 @@ export class RoleHost implements Service {
   }
 
   /**
-   * Logs and applies a message from the mesh in every stream it concerns. Deliveries reach the
-   * machines in the order they arrived: each is stored only after the one before it, so a deal
-   * handed over just after its proposal cannot overtake it while the proposal's offers are stored.
+   * Applies a message from the mesh in every stream it concerns, and returns the streams that took
+   * it. A stream that takes it logs it, with the signed messages it carries stored in the same batch;
+   * a message no stream takes (not theirs, or refused) leaves nothing behind: anyone can send a node
+   * messages. Deliveries reach the machines in the order they arrived, one after another, so a deal
+   * handed over just after its proposal cannot overtake it.
    */
   async receive (delivery: Delivery): Promise<string[]> {
-    const stored = this.storing.then(() => this.storeDelivery(delivery))
-    this.storing = stored.catch(() => undefined)
-    await stored
+    const taken = this.receiving.then(() => this.take(delivery))
+    this.receiving = taken.catch(() => undefined)
+    return await taken
+  }
+
+  private async take (delivery: Delivery): Promise<string[]> {
+    const envelopes = [delivery.envelope, ...delivery.attachments]
+    for (const envelope of envelopes) this.openDeals.seen(envelope)
     const streams = routeDelivery(delivery, {
       self: this.address,
       has: (stream) => this.runtime.snapshot(stream) !== undefined,
       jobOfDeal: (dealId) => this.dealToJob.get(dealId)
     })
-    for (const stream of streams) await this.runtime.send(stream, messageEvent(delivery) as never)
-    return streams
+    if (streams.length === 0) return []
+    const domain = toDomain(this.options.domain)
+    const writes = (await Promise.all(envelopes.map(envelope => this.store.writes(messageId(domain, envelope.type, envelope.message as never), envelope)))).flat()
+    const taken: string[] = []
+    for (const stream of streams) {
+      const change = await this.runtime.offer(stream, messageEvent(delivery) as never, writes)
+      if (change.records.length > 0) taken.push(stream)
+      else this.untakenCount++
+    }
+    return taken
   }
 
-  private async storeDelivery (delivery: Delivery): Promise<void> {
-    const domain = toDomain(this.options.domain)
-    for (const envelope of [delivery.envelope, ...delivery.attachments]) {
-      await this.store.put(messageId(domain, envelope.type, envelope.message as never), envelope)
-      this.openDeals.seen(envelope)
-    }
+  /** How many messages a stream did not take (refused, or none of its business): counted, not logged. */
+  get untaken (): number {
+    return this.untakenCount
   }
 
   /**
@@ -219,6 +251,7 @@ export class RoleHost implements Service {
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.collector)
     await this.runtime.stop()
   }
 

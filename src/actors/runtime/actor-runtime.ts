@@ -9,6 +9,7 @@ import { startMachine, stepMachine, type ActorDefinition, type Step } from './dr
 import { ActorRecord, outputKey, type AckData, type InputData, type OpenData, type OutputData } from './records.ts'
 import { ReplayState } from './replay-state.ts'
 import { systemClock, type Clock } from './clock.ts'
+import { INPUT_REJECTED } from '../../state-machines/rejection.ts'
 import type { Service } from '../../support/lifecycle.ts'
 
 /** An input as a caller gives it: the runtime stamps `at`. */
@@ -63,6 +64,13 @@ export interface Change {
 /** A value as it comes back from the log: canonical JSON, keys sorted, undefined members gone. */
 function asLogged<T> (value: T): T {
   return JSON.parse(canonicalJson(value ?? null)) as T
+}
+
+/** A step that changes nothing: same state, no output but a refusal (an input that is not the machine's business has none). */
+function changesNothing (before: AnyMachineSnapshot, step: Step): boolean {
+  return step.outputs.every(o => o.type === INPUT_REJECTED) &&
+    step.snapshot.context === before.context && step.snapshot.status === before.status &&
+    JSON.stringify(step.snapshot.value) === JSON.stringify(before.value)
 }
 
 /** An input offered after `stop()`: not taken, and not logged; the next start takes what comes then. */
@@ -161,6 +169,16 @@ export class ActorRuntime implements Service {
     return this.enqueue(() => this.applyInputs(stream, [input]))
   }
 
+  /**
+   * As `send`, for an input from another party: one that changes nothing (refused, or none of the
+   * machine's business) is not logged (replay would not miss it); a refusal is reported to its handler. Anyone can send a
+   * node inputs it refuses; they must not grow its log. The change has no records then. `beside`
+   * is written with the input when it is logged, in the same atomic batch (the messages it carries).
+   */
+  offer (stream: string, input: NewInput, beside: SideWrite[] = []): Promise<Change> {
+    return this.enqueue(() => this.applyInputs(stream, [input], undefined, { unloggedIfRefused: true, beside }))
+  }
+
   snapshot (stream: string): AnyMachineSnapshot | undefined {
     return this.state.streams.get(stream)?.snapshot
   }
@@ -234,7 +252,7 @@ export class ActorRuntime implements Service {
     return run
   }
 
-  private async applyInputs (stream: string, inputs: NewInput[], ack?: AckData): Promise<Change> {
+  private async applyInputs (stream: string, inputs: NewInput[], ack?: AckData, offered?: { unloggedIfRefused: boolean, beside: SideWrite[] }): Promise<Change> {
     const current = this.state.streams.get(stream)
     if (current === undefined) throw new UnknownStreamError(`no stream ${stream}`)
     const definition = this.state.definition(current.machine)!
@@ -251,14 +269,25 @@ export class ActorRuntime implements Service {
       steps.push(step)
       snapshot = step.snapshot
     }
-    return await this.commit(stream, entries, steps)
+    if (offered?.unloggedIfRefused === true && steps.length === 1 && changesNothing(current.snapshot, steps[0]!)) {
+      this.reportRefusals(stream, steps[0]!.outputs)
+      return { stream, snapshot: current.snapshot, records: [] }
+    }
+    return await this.commit(stream, entries, steps, offered?.beside)
+  }
+
+  private reportRefusals (stream: string, outputs: MachineOutput[]): void {
+    const handler = this.modules.effects?.[INPUT_REJECTED]
+    if (handler === undefined) return
+    const signal = new AbortController().signal
+    for (const output of outputs) handler(output, { stream, signal }).catch((err: Error) => { this.report(err) })
   }
 
   /**
    * Appends the entries followed by each step's outputs, folds them into state, then carries the
    * outputs out. Entries that open or feed the machine take their step from `steps`, in order.
    */
-  private async commit (stream: string, entries: AppendEntry[], steps: Step[]): Promise<Change> {
+  private async commit (stream: string, entries: AppendEntry[], steps: Step[], inputBeside: SideWrite[] = []): Promise<Change> {
     const batch: AppendEntry[] = []
     const stepOf = new Map<number, Step>()
     const outputs: MachineOutput[] = []
@@ -275,7 +304,7 @@ export class ActorRuntime implements Service {
         }
       }
     }
-    const beside = outputs.length > 0 && this.modules.beside !== undefined ? await this.modules.beside(outputs) : []
+    const beside = [...inputBeside, ...(outputs.length > 0 && this.modules.beside !== undefined ? await this.modules.beside(outputs) : [])]
     const checkpoint = outputs.length > 0 && this.options.checkpointAfter?.(outputs) === true
     const records = await this.modules.log.append(batch, beside, { checkpoint })
     const fresh: MachineOutput[] = []

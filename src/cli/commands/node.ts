@@ -34,6 +34,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     docker: settings.docker,
     allowJobNetwork: settings.allowJobNetwork,
     corruptOutputs: settings.corruptOutputs,
+    limits: settings.limits,
     ...(daemon && settings.apiPort !== undefined ? { api: { port: settings.apiPort, jobs } } : {}),
     ...(daemon && settings.resultsPort !== undefined ? { resultsHttp: { port: settings.resultsPort, host: settings.resultsHost } } : {}),
     announce: daemon

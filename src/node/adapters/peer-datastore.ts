@@ -7,6 +7,9 @@ import type { Resource } from '../../support/lifecycle.ts'
 
 /** How often changes reach the disk (default). */
 const FLUSH_EVERY_MS = 1_000
+/** DHT records held (default): other peers store them here by asking */
+const MAX_DHT_RECORDS = 10_000
+const DHT_PREFIX = '/dht/'
 
 /**
  * The node's libp2p datastore (its peer store: peers' addresses, keys and protocols): held in
@@ -17,31 +20,54 @@ const FLUSH_EVERY_MS = 1_000
  * peer store before any of its own work. What has to outlive a restart is where the parties of open
  * deals can be reached, which a second's delay does not change; a crash loses at most the last
  * second of address updates, which the next connections bring back.
+ *
+ * The DHT keeps the records other peers ask it to store (provider records, values) here too: any
+ * peer can ask, so at most `maxDhtRecords` are held, the least recently written going first.
  */
 export class PeerDatastore extends BaseDatastore implements Resource {
   private readonly data = new Map<string, Uint8Array>()
+  /** the DHT's keys, least recently written first */
+  private readonly dhtKeys = new Set<string>()
   private readonly dirty = new Set<string>()
   private flushing: Promise<void> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   private closed = false
 
-  private constructor (private readonly disk: LevelDatastore, private readonly flushEveryMs: number) {
+  private constructor (private readonly disk: LevelDatastore, private readonly flushEveryMs: number, private readonly maxDhtRecords: number) {
     super()
   }
 
-  static async open (dir: string, options: { flushEveryMs?: number } = {}): Promise<PeerDatastore> {
+  static async open (dir: string, options: { flushEveryMs?: number, maxDhtRecords?: number } = {}): Promise<PeerDatastore> {
     const disk = new LevelDatastore(dir)
     await disk.open()
-    const store = new PeerDatastore(disk, options.flushEveryMs ?? FLUSH_EVERY_MS)
-    for await (const { key, value } of disk.query({})) store.data.set(key.toString(), value)
+    const store = new PeerDatastore(disk, options.flushEveryMs ?? FLUSH_EVERY_MS, options.maxDhtRecords ?? MAX_DHT_RECORDS)
+    for await (const { key, value } of disk.query({})) store.set(key.toString(), value)
     return store
   }
 
   override put (key: Key, val: Uint8Array, options?: AbortOptions): Key {
     options?.signal?.throwIfAborted()
-    this.data.set(key.toString(), val)
+    this.set(key.toString(), val)
     this.changed(key)
     return key
+  }
+
+  private set (key: string, value: Uint8Array): void {
+    this.data.set(key, value)
+    if (!key.startsWith(DHT_PREFIX)) return
+    this.dhtKeys.delete(key)
+    this.dhtKeys.add(key)
+    while (this.dhtKeys.size > this.maxDhtRecords) {
+      const oldest = this.dhtKeys.values().next().value as string
+      this.dhtKeys.delete(oldest)
+      this.data.delete(oldest)
+      this.changed(new Key(oldest))
+    }
+  }
+
+  /** how many DHT records are held */
+  get dhtRecords (): number {
+    return this.dhtKeys.size
   }
 
   override get (key: Key, options?: AbortOptions): Uint8Array {
@@ -59,6 +85,7 @@ export class PeerDatastore extends BaseDatastore implements Resource {
   override delete (key: Key, options?: AbortOptions): void {
     options?.signal?.throwIfAborted()
     this.data.delete(key.toString())
+    this.dhtKeys.delete(key.toString())
     this.changed(key)
   }
 

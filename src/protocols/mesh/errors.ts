@@ -22,6 +22,9 @@ export const GOSSIP_ERROR_CODES = [
   'TAKEN', // an offer a deal the node knows has already taken
   'UNKNOWN_REFERENCE', // refers to a deal the node does not know (yet)
   'INCONSISTENT', // contradicts signed messages the node holds
+  'FULL', // an offer the node has no room for: its author holds its share, or the whole is full of others' fair shares
+  'THROTTLED', // the peer that passed it on passed on more new offers than it may in a while
+  'UNFUNDED', // an offer whose author's escrow does not hold the collateral it offers to lock
   'QUEUE_FULL', // dropped unvalidated because the validation queue was full
   'INTERNAL' // an error the validators did not expect: our bug, never the peer's fault
 ] as const

@@ -16,7 +16,9 @@ import { DEFAULT_DIRECT_LIMITS, DIRECT_PROTOCOLS, DirectProtocols, type DirectLi
 import { isMeshError, MeshError } from './errors.ts'
 import { PeerBlockList } from './gater.ts'
 import { createLibp2pNode, type Libp2pNode } from './libp2p-node.ts'
-import { MeshState } from './mesh-state.ts'
+import { MeshState, type MeshStateLimits } from './mesh-state.ts'
+import type { OfferFunding } from './offer-funding.ts'
+import { DEFAULT_OFFER_ADMISSION, type AdmissionLimits } from './peer-admission.ts'
 import { addressOfPeer, peerIdOfKey } from './peer-identity.ts'
 import { DirectPenalties, peerScoreParams, SCORE_THRESHOLDS } from './scoring.ts'
 import { SeenCache } from './seen-cache.ts'
@@ -49,6 +51,12 @@ export interface MeshNodeOptions {
   direct?: Partial<DirectLimits>
   /** gossip messages that may wait for validation (default 1024) */
   maxQueuedValidations?: number
+  /** what the node holds of others' offers (defaults: DEFAULT_MESH_STATE_LIMITS) */
+  meshState?: Partial<MeshStateLimits>
+  /** new offers each forwarding peer may pass on (default DEFAULT_OFFER_ADMISSION) */
+  offerAdmission?: AdmissionLimits
+  /** offers are taken only from authors whose escrow holds what they offer to lock (absent: no check) */
+  funding?: OfferFunding
   /** how often our own live offers are gossiped again (default 150 s: longer than gossipsub's 120 s seen window) */
   reannounceIntervalMs?: number
   /**
@@ -139,11 +147,13 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   const selfAddress = addressOfPeer(selfPeer) as string
 
   const seen = new SeenCache()
-  const state = new MeshState()
+  const state = new MeshState(options.meshState)
   const blockList = new PeerBlockList()
   const penalties = new DirectPenalties(now)
   const adapter = new GossipValidationAdapter({
     domain: options.domain, seen, state, now, maxQueuedValidations: options.maxQueuedValidations,
+    offerAdmission: options.offerAdmission ?? DEFAULT_OFFER_ADMISSION,
+    ...(options.funding === undefined ? {} : { funding: options.funding }),
     onInternalError: err => { onError(err, 'gossip validation') }
   })
 
@@ -199,9 +209,9 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   }
 
   for (const [topicString, name] of topicStrings) {
-    pubsub.topicValidators.set(topicString, async (_propagationSource, msg) => {
+    pubsub.topicValidators.set(topicString, async (propagationSource, msg) => {
       if (msg.type !== 'signed') return TopicValidatorResult.Reject
-      const outcome = await adapter.validateQueued(name, msg.data, addressOfPeer(msg.from))
+      const outcome = await adapter.validateQueued(name, msg.data, addressOfPeer(msg.from), propagationSource.toString())
       if (outcome.result === 'accept') {
         accepted.set(msg.data, outcome.verified)
         return TopicValidatorResult.Accept
@@ -222,9 +232,9 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   const syncOffers = async (peer: PeerId | Multiaddr | string, sendOptions: SendOptions = {}): Promise<number> => {
     const target = toTarget(peer)
     let added = 0
-    await fetchOffers(direct, target, maxSyncOffers, sendOptions, (topic, bytes, from) => {
+    await fetchOffers(direct, target, maxSyncOffers, sendOptions, async (topic, bytes, from) => {
       if (!topicStrings.has(gossipTopic(network, topic))) return
-      const outcome = adapter.validate(topic, bytes, undefined)
+      const outcome = await adapter.validateSynced(topic, bytes)
       if (outcome.result === 'reject') {
         penalties.add(from.toString(), 50)
         throw new MeshError('INVALID_MESSAGE', `peer ${from.toString()} served an invalid offer: ${outcome.reason}`)

@@ -52,7 +52,7 @@ function peerOf (target: PeerId | Multiaddr): string {
 /** Pulls every page of a peer's live offers; `onOffer` may throw to stop (an invalid offer). */
 export async function fetchOffers (
   direct: DirectProtocols, target: PeerId | Multiaddr, maxOffers: number, options: SendOptions,
-  onOffer: (topic: TopicName, bytes: Uint8Array, from: string) => void
+  onOffer: (topic: TopicName, bytes: Uint8Array, from: string) => void | Promise<void>
 ): Promise<void> {
   const from = peerOf(target)
   let cursor: number | null = 0
@@ -72,7 +72,7 @@ export async function fetchOffers (
         throw new MeshError('PROTOCOL_ERROR', `offer sync from ${from}: malformed entry`)
       }
       taken++
-      onOffer(entry.topic as TopicName, encoder.encode(entry.data), from)
+      await onOffer(entry.topic as TopicName, encoder.encode(entry.data), from)
     }
     const next = page.next
     cursor = typeof next === 'number' && Number.isSafeInteger(next) && next > (cursor ?? 0) ? next : null

@@ -11,6 +11,10 @@
  *   8. consistent         IGNORE SUPERSEDED / TAKEN / UNKNOWN_REFERENCE, REJECT INCONSISTENT; but IGNORE
  *                         INCONSISTENT for a deal, which a forwarder that never saw the offers could
  *                         not have judged (gossipsub would penalise it, not the deal's signers)
+ *   9. room (offers)      IGNORE FULL: the mesh state's fair shares (mesh-state.ts); an honest
+ *                         forwarder cannot know what another node has room for
+ * The adapter adds what needs more than the bytes: the forwarding peer's admission rate (IGNORE
+ * THROTTLED) and the author's escrow (IGNORE UNFUNDED).
  */
 import {
   decodeEnvelope, encodeEnvelope, isMessageError, MAX_ENCODED_SIZE, verifyEnvelope,
@@ -96,6 +100,8 @@ function offerValidator (type: 'ResourceOffer' | 'JobOffer' | 'MediatorAnnouncem
     notSeen(verified, ctx)
     notSuperseded(verified, ctx)
     if (ctx.state.isTaken(verified.id)) ignore('TAKEN', `${type} ${verified.id} was taken by a deal`)
+    const author = (verified.message as { author: string }).author
+    if (!ctx.state.hasRoomFor(offerKey(verified), author, bytes.byteLength)) ignore('FULL', `no room for ${type} ${verified.id} of ${author}`)
     return verified
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { resolveSettings, DEFAULTS } from '../../../src/node/settings.ts'
 import { slotsFromSettings } from '../../../src/node/slots.ts'
+import { DEFAULT_NODE_LIMITS } from '../../../src/node/limits.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
@@ -55,6 +56,17 @@ describe('node settings', () => {
     // every key a setting reads is taken: the devnet writes these
     await writeFile(join(dataDir, 'config.json'), JSON.stringify({ offerRam: 100, modules: ['github.com/a/b'], mediatorMinStake: '1', docker: false, mirrors: {} }))
     expect(resolveSettings({ dataDir }, {})).toMatchObject({ mediatorMinStake: '1', docker: false, offer: { ramMb: 100, modules: ['github.com/a/b'] } })
+  })
+
+  it('take the bounds on what peers can make the node hold from the config file\'s `limits` or LILYPAD_LIMITS, by name', async () => {
+    const dataDir = await tempDir()
+    expect(resolveSettings({ dataDir }, {}).limits).toEqual(DEFAULT_NODE_LIMITS)
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ limits: { bookMaxOffers: 500, meshMaxOffersPerAuthor: 8 } }))
+    expect(resolveSettings({ dataDir }, {}).limits).toEqual({ ...DEFAULT_NODE_LIMITS, bookMaxOffers: 500, meshMaxOffersPerAuthor: 8 })
+    expect(resolveSettings({ dataDir }, { LILYPAD_LIMITS: '{"dhtMaxRecords": 100}' }).limits).toEqual({ ...DEFAULT_NODE_LIMITS, dhtMaxRecords: 100 })
+    expect(() => resolveSettings({ dataDir }, { LILYPAD_LIMITS: '{"bookMaxOffer": 1}' })).toThrow(/unknown limit "bookMaxOffer"; the limits: meshMaxOffers, /)
+    expect(() => resolveSettings({ dataDir }, { LILYPAD_LIMITS: '{"bookMaxOffers": -1}' })).toThrow('limit bookMaxOffers must be a positive number, not -1')
+    expect(() => resolveSettings({ dataDir }, { LILYPAD_LIMITS: 'lots' })).toThrow(/limits must be a JSON object of named limits/)
   })
 
   it('bound the submit window a slot takes: 3 hours unless set, in seconds, and offered in ms', async () => {

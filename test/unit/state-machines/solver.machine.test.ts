@@ -129,3 +129,38 @@ describe('solver', () => {
     assertReplayProperty(solverMachine, input, events)
   })
 })
+
+describe('solver book limits', () => {
+  const small = { ...input, book: { maxOffers: 3, maxJobs: 2, maxPerAuthor: 2 } }
+  const refusal = (events: InputEvent[], last: InputEvent) => {
+    const r = drive(solverMachine, small, events)
+    const next = step(solverMachine, r.snapshot, last)
+    return { before: r.snapshot, next }
+  }
+
+  test('refuses one author\'s offers past its share, and any offer past the book\'s size', () => {
+    const slots = [0, 1, 2].map(slot => sign(parties.resourceProvider, 'ResourceOffer', resourceOffer({ slot })))
+    const { before, next } = refusal([received(slots[0]!, T0), received(slots[1]!, T0)], received(slots[2]!, T0))
+    expect(next.outputs).toMatchObject([{ type: 'input.rejected', code: 'NO_CAPACITY' }])
+    expect(next.snapshot.context).toBe(before.context)
+    // a newer offer for a slot already held replaces it, within the share
+    const newer = sign(parties.resourceProvider, 'ResourceOffer', resourceOffer({ slot: 1, nonce: '9' }))
+    expect(step(solverMachine, before, received(newer, T0)).snapshot.context.offers).toHaveLength(2)
+    const others = [parties.stranger, parties.mediator].map(w => sign(w, 'ResourceOffer', resourceOffer({ author: w.address })))
+    const full = refusal([received(slots[0]!, T0), received(slots[1]!, T0), received(others[0]!, T0)], received(others[1]!, T0))
+    expect(full.next.outputs).toMatchObject([{ type: 'input.rejected', code: 'NO_CAPACITY' }])
+    // once offers expire, they make room
+    const later = step(solverMachine, full.before, received(sign(parties.mediator, 'ResourceOffer', resourceOffer({ author: parties.mediator.address, nonce: '2', expiry: T0 + 10 * 60_000 })), cheap.expiry + 1))
+    expect(later.outputs).toEqual([])
+    expect(later.snapshot.context.offers.map(o => o.author)).toEqual([parties.mediator.address])
+  })
+
+  test('refuses one author\'s jobs past its share, and any job past the book\'s size', () => {
+    const jobs = ['1', '2', '3'].map(nonce => sign(parties.jobCreator, 'JobOffer', jobOffer({ nonce })))
+    const { next } = refusal([received(jobs[0]!, T0), received(jobs[1]!, T0)], received(jobs[2]!, T0))
+    expect(next.outputs).toMatchObject([{ type: 'input.rejected', code: 'NO_CAPACITY' }])
+    const stranger = sign(parties.stranger, 'JobOffer', jobOffer({ author: parties.stranger.address }))
+    const full = refusal([received(jobs[0]!, T0), received(jobs[1]!, T0)], received(stranger, T0))
+    expect(full.next.outputs).toMatchObject([{ type: 'input.rejected', code: 'NO_CAPACITY' }])
+  })
+})

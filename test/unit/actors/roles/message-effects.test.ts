@@ -84,7 +84,7 @@ describe('message effects', () => {
     const notMine = { type: 'message.send', id: 'accept:9', messageType: 'ResultsAccepted', message: accepted(T0 + 600_000), to: [parties.jobCreator.address] }
     const writes = await sign([cosign, notMine, { type: 'job.run', id: 'run:1' }] as never)
     // only the deal: the acceptance is not the provider's to sign (its effect fails with the reason), a run is no message
-    expect(writes.map(w => w.key)).toEqual([`id:${s.dealId}`, `out:cosign:${s.dealId}`])
+    expect(writes.map(w => w.key)).toEqual([`id:${s.dealId}`, `out:cosign:${s.dealId}`, expect.stringMatching(new RegExp(`^until:\\d{16}:id:${s.dealId},out:cosign:${s.dealId}$`))])
     await h.log.append([{ type: 'output', data: cosign }], writes)
     expect((await h.store.require(`cosign:${s.dealId}`)).signatures).toHaveLength(2)
     await h.effects['message.send']!(cosign as never, { stream: 'resource-provider', signal: new AbortController().signal })

@@ -7,7 +7,7 @@ import { recordingChain } from '../../../support/recording-chain.ts'
 import { auditLog } from '../../../../src/actors/audit.ts'
 import type { JobOffer } from '../../../../src/protocols/messages/schemas.ts'
 import type { Envelope } from '../../../../src/protocols/messages/envelope.ts'
-import { verifyEnvelope } from '../../../../src/protocols/messages/signing.ts'
+import { signMessage, verifyEnvelope } from '../../../../src/protocols/messages/signing.ts'
 import { toDomain } from '../../../../src/state-machines/common.ts'
 import { JOB_OFFERS_TOPIC, machines } from '../../../../src/state-machines/index.ts'
 import type { SlotTerms } from '../../../../src/state-machines/resource-provider.machine.ts'
@@ -155,7 +155,7 @@ describe('RoleHost', () => {
   it('applies deliveries in the order they arrived, however many messages each carries', async () => {
     const n = await network({ provider: runnerGiving(HONEST), creator: runnerGiving(HONEST), mediator: runnerGiving(HONEST) })
     const now = Date.now()
-    const offer = (nonce: number): Envelope => ({ type: 'JobOffer', message: { ...jobOffer(now), nonce: String(nonce) }, signatures: ['0x00'] })
+    const offer = (nonce: number): Envelope => signMessage(who.creator, toDomain(domain), 'JobOffer', { ...jobOffer(now), nonce: String(nonce) })
     // the first carries three attachments to store, the second none: stored in parallel, the second would overtake
     const deliveries = [
       { envelope: offer(1), attachments: [offer(11), offer(12), offer(13)], topic: JOB_OFFERS_TOPIC },
@@ -169,6 +169,19 @@ describe('RoleHost', () => {
       if (r.type === 'input' && event?.envelope?.type === 'JobOffer') nonces.push((event.envelope!.message as { nonce: string }).nonce)
     }
     expect(nonces).toEqual(['1', '2'])
+  })
+
+  it('leaves no trace of a message its machines refuse, nor of one that concerns none of them', async () => {
+    const n = await network({ provider: runnerGiving(HONEST), creator: runnerGiving(HONEST), mediator: runnerGiving(HONEST) })
+    const solverLog = logs[1]!
+    const before = solverLog.head().seq
+    const forged: Envelope = { type: 'JobOffer', message: { ...jobOffer(Date.now()), nonce: '7' }, signatures: ['0x00'] }
+    const stray = signMessage(who.creator, toDomain(domain), 'ResultsAccepted', { author: who.creator.address, nonce: '1', expiry: Date.now() + 60_000, dealId: '0x' + 'ab'.repeat(32), resultsCid: HONEST } as never)
+    expect(await n.solver.receive({ envelope: forged, attachments: [], topic: JOB_OFFERS_TOPIC })).toEqual([])
+    expect(await n.solver.receive({ envelope: stray, attachments: [] })).toEqual([])
+    expect(n.solver.untaken).toBe(1)
+    expect(solverLog.head().seq).toBe(before)
+    for await (const key of solverLog.bucket('messages').keys()) expect(key).not.toMatch(/^id:/)
   })
 })
 

@@ -9,6 +9,8 @@ import type { LogRecord } from '../../../../src/actors/eventlog/record.ts'
 import { testDefinitions } from '../../../support/job-machine.ts'
 import { ManualClock } from '../../../support/manual-clock.ts'
 import { useTempDirs } from '../../../support/temp-dir.ts'
+import { deciderMachine } from '../../../../src/state-machines/decider.ts'
+import { INPUT_REJECTED, violation } from '../../../../src/state-machines/rejection.ts'
 
 const tempDir = useTempDirs()
 
@@ -288,6 +290,39 @@ describe('ActorRuntime', () => {
     expect(checked.startReport.fromSnapshot).not.toBe(newest.seq)
     expect(Object.fromEntries(checked.streams().map(s => [s, checked.snapshot(s)!.context]))).toEqual(states)
     await checked.stop()
+    await log.close()
+  })
+})
+
+describe('ActorRuntime.offer', () => {
+  const counter = deciderMachine<{ count: number }, null>('counter', {
+    init: () => ({ count: 0 }),
+    initialOutputs: () => [],
+    decide: (context, event) => {
+      if (event.type !== 'add') violation('UNKNOWN_EVENT', `no ${event.type} here`)
+      return { context: { count: context.count + 1 }, outputs: [] }
+    }
+  })
+  const definitions = { counter: { name: 'counter', version: 1, machine: counter } }
+
+  it('logs an input the machine takes, and reports one it refuses without logging it', async () => {
+    const log = await EventLog.inMemory()
+    const refused: MachineOutput[] = []
+    const runtime = await ActorRuntime.start({}, { log, definitions, effects: { [INPUT_REJECTED]: async (output) => { refused.push(output) } } })
+    await runtime.spawn('c', 'counter')
+    const taken = await runtime.offer('c', { type: 'add' })
+    const dropped = await runtime.offer('c', { type: 'spam' })
+    const sent = await runtime.send('c', { type: 'spam' })
+    await runtime.idle()
+    expect(taken.records.map(r => r.type)).toEqual(['input'])
+    expect(dropped.records).toEqual([])
+    // `send` logs even a refusal, with its output
+    expect(sent.records.map(r => r.type)).toEqual(['input', 'output'])
+    expect(refused.map(o => o.code)).toEqual(['UNKNOWN_EVENT', 'UNKNOWN_EVENT'])
+    expect((runtime.snapshot('c')!.context as { count: number }).count).toBe(1)
+    const types = (await records(log)).map(r => r.type)
+    expect(types.filter(t => t === 'input')).toHaveLength(2)
+    await runtime.stop()
     await log.close()
   })
 })

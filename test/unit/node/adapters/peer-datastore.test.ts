@@ -45,4 +45,20 @@ describe('peer datastore: in memory, written to disk a moment after each change'
     expect(keys).toEqual(['/peers/x'])
     await store.close()
   })
+
+  it('holds at most so many DHT records, the least recently written going first, and the peer store untouched', async () => {
+    const dir = join(await tempDir(), 'peers')
+    const store = await PeerDatastore.open(dir, { maxDhtRecords: 2 })
+    store.put(new Key('/peers/a'), bytes('a'))
+    for (const n of [1, 2, 3]) store.put(new Key(`/dht/provider/${n}`), bytes(String(n)))
+    store.put(new Key('/dht/provider/2'), bytes('2 again'))
+    store.put(new Key('/dht/provider/4'), bytes('4'))
+    const keys = async (s: PeerDatastore): Promise<string[]> => { const k: string[] = []; for await (const key of s.queryKeys({})) k.push(key.toString()); return k.sort() }
+    expect(await keys(store)).toEqual(['/dht/provider/2', '/dht/provider/4', '/peers/a'])
+    expect(store.dhtRecords).toBe(2)
+    await store.close()
+    const again = await PeerDatastore.open(dir, { maxDhtRecords: 2 })
+    expect(await keys(again)).toEqual(['/dht/provider/2', '/dht/provider/4', '/peers/a'])
+    await again.close()
+  })
 })

@@ -39,6 +39,12 @@ export async function startApi (node: LilypadNode, roles: string[], port: number
         roles,
         multiaddrs: node.mesh.multiaddrs().map(String),
         peers: node.mesh.libp2p.getPeers().length,
+        /** gossipsub's score of each connected peer: what it earned or lost with this node */
+        peerScores: Object.fromEntries(node.mesh.libp2p.getPeers().map(peer => [peer.toString(), node.mesh.score(peer)])),
+        /** gossip validation outcomes by topic, result and code */
+        validation: node.mesh.validationCounters(),
+        /** messages no machine took (refused, or none of their business): counted, not kept */
+        untakenMessages: node.host.untaken,
         streams: node.host.runtime.streams().length,
         logRecords: node.log.length,
         replayed: runtime.startReport.replayed,

@@ -64,7 +64,7 @@ export class GossipValidationAdapter {
     }
     let checked: ValidationOutcome
     try {
-      checked = await this.queue.run(() => this.check(topic, bytes, publisher))
+      checked = await this.queue.run(() => this.check(topic, bytes, publisher), source)
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err
       return this.ignored(topic, 'QUEUE_FULL', err.message)

@@ -68,7 +68,19 @@ export interface DevnetOptions {
   nodeConfig?: Record<string, Record<string, unknown>>
   /** start the nodes after the first three all at once (default: one after another) */
   parallelStart?: boolean
+  /** the address the dev chain listens on (default 127.0.0.1): one every node can reach */
+  chainHost?: string
+  /** where a node runs, by name (default: a process here, listening on 127.0.0.1) */
+  placement?: (name: string) => NodePlacement | undefined
   log?: (line: string) => void
+}
+
+/** Where a node process runs: e.g. in a network namespace of its own, on that namespace's address. */
+export interface NodePlacement {
+  /** the IPv4 address its mesh and results gateway listen on */
+  host: string
+  /** the command it runs under, its own command line appended (e.g. `nsenter --net=<namespace> --`) */
+  prefix?: string[]
 }
 
 /** One node process of a devnet, for tests that kill and restart nodes. */
@@ -104,7 +116,7 @@ export interface StartedNode { address: string, multiaddrs: string[], api?: stri
  * Spawns a node process and keeps what it needs to kill and restart it. A restart listens on the
  * port the first process got, so peers and bootstrap lists that name it stay right.
  */
-function spawnNode (name: string, args: (restart: StartedNode | undefined) => string[], env: NodeJS.ProcessEnv, infoFile: string): DevnetNode & { ready: Promise<StartedNode> } {
+function spawnNode (name: string, args: (restart: StartedNode | undefined) => string[], env: NodeJS.ProcessEnv, infoFile: string, prefix: string[] = []): DevnetNode & { ready: Promise<StartedNode> } {
   let child!: ChildProcess
   let stderr = ''
   let last: StartedNode | undefined
@@ -112,7 +124,8 @@ function spawnNode (name: string, args: (restart: StartedNode | undefined) => st
     await rm(infoFile, { force: true })
     // LILYPAD_NODE_CPU_PROF=<dir>: each node process writes a V8 CPU profile there when it stops
     const profile = env.LILYPAD_NODE_CPU_PROF !== undefined && env.LILYPAD_NODE_CPU_PROF !== '' ? ['--cpu-prof', `--cpu-prof-dir=${env.LILYPAD_NODE_CPU_PROF}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`] : []
-    child = spawn(process.execPath, [...profile, ...args(last)], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const command = [...prefix, process.execPath, ...profile, ...args(last)]
+    child = spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
     // every start of the node appends its output to one file beside its data, to read after a crash
     const logFile = createWriteStream(join(dirname(infoFile), 'node.log'), { flags: 'a' })
     child.stdout!.pipe(logFile)
@@ -160,7 +173,8 @@ function waitForFile (path: string, child: ChildProcess, stderr: () => string, t
 
 /**
  * A whole local network in one call: a dev chain with the contracts deployed, funded accounts
- * with deposits in escrow, and node processes covering every role on 127.0.0.1.
+ * with deposits in escrow, and node processes covering every role on 127.0.0.1 (or where `placement`
+ * puts them).
  */
 export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
   const log = options.log ?? (() => {})
@@ -175,7 +189,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
   await mkdir(dir, { recursive: true })
   log('starting the dev chain')
   const creators = Math.max(1, options.jobCreators ?? 1)
-  const chain = await startDevChain({ accounts: plan.length + 1 + creators })
+  const chain = await startDevChain({ accounts: plan.length + 1 + creators, host: options.chainHost })
   const handles: DevnetNode[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(handles.map(handle => handle.kill('SIGTERM')))
@@ -201,24 +215,26 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
     const nodes: DevnetInfo['nodes'] = []
     const bootstrap: string[] = []
     let jobCreatorApi: string | undefined
-    const reachable = (started: StartedNode): string[] => started.multiaddrs.filter(a => a.includes('/127.0.0.1/'))
+    const hostOf = (name: string): string => options.placement?.(name)?.host ?? '127.0.0.1'
+    const reachable = (name: string, started: StartedNode): string[] => started.multiaddrs.filter(a => a.includes(`/${hostOf(name)}/`))
     const launchNode = async (index: number, node: typeof plan[number]): Promise<void> => {
+      const host = hostOf(node.name)
       const dataDir = join(dir, 'nodes', node.name)
       await mkdir(dataDir, { recursive: true })
       const config = options.nodeConfig?.[node.name]
       if (config !== undefined) await writeFile(join(dataDir, 'config.json'), JSON.stringify(config, null, 2) + '\n')
       const firstBootstrap = [...bootstrap]
       const args = (restart: StartedNode | undefined): string[] => {
-        const port = restart === undefined ? '0' : (reachable(restart)[0]?.split('/')[4] ?? '0')
+        const port = restart === undefined ? '0' : (reachable(node.name, restart)[0]?.split('/')[4] ?? '0')
         // a restarted node joins through every other node, wherever the first ones are
         const peers = restart === undefined
           ? firstBootstrap
-          : handles.filter(h => h.name !== node.name).flatMap(h => reachable(h.started() ?? { address: '', multiaddrs: [] }).slice(0, 1))
+          : handles.filter(h => h.name !== node.name).flatMap(h => reachable(h.name, h.started() ?? { address: '', multiaddrs: [] }).slice(0, 1))
         return [BIN, 'node', '--roles', node.roles.join(','), '--data-dir', dataDir, '--network', DEVNET_NETWORK,
-          '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--rpc-url', chain.rpcUrl, '--settlement', settlementAddress,
+          '--listen', `/ip4/${host}/tcp/${port}`, '--rpc-url', chain.rpcUrl, '--settlement', settlementAddress,
           '--solvers', solvers.join(','), '--mediators', mediators.slice(0, options.configuredMediators ?? mediators.length).join(','),
           ...(options.api === true || node.roles.includes('job-creator') ? ['--api-port', '0'] : []),
-          ...(node.roles.includes('resource-provider') ? ['--results-port', '0', '--results-host', '127.0.0.1'] : []),
+          ...(node.roles.includes('resource-provider') ? ['--results-port', '0', '--results-host', host] : []),
           ...(node.roles.includes('mediator') ? ['--stake', String(DEVNET_DEPOSIT)] : []),
           ...(peers.length > 0 ? ['--bootstrap', peers.join(',')] : [])]
       }
@@ -231,11 +247,11 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
         ...(node.cheat ? { LILYPAD_TEST_CORRUPT_OUTPUTS: '1' } : {})
       }
-      const handle = spawnNode(node.name, args, env, join(dataDir, 'node.json'))
+      const handle = spawnNode(node.name, args, env, join(dataDir, 'node.json'), options.placement?.(node.name)?.prefix)
       handles.push(handle)
       const started = await handle.ready
       nodes[index] = {
-        name: node.name, roles: node.roles, address: started.address, dataDir, pid: handle.process.pid ?? 0, multiaddrs: reachable(started),
+        name: node.name, roles: node.roles, address: started.address, dataDir, pid: handle.process.pid ?? 0, multiaddrs: reachable(node.name, started),
         ...(started.results != null ? { results: started.results } : {})
       }
       if (node.roles.includes('job-creator')) jobCreatorApi = started.api ?? undefined

@@ -1,6 +1,6 @@
 /**
  * A local EVM chain for tests and `lilypad devnet`: anvil, whose binary ships inside the npm package
- * @foundry-rs/anvil-<platform> (nothing is downloaded). JSON-RPC on 127.0.0.1, funded accounts whose
+ * @foundry-rs/anvil-<platform> (nothing is downloaded). JSON-RPC on 127.0.0.1 (or `host`), funded accounts whose
  * private keys are read from anvil's own account file, one block per transaction.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -12,6 +12,8 @@ import { JsonRpcProvider } from 'ethers'
 import { SettlementError } from './errors.ts'
 
 export interface DevChainOptions {
+  /** the IPv4 address the JSON-RPC listens on (default 127.0.0.1) */
+  host?: string
   /** 0 or absent: a free port chosen by the system */
   port?: number
   /** number of funded accounts (default 10) */
@@ -50,8 +52,9 @@ export async function startDevChain (options: DevChainOptions = {}): Promise<Dev
   const dir = mkdtempSync(join(tmpdir(), 'lilypad-anvil-'))
   const configFile = join(dir, 'accounts.json')
   const chainId = options.chainId ?? 31337
+  const host = options.host ?? '127.0.0.1'
   const args = [
-    '--host', '127.0.0.1',
+    '--host', host,
     '--port', String(options.port ?? 0),
     '--accounts', String(options.accounts ?? 10),
     '--balance', String(options.balanceEth ?? 10_000),
@@ -74,7 +77,7 @@ export async function startDevChain (options: DevChainOptions = {}): Promise<Dev
     else child.once('exit', () => { resolve() })
   })
   return {
-    rpcUrl: `http://127.0.0.1:${port}`,
+    rpcUrl: `http://${host}:${port}`,
     chainId: BigInt(chainId),
     accounts: config.private_keys,
     addresses: config.available_accounts,

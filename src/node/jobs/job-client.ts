@@ -6,6 +6,7 @@ import { followOnNode, submitOnNode, type JobResult, type PhaseListener } from '
 import { phaseRecorder } from './phases.ts'
 import type { JobCreatorContext } from '../../state-machines/job-creator.machine.ts'
 import { settleGuardAt } from '../../state-machines/deal-lifecycle.ts'
+import { delay } from '../../support/delay.ts'
 
 export { jobOfferFor } from './job-offer.ts'
 export { JobError, type JobPhase, type JobResult } from './job-on-node.ts'
@@ -20,6 +21,8 @@ export interface RunJobOptions {
   rpcUrl: string
   settlementAddress: string
   bootstrap: string[]
+  /** the addresses its node listens on (default a free port of 127.0.0.1) */
+  listen?: string[]
   solvers: string[]
   mediators: string[]
   mirrors?: Record<string, string>
@@ -61,7 +64,7 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
     dataDir: options.dataDir,
     roles: ['job-creator'],
     network: options.network,
-    listen: ['/ip4/127.0.0.1/tcp/0'],
+    listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     bootstrap: options.bootstrap,
     chain: { rpcUrl: options.rpcUrl, settlementAddress: options.settlementAddress },
     mirrors: options.mirrors,
@@ -75,11 +78,22 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
     try {
       return await followOnNode(node, stream, phase, timings)
     } finally {
+      await lastOutputsCarriedOut(node, stream)
       for (const line of unconfirmedNotices(node.host.job(stream))) options.onNotice?.(line)
     }
   } finally {
     await node.stop()
   }
+}
+
+/**
+ * Waits, a minute at most, until the job's outputs are carried out: a deal that ends on its deadline
+ * ends with a claim, which a node stopped at once would leave to its next start. A results fetch
+ * still running is moot once the deal is final.
+ */
+async function lastOutputsCarriedOut (node: LilypadNode, stream: string, withinMs = 60_000): Promise<void> {
+  const owed = (): boolean => node.host.runtime.pendingOutputs().some(p => p.stream === stream && p.output.type !== 'results.fetch')
+  for (const until = Date.now() + withinMs; owed() && Date.now() < until;) await delay(100)
 }
 
 /**

@@ -5,7 +5,12 @@
  * meets them. Refusing an input with the code's own error is what it should do; any other throw is
  * a crash. A fast path that accepts what zod refuses, or gives another output, is a disagreement.
  */
+import { createHash } from 'node:crypto'
+import * as dagPb from '@ipld/dag-pb'
 import fc from 'fast-check'
+import { UnixFS } from 'ipfs-unixfs'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
 import { z } from 'zod'
 import { decodeAndVerify } from '../src/protocols/messages/codec.ts'
 import { isMessageError } from '../src/protocols/messages/errors.ts'
@@ -17,14 +22,18 @@ import { headSigner, isSignedHead } from '../src/protocols/messages/log-head.ts'
 import { decodeDirectMessage } from '../src/protocols/mesh/direct-messages.ts'
 import { isMeshError } from '../src/protocols/mesh/errors.ts'
 import { peerIdOfKey } from '../src/protocols/mesh/peer-identity.ts'
+import { DIRECT_PROTOCOLS, type DirectHandler, type DirectProtocols } from '../src/protocols/mesh/direct.ts'
+import type { LiveOffer } from '../src/protocols/mesh/mesh-state.ts'
+import { fetchOffers, serveOffers } from '../src/protocols/mesh/offer-sync.ts'
+import { linksOf } from '../src/executor/results/prefetch.ts'
 import { LogIntegrityError, openRecord, sealRecord } from '../src/actors/eventlog/record.ts'
 import { signCheckpoint } from '../src/actors/eventlog/checkpoint.ts'
 import { executeModuleTemplate, parseModuleTemplate, TemplateError } from '../src/executor/template/index.ts'
 import { domain, parties, scenario, T0 } from '../test/unit/state-machines/fixtures.ts'
 
-/** Something the code under test got wrong: a crash, a disagreement, or an input that took too long. */
+/** Something the code under test got wrong: a crash, a disagreement, an input that took too long or allocated too much. */
 export class Finding extends Error {
-  constructor (readonly kind: 'crash' | 'disagreement' | 'slow', message: string, readonly thrown?: unknown) {
+  constructor (readonly kind: 'crash' | 'disagreement' | 'slow' | 'allocation', message: string, readonly thrown?: unknown) {
     super(message)
   }
 }
@@ -33,8 +42,15 @@ export interface FuzzTarget<T = unknown> {
   name: string
   what: string
   input: fc.Arbitrary<T>
+  async?: false
   /** runs one input; throws a Finding for a bug, returns for an input handled as it should be */
   run: (input: T) => void
+}
+
+/** A target whose code under test is asynchronous: its inputs run one after another all the same. */
+export interface AsyncFuzzTarget<T = unknown> extends Omit<FuzzTarget<T>, 'async' | 'run'> {
+  async: true
+  run: (input: T) => Promise<void>
 }
 
 /** One input may take this long at most: a decoder or parser slower than that on a small input is a hang waiting to happen. */
@@ -42,6 +58,7 @@ export const SLOW_MS = 2000
 
 const s = scenario()
 const encoder = new TextEncoder()
+const decoder = new TextDecoder()
 
 const SIGNED: Array<{ type: MessageType, envelope: Envelope }> = [
   { type: 'JobOffer', envelope: s.jobEnv },
@@ -130,17 +147,35 @@ const envelopeBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.uint8Array({ maxLength: 512, size: 'max' })
 )
 
+function refused (what: string, err: unknown, expected: (err: unknown) => boolean): void {
+  if (err instanceof Finding) throw err
+  if (!expected(err)) throw new Finding('crash', `${what} threw ${(err as Error)?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}`, err)
+}
+
+function timed (what: string, start: number): void {
+  const ms = performance.now() - start
+  if (ms > SLOW_MS) throw new Finding('slow', `${what} took ${Math.round(ms)} ms on one input`)
+}
+
 /** Runs `fn`, calling a throw that `expected` does not know a crash, and a run over SLOW_MS slow. */
 function guarded (what: string, fn: () => void, expected: (err: unknown) => boolean): void {
   const start = performance.now()
   try {
     fn()
   } catch (err) {
-    if (err instanceof Finding) throw err
-    if (!expected(err)) throw new Finding('crash', `${what} threw ${(err as Error)?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}`, err)
+    refused(what, err, expected)
   }
-  const ms = performance.now() - start
-  if (ms > SLOW_MS) throw new Finding('slow', `${what} took ${Math.round(ms)} ms on one input`)
+  timed(what, start)
+}
+
+async function guardedAsync (what: string, fn: () => Promise<void>, expected: (err: unknown) => boolean): Promise<void> {
+  const start = performance.now()
+  try {
+    await fn()
+  } catch (err) {
+    refused(what, err, expected)
+  }
+  timed(what, start)
 }
 
 const envelopeTarget: FuzzTarget<Uint8Array> = {
@@ -238,7 +273,123 @@ const templateTarget: FuzzTarget<{ text: string, inputs: Record<string, string> 
   }
 }
 
-/** A target whose input type is forgotten, to be listed with the others. */
-const listed = <T>(target: FuzzTarget<T>): FuzzTarget => target as unknown as FuzzTarget
+/** Live offers, 20 of each kind (more than one page of OFFER_FRAME_BYTES), as a peer serves them. */
+const LIVE: LiveOffer[] = [s.offerEnv, s.jobEnv].flatMap((envelope, k) => Array.from({ length: 20 }, (_, i) => ({
+  topic: k === 0 ? 'resource-offers' as const : 'job-offers' as const,
+  type: envelope.type,
+  id: `${k}-${String(i).padStart(2, '0')}`,
+  author: parties.resourceProvider.address,
+  key: `${k}-${i}`,
+  nonce: BigInt(i),
+  expiry: T0 + 3600,
+  bytes: encoder.encode(JSON.stringify(envelope)),
+  own: false,
+  message: envelope.message as LiveOffer['message']
+})))
+const OFFER_FRAME_BYTES = 16 * 1024
+const offersHandler = (() => {
+  let handler: DirectHandler | undefined
+  void serveOffers({ handle: async (_: string, h: DirectHandler) => { handler = h } } as unknown as DirectProtocols, () => [...LIVE], OFFER_FRAME_BYTES)
+  return handler!
+})()
 
-export const TARGETS: readonly FuzzTarget[] = [listed(envelopeTarget), listed(schemaTarget), listed(directTarget), listed(headTarget), listed(recordTarget), listed(templateTarget)]
+const offerRequestTarget: FuzzTarget<Uint8Array> = {
+  name: 'offer-request',
+  what: 'offer sync requests ({ cursor }) through the handler serveOffers registers',
+  input: fc.oneof(
+    fc.oneof(fc.integer({ min: -2, max: 45 }), edgy).map(cursor => encoder.encode(JSON.stringify({ cursor }))),
+    textMutation('{"cursor":20}').map(t => encoder.encode(t)),
+    deep.map(t => encoder.encode(`{"cursor":${t}}`)),
+    edgy.map(v => encoder.encode(JSON.stringify(v) ?? '')),
+    fc.uint8Array({ maxLength: 256, size: 'max' })
+  ),
+  run: frame => {
+    guarded('the offer sync handler', () => {
+      const page = offersHandler({ protocol: DIRECT_PROTOCOLS.offers, peer: sender, frame, signal: new AbortController().signal })
+      if (!(page instanceof Uint8Array)) throw new Finding('crash', 'the offer sync handler answered asynchronously')
+    }, err => isMeshError(err))
+  }
+}
+
+/** Offers a requester takes at most in the offer-pages target. */
+const MAX_SYNCED = 5
+/** An honest page of the offer sync: LIVE from `from`, and the cursor of the next page. */
+const honestPage = (from: number, count: number): { offers: unknown[], next: unknown } =>
+  ({ offers: LIVE.slice(from, from + count).map(o => ({ topic: o.topic, data: decoder.decode(o.bytes) })), next: from + count < LIVE.length ? from + count : null })
+const PAGES = [honestPage(0, 3), honestPage(3, 1), honestPage(38, 2), { offers: [], next: null }]
+
+const offerPagesTarget: AsyncFuzzTarget<{ pages: string[], advance: number | null }> = {
+  name: 'offer-pages',
+  async: true,
+  what: `offer sync pages a peer answers through fetchOffers, which ends within ${MAX_SYNCED + 1} pages for ${MAX_SYNCED} offers`,
+  input: fc.record({
+    pages: fc.array(fc.oneof(
+      fc.constantFrom(...PAGES).chain(page => mutationOf(page).map(m => JSON.stringify(mutated(page, m)))),
+      fc.constantFrom(...PAGES).chain(page => textMutation(JSON.stringify(page))),
+      deep.map(t => `{"offers":${t},"next":1}`),
+      edgy.map(v => JSON.stringify(v) ?? ''),
+      fc.string({ maxLength: 64, size: 'max' })
+    ), { minLength: 1, maxLength: 4 }),
+    // once its pages are answered, the peer answers empty pages that point further on, or the end
+    advance: fc.option(fc.integer({ min: 1, max: 3 }))
+  }),
+  run: async ({ pages, advance }) => {
+    let asked = 0
+    const direct = {
+      send: async (_peer: unknown, _protocol: string, frame: Uint8Array): Promise<Uint8Array> => {
+        if (++asked > MAX_SYNCED + 1) throw new Finding('slow', `fetchOffers asked for page ${asked} to take at most ${MAX_SYNCED} offers: a peer can keep it asking`)
+        if (asked <= pages.length) return encoder.encode(pages[asked - 1]!)
+        const { cursor } = JSON.parse(decoder.decode(frame)) as { cursor: number }
+        return encoder.encode(JSON.stringify({ offers: [], next: advance === null ? null : cursor + advance }))
+      }
+    } as unknown as DirectProtocols
+    await guardedAsync('fetchOffers', () => fetchOffers(direct, sender, MAX_SYNCED, {}, () => {}), err => isMeshError(err))
+  }
+}
+
+/** A block as the results exchange moves it, with the CID a holder names it by: sha-256, dag-pb or raw, v0 or v1. */
+function framed (block: Uint8Array, code: number, version: 0 | 1): Uint8Array {
+  const digest = Digest.create(0x12, createHash('sha256').update(block).digest())
+  const cid = version === 0 && code === dagPb.code ? CID.createV0(digest) : CID.createV1(code, digest)
+  return Buffer.concat([cid.bytes, block])
+}
+
+const LEAF = dagPb.encode({ Data: new UnixFS({ type: 'file', data: encoder.encode('hello') }).marshal(), Links: [] })
+const LEAF_CID = CID.parse(s.cid)
+const folder = (links: number): Uint8Array => dagPb.encode(dagPb.prepare({
+  Data: new UnixFS({ type: 'directory' }).marshal(),
+  Links: Array.from({ length: links }, (_, i) => ({ Hash: i % 2 === 0 ? LEAF_CID : CID.createV1(0x55, LEAF_CID.multihash), Name: `f${i}`, Tsize: 13 }))
+}))
+const BLOCKS = [LEAF, folder(1), folder(3), folder(200)]
+/** Bytes to and from a string of one char a byte, so that textMutation mutates them. */
+const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1')
+const unlatin1 = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'latin1'))
+
+const resultsFrameTarget: FuzzTarget<Uint8Array> = {
+  name: 'results-frame',
+  what: 'results-blocks answer frames (a CID, then a block that hashes to it) through CID.decodeFirst and linksOf, as fetchBlocks reads them: it aborts on any error, so only a slow or allocating frame is a finding',
+  input: fc.oneof(
+    fc.tuple(fc.constantFrom(...BLOCKS).chain(block => fc.oneof(fc.constant(block), textMutation(latin1(block)).map(unlatin1))), fc.constantFrom(dagPb.code, 0x55), fc.constantFrom(0 as const, 1 as const))
+      .map(([block, code, version]) => framed(block, code, version)),
+    fc.constantFrom(...BLOCKS).chain(block => textMutation(latin1(framed(block, dagPb.code, 1))).map(unlatin1)),
+    fc.uint8Array({ maxLength: 512, size: 'max' })
+  ),
+  run: frame => {
+    guarded('a results frame', () => {
+      const [cid, block] = CID.decodeFirst(frame)
+      for (const link of linksOf(cid, block)) link.toString()
+    }, err => err instanceof Error)
+  }
+}
+
+/** A target whose input type is forgotten, to be listed with the others. */
+function listed<T> (target: FuzzTarget<T>): FuzzTarget
+function listed<T> (target: AsyncFuzzTarget<T>): AsyncFuzzTarget
+function listed<T> (target: FuzzTarget<T> | AsyncFuzzTarget<T>): FuzzTarget | AsyncFuzzTarget {
+  return target as unknown as FuzzTarget | AsyncFuzzTarget
+}
+
+export const TARGETS: ReadonlyArray<FuzzTarget | AsyncFuzzTarget> = [
+  listed(envelopeTarget), listed(schemaTarget), listed(directTarget), listed(headTarget), listed(recordTarget), listed(templateTarget),
+  listed(offerRequestTarget), listed(offerPagesTarget), listed(resultsFrameTarget)
+]

@@ -59,13 +59,15 @@ export async function fetchOffers (
   let taken = 0
   while (cursor !== null && taken < maxOffers) {
     const response = await direct.send(target, DIRECT_PROTOCOLS.offers, encoder.encode(JSON.stringify({ cursor })), options)
-    let page: { offers?: unknown, next?: unknown }
+    let page: { offers?: unknown, next?: unknown } | null
     try {
       page = JSON.parse(decoder.decode(response))
     } catch {
       throw new MeshError('PROTOCOL_ERROR', `offer sync from ${from}: response is not JSON`)
     }
-    if (!Array.isArray(page.offers)) throw new MeshError('PROTOCOL_ERROR', `offer sync from ${from}: no offers array`)
+    if (page === null || typeof page !== 'object' || !Array.isArray(page.offers)) throw new MeshError('PROTOCOL_ERROR', `offer sync from ${from}: no offers array`)
+    // an honest peer sends an empty page only as its last: one that points further on would keep us asking for ever
+    if (page.offers.length === 0) break
     for (const entry of page.offers as Array<{ topic?: unknown, data?: unknown }>) {
       if (taken >= maxOffers) break
       if (!(TOPIC_NAMES as readonly unknown[]).includes(entry?.topic) || typeof entry.data !== 'string') {

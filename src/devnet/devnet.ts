@@ -142,10 +142,12 @@ function spawnNode (name: string, args: (restart: StartedNode | undefined) => st
     stderr: () => stderr,
     started: () => last,
     kill: (signal = 'SIGTERM') => new Promise<void>(done => {
-      if (child.exitCode !== null || child.signalCode !== null) return done()
-      child.once('exit', () => done())
-      child.kill(signal)
-      if (signal !== 'SIGKILL') setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
+      // this process, not whichever runs when the timer fires: a restart may have begun by then
+      const target = child
+      if (target.exitCode !== null || target.signalCode !== null) return done()
+      const forced = signal === 'SIGKILL' ? undefined : setTimeout(() => target.kill('SIGKILL'), 10_000).unref()
+      target.once('exit', () => { clearTimeout(forced); done() })
+      target.kill(signal)
     }),
     restart: async () => { await launch() }
   }
@@ -162,7 +164,7 @@ function waitForFile (path: string, child: ChildProcess, stderr: () => string, t
   return new Promise((resolvePromise, reject) => {
     const poll = (): void => {
       readFile(path, 'utf8').then(resolvePromise, () => {
-        if (child.exitCode !== null) return reject(new Error(`node exited (${child.exitCode}) before starting: ${stderr().trim().split('\n').slice(-3).join(' | ')}`))
+        if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`node exited (${child.exitCode ?? child.signalCode}) before starting: ${stderr().trim().split('\n').slice(-3).join(' | ')}`))
         if (Date.now() - started > timeoutMs) return reject(new Error(`node did not start within ${timeoutMs} ms`))
         setTimeout(poll, 100)
       })

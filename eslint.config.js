@@ -74,6 +74,14 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', performance: 'readonly' } }
   },
   {
+    // the dashboard's script runs in the browser
+    files: ['src/dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'sessionStorage', 'fetch', 'URLSearchParams', 'TextDecoder', 'FormData', 'Node', 'setTimeout', 'setInterval'].map(name => [name, 'readonly']))
+    }
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error'

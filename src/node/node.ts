@@ -29,7 +29,14 @@ import { LogWitness } from '../actors/roles/log-witness.ts'
 import { assertFaultAllowed, recordFault, silencedChallenges, type Fault } from './faults.ts'
 import { ensureMediatorStake } from './mediator-stake.ts'
 import { startApi } from './server/http-server.ts'
+import { isLoopback } from './server/access.ts'
+import { apiToken } from './server/api-token.ts'
+import { DealActivity } from './activity/deal-activity.ts'
+import { logActivity } from './activity/activity-log.ts'
 import { startResultsServer } from './server/results-server.ts'
+import { NodeMetrics } from './metrics/node-metrics.ts'
+import { nodeSources } from './metrics/node-sources.ts'
+import { libp2pMetrics } from './metrics/libp2p-metrics.ts'
 import type { JobBoardOptions } from './server/job-board.ts'
 import type { Service } from '../support/lifecycle.ts'
 
@@ -83,8 +90,12 @@ export interface NodeOptions {
   wireOnlyChallenge?: boolean
   /** test networks only: the job creator posts its challenges on chain and tells no one */
   chainOnlyChallenge?: boolean
-  /** serve /health and /status (and /jobs, given `jobs`) on 127.0.0.1: the last part started, the first stopped */
-  api?: { port: number, jobs?: JobBoardOptions }
+  /**
+   * serve the HTTP API (status, metrics, dashboard, and /jobs given `jobs`): the last part started,
+   * the first stopped. On `host` (default 127.0.0.1); any other address needs the bearer token kept
+   * in <dataDir>/api-token, made on first need and shown once.
+   */
+  api?: { port: number, host?: string, hostNames?: string[], jobs?: JobBoardOptions }
   /** serve the results this node holds over HTTP, by CID (see results-server.ts); host defaults to 0.0.0.0 */
   resultsHttp?: { port: number, host?: string }
   /** bounds on what other peers can make the node hold (default DEFAULT_NODE_LIMITS) */
@@ -122,7 +133,11 @@ export class LilypadNode implements Service {
     readonly domain: DomainJson,
     readonly logger: Logger,
     /** the mediators it trusts, configured and announced */
-    readonly mediatorTrust: MediatorTrust | undefined
+    readonly mediatorTrust: MediatorTrust | undefined,
+    /** what its machines do, as it happens: deal state changes, effects started and ended */
+    readonly activity: DealActivity,
+    /** its Prometheus metrics, served at `GET /metrics` */
+    readonly metrics: NodeMetrics
   ) {}
 
   get address (): string {
@@ -134,6 +149,7 @@ export class LilypadNode implements Service {
     await mkdir(options.dataDir, { recursive: true })
     const key = await loadNodeKey(options.dataDir, env)
     const cleanups: Array<() => Promise<void> | void> = []
+    const metrics = new NodeMetrics()
     try {
       const log = await EventLog.open(join(options.dataDir, 'log'), { signer: key.signer })
       cleanups.push(() => log.close())
@@ -150,7 +166,12 @@ export class LilypadNode implements Service {
       let settlement: SettlementClient | undefined
       let domain: DomainJson
       if (options.chain !== undefined) {
-        settlement = await SettlementClient.open({ rpcUrl: options.chain.rpcUrl, privateKey: key.privateKey, settlementAddress: options.chain.settlementAddress })
+        settlement = await SettlementClient.open({
+          rpcUrl: options.chain.rpcUrl,
+          privateKey: key.privateKey,
+          settlementAddress: options.chain.settlementAddress,
+          onTransaction: (tx) => { metrics.chainTransaction(tx) }
+        })
         cleanups.push(() => settlement!.close())
         domain = { chainId: String(settlement.domain.chainId), verifyingContract: settlement.address }
       } else if (options.domain !== undefined) {
@@ -180,6 +201,7 @@ export class LilypadNode implements Service {
         ...(funding === undefined ? {} : { funding }),
         privateKey: key.privateKey,
         datastore: peers,
+        metrics: libp2pMetrics(metrics.registry),
         peerRouting: true,
         network: options.network,
         domain: lilypadDomain(BigInt(domain.chainId), domain.verifyingContract),
@@ -248,20 +270,33 @@ export class LilypadNode implements Service {
         onError: (err) => logger.error({ err }, 'role actors')
       })
       cleanups.push(() => host.stop())
+      const activity = new DealActivity(host.runtime)
+      cleanups.push(() => { activity.stop() })
+      logActivity(activity, logger, key.address)
+      cleanups.push(metrics.follow(nodeSources(activity, { mesh, log, host })))
       // before the offer sync: the announcements it brings are weighed as they come
       const mediatorTrust = options.trust === undefined ? undefined : startMediatorTrust(options.trust, mesh, settlement, host, logger)
       if (mediatorTrust !== undefined) cleanups.push(() => mediatorTrust.stop())
       mesh.startOfferSync()
-      const node = new LilypadNode(key, log, mesh, results, exchange, host, settlement, domain, logger, mediatorTrust)
+      const node = new LilypadNode(key, log, mesh, results, exchange, host, settlement, domain, logger, mediatorTrust, activity, metrics)
       if (options.resultsHttp !== undefined) {
         const gateway = await startResultsServer(results, options.resultsHttp.port, options.resultsHttp.host ?? '0.0.0.0')
         cleanups.push(() => closeServer(gateway.server))
         node.resultsUrl = gateway.url
       }
       if (options.api !== undefined) {
-        const api = await startApi(node, options.roles, options.api.port, options.api.jobs)
+        const apiHost = options.api.host ?? '127.0.0.1'
+        const token = isLoopback(apiHost) ? undefined : await apiToken(options.dataDir)
+        if (token?.created === true) process.stderr.write(`the API's bearer token (shown once; kept in ${token.file}): ${token.token}\n`)
+        const api = await startApi(node, {
+          roles: options.roles,
+          port: options.api.port,
+          access: { host: apiHost, ...(token === undefined ? {} : { token: token.token }), hostNames: options.api.hostNames ?? [] },
+          activity: node.activity,
+          ...(options.api.jobs === undefined ? {} : { jobs: options.api.jobs })
+        })
         cleanups.push(() => closeServer(api.server))
-        node.apiUrl = `http://127.0.0.1:${api.port}`
+        node.apiUrl = `http://${isLoopback(apiHost) || apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost}:${api.port}`
       }
       if (options.announce === true) await writeNodeInfo(options.dataDir, node.info(options.roles))
       logger.info({ address: key.address, peerId: mesh.peerId.toString(), roles: options.roles, listen: multiaddrs }, 'node started')
@@ -337,6 +372,9 @@ async function writeNodeInfo (dataDir: string, info: NodeInfo): Promise<void> {
   await rename(`${file}.tmp`, file)
 }
 
+/** Stops taking requests and ends those open: a dashboard's event stream never ends by itself. */
 async function closeServer (server: Server): Promise<void> {
-  await new Promise<void>(resolve => { server.close(() => resolve()) })
+  const closed = new Promise<void>(resolve => { server.close(() => resolve()) })
+  server.closeAllConnections()
+  await closed
 }

@@ -6,6 +6,7 @@ import { ROLES, type Role } from '../actors/roles/roles.ts'
 import { LIMITS } from '../protocols/messages/fields.ts'
 import { DEFAULT_MEDIATION_CHANCE } from './jobs/check-rate.ts'
 import { resolveLimits, type NodeLimits } from './limits.ts'
+import { LOG_LEVELS, type LogFormat, type LogLevel } from './logger.ts'
 
 /**
  * A node's settings: from flags, then the environment (Lilypad's names where one exists), then a
@@ -56,12 +57,18 @@ export interface NodeSettings {
   /** honour a module's `Network` request; off: every job runs with no network */
   allowJobNetwork: boolean
   apiPort?: number
+  /** where the API listens (default 127.0.0.1); any other address needs the bearer token in <dataDir>/api-token */
+  apiHost: string
+  /** Host header names the API is reached by, beside the loopback names and apiHost (a proxy's, a DNS name) */
+  apiHostNames: string[]
   /** serve the results this node holds over HTTP on this port (0: any free one); absent: not at all */
   resultsPort?: number
   resultsHost: string
   corruptOutputs: boolean
   /** bounds on what other peers can make the node hold (limits.ts) */
   limits: NodeLimits
+  logLevel: LogLevel
+  logFormat: LogFormat
 }
 
 export class SettingsError extends Error {
@@ -95,6 +102,10 @@ const ENV: Record<string, string> = {
   mediatorFee: 'MEDIATOR_FEE',
   stake: 'MEDIATOR_STAKE',
   apiPort: 'LILYPAD_API_PORT',
+  apiHost: 'LILYPAD_API_HOST',
+  logLevel: 'LOG_LEVEL',
+  logFormat: 'LOG_FORMAT',
+  apiHostNames: 'LILYPAD_API_HOST_NAMES',
   resultsPort: 'LILYPAD_RESULTS_PORT',
   resultsHost: 'LILYPAD_RESULTS_HOST',
   allowJobNetwork: 'LILYPAD_ALLOW_JOB_NETWORK',
@@ -147,6 +158,12 @@ function flag (name: string, value: unknown): boolean {
   if (value === true || value === 'true' || value === '1') return true
   if (value === false || value === 'false' || value === '0') return false
   throw new SettingsError(`${name} must be true or false, not ${JSON.stringify(value)}`)
+}
+
+function oneOf<T extends string> (name: string, value: unknown, allowed: readonly T[]): T | undefined {
+  if (value === undefined || value === '') return undefined
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T
+  throw new SettingsError(`${name} must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}`)
 }
 
 function wei (name: string, value: unknown): string | undefined {
@@ -268,11 +285,15 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     maxImageBytes: int('LILYPAD_MAX_IMAGE_BYTES', pick('maxImageBytes')),
     docker: docker === undefined ? undefined : docker === true || docker === 'true',
     apiPort: int('LILYPAD_API_PORT', pick('apiPort')),
+    apiHost: String(pick('apiHost') ?? '127.0.0.1'),
+    apiHostNames: list(pick('apiHostNames')) ?? [],
     resultsPort: int('LILYPAD_RESULTS_PORT', pick('resultsPort')),
     resultsHost: String(pick('resultsHost') ?? '0.0.0.0'),
     allowJobNetwork: flag('LILYPAD_ALLOW_JOB_NETWORK', pick('allowJobNetwork')),
     corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1',
-    limits: resolveLimits(pick('limits'), (message) => { throw new SettingsError(message) })
+    limits: resolveLimits(pick('limits'), (message) => { throw new SettingsError(message) }),
+    logLevel: oneOf('LOG_LEVEL', pick('logLevel'), LOG_LEVELS) ?? 'info',
+    logFormat: oneOf('LOG_FORMAT', pick('logFormat'), ['json', 'pretty'] as const) ?? 'json'
   }
   expectKnownKeys(configFile, file, known)
   return settings

@@ -24,6 +24,17 @@ export interface SettlementClientOptions {
   confirmations?: number
   pollingIntervalMs?: number
   chainId?: bigint | number
+  /** told of every write to the contract, once it is mined or has failed (for metrics) */
+  onTransaction?: (tx: TransactionReport) => void
+}
+
+/** A write to the settlement contract: mined (with the gas it used), or failed with a code, sent or not. */
+export interface TransactionReport {
+  /** the contract method */
+  method: string
+  gasUsed?: bigint
+  /** why it failed; absent when it was mined */
+  code?: SettlementErrorCode
 }
 
 export interface SettlementReceipt {
@@ -72,6 +83,7 @@ export class SettlementClient implements Resource {
   readonly address: string
   readonly domain: LilypadDomain
   private readonly sender: TxSender
+  private readonly onTransaction: ((tx: TransactionReport) => void) | undefined
 
   constructor (
     readonly wallet: Wallet,
@@ -79,11 +91,12 @@ export class SettlementClient implements Resource {
     readonly token: Contract,
     readonly iface: Interface,
     chainId: bigint,
-    options: { confirmations?: number } = {}
+    options: { confirmations?: number, onTransaction?: (tx: TransactionReport) => void } = {}
   ) {
     this.address = settlement.target as string
     this.domain = settlementDomain(chainId, this.address)
     this.sender = new TxSender(wallet, iface, options)
+    this.onTransaction = options.onTransaction
   }
 
   static async open (options: SettlementClientOptions): Promise<SettlementClient> {
@@ -101,7 +114,7 @@ export class SettlementClient implements Resource {
     }
     const token = new Contract(tokenAddress, artifacts.token.abi as never, wallet)
     const { chainId } = await provider.getNetwork()
-    return new SettlementClient(wallet, settlement, token, iface, chainId, { confirmations: options.confirmations })
+    return new SettlementClient(wallet, settlement, token, iface, chainId, { confirmations: options.confirmations, onTransaction: options.onTransaction })
   }
 
   get provider (): JsonRpcProvider {
@@ -383,10 +396,17 @@ export class SettlementClient implements Resource {
 
   private async write (name: string, args: unknown[]): Promise<SettlementReceipt> {
     const fn = this.settlement.getFunction(name)
-    const receipt: ContractTransactionReceipt = await this.sender.send(
-      async ({ nonce }) => await fn.send(...args, { nonce }),
-      async () => await fn.staticCall(...args)
-    )
+    let receipt: ContractTransactionReceipt
+    try {
+      receipt = await this.sender.send(
+        async ({ nonce }) => await fn.send(...args, { nonce }),
+        async () => await fn.staticCall(...args)
+      )
+    } catch (err) {
+      this.onTransaction?.({ method: name, code: err instanceof SettlementError ? err.code : toSettlementError(err, this.iface).code })
+      throw err
+    }
+    this.onTransaction?.({ method: name, gasUsed: receipt.gasUsed })
     return {
       hash: receipt.hash,
       blockNumber: receipt.blockNumber,

@@ -15,7 +15,7 @@ export interface RegisteredMachine {
 }
 
 export const machines: Record<string, RegisteredMachine> = {
-  'job-creator': { name: 'job-creator', version: 9, machine: jobCreatorMachine },
+  'job-creator': { name: 'job-creator', version: 10, machine: jobCreatorMachine },
   'resource-provider': { name: 'resource-provider', version: 12, machine: resourceProviderMachine },
   solver: { name: 'solver', version: 8, machine: solverMachine },
   mediator: { name: 'mediator', version: 8, machine: mediatorMachine }

@@ -57,6 +57,8 @@ export interface JobCreatorContext {
   verdictsFrom?: string[]
   /** the deal state this job ended in (when phase is 'done') */
   outcome: DealState | null
+  /** called off by its creator before any deal was signed (it ends as TimeoutMatch: nothing was locked) */
+  cancelled?: boolean
   /** deals whose agreement fell through: the provider never co-signed; their proposals are not taken again */
   failedDeals: string[]
   /** while agreeing: whether the provider's free deposit covers its collateral (null: being read) */
@@ -237,6 +239,10 @@ export function createJobCreatorDecider (messages: Messages): Decider<JobCreator
     switch (e.type) {
       case 'message.received':
         return onMessage(c, e)
+      case 'job.cancel':
+        // only while no deal is being signed: once we sign (agreeing), the deal may bind us
+        inPhase(c, 'offering')
+        return done(c, 'TimeoutMatch', [], { cancelled: true })
       case 'results.fetched': {
         inPhase(c, 'fetching')
         const { deal, dealId } = theDeal(c)

@@ -380,9 +380,11 @@ export class ActorRuntime implements Service {
     const ack: AckData = error === undefined ? { stream, id: output.id } : { stream, id: output.id, error }
     const inputs = results.map(result => ({ ...result, effect: output.id }))
     if (inputs.length === 0) {
-      await this.modules.log.append([{ type: ActorRecord.ack, data: ack }]).then(records => {
-        for (const record of records) this.state.apply(record)
-      })
+      const records = await this.modules.log.append([{ type: ActorRecord.ack, data: ack }])
+      for (const record of records) this.state.apply(record)
+      // the machine's state is as it was; listeners still hear that the effect ended
+      const snapshot = this.state.streams.get(stream)?.snapshot
+      if (snapshot !== undefined) for (const listener of this.listeners) listener({ stream, snapshot, records })
       return
     }
     await this.applyInputs(stream, inputs, ack)

@@ -6,7 +6,7 @@ export function defaultDevnetDir (env: NodeJS.ProcessEnv = process.env): string 
   return env.LILYPAD_DEVNET_DIR ?? join(env.DATA_DIR ?? join(homedir(), '.lilypad'), 'devnet')
 }
 
-interface DevnetFlags { dir?: string, providers: string, solvers: string, mediators: string, engine?: 'docker' | 'wasm' }
+interface DevnetFlags { dir?: string, providers: string, solvers: string, mediators: string, engine?: 'docker' | 'wasm', json?: boolean }
 
 export function registerDevnet (program: Command): void {
   program.command('devnet')
@@ -16,6 +16,7 @@ export function registerDevnet (program: Command): void {
     .option('--solvers <n>', 'solvers', '2')
     .option('--mediators <n>', 'mediators', '1')
     .option('--engine <engine>', 'what cowsay runs on: docker or wasm (default: docker when an engine answers)')
+    .option('--json', 'once it is up, print what devnet.json holds as one line of JSON')
     .action(async (flags: DevnetFlags) => {
       const dir = resolve(flags.dir ?? defaultDevnetDir())
       const { startDemoNetwork } = await import('../demo/demo-network.ts')
@@ -29,7 +30,8 @@ export function registerDevnet (program: Command): void {
         log: (line) => process.stderr.write(`devnet: ${line}\n`)
       })
       const { info } = devnet
-      process.stdout.write([
+      if (flags.json === true) process.stdout.write(JSON.stringify(info) + '\n')
+      else process.stdout.write([
         `devnet is up: chain ${info.rpcUrl} (id ${info.chainId}), settlement ${info.settlementAddress}`,
         ...info.nodes.map(n => `  ${n.name.padEnd(12)} ${n.address}  ${n.multiaddrs[0] ?? ''}`),
         ...(info.jobCreatorApi === undefined ? [] : [`the job-creator node takes jobs at ${info.jobCreatorApi} (POST /jobs)`]),

@@ -34,11 +34,18 @@ export function registerModuleCheck (moduleCmd: Command): void {
     .option('--mirror <name=repository>', 'fetch a module name or repository from elsewhere (repeatable)', (v: string, prev: ModuleMirrors = {}) => ({ ...prev, ...parseMirrors(v) }))
     .option('--keep', 'keep each run\'s results folder and print where it is')
     .option('--allow-unpinned-images', 'accept image tags (the check then proves nothing about other machines)')
-    .action(async (ref: string, opts: CheckOptions) => {
+    .option('--json', 'print one object: { module, commit, runs, stable } (an error as { error, code })')
+    .action(async (ref: string, opts: CheckOptions & { json?: boolean }) => {
+      const json = opts.json === true
+      const say = (line: string): void => { if (!json) process.stdout.write(line) }
+      const refuse = (message: string, code: string, exit: number): void => {
+        if (json) process.stdout.write(JSON.stringify({ error: message, code }) + '\n')
+        process.stderr.write(`lilypad module check: ${message}\n`)
+        process.exitCode = exit
+      }
       const runs = Number(opts.runs)
       if (!Number.isInteger(runs) || runs < 2 || runs > 100) {
-        process.stderr.write(`lilypad module check: --runs must be a whole number from 2 to 100, not ${JSON.stringify(opts.runs)}\n`)
-        process.exitCode = 2
+        refuse(`--runs must be a whole number from 2 to 100, not ${JSON.stringify(opts.runs)}`, 'BAD_INPUT', 2)
         return
       }
       const workDir = await mkdtemp(join(tmpdir(), 'lilypad-module-check-'))
@@ -47,21 +54,24 @@ export function registerModuleCheck (moduleCmd: Command): void {
           import('../../executor/modules/index.ts'), import('../../executor/docker/executor.ts'), import('../../executor/wasm/executor.ts'), import('../../executor/results/determinism.ts')
         ])
         const module = await loadModule({ ref, inputs: opts.input ?? {}, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror, allowedSchemes: userModuleSchemes() })
-        process.stdout.write(`module ${ref} at ${module.commit} (${module.spec.job.engine.type}), ${runs} runs\n`)
+        say(`module ${ref} at ${module.commit} (${module.spec.job.engine.type}), ${runs} runs\n`)
         const executors = {
           docker: new DockerExecutor({ allowUnpinnedImages: opts.allowUnpinnedImages }),
           wasm: new WasmExecutor()
         }
         const report = await checkDeterminism(module, { runs, workDir, executors })
         report.runs.forEach((r, i) => {
-          process.stdout.write(`run ${i + 1}: ${r.cid} exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}${opts.keep ? ` ${r.resultsDir}` : ''}\n`)
+          say(`run ${i + 1}: ${r.cid} exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}${opts.keep ? ` ${r.resultsDir}` : ''}\n`)
         })
-        process.stdout.write(report.stable ? `stable: every run gave ${report.runs[0]?.cid}\n` : 'UNSTABLE: the runs gave different results CIDs\n')
+        say(report.stable ? `stable: every run gave ${report.runs[0]?.cid}\n` : 'UNSTABLE: the runs gave different results CIDs\n')
+        if (json) {
+          const runsOut = report.runs.map(r => ({ cid: r.cid, exitCode: r.exitCode, timedOut: r.timedOut, ...(opts.keep ? { resultsDir: r.resultsDir } : {}) }))
+          process.stdout.write(JSON.stringify({ module: ref, commit: module.commit, engine: module.spec.job.engine.type, runs: runsOut, stable: report.stable }) + '\n')
+        }
         if (!report.stable) process.exitCode = 1
       } catch (err) {
         if (!(err instanceof TemplateError || err instanceof ModuleError || err instanceof ModuleInputError || err instanceof ExecutionError || err instanceof ResultsError)) throw err
-        process.stderr.write(`lilypad module check: ${err.message}\n`)
-        process.exitCode = 1
+        refuse(err.message.split('\n')[0]!, (err as { code?: string }).code ?? 'FAILED', 1)
       } finally {
         if (!opts.keep) await rm(workDir, { recursive: true, force: true })
       }

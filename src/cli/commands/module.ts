@@ -70,13 +70,15 @@ export function registerModule (program: Command): Command {
     .option('--cache-dir <dir>', 'module cache directory (default <DATA_DIR>/modules)')
     .option('--mirror <name=repository>', 'fetch a module name or repository from elsewhere (repeatable; adds to LILYPAD_MODULE_MIRRORS)', collectMirror)
     .option('--raw', 'print the rendered text exactly as the template produced it')
-    .action(async (target: string, opts: RenderOptions) => {
+    .option('--json', 'print the rendered module as one line of JSON (an error as { error, code })')
+    .action(async (target: string, opts: RenderOptions & { json?: boolean }) => {
       try {
         const rendered = await renderForCli(target, opts)
-        process.stdout.write(opts.raw ? rendered : JSON.stringify(JSON.parse(rendered), null, 2) + '\n')
+        process.stdout.write(opts.raw === true && opts.json !== true ? rendered : JSON.stringify(JSON.parse(rendered), null, opts.json === true ? undefined : 2) + '\n')
       } catch (err) {
         const msg = userMessage(err)
         if (msg === null) throw err
+        if (opts.json === true) process.stdout.write(JSON.stringify({ error: msg, code: (err as { code?: string }).code ?? 'FAILED' }) + '\n')
         process.stderr.write(`lilypad module render: ${msg}\n`)
         process.exitCode = 1
       }

@@ -6,8 +6,8 @@ import type { Role } from '../../actors/roles/role-host.ts'
 /** The node a daemon runs: a job creator's API takes jobs, under the trust settings of the node. */
 export async function startNodeFromSettings (settings: NodeSettings, daemon = false): Promise<LilypadNode> {
   // the node stack loads when a node starts, not when the command line is read
-  const [{ LilypadNode }, { slotsFromSettings }, { DockerExecutor }, { SettingsError }] = await Promise.all([
-    import('../../node/node.ts'), import('../../node/slots.ts'), import('../../executor/docker/executor.ts'), import('../../node/settings.ts')
+  const [{ LilypadNode }, { slotsFromSettings }, { DockerExecutor }, { SettingsError }, { createLogger }] = await Promise.all([
+    import('../../node/node.ts'), import('../../node/slots.ts'), import('../../executor/docker/executor.ts'), import('../../node/settings.ts'), import('../../node/logger.ts')
   ])
   if (settings.rpcUrl === undefined || settings.settlementAddress === undefined) {
     throw new SettingsError('a node needs a chain: set WEB3_RPC_URL and WEB3_SETTLEMENT_ADDRESS (or --rpc-url and --settlement)')
@@ -35,9 +35,10 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     allowJobNetwork: settings.allowJobNetwork,
     corruptOutputs: settings.corruptOutputs,
     limits: settings.limits,
-    ...(daemon && settings.apiPort !== undefined ? { api: { port: settings.apiPort, jobs } } : {}),
+    ...(daemon && settings.apiPort !== undefined ? { api: { port: settings.apiPort, host: settings.apiHost, hostNames: settings.apiHostNames, jobs } } : {}),
     ...(daemon && settings.resultsPort !== undefined ? { resultsHttp: { port: settings.resultsPort, host: settings.resultsHost } } : {}),
-    announce: daemon
+    announce: daemon,
+    logger: createLogger(settings.logLevel, settings.logFormat)
   })
 }
 
@@ -46,9 +47,8 @@ async function runDaemon (options: RawSettings & { settlement?: string }): Promi
   const { settlement, ...flags } = options
   const { resolveSettings } = await import('../../node/settings.ts')
   const settings = resolveSettings({ ...flags, settlementAddress: settlement })
+  // the node logs its start ('node started', with its address, roles and addresses): a daemon's stdout is its log
   const node = await startNodeFromSettings(settings, true)
-  const info = node.info(settings.roles)
-  process.stdout.write(`lilypad node ${info.address} (${settings.roles.join(', ')}) listening on ${info.multiaddrs.join(' ')}\n`)
   await new Promise<void>((resolve) => {
     const stop = (): void => { resolve() }
     process.once('SIGINT', stop)
@@ -81,7 +81,11 @@ function nodeOptions (command: Command): Command {
     .option('--results-port <port>', 'serve the results this node holds over HTTP by CID (LILYPAD_RESULTS_PORT; default off)')
     .option('--results-host <host>', 'the address the results gateway listens on (LILYPAD_RESULTS_HOST; default 0.0.0.0)')
     .option('--allow-job-network', 'give jobs whose module asks for a network one (LILYPAD_ALLOW_JOB_NETWORK; default: none)')
-    .option('--api-port <port>', 'serve /health, /status (and /jobs on a job creator) on 127.0.0.1 (LILYPAD_API_PORT)')
+    .option('--api-port <port>', 'serve the node\'s API: /health, /status, /metrics, the dashboard (and /jobs on a job creator) (LILYPAD_API_PORT)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (LOG_LEVEL; default info)')
+    .option('--log-format <format>', 'json (one object a line) or pretty (LOG_FORMAT; default json)')
+    .option('--api-host <address>', 'where the API listens (LILYPAD_API_HOST; default 127.0.0.1); any other address needs the bearer token kept in <data-dir>/api-token')
+    .option('--api-host-names <names>', 'comma-separated Host names the API is reached by beside its address, e.g. a proxy\'s (LILYPAD_API_HOST_NAMES)')
 }
 
 export function registerNode (program: Command): void {

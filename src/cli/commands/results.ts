@@ -9,13 +9,14 @@ export function registerResults (program: Command): void {
   results.command('cid')
     .description('print the CID of a results folder (or file), as `ipfs add -r` with default settings prints it')
     .argument('<path>', 'a results folder or a file')
-    .action(async (path: string) => {
+    .option('--json', 'print { cid } (an error as { error, code })')
+    .action(async (path: string, flags: { json?: boolean }) => {
       try {
         const { cidOfPath } = await import('../../executor/results/cid.ts')
-        process.stdout.write(`${(await cidOfPath(path)).toString()}\n`)
+        const cid = (await cidOfPath(path)).toString()
+        process.stdout.write(flags.json === true ? JSON.stringify({ cid }) + '\n' : `${cid}\n`)
       } catch (err) {
-        process.stderr.write(`lilypad results cid: ${(err as Error).message}\n`)
-        process.exitCode = 1
+        fail('results cid', err as Error, flags.json)
       }
     })
   results.command('get')
@@ -24,7 +25,8 @@ export function registerResults (program: Command): void {
     .requiredOption('--from <url>', 'a results gateway, e.g. a provider\'s http://host:port (LILYPAD_RESULTS_PORT on that node)')
     .option('--out <dir>', 'where to write them (default ./downloaded-files/<cid>)')
     .option('--max-bytes <n>', 'refuse results larger than this (default 1 GiB)')
-    .action(async (cidText: string, flags: { from: string, out?: string, maxBytes?: string }) => {
+    .option('--json', 'print { cid, dir, ms } (an error as { error, code })')
+    .action(async (cidText: string, flags: { from: string, out?: string, maxBytes?: string, json?: boolean }) => {
       try {
         const [{ parseCid }, { fetchResultsOverHttp }] = await Promise.all([import('../../executor/results/cid.ts'), import('../../executor/results/http-fetch.ts')])
         const cid = parseCid(cidText)
@@ -33,11 +35,23 @@ export function registerResults (program: Command): void {
         const out = resolve(flags.out ?? `downloaded-files/${cid}`)
         const started = Date.now()
         await fetchResultsOverHttp(flags.from, cid, out, { maxBytes })
-        process.stderr.write(`results ${cid} fetched from ${flags.from} and verified in ${Date.now() - started} ms\n`)
-        process.stdout.write(`${out}\n`)
+        const ms = Date.now() - started
+        if (flags.json === true) {
+          process.stdout.write(JSON.stringify({ cid: cid.toString(), dir: out, ms }) + '\n')
+        } else {
+          process.stderr.write(`results ${cid} fetched from ${flags.from} and verified in ${ms} ms\n`)
+          process.stdout.write(`${out}\n`)
+        }
       } catch (err) {
-        process.stderr.write(`lilypad results get: ${(err as Error).message.split('\n')[0]}\n`)
-        process.exitCode = 1
+        fail('results get', err as Error, flags.json)
       }
     })
+}
+
+/** A command that failed: one line on stderr, and with --json one object on stdout; exit 1. */
+function fail (command: string, err: Error, json: boolean | undefined): void {
+  const message = err.message.split('\n')[0]!
+  if (json === true) process.stdout.write(JSON.stringify({ error: message, code: (err as { code?: string }).code ?? 'FAILED' }) + '\n')
+  process.stderr.write(`lilypad ${command}: ${message}\n`)
+  process.exitCode = 1
 }

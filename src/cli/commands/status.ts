@@ -1,4 +1,6 @@
 import type { Command } from 'commander'
+import { NodeApiError } from '../../client/node-api.ts'
+import { CommandFailure, nodeApiOf, reportRun, type NodeApiFlags } from './node-api-flags.ts'
 
 /** What a node's `GET /status` answers (src/node/server/http-server.ts). */
 interface NodeStatusView {
@@ -10,6 +12,8 @@ interface NodeStatusView {
   streams: number
   logRecords: number
   pendingOutputs: number
+  offers?: Record<string, { own: number, others: number }>
+  balances?: { deposit: string | null, tokens: string | null, withdrawing: string | null } | null
   deals: Array<{ role: string, jobOfferId: string, dealId: string | null, state: string, resultsCid: string | null }>
 }
 
@@ -18,31 +22,18 @@ type Write = (text: string) => void
 /** Exit codes: 0 the node answered, 2 bad input, 5 no node answers. */
 export const STATUS_EXIT = { ok: 0, badInput: 2, noNode: 5 } as const
 
-/** `lilypad status`: what a running node is: its identity, its peers, its log, its deals by state. */
-export async function statusCommand (flags: { node?: string, json?: boolean }, out: Write = t => { process.stdout.write(t) }, err: Write = t => { process.stderr.write(t) }): Promise<number> {
+/** `lilypad status`: what a running node is: its identity, peers, offers, balances, its log, its deals by state. */
+export async function statusCommand (flags: NodeApiFlags, out: Write = t => { process.stdout.write(t) }, err: Write = t => { process.stderr.write(t) }): Promise<number> {
   const api = flags.node ?? process.env.LILYPAD_NODE_API
   if (api === undefined || api === '') {
-    err('lilypad status: name the node\'s API with --node <url> or LILYPAD_NODE_API (a node serves it with --api-port)\n')
-    return STATUS_EXIT.badInput
+    return await reportRun('status', flags, out, err, async () => { throw new CommandFailure(STATUS_EXIT.badInput, 'BAD_INPUT', 'name the node\'s API with --node <url> or LILYPAD_NODE_API (a node serves it with --api-port)') })
   }
-  let url: URL
-  try {
-    url = new URL('/status', api)
-  } catch {
-    err(`lilypad status: ${api} is not a URL\n`)
-    return STATUS_EXIT.badInput
-  }
-  let status: NodeStatusView
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) })
-    if (!response.ok) throw new Error(`it answered ${response.status}`)
-    status = await response.json() as NodeStatusView
-  } catch (e) {
-    err(`lilypad status: no node answers at ${api}: ${(e as Error).message}\n`)
-    return STATUS_EXIT.noNode
-  }
-  out(flags.json === true ? JSON.stringify(status) + '\n' : describe(status))
-  return STATUS_EXIT.ok
+  return await reportRun('status', flags, out, err, async () => {
+    const status = await (await nodeApiOf({ ...flags, node: api })).status().catch((e: Error) => {
+      throw e instanceof NodeApiError && e.status !== 0 ? new NodeApiError(0, `no node answers at ${api}: it answered ${e.status}`) : e
+    }) as unknown as NodeStatusView
+    return { json: status, text: describe(status) }
+  })
 }
 
 function describe (s: NodeStatusView): string {
@@ -52,6 +43,8 @@ function describe (s: NodeStatusView): string {
     `node ${s.address} (${s.roles.join(', ')}), peer ${s.peerId}`,
     `  listening on ${s.multiaddrs.join(' ') || '-'}; ${s.peers} peer(s) connected`,
     `  log: ${s.logRecords} records, ${s.streams} stream(s), ${s.pendingOutputs} output(s) being carried out`,
+    ...(s.offers === undefined ? [] : [`  offers held: ${Object.entries(s.offers).map(([topic, n]) => `${topic} ${n.own} own, ${n.others} others'`).join('; ') || 'none'}`]),
+    ...(s.balances == null ? [] : [`  escrow deposit ${s.balances.deposit ?? '?'} wei (${s.balances.withdrawing ?? '?'} leaving), tokens ${s.balances.tokens ?? '?'} wei`]),
     `  deals: ${s.deals.length === 0 ? 'none' : [...byState].sort().map(([k, n]) => `${n} ${k}`).join(', ')}`,
     ...s.deals.filter(d => d.dealId !== null).map(d => `    ${d.dealId}  ${d.role.padEnd(17)} ${d.state}${d.resultsCid === null ? '' : `  ${d.resultsCid}`}`),
     ''
@@ -62,8 +55,9 @@ export function registerStatus (program: Command): void {
   program.command('status')
     .description('show a running node: its identity, peers, log and deals by state (from its local API)')
     .option('--node <api-url>', 'the node\'s API, e.g. http://127.0.0.1:8080 (LILYPAD_NODE_API)')
-    .option('--json', 'print the node\'s status as JSON')
-    .action(async (flags: { node?: string, json?: boolean }) => {
+    .option('--token <token>', 'the node\'s API token, when it listens beyond 127.0.0.1 (LILYPAD_API_TOKEN)')
+    .option('--json', 'print the node\'s status as JSON (an error as { error, code })')
+    .action(async (flags: NodeApiFlags) => {
       process.exitCode = await statusCommand(flags)
     })
 }

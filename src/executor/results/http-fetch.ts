@@ -18,17 +18,19 @@ export interface HttpFetchOptions {
   /** most bytes of file content the results may hold */
   maxBytes: number
   signal?: AbortSignal
+  /** headers every request carries (a node API's bearer token) */
+  headers?: Record<string, string>
 }
 
 /** A read-only blockstore over a gateway's `GET /ipfs/<cid>?format=raw`, verifying every block. */
-export function gatewayBlocks (gateway: string, signal?: AbortSignal): Pick<Blockstore, 'get'> {
+export function gatewayBlocks (gateway: string, signal?: AbortSignal, headers: Record<string, string> = {}): Pick<Blockstore, 'get'> {
   const base = gateway.replace(/\/+$/, '')
   return {
     get: async function * (cid: CID) {
       if (cid.multihash.code === IDENTITY) { yield cid.multihash.digest; return }
       let response: Response
       try {
-        response = await fetch(`${base}/ipfs/${cid}?format=raw`, { headers: { accept: RAW_BLOCK }, signal })
+        response = await fetch(`${base}/ipfs/${cid}?format=raw`, { headers: { ...headers, accept: RAW_BLOCK }, signal })
       } catch (err) {
         throw new ResultsError('RESULTS_FETCH_FAILED', `no results gateway answers at ${base}: ${(err as Error).message}`, { cause: err })
       }
@@ -47,5 +49,5 @@ export function gatewayBlocks (gateway: string, signal?: AbortSignal): Pick<Bloc
 
 /** Writes the results under `cid`, fetched from `gateway`, into `dest`, and checks the folder hashes back to `cid`. */
 export async function fetchResultsOverHttp (gateway: string, cid: CID, dest: string, options: HttpFetchOptions): Promise<void> {
-  await exportVerified(cid, gatewayBlocks(gateway, options.signal), dest, { maxBytes: options.maxBytes, signal: options.signal })
+  await exportVerified(cid, gatewayBlocks(gateway, options.signal, options.headers), dest, { maxBytes: options.maxBytes, signal: options.signal })
 }

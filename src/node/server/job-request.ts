@@ -1,7 +1,9 @@
 /**
- * What `POST /jobs` takes: the options of `lilypad run` as JSON. `parseJobRequest` checks every
- * field and throws a BadRequest with a one-line reason for the first that is wrong.
+ * What `POST /jobs` takes: the options of `lilypad run` as JSON, checked by a zod schema (which
+ * also writes the request's part of `/openapi.json`). `parseJobRequest` throws a BadRequest with a
+ * one-line reason for the first field that is wrong.
  */
+import { z } from 'zod'
 import { DEFAULT_MEDIATION_CHANCE } from '../jobs/check-rate.ts'
 import { LIMITS } from '../../protocols/messages/fields.ts'
 
@@ -29,36 +31,54 @@ export class BadRequest extends Error {
   override readonly name = 'BadRequest'
 }
 
-const FIELDS = new Set(['module', 'inputs', 'mediationChance', 'maxPrice', 'matchWithinMs', 'agreeWithinMs', 'submitWithinMs', 'inputsPath', 'quorum'])
 const DAY_MS = 86_400_000
 
+const window = (name: string, most?: number): z.ZodOptional<z.ZodNumber> => {
+  const error = `${name} must be a whole number of milliseconds${most === undefined ? '' : ', at most a day'}`
+  const ms = z.number({ error }).int({ error }).positive({ error })
+  return (most === undefined ? ms : ms.max(most, { error })).optional()
+}
+
+/** The body of `POST /jobs`. */
+export const jobRequestSchema = z.strictObject({
+  module: z.string({ error: 'module must be a module reference such as cowsay:v0.0.1' })
+    .refine(m => m.trim() !== '', { error: 'module must be a module reference such as cowsay:v0.0.1' })
+    .describe('cowsay:v0.0.1, github.com/owner/repo:ref, or a local repository path:ref'),
+  inputs: z.record(
+    z.string().min(1, { error: 'an input must have a non-empty name' }),
+    z.string({ error: 'an input must be a non-empty name with a string value' }),
+    { error: 'inputs must be an object of strings' }
+  ).default({}).describe('the module template\'s inputs, by name'),
+  mediationChance: z.number({ error: 'mediationChance must be a percentage, from 0 to 100' })
+    .min(0, { error: 'mediationChance must be a percentage, from 0 to 100' })
+    .max(100, { error: 'mediationChance must be a percentage, from 0 to 100' })
+    .default(DEFAULT_MEDIATION_CHANCE).describe('the chance, in percent, that the results are re-run to check them'),
+  maxPrice: z.string({ error: 'maxPrice must be a whole number of wei, as a decimal string' })
+    .regex(/^[0-9]{1,78}$/, { error: 'maxPrice must be a whole number of wei, as a decimal string' }).optional()
+    .describe('the most this job may cost, in wei'),
+  matchWithinMs: window('matchWithinMs', DAY_MS).describe('how long to look for a provider before giving up'),
+  agreeWithinMs: window('agreeWithinMs', DAY_MS).describe('how long the parties have to sign once matched'),
+  submitWithinMs: window('submitWithinMs').describe('how long the provider has to submit results (default: the module\'s timeout and margins)'),
+  inputsPath: z.string({ error: 'inputsPath must be an absolute path on the node\'s machine' })
+    .max(4096, { error: 'inputsPath must be an absolute path on the node\'s machine' })
+    .refine(p => p.startsWith('/'), { error: 'inputsPath must be an absolute path on the node\'s machine' }).optional()
+    .describe('a folder of input data on the node\'s machine, mounted read-only at /inputs'),
+  quorum: z.number({ error: `quorum must be a whole number of mediators, from 1 to ${LIMITS.mediators}` })
+    .int({ error: `quorum must be a whole number of mediators, from 1 to ${LIMITS.mediators}` })
+    .min(1, { error: `quorum must be a whole number of mediators, from 1 to ${LIMITS.mediators}` })
+    .max(LIMITS.mediators, { error: `quorum must be a whole number of mediators, from 1 to ${LIMITS.mediators}` }).optional()
+    .describe('how many of the deal\'s mediators must agree to settle a challenge')
+}, { error: 'the body must be a JSON object' })
+
 export function parseJobRequest (body: unknown): JobRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('the body must be a JSON object')
-  const fields = body as Record<string, unknown>
-  const unknown = Object.keys(fields).find(key => !FIELDS.has(key))
-  if (unknown !== undefined) throw new BadRequest(`unknown field ${JSON.stringify(unknown)}`)
-  const { module, inputs = {}, mediationChance = DEFAULT_MEDIATION_CHANCE, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum } = fields
-  if (typeof module !== 'string' || module.trim() === '') throw new BadRequest('module must be a module reference such as cowsay:v0.0.1')
-  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new BadRequest('inputs must be an object of strings')
-  for (const [key, value] of Object.entries(inputs)) {
-    if (key === '' || typeof value !== 'string') throw new BadRequest(`input ${JSON.stringify(key)} must be a non-empty name with a string value`)
-  }
-  if (typeof mediationChance !== 'number' || !(mediationChance >= 0 && mediationChance <= 100)) throw new BadRequest('mediationChance must be a percentage, from 0 to 100')
-  if (maxPrice !== undefined && (typeof maxPrice !== 'string' || !/^[0-9]{1,78}$/.test(maxPrice))) throw new BadRequest('maxPrice must be a whole number of wei, as a decimal string')
-  if (matchWithinMs !== undefined && (typeof matchWithinMs !== 'number' || !Number.isInteger(matchWithinMs) || matchWithinMs <= 0 || matchWithinMs > DAY_MS)) {
-    throw new BadRequest('matchWithinMs must be a whole number of milliseconds, at most a day')
-  }
-  if (agreeWithinMs !== undefined && (typeof agreeWithinMs !== 'number' || !Number.isInteger(agreeWithinMs) || agreeWithinMs <= 0 || agreeWithinMs > DAY_MS)) {
-    throw new BadRequest('agreeWithinMs must be a whole number of milliseconds, at most a day')
-  }
-  if (submitWithinMs !== undefined && (typeof submitWithinMs !== 'number' || !Number.isInteger(submitWithinMs) || submitWithinMs <= 0)) {
-    throw new BadRequest('submitWithinMs must be a whole number of milliseconds')
-  }
-  if (inputsPath !== undefined && (typeof inputsPath !== 'string' || !inputsPath.startsWith('/') || inputsPath.length > 4096)) {
-    throw new BadRequest('inputsPath must be an absolute path on the node\'s machine')
-  }
-  if (quorum !== undefined && (typeof quorum !== 'number' || !Number.isInteger(quorum) || quorum < 1 || quorum > LIMITS.mediators)) {
-    throw new BadRequest(`quorum must be a whole number of mediators, from 1 to ${LIMITS.mediators}`)
-  }
-  return { module, inputs: inputs as Record<string, string>, mediationChance, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum }
+  const parsed = jobRequestSchema.safeParse(body)
+  if (parsed.success) return parsed.data
+  throw new BadRequest(oneLine(parsed.error.issues[0]))
+}
+
+/** The first issue, as one line a person reads: an unknown field is named, any other carries its own message. */
+function oneLine (issue: z.core.$ZodIssue | undefined): string {
+  if (issue === undefined) return 'the body is not a job request'
+  if (issue.code === 'unrecognized_keys') return `unknown field ${JSON.stringify(issue.keys[0])}`
+  return issue.message.split('\n')[0]!
 }

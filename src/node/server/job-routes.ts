@@ -1,31 +1,41 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { JobBoard } from './job-board.ts'
 import { JobError } from '../jobs/job-on-node.ts'
 import { BadRequest, parseJobRequest } from './job-request.ts'
+import { pathOf, reply as replyTo, type Route } from './routes.ts'
 
 const MAX_BODY = 64 * 1024
-const LOCAL_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
 
 type Reply = (status: number, body: unknown) => void
 
 /**
- * `POST /jobs`, `GET /jobs/<id>` and `GET /jobs/<id>/events` (server-sent events: each phase as
- * `event: phase`, then `event: done` with the job's view) on a job-creator node's API. Answers
- * false when the path is not one of these. Requests must name a local host (no DNS rebinding)
- * and a submission must be JSON (no cross-site form posts).
+ * A job-creator node's jobs: `GET /jobs` (the list, newest first), `POST /jobs`, `GET /jobs/<id>`,
+ * `GET /jobs/<id>/events` (server-sent events: each phase as `event: phase`, then `event: done`
+ * with the job's view) and `POST /jobs/<id>/cancel`. A submission must be JSON (no cross-site form
+ * posts); the server has checked the Host header and the token before.
  */
-export async function handleJobs (board: JobBoard, req: IncomingMessage, res: ServerResponse, reply: Reply): Promise<boolean> {
-  const path = (req.url ?? '').split('?')[0]!
-  const match = /^\/jobs(?:\/([0-9a-zA-Z]+)(\/events)?)?\/?$/.exec(path)
-  if (match === null) return false
-  if (!LOCAL_HOST.test(req.headers.host ?? '')) { reply(403, { error: 'the API answers only requests to 127.0.0.1 or localhost' }); return true }
-  const [, id, events] = match
+export const jobRoutes: Route = async (req, res, api) => {
+  const board = api.board
+  const match = /^\/jobs(?:\/([0-9a-zA-Z]+)(\/events|\/cancel)?)?\/?$/.exec(pathOf(req))
+  if (board === undefined || match === null) return false
+  const reply: Reply = (status, body) => { replyTo(res, status, body) }
+  const [, id, sub] = match
   if (id === undefined) {
-    if (req.method !== 'POST') { reply(405, { error: 'POST a job to /jobs' }); return true }
+    if (req.method === 'GET') { reply(200, { jobs: board.list() }); return true }
+    if (req.method !== 'POST') { reply(405, { error: 'POST a job to /jobs, or GET the list' }); return true }
     await submit(board, req, reply)
     return true
   }
+  if (sub === '/cancel') {
+    if (req.method !== 'POST') { reply(405, { error: 'POST to cancel a job' }); return true }
+    const outcome = await board.cancel(id)
+    if (outcome === 'unknown') reply(404, { error: `no job ${id} on this node` })
+    else if (outcome === 'too-late') reply(409, { error: `job ${id} has a deal already: a signed deal is not called off`, code: 'TOO_LATE' })
+    else reply(200, board.get(id))
+    return true
+  }
   if (req.method !== 'GET') { reply(405, { error: 'only GET' }); return true }
+  const events = sub
   const view = board.get(id)
   if (view === undefined) { reply(404, { error: `no job ${id} on this node` }); return true }
   if (events === undefined) { reply(200, view); return true }

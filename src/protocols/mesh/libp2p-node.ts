@@ -44,6 +44,8 @@ export interface Libp2pNodeOptions {
    */
   peerRouting?: { network: string }
   gossip?: Partial<GossipsubOpts>
+  /** where libp2p and its services report their metrics (e.g. a Prometheus registry's); default none */
+  metrics?: Libp2pOptions['metrics']
 }
 
 export type Libp2pNode = Libp2p<{ pubsub: GossipSub, identify: unknown, identifyPush: unknown, ping: unknown }>
@@ -56,6 +58,7 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Lib
   return await createLibp2p({
     privateKey,
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     addresses: { listen: options.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],

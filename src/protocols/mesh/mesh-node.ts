@@ -15,7 +15,7 @@ import { decodeDirectMessage, encodeDirectMessage, type DirectMessage, type Rece
 import { DEFAULT_DIRECT_LIMITS, DIRECT_PROTOCOLS, DirectProtocols, type DirectLimits, type SendOptions } from './direct.ts'
 import { isMeshError, MeshError } from './errors.ts'
 import { PeerBlockList } from './gater.ts'
-import { createLibp2pNode, type Libp2pNode } from './libp2p-node.ts'
+import { createLibp2pNode, type Libp2pNode, type Libp2pNodeOptions } from './libp2p-node.ts'
 import { MeshState, type MeshStateLimits } from './mesh-state.ts'
 import type { OfferFunding } from './offer-funding.ts'
 import { DEFAULT_OFFER_ADMISSION, type AdmissionLimits } from './peer-admission.ts'
@@ -70,6 +70,8 @@ export interface MeshNodeOptions {
   gossipLinkCheckMs?: number
   /** gossipsub settings to override (e.g. heartbeat interval, seen TTL) */
   gossip?: Partial<GossipsubOpts>
+  /** where libp2p reports its metrics; default none */
+  metrics?: Libp2pNodeOptions['metrics']
   now?: () => number
   onError?: (err: unknown, context: string) => void
 }
@@ -164,6 +166,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     mdns: options.mdns,
     maxConnections: options.maxConnections,
     datastore: options.datastore,
+    metrics: options.metrics,
     peerRouting: options.peerRouting === true ? { network } : undefined,
     connectionGater: blockList.gater(),
     gossip: {

@@ -3,6 +3,7 @@
  * a node started per job: through the HTTP API itself, and through `lilypad run --node` and
  * `lilypad run` finding the node in devnet.json.
  */
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { JobView } from '../../../src/node/server/job-board.ts'
@@ -124,4 +125,55 @@ describe('jobs through a running job-creator node', () => {
     expect(noNode.code).toBe(RUN_EXIT.noNetwork)
     expect(errorLines(noNode.stderr)).toEqual(['lilypad run: no job-creator node answers at http://127.0.0.1:9: is it running?'])
   }, 120_000)
+
+  it('`lilypad jobs` lists, describes, shows logs of, fetches and cancels the node\'s jobs, and its list outlives a restart of the node', async () => {
+    const jobs = async (args: string[], node = api): Promise<{ code: number | null, json: Record<string, unknown> }> => {
+      const run = await lilypad(['jobs', ...args, '--node', node, '--json'])
+      return { code: run.code, json: JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown> }
+    }
+    const listed = await jobs(['list'])
+    expect(listed.code).toBe(0)
+    const before = listed.json.jobs as Array<{ id: string, outcome: string | null, state: string }>
+    expect(before.length).toBeGreaterThanOrEqual(3)
+    const accepted = before.filter(j => j.outcome === 'Accepted')
+    expect(accepted.length).toBeGreaterThanOrEqual(3)
+    const id = accepted[0]!.id
+
+    const described = await jobs(['describe', id])
+    expect(described.code).toBe(0)
+    expect(described.json).toMatchObject({ id, done: true, result: { outcome: 'Accepted' } })
+    const logs = await jobs(['logs', id])
+    expect(logs.code).toBe(0)
+    expect(logs.json.stdout).toMatch(/< \w+ >/)
+    const out = join(net.root, 'fetched', id)
+    const got = await jobs(['get', id, '--out', out])
+    expect(got).toMatchObject({ code: 0, json: { id, dir: out } })
+    expect(await readFile(join(out, 'stdout'), 'utf8')).toBe(logs.json.stdout)
+    expect(await jobs(['describe', 'nosuchjob'])).toMatchObject({ code: 1, json: { code: 'NOT_FOUND' } })
+
+    // a job no provider takes (its price is below every offer's) waits for a match: it can be called off
+    const waiting = await post(JSON.stringify({ module: 'cowsay:v0.0.1', inputs: { Message: 'never' }, maxPrice: '1', matchWithinMs: 60_000 }))
+    expect(waiting.status).toBe(202)
+    const cancelled = await jobs(['cancel', waiting.body.id as string])
+    expect(cancelled).toMatchObject({ code: 0, json: { cancelled: true } })
+    let view: JobView
+    do {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      view = await (await fetch(`${api}/jobs/${waiting.body.id as string}`)).json() as JobView
+    } while (!view.done)
+    expect(view.error?.code).toBe('CANCELLED')
+    // a job with a signed deal is not called off
+    expect(await jobs(['cancel', id])).toMatchObject({ code: 1, json: { code: 'TOO_LATE' } })
+
+    const node = net.devnet.node('job-creator')
+    await node.kill()
+    await node.restart()
+    const restarted = node.started()!.api!
+    const after = await jobs(['list'], restarted)
+    expect(after.code).toBe(0)
+    const again = after.json.jobs as Array<{ id: string, outcome: string | null, cancelled: boolean }>
+    for (const job of before) expect(again.find(j => j.id === job.id)?.outcome).toBe(job.outcome)
+    expect(again.find(j => j.id === waiting.body.id)?.cancelled).toBe(true)
+    api = restarted
+  }, 180_000)
 })

@@ -61,6 +61,18 @@ describe('job creator', () => {
     expect(step(jobCreatorMachine, declined.snapshot, received(other.propEnv, T0 + 3, [other.offerEnv])).snapshot.context.phase).toBe('agreeing')
   })
 
+  test('called off while offering, it ends with nothing locked and takes no match after; once agreeing, the cancel is refused', () => {
+    const cancel: InputEvent = { type: 'job.cancel', at: T0 + 1 }
+    const cancelled = drive(jobCreatorMachine, input(0), [cancel])
+    expect(cancelled.snapshot.context).toMatchObject({ phase: 'done', outcome: 'TimeoutMatch', cancelled: true, deadlines: {} })
+    expect(cancelled.last).toEqual([])
+    expect(step(jobCreatorMachine, cancelled.snapshot, ev.proposal).outputs[0]).toMatchObject({ type: 'input.rejected', code: 'WRONG_STATE' })
+    const agreeing = drive(jobCreatorMachine, input(0), [ev.proposal])
+    const late = step(jobCreatorMachine, agreeing.snapshot, { ...cancel, at: T0 + 2 })
+    expect(late.outputs[0]).toMatchObject({ type: 'input.rejected', code: 'WRONG_STATE' })
+    expect(late.snapshot.context).toMatchObject({ phase: 'agreeing', dealId: s.dealId })
+  })
+
   test('it takes the first valid match only', () => {
     const other = scenario({ proposal: { nonce: '8' } })
     const r = drive(jobCreatorMachine, input(0), [ev.proposal])

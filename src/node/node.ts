@@ -262,7 +262,7 @@ export class LilypadNode implements Service {
         log,
         wallet: new Wallet(key.privateKey),
         transport,
-        runner: new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, registries: options.registries, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results, inputs: { fetcher, dirOf: name => exchange.downloadDir(name), blockstore: results.blockstore } }),
+        runner: new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, registries: options.registries, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results, inputs: { fetcher, dirOf: name => exchange.downloadDir(name), blockstore: results.blockstore, add: async dir => await results.add(dir) } }),
         fetcher,
         settlement: challenger?.settlement ?? settlement,
         onRejected: (stream, output) => logger.debug({ stream, code: output.code, reason: output.reason }, 'input rejected'),

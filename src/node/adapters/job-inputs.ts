@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
 import { exporter } from 'ipfs-unixfs-exporter'
@@ -9,6 +9,7 @@ import type { JobSpec } from '../../executor/modules/model.ts'
 import { parseCid } from '../../executor/results/cid.ts'
 import { RunFailure } from '../../executor/results/failed-run.ts'
 import type { JobOffer } from '../../protocols/messages/schemas.ts'
+import { downloadUrl, fileNameOf, UrlDownloadError } from './url-download.ts'
 
 /** Where the data a job offer names itself (`lilypad run --inputs-path`) is mounted. */
 export const OFFERED_INPUTS_PATH = '/inputs'
@@ -20,6 +21,8 @@ export interface JobInput {
   cid: string
   /** absolute path in the container */
   target: string
+  /** the URL a pinned input was downloaded from: fetched again from there when no peer has its CID */
+  url?: string
 }
 
 /** How a node brings input data: fetched by CID into a folder it names, verified, its blocks kept. */
@@ -28,6 +31,8 @@ export interface InputsSource {
   /** the folder a fetch under `name` exports into */
   dirOf: (name: string) => string
   blockstore: Pick<Blockstore, 'get'>
+  /** keeps a folder in the blockstore and names its CID (for a URL input downloaded here) */
+  add?: (dir: string) => Promise<{ toString: () => string }>
 }
 
 /**
@@ -45,7 +50,7 @@ export function jobInputs (job: Pick<JobOffer, 'inputsCid' | 'urlPins'>, spec: P
     if (pinned === undefined) {
       throw new RunFailure('ERR_INPUTS_INVALID', `the input at ${s.path || '(no path)'} is named by URL (${s.url}), and the job offer pins no content for it: every party must mount the same bytes`)
     }
-    return { cid: pinned, target: s.path }
+    return { cid: pinned, target: s.path, url: s.url }
   })
   if (job.inputsCid !== '') inputs.push({ cid: job.inputsCid, target: OFFERED_INPUTS_PATH })
   for (const input of inputs) {
@@ -85,7 +90,9 @@ function targetProblem (target: string, others: string[]): string | null {
 /**
  * Brings each input to this node from the job creator's node (or any peer that has it), verified
  * by its CID, each into a folder of its own for this run: a folder CID is mounted as a folder, a
- * file CID as a file. `release` removes the folders once the run is over.
+ * file CID as a file. An input pinned from a URL that no peer has (its creator is gone) is
+ * downloaded from the URL again, and taken only if it hashes to the pinned CID: every party still
+ * mounts the same bytes. `release` removes the folders once the run is over.
  */
 export async function bringInputs (inputs: JobInput[], source: InputsSource | undefined, o: { from: string, runId: string, signal: AbortSignal }): Promise<{ mounts: DockerInput[], release: () => Promise<void> }> {
   const dirs: string[] = []
@@ -98,6 +105,11 @@ export async function bringInputs (inputs: JobInput[], source: InputsSource | un
       const name = `inputs-${createHash('sha256').update(`${o.runId}\n${input.cid}\n${input.target}`).digest('hex').slice(0, 40)}`
       dirs.push(source.dirOf(name))
       if (!await source.fetcher.fetch(input.cid, o.from, name, o.signal)) {
+        if (input.url !== undefined && source.add !== undefined) {
+          await fromUrl(input as JobInput & { url: string }, source.dirOf(name), source.add, o.signal)
+          mounts.push({ source: source.dirOf(name), target: input.target })
+          continue
+        }
         throw new RunFailure('ERR_INPUTS_UNAVAILABLE', `input ${input.cid} for ${input.target} could not be fetched from the job creator or a peer, or is too large`)
       }
       const root = await exporter(parseCid(input.cid), source.blockstore, { signal: o.signal })
@@ -108,5 +120,21 @@ export async function bringInputs (inputs: JobInput[], source: InputsSource | un
   } catch (err) {
     await release()
     throw err
+  }
+}
+
+/** A pinned URL input downloaded here, as its creator pinned it (a folder holding the file), taken only if it hashes to the pin. */
+async function fromUrl (input: JobInput & { url: string }, dir: string, add: NonNullable<InputsSource['add']>, signal: AbortSignal): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  try {
+    await downloadUrl(input.url, join(dir, fileNameOf(input.url)), undefined, signal)
+  } catch (err) {
+    if (!(err instanceof UrlDownloadError)) throw err
+    throw new RunFailure('ERR_INPUTS_UNAVAILABLE', `input ${input.cid} for ${input.target}: no peer has it, and ${input.url} could not be downloaded: ${err.message}`)
+  }
+  const cid = (await add(dir)).toString()
+  if (cid !== input.cid) {
+    throw new RunFailure('ERR_INPUTS_UNAVAILABLE', `input ${input.cid} for ${input.target}: no peer has it, and ${input.url} now serves other bytes (${cid})`)
   }
 }

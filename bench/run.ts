@@ -1,7 +1,7 @@
 // npm run bench -- [group...]: runs each group's bench/<group>.ts, which prints one JSON line a figure.
 import '../src/polyfills.ts'
 
-const groups = ['eventlog', 'audit', 'matching', 'gossip', 'executor', 'gas', 'e2e', 'flood', 'sim', 'metrics'] as const
+const groups = ['eventlog', 'audit', 'matching', 'gossip', 'executor', 'gas', 'e2e', 'flood', 'sim', 'metrics', 'transfer'] as const
 const asked = process.argv.slice(2).filter(a => !a.startsWith('-'))
 const unknown = asked.filter(a => !(groups as readonly string[]).includes(a))
 if (unknown.length > 0) {

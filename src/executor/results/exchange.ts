@@ -40,7 +40,7 @@ export interface FetchResultsOptions {
  * of a results folder cost the full wait, on the job's critical path.
  */
 const WANTLIST_DEBOUNCE_MS = 1
-/** how long the holder alone is asked for the results before every connected peer is */
+/** how long the holder alone is asked for the results (over bitswap; on its own stream, for each block) before every connected peer is */
 const HOLDER_ALONE_MS = 2_000
 
 const DEFAULTS = { maxBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 }
@@ -109,15 +109,16 @@ export class ResultsExchange implements Service {
   }
 
   /**
-   * Brings the DAG into the blockstore from its holder alone: first every block at once on one
+   * Brings the DAG into the blockstore from its holder alone: first every block it lacks on one
    * stream (block-transfer.ts), then, for whatever that did not bring, through a bitswap session
    * with that one peer. Whatever this cannot bring (a holder not connected, or not answering
    * within `HOLDER_ALONE_MS`) the export then asks of every connected peer; results too large end it.
    * Returns true when every block came in the first step.
    */
   private async fetchFromHolder (helia: Helia, cid: CID, holder: PeerId, maxBytes: number, signal: AbortSignal): Promise<boolean> {
+    // the stream goes on as long as blocks come, each within the wait, however large the DAG
+    if (await fetchBlocks(this.libp2p, holder, cid, this.store.blockstore, signal, { maxBytes: maxBytes + PREFETCH_ALLOWANCE, idleMs: HOLDER_ALONE_MS }).catch(() => false)) return true
     const alone = AbortSignal.any([signal, AbortSignal.timeout(HOLDER_ALONE_MS)])
-    if (await fetchBlocks(this.libp2p, holder, cid, this.store.blockstore, alone).catch(() => false)) return true
     const session = helia.blockstore.createSession(cid, { providers: [holder.toCID()], signal })
     try {
       await prefetchDag(cid, session, { maxBytes: maxBytes + PREFETCH_ALLOWANCE, signal: alone })

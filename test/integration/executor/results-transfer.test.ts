@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { cidOfPath } from '../../../src/executor/results/cid.ts'
 import { ResultsExchange } from '../../../src/executor/results/exchange.ts'
 import { ResultsStore } from '../../../src/executor/results/store.ts'
-import { fetchBlocks, MAX_BYTES, RESULTS_BLOCKS_PROTOCOL } from '../../../src/executor/results/block-transfer.ts'
+import { fetchBlocks, RESULTS_BLOCKS_PROTOCOL, serveBlocks } from '../../../src/executor/results/block-transfer.ts'
 import { lpStream } from '@libp2p/utils'
 import { MemoryBlockstore } from 'blockstore-core'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -146,11 +146,33 @@ describe('results blocks in one round trip from their holder', () => {
     const [provider, creator] = [await peer(), await peer()]
     await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
     const dir = await resultsFolder(1_000)
-    await writeFile(join(dir, 'outputs', 'random.bin'), randomBytes(MAX_BYTES + 100_000))
+    await writeFile(join(dir, 'outputs', 'random.bin'), randomBytes(1_100_000))
     const big = await provider.store.add(dir)
+    await answerUpTo(provider, 1_000_000)
     expect(await fetchBlocks(creator.libp2p, provider.libp2p.peerId, big, creator.store.blockstore, AbortSignal.timeout(10_000))).toBe(false)
     const dest = await creator.exchange.fetch(big, { dealId: 'deal-big', holder: provider.libp2p.peerId })
     expect((await cidOfPath(dest)).toString()).toBe(big.toString())
+  })
+
+  it('takes a fetch cut short up again where it stopped: each asks only for the subtrees still missing', async () => {
+    const [provider, creator] = [await peer(), await peer()]
+    await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
+    const dir = await resultsFolder(1_000)
+    await writeFile(join(dir, 'outputs', 'random.bin'), randomBytes(2_000_000))
+    const cid = await provider.store.add(dir)
+    // the holder sends at most 700 kB an answer: the file's 8 chunks of 256 KiB take several
+    await answerUpTo(provider, 700_000)
+    const rounds: boolean[] = []
+    while (rounds.length < 8 && rounds[rounds.length - 1] !== true) {
+      rounds.push(await fetchBlocks(creator.libp2p, provider.libp2p.peerId, cid, creator.store.blockstore, AbortSignal.timeout(10_000)))
+    }
+    expect(rounds.length).toBeGreaterThanOrEqual(3)
+    expect(rounds.length).toBeLessThanOrEqual(5)
+    expect(rounds[rounds.length - 1]).toBe(true)
+    await provider.exchange.stop()
+    await provider.libp2p.stop()
+    const dest = await creator.exchange.fetch(cid, { dealId: 'deal-resumed', timeoutMs: 2000 })
+    expect((await cidOfPath(dest)).toString()).toBe(cid.toString())
   })
 
   it('answers a peer that asks too often with nothing, and bitswap still brings the results', async () => {
@@ -195,6 +217,12 @@ describe('results blocks in one round trip from their holder', () => {
     expect(await creator.store.has(stranger)).toBe(false)
   })
 })
+
+/** The holder answers with at most `maxBytes` of blocks a request. */
+async function answerUpTo (holder: Peer, maxBytes: number): Promise<void> {
+  await holder.libp2p.unhandle(RESULTS_BLOCKS_PROTOCOL)
+  await serveBlocks(holder.libp2p, holder.store.blockstore, { maxBytes })
+}
 
 async function readAll (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = []

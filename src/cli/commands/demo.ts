@@ -5,13 +5,17 @@ import type { Command } from 'commander'
 import type { JobPhase } from '../../node/jobs/job-on-node.ts'
 import { DEFAULT_MEDIATION_CHANCE } from '../../node/jobs/check-rate.ts'
 
-const say = (line: string): void => { process.stdout.write(`${line}\n`) }
-
 /**
  * `npm run demo`: a whole local network (dev chain, two providers, two solvers, a mediator) runs
  * cowsay for a job creator, the deal settles on chain, and every node's log is audited.
  */
-export async function runDemo (options: { dir?: string, message: string, engine?: 'docker' | 'wasm' }): Promise<number> {
+export async function runDemo (options: { dir?: string, message: string, engine?: 'docker' | 'wasm', json?: boolean }): Promise<number> {
+  // with --json the story goes to stderr, and stdout gets one object at the end
+  const write = (text: string): void => { (options.json === true ? process.stderr : process.stdout).write(text) }
+  const say = (line: string): void => { write(`${line}\n`) }
+  const indented = (text: string): void => { write(text.replace(/^(?=.)/gm, '  ')) }
+  const summary: { ok: boolean, dealId: string | null, outcome: string | null, resultsCid: string | null, stdout: string | null, audits: Record<string, boolean> } =
+    { ok: false, dealId: null, outcome: null, resultsCid: null, stdout: null, audits: {} }
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'lilypad-demo-'))
   const [{ startDemoNetwork }, { runJob }, { devnetJobOptions }, { EventLog }, { auditLog }, { roleDefinitions }, { runDealAudit, runAudit }] = await Promise.all([
     import('../demo/demo-network.ts'), import('../../node/jobs/job-client.ts'), import('../../devnet/devnet.ts'),
@@ -36,6 +40,7 @@ export async function runDemo (options: { dir?: string, message: string, engine?
     })
     say(`\ndeal ${result.dealId}: ${result.outcome}${result.checked === true ? ' (checked by running it again)' : ''}${result.settled ? ', settled on chain' : ''}; results ${result.resultsCid}`)
     say(result.stdout ?? '(no stdout)')
+    Object.assign(summary, { dealId: result.dealId, outcome: result.outcome, resultsCid: result.resultsCid, stdout: result.stdout })
     ok = result.outcome === 'Accepted'
     if (result.dealId !== null) deal = { id: result.dealId, provider: result.provider }
     // the job creator's log against the chain, while the chain runs
@@ -54,6 +59,7 @@ export async function runDemo (options: { dir?: string, message: string, engine?
     const deals = report.streams.map(s => `${s.stream.startsWith('job:') ? 'job' : s.stream}`).join(', ')
     say(`  ${name.padEnd(12)} ${report.ok ? 'OK    ' : 'FAILED'} ${String(report.records).padStart(5)} records, ${report.replayed.outputs} outputs replayed exactly  [${deals}]${report.failure === undefined ? '' : `  record ${report.failure.seq}: ${report.failure.reason}`}`)
     ok &&= report.ok
+    summary.audits[name] = report.ok
   }
   // the two parties' logs of the deal, held against each other
   const provider = info.nodes.find(n => n.address.toLowerCase() === deal?.provider?.toLowerCase())
@@ -62,12 +68,9 @@ export async function runDemo (options: { dir?: string, message: string, engine?
     const code = await runDealAudit(deal.id, [jobDir, provider.dataDir], {}, roleDefinitions(), indented)
     ok &&= code === 0
   } else ok = false
+  if (options.json === true) process.stdout.write(JSON.stringify({ ...summary, ok }) + '\n')
   say(ok ? '\ndemo finished: the job ran, was paid for on chain, every log audits, the job creator\'s holds against the chain, and the two parties\' logs of the deal agree.' : '\ndemo FAILED')
   return ok ? 0 : 1
-}
-
-function indented (text: string): void {
-  process.stdout.write(text.replace(/^(?=.)/gm, '  '))
 }
 
 export function registerDemo (program: Command): void {
@@ -76,7 +79,8 @@ export function registerDemo (program: Command): void {
     .option('--dir <dir>', 'keep the network\'s files here (default: a new temporary folder)')
     .option('--message <text>', 'what the cow says', 'moo')
     .option('--engine <engine>', 'docker or wasm (default: docker when an engine answers)')
-    .action(async (flags: { dir?: string, message: string, engine?: 'docker' | 'wasm' }) => {
+    .option('--json', 'tell the story on stderr and print one object at the end: { ok, dealId, outcome, resultsCid, stdout, audits }')
+    .action(async (flags: { dir?: string, message: string, engine?: 'docker' | 'wasm', json?: boolean }) => {
       process.exitCode = await runDemo(flags)
     })
 }

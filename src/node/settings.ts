@@ -76,7 +76,7 @@ export class SettingsError extends Error {
   readonly code = 'ERR_SETTINGS'
 }
 
-export type RawSettings = Partial<Record<keyof NodeSettings | 'offerCpu' | 'offerGpu' | 'offerRam' | 'offerDisk' | 'offerSlots' | 'offerMaxSubmitWithin' | 'price' | 'stake' | 'config', unknown>>
+export type RawSettings = Partial<Record<keyof NodeSettings | 'offerCpu' | 'offerGpu' | 'offerRam' | 'offerDisk' | 'offerSlots' | 'offerMaxSubmitWithin' | 'price' | 'stake' | 'config' | 'modules', unknown>>
 
 const ENV: Record<string, string> = {
   dataDir: 'DATA_DIR',
@@ -236,8 +236,19 @@ function editDistance (a: string, b: string): number {
   return row[b.length]!
 }
 
+/** Lilypad's own names for settings, read where ours are not set. */
+export const ENV_ALIASES: Readonly<Record<string, string>> = {
+  offerSlots: 'OFFER_COUNT',
+  modules: 'OFFER_MODULES'
+}
+
 export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = process.env): NodeSettings {
-  const early = (key: string): unknown => flags[key as keyof RawSettings] ?? (ENV[key] !== undefined ? env[ENV[key]!] : undefined)
+  const fromEnv = (key: string): unknown => {
+    const name = ENV[key]
+    const value = name === undefined ? undefined : env[name]
+    return value !== undefined && value !== '' ? value : (ENV_ALIASES[key] !== undefined ? env[ENV_ALIASES[key]!] : undefined)
+  }
+  const early = (key: string): unknown => flags[key as keyof RawSettings] ?? fromEnv(key)
   const dataDir = resolve(String(early('dataDir') ?? defaultDataDir(env)))
   const { file: configFile, settings: file } = readConfigFile(flags.config as string | undefined, dataDir)
   // every key a setting reads: what a config file may hold

@@ -43,10 +43,24 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
 }
 
 /** Runs a node until SIGINT or SIGTERM, then stops it in order. */
-async function runDaemon (options: RawSettings & { settlement?: string }): Promise<void> {
+/** Lilypad's flag names, taken where ours are not given. */
+const FLAG_ALIASES: ReadonlyArray<[alias: string, ours: keyof RawSettings]> = [
+  ['web3RpcUrl', 'rpcUrl'], ['serviceSolver', 'solvers'], ['serviceMediators', 'mediators'], ['offerCount', 'offerSlots'], ['offerModules', 'modules']
+]
+
+/** The settings a daemon's flags give: ours, then Lilypad's names for them; `--settlement` is the settlement address. */
+export function settingsFlags (options: Record<string, unknown>): RawSettings {
   const { settlement, ...flags } = options
+  for (const [alias, ours] of FLAG_ALIASES) {
+    if (flags[alias] !== undefined) flags[ours] ??= flags[alias]
+    delete flags[alias]
+  }
+  return { ...flags as RawSettings, ...(settlement === undefined ? {} : { settlementAddress: settlement }) }
+}
+
+async function runDaemon (options: Record<string, unknown>): Promise<void> {
   const { resolveSettings } = await import('../../node/settings.ts')
-  const settings = resolveSettings({ ...flags, settlementAddress: settlement })
+  const settings = resolveSettings(settingsFlags(options))
   // the node logs its start ('node started', with its address, roles and addresses): a daemon's stdout is its log
   const node = await startNodeFromSettings(settings, true)
   await new Promise<void>((resolve) => {
@@ -65,16 +79,24 @@ function nodeOptions (command: Command): Command {
     .option('--listen <multiaddrs>', 'comma-separated listen addresses (LILYPAD_LISTEN)')
     .option('--bootstrap <multiaddrs>', 'comma-separated peers to join through (LILYPAD_BOOTSTRAP)')
     .option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint (WEB3_RPC_URL)')
+    .option('--web3-rpc-url <url>', 'Lilypad\'s name for --rpc-url')
     .option('--settlement <address>', 'the settlement contract (WEB3_SETTLEMENT_ADDRESS)')
     .option('--solvers <addresses>', 'trusted solvers (SERVICE_SOLVER)')
+    .option('--service-solver <addresses>', 'Lilypad\'s name for --solvers')
     .option('--mediators <addresses>', 'trusted mediators (SERVICE_MEDIATORS)')
+    .option('--service-mediators <addresses>', 'Lilypad\'s name for --mediators')
     .option('--mediator-min-stake <wei>', 'also trust mediators that announce themselves on the mesh and hold at least this stake on chain, registered for a fee no higher than MEDIATOR_FEE (MEDIATOR_MIN_STAKE; default: only --mediators)')
     .option('--offer-cpu <milli>', 'milli-cores per slot (OFFER_CPU; default: detected)')
     .option('--offer-gpu <n>', 'GPUs per slot (OFFER_GPU)')
     .option('--offer-ram <mb>', 'MB of memory per slot (OFFER_RAM)')
-    .option('--offer-slots <n>', 'jobs run at once (OFFER_SLOTS; default 1)')
+    .option('--offer-slots <n>', 'jobs run at once (OFFER_SLOTS, or Lilypad\'s OFFER_COUNT; default 1)')
+    .option('--offer-count <n>', 'Lilypad\'s name for --offer-slots')
+    .option('--offer-modules <names>', 'the modules this provider offers to run, comma-separated (OFFER_MODULES; default: any)')
+    .option('--offer-disk <mb>', 'MB of disk per slot (OFFER_DISK; default: detected)')
     .option('--offer-max-submit-within <seconds>', 'the longest submit window a slot takes: a job\'s timeout and margins (OFFER_MAX_SUBMIT_WITHIN; default 10800)')
     .option('--price <wei>', 'price per job (OFFER_PRICE)')
+    .option('--solver-fee <wei>', 'a solver\'s fee per deal (SOLVER_FEE)')
+    .option('--mediator-fee <wei>', 'a mediator\'s fee per case, and the most a trusted announced mediator may ask (MEDIATOR_FEE)')
     .option('--stake <wei>', 'a mediator\'s stake: deposit up to this and register for its fee, answering with it for every case it takes (MEDIATOR_STAKE; default: not registered)')
     .option('--registries <hosts>', 'registries to pull images from, e.g. docker.io,127.0.0.1:5000 (LILYPAD_REGISTRIES; default: any)')
     .option('--max-image-bytes <bytes>', 'the largest image (its layers) to pull; a bigger one is refused before signing (LILYPAD_MAX_IMAGE_BYTES; default 50 GiB)')
@@ -91,7 +113,7 @@ function nodeOptions (command: Command): Command {
 export function registerNode (program: Command): void {
   nodeOptions(program.command('node'))
     .description('run a peer node daemon with the given roles')
-    .option('--roles <roles>', 'comma-separated: resource-provider, solver, mediator, job-creator')
+    .option('--roles <roles>', 'comma-separated: resource-provider, solver, mediator, job-creator (LILYPAD_ROLES; default resource-provider)')
     .action(async (options: RawSettings) => { await runDaemon(options) })
   const single: Array<[string, Role, string]> = [
     ['resource-provider', 'resource-provider', 'offer this machine\'s compute and run jobs'],

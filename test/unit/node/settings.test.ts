@@ -11,6 +11,17 @@ const A = '0x' + '11'.repeat(20)
 const B = '0x' + '22'.repeat(20)
 
 describe('node settings', () => {
+  it('take Lilypad\'s names where ours are not set: OFFER_COUNT, OFFER_MODULES; log level and format are checked', async () => {
+    const dataDir = await tempDir()
+    const lilypad = resolveSettings({ dataDir }, { OFFER_COUNT: '3', OFFER_MODULES: 'cowsay,sdxl' })
+    expect(lilypad.offer).toMatchObject({ slots: 3, modules: ['cowsay', 'sdxl'] })
+    expect(resolveSettings({ dataDir }, { OFFER_COUNT: '3', OFFER_SLOTS: '2' }).offer.slots).toBe(2)
+    expect(resolveSettings({ dataDir }, {})).toMatchObject({ logLevel: 'info', logFormat: 'json', apiHost: '127.0.0.1', apiHostNames: [] })
+    expect(resolveSettings({ dataDir }, { LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty' })).toMatchObject({ logLevel: 'debug', logFormat: 'pretty' })
+    expect(() => resolveSettings({ dataDir }, { LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, not "loud"')
+    expect(() => resolveSettings({ dataDir }, { LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT must be one of json, pretty/)
+  })
+
   it('take flags over the environment over the config file over defaults', async () => {
     const dataDir = await tempDir()
     await writeFile(join(dataDir, 'config.json'), JSON.stringify({ network: 'from-file', price: '7', offerRam: 100, solvers: [A] }))

@@ -8,6 +8,7 @@ import { registerRun } from './commands/run.ts'
 import { registerDemo } from './commands/demo.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerJobs } from './commands/jobs.ts'
+import { registerWallet } from './commands/wallet.ts'
 import { bashCompletion, zshCompletion } from './completion.ts'
 
 import { packageVersion } from '../node/package-version.ts'
@@ -26,6 +27,7 @@ export function buildProgram (): Command {
   registerNode(program)
   registerStatus(program)
   registerJobs(program)
+  registerWallet(program)
   registerRun(program)
   registerDevnet(program)
   registerDemo(program)

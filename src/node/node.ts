@@ -60,6 +60,8 @@ export interface NodeOptions {
   /** network name in gossip topics */
   network: string
   listen: string[]
+  /** the addresses peers are told to reach this node at (default: those it listens on) */
+  announceAddresses?: string[]
   bootstrap: string[]
   /** where deals settle; without it the node signs under `domain` and cannot settle */
   chain?: ChainOptions
@@ -206,6 +208,7 @@ export class LilypadNode implements Service {
         network: options.network,
         domain: lilypadDomain(BigInt(domain.chainId), domain.verifyingContract),
         listen: options.listen,
+        announce: options.announceAddresses,
         bootstrap: options.bootstrap,
         // offers synced before the role actors listen would be lost: the sync starts once they do
         syncOnConnect: false,

@@ -17,6 +17,8 @@ export interface NodeSettings {
   roles: Role[]
   network: string
   listen: string[]
+  /** the addresses peers are told to reach this node at (default: those it listens on) */
+  announce: string[]
   bootstrap: string[]
   rpcUrl?: string
   settlementAddress?: string
@@ -83,6 +85,7 @@ const ENV: Record<string, string> = {
   roles: 'LILYPAD_ROLES',
   network: 'LILYPAD_NETWORK',
   listen: 'LILYPAD_LISTEN',
+  announce: 'LILYPAD_ANNOUNCE',
   bootstrap: 'LILYPAD_BOOTSTRAP',
   rpcUrl: 'WEB3_RPC_URL',
   settlementAddress: 'WEB3_SETTLEMENT_ADDRESS',
@@ -158,6 +161,14 @@ function flag (name: string, value: unknown): boolean {
   if (value === true || value === 'true' || value === '1') return true
   if (value === false || value === 'false' || value === '0') return false
   throw new SettingsError(`${name} must be true or false, not ${JSON.stringify(value)}`)
+}
+
+/** Multiaddrs as text, each checked: a bad one is named at start, not when a peer fails to dial it. */
+function multiaddrs (name: string, values: string[]): string[] {
+  for (const value of values) {
+    if (!/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/\w+)?$/.test(value)) throw new SettingsError(`${name}: ${value} is not a TCP multiaddr such as /ip4/203.0.113.7/tcp/4001 or /dns4/node.example/tcp/4001`)
+  }
+  return values
 }
 
 function oneOf<T extends string> (name: string, value: unknown, allowed: readonly T[]): T | undefined {
@@ -269,6 +280,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     roles,
     network: String(pick('network') ?? DEFAULTS.network),
     listen: list(pick('listen')) ?? DEFAULTS.listen,
+    announce: multiaddrs('LILYPAD_ANNOUNCE', list(pick('announce')) ?? []),
     bootstrap: list(pick('bootstrap')) ?? [],
     rpcUrl: pick('rpcUrl') as string | undefined,
     settlementAddress: pick('settlementAddress') === undefined ? undefined : addresses('settlement address', pick('settlementAddress'))[0],

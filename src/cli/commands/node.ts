@@ -22,6 +22,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     roles: settings.roles,
     network: settings.network,
     listen: settings.listen,
+    announceAddresses: settings.announce,
     bootstrap: settings.bootstrap,
     chain: { rpcUrl: settings.rpcUrl, settlementAddress: settings.settlementAddress },
     slots,
@@ -77,6 +78,7 @@ function nodeOptions (command: Command): Command {
     .option('--config <file>', 'a JSON config file (default <data-dir>/config.json)')
     .option('--network <name>', 'network name in gossip topics (LILYPAD_NETWORK; default devnet)')
     .option('--listen <multiaddrs>', 'comma-separated listen addresses (LILYPAD_LISTEN)')
+    .option('--announce <multiaddrs>', 'comma-separated addresses peers are told to reach this node at, e.g. /ip4/203.0.113.7/tcp/4001 when a router forwards that port to --listen (LILYPAD_ANNOUNCE; default: the listen addresses)')
     .option('--bootstrap <multiaddrs>', 'comma-separated peers to join through (LILYPAD_BOOTSTRAP)')
     .option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint (WEB3_RPC_URL)')
     .option('--web3-rpc-url <url>', 'Lilypad\'s name for --rpc-url')

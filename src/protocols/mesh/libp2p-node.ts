@@ -25,6 +25,11 @@ export interface Libp2pNodeOptions {
   privateKey: string
   /** listen multiaddrs, e.g. ['/ip4/127.0.0.1/tcp/0'] for a random loopback port */
   listen: string[]
+  /**
+   * the addresses peers are told to reach this node at, in place of those it listens on (a public
+   * address forwarded to it through a router, a DNS name); default: the listen addresses
+   */
+  announce?: string[]
   /** multiaddrs (with /p2p/<id>) dialled at start and whenever the node has no peers */
   bootstrap?: string[]
   /** find peers on the local network by mDNS (default false) */
@@ -59,7 +64,7 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Lib
     privateKey,
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
-    addresses: { listen: options.listen },
+    addresses: { listen: options.listen, ...((options.announce ?? []).length > 0 ? { announce: options.announce } : {}) },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -38,6 +38,8 @@ export interface MeshNodeOptions {
   domain: LilypadDomain
   /** default ['/ip4/127.0.0.1/tcp/0'] */
   listen?: string[]
+  /** the addresses peers are told to reach this node at (default: those it listens on) */
+  announce?: string[]
   /** multiaddrs with /p2p/<peer id> to dial at start */
   bootstrap?: string[]
   mdns?: boolean
@@ -162,6 +164,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   const libp2p = await createLibp2pNode({
     privateKey: options.privateKey,
     listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+    announce: options.announce,
     bootstrap: options.bootstrap,
     mdns: options.mdns,
     maxConnections: options.maxConnections,

@@ -20,6 +20,8 @@ describe('node settings', () => {
     expect(resolveSettings({ dataDir }, { LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty' })).toMatchObject({ logLevel: 'debug', logFormat: 'pretty' })
     expect(() => resolveSettings({ dataDir }, { LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, not "loud"')
     expect(() => resolveSettings({ dataDir }, { LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT must be one of json, pretty/)
+    expect(resolveSettings({ dataDir }, { LILYPAD_ANNOUNCE: '/ip4/203.0.113.7/tcp/4001,/dns4/node.example/tcp/4001' }).announce).toEqual(['/ip4/203.0.113.7/tcp/4001', '/dns4/node.example/tcp/4001'])
+    expect(() => resolveSettings({ dataDir }, { LILYPAD_ANNOUNCE: '203.0.113.7:4001' })).toThrow('LILYPAD_ANNOUNCE: 203.0.113.7:4001 is not a TCP multiaddr such as /ip4/203.0.113.7/tcp/4001 or /dns4/node.example/tcp/4001')
   })
 
   it('take flags over the environment over the config file over defaults', async () => {

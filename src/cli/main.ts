@@ -9,6 +9,7 @@ import { registerDemo } from './commands/demo.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerJobs } from './commands/jobs.ts'
 import { registerWallet } from './commands/wallet.ts'
+import { registerContracts } from './commands/contracts.ts'
 import { bashCompletion, zshCompletion } from './completion.ts'
 
 import { packageVersion } from '../node/package-version.ts'
@@ -28,6 +29,7 @@ export function buildProgram (): Command {
   registerStatus(program)
   registerJobs(program)
   registerWallet(program)
+  registerContracts(program)
   registerRun(program)
   registerDevnet(program)
   registerDemo(program)

@@ -7,6 +7,7 @@ import { LIMITS } from '../protocols/messages/fields.ts'
 import { DEFAULT_MEDIATION_CHANCE } from './jobs/check-rate.ts'
 import { resolveLimits, type NodeLimits } from './limits.ts'
 import { LOG_LEVELS, type LogFormat, type LogLevel } from './logger.ts'
+import { loadPreset, type NetworkPreset } from './network-presets.ts'
 
 /**
  * A node's settings: from flags, then the environment (Lilypad's names where one exists), then a
@@ -275,17 +276,26 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
   }
   const docker = pick('docker')
   const mirrors = pick('mirrors')
+  const network = String(pick('network') ?? DEFAULTS.network)
+  // a network with a preset brings its chain, contracts and first peers: what is set here wins
+  let preset: NetworkPreset | undefined
+  try {
+    preset = loadPreset(dataDir, network)
+  } catch (err) {
+    throw new SettingsError((err as Error).message)
+  }
+  const settlementAddress = pick('settlementAddress') ?? preset?.settlement
   const settings: NodeSettings = {
     dataDir,
     roles,
-    network: String(pick('network') ?? DEFAULTS.network),
+    network,
     listen: list(pick('listen')) ?? DEFAULTS.listen,
     announce: multiaddrs('LILYPAD_ANNOUNCE', list(pick('announce')) ?? []),
-    bootstrap: list(pick('bootstrap')) ?? [],
-    rpcUrl: pick('rpcUrl') as string | undefined,
-    settlementAddress: pick('settlementAddress') === undefined ? undefined : addresses('settlement address', pick('settlementAddress'))[0],
-    solvers: addresses('SERVICE_SOLVER', pick('solvers')),
-    mediators: addresses('SERVICE_MEDIATORS', pick('mediators')),
+    bootstrap: list(pick('bootstrap')) ?? preset?.bootstrap ?? [],
+    rpcUrl: (pick('rpcUrl') as string | undefined) ?? preset?.rpcUrl,
+    settlementAddress: settlementAddress === undefined ? undefined : addresses('settlement address', settlementAddress)[0],
+    solvers: addresses('SERVICE_SOLVER', pick('solvers') ?? preset?.solvers),
+    mediators: addresses('SERVICE_MEDIATORS', pick('mediators') ?? preset?.mediators),
     mediatorMinStake: wei('MEDIATOR_MIN_STAKE', pick('mediatorMinStake')),
     offer: {
       cpu: int('OFFER_CPU', pick('offerCpu')),

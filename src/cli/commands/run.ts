@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { JobError } from '../../node/jobs/job-errors.ts'
 import type { JobPhase, JobResult } from '../../node/jobs/job-on-node.ts'
+import type { RunJobOptions } from '../../node/jobs/job-client.ts'
 import { runJobOnNode } from '../../client/http-client.ts'
 import type { DevnetInfo } from '../../devnet/devnet.ts'
 import { defaultDevnetDir } from './devnet.ts'
@@ -95,8 +96,11 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     const api = flags.node ?? process.env.LILYPAD_NODE_API
     if (api !== undefined && api !== '') {
       result = await runJobOnNode(api, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum }, onPhase)
+    } else if (flags.network !== 'devnet') {
+      result = await runOnPreset(module, inputs, flags.network, {
+        checkRate: percent / 100, maxPrice: flags.maxPrice === undefined ? undefined : BigInt(flags.maxPrice), matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum, onPhase
+      }, err)
     } else {
-      if (flags.network !== 'devnet') throw new JobError('NO_PEERS', `unknown network ${flags.network}: only devnet is configured here`)
       const dir = resolve(flags.devnetDir ?? defaultDevnetDir())
       const devnet = await loadDevnet(dir)
       // the devnet's job-creator node takes the job, unless it must be signed by a key of one's own
@@ -143,6 +147,35 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
   }
 }
 
+/**
+ * A job on a network named by its preset (<DATA_DIR>/networks/<name>.json, `lilypad contracts
+ * deploy`), from a job-creator node of its own in DATA_DIR, under the key there (or WEB3_PRIVATE_KEY).
+ */
+async function runOnPreset (module: string, inputs: Record<string, string>, network: string, terms: Pick<RunJobOptions, 'checkRate' | 'maxPrice' | 'matchWithinMs' | 'agreeWithinMs' | 'submitWithinMs' | 'inputsPath' | 'quorum' | 'onPhase'>, err: (t: string) => void): Promise<JobResult> {
+  const [{ loadPreset }, { defaultDataDir }, { loadNodeKey }, { runJob }] = await Promise.all([
+    import('../../node/network-presets.ts'), import('../../node/settings.ts'), import('../../node/node-key.ts'), import('../../node/jobs/job-client.ts')
+  ])
+  const dataDir = process.env.DATA_DIR ?? defaultDataDir()
+  const preset = loadPreset(dataDir, network)
+  if (preset === undefined) throw new JobError('NO_PEERS', `no network ${network} is known here: devnet, or a preset in ${join(dataDir, 'networks')} (lilypad contracts deploy writes one)`)
+  if (preset.solvers.length === 0) throw new JobError('BAD_INPUT', `the preset of network ${network} names no solvers to trust`)
+  const key = await loadNodeKey(dataDir, process.env)
+  return await runJob({
+    module,
+    inputs,
+    dataDir,
+    privateKey: key.privateKey,
+    network,
+    rpcUrl: preset.rpcUrl,
+    settlementAddress: preset.settlement,
+    bootstrap: preset.bootstrap,
+    solvers: preset.solvers,
+    mediators: preset.mediators,
+    ...terms,
+    onNotice: (line) => err(`lilypad run: ${line}\n`)
+  })
+}
+
 function describe (result: JobResult): string {
   return [
     `deal ${result.dealId ?? '-'}: ${result.outcome}${result.checked === true ? ' (results re-run and checked)' : ''}${result.settled ? ', settled on chain' : ''}`,
@@ -158,7 +191,7 @@ export function registerRun (program: Command): void {
     .description('run a module on the network and print its results')
     .argument('<module>', 'cowsay:v0.0.1, github.com/owner/repo:ref, or a local repository path:ref')
     .option('-i, --input <KEY=VALUE>', 'a module input (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
-    .option('--network <name>', 'the network to run on', 'devnet')
+    .option('--network <name>', 'the network to run on: devnet, or one with a preset in <DATA_DIR>/networks (lilypad contracts deploy)', 'devnet')
     .option('--devnet-dir <dir>', 'where `lilypad devnet` wrote devnet.json (default ~/.lilypad/devnet)')
     .option('--mediation-chance <percent>', `the chance, in percent, that the results are re-run to check them (MEDIATION_CHANCE; default ${DEFAULT_MEDIATION_CHANCE}, the smallest at which making results up does not pay)`)
     .option('--max-price <wei>', 'the most this job may cost')

@@ -1,3 +1,6 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { RUN_EXIT, runCommand } from '../../../src/cli/commands/run.ts'
 
@@ -31,8 +34,10 @@ describe('lilypad run flags', () => {
     expect(r.code).toBe(RUN_EXIT.badInput)
     expect(JSON.parse(r.stdout)).toEqual({ error: '--mediation-chance is a percentage, from 0 to 100, not 101', code: 'BAD_INPUT' })
     vi.stubEnv('LILYPAD_NODE_API', '')
+    const dataDir = await mkdtemp(join(tmpdir(), 'run-flags-'))
+    vi.stubEnv('DATA_DIR', dataDir)
     const elsewhere = await run({ network: 'mainnet', json: true })
     expect(elsewhere.code).toBe(RUN_EXIT.noNetwork)
-    expect(JSON.parse(elsewhere.stdout)).toEqual({ error: 'unknown network mainnet: only devnet is configured here', code: 'NO_PEERS' })
+    expect(JSON.parse(elsewhere.stdout)).toEqual({ error: `no network mainnet is known here: devnet, or a preset in ${join(dataDir, 'networks')} (lilypad contracts deploy writes one)`, code: 'NO_PEERS' })
   })
 })

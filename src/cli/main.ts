@@ -10,6 +10,7 @@ import { registerStatus } from './commands/status.ts'
 import { registerJobs } from './commands/jobs.ts'
 import { registerWallet } from './commands/wallet.ts'
 import { registerContracts } from './commands/contracts.ts'
+import { registerKey } from './commands/key.ts'
 import { bashCompletion, zshCompletion } from './completion.ts'
 
 import { packageVersion } from '../node/package-version.ts'
@@ -30,6 +31,7 @@ export function buildProgram (): Command {
   registerJobs(program)
   registerWallet(program)
   registerContracts(program)
+  registerKey(program)
   registerRun(program)
   registerDevnet(program)
   registerDemo(program)

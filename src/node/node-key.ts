@@ -4,10 +4,12 @@ import { Wallet, hexlify, randomBytes } from 'ethers'
 import type { LogSigner } from '../actors/eventlog/checkpoint.ts'
 
 export const NODE_KEY_FILE = 'node.key'
+/** the node key encrypted with a password: ethers' JSON keystore (scrypt, AES-128-CTR), as geth writes it */
+export const KEYSTORE_FILE = 'keystore.json'
 
 export class NodeKeyError extends Error {
   override readonly name = 'NodeKeyError'
-  constructor (readonly code: 'ERR_KEY_INVALID' | 'ERR_KEY_PERMISSIONS', message: string) {
+  constructor (readonly code: 'ERR_KEY_INVALID' | 'ERR_KEY_PERMISSIONS' | 'ERR_KEY_PASSWORD', message: string) {
     super(message)
   }
 }
@@ -16,7 +18,7 @@ export interface NodeKey {
   /** 0x-prefixed 32-byte secp256k1 private key: the node's Ethereum account and libp2p identity */
   privateKey: string
   address: string
-  source: 'env' | 'file' | 'generated'
+  source: 'env' | 'file' | 'keystore' | 'generated'
   signer: LogSigner
 }
 
@@ -42,12 +44,43 @@ function toNodeKey (wallet: Wallet, source: NodeKey['source']): NodeKey {
 }
 
 /**
- * The node key: `WEB3_PRIVATE_KEY` when set, else `<dataDir>/node.key`, generated on first start
- * with owner-only permissions. A key file others can read is refused, as ssh does.
+ * The password of a keystore: `LILYPAD_KEY_PASSWORD`, or the first line of the file
+ * `LILYPAD_KEY_PASSWORD_FILE` names (a daemon has no one to ask).
+ */
+export async function keystorePassword (env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (env.LILYPAD_KEY_PASSWORD !== undefined && env.LILYPAD_KEY_PASSWORD !== '') return env.LILYPAD_KEY_PASSWORD
+  const file = env.LILYPAD_KEY_PASSWORD_FILE
+  if (file === undefined || file === '') return undefined
+  const text = await readFile(file, 'utf8').catch((err: Error) => { throw new NodeKeyError('ERR_KEY_PASSWORD', `LILYPAD_KEY_PASSWORD_FILE: ${err.message}`) })
+  return text.split(/\r?\n/)[0]!
+}
+
+/** Decrypts a keystore; a wrong password is one line that says so. */
+export async function openKeystore (path: string, password: string): Promise<Wallet> {
+  const json = await readFile(path, 'utf8')
+  try {
+    return await Wallet.fromEncryptedJson(json, password) as Wallet
+  } catch (err) {
+    const message = (err as Error).message
+    throw new NodeKeyError(/password/i.test(message) ? 'ERR_KEY_PASSWORD' : 'ERR_KEY_INVALID', /password/i.test(message) ? `the password does not open ${path}` : `${path} is not a keystore: ${message.split('\n')[0]}`)
+  }
+}
+
+/**
+ * The node key: `WEB3_PRIVATE_KEY` when set; else `<dataDir>/keystore.json`, opened with its
+ * password (keystorePassword); else `<dataDir>/node.key`, generated on first start with owner-only
+ * permissions. A key file others can read is refused, as ssh does.
  */
 export async function loadNodeKey (dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<NodeKey> {
   const fromEnv = env.WEB3_PRIVATE_KEY
   if (fromEnv !== undefined && fromEnv.trim() !== '') return toNodeKey(parseKey(fromEnv, 'WEB3_PRIVATE_KEY'), 'env')
+
+  const keystore = join(dataDir, KEYSTORE_FILE)
+  if (await stat(keystore).then(() => true, () => false)) {
+    const password = await keystorePassword(env)
+    if (password === undefined) throw new NodeKeyError('ERR_KEY_PASSWORD', `${keystore} is encrypted: give its password in LILYPAD_KEY_PASSWORD_FILE (a file readable by the node only) or LILYPAD_KEY_PASSWORD`)
+    return toNodeKey(await openKeystore(keystore, password), 'keystore')
+  }
 
   const path = join(dataDir, NODE_KEY_FILE)
   const existing = await stat(path).catch((err: NodeJS.ErrnoException) => {

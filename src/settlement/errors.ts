@@ -136,6 +136,12 @@ export function errorCodeOfSelector (selector: string, iface: Interface): Settle
   return (name === undefined ? undefined : REVERTS[name]?.[0]) ?? 'REVERTED'
 }
 
+/**
+ * What a socket says when the chain's endpoint cannot be reached, for now: refused, reset, no route
+ * (a link that is down: `connect EINVAL` on an interface without an address), a name not resolved yet.
+ */
+const UNREACHABLE = /ECONNREFUSED|ECONNRESET|EINVAL|EHOSTUNREACH|ENETUNREACH|ENETDOWN|ETIMEDOUT|EAI_AGAIN|fetch failed|socket hang up/
+
 /** A plain-language SettlementError for anything a chain call threw. */
 export function toSettlementError (err: unknown, iface: Interface): SettlementError {
   const decoded = decodeRevert(err, iface)
@@ -145,7 +151,7 @@ export function toSettlementError (err: unknown, iface: Interface): SettlementEr
   // a JSON-RPC error ethers could not classify keeps the node's own words inside: they say what went wrong
   const inner = typeof e.error?.message === 'string' ? e.error.message : undefined
   const text = inner === undefined || outer.includes(inner) ? outer : `${outer}: ${inner}`
-  if (e.code === 'NETWORK_ERROR' || e.code === 'TIMEOUT' || /ECONNREFUSED|fetch failed|socket hang up/.test(text)) {
+  if (e.code === 'NETWORK_ERROR' || e.code === 'TIMEOUT' || UNREACHABLE.test(text)) {
     return new SettlementError('CHAIN_UNAVAILABLE', `the chain did not answer: ${text}`)
   }
   return new SettlementError('TRANSACTION_FAILED', text)

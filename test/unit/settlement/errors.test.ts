@@ -47,6 +47,10 @@ describe('revert decoding', () => {
     const unknown = '0x12345678' + AbiCoder.defaultAbiCoder().encode(['uint256'], [1]).slice(2)
     expect(toSettlementError({ data: unknown }, iface).code).toBe('REVERTED')
     expect(toSettlementError(new Error('connect ECONNREFUSED 127.0.0.1:1'), iface).code).toBe('CHAIN_UNAVAILABLE')
+    // a link that is down, a route that is gone, a name not resolved yet: retried as the chain away, not failed for good
+    for (const message of ['connect EINVAL 10.0.0.1:8545 - Local (0.0.0.0:0)', 'read ECONNRESET', 'connect EHOSTUNREACH 10.0.0.1:8545', 'connect ENETUNREACH 10.0.0.1:8545', 'getaddrinfo EAI_AGAIN chain.example']) {
+      expect(toSettlementError(new Error(message), iface).code, message).toBe('CHAIN_UNAVAILABLE')
+    }
     expect(toSettlementError({ code: 'INSUFFICIENT_FUNDS', shortMessage: 'insufficient funds for gas' }, iface).message)
       .toBe('TRANSACTION_FAILED: insufficient funds for gas')
   })

@@ -5,6 +5,8 @@ import { API_EXIT, CommandFailure, reportRun, type Write } from './node-api-flag
 /** Where the wallet's key and chain come from: a node's own settings. */
 export interface WalletFlags {
   dataDir?: string
+  /** a network whose preset (<data-dir>/networks/<name>.json) names the chain and the contract */
+  network?: string
   rpcUrl?: string
   settlement?: string
   json?: boolean
@@ -12,6 +14,21 @@ export interface WalletFlags {
 
 const stdout: Write = t => { process.stdout.write(t) }
 const stderr: Write = t => { process.stderr.write(t) }
+
+/** The preset of `--network`, when one is named: it must exist. */
+async function presetOf (flags: WalletFlags): Promise<{ rpcUrl: string, settlement: string } | undefined> {
+  if (flags.network === undefined) return undefined
+  const [{ loadPreset }, { defaultDataDir }] = await Promise.all([import('../../node/network-presets.ts'), import('../../node/settings.ts')])
+  const dataDir = flags.dataDir ?? process.env.DATA_DIR ?? defaultDataDir()
+  let preset
+  try {
+    preset = loadPreset(dataDir, flags.network)
+  } catch (err) {
+    throw new CommandFailure(API_EXIT.badInput, 'BAD_INPUT', (err as Error).message)
+  }
+  if (preset === undefined) throw new CommandFailure(API_EXIT.badInput, 'BAD_INPUT', `no preset of network ${flags.network} in ${dataDir}/networks (lilypad contracts deploy writes one)`)
+  return preset
+}
 
 /** The node's key (WEB3_PRIVATE_KEY or <data-dir>/node.key) and its address. */
 async function keyOf (flags: WalletFlags): Promise<{ privateKey: string, address: string }> {
@@ -22,10 +39,11 @@ async function keyOf (flags: WalletFlags): Promise<{ privateKey: string, address
 
 /** The settlement contract, as the node's key reaches it. The caller closes it. */
 async function settlementOf (flags: WalletFlags): Promise<SettlementClient> {
-  const rpcUrl = flags.rpcUrl ?? process.env.WEB3_RPC_URL
-  const settlementAddress = flags.settlement ?? process.env.WEB3_SETTLEMENT_ADDRESS
+  const preset = await presetOf(flags)
+  const rpcUrl = flags.rpcUrl ?? process.env.WEB3_RPC_URL ?? preset?.rpcUrl
+  const settlementAddress = flags.settlement ?? process.env.WEB3_SETTLEMENT_ADDRESS ?? preset?.settlement
   if (rpcUrl === undefined || rpcUrl === '' || settlementAddress === undefined || settlementAddress === '') {
-    throw new CommandFailure(API_EXIT.badInput, 'BAD_INPUT', 'name the chain: --rpc-url and --settlement (or WEB3_RPC_URL and WEB3_SETTLEMENT_ADDRESS)')
+    throw new CommandFailure(API_EXIT.badInput, 'BAD_INPUT', 'name the chain: --network <name> with a preset, or --rpc-url and --settlement (or WEB3_RPC_URL and WEB3_SETTLEMENT_ADDRESS)')
   }
   const [settlement, key] = await Promise.all([import('../../settlement/client.ts'), keyOf(flags)])
   try {
@@ -124,7 +142,8 @@ export async function walletWithdraw (amount: string | undefined, flags: WalletF
 function withWalletFlags (command: Command, chain = true): Command {
   command.option('--data-dir <dir>', 'the node\'s data directory, which holds its key (DATA_DIR; WEB3_PRIVATE_KEY wins)')
   if (chain) {
-    command.option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint (WEB3_RPC_URL)')
+    command.option('--network <name>', 'a network whose preset names the chain and the contract (<data-dir>/networks/<name>.json)')
+      .option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint (WEB3_RPC_URL)')
       .option('--settlement <address>', 'the settlement contract (WEB3_SETTLEMENT_ADDRESS)')
   }
   return command.option('--json', 'print one JSON object (an error as { error, code })')

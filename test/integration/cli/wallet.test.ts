@@ -2,6 +2,7 @@ import { JsonRpcProvider, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { walletAddress, walletBalance, walletDeposit, walletWithdraw, type WalletFlags } from '../../../src/cli/commands/wallet.ts'
 import { deployContracts, increaseTime, startDevChain, type DevChain } from '../../../src/settlement/index.ts'
+import { writePreset } from '../../../src/node/network-presets.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
@@ -54,6 +55,14 @@ describe('lilypad wallet', () => {
     const paid = await wallet((o, e) => walletWithdraw(undefined, flags, o, e))
     expect(paid).toMatchObject({ code: 0, json: { withdrawn: '400', deposit: '600', withdrawal: null, tokens: String(TOKENS - 600n) } })
   }, 120_000)
+
+  test('a network\'s preset names the chain and the contract', async () => {
+    await writePreset(flags.dataDir!, { name: 'mynet', chainId: String(chain.chainId), rpcUrl: flags.rpcUrl!, settlement: flags.settlement!, bootstrap: [], solvers: [], mediators: [] })
+    const viaPreset = await wallet((o, e) => walletBalance({ dataDir: flags.dataDir, network: 'mynet', json: true }, o, e))
+    // the chain answered, at the contract the preset names (the temp folder, and so the key, is this test's own)
+    expect(viaPreset).toMatchObject({ code: 0, json: { address: expect.stringMatching(/^0x[0-9a-fA-F]{40}$/), tokens: expect.stringMatching(/^\d+$/), deposit: '0' } })
+    expect(await wallet((o, e) => walletBalance({ dataDir: flags.dataDir, network: 'othernet', json: true }, o, e))).toMatchObject({ code: 2, json: { code: 'BAD_INPUT', error: expect.stringContaining('no preset of network othernet') } })
+  }, 60_000)
 
   test('bad input and a chain that does not answer are one line each, with their exit codes', async () => {
     expect(await wallet((o, e) => walletDeposit('1.5', flags, o, e))).toMatchObject({ code: 2, json: { code: 'BAD_INPUT' } })

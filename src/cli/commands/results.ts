@@ -1,7 +1,10 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { reportRun, type Write } from './node-api-flags.ts'
 
 const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024
+const stdout: Write = t => { process.stdout.write(t) }
+const stderr: Write = t => { process.stderr.write(t) }
 
 /** `lilypad results cid <dir>`: the CID `ipfs add -r` would print, to check downloaded results by hand. */
 export function registerResults (program: Command): void {
@@ -11,13 +14,11 @@ export function registerResults (program: Command): void {
     .argument('<path>', 'a results folder or a file')
     .option('--json', 'print { cid } (an error as { error, code })')
     .action(async (path: string, flags: { json?: boolean }) => {
-      try {
+      process.exitCode = await reportRun('results cid', flags, stdout, stderr, async () => {
         const { cidOfPath } = await import('../../executor/results/cid.ts')
         const cid = (await cidOfPath(path)).toString()
-        process.stdout.write(flags.json === true ? JSON.stringify({ cid }) + '\n' : `${cid}\n`)
-      } catch (err) {
-        fail('results cid', err as Error, flags.json)
-      }
+        return { json: { cid }, text: `${cid}\n` }
+      })
     })
   results.command('get')
     .description('fetch results again by CID from a node\'s results gateway, checking every block against the CID')
@@ -27,7 +28,7 @@ export function registerResults (program: Command): void {
     .option('--max-bytes <n>', 'refuse results larger than this (default 1 GiB)')
     .option('--json', 'print { cid, dir, ms } (an error as { error, code })')
     .action(async (cidText: string, flags: { from: string, out?: string, maxBytes?: string, json?: boolean }) => {
-      try {
+      process.exitCode = await reportRun('results get', flags, stdout, stderr, async () => {
         const [{ parseCid }, { fetchResultsOverHttp }] = await Promise.all([import('../../executor/results/cid.ts'), import('../../executor/results/http-fetch.ts')])
         const cid = parseCid(cidText)
         const maxBytes = flags.maxBytes === undefined ? DEFAULT_MAX_BYTES : Number(flags.maxBytes)
@@ -36,22 +37,9 @@ export function registerResults (program: Command): void {
         const started = Date.now()
         await fetchResultsOverHttp(flags.from, cid, out, { maxBytes })
         const ms = Date.now() - started
-        if (flags.json === true) {
-          process.stdout.write(JSON.stringify({ cid: cid.toString(), dir: out, ms }) + '\n')
-        } else {
-          process.stderr.write(`results ${cid} fetched from ${flags.from} and verified in ${ms} ms\n`)
-          process.stdout.write(`${out}\n`)
-        }
-      } catch (err) {
-        fail('results get', err as Error, flags.json)
-      }
+        if (flags.json !== true) stderr(`results ${cid} fetched from ${flags.from} and verified in ${ms} ms\n`)
+        return { json: { cid: cid.toString(), dir: out, ms }, text: `${out}\n` }
+      })
     })
 }
 
-/** A command that failed: one line on stderr, and with --json one object on stdout; exit 1. */
-function fail (command: string, err: Error, json: boolean | undefined): void {
-  const message = err.message.split('\n')[0]!
-  if (json === true) process.stdout.write(JSON.stringify({ error: message, code: (err as { code?: string }).code ?? 'FAILED' }) + '\n')
-  process.stderr.write(`lilypad ${command}: ${message}\n`)
-  process.exitCode = 1
-}

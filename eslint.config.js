@@ -66,7 +66,7 @@ const simRule = {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'contracts/build/**', 'coverage/**', '.data/**', '.scratch*', '.scratch*/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'contracts/build/**', 'coverage/**', '.data/**', '.scratch*', '.scratch*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

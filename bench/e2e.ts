@@ -17,6 +17,7 @@ import { runJobOnNode } from '../src/client/http-client.ts'
 import { devnetJobOptions } from '../src/devnet/devnet.ts'
 import type { InputData, OpenData, OutputData } from '../src/actors/runtime/records.ts'
 import { readLiveLog, readLog, type NodeLog } from '../test/e2e/network/node-logs.ts'
+import { installPackage } from './installed-package.ts'
 import { report, round } from './report.ts'
 
 const exec = promisify(execFile)
@@ -50,7 +51,7 @@ function cowsay (net: DemoNetwork, creator: number, message: string, dataDir: st
 
 /** cowsay submitted to the devnet's running job-creator node, through its API */
 function cowsayOnNode (net: DemoNetwork, message: string): Promise<JobResult> {
-  return runJobOnNode(net.info.jobCreatorApi!, { module: 'cowsay:v0.0.1', inputs: { Message: message }, mediationChance: 0 })
+  return runJobOnNode(net.info.jobCreatorApi!, { module: 'cowsay:v0.0.1', inputs: { Message: message }, mediationChance: 0 }, undefined, 'settled')
 }
 
 interface MatchSteps {
@@ -117,6 +118,43 @@ function runVsDocker (metric: string, runs: JobResult[], baseline: number, offer
   })
 }
 
+async function timed (file: string, args: string[]): Promise<{ ms: number, stdout: string }> {
+  const started = performance.now()
+  const { stdout } = await exec(file, args)
+  return { ms: performance.now() - started, stdout }
+}
+
+/**
+ * The commands as a user meets them, from the installed package: `lilypad --help`, and the whole
+ * `lilypad run` process submitting to the devnet's job-creator node, each run beside a bare
+ * `docker run` of the same container, alternating.
+ */
+async function installedCli (net: DemoNetwork, root: string, imageId: string): Promise<void> {
+  const pkg = await installPackage(join(root, 'package'))
+  if (pkg.devTools.length > 0) throw new Error(`the installed package pulled in development tools: ${pkg.devTools.join(', ')}`)
+  const version = (await exec(pkg.bin, ['--version'])).stdout.trim()
+  report({ bench: 'e2e', metric: 'package_install_s', value: round(pkg.installMs / 1000), unit: 's', pack_s: round(pkg.packMs / 1000), tarball_kb: round(pkg.tarballBytes / 1024), version, dev_tools_installed: pkg.devTools, note: '`npm install` of the packed tarball into an empty folder, from npm\'s cache; pack_s: `npm pack` with its build' })
+
+  const help: number[] = []
+  const bareNode: number[] = []
+  for (let i = 0; i < 9; i++) {
+    help.push((await timed(pkg.bin, ['--help'])).ms)
+    bareNode.push((await timed(process.execPath, ['-e', '0'])).ms)
+  }
+  report({ bench: 'e2e', metric: 'cli_help_ms', value: round(median(help)), unit: 'ms', goal: '<=300', node_startup_ms: round(median(bareNode)), rounds: help.length, note: 'median wall time of the installed `lilypad --help` process; node_startup_ms: `node -e 0` beside it' })
+
+  const cli: number[] = []
+  const bare: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const run = await timed(pkg.bin, ['run', 'cowsay:v0.0.1', '-i', `Message=cli ${i}`, '--node', net.info.jobCreatorApi!, '--mediation-chance', '0'])
+    if (!run.stdout.includes(`< cli ${i} >`)) throw new Error(`lilypad run printed no cowsay: ${run.stdout}`)
+    cli.push(run.ms)
+    bare.push(await bareDockerRun(imageId, `cli ${i}`))
+  }
+  const baseline = median(bare)
+  report({ bench: 'e2e', metric: 'cli_run_vs_docker_ratio', value: round(median(cli) / baseline), unit: 'ratio', goal: '<=1.3', baseline: round(baseline), ratio: round(median(cli) / baseline), run_ms: round(median(cli)), rounds: cli.length, note: 'median wall time of the installed `lilypad run cowsay:v0.0.1 --node <the devnet\'s job-creator node>` process, start to exit (matched, run, results fetched and verified), vs `docker run --rm --network none` of the same image and command, alternating' })
+}
+
 /** Deals accepted per minute while `CREATORS` loops run `JOBS_EACH` jobs each, back to back. */
 async function dealsPerMinute (net: DemoNetwork, metric: string, job: (creator: number, j: number) => Promise<JobResult>, note: string): Promise<void> {
   const started = performance.now()
@@ -157,6 +195,7 @@ export async function run (): Promise<void> {
     await bareDockerRun(imageId, 'warm')
     await cowsay(net, 0, 'warm', join(root, 'warm'))
     await cowsayOnNode(net, 'warm')
+    await installedCli(net, root, imageId)
 
     // one job at a time, each beside a bare docker run of the same container: submitted to the
     // running job-creator node, then from a node started for the job

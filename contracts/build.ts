@@ -13,13 +13,14 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PACKAGE_ROOT } from '../src/support/package-root.ts'
 
 const require = createRequire(import.meta.url)
-const here = dirname(fileURLToPath(import.meta.url))
-export const CONTRACTS_SRC = join(here, 'src')
-export const CONTRACTS_BUILD = join(here, 'build')
+// the package's own contracts folder, also when this module runs compiled from dist/contracts
+export const CONTRACTS_SRC = join(PACKAGE_ROOT, 'contracts', 'src')
+export const CONTRACTS_BUILD = join(PACKAGE_ROOT, 'contracts', 'build')
 const MANIFEST = join(CONTRACTS_BUILD, 'manifest.json')
 
 export const SOLC_SETTINGS = {
@@ -59,13 +60,18 @@ function sourceFiles (): string[] {
   return readdirSync(CONTRACTS_SRC).filter(f => f.endsWith('.sol')).sort()
 }
 
-function solcVersion (): string {
-  return (require('solc/package.json') as { version: string }).version
+/** The compiler's version; undefined where solc is not installed (a published package, built before publishing). */
+function solcVersion (): string | undefined {
+  try {
+    return (require('solc/package.json') as { version: string }).version
+  } catch {
+    return undefined
+  }
 }
 
-function sourcesHash (): string {
+function sourcesHash (solc: string): string {
   const h = createHash('sha256')
-  h.update(solcVersion()).update(JSON.stringify(SOLC_SETTINGS))
+  h.update(solc).update(JSON.stringify(SOLC_SETTINGS))
   h.update((require('@openzeppelin/contracts/package.json') as { version: string }).version)
   for (const f of sourceFiles()) h.update(f).update(readFileSync(join(CONTRACTS_SRC, f)))
   return h.digest('hex')
@@ -89,6 +95,8 @@ function collectEnums (node: AstNode, out: Record<string, string[]>): void {
 
 /** Compiles every source and writes the artifacts, atomically per file. */
 export async function buildContracts (): Promise<string[]> {
+  const version = solcVersion()
+  if (version === undefined) throw new ContractBuildError(`the contracts in ${CONTRACTS_BUILD} are missing or unreadable, and solc, which builds them, is a development dependency: reinstall the package, or run npm install in a clone`)
   const solc = require('solc') as { compile: (input: string, opts: { import: typeof findImport }) => string }
   const sources: Record<string, { content: string }> = {}
   for (const f of sourceFiles()) sources[f] = { content: readFileSync(join(CONTRACTS_SRC, f), 'utf8') }
@@ -115,7 +123,7 @@ export async function buildContracts (): Promise<string[]> {
       written.push(contractName)
     }
   }
-  writeAtomically(MANIFEST, JSON.stringify({ hash: sourcesHash(), solc: solcVersion(), contracts: written }, null, 2))
+  writeAtomically(MANIFEST, JSON.stringify({ hash: sourcesHash(version), solc: version, contracts: written }, null, 2))
   return written
 }
 
@@ -125,11 +133,16 @@ function writeAtomically (path: string, text: string): void {
   renameSync(tmp, path)
 }
 
-/** True when the build folder matches the current sources, compiler and settings. */
+/**
+ * True when the build folder matches the current sources, compiler and settings. Without solc (an
+ * installed package) the artifacts it ships were built from its sources before publishing.
+ */
 export function isBuildFresh (): boolean {
   if (!existsSync(MANIFEST)) return false
+  const solc = solcVersion()
+  if (solc === undefined) return true
   try {
-    return (JSON.parse(readFileSync(MANIFEST, 'utf8')) as { hash: string }).hash === sourcesHash()
+    return (JSON.parse(readFileSync(MANIFEST, 'utf8')) as { hash: string }).hash === sourcesHash(solc)
   } catch {
     return false
   }

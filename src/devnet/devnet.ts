@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { computeAddress } from 'ethers'
 import { startDevChain, type DevChain } from '../settlement/dev-chain.ts'
 import { deployContracts } from '../settlement/deploy.ts'
 import { SettlementClient } from '../settlement/client.ts'
 import type { Role } from '../actors/roles/role-host.ts'
+import { PACKAGE_ROOT } from '../support/package-root.ts'
 
 /** What a client needs to use a running devnet; written to `<dir>/devnet.json`. */
 export interface DevnetInfo {
@@ -64,8 +64,11 @@ export interface DevnetOptions {
   jobCreatorNode?: boolean
   /** how many of the mediators every node is told to trust (default all): the rest are found by their announcements, where a node's config asks (`mediatorMinStake`) */
   configuredMediators?: number
-  /** settings written to a node's `config.json`, by node name (e.g. a provider's allowed `modules`) */
-  nodeConfig?: Record<string, Record<string, unknown>>
+  /**
+   * settings written to a node's `config.json`, by node name (e.g. a provider's allowed `modules`),
+   * or made from the nodes started before it (e.g. a relay's address)
+   */
+  nodeConfig?: Record<string, Record<string, unknown>> | ((name: string, started: DevnetInfo['nodes']) => Record<string, unknown> | undefined)
   /** start the nodes after the first three all at once (default: one after another) */
   parallelStart?: boolean
   /** the address the dev chain listens on (default 127.0.0.1): one every node can reach */
@@ -104,7 +107,7 @@ export interface Devnet {
   stop: () => Promise<void>
 }
 
-const BIN = fileURLToPath(new URL('../../bin/lilypad.js', import.meta.url))
+const BIN = join(PACKAGE_ROOT, 'bin', 'lilypad.js')
 const TOKEN = 10n ** 18n
 /** every devnet account's deposit; a mediator's is its stake, for which it registers */
 export const DEVNET_DEPOSIT = 100n * TOKEN
@@ -223,7 +226,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       const host = hostOf(node.name)
       const dataDir = join(dir, 'nodes', node.name)
       await mkdir(dataDir, { recursive: true })
-      const config = options.nodeConfig?.[node.name]
+      const config = typeof options.nodeConfig === 'function' ? options.nodeConfig(node.name, nodes.filter(Boolean)) : options.nodeConfig?.[node.name]
       if (config !== undefined) await writeFile(join(dataDir, 'config.json'), JSON.stringify(config, null, 2) + '\n')
       const firstBootstrap = [...bootstrap]
       const args = (restart: StartedNode | undefined): string[] => {

@@ -37,14 +37,18 @@ export interface DevChain {
 
 const require = createRequire(import.meta.url)
 
-/** Path of the anvil binary of this platform's package. */
+/**
+ * Path of the anvil binary: `@foundry-rs/anvil` installs the package of this platform as an
+ * optional dependency of its own, found from there however npm laid the tree out.
+ */
 export function anvilBinary (): string {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch
   const pkg = `@foundry-rs/anvil-${process.platform}-${arch}`
   try {
-    return join(dirname(require.resolve(`${pkg}/package.json`)), 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil')
+    const fromAnvil = createRequire(require.resolve('@foundry-rs/anvil/package.json'))
+    return join(dirname(fromAnvil.resolve(`${pkg}/package.json`)), 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil')
   } catch {
-    throw new SettlementError('DEV_CHAIN_UNAVAILABLE', `no anvil binary for ${process.platform}-${process.arch}: install ${pkg}`)
+    throw new SettlementError('DEV_CHAIN_UNAVAILABLE', `no anvil binary for ${process.platform}-${process.arch}: @foundry-rs/anvil ships linux, macOS (x64, arm64) and windows x64 builds; install ${pkg}`)
   }
 }
 

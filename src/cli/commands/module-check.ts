@@ -7,8 +7,6 @@ import { join } from 'node:path'
 import { ModuleError } from '../../executor/modules/errors.ts'
 import { parseMirrors, type ModuleMirrors } from '../../executor/modules/mirrors.ts'
 import { userModuleSchemes } from '../../executor/modules/sources.ts'
-import { ExecutionError } from '../../executor/results/execution.ts'
-import { ResultsError } from '../../executor/results/errors.ts'
 import { TemplateError } from '../../executor/template/errors.ts'
 import { collectInput, ModuleInputError } from './module.ts'
 
@@ -48,11 +46,13 @@ export function registerModuleCheck (moduleCmd: Command): void {
         refuse(`--runs must be a whole number from 2 to 100, not ${JSON.stringify(opts.runs)}`, 'BAD_INPUT', 2)
         return
       }
+      // the executors load only for a check that runs, never for --help
+      const [{ loadModule }, { DockerExecutor }, { WasmExecutor }, { checkDeterminism }, { ExecutionError }, { ResultsError }] = await Promise.all([
+        import('../../executor/modules/index.ts'), import('../../executor/docker/executor.ts'), import('../../executor/wasm/executor.ts'), import('../../executor/results/determinism.ts'),
+        import('../../executor/results/execution.ts'), import('../../executor/results/errors.ts')
+      ])
       const workDir = await mkdtemp(join(tmpdir(), 'lilypad-module-check-'))
       try {
-        const [{ loadModule }, { DockerExecutor }, { WasmExecutor }, { checkDeterminism }] = await Promise.all([
-          import('../../executor/modules/index.ts'), import('../../executor/docker/executor.ts'), import('../../executor/wasm/executor.ts'), import('../../executor/results/determinism.ts')
-        ])
         const module = await loadModule({ ref, inputs: opts.input ?? {}, templatePath: opts.templatePath, cacheDir: opts.cacheDir, mirrors: opts.mirror, allowedSchemes: userModuleSchemes() })
         say(`module ${ref} at ${module.commit} (${module.spec.job.engine.type}), ${runs} runs\n`)
         const executors = {

@@ -8,7 +8,7 @@ import { runJobOnNode } from '../../client/http-client.ts'
 import type { DevnetInfo } from '../../devnet/devnet.ts'
 import { defaultDevnetDir } from './devnet.ts'
 import { DEFAULT_MEDIATION_CHANCE } from '../../node/jobs/check-rate.ts'
-import { LIMITS } from '../../protocols/messages/fields.ts'
+import { LIMITS } from '../../protocols/messages/limits.ts'
 
 export interface RunFlags {
   input: string[]
@@ -23,6 +23,8 @@ export interface RunFlags {
   submitWithin?: string
   /** a running job-creator node's API to submit to (LILYPAD_NODE_API) */
   node?: string
+  /** with a node to submit to: wait until the node has settled the deal on chain, not only until the results are verified */
+  waitSettled?: boolean
   json?: boolean
 }
 
@@ -91,11 +93,12 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
     return refuse(`--max-price takes a whole number of wei, not ${flags.maxPrice}`)
   }
   const onPhase = flags.json === true ? undefined : (phase: JobPhase, detail: Record<string, unknown>) => err(`  ${(LABEL[phase] ?? phase).padEnd(16)} ${Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`)
+  const until = flags.waitSettled === true ? 'settled' : 'verified'
   try {
     let result: JobResult
     const api = flags.node ?? process.env.LILYPAD_NODE_API
     if (api !== undefined && api !== '') {
-      result = await runJobOnNode(api, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum }, onPhase)
+      result = await runJobOnNode(api, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum }, onPhase, until)
     } else if (flags.network !== 'devnet') {
       result = await runOnPreset(module, inputs, flags.network, {
         checkRate: percent / 100, maxPrice: flags.maxPrice === undefined ? undefined : BigInt(flags.maxPrice), matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum, onPhase
@@ -105,7 +108,7 @@ export async function runCommand (module: string, flags: RunFlags, out = (t: str
       const devnet = await loadDevnet(dir)
       // the devnet's job-creator node takes the job, unless it must be signed by a key of one's own
       if (devnet.jobCreatorApi !== undefined && process.env.WEB3_PRIVATE_KEY === undefined) {
-        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum }, onPhase)
+        result = await runJobOnNode(devnet.jobCreatorApi, { module, inputs, mediationChance: percent, maxPrice: flags.maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, inputsPath, quorum }, onPhase, until)
       } else {
         // the node stack loads only for a job run from a node of its own
         const [{ runJob }, { devnetJobOptions }] = await Promise.all([import('../../node/jobs/job-client.ts'), import('../../devnet/devnet.ts')])
@@ -201,6 +204,7 @@ export function registerRun (program: Command): void {
     .option('--submit-within <ms>', 'how long the provider has to submit results (default: the module\'s timeout plus 7 minutes)')
     .option('--quorum <k>', 'how many of the deal\'s mediators must agree to settle a challenge; each one re-runs the job and is paid the mediator fee (default 1: one judge, drawn by the chain)')
     .option('--node <api-url>', 'submit to a running job-creator node\'s API (LILYPAD_NODE_API; default: the devnet\'s, if it has one)')
+    .option('--wait-settled', 'with a node to submit to: wait until it has settled the deal on chain too (by default the command ends once the results are verified, and the node settles on its own)')
     .option('--json', 'print one machine-readable result')
     .action(async (module: string, flags: RunFlags) => {
       process.exitCode = await runCommand(module, flags)

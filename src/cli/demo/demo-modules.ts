@@ -5,12 +5,12 @@ import { execFile } from 'node:child_process'
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { buildCowsayWasm } from '../../../scripts/build-cowsay-wasm.ts'
+import { PACKAGE_ROOT } from '../../support/package-root.ts'
 
 const run = promisify(execFile)
-export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url))
+export const REPO_ROOT = PACKAGE_ROOT
 export const MODULES_DIR = join(REPO_ROOT, 'modules')
 export const COWSAY_IMAGE_PLACEHOLDER = '@@COWSAY_IMAGE_ID@@'
 export const MODULE_TAG = 'v0.0.1'

@@ -103,19 +103,21 @@ describe('jobs through a running job-creator node', () => {
     const devnetDir = join(net.root, 'devnet')
     const [viaFlag, viaDevnet, unknownModule, noNode] = await Promise.all([
       lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=flag', '--node', api, '--mediation-chance', '0', '--json']),
-      lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=devnet', '--devnet-dir', devnetDir]),
+      lilypad(['run', 'cowsay:v0.0.1', '-i', 'Message=devnet', '--devnet-dir', devnetDir, '--wait-settled']),
       lilypad(['run', 'cowsay:v9.9.9', '-i', 'Message=moo'], { LILYPAD_NODE_API: api }),
       lilypad(['run', 'cowsay:v0.0.1', '--node', 'http://127.0.0.1:9'])
     ])
 
     expect(viaFlag.code, viaFlag.stderr).toBe(RUN_EXIT.ok)
     const result = JSON.parse(viaFlag.stdout.trim().split('\n').pop()!) as JobResult
-    expect(result).toMatchObject({ outcome: 'Accepted', checked: false })
+    // it ends once the results are verified; the node settles on its own
+    expect(result).toMatchObject({ outcome: 'Accepted', checked: false, settled: false })
     expect(result.stdout).toContain('< flag >')
     expect(result.timings.verified).toBeGreaterThan(0)
 
     expect(viaDevnet.code).toBe(RUN_EXIT.ok)
     expect(viaDevnet.stdout).toContain('< devnet >')
+    expect(viaDevnet.stdout).toContain('Accepted, settled on chain')
     for (const phase of ['offered', 'matched', 'agreed, running', 'results', 'verified']) expect(viaDevnet.stderr).toMatch(new RegExp(`^  ${phase}`, 'm'))
     // the devnet's node ran it: no per-job node was started in the devnet folder
     expect(viaDevnet.stdout).toContain(join(devnetDir, 'nodes', 'job-creator'))

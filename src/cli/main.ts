@@ -1,40 +1,40 @@
 import { Command, CommanderError } from 'commander'
-import { registerAudit } from './commands/audit-command.ts'
-import { registerModule } from './commands/module.ts'
-import { registerResults } from './commands/results.ts'
-import { registerNode } from './commands/node.ts'
-import { registerDevnet } from './commands/devnet.ts'
-import { registerRun } from './commands/run.ts'
-import { registerDemo } from './commands/demo.ts'
-import { registerStatus } from './commands/status.ts'
-import { registerJobs } from './commands/jobs.ts'
-import { registerWallet } from './commands/wallet.ts'
-import { registerContracts } from './commands/contracts.ts'
-import { registerKey } from './commands/key.ts'
 import { bashCompletion, zshCompletion } from './completion.ts'
 
 import { packageVersion } from '../node/package-version.ts'
 
 export { packageVersion }
 
-export function buildProgram (): Command {
+type Register = (program: Command) => void
+
+/**
+ * Each command's definition, loaded when it is needed: a command run alone loads only its own
+ * (`lilypad run` starts in the time a job submission can afford), help and completion load them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  audit: async () => (await import('./commands/audit-command.ts')).registerAudit,
+  module: async () => (await import('./commands/module.ts')).registerModule,
+  results: async () => (await import('./commands/results.ts')).registerResults,
+  node: async () => (await import('./commands/node.ts')).registerNode,
+  status: async () => (await import('./commands/status.ts')).registerStatus,
+  jobs: async () => (await import('./commands/jobs.ts')).registerJobs,
+  wallet: async () => (await import('./commands/wallet.ts')).registerWallet,
+  contracts: async () => (await import('./commands/contracts.ts')).registerContracts,
+  key: async () => (await import('./commands/key.ts')).registerKey,
+  run: async () => (await import('./commands/run.ts')).registerRun,
+  devnet: async () => (await import('./commands/devnet.ts')).registerDevnet,
+  demo: async () => (await import('./commands/demo.ts')).registerDemo
+}
+
+/** The program with every command, or with `only` the one named (a name it does not know gets them all). */
+export async function buildProgram (only?: string): Promise<Command> {
   const program = new Command('lilypad')
     .description('A trustless peer-to-peer compute marketplace: run jobs, provide compute, mediate, audit.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride()
-  registerAudit(program)
-  registerModule(program)
-  registerResults(program)
-  registerNode(program)
-  registerStatus(program)
-  registerJobs(program)
-  registerWallet(program)
-  registerContracts(program)
-  registerKey(program)
-  registerRun(program)
-  registerDevnet(program)
-  registerDemo(program)
+  const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS)
+  for (const register of await Promise.all(names.map(name => COMMANDS[name]!()))) register(program)
   program.command('completion')
     .description('print a shell completion script: lilypad completion bash > /etc/bash_completion.d/lilypad')
     .argument('<shell>', 'bash or zsh')
@@ -51,7 +51,7 @@ export const USAGE_EXIT = 2
 
 /** Runs the CLI and returns the process exit code; errors a user can cause get one clear line. */
 export async function main (argv: string[]): Promise<number> {
-  const program = buildProgram()
+  const program = await buildProgram(argv[2])
   try {
     await program.parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : 0

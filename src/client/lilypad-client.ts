@@ -3,7 +3,8 @@ import { JobError, type JobErrorCode } from '../node/jobs/job-errors.ts'
 import type { JobResult, PhaseListener } from '../node/jobs/job-on-node.ts'
 import type { JobRequest } from '../node/server/job-request.ts'
 import type { JobView, PhaseEvent } from '../node/server/job-board.ts'
-import { NodeApi, NodeApiError } from './node-api.ts'
+import type { IncomingMessage } from 'node:http'
+import { NodeApi, NodeApiError, ok, text, type ApiRequest } from './node-api.ts'
 
 const CODES = new Set<string>(['BAD_INPUT', 'NO_DEPOSIT', 'NO_PEERS', 'NO_MATCH', 'FAILED'])
 const DEFAULT_MAX_RESULTS_BYTES = 1024 * 1024 * 1024
@@ -11,6 +12,9 @@ const DEFAULT_MAX_RESULTS_BYTES = 1024 * 1024 * 1024
 function jobError (code: string | undefined, message: string, result?: JobResult): JobError {
   return new JobError(code !== undefined && CODES.has(code) ? code as JobErrorCode : 'FAILED', message, result)
 }
+
+/** A job as `POST /jobs` takes it; `inputs` default to none and `mediationChance` to the node's default. */
+export type JobSubmission = Omit<JobRequest, 'inputs' | 'mediationChance'> & Partial<Pick<JobRequest, 'inputs' | 'mediationChance'>>
 
 export interface FollowOptions {
   /** hears each phase the job reaches */
@@ -45,10 +49,10 @@ export class LilypadClient extends NodeApi {
   }
 
   /** Hands a job to the node; it is matched and run while the returned view's phases grow. */
-  async submit (request: JobRequest): Promise<JobView> {
+  async submit (request: JobSubmission): Promise<JobView> {
     const response = await this.reach('/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) })
-    const view = await response.json().catch(() => ({})) as Partial<JobView> & { error?: string, code?: string }
-    if (!response.ok || typeof view.id !== 'string') throw jobError(view.code, view.error ?? `the node answered ${response.status}`)
+    const view = await text(response).then(t => JSON.parse(t) as Partial<JobView> & { error?: string, code?: string }).catch(() => ({} as { error?: string, code?: string, id?: undefined }))
+    if (!ok(response) || typeof view.id !== 'string') throw jobError(view.code, view.error ?? `the node answered ${response.statusCode}`)
     return view as JobView
   }
 
@@ -62,15 +66,16 @@ export class LilypadClient extends NodeApi {
     const timings: JobResult['timings'] = {}
     const phase = phaseRecorder(options.startedAt ?? Date.now(), timings, options.onPhase)
     // the stream follows the job for as long as it runs: no timeout of its own
-    const events = await this.reach(`/jobs/${encodeURIComponent(id)}/events`, { signal: new AbortController().signal })
-    if (!events.ok || events.body === null) throw jobError('FAILED', `the node answered ${events.status} for the phases of job ${id}`)
+    const events = await this.reach(`/jobs/${encodeURIComponent(id)}/events`, { timeoutMs: null })
+    if (!ok(events)) { events.resume(); throw jobError('FAILED', `the node answered ${events.statusCode} for the phases of job ${id}`) }
     let done: JobView | undefined
-    for await (const [event, data] of serverSentEvents(events.body)) {
+    for await (const [event, data] of serverSentEvents(events)) {
       if (event === 'phase') {
         const { phase: name, detail } = JSON.parse(data) as PhaseEvent
         phase(name, detail)
         // the node holds the result before it reports the results verified
         if (name === 'verified' && options.until !== 'settled') {
+          events.destroy()
           done = await this.job(id)
           break
         }
@@ -86,7 +91,7 @@ export class LilypadClient extends NodeApi {
   }
 
   /** Submits a job and follows it (see `follow`). */
-  async run (request: JobRequest, options: Omit<FollowOptions, 'startedAt'> = {}): Promise<JobResult> {
+  async run (request: JobSubmission, options: Omit<FollowOptions, 'startedAt'> = {}): Promise<JobResult> {
     const startedAt = Date.now()
     const view = await this.submit(request)
     return await this.follow(view.id, { ...options, startedAt })
@@ -103,9 +108,9 @@ export class LilypadClient extends NodeApi {
   }
 
   /** A node that does not answer is a job that cannot run: NO_PEERS, as `lilypad run` reports it. */
-  private async reach (path: string, init: RequestInit): Promise<Response> {
+  private async reach (path: string, init: ApiRequest): Promise<IncomingMessage> {
     try {
-      return await this.fetch(path, init)
+      return await this.request(path, init)
     } catch (err) {
       if (err instanceof NodeApiError && err.status === 0) throw new JobError('NO_PEERS', `no job-creator node answers at ${this.base}: is it running?`)
       throw err
@@ -114,10 +119,10 @@ export class LilypadClient extends NodeApi {
 }
 
 /** The (event, data) pairs of a server-sent event stream, as they arrive. */
-async function * serverSentEvents (body: ReadableStream<Uint8Array>): AsyncGenerator<[string | undefined, string]> {
+async function * serverSentEvents (body: AsyncIterable<Uint8Array>): AsyncGenerator<[string | undefined, string]> {
   let buffer = ''
   const decoder = new TextDecoder()
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     buffer += decoder.decode(chunk, { stream: true })
     let end: number
     while ((end = buffer.indexOf('\n\n')) >= 0) {

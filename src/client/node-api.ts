@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { JobSummary, JobView } from '../node/server/job-board.ts'
 
 /** A request the node refused, or a node that does not answer: `status` 0 when nothing answered. */
@@ -8,19 +10,37 @@ export class NodeApiError extends Error {
   }
 }
 
+export interface ApiRequest {
+  method?: 'GET' | 'POST'
+  headers?: Record<string, string>
+  body?: string
+  /** how long the whole answer may take (default 30 s); a stream that follows a job passes none: null */
+  timeoutMs?: number | null
+}
+
+// A command makes a few requests and exits: no idle connection is kept to hold it open.
+const agents = { 'http:': new HttpAgent({ keepAlive: false }), 'https:': new HttpsAgent({ keepAlive: false }) }
+const DEFAULT_TIMEOUT_MS = 30_000
+
 /**
  * A node's HTTP API, as a client reaches it: its base URL and, for a node that listens beyond
  * 127.0.0.1, its bearer token (`LILYPAD_API_TOKEN`, or the file `api-token` in its data directory).
+ * It speaks through node:http, not fetch, whose first use costs a short command tens of milliseconds.
  */
 export class NodeApi {
   readonly base: string
+  private readonly url: URL
 
   constructor (base: string, readonly token?: string) {
+    let url: URL
     try {
-      this.base = new URL(base).toString().replace(/\/+$/, '')
+      url = new URL(base)
     } catch {
       throw new NodeApiError(0, `${base} is not a URL`)
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NodeApiError(0, `${base} is not a URL of an HTTP API`)
+    this.url = url
+    this.base = url.toString().replace(/\/+$/, '')
   }
 
   /** The headers every request carries: the token, when there is one. */
@@ -46,28 +66,48 @@ export class NodeApi {
 
   /** A file of a results folder the node holds (`stdout`, `stderr`, `outputs/...`), or null when it has none by that name. */
   async resultsFile (cid: string, path: string): Promise<string | null> {
-    const response = await this.fetch(`/ipfs/${cid}/${path.split('/').map(encodeURIComponent).join('/')}`)
-    if (response.status === 404) return null
-    if (!response.ok) throw await refusal(response)
-    return await response.text()
+    const response = await this.request(`/ipfs/${cid}/${path.split('/').map(encodeURIComponent).join('/')}`)
+    if (response.statusCode === 404) { response.resume(); return null }
+    if (!ok(response)) throw await refusal(response)
+    return await text(response)
   }
 
-  async fetch (path: string, init: RequestInit = {}): Promise<Response> {
-    try {
-      return await fetch(this.base + path, { ...init, headers: this.headers(init.headers as Record<string, string> | undefined), signal: init.signal ?? AbortSignal.timeout(30_000) })
-    } catch (err) {
-      throw new NodeApiError(0, `no node answers at ${this.base}: ${(err as Error).message}`)
-    }
+  /** Sends one request; the answer's body is left to read. Nothing answering is a NodeApiError with status 0. */
+  protected request (path: string, init: ApiRequest = {}): Promise<IncomingMessage> {
+    const timeoutMs = init.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : init.timeoutMs
+    const target = new URL(this.base + path)
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest
+    return new Promise((resolve, reject) => {
+      const req = send(target, {
+        method: init.method ?? 'GET',
+        headers: this.headers({ ...(init.headers ?? {}), ...(init.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(init.body)) }) }),
+        agent: agents[this.url.protocol as 'http:' | 'https:'],
+        ...(timeoutMs === null ? {} : { signal: AbortSignal.timeout(timeoutMs) })
+      }, resolve)
+      req.once('error', (err) => { reject(new NodeApiError(0, `no node answers at ${this.base}: ${err.message}`)) })
+      req.end(init.body)
+    })
   }
 
-  private async json<T = Record<string, unknown>> (path: string, init?: RequestInit): Promise<T> {
-    const response = await this.fetch(path, init)
-    if (!response.ok) throw await refusal(response)
-    return await response.json() as T
+  protected async json<T = Record<string, unknown>> (path: string, init?: ApiRequest): Promise<T> {
+    const response = await this.request(path, init)
+    if (!ok(response)) throw await refusal(response)
+    return JSON.parse(await text(response)) as T
   }
 }
 
-async function refusal (response: Response): Promise<NodeApiError> {
-  const body = await response.json().catch(() => ({})) as { error?: string, code?: string }
-  return new NodeApiError(response.status, body.error ?? `the node answered ${response.status}`, body.code)
+export function ok (response: IncomingMessage): boolean {
+  const status = response.statusCode ?? 0
+  return status >= 200 && status < 300
+}
+
+export async function text (response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of response) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+async function refusal (response: IncomingMessage): Promise<NodeApiError> {
+  const body = await text(response).then(t => JSON.parse(t) as { error?: string, code?: string }).catch(() => ({} as { error?: string, code?: string }))
+  return new NodeApiError(response.statusCode ?? 0, body.error ?? `the node answered ${response.statusCode}`, body.code)
 }

@@ -52,7 +52,7 @@ describe('LilypadClient', () => {
   })
 
   it('says no node answers (NO_PEERS) when nothing listens, and refuses a URL that is none', async () => {
-    await expect(new LilypadClient('http://127.0.0.1:9').submit({ module: 'cowsay:v0.0.1' } as never)).rejects.toSatisfy((e: unknown) => e instanceof JobError && e.code === 'NO_PEERS')
+    await expect(new LilypadClient('http://127.0.0.1:9').submit({ module: 'cowsay:v0.0.1' })).rejects.toSatisfy((e: unknown) => e instanceof JobError && e.code === 'NO_PEERS')
     expect(() => new LilypadClient('not a url')).toThrow(/not a URL/)
   })
 })

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_MESH_STATE_LIMITS } from '../protocols/mesh/mesh-state.ts'
 import { DEFAULT_OFFER_ADMISSION } from '../protocols/mesh/peer-admission.ts'
+import { DEFAULT_RELAY_SERVER_LIMITS } from '../protocols/mesh/relay.ts'
 import { DEFAULT_BOOK_LIMITS } from '../state-machines/book-limits.ts'
 
 export interface NodeLimits {
@@ -28,6 +29,12 @@ export interface NodeLimits {
   dhtMaxRecords: number
   /** hours a received message is kept after the last deadline of any deal it can be part of */
   messageRetentionHours: number
+  /** a relay (`relayServer`): peers holding a slot at once */
+  relayMaxReservations: number
+  /** a relay: bytes one relayed connection carries, both ways together, before the relay ends it */
+  relayMaxBytes: number
+  /** a relay: seconds one relayed connection lasts before the relay ends it */
+  relayMaxSeconds: number
 }
 
 export const DEFAULT_NODE_LIMITS: NodeLimits = {
@@ -40,7 +47,10 @@ export const DEFAULT_NODE_LIMITS: NodeLimits = {
   bookMaxJobs: DEFAULT_BOOK_LIMITS.maxJobs,
   bookMaxPerAuthor: DEFAULT_BOOK_LIMITS.maxPerAuthor,
   dhtMaxRecords: 10_000,
-  messageRetentionHours: 24
+  messageRetentionHours: 24,
+  relayMaxReservations: DEFAULT_RELAY_SERVER_LIMITS.maxReservations,
+  relayMaxBytes: DEFAULT_RELAY_SERVER_LIMITS.maxBytes,
+  relayMaxSeconds: DEFAULT_RELAY_SERVER_LIMITS.maxSeconds
 }
 
 /** The limits a config names, over the defaults; a name no limit has, or a value that is not a positive number, is an error. */

@@ -63,6 +63,10 @@ export interface NodeOptions {
   /** the addresses peers are told to reach this node at (default: those it listens on) */
   announceAddresses?: string[]
   bootstrap: string[]
+  /** relays (multiaddrs with /p2p/<id>) to be reachable through, for a node peers cannot dial (behind a NAT) */
+  relays?: string[]
+  /** serve as a relay for peers behind a NAT, within the relay limits of `limits` (default false) */
+  relayServer?: boolean
   /** where deals settle; without it the node signs under `domain` and cannot settle */
   chain?: ChainOptions
   domain?: DomainJson
@@ -210,6 +214,8 @@ export class LilypadNode implements Service {
         listen: options.listen,
         announce: options.announceAddresses,
         bootstrap: options.bootstrap,
+        relays: options.relays,
+        ...(options.relayServer === true ? { relayServer: { maxReservations: limits.relayMaxReservations, maxBytes: limits.relayMaxBytes, maxSeconds: limits.relayMaxSeconds } } : {}),
         // offers synced before the role actors listen would be lost: the sync starts once they do
         syncOnConnect: false,
         onError: (err, context) => logger.warn({ err, context }, 'mesh')

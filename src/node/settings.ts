@@ -21,6 +21,10 @@ export interface NodeSettings {
   /** the addresses peers are told to reach this node at (default: those it listens on) */
   announce: string[]
   bootstrap: string[]
+  /** relays (TCP multiaddrs with /p2p/<id>) to be reachable through, for a node peers cannot dial (behind a NAT) */
+  relays: string[]
+  /** serve as a relay for nodes behind a NAT, within the relay limits of `limits` */
+  relayServer: boolean
   rpcUrl?: string
   settlementAddress?: string
   /** solvers and mediators this node trusts (its offers name them) */
@@ -88,6 +92,8 @@ const ENV: Record<string, string> = {
   listen: 'LILYPAD_LISTEN',
   announce: 'LILYPAD_ANNOUNCE',
   bootstrap: 'LILYPAD_BOOTSTRAP',
+  relays: 'LILYPAD_RELAYS',
+  relayServer: 'LILYPAD_RELAY_SERVER',
   rpcUrl: 'WEB3_RPC_URL',
   settlementAddress: 'WEB3_SETTLEMENT_ADDRESS',
   solvers: 'SERVICE_SOLVER',
@@ -164,10 +170,20 @@ function flag (name: string, value: unknown): boolean {
   throw new SettingsError(`${name} must be true or false, not ${JSON.stringify(value)}`)
 }
 
+const TCP_MULTIADDR = /^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/\w+)?$/
+
 /** Multiaddrs as text, each checked: a bad one is named at start, not when a peer fails to dial it. */
 function multiaddrs (name: string, values: string[]): string[] {
   for (const value of values) {
-    if (!/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/\w+)?$/.test(value)) throw new SettingsError(`${name}: ${value} is not a TCP multiaddr such as /ip4/203.0.113.7/tcp/4001 or /dns4/node.example/tcp/4001`)
+    if (!TCP_MULTIADDR.test(value)) throw new SettingsError(`${name}: ${value} is not a TCP multiaddr such as /ip4/203.0.113.7/tcp/4001 or /dns4/node.example/tcp/4001`)
+  }
+  return values
+}
+
+/** Relays, each a TCP multiaddr with the relay's peer id: a slot is reserved on a peer, not on an address. */
+function relayAddresses (name: string, values: string[]): string[] {
+  for (const value of values) {
+    if (!TCP_MULTIADDR.test(value) || !value.includes('/p2p/')) throw new SettingsError(`${name}: ${value} is not a relay's TCP multiaddr with its peer id, such as /ip4/203.0.113.7/tcp/4001/p2p/16Uiu2...`)
   }
   return values
 }
@@ -292,6 +308,8 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     listen: list(pick('listen')) ?? DEFAULTS.listen,
     announce: multiaddrs('LILYPAD_ANNOUNCE', list(pick('announce')) ?? []),
     bootstrap: list(pick('bootstrap')) ?? preset?.bootstrap ?? [],
+    relays: relayAddresses('LILYPAD_RELAYS', list(pick('relays')) ?? []),
+    relayServer: flag('LILYPAD_RELAY_SERVER', pick('relayServer')),
     rpcUrl: (pick('rpcUrl') as string | undefined) ?? preset?.rpcUrl,
     settlementAddress: settlementAddress === undefined ? undefined : addresses('settlement address', settlementAddress)[0],
     solvers: addresses('SERVICE_SOLVER', pick('solvers') ?? preset?.solvers),
@@ -329,5 +347,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     logFormat: oneOf('LOG_FORMAT', pick('logFormat'), ['json', 'pretty'] as const) ?? 'json'
   }
   expectKnownKeys(configFile, file, known)
+  // libp2p advertises announced addresses in place of all others, relayed ones included
+  if (settings.relays.length > 0 && settings.announce.length > 0) throw new SettingsError('LILYPAD_RELAYS and LILYPAD_ANNOUNCE: a node that announces an address it is reached at needs no relay, and the announced addresses would hide the relayed ones')
   return settings
 }

@@ -24,6 +24,8 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     listen: settings.listen,
     announceAddresses: settings.announce,
     bootstrap: settings.bootstrap,
+    relays: settings.relays,
+    relayServer: settings.relayServer,
     chain: { rpcUrl: settings.rpcUrl, settlementAddress: settings.settlementAddress },
     slots,
     solver: { solverFee: settings.solverFee, mediatorFee: settings.mediatorFee },
@@ -49,14 +51,14 @@ const FLAG_ALIASES: ReadonlyArray<[alias: string, ours: keyof RawSettings]> = [
   ['web3RpcUrl', 'rpcUrl'], ['serviceSolver', 'solvers'], ['serviceMediators', 'mediators'], ['offerCount', 'offerSlots'], ['offerModules', 'modules']
 ]
 
-/** The settings a daemon's flags give: ours, then Lilypad's names for them; `--settlement` is the settlement address. */
+/** The settings a daemon's flags give: ours, then Lilypad's names for them; `--settlement` is the settlement address, `--relay` the relays. */
 export function settingsFlags (options: Record<string, unknown>): RawSettings {
-  const { settlement, ...flags } = options
+  const { settlement, relay, ...flags } = options
   for (const [alias, ours] of FLAG_ALIASES) {
     if (flags[alias] !== undefined) flags[ours] ??= flags[alias]
     delete flags[alias]
   }
-  return { ...flags as RawSettings, ...(settlement === undefined ? {} : { settlementAddress: settlement }) }
+  return { ...flags as RawSettings, ...(settlement === undefined ? {} : { settlementAddress: settlement }), ...(relay === undefined ? {} : { relays: relay }) }
 }
 
 async function runDaemon (options: Record<string, unknown>): Promise<void> {
@@ -80,6 +82,8 @@ function nodeOptions (command: Command): Command {
     .option('--listen <multiaddrs>', 'comma-separated listen addresses (LILYPAD_LISTEN)')
     .option('--announce <multiaddrs>', 'comma-separated addresses peers are told to reach this node at, e.g. /ip4/203.0.113.7/tcp/4001 when a router forwards that port to --listen (LILYPAD_ANNOUNCE; default: the listen addresses)')
     .option('--bootstrap <multiaddrs>', 'comma-separated peers to join through (LILYPAD_BOOTSTRAP)')
+    .option('--relay <multiaddrs>', 'comma-separated relays, each with its /p2p/<peer id>, to be reached through when peers cannot dial this node (behind a NAT): the node keeps a slot on one of them (LILYPAD_RELAYS; default none)')
+    .option('--relay-server', 'serve as a relay for nodes behind a NAT, within the relay limits (LILYPAD_RELAY_SERVER; default off)')
     .option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint (WEB3_RPC_URL)')
     .option('--web3-rpc-url <url>', 'Lilypad\'s name for --rpc-url')
     .option('--settlement <address>', 'the settlement contract (WEB3_SETTLEMENT_ADDRESS)')

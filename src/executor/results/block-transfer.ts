@@ -22,6 +22,7 @@ import * as dagPb from '@ipld/dag-pb'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream, RateLimiter } from '@libp2p/utils'
 import type { Blockstore } from 'interface-blockstore'
+import { openProtocolStream } from '../../support/protocol-stream.ts'
 import { CID } from 'multiformats/cid'
 import { linksOf } from './prefetch.ts'
 
@@ -71,6 +72,7 @@ async function * heldBlocks (roots: CID[], blockstore: Pick<Blockstore, 'get' | 
 /** Answers requests for the blocks under roots, from the node's results blockstore, up to `maxBytes` (default MAX_BYTES) a request. */
 export async function serveBlocks (libp2p: Libp2p, blockstore: Pick<Blockstore, 'get' | 'has'>, options: { requestsPerSecond?: number, maxBytes?: number } = {}): Promise<void> {
   const limiter = new RateLimiter({ points: options.requestsPerSecond ?? 10, duration: 1 })
+  // a holder behind a NAT answers through a relay, within the relay's limits (protocols/mesh/relay.ts)
   await libp2p.handle(RESULTS_BLOCKS_PROTOCOL, async (stream: Stream, connection: Connection) => {
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
     // ends the blockstore reads of an answer the stream no longer carries
@@ -95,7 +97,7 @@ export async function serveBlocks (libp2p: Libp2p, blockstore: Pick<Blockstore, 
       answering.abort()
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
-  }, { maxInboundStreams: 32 })
+  }, { maxInboundStreams: 32, runOnLimitedConnection: true })
 }
 
 function withinRate (limiter: RateLimiter, peer: PeerId): boolean {
@@ -156,7 +158,7 @@ export async function fetchBlocks (libp2p: Libp2p, holder: PeerId, root: CID, bl
   if (roots.length === 0) return true
   const maxBytes = options.maxBytes ?? MAX_BYTES
   const idle = (): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(options.idleMs ?? IDLE_MS)])
-  const stream = await libp2p.dialProtocol(holder, RESULTS_BLOCKS_PROTOCOL, { signal: idle() })
+  const stream = await openProtocolStream(libp2p, holder, RESULTS_BLOCKS_PROTOCOL, idle())
   const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
   const expected = new Set(roots.map(cid => cid.toString()))
   const puts: Array<Promise<unknown>> = []

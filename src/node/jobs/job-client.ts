@@ -23,6 +23,8 @@ export interface RunJobOptions {
   bootstrap: string[]
   /** the addresses its node listens on (default a free port of 127.0.0.1) */
   listen?: string[]
+  /** relays to be reachable through (multiaddrs with /p2p/<id>), for a job creator behind a NAT */
+  relays?: string[]
   solvers: string[]
   mediators: string[]
   mirrors?: Record<string, string>
@@ -66,6 +68,7 @@ export async function runJob (options: RunJobOptions): Promise<JobResult> {
     network: options.network,
     listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     bootstrap: options.bootstrap,
+    relays: options.relays,
     chain: { rpcUrl: options.rpcUrl, settlementAddress: options.settlementAddress },
     mirrors: options.mirrors,
     // a creator runs jobs only to check results: without checks it need not wait for Docker to answer

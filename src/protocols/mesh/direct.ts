@@ -10,6 +10,7 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { lpStream, RateLimiter } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { openProtocolStream } from '../../support/protocol-stream.ts'
 import { isMeshError, MeshError, type MeshErrorCode } from './errors.ts'
 import type { Libp2pNode } from './libp2p-node.ts'
 
@@ -23,6 +24,13 @@ export const DIRECT_PROTOCOLS = {
   /** a counterparty's signed log head, answered with this node's (log-witness.ts) */
   head: '/lilypad/head/1.0.0'
 } as const
+
+/**
+ * What a deal's parties say to each other: it must pass where the only connection between them
+ * is relayed, a limited connection (relay.ts). Offer sync stays off relayed connections, whose
+ * bytes the relay counts: every node syncs from the peers it is connected to directly.
+ */
+const OVER_RELAYS: ReadonlySet<string> = new Set([DIRECT_PROTOCOLS.deal, DIRECT_PROTOCOLS.results, DIRECT_PROTOCOLS.head])
 
 export interface DirectLimits {
   /** largest request or response frame, in bytes (default 128 KiB) */
@@ -102,7 +110,7 @@ export class DirectProtocols {
     const signal = timeoutSignal(options.timeoutMs ?? this.limits.timeoutMs, options.signal)
     let stream: Stream | undefined
     try {
-      stream = await this.libp2p.dialProtocol(peer, protocol, { signal })
+      stream = OVER_RELAYS.has(protocol) ? await openProtocolStream(this.libp2p, peer, protocol, signal) : await this.libp2p.dialProtocol(peer, protocol, { signal })
       const lp = lpStream(stream, { maxDataLength: this.limits.maxFrameBytes })
       await lp.write(frame, { signal })
       const response = (await lp.read({ signal })).subarray()
@@ -127,7 +135,7 @@ export class DirectProtocols {
     this.limiters.set(protocol, limiter)
     await this.libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
       await this.serve(protocol, handler, limiter, stream, connection.remotePeer)
-    }, { maxInboundStreams: 64 })
+    }, { maxInboundStreams: 64, runOnLimitedConnection: OVER_RELAYS.has(protocol) })
   }
 
   async unhandle (protocol: string): Promise<void> {

@@ -31,7 +31,8 @@ export function watchGossipLinks (libp2p: Libp2p, pubsub: GossipRouter, options:
     for (const connection of libp2p.getConnections()) {
       const peer = connection.remotePeer
       const id = peer.toString()
-      if (known.has(id) || found.has(id) || connection.status !== 'open' || connection.timeline.open > settledBefore) continue
+      // gossipsub stays off relayed connections (limited ones): a peer reached only through a relay is not deaf
+      if (known.has(id) || found.has(id) || connection.status !== 'open' || connection.limits !== undefined || connection.timeline.open > settledBefore) continue
       const protocols = await libp2p.peerStore.get(peer).then(p => p.protocols, () => [] as string[])
       if (protocols.some(p => pubsub.protocols.includes(p))) found.set(id, peer)
     }

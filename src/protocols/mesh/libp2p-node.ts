@@ -4,10 +4,17 @@
  * explicit multiaddrs and optional mDNS. The peer id is the node's secp256k1 key, whose signatures
  * libp2p checks itself (gossipsub's StrictSign, once per delivery). Given a datastore, the peer
  * store (peers' addresses and keys) outlives a restart.
+ *
+ * Every node dials peers through relays (circuit relay v2), confirms its public addresses with
+ * AutoNAT (libp2p advertises a public listen address only once a peer has dialled it back), and
+ * answers DCUtR; it serves as a relay, or takes a slot on one, only when asked (relay.ts).
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { autoNAT } from '@libp2p/autonat'
 import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { gossipsub, type GossipsubOpts } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
@@ -19,6 +26,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { libp2pPrivateKey } from './peer-identity.ts'
+import { RELAY_SLOT_LISTEN_ADDRESS, relayServer, type RelayServerLimits } from './relay.ts'
 
 export interface Libp2pNodeOptions {
   /** 0x-prefixed 32-byte secp256k1 key: the node's Ethereum key */
@@ -32,6 +40,13 @@ export interface Libp2pNodeOptions {
   announce?: string[]
   /** multiaddrs (with /p2p/<id>) dialled at start and whenever the node has no peers */
   bootstrap?: string[]
+  /**
+   * relays (multiaddrs with /p2p/<id>) to be reachable through, for a node peers cannot dial (behind
+   * a NAT): dialled as bootstrap peers, and a slot is reserved on one of them; default none
+   */
+  relays?: string[]
+  /** serve as a relay for peers behind a NAT, within these limits; default: not a relay */
+  relayServer?: RelayServerLimits
   /** find peers on the local network by mDNS (default false) */
   mdns?: boolean
   /** connection limits: at most this many open connections (default 64) */
@@ -53,19 +68,24 @@ export interface Libp2pNodeOptions {
   metrics?: Libp2pOptions['metrics']
 }
 
-export type Libp2pNode = Libp2p<{ pubsub: GossipSub, identify: unknown, identifyPush: unknown, ping: unknown }>
+export type Libp2pNode = Libp2p<{ pubsub: GossipSub, identify: unknown, identifyPush: unknown, ping: unknown, autoNAT: unknown, dcutr: unknown }>
 
 export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Libp2pNode> {
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
-  if ((options.bootstrap ?? []).length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap ?? [], timeout: 0 }))
+  const relays = options.relays ?? []
+  const bootstrapList = [...new Set([...(options.bootstrap ?? []), ...relays])]
+  if (bootstrapList.length > 0) peerDiscovery.push(bootstrap({ list: bootstrapList, timeout: 0 }))
   if (options.mdns === true) peerDiscovery.push(mdns())
   const privateKey = libp2pPrivateKey(options.privateKey)
   return await createLibp2p({
     privateKey,
     ...(options.datastore !== undefined ? { datastore: options.datastore } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
-    addresses: { listen: options.listen, ...((options.announce ?? []).length > 0 ? { announce: options.announce } : {}) },
-    transports: [tcp()],
+    addresses: {
+      listen: relays.length > 0 ? [...options.listen, RELAY_SLOT_LISTEN_ADDRESS] : options.listen,
+      ...((options.announce ?? []).length > 0 ? { announce: options.announce } : {})
+    },
+    transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -81,6 +101,9 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Lib
       // the mesh) reach them too: without it a peer never sends bitswap wants on that connection
       identifyPush: identifyPush(),
       ping: ping(),
+      autoNAT: autoNAT(),
+      dcutr: dcutr(),
+      ...(options.relayServer !== undefined ? { relay: relayServer(options.relayServer) } : {}),
       pubsub: gossipsub(options.gossip),
       ...(options.peerRouting !== undefined
         ? {

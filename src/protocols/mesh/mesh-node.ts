@@ -6,7 +6,7 @@
 import type { GossipsubMessage, GossipsubOpts, Message } from '@libp2p/gossipsub'
 import type { RPC } from '@libp2p/gossipsub/message'
 import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
-import type { PeerId, PeerInfo } from '@libp2p/interface'
+import type { IdentifyResult, PeerId, PeerInfo } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -42,6 +42,10 @@ export interface MeshNodeOptions {
   announce?: string[]
   /** multiaddrs with /p2p/<peer id> to dial at start */
   bootstrap?: string[]
+  /** relays (multiaddrs with /p2p/<peer id>) to be reachable through, for a node behind a NAT */
+  relays?: string[]
+  /** serve as a relay for peers behind a NAT, within these limits; default: not a relay */
+  relayServer?: Libp2pNodeOptions['relayServer']
   mdns?: boolean
   maxConnections?: number
   /** keeps the peer store (addresses of peers met) across restarts; default in memory */
@@ -166,6 +170,8 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     announce: options.announce,
     bootstrap: options.bootstrap,
+    relays: options.relays,
+    relayServer: options.relayServer,
     mdns: options.mdns,
     maxConnections: options.maxConnections,
     datastore: options.datastore,
@@ -263,8 +269,9 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     // only a peer serving bad offers is worth a warning; one that hung up or left mid-sync is not
     syncOffers(peer).catch(err => { if (!stopping && isMeshError(err, 'INVALID_MESSAGE')) onError(err, `offer sync with ${peer.toString()}`) })
   }
-  const onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
-    if (!syncing || !event.detail.protocols.includes(DIRECT_PROTOCOLS.offers)) return
+  const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    // offer sync stays off relayed connections (direct.ts): a peer reached only through a relay is skipped
+    if (!syncing || event.detail.connection.limits !== undefined || !event.detail.protocols.includes(DIRECT_PROTOCOLS.offers)) return
     syncWith(event.detail.peerId)
   }
   libp2p.addEventListener('peer:identify', onIdentify as never)
@@ -273,6 +280,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     syncing = true
     // peers identified before now were skipped: ask those that serve offers
     for (const peer of libp2p.getPeers()) {
+      if (libp2p.getConnections(peer).every(c => c.limits !== undefined)) continue
       libp2p.peerStore.get(peer).then(p => { if (p.protocols.includes(DIRECT_PROTOCOLS.offers)) syncWith(peer) }, () => undefined)
     }
   }

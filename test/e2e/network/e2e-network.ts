@@ -35,7 +35,10 @@ export interface NetworkLogs {
 
 export async function startE2eNetwork (options: Omit<DevnetOptions, 'dir' | 'mirrors'> = {}): Promise<E2eNetwork> {
   const root = await mkdtemp(join(tmpdir(), 'lilypad-e2e-'))
-  const devnet = await startDemoNetwork({ ...options, dir: join(root, 'devnet'), engine: 'docker' })
+  const devnet = await startDemoNetwork({ ...options, dir: join(root, 'devnet'), engine: 'docker' }).catch(async (err: unknown) => {
+    if (process.env.LILYPAD_E2E_KEEP === undefined) await rm(root, { recursive: true, force: true })
+    throw err
+  })
   const { info } = devnet
   const jobDirs: string[] = []
   const scratch = join(root, 'log-copies')

@@ -38,6 +38,19 @@ describe('node settings', () => {
     expect(s.roles).toEqual(['resource-provider'])
   })
 
+  it('take relays from --relay, LILYPAD_RELAYS or `relays`, each with its peer id, and serve as a relay only when asked', async () => {
+    const dataDir = await tempDir()
+    const relay = '/ip4/203.0.113.7/tcp/4001/p2p/16Uiu2HAmRelay'
+    expect(resolveSettings({ dataDir }, {})).toMatchObject({ relays: [], relayServer: false })
+    expect(resolveSettings({ dataDir }, { LILYPAD_RELAYS: `${relay},/dns4/relay.example/tcp/4001/p2p/16Uiu2HAmOther`, LILYPAD_RELAY_SERVER: 'true' }))
+      .toMatchObject({ relays: [relay, '/dns4/relay.example/tcp/4001/p2p/16Uiu2HAmOther'], relayServer: true })
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ relays: [relay], relayServer: true }))
+    expect(resolveSettings({ dataDir }, {})).toMatchObject({ relays: [relay], relayServer: true })
+    expect(() => resolveSettings({ dataDir }, { LILYPAD_RELAYS: '/ip4/203.0.113.7/tcp/4001' })).toThrow('LILYPAD_RELAYS: /ip4/203.0.113.7/tcp/4001 is not a relay\'s TCP multiaddr with its peer id')
+    expect(() => resolveSettings({ dataDir }, { LILYPAD_RELAY_SERVER: 'yes' })).toThrow('LILYPAD_RELAY_SERVER must be true or false, not "yes"')
+    expect(() => resolveSettings({ dataDir }, { LILYPAD_ANNOUNCE: '/ip4/203.0.113.8/tcp/4001' })).toThrow(/LILYPAD_RELAYS and LILYPAD_ANNOUNCE/)
+  })
+
   it('take a mediator\'s stake from --stake or MEDIATOR_STAKE; none unless asked', async () => {
     const dataDir = await tempDir()
     expect(resolveSettings({ dataDir }, {}).mediatorStake).toBeUndefined()

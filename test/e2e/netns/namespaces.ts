@@ -43,7 +43,8 @@ export interface Hosts {
   destroy: () => Promise<void>
 }
 
-async function run (command: string, args: string[]): Promise<string> {
+/** Runs a command; its failure names the command and carries its stderr. */
+export async function run (command: string, args: string[]): Promise<string> {
   try {
     return (await promisify(execFile)(command, args)).stdout
   } catch (err) {

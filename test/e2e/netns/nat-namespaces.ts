@@ -6,9 +6,8 @@
  * host behind it, and the private networks are routed nowhere. The router's rules live in its own
  * namespace and go with it; `destroy` removes the private hosts' namespaces and ends what runs there.
  */
-import { execFile, spawnSync } from 'node:child_process'
-import { promisify } from 'node:util'
-import type { Host, Hosts } from './namespaces.ts'
+import { spawnSync } from 'node:child_process'
+import { run, type Host, type Hosts } from './namespaces.ts'
 
 export interface NattedHost extends Host {
   /** the router's address on the public network: the one the host's connections come from */
@@ -23,15 +22,6 @@ export interface NattedHosts {
   /** counts, from now, the packets the router of `name` forwards from its private network to `to`: the function reads the count */
   countForwarded: (name: string, to: string) => Promise<() => Promise<number>>
   destroy: () => Promise<void>
-}
-
-async function run (command: string, args: string[]): Promise<string> {
-  try {
-    return (await promisify(execFile)(command, args)).stdout
-  } catch (err) {
-    const e = err as Error & { stderr?: string }
-    throw new Error(`${command} ${args.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`)
-  }
 }
 
 /** Puts each host named behind its router (a host of `hosts`), on private network 192.168.(100 + i).0/24. */

@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http'
 import type { JobSummary, JobView } from '../node/server/job-board.ts'
 
 /** A request the node refused, or a node that does not answer: `status` 0 when nothing answered. */
@@ -18,8 +17,21 @@ export interface ApiRequest {
   timeoutMs?: number | null
 }
 
+type Send = (url: URL, options: RequestOptions, answered: (response: IncomingMessage) => void) => ReturnType<typeof httpRequest>
+
 // A command makes a few requests and exits: no idle connection is kept to hold it open.
-const agents = { 'http:': new HttpAgent({ keepAlive: false }), 'https:': new HttpsAgent({ keepAlive: false }) }
+const plain = new HttpAgent({ keepAlive: false })
+let tls: Promise<Send> | undefined
+
+/** node:https loads only for an API reached by https: it costs a short command tens of milliseconds. */
+async function sender (protocol: string): Promise<Send> {
+  if (protocol !== 'https:') return (url, options, answered) => httpRequest(url, { ...options, agent: plain }, answered)
+  tls ??= import('node:https').then(({ Agent, request }) => {
+    const agent = new Agent({ keepAlive: false })
+    return (url, options, answered) => request(url, { ...options, agent }, answered)
+  })
+  return await tls
+}
 const DEFAULT_TIMEOUT_MS = 30_000
 
 /**
@@ -29,7 +41,6 @@ const DEFAULT_TIMEOUT_MS = 30_000
  */
 export class NodeApi {
   readonly base: string
-  private readonly url: URL
 
   constructor (base: string, readonly token?: string) {
     let url: URL
@@ -39,7 +50,6 @@ export class NodeApi {
       throw new NodeApiError(0, `${base} is not a URL`)
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NodeApiError(0, `${base} is not a URL of an HTTP API`)
-    this.url = url
     this.base = url.toString().replace(/\/+$/, '')
   }
 
@@ -73,15 +83,14 @@ export class NodeApi {
   }
 
   /** Sends one request; the answer's body is left to read. Nothing answering is a NodeApiError with status 0. */
-  protected request (path: string, init: ApiRequest = {}): Promise<IncomingMessage> {
+  protected async request (path: string, init: ApiRequest = {}): Promise<IncomingMessage> {
     const timeoutMs = init.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : init.timeoutMs
     const target = new URL(this.base + path)
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest
-    return new Promise((resolve, reject) => {
+    const send = await sender(target.protocol)
+    return await new Promise((resolve, reject) => {
       const req = send(target, {
         method: init.method ?? 'GET',
         headers: this.headers({ ...(init.headers ?? {}), ...(init.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(init.body)) }) }),
-        agent: agents[this.url.protocol as 'http:' | 'https:'],
         ...(timeoutMs === null ? {} : { signal: AbortSignal.timeout(timeoutMs) })
       }, resolve)
       req.once('error', (err) => { reject(new NodeApiError(0, `no node answers at ${this.base}: ${err.message}`)) })

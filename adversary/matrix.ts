@@ -1,23 +1,25 @@
 /**
  * The adversarial matrix: every strategy played once against an honest party on a real chain, and
- * what the honest party's deposit gained or lost set against what DESIGN §6 owes it.
+ * what the honest party's deposit gained or lost set against what DESIGN §6 owes it (a requester of
+ * an on-chain job: its tokens, against one delivery or its payment back).
  */
 import { lockedBy, settle, type Evidence } from '../src/state-machines/settle.ts'
 import type { Deal } from '../src/protocols/messages/schemas.ts'
 import type { DealOutcome } from '../src/state-machines/deal-states.ts'
 import { startArena, type Arena } from './arena.ts'
 import { Game } from './game.ts'
+import { playRelay } from './relay.ts'
 import type { Strategy } from './strategies.ts'
 
 export interface Row {
   strategy: string
-  honest: 'job creator' | 'provider' | 'mediator'
+  honest: 'job creator' | 'provider' | 'mediator' | 'requester'
   owed: DealOutcome | null
   /** what §6 pays the honest party for the owed outcome, less what it locked */
   payout: bigint
-  /** what the honest party's deposit gained (or lost) */
+  /** what the honest party's deposit gained (or lost); a requester's tokens */
   got: bigint
-  /** what the chain settled the deal to, if anything */
+  /** what the chain settled the deal to, if anything; a request's status */
   outcome: string
   held: boolean
   /** for an honest mediator: the jobs it re-ran (none is owed it without a fee behind it) */
@@ -32,6 +34,7 @@ function net (deal: Deal, outcome: DealOutcome | null, role: 'jobCreator' | 'res
 }
 
 export async function playOne (arena: Arena, strategy: Strategy): Promise<Row> {
+  if (strategy.by === 'relayer') return await playRelay(arena, strategy)
   const honestRole = strategy.against === 'mediator' ? 'mediator' : strategy.by === 'job creator' ? 'resourceProvider' : 'jobCreator'
   const before = await arena.clients[honestRole].balanceOf()
   let game: Game | undefined
@@ -77,7 +80,9 @@ export async function playAll (strategies: Strategy[], onRow: (row: Row) => void
 }
 
 export function formatRow (r: Row): string {
-  const owed = r.reruns !== undefined ? 'no unpaid re-run' : `${r.owed ?? 'not signed'} ${r.payout}`
+  const owed = r.reruns !== undefined
+    ? 'no unpaid re-run'
+    : r.honest === 'requester' ? `${r.owed === null ? 'its payment back' : `one ${r.owed} delivery`} ${r.payout}` : `${r.owed ?? 'not signed'} ${r.payout}`
   const got = r.reruns !== undefined ? `${r.reruns} re-run(s), ${r.got} (${r.outcome})` : `${r.got} (${r.outcome})`
   return [r.strategy, r.honest, owed, got, r.held ? 'held' : 'LOST'].join(' | ')
 }

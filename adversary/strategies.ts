@@ -18,8 +18,12 @@ import { BAD_CID, Game, HONEST_CID, type GameOptions } from './game.ts'
 import { DEPOSIT, type Arena } from './arena.ts'
 import { Wallet } from 'ethers'
 import { SettlementClient } from '../src/settlement/index.ts'
+import { RELAY_STRATEGIES, type RelayStrategy } from './relay.ts'
 
-export interface Strategy {
+/** A strategy of a party to a deal; a relayer's against a requester is a RelayStrategy (relay.ts). */
+export type Strategy = DealStrategy | RelayStrategy
+
+export interface DealStrategy {
   name: string
   /** what the chain records for the deal at the end, when not the owed outcome ('not signed' for a deal the honest party walked away from) */
   settles?: string
@@ -354,7 +358,8 @@ export const STRATEGIES: Strategy[] = [
       // the honest creator checks, finds other results, and challenges on chain and on the wire
       await g.arena.clients.mediator.takeCase(g.signedDeal)
     }
-  }
+  },
+  ...RELAY_STRATEGIES
 ]
 
 /**

@@ -8,16 +8,21 @@
  *   (challenge, the judge drawn from three mediators taking the case, its verdict), and the
  *   mediator's registration; gas_mediation_quorum_2_of_3: the same path on a deal that asks for 2 of
  *   its 3 mediators' verdicts (two take the case and vote);
- * - deposit, withdrawal request and withdrawal.
+ * - deposit, withdrawal request and withdrawal;
+ * - gas_onchain_job_request and gas_onchain_job_delivery: a contract (ExampleCowsayClient) asks
+ *   LilypadJobs for a job, and a relayer delivers the results of the deal settled for it, with the
+ *   client's callback.
  */
 import { Contract, Wallet } from 'ethers'
 import { report } from './report.ts'
 import {
-  combinedInterface, deployContracts, loadArtifacts, signDeal, signMessage, startDevChain, SettlementClient, type AcceptedDeal, type SignedDeal
+  chainTime, combinedInterface, deployContracts, ExampleCowsayClient, loadArtifacts, OnchainJobsClient, signDeal, signMessage, startDevChain,
+  SettlementClient, type AcceptedDeal, type SignedDeal
 } from '../src/settlement/index.ts'
 import { DEAL_OUTCOMES } from '../src/state-machines/deal-states.ts'
 import { CID, common, makeDeal, OTHER_CID, sign, signAs, TOKENS, type Fixture, ROLES } from '../test/integration/settlement/fixture.ts'
-import { acceptanceFor, challenge, commit, passDeadline, reachOutcome } from '../test/integration/settlement/outcomes.ts'
+import { acceptanceFor, challenge, commit, passDeadline, reachOutcome, resultsFor } from '../test/integration/settlement/outcomes.ts'
+import { COWSAY, offerFor } from '../test/integration/settlement/jobs.ts'
 
 const MODICUM_HAPPY_PATH_GAS = 1_160_000
 const EXTRA_CREATORS = 20
@@ -112,6 +117,8 @@ export async function run (): Promise<void> {
       figure('gas_refused_claim', await refusedClaimGas(f, deployment.settlement, settled, wallets.at(-1) as Wallet), { note: 'claimTimeoutJudge of a settled deal, reverted' })
     }
 
+    await onchainJobFigures(f, figure)
+
     // happy-path batches: one creator, then many
     const accepted = async (creator: Wallet): Promise<AcceptedDeal> => {
       const deal = await makeDeal(f, { jobCreator: creator.address })
@@ -160,4 +167,43 @@ async function refusedClaimGas (f: Fixture, settlement: string, signed: SignedDe
     }
     await new Promise(resolve => setTimeout(resolve, 50))
   }
+}
+
+/**
+ * A contract asks for a job (its first request, then another) and a relayer, the fixture's job
+ * creator, delivers the results of the deal it settled for it. The relayer puts the provider's
+ * results on chain before the deal settles, so that the settlement holds their CID: that commitment
+ * is reported beside the delivery, and so is the other way, the provider's signed results brought
+ * with the delivery of a deal accepted with no results on chain.
+ */
+async function onchainJobFigures (f: Fixture, figure: (metric: string, value: bigint | number, extra?: Record<string, unknown>) => void): Promise<void> {
+  const jobs = await OnchainJobsClient.deploy(f.clients.outsider)
+  const relayer = await OnchainJobsClient.attach(f.clients.jobCreator, jobs.address)
+  const cowsay = await ExampleCowsayClient.deploy(jobs)
+  await cowsay.fund(100_000n)
+  const deadline = (await chainTime(jobs.provider)) * 1000 + 24 * 3600_000
+  const ask = { ...COWSAY, message: 'moo', payment: 5000n, relayerFee: 100n, deadline, claimWindow: 60_000 }
+  const first = await cowsay.ask(ask)
+  const asked = await cowsay.ask(ask)
+  figure('gas_onchain_job_request', asked.gasUsed, { first_request: Number(first.gasUsed), note: 'ExampleCowsayClient.ask (building the inputs, approving and paying included), a client\'s second request; first_request: its first' })
+  const offer = offerFor(f, asked.requestId, 'moo')
+  const jobOfferId = await relayer.jobs.getFunction('jobOfferId').staticCall(offer) as string
+  const signed = await sign(f, await makeDeal(f, { jobOfferId }))
+  const { results, signature } = await resultsFor(f, signed.deal, CID)
+  const committed = await f.clients.jobCreator.commitResults(signed, results, signature)
+  await reachOutcome(f, signed, 'Accepted')
+  const delivered = await relayer.deliver(asked.requestId, signed, offer, CID)
+  // the other way: the deal accepted with no results on chain, delivered with the provider's signed results
+  const bare = await cowsay.ask(ask)
+  const bareOffer = offerFor(f, bare.requestId, 'moo')
+  const bareDeal = await sign(f, await makeDeal(f, { jobOfferId: await relayer.jobs.getFunction('jobOfferId').staticCall(bareOffer) as string }))
+  await reachOutcome(f, bareDeal, 'Accepted')
+  const bareResults = await resultsFor(f, bareDeal.deal, CID)
+  const withResults = await relayer.deliverWithResults(bare.requestId, bareDeal, bareOffer, { message: bareResults.results, signature: bareResults.signature })
+  if (!delivered.callbackOk || !withResults.callbackOk) throw new Error('the example client\'s callback failed')
+  figure('gas_onchain_job_delivery', delivered.gasUsed, {
+    relayer_commit: Number(committed.gasUsed),
+    with_provider_results: Number(withResults.gasUsed),
+    note: 'deliver of an Accepted deal, with the example client\'s callback storing the CID; relayer_commit: the commitResults the relayer sends before the deal settles; with_provider_results: deliverWithResults of a deal accepted with no results on chain'
+  })
 }

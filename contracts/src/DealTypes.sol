@@ -95,6 +95,38 @@ struct MediationVerdict {
     bool providerAtFault;
 }
 
+/// @notice A job creator's offer of a job: a deal names it by its id (`jobOfferId`).
+struct JobOffer {
+    address author;
+    uint256 nonce;
+    uint64 expiry;
+    string moduleRepo;
+    string moduleCommit;
+    string modulePath;
+    bytes32 specHash;
+    string inputs;
+    string image;
+    string inputsCid;
+    string urlPins;
+    uint32 cpu;
+    uint32 gpu;
+    uint32 gpuVramMb;
+    uint32 ramMb;
+    uint32 diskMb;
+    uint256 maxPrice;
+    uint256 maxSolverFee;
+    uint256 paymentCollateral;
+    uint256 timeoutCollateral;
+    address[] trustedMediators;
+    uint8 quorum;
+    address[] trustedSolvers;
+    uint64 matchDeadline;
+    uint64 agreeWithin;
+    uint64 submitWithin;
+    uint64 judgeWithin;
+    uint64 mediateWithin;
+}
+
 /// @notice A deal with the signatures of both of its parties: the evidence every settlement path starts from.
 struct SignedDeal {
     Deal deal;
@@ -124,6 +156,9 @@ library DealHashing {
     );
     bytes32 internal constant MEDIATION_VERDICT_TYPEHASH = keccak256(
         "MediationVerdict(address author,uint256 nonce,uint64 expiry,bytes32 dealId,string resultsCid,string mediatorCid,bool providerAtFault)"
+    );
+    bytes32 internal constant JOB_OFFER_TYPEHASH = keccak256(
+        "JobOffer(address author,uint256 nonce,uint64 expiry,string moduleRepo,string moduleCommit,string modulePath,bytes32 specHash,string inputs,string image,string inputsCid,string urlPins,uint32 cpu,uint32 gpu,uint32 gpuVramMb,uint32 ramMb,uint32 diskMb,uint256 maxPrice,uint256 maxSolverFee,uint256 paymentCollateral,uint256 timeoutCollateral,address[] trustedMediators,uint8 quorum,address[] trustedSolvers,uint64 matchDeadline,uint64 agreeWithin,uint64 submitWithin,uint64 judgeWithin,uint64 mediateWithin)"
     );
 
     function hash(Deal calldata d) internal pure returns (bytes32) {
@@ -206,5 +241,43 @@ library DealHashing {
                 m.providerAtFault
             )
         );
+    }
+
+    function hash(JobOffer calldata o) internal pure returns (bytes32) {
+        // Encoded in two halves, as the deal is: one abi.encode of all the fields is too deep a stack.
+        bytes memory head = abi.encode(
+            JOB_OFFER_TYPEHASH,
+            o.author,
+            o.nonce,
+            o.expiry,
+            keccak256(bytes(o.moduleRepo)),
+            keccak256(bytes(o.moduleCommit)),
+            keccak256(bytes(o.modulePath)),
+            o.specHash,
+            keccak256(bytes(o.inputs)),
+            keccak256(bytes(o.image)),
+            keccak256(bytes(o.inputsCid)),
+            keccak256(bytes(o.urlPins)),
+            o.cpu,
+            o.gpu,
+            o.gpuVramMb
+        );
+        bytes memory tail = abi.encode(
+            o.ramMb,
+            o.diskMb,
+            o.maxPrice,
+            o.maxSolverFee,
+            o.paymentCollateral,
+            o.timeoutCollateral,
+            keccak256(abi.encodePacked(o.trustedMediators)),
+            o.quorum,
+            keccak256(abi.encodePacked(o.trustedSolvers)),
+            o.matchDeadline,
+            o.agreeWithin,
+            o.submitWithin,
+            o.judgeWithin,
+            o.mediateWithin
+        );
+        return keccak256(bytes.concat(head, tail));
     }
 }

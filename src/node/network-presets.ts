@@ -15,6 +15,8 @@ export interface NetworkPreset {
   rpcUrl: string
   settlement: string
   token?: string
+  /** LilypadJobs, through which contracts ask for jobs, where the network has it */
+  onchainJobs?: string
   /** block of the settlement contract's creation */
   deployBlock?: number
   bootstrap: string[]
@@ -30,6 +32,7 @@ const presetSchema = z.strictObject({
   rpcUrl: z.url({ protocol: /^(https?|wss?)$/, error: 'must be an http(s) or ws(s) URL' }),
   settlement: address,
   token: address.optional(),
+  onchainJobs: address.optional(),
   deployBlock: z.number().int().nonnegative().optional(),
   bootstrap: z.array(z.string()).default([]),
   solvers: z.array(address).default([]),

@@ -19,10 +19,31 @@ export function loadArtifacts (): Promise<SettlementArtifacts> {
   return loaded
 }
 
+export interface OnchainJobsArtifacts {
+  jobs: ContractArtifact
+  exampleClient: ContractArtifact
+}
+
+let loadedJobs: Promise<OnchainJobsArtifacts> | undefined
+
+/** LilypadJobs, through which contracts ask for jobs, and the example contract that asks it. */
+export function loadOnchainJobsArtifacts (): Promise<OnchainJobsArtifacts> {
+  loadedJobs ??= (async () => {
+    await ensureContractsBuilt()
+    return { jobs: readArtifact('LilypadJobs'), exampleClient: readArtifact('ExampleCowsayClient') }
+  })()
+  return loadedJobs
+}
+
 /** One interface that knows the errors and events of both contracts, for decoding reverts and logs. */
 export function combinedInterface (a: SettlementArtifacts): Interface {
+  return mergedInterface([a.settlement, a.token])
+}
+
+/** One interface of several contracts: the first fragment of each name wins. */
+export function mergedInterface (artifacts: ContractArtifact[]): Interface {
   const seen = new Set<string>()
-  const fragments = [...a.settlement.abi, ...a.token.abi].filter(f => {
+  const fragments = artifacts.flatMap(a => a.abi).filter(f => {
     const frag = f as { type: string, name?: string }
     if (frag.type === 'constructor') return false
     const key = `${frag.type}:${frag.name ?? ''}`

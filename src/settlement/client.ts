@@ -82,7 +82,8 @@ const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
 export class SettlementClient implements Resource {
   readonly address: string
   readonly domain: LilypadDomain
-  private readonly sender: TxSender
+  /** every write of this account goes through it: a client of another contract for the same account shares it */
+  readonly sender: TxSender
   private readonly onTransaction: ((tx: TransactionReport) => void) | undefined
 
   constructor (

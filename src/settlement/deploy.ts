@@ -1,6 +1,6 @@
 /** Deploys the token and the settlement contract, and funds accounts with tokens. */
 import { ContractFactory, Wallet, type Contract, type JsonRpcProvider } from 'ethers'
-import { combinedInterface, loadArtifacts } from './artifacts.ts'
+import { combinedInterface, loadArtifacts, loadOnchainJobsArtifacts, type ContractArtifact } from './artifacts.ts'
 import { SettlementError } from './errors.ts'
 import { connectProvider } from './provider.ts'
 import { TxSender } from './tx-sender.ts'
@@ -17,6 +17,8 @@ export interface DeployOptions {
   initialSupply?: bigint
   /** token transfers from the deployer once deployed */
   fund?: Array<{ address: string, amount: bigint }>
+  /** also deploy LilypadJobs, through which contracts ask for jobs */
+  onchainJobs?: boolean
   confirmations?: number
   provider?: JsonRpcProvider
 }
@@ -25,10 +27,37 @@ export interface Deployment {
   chainId: bigint
   token: string
   settlement: string
+  /** LilypadJobs, when it was asked for */
+  onchainJobs?: string
   deployer: string
   withdrawDelaySeconds: number
   /** block of the settlement contract's creation: where event watchers start */
   deployBlock: number
+}
+
+export interface Deployed {
+  address: string
+  /** the block of its creation */
+  block: number
+}
+
+/** Deploys one contract through `sender`, whose wallet pays for it. */
+export async function deployContract (sender: TxSender, artifact: ContractArtifact, args: unknown[]): Promise<Deployed> {
+  const factory = new ContractFactory(artifact.abi as never, artifact.bytecode, sender.wallet)
+  let contract: Contract | undefined
+  const receipt = await sender.send(async ({ nonce }) => {
+    contract = await factory.deploy(...args, { nonce }) as Contract
+    const tx = contract.deploymentTransaction()
+    if (tx === null) throw new SettlementError('TRANSACTION_FAILED', 'no deployment transaction')
+    return tx
+  })
+  if (receipt.contractAddress === null) throw new SettlementError('TRANSACTION_FAILED', 'the deployment created no contract')
+  return { address: receipt.contractAddress, block: receipt.blockNumber }
+}
+
+/** Deploys LilypadJobs for a settlement contract and its token. */
+export async function deployOnchainJobs (sender: TxSender, settlement: string, token: string): Promise<Deployed> {
+  return await deployContract(sender, (await loadOnchainJobsArtifacts()).jobs, [settlement, token])
 }
 
 export async function deployContracts (options: DeployOptions): Promise<Deployment> {
@@ -40,22 +69,9 @@ export async function deployContracts (options: DeployOptions): Promise<Deployme
     const sender = new TxSender(deployer, combinedInterface(artifacts), { confirmations: options.confirmations })
     const delay = options.withdrawDelaySeconds ?? DEFAULT_WITHDRAW_DELAY_SECONDS
 
-    const deploy = async (factory: ContractFactory, args: unknown[]): Promise<{ address: string, block: number }> => {
-      let contract: Contract | undefined
-      const receipt = await sender.send(async ({ nonce }) => {
-        contract = await factory.deploy(...args, { nonce }) as Contract
-        const tx = contract.deploymentTransaction()
-        if (tx === null) throw new SettlementError('TRANSACTION_FAILED', 'no deployment transaction')
-        return tx
-      })
-      if (receipt.contractAddress === null) throw new SettlementError('TRANSACTION_FAILED', 'the deployment created no contract')
-      return { address: receipt.contractAddress, block: receipt.blockNumber }
-    }
-
-    const token = await deploy(new ContractFactory(artifacts.token.abi as never, artifacts.token.bytecode, deployer),
-      [options.initialSupply ?? DEFAULT_INITIAL_SUPPLY])
-    const settlement = await deploy(new ContractFactory(artifacts.settlement.abi as never, artifacts.settlement.bytecode, deployer),
-      [token.address, delay])
+    const token = await deployContract(sender, artifacts.token, [options.initialSupply ?? DEFAULT_INITIAL_SUPPLY])
+    const settlement = await deployContract(sender, artifacts.settlement, [token.address, delay])
+    const onchainJobs = options.onchainJobs === true ? await deployOnchainJobs(sender, settlement.address, token.address) : undefined
 
     const tokenContract = new ContractFactory(artifacts.token.abi as never, artifacts.token.bytecode, deployer).attach(token.address) as Contract
     const transfer = tokenContract.getFunction('transfer')
@@ -66,6 +82,7 @@ export async function deployContracts (options: DeployOptions): Promise<Deployme
       chainId: network.chainId,
       token: token.address,
       settlement: settlement.address,
+      ...(onchainJobs === undefined ? {} : { onchainJobs: onchainJobs.address }),
       deployer: deployer.address,
       withdrawDelaySeconds: delay,
       deployBlock: settlement.block

@@ -3,6 +3,7 @@
  * their custom errors into one of these, with a message a person can act on.
  */
 import type { Interface, Result } from 'ethers'
+import { DEAL_STATES } from '../state-machines/deal-states.ts'
 
 export type SettlementErrorCode =
   | 'INSUFFICIENT_DEPOSIT'
@@ -32,6 +33,28 @@ export type SettlementErrorCode =
   | 'WITHDRAWAL_NOT_READY'
   | 'TOKEN_INSUFFICIENT_BALANCE'
   | 'TOKEN_INSUFFICIENT_ALLOWANCE'
+  | 'WRONG_TOKEN'
+  | 'DEADLINE_NOT_AHEAD'
+  | 'ZERO_CLAIM_WINDOW'
+  | 'FEE_ABOVE_PAYMENT'
+  | 'CALLBACK_GAS_TOO_HIGH'
+  | 'REQUEST_NOT_OPEN'
+  | 'REQUEST_EXPIRED'
+  | 'REQUEST_NOT_EXPIRED'
+  | 'ALREADY_CLAIMED'
+  | 'DEAL_NOT_SETTLED'
+  | 'DEAL_NOT_ACCEPTED'
+  | 'RESULTS_NOT_OF_DEAL'
+  | 'RESULTS_NOT_BY_PROVIDER'
+  | 'OFFER_NOT_OF_DEAL'
+  | 'OFFER_NOT_BY_CREATOR'
+  | 'OFFER_FOR_ANOTHER_REQUEST'
+  | 'OFFER_NOT_AS_REQUESTED'
+  | 'PAYMENT_SHORT'
+  | 'CALLBACK_GAS_SHORT'
+  | 'NOT_OWNER'
+  | 'NOT_THE_JOBS_CONTRACT'
+  | 'BAD_MESSAGE'
   | 'REVERTED'
   | 'TRANSACTION_FAILED'
   | 'CHAIN_UNAVAILABLE'
@@ -58,6 +81,8 @@ const short = (v: unknown): string => {
 const msToIso = (ms: unknown): string => new Date(Number(ms)).toISOString()
 
 type Describe = (a: Record<string, unknown>) => string
+
+const REQUEST_STATUSES = ['unknown', 'open', 'delivered', 'refunded']
 
 /** Contract custom error → code and message. */
 const REVERTS: Record<string, [SettlementErrorCode, Describe]> = {
@@ -87,7 +112,30 @@ const REVERTS: Record<string, [SettlementErrorCode, Describe]> = {
   NoWithdrawalRequested: ['NO_WITHDRAWAL_REQUESTED', a => `${String(a.account)} has not requested a withdrawal`],
   WithdrawalNotReady: ['WITHDRAWAL_NOT_READY', a => `withdrawal delay not over: ${String(a.account)} may withdraw at ${new Date(Number(a.unlockAt) * 1000).toISOString()}, chain time is ${new Date(Number(a.blockTime) * 1000).toISOString()}`],
   ERC20InsufficientBalance: ['TOKEN_INSUFFICIENT_BALANCE', a => `${String(a.sender)} holds ${String(a.balance)} tokens but ${String(a.needed)} are needed`],
-  ERC20InsufficientAllowance: ['TOKEN_INSUFFICIENT_ALLOWANCE', a => `the settlement contract may spend ${String(a.allowance)} of ${String(a.spender)}'s tokens but ${String(a.needed)} are needed`]
+  ERC20InsufficientAllowance: ['TOKEN_INSUFFICIENT_ALLOWANCE', a => `the settlement contract may spend ${String(a.allowance)} of ${String(a.spender)}'s tokens but ${String(a.needed)} are needed`],
+  // LilypadJobs and its example client
+  WrongToken: ['WRONG_TOKEN', a => `the settlement contract's token is ${String(a.expected)}, not ${String(a.actual)}`],
+  DeadlineNotAhead: ['DEADLINE_NOT_AHEAD', a => `the request's deadline ${msToIso(a.deadline)} is not after chain time ${msToIso(a.nowMs)}`],
+  ZeroClaimWindow: ['ZERO_CLAIM_WINDOW', () => 'the claim window must be more than zero'],
+  FeeAbovePayment: ['FEE_ABOVE_PAYMENT', a => `the relayer's fee ${String(a.relayerFee)} is more than the payment ${String(a.payment)}`],
+  CallbackGasTooHigh: ['CALLBACK_GAS_TOO_HIGH', a => `a callback may have at most ${String(a.max)} gas, not ${String(a.callbackGasLimit)}`],
+  RequestNotOpen: ['REQUEST_NOT_OPEN', a => `request ${short(a.requestId)} is ${REQUEST_STATUSES[Number(a.status)] ?? String(a.status)}, not open`],
+  RequestExpired: ['REQUEST_EXPIRED', a => `request ${short(a.requestId)}'s deadline passed: it was ${msToIso(a.deadline)}, chain time is ${msToIso(a.nowMs)}`],
+  RequestNotExpired: ['REQUEST_NOT_EXPIRED', a => `request ${short(a.requestId)}'s deadline has not passed: it is ${msToIso(a.deadline)}, chain time is ${msToIso(a.nowMs)}`],
+  AlreadyClaimed: ['ALREADY_CLAIMED', a => `request ${short(a.requestId)} is claimed by ${String(a.relayer)} until ${msToIso(a.until)}`],
+  DealNotSettled: ['DEAL_NOT_SETTLED', a => `deal ${short(a.dealId)} is not settled`],
+  DealNotAccepted: ['DEAL_NOT_ACCEPTED', a => `deal ${short(a.dealId)} settled ${DEAL_STATES[Number(a.outcome)] ?? String(a.outcome)}: its results were not accepted`],
+  ResultsNotOfDeal: ['RESULTS_NOT_OF_DEAL', a => `the results CID is not the one the settlement contract holds for deal ${short(a.dealId)}`],
+  ResultsNotByProvider: ['RESULTS_NOT_BY_PROVIDER', a => `the results are not signed by the provider of deal ${short(a.dealId)}`],
+  OfferNotOfDeal: ['OFFER_NOT_OF_DEAL', a => `the job offer's id is ${short(a.offerId)}, but the deal names ${short(a.jobOfferId)}`],
+  OfferNotByCreator: ['OFFER_NOT_BY_CREATOR', a => `the job offer's author is ${String(a.author)}, not the deal's job creator ${String(a.jobCreator)}`],
+  OfferForAnotherRequest: ['OFFER_FOR_ANOTHER_REQUEST', a => `the job offer's nonce ${String(a.nonce)} is not request ${short(a.requestId)}`],
+  OfferNotAsRequested: ['OFFER_NOT_AS_REQUESTED', a => `the job offer's module, inputs or input data are not those of request ${short(a.requestId)}`],
+  PaymentShort: ['PAYMENT_SHORT', a => `request ${short(a.requestId)} pays ${String(a.payment)}, but the deal's cost and the relayer's fee are ${String(a.needed)}`],
+  CallbackGasShort: ['CALLBACK_GAS_SHORT', a => `${String(a.left)} gas left, but the callback needs ${String(a.needed)}: send the transaction with more gas`],
+  NotOwner: ['NOT_OWNER', a => `${String(a.caller)} is not the contract's owner`],
+  NotTheJobsContract: ['NOT_THE_JOBS_CONTRACT', a => `${String(a.caller)} is not the jobs contract`],
+  BadMessage: ['BAD_MESSAGE', a => `the message has a quote, a backslash or a control character at byte ${String(a.index)}`]
 }
 
 function argsOf (result: Result, names: string[]): Record<string, unknown> {

@@ -30,8 +30,11 @@ export class TxSender {
     return this.wallet.provider
   }
 
-  /** Sends a transaction built by `send`, waits for its confirmations, and returns its receipt. */
-  async send (send: SendFn, simulate?: () => Promise<unknown>): Promise<ContractTransactionReceipt> {
+  /**
+   * Sends a transaction built by `send`, waits for its confirmations, and returns its receipt. `iface`
+   * decodes its reverts when it calls another contract than the one this sender was made for.
+   */
+  async send (send: SendFn, simulate?: () => Promise<unknown>, iface: Interface = this.iface): Promise<ContractTransactionReceipt> {
     const response = await this.enqueue(async () => {
       this.nextNonce ??= await this.provider.getTransactionCount(this.wallet.address, 'pending')
       try {
@@ -41,14 +44,14 @@ export class TxSender {
       } catch (err) {
         // The nonce may or may not have been used: ask the chain again next time.
         this.nextNonce = undefined
-        throw await this.explain(err, simulate)
+        throw await this.explain(err, simulate, iface)
       }
     })
     let receipt: ContractTransactionReceipt | null
     try {
       receipt = await response.wait(this.confirmations, this.timeoutMs)
     } catch (err) {
-      throw await this.explain(err, simulate)
+      throw await this.explain(err, simulate, iface)
     }
     if (receipt === null) throw new SettlementError('TRANSACTION_FAILED', `transaction ${response.hash} was not mined`)
     return receipt
@@ -61,13 +64,13 @@ export class TxSender {
   }
 
   /** Decodes the revert; when ethers kept no revert data, replays the call to get it. */
-  private async explain (err: unknown, simulate?: () => Promise<unknown>): Promise<SettlementError> {
-    const first = toSettlementError(err, this.iface)
+  private async explain (err: unknown, simulate: (() => Promise<unknown>) | undefined, iface: Interface): Promise<SettlementError> {
+    const first = toSettlementError(err, iface)
     if (first.code !== 'TRANSACTION_FAILED' || simulate === undefined) return first
     try {
       await simulate()
     } catch (again) {
-      const second = toSettlementError(again, this.iface)
+      const second = toSettlementError(again, iface)
       if (second.code !== 'TRANSACTION_FAILED') return second
     }
     return first

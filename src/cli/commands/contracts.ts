@@ -9,14 +9,17 @@ export interface DeployFlags {
   bootstrap?: string
   solvers?: string
   mediators?: string
+  /** false: leave LilypadJobs out (commander's --no-onchain-jobs) */
+  onchainJobs?: boolean
   json?: boolean
 }
 
 const list = (text: string | undefined): string[] => (text ?? '').split(',').map(s => s.trim()).filter(Boolean)
 
 /**
- * `lilypad contracts deploy`: deploys the token and the settlement contract with the node's key
- * (WEB3_PRIVATE_KEY or <data-dir>/node.key), which then holds the token's supply, and writes the
+ * `lilypad contracts deploy`: deploys the token, the settlement contract and (unless told not to)
+ * LilypadJobs, through which contracts ask for jobs, with the node's key (WEB3_PRIVATE_KEY or
+ * <data-dir>/node.key), which then holds the token's supply, and writes the
  * network's preset (<data-dir>/networks/<name>.json), so that `--network <name>` finds the chain,
  * the contracts and the first peers.
  */
@@ -39,8 +42,9 @@ export async function contractsDeploy (flags: DeployFlags, out: Write = t => { p
       throw new CommandFailure(API_EXIT.badInput, 'BAD_INPUT', (e as Error).message)
     }
     const key = await loadNodeKey(dataDir, process.env)
-    if (flags.json !== true) err(`deploying the token and settlement contracts on ${rpcUrl} from ${key.address} (the first use compiles them)\n`)
-    const deployment = await deployContracts({ rpcUrl, deployerKey: key.privateKey, ...(delay === undefined ? {} : { withdrawDelaySeconds: delay }) }).catch((e: Error) => {
+    const onchainJobs = flags.onchainJobs !== false
+    if (flags.json !== true) err(`deploying the token and settlement contracts${onchainJobs ? ' and LilypadJobs' : ''} on ${rpcUrl} from ${key.address} (the first use compiles them)\n`)
+    const deployment = await deployContracts({ rpcUrl, deployerKey: key.privateKey, onchainJobs, ...(delay === undefined ? {} : { withdrawDelaySeconds: delay }) }).catch((e: Error) => {
       throw new CommandFailure(API_EXIT.failed, (e as { code?: string }).code ?? 'FAILED', e.message.split('\n')[0]!)
     })
     const preset = {
@@ -49,6 +53,7 @@ export async function contractsDeploy (flags: DeployFlags, out: Write = t => { p
       rpcUrl,
       settlement: deployment.settlement,
       token: deployment.token,
+      ...(deployment.onchainJobs === undefined ? {} : { onchainJobs: deployment.onchainJobs }),
       deployBlock: deployment.deployBlock,
       bootstrap: list(flags.bootstrap),
       solvers: list(flags.solvers),
@@ -58,7 +63,7 @@ export async function contractsDeploy (flags: DeployFlags, out: Write = t => { p
     return {
       json: { ...preset, file, withdrawDelaySeconds: deployment.withdrawDelaySeconds },
       text: [
-        `settlement ${deployment.settlement}, token ${deployment.token} on chain ${deployment.chainId} (withdrawal delay ${deployment.withdrawDelaySeconds} s)`,
+        `settlement ${deployment.settlement}, token ${deployment.token}${deployment.onchainJobs === undefined ? '' : `, LilypadJobs ${deployment.onchainJobs}`} on chain ${deployment.chainId} (withdrawal delay ${deployment.withdrawDelaySeconds} s)`,
         `preset written to ${file}: nodes started with --network ${name} --data-dir ${dataDir} use it`,
         ''
       ].join('\n')
@@ -69,7 +74,7 @@ export async function contractsDeploy (flags: DeployFlags, out: Write = t => { p
 export function registerContracts (program: Command): void {
   const contracts = program.command('contracts').description('the settlement contracts of a network')
   contracts.command('deploy')
-    .description('deploy the token and settlement contracts and write the network\'s preset')
+    .description('deploy the token, settlement and jobs contracts and write the network\'s preset')
     .requiredOption('--network <name>', 'the network the preset is for (lower-case letters, digits, dashes)')
     .option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint (WEB3_RPC_URL)')
     .option('--data-dir <dir>', 'where the deployer\'s key is and the preset goes, under networks/ (DATA_DIR; default ~/.lilypad)')
@@ -77,6 +82,7 @@ export function registerContracts (program: Command): void {
     .option('--bootstrap <multiaddrs>', 'comma-separated peers new nodes join through, written into the preset')
     .option('--solvers <addresses>', 'comma-separated solvers nodes trust, written into the preset')
     .option('--mediators <addresses>', 'comma-separated mediators nodes trust, written into the preset')
+    .option('--no-onchain-jobs', 'leave out LilypadJobs, through which contracts ask for jobs')
     .option('--json', 'print the preset as JSON (an error as { error, code })')
     .action(async (flags: DeployFlags) => { process.exitCode = await contractsDeploy(flags) })
 }

@@ -3,8 +3,9 @@ import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { contractsDeploy } from '../../../src/cli/commands/contracts.ts'
+import { loadPreset } from '../../../src/node/network-presets.ts'
 import { resolveSettings } from '../../../src/node/settings.ts'
-import { SettlementClient, startDevChain, type DevChain } from '../../../src/settlement/index.ts'
+import { OnchainJobsClient, SettlementClient, startDevChain, type DevChain } from '../../../src/settlement/index.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
@@ -35,6 +36,11 @@ describe('lilypad contracts deploy', () => {
     }
     expect(deployed.code).toBe(0)
     expect(deployed.json).toMatchObject({ name: 'testnet-a', chainId: String(chain.chainId), rpcUrl: chain.rpcUrl, solvers: [solver], file: join(dataDir, 'networks', 'testnet-a.json') })
+    // LilypadJobs too, named in the preset, and bound to this settlement contract
+    expect(loadPreset(dataDir, 'testnet-a')?.onchainJobs).toBe(deployed.json.onchainJobs)
+    const jobs = await OnchainJobsClient.open({ rpcUrl: chain.rpcUrl, privateKey: deployer.privateKey, jobsAddress: deployed.json.onchainJobs as string })
+    expect(await jobs.jobs.getFunction('settlement').staticCall()).toBe(deployed.json.settlement)
+    await jobs.close()
 
     // the deployer holds the token's supply: the contract answers at the address the preset names
     const client = await SettlementClient.open({ rpcUrl: chain.rpcUrl, privateKey: deployer.privateKey, settlementAddress: deployed.json.settlement as string })

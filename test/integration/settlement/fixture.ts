@@ -19,7 +19,8 @@ export interface Fixture {
   stop: () => Promise<void>
 }
 
-export async function startFixture (): Promise<Fixture> {
+/** `onchainJobs`: LilypadJobs deployed too (deployment.onchainJobs) */
+export async function startFixture (options: { onchainJobs?: boolean } = {}): Promise<Fixture> {
   const chain = await startDevChain()
   try {
     const parties = Object.fromEntries(ROLES.map((r, i) => [r, new Wallet(chain.accounts[i + 1] as string)])) as Record<Party, Wallet>
@@ -27,6 +28,7 @@ export async function startFixture (): Promise<Fixture> {
       rpcUrl: chain.rpcUrl,
       deployerKey: chain.accounts[0] as string,
       withdrawDelaySeconds: 3600,
+      onchainJobs: options.onchainJobs,
       fund: ROLES.map(r => ({ address: parties[r].address, amount: TOKENS }))
     })
     const clients = Object.fromEntries(await Promise.all(ROLES.map(async r => [r, await SettlementClient.open({

@@ -1,6 +1,6 @@
 import { AbiCoder, ErrorFragment, Interface } from 'ethers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { combinedInterface, loadArtifacts } from '../../../src/settlement/artifacts.ts'
+import { combinedInterface, loadArtifacts, loadOnchainJobsArtifacts, mergedInterface } from '../../../src/settlement/artifacts.ts'
 import { decodeRevert, revertDataOf, SettlementError, toSettlementError } from '../../../src/settlement/errors.ts'
 
 let iface: Interface
@@ -14,16 +14,19 @@ const UNREACHABLE = new Set([
 ])
 
 function sampleArgs (types: readonly string[]): unknown[] {
-  return types.map(t => t === 'address' ? '0x' + '12'.repeat(20) : t === 'bytes32' ? '0x' + 'ab'.repeat(32) : t === 'uint8' ? 1 : 1_700_000_000_000n)
+  return types.map(t => t === 'address' ? '0x' + '12'.repeat(20) : t === 'bytes32' ? '0x' + 'ab'.repeat(32) : t === 'uint8' || t === 'uint32' ? 1 : 1_700_000_000_000n)
 }
 
 describe('revert decoding', () => {
-  it('gives every reachable contract error its own code and a message without raw data', () => {
-    const errors = iface.fragments.filter((f): f is ErrorFragment => f.type === 'error')
-    expect(errors.length).toBeGreaterThan(20)
+  it('gives every reachable contract error its own code and a message without raw data', async () => {
+    const jobs = await loadOnchainJobsArtifacts()
+    const all = mergedInterface([jobs.jobs, jobs.exampleClient])
+    const errors = [...iface.fragments, ...all.fragments].filter((f): f is ErrorFragment => f.type === 'error')
+    expect(errors.length).toBeGreaterThan(40)
     for (const e of errors.filter(e => !UNREACHABLE.has(e.name))) {
-      const data = iface.encodeErrorResult(e.name, sampleArgs(e.inputs.map(i => i.type)))
-      const decoded = decodeRevert({ code: 'CALL_EXCEPTION', info: { error: { data } } }, iface)
+      const owner = iface.getError(e.name) !== null ? iface : all
+      const data = owner.encodeErrorResult(e.name, sampleArgs(e.inputs.map(i => i.type)))
+      const decoded = decodeRevert({ code: 'CALL_EXCEPTION', info: { error: { data } } }, owner)
       expect(decoded, e.name).toBeInstanceOf(SettlementError)
       expect(decoded?.code, e.name).not.toBe('REVERTED')
       expect(decoded?.revert?.name).toBe(e.name)

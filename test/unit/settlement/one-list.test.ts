@@ -22,7 +22,7 @@ describe('one list for Solidity and TypeScript', () => {
   it('the contract hashes the same EIP-712 type strings as the wire', () => {
     const source = readFileSync(`${CONTRACTS_SRC}/DealTypes.sol`, 'utf8')
     const declared = [...source.matchAll(/"([A-Za-z]+\([^"]*\))"/g)].map(m => m[1])
-    const evidence: MessageType[] = ['Deal', 'ResultsSubmitted', 'ResultsAccepted', 'ResultsChallenged', 'MediationVerdict']
+    const evidence: MessageType[] = ['Deal', 'ResultsSubmitted', 'ResultsAccepted', 'ResultsChallenged', 'MediationVerdict', 'JobOffer']
     expect(declared).toEqual(evidence.map(encodeTypeString))
   })
 })

@@ -1,0 +1,180 @@
+/**
+ * A relayer plays against a contract that asked for a job (LilypadJobs, ExampleCowsayClient as the
+ * requester). The relayer is the strategist: a job creator that offers the request's job, has a deal
+ * for it settled with the arena's provider, and delivers what it likes. The requester does nothing
+ * but wait: once its deadline passes undelivered, it takes its payment back. It holds when the
+ * contract refused every cheat and the requester paid no more than one honest delivery costs.
+ */
+import { ExampleCowsayClient, OnchainJobsClient, SettlementError, signMessage, type SignedDeal } from '../src/settlement/index.ts'
+import type { JobOffer } from '../src/protocols/messages/schemas.ts'
+import type { DealOutcome } from '../src/state-machines/deal-states.ts'
+import type { Fixture } from '../test/integration/settlement/fixture.ts'
+import { COWSAY, dealFor, offerFor } from '../test/integration/settlement/jobs.ts'
+import type { Arena } from './arena.ts'
+import { BAD_CID, HONEST_CID } from './game.ts'
+import type { Row } from './matrix.ts'
+
+export interface RelayStrategy {
+  name: string
+  by: 'relayer'
+  against: 'requester'
+  /** what the request ends as */
+  settles: 'Delivered' | 'Refunded'
+  /** the outcome of the one deal the requester pays for; null when it is owed its payment back */
+  owed: DealOutcome | null
+  play: (r: Relay) => Promise<void>
+}
+
+const PAYMENT = 5000n
+const FEE = 100n
+const HOUR = 3600_000
+
+interface Contracts { jobs: string, requester: ExampleCowsayClient }
+
+/** LilypadJobs and the requester, deployed once per arena, by its outsider. */
+const deployed = new WeakMap<Arena, Promise<Contracts>>()
+
+function contractsOf (arena: Arena): Promise<Contracts> {
+  let found = deployed.get(arena)
+  if (found === undefined) {
+    deployed.set(arena, found = (async () => {
+      const jobs = await OnchainJobsClient.deploy(arena.clients.outsider)
+      const requester = await ExampleCowsayClient.deploy(jobs)
+      await requester.fund(PAYMENT * 20n)
+      return { jobs: jobs.address, requester }
+    })())
+  }
+  return found
+}
+
+export class Relay {
+  /** the deal the requester is owed a delivery of, once the strategist made one */
+  honestDeal?: SignedDeal
+  /** the cheats the contract let through */
+  readonly accepted: string[] = []
+
+  private constructor (
+    readonly arena: Arena,
+    /** the strategist's client: the arena's job creator */
+    readonly jobs: OnchainJobsClient,
+    readonly requester: ExampleCowsayClient,
+    readonly requestId: string,
+    readonly offer: JobOffer
+  ) {}
+
+  static async ask (arena: Arena): Promise<Relay> {
+    const { jobs, requester } = await contractsOf(arena)
+    const { requestId } = await requester.ask({ ...COWSAY, message: 'moo', payment: PAYMENT, relayerFee: FEE, deadline: await arena.now() + HOUR, claimWindow: 60_000 })
+    const relayer = await OnchainJobsClient.attach(arena.clients.jobCreator, jobs)
+    return new Relay(arena, relayer, requester, requestId, offerFor(fixtureOf(arena), requestId, 'moo'))
+  }
+
+  /** A deal for an offer, settled to `outcome` with the arena's provider (see dealFor). */
+  async deal (offer: JobOffer = this.offer, outcome: DealOutcome | 'unsettled' = 'Accepted', options: { commit?: boolean } = {}): Promise<SignedDeal> {
+    return await dealFor(fixtureOf(this.arena), offer, outcome, options)
+  }
+
+  /** The honest delivery of the request's results. */
+  async deliver (): Promise<void> {
+    this.honestDeal = await this.deal()
+    await this.jobs.deliver(this.requestId, this.honestDeal, this.offer, HONEST_CID)
+  }
+
+  /** A delivery the contract must refuse. */
+  async cheat (what: string, signed: SignedDeal, offer: JobOffer, resultsCid: string): Promise<void> {
+    await this.refused(what, async () => await this.jobs.deliver(this.requestId, signed, offer, resultsCid))
+  }
+
+  /** A call the contract must refuse: what it let through is counted against it. */
+  async refused (what: string, call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call()
+      this.accepted.push(what)
+    } catch (err) {
+      if (!(err instanceof SettlementError) || err.revert === undefined) throw err
+    }
+  }
+}
+
+/** Plays a relayer's strategy: the requester's token balance, from before its request to its refund, set against what it owes. */
+export async function playRelay (arena: Arena, strategy: RelayStrategy): Promise<Row> {
+  const { requester } = await contractsOf(arena)
+  const tokens = async (): Promise<bigint> => await arena.clients.outsider.tokenBalanceOf(requester.address)
+  const before = await tokens()
+  const relay = await Relay.ask(arena)
+  await strategy.play(relay)
+  const request = await relay.jobs.requestOf(relay.requestId)
+  if (request.status === 'Open') {
+    await arena.passTo(request.terms.deadline)
+    await requester.jobs.refund(relay.requestId)
+  }
+  const got = await tokens() - before
+  const deal = relay.honestDeal?.deal
+  const payout = strategy.owed === null || deal === undefined ? 0n : -(BigInt(deal.price) + BigInt(deal.solverFee) + FEE)
+  const status = (await relay.jobs.requestOf(relay.requestId)).status
+  const cid = await requester.resultsCidOf(relay.requestId)
+  return {
+    strategy: strategy.name,
+    honest: 'requester',
+    owed: strategy.owed,
+    payout,
+    got,
+    outcome: status,
+    held: relay.accepted.length === 0 && got >= payout && cid === (status === 'Delivered' ? HONEST_CID : undefined)
+  }
+}
+
+/** The arena as the settlement tests' fixture, whose deals it makes the same way. */
+function fixtureOf (arena: Arena): Fixture {
+  return {
+    chain: arena.chain,
+    deployment: undefined as never,
+    clients: arena.clients,
+    wallets: arena.wallets,
+    stop: async () => {}
+  }
+}
+
+export const RELAY_STRATEGIES: RelayStrategy[] = [
+  {
+    name: 'relayer: fake results, a CID its settled deal did not settle',
+    by: 'relayer',
+    against: 'requester',
+    settles: 'Refunded',
+    owed: null,
+    play: async (r) => {
+      await r.cheat('another CID than the one committed', await r.deal(), r.offer, BAD_CID)
+      // accepted with no results on chain at all: the CID is the relayer's word only, or its own signature
+      const bare = await r.deal(r.offer, 'Accepted', { commit: false })
+      await r.cheat('a CID of a deal with none on chain', bare, r.offer, HONEST_CID)
+      const creator = r.arena.clients.jobCreator
+      const made = { author: creator.wallet.address, nonce: '1', expiry: bare.deal.mediateDeadline, dealId: creator.dealId(bare.deal), resultsCid: BAD_CID, exitCode: 0, cpuMs: 1, durationMs: 1 }
+      const signature = await signMessage(creator.wallet, creator.domain, 'ResultsSubmitted', made)
+      await r.refused('results the relayer signed itself', async () => await r.jobs.deliverWithResults(r.requestId, bare, r.offer, { message: made, signature }))
+    }
+  },
+  {
+    name: 'relayer: double delivery, with the same deal and with a second one',
+    by: 'relayer',
+    against: 'requester',
+    settles: 'Delivered',
+    owed: 'Accepted',
+    play: async (r) => {
+      await r.deliver()
+      await r.cheat('the same deal again', r.honestDeal as SignedDeal, r.offer, HONEST_CID)
+      const again = { ...r.offer, expiry: r.offer.expiry + 1 }
+      await r.cheat('a second deal for the request', await r.deal(again), again, HONEST_CID)
+    }
+  },
+  {
+    name: 'relayer: delivery without a settled deal',
+    by: 'relayer',
+    against: 'requester',
+    settles: 'Refunded',
+    owed: null,
+    play: async (r) => {
+      await r.cheat('a signed deal never settled', await r.deal(r.offer, 'unsettled'), r.offer, HONEST_CID)
+      await r.cheat('a deal that ended TimeoutSubmit', await r.deal(r.offer, 'TimeoutSubmit'), r.offer, HONEST_CID)
+    }
+  }
+]

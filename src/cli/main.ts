@@ -23,7 +23,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   key: async () => (await import('./commands/key.ts')).registerKey,
   run: async () => (await import('./commands/run.ts')).registerRun,
   devnet: async () => (await import('./commands/devnet.ts')).registerDevnet,
-  demo: async () => (await import('./commands/demo.ts')).registerDemo
+  demo: async () => (await import('./commands/demo.ts')).registerDemo,
+  onchain: async () => (await import('./commands/onchain.ts')).registerOnchain
 }
 
 /** The program with every command, or with `only` the one named (a name it does not know gets them all). */

@@ -25,6 +25,8 @@ export interface DevnetInfo {
   mirrors: Record<string, string>
   /** the API of the devnet's job-creator node, which `lilypad run` submits to (when it has one) */
   jobCreatorApi?: string
+  /** LilypadJobs, through which contracts ask for jobs (when the devnet has relayers) */
+  onchainJobs?: string
   nodes: Array<{ name: string, roles: Role[], address: string, dataDir: string, pid: number, multiaddrs: string[], results?: string }>
 }
 
@@ -62,6 +64,8 @@ export interface DevnetOptions {
   api?: boolean
   /** also run a job-creator node, with its API (`jobCreatorApi` in devnet.json), for `lilypad run` to submit to */
   jobCreatorNode?: boolean
+  /** job-creator nodes that relay the jobs contracts ask for on chain (LilypadJobs is deployed when there are any) */
+  relayers?: number
   /** how many of the mediators every node is told to trust (default all): the rest are found by their announcements, where a node's config asks (`mediatorMinStake`) */
   configuredMediators?: number
   /**
@@ -184,11 +188,12 @@ function waitForFile (path: string, child: ChildProcess, stderr: () => string, t
 export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
   const log = options.log ?? (() => {})
   const dir = resolve(options.dir)
-  const plan: Array<{ name: string, roles: Role[], cheat: boolean }> = []
+  const plan: Array<{ name: string, roles: Role[], cheat: boolean, relay?: boolean }> = []
   for (let i = 0; i < (options.solvers ?? 2); i++) plan.push({ name: `solver-${i + 1}`, roles: ['solver'], cheat: false })
   for (let i = 0; i < (options.mediators ?? 1); i++) plan.push({ name: `mediator-${i + 1}`, roles: ['mediator'], cheat: false })
   for (let i = 0; i < (options.providers ?? 2); i++) plan.push({ name: `provider-${i + 1}`, roles: ['resource-provider'], cheat: i < (options.cheatingProviders ?? 0) })
   if (options.jobCreatorNode === true) plan.push({ name: 'job-creator', roles: ['job-creator'], cheat: false })
+  for (let i = 0; i < (options.relayers ?? 0); i++) plan.push({ name: `relayer-${i + 1}`, roles: ['job-creator'], cheat: false, relay: true })
 
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
@@ -206,7 +211,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
     const nodeKeys = rest.slice(creators)
     const everyone = [...jobCreatorKeys, ...nodeKeys].map(k => computeAddress(k))
     log('deploying the token and settlement contracts')
-    const deployment = await deployContracts({ rpcUrl: chain.rpcUrl, deployerKey, fund: everyone.map(address => ({ address, amount: 1000n * TOKEN })) })
+    const deployment = await deployContracts({ rpcUrl: chain.rpcUrl, deployerKey, fund: everyone.map(address => ({ address, amount: 1000n * TOKEN })), onchainJobs: (options.relayers ?? 0) > 0 })
     const settlementAddress = deployment.settlement
     log('depositing collateral in escrow for every account')
     for (const key of [...jobCreatorKeys, ...nodeKeys]) {
@@ -226,7 +231,8 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       const host = hostOf(node.name)
       const dataDir = join(dir, 'nodes', node.name)
       await mkdir(dataDir, { recursive: true })
-      const config = typeof options.nodeConfig === 'function' ? options.nodeConfig(node.name, nodes.filter(Boolean)) : options.nodeConfig?.[node.name]
+      const given = typeof options.nodeConfig === 'function' ? options.nodeConfig(node.name, nodes.filter(Boolean)) : options.nodeConfig?.[node.name]
+      const config = node.relay === true ? { ...given, onchainJobs: deployment.onchainJobs } : given
       if (config !== undefined) await writeFile(join(dataDir, 'config.json'), JSON.stringify(config, null, 2) + '\n')
       const firstBootstrap = [...bootstrap]
       const args = (restart: StartedNode | undefined): string[] => {
@@ -259,7 +265,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
         name: node.name, roles: node.roles, address: started.address, dataDir, pid: handle.process.pid ?? 0, multiaddrs: reachable(node.name, started),
         ...(started.results != null ? { results: started.results } : {})
       }
-      if (node.roles.includes('job-creator')) jobCreatorApi = started.api ?? undefined
+      if (node.name === 'job-creator') jobCreatorApi = started.api ?? undefined
       log(`${node.name} (${node.roles.join(', ')}) is up: ${started.address}`)
     }
     const first = options.parallelStart === true ? Math.min(3, plan.length) : plan.length
@@ -281,6 +287,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       jobCreatorKeys,
       mirrors: options.mirrors ?? {},
       ...(jobCreatorApi === undefined ? {} : { jobCreatorApi }),
+      ...(deployment.onchainJobs === undefined ? {} : { onchainJobs: deployment.onchainJobs }),
       nodes
     }
     await writeFile(join(dir, 'devnet.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })

@@ -67,6 +67,8 @@ export interface NodeOptions {
   relays?: string[]
   /** serve as a relay for peers behind a NAT, within the relay limits of `limits` (default false) */
   relayServer?: boolean
+  /** a job creator: relay the jobs this jobs contract is asked for, under these trust settings */
+  onchainJobs?: { address: string, jobs: JobBoardOptions, pollMs?: number }
   /** where deals settle; without it the node signs under `domain` and cannot settle */
   chain?: ChainOptions
   domain?: DomainJson
@@ -306,6 +308,13 @@ export class LilypadNode implements Service {
         })
         cleanups.push(() => closeServer(api.server))
         node.apiUrl = `http://${isLoopback(apiHost) || apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost}:${api.port}`
+      }
+      if (options.onchainJobs !== undefined) {
+        if (!options.roles.includes('job-creator') || settlement === undefined) throw new Error('relaying on-chain jobs needs the job-creator role and a chain')
+        const [{ OnchainJobsClient }, { OnchainRelayer }] = await Promise.all([import('../settlement/onchain-jobs.ts'), import('./onchain/relayer.ts')])
+        const relayer = new OnchainRelayer(node, await OnchainJobsClient.attach(settlement, options.onchainJobs.address), { ...options.onchainJobs.jobs, pollMs: options.onchainJobs.pollMs })
+        relayer.start()
+        cleanups.push(() => relayer.stop())
       }
       if (options.announce === true) await writeNodeInfo(options.dataDir, node.info(options.roles))
       logger.info({ address: key.address, peerId: mesh.peerId.toString(), roles: options.roles, listen: multiaddrs }, 'node started')

@@ -27,6 +27,8 @@ export interface NodeSettings {
   relayServer: boolean
   rpcUrl?: string
   settlementAddress?: string
+  /** a job creator relays the jobs this jobs contract (LilypadJobs) is asked for: offers them and delivers their results */
+  onchainJobs?: string
   /** solvers and mediators this node trusts (its offers name them) */
   solvers: string[]
   mediators: string[]
@@ -96,6 +98,7 @@ const ENV: Record<string, string> = {
   relayServer: 'LILYPAD_RELAY_SERVER',
   rpcUrl: 'WEB3_RPC_URL',
   settlementAddress: 'WEB3_SETTLEMENT_ADDRESS',
+  onchainJobs: 'LILYPAD_ONCHAIN_JOBS',
   solvers: 'SERVICE_SOLVER',
   mediators: 'SERVICE_MEDIATORS',
   mediatorMinStake: 'MEDIATOR_MIN_STAKE',
@@ -312,6 +315,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     relayServer: flag('LILYPAD_RELAY_SERVER', pick('relayServer')),
     rpcUrl: (pick('rpcUrl') as string | undefined) ?? preset?.rpcUrl,
     settlementAddress: settlementAddress === undefined ? undefined : addresses('settlement address', settlementAddress)[0],
+    onchainJobs: pick('onchainJobs') === undefined ? undefined : addresses('LILYPAD_ONCHAIN_JOBS', pick('onchainJobs'))[0],
     solvers: addresses('SERVICE_SOLVER', pick('solvers') ?? preset?.solvers),
     mediators: addresses('SERVICE_MEDIATORS', pick('mediators') ?? preset?.mediators),
     mediatorMinStake: wei('MEDIATOR_MIN_STAKE', pick('mediatorMinStake')),
@@ -347,6 +351,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     logFormat: oneOf('LOG_FORMAT', pick('logFormat'), ['json', 'pretty'] as const) ?? 'json'
   }
   expectKnownKeys(configFile, file, known)
+  if (settings.onchainJobs !== undefined && !settings.roles.includes('job-creator')) throw new SettingsError('LILYPAD_ONCHAIN_JOBS: jobs asked for on chain are relayed by a job creator; add job-creator to LILYPAD_ROLES')
   // libp2p advertises announced addresses in place of all others, relayed ones included
   if (settings.relays.length > 0 && settings.announce.length > 0) throw new SettingsError('LILYPAD_RELAYS and LILYPAD_ANNOUNCE: a node that announces an address it is reached at needs no relay, and the announced addresses would hide the relayed ones')
   return settings

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Wallet } from 'ethers'
 import type { JobOffer } from '../../protocols/messages/schemas.ts'
+import type { Envelope } from '../../protocols/messages/envelope.ts'
 import { messageId } from '../../protocols/messages/signing.ts'
 import { machines } from '../../state-machines/index.ts'
 import { toDomain, type DomainJson } from '../../state-machines/common.ts'
@@ -233,6 +234,11 @@ export class RoleHost implements Service {
   async trustMediators (mediators: string[]): Promise<void> {
     if (!this.options.roles.includes('resource-provider')) return
     await this.runtime.send(RoleStream.resourceProvider, { type: 'mediators.trusted', mediators } as never)
+  }
+
+  /** A signed message this node sent or received, by its id (what its machines' evidence names). */
+  async signedMessage (id: string): Promise<Envelope | undefined> {
+    return await this.store.get(id)
   }
 
   job (stream: string): JobCreatorContext | undefined {

@@ -39,6 +39,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     corruptOutputs: settings.corruptOutputs,
     limits: settings.limits,
     ...(daemon && settings.apiPort !== undefined ? { api: { port: settings.apiPort, host: settings.apiHost, hostNames: settings.apiHostNames, jobs } } : {}),
+    ...(jobs !== undefined && settings.onchainJobs !== undefined ? { onchainJobs: { address: settings.onchainJobs, jobs } } : {}),
     ...(daemon && settings.resultsPort !== undefined ? { resultsHttp: { port: settings.resultsPort, host: settings.resultsHost } } : {}),
     announce: daemon,
     logger: createLogger(settings.logLevel, settings.logFormat)
@@ -83,6 +84,7 @@ function nodeOptions (command: Command): Command {
     .option('--announce <multiaddrs>', 'comma-separated addresses peers are told to reach this node at, e.g. /ip4/203.0.113.7/tcp/4001 when a router forwards that port to --listen (LILYPAD_ANNOUNCE; default: the listen addresses)')
     .option('--bootstrap <multiaddrs>', 'comma-separated peers to join through (LILYPAD_BOOTSTRAP)')
     .option('--relay <multiaddrs>', 'comma-separated relays, each with its /p2p/<peer id>, to be reached through when peers cannot dial this node (behind a NAT): the node keeps a slot on one of them (LILYPAD_RELAYS; default none)')
+    .option('--onchain-jobs <address>', 'with the job-creator role: relay the jobs this jobs contract (LilypadJobs) is asked for by smart contracts, and deliver their results (LILYPAD_ONCHAIN_JOBS; default off)')
     .option('--relay-server', 'serve as a relay for nodes behind a NAT, within the relay limits (LILYPAD_RELAY_SERVER; default off)')
     .option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint (WEB3_RPC_URL)')
     .option('--web3-rpc-url <url>', 'Lilypad\'s name for --rpc-url')

@@ -44,6 +44,8 @@ export interface RunJobOptions {
   judgeWithinMs?: number
   /** how long after the judge deadline a mediator may take (default 120 s) */
   mediateWithinMs?: number
+  /** the job offer's nonce (default: the time); a job asked for on chain uses its request id */
+  nonce?: string
   /** test networks only: check every result and challenge it, honest or not (recorded in the log) */
   challengeHonestResults?: boolean
   onPhase?: PhaseListener

@@ -20,6 +20,8 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
   inputsCid?: string
   /** the spec's URL inputs, pinned: canonical JSON {url: CID} ('' or absent: none) */
   urlPins?: string
+  /** the offer's nonce (default: `now`); a job asked for on chain uses its request id */
+  nonce?: string
 }): JobOffer {
   const machine = module.spec.machine
   const maxSolverFee = BigInt(DEFAULTS.solverFee) * 10n
@@ -28,7 +30,7 @@ export function jobOfferFor (module: LoadedModule, inputs: Record<string, string
   const mediatorFee = BigInt(DEFAULTS.mediatorFee) * 10n * BigInt(quorum)
   return {
     author: o.author,
-    nonce: String(o.now),
+    nonce: o.nonce ?? String(o.now),
     expiry: o.now + o.matchWithinMs,
     moduleRepo: module.repo,
     moduleCommit: module.commit,

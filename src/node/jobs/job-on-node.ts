@@ -53,6 +53,8 @@ export interface JobTerms {
   mediateWithinMs?: number
   /** how many of the deal's mediators must agree to settle a challenge (default 1: the one judge the chain draws) */
   quorum?: number
+  /** the job offer's nonce (default: the time); a job asked for on chain uses its request id */
+  nonce?: string
 }
 
 /** Called once per phase, in order, as the job reaches it. */
@@ -92,7 +94,8 @@ export async function submitOnNode (node: LilypadNode, module: LoadedModule, inp
     image: await imagePinFor(module),
     inputsCid: terms.inputsPath === undefined ? undefined : await offeredInputs(node, terms.inputsPath),
     urlPins,
-    quorum: terms.quorum
+    quorum: terms.quorum,
+    nonce: terms.nonce
   })
   const needed = BigInt(offer.paymentCollateral) + BigInt(offer.timeoutCollateral)
   const deposit = await node.settlement!.balanceOf()

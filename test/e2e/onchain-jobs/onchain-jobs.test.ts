@@ -1,0 +1,155 @@
+/**
+ * Jobs a contract asks for on chain: the example contract asks LilypadJobs for cowsay on a devnet
+ * with two relayers (job-creator nodes with --onchain-jobs). The relayers race and one deal is made;
+ * a relayer killed after offering is replaced once its claim ends; a request no provider can take
+ * is refunded at its deadline; and anyone holding a settled deal of a request may deliver it, while
+ * a delivery naming results the settlement contract does not hold for that deal reverts.
+ */
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { COWSAY_IMAGE_PLACEHOLDER, createModuleRepo, ensureCowsayImage, type ModuleRepo } from '../../../src/cli/demo/demo-modules.ts'
+import type { JobCreatorContext } from '../../../src/state-machines/job-creator.machine.ts'
+import { ExampleCowsayClient } from '../../../src/settlement/example-client.ts'
+import { OnchainJobsClient } from '../../../src/settlement/onchain-jobs.ts'
+import { startE2eNetwork, type E2eNetwork } from '../network/e2e-network.ts'
+import { readLiveLog, readLog } from '../network/node-logs.ts'
+
+const TOKEN = 10n ** 18n
+const PAYMENT = 5n * 10n ** 15n
+const RELAYER_FEE = 10n ** 14n
+/** long enough for a deal of a module with a 5 s timeout: the relayers shrink its windows to fit */
+const CLAIM_WINDOW_MS = 40_000
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+async function until<T> (what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const started = Date.now()
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await sleep(500)
+  }
+}
+
+describe('jobs asked for by a contract, relayed by job-creator nodes', () => {
+  let net: E2eNetwork
+  let requester: OnchainJobsClient
+  let example: ExampleCowsayClient
+  /** cowsay with a 5 s timeout, and a module that asks for a GPU no provider has */
+  let quick: ModuleRepo
+  let gpuOnly: ModuleRepo
+
+  const ask = async (module: ModuleRepo, message: string, o: { deadlineMs?: number, claimWindowMs?: number } = {}): Promise<string> => (await example.ask({
+    moduleRepo: module.path,
+    moduleCommit: module.commit,
+    message,
+    payment: PAYMENT,
+    relayerFee: RELAYER_FEE,
+    deadline: Date.now() + (o.deadlineMs ?? 120_000),
+    claimWindow: o.claimWindowMs ?? CLAIM_WINDOW_MS
+  })).requestId
+
+  /** the job offers each relayer made for a request, from its log */
+  const offersFor = async (requestId: string): Promise<Record<string, number>> => {
+    const counts: Record<string, number> = {}
+    for (const name of ['relayer-1', 'relayer-2']) {
+      const node = net.devnet.info.nodes.find(n => n.name === name)!
+      const log = await readLiveLog(name, node.dataDir, join(net.root, 'log-copies'))
+      counts[name] = [...log.contexts].filter(([stream, c]) => stream.startsWith('job:') && (c as JobCreatorContext).job.nonce === BigInt(requestId).toString()).length
+    }
+    return counts
+  }
+
+  const fulfilled = (requestId: string, timeoutMs = 60_000): Promise<string> =>
+    until(`the example contract called back for ${requestId}`, timeoutMs, async () => await example.resultsCidOf(requestId))
+
+  beforeAll(async () => {
+    net = await startE2eNetwork({ solvers: 1, mediators: 1, providers: 1, relayers: 2, jobCreators: 2 })
+    const { info } = net.devnet
+    const imageId = await ensureCowsayImage()
+    quick = await createModuleRepo('cowsay', { substitutions: { [COWSAY_IMAGE_PLACEHOLDER]: imageId, '"Timeout": 60': '"Timeout": 5' } })
+    gpuOnly = await createModuleRepo('cowsay', { substitutions: { [COWSAY_IMAGE_PLACEHOLDER]: imageId, '"gpu": 0': '"gpu": 1' } })
+    requester = await OnchainJobsClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKeys[0]!, jobsAddress: info.onchainJobs! })
+    example = await ExampleCowsayClient.deploy(requester)
+    await example.fund(10n * TOKEN)
+  }, 240_000)
+
+  afterAll(async () => {
+    await requester?.close()
+    await net?.stop()
+  })
+
+  it('two relayers race for a request: one claims it, one deal is made, and the contract gets the results CID', async () => {
+    const before = await requester.token.getFunction('balanceOf').staticCall(example.address) as bigint
+    const requestId = await ask(quick, 'on chain')
+    const cid = await fulfilled(requestId)
+    const result = await requester.resultOf(requestId)
+    expect(result?.resultsCid).toBe(cid)
+    expect(['relayer-1', 'relayer-2'].map(n => net.devnet.info.nodes.find(node => node.name === n)!.address.toLowerCase())).toContain(result!.relayer.toLowerCase())
+    const offers = await offersFor(requestId)
+    expect(offers['relayer-1']! + offers['relayer-2']!, JSON.stringify(offers)).toBe(1)
+    // the request paid the deal's cost and the relayer's fee; the rest came back
+    const after = await requester.token.getFunction('balanceOf').staticCall(example.address) as bigint
+    expect(before - after).toBeGreaterThan(RELAYER_FEE)
+    expect(before - after).toBeLessThan(PAYMENT)
+    expect((await requester.requestOf(requestId)).status).toBe('Delivered')
+  }, 120_000)
+
+  it('a relayer killed after offering is replaced once its claim ends; a request no provider takes is refunded at its deadline', async () => {
+    const [first, second] = [net.devnet.node('relayer-1'), net.devnet.node('relayer-2')]
+    const addressOf = (name: string): string => net.devnet.info.nodes.find(n => n.name === name)!.address.toLowerCase()
+    // only relayer-1 sees the request come in
+    second.process.kill('SIGSTOP')
+    const abandoned = await ask(quick, 'replaced')
+    const refunded = await ask(gpuOnly, 'no gpu here', { deadlineMs: 45_000, claimWindowMs: 30_000 })
+    try {
+      await until('relayer-1 claims the request', 30_000, async () => (await requester.requestOf(abandoned)).claimant?.toLowerCase() === addressOf('relayer-1') ? true : undefined)
+      await until('relayer-1 offers the job', 15_000, async () => (await offersFor(abandoned))['relayer-1']! > 0 ? true : undefined)
+      await first.kill('SIGKILL')
+    } finally {
+      second.process.kill('SIGCONT')
+    }
+    const cid = await fulfilled(abandoned, 90_000)
+    expect((await requester.resultOf(abandoned))?.relayer.toLowerCase()).toBe(addressOf('relayer-2'))
+    expect(cid).toMatch(/^(Qm|baf)/)
+
+    await until('the request no provider takes is refunded', 60_000, async () => await example.cancelled(refunded) ? true : undefined)
+    expect((await requester.requestOf(refunded)).status).toBe('Refunded')
+    // every request so far is delivered or refunded: the jobs contract keeps none of their payments
+    expect(await requester.token.getFunction('balanceOf').staticCall(requester.address) as bigint).toBe(0n)
+  }, 180_000)
+
+  it('anyone with a settled deal of the request may deliver it: a CID the settlement contract does not hold for the deal reverts, and so does a second delivery', async () => {
+    const { info } = net.devnet
+    const self = await OnchainJobsClient.open({ rpcUrl: info.rpcUrl, privateKey: info.jobCreatorKeys[1]!, jobsAddress: info.onchainJobs! })
+    const relayers = info.nodes.filter(n => n.name.startsWith('relayer-')).map(n => net.devnet.node(n.name))
+      .filter(r => r.process.exitCode === null && r.process.signalCode === null)
+    try {
+      // the relayers are held while this account claims the request, so none of them takes it
+      for (const r of relayers) r.process.kill('SIGSTOP')
+      let requestId: string
+      try {
+        requestId = await ask(quick, 'delivered by anyone', { claimWindowMs: 110_000 })
+        await self.claim(requestId)
+      } finally {
+        for (const r of relayers) r.process.kill('SIGCONT')
+      }
+      const dataDir = await net.jobDir('self-relayed')
+      const run = await net.runModule(`${quick.path}:${quick.tag}`, { Message: 'delivered by anyone' }, {
+        creator: 1, dataDir, nonce: BigInt(requestId).toString(), checkRate: 0, agreeWithinMs: 10_000, submitWithinMs: 15_000, matchWithinMs: 10_000
+      })
+      expect(run).toMatchObject({ outcome: 'Accepted', settled: true })
+      const log = await readLog('self', join(dataDir, 'log'))
+      const job = [...log.contexts].map(([, c]) => c as JobCreatorContext).find(c => c.dealId === run.dealId)!
+
+      await expect(self.deliver(requestId, job.deal!, job.job, 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG')).rejects.toMatchObject({ code: 'RESULTS_NOT_OF_DEAL' })
+      const delivered = await self.deliver(requestId, job.deal!, job.job, run.resultsCid!)
+      expect(delivered.dealId).toBe(run.dealId)
+      expect(await example.resultsCidOf(requestId)).toBe(run.resultsCid)
+      await expect(self.deliver(requestId, job.deal!, job.job, run.resultsCid!)).rejects.toMatchObject({ code: 'REQUEST_NOT_OPEN' })
+    } finally {
+      await self.close()
+    }
+  }, 150_000)
+})

@@ -65,7 +65,7 @@ describe('jobs asked for by a contract, relayed by job-creator nodes', () => {
     until(`the example contract called back for ${requestId}`, timeoutMs, async () => await example.resultsCidOf(requestId))
 
   beforeAll(async () => {
-    net = await startE2eNetwork({ solvers: 1, mediators: 1, providers: 1, relayers: 2, jobCreators: 2 })
+    net = await startE2eNetwork({ solvers: 1, mediators: 1, providers: 1, relayers: 2, jobCreators: 2, parallelStart: true })
     const { info } = net.devnet
     const imageId = await ensureCowsayImage()
     quick = await createModuleRepo('cowsay', { substitutions: { [COWSAY_IMAGE_PLACEHOLDER]: imageId, '"Timeout": 60': '"Timeout": 5' } })

@@ -89,11 +89,11 @@ export class OnchainRelayer {
       this.nextBlock = Math.max(this.nextBlock, request.blockNumber + 1)
       if (!this.requests.has(request.requestId)) this.requests.set(request.requestId, { request, stream: this.streamOf(request.requestId) })
     }
-    for (const tracked of this.requests.values()) {
+    // each request on its own: one whose job is being offered (a module to fetch, peers to wait for) holds up no other
+    await Promise.all([...this.requests.values()].filter(t => t.done !== true).map(async (tracked) => {
       if (this.stopped) return
-      if (tracked.done === true) continue
       await this.step(tracked).catch((err: Error) => { this.logger.warn({ requestId: tracked.request.requestId, err: err.message }, 'relaying an on-chain job') })
-    }
+    }))
   }
 
   private async step (tracked: Tracked): Promise<void> {

@@ -3,12 +3,12 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Deal, DealHashing, DealState, JobOffer, ResultsSubmitted} from "./DealTypes.sol";
 import {ILilypadJobClient} from "./ILilypadJobClient.sol";
 import {LilypadSettlement} from "./LilypadSettlement.sol";
+import {Signatures} from "./Signatures.sol";
 
 /// @notice Jobs asked for by contracts. A requester pays for a job up front; a job creator (a relayer)
 /// offers it on the mesh, and whoever brings the deal the settlement contract settled for it, its
@@ -327,20 +327,10 @@ contract LilypadJobs is ReentrancyGuardTransient {
         }
     }
 
-    /// @dev The signer of a 65-byte (r, s, v) or 64-byte compact (EIP-2098) signature, as the
-    /// settlement contract reads them; zero for a bad one.
-    function _signer(bytes32 digest, bytes calldata signature) internal pure returns (address signer) {
-        ECDSA.RecoverError err;
-        if (signature.length == 65) {
-            (signer, err,) = ECDSA.tryRecover(
-                digest, uint8(signature[64]), bytes32(signature[0:32]), bytes32(signature[32:64])
-            );
-        } else if (signature.length == 64) {
-            (signer, err,) = ECDSA.tryRecover(digest, bytes32(signature[0:32]), bytes32(signature[32:64]));
-        } else {
-            return address(0);
-        }
-        if (err != ECDSA.RecoverError.NoError) return address(0);
+    /// @dev The signer of a signature as the settlement contract reads it; zero for a bad one.
+    function _signer(bytes32 digest, bytes calldata signature) internal pure returns (address) {
+        (address signer, bool valid) = Signatures.recover(digest, signature);
+        return valid ? signer : address(0);
     }
 
     function _nowMs() internal view returns (uint256) {

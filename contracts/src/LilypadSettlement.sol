@@ -2,10 +2,10 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Escrow} from "./Escrow.sol";
 import {MediatorStakes} from "./MediatorStakes.sol";
+import {Signatures} from "./Signatures.sol";
 import {
     AcceptedDeal,
     Deal,
@@ -448,32 +448,16 @@ contract LilypadSettlement is MediatorStakes, EIP712 {
     }
 
     function _checkSigner(bytes32 digest, bytes calldata signature, address expected) internal pure {
-        (address signer, bool valid) = _recover(digest, signature);
+        (address signer, bool valid) = Signatures.recover(digest, signature);
         if (!valid) revert BadSignature(digest);
         if (signer != expected) revert WrongSigner(expected, signer);
     }
 
     function _signerFault(bytes32 digest, bytes calldata signature, address expected) internal pure returns (bytes4) {
-        (address signer, bool valid) = _recover(digest, signature);
+        (address signer, bool valid) = Signatures.recover(digest, signature);
         if (!valid) return BadSignature.selector;
         if (signer != expected) return WrongSigner.selector;
         return 0;
-    }
-
-    /// @dev Accepts 65-byte signatures (r, s, v) and 64-byte compact ones (r, yParityAndS, EIP-2098),
-    /// read straight from calldata.
-    function _recover(bytes32 digest, bytes calldata signature) internal pure returns (address signer, bool valid) {
-        ECDSA.RecoverError err;
-        if (signature.length == 65) {
-            (signer, err,) = ECDSA.tryRecover(
-                digest, uint8(signature[64]), bytes32(signature[0:32]), bytes32(signature[32:64])
-            );
-        } else if (signature.length == 64) {
-            (signer, err,) = ECDSA.tryRecover(digest, bytes32(signature[0:32]), bytes32(signature[32:64]));
-        } else {
-            return (address(0), false);
-        }
-        valid = err == ECDSA.RecoverError.NoError;
     }
 
     /// @dev The judge drawn from the deal's mediators by the hash of a block after the challenge, which

@@ -28,7 +28,7 @@ import type { LilypadNode } from '../node.ts'
 import { DEFAULTS } from '../settings.ts'
 
 /** What the relayer needs of the jobs contract (an OnchainJobsClient of this node's account). */
-export type OnchainJobs = Pick<OnchainJobsClient, 'requestsSince' | 'requestOf' | 'claim' | 'deliver' | 'deliverWithResults' | 'refund'>
+export type OnchainJobs = Pick<OnchainJobsClient, 'requestsSince' | 'requestOf' | 'claim' | 'deliver' | 'deliverWithResults' | 'refund' | 'provider'>
 
 export interface RelayerOptions {
   network: string
@@ -49,12 +49,14 @@ const MAX_MATCH_MS = 60_000
 const MIN_AGREE_MS = 10_000
 /** beside the job's timeout, the least a provider needs to start it and submit its results */
 const MIN_RUN_MARGIN_MS = 5_000
+/** how long a request this relayer will not take (its inputs, module or payment) is left before it is looked at again */
+const SKIP_MS = 30_000
 /** after the results, the time the acceptance and its settlement take to reach the chain */
 const SETTLE_MARGIN_MS = 10_000
 
 interface Plan { module: LoadedModule, inputs: Record<string, string>, maxPrice: bigint, matchWithinMs: number, agreeWithinMs: number, submitWithinMs: number, checkRate: number }
 
-type Tracked = { request: JobRequestedEvent, stream?: string, done?: boolean }
+type Tracked = { request: JobRequestedEvent, stream?: string, done?: boolean, skippedUntil?: number }
 
 export class OnchainRelayer {
   private readonly requests = new Map<string, Tracked>()
@@ -85,9 +87,13 @@ export class OnchainRelayer {
 
   /** One pass: new requests, then each open one. */
   async tick (): Promise<void> {
-    for (const request of await this.jobs.requestsSince(this.nextBlock)) {
-      this.nextBlock = Math.max(this.nextBlock, request.blockNumber + 1)
-      if (!this.requests.has(request.requestId)) this.requests.set(request.requestId, { request, stream: this.streamOf(request.requestId) })
+    // up to the head read first: the next pass starts after it, however long no request came
+    const head = await this.jobs.provider.getBlockNumber()
+    if (head >= this.nextBlock) {
+      for (const request of await this.jobs.requestsSince(this.nextBlock, head)) {
+        if (!this.requests.has(request.requestId)) this.requests.set(request.requestId, { request, stream: this.streamOf(request.requestId) })
+      }
+      this.nextBlock = head + 1
     }
     // each request on its own: one whose job is being offered (a module to fetch, peers to wait for) holds up no other
     await Promise.all([...this.requests.values()].filter(t => t.done !== true).map(async (tracked) => {
@@ -117,7 +123,8 @@ export class OnchainRelayer {
     }
     const ours = state.claimant?.toLowerCase() === this.node.address.toLowerCase() && state.claimedUntil > now
     if (!ours && state.claimedUntil > now) return
-    const plan = await this.plan(request, ours ? state.claimedUntil : Math.min(now + request.terms.claimWindow, request.terms.deadline))
+    if ((tracked.skippedUntil ?? 0) > now) return
+    const plan = await this.plan(tracked, ours ? state.claimedUntil : Math.min(now + request.terms.claimWindow, request.terms.deadline))
     if (plan === undefined) return
     if (!ours) {
       try {
@@ -145,28 +152,35 @@ export class OnchainRelayer {
    * The job a request asks for, if this relayer can take it: its module at the pinned commit, a
    * price that leaves the relayer's fee within the payment, and windows that end before `until`.
    */
-  private async plan (request: JobRequestedEvent, until: number): Promise<Plan | undefined> {
+  private async plan (tracked: Tracked, until: number): Promise<Plan | undefined> {
+    const { request } = tracked
     const { spec, terms } = request
     const inputs = parseInputs(spec.inputs)
-    if (inputs === undefined) return this.skip(request, 'its inputs are not a compact JSON object of strings')
-    const module = await loadModule({
-      ref: `${spec.moduleRepo}:${spec.moduleCommit}`,
-      templatePath: spec.modulePath,
-      inputs,
-      cacheDir: join(this.options.dataDir, 'modules'),
-      mirrors: this.options.mirrors,
-      allowedSchemes: defaultModuleSchemes()
-    })
-    if (module.repo !== spec.moduleRepo || module.commit !== spec.moduleCommit) return this.skip(request, `it names ${spec.moduleRepo}@${spec.moduleCommit}, which is not a repository and full commit`)
+    if (inputs === undefined) return this.skip(tracked, 'its inputs are not a compact JSON object of strings')
+    let module: LoadedModule
+    try {
+      module = await loadModule({
+        ref: `${spec.moduleRepo}:${spec.moduleCommit}`,
+        templatePath: spec.modulePath,
+        inputs,
+        cacheDir: join(this.options.dataDir, 'modules'),
+        mirrors: this.options.mirrors,
+        allowedSchemes: defaultModuleSchemes()
+      })
+    } catch (err) {
+      return this.skip(tracked, `its module does not load: ${(err as Error).message.split('\n')[0]}`)
+    }
+    if (module.repo !== spec.moduleRepo || module.commit !== spec.moduleCommit) return this.skip(tracked, `it names ${spec.moduleRepo}@${spec.moduleCommit}, which is not a repository and full commit`)
     // what the job creator pays at most beside the price (jobOfferFor's terms): the solver's fee and one mediator's
     const fees = BigInt(DEFAULTS.solverFee) * 10n + BigInt(DEFAULTS.mediatorFee) * 10n
     const maxPrice = terms.payment - terms.relayerFee - fees
-    if (maxPrice <= 0n) return this.skip(request, `its payment of ${terms.payment} wei leaves no price after the fees`)
+    if (maxPrice <= 0n) return this.skip(tracked, `its payment of ${terms.payment} wei leaves no price after the fees`)
     // the deal must settle before the claim ends: the provider's windows shrink to fit, never below the job's timeout
     const budget = until - this.now() - SETTLE_MARGIN_MS
     const agreeWithinMs = Math.min(DEFAULT_AGREE_WITHIN_MS, Math.max(MIN_AGREE_MS, Math.floor(budget / 4)))
     const submitWithinMs = Math.min(submitWindowMs(module), budget - agreeWithinMs - MIN_MATCH_MS)
-    if (submitWithinMs < jobTimeoutMs(module.spec.job) + MIN_RUN_MARGIN_MS) return this.skip(request, `its deal would not settle within ${budget} ms`)
+    // not now: the next pass, or a new claim, may leave more time
+    if (submitWithinMs < jobTimeoutMs(module.spec.job) + MIN_RUN_MARGIN_MS) return this.skip(tracked, `its deal would not settle within ${budget} ms`, false)
     const matchWithinMs = Math.min(MAX_MATCH_MS, budget - agreeWithinMs - submitWithinMs)
     // checking re-runs the job within the judge window, and a challenge waits for a mediator's
     const checking = Math.max(60_000, rerunWindowMs(module)) + Math.max(120_000, rerunWindowMs(module))
@@ -198,8 +212,10 @@ export class OnchainRelayer {
     return streams.sort((a, b) => (this.node.host.job(a)!.job.matchDeadline - this.node.host.job(b)!.job.matchDeadline)).pop()
   }
 
-  private skip (request: JobRequestedEvent, why: string): undefined {
-    this.logger.debug({ requestId: request.requestId, why }, 'on-chain job not taken')
+  /** A request not taken; one that will not change (its inputs, module or payment) is looked at again only after a while, not reloaded every pass. */
+  private skip (tracked: Tracked, why: string, lasting = true): undefined {
+    this.logger.debug({ requestId: tracked.request.requestId, why }, 'on-chain job not taken')
+    if (lasting) tracked.skippedUntil = this.now() + SKIP_MS
     return undefined
   }
 }

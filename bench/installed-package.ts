@@ -1,7 +1,7 @@
 // The package as a user installs it: `npm pack` (which builds dist/ first), then `npm install` of the
 // tarball into an empty folder, from npm's cache (offline), with no TypeScript tooling or solc.
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -24,7 +24,14 @@ export interface InstalledPackage {
  * for undici 8, which needs Node 22. npm honours the shrinkwrap the package carries only when it
  * installs from a registry, not from a tarball file.
  */
-const NODE_20_OVERRIDES = process.versions.node.startsWith('20.') ? { overrides: { undici: '7.30.2' } } : {}
+const NODE_20_OVERRIDES = process.versions.node.startsWith('20.') ? { overrides: { undici: undiciPin() } } : {}
+
+/** The undici version this package's own install is pinned to (its package.json overrides). */
+function undiciPin (): string {
+  const { overrides } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { overrides?: { undici?: string } }
+  if (overrides?.undici === undefined) throw new Error('package.json pins no undici version in its overrides')
+  return overrides.undici
+}
 
 export async function installPackage (dir: string): Promise<InstalledPackage> {
   await mkdir(join(dir, 'pack'), { recursive: true })

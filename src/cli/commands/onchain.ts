@@ -25,11 +25,11 @@ export async function onchainRun (message: string, flags: OnchainRunFlags, out: 
     const info = await readFile(join(dir, 'devnet.json'), 'utf8').then(t => JSON.parse(t) as DevnetInfo).catch(() => undefined)
     if (info === undefined) throw new CommandFailure(API_EXIT.noNode, 'NO_PEERS', `no devnet found at ${join(dir, 'devnet.json')}: start one with \`lilypad devnet\``)
     if (info.onchainJobs === undefined) throw new CommandFailure(API_EXIT.noNode, 'NO_RELAYERS', 'this devnet has no relayers: start it with `lilypad devnet --relayers 1`')
-    const [{ OnchainJobsClient }, { ExampleCowsayClient }, { loadModule }] = await Promise.all([
-      import('../../settlement/onchain-jobs.ts'), import('../../settlement/example-client.ts'), import('../../executor/modules/load.ts')
+    const [{ OnchainJobsClient }, { ExampleCowsayClient }, { loadModule }, { userModuleSchemes }] = await Promise.all([
+      import('../../settlement/onchain-jobs.ts'), import('../../settlement/example-client.ts'), import('../../executor/modules/load.ts'), import('../../executor/modules/sources.ts')
     ])
     // the commit the providers run: the devnet's cowsay, found through its mirror as they find it
-    const module = await loadModule({ ref: `${COWSAY_REPO}:v0.0.1`, inputs: { Message: message }, cacheDir: join(dir, 'onchain-modules'), mirrors: info.mirrors, allowedSchemes: ['https', 'file'] })
+    const module = await loadModule({ ref: `${COWSAY_REPO}:v0.0.1`, inputs: { Message: message }, cacheDir: join(dir, 'onchain-modules'), mirrors: info.mirrors, allowedSchemes: userModuleSchemes() })
     const jobs = await OnchainJobsClient.open({ rpcUrl: info.rpcUrl, privateKey: process.env.WEB3_PRIVATE_KEY ?? info.jobCreatorKey, jobsAddress: info.onchainJobs })
     try {
       const started = Date.now()

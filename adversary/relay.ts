@@ -3,15 +3,18 @@
  * requester). The relayer is the strategist: a job creator that offers the request's job, has a deal
  * for it settled with the arena's provider, and delivers what it likes. The requester does nothing
  * but wait: once its deadline passes undelivered, it takes its payment back. It holds when the
- * contract refused every cheat and the requester paid no more than one honest delivery costs.
+ * contract refused every cheat, the requester paid no more than one honest delivery costs, and what
+ * it was called back with (the results' CID, the cow of their stdout) is the honest results'.
  */
-import { ExampleCowsayClient, OnchainJobsClient, SettlementError, signMessage, type SignedDeal } from '../src/settlement/index.ts'
+import { pathProof } from '../src/executor/results/path-proof.ts'
+import { ExampleCowsayClient, OnchainJobsClient, SettlementError, signMessage, type OutputProof, type SignedDeal } from '../src/settlement/index.ts'
 import type { JobOffer } from '../src/protocols/messages/schemas.ts'
 import type { DealOutcome } from '../src/state-machines/deal-states.ts'
-import type { Fixture } from '../test/integration/settlement/fixture.ts'
+import { CID as HONEST_CID, type Fixture } from '../test/integration/settlement/fixture.ts'
 import { COWSAY, dealFor, offerFor } from '../test/integration/settlement/jobs.ts'
+import { COW, resultsFolder } from '../test/integration/settlement/results-folder.ts'
 import type { Arena } from './arena.ts'
-import { BAD_CID, HONEST_CID } from './game.ts'
+import { BAD_CID } from './game.ts'
 import type { Row } from './matrix.ts'
 
 export interface RelayStrategy {
@@ -29,7 +32,8 @@ const PAYMENT = 5000n
 const FEE = 100n
 const HOUR = 3600_000
 
-interface Contracts { jobs: string, requester: ExampleCowsayClient }
+/** the proof of the honest results' stdout (the honest results are those the fixture's deals commit) */
+interface Contracts { jobs: string, requester: ExampleCowsayClient, stdout: OutputProof }
 
 /** LilypadJobs and the requester, deployed once per arena, by its outsider. */
 const deployed = new WeakMap<Arena, Promise<Contracts>>()
@@ -41,7 +45,9 @@ function contractsOf (arena: Arena): Promise<Contracts> {
       const jobs = await OnchainJobsClient.deploy(arena.clients.outsider)
       const requester = await ExampleCowsayClient.deploy(jobs)
       await requester.fund(PAYMENT * 20n)
-      return { jobs: jobs.address, requester }
+      const folder = await resultsFolder()
+      if (folder.cid.toString() !== HONEST_CID) throw new Error(`the honest results folder is ${folder.cid}, not ${HONEST_CID}`)
+      return { jobs: jobs.address, requester, stdout: { path: 'stdout', blocks: await pathProof(folder.blockstore, folder.cid, 'stdout') } }
     })())
   }
   return found
@@ -59,14 +65,16 @@ export class Relay {
     readonly jobs: OnchainJobsClient,
     readonly requester: ExampleCowsayClient,
     readonly requestId: string,
-    readonly offer: JobOffer
+    readonly offer: JobOffer,
+    /** the proof of the honest results' stdout, which the requester asks for */
+    readonly stdout: OutputProof
   ) {}
 
   static async ask (arena: Arena): Promise<Relay> {
-    const { jobs, requester } = await contractsOf(arena)
+    const { jobs, requester, stdout } = await contractsOf(arena)
     const { requestId } = await requester.ask({ ...COWSAY, message: 'moo', payment: PAYMENT, relayerFee: FEE, deadline: await arena.now() + HOUR, claimWindow: 60_000 })
     const relayer = await OnchainJobsClient.attach(arena.clients.jobCreator, jobs)
-    return new Relay(arena, relayer, requester, requestId, offerFor(fixtureOf(arena), requestId, 'moo'))
+    return new Relay(arena, relayer, requester, requestId, offerFor(fixtureOf(arena), requestId, 'moo'), stdout)
   }
 
   /** A deal for an offer, settled to `outcome` with the arena's provider (see dealFor). */
@@ -77,12 +85,12 @@ export class Relay {
   /** The honest delivery of the request's results. */
   async deliver (): Promise<void> {
     this.honestDeal = await this.deal()
-    await this.jobs.deliver(this.requestId, this.honestDeal, this.offer, HONEST_CID)
+    await this.jobs.deliver(this.requestId, this.honestDeal, this.offer, HONEST_CID, this.stdout)
   }
 
   /** A delivery the contract must refuse. */
-  async cheat (what: string, signed: SignedDeal, offer: JobOffer, resultsCid: string): Promise<void> {
-    await this.refused(what, async () => await this.jobs.deliver(this.requestId, signed, offer, resultsCid))
+  async cheat (what: string, signed: SignedDeal, offer: JobOffer, resultsCid: string, output = this.stdout): Promise<void> {
+    await this.refused(what, async () => await this.jobs.deliver(this.requestId, signed, offer, resultsCid, output))
   }
 
   /** A call the contract must refuse: what it let through is counted against it. */
@@ -113,6 +121,7 @@ export async function playRelay (arena: Arena, strategy: RelayStrategy): Promise
   const payout = strategy.owed === null || deal === undefined ? 0n : -(BigInt(deal.price) + BigInt(deal.solverFee) + FEE)
   const status = (await relay.jobs.requestOf(relay.requestId)).status
   const cid = await requester.resultsCidOf(relay.requestId)
+  const cow = await requester.cowOf(relay.requestId)
   return {
     strategy: strategy.name,
     honest: 'requester',
@@ -120,7 +129,7 @@ export async function playRelay (arena: Arena, strategy: RelayStrategy): Promise
     payout,
     got,
     outcome: status,
-    held: relay.accepted.length === 0 && got >= payout && cid === (status === 'Delivered' ? HONEST_CID : undefined)
+    held: relay.accepted.length === 0 && got >= payout && cid === (status === 'Delivered' ? HONEST_CID : undefined) && cow === (status === 'Delivered' ? COW : undefined)
   }
 }
 
@@ -150,7 +159,28 @@ export const RELAY_STRATEGIES: RelayStrategy[] = [
       const creator = r.arena.clients.jobCreator
       const made = { author: creator.wallet.address, nonce: '1', expiry: bare.deal.mediateDeadline, dealId: creator.dealId(bare.deal), resultsCid: BAD_CID, exitCode: 0, cpuMs: 1, durationMs: 1 }
       const signature = await signMessage(creator.wallet, creator.domain, 'ResultsSubmitted', made)
-      await r.refused('results the relayer signed itself', async () => await r.jobs.deliverWithResults(r.requestId, bare, r.offer, { message: made, signature }))
+      await r.refused('results the relayer signed itself', async () => await r.jobs.deliverWithResults(r.requestId, bare, r.offer, { message: made, signature }, r.stdout))
+    }
+  },
+  {
+    name: 'relayer: a fake output, blocks the results\' CID does not link to',
+    by: 'relayer',
+    against: 'requester',
+    settles: 'Delivered',
+    owed: 'Accepted',
+    play: async (r) => {
+      const signed = await r.deal()
+      const [folder] = r.stdout.blocks as [Uint8Array]
+      // another folder's cow, its folder block and all: each block must be the one its parent links to
+      const fake = await resultsFolder('< the relayer says >\n')
+      const fakeStdout = await pathProof(fake.blockstore, fake.cid, 'stdout')
+      await r.cheat('another file\'s block under the honest folder', signed, r.offer, HONEST_CID, { path: 'stdout', blocks: [folder, fakeStdout[1]!] })
+      await r.cheat('another folder whole', signed, r.offer, HONEST_CID, { path: 'stdout', blocks: fakeStdout })
+      const honest = await resultsFolder()
+      await r.cheat('the output of another file than asked', signed, r.offer, HONEST_CID, { path: 'stderr', blocks: await pathProof(honest.blockstore, honest.cid, 'stderr') })
+      await r.cheat('no output at all', signed, r.offer, HONEST_CID, { path: '', blocks: [] })
+      r.honestDeal = signed
+      await r.jobs.deliver(r.requestId, signed, r.offer, HONEST_CID, r.stdout)
     }
   },
   {

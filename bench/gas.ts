@@ -23,6 +23,8 @@ import { DEAL_OUTCOMES } from '../src/state-machines/deal-states.ts'
 import { CID, common, makeDeal, OTHER_CID, sign, signAs, TOKENS, type Fixture, ROLES } from '../test/integration/settlement/fixture.ts'
 import { acceptanceFor, challenge, commit, passDeadline, reachOutcome, resultsFor } from '../test/integration/settlement/outcomes.ts'
 import { COWSAY, offerFor } from '../test/integration/settlement/jobs.ts'
+import { resultsFolder } from '../test/integration/settlement/results-folder.ts'
+import { pathProof } from '../src/executor/results/path-proof.ts'
 
 const MODICUM_HAPPY_PATH_GAS = 1_160_000
 const EXTRA_CREATORS = 20
@@ -192,18 +194,24 @@ async function onchainJobFigures (f: Fixture, figure: (metric: string, value: bi
   const { results, signature } = await resultsFor(f, signed.deal, CID)
   const committed = await f.clients.jobCreator.commitResults(signed, results, signature)
   await reachOutcome(f, signed, 'Accepted')
-  const delivered = await relayer.deliver(asked.requestId, signed, offer, CID)
+  // the example asks for the cow: the first 512 bytes of stdout, proven from the results' CID
+  const folder = await resultsFolder()
+  const stdout = { path: 'stdout', blocks: await pathProof(folder.blockstore, folder.cid, 'stdout') }
+  const delivered = await relayer.deliver(asked.requestId, signed, offer, CID, stdout)
+  const readOutput = await relayer.jobs.getFunction('readOutput').estimateGas(CID, stdout.path, stdout.blocks, 512)
   // the other way: the deal accepted with no results on chain, delivered with the provider's signed results
   const bare = await cowsay.ask(ask)
   const bareOffer = offerFor(f, bare.requestId, 'moo')
   const bareDeal = await sign(f, await makeDeal(f, { jobOfferId: await relayer.jobs.getFunction('jobOfferId').staticCall(bareOffer) as string }))
   await reachOutcome(f, bareDeal, 'Accepted')
   const bareResults = await resultsFor(f, bareDeal.deal, CID)
-  const withResults = await relayer.deliverWithResults(bare.requestId, bareDeal, bareOffer, { message: bareResults.results, signature: bareResults.signature })
+  const withResults = await relayer.deliverWithResults(bare.requestId, bareDeal, bareOffer, { message: bareResults.results, signature: bareResults.signature }, stdout)
   if (!delivered.callbackOk || !withResults.callbackOk) throw new Error('the example client\'s callback failed')
   figure('gas_onchain_job_delivery', delivered.gasUsed, {
     relayer_commit: Number(committed.gasUsed),
     with_provider_results: Number(withResults.gasUsed),
-    note: 'deliver of an Accepted deal, with the example client\'s callback storing the CID; relayer_commit: the commitResults the relayer sends before the deal settles; with_provider_results: deliverWithResults of a deal accepted with no results on chain'
+    output_bytes: delivered.output.length,
+    read_output: Number(readOutput) - 21_000,
+    note: 'deliver of an Accepted deal with its stdout proven (2 blocks), the example client\'s callback storing the CID and the cow; relayer_commit: the commitResults the relayer sends before the deal settles; with_provider_results: deliverWithResults of a deal accepted with no results on chain; read_output: proving the cow alone (readOutput, less the 21,000 of a transaction)'
   })
 }

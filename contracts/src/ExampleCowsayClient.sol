@@ -7,23 +7,26 @@ import {ILilypadJobClient} from "./ILilypadJobClient.sol";
 import {LilypadJobs} from "./LilypadJobs.sol";
 
 /// @notice A contract that has the cowsay module say something, paying from its own tokens, and keeps
-/// the CID of what came back.
+/// the CID of what came back and the cow itself (its stdout).
 contract ExampleCowsayClient is ILilypadJobClient {
     using SafeERC20 for IERC20;
 
     string public constant MODULE_PATH = "lilypad_module.json.tmpl";
-    /// @notice What each callback may spend: storing a CID and an event.
-    uint32 public constant CALLBACK_GAS = 200_000;
+    /// @notice What each callback may spend: storing a CID, the cow and an event.
+    uint32 public constant CALLBACK_GAS = 700_000;
+    /// @notice The most of the cow's stdout brought back: a cow of a short message is about 200 bytes.
+    uint32 public constant OUTPUT_LIMIT = 512;
 
     LilypadJobs public immutable jobs;
     IERC20 public immutable token;
     address public immutable owner;
 
     mapping(bytes32 => string) public resultsCidOf;
+    mapping(bytes32 => string) public cowOf;
     mapping(bytes32 => bool) public cancelled;
 
     event Asked(bytes32 indexed requestId, string message);
-    event Answered(bytes32 indexed requestId, string resultsCid);
+    event Answered(bytes32 indexed requestId, string resultsCid, string cow);
     event Cancelled(bytes32 indexed requestId);
 
     error NotOwner(address caller);
@@ -56,16 +59,17 @@ contract ExampleCowsayClient is ILilypadJobClient {
         string memory inputs = string.concat('{"Message":"', message, '"}');
         token.forceApprove(address(jobs), payment);
         requestId = jobs.requestJob(
-            LilypadJobs.JobSpec(moduleRepo, moduleCommit, MODULE_PATH, inputs),
+            LilypadJobs.JobSpec(moduleRepo, moduleCommit, MODULE_PATH, inputs, "stdout", OUTPUT_LIMIT),
             LilypadJobs.JobTerms(payment, relayerFee, deadline, claimWindow, CALLBACK_GAS)
         );
         emit Asked(requestId, message);
     }
 
-    function lilypadFulfilled(bytes32 requestId, string calldata resultsCid) external {
+    function lilypadFulfilled(bytes32 requestId, string calldata resultsCid, bytes calldata output) external {
         if (msg.sender != address(jobs)) revert NotTheJobsContract(msg.sender);
         resultsCidOf[requestId] = resultsCid;
-        emit Answered(requestId, resultsCid);
+        cowOf[requestId] = string(output);
+        emit Answered(requestId, resultsCid, string(output));
     }
 
     function lilypadCancelled(bytes32 requestId) external {

@@ -6,7 +6,9 @@ pragma solidity ^0.8.24;
 /// the result stays readable there (`resultOf`).
 interface ILilypadJobClient {
     /// @notice The job of `requestId` ran, and a settled deal holds its results under `resultsCid`.
-    function lilypadFulfilled(bytes32 requestId, string calldata resultsCid) external;
+    /// `output`: the first bytes of the results file the request named, proven from that CID (empty
+    /// where it named none).
+    function lilypadFulfilled(bytes32 requestId, string calldata resultsCid, bytes calldata output) external;
 
     /// @notice The request's deadline passed undelivered: its payment went back to the requester.
     function lilypadCancelled(bytes32 requestId) external;

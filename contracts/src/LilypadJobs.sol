@@ -9,11 +9,13 @@ import {Deal, DealHashing, DealState, JobOffer, ResultsSubmitted} from "./DealTy
 import {ILilypadJobClient} from "./ILilypadJobClient.sol";
 import {LilypadSettlement} from "./LilypadSettlement.sol";
 import {Signatures} from "./Signatures.sol";
+import {UnixfsPath} from "./UnixfsPath.sol";
 
 /// @notice Jobs asked for by contracts. A requester pays for a job up front; a job creator (a relayer)
 /// offers it on the mesh, and whoever brings the deal the settlement contract settled for it, its
 /// results accepted, pays that job creator what the deal cost it plus the requester's fee, and calls
-/// the requester back with the results' CID. Nothing is taken on a relayer's word: the deal's outcome
+/// the requester back with the results' CID, and the first bytes of one of their files where the request
+/// asked for them. Nothing is taken on a relayer's word: the deal's outcome
 /// is read from the settlement contract, its results too or else from the provider's signature, and
 /// the job offer the deal names must be for this request, with its module and inputs. After the
 /// deadline, an undelivered request is refunded.
@@ -23,12 +25,24 @@ contract LilypadJobs is ReentrancyGuardTransient {
     using DealHashing for JobOffer;
     using DealHashing for ResultsSubmitted;
 
-    /// @notice What to run: the strings of a JobOffer (`inputs`: the canonical JSON of the module's inputs).
+    /// @notice What to run: the strings of a JobOffer (`inputs`: the canonical JSON of the module's inputs),
+    /// and what of its results to bring back on chain besides their CID: the first `outputLimit` bytes
+    /// (1 to MAX_OUTPUT_BYTES) of the file at `outputPath` in the results folder ("stdout",
+    /// "outputs/answer.txt"); none where both are empty.
     struct JobSpec {
         string moduleRepo;
         string moduleCommit;
         string modulePath;
         string inputs;
+        string outputPath;
+        uint32 outputLimit;
+    }
+
+    /// @notice The blocks that prove a request's output from the results' CID (UnixfsPath.readPrefix):
+    /// the results folder's, each folder's on the path, the file's and its first children's.
+    struct OutputProof {
+        string path;
+        bytes[] blocks;
     }
 
     /// @notice Amounts in the settlement's token; times in milliseconds since the Unix epoch, as the
@@ -57,9 +71,10 @@ contract LilypadJobs is ReentrancyGuardTransient {
         uint32 callbackGasLimit;
         address relayer; // the job creator paid on delivery
         uint64 claimWindow;
+        uint32 outputLimit;
         uint256 payment;
         uint256 relayerFee;
-        bytes32 jobHash; // of the spec's four strings
+        bytes32 jobHash; // of the spec's five strings
     }
 
     struct Result {
@@ -69,6 +84,8 @@ contract LilypadJobs is ReentrancyGuardTransient {
 
     /// @notice The most gas a request may give each of its callbacks.
     uint32 public constant MAX_CALLBACK_GAS = 2_500_000;
+    /// @notice The most bytes of a results file a request may have brought back on chain.
+    uint32 public constant MAX_OUTPUT_BYTES = 16_384;
     /// @dev What a callback's CALL costs besides the gas it forwards, with a wide margin.
     uint256 private constant CALL_RESERVE = 10_000;
 
@@ -83,7 +100,7 @@ contract LilypadJobs is ReentrancyGuardTransient {
     event JobRequested(bytes32 indexed requestId, address indexed requester, JobSpec spec, JobTerms terms);
     event Claimed(bytes32 indexed requestId, address indexed relayer, uint64 until);
     event Delivered(
-        bytes32 indexed requestId, address indexed relayer, bytes32 dealId, string resultsCid, bool callbackOk
+        bytes32 indexed requestId, address indexed relayer, bytes32 dealId, string resultsCid, bytes output, bool callbackOk
     );
     event Refunded(bytes32 indexed requestId, address indexed requester, uint256 amount, bool callbackOk);
 
@@ -106,6 +123,9 @@ contract LilypadJobs is ReentrancyGuardTransient {
     error OfferNotAsRequested(bytes32 requestId);
     error PaymentShort(bytes32 requestId, uint256 needed, uint256 payment);
     error CallbackGasShort(uint256 needed, uint256 left);
+    error OutputLimitTooHigh(uint32 outputLimit, uint32 max);
+    /// @notice An output needs both its path and its limit.
+    error OutputHalfAsked();
 
     constructor(address settlement_, address token_) {
         address settlementToken = address(LilypadSettlement(settlement_).token());
@@ -132,6 +152,16 @@ contract LilypadJobs is ReentrancyGuardTransient {
         return (r.resultsCid, r.dealId, _requests[requestId].relayer);
     }
 
+    /// @notice The first `limit` bytes of the file at `path` under the results folder `resultsCid`,
+    /// proven by `blocks` (see OutputProof). With resultOf's CID, it reads a delivered output again.
+    function readOutput(string calldata resultsCid, string calldata path, bytes[] calldata blocks, uint256 limit)
+        external
+        pure
+        returns (bytes memory)
+    {
+        return UnixfsPath.readPrefix(resultsCid, path, blocks, limit);
+    }
+
     /// @notice A job offer's id: its EIP-712 hash under the settlement contract's domain, which a deal
     /// names as its `jobOfferId`.
     function jobOfferId(JobOffer calldata offer) external view returns (bytes32) {
@@ -150,6 +180,8 @@ contract LilypadJobs is ReentrancyGuardTransient {
         if (terms.callbackGasLimit > MAX_CALLBACK_GAS) {
             revert CallbackGasTooHigh(terms.callbackGasLimit, MAX_CALLBACK_GAS);
         }
+        if (spec.outputLimit > MAX_OUTPUT_BYTES) revert OutputLimitTooHigh(spec.outputLimit, MAX_OUTPUT_BYTES);
+        if ((spec.outputLimit == 0) != (bytes(spec.outputPath).length == 0)) revert OutputHalfAsked();
         requestId = keccak256(abi.encode(address(this), block.chainid, msg.sender, requestCount[msg.sender]++));
         _requests[requestId] = Request({
             requester: msg.sender,
@@ -160,9 +192,10 @@ contract LilypadJobs is ReentrancyGuardTransient {
             callbackGasLimit: terms.callbackGasLimit,
             relayer: address(0),
             claimWindow: terms.claimWindow,
+            outputLimit: spec.outputLimit,
             payment: terms.payment,
             relayerFee: terms.relayerFee,
-            jobHash: _jobHash(spec.moduleRepo, spec.moduleCommit, spec.modulePath, spec.inputs)
+            jobHash: _jobHash(spec.moduleRepo, spec.moduleCommit, spec.modulePath, spec.inputs, spec.outputPath)
         });
         token.safeTransferFrom(msg.sender, address(this), terms.payment);
         emit JobRequested(requestId, msg.sender, spec, terms);
@@ -188,14 +221,18 @@ contract LilypadJobs is ReentrancyGuardTransient {
     /// the deal cost it and the relayer's fee, gives the rest back to the requester, and calls the
     /// requester back. Anyone may bring it; the job creator is paid all the same. The results are those
     /// the settlement holds for the deal: committed by the provider (or by anyone, with its signature),
-    /// or named by a challenge.
-    function deliver(bytes32 requestId, Deal calldata deal, JobOffer calldata offer, string calldata resultsCid)
-        external
-        nonReentrant
-    {
+    /// or named by a challenge. `output` proves the output the request asked for from them (its path is
+    /// the request's); a request that asked for none takes an empty one.
+    function deliver(
+        bytes32 requestId,
+        Deal calldata deal,
+        JobOffer calldata offer,
+        string calldata resultsCid,
+        OutputProof calldata output
+    ) external nonReentrant {
         (bytes32 domain, bytes32 dealId, DealState outcome) = _accepted(requestId, deal);
         if (keccak256(bytes(resultsCid)) != settlement.resultsCidHash(dealId)) revert ResultsNotOfDeal(dealId);
-        _deliver(requestId, domain, dealId, outcome, deal, offer, resultsCid);
+        _deliver(requestId, domain, dealId, outcome, deal, offer, resultsCid, output);
     }
 
     /// @notice As deliver, for a deal accepted without its results on chain (the settlement records a
@@ -206,7 +243,8 @@ contract LilypadJobs is ReentrancyGuardTransient {
         Deal calldata deal,
         JobOffer calldata offer,
         ResultsSubmitted calldata results,
-        bytes calldata signature
+        bytes calldata signature,
+        OutputProof calldata output
     ) external nonReentrant {
         (bytes32 domain, bytes32 dealId, DealState outcome) = _accepted(requestId, deal);
         bytes32 recorded = settlement.resultsCidHash(dealId);
@@ -218,7 +256,7 @@ contract LilypadJobs is ReentrancyGuardTransient {
         if (results.author != provider || signer != provider || signer == address(0)) {
             revert ResultsNotByProvider(dealId);
         }
-        _deliver(requestId, domain, dealId, outcome, deal, offer, results.resultsCid);
+        _deliver(requestId, domain, dealId, outcome, deal, offer, results.resultsCid, output);
     }
 
     /// @notice Gives an undelivered request's payment back to its requester once the deadline has
@@ -259,7 +297,8 @@ contract LilypadJobs is ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Checks that the deal's job offer is the request's, then pays, records and calls back.
+    /// @dev Checks that the deal's job offer is the request's and reads the output, then pays, records
+    /// and calls back.
     function _deliver(
         bytes32 requestId,
         bytes32 domain,
@@ -267,18 +306,22 @@ contract LilypadJobs is ReentrancyGuardTransient {
         DealState outcome,
         Deal calldata deal,
         JobOffer calldata offer,
-        string calldata resultsCid
+        string calldata resultsCid,
+        OutputProof calldata output
     ) internal {
         Request storage r = _requests[requestId];
         bytes32 offerId = MessageHashUtils.toTypedDataHash(domain, offer.hash());
         if (offerId != deal.jobOfferId) revert OfferNotOfDeal(deal.jobOfferId, offerId);
         if (offer.author != deal.jobCreator) revert OfferNotByCreator(offer.author, deal.jobCreator);
         if (offer.nonce != uint256(requestId)) revert OfferForAnotherRequest(requestId, offer.nonce);
-        // a request carries no input data: a job that mounted some is not the job asked for
+        // a request carries no input data: a job that mounted some is not the job asked for; and the
+        // output's path is the request's only if the hash of the offer's strings and it is the request's
         if (
-            _jobHash(offer.moduleRepo, offer.moduleCommit, offer.modulePath, offer.inputs) != r.jobHash
+            _jobHash(offer.moduleRepo, offer.moduleCommit, offer.modulePath, offer.inputs, output.path) != r.jobHash
                 || bytes(offer.inputsCid).length != 0
         ) revert OfferNotAsRequested(requestId);
+        bytes memory bytesOut =
+            bytes(output.path).length == 0 ? bytes("") : UnixfsPath.readPrefix(resultsCid, output.path, output.blocks, r.outputLimit);
         uint256 due = _cost(deal, outcome) + r.relayerFee;
         uint256 payment = r.payment;
         if (due > payment) revert PaymentShort(requestId, due, payment);
@@ -290,9 +333,11 @@ contract LilypadJobs is ReentrancyGuardTransient {
         token.safeTransfer(deal.jobCreator, due);
         if (payment > due) token.safeTransfer(requester, payment - due);
         bool ok = _callBack(
-            requester, r.callbackGasLimit, abi.encodeCall(ILilypadJobClient.lilypadFulfilled, (requestId, resultsCid))
+            requester,
+            r.callbackGasLimit,
+            abi.encodeCall(ILilypadJobClient.lilypadFulfilled, (requestId, resultsCid, bytesOut))
         );
-        emit Delivered(requestId, deal.jobCreator, dealId, resultsCid, ok);
+        emit Delivered(requestId, deal.jobCreator, dealId, resultsCid, bytesOut, ok);
     }
 
     /// @dev What the settlement took from the deal's job creator for this outcome, net of what it paid
@@ -306,12 +351,14 @@ contract LilypadJobs is ReentrancyGuardTransient {
         }
     }
 
-    function _jobHash(string calldata repo, string calldata commit, string calldata path, string calldata inputs)
-        internal
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(repo, commit, path, inputs));
+    function _jobHash(
+        string calldata repo,
+        string calldata commit,
+        string calldata path,
+        string calldata inputs,
+        string calldata outputPath
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(repo, commit, path, inputs, outputPath));
     }
 
     /// @dev Calls the requester with `gasLimit` gas, never less: a CALL forwards at most 63/64 of the gas

@@ -52,6 +52,16 @@ export type SettlementErrorCode =
   | 'OFFER_NOT_AS_REQUESTED'
   | 'PAYMENT_SHORT'
   | 'CALLBACK_GAS_SHORT'
+  | 'OUTPUT_LIMIT_TOO_HIGH'
+  | 'OUTPUT_HALF_ASKED'
+  | 'NOT_A_CID_V0'
+  | 'BLOCK_NOT_OF_LINK'
+  | 'BAD_BLOCK'
+  | 'NOT_A_DIRECTORY'
+  | 'NOT_A_FILE'
+  | 'NO_SUCH_ENTRY'
+  | 'PROOF_SHORT'
+  | 'BAD_PATH'
   | 'NOT_OWNER'
   | 'NOT_THE_JOBS_CONTRACT'
   | 'BAD_MESSAGE'
@@ -130,9 +140,19 @@ const REVERTS: Record<string, [SettlementErrorCode, Describe]> = {
   OfferNotOfDeal: ['OFFER_NOT_OF_DEAL', a => `the job offer's id is ${short(a.offerId)}, but the deal names ${short(a.jobOfferId)}`],
   OfferNotByCreator: ['OFFER_NOT_BY_CREATOR', a => `the job offer's author is ${String(a.author)}, not the deal's job creator ${String(a.jobCreator)}`],
   OfferForAnotherRequest: ['OFFER_FOR_ANOTHER_REQUEST', a => `the job offer's nonce ${String(a.nonce)} is not request ${short(a.requestId)}`],
-  OfferNotAsRequested: ['OFFER_NOT_AS_REQUESTED', a => `the job offer's module, inputs or input data are not those of request ${short(a.requestId)}`],
+  OfferNotAsRequested: ['OFFER_NOT_AS_REQUESTED', a => `the job offer's module, inputs or input data, or the output's path, are not those of request ${short(a.requestId)}`],
   PaymentShort: ['PAYMENT_SHORT', a => `request ${short(a.requestId)} pays ${String(a.payment)}, but the deal's cost and the relayer's fee are ${String(a.needed)}`],
   CallbackGasShort: ['CALLBACK_GAS_SHORT', a => `${String(a.left)} gas left, but the callback needs ${String(a.needed)}: send the transaction with more gas`],
+  OutputLimitTooHigh: ['OUTPUT_LIMIT_TOO_HIGH', a => `a request may have at most ${String(a.max)} bytes of output brought back, not ${String(a.outputLimit)}`],
+  OutputHalfAsked: ['OUTPUT_HALF_ASKED', () => 'an output needs both its path and its limit (or neither)'],
+  NotACidV0: ['NOT_A_CID_V0', a => `${JSON.stringify(String(a.cid))} is not a CIDv0 (Qm...), which results folders are`],
+  BlockNotOfLink: ['BLOCK_NOT_OF_LINK', a => `block ${String(a.index)} of the output's proof is not the one its parent links to`],
+  BadBlock: ['BAD_BLOCK', a => `block ${String(a.index)} of the output's proof is not a dag-pb node with UnixFS data`],
+  NotADirectory: ['NOT_A_DIRECTORY', a => `block ${String(a.index)} of the output's proof is not a folder`],
+  NotAFile: ['NOT_A_FILE', a => `block ${String(a.index)} of the output's proof is not a file`],
+  NoSuchEntry: ['NO_SUCH_ENTRY', a => `the folder of block ${String(a.index)} holds no ${JSON.stringify(String(a.name))}`],
+  ProofShort: ['PROOF_SHORT', a => `the output's proof ends after ${String(a.blocks)} blocks`],
+  BadPath: ['BAD_PATH', a => `${JSON.stringify(String(a.path))} is not a path inside a results folder`],
   NotOwner: ['NOT_OWNER', a => `${String(a.caller)} is not the contract's owner`],
   NotTheJobsContract: ['NOT_THE_JOBS_CONTRACT', a => `${String(a.caller)} is not the jobs contract`],
   BadMessage: ['BAD_MESSAGE', a => `the message has a quote, a backslash or a control character at byte ${String(a.index)}`]

@@ -1,6 +1,7 @@
 /**
  * ExampleCowsayClient: a contract that asks LilypadJobs for `cowsay <message>`, paying from its own
- * tokens, and keeps the CID of the results it is called back with. Driven from its owner's account.
+ * tokens, and keeps the CID of the results it is called back with and the cow (the job's stdout).
+ * Driven from its owner's account.
  */
 import { Contract } from 'ethers'
 import { loadOnchainJobsArtifacts } from './artifacts.ts'
@@ -54,6 +55,12 @@ export class ExampleCowsayClient {
   async resultsCidOf (requestId: string): Promise<string | undefined> {
     const cid = await this.call('resultsCidOf', requestId) as string
     return cid === '' ? undefined : cid
+  }
+
+  /** The cow the contract was called back with (the first bytes of the job's stdout); undefined before. */
+  async cowOf (requestId: string): Promise<string | undefined> {
+    const cow = await this.call('cowOf', requestId) as string
+    return cow === '' ? undefined : cow
   }
 
   async cancelled (requestId: string): Promise<boolean> {

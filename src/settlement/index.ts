@@ -7,8 +7,8 @@ export { SettlementError, decodeRevert, errorCodeOfSelector, toSettlementError, 
 export { parseLogs, watchEvents, type SettlementEvent, type WatchOptions } from './events.ts'
 export { signDeal, signMessage, messageId, settlementDomain, type SignedDeal, type AcceptedDeal, type Signed } from './evidence.ts'
 export {
-  OnchainJobsClient, REQUEST_STATUSES,
-  type JobSpec, type JobTerms, type JobRequestRecord, type JobResult, type JobRequestedEvent, type JobRequestReceipt, type DeliveryReceipt, type RequestStatus, type OnchainJobsClientOptions
+  OnchainJobsClient, REQUEST_STATUSES, NO_OUTPUT,
+  type JobSpec, type JobTerms, type JobRequestRecord, type JobResult, type JobRequestedEvent, type JobRequestReceipt, type DeliveryReceipt, type OutputProof, type RequestStatus, type OnchainJobsClientOptions
 } from './onchain-jobs.ts'
 export { ExampleCowsayClient, type CowsayAsk } from './example-client.ts'
 export { connectProvider, type ProviderOptions } from './provider.ts'

@@ -4,7 +4,7 @@
  * TxSender (shared with its SettlementClient when attached to one), and every revert comes back as a
  * SettlementError with a code.
  */
-import { Contract, Wallet, type ContractTransactionReceipt, type Interface, type JsonRpcProvider, type Log } from 'ethers'
+import { Contract, getBytes, Wallet, type ContractTransactionReceipt, type Interface, type JsonRpcProvider, type Log } from 'ethers'
 import type { JobOffer } from '../protocols/messages/schemas.ts'
 import type { Resource } from '../support/lifecycle.ts'
 import { loadArtifacts, loadOnchainJobsArtifacts, mergedInterface } from './artifacts.ts'
@@ -16,13 +16,28 @@ import type { Deal, ResultsSubmitted, Signed, SignedDeal } from './evidence.ts'
 import { connectProvider } from './provider.ts'
 import { TxSender } from './tx-sender.ts'
 
-/** What to run: the strings of a JobOffer (`inputs`: the canonical JSON of the module's inputs). */
+/**
+ * What to run: the strings of a JobOffer (`inputs`: the canonical JSON of the module's inputs); and
+ * the first `outputLimit` bytes of which results file to bring back on chain (`outputPath`, e.g.
+ * "stdout"), or none where both are empty.
+ */
 export interface JobSpec {
   moduleRepo: string
   moduleCommit: string
   modulePath: string
   inputs: string
+  outputPath: string
+  outputLimit: number
 }
+
+/** The blocks that prove a request's output from its results' CID (see pathProof). */
+export interface OutputProof {
+  path: string
+  blocks: Uint8Array[]
+}
+
+/** the proof a request that asked for no output is delivered with */
+export const NO_OUTPUT: OutputProof = { path: '', blocks: [] }
 
 export interface JobTerms {
   /** wei, taken from the requester: the deal's cost to its job creator and the relayer's fee */
@@ -70,6 +85,8 @@ export interface JobRequestReceipt extends SettlementReceipt {
 
 export interface DeliveryReceipt extends SettlementReceipt {
   dealId: string
+  /** what the requester was called back with of the results file it asked for */
+  output: Uint8Array
   /** whether the requester's callback ran to its end */
   callbackOk: boolean
 }
@@ -163,6 +180,11 @@ export class OnchainJobsClient implements Resource {
     return relayer === ZERO_ADDRESS ? undefined : { resultsCid, dealId, relayer }
   }
 
+  /** The first `limit` bytes of the file at `path` under the results `resultsCid`, as the contract reads them from `blocks`. */
+  async readOutput (resultsCid: string, proof: OutputProof, limit: number): Promise<Uint8Array> {
+    return getBytes(await this.call('readOutput', resultsCid, proof.path, proof.blocks, limit) as string)
+  }
+
   /** The requests made from `fromBlock` on, in chain order. */
   async requestsSince (fromBlock = 0, toBlock?: number): Promise<JobRequestedEvent[]> {
     try {
@@ -220,16 +242,16 @@ export class OnchainJobsClient implements Resource {
    * Delivers the results of the deal settled for the request, as the settlement holds them (committed
    * or challenged); `offer` is the job offer the deal names.
    */
-  async deliver (requestId: string, deal: Deal | SignedDeal, offer: JobOffer, resultsCid: string): Promise<DeliveryReceipt> {
-    return delivery(await this.write('deliver', [requestId, dealOf(deal), offer, resultsCid]))
+  async deliver (requestId: string, deal: Deal | SignedDeal, offer: JobOffer, resultsCid: string, output: OutputProof = NO_OUTPUT): Promise<DeliveryReceipt> {
+    return delivery(await this.write('deliver', [requestId, dealOf(deal), offer, resultsCid, output]))
   }
 
   /**
    * Delivers with the provider's signed results of the deal: for a deal accepted with no results on
    * chain (the happy path records none).
    */
-  async deliverWithResults (requestId: string, deal: Deal | SignedDeal, offer: JobOffer, results: Signed<ResultsSubmitted>): Promise<DeliveryReceipt> {
-    return delivery(await this.write('deliverWithResults', [requestId, dealOf(deal), offer, results.message, results.signature]))
+  async deliverWithResults (requestId: string, deal: Deal | SignedDeal, offer: JobOffer, results: Signed<ResultsSubmitted>, output: OutputProof = NO_OUTPUT): Promise<DeliveryReceipt> {
+    return delivery(await this.write('deliverWithResults', [requestId, dealOf(deal), offer, results.message, results.signature, output]))
   }
 
   async refund (requestId: string): Promise<SettlementReceipt & { callbackOk: boolean }> {
@@ -287,11 +309,19 @@ function dealOf (deal: Deal | SignedDeal): Deal {
 
 function delivery (receipt: SettlementReceipt): DeliveryReceipt {
   const delivered = receipt.events.find(e => e.name === 'Delivered')
-  return { ...receipt, dealId: String(delivered?.args.dealId), callbackOk: delivered?.args.callbackOk === true }
+  const output = delivered?.args.output
+  return { ...receipt, dealId: String(delivered?.args.dealId), output: typeof output === 'string' ? getBytes(output) : new Uint8Array(), callbackOk: delivered?.args.callbackOk === true }
 }
 
 function specOf (s: Record<string, unknown>): JobSpec {
-  return { moduleRepo: String(s.moduleRepo), moduleCommit: String(s.moduleCommit), modulePath: String(s.modulePath), inputs: String(s.inputs) }
+  return {
+    moduleRepo: String(s.moduleRepo),
+    moduleCommit: String(s.moduleCommit),
+    modulePath: String(s.modulePath),
+    inputs: String(s.inputs),
+    outputPath: String(s.outputPath),
+    outputLimit: Number(s.outputLimit)
+  }
 }
 
 function termsOf (t: Record<string, unknown>): JobTerms {

@@ -15,7 +15,7 @@ const RELAYER_FEE = 10n ** 14n
  * `lilypad onchain run [message]`: the round trip of a job asked for by a contract, on a devnet with
  * relayers. It deploys the example contract (ExampleCowsayClient) from the devnet's job-creator
  * account, funds it, asks LilypadJobs for cowsay, and waits until a relayer delivers and the contract
- * is called back with the results' CID.
+ * is called back with the results' CID and the cow itself, read on chain from the job's stdout.
  */
 export async function onchainRun (message: string, flags: OnchainRunFlags, out: Write = t => { process.stdout.write(t) }, err: Write = t => { process.stderr.write(t) }): Promise<number> {
   return await reportRun('onchain run', flags, out, err, async () => {
@@ -41,11 +41,11 @@ export async function onchainRun (message: string, flags: OnchainRunFlags, out: 
       for (;;) {
         const cid = await example.resultsCidOf(requestId)
         if (cid !== undefined) {
-          const result = await jobs.resultOf(requestId)
+          const [result, cow] = await Promise.all([jobs.resultOf(requestId), example.cowOf(requestId)])
           const ms = Date.now() - started
           return {
-            json: { requestId, contract: example.address, resultsCid: cid, dealId: result?.dealId, relayer: result?.relayer, ms },
-            text: `the contract was called back in ${ms} ms: results ${cid} (deal ${result?.dealId ?? '-'}, relayed by ${result?.relayer ?? '-'})\n`
+            json: { requestId, contract: example.address, resultsCid: cid, cow: cow ?? '', dealId: result?.dealId, relayer: result?.relayer, ms },
+            text: `${cow ?? ''}${cow?.endsWith('\n') === false ? '\n' : ''}the contract was called back in ${ms} ms: results ${cid} (deal ${result?.dealId ?? '-'}, relayed by ${result?.relayer ?? '-'})\n`
           }
         }
         if (await example.cancelled(requestId)) throw new CommandFailure(API_EXIT.failed, 'REFUNDED', `request ${requestId} was refunded: no deal settled by its deadline`)
@@ -61,7 +61,7 @@ export async function onchainRun (message: string, flags: OnchainRunFlags, out: 
 export function registerOnchain (program: Command): void {
   const onchain = program.command('onchain').description('jobs asked for by smart contracts (LilypadJobs), relayed by job-creator nodes')
   onchain.command('run')
-    .description('on a devnet with relayers: deploy the example contract, have it ask for cowsay, and wait for its callback with the results CID')
+    .description('on a devnet with relayers: deploy the example contract, have it ask for cowsay, and wait for its callback with the results CID and the cow')
     .argument('[message]', 'what the cow says', 'hello from a contract')
     .option('--devnet-dir <dir>', 'where `lilypad devnet` wrote devnet.json (default ~/.lilypad/devnet)')
     .option('--timeout <ms>', 'the request\'s deadline, from now', '120000')

@@ -7,6 +7,7 @@ export type ResultsErrorCode =
   | 'RESULTS_FETCH_FAILED'
   | 'RESULTS_BAD_CID'
   | 'RESULTS_BAD_PATH'
+  | 'RESULTS_NOT_FOUND'
 
 export class ResultsError extends Error {
   override readonly name = 'ResultsError'

@@ -9,15 +9,21 @@
  *   a claim lives for the request's claim window, after which another relayer may take it over;
  * - it takes a request only when the deal fits: its windows end within the claim (the deal settles
  *   before anyone else may claim) and its most cost, with the relayer's fee, within the payment;
+ * - it takes a request that asks for an output only from a file every run leaves (stdout, stderr,
+ *   exitCode): a file the results may lack would leave it a deal it cannot deliver;
  * - it finds its jobs again after a restart from its log (the offers' nonces), and delivers those
- *   that settled; a request past its deadline it refunds.
+ *   that settled, with the blocks that prove the output asked for; a request past its deadline it
+ *   refunds.
  */
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import { parseCid } from '../../executor/results/cid.ts'
+import { RESULTS_FILES } from '../../executor/results/layout.ts'
+import { pathProof } from '../../executor/results/path-proof.ts'
 import { defaultModuleSchemes } from '../../executor/modules/sources.ts'
 import { loadModule, type LoadedModule } from '../../executor/modules/load.ts'
 import type { ResultsSubmitted } from '../../settlement/evidence.ts'
-import type { JobRequestedEvent, OnchainJobsClient } from '../../settlement/onchain-jobs.ts'
+import { NO_OUTPUT, type JobRequestedEvent, type OnchainJobsClient, type OutputProof } from '../../settlement/onchain-jobs.ts'
 import type { JobCreatorContext } from '../../state-machines/job-creator.machine.ts'
 import { DEFAULT_MEDIATION_CHANCE } from '../jobs/check-rate.ts'
 import { DEFAULT_AGREE_WITHIN_MS } from '../jobs/job-offer.ts'
@@ -53,6 +59,8 @@ const MIN_RUN_MARGIN_MS = 5_000
 const SKIP_MS = 30_000
 /** after the results, the time the acceptance and its settlement take to reach the chain */
 const SETTLE_MARGIN_MS = 10_000
+/** the results files a request may ask its output from: those every run leaves */
+const OUTPUT_FILES: readonly string[] = [RESULTS_FILES.stdout, RESULTS_FILES.stderr, RESULTS_FILES.exitCode]
 
 interface Plan { module: LoadedModule, inputs: Record<string, string>, maxPrice: bigint, matchWithinMs: number, agreeWithinMs: number, submitWithinMs: number, checkRate: number }
 
@@ -157,6 +165,7 @@ export class OnchainRelayer {
     const { spec, terms } = request
     const inputs = parseInputs(spec.inputs)
     if (inputs === undefined) return this.skip(tracked, 'its inputs are not a compact JSON object of strings')
+    if (spec.outputPath !== '' && !OUTPUT_FILES.includes(spec.outputPath)) return this.skip(tracked, `it asks for ${spec.outputPath}, which the results may lack (only ${OUTPUT_FILES.join(', ')} are taken)`)
     let module: LoadedModule
     try {
       module = await loadModule({
@@ -192,16 +201,35 @@ export class OnchainRelayer {
     if ((context.outcome !== 'Accepted' && context.outcome !== 'MediationAccepted') || context.deal === null || context.dealId === null || context.resultsCid === null) return false
     const record = await this.node.settlement!.dealRecord(context.dealId)
     if (record.state !== 'Settled') return false
+    const output = await this.outputProof(request, context.resultsCid, context.dealId)
     // the settlement holds a deal's results only once committed or challenged; else the provider's signed results stand for them
     if (BigInt(await this.node.settlement!.resultsCidHash(context.dealId)) !== 0n) {
-      await this.jobs.deliver(request.requestId, context.deal, context.job, context.resultsCid)
+      await this.jobs.deliver(request.requestId, context.deal, context.job, context.resultsCid, output)
     } else {
       const results = context.resultsId === null ? undefined : await this.node.host.signedMessage(context.resultsId)
       if (results?.type !== 'ResultsSubmitted' || results.signatures[0] === undefined) throw new Error(`the provider's signed results of deal ${context.dealId} are not kept here`)
-      await this.jobs.deliverWithResults(request.requestId, context.deal, context.job, { message: results.message as ResultsSubmitted, signature: results.signatures[0] })
+      await this.jobs.deliverWithResults(request.requestId, context.deal, context.job, { message: results.message as ResultsSubmitted, signature: results.signatures[0] }, output)
     }
     this.logger.info({ requestId: request.requestId, dealId: context.dealId, resultsCid: context.resultsCid }, 'on-chain job delivered')
     return true
+  }
+
+  /**
+   * The blocks that prove the output the request asked for, from the results' blocks this node holds
+   * (it fetched them to check them), or fetches again.
+   */
+  private async outputProof (request: JobRequestedEvent, resultsCid: string, dealId: string): Promise<OutputProof> {
+    const path = request.spec.outputPath
+    if (path === '') return NO_OUTPUT
+    const root = parseCid(resultsCid)
+    const blockstore = this.node.results.blockstore
+    try {
+      return { path, blocks: await pathProof(blockstore, root, path) }
+    } catch (err) {
+      this.logger.debug({ requestId: request.requestId, err: (err as Error).message }, 'the output\'s blocks are not all here: fetching the results')
+      await this.node.exchange.fetch(root, { dealId })
+      return { path, blocks: await pathProof(blockstore, root, path) }
+    }
   }
 
   /** The job this node offered for a request, found in its log by the offer's nonce (after a restart too). */

@@ -6,9 +6,12 @@
  * a delivery naming results the settlement contract does not hold for that deal reverts.
  */
 import { join } from 'node:path'
+import { FsBlockstore } from 'blockstore-fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { COWSAY_IMAGE_PLACEHOLDER, createModuleRepo, ensureCowsayImage, type ModuleRepo } from '../../../src/cli/demo/demo-modules.ts'
 import type { JobCreatorContext } from '../../../src/state-machines/job-creator.machine.ts'
+import { parseCid } from '../../../src/executor/results/cid.ts'
+import { pathProof } from '../../../src/executor/results/path-proof.ts'
 import { ExampleCowsayClient } from '../../../src/settlement/example-client.ts'
 import { OnchainJobsClient } from '../../../src/settlement/onchain-jobs.ts'
 import { startE2eNetwork, type E2eNetwork } from '../network/e2e-network.ts'
@@ -80,12 +83,14 @@ describe('jobs asked for by a contract, relayed by job-creator nodes', () => {
     await net?.stop()
   })
 
-  it('two relayers race for a request: one claims it, one deal is made, and the contract gets the results CID', async () => {
+  it('two relayers race for a request: one claims it, one deal is made, and the contract gets the results CID and the cow', async () => {
     const before = await requester.token.getFunction('balanceOf').staticCall(example.address) as bigint
     const requestId = await ask(quick, 'on chain')
     const cid = await fulfilled(requestId)
     const result = await requester.resultOf(requestId)
     expect(result?.resultsCid).toBe(cid)
+    // the job's stdout, proven on chain from the results' CID
+    expect(await example.cowOf(requestId)).toMatch(/< on chain >[\s\S]*\(oo\)/)
     expect(['relayer-1', 'relayer-2'].map(n => net.devnet.info.nodes.find(node => node.name === n)!.address.toLowerCase())).toContain(result!.relayer.toLowerCase())
     const offers = await offersFor(requestId)
     expect(offers['relayer-1']! + offers['relayer-2']!, JSON.stringify(offers)).toBe(1)
@@ -144,11 +149,19 @@ describe('jobs asked for by a contract, relayed by job-creator nodes', () => {
       const log = await readLog('self', join(dataDir, 'log'))
       const job = [...log.contexts].map(([, c]) => c as JobCreatorContext).find(c => c.dealId === run.dealId)!
 
-      await expect(self.deliver(requestId, job.deal!, job.job, 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG')).rejects.toMatchObject({ code: 'RESULTS_NOT_OF_DEAL' })
-      const delivered = await self.deliver(requestId, job.deal!, job.job, run.resultsCid!)
+      // the example asks for the job's stdout: its blocks are in the blockstore the results were fetched into
+      const blockstore = new FsBlockstore(join(dataDir, 'blocks'))
+      await blockstore.open()
+      const stdout = { path: 'stdout', blocks: await pathProof(blockstore, parseCid(run.resultsCid!), 'stdout') }
+      await blockstore.close()
+
+      await expect(self.deliver(requestId, job.deal!, job.job, 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', stdout)).rejects.toMatchObject({ code: 'RESULTS_NOT_OF_DEAL' })
+      await expect(self.deliver(requestId, job.deal!, job.job, run.resultsCid!)).rejects.toMatchObject({ code: 'OFFER_NOT_AS_REQUESTED' })
+      const delivered = await self.deliver(requestId, job.deal!, job.job, run.resultsCid!, stdout)
       expect(delivered.dealId).toBe(run.dealId)
       expect(await example.resultsCidOf(requestId)).toBe(run.resultsCid)
-      await expect(self.deliver(requestId, job.deal!, job.job, run.resultsCid!)).rejects.toMatchObject({ code: 'REQUEST_NOT_OPEN' })
+      expect(await example.cowOf(requestId)).toContain('< delivered by anyone >')
+      await expect(self.deliver(requestId, job.deal!, job.job, run.resultsCid!, stdout)).rejects.toMatchObject({ code: 'REQUEST_NOT_OPEN' })
     } finally {
       await self.close()
     }

@@ -98,7 +98,8 @@ export async function signAs<T extends MessageType> (f: Fixture, who: Party, typ
   return await signMessage(f.wallets[who], f.clients.jobCreator.domain, type, message)
 }
 
-export const CID = 'QmYwAPJzv5CZsnAzt8auVZRnG6VZzwBDD3Xc3w8ZvT4qJo'
+/** a results folder whose stdout is a cow saying moo (results-folder.ts builds its blocks) */
+export const CID = 'QmZ6owu9ttba9ECVusx6yp83oPUbjZorp4249RruPd67xs'
 export const OTHER_CID = 'QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o'
 
 export function common (f: Fixture, who: Party, n = 1): { author: string, nonce: string, expiry: number } {

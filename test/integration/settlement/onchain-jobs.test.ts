@@ -6,13 +6,16 @@
 import { Signature } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  chainTime, ExampleCowsayClient, OnchainJobsClient, toSettlementError, type JobSpec, type JobTerms, type SignedDeal
+  chainTime, ExampleCowsayClient, NO_OUTPUT, OnchainJobsClient, toSettlementError, type JobSpec, type JobTerms, type OutputProof, type SettlementErrorCode, type SignedDeal
 } from '../../../src/settlement/index.ts'
+import { parseCid } from '../../../src/executor/results/cid.ts'
+import { pathProof } from '../../../src/executor/results/path-proof.ts'
 import type { JobOffer } from '../../../src/protocols/messages/schemas.ts'
 import { messageId } from '../../../src/protocols/messages/signing.ts'
 import { CID, OTHER_CID, common, depositAll, makeDeal, sign, signAs, startFixture, type Fixture } from './fixture.ts'
 import { expectCode } from './assertions.ts'
 import { COWSAY, dealFor, offerFor } from './jobs.ts'
+import { COW, resultsFolder } from './results-folder.ts'
 import { challenge, commit, passDeadline, resultsFor } from './outcomes.ts'
 
 let f: Fixture
@@ -21,6 +24,8 @@ let relayer: OnchainJobsClient
 /** another relayer, and the owner of the example clients */
 let other: OnchainJobsClient
 let cowsay: ExampleCowsayClient
+/** the proof of the stdout of the fixture's results (CID), which the example client asks for */
+let STDOUT: OutputProof
 
 const DAY = 24 * 3600_000
 const PAYMENT = 5000n
@@ -36,6 +41,9 @@ beforeAll(async () => {
   other = await OnchainJobsClient.attach(f.clients.outsider, jobs)
   cowsay = await ExampleCowsayClient.deploy(other)
   await cowsay.fund(100_000n)
+  const folder = await resultsFolder()
+  expect(folder.cid.toString()).toBe(CID)
+  STDOUT = { path: 'stdout', blocks: await pathProof(folder.blockstore, folder.cid, 'stdout') }
 }, 180_000)
 afterAll(async () => { await f?.stop() })
 
@@ -80,8 +88,8 @@ describe('contracts ask for jobs', () => {
     const [request] = (await relayer.requestsSince(0)).filter(r => r.requestId === requestId)
     expect(request).toMatchObject({
       requester: cowsay.address,
-      spec: { ...COWSAY, inputs: '{"Message":"moo"}' },
-      terms: { payment: PAYMENT, relayerFee: FEE, claimWindow: 60_000, callbackGasLimit: 200_000 }
+      spec: { ...COWSAY, inputs: '{"Message":"moo"}', outputPath: 'stdout', outputLimit: 512 },
+      terms: { payment: PAYMENT, relayerFee: FEE, claimWindow: 60_000, callbackGasLimit: 700_000 }
     })
     expect(await relayer.requestOf(requestId)).toMatchObject({ status: 'Open', requester: cowsay.address, claimant: undefined, terms: request?.terms })
 
@@ -89,7 +97,7 @@ describe('contracts ask for jobs', () => {
     const signed = await dealFor(f, offer)
     const before = await Promise.all([tokens(f.wallets.jobCreator.address), tokens(cowsay.address), tokens(f.wallets.outsider.address)])
     // anyone may bring the delivery: the deal's job creator is paid all the same
-    const receipt = await other.deliver(requestId, signed, offer, CID)
+    const receipt = await other.deliver(requestId, signed, offer, CID, STDOUT)
     expect(receipt.callbackOk).toBe(true)
     expect(receipt.dealId).toBe(f.clients.jobCreator.dealId(signed.deal))
     const after = await Promise.all([tokens(f.wallets.jobCreator.address), tokens(cowsay.address), tokens(f.wallets.outsider.address)])
@@ -102,8 +110,8 @@ describe('contracts ask for jobs', () => {
     expect(await relayer.resultOf(requestId)).toEqual({ resultsCid: CID, dealId: receipt.dealId, relayer: f.wallets.jobCreator.address })
     expect((await relayer.requestOf(requestId)).status).toBe('Delivered')
     // once only, whatever the deal
-    await expectCode(relayer.deliver(requestId, signed, offer, CID), 'REQUEST_NOT_OPEN')
-    await expectCode(relayer.deliver(requestId, await dealFor(f, offer), offer, CID), 'REQUEST_NOT_OPEN')
+    await expectCode(relayer.deliver(requestId, signed, offer, CID, STDOUT), 'REQUEST_NOT_OPEN')
+    await expectCode(relayer.deliver(requestId, await dealFor(f, offer), offer, CID, STDOUT), 'REQUEST_NOT_OPEN')
     await expectCode(relayer.refund(requestId), 'REQUEST_NOT_OPEN')
   })
 
@@ -116,20 +124,65 @@ describe('contracts ask for jobs', () => {
       const signed = quorum === 1 ? await dealFor(f, offer, 'MediationAccepted') : await upheldByTwo(offer)
       expect(deposit - await f.clients.jobCreator.balanceOf()).toBe(cost)
       const before = await tokens(f.wallets.jobCreator.address)
-      expect((await relayer.deliver(requestId, signed, offer, CID)).callbackOk).toBe(true)
+      expect((await relayer.deliver(requestId, signed, offer, CID, STDOUT)).callbackOk).toBe(true)
       expect(await tokens(f.wallets.jobCreator.address) - before).toBe(cost + FEE)
       expect(await cowsay.resultsCidOf(requestId)).toBe(CID)
     }
+  })
+
+  it('brings back the first bytes of the file the request asked for, proven from the results\' CID', async () => {
+    const requestId = await ask('moo')
+    const offer = offerFor(f, requestId, 'moo')
+    const receipt = await relayer.deliver(requestId, await dealFor(f, offer), offer, CID, STDOUT)
+    expect(Buffer.from(receipt.output).toString()).toBe(COW)
+    expect(await cowsay.cowOf(requestId)).toBe(COW)
+    // read again later from the CID on record
+    const { resultsCid } = (await relayer.resultOf(requestId))!
+    expect(Buffer.from(await relayer.readOutput(resultsCid, STDOUT, 512)).toString()).toBe(COW)
+    expect(Buffer.from(await relayer.readOutput(resultsCid, STDOUT, 7)).toString()).toBe(COW.slice(0, 7))
+
+    // a file of many chunks: its first chunk is reached through its first links
+    const long = await resultsFolder(new Uint8Array(300_000).map((_, i) => 97 + i % 26))
+    const proof = { path: 'stdout', blocks: await pathProof(long.blockstore, long.cid, 'stdout') }
+    expect(proof.blocks.length).toBe(3)
+    const first = Buffer.from(await relayer.readOutput(long.cid.toString(), proof, 16_384))
+    expect(first.length).toBe(16_384)
+    expect(first.subarray(0, 28).toString()).toBe('abcdefghijklmnopqrstuvwxyzab')
+  })
+
+  it('refuses an output not proven from the results\' CID, or not the one asked for', async () => {
+    const requestId = await ask('proof')
+    const offer = offerFor(f, requestId, 'proof')
+    const signed = await dealFor(f, offer)
+    const [folder, stdout] = STDOUT.blocks as [Uint8Array, Uint8Array]
+    const other = await resultsFolder('not the cow\n')
+    const otherStdout = (await pathProof(other.blockstore, other.cid, 'stdout'))[1]!
+    const stderr = await pathProof((await resultsFolder()).blockstore, parseCid(CID), 'stderr')
+    const cases: Array<{ output: OutputProof, code: SettlementErrorCode }> = [
+      { output: { path: 'stdout', blocks: [folder, otherStdout] }, code: 'BLOCK_NOT_OF_LINK' },
+      { output: { path: 'stdout', blocks: [stdout, stdout] }, code: 'BLOCK_NOT_OF_LINK' },
+      { output: { path: 'stdout', blocks: [folder] }, code: 'PROOF_SHORT' },
+      { output: { path: 'stderr', blocks: stderr }, code: 'OFFER_NOT_AS_REQUESTED' },
+      { output: NO_OUTPUT, code: 'OFFER_NOT_AS_REQUESTED' }
+    ]
+    for (const { output, code } of cases) await expectCode(relayer.deliver(requestId, signed, offer, CID, output), code)
+    // no file of another name, and no path through a file
+    await expectCode(relayer.readOutput(CID, { path: 'stdin', blocks: [folder] }, 10), 'NO_SUCH_ENTRY')
+    await expectCode(relayer.readOutput(CID, { path: 'stdout/x', blocks: [folder, stdout] }, 10), 'NOT_A_DIRECTORY')
+    await expectCode(relayer.readOutput(CID, { path: 'stdout//', blocks: [folder, stdout] }, 10), 'BAD_PATH')
+    await expectCode(relayer.readOutput(other.cid.toString().replace('Qm', 'Qn'), STDOUT, 10), 'NOT_A_CID_V0')
+    expect((await relayer.requestOf(requestId)).status).toBe('Open')
+    expect((await relayer.deliver(requestId, signed, offer, CID, STDOUT)).callbackOk).toBe(true)
   })
 
   it('refuses results the settlement does not hold for the deal', async () => {
     const requestId = await ask('which cid')
     const offer = offerFor(f, requestId, 'which cid')
     const committed = await dealFor(f, offer)
-    await expectCode(relayer.deliver(requestId, committed, offer, OTHER_CID), 'RESULTS_NOT_OF_DEAL')
+    await expectCode(relayer.deliver(requestId, committed, offer, OTHER_CID, STDOUT), 'RESULTS_NOT_OF_DEAL')
     // accepted without the results put on chain: the settlement holds no CID at all
     const uncommitted = await dealFor(f, offer, 'Accepted', { commit: false })
-    await expectCode(relayer.deliver(requestId, uncommitted, offer, CID), 'RESULTS_NOT_OF_DEAL')
+    await expectCode(relayer.deliver(requestId, uncommitted, offer, CID, STDOUT), 'RESULTS_NOT_OF_DEAL')
     expect((await relayer.requestOf(requestId)).status).toBe('Open')
   })
 
@@ -141,15 +194,15 @@ describe('contracts ask for jobs', () => {
     const { results, signature } = await resultsFor(f, signed.deal, CID)
     // signed by the relayer, for another deal, or of another CID than the settlement holds
     const byCreator = { ...results, author: f.wallets.jobCreator.address }
-    await expectCode(relayer.deliverWithResults(requestId, signed, offer, { message: byCreator, signature: await signAs(f, 'jobCreator', 'ResultsSubmitted', byCreator) }), 'RESULTS_NOT_BY_PROVIDER')
-    await expectCode(relayer.deliverWithResults(requestId, signed, offer, { message: results, signature: await signAs(f, 'jobCreator', 'ResultsSubmitted', results) }), 'RESULTS_NOT_BY_PROVIDER')
+    await expectCode(relayer.deliverWithResults(requestId, signed, offer, { message: byCreator, signature: await signAs(f, 'jobCreator', 'ResultsSubmitted', byCreator) }, STDOUT), 'RESULTS_NOT_BY_PROVIDER')
+    await expectCode(relayer.deliverWithResults(requestId, signed, offer, { message: results, signature: await signAs(f, 'jobCreator', 'ResultsSubmitted', results) }, STDOUT), 'RESULTS_NOT_BY_PROVIDER')
     const elsewhere = await resultsFor(f, (await dealFor(f, offer, 'unsettled')).deal, CID)
-    await expectCode(relayer.deliverWithResults(requestId, signed, offer, { message: elsewhere.results, signature: elsewhere.signature }), 'RESULTS_NOT_OF_DEAL')
+    await expectCode(relayer.deliverWithResults(requestId, signed, offer, { message: elsewhere.results, signature: elsewhere.signature }, STDOUT), 'RESULTS_NOT_OF_DEAL')
     const committed = await dealFor(f, offer)
     const other = await resultsFor(f, committed.deal, OTHER_CID)
-    await expectCode(relayer.deliverWithResults(requestId, committed, offer, { message: other.results, signature: other.signature }), 'RESULTS_NOT_OF_DEAL')
+    await expectCode(relayer.deliverWithResults(requestId, committed, offer, { message: other.results, signature: other.signature }, STDOUT), 'RESULTS_NOT_OF_DEAL')
 
-    const receipt = await relayer.deliverWithResults(requestId, signed, offer, { message: results, signature: Signature.from(signature).compactSerialized })
+    const receipt = await relayer.deliverWithResults(requestId, signed, offer, { message: results, signature: Signature.from(signature).compactSerialized }, STDOUT)
     expect(receipt).toMatchObject({ dealId, callbackOk: true })
     expect(await cowsay.resultsCidOf(requestId)).toBe(CID)
   })
@@ -157,13 +210,13 @@ describe('contracts ask for jobs', () => {
   it('refuses a deal that is not settled, or that settled without its results accepted', async () => {
     const requestId = await ask('unsettled')
     const offer = offerFor(f, requestId, 'unsettled')
-    await expectCode(relayer.deliver(requestId, await dealFor(f, offer, 'unsettled'), offer, CID), 'DEAL_NOT_SETTLED')
+    await expectCode(relayer.deliver(requestId, await dealFor(f, offer, 'unsettled'), offer, CID, STDOUT), 'DEAL_NOT_SETTLED')
     const committedOnly = await dealFor(f, offer, 'unsettled')
     const { results, signature } = await resultsFor(f, committedOnly.deal)
     await f.clients.jobCreator.commitResults(committedOnly, results, signature)
-    await expectCode(relayer.deliver(requestId, committedOnly, offer, CID), 'DEAL_NOT_SETTLED')
+    await expectCode(relayer.deliver(requestId, committedOnly, offer, CID, STDOUT), 'DEAL_NOT_SETTLED')
     for (const outcome of ['TimeoutSubmit', 'TimeoutJudge', 'MediationRejected'] as const) {
-      const err = await expectCode(relayer.deliver(requestId, await dealFor(f, offer, outcome), offer, CID), 'DEAL_NOT_ACCEPTED')
+      const err = await expectCode(relayer.deliver(requestId, await dealFor(f, offer, outcome), offer, CID, STDOUT), 'DEAL_NOT_ACCEPTED')
       expect(err.message).toContain(outcome)
     }
     expect(await cowsay.resultsCidOf(requestId)).toBeUndefined()
@@ -179,17 +232,17 @@ describe('contracts ask for jobs', () => {
       { offer: offerFor(f, requestId, 'mine', { inputsCid: 'QmYwAPJzv5CZsnAzt8auVZRnG6VZzwBDD3Xc3w8ZvT4qJo' }), code: 'OFFER_NOT_AS_REQUESTED' },
       { offer: offerFor(f, requestId, 'mine', { author: f.wallets.outsider.address }), code: 'OFFER_NOT_BY_CREATOR' }
     ] as const
-    for (const { offer, code } of cases) await expectCode(relayer.deliver(requestId, await dealFor(f, offer), offer, CID), code)
+    for (const { offer, code } of cases) await expectCode(relayer.deliver(requestId, await dealFor(f, offer), offer, CID, STDOUT), code)
     // an offer that is not the one the deal names
     const named = await dealFor(f, offerFor(f, requestId, 'mine', { expiry: 1 }))
-    await expectCode(relayer.deliver(requestId, named, offerFor(f, requestId, 'mine'), CID), 'OFFER_NOT_OF_DEAL')
+    await expectCode(relayer.deliver(requestId, named, offerFor(f, requestId, 'mine'), CID, STDOUT), 'OFFER_NOT_OF_DEAL')
     expect((await relayer.requestOf(requestId)).status).toBe('Open')
   })
 
   it('refuses a delivery whose deal cost more than the request pays', async () => {
     const requestId = await ask('dear', { payment: ACCEPTED_COST + FEE - 1n })
     const offer = offerFor(f, requestId, 'dear')
-    await expectCode(relayer.deliver(requestId, await dealFor(f, offer), offer, CID), 'PAYMENT_SHORT')
+    await expectCode(relayer.deliver(requestId, await dealFor(f, offer), offer, CID, STDOUT), 'PAYMENT_SHORT')
   })
 
   it('delivers all the same when the callback reverts or burns its gas, and the result stays readable', async () => {
@@ -201,7 +254,7 @@ describe('contracts ask for jobs', () => {
       const offer = offerFor(f, requestId, what)
       const signed = await dealFor(f, offer)
       await f.clients.outsider.provider.send('anvil_setCode', [client.address, code])
-      const receipt = await relayer.deliver(requestId, signed, offer, CID)
+      const receipt = await relayer.deliver(requestId, signed, offer, CID, STDOUT)
       expect(receipt.callbackOk, what).toBe(false)
       expect(await relayer.resultOf(requestId)).toMatchObject({ resultsCid: CID, relayer: f.wallets.jobCreator.address })
       expect(await tokens(client.address)).toBe(PAYMENT - ACCEPTED_COST - FEE)
@@ -213,10 +266,10 @@ describe('contracts ask for jobs', () => {
     const offer = offerFor(f, requestId, 'starved')
     const signed = await dealFor(f, offer)
     const deliver = relayer.jobs.getFunction('deliver')
-    const needed = await deliver.estimateGas(requestId, signed.deal, offer, CID)
-    const starved = deliver.staticCall(requestId, signed.deal, offer, CID, { gasLimit: needed - 60_000n }).catch((err: unknown) => { throw toSettlementError(err, relayer.iface) })
+    const needed = await deliver.estimateGas(requestId, signed.deal, offer, CID, STDOUT)
+    const starved = deliver.staticCall(requestId, signed.deal, offer, CID, STDOUT, { gasLimit: needed - 60_000n }).catch((err: unknown) => { throw toSettlementError(err, relayer.iface) })
     await expectCode(starved, 'CALLBACK_GAS_SHORT')
-    expect((await relayer.deliver(requestId, signed, offer, CID)).callbackOk).toBe(true)
+    expect((await relayer.deliver(requestId, signed, offer, CID, STDOUT)).callbackOk).toBe(true)
   })
 
   it('keeps other relayers off while a claim lives, and lets them claim once it lapses', async () => {
@@ -232,7 +285,7 @@ describe('contracts ask for jobs', () => {
     expect((await relayer.requestOf(requestId)).claimant).toBe(f.wallets.outsider.address)
     // a delivery needs no claim: the relayer whose claim lapsed still delivers
     const offer = offerFor(f, requestId, 'claimed')
-    await relayer.deliver(requestId, await dealFor(f, offer), offer, CID)
+    await relayer.deliver(requestId, await dealFor(f, offer), offer, CID, STDOUT)
     expect(await cowsay.resultsCidOf(requestId)).toBe(CID)
     expect(next.until).toBeGreaterThan(claimed.until)
 
@@ -251,7 +304,7 @@ describe('contracts ask for jobs', () => {
     await expectCode(other.refund(requestId), 'REQUEST_NOT_EXPIRED')
     const before = await tokens(cowsay.address)
     await passDeadline(f, (await relayer.requestOf(requestId)).terms.deadline)
-    await expectCode(relayer.deliver(requestId, signed, offer, CID), 'REQUEST_EXPIRED')
+    await expectCode(relayer.deliver(requestId, signed, offer, CID, STDOUT), 'REQUEST_EXPIRED')
     const refunded = await other.refund(requestId)
     expect(refunded.callbackOk).toBe(true)
     expect(await tokens(cowsay.address) - before).toBe(PAYMENT)
@@ -259,17 +312,20 @@ describe('contracts ask for jobs', () => {
     expect(await cowsay.resultsCidOf(requestId)).toBeUndefined()
     expect((await relayer.requestOf(requestId)).status).toBe('Refunded')
     await expectCode(other.refund(requestId), 'REQUEST_NOT_OPEN')
-    await expectCode(relayer.deliver(requestId, signed, offer, CID), 'REQUEST_NOT_OPEN')
+    await expectCode(relayer.deliver(requestId, signed, offer, CID, STDOUT), 'REQUEST_NOT_OPEN')
   })
 
   it('checks the terms of a request, and an account asks as well as a contract', async () => {
-    const spec: JobSpec = { ...COWSAY, inputs: '{"Message":"direct"}' }
+    const spec: JobSpec = { ...COWSAY, inputs: '{"Message":"direct"}', outputPath: '', outputLimit: 0 }
     const now = await nowMs()
     const terms: JobTerms = { payment: 2000n, relayerFee: 10n, deadline: now + DAY, claimWindow: 60_000, callbackGasLimit: 0 }
     await expectCode(relayer.requestJob(spec, { ...terms, deadline: now }), 'DEADLINE_NOT_AHEAD')
     await expectCode(relayer.requestJob(spec, { ...terms, claimWindow: 0 }), 'ZERO_CLAIM_WINDOW')
     await expectCode(relayer.requestJob(spec, { ...terms, relayerFee: 2001n }), 'FEE_ABOVE_PAYMENT')
     await expectCode(relayer.requestJob(spec, { ...terms, callbackGasLimit: 2_500_001 }), 'CALLBACK_GAS_TOO_HIGH')
+    await expectCode(relayer.requestJob({ ...spec, outputPath: 'stdout', outputLimit: 16_385 }, terms), 'OUTPUT_LIMIT_TOO_HIGH')
+    await expectCode(relayer.requestJob({ ...spec, outputPath: 'stdout' }, terms), 'OUTPUT_HALF_ASKED')
+    await expectCode(relayer.requestJob({ ...spec, outputLimit: 10 }, terms), 'OUTPUT_HALF_ASKED')
     const requester = await OnchainJobsClient.attach(f.clients.otherMediator, f.deployment.onchainJobs as string)
     const { requestId } = await requester.requestJob(spec, terms)
     expect(await requester.requestOf(requestId)).toMatchObject({ status: 'Open', requester: f.wallets.otherMediator.address, terms })
@@ -285,7 +341,7 @@ describe('contracts ask for jobs', () => {
     for (const message of ['say "hi"', 'back\\slash', 'new\nline']) await expectCode(ask(message), 'BAD_MESSAGE')
     const asOther = new ExampleCowsayClient(relayer, cowsay.contract.connect(relayer.wallet) as typeof cowsay.contract)
     await expectCode(ask('mine', { client: asOther }), 'NOT_OWNER')
-    await expectCode(other.transact(cowsay.contract, 'lilypadFulfilled', ['0x' + '00'.repeat(32), CID]), 'NOT_THE_JOBS_CONTRACT')
+    await expectCode(other.transact(cowsay.contract, 'lilypadFulfilled', ['0x' + '00'.repeat(32), CID, '0x']), 'NOT_THE_JOBS_CONTRACT')
     await expectCode(other.transact(cowsay.contract, 'lilypadCancelled', ['0x' + '00'.repeat(32)]), 'NOT_THE_JOBS_CONTRACT')
   })
 })

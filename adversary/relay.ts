@@ -184,6 +184,20 @@ export const RELAY_STRATEGIES: RelayStrategy[] = [
     }
   },
   {
+    name: 'relayer: claims and never delivers, claim after claim',
+    by: 'relayer',
+    against: 'requester',
+    settles: 'Refunded',
+    owed: null,
+    play: async (r) => {
+      // each claim keeps honest relayers off for a window, and stakes a bond its lapse hands to the requester
+      for (let i = 0; i < 3; i++) {
+        const { until } = await r.jobs.claim(r.requestId)
+        await r.arena.passTo(until)
+      }
+    }
+  },
+  {
     name: 'relayer: double delivery, with the same deal and with a second one',
     by: 'relayer',
     against: 'requester',

@@ -60,7 +60,8 @@ contract ExampleCowsayClient is ILilypadJobClient {
         token.forceApprove(address(jobs), payment);
         requestId = jobs.requestJob(
             LilypadJobs.JobSpec(moduleRepo, moduleCommit, MODULE_PATH, inputs, "stdout", OUTPUT_LIMIT),
-            LilypadJobs.JobTerms(payment, relayerFee, deadline, claimWindow, CALLBACK_GAS)
+            // a relayer stakes on its claim what it would earn by delivering
+            LilypadJobs.JobTerms(payment, relayerFee, deadline, claimWindow, CALLBACK_GAS, uint128(relayerFee))
         );
         emit Asked(requestId, message);
     }

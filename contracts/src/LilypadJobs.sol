@@ -18,7 +18,8 @@ import {UnixfsPath} from "./UnixfsPath.sol";
 /// asked for them. Nothing is taken on a relayer's word: the deal's outcome
 /// is read from the settlement contract, its results too or else from the provider's signature, and
 /// the job offer the deal names must be for this request, with its module and inputs. After the
-/// deadline, an undelivered request is refunded.
+/// deadline, an undelivered request is refunded. A relayer that claims a request stakes the request's
+/// claim bond, which it loses to the requester if its claim lapses with the request undelivered.
 contract LilypadJobs is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using DealHashing for Deal;
@@ -53,6 +54,7 @@ contract LilypadJobs is ReentrancyGuardTransient {
         uint64 deadline; // delivered until then, refunded after
         uint64 claimWindow; // how long a claim keeps other relayers off
         uint32 callbackGasLimit;
+        uint128 claimBond; // staked by each claim; a claim that lapses undelivered loses it to the requester
     }
 
     enum RequestStatus {
@@ -72,6 +74,8 @@ contract LilypadJobs is ReentrancyGuardTransient {
         address relayer; // the job creator paid on delivery
         uint64 claimWindow;
         uint32 outputLimit;
+        uint128 claimBond;
+        uint128 forfeited; // lapsed claims' bonds, the requester's
         uint256 payment;
         uint256 relayerFee;
         bytes32 jobHash; // of the spec's five strings
@@ -98,7 +102,9 @@ contract LilypadJobs is ReentrancyGuardTransient {
     mapping(address => uint256) public requestCount;
 
     event JobRequested(bytes32 indexed requestId, address indexed requester, JobSpec spec, JobTerms terms);
-    event Claimed(bytes32 indexed requestId, address indexed relayer, uint64 until);
+    event Claimed(bytes32 indexed requestId, address indexed relayer, uint64 until, uint128 bond);
+    /// @notice A claim ended: its bond went back to its claimant, or to the requester (`forfeited`).
+    event ClaimEnded(bytes32 indexed requestId, address indexed relayer, uint128 bond, bool forfeited);
     event Delivered(
         bytes32 indexed requestId, address indexed relayer, bytes32 dealId, string resultsCid, bytes output, bool callbackOk
     );
@@ -142,7 +148,7 @@ contract LilypadJobs is ReentrancyGuardTransient {
         returns (RequestStatus status, address requester, address claimant, uint64 claimedUntil, JobTerms memory terms)
     {
         Request storage r = _requests[requestId];
-        terms = JobTerms(r.payment, r.relayerFee, r.deadline, r.claimWindow, r.callbackGasLimit);
+        terms = JobTerms(r.payment, r.relayerFee, r.deadline, r.claimWindow, r.callbackGasLimit, r.claimBond);
         return (r.status, r.requester, r.claimant, r.claimedUntil, terms);
     }
 
@@ -193,6 +199,8 @@ contract LilypadJobs is ReentrancyGuardTransient {
             relayer: address(0),
             claimWindow: terms.claimWindow,
             outputLimit: spec.outputLimit,
+            claimBond: terms.claimBond,
+            forfeited: 0,
             payment: terms.payment,
             relayerFee: terms.relayerFee,
             jobHash: _jobHash(spec.moduleRepo, spec.moduleCommit, spec.modulePath, spec.inputs, spec.outputPath)
@@ -201,20 +209,26 @@ contract LilypadJobs is ReentrancyGuardTransient {
         emit JobRequested(requestId, msg.sender, spec, terms);
     }
 
-    /// @notice Tells other relayers that the caller is working on the request, until the claim window
-    /// passes (or the deadline, if sooner). Only a courtesy between relayers: delivery needs no claim.
-    function claim(bytes32 requestId) external {
+    /// @notice Keeps other relayers off the request while the caller works on it, until the claim
+    /// window passes (or the deadline, if sooner), for the request's claim bond (approve it first).
+    /// The bond comes back when the request is delivered while the claim lives, or with the claimant's
+    /// own deal; a claim that lapses undelivered loses it to the requester, so a relayer that claims
+    /// and never delivers pays for the delay it causes. Delivery needs no claim.
+    function claim(bytes32 requestId) external nonReentrant {
         Request storage r = _requests[requestId];
         if (r.status != RequestStatus.Open) revert RequestNotOpen(requestId, r.status);
         uint256 nowMs = _nowMs();
         uint64 deadline = r.deadline;
         if (nowMs >= deadline) revert RequestExpired(requestId, deadline, nowMs);
         if (nowMs < r.claimedUntil) revert AlreadyClaimed(requestId, r.claimant, r.claimedUntil);
+        _endClaim(requestId, r, true);
         uint256 until = nowMs + r.claimWindow;
         if (until > deadline) until = deadline;
         r.claimant = msg.sender;
         r.claimedUntil = uint64(until);
-        emit Claimed(requestId, msg.sender, uint64(until));
+        uint128 bond = r.claimBond;
+        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
+        emit Claimed(requestId, msg.sender, uint64(until), bond);
     }
 
     /// @notice Delivers the results of a deal settled for the request: pays the deal's job creator what
@@ -267,8 +281,10 @@ contract LilypadJobs is ReentrancyGuardTransient {
         uint256 nowMs = _nowMs();
         if (nowMs <= r.deadline) revert RequestNotExpired(requestId, r.deadline, nowMs);
         r.status = RequestStatus.Refunded;
+        // every claim ends by the deadline: one still standing lapsed undelivered
+        _endClaim(requestId, r, true);
         address requester = r.requester;
-        uint256 amount = r.payment;
+        uint256 amount = r.payment + r.forfeited;
         token.safeTransfer(requester, amount);
         bool ok = _callBack(requester, r.callbackGasLimit, abi.encodeCall(ILilypadJobClient.lilypadCancelled, (requestId)));
         emit Refunded(requestId, requester, amount, ok);
@@ -329,15 +345,32 @@ contract LilypadJobs is ReentrancyGuardTransient {
         r.status = RequestStatus.Delivered;
         r.relayer = deal.jobCreator;
         _results[requestId] = Result(dealId, resultsCid);
+        _endClaim(requestId, r, _nowMs() >= r.claimedUntil && r.claimant != deal.jobCreator);
         address requester = r.requester;
         token.safeTransfer(deal.jobCreator, due);
-        if (payment > due) token.safeTransfer(requester, payment - due);
+        uint256 back = payment - due + r.forfeited;
+        if (back > 0) token.safeTransfer(requester, back);
         bool ok = _callBack(
             requester,
             r.callbackGasLimit,
             abi.encodeCall(ILilypadJobClient.lilypadFulfilled, (requestId, resultsCid, bytesOut))
         );
         emit Delivered(requestId, deal.jobCreator, dealId, resultsCid, bytesOut, ok);
+    }
+
+    /// @dev Ends the request's standing claim, if any: its bond goes to the requester's side of the
+    /// request (`forfeited`, paid out with the request) or back to its claimant.
+    function _endClaim(bytes32 requestId, Request storage r, bool forfeit) internal {
+        address claimant = r.claimant;
+        if (claimant == address(0)) return;
+        uint128 bond = r.claimBond;
+        r.claimant = address(0);
+        if (forfeit) {
+            r.forfeited += bond;
+        } else if (bond != 0) {
+            token.safeTransfer(claimant, bond);
+        }
+        emit ClaimEnded(requestId, claimant, bond, forfeit);
     }
 
     /// @dev What the settlement took from the deal's job creator for this outcome, net of what it paid

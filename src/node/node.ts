@@ -68,7 +68,8 @@ export interface NodeOptions {
   /** serve as a relay for peers behind a NAT, within the relay limits of `limits` (default false) */
   relayServer?: boolean
   /** a job creator: relay the jobs this jobs contract is asked for, under these trust settings */
-  onchainJobs?: { address: string, jobs: JobBoardOptions, pollMs?: number }
+  /** relay the jobs asked of this jobs contract, reading its requests from `fromBlock` (default 0) */
+  onchainJobs?: { address: string, jobs: JobBoardOptions, pollMs?: number, fromBlock?: number }
   /** where deals settle; without it the node signs under `domain` and cannot settle */
   chain?: ChainOptions
   domain?: DomainJson
@@ -312,7 +313,7 @@ export class LilypadNode implements Service {
       if (options.onchainJobs !== undefined) {
         if (!options.roles.includes('job-creator') || settlement === undefined) throw new Error('relaying on-chain jobs needs the job-creator role and a chain')
         const [{ OnchainJobsClient }, { OnchainRelayer }] = await Promise.all([import('../settlement/onchain-jobs.ts'), import('./onchain/relayer.ts')])
-        const relayer = new OnchainRelayer(node, await OnchainJobsClient.attach(settlement, options.onchainJobs.address), { ...options.onchainJobs.jobs, pollMs: options.onchainJobs.pollMs })
+        const relayer = new OnchainRelayer(node, await OnchainJobsClient.attach(settlement, options.onchainJobs.address), { ...options.onchainJobs.jobs, pollMs: options.onchainJobs.pollMs, fromBlock: options.onchainJobs.fromBlock })
         relayer.start()
         cleanups.push(() => relayer.stop())
       }

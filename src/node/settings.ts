@@ -29,6 +29,8 @@ export interface NodeSettings {
   settlementAddress?: string
   /** a job creator relays the jobs this jobs contract (LilypadJobs) is asked for: offers them and delivers their results */
   onchainJobs?: string
+  /** the block its requests are read from: the network preset's deployment block, where the preset names this jobs contract */
+  onchainJobsFromBlock?: number
   /** solvers and mediators this node trusts (its offers name them) */
   solvers: string[]
   mediators: string[]
@@ -352,6 +354,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
   }
   expectKnownKeys(configFile, file, known)
   if (settings.onchainJobs !== undefined && !settings.roles.includes('job-creator')) throw new SettingsError('LILYPAD_ONCHAIN_JOBS: jobs asked for on chain are relayed by a job creator; add job-creator to LILYPAD_ROLES')
+  if (settings.onchainJobs !== undefined && preset?.deployBlock !== undefined && preset.onchainJobs?.toLowerCase() === settings.onchainJobs.toLowerCase()) settings.onchainJobsFromBlock = preset.deployBlock
   // libp2p advertises announced addresses in place of all others, relayed ones included
   if (settings.relays.length > 0 && settings.announce.length > 0) throw new SettingsError('LILYPAD_RELAYS and LILYPAD_ANNOUNCE: a node that announces an address it is reached at needs no relay, and the announced addresses would hide the relayed ones')
   return settings

@@ -48,6 +48,8 @@ export interface JobTerms {
   /** ms a claim keeps other relayers off */
   claimWindow: number
   callbackGasLimit: number
+  /** wei each claim stakes: back to its claimant on delivery while it lives (or of its own deal), else the requester's */
+  claimBond: bigint
 }
 
 export const REQUEST_STATUSES = ['None', 'Open', 'Delivered', 'Refunded'] as const
@@ -216,13 +218,27 @@ export class OnchainJobsClient implements Resource {
 
   /** Asks for a job as this account, approving the payment first if needed. */
   async requestJob (spec: JobSpec, terms: JobTerms): Promise<JobRequestReceipt> {
-    const allowance = await this.token.getFunction('allowance').staticCall(this.wallet.address, this.address) as bigint
-    if (allowance < terms.payment) {
-      const approve = this.token.getFunction('approve')
-      await this.sender.send(async ({ nonce }) => await approve.send(this.address, terms.payment, { nonce }), undefined, this.iface)
-    }
+    await this.approve(terms.payment)
     const receipt = await this.write('requestJob', [spec, terms])
     return { ...receipt, requestId: this.requestIdIn(receipt) }
+  }
+
+  /** The account's tokens: what it pays requests and claim bonds from. */
+  async tokenBalance (): Promise<bigint> {
+    try {
+      return await this.token.getFunction('balanceOf').staticCall(this.wallet.address) as bigint
+    } catch (err) {
+      throw toSettlementError(err, this.iface)
+    }
+  }
+
+  /** Lets the jobs contract take `amount` of the account's tokens, if it may not already. */
+  private async approve (amount: bigint): Promise<void> {
+    if (amount === 0n) return
+    const allowance = await this.token.getFunction('allowance').staticCall(this.wallet.address, this.address) as bigint
+    if (allowance >= amount) return
+    const approve = this.token.getFunction('approve')
+    await this.sender.send(async ({ nonce }) => await approve.send(this.address, amount, { nonce }), undefined, this.iface)
   }
 
   /** The id of the request a receipt made (a request made through a contract, too). */
@@ -232,10 +248,12 @@ export class OnchainJobsClient implements Resource {
     return String(made.args.requestId)
   }
 
-  async claim (requestId: string): Promise<SettlementReceipt & { until: number }> {
+  /** Claims the request, staking its claim bond (approved first where needed). */
+  async claim (requestId: string): Promise<SettlementReceipt & { until: number, bond: bigint }> {
+    await this.approve((await this.requestOf(requestId)).terms.claimBond)
     const receipt = await this.write('claim', [requestId])
     const claimed = receipt.events.find(e => e.name === 'Claimed')
-    return { ...receipt, until: Number(claimed?.args.until ?? 0) }
+    return { ...receipt, until: Number(claimed?.args.until ?? 0), bond: BigInt(claimed?.args.bond as bigint ?? 0n) }
   }
 
   /**
@@ -330,6 +348,7 @@ function termsOf (t: Record<string, unknown>): JobTerms {
     relayerFee: BigInt(t.relayerFee as bigint),
     deadline: Number(t.deadline),
     claimWindow: Number(t.claimWindow),
-    callbackGasLimit: Number(t.callbackGasLimit)
+    callbackGasLimit: Number(t.callbackGasLimit),
+    claimBond: BigInt(t.claimBond as bigint)
   }
 }

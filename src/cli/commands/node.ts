@@ -39,7 +39,7 @@ export async function startNodeFromSettings (settings: NodeSettings, daemon = fa
     corruptOutputs: settings.corruptOutputs,
     limits: settings.limits,
     ...(daemon && settings.apiPort !== undefined ? { api: { port: settings.apiPort, host: settings.apiHost, hostNames: settings.apiHostNames, jobs } } : {}),
-    ...(jobs !== undefined && settings.onchainJobs !== undefined ? { onchainJobs: { address: settings.onchainJobs, jobs } } : {}),
+    ...(jobs !== undefined && settings.onchainJobs !== undefined ? { onchainJobs: { address: settings.onchainJobs, fromBlock: settings.onchainJobsFromBlock, jobs } } : {}),
     ...(daemon && settings.resultsPort !== undefined ? { resultsHttp: { port: settings.resultsPort, host: settings.resultsHost } } : {}),
     announce: daemon,
     logger: createLogger(settings.logLevel, settings.logFormat)

@@ -6,7 +6,8 @@
  * only once. What the relayer decides is which requests it takes and when:
  *
  * - it claims a request on chain before offering it, so racing relayers make one deal between them;
- *   a claim lives for the request's claim window, after which another relayer may take it over;
+ *   a claim lives for the request's claim window, after which another relayer may take it over, and
+ *   stakes the request's claim bond, which comes back with the delivery of its deal;
  * - it takes a request only when the deal fits: its windows end within the claim (the deal settles
  *   before anyone else may claim) and its most cost, with the relayer's fee, within the payment;
  * - it takes a request that asks for an output only from a file every run leaves (stdout, stderr,
@@ -34,7 +35,7 @@ import type { LilypadNode } from '../node.ts'
 import { DEFAULTS } from '../settings.ts'
 
 /** What the relayer needs of the jobs contract (an OnchainJobsClient of this node's account). */
-export type OnchainJobs = Pick<OnchainJobsClient, 'requestsSince' | 'requestOf' | 'claim' | 'deliver' | 'deliverWithResults' | 'refund' | 'provider'>
+export type OnchainJobs = Pick<OnchainJobsClient, 'requestsSince' | 'requestOf' | 'claim' | 'deliver' | 'deliverWithResults' | 'refund' | 'tokenBalance' | 'provider'>
 
 export interface RelayerOptions {
   network: string
@@ -46,6 +47,8 @@ export interface RelayerOptions {
   pollMs?: number
   /** the chance, in percent, that the relayer re-runs a job to check its results, where the windows allow (default DEFAULT_MEDIATION_CHANCE) */
   mediationChance?: number
+  /** the first block to read requests from: the jobs contract's deployment (default 0) */
+  fromBlock?: number
 }
 
 /** the shortest time a job is looked for a provider: less is not worth a claim */
@@ -61,6 +64,8 @@ const SKIP_MS = 30_000
 const SETTLE_MARGIN_MS = 10_000
 /** the results files a request may ask its output from: those every run leaves */
 const OUTPUT_FILES: readonly string[] = [RESULTS_FILES.stdout, RESULTS_FILES.stderr, RESULTS_FILES.exitCode]
+/** the most blocks one read of the requests spans: public RPC endpoints refuse wider log queries */
+const LOG_RANGE = 2_000
 
 interface Plan { module: LoadedModule, inputs: Record<string, string>, maxPrice: bigint, matchWithinMs: number, agreeWithinMs: number, submitWithinMs: number, checkRate: number }
 
@@ -68,7 +73,7 @@ type Tracked = { request: JobRequestedEvent, stream?: string, done?: boolean, sk
 
 export class OnchainRelayer {
   private readonly requests = new Map<string, Tracked>()
-  private nextBlock = 0
+  private nextBlock: number
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
@@ -76,6 +81,7 @@ export class OnchainRelayer {
 
   constructor (private readonly node: LilypadNode, private readonly jobs: OnchainJobs, private readonly options: RelayerOptions, private readonly now: () => number = Date.now) {
     this.logger = node.logger.child({ component: 'onchain-jobs' })
+    this.nextBlock = options.fromBlock ?? 0
   }
 
   start (): void {
@@ -95,13 +101,14 @@ export class OnchainRelayer {
 
   /** One pass: new requests, then each open one. */
   async tick (): Promise<void> {
-    // up to the head read first: the next pass starts after it, however long no request came
+    // up to the head read first, a range at a time: the next pass starts after it, however long no request came
     const head = await this.jobs.provider.getBlockNumber()
-    if (head >= this.nextBlock) {
-      for (const request of await this.jobs.requestsSince(this.nextBlock, head)) {
+    while (head >= this.nextBlock && !this.stopped) {
+      const to = Math.min(head, this.nextBlock + LOG_RANGE - 1)
+      for (const request of await this.jobs.requestsSince(this.nextBlock, to)) {
         if (!this.requests.has(request.requestId)) this.requests.set(request.requestId, { request, stream: this.streamOf(request.requestId) })
       }
-      this.nextBlock = head + 1
+      this.nextBlock = to + 1
     }
     // each request on its own: one whose job is being offered (a module to fetch, peers to wait for) holds up no other
     await Promise.all([...this.requests.values()].filter(t => t.done !== true).map(async (tracked) => {
@@ -135,6 +142,8 @@ export class OnchainRelayer {
     const plan = await this.plan(tracked, ours ? state.claimedUntil : Math.min(now + request.terms.claimWindow, request.terms.deadline))
     if (plan === undefined) return
     if (!ours) {
+      const balance = await this.jobs.tokenBalance()
+      if (balance < request.terms.claimBond) { this.skip(tracked, `its claim bond of ${request.terms.claimBond} wei is more than this account's ${balance}`); return }
       try {
         await this.jobs.claim(request.requestId)
       } catch (err) {

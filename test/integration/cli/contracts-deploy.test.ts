@@ -50,6 +50,12 @@ describe('lilypad contracts deploy', () => {
     const settings = resolveSettings({ dataDir, network: 'testnet-a' }, {})
     expect(settings).toMatchObject({ rpcUrl: chain.rpcUrl, settlementAddress: deployed.json.settlement, bootstrap: ['/dns4/boot.example/tcp/4001/p2p/16Uiu2HAm'] })
     expect(settings.solvers.map(s => s.toLowerCase())).toEqual([solver])
+    // a relayer of the preset's jobs contract reads its requests from the deployment on, not from block 0
+    const preset = loadPreset(dataDir, 'testnet-a')!
+    expect(preset.deployBlock).toBeGreaterThan(0)
+    const relaying = { dataDir, network: 'testnet-a', roles: 'job-creator', onchainJobs: preset.onchainJobs }
+    expect(resolveSettings(relaying, {}).onchainJobsFromBlock).toBe(preset.deployBlock)
+    expect(resolveSettings({ ...relaying, onchainJobs: solver }, {}).onchainJobsFromBlock).toBeUndefined()
     // what is set beside the preset wins
     expect(resolveSettings({ dataDir, network: 'testnet-a', rpcUrl: 'http://other:8545' }, {}).rpcUrl).toBe('http://other:8545')
     // a name with no preset is a gossip topic name only

@@ -89,7 +89,7 @@ describe('contracts ask for jobs', () => {
     expect(request).toMatchObject({
       requester: cowsay.address,
       spec: { ...COWSAY, inputs: '{"Message":"moo"}', outputPath: 'stdout', outputLimit: 512 },
-      terms: { payment: PAYMENT, relayerFee: FEE, claimWindow: 60_000, callbackGasLimit: 700_000 }
+      terms: { payment: PAYMENT, relayerFee: FEE, claimWindow: 60_000, callbackGasLimit: 700_000, claimBond: FEE }
     })
     expect(await relayer.requestOf(requestId)).toMatchObject({ status: 'Open', requester: cowsay.address, claimant: undefined, terms: request?.terms })
 
@@ -297,6 +297,48 @@ describe('contracts ask for jobs', () => {
     await expectCode(other.claim(short), 'REQUEST_EXPIRED')
   })
 
+  it('a claim stakes the request\'s bond: back to a claimant that delivers, the requester\'s when the claim lapses undelivered', async () => {
+    const jobsAddress = f.deployment.onchainJobs as string
+    // the relayer claims and lets its claim lapse; the outsider claims
+    const requestId = await ask('staked', { claimWindow: 60_000 })
+    const [relayerBefore, otherBefore, clientBefore, held] = await Promise.all([tokens(f.wallets.jobCreator.address), tokens(f.wallets.outsider.address), tokens(cowsay.address), tokens(jobsAddress)])
+    const first = await relayer.claim(requestId)
+    expect(first.bond).toBe(FEE)
+    expect(await tokens(jobsAddress) - held).toBe(FEE)
+    await passDeadline(f, first.until - 1)
+    await other.claim(requestId)
+    // the relayer's deal settles after all, and it delivers it while the outsider's claim lives
+    const offer = offerFor(f, requestId, 'staked')
+    await relayer.deliver(requestId, await dealFor(f, offer), offer, CID, STDOUT)
+    const events = (await relayer.provider.getLogs({ address: jobsAddress, topics: [relayer.iface.getEvent('ClaimEnded')!.topicHash], fromBlock: 0 }))
+      .map(l => relayer.iface.parseLog(l)!).filter(e => e.args.requestId === requestId).map(e => [e.args.relayer, e.args.forfeited])
+    expect(events).toEqual([[f.wallets.jobCreator.address, true], [f.wallets.outsider.address, false]])
+    // the relayer lost its bond to the requester and was paid its deal's cost and its fee; the outsider got its bond back
+    expect(await tokens(f.wallets.jobCreator.address) - relayerBefore).toBe(ACCEPTED_COST + FEE - FEE)
+    expect(await tokens(f.wallets.outsider.address)).toBe(otherBefore)
+    expect(await tokens(cowsay.address) - clientBefore).toBe(PAYMENT - ACCEPTED_COST - FEE + FEE)
+    expect(await tokens(jobsAddress)).toBe(held - PAYMENT)
+
+    // a claimant that delivers its own deal after its claim lapsed, none other claiming, gets its bond back
+    const late = await ask('late but own', { claimWindow: 60_000 })
+    const lateClaim = await relayer.claim(late)
+    await passDeadline(f, lateClaim.until)
+    const lateOffer = offerFor(f, late, 'late but own')
+    const before = await tokens(f.wallets.jobCreator.address)
+    await relayer.deliver(late, await dealFor(f, lateOffer), lateOffer, CID, STDOUT)
+    expect(await tokens(f.wallets.jobCreator.address) - before).toBe(ACCEPTED_COST + FEE + FEE)
+
+    // claimed twice by one relayer and never delivered: both bonds go to the requester with its refund
+    const grieved = await ask('grieved', { deadlineIn: 200_000, claimWindow: 60_000 })
+    const [clientBeforeGrief, heldBeforeGrief] = await Promise.all([tokens(cowsay.address), tokens(jobsAddress)])
+    await passDeadline(f, (await relayer.claim(grieved)).until)
+    await relayer.claim(grieved)
+    await passDeadline(f, (await relayer.requestOf(grieved)).terms.deadline)
+    await other.refund(grieved)
+    expect(await tokens(cowsay.address) - clientBeforeGrief).toBe(PAYMENT + 2n * FEE)
+    expect(await tokens(jobsAddress)).toBe(heldBeforeGrief - PAYMENT)
+  })
+
   it('refunds an undelivered request only after its deadline, and tells the client', async () => {
     const requestId = await ask('too late', { deadlineIn: 60_000 })
     const offer = offerFor(f, requestId, 'too late')
@@ -318,7 +360,7 @@ describe('contracts ask for jobs', () => {
   it('checks the terms of a request, and an account asks as well as a contract', async () => {
     const spec: JobSpec = { ...COWSAY, inputs: '{"Message":"direct"}', outputPath: '', outputLimit: 0 }
     const now = await nowMs()
-    const terms: JobTerms = { payment: 2000n, relayerFee: 10n, deadline: now + DAY, claimWindow: 60_000, callbackGasLimit: 0 }
+    const terms: JobTerms = { payment: 2000n, relayerFee: 10n, deadline: now + DAY, claimWindow: 60_000, callbackGasLimit: 0, claimBond: 0n }
     await expectCode(relayer.requestJob(spec, { ...terms, deadline: now }), 'DEADLINE_NOT_AHEAD')
     await expectCode(relayer.requestJob(spec, { ...terms, claimWindow: 0 }), 'ZERO_CLAIM_WINDOW')
     await expectCode(relayer.requestJob(spec, { ...terms, relayerFee: 2001n }), 'FEE_ABOVE_PAYMENT')

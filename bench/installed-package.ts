@@ -1,7 +1,7 @@
 // The package as a user installs it: `npm pack` (which builds dist/ first), then `npm install` of the
-// tarball into an empty folder, from npm's cache (offline), with no TypeScript tooling or solc.
+// tarball into an empty folder, from npm's cache where it holds them (--prefer-offline: a fresh machine's cache has the tarballs npm ci fetched, not the registry's package documents), with no TypeScript tooling or solc.
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -19,20 +19,6 @@ export interface InstalledPackage {
   devTools: string[]
 }
 
-/**
- * On Node 20 the install pins undici to the version the package's lock holds: Helia's stack asks
- * for undici 8, which needs Node 22. npm honours the shrinkwrap the package carries only when it
- * installs from a registry, not from a tarball file.
- */
-const NODE_20_OVERRIDES = process.versions.node.startsWith('20.') ? { overrides: { undici: undiciPin() } } : {}
-
-/** The undici version this package's own install is pinned to (its package.json overrides). */
-function undiciPin (): string {
-  const { overrides } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { overrides?: { undici?: string } }
-  if (overrides?.undici === undefined) throw new Error('package.json pins no undici version in its overrides')
-  return overrides.undici
-}
-
 export async function installPackage (dir: string): Promise<InstalledPackage> {
   await mkdir(join(dir, 'pack'), { recursive: true })
   let started = performance.now()
@@ -42,9 +28,9 @@ export async function installPackage (dir: string): Promise<InstalledPackage> {
   if (tarball === undefined) throw new Error('npm pack wrote no tarball')
   const app = join(dir, 'app')
   await mkdir(app, { recursive: true })
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'lilypad-user', private: true, ...NODE_20_OVERRIDES }))
+  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'lilypad-user', private: true }))
   started = performance.now()
-  await exec('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, 'pack', tarball)], { cwd: app, maxBuffer: 64 * 1024 * 1024 })
+  await exec('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, 'pack', tarball)], { cwd: app, maxBuffer: 64 * 1024 * 1024 })
   const installMs = performance.now() - started
   const { size } = await stat(join(dir, 'pack', tarball))
   const devTools = ['tsx', 'typescript', 'solc', 'wabt', 'vitest'].filter(name => existsSync(join(app, 'node_modules', name)))

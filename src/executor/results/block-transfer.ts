@@ -1,7 +1,7 @@
 /**
  * Results and input data in one stream from their holder: the party that fetches asks the holder
  * for every block of the DAG under the roots it lacks, and the holder answers with the blocks, a
- * level at a time, on one stream. Over bitswap the same folder costs a want and a block per DAG
+ * level at a time, on one stream. Over bitswap the same folder cost a want and a block per DAG
  * level, each on streams of their own, and a large file a round trip per batch of its chunks: a
  * few MB/s where this carries what the link carries.
  *
@@ -9,8 +9,8 @@
  * asked for or a link of a block kept before it, so a holder can send nothing but the DAG asked
  * for. A fetch that stops half way (a timeout, a holder that restarts) is taken up again where it
  * stopped: the next asks only for the subtrees whose roots are still missing here. What the holder
- * does not send (it lacks a block, or the DAG is over its `maxBytes`) the caller then fetches over
- * bitswap.
+ * does not send (it lacks a block, or the DAG is over its `maxBytes`) the caller asks of it again, or
+ * of other peers (exchange.ts).
  *
  * Frames are length-prefixed: the request is one frame per root CID's bytes and an empty frame;
  * each answer frame is a block's CID bytes followed by the block; an empty frame ends the answer. A
@@ -24,6 +24,7 @@ import { lpStream, RateLimiter } from '@libp2p/utils'
 import type { Blockstore } from 'interface-blockstore'
 import { openProtocolStream } from '../../support/protocol-stream.ts'
 import { CID } from 'multiformats/cid'
+import { ResultsError } from './errors.ts'
 import { linksOf } from './prefetch.ts'
 
 export const RESULTS_BLOCKS_PROTOCOL = '/lilypad/results-blocks/1.1.0'
@@ -140,9 +141,14 @@ async function missingRoots (root: CID, blockstore: Pick<Blockstore, 'get' | 'ha
   return missing
 }
 
+/** The block bytes taken so far, by one fetch or by several that share it. */
+export interface Taken { bytes: number }
+
 export interface FetchBlocksOptions {
-  /** most block bytes taken; a holder that sends more is refused (default MAX_BYTES) */
+  /** most block bytes taken, counting those `taken` counted before; more ends the fetch (default MAX_BYTES) */
   maxBytes?: number
+  /** where the bytes taken are counted: share it among the fetches of one DAG from several peers */
+  taken?: Taken
   /** how long the dial, and then each frame, may take (default 10 s) */
   idleMs?: number
 }
@@ -162,7 +168,7 @@ export async function fetchBlocks (libp2p: Libp2p, holder: PeerId, root: CID, bl
   const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
   const expected = new Set(roots.map(cid => cid.toString()))
   const puts: Array<Promise<unknown>> = []
-  let bytes = 0
+  const taken = options.taken ?? { bytes: 0 }
   try {
     for (const cid of roots) await lp.write(cid.bytes, { signal })
     await lp.write(new Uint8Array(0), { signal })
@@ -170,12 +176,13 @@ export async function fetchBlocks (libp2p: Libp2p, holder: PeerId, root: CID, bl
       const frame = (await lp.read({ signal: idle() })).subarray()
       if (frame.length === 0) break
       const [cid, block] = CID.decodeFirst(frame)
-      bytes += block.length
-      if (bytes > maxBytes) throw new Error(`the holder sent more than ${maxBytes} bytes of blocks`)
       if (!expected.delete(cid.toString())) throw new Error(`the holder sent block ${cid}, which no block before it links to`)
       if (cid.multihash.code !== SHA2_256 || !createHash('sha256').update(block).digest().equals(cid.multihash.digest)) {
         throw new Error(`block ${cid} does not hash to its CID`)
       }
+      // only the DAG's own blocks count: a peer that sends others is refused above, not the results
+      taken.bytes += block.length
+      if (taken.bytes > maxBytes) throw new ResultsError('RESULTS_TOO_LARGE', `results ${root} hold more than ${maxBytes} bytes of blocks`)
       puts.push(Promise.resolve(blockstore.put(cid, block, { signal })))
       if (puts.length >= PUTS_IN_FLIGHT) await puts.shift()
       for (const link of linksOf(cid, block)) expected.add(link.toString())

@@ -15,7 +15,7 @@ export const IPFS_ADD_DEFAULTS = { profile: 'unixfs-v0-2015' } as const
 const discard: WritableStorage = { put: async (cid) => cid }
 
 export interface CidOptions {
-  /** where the blocks go (e.g. the node's Helia blockstore); by default they are discarded */
+  /** where the blocks go (e.g. the node's results blockstore); by default they are discarded */
   blockstore?: WritableStorage
 }
 

@@ -3,7 +3,7 @@ import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 import { ResultsError } from './errors.ts'
 
-/** Blocks asked for at once: bitswap sends the wants of one batch in one message. */
+/** Blocks asked for at once (of a results gateway, over HTTP). */
 const BATCH = 64
 
 /** The blocks a block links to: a folder's or file's children; none for a raw leaf. */
@@ -20,8 +20,8 @@ export interface PrefetchOptions {
 /**
  * Brings every block of the DAG under `root` into the blockstore a level at a time, asking for all
  * of a level's blocks at once. The UnixFS exporter reads a folder's entries one after another, so
- * over bitswap a folder of N files cost N + 1 round trips; prefetched, it costs one per level (two
- * for a flat folder), and the export then reads local blocks.
+ * from a remote store a folder of N files costs N + 1 round trips; prefetched, it costs one per
+ * level (two for a flat folder), and the export then reads local blocks.
  */
 export async function prefetchDag (root: CID, blockstore: Pick<Blockstore, 'get'>, options: PrefetchOptions): Promise<void> {
   const seen = new Set<string>([root.toString()])

@@ -6,8 +6,8 @@ import type { Resource } from '../../support/lifecycle.ts'
 
 /**
  * The node's persistent blockstore for results, under `<DATA_DIR>/blocks`: adding a results folder
- * stores its blocks and returns the same CID `ipfs add -r` prints. Helia serves these blocks to
- * other nodes (see ResultsExchange).
+ * stores its blocks and returns the same CID `ipfs add -r` prints. The results exchange serves these
+ * blocks to other nodes (ResultsExchange).
  */
 export class ResultsStore implements Resource {
   private constructor (readonly blockstore: FsBlockstore, readonly dataDir: string) {}

@@ -16,7 +16,7 @@ const DHT_PREFIX = '/dht/'
  * memory, loaded from LevelDB at open and written back a second after it changes, and at close.
  *
  * libp2p reads and rewrites a peer's record every time a stream to that peer is negotiated, both
- * ways, so on LevelDB every direct message and bitswap exchange cost a read and a write of the
+ * ways, so on LevelDB every direct message and block request cost a read and a write of the
  * peer store before any of its own work. What has to outlive a restart is where the parties of open
  * deals can be reached, which a second's delay does not change; a crash loses at most the last
  * second of address updates, which the next connections bring back.

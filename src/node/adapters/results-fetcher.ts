@@ -8,20 +8,17 @@ import type { MeshTransport } from './mesh-transport.ts'
 
 /** How often a fetch checks that it is still connected to the party holding the results. */
 const REDIAL_MS = 2_000
-/**
- * A want that went unanswered (a stream reset under load, a holder that restarted) is not asked
- * again by bitswap until another peer connects: each attempt lasts this long, then asks afresh.
- */
+/** Each attempt lasts this long, then starts afresh (the holder dialled again, and the peers asked anew). */
 const ATTEMPT_MS = 15_000
 /** How long a fetch keeps trying in all. */
 const FETCH_BUDGET_MS = 10 * 60_000
 
 /**
- * Results are fetched by CID over bitswap, which asks the peers it is connected to. The party that
- * holds them may be down for a while (a restart) or not connected at all: while the fetch runs, the
- * node keeps dialling it (by its address's peer id: peer store, then the mesh's DHT), and bitswap
- * sends its want list again to the peer once connected. An attempt that times out is made again,
- * until the fetch's budget is spent; results that do not match their CID end it at once.
+ * Results are fetched by CID from the party that holds them, then from the peers the node is
+ * connected to (exchange.ts). The holder may be down for a while (a restart) or not connected at
+ * all: while the fetch runs, the node keeps dialling it (by its address's peer id: peer store, then
+ * the mesh's DHT), and the exchange asks it again once connected. An attempt that times out is made
+ * again, until the fetch's budget is spent; results that do not match their CID end it at once.
  */
 export function resultsFetcher (mesh: MeshNode, transport: MeshTransport, exchange: ResultsExchange, logger: Logger): ResultsFetcher {
   return {

@@ -98,7 +98,7 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Lib
     services: {
       identify: identify(),
       // protocols a node serves after its peers identified it (the results exchange starts after
-      // the mesh) reach them too: without it a peer never sends bitswap wants on that connection
+      // the mesh) reach them too: without it a peer never learns it may ask that connection for blocks
       identifyPush: identifyPush(),
       ping: ping(),
       autoNAT: autoNAT(),

@@ -100,21 +100,30 @@ describe('results transfer by CID between two nodes', () => {
     await expect(creator.exchange.fetch(cid, { dealId: '../etc' })).rejects.toMatchObject({ code: 'RESULTS_BAD_PATH' })
   })
 
-  it('asks the holder alone when it is named: a connected bystander gets no wants', async () => {
+  it('asks the holder first when it is named: a connected bystander is asked nothing', async () => {
     const [provider, creator, bystander] = [await peer(), await peer(), await peer()]
-    const wantsSeen = await countBitswapStreams(bystander.libp2p)
+    const asked = await countBlockRequests(bystander.libp2p)
     await creator.libp2p.dial(bystander.libp2p.getMultiaddrs())
     await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
     const cid = await provider.store.add(await resultsFolder(10_000))
 
     await creator.exchange.fetch(cid, { dealId: 'deal-h', holder: provider.libp2p.peerId })
     expect(await readFile(join(creator.exchange.downloadDir('deal-h'), 'stdout'), 'utf8')).toBe('hello\n')
-    expect(wantsSeen()).toBe(0)
+    expect(asked()).toBe(0)
+  })
 
-    // without a holder named, bitswap asks every connected peer
-    const other = await provider.store.add(await resultsFolder(20_000))
-    await creator.exchange.fetch(other, { dealId: 'deal-b' })
-    expect(wantsSeen()).toBeGreaterThan(0)
+  it('without a holder named, asks the connected peers in turn until one has the results', async () => {
+    const [provider, creator, bystander] = [await peer(), await peer(), await peer()]
+    const asked = await countBlockRequests(bystander.libp2p)
+    await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
+    await creator.libp2p.dial(bystander.libp2p.getMultiaddrs())
+    // the provider has the results only once the bystander was asked in vain
+    const dir = await resultsFolder(20_000)
+    const fetched = creator.exchange.fetch(await cidOfPath(dir), { dealId: 'deal-b' })
+    await until(() => asked() > 0)
+    await provider.store.add(dir)
+    const dest = await fetched
+    expect((await cidOfPath(dest)).toString()).toBe((await cidOfPath(dir)).toString())
   })
 
   it('falls back to every connected peer when the named holder lacks the results', async () => {
@@ -142,7 +151,7 @@ describe('results blocks in one round trip from their holder', () => {
     expect((await cidOfPath(dest)).toString()).toBe(cid.toString())
   })
 
-  it('leaves to bitswap the results over the size the holder answers with', async () => {
+  it('asks the holder again for what is over the size it answers with', async () => {
     const [provider, creator] = [await peer(), await peer()]
     await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
     const dir = await resultsFolder(1_000)
@@ -175,7 +184,7 @@ describe('results blocks in one round trip from their holder', () => {
     expect((await cidOfPath(dest)).toString()).toBe(cid.toString())
   })
 
-  it('answers a peer that asks too often with nothing, and bitswap still brings the results', async () => {
+  it('answers a peer that asks too often with nothing, and a fetch that asks again a moment later brings the results', async () => {
     const [provider, creator] = [await peer(), await peer()]
     await creator.libp2p.dial(provider.libp2p.getMultiaddrs())
     const cid = await provider.store.add(await resultsFolder(1_000))
@@ -230,13 +239,25 @@ async function readAll (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> 
   return Buffer.concat(parts)
 }
 
-/** Counts the bitswap streams a peer is opened by others: the bystander has no results exchange, only the protocol. */
-async function countBitswapStreams (libp2p: Libp2p): Promise<() => number> {
-  let streams = 0
-  const protocol = '/ipfs/bitswap/1.2.0'
-  // the bystander's own exchange serves bitswap; replace its handler with one that counts and closes
-  await libp2p.unhandle(protocol)
-  await libp2p.handle(protocol, async (stream) => { streams++; await stream.close().catch(() => undefined) })
-  return () => streams
+/** Counts the requests for blocks a peer is sent, which it answers with none. */
+async function countBlockRequests (libp2p: Libp2p): Promise<() => number> {
+  let requests = 0
+  await libp2p.unhandle(RESULTS_BLOCKS_PROTOCOL)
+  await libp2p.handle(RESULTS_BLOCKS_PROTOCOL, async (stream) => {
+    requests++
+    const lp = lpStream(stream)
+    while ((await lp.read()).byteLength > 0);
+    await lp.write(new Uint8Array(0))
+    await stream.close().catch(() => undefined)
+  })
+  return () => requests
+}
+
+async function until (condition: () => boolean): Promise<void> {
+  const started = Date.now()
+  while (!condition()) {
+    if (Date.now() - started > 10_000) throw new Error('timed out waiting')
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The node's results fetcher keeps dialling the party that holds the results while the fetch
- * runs: a provider restarted after it announced its results is reached again, and bitswap gets
+ * runs: a provider restarted after it announced its results is reached again, and the exchange gets
  * them, instead of the fetch waiting on a peer it is no longer connected to.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'

@@ -14,7 +14,7 @@ const UNREACHABLE = new Set([
 ])
 
 function sampleArgs (types: readonly string[]): unknown[] {
-  return types.map(t => t === 'address' ? '0x' + '12'.repeat(20) : t === 'bytes32' ? '0x' + 'ab'.repeat(32) : t === 'uint8' || t === 'uint32' ? 1 : 1_700_000_000_000n)
+  return types.map(t => t === 'address' ? '0x' + '12'.repeat(20) : t === 'bytes32' ? '0x' + 'ab'.repeat(32) : t === 'string' ? 'stdout' : t === 'uint8' || t === 'uint32' ? 1 : 1_700_000_000_000n)
 }
 
 describe('revert decoding', () => {

@@ -78,7 +78,7 @@ export class Relay {
   }
 
   /** A deal for an offer, settled to `outcome` with the arena's provider (see dealFor). */
-  async deal (offer: JobOffer = this.offer, outcome: DealOutcome | 'unsettled' = 'Accepted', options: { commit?: boolean } = {}): Promise<SignedDeal> {
+  async deal (offer: JobOffer = this.offer, outcome: DealOutcome | 'unsettled' = 'Accepted', options: Parameters<typeof dealFor>[3] = {}): Promise<SignedDeal> {
     return await dealFor(fixtureOf(this.arena), offer, outcome, options)
   }
 
@@ -118,7 +118,9 @@ export async function playRelay (arena: Arena, strategy: RelayStrategy): Promise
   }
   const got = await tokens() - before
   const deal = relay.honestDeal?.deal
-  const payout = strategy.owed === null || deal === undefined ? 0n : -(BigInt(deal.price) + BigInt(deal.solverFee) + FEE)
+  // a mediation is owed up to the example's cap: a quarter of the payment
+  const mediation = strategy.owed === 'MediationAccepted' && deal !== undefined ? min(BigInt(deal.mediatorFee), PAYMENT / 4n) : 0n
+  const payout = strategy.owed === null || deal === undefined ? 0n : -(BigInt(deal.price) + BigInt(deal.solverFee) + mediation + FEE)
   const status = (await relay.jobs.requestOf(relay.requestId)).status
   const cid = await requester.resultsCidOf(relay.requestId)
   const cow = await requester.cowOf(relay.requestId)
@@ -131,6 +133,10 @@ export async function playRelay (arena: Arena, strategy: RelayStrategy): Promise
     outcome: status,
     held: relay.accepted.length === 0 && got >= payout && cid === (status === 'Delivered' ? HONEST_CID : undefined) && cow === (status === 'Delivered' ? COW : undefined)
   }
+}
+
+function min (a: bigint, b: bigint): bigint {
+  return a < b ? a : b
 }
 
 /** The arena as the settlement tests' fixture, whose deals it makes the same way. */
@@ -181,6 +187,18 @@ export const RELAY_STRATEGIES: RelayStrategy[] = [
       await r.cheat('no output at all', signed, r.offer, HONEST_CID, { path: '', blocks: [] })
       r.honestDeal = signed
       await r.jobs.deliver(r.requestId, signed, r.offer, HONEST_CID, r.stdout)
+    }
+  },
+  {
+    name: 'relayer: challenges honest results before a mediator in league, for a fee above the cap',
+    by: 'relayer',
+    against: 'requester',
+    settles: 'Delivered',
+    owed: 'MediationAccepted',
+    play: async (r) => {
+      // the mediator upholds the results and takes a fee that would leave the requester no change
+      r.honestDeal = await r.deal(r.offer, 'MediationAccepted', { deal: { mediatorFee: '3800', paymentCollateral: '5000', timeoutCollateral: '3800' } })
+      await r.jobs.deliver(r.requestId, r.honestDeal, r.offer, HONEST_CID, r.stdout)
     }
   },
   {

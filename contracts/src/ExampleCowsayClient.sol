@@ -60,8 +60,11 @@ contract ExampleCowsayClient is ILilypadJobClient {
         token.forceApprove(address(jobs), payment);
         requestId = jobs.requestJob(
             LilypadJobs.JobSpec(moduleRepo, moduleCommit, MODULE_PATH, inputs, "stdout", OUTPUT_LIMIT),
-            // a relayer stakes on its claim what it would earn by delivering
-            LilypadJobs.JobTerms(payment, relayerFee, deadline, claimWindow, CALLBACK_GAS, uint128(relayerFee))
+            // a relayer stakes on its claim what it would earn by delivering, and is repaid a mediation
+            // up to a quarter of the payment
+            LilypadJobs.JobTerms(
+                payment, relayerFee, deadline, claimWindow, CALLBACK_GAS, uint128(relayerFee), uint128(payment / 4)
+            )
         );
         emit Asked(requestId, message);
     }

@@ -55,6 +55,7 @@ contract LilypadJobs is ReentrancyGuardTransient {
         uint64 claimWindow; // how long a claim keeps other relayers off
         uint32 callbackGasLimit;
         uint128 claimBond; // staked by each claim; a claim that lapses undelivered loses it to the requester
+        uint128 maxMediatorFee; // the most of a mediation's fee repaid to the relayer; beyond it, the relayer's
     }
 
     enum RequestStatus {
@@ -77,7 +78,8 @@ contract LilypadJobs is ReentrancyGuardTransient {
         uint128 claimBond;
         uint128 forfeited; // lapsed claims' bonds, the requester's
         uint256 payment;
-        uint256 relayerFee;
+        uint128 relayerFee;
+        uint128 maxMediatorFee;
         bytes32 jobHash; // of the spec's five strings
     }
 
@@ -114,6 +116,7 @@ contract LilypadJobs is ReentrancyGuardTransient {
     error DeadlineNotAhead(uint64 deadline, uint256 nowMs);
     error ZeroClaimWindow();
     error FeeAbovePayment(uint256 relayerFee, uint256 payment);
+    error AmountTooLarge(uint256 amount);
     error CallbackGasTooHigh(uint32 callbackGasLimit, uint32 max);
     error RequestNotOpen(bytes32 requestId, RequestStatus status);
     error RequestExpired(bytes32 requestId, uint64 deadline, uint256 nowMs);
@@ -148,7 +151,9 @@ contract LilypadJobs is ReentrancyGuardTransient {
         returns (RequestStatus status, address requester, address claimant, uint64 claimedUntil, JobTerms memory terms)
     {
         Request storage r = _requests[requestId];
-        terms = JobTerms(r.payment, r.relayerFee, r.deadline, r.claimWindow, r.callbackGasLimit, r.claimBond);
+        terms = JobTerms(
+            r.payment, r.relayerFee, r.deadline, r.claimWindow, r.callbackGasLimit, r.claimBond, r.maxMediatorFee
+        );
         return (r.status, r.requester, r.claimant, r.claimedUntil, terms);
     }
 
@@ -183,6 +188,7 @@ contract LilypadJobs is ReentrancyGuardTransient {
         if (terms.deadline <= nowMs) revert DeadlineNotAhead(terms.deadline, nowMs);
         if (terms.claimWindow == 0) revert ZeroClaimWindow();
         if (terms.relayerFee > terms.payment) revert FeeAbovePayment(terms.relayerFee, terms.payment);
+        if (terms.relayerFee > type(uint128).max) revert AmountTooLarge(terms.relayerFee);
         if (terms.callbackGasLimit > MAX_CALLBACK_GAS) {
             revert CallbackGasTooHigh(terms.callbackGasLimit, MAX_CALLBACK_GAS);
         }
@@ -202,7 +208,8 @@ contract LilypadJobs is ReentrancyGuardTransient {
             claimBond: terms.claimBond,
             forfeited: 0,
             payment: terms.payment,
-            relayerFee: terms.relayerFee,
+            relayerFee: uint128(terms.relayerFee),
+            maxMediatorFee: terms.maxMediatorFee,
             jobHash: _jobHash(spec.moduleRepo, spec.moduleCommit, spec.modulePath, spec.inputs, spec.outputPath)
         });
         token.safeTransferFrom(msg.sender, address(this), terms.payment);
@@ -338,7 +345,7 @@ contract LilypadJobs is ReentrancyGuardTransient {
         ) revert OfferNotAsRequested(requestId);
         bytes memory bytesOut =
             bytes(output.path).length == 0 ? bytes("") : UnixfsPath.readPrefix(resultsCid, output.path, output.blocks, r.outputLimit);
-        uint256 due = _cost(deal, outcome) + r.relayerFee;
+        uint256 due = _cost(deal, outcome, r.maxMediatorFee) + r.relayerFee;
         uint256 payment = r.payment;
         if (due > payment) revert PaymentShort(requestId, due, payment);
 
@@ -376,11 +383,14 @@ contract LilypadJobs is ReentrancyGuardTransient {
     /// @dev What the settlement took from the deal's job creator for this outcome, net of what it paid
     /// back (LilypadSettlement._payouts and _pay): price and solver fee, and the mediator fee of a
     /// mediated deal, less the wei a quorum's even split of it leaves over, which go back to the creator.
-    function _cost(Deal calldata d, DealState outcome) internal pure returns (uint256 cost) {
+    /// Of a mediation no more than `maxMediatorFee` is repaid: the relayer chose the mediators and
+    /// challenged, so a relayer and a mediator in league cannot take the requester's change as a fee.
+    function _cost(Deal calldata d, DealState outcome, uint256 maxMediatorFee) internal pure returns (uint256 cost) {
         cost = d.price + d.solverFee;
         if (outcome == DealState.MediationAccepted) {
             uint256 fee = d.mediatorFee;
-            cost += d.quorum > 1 ? fee - fee % d.quorum : fee;
+            if (d.quorum > 1) fee -= fee % d.quorum;
+            cost += fee < maxMediatorFee ? fee : maxMediatorFee;
         }
     }
 

@@ -53,6 +53,7 @@ export type SettlementErrorCode =
   | 'PAYMENT_SHORT'
   | 'CALLBACK_GAS_SHORT'
   | 'OUTPUT_LIMIT_TOO_HIGH'
+  | 'AMOUNT_TOO_LARGE'
   | 'OUTPUT_HALF_ASKED'
   | 'NOT_A_CID_V0'
   | 'BLOCK_NOT_OF_LINK'
@@ -143,6 +144,7 @@ const REVERTS: Record<string, [SettlementErrorCode, Describe]> = {
   OfferNotAsRequested: ['OFFER_NOT_AS_REQUESTED', a => `the job offer's module, inputs or input data, or the output's path, are not those of request ${short(a.requestId)}`],
   PaymentShort: ['PAYMENT_SHORT', a => `request ${short(a.requestId)} pays ${String(a.payment)}, but the deal's cost and the relayer's fee are ${String(a.needed)}`],
   CallbackGasShort: ['CALLBACK_GAS_SHORT', a => `${String(a.left)} gas left, but the callback needs ${String(a.needed)}: send the transaction with more gas`],
+  AmountTooLarge: ['AMOUNT_TOO_LARGE', a => `${String(a.amount)} wei is more than a request can hold`],
   OutputLimitTooHigh: ['OUTPUT_LIMIT_TOO_HIGH', a => `a request may have at most ${String(a.max)} bytes of output brought back, not ${String(a.outputLimit)}`],
   OutputHalfAsked: ['OUTPUT_HALF_ASKED', () => 'an output needs both its path and its limit (or neither)'],
   NotACidV0: ['NOT_A_CID_V0', a => `${JSON.stringify(String(a.cid))} is not a CIDv0 (Qm...), which results folders are`],

@@ -50,6 +50,8 @@ export interface JobTerms {
   callbackGasLimit: number
   /** wei each claim stakes: back to its claimant on delivery while it lives (or of its own deal), else the requester's */
   claimBond: bigint
+  /** wei: the most of a mediation's fee the relayer is repaid (a mediation costing more is the relayer's loss) */
+  maxMediatorFee: bigint
 }
 
 export const REQUEST_STATUSES = ['None', 'Open', 'Delivered', 'Refunded'] as const
@@ -349,6 +351,7 @@ function termsOf (t: Record<string, unknown>): JobTerms {
     deadline: Number(t.deadline),
     claimWindow: Number(t.claimWindow),
     callbackGasLimit: Number(t.callbackGasLimit),
-    claimBond: BigInt(t.claimBond as bigint)
+    claimBond: BigInt(t.claimBond as bigint),
+    maxMediatorFee: BigInt(t.maxMediatorFee as bigint)
   }
 }

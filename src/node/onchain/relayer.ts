@@ -200,9 +200,11 @@ export class OnchainRelayer {
     // not now: the next pass, or a new claim, may leave more time
     if (submitWithinMs < jobTimeoutMs(module.spec.job) + MIN_RUN_MARGIN_MS) return this.skip(tracked, `its deal would not settle within ${budget} ms`, false)
     const matchWithinMs = Math.min(MAX_MATCH_MS, budget - agreeWithinMs - submitWithinMs)
-    // checking re-runs the job within the judge window, and a challenge waits for a mediator's
+    // checking re-runs the job within the judge window, and a challenge waits for a mediator's; a
+    // mediation the request would not repay whole (its maxMediatorFee) is not risked
     const checking = Math.max(60_000, rerunWindowMs(module)) + Math.max(120_000, rerunWindowMs(module))
-    const checkRate = budget - matchWithinMs - agreeWithinMs - submitWithinMs >= checking ? (this.options.mediationChance ?? DEFAULT_MEDIATION_CHANCE) / 100 : 0
+    const repaid = terms.maxMediatorFee >= BigInt(DEFAULTS.mediatorFee) * 10n
+    const checkRate = repaid && budget - matchWithinMs - agreeWithinMs - submitWithinMs >= checking ? (this.options.mediationChance ?? DEFAULT_MEDIATION_CHANCE) / 100 : 0
     return { module, inputs, maxPrice, matchWithinMs, agreeWithinMs, submitWithinMs, checkRate }
   }
 

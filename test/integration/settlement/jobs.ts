@@ -1,5 +1,5 @@
 /** Requests of LilypadJobs answered by real deals: the relayer's job offer, its deal, the deal settled. */
-import type { SignedDeal } from '../../../src/settlement/index.ts'
+import type { Deal, SignedDeal } from '../../../src/settlement/evidence.ts'
 import type { JobOffer } from '../../../src/protocols/messages/schemas.ts'
 import { messageId } from '../../../src/protocols/messages/signing.ts'
 import type { DealOutcome } from '../../../src/state-machines/deal-states.ts'
@@ -51,8 +51,8 @@ export function offerFor (f: Fixture, requestId: string, message: string, overri
  * first puts the provider's signed results on chain (`commitResults`), which a relayer does so that
  * the settlement holds the CID it delivers; `commit: false` leaves that out.
  */
-export async function dealFor (f: Fixture, offer: JobOffer, outcome: DealOutcome | 'unsettled' = 'Accepted', options: { commit?: boolean } = {}): Promise<SignedDeal> {
-  const signed = await sign(f, await makeDeal(f, { jobOfferId: messageId(f.clients.jobCreator.domain, 'JobOffer', offer) }))
+export async function dealFor (f: Fixture, offer: JobOffer, outcome: DealOutcome | 'unsettled' = 'Accepted', options: { commit?: boolean, deal?: Partial<Deal> } = {}): Promise<SignedDeal> {
+  const signed = await sign(f, await makeDeal(f, { ...options.deal, jobOfferId: messageId(f.clients.jobCreator.domain, 'JobOffer', offer) }))
   if (outcome === 'unsettled') return signed
   if (outcome === 'Accepted' && options.commit !== false) {
     const { results, signature } = await resultsFor(f, signed.deal, CID)

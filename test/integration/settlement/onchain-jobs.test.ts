@@ -89,7 +89,7 @@ describe('contracts ask for jobs', () => {
     expect(request).toMatchObject({
       requester: cowsay.address,
       spec: { ...COWSAY, inputs: '{"Message":"moo"}', outputPath: 'stdout', outputLimit: 512 },
-      terms: { payment: PAYMENT, relayerFee: FEE, claimWindow: 60_000, callbackGasLimit: 700_000, claimBond: FEE }
+      terms: { payment: PAYMENT, relayerFee: FEE, claimWindow: 60_000, callbackGasLimit: 700_000, claimBond: FEE, maxMediatorFee: PAYMENT / 4n }
     })
     expect(await relayer.requestOf(requestId)).toMatchObject({ status: 'Open', requester: cowsay.address, claimant: undefined, terms: request?.terms })
 
@@ -128,6 +128,14 @@ describe('contracts ask for jobs', () => {
       expect(await tokens(f.wallets.jobCreator.address) - before).toBe(cost + FEE)
       expect(await cowsay.resultsCidOf(requestId)).toBe(CID)
     }
+    // a mediation dearer than the request repays (the example's cap: a quarter of its payment) is the relayer's loss
+    const requestId = await ask('dear mediation')
+    const offer = offerFor(f, requestId, 'dear mediation')
+    const signed = await dealFor(f, offer, 'MediationAccepted', { deal: { mediatorFee: '1900', paymentCollateral: '3000', timeoutCollateral: '1900' } })
+    const [relayerBefore, clientBefore] = await Promise.all([tokens(f.wallets.jobCreator.address), tokens(cowsay.address)])
+    await relayer.deliver(requestId, signed, offer, CID, STDOUT)
+    expect(await tokens(f.wallets.jobCreator.address) - relayerBefore).toBe(ACCEPTED_COST + PAYMENT / 4n + FEE)
+    expect(await tokens(cowsay.address) - clientBefore).toBe(PAYMENT - ACCEPTED_COST - PAYMENT / 4n - FEE)
   })
 
   it('brings back the first bytes of the file the request asked for, proven from the results\' CID', async () => {
@@ -360,11 +368,12 @@ describe('contracts ask for jobs', () => {
   it('checks the terms of a request, and an account asks as well as a contract', async () => {
     const spec: JobSpec = { ...COWSAY, inputs: '{"Message":"direct"}', outputPath: '', outputLimit: 0 }
     const now = await nowMs()
-    const terms: JobTerms = { payment: 2000n, relayerFee: 10n, deadline: now + DAY, claimWindow: 60_000, callbackGasLimit: 0, claimBond: 0n }
+    const terms: JobTerms = { payment: 2000n, relayerFee: 10n, deadline: now + DAY, claimWindow: 60_000, callbackGasLimit: 0, claimBond: 0n, maxMediatorFee: 0n }
     await expectCode(relayer.requestJob(spec, { ...terms, deadline: now }), 'DEADLINE_NOT_AHEAD')
     await expectCode(relayer.requestJob(spec, { ...terms, claimWindow: 0 }), 'ZERO_CLAIM_WINDOW')
     await expectCode(relayer.requestJob(spec, { ...terms, relayerFee: 2001n }), 'FEE_ABOVE_PAYMENT')
     await expectCode(relayer.requestJob(spec, { ...terms, callbackGasLimit: 2_500_001 }), 'CALLBACK_GAS_TOO_HIGH')
+    await expectCode(relayer.requestJob(spec, { ...terms, payment: 2n ** 129n, relayerFee: 2n ** 128n }), 'AMOUNT_TOO_LARGE')
     await expectCode(relayer.requestJob({ ...spec, outputPath: 'stdout', outputLimit: 16_385 }, terms), 'OUTPUT_LIMIT_TOO_HIGH')
     await expectCode(relayer.requestJob({ ...spec, outputPath: 'stdout' }, terms), 'OUTPUT_HALF_ASKED')
     await expectCode(relayer.requestJob({ ...spec, outputLimit: 10 }, terms), 'OUTPUT_HALF_ASKED')

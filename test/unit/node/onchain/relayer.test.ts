@@ -5,7 +5,7 @@ import type { JobRequestedEvent, JobRequestRecord } from '../../../../src/settle
 import type { LilypadNode } from '../../../../src/node/node.ts'
 
 const SPEC = { moduleRepo: 'github.com/a/b', moduleCommit: 'c'.repeat(40), modulePath: 'lilypad_module.json.tmpl', inputs: '{"Message":"moo"}', outputPath: '', outputLimit: 0 }
-const TERMS = { payment: 10n ** 18n, relayerFee: 1n, deadline: Date.now() + 3600_000, claimWindow: 600_000, callbackGasLimit: 0, claimBond: 0n }
+const TERMS = { payment: 10n ** 18n, relayerFee: 1n, deadline: Date.now() + 3600_000, claimWindow: 600_000, callbackGasLimit: 0, claimBond: 0n, maxMediatorFee: 0n }
 
 /**
  * A jobs contract whose chain is `head` blocks long, with a request at each block of `at`: delivered

@@ -48,7 +48,7 @@ export async function onchainRun (message: string, flags: OnchainRunFlags, out: 
             text: `${cow ?? ''}${cow?.endsWith('\n') === false ? '\n' : ''}the contract was called back in ${ms} ms: results ${cid} (deal ${result?.dealId ?? '-'}, relayed by ${result?.relayer ?? '-'})\n`
           }
         }
-        if (await example.cancelled(requestId)) throw new CommandFailure(API_EXIT.failed, 'REFUNDED', `request ${requestId} was refunded: no deal settled by its deadline`)
+        if (await example.cancelled(requestId)) throw new CommandFailure(API_EXIT.failed, 'REFUNDED', `request ${requestId} was refunded: no deal settled by its deadline (a relayer takes a request only when its deal, the module's timeout included, can settle within the claim window: try a longer --timeout)`)
         if (Date.now() - started > timeoutMs + 30_000) throw new CommandFailure(API_EXIT.failed, 'TIMEOUT', `request ${requestId} was not delivered within ${timeoutMs} ms`)
         await new Promise(resolve => setTimeout(resolve, 500))
       }

@@ -16,6 +16,7 @@ import { ExampleCowsayClient } from '../../../src/settlement/example-client.ts'
 import { OnchainJobsClient } from '../../../src/settlement/onchain-jobs.ts'
 import { startE2eNetwork, type E2eNetwork } from '../network/e2e-network.ts'
 import { readLiveLog, readLog } from '../network/node-logs.ts'
+import { lilypad } from '../network/cli.ts'
 
 const TOKEN = 10n ** 18n
 const PAYMENT = 5n * 10n ** 15n
@@ -166,4 +167,15 @@ describe('jobs asked for by a contract, relayed by job-creator nodes', () => {
       await self.close()
     }
   }, 150_000)
+
+  it('`lilypad onchain run` deploys the example, has it ask for cowsay, and prints the cow its callback stored', async () => {
+    // another account than the requester's above, whose nonces this process holds; the devnet's cowsay
+    // times out at 60 s, and a relayer takes a request only when its deal can settle within the claim
+    const run = await lilypad(['onchain', 'run', 'from the cli', '--devnet-dir', join(net.root, 'devnet'), '--timeout', '150000', '--json'], { WEB3_PRIVATE_KEY: net.devnet.info.jobCreatorKeys[1]! })
+    expect(run.code, run.stderr).toBe(0)
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as { requestId: string, contract: string, resultsCid: string, cow: string }
+    expect(result.cow).toContain('< from the cli >')
+    expect(result.resultsCid).toMatch(/^Qm/)
+    expect((await requester.requestOf(result.requestId)).status).toBe('Delivered')
+  }, 200_000)
 })

@@ -250,9 +250,9 @@ export class OnchainJobsClient implements Resource {
     return String(made.args.requestId)
   }
 
-  /** Claims the request, staking its claim bond (approved first where needed). */
-  async claim (requestId: string): Promise<SettlementReceipt & { until: number, bond: bigint }> {
-    await this.approve((await this.requestOf(requestId)).terms.claimBond)
+  /** Claims the request, staking its claim bond (approved first where needed; read from the chain unless given). */
+  async claim (requestId: string, bond?: bigint): Promise<SettlementReceipt & { until: number, bond: bigint }> {
+    await this.approve(bond ?? (await this.requestOf(requestId)).terms.claimBond)
     const receipt = await this.write('claim', [requestId])
     const claimed = receipt.events.find(e => e.name === 'Claimed')
     return { ...receipt, until: Number(claimed?.args.until ?? 0), bond: BigInt(claimed?.args.bond as bigint ?? 0n) }

@@ -41,7 +41,8 @@ const IDLE_MS = 10_000
 /** blocks being written to the blockstore at once: a disk slower than the link holds the stream, not memory */
 const PUTS_IN_FLIGHT = 16
 
-async function readBlock (blockstore: Pick<Blockstore, 'get'>, cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
+/** A block's bytes, whole (a blockstore yields them in chunks). */
+export async function readBlock (blockstore: Pick<Blockstore, 'get'>, cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
   const chunks: Uint8Array[] = []
   for await (const chunk of blockstore.get(cid, { signal })) chunks.push(chunk)
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)

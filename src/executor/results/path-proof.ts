@@ -2,6 +2,7 @@ import { decode, type PBNode } from '@ipld/dag-pb'
 import type { Blockstore } from 'interface-blockstore'
 import { UnixFS } from 'ipfs-unixfs'
 import type { CID } from 'multiformats/cid'
+import { readBlock } from './block-transfer.ts'
 import { ResultsError } from './errors.ts'
 
 /**
@@ -33,9 +34,7 @@ export async function pathProof (blockstore: Pick<Blockstore, 'get'>, root: CID,
 }
 
 async function read (blockstore: Pick<Blockstore, 'get'>, cid: CID, blocks: Uint8Array[]): Promise<PBNode> {
-  const chunks: Uint8Array[] = []
-  for await (const chunk of blockstore.get(cid)) chunks.push(chunk)
-  const block = Buffer.concat(chunks)
+  const block = await readBlock(blockstore, cid)
   blocks.push(block)
   return decode(block)
 }

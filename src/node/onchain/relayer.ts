@@ -145,7 +145,7 @@ export class OnchainRelayer {
       const balance = await this.jobs.tokenBalance()
       if (balance < request.terms.claimBond) { this.skip(tracked, `its claim bond of ${request.terms.claimBond} wei is more than this account's ${balance}`); return }
       try {
-        await this.jobs.claim(request.requestId)
+        await this.jobs.claim(request.requestId, request.terms.claimBond)
       } catch (err) {
         this.logger.debug({ requestId: request.requestId, err: (err as Error).message }, 'claim lost')
         return

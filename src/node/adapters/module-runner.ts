@@ -33,6 +33,9 @@ export class SpecMismatchError extends Error {
   readonly code = 'ERR_SPEC_MISMATCH'
 }
 
+/** loaded modules kept for the run after the checks: more than the deals a node signs at once */
+const LOADED_MODULES = 16
+
 /** A folder name for a run id (`run:0xabc…`), stable across restarts. */
 function runFolder (runId: string): string {
   const safe = runId.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 80)
@@ -46,6 +49,13 @@ function runFolder (runId: string): string {
  * reason of the job's own gives the canonical failed-run results instead (see failed-run.ts).
  */
 export class ModuleRunner implements JobRunner {
+  /**
+   * Modules loaded for the checks before co-signing, by what the offer names of them: the run that
+   * follows moments later takes the same one instead of reading and rendering it again (about 50 ms
+   * on the way from agreement to the container's start). A few at most: one per deal being signed.
+   */
+  private readonly loaded = new Map<string, Promise<LoadedModule>>()
+
   constructor (private readonly options: ModuleRunnerOptions, private readonly modules: ModuleRunnerModules) {}
 
   async run (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun> {
@@ -104,6 +114,24 @@ export class ModuleRunner implements JobRunner {
 
   /** The module at the offer's commit, rendered with its inputs, its spec hash checked against the offer's. */
   private async load (job: JobOffer, signal: AbortSignal): Promise<LoadedModule> {
+    const key = JSON.stringify([job.moduleRepo, job.moduleCommit, job.modulePath, job.inputs, job.specHash, job.image])
+    const known = this.loaded.get(key)
+    if (known !== undefined) {
+      const module = await known.catch(() => undefined)
+      if (module !== undefined) return module
+    }
+    const loading = this.loadNow(job, signal)
+    this.loaded.delete(key)
+    this.loaded.set(key, loading)
+    for (const old of this.loaded.keys()) {
+      if (this.loaded.size <= LOADED_MODULES) break
+      this.loaded.delete(old)
+    }
+    loading.catch(() => { if (this.loaded.get(key) === loading) this.loaded.delete(key) })
+    return await loading
+  }
+
+  private async loadNow (job: JobOffer, signal: AbortSignal): Promise<LoadedModule> {
     const module = await loadModule({
       ref: `${job.moduleRepo}:${job.moduleCommit}`,
       inputs: parseInputs(job.inputs),

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ModuleRunner } from '../../../src/node/adapters/module-runner.ts'
@@ -214,5 +214,24 @@ describe('runs that cannot happen', () => {
     const ran = await runner.run(job, 'run:0xd7', signal())
     expect(ran.exitCode).toBe(0)
     expect(ran).not.toHaveProperty('failure')
+  })
+})
+
+describe('the run after the checks', () => {
+  it('takes the module the checks loaded: a module gone from the node since still runs', async () => {
+    const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
+    const job = offer(repo, await specHashOf(repo))
+    const dataDir = await tempDir()
+    const store = await ResultsStore.open(dataDir)
+    stores.push(store)
+    const runner = new ModuleRunner({ dataDir }, { executors: { docker }, results: store })
+    await runner.prepare(job, limits, signal())
+    await rm(repo.path, { recursive: true })
+    await rm(join(dataDir, 'modules'), { recursive: true })
+    const ran = await runner.run(job, 'run:0xe1', signal())
+    expect(ran).toMatchObject({ exitCode: 0 })
+    expect(ran).not.toHaveProperty('failure')
+    // another node, which loads the module itself, finds it gone
+    expect((await (await machine()).runner.run(job, 'run:0xe1', signal())).failure).toBe('ERR_MODULE_UNAVAILABLE')
   })
 })

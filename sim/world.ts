@@ -543,6 +543,9 @@ export class World {
         return this.fetchResults(inst, out, at)
       case 'results.provide':
         return
+      // a provider's run ahead of its deal: the simulated run starts with the deal, as it ends the same
+      case 'job.warm':
+        return
       case 'message.forward':
         return this.forward(inst.node, out, at)
       // the simulated modules all run everywhere: the check before signing passes at once

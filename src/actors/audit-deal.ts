@@ -736,6 +736,7 @@ export function describeOutput (output: MachineOutput): string {
     case 'chain.readDeposit': return `read the deposit of ${String(output.account)}`
     case 'job.run': return `run the job (${String(output.purpose)})`
     case 'job.prepare': return 'check the job can run here'
+    case 'job.warm': return 'start the job ahead of its deal'
     case 'results.fetch': return `fetch results ${String(output.resultsCid)} from ${String(output.from)}`
     case 'results.provide': return `provide results ${String(output.resultsCid)} to ${String(output.to)}`
     case 'deal.declined': return `declined: ${String(output.reason)}`

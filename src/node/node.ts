@@ -261,6 +261,8 @@ export class LilypadNode implements Service {
       const fetcher = resultsFetcher(mesh, meshTransport, exchange, logger)
       const multiaddrs = mesh.multiaddrs().map(a => a.toString())
       const slots = (options.slots ?? []).map(slot => ({ ...slot, multiaddrs: slot.multiaddrs.length > 0 ? slot.multiaddrs : multiaddrs.slice(0, 4) }))
+      const runner = new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, registries: options.registries, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results, inputs: { fetcher, dirOf: name => exchange.downloadDir(name), blockstore: results.blockstore, add: async dir => await results.add(dir) } })
+      cleanups.push(() => { runner.stop() })
       const host = await RoleHost.start({
         roles: options.roles,
         domain,
@@ -274,7 +276,7 @@ export class LilypadNode implements Service {
         log,
         wallet: new Wallet(key.privateKey),
         transport,
-        runner: new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, registries: options.registries, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results, inputs: { fetcher, dirOf: name => exchange.downloadDir(name), blockstore: results.blockstore, add: async dir => await results.add(dir) } }),
+        runner,
         fetcher,
         settlement: challenger?.settlement ?? settlement,
         onRejected: (stream, output) => logger.debug({ stream, code: output.code, reason: output.reason }, 'input rejected'),

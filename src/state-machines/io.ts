@@ -9,6 +9,9 @@
  * - `message.forward` {message, to[], attach?}: deliver a signed message kept before, as it was signed.
  * - `job.prepare` {dealId, job, maxDurationMs}: make sure the job can run here before signing (module,
  *   spec hash, image, timeout); answer with `job.prepared` {effect, ok, failure?, reason?}.
+ * - `job.warm` {job, until}: start running a job offer's module ahead of its deal (a provider, on the
+ *   first proposal for a free slot); a `job.run` of the same offer takes the run under way, and one
+ *   no deal takes by `until` is dropped. No answer.
  * - `job.run` {dealId, purpose: 'execute'|'verify'|'mediate', job}: run the job offer's module; answer with
  *   `job.finished` {effect, resultsCid, exitCode, cpuMs, durationMs}. A job that cannot run answers
  *   with the CID of a deterministic failed-run result, which every party's run reproduces.
@@ -51,6 +54,7 @@ export const OUTPUT_TYPES = [
   'chain.readDeposit',
   'message.forward',
   'job.prepare',
+  'job.warm',
   'deal.declined',
   'input.rejected'
 ] as const

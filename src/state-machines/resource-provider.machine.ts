@@ -364,11 +364,16 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
         const job = expectAttachment(messages, c.domain, e as never, 'JobOffer')
         checkProposal(job, ownVerified('ResourceOffer', own.offerId, own.offer), proposal)
         const live = c.proposals.filter(p => p.expiry >= e.at)
+        // the first proposal for a free slot starts its job ahead of the deal (the run goes to the
+        // deal if one comes for that job, and is dropped at the proposal's expiry if none does)
+        const warm: MachineOutput[] = live.some(p => p.slot === slot)
+          ? []
+          : [{ type: 'job.warm', id: `warm:${proposal.id}`, job: job.message as never, until: proposal.message.expiry }]
         live.push({ id: proposal.id, slot, proposal: e.envelope, jobOffer: job.envelope as never, expiry: proposal.message.expiry })
         const held = { ...c, proposals: live }
         // a deal that overtook this proposal is taken now, as if it had come right after it
         const early = c.earlyDeals.find(d => d.matchProposalId === proposal.id)
-        if (early === undefined) return { context: held, outputs: [] }
+        if (early === undefined) return { context: held, outputs: warm }
         const rest = { ...held, earlyDeals: c.earlyDeals.filter(d => d !== early) }
         try {
           return onDeal(rest, early.envelope, e.at)

@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto'
-import { join } from 'node:path'
+import { mkdir, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import type { JobOffer } from '../../protocols/messages/schemas.ts'
 import { dockerJobFromModule, jobTimeoutMs } from '../../executor/docker/from-module.ts'
 import { parseImageRef, pinnedImage, registryOf } from '../../executor/docker/image-ref.ts'
 import { loadModule, type LoadedModule } from '../../executor/modules/load.ts'
 import type { ModuleMirrors } from '../../executor/modules/mirrors.ts'
 import { runModuleJob, type Executors } from '../../executor/results/determinism.ts'
-import { ExecutionError } from '../../executor/results/execution.ts'
+import { ExecutionError, type ExecutionResult } from '../../executor/results/execution.ts'
 import { FAILED_RUN_EXIT_CODE, failureCode, RunFailure, writeFailedRun } from '../../executor/results/failed-run.ts'
 import type { ResultsStore } from '../../executor/results/store.ts'
 import type { JobRun, JobRunner } from '../../actors/roles/effects/jobs.ts'
 import { bringInputs, jobInputs, type InputsSource } from './job-inputs.ts'
+import { WarmRuns } from './warm-runs.ts'
 
 export interface ModuleRunnerOptions {
   dataDir: string
@@ -19,6 +21,8 @@ export interface ModuleRunnerOptions {
   corruptOutputs?: boolean
   /** the registries it pulls images from (`docker.io`, `127.0.0.1:5000`); empty or absent: any */
   registries?: string[]
+  /** start a proposal's job ahead of its deal (default true) */
+  warmRuns?: boolean
 }
 
 export interface ModuleRunnerModules {
@@ -35,6 +39,11 @@ export class SpecMismatchError extends Error {
 
 /** loaded modules kept for the run after the checks: more than the deals a node signs at once */
 const LOADED_MODULES = 16
+
+/** What of a job offer its run depends on: two offers alike in these run alike. */
+function runKey (job: JobOffer): string {
+  return JSON.stringify([job.moduleRepo, job.moduleCommit, job.modulePath, job.inputs, job.specHash, job.image, job.inputsCid, job.urlPins])
+}
 
 /** A folder name for a run id (`run:0xabc…`), stable across restarts. */
 function runFolder (runId: string): string {
@@ -55,8 +64,31 @@ export class ModuleRunner implements JobRunner {
    * on the way from agreement to the container's start). A few at most: one per deal being signed.
    */
   private readonly loaded = new Map<string, Promise<LoadedModule>>()
+  /** runs started on a proposal, which the deal's run takes over */
+  private readonly warmRuns = new WarmRuns()
 
   constructor (private readonly options: ModuleRunnerOptions, private readonly modules: ModuleRunnerModules) {}
+
+  /**
+   * Starts the job of a proposal ahead of its deal (see warm-runs.ts). Not a job with input data:
+   * its creator serves that once the deal is signed.
+   */
+  warm (job: JobOffer, until: number): void {
+    if (this.options.warmRuns === false || job.inputsCid !== '' || job.urlPins !== '') return
+    const key = runKey(job)
+    const runId = `warm:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`
+    const resultsDir = this.resultsDir(runId)
+    this.warmRuns.start(key, until, resultsDir, async (signal) => {
+      const module = await this.load(job, signal)
+      if (jobInputs(job, module.spec.job).length > 0) throw new Error('a job with input data runs once its deal is signed')
+      return await runModuleJob(module, { jobId: runFolder(runId), resultsDir }, this.modules.executors, signal)
+    })
+  }
+
+  /** Stops the runs started ahead of their deals. */
+  stop (): void {
+    this.warmRuns.stop()
+  }
 
   async run (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun> {
     try {
@@ -98,12 +130,8 @@ export class ModuleRunner implements JobRunner {
   }
 
   private async execute (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun> {
-    const module = await this.load(job, signal)
-    const folder = runFolder(runId)
     const resultsDir = this.resultsDir(runId)
-    const inputs = await bringInputs(jobInputs(job, module.spec.job), this.modules.inputs, { from: job.author, runId, signal })
-    const result = await runModuleJob(module, { jobId: folder, resultsDir, inputs: inputs.mounts }, this.modules.executors, signal)
-      .finally(inputs.release)
+    const result = await this.takeWarm(job, resultsDir, signal) ?? await this.runNow(job, runId, resultsDir, signal)
     if (this.options.corruptOutputs === true) {
       const { writeFile } = await import('node:fs/promises')
       await writeFile(join(resultsDir, 'outputs', 'tampered'), `${runId}\n`)
@@ -112,9 +140,31 @@ export class ModuleRunner implements JobRunner {
     return { resultsCid: cid.toString(), exitCode: result.exitCode, durationMs: Math.round(result.durationMs), cpuMs: 0 }
   }
 
+  private async runNow (job: JobOffer, runId: string, resultsDir: string, signal: AbortSignal): Promise<ExecutionResult> {
+    const module = await this.load(job, signal)
+    const inputs = await bringInputs(jobInputs(job, module.spec.job), this.modules.inputs, { from: job.author, runId, signal })
+    return await runModuleJob(module, { jobId: runFolder(runId), resultsDir, inputs: inputs.mounts }, this.modules.executors, signal)
+      .finally(inputs.release)
+  }
+
+  /** The run of this job started ahead of its deal, moved to `resultsDir`; undefined when there is none. */
+  private async takeWarm (job: JobOffer, resultsDir: string, signal: AbortSignal): Promise<ExecutionResult | undefined> {
+    const warm = await this.warmRuns.take(runKey(job), signal)
+    if (warm === undefined) return undefined
+    try {
+      await rm(resultsDir, { recursive: true, force: true })
+      await mkdir(dirname(resultsDir), { recursive: true })
+      await rename(warm.dir, resultsDir)
+      return warm.result
+    } catch {
+      await rm(warm.dir, { recursive: true, force: true }).catch(() => undefined)
+      return undefined
+    }
+  }
+
   /** The module at the offer's commit, rendered with its inputs, its spec hash checked against the offer's. */
   private async load (job: JobOffer, signal: AbortSignal): Promise<LoadedModule> {
-    const key = JSON.stringify([job.moduleRepo, job.moduleCommit, job.modulePath, job.inputs, job.specHash, job.image])
+    const key = runKey(job)
     const known = this.loaded.get(key)
     if (known !== undefined) {
       const module = await known.catch(() => undefined)

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ModuleRunner } from '../../../src/node/adapters/module-runner.ts'
@@ -217,6 +217,15 @@ describe('runs that cannot happen', () => {
   })
 })
 
+/** A Docker executor that notes the job of each run it starts. */
+class CountingDocker extends DockerExecutor {
+  readonly started: string[] = []
+  override run (job: Parameters<DockerExecutor['run']>[0], signal?: AbortSignal): ReturnType<DockerExecutor['run']> {
+    this.started.push(job.jobId)
+    return super.run(job, signal)
+  }
+}
+
 describe('the run after the checks', () => {
   it('takes the module the checks loaded: a module gone from the node since still runs', async () => {
     const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
@@ -233,5 +242,52 @@ describe('the run after the checks', () => {
     expect(ran).not.toHaveProperty('failure')
     // another node, which loads the module itself, finds it gone
     expect((await (await machine()).runner.run(job, 'run:0xe1', signal())).failure).toBe('ERR_MODULE_UNAVAILABLE')
+  })
+
+  it('takes the run started on the proposal: the container runs once, and its results are a run of its own', async () => {
+    const counting = new CountingDocker()
+    const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
+    const job = offer(repo, await specHashOf(repo))
+    const dataDir = await tempDir()
+    const store = await ResultsStore.open(dataDir)
+    stores.push(store)
+    const runner = new ModuleRunner({ dataDir }, { executors: { docker: counting }, results: store })
+    runner.warm(job, Date.now() + 30_000)
+    await runner.prepare(job, limits, signal())
+    const ran = await runner.run(job, 'run:0xe2', signal())
+    expect(counting.started).toHaveLength(1)
+    expect(counting.started[0]).toMatch(/^warm-/)
+    expect(await cidOfPath(join(dataDir, 'results', (await readdir(join(dataDir, 'results'))).find(f => f.startsWith('run-0xe2'))!))).toEqual(parseCid(ran.resultsCid))
+    expect((await readdir(join(dataDir, 'results'))).filter(f => f.startsWith('warm-'))).toEqual([])
+    expect(ran.resultsCid).toBe((await (await machine()).runner.run(job, 'run:0xe2', signal())).resultsCid)
+  })
+
+  it('a run started on a proposal no deal followed is stopped, its container and folder gone', async () => {
+    const repo = await scriptModule(imageId, 'sleep 30')
+    const job = offer(repo, await specHashOf(repo))
+    const dataDir = await tempDir()
+    const store = await ResultsStore.open(dataDir)
+    stores.push(store)
+    const runner = new ModuleRunner({ dataDir }, { executors: { docker }, results: store })
+    runner.warm(job, Date.now() + 1_500)
+    const warmContainers = async (): Promise<number> => (await docker.list()).filter(c => c.jobId.startsWith('warm-')).length
+    await vi.waitFor(async () => { expect(await warmContainers()).toBe(1) }, { timeout: 20_000, interval: 100 })
+    await vi.waitFor(async () => {
+      expect(await warmContainers()).toBe(0)
+      expect((await readdir(join(dataDir, 'results')).catch(() => [])).filter(f => f.startsWith('warm-'))).toEqual([])
+    }, { timeout: 20_000, interval: 200 })
+  })
+
+  it('no run starts ahead of the deal where the node turned that off', async () => {
+    const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
+    const job = offer(repo, await specHashOf(repo))
+    const executor = new CountingDocker()
+    const dataDir = await tempDir()
+    const store = await ResultsStore.open(dataDir)
+    stores.push(store)
+    const runner = new ModuleRunner({ dataDir, warmRuns: false }, { executors: { docker: executor }, results: store })
+    runner.warm(job, Date.now() + 30_000)
+    expect(await runner.run(job, 'run:0xe3', signal())).toMatchObject({ exitCode: 0 })
+    expect(executor.started).toEqual([expect.stringMatching(/^run-0xe3/)])
   })
 })

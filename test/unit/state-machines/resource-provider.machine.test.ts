@@ -63,10 +63,22 @@ describe('resource provider', () => {
     expect(r.snapshot.context.deadlines).toEqual({ 'offer:0': T0 + TTL, 'offer:1': T0 + TTL })
   })
 
-  test('when a proposal for its offer arrives, it holds it; nothing is signed yet', () => {
+  test('when a proposal for its offer arrives, it holds it and starts the job ahead of the deal; nothing is signed yet', () => {
     const r = drive(resourceProviderMachine, input, [ev.proposal])
     expect(r.snapshot.context.proposals.map(p => p.id)).toEqual([idOf('MatchProposal', s.prop)])
-    expect(r.last).toEqual([])
+    expect(r.last).toEqual([{ type: 'job.warm', id: `warm:${idOf('MatchProposal', s.prop)}`, job: s.job, until: s.prop.expiry }])
+  })
+
+  test('only the first live proposal for a slot starts its job ahead of the deal', () => {
+    const sameSlot = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL }, job: { nonce: '2', agreeWithin: 20_000 }, proposal: { nonce: '8', expiry: T0 + 20_000 } })
+    const otherSlot = scenario({ offer: { nonce: String(T0), expiry: T0 + TTL, slot: 1 }, job: { nonce: '3' }, proposal: { nonce: '9' } })
+    const first = drive(resourceProviderMachine, input, [ev.proposal])
+    expect(step(resourceProviderMachine, first.snapshot, received(sameSlot.propEnv, T0 + 2, [sameSlot.jobEnv])).outputs).toEqual([])
+    expect(step(resourceProviderMachine, first.snapshot, received(otherSlot.propEnv, T0 + 2, [otherSlot.jobEnv])).outputs)
+      .toEqual([expect.objectContaining({ type: 'job.warm', job: otherSlot.job })])
+    // once the first proposal expired, the next for its slot starts its own
+    const later = step(resourceProviderMachine, first.snapshot, received(sameSlot.propEnv, s.prop.expiry + 1, [sameSlot.jobEnv]))
+    expect(later.outputs).toEqual([expect.objectContaining({ type: 'job.warm', job: sameSlot.job, until: T0 + 20_000 })])
   })
 
   test('when the creator\'s signed deal matches the proposal and its offer, it co-signs and runs the job', () => {

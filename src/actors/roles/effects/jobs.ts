@@ -23,6 +23,11 @@ export interface JobRunner {
    * its timeout fits, and the GPUs, network and disk quota it asks for are ones this node gives. Rejects with an error naming what is wrong and carrying a failure `code`.
    */
   prepare (job: JobOffer, limits: { maxDurationMs: number }, signal: AbortSignal): Promise<void>
+  /**
+   * Starts running `job` ahead of its deal, where this runner can: a later `run` of the same offer
+   * takes that run; one no `run` takes by `until` (ms since 1970) is stopped and forgotten.
+   */
+  warm? (job: JobOffer, until: number): void
 }
 
 /**
@@ -36,8 +41,12 @@ export interface JobRunner {
  * `job.prepared` {ok: true} or {ok: false, failure, reason}. Any failure but a stop is a refusal:
  * not signing is always safe.
  */
-export function jobEffects (runner: JobRunner): EffectHandlers<'job.prepare' | 'job.run'> {
+export function jobEffects (runner: JobRunner): EffectHandlers<'job.prepare' | 'job.run' | 'job.warm'> {
   return {
+    // started, not awaited: the run goes on in the runner, and nothing answers
+    'job.warm': async (output) => {
+      if (typeof output.until === 'number') runner.warm?.(output.job as unknown as JobOffer, output.until)
+    },
     'job.run': async (output, { signal }) => {
       let run: JobRun
       try {

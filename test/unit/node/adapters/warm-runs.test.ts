@@ -1,0 +1,110 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
+import { WarmRuns } from '../../../../src/node/adapters/warm-runs.ts'
+import type { ExecutionResult } from '../../../../src/executor/results/execution.ts'
+
+const T0 = 1_900_000_000_000
+const RESULT = { exitCode: 0, timedOut: false, durationMs: 5 } as ExecutionResult
+const live = (): AbortSignal => new AbortController().signal
+
+/** A run that writes its folder and ends when `finish` is called, or rejects when stopped. */
+function controlledRun (dir: string): { run: (signal: AbortSignal) => Promise<ExecutionResult>, finish: () => void, stopped: () => boolean } {
+  let finish = (): void => {}
+  let stopped = false
+  const run = async (signal: AbortSignal): Promise<ExecutionResult> => {
+    const ended = new Promise<void>((resolve, reject) => {
+      finish = resolve
+      signal.addEventListener('abort', () => { stopped = true; reject(signal.reason) }, { once: true })
+    })
+    // stopped before it reaches its await, it still ends with the reason
+    ended.catch(() => undefined)
+    await mkdir(dir, { recursive: true })
+    await writeFile(join(dir, 'stdout'), 'moo')
+    await ended
+    return RESULT
+  }
+  return { run, finish: () => { finish() }, stopped: () => stopped }
+}
+
+describe('runs started ahead of their deals', () => {
+  let root: string
+  let now = T0
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'warm-runs-'))
+    now = T0
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+  })
+  afterEach(() => { vi.useRealTimers() })
+
+  test('the deal\'s run takes the run under way once it ends, with its folder', async () => {
+    const runs = new WarmRuns(() => now)
+    const dir = join(root, 'a')
+    const run = controlledRun(dir)
+    runs.start('job', T0 + 10_000, dir, run.run)
+    const taken = runs.take('job', live())
+    run.finish()
+    expect(await taken).toEqual({ dir, result: RESULT })
+    expect(existsSync(join(dir, 'stdout'))).toBe(true)
+    // taken once: a second take finds none, and nothing is dropped later
+    expect(await runs.take('job', live())).toBeUndefined()
+    await vi.advanceTimersByTimeAsync(20_000)
+    expect(existsSync(dir)).toBe(true)
+  })
+
+  test('a run no deal takes is stopped after its proposal\'s expiry, and its folder removed', async () => {
+    const runs = new WarmRuns(() => now)
+    const dir = join(root, 'b')
+    const run = controlledRun(dir)
+    runs.start('job', T0 + 10_000, dir, run.run)
+    await vi.advanceTimersByTimeAsync(10_999)
+    expect(run.stopped()).toBe(false)
+    await vi.advanceTimersByTimeAsync(2)
+    expect(run.stopped()).toBe(true)
+    await vi.waitFor(() => { expect(existsSync(dir)).toBe(false) })
+    expect(await runs.take('job', live())).toBeUndefined()
+  })
+
+  test('a run that failed is no run: the deal runs the job itself, and the folder is gone', async () => {
+    const runs = new WarmRuns(() => now)
+    const dir = join(root, 'c')
+    runs.start('job', T0 + 10_000, dir, async () => {
+      await mkdir(dir, { recursive: true })
+      throw new Error('the engine went away')
+    })
+    expect(await runs.take('job', live())).toBeUndefined()
+    expect(existsSync(dir)).toBe(false)
+  })
+
+  test('the deal\'s run stopping stops the run it was waiting for', async () => {
+    const runs = new WarmRuns(() => now)
+    const dir = join(root, 'd')
+    const run = controlledRun(dir)
+    runs.start('job', T0 + 10_000, dir, run.run)
+    const controller = new AbortController()
+    const taken = runs.take('job', controller.signal)
+    controller.abort(new Error('the node stops'))
+    expect(await taken).toBeUndefined()
+    expect(run.stopped()).toBe(true)
+    expect(existsSync(dir)).toBe(false)
+  })
+
+  test('none starts for a proposal already expired, twice for one job, or past the limit; stop ends them all', async () => {
+    const runs = new WarmRuns(() => now)
+    let started = 0
+    const counted = (dir: string): ((signal: AbortSignal) => Promise<ExecutionResult>) => {
+      const run = controlledRun(dir)
+      return async (signal) => { started++; return await run.run(signal) }
+    }
+    runs.start('late', T0, join(root, 'late'), counted(join(root, 'late')))
+    runs.start('job', T0 + 10_000, join(root, 'j'), counted(join(root, 'j')))
+    runs.start('job', T0 + 10_000, join(root, 'j2'), counted(join(root, 'j2')))
+    for (let i = 0; i < 10; i++) runs.start(`other-${i}`, T0 + 10_000, join(root, `o${i}`), counted(join(root, `o${i}`)))
+    expect(started).toBe(8)
+    runs.stop()
+    await vi.waitFor(() => { expect(existsSync(join(root, 'j'))).toBe(false) })
+    expect(await runs.take('job', live())).toBeUndefined()
+  })
+})

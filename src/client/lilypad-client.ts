@@ -69,16 +69,19 @@ export class LilypadClient extends NodeApi {
     const events = await this.reach(`/jobs/${encodeURIComponent(id)}/events`, { timeoutMs: null })
     if (!ok(events)) { events.resume(); throw jobError('FAILED', `the node answered ${events.statusCode} for the phases of job ${id}`) }
     let done: JobView | undefined
+    let latest: JobView | undefined
     for await (const [event, data] of serverSentEvents(events)) {
       if (event === 'phase') {
         const { phase: name, detail } = JSON.parse(data) as PhaseEvent
         phase(name, detail)
-        // the node holds the result before it reports the results verified
+        // the node holds the result before it reports the results verified, and sends it just before
         if (name === 'verified' && options.until !== 'settled') {
           events.destroy()
-          done = await this.job(id)
+          done = latest?.result != null ? latest : await this.job(id)
           break
         }
+      } else if (event === 'view') {
+        latest = JSON.parse(data) as JobView
       } else if (event === 'done') {
         done = JSON.parse(data) as JobView
       }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { JobBoard } from './job-board.ts'
+import type { JobBoard, PhaseEvent } from './job-board.ts'
 import { JobError } from '../jobs/job-on-node.ts'
 import { BadRequest, parseJobRequest } from './job-request.ts'
 import { pathOf, reply as replyTo, type Route } from './routes.ts'
@@ -10,8 +10,8 @@ type Reply = (status: number, body: unknown) => void
 
 /**
  * A job-creator node's jobs: `GET /jobs` (the list, newest first), `POST /jobs`, `GET /jobs/<id>`,
- * `GET /jobs/<id>/events` (server-sent events: each phase as `event: phase`, then `event: done`
- * with the job's view) and `POST /jobs/<id>/cancel`. A submission must be JSON (no cross-site form
+ * `GET /jobs/<id>/events` (server-sent events: each phase as `event: phase`, the job's view as
+ * `event: view` just before its `verified` phase, then `event: done` with the job's view) and `POST /jobs/<id>/cancel`. A submission must be JSON (no cross-site form
  * posts); the server has checked the Host header and the token before.
  */
 export const jobRoutes: Route = async (req, res, api) => {
@@ -41,14 +41,19 @@ export const jobRoutes: Route = async (req, res, api) => {
   if (events === undefined) { reply(200, view); return true }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
   const send = (event: string, data: unknown): void => { res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`) }
-  for (const phase of view.phases) send('phase', phase)
+  // the view, with its result, just before the phase a client following until then stops at
+  const sendPhase = (phase: PhaseEvent): void => {
+    if (phase.phase === 'verified') send('view', board.get(id))
+    send('phase', phase)
+  }
+  for (const phase of view.phases) sendPhase(phase)
   if (view.done) {
     send('done', view)
     res.end()
     return true
   }
   const stop = board.subscribe(id, (event) => {
-    if (event !== 'done') return send('phase', event)
+    if (event !== 'done') return sendPhase(event)
     send('done', board.get(id))
     res.end()
   })

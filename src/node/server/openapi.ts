@@ -35,7 +35,7 @@ export function openApiDocument (version: string): object {
         }
       },
       '/jobs/{id}': { get: { summary: 'a job\'s view: its phases, deal, state and result', parameters: [idParam('id', 'the job id')], responses: { 200: json('the job\'s view'), 404: error } } },
-      '/jobs/{id}/events': { get: { summary: 'server-sent events: each phase (`phase`), then `done` with the job\'s view', parameters: [idParam('id', 'the job id')], responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 404: error } } },
+      '/jobs/{id}/events': { get: { summary: 'server-sent events: each phase (`phase`), the job\'s view (`view`) just before its `verified` phase, then `done` with the job\'s view', parameters: [idParam('id', 'the job id')], responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 404: error } } },
       '/jobs/{id}/cancel': { post: { summary: 'call a job off while no deal is signed', parameters: [idParam('id', 'the job id')], responses: { 200: json('the job\'s view'), 404: error, 409: error } } },
       '/ipfs/{cid}': { get: { summary: 'results this node holds, by CID: a block with ?format=raw (verify it by hashing), or a file by path after the CID', parameters: [idParam('cid', 'the results CID')], responses: { 200: { description: 'the block or file' }, 404: error } } }
     }

@@ -38,6 +38,18 @@ describe('LilypadClient', () => {
     expect(node.requests).toEqual(['POST /jobs Bearer t0k', 'GET /jobs/j1/events Bearer t0k', 'GET /jobs/j1 Bearer t0k'])
   })
 
+  it('takes the view the node sends just before the verified phase, asking for nothing more', async () => {
+    const node = await fakeNode(res => {
+      phase(res, 'offered')
+      res.write(`event: view\ndata: ${JSON.stringify(view({ phase: 'verified', result: { ...RESULT, stdout: 'sent along' } }))}\n\n`)
+      phase(res, 'verified')
+    })
+    server = node.server
+    const result = await new LilypadClient(node.url).run({ module: 'cowsay:v0.0.1' })
+    expect(result).toMatchObject({ outcome: 'Accepted', stdout: 'sent along' })
+    expect(node.requests).toEqual(['POST /jobs', 'GET /jobs/j1/events'])
+  })
+
   it('waits for the settlement when asked, and reports a failed job as a JobError with its code', async () => {
     const settled = await fakeNode(res => { phase(res, 'verified'); phase(res, 'settled'); res.end(`event: done\ndata: ${JSON.stringify(view({ done: true, result: { ...RESULT, settled: true } }))}\n\n`) })
     server = settled.server

@@ -78,7 +78,7 @@ export class ModuleRunner implements JobRunner {
     const key = runKey(job)
     const runId = `warm:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`
     const resultsDir = this.resultsDir(runId)
-    this.warmRuns.start(key, until, resultsDir, async (signal) => {
+    this.warmRuns.start(key, job.author, until, resultsDir, async (signal) => {
       const module = await this.load(job, signal)
       if (jobInputs(job, module.spec.job).length > 0) throw new Error('a job with input data runs once its deal is signed')
       return await runModuleJob(module, { jobId: runFolder(runId), resultsDir }, this.modules.executors, signal)
@@ -150,7 +150,10 @@ export class ModuleRunner implements JobRunner {
   /** The run of this job started ahead of its deal, moved to `resultsDir`; undefined when there is none. */
   private async takeWarm (job: JobOffer, resultsDir: string, signal: AbortSignal): Promise<ExecutionResult | undefined> {
     const warm = await this.warmRuns.take(runKey(job), signal)
-    if (warm === undefined) return undefined
+    if (warm === undefined) {
+      this.warmRuns.stop()
+      return undefined
+    }
     try {
       await rm(resultsDir, { recursive: true, force: true })
       await mkdir(dirname(resultsDir), { recursive: true })

@@ -1,9 +1,10 @@
 /**
  * Runs a provider starts on a proposal, ahead of the deal: the container runs while the job creator
  * reads the provider's deposit and signs, and the run of the deal, moments later, takes it over.
- * A run no deal takes by its proposal's expiry is stopped and its folder removed. Each costs the
- * provider only the work of a slot that waits for that deal anyway; nothing of it leaves the node
- * before the deal is signed, since results are sent only with the deal's ResultsSubmitted.
+ * A run no deal takes by its proposal's expiry is stopped and its folder removed, and its job
+ * creator gets no run ahead of its deals for 10 minutes; a deal's run that finds none of its own
+ * under way stops the others, so that real work never shares a slot with speculation. Nothing of a
+ * run leaves the node before the deal is signed: results go only with the deal's ResultsSubmitted.
  */
 import { rm } from 'node:fs/promises'
 import type { ExecutionResult } from '../../executor/results/execution.ts'
@@ -15,6 +16,7 @@ export interface WarmRun {
 }
 
 interface Entry {
+  author: string
   dir: string
   controller: AbortController
   timer: NodeJS.Timeout
@@ -23,26 +25,33 @@ interface Entry {
 
 /** warm runs at once, beyond which a proposal's job waits for its deal as before */
 const MAX_WARM_RUNS = 8
+/** how long a job creator that left a warm run unsigned gets none (its jobs wait for their deals) */
+const UNSIGNED_BAR_MS = 10 * 60_000
+/** creators remembered as barred at once */
+const MAX_BARRED = 1_024
 /** after the proposal's expiry, the deal's run may still be on its way (the agree window's end) */
 const GRACE_MS = 1_000
 
 export class WarmRuns {
   private readonly runs = new Map<string, Entry>()
+  /** job creators whose warm runs no deal took, until when they get none */
+  private readonly barred = new Map<string, number>()
 
   constructor (private readonly now: () => number = Date.now) {}
 
   /**
-   * Starts `run` under `key`, its results going to `dir`, unless one is under way or too many are;
-   * stops it at `until` unless taken.
+   * Starts `run` of a job of `author` under `key`, its results going to `dir`, unless one is under
+   * way, too many are, or the author left one unsigned lately; stops it at `until` unless taken.
    */
-  start (key: string, until: number, dir: string, run: (signal: AbortSignal) => Promise<ExecutionResult>): void {
-    const wait = until - this.now()
-    if (wait <= 0 || this.runs.has(key) || this.runs.size >= MAX_WARM_RUNS) return
+  start (key: string, author: string, until: number, dir: string, run: (signal: AbortSignal) => Promise<ExecutionResult>): void {
+    const now = this.now()
+    const wait = until - now
+    if (wait <= 0 || this.runs.has(key) || this.runs.size >= MAX_WARM_RUNS || (this.barred.get(author.toLowerCase()) ?? 0) > now) return
     const controller = new AbortController()
     const started = run(controller.signal).catch(() => undefined)
-    const timer = setTimeout(() => { this.drop(key) }, wait + GRACE_MS)
+    const timer = setTimeout(() => { this.unsigned(key) }, wait + GRACE_MS)
     timer.unref()
-    this.runs.set(key, { dir, controller, timer, run: started })
+    this.runs.set(key, { author, dir, controller, timer, run: started })
   }
 
   /**
@@ -68,9 +77,19 @@ export class WarmRuns {
     }
   }
 
-  /** Stops every run (the node stops). */
+  /** Stops every run (the node stops, or a deal's job starts that none was running: real work comes first). */
   stop (): void {
     for (const key of [...this.runs.keys()]) this.drop(key)
+  }
+
+  /** A run no deal took: stopped, and its creator gets none for a while. */
+  private unsigned (key: string): void {
+    const entry = this.runs.get(key)
+    if (entry === undefined) return
+    this.drop(key)
+    this.barred.delete(entry.author.toLowerCase())
+    this.barred.set(entry.author.toLowerCase(), this.now() + UNSIGNED_BAR_MS)
+    if (this.barred.size > MAX_BARRED) this.barred.delete(this.barred.keys().next().value as string)
   }
 
   private drop (key: string): void {

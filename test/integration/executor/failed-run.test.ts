@@ -278,6 +278,22 @@ describe('the run after the checks', () => {
     }, { timeout: 20_000, interval: 200 })
   })
 
+  it('a deal\'s run of another job stops the run started ahead: real work does not share the slot', async () => {
+    const sleeper = await scriptModule(imageId, 'sleep 30')
+    const warmed = offer(sleeper, await specHashOf(sleeper))
+    const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
+    const job = offer(repo, await specHashOf(repo))
+    const dataDir = await tempDir()
+    const store = await ResultsStore.open(dataDir)
+    stores.push(store)
+    const runner = new ModuleRunner({ dataDir }, { executors: { docker }, results: store })
+    runner.warm(warmed, Date.now() + 60_000)
+    const warmContainers = async (): Promise<number> => (await docker.list()).filter(c => c.jobId.startsWith('warm-')).length
+    await vi.waitFor(async () => { expect(await warmContainers()).toBe(1) }, { timeout: 20_000, interval: 100 })
+    expect(await runner.run(job, 'run:0xe4', signal())).toMatchObject({ exitCode: 0 })
+    await vi.waitFor(async () => { expect(await warmContainers()).toBe(0) }, { timeout: 20_000, interval: 100 })
+  })
+
   it('no run starts ahead of the deal where the node turned that off', async () => {
     const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
     const job = offer(repo, await specHashOf(repo))

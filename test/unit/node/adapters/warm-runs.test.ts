@@ -9,6 +9,8 @@ import type { ExecutionResult } from '../../../../src/executor/results/execution
 const T0 = 1_900_000_000_000
 const RESULT = { exitCode: 0, timedOut: false, durationMs: 5 } as ExecutionResult
 const live = (): AbortSignal => new AbortController().signal
+const CREATOR = '0x' + 'c1'.repeat(20)
+const OTHER_CREATOR = '0x' + 'c2'.repeat(20)
 
 /** A run that writes its folder and ends when `finish` is called, or rejects when stopped. */
 function controlledRun (dir: string): { run: (signal: AbortSignal) => Promise<ExecutionResult>, finish: () => void, stopped: () => boolean } {
@@ -43,7 +45,7 @@ describe('runs started ahead of their deals', () => {
     const runs = new WarmRuns(() => now)
     const dir = join(root, 'a')
     const run = controlledRun(dir)
-    runs.start('job', T0 + 10_000, dir, run.run)
+    runs.start('job', CREATOR, T0 + 10_000, dir, run.run)
     const taken = runs.take('job', live())
     run.finish()
     expect(await taken).toEqual({ dir, result: RESULT })
@@ -58,7 +60,7 @@ describe('runs started ahead of their deals', () => {
     const runs = new WarmRuns(() => now)
     const dir = join(root, 'b')
     const run = controlledRun(dir)
-    runs.start('job', T0 + 10_000, dir, run.run)
+    runs.start('job', CREATOR, T0 + 10_000, dir, run.run)
     await vi.advanceTimersByTimeAsync(10_999)
     expect(run.stopped()).toBe(false)
     await vi.advanceTimersByTimeAsync(2)
@@ -70,7 +72,7 @@ describe('runs started ahead of their deals', () => {
   test('a run that failed is no run: the deal runs the job itself, and the folder is gone', async () => {
     const runs = new WarmRuns(() => now)
     const dir = join(root, 'c')
-    runs.start('job', T0 + 10_000, dir, async () => {
+    runs.start('job', CREATOR, T0 + 10_000, dir, async () => {
       await mkdir(dir, { recursive: true })
       throw new Error('the engine went away')
     })
@@ -82,7 +84,7 @@ describe('runs started ahead of their deals', () => {
     const runs = new WarmRuns(() => now)
     const dir = join(root, 'd')
     const run = controlledRun(dir)
-    runs.start('job', T0 + 10_000, dir, run.run)
+    runs.start('job', CREATOR, T0 + 10_000, dir, run.run)
     const controller = new AbortController()
     const taken = runs.take('job', controller.signal)
     controller.abort(new Error('the node stops'))
@@ -98,13 +100,32 @@ describe('runs started ahead of their deals', () => {
       const run = controlledRun(dir)
       return async (signal) => { started++; return await run.run(signal) }
     }
-    runs.start('late', T0, join(root, 'late'), counted(join(root, 'late')))
-    runs.start('job', T0 + 10_000, join(root, 'j'), counted(join(root, 'j')))
-    runs.start('job', T0 + 10_000, join(root, 'j2'), counted(join(root, 'j2')))
-    for (let i = 0; i < 10; i++) runs.start(`other-${i}`, T0 + 10_000, join(root, `o${i}`), counted(join(root, `o${i}`)))
+    runs.start('late', CREATOR, T0, join(root, 'late'), counted(join(root, 'late')))
+    runs.start('job', CREATOR, T0 + 10_000, join(root, 'j'), counted(join(root, 'j')))
+    runs.start('job', CREATOR, T0 + 10_000, join(root, 'j2'), counted(join(root, 'j2')))
+    for (let i = 0; i < 10; i++) runs.start(`other-${i}`, CREATOR, T0 + 10_000, join(root, `o${i}`), counted(join(root, `o${i}`)))
     expect(started).toBe(8)
     runs.stop()
     await vi.waitFor(() => { expect(existsSync(join(root, 'j'))).toBe(false) })
     expect(await runs.take('job', live())).toBeUndefined()
   })
+
+  test('a creator that left a run unsigned gets none for ten minutes; other creators still do', async () => {
+    const runs = new WarmRuns(() => now)
+    runs.start('first', CREATOR, T0 + 10_000, join(root, 'f'), controlledRun(join(root, 'f')).run)
+    now = T0 + 11_001
+    await vi.advanceTimersByTimeAsync(11_001)
+    const started: string[] = []
+    const start = (key: string, author: string): void => {
+      const run = controlledRun(join(root, key))
+      runs.start(key, author, now + 10_000, join(root, key), async (signal) => { started.push(key); return await run.run(signal) })
+    }
+    start('again', CREATOR.toUpperCase().replace('0X', '0x'))
+    start('other', OTHER_CREATOR)
+    now = T0 + 11_001 + 10 * 60_000
+    start('later', CREATOR)
+    expect(started).toEqual(['other', 'later'])
+    runs.stop()
+  })
 })
+

@@ -262,7 +262,8 @@ export class LilypadNode implements Service {
       const multiaddrs = mesh.multiaddrs().map(a => a.toString())
       const slots = (options.slots ?? []).map(slot => ({ ...slot, multiaddrs: slot.multiaddrs.length > 0 ? slot.multiaddrs : multiaddrs.slice(0, 4) }))
       const runner = new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, registries: options.registries, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results, inputs: { fetcher, dirOf: name => exchange.downloadDir(name), blockstore: results.blockstore, add: async dir => await results.add(dir) } })
-      cleanups.push(() => { runner.stop() })
+      cleanups.push(() => runner.stop())
+      await runner.sweep()
       const host = await RoleHost.start({
         roles: options.roles,
         domain,

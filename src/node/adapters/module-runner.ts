@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
-import { mkdir, rename, rm } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { JobOffer } from '../../protocols/messages/schemas.ts'
 import { dockerJobFromModule, jobTimeoutMs } from '../../executor/docker/from-module.ts'
 import { parseImageRef, pinnedImage, registryOf } from '../../executor/docker/image-ref.ts'
+import { release } from '../../executor/docker/outputs-fs.ts'
 import { loadModule, type LoadedModule } from '../../executor/modules/load.ts'
 import type { ModuleMirrors } from '../../executor/modules/mirrors.ts'
 import { runModuleJob, type Executors } from '../../executor/results/determinism.ts'
@@ -36,6 +37,9 @@ export class SpecMismatchError extends Error {
   override readonly name = 'SpecMismatchError'
   readonly code = 'ERR_SPEC_MISMATCH'
 }
+
+/** the folder names of runs started ahead of their deals (`warm:<proposal id>`) */
+const WARM_FOLDER = 'warm-'
 
 /** loaded modules kept for the run after the checks: more than the deals a node signs at once */
 const LOADED_MODULES = 16
@@ -73,21 +77,38 @@ export class ModuleRunner implements JobRunner {
    * Starts the job of a proposal ahead of its deal (see warm-runs.ts). Not a job with input data:
    * its creator serves that once the deal is signed.
    */
-  warm (job: JobOffer, until: number): void {
+  warm (job: JobOffer, warmId: string, until: number): void {
     if (this.options.warmRuns === false || job.inputsCid !== '' || job.urlPins !== '') return
-    const key = runKey(job)
-    const runId = `warm:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`
-    const resultsDir = this.resultsDir(runId)
-    this.warmRuns.start(key, job.author, until, resultsDir, async (signal) => {
+    const resultsDir = this.resultsDir(warmId)
+    this.warmRuns.start(runKey(job), job.author, until, resultsDir, async (signal) => {
       const module = await this.load(job, signal)
       if (jobInputs(job, module.spec.job).length > 0) throw new Error('a job with input data runs once its deal is signed')
-      return await runModuleJob(module, { jobId: runFolder(runId), resultsDir }, this.modules.executors, signal)
+      return await runModuleJob(module, { jobId: runFolder(warmId), resultsDir }, this.modules.executors, signal)
     })
   }
 
-  /** Stops the runs started ahead of their deals. */
-  stop (): void {
-    this.warmRuns.stop()
+  /**
+   * Removes what runs started ahead of their deals left when the node last stopped without
+   * stopping them (killed): their containers, outputs filesystems and folders. Before any starts.
+   */
+  async sweep (): Promise<void> {
+    const root = join(this.options.dataDir, 'results')
+    const folders = new Set<string>()
+    for (const dir of [root, join(root, '.outputs-fs')]) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (name.startsWith(WARM_FOLDER)) folders.add(name.replace(/\.img$/, ''))
+      }
+    }
+    for (const folder of folders) {
+      await this.modules.executors.docker?.remove(folder).catch(() => undefined)
+      await release(join(root, folder)).catch(() => undefined)
+      await rm(join(root, folder), { recursive: true, force: true })
+    }
+  }
+
+  /** Stops the runs started ahead of their deals; resolves once what they left is gone. */
+  async stop (): Promise<void> {
+    await this.warmRuns.stop()
   }
 
   async run (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun> {
@@ -151,7 +172,7 @@ export class ModuleRunner implements JobRunner {
   private async takeWarm (job: JobOffer, resultsDir: string, signal: AbortSignal): Promise<ExecutionResult | undefined> {
     const warm = await this.warmRuns.take(runKey(job), signal)
     if (warm === undefined) {
-      this.warmRuns.stop()
+      void this.warmRuns.stop()
       return undefined
     }
     try {

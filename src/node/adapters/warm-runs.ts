@@ -77,28 +77,32 @@ export class WarmRuns {
     }
   }
 
-  /** Stops every run (the node stops, or a deal's job starts that none was running: real work comes first). */
-  stop (): void {
-    for (const key of [...this.runs.keys()]) this.drop(key)
+  /**
+   * Stops every run (the node stops, or a deal's job starts that none was running: real work comes
+   * first); resolves once their containers and folders are gone.
+   */
+  async stop (): Promise<void> {
+    await Promise.all([...this.runs.keys()].map(async key => { await this.drop(key) }))
   }
 
   /** A run no deal took: stopped, and its creator gets none for a while. */
   private unsigned (key: string): void {
     const entry = this.runs.get(key)
     if (entry === undefined) return
-    this.drop(key)
+    void this.drop(key)
     this.barred.delete(entry.author.toLowerCase())
     this.barred.set(entry.author.toLowerCase(), this.now() + UNSIGNED_BAR_MS)
     if (this.barred.size > MAX_BARRED) this.barred.delete(this.barred.keys().next().value as string)
   }
 
-  private drop (key: string): void {
+  private async drop (key: string): Promise<void> {
     const entry = this.runs.get(key)
     if (entry === undefined) return
     this.runs.delete(key)
     clearTimeout(entry.timer)
     entry.controller.abort(new Error('no deal took the run started ahead of it'))
-    void entry.run.then(async () => { await removeDir(entry.dir) })
+    await entry.run
+    await removeDir(entry.dir)
   }
 }
 

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto'
 import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ModuleRunner } from '../../../src/node/adapters/module-runner.ts'
 import { DockerExecutor } from '../../../src/executor/docker/executor.ts'
 import { loadModule } from '../../../src/executor/modules/load.ts'
+import { dockerJobFromModule } from '../../../src/executor/docker/from-module.ts'
 import { SCHEMES_ENV } from '../../../src/executor/modules/sources.ts'
 import { cidOfPath, parseCid } from '../../../src/executor/results/cid.ts'
 import type { Executors } from '../../../src/executor/results/determinism.ts'
@@ -252,7 +254,7 @@ describe('the run after the checks', () => {
     const store = await ResultsStore.open(dataDir)
     stores.push(store)
     const runner = new ModuleRunner({ dataDir }, { executors: { docker: counting }, results: store })
-    runner.warm(job, Date.now() + 30_000)
+    runner.warm(job, 'warm:0xa1', Date.now() + 30_000)
     await runner.prepare(job, limits, signal())
     const ran = await runner.run(job, 'run:0xe2', signal())
     expect(counting.started).toHaveLength(1)
@@ -269,8 +271,8 @@ describe('the run after the checks', () => {
     const store = await ResultsStore.open(dataDir)
     stores.push(store)
     const runner = new ModuleRunner({ dataDir }, { executors: { docker }, results: store })
-    runner.warm(job, Date.now() + 1_500)
-    const warmContainers = async (): Promise<number> => (await docker.list()).filter(c => c.jobId.startsWith('warm-')).length
+    runner.warm(job, 'warm:0xa2', Date.now() + 1_500)
+    const warmContainers = async (): Promise<number> => (await docker.list()).filter(c => c.jobId.startsWith('warm-0xa2-')).length
     await vi.waitFor(async () => { expect(await warmContainers()).toBe(1) }, { timeout: 20_000, interval: 100 })
     await vi.waitFor(async () => {
       expect(await warmContainers()).toBe(0)
@@ -287,11 +289,32 @@ describe('the run after the checks', () => {
     const store = await ResultsStore.open(dataDir)
     stores.push(store)
     const runner = new ModuleRunner({ dataDir }, { executors: { docker }, results: store })
-    runner.warm(warmed, Date.now() + 60_000)
-    const warmContainers = async (): Promise<number> => (await docker.list()).filter(c => c.jobId.startsWith('warm-')).length
+    runner.warm(warmed, 'warm:0xa3', Date.now() + 60_000)
+    const warmContainers = async (): Promise<number> => (await docker.list()).filter(c => c.jobId.startsWith('warm-0xa3-')).length
     await vi.waitFor(async () => { expect(await warmContainers()).toBe(1) }, { timeout: 20_000, interval: 100 })
     expect(await runner.run(job, 'run:0xe4', signal())).toMatchObject({ exitCode: 0 })
     await vi.waitFor(async () => { expect(await warmContainers()).toBe(0) }, { timeout: 20_000, interval: 100 })
+  })
+
+  it('what a run started ahead left when its node was killed goes when the node starts again', async () => {
+    const repo = await scriptModule(imageId, 'echo started > /outputs/a; sleep 30')
+    const job = offer(repo, await specHashOf(repo))
+    const dataDir = await tempDir()
+    const store = await ResultsStore.open(dataDir)
+    stores.push(store)
+    // what a node killed during its run ahead leaves: the container running, its outputs filesystem
+    // and its folder (the folder name is the run's: `warm:<proposal id>` made a folder name)
+    const module = await loadModule({ ref: `${repo.path}:${repo.commit}`, inputs, cacheDir: join(dataDir, 'modules') })
+    const folder = 'warm-0xb1-' + createHash('sha256').update('warm:0xb1').digest('hex').slice(0, 8)
+    await docker.start(dockerJobFromModule(module.spec.job, { jobId: folder, resultsDir: join(dataDir, 'results', folder), machine: module.spec.machine }))
+    const warmContainers = async (): Promise<number> => (await docker.list()).filter(c => c.jobId === folder).length
+    expect(await warmContainers()).toBe(1)
+    expect(job.specHash).toBe(module.specHash)
+    // the node again, on the same folder, before anything runs
+    await new ModuleRunner({ dataDir }, { executors: { docker }, results: store }).sweep()
+    expect(await warmContainers()).toBe(0)
+    expect((await readdir(join(dataDir, 'results'))).filter(f => f.startsWith('warm-'))).toEqual([])
+    expect((await readdir(join(dataDir, 'results', '.outputs-fs')).catch(() => [])).filter(f => f.startsWith('warm-'))).toEqual([])
   })
 
   it('no run starts ahead of the deal where the node turned that off', async () => {
@@ -302,7 +325,7 @@ describe('the run after the checks', () => {
     const store = await ResultsStore.open(dataDir)
     stores.push(store)
     const runner = new ModuleRunner({ dataDir, warmRuns: false }, { executors: { docker: executor }, results: store })
-    runner.warm(job, Date.now() + 30_000)
+    runner.warm(job, 'warm:0xa4', Date.now() + 30_000)
     expect(await runner.run(job, 'run:0xe3', signal())).toMatchObject({ exitCode: 0 })
     expect(executor.started).toEqual([expect.stringMatching(/^run-0xe3/)])
   })

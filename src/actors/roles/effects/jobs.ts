@@ -24,10 +24,11 @@ export interface JobRunner {
    */
   prepare (job: JobOffer, limits: { maxDurationMs: number }, signal: AbortSignal): Promise<void>
   /**
-   * Starts running `job` ahead of its deal, where this runner can: a later `run` of the same offer
-   * takes that run; one no `run` takes by `until` (ms since 1970) is stopped and forgotten.
+   * Starts running `job` ahead of its deal, where this runner can, as the run `warmId` (the output's
+   * id, which names no other node's run): a later `run` of the same offer takes that run; one no
+   * `run` takes by `until` (ms since 1970) is stopped and forgotten.
    */
-  warm? (job: JobOffer, until: number): void
+  warm? (job: JobOffer, warmId: string, until: number): void
 }
 
 /**
@@ -45,7 +46,7 @@ export function jobEffects (runner: JobRunner): EffectHandlers<'job.prepare' | '
   return {
     // started, not awaited: the run goes on in the runner, and nothing answers
     'job.warm': async (output) => {
-      if (typeof output.until === 'number') runner.warm?.(output.job as unknown as JobOffer, output.until)
+      if (typeof output.until === 'number') runner.warm?.(output.job as unknown as JobOffer, output.id, output.until)
     },
     'job.run': async (output, { signal }) => {
       let run: JobRun

@@ -105,7 +105,7 @@ describe('runs started ahead of their deals', () => {
     runs.start('job', CREATOR, T0 + 10_000, join(root, 'j2'), counted(join(root, 'j2')))
     for (let i = 0; i < 10; i++) runs.start(`other-${i}`, CREATOR, T0 + 10_000, join(root, `o${i}`), counted(join(root, `o${i}`)))
     expect(started).toBe(8)
-    runs.stop()
+    await runs.stop()
     await vi.waitFor(() => { expect(existsSync(join(root, 'j'))).toBe(false) })
     expect(await runs.take('job', live())).toBeUndefined()
   })
@@ -125,7 +125,7 @@ describe('runs started ahead of their deals', () => {
     now = T0 + 11_001 + 10 * 60_000
     start('later', CREATOR)
     expect(started).toEqual(['other', 'later'])
-    runs.stop()
+    await runs.stop()
   })
 })
 

@@ -124,8 +124,10 @@ export class DealActivity {
 }
 
 /** The deal an output concerns: its `dealId`, or the id after the output id's prefix (`run:<dealId>`). */
-function dealOf (output: { id: string, dealId?: unknown }): string | null {
+function dealOf (output: { id: string, type?: string, dealId?: unknown }): string | null {
   if (typeof output.dealId === 'string') return output.dealId
+  // a run ahead of a deal is named by its proposal (`warm:<proposal id>`): no deal yet
+  if (output.type === 'job.warm') return null
   const match = /:(0x[0-9a-fA-F]{64})$/.exec(output.id)
   return match === null ? null : match[1]!
 }

@@ -58,4 +58,15 @@ describe('what a node\'s machines do, as it happens', () => {
     change(creator('done', DEAL, 'Settled'))
     expect(seen).toHaveLength(7)
   })
+
+  test('a run started on a proposal concerns no deal yet, though its id ends with the proposal\'s', () => {
+    const { runtime, change } = fakeRuntime()
+    const seen: Activity[] = []
+    const activity = new DealActivity(runtime, () => 1000)
+    activity.subscribe(a => seen.push(a))
+    const proposal = '0x' + 'b'.repeat(64)
+    change(creator('offering', null), [{ seq: 5, type: 'output', data: { stream: STREAM, output: { type: 'job.warm', id: `warm:${proposal}` } } } as never])
+    expect(seen).toEqual([{ kind: 'effect.start', stream: STREAM, id: `warm:${proposal}`, type: 'job.warm', dealId: null, at: 1000 }])
+    activity.stop()
+  })
 })

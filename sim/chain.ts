@@ -41,13 +41,6 @@ export interface ChainDeal {
   votes: Map<string, boolean>
 }
 
-/** What remains of a deal once settled (the rest is dropped: large runs settle many). */
-export interface ClosedDeal {
-  jobOfferId: string
-  outcome: DealOutcome
-  settledAt: number
-}
-
 /** A challenge carries the signed messages of its evidence (the creator's challenge, the provider's results), or null for one the poster lacked. */
 export type ChainTx =
   | { kind: 'commitResults', dealId: string, resultsCid: string, by: string }
@@ -94,7 +87,8 @@ export type TxResult = { ok: true, settlement?: Settlement, jobOfferId?: string 
 export class SimChain {
   /** deals agreed and not yet settled */
   readonly deals = new Map<string, ChainDeal>()
-  readonly closed = new Map<string, ClosedDeal>()
+  /** the outcome of each deal settled: all that remains of it (a large run settles a million, and keeps each to its end) */
+  readonly closed = new Map<string, DealOutcome>()
   readonly balances = new Map<string, bigint>()
   escrow = 0n
   readonly initialSupply: bigint
@@ -146,7 +140,7 @@ export class SimChain {
         if (c.resultsCid !== d.committedCid) {
           const r = tx.results
           if (r === null || r.dealId !== d.dealId || r.resultsCid !== c.resultsCid || !sameAddress(r.author, deal.resourceProvider)) return this.fail('RESULTS_MISMATCH')
-          if (d.committedCid !== null) return this.close(d, { outcome: 'MediationRejected', mediator: null }, blockTime)
+          if (d.committedCid !== null) return this.close(d, { outcome: 'MediationRejected', mediator: null })
         }
         d.challenged = true
         if (deal.quorum <= 1) d.judge = drawnJudge(d.dealId, deal.mediators, blockTime / this.blockTimeMs)
@@ -167,7 +161,7 @@ export class SimChain {
         if (tx.outcome === 'Accepted') {
           if (d.challenged) return this.fail('CHALLENGED')
           if (d.committedCid !== null && tx.acceptedCid !== d.committedCid) return this.fail('RESULTS_MISMATCH')
-          return this.close(d, { outcome: 'Accepted' }, blockTime)
+          return this.close(d, { outcome: 'Accepted' })
         }
         if ((tx.outcome === 'MediationAccepted' || tx.outcome === 'MediationRejected') && deal.quorum > 1) return this.vote(d, tx.outcome, tx.mediator, blockTime)
         if (tx.outcome === 'MediationAccepted' || tx.outcome === 'MediationRejected') {
@@ -175,7 +169,7 @@ export class SimChain {
           if (mediator == null) return this.fail('NO_VERDICT')
           if (!d.caseTaken) return this.fail('CASE_NOT_TAKEN')
           if (!sameAddress(mediator, d.judge as string)) return this.fail('WRONG_SIGNER')
-          return this.close(d, { outcome: tx.outcome, mediator }, blockTime)
+          return this.close(d, { outcome: tx.outcome, mediator })
         }
         return this.fail('NOT_SETTLEABLE')
       case 'claim':
@@ -193,17 +187,17 @@ export class SimChain {
             if (blockTime <= deal.mediateDeadline) return this.fail('TOO_EARLY')
             if (!d.challenged) return this.fail('NOT_CHALLENGED')
             const silent = deal.quorum > 1 ? deal.mediators.filter(m => d.takers.has(m.toLowerCase()) && !d.votes.has(m.toLowerCase())) : d.caseTaken ? [d.judge as string] : []
-            return this.close(d, { outcome: tx.outcome, silentStakes: silent.map(m => this.stakeOf(m)) }, blockTime, silent)
+            return this.close(d, { outcome: tx.outcome, silentStakes: silent.map(m => this.stakeOf(m)) }, silent)
           }
         }
-        return this.close(d, { outcome: tx.outcome }, blockTime)
+        return this.close(d, { outcome: tx.outcome })
     }
   }
 
   /** What the contract's `dealRecord` would say of a deal: its state, its outcome once settled, the hash of the committed CID. */
   record (dealId: string): { state: string, outcome?: string, mediator?: string, caseTaken?: boolean, resultsCidHash?: string } {
-    const closed = this.closed.get(dealId)
-    if (closed !== undefined) return { state: 'Settled', outcome: closed.outcome }
+    const outcome = this.closed.get(dealId)
+    if (outcome !== undefined) return { state: 'Settled', outcome }
     const d = this.deals.get(dealId)
     if (d?.challenged === true) return { state: 'Mediating', ...(d.judge === null ? {} : { mediator: d.judge }), caseTaken: d.caseTaken }
     if (d?.committedCid != null) return { state: 'ResultsSubmitted', resultsCidHash: resultsCidHash(d.committedCid) }
@@ -243,7 +237,7 @@ export class SimChain {
     const majority = voters(fault)
     if (majority.length < d.deal.quorum) return { ok: true }
     const minority = voters(!fault)
-    return this.close(d, { outcome, panel: { majority, minority: minority.map(m => ({ mediator: m, stake: this.stakeOf(m) })) } }, at, minority)
+    return this.close(d, { outcome, panel: { majority, minority: minority.map(m => ({ mediator: m, stake: this.stakeOf(m) })) } }, minority)
   }
 
   /** A mediator's stake: its deposit (every mediator here is registered). */
@@ -255,7 +249,7 @@ export class SimChain {
    * `charged`: the mediators whose stakes the settlement's slashes from 'mediator' come from, each
    * paying what it owes (the price and the results collateral) as far as its stake goes.
    */
-  private close (d: ChainDeal, evidence: Parameters<typeof settle>[1], at: number, charged: readonly string[] = []): TxResult {
+  private close (d: ChainDeal, evidence: Parameters<typeof settle>[1], charged: readonly string[] = []): TxResult {
     const s = settle(d.deal, evidence)
     const owed = BigInt(d.deal.price) + BigInt(d.deal.resultsCollateral)
     let fromStake = 0n
@@ -270,7 +264,7 @@ export class SimChain {
     if (paid !== s.locked + fromStake) this.payoutsMatchLocks = false
     this.escrow -= s.locked
     this.deals.delete(d.dealId)
-    this.closed.set(d.dealId, { jobOfferId: d.deal.jobOfferId, outcome: s.outcome, settledAt: at })
+    this.closed.set(d.dealId, s.outcome)
     return { ok: true, settlement: s, jobOfferId: d.deal.jobOfferId }
   }
 

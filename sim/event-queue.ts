@@ -29,8 +29,26 @@ export class EventQueue<T> {
 
   /** Queues an event for time `at` (the event need not hold its time: `peekAt` tells it before `pop`). */
   pushAt (at: number, item: T): void {
+    this.insert(at, this.seq++, item)
+  }
+
+  /**
+   * Sets aside `count` places in the insertion order, the first of which it returns: an event queued
+   * later in one of them (`pushReserved`) is ordered as if it had been queued now.
+   */
+  reserve (count: number): number {
+    const first = this.seq
+    this.seq += count
+    return first
+  }
+
+  /** Queues an event for time `at` in a place of the insertion order set aside by `reserve`. */
+  pushReserved (at: number, seq: number, item: T): void {
+    this.insert(at, seq, item)
+  }
+
+  private insert (at: number, seq: number, item: T): void {
     if (this.length === this.ats.length) this.grow()
-    const seq = this.seq++
     const slot = this.free.length > 0 ? this.free.pop() as number : this.length
     this.items[slot] = item
     const { ats, seqs, slotOf } = this

@@ -46,6 +46,9 @@ export interface Instance {
   pending: number
 }
 
+/** The offline windows of a node that is never offline: one list for all of them. */
+const ONLINE: ReadonlyArray<readonly [number, number]> = Object.freeze([])
+
 /** What a released instance holds instead of its context: no deadlines. */
 const RELEASED: { deadlines: Record<string, number> } = Object.freeze({ deadlines: Object.freeze({}) })
 
@@ -55,7 +58,7 @@ export interface SimNode {
   label: string
   shard: number
   identity: Identity
-  offline: Array<[number, number]>
+  offline: ReadonlyArray<readonly [number, number]>
   instance: Instance | null
   jobs: Map<string, Instance>
   byDeal: Map<string, Instance>
@@ -78,7 +81,6 @@ export interface JobRecord {
   doneAt: number | null
   /** the outcome the chain settled */
   outcome: DealOutcome | null
-  settledAt: number | null
   resultsCid: string | null
   cheated: boolean
 }
@@ -112,6 +114,9 @@ const NAMED_BY_OUTPUT: ReadonlySet<string> = new Set(['ResultsSubmitted', 'Resul
 
 const SWEEP_EVERY_MS = 60_000
 
+/** The jobs' arrivals, drawn one at a time: the next job's number, the time drawn for the last one, and the first of their places in the queue's order. */
+interface Arrivals { creators: SimNode[], meanGapMs: number, at: number, next: number, firstSeq: number }
+
 export class World {
   readonly nodes: SimNode[] = []
   readonly byAddress = new Map<string, SimNode>()
@@ -134,6 +139,7 @@ export class World {
   private creatorsDone = 0
   private pendingTx = 0
   private arrivalsLeft: number
+  private readonly arrivals: Arrivals
   readonly identities: Identity[]
 
   /** called after every tenth of the jobs has arrived (for long runs) */
@@ -159,7 +165,8 @@ export class World {
     this.arrivalsLeft = config.jobs
     this.buildNodes()
     this.chain = new SimChain(config.timing.blockTimeMs, this.nodes.map(n => n.identity.address), config.economics.deposit)
-    this.schedule()
+    this.arrivals = this.schedule()
+    this.scheduleArrival()
   }
 
   /** Runs to the end: every job final, or the horizon. Returns the number of machine steps. */
@@ -190,7 +197,7 @@ export class World {
       const index = this.nodes.length
       const node: SimNode = {
         index, kind, label: kind, shard, identity: this.identities[index] as Identity,
-        offline: c.offline.get(index) ?? [], instance: null, jobs: new Map(), byDeal: new Map(), cost: 0n
+        offline: c.offline.get(index) ?? ONLINE, instance: null, jobs: new Map(), byDeal: new Map(), cost: 0n
       }
       this.nodes.push(node)
       this.byAddress.set(node.identity.address, node)
@@ -241,19 +248,28 @@ export class World {
     return out
   }
 
-  private schedule (): void {
+  private schedule (): Arrivals {
     const t = this.config.timing
     // solvers and mediators first, so that no offer is published before its solver listens
     for (const n of this.nodes) this.queue.pushAt(t.t0 + (n.kind === 'resource-provider' ? 100 + this.rng.arrivals.int(500) : 0), { kind: 'start', node: n.index })
     const creators = this.nodes.filter(n => n.kind === 'job-creator')
     if (creators.length === 0 && this.config.jobs > 0) throw new RangeError('jobs need at least one job creator')
-    const mean = t.arrivalWindowMs / Math.max(1, this.config.jobs)
-    let at = t.t0 + 1_000
-    for (let n = 0; n < this.config.jobs; n++) {
-      at += this.rng.arrivals.exponential(mean)
-      this.queue.pushAt(Math.round(at), { kind: 'job', creator: this.rng.arrivals.pick(creators).index, n })
-    }
+    // the jobs' places among events at the same time are theirs from the start, as if all were queued now
+    const firstSeq = this.queue.reserve(this.config.jobs)
     this.queue.pushAt(t.t0 + SWEEP_EVERY_MS, { kind: 'sweep' })
+    return { creators, meanGapMs: t.arrivalWindowMs / Math.max(1, this.config.jobs), at: t.t0 + 1_000, next: 0, firstSeq }
+  }
+
+  /**
+   * Queues the next job's arrival, drawn when the one before arrives: a million arrivals queued at
+   * once made every step of the queue deeper, and held an event each for most of the run.
+   */
+  private scheduleArrival (): void {
+    const a = this.arrivals
+    if (a.next === this.config.jobs) return
+    a.at += this.rng.arrivals.exponential(a.meanGapMs)
+    const n = a.next++
+    this.queue.pushReserved(Math.round(a.at), a.firstSeq + n, { kind: 'job', creator: this.rng.arrivals.pick(a.creators).index, n })
   }
 
   // --- the event loop -------------------------------------------------------------------------
@@ -262,6 +278,8 @@ export class World {
     switch (e.kind) {
       case 'start': return this.startNode(this.nodes[e.node] as SimNode, at)
       case 'job': {
+        // the latest job drawn arrives (not one queued again while its creator was offline): draw the next
+        if (e.n === this.arrivals.next - 1) this.scheduleArrival()
         const node = this.nodes[e.creator] as SimNode
         const back = this.offlineUntil(node, at)
         if (back !== null) { this.queue.pushAt(back, e); return }
@@ -301,7 +319,7 @@ export class World {
         if (e.reply !== undefined) this.replySettled(e.reply.inst, e.reply.effect, e.tx.dealId, at)
         if (result.ok && result.settlement !== undefined && result.jobOfferId !== undefined) {
           const job = this.jobs.get(result.jobOfferId)
-          if (job !== undefined) { job.outcome = result.settlement.outcome; job.settledAt = at }
+          if (job !== undefined) job.outcome = result.settlement.outcome
           if (result.settlement.outcome === 'Accepted') this.forgetAccepted(e.tx.dealId, result.jobOfferId)
         }
         return
@@ -339,9 +357,10 @@ export class World {
    */
   private forgetAccepted (dealId: string, jobOfferId: string): void {
     this.store.delete(dealId)
-    const results = this.store.get(`results:${dealId}`)
+    const resultsKey = `results:${dealId}`
+    const results = this.store.get(resultsKey)
     if (results !== undefined) {
-      this.store.delete(`results:${dealId}`)
+      this.store.delete(resultsKey)
       if (results.alias !== undefined) this.store.delete(results.alias)
     }
     const job = this.store.get(jobOfferId)
@@ -353,7 +372,7 @@ export class World {
   private offlineUntil (node: SimNode, at: number): number | null {
     const windows = node.offline
     for (let i = 0; i < windows.length; i++) {
-      const [from, to] = windows[i] as [number, number]
+      const [from, to] = windows[i] as readonly [number, number]
       if (at >= from && at < to) return to
     }
     return null
@@ -455,7 +474,7 @@ export class World {
     const jobOfferId = (started.context as { jobOfferId: string }).jobOfferId
     const record: JobRecord = {
       n, jobOfferId, creator: node.index, createdAt: at, dealId: null, provider: null, creatorOutcome: null, doneAt: null,
-      outcome: null, settledAt: null, resultsCid: null, cheated: false
+      outcome: null, resultsCid: null, cheated: false
     }
     const inst: Instance = { node, stepper, state: started.state, context: started.context, jobOfferId, job: record, pending: 0 }
     node.jobs.set(jobOfferId, inst)

@@ -82,4 +82,17 @@ describe('event queue', () => {
     }
     expect(pending.length).toBeGreaterThan(1024)
   })
+
+  test('an event queued later in a place set aside comes where it would have come if queued then', () => {
+    const q = new EventQueue<string>()
+    q.pushAt(10, 'a')
+    const first = q.reserve(2)
+    q.pushAt(20, 'c')
+    q.pushAt(10, 'b')
+    q.pushReserved(20, first + 1, 'reserved 2')
+    q.pushReserved(10, first, 'reserved 1')
+    const out: string[] = []
+    for (let e = q.pop(); e !== undefined; e = q.pop()) out.push(e)
+    expect(out).toEqual(['a', 'reserved 1', 'b', 'reserved 2', 'c'])
+  })
 })

@@ -36,11 +36,11 @@ const WRONG_HASH = '0x' + '00'.repeat(32)
 const inputs = { Message: 'moo' }
 
 /** A node's runner with its own data folder: modules cache, results folders and blockstore. */
-async function machine (executors: Executors = { docker, wasm: new WasmExecutor() }): Promise<{ runner: ModuleRunner, store: ResultsStore }> {
+async function machine (executors: Executors = { docker, wasm: new WasmExecutor() }, options: { warmRuns?: boolean } = {}): Promise<{ runner: ModuleRunner, store: ResultsStore, dataDir: string }> {
   const dataDir = await tempDir()
   const store = await ResultsStore.open(dataDir)
   stores.push(store)
-  return { runner: new ModuleRunner({ dataDir }, { executors, results: store }), store }
+  return { runner: new ModuleRunner({ dataDir, ...options }, { executors, results: store }), store, dataDir }
 }
 
 async function specHashOf (repo: ModuleRepo): Promise<string> {
@@ -232,10 +232,7 @@ describe('the run after the checks', () => {
   it('takes the module the checks loaded: a module gone from the node since still runs', async () => {
     const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
     const job = offer(repo, await specHashOf(repo))
-    const dataDir = await tempDir()
-    const store = await ResultsStore.open(dataDir)
-    stores.push(store)
-    const runner = new ModuleRunner({ dataDir }, { executors: { docker }, results: store })
+    const { runner, dataDir } = await machine({ docker })
     await runner.prepare(job, limits, signal())
     await rm(repo.path, { recursive: true })
     await rm(join(dataDir, 'modules'), { recursive: true })
@@ -250,10 +247,7 @@ describe('the run after the checks', () => {
     const counting = new CountingDocker()
     const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
     const job = offer(repo, await specHashOf(repo))
-    const dataDir = await tempDir()
-    const store = await ResultsStore.open(dataDir)
-    stores.push(store)
-    const runner = new ModuleRunner({ dataDir }, { executors: { docker: counting }, results: store })
+    const { runner, dataDir } = await machine({ docker: counting })
     runner.warm(job, 'warm:0xa1', Date.now() + 30_000)
     await runner.prepare(job, limits, signal())
     const ran = await runner.run(job, 'run:0xe2', signal())
@@ -267,10 +261,7 @@ describe('the run after the checks', () => {
   it('a run started on a proposal no deal followed is stopped, its container and folder gone', async () => {
     const repo = await scriptModule(imageId, 'sleep 30')
     const job = offer(repo, await specHashOf(repo))
-    const dataDir = await tempDir()
-    const store = await ResultsStore.open(dataDir)
-    stores.push(store)
-    const runner = new ModuleRunner({ dataDir }, { executors: { docker }, results: store })
+    const { runner, dataDir } = await machine({ docker })
     runner.warm(job, 'warm:0xa2', Date.now() + 1_500)
     const warmContainers = async (): Promise<number> => (await docker.list()).filter(c => c.jobId.startsWith('warm-0xa2-')).length
     await vi.waitFor(async () => { expect(await warmContainers()).toBe(1) }, { timeout: 20_000, interval: 100 })
@@ -285,10 +276,7 @@ describe('the run after the checks', () => {
     const warmed = offer(sleeper, await specHashOf(sleeper))
     const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
     const job = offer(repo, await specHashOf(repo))
-    const dataDir = await tempDir()
-    const store = await ResultsStore.open(dataDir)
-    stores.push(store)
-    const runner = new ModuleRunner({ dataDir }, { executors: { docker }, results: store })
+    const { runner } = await machine({ docker })
     runner.warm(warmed, 'warm:0xa3', Date.now() + 60_000)
     const warmContainers = async (): Promise<number> => (await docker.list()).filter(c => c.jobId.startsWith('warm-0xa3-')).length
     await vi.waitFor(async () => { expect(await warmContainers()).toBe(1) }, { timeout: 20_000, interval: 100 })
@@ -299,9 +287,7 @@ describe('the run after the checks', () => {
   it('what a run started ahead left when its node was killed goes when the node starts again', async () => {
     const repo = await scriptModule(imageId, 'echo started > /outputs/a; sleep 30')
     const job = offer(repo, await specHashOf(repo))
-    const dataDir = await tempDir()
-    const store = await ResultsStore.open(dataDir)
-    stores.push(store)
+    const { store, dataDir } = await machine({ docker })
     // what a node killed during its run ahead leaves: the container running, its outputs filesystem
     // and its folder (the folder name is the run's: `warm:<proposal id>` made a folder name)
     const module = await loadModule({ ref: `${repo.path}:${repo.commit}`, inputs, cacheDir: join(dataDir, 'modules') })
@@ -321,10 +307,7 @@ describe('the run after the checks', () => {
     const repo = await createCowsayRepo({ into: join(await tempDir(), 'cowsay') })
     const job = offer(repo, await specHashOf(repo))
     const executor = new CountingDocker()
-    const dataDir = await tempDir()
-    const store = await ResultsStore.open(dataDir)
-    stores.push(store)
-    const runner = new ModuleRunner({ dataDir, warmRuns: false }, { executors: { docker: executor }, results: store })
+    const { runner } = await machine({ docker: executor }, { warmRuns: false })
     runner.warm(job, 'warm:0xa4', Date.now() + 30_000)
     expect(await runner.run(job, 'run:0xe3', signal())).toMatchObject({ exitCode: 0 })
     expect(executor.started).toEqual([expect.stringMatching(/^run-0xe3/)])

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { dirname } from 'node:path'
 import { finished } from 'node:stream/promises'
 import Docker from 'dockerode'
 import { CappedFileWriter } from '../results/capped-writer.ts'
@@ -9,6 +10,7 @@ import { resolveImage, type ResolveImageOptions } from './image.ts'
 import { envList, type DockerJob } from './job.ts'
 import { containerLimits, gpuDeviceRequests, type ContainerLimits, type SlotSize } from './limits.ts'
 import { closeOutputs, DEFAULT_OUTPUTS_BYTES, defaultOutputsMode, openOutputs, release, type OutputsMode } from './outputs-fs.ts'
+import { SpareOutputs } from './spare-outputs.ts'
 import { delay } from '../../support/delay.ts'
 
 export interface DockerExecutorOptions {
@@ -34,6 +36,11 @@ export interface DockerExecutorOptions {
   onPullProgress?: ResolveImageOptions['onPullProgress']
   /** the largest image (its layers, compressed) this node pulls; default DEFAULT_MAX_IMAGE_BYTES */
   maxImageBytes?: number
+  /**
+   * keep an outputs filesystem made ahead of the next run (spare-outputs.ts); the executor's owner
+   * then calls `close()` once it runs no more jobs
+   */
+  spareOutputs?: boolean
 }
 
 /** Large enough for the GPU images of real modules (CUDA and a model: 10-20 GB), small enough that a job offer cannot fill a disk. */
@@ -75,6 +82,7 @@ export class DockerExecutor {
   private readonly inFlight = new Map<string, Promise<ExecutionResult>>()
   private readonly user: string | undefined
   private readonly outputsMode: OutputsMode
+  private readonly spares: SpareOutputs | undefined
 
   constructor (options: DockerExecutorOptions = {}) {
     this.options = { ...DEFAULTS, ...options }
@@ -84,6 +92,17 @@ export class DockerExecutor {
       throw new Error(`the container user must be a numeric uid:gid, not ${JSON.stringify(this.user)}`)
     }
     this.outputsMode = options.outputsMode ?? defaultOutputsMode()
+    this.spares = options.spareOutputs === true && this.outputsMode === 'filesystem' ? new SpareOutputs() : undefined
+  }
+
+  /** Makes an outputs filesystem ahead of the next job whose results go under `resultsRoot` (with the default quota). */
+  prepareOutputs (resultsRoot: string): void {
+    this.spares?.replenish(resultsRoot, DEFAULT_OUTPUTS_BYTES, numericUser(this.user))
+  }
+
+  /** Removes the outputs filesystem made ahead, if any. */
+  async close (): Promise<void> {
+    await this.spares?.close()
   }
 
   /** Whether the engine can give containers NVIDIA GPUs (the NVIDIA runtime is installed). */
@@ -166,12 +185,26 @@ export class DockerExecutor {
   private async runOnce (job: DockerJob, signal?: AbortSignal): Promise<ExecutionResult> {
     validate(job)
     throwIfCancelled(job, signal)
-    const found = await this.findContainer(job.jobId)
-    if (found !== undefined) return await this.collect(job, found, signal)
-    const finishedCode = await readExitCode(job.resultsDir)
-    if (finishedCode !== undefined) return recoveredResult(job, finishedCode)
-    const { container, output } = await this.createAndStart(job, signal)
-    return await this.collect(job, container, signal, output)
+    try {
+      const found = await this.findContainer(job.jobId)
+      if (found !== undefined) return await this.collect(job, found, signal)
+      const finishedCode = await readExitCode(job.resultsDir)
+      if (finishedCode !== undefined) return recoveredResult(job, finishedCode)
+      const { container, output } = await this.createAndStart(job, signal)
+      return await this.collect(job, container, signal, output)
+    } finally {
+      this.replenish(job)
+    }
+  }
+
+  /** A spare outputs filesystem for the next run like `job`, made once `job`'s has ended. */
+  private replenish (job: DockerJob): void {
+    if (this.spares === undefined) return
+    try {
+      this.spares.replenish(dirname(job.resultsDir), this.limits(job).outputsBytes, numericUser(this.user))
+    } catch {
+      // a job that cannot run here needs no spare
+    }
   }
 
   private async findContainer (jobId: string): Promise<Docker.Container | undefined> {
@@ -195,7 +228,8 @@ export class DockerExecutor {
     throwIfCancelled(job, signal)
     await prepareResultsDir(job.resultsDir)
     const owner = numericUser(this.user)
-    const outputs = await openOutputs(job.resultsDir, r.outputsBytes, this.outputsMode, owner)
+    const outputs = await this.spares?.take(dirname(job.resultsDir), job.resultsDir, r.outputsBytes, owner) ??
+      await openOutputs(job.resultsDir, r.outputsBytes, this.outputsMode, owner)
     const logBudget = Math.ceil(4 * (this.options.stdoutLimitBytes + this.options.stderrLimitBytes) / MiB) + 1
     const name = containerName(this.options.namePrefix, job.jobId)
     let container: Docker.Container

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { accessSync, constants, createReadStream, createWriteStream } from 'node:fs'
-import { chmod, chown, lstat, mkdir, open, readdir, rm, rmdir } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, open, readdir, readlink, rm, rmdir, symlink } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import { basename, delimiter, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -43,9 +43,14 @@ export function imageBytes (quota: number): number {
   return Math.ceil((quota + quota / 16 + 16 * MiB) / 4096) * 4096
 }
 
-function imagePaths (resultsDir: string): { image: string, mount: string } {
-  const base = join(dirname(resultsDir), '.outputs-fs', basename(resultsDir))
-  return { image: `${base}.img`, mount: base }
+/** Where the outputs filesystems of the runs whose results go under `resultsRoot` are mounted. */
+export function outputsFsDir (resultsRoot: string): string {
+  return join(resultsRoot, '.outputs-fs')
+}
+
+/** Where a job's outputs filesystem is mounted (or the link to the one it adopted). */
+function mountOf (resultsDir: string): string {
+  return join(outputsFsDir(dirname(resultsDir)), basename(resultsDir))
 }
 
 /**
@@ -58,8 +63,18 @@ export async function openOutputs (resultsDir: string, quota: number, mode: Outp
     if (owner !== undefined && process.getuid?.() === 0) await chown(dir, owner.uid, owner.gid)
     return dir
   }
-  const { image, mount } = imagePaths(resultsDir)
   await release(resultsDir)
+  const mount = mountOf(resultsDir)
+  await makeFilesystem(mount, quota, owner)
+  return mount
+}
+
+/**
+ * Makes an outputs filesystem for `quota` (its image beside it, `<mount>.img`) and mounts it at
+ * `mount`, writable by `owner`.
+ */
+export async function makeFilesystem (mount: string, quota: number, owner?: { uid: number, gid: number }): Promise<void> {
+  const image = `${mount}.img`
   await mkdir(mount, { recursive: true })
   try {
     const file = await open(image, 'w')
@@ -69,11 +84,19 @@ export async function openOutputs (resultsDir: string, quota: number, mode: Outp
     await run('mount', ['-o', 'loop,nosuid,nodev,noatime', image, mount])
     await rmdir(join(mount, 'lost+found'))
     if (owner === undefined) await chmod(mount, 0o1777)
-    return mount
   } catch (err) {
-    await release(resultsDir).catch(() => undefined)
-    throw new ExecutionError('EXECUTION_FAILED', `cannot make the outputs filesystem of ${resultsDir}: ${firstLine(err)}`, { cause: err })
+    await releaseMount(mount).catch(() => undefined)
+    throw new ExecutionError('EXECUTION_FAILED', `cannot make the outputs filesystem ${mount}: ${firstLine(err)}`, { cause: err })
   }
+}
+
+/**
+ * Makes a filesystem mounted at `mount` (made ahead: spare-outputs.ts) the job's outputs
+ * filesystem. A mount point cannot be renamed, so the job's name for it is a link to it.
+ */
+export async function adoptFilesystem (resultsDir: string, mount: string): Promise<void> {
+  await release(resultsDir)
+  await symlink(basename(mount), mountOf(resultsDir))
 }
 
 /**
@@ -81,7 +104,7 @@ export async function openOutputs (resultsDir: string, quota: number, mode: Outp
  * quota, else leaves them in the results folder's `outputs/`. Always releases the image.
  */
 export async function closeOutputs (resultsDir: string, quota: number, mode: OutputsMode): Promise<void> {
-  const source = mode === 'filesystem' ? imagePaths(resultsDir).mount : resultsPaths(resultsDir).outputs
+  const source = mode === 'filesystem' ? mountOf(resultsDir) : resultsPaths(resultsDir).outputs
   try {
     const used = await bytesIn(source)
     if (used > quota) {
@@ -93,15 +116,30 @@ export async function closeOutputs (resultsDir: string, quota: number, mode: Out
   }
 }
 
-/** Unmounts and deletes a job's outputs image, if it has one. */
+/** Unmounts and deletes a job's outputs image, if it has one (its own, or one it adopted). */
 export async function release (resultsDir: string): Promise<void> {
-  const { image, mount } = imagePaths(resultsDir)
+  const mount = mountOf(resultsDir)
+  const adopted = await readlink(mount).catch(() => undefined)
+  if (adopted === undefined) return await releaseMount(mount)
+  await releaseMount(join(dirname(mount), adopted))
+  await rm(mount, { force: true })
+}
+
+/** Unmounts the outputs filesystem at `mount`, if mounted, and deletes it and its image. */
+export async function releaseMount (mount: string): Promise<void> {
+  // nothing there, nothing mounted: spares a process start on the way to every container's
+  if (await lstat(mount).then(() => true, () => false)) {
+    await unmount(mount)
+    await rm(mount, { recursive: true, force: true })
+  }
+  await rm(`${mount}.img`, { force: true })
+}
+
+async function unmount (mount: string): Promise<void> {
   await run('umount', [mount]).catch((err: unknown) => {
     const text = String((err as { stderr?: string }).stderr ?? '')
     if (!/not mounted|no mount point|not found|no such file/i.test(text)) throw err
   })
-  await rm(image, { force: true })
-  await rm(mount, { recursive: true, force: true })
 }
 
 /** The sizes of every regular file under `dir` added up (sparse files at their full size). */

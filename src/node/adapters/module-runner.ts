@@ -5,6 +5,7 @@ import type { JobOffer } from '../../protocols/messages/schemas.ts'
 import { dockerJobFromModule, jobTimeoutMs } from '../../executor/docker/from-module.ts'
 import { parseImageRef, pinnedImage, registryOf } from '../../executor/docker/image-ref.ts'
 import { release } from '../../executor/docker/outputs-fs.ts'
+import { sweepSpares } from '../../executor/docker/spare-outputs.ts'
 import { loadModule, type LoadedModule } from '../../executor/modules/load.ts'
 import type { ModuleMirrors } from '../../executor/modules/mirrors.ts'
 import { runModuleJob, type Executors } from '../../executor/results/determinism.ts'
@@ -89,7 +90,8 @@ export class ModuleRunner implements JobRunner {
 
   /**
    * Removes what runs started ahead of their deals left when the node last stopped without
-   * stopping them (killed): their containers, outputs filesystems and folders. Before any starts.
+   * stopping them (killed): their containers, outputs filesystems and folders, and the outputs
+   * filesystem it had made ahead of a run. Before any starts; then makes one for the first job.
    */
   async sweep (): Promise<void> {
     const root = join(this.options.dataDir, 'results')
@@ -104,11 +106,14 @@ export class ModuleRunner implements JobRunner {
       await release(join(root, folder)).catch(() => undefined)
       await rm(join(root, folder), { recursive: true, force: true })
     }
+    await sweepSpares(root).catch(() => undefined)
+    this.modules.executors.docker?.prepareOutputs(root)
   }
 
   /** Stops the runs started ahead of their deals; resolves once what they left is gone. */
   async stop (): Promise<void> {
     await this.warmRuns.stop()
+    await this.modules.executors.docker?.close()
   }
 
   async run (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun> {

@@ -239,6 +239,7 @@ export class LilypadNode implements Service {
           maxImageBytes: options.maxImageBytes,
           // a provider's next job finds its outputs filesystem made
           spareOutputs: options.roles.includes('resource-provider'),
+          cleanUpAfterResults: true,
           onPullProgress: (p) => logger.info({ image: p.image, layers: `${p.layersDone}/${p.layers}`, mb: `${(p.bytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)}` }, p.done ? 'image pulled' : 'pulling image')
         })
         const answers = await docker.ping().then(() => true, () => false)

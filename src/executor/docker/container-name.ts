@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto'
 
 export const JOB_LABEL = 'org.lilypad.job-id'
 export const DEADLINE_LABEL = 'org.lilypad.deadline'
+/** where the run's results go: a node finds what a run it collected left by its results */
+export const RESULTS_LABEL = 'org.lilypad.results-dir'
 
 const SAFE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$/
 

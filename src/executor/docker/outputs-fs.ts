@@ -101,19 +101,15 @@ export async function adoptFilesystem (resultsDir: string, mount: string): Promi
 
 /**
  * Once the container has stopped: fails with OUTPUTS_TOO_LARGE when the outputs are over the
- * quota, else leaves them in the results folder's `outputs/`. Always releases the image.
+ * quota, else leaves them in the results folder's `outputs/`. The image stays until `release`.
  */
 export async function closeOutputs (resultsDir: string, quota: number, mode: OutputsMode): Promise<void> {
   const source = mode === 'filesystem' ? mountOf(resultsDir) : resultsPaths(resultsDir).outputs
-  try {
-    const used = await bytesIn(source)
-    if (used > quota) {
-      throw new ExecutionError('OUTPUTS_TOO_LARGE', `the job left ${used} bytes in /outputs, over its quota of ${quota}`)
-    }
-    if (mode === 'filesystem') await copyTree(source, resultsPaths(resultsDir).outputs)
-  } finally {
-    if (mode === 'filesystem') await release(resultsDir)
+  const used = await bytesIn(source)
+  if (used > quota) {
+    throw new ExecutionError('OUTPUTS_TOO_LARGE', `the job left ${used} bytes in /outputs, over its quota of ${quota}`)
   }
+  if (mode === 'filesystem') await copyTree(source, resultsPaths(resultsDir).outputs)
 }
 
 /** Unmounts and deletes a job's outputs image, if it has one (its own, or one it adopted). */

@@ -5,7 +5,6 @@ import type { JobOffer } from '../../protocols/messages/schemas.ts'
 import { dockerJobFromModule, jobTimeoutMs } from '../../executor/docker/from-module.ts'
 import { parseImageRef, pinnedImage, registryOf } from '../../executor/docker/image-ref.ts'
 import { release } from '../../executor/docker/outputs-fs.ts'
-import { sweepSpares } from '../../executor/docker/spare-outputs.ts'
 import { loadModule, type LoadedModule } from '../../executor/modules/load.ts'
 import type { ModuleMirrors } from '../../executor/modules/mirrors.ts'
 import { runModuleJob, type Executors } from '../../executor/results/determinism.ts'
@@ -90,8 +89,9 @@ export class ModuleRunner implements JobRunner {
 
   /**
    * Removes what runs started ahead of their deals left when the node last stopped without
-   * stopping them (killed): their containers, outputs filesystems and folders, and the outputs
-   * filesystem it had made ahead of a run. Before any starts; then makes one for the first job.
+   * stopping them (killed): their containers, outputs filesystems and folders, and what the
+   * executor left (see DockerExecutor.sweep). Before any starts; then makes an outputs filesystem
+   * ready for the first job.
    */
   async sweep (): Promise<void> {
     const root = join(this.options.dataDir, 'results')
@@ -106,7 +106,7 @@ export class ModuleRunner implements JobRunner {
       await release(join(root, folder)).catch(() => undefined)
       await rm(join(root, folder), { recursive: true, force: true })
     }
-    await sweepSpares(root).catch(() => undefined)
+    await this.modules.executors.docker?.sweep(root)
     this.modules.executors.docker?.prepareOutputs(root)
   }
 

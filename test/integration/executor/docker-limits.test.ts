@@ -6,6 +6,8 @@ import { containerName } from '../../../src/executor/docker/container-name.ts'
 import { DockerExecutor } from '../../../src/executor/docker/executor.ts'
 import type { DockerJob } from '../../../src/executor/docker/job.ts'
 import { cidOfPath } from '../../../src/executor/results/cid.ts'
+import { writeExitCode } from '../../../src/executor/results/layout.ts'
+import { release } from '../../../src/executor/docker/outputs-fs.ts'
 import { ensureCowsayImage } from '../../support/modules.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
@@ -117,6 +119,23 @@ describe('Docker executor limits', () => {
     expect(await read(join(j.resultsDir, 'outputs'), 'a')).toBe('before\n')
     expect(await read(join(j.resultsDir, 'outputs'), 'b')).toBe('after\n')
     await expectNoOutputsImage(j.resultsDir)
+  })
+
+  it('removes at start what a run collected before its node was killed left: its container and outputs image', async () => {
+    const j = await job('echo done > /outputs/a', { outputsBytes: 4 * MiB })
+    await executor.start(j)
+    const container = executor.docker.getContainer(containerName('lilypad-job-', j.jobId))
+    await container.wait({ condition: 'not-running' })
+    // killed after the results were in (the exit code is written last), before the cleanup after
+    await writeExitCode(j.resultsDir, 0)
+    const running = await job('sleep 30', { resultsDir: join(dirname(j.resultsDir), 'still-running') })
+    await executor.start(running)
+
+    await new DockerExecutor({ slot, defaultResources }).sweep(dirname(j.resultsDir))
+    expect((await executor.list()).map(c => c.jobId)).not.toContain(j.jobId)
+    expect(await readdir(join(dirname(j.resultsDir), '.outputs-fs'))).toEqual(['still-running', 'still-running.img'])
+    await executor.remove(running.jobId)
+    await release(running.resultsDir)
   })
 
   it('gives the same results CID on two runs of a job within its quota', async () => {

@@ -48,7 +48,7 @@ const spareNames = (names: string[]): string[] => names.filter(name => name.star
 describe('outputs filesystems made ahead of a run', () => {
   it('a run takes the one made ahead, with its quota, and the next is made once the run has ended', async () => {
     const root = join(await tempDir(), 'results')
-    const executor = new DockerExecutor({ slot, defaultResources, spareOutputs: true })
+    const executor = new DockerExecutor({ slot, defaultResources, spareOutputs: true, cleanUpAfterResults: true })
     try {
       executor.prepareOutputs(root)
       await until('a spare is mounted', async () => (await mountsUnder(root)).length === 1)
@@ -60,6 +60,7 @@ describe('outputs filesystems made ahead of a run', () => {
       expect(bound).toEqual([`${join(root, '.outputs-fs', spare!)}:/outputs:rw`])
       expect((await executor.run(first)).exitCode).toBe(0)
       expect(await readFile(join(first.resultsDir, 'outputs', 'a'), 'utf8')).toBe('hi\n')
+      await executor.cleanedUp()
       await until('the next spare is mounted', async () => (await mountsUnder(root)).length === 1)
       const after = await outputsFs(root)
       expect(spareNames(after)).toHaveLength(1)
@@ -81,7 +82,7 @@ describe('outputs filesystems made ahead of a run', () => {
 
   it('a spare a killed node left is removed at the next start, and one a run took lives until the run is collected', async () => {
     const root = join(await tempDir(), 'results')
-    const killed = new DockerExecutor({ slot, defaultResources, spareOutputs: true })
+    const killed = new DockerExecutor({ slot, defaultResources, spareOutputs: true, cleanUpAfterResults: true })
     killed.prepareOutputs(root)
     const running = job(root, 'echo before > /outputs/a; sleep 1; echo after > /outputs/b')
     await killed.start(running)
@@ -94,7 +95,7 @@ describe('outputs filesystems made ahead of a run', () => {
     expect(kept).toHaveLength(1)
     expect(kept[0]).toBe(join(root, '.outputs-fs', spareNames(await outputsFs(root)).at(0)!))
 
-    const restarted = new DockerExecutor({ slot, defaultResources, spareOutputs: true })
+    const restarted = new DockerExecutor({ slot, defaultResources, spareOutputs: true, cleanUpAfterResults: true })
     try {
       expect((await restarted.run(running)).exitCode).toBe(0)
       expect(await readFile(join(running.resultsDir, 'outputs', 'b'), 'utf8')).toBe('after\n')

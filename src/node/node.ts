@@ -42,10 +42,10 @@ import type { Service } from '../support/lifecycle.ts'
 
 /**
  * A node's solver matches a new job or offer this long after it arrives (the machine's default,
- * 50 ms, is for the simulator): messages of one burst still meet in one round, and a job is not
- * kept waiting on the critical path of `lilypad run`.
+ * 50 ms, is for the simulator): at the next turn of the event loop, as a job waits on the critical
+ * path of `lilypad run`. Messages handled in the same turn still meet in one round.
  */
-const SOLVER_BATCH_DELAY_MS = 10
+const SOLVER_BATCH_DELAY_MS = 0
 /** how long a stopping node waits for its counterparties to witness its last log head */
 const WITNESS_FLUSH_MS = 2000
 

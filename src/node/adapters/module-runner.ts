@@ -116,7 +116,9 @@ export class ModuleRunner implements JobRunner {
     await this.modules.executors.docker?.close()
   }
 
-  async run (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun> {
+  async run (job: JobOffer, runId: string, signal: AbortSignal, purpose?: string): Promise<JobRun> {
+    // a deal of the creator's, co-signed: it may leave one more run ahead unsigned
+    if (purpose === 'execute') this.warmRuns.dealRun(job.author)
     try {
       return await this.execute(job, runId, signal)
     } catch (err) {

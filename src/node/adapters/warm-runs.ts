@@ -1,10 +1,13 @@
 /**
  * Runs a provider starts on a proposal, ahead of the deal: the container runs while the job creator
  * reads the provider's deposit and signs, and the run of the deal, moments later, takes it over.
- * A run no deal takes by its proposal's expiry is stopped and its folder removed, and its job
- * creator gets no run ahead of its deals for 10 minutes; a deal's run that finds none of its own
- * under way stops the others, so that real work never shares a slot with speculation. Nothing of a
- * run leaves the node before the deal is signed: results go only with the deal's ResultsSubmitted.
+ * A run no deal takes by its proposal's expiry is stopped and its folder removed. A job creator gets
+ * runs ahead only while those it left unsigned are no more than its deals run here, plus one, in
+ * the last 10 minutes: an honest creator whose proposal went to two providers (two solvers) loses
+ * little, and one that never signs costs a provider one run for nothing per 10 minutes and key, and
+ * one more per deal it pays for. A deal's run that finds none of its own under way stops the
+ * others, so that real work never shares a slot with speculation. Nothing of a run leaves the node
+ * before the deal is signed: results go only with the deal's ResultsSubmitted.
  */
 import { rm } from 'node:fs/promises'
 import type { ExecutionResult } from '../../executor/results/execution.ts'
@@ -25,17 +28,26 @@ interface Entry {
 
 /** warm runs at once, beyond which a proposal's job waits for its deal as before */
 const MAX_WARM_RUNS = 8
-/** how long a job creator that left a warm run unsigned gets none (its jobs wait for their deals) */
-const UNSIGNED_BAR_MS = 10 * 60_000
-/** creators remembered as barred at once */
-const MAX_BARRED = 1_024
+/** the window over which a job creator's unsigned runs ahead are weighed against its deals */
+const WINDOW_MS = 10 * 60_000
+/** runs ahead a job creator may leave unsigned in a window beyond its deals run here */
+const FREE_UNSIGNED = 1
+/** job creators remembered at once */
+const MAX_CREATORS = 1_024
+
+/** A job creator's record in the current window: its deals run here, and its runs ahead left unsigned. */
+interface Standing {
+  since: number
+  deals: number
+  unsigned: number
+}
 /** after the proposal's expiry, the deal's run may still be on its way (the agree window's end) */
 const GRACE_MS = 1_000
 
 export class WarmRuns {
   private readonly runs = new Map<string, Entry>()
-  /** job creators whose warm runs no deal took, until when they get none */
-  private readonly barred = new Map<string, number>()
+  /** job creators by address (lower case): what they signed and left unsigned lately */
+  private readonly creators = new Map<string, Standing>()
 
   constructor (private readonly now: () => number = Date.now) {}
 
@@ -46,7 +58,7 @@ export class WarmRuns {
   start (key: string, author: string, until: number, dir: string, run: (signal: AbortSignal) => Promise<ExecutionResult>): void {
     const now = this.now()
     const wait = until - now
-    if (wait <= 0 || this.runs.has(key) || this.runs.size >= MAX_WARM_RUNS || (this.barred.get(author.toLowerCase()) ?? 0) > now) return
+    if (wait <= 0 || this.runs.has(key) || this.runs.size >= MAX_WARM_RUNS || !this.trusted(author, now)) return
     const controller = new AbortController()
     const started = run(controller.signal).catch(() => undefined)
     const timer = setTimeout(() => { this.unsigned(key) }, wait + GRACE_MS)
@@ -85,14 +97,36 @@ export class WarmRuns {
     await Promise.all([...this.runs.keys()].map(async key => { await this.drop(key) }))
   }
 
-  /** A run no deal took: stopped, and its creator gets none for a while. */
+  /** A deal of `author`'s runs here: it paid for one run, and may leave one more unsigned. */
+  dealRun (author: string): void {
+    this.standing(author).deals++
+  }
+
+  /** A run no deal took: stopped, and counted against its creator. */
   private unsigned (key: string): void {
     const entry = this.runs.get(key)
     if (entry === undefined) return
     void this.drop(key)
-    this.barred.delete(entry.author.toLowerCase())
-    this.barred.set(entry.author.toLowerCase(), this.now() + UNSIGNED_BAR_MS)
-    if (this.barred.size > MAX_BARRED) this.barred.delete(this.barred.keys().next().value as string)
+    this.standing(entry.author).unsigned++
+  }
+
+  private trusted (author: string, now: number): boolean {
+    const standing = this.creators.get(author.toLowerCase())
+    return standing === undefined || now - standing.since >= WINDOW_MS || standing.unsigned - standing.deals < FREE_UNSIGNED
+  }
+
+  /** The creator's record in its current window, a fresh one once the window has passed. */
+  private standing (author: string): Standing {
+    const address = author.toLowerCase()
+    const now = this.now()
+    let standing = this.creators.get(address)
+    if (standing === undefined || now - standing.since >= WINDOW_MS) {
+      standing = { since: now, deals: 0, unsigned: 0 }
+      this.creators.delete(address)
+      this.creators.set(address, standing)
+      if (this.creators.size > MAX_CREATORS) this.creators.delete(this.creators.keys().next().value as string)
+    }
+    return standing
   }
 
   private async drop (key: string): Promise<void> {

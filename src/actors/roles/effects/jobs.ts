@@ -13,8 +13,11 @@ export interface JobRun {
 
 /** Runs a job offer's module and keeps its results; idempotent by `runId`. */
 export interface JobRunner {
-  /** Resolves with a failed run, not a rejection, when the job cannot run; rejects when `signal` aborts it. */
-  run (job: JobOffer, runId: string, signal: AbortSignal): Promise<JobRun>
+  /**
+   * Resolves with a failed run, not a rejection, when the job cannot run; rejects when `signal`
+   * aborts it. `purpose` is the output's: `execute` (a provider's deal), `verify` or `mediate`.
+   */
+  run (job: JobOffer, runId: string, signal: AbortSignal, purpose?: string): Promise<JobRun>
   /** Keeps the failed-run results of a run that threw `err`, as `run` would have. */
   failed (runId: string, err: unknown): Promise<JobRun>
   /**
@@ -51,7 +54,7 @@ export function jobEffects (runner: JobRunner): EffectHandlers<'job.prepare' | '
     'job.run': async (output, { signal }) => {
       let run: JobRun
       try {
-        run = await runner.run(output.job as unknown as JobOffer, output.id, signal)
+        run = await runner.run(output.job as unknown as JobOffer, output.id, signal, typeof output.purpose === 'string' ? output.purpose : undefined)
       } catch (err) {
         if (signal.aborted) throw err
         run = await runner.failed(output.id, err)

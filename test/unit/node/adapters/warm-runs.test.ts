@@ -110,7 +110,7 @@ describe('runs started ahead of their deals', () => {
     expect(await runs.take('job', live())).toBeUndefined()
   })
 
-  test('a creator that left a run unsigned gets none for ten minutes; other creators still do', async () => {
+  test('a creator gets runs ahead while those it left unsigned are no more than its deals run here, plus one, in ten minutes', async () => {
     const runs = new WarmRuns(() => now)
     runs.start('first', CREATOR, T0 + 10_000, join(root, 'f'), controlledRun(join(root, 'f')).run)
     now = T0 + 11_001
@@ -122,9 +122,15 @@ describe('runs started ahead of their deals', () => {
     }
     start('again', CREATOR.toUpperCase().replace('0X', '0x'))
     start('other', OTHER_CREATOR)
+    // a deal of the creator's ran here: one more run ahead may go unsigned
+    runs.dealRun(CREATOR)
+    start('after a deal', CREATOR)
+    now += 11_001
+    await vi.advanceTimersByTimeAsync(11_001)
+    start('left unsigned again', CREATOR)
     now = T0 + 11_001 + 10 * 60_000
-    start('later', CREATOR)
-    expect(started).toEqual(['other', 'later'])
+    start('next window', CREATOR)
+    expect(started).toEqual(['other', 'after a deal', 'next window'])
     await runs.stop()
   })
 })

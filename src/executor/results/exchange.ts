@@ -103,8 +103,7 @@ export class ResultsExchange implements Service {
   private async gather (cid: CID, holder: PeerId | undefined, maxBytes: number, signal: AbortSignal): Promise<void> {
     const taken: Taken = { bytes: 0 }
     for (;;) {
-      const others = this.libp2p.getPeers().filter(p => holder === undefined || !p.equals(holder))
-      for (const peer of holder === undefined ? others : [holder, ...others]) {
+      for (const peer of this.askInTurn(holder)) {
         for (;;) {
           const before = taken.bytes
           try {
@@ -118,6 +117,12 @@ export class ResultsExchange implements Service {
       }
       await delay(ROUND_PAUSE_MS, { signal })
     }
+  }
+
+  /** The holder, then the other connected peers: listed only once the holder did not bring it all. */
+  private * askInTurn (holder: PeerId | undefined): Generator<PeerId> {
+    if (holder !== undefined) yield holder
+    for (const peer of this.libp2p.getPeers()) if (holder === undefined || !peer.equals(holder)) yield peer
   }
 }
 

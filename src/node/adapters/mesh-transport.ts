@@ -123,7 +123,8 @@ export class MeshTransport implements MessageTransport, HeadLink {
   async peerOf (address: string): Promise<PeerId> {
     const wanted = address.toLowerCase()
     const match = (peer: PeerId): boolean => addressOfPeer(peer)?.toLowerCase() === wanted
-    const connected = this.mesh.libp2p.getPeers().find(match)
+    // the connections' own peer ids: getPeers() makes each anew from a string, its key decompressed
+    const connected = this.mesh.libp2p.getConnections().find(c => match(c.remotePeer))?.remotePeer
     if (connected !== undefined) return connected
     for (const peer of await this.mesh.libp2p.peerStore.all()) if (match(peer.id)) return peer.id
     throw new Error(`no known peer has the address ${address}`)

@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promise
 import { join } from 'node:path'
 import { Wallet, hexlify, randomBytes } from 'ethers'
 import type { LogSigner } from '../actors/eventlog/checkpoint.ts'
+import { signDigest } from '../protocols/messages/sign-digest.ts'
 
 export const NODE_KEY_FILE = 'node.key'
 /** the node key encrypted with a password: ethers' JSON keystore (scrypt, AES-128-CTR), as geth writes it */
@@ -39,7 +40,7 @@ function toNodeKey (wallet: Wallet, source: NodeKey['source']): NodeKey {
     privateKey: wallet.privateKey,
     address: wallet.address,
     source,
-    signer: { address: wallet.address, signDigest: (digest) => wallet.signingKey.sign(digest).serialized }
+    signer: { address: wallet.address, signDigest: (digest) => signDigest(wallet.signingKey, digest) }
   }
 }
 

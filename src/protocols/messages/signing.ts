@@ -17,6 +17,7 @@ import { MessageError } from './errors.ts'
 import { fastParseOf } from './fast-parse.ts'
 import { BoundedMemo, jsonKey, SmallMap } from './memo.ts'
 import { recoverSigner } from './recover-signer.ts'
+import { signDigest } from './sign-digest.ts'
 import { MESSAGE_SCHEMAS, type MessagePayloads } from './schemas.ts'
 
 /** What is known of one JSON text of a message of one type (or, with shared payloads, of one payload). */
@@ -139,7 +140,7 @@ export class Messages {
     const signers = signersOf(type, payload)
     const index = signers.findIndex(s => s === wallet.address)
     if (index < 0) throw new MessageError('WRONG_SIGNER', `${wallet.address} is not an author of this ${type}`)
-    const signatures = signers.map((_, i) => i === index ? wallet.signingKey.sign(id).serialized : existing[i])
+    const signatures = signers.map((_, i) => i === index ? signDigest(wallet.signingKey, id) : existing[i])
     while (signatures.length > 0 && signatures[signatures.length - 1] === undefined) signatures.pop()
     if (signatures.includes(undefined)) throw new MessageError('MISSING_SIGNATURE', `${type} must be signed by ${signers[0]} first`)
     return { type, message: payload, signatures: signatures as string[] }
@@ -378,7 +379,7 @@ export function checkedPayload<T extends MessageType> (domain: LilypadDomain, ty
 
 /** Signs a payload with one key (synchronously; the key never leaves the caller). */
 export function signPayload<T extends MessageType> (wallet: Pick<Wallet, 'signingKey'>, domain: LilypadDomain, type: T, message: MessagePayloads[T]): string {
-  return wallet.signingKey.sign(messageId(domain, type, message)).serialized
+  return signDigest(wallet.signingKey, messageId(domain, type, message))
 }
 
 /** Builds a signed envelope. For a Deal, pass the co-signature already collected (if any). */

@@ -3,6 +3,7 @@ import { getAddress, hexlify, recoverAddress, Signature, SigningKey, TypedDataEn
 import { describe, expect, test } from 'vitest'
 import { hashTypedMessage } from '../../../../src/protocols/messages/eip712-hash.ts'
 import { recoverSigner } from '../../../../src/protocols/messages/recover-signer.ts'
+import { signDigest } from '../../../../src/protocols/messages/sign-digest.ts'
 import {
   EIP712_TYPES, lilypadDomain, Messages, MESSAGE_TYPES, messageId, signMessage, typesFor, verifyEnvelope, type MessageType
 } from '../../../../src/protocols/messages/index.ts'
@@ -187,6 +188,17 @@ describe('signer recovery: the fast path equals ethers\' recoverAddress', () => 
 function n32 (n: bigint): string {
   return n.toString(16).padStart(64, '0')
 }
+
+describe('signing: the fast path equals ethers\' SigningKey.sign', () => {
+  const key = fc.uint8Array({ minLength: 32, maxLength: 32 }).filter(k => k.some(b => b !== 0) && BigInt(hexlify(k)) < 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n)
+
+  test('the same signature, byte for byte, by random keys over random digests', () => {
+    fc.assert(fc.property(key, hex(32), (k, digest) => {
+      const signer = new SigningKey(hexlify(k))
+      expect(signDigest(signer, digest)).toBe(signer.sign(digest).serialized)
+    }), { numRuns: 200 })
+  })
+})
 
 describe('verification keeps its codes on the fast path', () => {
   test('a message signed under one domain and checked under another names the wrong signer', () => {

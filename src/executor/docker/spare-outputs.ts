@@ -79,11 +79,13 @@ export async function sweepSpares (resultsRoot: string): Promise<void> {
     const path = join(dir, name)
     if ((await lstat(path).catch(() => undefined))?.isSymbolicLink() !== true) continue
     links.add(name)
-    taken.add(await readlink(path))
+    const target = await readlink(path).catch(() => undefined)
+    if (target !== undefined) taken.add(target)
   }
   const spares = new Set(names.filter(name => name.startsWith(SPARE_PREFIX) && !links.has(name)).map(name => name.replace(/\.img$/, '')))
   for (const name of spares) {
-    if (!taken.has(name)) await releaseMount(join(dir, name))
+    // one that cannot be removed now (busy) stays for the next start: it must not stop this one
+    if (!taken.has(name)) await releaseMount(join(dir, name)).catch(() => undefined)
   }
 }
 

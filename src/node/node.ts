@@ -46,6 +46,11 @@ import type { Service } from '../support/lifecycle.ts'
  * path of `lilypad run`. Messages handled in the same turn still meet in one round.
  */
 const SOLVER_BATCH_DELAY_MS = 0
+/**
+ * how long a provider holds a finished run's cleanup and its next spare outputs filesystem back:
+ * its results are hashed, announced and fetched by the job creator in about 100 ms
+ */
+const QUIET_AFTER_RESULTS_MS = 250
 /** how long a stopping node waits for its counterparties to witness its last log head */
 const WITNESS_FLUSH_MS = 2000
 
@@ -240,6 +245,7 @@ export class LilypadNode implements Service {
           // a provider's next job finds its outputs filesystem made
           spareOutputs: options.roles.includes('resource-provider'),
           cleanUpAfterResults: true,
+          quietAfterResultsMs: QUIET_AFTER_RESULTS_MS,
           onPullProgress: (p) => logger.info({ image: p.image, layers: `${p.layersDone}/${p.layers}`, mb: `${(p.bytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)}` }, p.done ? 'image pulled' : 'pulling image')
         })
         const answers = await docker.ping().then(() => true, () => false)

@@ -80,6 +80,39 @@ describe('outputs filesystems made ahead of a run', () => {
     expect(await outputsFs(root)).toEqual([])
   })
 
+  it('the cleanup and the next spare wait for the quiet time after the results, or for close', async () => {
+    const root = join(await tempDir(), 'results')
+    const quietMs = 3000
+    const executor = new DockerExecutor({ slot, defaultResources, spareOutputs: true, cleanUpAfterResults: true, quietAfterResultsMs: quietMs })
+    const container = (j: DockerJob) => executor.docker.getContainer(containerName('lilypad-job-', j.jobId))
+    try {
+      executor.prepareOutputs(root)
+      await until('a spare is mounted', async () => (await mountsUnder(root)).length === 1)
+      const [spare] = spareNames(await outputsFs(root))
+      const first = job(root, 'echo hi > /outputs/a')
+      expect((await executor.run(first)).exitCode).toBe(0)
+      const collected = Date.now()
+      // held back: the run's container and outputs are still there, and no spare is made yet
+      expect((await container(first).inspect()).State.Status).toBe('exited')
+      expect(await mountsUnder(root)).toEqual([join(root, '.outputs-fs', spare!)])
+      await until('the run is cleaned up', async () => await container(first).inspect().then(() => false, () => true))
+      await until('the next spare is mounted', async () => spareNames(await outputsFs(root)).some(name => name !== spare) && (await mountsUnder(root)).length === 1)
+      expect(Date.now() - collected).toBeGreaterThanOrEqual(quietMs - 100)
+
+      // close does not wait for the quiet time: it cleans up at once
+      const second = job(root, 'true')
+      await executor.run(second)
+      const closing = Date.now()
+      await executor.close()
+      expect(Date.now() - closing).toBeLessThan(quietMs)
+      await expect(container(second).inspect()).rejects.toMatchObject({ statusCode: 404 })
+    } finally {
+      await executor.close()
+    }
+    expect(await mountsUnder(root)).toEqual([])
+    expect(await outputsFs(root)).toEqual([])
+  })
+
   it('a spare a killed node left is removed at the next start, and one a run took lives until the run is collected', async () => {
     const root = join(await tempDir(), 'results')
     const killed = new DockerExecutor({ slot, defaultResources, spareOutputs: true, cleanUpAfterResults: true })

@@ -1,7 +1,8 @@
 /**
  * The solver, one machine per node: an order book of live offers. Jobs and offers arriving close
  * together are matched in one round (the `matchRound` deadline, `batchDelayMs` after the first of
- * them; an offer arms it only while a job waits): expired offers are dropped, then each waiting
+ * them; an offer arms it only while a job waits; with no delay, the step that brought them matches
+ * them): expired offers are dropped, then each waiting
  * job, oldest first, gets the cheapest-then-oldest matching free offer. An offer with a proposal out is not proposed again until that proposal
  * expires or the deal is agreed.
  */
@@ -25,6 +26,7 @@ export interface SolverInput {
   solverFee: string
   /** the mediation fee written into deals, wei as a decimal string */
   mediatorFee: string
+  /** how long a round waits for more jobs and offers after the first (default 50); 0 matches each as it comes */
   batchDelayMs?: number
   /** how much of anyone's offers the book takes (defaults: DEFAULT_BOOK_LIMITS) */
   book?: Partial<BookLimits>
@@ -110,6 +112,14 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
     return armed !== undefined && armed <= soon ? c.deadlines : { ...c.deadlines, matchRound: soon }
   }
 
+  /**
+   * A book with a new job, or a new offer while a job waits: matched in the round armed for it, or
+   * with no batch delay at once, without a timer and a second step on the way of every job.
+   */
+  function matchSoon (c: C, at: number): D {
+    return c.batchDelayMs <= 0 ? round(c, at) : { context: { ...c, deadlines: armRound(c, at) }, outputs: [] }
+  }
+
   /** Whether a job in the book is free to match at `at`: held by no proposal, not past its time. */
   function waiting (j: JobEntry, at: number): boolean {
     return j.heldUntil < at && j.until >= at
@@ -170,7 +180,7 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
         const entry: OfferEntry = { id: offer.id, idTag: tagOf(offer.id), author, authorTag, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
         offers.splice(bookPosition(offers, entry), 0, entry)
         // with no job waiting there is nothing to match it with: the next job, or the round armed for held ones, matches it
-        return { context: { ...c, offers, deadlines: anyWaiting(c.jobs, e.at) ? armRound(c, e.at) : c.deadlines }, outputs: [] }
+        return anyWaiting(c.jobs, e.at) ? matchSoon({ ...c, offers }, e.at) : { context: { ...c, offers }, outputs: [] }
       }
       case 'JobOffer': {
         const job = expectMessage(messages, c.domain, e.envelope, 'JobOffer', e.at)
@@ -186,7 +196,7 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
         if (jobs.length >= c.book.maxJobs) violation('NO_CAPACITY', `the book holds ${jobs.length} waiting jobs, its most`)
         const until = Math.min(job.message.expiry, job.message.matchDeadline)
         const entry: JobEntry = { id: job.id, envelope: job.envelope, receivedAt: e.at, heldUntil: 0, until }
-        return { context: { ...c, jobs: [...jobs, entry], deadlines: armRound(c, e.at) }, outputs: [] }
+        return matchSoon({ ...c, jobs: [...jobs, entry] }, e.at)
       }
       case 'Deal': {
         // an agreed deal (gossiped): its offers leave the book

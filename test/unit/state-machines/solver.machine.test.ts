@@ -26,6 +26,23 @@ describe('solver', () => {
     expect(r.outputs).toEqual([])
   })
 
+  test('with no batch delay, the step that brings a job, or an offer for a waiting job, matches it: no timer', () => {
+    const now = { ...input, batchDelayMs: 0 }
+    const r = drive(solverMachine, now, [received(env.dear, T0), received(env.cheap, T0), received(env.job, T0 + 5)])
+    expect(r.last).toEqual([expect.objectContaining({ messageType: 'MatchProposal', message: expect.objectContaining({ price: '500', nonce: String(T0 + 5), expiry: T0 + 5 + 10_000 }) })])
+    expect(r.snapshot.context.deadlines).toEqual({ matchRound: T0 + 5 + 10_000 + 1 })
+    // an offer while no job waits matches nothing and arms nothing; the job that comes after it is matched with it
+    const offerFirst = drive(solverMachine, now, [received(env.cheap, T0)])
+    expect(offerFirst.outputs).toEqual([])
+    expect(offerFirst.snapshot.context.deadlines).toEqual({})
+    const jobFirst = drive(solverMachine, now, [received(env.job, T0), received(env.cheap, T0 + 7)])
+    expect(jobFirst.last).toEqual([expect.objectContaining({ messageType: 'MatchProposal', message: expect.objectContaining({ nonce: String(T0 + 7) }) })])
+    // a second job while the only offer is held waits for the proposal's expiry, as with a delay
+    const held = drive(solverMachine, now, [received(env.cheap, T0), received(env.job, T0), received(env.jobB, T0 + 10)])
+    expect(held.last).toEqual([])
+    expect(held.snapshot.context.deadlines).toEqual({ matchRound: T0 + 10_000 + 1 })
+  })
+
   test('an offer arms no round while no job waits: the next job arms it', () => {
     const offersOnly = drive(solverMachine, input, [received(env.cheap, T0)])
     expect(offersOnly.snapshot.context.deadlines).toEqual({})

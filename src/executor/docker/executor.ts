@@ -289,6 +289,8 @@ export class DockerExecutor {
    */
   private async createAndStart (job: DockerJob, signal?: AbortSignal, attach = true): Promise<{ container: Docker.Container, output?: Readable }> {
     const r = this.limits(job)
+    // a run starting now needs an outputs filesystem: what the runs before it held back goes first
+    this.releaseHeld()
     const imageId = await this.ensureImage(job.image, signal)
     throwIfCancelled(job, signal)
     await prepareResultsDir(job.resultsDir)

@@ -87,7 +87,8 @@ export async function run (): Promise<void> {
       logRecords: () => ENDED_DEALS * 12,
       pendingEffects: () => 0,
       untakenMessages: () => 0,
-      validation: () => mesh.validationCounters()
+      validation: () => mesh.validationCounters(),
+      runsAhead: () => ({ started: ENDED_DEALS, taken: ENDED_DEALS, stopped: 0, refused: 0 })
     }
   })
   replayDeals(a => { for (const l of listeners) l(a) }, ENDED_DEALS)

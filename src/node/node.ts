@@ -96,6 +96,8 @@ export interface NodeOptions {
   docker?: boolean
   /** give jobs whose module asks for a network one (default: every job runs with none) */
   allowJobNetwork?: boolean
+  /** start a proposal's job before its deal is signed, to hand results over sooner (default true; see warm-runs.ts) */
+  runAhead?: boolean
   /** test networks only: the provider alters its outputs, so mediation can be exercised */
   corruptOutputs?: boolean
   /** test networks only: the job creator's checks alter its own re-run, so it challenges honest results */
@@ -270,7 +272,7 @@ export class LilypadNode implements Service {
       const fetcher = resultsFetcher(mesh, meshTransport, exchange, logger)
       const multiaddrs = mesh.multiaddrs().map(a => a.toString())
       const slots = (options.slots ?? []).map(slot => ({ ...slot, multiaddrs: slot.multiaddrs.length > 0 ? slot.multiaddrs : multiaddrs.slice(0, 4) }))
-      const runner = new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, registries: options.registries, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results, inputs: { fetcher, dirOf: name => exchange.downloadDir(name), blockstore: results.blockstore, add: async dir => await results.add(dir) } })
+      const runner = new ModuleRunner({ dataDir: options.dataDir, mirrors: options.mirrors, registries: options.registries, warmRuns: options.runAhead !== false, corruptOutputs: faults.includes('corrupt-outputs') || faults.includes('challenge-honest-results') }, { executors, results, inputs: { fetcher, dirOf: name => exchange.downloadDir(name), blockstore: results.blockstore, add: async dir => await results.add(dir) } })
       cleanups.push(() => runner.stop())
       await runner.sweep()
       const host = await RoleHost.start({
@@ -297,7 +299,7 @@ export class LilypadNode implements Service {
       const activity = new DealActivity(host.runtime)
       cleanups.push(() => { activity.stop() })
       logActivity(activity, logger, key.address)
-      cleanups.push(metrics.follow(nodeSources(activity, { mesh, log, host })))
+      cleanups.push(metrics.follow(nodeSources(activity, { mesh, log, host, runner })))
       // before the offer sync: the announcements it brings are weighed as they come
       const mediatorTrust = options.trust === undefined ? undefined : startMediatorTrust(options.trust, mesh, settlement, host, logger)
       if (mediatorTrust !== undefined) cleanups.push(() => mediatorTrust.stop())

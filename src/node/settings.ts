@@ -67,6 +67,8 @@ export interface NodeSettings {
   docker?: boolean
   /** honour a module's `Network` request; off: every job runs with no network */
   allowJobNetwork: boolean
+  /** a provider starts a proposal's job before the deal is signed (off: only signed deals run) */
+  runAhead: boolean
   apiPort?: number
   /** where the API listens (default 127.0.0.1); any other address needs the bearer token in <dataDir>/api-token */
   apiHost: string
@@ -124,6 +126,7 @@ const ENV: Record<string, string> = {
   resultsPort: 'LILYPAD_RESULTS_PORT',
   resultsHost: 'LILYPAD_RESULTS_HOST',
   allowJobNetwork: 'LILYPAD_ALLOW_JOB_NETWORK',
+  runAhead: 'LILYPAD_RUN_AHEAD',
   limits: 'LILYPAD_LIMITS',
   corruptOutputs: 'LILYPAD_TEST_CORRUPT_OUTPUTS'
 }
@@ -347,6 +350,7 @@ export function resolveSettings (flags: RawSettings, env: NodeJS.ProcessEnv = pr
     resultsPort: int('LILYPAD_RESULTS_PORT', pick('resultsPort')),
     resultsHost: String(pick('resultsHost') ?? '0.0.0.0'),
     allowJobNetwork: flag('LILYPAD_ALLOW_JOB_NETWORK', pick('allowJobNetwork')),
+    runAhead: pick('runAhead') === undefined || flag('LILYPAD_RUN_AHEAD', pick('runAhead')),
     corruptOutputs: pick('corruptOutputs') === true || pick('corruptOutputs') === 'true' || pick('corruptOutputs') === '1',
     limits: resolveLimits(pick('limits'), (message) => { throw new SettingsError(message) }),
     logLevel: oneOf('LOG_LEVEL', pick('logLevel'), LOG_LEVELS) ?? 'info',

@@ -13,7 +13,7 @@ import { FAILED_RUN_EXIT_CODE, failureCode, RunFailure, writeFailedRun } from '.
 import type { ResultsStore } from '../../executor/results/store.ts'
 import type { JobRun, JobRunner } from '../../actors/roles/effects/jobs.ts'
 import { bringInputs, jobInputs, type InputsSource } from './job-inputs.ts'
-import { WarmRuns } from './warm-runs.ts'
+import { WarmRuns, type RunsAheadCounts } from './warm-runs.ts'
 
 export interface ModuleRunnerOptions {
   dataDir: string
@@ -72,6 +72,11 @@ export class ModuleRunner implements JobRunner {
   private readonly warmRuns = new WarmRuns()
 
   constructor (private readonly options: ModuleRunnerOptions, private readonly modules: ModuleRunnerModules) {}
+
+  /** How the runs started ahead of their deals ended, since the node started (the node's /metrics). */
+  get runsAhead (): RunsAheadCounts {
+    return { ...this.warmRuns.counts }
+  }
 
   /**
    * Starts the job of a proposal ahead of its deal (see warm-runs.ts). Not a job with input data:

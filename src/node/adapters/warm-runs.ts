@@ -44,10 +44,23 @@ interface Standing {
 /** after the proposal's expiry, the deal's run may still be on its way (the agree window's end) */
 const GRACE_MS = 1_000
 
+/** How runs ahead ended since the node started, and how many were not started. */
+export interface RunsAheadCounts {
+  /** started on a proposal */
+  started: number
+  /** taken over by their deal's run */
+  taken: number
+  /** stopped: no deal took them by their proposal's expiry, or real work came first */
+  stopped: number
+  /** not started: the job's creator left too many unsigned lately, or too many were under way */
+  refused: number
+}
+
 export class WarmRuns {
   private readonly runs = new Map<string, Entry>()
   /** job creators by address (lower case): what they signed and left unsigned lately */
   private readonly creators = new Map<string, Standing>()
+  readonly counts: RunsAheadCounts = { started: 0, taken: 0, stopped: 0, refused: 0 }
 
   constructor (private readonly now: () => number = Date.now) {}
 
@@ -58,7 +71,12 @@ export class WarmRuns {
   start (key: string, author: string, until: number, dir: string, run: (signal: AbortSignal) => Promise<ExecutionResult>): void {
     const now = this.now()
     const wait = until - now
-    if (wait <= 0 || this.runs.has(key) || this.runs.size >= MAX_WARM_RUNS || !this.trusted(author, now)) return
+    if (wait <= 0 || this.runs.has(key)) return
+    if (this.runs.size >= MAX_WARM_RUNS || !this.trusted(author, now)) {
+      this.counts.refused++
+      return
+    }
+    this.counts.started++
     const controller = new AbortController()
     const started = run(controller.signal).catch(() => undefined)
     const timer = setTimeout(() => { this.unsigned(key) }, wait + GRACE_MS)
@@ -80,9 +98,11 @@ export class WarmRuns {
     try {
       const result = await entry.run
       if (result === undefined || signal.aborted) {
+        this.counts.stopped++
         await removeDir(entry.dir)
         return undefined
       }
+      this.counts.taken++
       return { dir: entry.dir, result }
     } finally {
       signal.removeEventListener('abort', stop)
@@ -134,6 +154,7 @@ export class WarmRuns {
     if (entry === undefined) return
     this.runs.delete(key)
     clearTimeout(entry.timer)
+    this.counts.stopped++
     entry.controller.abort(new Error('no deal took the run started ahead of it'))
     await entry.run
     await removeDir(entry.dir)

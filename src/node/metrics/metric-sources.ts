@@ -2,6 +2,7 @@ import type { Activity } from '../activity/deal-activity.ts'
 import type { DealStatus } from '../server/deal-status.ts'
 import type { Deal } from '../../protocols/messages/schemas.ts'
 import type { ValidationCounter } from '../../protocols/mesh/validation-adapter.ts'
+import type { RunsAheadCounts } from '../adapters/warm-runs.ts'
 
 /** What the metrics follow of a node's machines: its DealActivity. */
 export interface ActivitySource {
@@ -24,6 +25,8 @@ export interface NodeReadings {
   pendingEffects (): number
   untakenMessages (): number
   validation (): ValidationCounter[]
+  /** a provider's runs started ahead of their deals; none on other nodes */
+  runsAhead (): RunsAheadCounts | undefined
 }
 
 export interface MetricSources {

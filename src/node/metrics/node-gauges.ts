@@ -27,4 +27,16 @@ export function registerNodeGauges (registry: Registry, node: NodeReadings): voi
       for (const { topic, result, code, count } of node.validation()) this.inc({ topic, result, code }, count)
     }
   })
+  new Counter({
+    name: 'lilypad_runs_ahead_total',
+    help: 'A provider\'s runs started on a proposal, ahead of the deal, by outcome: started, taken (by the deal\'s run), stopped (no deal took it), refused (not started: the creator left too many unsigned, or too many were under way)',
+    labelNames: ['outcome'],
+    registers,
+    collect () {
+      this.reset()
+      const counts = node.runsAhead()
+      if (counts === undefined) return
+      for (const [outcome, count] of Object.entries(counts)) this.inc({ outcome }, count)
+    }
+  })
 }

@@ -129,4 +129,12 @@ describe('node settings', () => {
     expect(resolveSettings({ dataDir, allowJobNetwork: true }, {}).allowJobNetwork).toBe(true)
     expect(() => resolveSettings({ dataDir }, { LILYPAD_ALLOW_JOB_NETWORK: 'yes please' })).toThrow('LILYPAD_ALLOW_JOB_NETWORK must be true or false, not "yes please"')
   })
+
+  it('run a proposal\'s job ahead of its deal unless the provider turns it off', async () => {
+    const dataDir = await tempDir()
+    expect(resolveSettings({ dataDir }, {}).runAhead).toBe(true)
+    expect(resolveSettings({ dataDir }, { LILYPAD_RUN_AHEAD: 'false' }).runAhead).toBe(false)
+    expect(resolveSettings({ dataDir, runAhead: 'false' }, { LILYPAD_RUN_AHEAD: 'true' }).runAhead).toBe(false)
+    expect(() => resolveSettings({ dataDir }, { LILYPAD_RUN_AHEAD: 'never' })).toThrow('LILYPAD_RUN_AHEAD must be true or false, not "never"')
+  })
 })

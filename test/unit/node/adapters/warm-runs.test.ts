@@ -54,6 +54,7 @@ describe('runs started ahead of their deals', () => {
     expect(await runs.take('job', live())).toBeUndefined()
     await vi.advanceTimersByTimeAsync(20_000)
     expect(existsSync(dir)).toBe(true)
+    expect(runs.counts).toEqual({ started: 1, taken: 1, stopped: 0, refused: 0 })
   })
 
   test('a run no deal takes is stopped after its proposal\'s expiry, and its folder removed', async () => {
@@ -67,6 +68,7 @@ describe('runs started ahead of their deals', () => {
     expect(run.stopped()).toBe(true)
     await vi.waitFor(() => { expect(existsSync(dir)).toBe(false) })
     expect(await runs.take('job', live())).toBeUndefined()
+    expect(runs.counts).toEqual({ started: 1, taken: 0, stopped: 1, refused: 0 })
   })
 
   test('a run that failed is no run: the deal runs the job itself, and the folder is gone', async () => {
@@ -105,7 +107,9 @@ describe('runs started ahead of their deals', () => {
     runs.start('job', CREATOR, T0 + 10_000, join(root, 'j2'), counted(join(root, 'j2')))
     for (let i = 0; i < 10; i++) runs.start(`other-${i}`, CREATOR, T0 + 10_000, join(root, `o${i}`), counted(join(root, `o${i}`)))
     expect(started).toBe(8)
+    expect(runs.counts).toEqual({ started: 8, taken: 0, stopped: 0, refused: 3 })
     await runs.stop()
+    expect(runs.counts).toMatchObject({ stopped: 8 })
     await vi.waitFor(() => { expect(existsSync(join(root, 'j'))).toBe(false) })
     expect(await runs.take('job', live())).toBeUndefined()
   })
@@ -131,6 +135,7 @@ describe('runs started ahead of their deals', () => {
     now = T0 + 11_001 + 10 * 60_000
     start('next window', CREATOR)
     expect(started).toEqual(['other', 'after a deal', 'next window'])
+    expect(runs.counts).toMatchObject({ started: 4, refused: 2 })
     await runs.stop()
   })
 })

@@ -6,6 +6,7 @@ import { NodeMetrics } from '../../../../src/node/metrics/node-metrics.ts'
 import type { DealStatus } from '../../../../src/node/server/deal-status.ts'
 import type { Deal } from '../../../../src/protocols/messages/schemas.ts'
 import type { ValidationCounter } from '../../../../src/protocols/mesh/validation-adapter.ts'
+import type { RunsAheadCounts } from '../../../../src/node/adapters/warm-runs.ts'
 
 const DEAL = '0x' + 'd1'.repeat(32)
 const OTHER_DEAL = '0x' + 'd2'.repeat(32)
@@ -40,7 +41,7 @@ class FakeActivity implements ActivitySource {
 interface Fixture {
   metrics: NodeMetrics
   activity: FakeActivity
-  readings: { peers: number, logRecords: number, pendingEffects: number, untaken: number, validation: ValidationCounter[] }
+  readings: { peers: number, logRecords: number, pendingEffects: number, untaken: number, validation: ValidationCounter[], runsAhead?: RunsAheadCounts }
   stop: () => void
 }
 
@@ -52,7 +53,8 @@ function fixture (book: Partial<DealBook> = {}): Fixture {
     logRecords: () => readings.logRecords,
     pendingEffects: () => readings.pendingEffects,
     untakenMessages: () => readings.untaken,
-    validation: () => readings.validation
+    validation: () => readings.validation,
+    runsAhead: () => readings.runsAhead
   }
   const deals: DealBook = { termsOf: () => undefined, lockedCollateral: () => [], ...book }
   const metrics = new NodeMetrics()
@@ -162,6 +164,16 @@ describe('NodeMetrics', () => {
     expect(await sample(metrics, 'lilypad_untaken_messages_total')).toBe(11)
   })
 
+  it('counts a provider\'s runs ahead by outcome, and none on a node that runs no jobs', async () => {
+    const { metrics, readings } = fixture()
+    expect(await sample(metrics, 'lilypad_runs_ahead_total', { outcome: 'started' })).toBeUndefined()
+    readings.runsAhead = { started: 5, taken: 3, stopped: 1, refused: 2 }
+    expect(await sample(metrics, 'lilypad_runs_ahead_total', { outcome: 'started' })).toBe(5)
+    expect(await sample(metrics, 'lilypad_runs_ahead_total', { outcome: 'taken' })).toBe(3)
+    expect(await sample(metrics, 'lilypad_runs_ahead_total', { outcome: 'stopped' })).toBe(1)
+    expect(await sample(metrics, 'lilypad_runs_ahead_total', { outcome: 'refused' })).toBe(2)
+  })
+
   it('counts settlement transactions by method and result, and the gas the mined ones used', async () => {
     const metrics = new NodeMetrics()
     metrics.chainTransaction({ method: 'settleAccepted', gasUsed: 80_000n })
@@ -181,7 +193,7 @@ describe('NodeMetrics', () => {
     a.stop()
     a.activity.deal({ role: 'job-creator', stream: 'job:b', dealId: null, from: null, to: 'JobOffered', at: 0 })
     expect(await sample(a.metrics, 'lilypad_deal_transitions_total', { to: 'JobOffered' })).toBe(1)
-    expect(() => a.metrics.follow({ activity: a.activity, deals: { termsOf: () => undefined, lockedCollateral: () => [] }, node: { peers: () => 0, logRecords: () => 0, pendingEffects: () => 0, untakenMessages: () => 0, validation: () => [] } })).toThrow(/one node/)
+    expect(() => a.metrics.follow({ activity: a.activity, deals: { termsOf: () => undefined, lockedCollateral: () => [] }, node: { peers: () => 0, logRecords: () => 0, pendingEffects: () => 0, untakenMessages: () => 0, validation: () => [], runsAhead: () => undefined } })).toThrow(/one node/)
   })
 
   it('scrapes to the Prometheus text format', async () => {

@@ -4,12 +4,13 @@
  * and each role killed (SIGKILL) at each deal state it takes part in, then restarted from its data
  * directory. Cases run in lanes, one provider each, side by side; the table at the end is the matrix.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dealLifetimeMs, startFaultNetwork, type DealCheck, type FaultJob, type FaultNetwork } from '../../support/fault-harness.ts'
+import { removeTree } from '../../support/remove-tree.ts'
 import type { FaultJobLine } from '../../support/fault-harness-job.ts'
 import type { DealStatus } from '../../../src/node/server/deal-status.ts'
 import { isDealOutcome, type DealOutcome } from '../../../src/state-machines/deal-states.ts'
@@ -267,7 +268,8 @@ describe('faults, end to end', () => {
 
   afterAll(async () => {
     if (!stopped) await net?.stop().catch(() => undefined)
-    if (dir !== undefined && process.env.FAULTS_KEEP === undefined) await rm(dir, { recursive: true, force: true })
+    // a provider killed during a run leaves its outputs filesystems mounted under dir
+    if (dir !== undefined && process.env.FAULTS_KEEP === undefined) await removeTree(dir)
   })
 
   const expectCase = async (key: string): Promise<void> => {

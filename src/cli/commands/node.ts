@@ -112,7 +112,7 @@ function nodeOptions (command: Command): Command {
     .option('--results-port <port>', 'serve the results this node holds over HTTP by CID (LILYPAD_RESULTS_PORT; default off)')
     .option('--results-host <host>', 'the address the results gateway listens on (LILYPAD_RESULTS_HOST; default 0.0.0.0)')
     .option('--allow-job-network', 'give jobs whose module asks for a network one (LILYPAD_ALLOW_JOB_NETWORK; default: none)')
-    .option('--run-ahead <on>', 'true or false: start a proposal\'s job before its deal is signed, so its results are ready sooner (LILYPAD_RUN_AHEAD; default true)')
+    .option('--run-ahead <true|false>', 'start a proposal\'s job before its deal is signed, so its results are ready sooner (LILYPAD_RUN_AHEAD; default true)')
     .option('--api-port <port>', 'serve the node\'s API: /health, /status, /metrics, the dashboard (and /jobs on a job creator) (LILYPAD_API_PORT)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (LOG_LEVEL; default info)')
     .option('--log-format <format>', 'json (one object a line) or pretty (LOG_FORMAT; default json)')

@@ -48,7 +48,7 @@ describe('metrics of a running network', () => {
     await net?.stop()
   }, 60_000)
 
-  it('the job creator counts 3 accepted deals and 3 matches, the provider 3 job runs; settlement, gossip validation and libp2p are there', async () => {
+  it('the job creator counts 3 accepted deals and 3 matches, the provider 3 job runs, each run ahead; settlement, gossip validation and libp2p are there', async () => {
     for (const message of ['one', 'two', 'three']) {
       const submitted = await fetch(`${creatorApi}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ module: 'cowsay:v0.0.1', inputs: { Message: message }, mediationChance: 0 }) })
       expect(submitted.status).toBe(202)
@@ -72,6 +72,10 @@ describe('metrics of a running network', () => {
     const provider = await scrape(providerApi)
     expect(provider.value('lilypad_job_run_duration_seconds_count')).toBe(3)
     expect(provider.value('lilypad_job_run_failures_total')).toBe(0)
+    // each job ran ahead of its deal, on its proposal, and its deal took that run
+    expect(provider.value('lilypad_runs_ahead_total', { outcome: 'started' })).toBe(3)
+    expect(provider.value('lilypad_runs_ahead_total', { outcome: 'taken' })).toBe(3)
+    expect(provider.value('lilypad_runs_ahead_total', { outcome: 'stopped' })).toBe(0)
     expect(provider.value('lilypad_gossip_validations_total', { topic: 'job-offers', result: 'accept', code: 'OK' })).toBeGreaterThan(0)
     expect(provider.text).toMatch(/^libp2p_data_transfer_bytes_total\{protocol="global sent"\} \d+/m)
 

@@ -50,7 +50,7 @@ export interface RunsAheadCounts {
   started: number
   /** taken over by their deal's run */
   taken: number
-  /** stopped: no deal took them by their proposal's expiry, or real work came first */
+  /** ended without use: no deal took them by their proposal's expiry, real work came first, or they failed */
   stopped: number
   /** not started: the job's creator left too many unsigned lately, or too many were under way */
   refused: number

@@ -29,7 +29,7 @@ export function registerNodeGauges (registry: Registry, node: NodeReadings): voi
   })
   new Counter({
     name: 'lilypad_runs_ahead_total',
-    help: 'A provider\'s runs started on a proposal, ahead of the deal, by outcome: started, taken (by the deal\'s run), stopped (no deal took it), refused (not started: the creator left too many unsigned, or too many were under way)',
+    help: 'A provider\'s runs started on a proposal, ahead of the deal, by outcome: started, taken (by the deal\'s run), stopped (no deal took it, or it failed), refused (not started: the creator left too many unsigned, or too many were under way)',
     labelNames: ['outcome'],
     registers,
     collect () {

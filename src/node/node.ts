@@ -299,7 +299,7 @@ export class LilypadNode implements Service {
       const activity = new DealActivity(host.runtime)
       cleanups.push(() => { activity.stop() })
       logActivity(activity, logger, key.address)
-      cleanups.push(metrics.follow(nodeSources(activity, { mesh, log, host, runner })))
+      cleanups.push(metrics.follow(nodeSources(activity, { mesh, log, host, runner: options.roles.includes('resource-provider') ? runner : undefined })))
       // before the offer sync: the announcements it brings are weighed as they come
       const mediatorTrust = options.trust === undefined ? undefined : startMediatorTrust(options.trust, mesh, settlement, host, logger)
       if (mediatorTrust !== undefined) cleanups.push(() => mediatorTrust.stop())

@@ -7,6 +7,7 @@ import type { DockerJob } from '../../../src/executor/docker/job.ts'
 import { sweepSpares } from '../../../src/executor/docker/spare-outputs.ts'
 import { ensureCowsayImage } from '../../support/modules.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
+import { mountsUnder } from '../../support/remove-tree.ts'
 
 const MiB = 1024 * 1024
 const tempDir = useTempDirs()
@@ -30,11 +31,6 @@ async function outputsFs (root: string): Promise<string[]> {
   return (await readdir(join(root, '.outputs-fs')).catch(() => [] as string[])).sort()
 }
 
-/** The mount points under `root`, from the kernel's own table. */
-async function mountsUnder (root: string): Promise<string[]> {
-  const table = await readFile('/proc/self/mounts', 'utf8')
-  return table.split('\n').map(line => line.split(' ')[1] ?? '').filter(point => point.startsWith(`${root}/`))
-}
 
 async function until (what: string, test: () => Promise<boolean>): Promise<void> {
   for (const started = Date.now(); !await test();) {

@@ -6,7 +6,7 @@
 import type { Deal, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
 import type { Envelope, Verified } from '../protocols/messages/envelope.ts'
-import { expectAttachment, expectMessage, expectTimer, publishOutput, sameAddress, sameList, sendOutput, type DomainJson } from './common.ts'
+import { expectAttachment, expectMessage, expectTimer, extended, publishOutput, sameAddress, sameList, sendOutput, type DomainJson } from './common.ts'
 import { checkProposal, dealId as dealIdOf, expectDealOf } from './deal-terms.ts'
 import { DEAL_OUTCOMES, isDealOutcome, type DealState } from './deal-states.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
@@ -128,7 +128,7 @@ type D = Decision<C>
  */
 export function createResourceProviderDecider (messages: Messages): Decider<ResourceProviderContext, ResourceProviderInput> {
   function offerFor (c: Pick<C, 'domain' | 'self' | 'offerTtlMs'>, slot: number, terms: SlotTerms, at: number): { offer: ResourceOffer, offerId: string } {
-    const own = ownMessage(messages, c.domain, 'ResourceOffer', { ...terms, author: c.self, nonce: String(at), expiry: at + c.offerTtlMs, slot })
+    const own = ownMessage(messages, c.domain, 'ResourceOffer', extended(terms, { author: c.self, nonce: String(at), expiry: at + c.offerTtlMs, slot }))
     return { offer: own.message, offerId: own.id }
   }
 
@@ -140,7 +140,7 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
       deadlines[timerName('offer', slot)] = offer.expiry
       return { terms, offer, offerId, dealId: null }
     })
-    return { ...base, slots, proposals: [], deals: emptyRecord(), endedDeals: [], earlyDeals: [], deadlines }
+    return extended(base, { slots, proposals: [], deals: emptyRecord<DealRecord>(), endedDeals: [], earlyDeals: [], deadlines })
   }
 
   function initialOutputs (c: C): MachineOutput[] {
@@ -164,7 +164,7 @@ export function createResourceProviderDecider (messages: Messages): Decider<Reso
     const deadlines = withoutEntries(c.deadlines, k => k.endsWith(suffix))
     deadlines[timerName('offer', record.slot)] = offer.expiry
     const { signing: _signing, jobOffer: _job, ...kept } = record
-    const endedDeals = withEnded(c.endedDeals, { ...kept, state, dealId, mediateDeadline: record.deal.mediateDeadline }, at)
+    const endedDeals = withEnded(c.endedDeals, extended(kept, { state, dealId, mediateDeadline: record.deal.mediateDeadline }), at)
     return {
       context: { ...c, slots, deals: withoutEntries(c.deals, id => id === dealId), endedDeals, deadlines },
       outputs: [...outputs, publishOutput(`offer:${offerId}`, 'ResourceOffer', offer, RESOURCE_OFFERS_TOPIC)]

@@ -10,7 +10,7 @@ import type { Envelope } from '../protocols/messages/envelope.ts'
 import { DEFAULT_BOOK_LIMITS, type BookLimits } from './book-limits.ts'
 import type { JobOffer, ResourceOffer } from '../protocols/messages/schemas.ts'
 import type { Deadlines, InputEvent, MachineOutput } from './contract.ts'
-import { expectMessage, expectTimer, includesAddress, sendOutput, type DomainJson } from './common.ts'
+import { expectMessage, expectTimer, extended, includesAddress, sendOutput, type DomainJson } from './common.ts'
 import { jobForMatching, offerForMatching } from './deal-terms.ts'
 import { deciderMachine, type Decider, type Decision } from './decider.ts'
 import { nodeMessages, type Messages } from '../protocols/messages/signing.ts'
@@ -227,7 +227,7 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
     let offer = bookOffers.get(entry)
     if (offer === undefined) {
       const message = entry.envelope.message as ResourceOffer
-      offer = { ...offerForMatching(entry.id, message, entry.receivedAt), message }
+      offer = extended(offerForMatching(entry.id, message, entry.receivedAt), { message })
       // a provider's next offer mostly has the terms of its last: it takes the traits derived for them
       const last = lastOffers.get(message.author)
       if (last !== undefined) traits.inherit(last, offer)
@@ -257,7 +257,7 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
     let next = Infinity
     const free: Array<MatchableJob & { message: JobOffer }> = []
     for (const j of jobs) {
-      if (waiting(j, at)) free.push({ ...jobForMatching(j.id, j.envelope.message as JobOffer, j.receivedAt), message: j.envelope.message as JobOffer })
+      if (waiting(j, at)) free.push(extended(jobForMatching(j.id, j.envelope.message as JobOffer, j.receivedAt), { message: j.envelope.message as JobOffer }))
       else next = Math.min(next, j.heldUntil)
     }
     // one pass over the book: expired offers leave it, held ones say when they come back

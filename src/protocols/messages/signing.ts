@@ -35,6 +35,44 @@ interface Known {
 
 interface DomainKeys { id: string, full: string, partial: string }
 
+/** A base class whose constructor returns the object it is given: a subclass then sets its own fields on that object. */
+class Itself {
+  constructor (value: object) {
+    return value as Itself
+  }
+}
+
+/**
+ * What a `Messages` knows of a payload or an envelope it shared (`sharedPayloads`), kept on that
+ * object in a private field of this class before it is frozen: only this class reads it, and the
+ * object stays the plain record every other reader sees (its keys, JSON and prototype unchanged).
+ * A WeakMap from each such object to what is known held every live message of a run: at a million
+ * jobs, millions of keys against V8's two million or so identity hashes (21 bits on x64), and a
+ * third of the run went to probing its table.
+ */
+class Knowledge extends Itself {
+  readonly #owner: Messages
+  readonly #value: unknown
+
+  private constructor (target: object, owner: Messages, value: unknown) {
+    super(target)
+    this.#owner = owner
+    this.#value = value
+  }
+
+  /** Keeps `value` on `target` (not yet frozen) for `owner`. */
+  static keep (target: object, owner: Messages, value: unknown): void {
+    // the constructor writes its fields on `target`
+    new Knowledge(target, owner, value)
+  }
+
+  /** What `owner` kept on `target`, if anything. */
+  static of<T> (target: object, owner: Messages): T | undefined {
+    if (!(#owner in target) || target.#owner !== owner) return undefined
+    return target.#value as T
+  }
+}
+
 /** The signer's address (lower case) of a stand-in signature a simulation reads itself, or undefined to recover as usual. */
 export type SignerShortcut = (digest: string, signature: string) => string | undefined
 
@@ -94,12 +132,8 @@ export class Messages {
   private readonly knownTexts: BoundedMemo<Known>
   /** per domain, full or partial: the verification of each JSON text of an envelope */
   private readonly verifications = new Map<string, BoundedMemo<Verified>>()
-  /** with shared payloads: what is known of each frozen payload handed out */
-  private readonly knownPayloads = new WeakMap<object, Known>()
   /** per verification memo: the verification of each frozen envelope checked before (one not made by `share`) */
   private readonly frozenVerifications = new Map<string, WeakMap<object, Verified>>()
-  /** an envelope made by `share` keeps its own verifications, per verification memo */
-  private readonly sharedVerifications = new WeakMap<object, SmallMap<Verified>>()
   /** with shared payloads: one frozen list of strings per content, shared by the payloads that hold it */
   private readonly lists: BoundedMemo<string[]>
   /** per domain object (never changed in place), the texts that name it and its verification memos: domains are few, and mostly the same object again */
@@ -156,7 +190,7 @@ export class Messages {
     const partial = options.partial === true
     let result: Verified | undefined
     if (this.isFrozenEnvelope(envelope)) {
-      const own = this.sharedVerifications.get(envelope)
+      const own = Knowledge.of<SmallMap<Verified>>(envelope, this)
       if (own !== undefined) {
         result = own.get(name)
         if (result === undefined) own.set(name, result = this.verifyUncached(domain, envelope, partial))
@@ -183,9 +217,10 @@ export class Messages {
    * its verifications: a simulation hands the same envelope to every receiver, and each checks it.
    */
   share<T extends MessageType> (envelope: Envelope<T>): Envelope<T> {
-    Object.freeze(envelope.signatures)
-    if (this.shared) this.sharedVerifications.set(envelope, new SmallMap<Verified>())
-    return Object.freeze(envelope)
+    const own = Object.isFrozen(envelope) ? { type: envelope.type, message: envelope.message, signatures: envelope.signatures } : envelope
+    if (this.shared) Knowledge.keep(own, this, new SmallMap<Verified>())
+    Object.freeze(own.signatures)
+    return Object.freeze(own)
   }
 
   private domainKeysOf (domain: LilypadDomain): DomainKeys {
@@ -208,7 +243,7 @@ export class Messages {
       const value = fields[key]
       if (Array.isArray(value)) fields[key] = this.sharedList(value)
     }
-    this.knownPayloads.set(payload, normal)
+    Knowledge.keep(payload, this, normal)
     normal.payload = deepFreeze(payload)
     return payload
   }
@@ -235,7 +270,7 @@ export class Messages {
   /** What is known of a frozen payload handed out before as a payload of this type, if it is one. */
   private knownPayload (type: MessageType, message: unknown): Known | undefined {
     if (!this.shared || typeof message !== 'object' || message === null) return undefined
-    const known = this.knownPayloads.get(message)
+    const known = Knowledge.of<Known>(message, this)
     return known?.type === type ? known : undefined
   }
 

@@ -54,6 +54,20 @@ describe('shared payloads (a simulation\'s Messages; a node\'s keeps them off)',
     expect(off.parse('JobOffer', a.payload)).not.toBe(a.payload)
   })
 
+  test('on: a shared payload stays a plain record, known only to the Messages that shared it', () => {
+    const a = on.parse('JobOffer', copy(s.job))
+    expect(Object.getPrototypeOf(a)).toBe(Object.prototype)
+    expect(Object.keys(a)).toEqual(Object.keys(off.parse('JobOffer', copy(s.job))))
+    expect(JSON.stringify(a)).toBe(JSON.stringify(off.parse('JobOffer', copy(s.job))))
+    // another simulation's Messages hands out a payload of its own for it, and knows that one
+    const other = new Messages({ sharedPayloads: true })
+    const b = other.parse('JobOffer', a)
+    expect(b).not.toBe(a)
+    expect(b).toEqual(a)
+    expect(other.parse('JobOffer', b)).toBe(b)
+    expect(on.parse('JobOffer', a)).toBe(a)
+  })
+
   test('on: a frozen envelope is verified once, and its expiry still checked each time', () => {
     const env = frozenEnvelope(s.accepted)
     const first = on.verify(domain, env)

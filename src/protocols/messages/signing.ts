@@ -217,7 +217,8 @@ export class Messages {
    * its verifications: a simulation hands the same envelope to every receiver, and each checks it.
    */
   share<T extends MessageType> (envelope: Envelope<T>): Envelope<T> {
-    const own = Object.isFrozen(envelope) ? { type: envelope.type, message: envelope.message, signatures: envelope.signatures } : envelope
+    // what is known is kept on the envelope before it is frozen: one frozen already is copied first
+    const own = this.shared && Object.isFrozen(envelope) ? { type: envelope.type, message: envelope.message, signatures: envelope.signatures } : envelope
     if (this.shared) Knowledge.keep(own, this, new SmallMap<Verified>())
     Object.freeze(own.signatures)
     return Object.freeze(own)

@@ -108,6 +108,12 @@ describe('shared payloads (a simulation\'s Messages; a node\'s keeps them off)',
     expect(Object.keys(deal)).toEqual(['type', 'message', 'signatures'])
     expect(JSON.parse(JSON.stringify(deal))).toEqual(copy(s.halfSigned))
     expect(Object.keys({ ...deal.message })).toEqual(Object.keys(s.deal))
+    // an envelope frozen before it is shared is shared as a copy, which keeps its verifications as well
+    const frozen = Object.freeze({ type: 'Deal' as const, message: deal.message, signatures: Object.freeze([...s.dealEnv.signatures]) })
+    const again = on.share(frozen)
+    expect(again).toEqual(frozen)
+    expect(on.verify(domain, again)).toBe(on.verify(domain, again))
+    expect(on.verify(domain, again).envelope).toBe(again)
   })
 
   test('on: an envelope around a shared payload still has its shape checked (only the payload\'s is known)', () => {

@@ -109,7 +109,7 @@ describe('shared payloads (a simulation\'s Messages; a node\'s keeps them off)',
     expect(JSON.parse(JSON.stringify(deal))).toEqual(copy(s.halfSigned))
     expect(Object.keys({ ...deal.message })).toEqual(Object.keys(s.deal))
     // an envelope frozen before it is shared is shared as a copy, which keeps its verifications as well
-    const frozen = Object.freeze({ type: 'Deal' as const, message: deal.message, signatures: Object.freeze([...s.dealEnv.signatures]) })
+    const frozen: Envelope<'Deal'> = Object.freeze({ type: 'Deal' as const, message: deal.message, signatures: Object.freeze([...s.dealEnv.signatures]) as string[] })
     const again = on.share(frozen)
     expect(again).toEqual(frozen)
     expect(on.verify(domain, again)).toBe(on.verify(domain, again))

@@ -127,7 +127,10 @@ export function defaultEconomics (): Economics {
 
 export function defaultTiming (): Timing {
   return {
-    t0: 1_800_000_000_000,
+    // the simulated clock starts near the epoch: every time a run reaches stays below 2^30 ms, an
+    // integer V8 keeps inside the object that holds it (a time of today's clock is a number object
+    // of its own, and a deal carries a dozen)
+    t0: 1_000_000,
     arrivalWindowMs: 600_000,
     matchWindowMs: 60_000,
     submitWithinMs: 300_000,

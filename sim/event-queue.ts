@@ -14,6 +14,8 @@ export class EventQueue<T> {
   private ats = new Float64Array(1024)
   private seqs = new Float64Array(1024)
   private slotOf = new Int32Array(1024)
+  /** where in the heap each slot's event is */
+  private placeOf = new Int32Array(1024)
   private items: Array<T | undefined> = new Array<T | undefined>(1024)
   /** slots free for new events */
   private free: number[] = []
@@ -23,13 +25,16 @@ export class EventQueue<T> {
   get size (): number { return this.length }
 
   /** Queues an event that carries its own time. */
-  push (item: T & Timed): void {
-    this.pushAt(item.at, item)
+  push (item: T & Timed): number {
+    return this.pushAt(item.at, item)
   }
 
-  /** Queues an event for time `at` (the event need not hold its time: `peekAt` tells it before `pop`). */
-  pushAt (at: number, item: T): void {
-    this.insert(at, this.seq++, item)
+  /**
+   * Queues an event for time `at` (the event need not hold its time: `peekAt` tells it before `pop`).
+   * Returns its slot, by which `remove` takes it out while it is queued.
+   */
+  pushAt (at: number, item: T): number {
+    return this.insert(at, this.seq++, item)
   }
 
   /**
@@ -43,28 +48,77 @@ export class EventQueue<T> {
   }
 
   /** Queues an event for time `at` in a place of the insertion order set aside by `reserve`. */
-  pushReserved (at: number, seq: number, item: T): void {
-    this.insert(at, seq, item)
+  pushReserved (at: number, seq: number, item: T): number {
+    return this.insert(at, seq, item)
   }
 
-  private insert (at: number, seq: number, item: T): void {
+  /**
+   * Takes `item` out of the queue if it is still queued in `slot` (a slot popped is reused by later
+   * events): a timer whose deadline is gone would otherwise stay queued, and held, until its time.
+   */
+  remove (slot: number, item: T): boolean {
+    if (this.items[slot] !== item) return false
+    this.items[slot] = undefined
+    this.free.push(slot)
+    const i = this.placeOf[slot] as number
+    const n = --this.length
+    if (i === n) return true
+    const at = this.ats[n] as number
+    const seq = this.seqs[n] as number
+    const last = this.slotOf[n] as number
+    if (i > 0 && before(at, seq, this.ats[(i - 1) >> 1] as number, this.seqs[(i - 1) >> 1] as number)) this.siftUp(i, at, seq, last)
+    else this.siftDown(i, n, at, seq, last)
+    return true
+  }
+
+  private insert (at: number, seq: number, item: T): number {
     if (this.length === this.ats.length) this.grow()
     const slot = this.free.length > 0 ? this.free.pop() as number : this.length
     this.items[slot] = item
-    const { ats, seqs, slotOf } = this
-    let i = this.length++
+    this.siftUp(this.length++, at, seq, slot)
+    return slot
+  }
+
+  /** Places an entry at `i` or above it: parents later than it move down. */
+  private siftUp (i: number, at: number, seq: number, slot: number): void {
+    const { ats, seqs, slotOf, placeOf } = this
     while (i > 0) {
       const parent = (i - 1) >> 1
       const pa = ats[parent] as number
       if (pa < at || (pa === at && (seqs[parent] as number) < seq)) break
       ats[i] = pa
       seqs[i] = seqs[parent] as number
-      slotOf[i] = slotOf[parent] as number
+      const moved = slotOf[parent] as number
+      slotOf[i] = moved
+      placeOf[moved] = i
       i = parent
     }
     ats[i] = at
     seqs[i] = seq
     slotOf[i] = slot
+    placeOf[slot] = i
+  }
+
+  /** Places an entry at `i` or below it, among the first `n`: earlier children move up. */
+  private siftDown (i: number, n: number, at: number, seq: number, slot: number): void {
+    const { ats, seqs, slotOf, placeOf } = this
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      const r = l + 1
+      const child = r < n && before(ats[r] as number, seqs[r] as number, ats[l] as number, seqs[l] as number) ? r : l
+      if (!before(ats[child] as number, seqs[child] as number, at, seq)) break
+      ats[i] = ats[child] as number
+      seqs[i] = seqs[child] as number
+      const moved = slotOf[child] as number
+      slotOf[i] = moved
+      placeOf[moved] = i
+      i = child
+    }
+    ats[i] = at
+    seqs[i] = seq
+    slotOf[i] = slot
+    placeOf[slot] = i
   }
 
   pop (): T | undefined {
@@ -75,26 +129,7 @@ export class EventQueue<T> {
     items[topSlot] = undefined
     this.free.push(topSlot)
     const n = --this.length
-    const at = ats[n] as number
-    const seq = seqs[n] as number
-    const last = slotOf[n] as number
-    if (n > 0) {
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= n) break
-        const r = l + 1
-        const child = r < n && before(ats[r] as number, seqs[r] as number, ats[l] as number, seqs[l] as number) ? r : l
-        if (!before(ats[child] as number, seqs[child] as number, at, seq)) break
-        ats[i] = ats[child] as number
-        seqs[i] = seqs[child] as number
-        slotOf[i] = slotOf[child] as number
-        i = child
-      }
-      ats[i] = at
-      seqs[i] = seq
-      slotOf[i] = last
-    }
+    if (n > 0) this.siftDown(0, n, ats[n] as number, seqs[n] as number, slotOf[n] as number)
     return top
   }
 
@@ -104,17 +139,17 @@ export class EventQueue<T> {
 
   private grow (): void {
     const size = this.ats.length * 2
-    const ats = new Float64Array(size)
-    ats.set(this.ats)
-    const seqs = new Float64Array(size)
-    seqs.set(this.seqs)
-    const slotOf = new Int32Array(size)
-    slotOf.set(this.slotOf)
-    this.ats = ats
-    this.seqs = seqs
-    this.slotOf = slotOf
+    this.ats = grown(this.ats, new Float64Array(size))
+    this.seqs = grown(this.seqs, new Float64Array(size))
+    this.slotOf = grown(this.slotOf, new Int32Array(size))
+    this.placeOf = grown(this.placeOf, new Int32Array(size))
     this.items.length = size
   }
+}
+
+function grown<A extends Float64Array | Int32Array> (from: A, to: A): A {
+  to.set(from)
+  return to
 }
 
 function before (at: number, seq: number, otherAt: number, otherSeq: number): boolean {

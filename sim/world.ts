@@ -35,6 +35,8 @@ export interface Instance {
    * value (a context never changes in place, so it still holds what was armed)
    */
   armedFor?: Record<string, number>
+  /** the timers armed for those deadlines, one per name (each queued until it fires or its deadline goes) */
+  timers?: TimerEvent[]
   jobOfferId?: string
   /** a job creator's job */
   job?: JobRecord
@@ -90,8 +92,7 @@ type SimEvent =
   | { kind: 'job', creator: number, n: number }
   | { kind: 'start', node: number }
   | { kind: 'deliver', to: number, envelope: Envelope, attachments: Envelope[] }
-  /** `due` is the deadline's time after the run's start: a small integer, where a time since 1970 is a number boxed in the heap */
-  | { kind: 'timer', inst: Instance, name: string, due: number }
+  | TimerEvent
   | { kind: 'effect', inst: Instance, event: InputEvent }
   | { kind: 'tx', tx: ChainTx, reply?: { inst: Instance, effect: string } }
   | { kind: 'sweep' }
@@ -101,6 +102,12 @@ type SimEvent =
  * sent it), and whether the last sweep found a resource offer in no solver's book.
  */
 interface Stored { envelope: Envelope, keepUntil: number, alias: string | undefined, unbooked: boolean }
+
+/**
+ * A deadline's timer: `due` is the deadline's time after the run's start (a small integer whatever
+ * the clock), `slot` where the queue holds it.
+ */
+interface TimerEvent { kind: 'timer', inst: Instance, name: string, due: number, slot: number }
 
 /**
  * The messages machines attach to others or name as evidence: offers to a proposal; the deal, its
@@ -303,7 +310,7 @@ export class World {
         const due = e.due + this.config.timing.t0
         if (deadlines[e.name] !== due) return
         const back = this.offlineUntil(e.inst.node, at)
-        if (back !== null) { this.queue.pushAt(back, e); return }
+        if (back !== null) { e.slot = this.queue.pushAt(back, e); return }
         return this.apply(e.inst, { type: 'timer.fired', timer: e.name, deadline: due, at } as InputEvent)
       }
       case 'effect': {
@@ -511,6 +518,7 @@ export class World {
     inst.state = RELEASED
     inst.context = RELEASED
     inst.armedFor = undefined
+    inst.timers = undefined
   }
 
   private afterCreatorStep (inst: Instance, at: number): void {
@@ -534,18 +542,30 @@ export class World {
     }
   }
 
-  /** Arms one timer per deadline the machine holds (once per name and value). */
+  /**
+   * Arms one timer per deadline the machine holds (once per name and value), and takes out of the
+   * queue those of deadlines it no longer holds: most deadlines go before their time (a deal's
+   * submit, judge and mediate deadlines once it settles), and their timers were most of the queue.
+   */
   private arm (inst: Instance, at: number): void {
     const deadlines = (inst.context as { deadlines?: Record<string, number> }).deadlines ?? {}
     // a context never changes in place: the same deadlines object holds the same deadlines, all armed
     const armed = inst.armedFor
     if (deadlines === armed) return
     inst.armedFor = deadlines
+    const t0 = this.config.timing.t0
+    const before = inst.timers
+    const timers: TimerEvent[] = []
     for (const name in deadlines) {
       const due = deadlines[name] as number
-      if (armed !== undefined && armed[name] === due) continue
-      this.queue.pushAt(Math.max(due, at), { kind: 'timer', inst, name, due: due - this.config.timing.t0 })
+      const kept = armed !== undefined && armed[name] === due ? before?.find(t => t.name === name) : undefined
+      if (kept !== undefined) { timers.push(kept); continue }
+      const timer: TimerEvent = { kind: 'timer', inst, name, due: due - t0, slot: -1 }
+      timer.slot = this.queue.pushAt(Math.max(due, at), timer)
+      timers.push(timer)
     }
+    if (before !== undefined) for (const t of before) if (!timers.includes(t)) this.queue.remove(t.slot, t)
+    inst.timers = timers.length > 0 ? timers : undefined
   }
 
   // --- outputs: messages and effects ----------------------------------------------------------

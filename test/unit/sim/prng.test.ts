@@ -83,6 +83,45 @@ describe('event queue', () => {
     expect(pending.length).toBeGreaterThan(1024)
   })
 
+  test('events taken out anywhere in the queue, among pushes and pops, leave the others in order', () => {
+    const q = new EventQueue<{ at: number, n: number }>()
+    const r = new Prng(3)
+    const queued = new Map<{ at: number, n: number }, number>()
+    let now = 0
+    let removed = 0
+    let pushed = 0
+    for (let n = 0; n < 12000; n++) {
+      const roll = r.float()
+      if (roll < 0.55 || queued.size === 0) {
+        const item = { at: now + r.int(100), n: pushed++ }
+        queued.set(item, q.pushAt(item.at, item))
+      } else if (roll < 0.8) {
+        const all = [...queued.keys()]
+        const item = all[r.int(all.length)]!
+        expect(q.remove(queued.get(item)!, item)).toBe(true)
+        // a second removal, or one by a slot reused since, takes nothing
+        expect(q.remove(queued.get(item)!, item)).toBe(false)
+        queued.delete(item)
+        removed++
+      } else {
+        const first = [...queued.keys()].sort((a, b) => a.at - b.at || a.n - b.n)[0]!
+        const slot = queued.get(first)!
+        expect(q.pop()).toBe(first)
+        queued.delete(first)
+        now = first.at
+        const reuse = { at: now + 1, n: pushed++ }
+        queued.set(reuse, q.pushAt(reuse.at, reuse))
+        expect(q.remove(slot, first)).toBe(false)
+      }
+      expect(q.size).toBe(queued.size)
+    }
+    expect(removed).toBeGreaterThan(2000)
+    const rest = [...queued.keys()].sort((a, b) => a.at - b.at || a.n - b.n)
+    const out: Array<{ at: number, n: number }> = []
+    for (let e = q.pop(); e !== undefined; e = q.pop()) out.push(e)
+    expect(out).toEqual(rest)
+  })
+
   test('an event queued later in a place set aside comes where it would have come if queued then', () => {
     const q = new EventQueue<string>()
     q.pushAt(10, 'a')

@@ -14,7 +14,7 @@ import {
 import { SETTLE_VERDICT } from '../src/state-machines/deal-lifecycle.ts'
 import { gasOf, SimChain, type ChainTx } from './chain.ts'
 import { resultsCollateral, type CreatorProfile, type MediatorProfile, type ProviderProfile, type SimConfig } from './config.ts'
-import { stepperFor, type RoleStepper } from './engine.ts'
+import { stepperFor, type RoleStepper, type Stepped } from './engine.ts'
 import { EventQueue } from './event-queue.ts'
 import type { Identity } from './identities.ts'
 import { SimNetwork } from './network.ts'
@@ -34,18 +34,26 @@ export interface Instance {
    * The deadlines object last armed: a timer is queued for each of its deadlines, once per name and
    * value (a context never changes in place, so it still holds what was armed)
    */
-  armedFor?: Record<string, number>
+  armedFor: Record<string, number> | undefined
   /** the timers armed for those deadlines, one per name (each queued until it fires or its deadline goes) */
-  timers?: TimerEvent[]
-  jobOfferId?: string
-  /** a job creator's job */
-  job?: JobRecord
+  timers: TimerEvent[] | undefined
+  /** a job creator's job, and its id */
+  jobOfferId: string | undefined
+  job: JobRecord | undefined
   /** the deal a job creator's messages are routed by, once it has one */
-  routedDeal?: string
+  routedDeal: string | undefined
   /** false once a job creator's instance is done and holds no deadline: nothing is routed to it any more */
-  routed?: boolean
+  routed: boolean
   /** effects under way, whose answers will step the instance */
   pending: number
+}
+
+/** A machine's instance as it starts, every field set (one layout for all of them). */
+function instanceOf (node: SimNode, stepper: RoleStepper, started: Stepped, job: JobRecord | undefined): Instance {
+  return {
+    node, stepper, state: started.state, context: started.context, armedFor: undefined, timers: undefined,
+    jobOfferId: job?.jobOfferId, job, routedDeal: undefined, routed: true, pending: 0
+  }
 }
 
 /** The offline windows of a node that is never offline: one list for all of them. */
@@ -426,7 +434,7 @@ export class World {
     }
     const stepper = this.steppers[node.kind]
     const started = stepper.start(input)
-    const inst: Instance = { node, stepper, state: started.state, context: started.context, pending: 0 }
+    const inst = instanceOf(node, stepper, started, undefined)
     node.instance = inst
     this.steps++
     for (const out of started.outputs) this.output(inst, out, at)
@@ -483,7 +491,7 @@ export class World {
       n, jobOfferId, creator: node.index, createdAt: at, dealId: null, provider: null, creatorOutcome: null, doneAt: null,
       outcome: null, resultsCid: null, cheated: false
     }
-    const inst: Instance = { node, stepper, state: started.state, context: started.context, jobOfferId, job: record, pending: 0 }
+    const inst = instanceOf(node, stepper, started, record)
     node.jobs.set(jobOfferId, inst)
     this.jobs.set(jobOfferId, record)
     this.jobList.push(record)
@@ -500,7 +508,7 @@ export class World {
     if (inst.jobOfferId !== undefined) this.afterCreatorStep(inst, event.at)
     for (const out of r.outputs) this.output(inst, out, event.at)
     this.arm(inst, event.at)
-    if (inst.routed === false && inst.pending === 0 && isEmpty((inst.context as { deadlines: object }).deadlines)) this.release(inst)
+    if (!inst.routed && inst.pending === 0 && isEmpty((inst.context as { deadlines: object }).deadlines)) this.release(inst)
   }
 
   /** An effect's answer, due at its time: the instance is stepped once more. */
@@ -535,7 +543,7 @@ export class World {
       this.creatorsDone++
     }
     // an accepted job keeps its settle guard: until it fires, the creator still watches the chain
-    if (isEmpty(ctx.deadlines) && inst.routed !== false) {
+    if (isEmpty(ctx.deadlines) && inst.routed) {
       inst.routed = false
       inst.node.jobs.delete(job.jobOfferId)
       if (job.dealId !== null) inst.node.byDeal.delete(job.dealId)

@@ -33,6 +33,11 @@ interface Known {
   payload?: object
 }
 
+/** What is known of a text or payload: nothing yet but its type. Every field is set here, so that all share one layout. */
+function knownOf (type: MessageType, text: string | undefined): Known {
+  return { type, text, normal: undefined, ids: undefined, payload: undefined }
+}
+
 interface DomainKeys { id: string, full: string, partial: string }
 
 /** A base class whose constructor returns the object it is given: a subclass then sets its own fields on that object. */
@@ -285,7 +290,7 @@ export class Messages {
 
   private knownText (type: MessageType, text: string): Known {
     let known = this.knownTexts.get(text)
-    if (known === undefined || known.type !== type) this.knownTexts.set(text, known = { type, text })
+    if (known === undefined || known.type !== type) this.knownTexts.set(text, known = knownOf(type, text))
     return known
   }
 
@@ -325,7 +330,7 @@ export class Messages {
   private settled<T extends MessageType> (type: T, payload: MessagePayloads[T], input: Known | undefined, text: string | undefined): { payload: MessagePayloads[T], known: Known | undefined } {
     if (this.shared && input === undefined) {
       // the parsed output is a new object (its arrays too): it is the payload, known by identity from here on
-      const known: Known = { type }
+      const known = knownOf(type, undefined)
       known.normal = known
       return { payload: this.sharePayload(payload, known) as MessagePayloads[T], known }
     }

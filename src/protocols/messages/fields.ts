@@ -27,6 +27,9 @@ export function checksummedAddress (value: string): string | null {
   if (known === undefined) {
     try {
       known = getAddress(value)
+      // an address already in checksum form is its own normal form: the same string object then
+      // flows on into payloads, and each later lookup of it matches its key without comparing text
+      if (known === value) known = value
     } catch {
       known = null
     }

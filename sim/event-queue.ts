@@ -81,44 +81,44 @@ export class EventQueue<T> {
 
   /** Places an entry at `i` or above it: parents later than it move down. */
   private siftUp (i: number, at: number, seq: number, slot: number): void {
-    const { ats, seqs, slotOf, placeOf } = this
     while (i > 0) {
       const parent = (i - 1) >> 1
-      const pa = ats[parent] as number
-      if (pa < at || (pa === at && (seqs[parent] as number) < seq)) break
-      ats[i] = pa
-      seqs[i] = seqs[parent] as number
-      const moved = slotOf[parent] as number
-      slotOf[i] = moved
-      placeOf[moved] = i
+      if (!before(at, seq, this.ats[parent] as number, this.seqs[parent] as number)) break
+      this.move(parent, i)
       i = parent
     }
-    ats[i] = at
-    seqs[i] = seq
-    slotOf[i] = slot
-    placeOf[slot] = i
+    this.place(i, at, seq, slot)
   }
 
   /** Places an entry at `i` or below it, among the first `n`: earlier children move up. */
   private siftDown (i: number, n: number, at: number, seq: number, slot: number): void {
-    const { ats, seqs, slotOf, placeOf } = this
+    const { ats, seqs } = this
     for (;;) {
       const l = 2 * i + 1
       if (l >= n) break
       const r = l + 1
       const child = r < n && before(ats[r] as number, seqs[r] as number, ats[l] as number, seqs[l] as number) ? r : l
       if (!before(ats[child] as number, seqs[child] as number, at, seq)) break
-      ats[i] = ats[child] as number
-      seqs[i] = seqs[child] as number
-      const moved = slotOf[child] as number
-      slotOf[i] = moved
-      placeOf[moved] = i
+      this.move(child, i)
       i = child
     }
-    ats[i] = at
-    seqs[i] = seq
-    slotOf[i] = slot
-    placeOf[slot] = i
+    this.place(i, at, seq, slot)
+  }
+
+  /** Moves the entry at heap index `from` to `to`. */
+  private move (from: number, to: number): void {
+    this.ats[to] = this.ats[from] as number
+    this.seqs[to] = this.seqs[from] as number
+    const slot = this.slotOf[from] as number
+    this.slotOf[to] = slot
+    this.placeOf[slot] = to
+  }
+
+  private place (i: number, at: number, seq: number, slot: number): void {
+    this.ats[i] = at
+    this.seqs[i] = seq
+    this.slotOf[i] = slot
+    this.placeOf[slot] = i
   }
 
   pop (): T | undefined {

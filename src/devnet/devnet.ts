@@ -7,6 +7,7 @@ import { startDevChain, type DevChain } from '../settlement/dev-chain.ts'
 import { deployContracts } from '../settlement/deploy.ts'
 import { SettlementClient } from '../settlement/client.ts'
 import type { Role } from '../actors/roles/role-host.ts'
+import type { LogLevel } from '../node/logger.ts'
 import { PACKAGE_ROOT } from '../support/package-root.ts'
 
 /** What a client needs to use a running devnet; written to `<dir>/devnet.json`. */
@@ -75,6 +76,8 @@ export interface DevnetOptions {
   nodeConfig?: Record<string, Record<string, unknown>> | ((name: string, started: DevnetInfo['nodes']) => Record<string, unknown> | undefined)
   /** start the nodes after the first three all at once (default: one after another) */
   parallelStart?: boolean
+  /** what each node writes to its node.log (default LOG_LEVEL, else warn) */
+  logLevel?: LogLevel
   /** the address the dev chain listens on (default 127.0.0.1): one every node can reach */
   chainHost?: string
   /** where a node runs, by name (default: a process here, listening on 127.0.0.1) */
@@ -255,7 +258,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
         LILYPAD_MODULE_MIRRORS: JSON.stringify(options.mirrors ?? {}),
         // a devnet runs on one machine: its modules may be local repositories
         LILYPAD_MODULE_SCHEMES: process.env.LILYPAD_MODULE_SCHEMES ?? 'https,file',
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'warn',
         ...(node.cheat ? { LILYPAD_TEST_CORRUPT_OUTPUTS: '1' } : {})
       }
       const handle = spawnNode(node.name, args, env, join(dataDir, 'node.json'), options.placement?.(node.name)?.prefix)

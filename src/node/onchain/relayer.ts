@@ -195,11 +195,10 @@ export class OnchainRelayer {
     if (maxPrice <= 0n) return this.skip(tracked, `its payment of ${terms.payment} wei leaves no price after the fees`)
     // the deal must settle before the claim ends: the provider's windows shrink to fit, never below the job's timeout
     const budget = until - this.now() - SETTLE_MARGIN_MS
-    const agreeWithinMs = Math.min(DEFAULT_AGREE_WITHIN_MS, Math.max(MIN_AGREE_MS, Math.floor(budget / 4)))
-    const submitWithinMs = Math.min(submitWindowMs(module), budget - agreeWithinMs - MIN_MATCH_MS)
+    const windows = dealWindows(budget, jobTimeoutMs(module.spec.job), submitWindowMs(module))
     // not now: the next pass, or a new claim, may leave more time
-    if (submitWithinMs < jobTimeoutMs(module.spec.job) + MIN_RUN_MARGIN_MS) return this.skip(tracked, `its deal would not settle within ${budget} ms`, false)
-    const matchWithinMs = Math.min(MAX_MATCH_MS, budget - agreeWithinMs - submitWithinMs)
+    if (windows === undefined) return this.skip(tracked, `its deal would not settle within ${budget} ms`, false)
+    const { matchWithinMs, agreeWithinMs, submitWithinMs } = windows
     // checking re-runs the job within the judge window, and a challenge waits for a mediator's; a
     // mediation the request would not repay whole (its maxMediatorFee) is not risked
     const checking = Math.max(60_000, rerunWindowMs(module)) + Math.max(120_000, rerunWindowMs(module))
@@ -257,6 +256,22 @@ export class OnchainRelayer {
     if (lasting) tracked.skippedUntil = this.now() + SKIP_MS
     return undefined
   }
+}
+
+/**
+ * A deal's windows within `budgetMs`: the agree window a quarter of it (10 to 30 s), the submit
+ * window the job's timeout and a margin at least, the match window 5 s at least. What is left over
+ * is shared between the match window (a job waits for a provider busy now) and the submit window (a
+ * slow provider finishes), up to 60 s and the module's own submit window. Undefined where even the
+ * least of each does not fit.
+ */
+export function dealWindows (budgetMs: number, timeoutMs: number, moduleSubmitMs: number): { matchWithinMs: number, agreeWithinMs: number, submitWithinMs: number } | undefined {
+  const agreeWithinMs = Math.min(DEFAULT_AGREE_WITHIN_MS, Math.max(MIN_AGREE_MS, Math.floor(budgetMs / 4)))
+  const leftOver = budgetMs - agreeWithinMs - MIN_MATCH_MS - (timeoutMs + MIN_RUN_MARGIN_MS)
+  if (leftOver < 0) return undefined
+  const matchWithinMs = Math.min(MAX_MATCH_MS, MIN_MATCH_MS + Math.floor(leftOver / 2))
+  const submitWithinMs = Math.min(moduleSubmitMs, budgetMs - agreeWithinMs - matchWithinMs)
+  return { matchWithinMs, agreeWithinMs, submitWithinMs }
 }
 
 /** The request's inputs, if they are the compact JSON object of strings a job offer carries. */

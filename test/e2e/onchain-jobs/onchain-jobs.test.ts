@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { COWSAY_IMAGE_PLACEHOLDER, createModuleRepo, ensureCowsayImage, type ModuleRepo } from '../../../src/cli/demo/demo-modules.ts'
 import type { JobCreatorContext } from '../../../src/state-machines/job-creator.machine.ts'
 import { parseCid } from '../../../src/executor/results/cid.ts'
@@ -17,6 +17,7 @@ import { OnchainJobsClient } from '../../../src/settlement/onchain-jobs.ts'
 import { startE2eNetwork, type E2eNetwork } from '../network/e2e-network.ts'
 import { readLiveLog, readLog } from '../network/node-logs.ts'
 import { lilypad } from '../network/cli.ts'
+import { nodeLogDigest } from '../network/node-log-digest.ts'
 
 const TOKEN = 10n ** 18n
 const PAYMENT = 5n * 10n ** 15n
@@ -69,7 +70,8 @@ describe('jobs asked for by a contract, relayed by job-creator nodes', () => {
     until(`the example contract called back for ${requestId}`, timeoutMs, async () => await example.resultsCidOf(requestId))
 
   beforeAll(async () => {
-    net = await startE2eNetwork({ solvers: 1, mediators: 1, providers: 1, relayers: 2, jobCreators: 2, parallelStart: true })
+    // debug: a failed test prints what the relayers took, skipped and refused, and why
+    net = await startE2eNetwork({ solvers: 1, mediators: 1, providers: 1, relayers: 2, jobCreators: 2, parallelStart: true, logLevel: 'debug' })
     const { info } = net.devnet
     const imageId = await ensureCowsayImage()
     quick = await createModuleRepo('cowsay', { substitutions: { [COWSAY_IMAGE_PLACEHOLDER]: imageId, '"Timeout": 60': '"Timeout": 5' } })
@@ -78,6 +80,13 @@ describe('jobs asked for by a contract, relayed by job-creator nodes', () => {
     example = await ExampleCowsayClient.deploy(requester)
     await example.fund(10n * TOKEN)
   }, 240_000)
+
+  beforeEach(({ onTestFailed }) => {
+    const since = Date.now()
+    onTestFailed(async () => {
+      process.stdout.write(`the nodes' logs, timed from the test's start:\n${await nodeLogDigest(net.devnet.info.nodes, since)}\n`)
+    })
+  })
 
   afterAll(async () => {
     await requester?.close()

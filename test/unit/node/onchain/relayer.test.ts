@@ -1,6 +1,6 @@
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { OnchainRelayer, type OnchainJobs } from '../../../../src/node/onchain/relayer.ts'
+import { dealWindows, OnchainRelayer, type OnchainJobs } from '../../../../src/node/onchain/relayer.ts'
 import type { JobRequestedEvent, JobRequestRecord } from '../../../../src/settlement/onchain-jobs.ts'
 import type { LilypadNode } from '../../../../src/node/node.ts'
 
@@ -56,6 +56,26 @@ describe('a relayer reads the requests', () => {
       await relayer.tick()
       expect(claims).toEqual([])
       expect(said.join('\n')).toContain(why)
+    }
+  })
+})
+
+describe('a relayer fits the deal of a request within its claim', () => {
+  it('gives the job its timeout and a margin, and shares what is left between the match and submit windows', () => {
+    // a 5 s job in a 40 s claim (30 s once the settlement's margin is taken): 7.5 s to find a provider, not 5
+    expect(dealWindows(30_000, 5_000, 425_000)).toEqual({ agreeWithinMs: 10_000, matchWithinMs: 7_500, submitWithinMs: 12_500 })
+    // a 60 s job in 135 s: a provider busy for 20 s more still takes it
+    expect(dealWindows(135_000, 60_000, 480_000)).toEqual({ agreeWithinMs: 30_000, matchWithinMs: 22_500, submitWithinMs: 82_500 })
+    // time to spare: the match window stops at a minute, the submit window at the module's own
+    expect(dealWindows(3_600_000, 60_000, 480_000)).toEqual({ agreeWithinMs: 30_000, matchWithinMs: 60_000, submitWithinMs: 480_000 })
+    // not even the least of each: not now
+    expect(dealWindows(24_999, 5_000, 425_000)).toBeUndefined()
+    for (let budget = 25_000; budget < 700_000; budget += 7_919) {
+      const w = dealWindows(budget, 60_000, 480_000)
+      if (w === undefined) { expect(budget).toBeLessThan(30_000 + 5_000 + 65_000); continue }
+      expect(w.matchWithinMs + w.agreeWithinMs + w.submitWithinMs).toBeLessThanOrEqual(budget)
+      expect(w.submitWithinMs).toBeGreaterThanOrEqual(65_000)
+      expect(w.matchWithinMs).toBeGreaterThanOrEqual(5_000)
     }
   })
 })

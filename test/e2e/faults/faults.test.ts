@@ -117,7 +117,9 @@ const creatorSilent: Lane = async (net, provider) => {
  * payouts are checked against settle() with the slash).
  */
 const mediatorSilent: Lane = async (net, provider) => {
-  const jc = net.job('mediator-silent', { provider, challengeHonestResults: true, mediators: ['mediator-2'] })
+  // no node restarts before the verdict is due: the agree, submit and judge windows need not hold one
+  // (the mediate window still holds the module's 60 s timeout and the mediator's start on the case)
+  const jc = net.job('mediator-silent', { provider, challengeHonestResults: true, mediators: ['mediator-2'], deadlines: { agreeWithinMs: 30_000, submitWithinMs: 75_000, judgeWithinMs: 30_000 } })
   await jc.start()
   const id = await jc.jobOfferId()
   const mediating = await net.waitFor('mediator-2', 'the mediation', of(id)('Mediating'))

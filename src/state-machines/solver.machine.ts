@@ -163,22 +163,29 @@ export function createSolverDecider (messages: Messages): Decider<SolverContext,
         const offer = expectMessage(messages, c.domain, e.envelope, 'ResourceOffer', e.at)
         const { author, slot, expiry } = offer.message
         const authorTag = tagOf(author)
-        // one pass: a newer offer for the same slot replaces the older one, and the same offer again is
-        // refused (it has the same slot: its id is only compared there)
-        let offers: OfferEntry[] = []
+        // one pass that copies nothing: a newer offer for the same slot replaces the older one (the book
+        // holds one a slot), and the same offer again is refused (it has the same slot: its id is only
+        // compared there)
+        let replaced = -1
         let byAuthor = 0
-        for (const o of c.offers) {
-          if (o.authorTag !== authorTag || o.slot !== slot || o.author !== author) {
-            offers.push(o)
-            if (o.authorTag === authorTag && o.author === author) byAuthor++
-          } else if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
+        const book = c.offers
+        for (let i = 0; i < book.length; i++) {
+          const o = book[i] as OfferEntry
+          if (o.authorTag !== authorTag || o.author !== author) continue
+          if (o.slot !== slot) byAuthor++
+          else if (o.id === offer.id) violation('DUPLICATE', 'offer already in the book')
+          else replaced = i
         }
         if (!includesAddress(offer.message.trustedSolvers, c.self)) return unchanged(c)
         if (byAuthor >= c.book.maxPerAuthor) violation('NO_CAPACITY', `the book holds ${byAuthor} offers of ${author}, its most for one author`)
+        let offers = replaced < 0 ? book : book.toSpliced(replaced, 1)
         if (offers.length >= c.book.maxOffers) offers = offers.filter(o => o.until >= e.at)
         if (offers.length >= c.book.maxOffers) violation('NO_CAPACITY', `the book holds ${offers.length} live offers, its most`)
         const entry: OfferEntry = { id: offer.id, idTag: tagOf(offer.id), author, authorTag, slot, envelope: offer.envelope, receivedAt: e.at, heldUntil: 0, until: expiry }
-        offers.splice(bookPosition(offers, entry), 0, entry)
+        const position = bookPosition(offers, entry)
+        // the book in the context before is left as it was: a copy takes the entry
+        if (offers === book) offers = book.toSpliced(position, 0, entry)
+        else offers.splice(position, 0, entry)
         // with no job waiting there is nothing to match it with: the next job, or the round armed for held ones, matches it
         return anyWaiting(c.jobs, e.at) ? matchSoon({ ...c, offers }, e.at) : { context: { ...c, offers }, outputs: [] }
       }

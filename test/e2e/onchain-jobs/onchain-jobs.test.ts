@@ -84,6 +84,8 @@ describe('jobs asked for by a contract, relayed by job-creator nodes', () => {
   beforeEach(({ onTestFailed }) => {
     const since = Date.now()
     onTestFailed(async () => {
+      // a network that never started has no logs to tell
+      if (net === undefined) return
       process.stdout.write(`the nodes' logs, timed from the test's start:\n${await nodeLogDigest(net.devnet.info.nodes, since)}\n`)
     })
   })

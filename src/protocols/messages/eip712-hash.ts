@@ -159,9 +159,13 @@ function memoised<V> (memo: BoundedMemo<Uint8Array>, key: string, value: V, hash
 
 const stringHashes = new BoundedMemo<Uint8Array>(MEMO_SIZE)
 
+/** where a string's UTF-8 is written to be hashed: a new buffer each time was an allocation outside the heap */
+const STRING_BYTES = new Uint8Array(4096)
+
 function hashString (value: string): Uint8Array {
   if (SURROGATE.test(value)) throw unsupported
-  return keccak256(utf8.encode(value))
+  const { read, written } = utf8.encodeInto(value, STRING_BYTES)
+  return keccak256(read === value.length ? STRING_BYTES.subarray(0, written) : utf8.encode(value))
 }
 
 function stringHash (value: unknown): Uint8Array {
@@ -222,8 +226,13 @@ function writerFor (type: string, checked: boolean): WordWriter {
 type FieldsWriter = (message: Record<string, unknown>, out: Uint8Array) => void
 
 interface StructEncoder {
-  typeHash: Uint8Array
-  size: number
+  /**
+   * The struct's encoding, written again for each message: its type hash, then its fields' words.
+   * One buffer per type, reused (hashing runs start to end synchronously, and no struct holds
+   * another): a new one each time was two allocations outside the heap (its store and the
+   * collector's record of it) and their release, for every message id.
+   */
+  encoding: Uint8Array
   /** writes every field's word after the type hash */
   writeFields: FieldsWriter
   /** the same, for a payload its schema checked */
@@ -245,16 +254,22 @@ function fieldsWriter (fields: ReadonlyArray<{ name: string, type: string }>, ch
 }
 
 const STRUCTS = new Map<string, StructEncoder>(Object.entries(EIP712_TYPES).map(([type, fields]) => [type, {
-  typeHash: keccak256(utf8.encode(encodeTypeString(type as MessageType))),
-  size: (fields.length + 1) * WORD,
+  encoding: encodingOf(keccak256(utf8.encode(encodeTypeString(type as MessageType))), fields.length),
   writeFields: fieldsWriter(fields, false),
   writeCheckedFields: fieldsWriter(fields, true)
 }]))
 
+function encodingOf (typeHash: Uint8Array, fields: number): Uint8Array {
+  const encoding = new Uint8Array((fields + 1) * WORD)
+  encoding.set(typeHash, 0)
+  return encoding
+}
+
 /** `hashStruct(message)` by the fast path; throws Unsupported for a value it does not handle. */
 function structHash (struct: StructEncoder, message: Record<string, unknown>, checked: boolean): Uint8Array {
-  const encoded = new Uint8Array(struct.size)
-  encoded.set(struct.typeHash, 0)
+  const encoded = struct.encoding
+  // the writers leave a word's unused bytes as they find them: zero
+  encoded.fill(0, WORD)
   if (checked) struct.writeCheckedFields(message, encoded)
   else struct.writeFields(message, encoded)
   return keccak256(encoded)
@@ -288,6 +303,11 @@ function separatorByKey (domain: LilypadDomain): Uint8Array {
   return separator
 }
 
+/** `0x1901 ‖ domainSeparator ‖ hashStruct(message)`, written again for each digest (see `StructEncoder.encoding`) */
+const DIGEST_INPUT = new Uint8Array(2 + 2 * WORD)
+DIGEST_INPUT[0] = 0x19
+DIGEST_INPUT[1] = 0x01
+
 /**
  * The EIP-712 digest of a message: equal to `TypedDataEncoder.hash(domain, typesFor(type), message)`.
  * `checked` says that the message is a payload its type's schema returned (every address there
@@ -303,9 +323,7 @@ export function hashTypedMessage (domain: LilypadDomain, type: MessageType, mess
     if (!(err instanceof Unsupported)) throw err
     return TypedDataEncoder.hash(domain, typesFor(type), message as Record<string, unknown>)
   }
-  const digestInput = new Uint8Array(2 + 2 * WORD)
-  digestInput[0] = 0x19
-  digestInput[1] = 0x01
+  const digestInput = DIGEST_INPUT
   digestInput.set(domainSeparator(domain), 2)
   digestInput.set(struct, 2 + WORD)
   return hex0x(keccak256(digestInput))

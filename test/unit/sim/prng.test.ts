@@ -122,6 +122,45 @@ describe('event queue', () => {
     expect(out).toEqual(rest)
   })
 
+  test('events due soon and events due much later, taken out and reused while they wait, come in order', () => {
+    const q = new EventQueue<{ at: number, n: number }>()
+    const r = new Prng(4)
+    const queued = new Map<{ at: number, n: number }, number>()
+    let now = 0
+    let pushed = 0
+    let removedLate = 0
+    for (let step = 0; step < 20000; step++) {
+      const roll = r.float()
+      if (roll < 0.5 || queued.size === 0) {
+        // most events are due within a few tenths of a second, some minutes ahead, a few at the same time
+        const ahead = r.chance(0.3) ? 60_000 + r.int(600_000) : r.chance(0.1) ? 0 : r.int(400)
+        const item = { at: now + ahead, n: pushed++ }
+        queued.set(item, q.pushAt(item.at, item))
+      } else if (roll < 0.7) {
+        const all = [...queued.keys()]
+        const item = all[r.int(all.length)]!
+        if (item.at - now > 1_000) removedLate++
+        expect(q.remove(queued.get(item)!, item)).toBe(true)
+        expect(q.remove(queued.get(item)!, item)).toBe(false)
+        queued.delete(item)
+      } else {
+        const first = [...queued.keys()].sort((a, b) => a.at - b.at || a.n - b.n)[0]!
+        expect(q.peekAt()).toBe(first.at)
+        expect(q.pop()).toBe(first)
+        queued.delete(first)
+        now = first.at
+      }
+      expect(q.size).toBe(queued.size)
+    }
+    expect(removedLate).toBeGreaterThan(500)
+    const rest = [...queued.keys()].sort((a, b) => a.at - b.at || a.n - b.n)
+    const out: Array<{ at: number, n: number }> = []
+    for (let e = q.pop(); e !== undefined; e = q.pop()) out.push(e)
+    expect(out).toEqual(rest)
+    expect(q.size).toBe(0)
+    expect(q.peekAt()).toBeUndefined()
+  })
+
   test('an event queued later in a place set aside comes where it would have come if queued then', () => {
     const q = new EventQueue<string>()
     q.pushAt(10, 'a')

@@ -323,8 +323,7 @@ export function hashTypedMessage (domain: LilypadDomain, type: MessageType, mess
     if (!(err instanceof Unsupported)) throw err
     return TypedDataEncoder.hash(domain, typesFor(type), message as Record<string, unknown>)
   }
-  const digestInput = DIGEST_INPUT
-  digestInput.set(domainSeparator(domain), 2)
-  digestInput.set(struct, 2 + WORD)
-  return hex0x(keccak256(digestInput))
+  DIGEST_INPUT.set(domainSeparator(domain), 2)
+  DIGEST_INPUT.set(struct, 2 + WORD)
+  return hex0x(keccak256(DIGEST_INPUT))
 }

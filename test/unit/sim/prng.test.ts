@@ -48,6 +48,22 @@ describe('seeded generator', () => {
   })
 })
 
+/** Events in the order the queue must give them: by time, then by the order they were queued in. */
+function byTimeThenOrder (a: { at: number, n: number }, b: { at: number, n: number }): number {
+  return a.at - b.at || a.n - b.n
+}
+
+function inQueueOrder<E extends { at: number, n: number }> (events: Iterable<E>): E[] {
+  return [...events].sort(byTimeThenOrder)
+}
+
+/** Pops every event left. */
+function drain<E> (q: EventQueue<E>): E[] {
+  const out: E[] = []
+  for (let e = q.pop(); e !== undefined; e = q.pop()) out.push(e)
+  return out
+}
+
 describe('event queue', () => {
   test('pops earliest first, and events at the same time in insertion order', () => {
     const q = new EventQueue<{ at: number, name: string }>()
@@ -71,7 +87,7 @@ describe('event queue', () => {
         q.push(item)
         pending.push(item)
       } else {
-        pending.sort((a, b) => a.at - b.at || a.n - b.n)
+        pending.sort(byTimeThenOrder)
         const [first, ...rest] = pending
         const popped = q.pop()
         expect(popped).toBe(first)
@@ -104,7 +120,7 @@ describe('event queue', () => {
         queued.delete(item)
         removed++
       } else {
-        const first = [...queued.keys()].sort((a, b) => a.at - b.at || a.n - b.n)[0]!
+        const first = inQueueOrder(queued.keys())[0]!
         const slot = queued.get(first)!
         expect(q.pop()).toBe(first)
         queued.delete(first)
@@ -116,10 +132,8 @@ describe('event queue', () => {
       expect(q.size).toBe(queued.size)
     }
     expect(removed).toBeGreaterThan(2000)
-    const rest = [...queued.keys()].sort((a, b) => a.at - b.at || a.n - b.n)
-    const out: Array<{ at: number, n: number }> = []
-    for (let e = q.pop(); e !== undefined; e = q.pop()) out.push(e)
-    expect(out).toEqual(rest)
+    const rest = inQueueOrder(queued.keys())
+    expect(drain(q)).toEqual(rest)
   })
 
   test('events due soon and events due much later, taken out and reused while they wait, come in order', () => {
@@ -144,7 +158,7 @@ describe('event queue', () => {
         expect(q.remove(queued.get(item)!, item)).toBe(false)
         queued.delete(item)
       } else {
-        const first = [...queued.keys()].sort((a, b) => a.at - b.at || a.n - b.n)[0]!
+        const first = inQueueOrder(queued.keys())[0]!
         expect(q.peekAt()).toBe(first.at)
         expect(q.pop()).toBe(first)
         queued.delete(first)
@@ -153,10 +167,8 @@ describe('event queue', () => {
       expect(q.size).toBe(queued.size)
     }
     expect(removedLate).toBeGreaterThan(500)
-    const rest = [...queued.keys()].sort((a, b) => a.at - b.at || a.n - b.n)
-    const out: Array<{ at: number, n: number }> = []
-    for (let e = q.pop(); e !== undefined; e = q.pop()) out.push(e)
-    expect(out).toEqual(rest)
+    const rest = inQueueOrder(queued.keys())
+    expect(drain(q)).toEqual(rest)
     expect(q.size).toBe(0)
     expect(q.peekAt()).toBeUndefined()
   })
